@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh machine of this kind (Debian + Node 20), called by both README commands.
+# - Debian packages the project needs at run time and in tests (installed only when missing; needs root).
+# - npm dependencies (npm ci when package-lock.json changed since the last install).
+# - The TypeScript build (and the native kernels addon, built by npm through node-gyp).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# package -> a file or command that proves it is installed
+declare -A NEED=(
+  [bubblewrap]=/usr/bin/bwrap
+  [ruby]=/usr/bin/ruby
+  [golang-go]=/usr/bin/go
+  [lua5.4]=/usr/bin/lua5.4
+  [php-cli]=/usr/bin/php
+  [libopenblas-dev]=/usr/include/x86_64-linux-gnu/cblas.h
+  [chromium]=/usr/bin/chromium
+  [python3]=/usr/bin/python3
+  [libpython3.11-stdlib]=/usr/lib/python3.11/json/__init__.py
+  [ruby3.1]=/usr/lib/ruby/3.1.0/set.rb
+  [golang-1.19-src]=/usr/lib/go-1.19/src/strings/strings.go
+)
+missing=()
+for pkg in "${!NEED[@]}"; do
+  [ -e "${NEED[$pkg]}" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]} — run this script as root (or: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm dependencies: reinstall when the lockfile changes.
+stamp=node_modules/.batcoder-lock.sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: npm ci" >&2
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >&2
+  echo "$want" > "$stamp"
+fi
+
+# Compile TypeScript (incremental enough on 2 cores; a few seconds).
+npx tsc -p tsconfig.json >&2
