@@ -17,7 +17,7 @@ declare -A NEED=(
   [chromium]=/usr/bin/chromium
   [python3]=/usr/bin/python3
   [libpython3.11-stdlib]=/usr/lib/python3.11/json/__init__.py
-  [ruby3.1]=/usr/lib/ruby/3.1.0/set.rb
+  [libruby3.1]=/usr/lib/ruby/3.1.0/set.rb
   [golang-1.19-src]=/usr/lib/go-1.19/src/strings/strings.go
 )
 missing=()
