@@ -1,0 +1,213 @@
+/**
+ * The RL trainer's configuration: ONE zod schema, TRL / OpenRLHF / verl-familiar names, every field with a
+ * default. `resolveConfig(layers)` merges defaults < config file < `--set key=value` overrides and returns a
+ * validated object or throws a UserError listing every bad field.
+ */
+import fs from "node:fs";
+import { z } from "zod";
+import { UserError } from "../cli/errors.js";
+import { ADVANTAGE_ESTIMATORS } from "./advantages.js";
+
+const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).positive(`${what} must be > 0`);
+const nonNegInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).min(0, `${what} must be >= 0`);
+const nonNeg = (what: string) => z.number({ error: `${what} must be a number` }).min(0, `${what} must be >= 0`);
+
+export const RLConfigSchema = z
+  .object({
+    // ---- run ----
+    run_name: z.string().regex(/^[A-Za-z0-9._-]+$/, "run_name may only contain letters, digits, '.', '_' and '-'").default("batcoder-rl"),
+    output_dir: z.string().min(1).default("runs"),
+    seed: nonNegInt("seed").default(42),
+    /** Checkpoint directory of the policy to start from (a warm-start or any saved policy). */
+    init_from: z.string().nullable().default(null),
+
+    // ---- data (code only; documentation in the corpus is never used by RL) ----
+    corpus: z.string().min(1).default("data/corpus/default"),
+    train_split: z.string().default("train"),
+    eval_split: z.string().default("test"),
+    languages: z.array(z.string()).nullable().default(null),
+    min_code_tokens: nonNegInt("min_code_tokens").default(8),
+    max_code_tokens: posInt("max_code_tokens").default(192),
+
+    // ---- rollouts ----
+    max_steps: posInt("max_steps").default(60),
+    /** Code samples per step (TRL: per-step prompts; OpenRLHF: rollout_batch_size). */
+    rollout_batch_size: posInt("rollout_batch_size").default(8),
+    /** G: documentations sampled per code sample (TRL num_generations / OpenRLHF n_samples_per_prompt). */
+    num_docs_per_code: posInt("num_docs_per_code").default(4),
+    /** K: reconstructions sampled per kept documentation. */
+    num_codes_per_doc: posInt("num_codes_per_doc").default(2),
+    temperature: z.number().positive("temperature must be > 0 for RL sampling (use eval for greedy)").max(5).default(1.0),
+    top_p: z.number().gt(0, "top_p must be in (0, 1]").max(1, "top_p must be in (0, 1]").default(1.0),
+    top_k: nonNegInt("top_k").default(0),
+    max_doc_tokens: posInt("max_doc_tokens").default(64),
+    /** Max tokens of a reconstruction (defaults to max_code_tokens + 16 when null). */
+    max_rebuild_tokens: posInt("max_rebuild_tokens").nullable().default(null),
+    /** Put the function signature after <|code|> in doc→code prompts (a hint; off = the pure method). */
+    signature_hint: z.boolean().default(false),
+
+    // ---- reward ----
+    reward_metric: z.enum(["bleu", "codebleu", "dfg", "exact"]).default("codebleu"),
+    /** How a documentation's reward aggregates its reconstructions' rewards. */
+    doc_reward_agg: z.enum(["mean", "max"]).default("mean"),
+    /** Reward of a documentation rejected by the format check (no reconstructions are sampled for it). */
+    invalid_doc_reward: z.number().default(-0.5),
+    /** Reward of a documentation rejected by the leakage check. */
+    leaked_doc_reward: z.number().default(-0.5),
+    /** Reject leaking documentation before reconstruction (else it is only penalised through the reward). */
+    reject_leaked_docs: z.boolean().default(true),
+    /** Soft overlong penalty (DAPO / verl names): linear ramp over the last overlong_buffer_len tokens. */
+    overlong_buffer_len: nonNegInt("overlong_buffer_len").default(0),
+    overlong_penalty_factor: nonNeg("overlong_penalty_factor").default(1.0),
+    /** Extra options handed to the similarity module's reward() (RewardConfigSchema there). */
+    reward_options: z.record(z.string(), z.unknown()).default({}),
+    reward_workers: nonNegInt("reward_workers").default(0),
+
+    // ---- advantages / loss ----
+    advantage_estimator: z.enum(ADVANTAGE_ESTIMATORS).default("reinforce_pp"),
+    adv_eps: z.number().positive().nullable().default(null),
+    /** KL coefficient (TRL beta, OpenRLHF init_kl_coef). */
+    kl_coef: nonNeg("kl_coef").default(0.01),
+    kl_estimator: z.enum(["k1", "k2", "k3"]).default("k1"),
+    /** KL as a loss term (GRPO style) instead of folded into the reward (REINFORCE++ style). */
+    use_kl_loss: z.boolean().default(false),
+    /** PPO clip ratio (TRL epsilon / OpenRLHF eps_clip) and the clip-higher bound (TRL epsilon_high). */
+    epsilon: z.number().gt(0, "epsilon must be > 0").lt(1, "epsilon must be < 1").default(0.2),
+    epsilon_high: z.number().gt(0, "epsilon_high must be > 0").nullable().default(null),
+    loss_agg_mode: z.enum(["token-mean", "seq-mean-token-mean", "seq-sum-constant"]).default("token-mean"),
+    /** Dr.GRPO's constant normaliser for seq-sum-constant (defaults to max_rebuild_tokens). */
+    loss_constant_normalizer: posInt("loss_constant_normalizer").nullable().default(null),
+    entropy_coef: nonNeg("entropy_coef").default(0),
+    /** Optimisation epochs over each batch (TRL num_iterations, OpenRLHF max_epochs). */
+    ppo_epochs: posInt("ppo_epochs").default(1),
+    num_mini_batches: posInt("num_mini_batches").default(1),
+    /** "recompute": old log-probs from a forward pass before the update; "sampler": the sampler's. */
+    old_logprobs: z.enum(["recompute", "sampler"]).default("recompute"),
+    code2doc_weight: nonNeg("code2doc_weight").default(1),
+    doc2code_weight: nonNeg("doc2code_weight").default(1),
+
+    // ---- optimiser ----
+    learning_rate: z.number().positive("learning_rate must be > 0").max(1, "learning_rate must be <= 1").default(2e-5),
+    warmup_steps: nonNegInt("warmup_steps").default(0),
+    adam_beta1: z.number().min(0).lt(1).default(0.9),
+    adam_beta2: z.number().min(0).lt(1).default(0.99),
+    adam_eps: z.number().positive().default(1e-8),
+    weight_decay: nonNeg("weight_decay").default(0),
+    max_grad_norm: nonNeg("max_grad_norm").default(1.0),
+
+    // ---- bookkeeping / eval ----
+    save_steps: nonNegInt("save_steps").default(10),
+    keep_checkpoints: posInt("keep_checkpoints").default(2),
+    log_samples_per_step: nonNegInt("log_samples_per_step").default(2),
+    eval_steps: nonNegInt("eval_steps").default(0),
+    eval_size: posInt("eval_size").default(200),
+    eval_at_start: z.boolean().default(true),
+    eval_at_end: z.boolean().default(true),
+    /** Sampling batch size for eval (prompts per sample() call). */
+    eval_batch_size: posInt("eval_batch_size").default(32),
+    /** Optional pass@1 through the eval harness on this benchmark (e.g. "humaneval"); null = off. */
+    eval_benchmark: z.string().nullable().default(null),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const groupEst = ["grpo", "dr_grpo", "rloo", "reinforce_pp_baseline"].includes(c.advantage_estimator);
+    if (groupEst && c.num_docs_per_code < 2) {
+      ctx.addIssue({ code: "custom", path: ["num_docs_per_code"], message: `advantage_estimator '${c.advantage_estimator}' compares samples within a group: num_docs_per_code must be >= 2 (got ${c.num_docs_per_code})` });
+    }
+    if (groupEst && c.num_codes_per_doc < 2) {
+      ctx.addIssue({ code: "custom", path: ["num_codes_per_doc"], message: `advantage_estimator '${c.advantage_estimator}' compares samples within a group: num_codes_per_doc must be >= 2 (got ${c.num_codes_per_doc})` });
+    }
+    if (c.min_code_tokens > c.max_code_tokens) {
+      ctx.addIssue({ code: "custom", path: ["min_code_tokens"], message: `min_code_tokens (${c.min_code_tokens}) exceeds max_code_tokens (${c.max_code_tokens})` });
+    }
+    if (c.code2doc_weight === 0 && c.doc2code_weight === 0) {
+      ctx.addIssue({ code: "custom", path: ["code2doc_weight"], message: "code2doc_weight and doc2code_weight are both 0: nothing would be trained" });
+    }
+    const nSeq = c.rollout_batch_size * c.num_docs_per_code;
+    if (c.num_mini_batches > nSeq) {
+      ctx.addIssue({ code: "custom", path: ["num_mini_batches"], message: `num_mini_batches (${c.num_mini_batches}) exceeds the ${nSeq} documentation samples per step` });
+    }
+  });
+
+export type RLConfig = z.infer<typeof RLConfigSchema>;
+export type RLConfigInput = z.input<typeof RLConfigSchema>;
+
+/** Formats zod issues as "field: message" lines. */
+export function formatIssues(err: z.ZodError): string {
+  return err.issues
+    .map((i) => {
+      const where = i.path.length ? i.path.join(".") : "(config)";
+      let msg = i.message;
+      if (i.code === "unrecognized_keys") msg = `unknown option(s) ${(i as { keys: string[] }).keys.map((k) => `'${k}'`).join(", ")}`;
+      return `  ${where}: ${msg}`;
+    })
+    .join("\n");
+}
+
+/** Validates a raw object; throws UserError with every problem listed. */
+export function parseConfig(raw: unknown, source = "config"): RLConfig {
+  const r = RLConfigSchema.safeParse(raw);
+  if (!r.success) throw new UserError(`invalid ${source}:\n${formatIssues(r.error)}`);
+  return r.data;
+}
+
+/** Parses a --set value: JSON when it parses (numbers, booleans, null, arrays), else the raw string. */
+export function parseSetValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+/** Applies `key=value` overrides (keys are top-level config names). */
+export function applySets(base: Record<string, unknown>, sets: string[]): Record<string, unknown> {
+  const out = { ...base };
+  for (const s of sets) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new UserError(`--set expects key=value, got '${s}'`);
+    const key = s.slice(0, eq).trim();
+    const shape = RLConfigSchema.shape as Record<string, unknown>;
+    if (!(key in shape)) {
+      const near = Object.keys(shape).filter((k) => k.includes(key) || key.includes(k)).slice(0, 3);
+      throw new UserError(`--set: unknown option '${key}'${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}`);
+    }
+    out[key] = parseSetValue(s.slice(eq + 1));
+  }
+  return out;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new UserError(`config file ${file} must hold a JSON object`);
+  return obj as Record<string, unknown>;
+}
+
+/** defaults < file < overrides < --set, validated. */
+export function resolveConfig(opts: { file?: string; overrides?: Record<string, unknown>; sets?: string[] }): RLConfig {
+  let raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
+  if (opts.overrides) for (const [k, v] of Object.entries(opts.overrides)) if (v !== undefined) raw[k] = v;
+  raw = applySets(raw, opts.sets ?? []);
+  return parseConfig(raw, opts.file ? `config (${opts.file} + options)` : "config");
+}
+
+/** Derived values used by the trainer. */
+export function derived(c: RLConfig) {
+  const maxRebuild = c.max_rebuild_tokens ?? c.max_code_tokens + 16;
+  return {
+    maxRebuildTokens: maxRebuild,
+    epsilonHigh: c.epsilon_high ?? c.epsilon,
+    constantNormalizer: c.loss_constant_normalizer ?? Math.max(maxRebuild, c.max_doc_tokens),
+  };
+}

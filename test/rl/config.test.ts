@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseConfig, resolveConfig, derived } from "../../src/rl/config.js";
+
+test("defaults are complete and valid", () => {
+  const c = parseConfig({});
+  assert.equal(c.advantage_estimator, "reinforce_pp");
+  assert.equal(c.use_kl_loss, false);
+  assert.equal(derived(c).epsilonHigh, c.epsilon);
+  assert.equal(derived(c).maxRebuildTokens, c.max_code_tokens + 16);
+});
+
+test("bad values are rejected with field names and reasons", () => {
+  assert.throws(() => parseConfig({ rollout_batch_size: -1 }), /rollout_batch_size: rollout_batch_size must be > 0/);
+  assert.throws(() => parseConfig({ learning_rate: "fast" }), /learning_rate:/);
+  assert.throws(() => parseConfig({ advantage_estimator: "ppo2" }), /advantage_estimator:.*(reinforce_pp|Invalid)/);
+  assert.throws(() => parseConfig({ num_docs_per_code: 1, advantage_estimator: "grpo" }), /num_docs_per_code: advantage_estimator 'grpo' compares samples within a group/);
+  assert.throws(() => parseConfig({ temprature: 0.7 }), /unknown option\(s\) 'temprature'/);
+  assert.throws(() => parseConfig({ code2doc_weight: 0, doc2code_weight: 0 }), /nothing would be trained/);
+  // several problems are all listed
+  try {
+    parseConfig({ epsilon: 2, top_p: 0 });
+    assert.fail("should throw");
+  } catch (e) {
+    const m = (e as Error).message;
+    assert.match(m, /epsilon: epsilon must be < 1/);
+    assert.match(m, /top_p: top_p must be in \(0, 1\]/);
+    assert.equal((e as { userFacing?: boolean }).userFacing, true);
+  }
+});
+
+test("file < --set layering, with JSON-typed values and unknown keys caught", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-cfg-"));
+  const f = path.join(dir, "c.json");
+  fs.writeFileSync(f, JSON.stringify({ max_steps: 5, temperature: 0.7 }));
+  const c = resolveConfig({ file: f, sets: ["max_steps=9", "signature_hint=true", "languages=[\"go\"]", "run_name=abc"] });
+  assert.equal(c.max_steps, 9);
+  assert.equal(c.temperature, 0.7);
+  assert.equal(c.signature_hint, true);
+  assert.deepEqual(c.languages, ["go"]);
+  assert.equal(c.run_name, "abc");
+  assert.throws(() => resolveConfig({ sets: ["max_stepz=3"] }), /unknown option 'max_stepz'/);
+  assert.throws(() => resolveConfig({ sets: ["oops"] }), /key=value/);
+  fs.writeFileSync(f, "{not json");
+  assert.throws(() => resolveConfig({ file: f }), /not valid JSON/);
+  assert.throws(() => resolveConfig({ file: path.join(dir, "missing.json") }), /cannot read config file/);
+});
