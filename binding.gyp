@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "batcoder_kernels",
+      "sources": ["native/kernels.cc"],
+      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/openblas"],
+      "libraries": ["-lopenblas", "-lpthread"],
+      "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fno-math-errno"],
+      "cflags_cc!": ["-fno-exceptions", "-O2"],
+      "cflags!": ["-O2"]
+    }
+  ]
+}

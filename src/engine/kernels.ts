@@ -1,0 +1,479 @@
+/**
+ * Compute kernels of the engine: matrix multiply and the hot element-wise kernels, all working in place on
+ * Float32Arrays (row-major). Two implementations with identical semantics:
+ *   - native: the project's N-API addon (native/kernels.cc, OpenBLAS sgemm + C++ kernels using both cores),
+ *     built by node-gyp at `npm ci` into build/Release/batcoder_kernels.node;
+ *   - ts: a pure-TypeScript fallback (slower), used when the addon is missing or BATCODER_KERNELS=ts.
+ *
+ * OPENBLAS_CORETYPE: respected when set. When unset and the CPU has AVX-512, the loader sets SkylakeX before the
+ * addon (and so OpenBLAS) is loaded, after a one-time self-check in a child process that compares sgemm with a
+ * reference matmul (cached in build/Release/coretype-check.json); on mismatch it keeps OpenBLAS's default.
+ */
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export interface Kernels {
+  readonly name: "native" | "ts";
+  /** C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N. */
+  sgemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void;
+  /** out[i,:] = x[i,:] * rstd[i] * w, rstd[i] = 1/sqrt(mean(x[i,:]^2) + eps). */
+  rmsnormFwd(x: Float32Array, w: Float32Array, out: Float32Array, rstd: Float32Array, N: number, d: number, eps: number): void;
+  /** dx += d(out)/dx^T dout; dw += ... (both accumulate). */
+  rmsnormBwd(dout: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, dx: Float32Array, dw: Float32Array, N: number, d: number): void;
+  /** In-place rotary embedding (HF rotate_half pairs (j, j+hd/2)); sign -1 rotates back (backward pass). */
+  rope(x: Float32Array, N: number, nHeads: number, hd: number, positions: Int32Array, cos: Float32Array, sin: Float32Array, sign: number): void;
+  /** Causal attention within each segment [segStart, segStart+segLen); q/out [N,H*hd], k/v [N,Hkv*hd], lse [N,H]. */
+  attnFwd(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, segStart: Int32Array, segLen: Int32Array, H: number, Hkv: number, hd: number): void;
+  /** Backward of attnFwd: dq written, dk and dv accumulated. */
+  attnBwd(
+    dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
+    dq: Float32Array, dk: Float32Array, dv: Float32Array, segStart: Int32Array, segLen: Int32Array, H: number, Hkv: number, hd: number,
+  ): void;
+  /** Row r attends to positions 0..rowPos[r] of KV-cache slot rowSlot[r]; caches are [slot, maxLen, Hkv*hd]. */
+  attnCached(q: Float32Array, kc: Float32Array, vc: Float32Array, rowSlot: Int32Array, rowPos: Int32Array, out: Float32Array, H: number, Hkv: number, hd: number, maxLen: number): void;
+  /** out = silu(g) * u */
+  swigluFwd(g: Float32Array, u: Float32Array, out: Float32Array, n: number): void;
+  /** dg, du written. */
+  swigluBwd(dout: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
+  /** Per row: lse, logp[i] = logits[i, tgt[i]] - lse[i], and (when ent is given) the entropy of softmax(logits[i]). */
+  logsoftmaxFwd(logits: Float32Array, N: number, V: number, targets: Int32Array, logp: Float32Array, lse: Float32Array, ent: Float32Array | null): void;
+  /** Overwrites logits with dLoss/dlogits given gLogp[i] = dLoss/dlogp[i] and gEnt[i] = dLoss/dent[i]. */
+  logsoftmaxBwd(logits: Float32Array, N: number, V: number, targets: Int32Array, lse: Float32Array, gLogp: Float32Array, ent: Float32Array | null, gEnt: Float32Array | null): void;
+  /** AdamW: p *= 1 - lr*wd; m,v moments; p -= lr * (m/bc1) / (sqrt(v/bc2) + eps). */
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  sumsq(x: Float32Array, n: number): number;
+  /** y += alpha * x */
+  axpy(y: Float32Array, x: Float32Array, alpha: number, n: number): void;
+  scale(x: Float32Array, alpha: number, n: number): void;
+}
+
+// ---------------------------------------------------------------- pure-TS fallback
+
+function sgemmTs(
+  ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number,
+  A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    const co = i * ldc;
+    if (beta === 0) C.fill(0, co, co + N);
+    else if (beta !== 1) for (let j = 0; j < N; j++) C[co + j]! *= beta;
+  }
+  if (!tb) {
+    for (let i = 0; i < M; i++) {
+      const co = i * ldc;
+      for (let p = 0; p < K; p++) {
+        const a = alpha * (ta ? A[p * lda + i]! : A[i * lda + p]!);
+        if (a === 0) continue;
+        const bo = p * ldb;
+        for (let j = 0; j < N; j++) C[co + j]! += a * B[bo + j]!;
+      }
+    }
+  } else {
+    for (let i = 0; i < M; i++) {
+      const co = i * ldc;
+      for (let j = 0; j < N; j++) {
+        const bo = j * ldb;
+        let s = 0;
+        if (ta) for (let p = 0; p < K; p++) s += A[p * lda + i]! * B[bo + p]!;
+        else {
+          const ao = i * lda;
+          for (let p = 0; p < K; p++) s += A[ao + p]! * B[bo + p]!;
+        }
+        C[co + j]! += alpha * s;
+      }
+    }
+  }
+}
+
+export const tsKernels: Kernels = {
+  name: "ts",
+  sgemm: sgemmTs,
+  rmsnormFwd(x, w, out, rstd, N, d, eps) {
+    for (let i = 0; i < N; i++) {
+      const o = i * d;
+      let ss = 0;
+      for (let j = 0; j < d; j++) ss += x[o + j]! * x[o + j]!;
+      const r = 1 / Math.sqrt(ss / d + eps);
+      rstd[i] = r;
+      for (let j = 0; j < d; j++) out[o + j] = x[o + j]! * r * w[j]!;
+    }
+  },
+  rmsnormBwd(dout, x, w, rstd, dx, dw, N, d) {
+    for (let i = 0; i < N; i++) {
+      const o = i * d;
+      const r = rstd[i]!;
+      let dot = 0;
+      for (let j = 0; j < d; j++) {
+        dot += dout[o + j]! * w[j]! * x[o + j]!;
+        dw[j]! += dout[o + j]! * x[o + j]! * r;
+      }
+      const c = (r * r * r * dot) / d;
+      for (let j = 0; j < d; j++) dx[o + j]! += r * dout[o + j]! * w[j]! - c * x[o + j]!;
+    }
+  },
+  rope(x, N, H, hd, positions, cos, sin, sign) {
+    const half = hd / 2;
+    for (let i = 0; i < N; i++) {
+      const p = positions[i]!;
+      if (p < 0 || (p + 1) * half > cos.length) throw new Error("rope: position out of range");
+      const to = p * half;
+      for (let h = 0; h < H; h++) {
+        const o = (i * H + h) * hd;
+        for (let j = 0; j < half; j++) {
+          const c = cos[to + j]!;
+          const s = sign * sin[to + j]!;
+          const x1 = x[o + j]!;
+          const x2 = x[o + j + half]!;
+          x[o + j] = x1 * c - x2 * s;
+          x[o + j + half] = x2 * c + x1 * s;
+        }
+      }
+    }
+  },
+  attnFwd(q, k, v, out, lse, segStart, segLen, H, Hkv, hd) {
+    const qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
+    const scale = 1 / Math.sqrt(hd);
+    for (let s = 0; s < segStart.length; s++) {
+      const s0 = segStart[s]!, T = segLen[s]!;
+      const row = new Float32Array(T);
+      for (let h = 0; h < H; h++) {
+        const g = Math.floor(h / grp);
+        for (let i = 0; i < T; i++) {
+          const qo = (s0 + i) * qs + h * hd;
+          let m = -Infinity;
+          for (let j = 0; j <= i; j++) {
+            const ko = (s0 + j) * ks + g * hd;
+            let dot = 0;
+            for (let c = 0; c < hd; c++) dot += q[qo + c]! * k[ko + c]!;
+            row[j] = dot * scale;
+            if (row[j]! > m) m = row[j]!;
+          }
+          let sum = 0;
+          for (let j = 0; j <= i; j++) {
+            row[j] = Math.exp(row[j]! - m);
+            sum += row[j]!;
+          }
+          lse[(s0 + i) * H + h] = m + Math.log(sum);
+          out.fill(0, qo, qo + hd);
+          for (let j = 0; j <= i; j++) {
+            const p = row[j]! / sum;
+            const vo = (s0 + j) * ks + g * hd;
+            for (let c = 0; c < hd; c++) out[qo + c]! += p * v[vo + c]!;
+          }
+        }
+      }
+    }
+  },
+  attnBwd(dout, q, k, v, out, lse, dq, dk, dv, segStart, segLen, H, Hkv, hd) {
+    const qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
+    const scale = 1 / Math.sqrt(hd);
+    for (let s = 0; s < segStart.length; s++) {
+      const s0 = segStart[s]!, T = segLen[s]!;
+      const P = new Float32Array(T);
+      for (let h = 0; h < H; h++) {
+        const g = Math.floor(h / grp);
+        for (let i = 0; i < T; i++) {
+          const qo = (s0 + i) * qs + h * hd;
+          const L = lse[(s0 + i) * H + h]!;
+          let D = 0;
+          for (let c = 0; c < hd; c++) D += dout[qo + c]! * out[qo + c]!;
+          dq.fill(0, qo, qo + hd);
+          for (let j = 0; j <= i; j++) {
+            const ko = (s0 + j) * ks + g * hd;
+            let dot = 0;
+            for (let c = 0; c < hd; c++) dot += q[qo + c]! * k[ko + c]!;
+            P[j] = Math.exp(dot * scale - L);
+          }
+          for (let j = 0; j <= i; j++) {
+            const ko = (s0 + j) * ks + g * hd;
+            const p = P[j]!;
+            let dp = 0;
+            for (let c = 0; c < hd; c++) {
+              dp += dout[qo + c]! * v[ko + c]!;
+              dv[ko + c]! += p * dout[qo + c]!;
+            }
+            const ds = p * (dp - D) * scale;
+            for (let c = 0; c < hd; c++) {
+              dq[qo + c]! += ds * k[ko + c]!;
+              dk[ko + c]! += ds * q[qo + c]!;
+            }
+          }
+        }
+      }
+    }
+  },
+  attnCached(q, kc, vc, rowSlot, rowPos, out, H, Hkv, hd, maxLen) {
+    const qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
+    const scale = 1 / Math.sqrt(hd);
+    const sc = new Float32Array(maxLen);
+    for (let r = 0; r < rowSlot.length; r++) {
+      const L = rowPos[r]! + 1;
+      if (L > maxLen || L < 1) throw new Error("attnCached: position out of range");
+      const base = rowSlot[r]! * maxLen * ks;
+      for (let h = 0; h < H; h++) {
+        const g = Math.floor(h / grp);
+        const qo = r * qs + h * hd;
+        let m = -Infinity;
+        for (let j = 0; j < L; j++) {
+          const ko = base + j * ks + g * hd;
+          let dot = 0;
+          for (let c = 0; c < hd; c++) dot += q[qo + c]! * kc[ko + c]!;
+          sc[j] = dot * scale;
+          if (sc[j]! > m) m = sc[j]!;
+        }
+        let sum = 0;
+        for (let j = 0; j < L; j++) {
+          sc[j] = Math.exp(sc[j]! - m);
+          sum += sc[j]!;
+        }
+        out.fill(0, qo, qo + hd);
+        for (let j = 0; j < L; j++) {
+          const p = sc[j]! / sum;
+          const vo = base + j * ks + g * hd;
+          for (let c = 0; c < hd; c++) out[qo + c]! += p * vc[vo + c]!;
+        }
+      }
+    }
+  },
+  swigluFwd(g, u, out, n) {
+    for (let i = 0; i < n; i++) {
+      const x = g[i]!;
+      out[i] = (x / (1 + Math.exp(-x))) * u[i]!;
+    }
+  },
+  swigluBwd(dout, g, u, dg, du, n) {
+    for (let i = 0; i < n; i++) {
+      const x = g[i]!;
+      const s = 1 / (1 + Math.exp(-x));
+      du[i] = dout[i]! * x * s;
+      dg[i] = dout[i]! * u[i]! * s * (1 + x * (1 - s));
+    }
+  },
+  logsoftmaxFwd(z, N, V, tgt, logp, lse, ent) {
+    for (let i = 0; i < N; i++) {
+      const o = i * V;
+      const t = tgt[i]!;
+      if (t < 0 || t >= V) throw new Error("logsoftmaxFwd: target id out of range");
+      let m = -Infinity;
+      for (let j = 0; j < V; j++) if (z[o + j]! > m) m = z[o + j]!;
+      let sum = 0, wsum = 0;
+      for (let j = 0; j < V; j++) {
+        const e = Math.exp(z[o + j]! - m);
+        sum += e;
+        wsum += e * (z[o + j]! - m);
+      }
+      const L = m + Math.log(sum);
+      lse[i] = L;
+      logp[i] = z[o + t]! - L;
+      if (ent) ent[i] = Math.log(sum) - wsum / sum;
+    }
+  },
+  logsoftmaxBwd(z, N, V, tgt, lse, gLogp, ent, gEnt) {
+    for (let i = 0; i < N; i++) {
+      const o = i * V;
+      const gl = gLogp[i]!;
+      const ge = ent && gEnt ? gEnt[i]! : 0;
+      if (gl === 0 && ge === 0) {
+        z.fill(0, o, o + V);
+        continue;
+      }
+      const L = lse[i]!;
+      if (ge === 0) {
+        for (let j = 0; j < V; j++) z[o + j] = -gl * Math.exp(z[o + j]! - L);
+      } else {
+        const Hh = ent![i]!;
+        for (let j = 0; j < V; j++) {
+          const lp = z[o + j]! - L;
+          const p = Math.exp(lp);
+          z[o + j] = -gl * p - ge * p * (lp + Hh);
+        }
+      }
+      z[o + tgt[i]!]! += gl;
+    }
+  },
+  adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2) {
+    const decay = 1 - lr * wd;
+    for (let i = 0; i < n; i++) {
+      const gi = g[i]!;
+      const mi = b1 * m[i]! + (1 - b1) * gi;
+      const vi = b2 * v[i]! + (1 - b2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i]! * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+    }
+  },
+  sumsq(x, n) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i]! * x[i]!;
+    return s;
+  },
+  axpy(y, x, alpha, n) {
+    for (let i = 0; i < n; i++) y[i]! += alpha * x[i]!;
+  },
+  scale(x, alpha, n) {
+    for (let i = 0; i < n; i++) x[i]! *= alpha;
+  },
+};
+
+// ---------------------------------------------------------------- native loader
+
+interface NativeAddon extends Omit<Kernels, "name"> {
+  info(): { blasConfig: string; blasCore: string; blasThreads: number; threads: number };
+  setThreads(n: number): void;
+}
+
+export interface EngineInfo {
+  kernels: "native" | "ts";
+  /** Why the native kernels are not used (when kernels === "ts"). */
+  fallbackReason?: string;
+  blasCore?: string;
+  blasConfig?: string;
+  threads: number;
+  /** OPENBLAS_CORETYPE as used, and where it came from. */
+  coretype: { value: string | null; source: "env" | "auto-avx512" | "default" | "self-check-failed" | "n/a" };
+}
+
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (fs.existsSync(path.join(dir, "binding.gyp"))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+function cpuHasAvx512(): boolean {
+  try {
+    const info = fs.readFileSync("/proc/cpuinfo", "utf8");
+    return /\bavx512f\b/.test(info);
+  } catch {
+    return false;
+  }
+}
+
+function cpuModel(): string {
+  try {
+    const m = /model name\s*:\s*(.*)/.exec(fs.readFileSync("/proc/cpuinfo", "utf8"));
+    return m?.[1]?.trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Child-process check: sgemm under the given core type agrees with a float64 reference matmul. */
+function selfCheckCoretype(addonPath: string, coretype: string): boolean {
+  const code = `
+    const k = require(${JSON.stringify(addonPath)});
+    let ok = true;
+    for (const [ta, tb, M, N, K] of [[false,false,67,45,53],[true,false,128,96,200],[false,true,33,257,64],[true,true,300,200,100]]) {
+      let s = 12345;
+      const rnd = () => { s = (s * 1103515245 + 12345) >>> 0; return (s / 4294967296) - 0.5; };
+      const A = Float32Array.from({length: M*K}, rnd), B = Float32Array.from({length: K*N}, rnd), C = new Float32Array(M*N);
+      const lda = ta ? M : K, ldb = tb ? K : N;
+      k.sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
+      for (let i = 0; i < M && ok; i++) for (let j = 0; j < N; j++) {
+        let r = 0;
+        for (let p = 0; p < K; p++) r += (ta ? A[p*lda+i] : A[i*lda+p]) * (tb ? B[j*ldb+p] : B[p*ldb+j]);
+        if (!(Math.abs(r - C[i*N+j]) <= 1e-3 * (1 + Math.abs(r)))) { ok = false; break; }
+      }
+    }
+    process.stdout.write(ok ? "OK" : "MISMATCH");`;
+  const r = spawnSync(process.execPath, ["-e", code], {
+    env: { ...process.env, OPENBLAS_CORETYPE: coretype },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return r.status === 0 && r.stdout.trim() === "OK";
+}
+
+let loaded: { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null } | null = null;
+
+function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null } {
+  if (loaded) return loaded;
+  const fallback = (reason: string): typeof loaded => {
+    if (process.env.BATCODER_KERNELS !== "ts" && !process.env.BATCODER_TEST) {
+      process.stderr.write(`batcoder: warning: native kernels unavailable (${reason}); using the slow pure-TypeScript fallback\n`);
+    }
+    return { kernels: tsKernels, addon: null, info: { kernels: "ts", fallbackReason: reason, threads: 1, coretype: { value: null, source: "n/a" } } };
+  };
+  if (process.env.BATCODER_KERNELS === "ts") {
+    loaded = fallback("BATCODER_KERNELS=ts");
+    return loaded!;
+  }
+  const root = repoRoot();
+  const addonPath = path.join(root, "build", "Release", "batcoder_kernels.node");
+  if (!fs.existsSync(addonPath)) {
+    loaded = fallback(`${addonPath} not built (run npm ci or npx node-gyp rebuild)`);
+    return loaded!;
+  }
+  let coretype: EngineInfo["coretype"];
+  const fromEnv = process.env.OPENBLAS_CORETYPE;
+  if (fromEnv) coretype = { value: fromEnv, source: "env" };
+  else if (cpuHasAvx512()) {
+    const cacheFile = path.join(root, "build", "Release", "coretype-check.json");
+    const model = cpuModel();
+    let ok: boolean | undefined;
+    try {
+      const c = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { cpu: string; coretype: string; ok: boolean; addonMtime: number };
+      if (c.cpu === model && c.coretype === "SkylakeX" && c.addonMtime === fs.statSync(addonPath).mtimeMs) ok = c.ok;
+    } catch {
+      /* no cache yet */
+    }
+    if (ok === undefined) {
+      ok = selfCheckCoretype(addonPath, "SkylakeX");
+      try {
+        fs.writeFileSync(cacheFile, JSON.stringify({ cpu: model, coretype: "SkylakeX", ok, addonMtime: fs.statSync(addonPath).mtimeMs }));
+      } catch {
+        /* read-only build dir: re-check next time */
+      }
+    }
+    if (ok) {
+      process.env.OPENBLAS_CORETYPE = "SkylakeX";
+      coretype = { value: "SkylakeX", source: "auto-avx512" };
+    } else coretype = { value: null, source: "self-check-failed" };
+  } else coretype = { value: null, source: "default" };
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(addonPath) as NativeAddon;
+    const threads = Number(process.env.BATCODER_THREADS) > 0 ? Number(process.env.BATCODER_THREADS) : undefined;
+    if (threads) addon.setThreads(threads);
+    const ai = addon.info();
+    const kernels: Kernels = { ...addon, name: "native" } as Kernels;
+    loaded = {
+      kernels,
+      addon,
+      info: { kernels: "native", blasCore: ai.blasCore, blasConfig: ai.blasConfig, threads: ai.threads, coretype },
+    };
+  } catch (e) {
+    loaded = fallback(`failed to load ${addonPath}: ${(e as Error).message}`);
+  }
+  return loaded!;
+}
+
+/** The kernels the engine uses (native when available). */
+export function getKernels(): Kernels {
+  return load().kernels;
+}
+
+/** Which kernels run, the OpenBLAS core in use and how OPENBLAS_CORETYPE was chosen. */
+export function engineInfo(): EngineInfo {
+  return load().info;
+}
+
+/** The native kernels if the addon loads (for the native-vs-fallback agreement tests), else null. */
+export function nativeKernels(): Kernels | null {
+  const l = load();
+  return l.kernels.name === "native" ? l.kernels : null;
+}
+
+/** Threads for OpenBLAS and the native element-wise kernels (no-op for the TS fallback). */
+export function setThreads(n: number): void {
+  load().addon?.setThreads(n);
+  if (loaded && loaded.info.kernels === "native") loaded.info.threads = n;
+}

@@ -1,0 +1,469 @@
+/**
+ * LLaMA-architecture decoder with explicit forward and backward passes (llm.c style) on Float32Arrays.
+ *
+ * Weights live in `model.weights`, a Map from the HF parameter names of src/engine/config.ts to
+ * `{ shape, data }` (row-major, [out, in] for linears). Activations of a training forward pass are kept in a
+ * `ForwardCache` so `backward` can run without recomputation (attention keeps only the per-row log-sum-exp and
+ * recomputes probabilities).
+ *
+ * Batches are PACKED: several sequences are concatenated into N rows; matmuls run over all rows at once and
+ * attention and rotary positions restart at each segment, so datums of different lengths waste no padding.
+ */
+import { type ModelConfig, ModelConfigSchema } from "./config.js";
+import { getKernels, type Kernels } from "./kernels.js";
+import { Rng } from "./rng.js";
+
+export interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Several sequences packed into one batch. */
+export interface PackedBatch {
+  tokens: Int32Array;
+  positions: Int32Array;
+  segStart: Int32Array;
+  segLen: Int32Array;
+}
+
+export function packSequences(seqs: ArrayLike<number>[]): PackedBatch {
+  const N = seqs.reduce((a, s) => a + s.length, 0);
+  const tokens = new Int32Array(N);
+  const positions = new Int32Array(N);
+  const segStart = new Int32Array(seqs.length);
+  const segLen = new Int32Array(seqs.length);
+  let o = 0;
+  seqs.forEach((s, i) => {
+    segStart[i] = o;
+    segLen[i] = s.length;
+    for (let t = 0; t < s.length; t++) {
+      tokens[o + t] = s[t]!;
+      positions[o + t] = t;
+    }
+    o += s.length;
+  });
+  return { tokens, positions, segStart, segLen };
+}
+
+interface LayerActs {
+  xin: Float32Array;
+  xn1: Float32Array;
+  rstd1: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  att: Float32Array;
+  lse: Float32Array;
+  xmid: Float32Array;
+  xn2: Float32Array;
+  rstd2: Float32Array;
+  g: Float32Array;
+  u: Float32Array;
+  act: Float32Array;
+}
+
+export interface ForwardCache {
+  batch: PackedBatch;
+  N: number;
+  layers: LayerActs[];
+  xfinalIn: Float32Array;
+  xf: Float32Array;
+  rstdf: Float32Array;
+  /** [N, vocab] logits (overwritten by dlogits in the backward pass). */
+  logits: Float32Array;
+}
+
+/** Per-slot KV cache for incremental decoding: per layer [slots, maxLen, n_kv_heads*head_dim]. */
+export class KVCache {
+  readonly k: Float32Array[];
+  readonly v: Float32Array[];
+  /** Number of cached positions per slot. */
+  readonly len: Int32Array;
+  constructor(
+    readonly nLayers: number,
+    readonly slots: number,
+    readonly maxLen: number,
+    readonly kvDim: number,
+  ) {
+    this.k = [];
+    this.v = [];
+    for (let l = 0; l < nLayers; l++) {
+      this.k.push(new Float32Array(slots * maxLen * kvDim));
+      this.v.push(new Float32Array(slots * maxLen * kvDim));
+    }
+    this.len = new Int32Array(slots);
+  }
+  /** Copies slot src's cached positions into slot dst (e.g. one prefilled prompt shared by n samples). */
+  copySlot(src: number, dst: number): void {
+    const n = this.len[src]! * this.kvDim;
+    const so = src * this.maxLen * this.kvDim, dso = dst * this.maxLen * this.kvDim;
+    for (let l = 0; l < this.nLayers; l++) {
+      this.k[l]!.copyWithin(dso, so, so + n);
+      this.v[l]!.copyWithin(dso, so, so + n);
+    }
+    this.len[dst] = this.len[src]!;
+  }
+}
+
+export function parameterShapes(c: ModelConfig): Map<string, number[]> {
+  const d = c.hidden_size, hd = d / c.num_attention_heads;
+  const kvd = c.num_key_value_heads * hd, qd = c.num_attention_heads * hd, F = c.intermediate_size;
+  const m = new Map<string, number[]>();
+  m.set("model.embed_tokens.weight", [c.vocab_size, d]);
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const p = `model.layers.${i}.`;
+    m.set(p + "input_layernorm.weight", [d]);
+    m.set(p + "self_attn.q_proj.weight", [qd, d]);
+    m.set(p + "self_attn.k_proj.weight", [kvd, d]);
+    m.set(p + "self_attn.v_proj.weight", [kvd, d]);
+    m.set(p + "self_attn.o_proj.weight", [d, qd]);
+    m.set(p + "post_attention_layernorm.weight", [d]);
+    m.set(p + "mlp.gate_proj.weight", [F, d]);
+    m.set(p + "mlp.up_proj.weight", [F, d]);
+    m.set(p + "mlp.down_proj.weight", [d, F]);
+  }
+  m.set("model.norm.weight", [d]);
+  if (!c.tie_word_embeddings) m.set("lm_head.weight", [c.vocab_size, d]);
+  return m;
+}
+
+export function countParams(c: ModelConfig): number {
+  let n = 0;
+  for (const s of parameterShapes(c).values()) n += s.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+interface LayerW {
+  inNorm: Float32Array;
+  wq: Float32Array;
+  wk: Float32Array;
+  wv: Float32Array;
+  wo: Float32Array;
+  postNorm: Float32Array;
+  wg: Float32Array;
+  wu: Float32Array;
+  wd: Float32Array;
+}
+
+export class LlamaModel {
+  readonly config: ModelConfig;
+  readonly weights: Map<string, Tensor>;
+  readonly d: number;
+  readonly H: number;
+  readonly Hkv: number;
+  readonly hd: number;
+  readonly F: number;
+  readonly V: number;
+  readonly L: number;
+  readonly ctx: number;
+  readonly ropeCos: Float32Array;
+  readonly ropeSin: Float32Array;
+  kernels: Kernels;
+
+  constructor(config: ModelConfig, weights: Map<string, Tensor>, kernels?: Kernels) {
+    this.config = ModelConfigSchema.parse(config);
+    const c = this.config;
+    this.d = c.hidden_size;
+    this.H = c.num_attention_heads;
+    this.Hkv = c.num_key_value_heads;
+    this.hd = this.d / this.H;
+    this.F = c.intermediate_size;
+    this.V = c.vocab_size;
+    this.L = c.num_hidden_layers;
+    this.ctx = c.max_position_embeddings;
+    this.kernels = kernels ?? getKernels();
+    const shapes = parameterShapes(c);
+    for (const [name, shape] of shapes) {
+      const t = weights.get(name);
+      if (!t) throw new Error(`model weights: missing tensor ${name}`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (t.data.length !== n || t.shape.join(",") !== shape.join(",")) {
+        throw new Error(`model weights: ${name} has shape [${t.shape}] (${t.data.length} values), expected [${shape}]`);
+      }
+    }
+    for (const name of weights.keys()) if (!shapes.has(name)) throw new Error(`model weights: unexpected tensor ${name}`);
+    this.weights = weights;
+    const half = this.hd / 2;
+    this.ropeCos = new Float32Array(this.ctx * half);
+    this.ropeSin = new Float32Array(this.ctx * half);
+    for (let p = 0; p < this.ctx; p++) {
+      for (let j = 0; j < half; j++) {
+        const invFreq = Math.pow(c.rope_theta, -(2 * j) / this.hd);
+        const a = p * invFreq;
+        this.ropeCos[p * half + j] = Math.cos(a);
+        this.ropeSin[p * half + j] = Math.sin(a);
+      }
+    }
+  }
+
+  /** Random initialisation: N(0, 0.02) for embeddings and projections (output projections scaled by 1/sqrt(2L)), ones for norms. */
+  static init(config: ModelConfig, seed: number | Rng = 0, kernels?: Kernels): LlamaModel {
+    const c = ModelConfigSchema.parse(config);
+    const rng = seed instanceof Rng ? seed : new Rng(seed);
+    const weights = new Map<string, Tensor>();
+    const residScale = 1 / Math.sqrt(2 * c.num_hidden_layers);
+    for (const [name, shape] of parameterShapes(c)) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(n);
+      if (shape.length === 1) data.fill(1);
+      else {
+        const std = 0.02 * (name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight") ? residScale : 1);
+        for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
+      }
+      weights.set(name, { shape: [...shape], data });
+    }
+    return new LlamaModel(c, weights, kernels);
+  }
+
+  /** A deep copy (e.g. a frozen reference model). */
+  clone(): LlamaModel {
+    const w = new Map<string, Tensor>();
+    for (const [k, t] of this.weights) w.set(k, { shape: [...t.shape], data: t.data.slice() });
+    return new LlamaModel(this.config, w, this.kernels);
+  }
+
+  nParams(): number {
+    let n = 0;
+    for (const t of this.weights.values()) n += t.data.length;
+    return n;
+  }
+
+  private w(name: string): Float32Array {
+    return this.weights.get(name)!.data;
+  }
+
+  private layerW(i: number): LayerW {
+    const p = `model.layers.${i}.`;
+    return {
+      inNorm: this.w(p + "input_layernorm.weight"),
+      wq: this.w(p + "self_attn.q_proj.weight"),
+      wk: this.w(p + "self_attn.k_proj.weight"),
+      wv: this.w(p + "self_attn.v_proj.weight"),
+      wo: this.w(p + "self_attn.o_proj.weight"),
+      postNorm: this.w(p + "post_attention_layernorm.weight"),
+      wg: this.w(p + "mlp.gate_proj.weight"),
+      wu: this.w(p + "mlp.up_proj.weight"),
+      wd: this.w(p + "mlp.down_proj.weight"),
+    };
+  }
+
+  get lmHeadName(): string {
+    return this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  }
+
+  private checkTokens(tokens: ArrayLike<number>): void {
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (!Number.isInteger(t) || t < 0 || t >= this.V) throw new Error(`token id ${t} out of range [0, ${this.V})`);
+    }
+  }
+
+  /** y[N, out] = x[N, in] W^T */
+  private linear(x: Float32Array, W: Float32Array, N: number, inDim: number, outDim: number, y?: Float32Array, beta = 0): Float32Array {
+    const out = y ?? new Float32Array(N * outDim);
+    this.kernels.sgemm(false, true, N, outDim, inDim, 1, x, inDim, W, inDim, beta, out, outDim);
+    return out;
+  }
+
+  private embed(tokens: Int32Array): Float32Array {
+    const d = this.d, E = this.w("model.embed_tokens.weight");
+    const x = new Float32Array(tokens.length * d);
+    for (let i = 0; i < tokens.length; i++) x.set(E.subarray(tokens[i]! * d, tokens[i]! * d + d), i * d);
+    return x;
+  }
+
+  /** Training forward pass over a packed batch; keeps every activation for `backward`. */
+  forward(batch: PackedBatch): ForwardCache {
+    const K = this.kernels;
+    const { d, H, Hkv, hd, F, V } = this;
+    const N = batch.tokens.length;
+    this.checkTokens(batch.tokens);
+    for (let s = 0; s < batch.segLen.length; s++) {
+      if (batch.segLen[s]! > this.ctx) throw new Error(`sequence of ${batch.segLen[s]} tokens exceeds the context length ${this.ctx}`);
+    }
+    const qd = H * hd, kvd = Hkv * hd, eps = this.config.rms_norm_eps;
+    let x = this.embed(batch.tokens);
+    const layers: LayerActs[] = [];
+    for (let l = 0; l < this.L; l++) {
+      const W = this.layerW(l);
+      const xn1 = new Float32Array(N * d), rstd1 = new Float32Array(N);
+      K.rmsnormFwd(x, W.inNorm, xn1, rstd1, N, d, eps);
+      const q = this.linear(xn1, W.wq, N, d, qd);
+      const k = this.linear(xn1, W.wk, N, d, kvd);
+      const v = this.linear(xn1, W.wv, N, d, kvd);
+      K.rope(q, N, H, hd, batch.positions, this.ropeCos, this.ropeSin, 1);
+      K.rope(k, N, Hkv, hd, batch.positions, this.ropeCos, this.ropeSin, 1);
+      const att = new Float32Array(N * qd), lse = new Float32Array(N * H);
+      K.attnFwd(q, k, v, att, lse, batch.segStart, batch.segLen, H, Hkv, hd);
+      const xmid = x.slice();
+      this.linear(att, W.wo, N, qd, d, xmid, 1);
+      const xn2 = new Float32Array(N * d), rstd2 = new Float32Array(N);
+      K.rmsnormFwd(xmid, W.postNorm, xn2, rstd2, N, d, eps);
+      const g = this.linear(xn2, W.wg, N, d, F);
+      const u = this.linear(xn2, W.wu, N, d, F);
+      const act = new Float32Array(N * F);
+      K.swigluFwd(g, u, act, N * F);
+      const xout = xmid.slice();
+      this.linear(act, W.wd, N, F, d, xout, 1);
+      layers.push({ xin: x, xn1, rstd1, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act });
+      x = xout;
+    }
+    const xf = new Float32Array(N * d), rstdf = new Float32Array(N);
+    K.rmsnormFwd(x, this.w("model.norm.weight"), xf, rstdf, N, d, eps);
+    const logits = this.linear(xf, this.w(this.lmHeadName), N, d, V);
+    return { batch, N, layers, xfinalIn: x, xf, rstdf, logits };
+  }
+
+  /** Zeroed gradient buffers, one per parameter. */
+  zeroGrads(): Map<string, Float32Array> {
+    const g = new Map<string, Float32Array>();
+    for (const [k, t] of this.weights) g.set(k, new Float32Array(t.data.length));
+    return g;
+  }
+
+  /**
+   * Backward pass. `cache.logits` must already hold dLoss/dlogits (see logsoftmaxBwd); gradients are ADDED
+   * into `grads`. The cache is consumed (buffers are reused).
+   */
+  backward(cache: ForwardCache, grads: Map<string, Float32Array>): void {
+    const K = this.kernels;
+    const { d, H, Hkv, hd, F, V } = this;
+    const N = cache.N, qd = H * hd, kvd = Hkv * hd;
+    const G = (name: string) => grads.get(name)!;
+    const dlogits = cache.logits;
+    const Wlm = this.w(this.lmHeadName);
+    const dxf = new Float32Array(N * d);
+    K.sgemm(false, false, N, d, V, 1, dlogits, V, Wlm, d, 0, dxf, d);
+    K.sgemm(true, false, V, d, N, 1, dlogits, V, cache.xf, d, 1, G(this.lmHeadName), d);
+    let dx = new Float32Array(N * d);
+    K.rmsnormBwd(dxf, cache.xfinalIn, this.w("model.norm.weight"), cache.rstdf, dx, G("model.norm.weight"), N, d);
+    const dact = new Float32Array(N * F), dg = new Float32Array(N * F), du = new Float32Array(N * F);
+    const dxn = new Float32Array(N * d);
+    const datt = new Float32Array(N * qd), dq = new Float32Array(N * qd);
+    const dk = new Float32Array(N * kvd), dv = new Float32Array(N * kvd);
+    for (let l = this.L - 1; l >= 0; l--) {
+      const A = cache.layers[l]!;
+      const W = this.layerW(l);
+      const p = `model.layers.${l}.`;
+      // MLP: xout = xmid + act Wd^T
+      K.sgemm(false, false, N, F, d, 1, dx, d, W.wd, F, 0, dact, F);
+      K.sgemm(true, false, d, F, N, 1, dx, d, A.act, F, 1, G(p + "mlp.down_proj.weight"), F);
+      K.swigluBwd(dact, A.g, A.u, dg, du, N * F);
+      K.sgemm(false, false, N, d, F, 1, dg, F, W.wg, d, 0, dxn, d);
+      K.sgemm(false, false, N, d, F, 1, du, F, W.wu, d, 1, dxn, d);
+      K.sgemm(true, false, F, d, N, 1, dg, F, A.xn2, d, 1, G(p + "mlp.gate_proj.weight"), d);
+      K.sgemm(true, false, F, d, N, 1, du, F, A.xn2, d, 1, G(p + "mlp.up_proj.weight"), d);
+      const dxmid = dx; // residual path: dxmid = dx + rmsnorm backward
+      K.rmsnormBwd(dxn, A.xmid, W.postNorm, A.rstd2, dxmid, G(p + "post_attention_layernorm.weight"), N, d);
+      // attention: xmid = xin + att Wo^T
+      K.sgemm(false, false, N, qd, d, 1, dxmid, d, W.wo, qd, 0, datt, qd);
+      K.sgemm(true, false, d, qd, N, 1, dxmid, d, A.att, qd, 1, G(p + "self_attn.o_proj.weight"), qd);
+      dk.fill(0);
+      dv.fill(0);
+      K.attnBwd(datt, A.q, A.k, A.v, A.att, A.lse, dq, dk, dv, cache.batch.segStart, cache.batch.segLen, H, Hkv, hd);
+      K.rope(dq, N, H, hd, cache.batch.positions, this.ropeCos, this.ropeSin, -1);
+      K.rope(dk, N, Hkv, hd, cache.batch.positions, this.ropeCos, this.ropeSin, -1);
+      K.sgemm(false, false, N, d, qd, 1, dq, qd, W.wq, d, 0, dxn, d);
+      K.sgemm(false, false, N, d, kvd, 1, dk, kvd, W.wk, d, 1, dxn, d);
+      K.sgemm(false, false, N, d, kvd, 1, dv, kvd, W.wv, d, 1, dxn, d);
+      K.sgemm(true, false, qd, d, N, 1, dq, qd, A.xn1, d, 1, G(p + "self_attn.q_proj.weight"), d);
+      K.sgemm(true, false, kvd, d, N, 1, dk, kvd, A.xn1, d, 1, G(p + "self_attn.k_proj.weight"), d);
+      K.sgemm(true, false, kvd, d, N, 1, dv, kvd, A.xn1, d, 1, G(p + "self_attn.v_proj.weight"), d);
+      K.rmsnormBwd(dxn, A.xin, W.inNorm, A.rstd1, dxmid, G(p + "input_layernorm.weight"), N, d);
+      dx = dxmid;
+      cache.layers[l] = undefined as unknown as LayerActs; // free activations early
+    }
+    const gE = G("model.embed_tokens.weight");
+    const toks = cache.batch.tokens;
+    for (let i = 0; i < N; i++) {
+      const o = toks[i]! * d, io = i * d;
+      for (let j = 0; j < d; j++) gE[o + j]! += dx[io + j]!;
+    }
+  }
+
+  /** Logits [T, vocab] of one sequence (full recomputation, no cache). */
+  forwardLogits(tokens: ArrayLike<number>): Float32Array {
+    return this.forward(packSequences([tokens])).logits;
+  }
+
+  /** A KV cache for `slots` sequences of at most maxLen positions each. */
+  createCache(slots: number, maxLen = this.ctx): KVCache {
+    if (maxLen > this.ctx) throw new Error(`cache length ${maxLen} exceeds the context length ${this.ctx}`);
+    return new KVCache(this.L, slots, maxLen, this.Hkv * this.hd);
+  }
+
+  /**
+   * Incremental forward: appends tokens[r] to cache slot rowSlot[r] (rows of one slot in order), and returns the
+   * logits of the rows listed in `logitRows` ([logitRows.length, vocab]).
+   */
+  forwardCached(cache: KVCache, tokens: Int32Array, rowSlot: Int32Array, logitRows: ArrayLike<number>): Float32Array {
+    const K = this.kernels;
+    const { d, H, Hkv, hd, F, V } = this;
+    const R = tokens.length, qd = H * hd, kvd = Hkv * hd, eps = this.config.rms_norm_eps;
+    this.checkTokens(tokens);
+    const rowPos = new Int32Array(R);
+    const next = Int32Array.from(cache.len);
+    for (let r = 0; r < R; r++) {
+      const s = rowSlot[r]!;
+      if (s < 0 || s >= cache.slots) throw new Error(`cache slot ${s} out of range`);
+      if (next[s]! >= cache.maxLen) throw new Error(`KV cache slot ${s} is full (${cache.maxLen} positions)`);
+      rowPos[r] = next[s]!++;
+    }
+    let x = this.embed(tokens);
+    const xn = new Float32Array(R * d), rstd = new Float32Array(R);
+    const att = new Float32Array(R * qd);
+    const g = new Float32Array(R * F), u = new Float32Array(R * F);
+    const q = new Float32Array(R * qd), k = new Float32Array(R * kvd), v = new Float32Array(R * kvd);
+    for (let l = 0; l < this.L; l++) {
+      const W = this.layerW(l);
+      K.rmsnormFwd(x, W.inNorm, xn, rstd, R, d, eps);
+      this.linear(xn, W.wq, R, d, qd, q);
+      this.linear(xn, W.wk, R, d, kvd, k);
+      this.linear(xn, W.wv, R, d, kvd, v);
+      K.rope(q, R, H, hd, rowPos, this.ropeCos, this.ropeSin, 1);
+      K.rope(k, R, Hkv, hd, rowPos, this.ropeCos, this.ropeSin, 1);
+      const kc = cache.k[l]!, vc = cache.v[l]!;
+      for (let r = 0; r < R; r++) {
+        const o = (rowSlot[r]! * cache.maxLen + rowPos[r]!) * kvd;
+        kc.set(k.subarray(r * kvd, r * kvd + kvd), o);
+        vc.set(v.subarray(r * kvd, r * kvd + kvd), o);
+      }
+      K.attnCached(q, kc, vc, rowSlot, rowPos, att, H, Hkv, hd, cache.maxLen);
+      this.linear(att, W.wo, R, qd, d, x, 1);
+      K.rmsnormFwd(x, W.postNorm, xn, rstd, R, d, eps);
+      this.linear(xn, W.wg, R, d, F, g);
+      this.linear(xn, W.wu, R, d, F, u);
+      K.swigluFwd(g, u, g, R * F);
+      this.linear(g, W.wd, R, F, d, x, 1);
+    }
+    cache.len.set(next);
+    const nl = logitRows.length;
+    const xs = new Float32Array(nl * d);
+    for (let i = 0; i < nl; i++) {
+      const r = logitRows[i]!;
+      if (r < 0 || r >= R) throw new Error(`logit row ${r} out of range`);
+      xs.set(x.subarray(r * d, r * d + d), i * d);
+    }
+    const xf = new Float32Array(nl * d), rf = new Float32Array(nl);
+    K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
+    return this.linear(xf, this.w(this.lmHeadName), nl, d, V);
+  }
+
+  /** Greedy decoding with the KV cache; stops at any of stopIds. Returns the generated ids. */
+  generateGreedy(prompt: ArrayLike<number>, maxNewTokens: number, stopIds: readonly number[] = [this.config.eos_token_id]): number[] {
+    if (prompt.length === 0) throw new Error("generateGreedy: empty prompt");
+    const maxLen = Math.min(this.ctx, prompt.length + maxNewTokens);
+    if (prompt.length > maxLen || prompt.length >= this.ctx) throw new Error(`prompt of ${prompt.length} tokens leaves no room in context ${this.ctx}`);
+    const cache = this.createCache(1, maxLen);
+    let logits = this.forwardCached(cache, Int32Array.from(prompt), new Int32Array(prompt.length), [prompt.length - 1]);
+    const out: number[] = [];
+    while (out.length < maxNewTokens) {
+      let best = 0;
+      for (let j = 1; j < this.V; j++) if (logits[j]! > logits[best]!) best = j;
+      out.push(best);
+      if (stopIds.includes(best) || cache.len[0]! >= maxLen) break;
+      logits = this.forwardCached(cache, Int32Array.of(best), Int32Array.of(0), [0]);
+    }
+    return out;
+  }
+}

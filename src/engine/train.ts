@@ -1,0 +1,146 @@
+/**
+ * Loss forward/backward over Datums (Tinker-shaped) for the LLaMA model: packs datums of different lengths into
+ * micro-batches of at most `maxTokens` rows, computes per-token log-probs (and entropies when the loss needs
+ * them), asks src/backends/losses.ts for dLoss/dlogp (and dLoss/dentropy), and back-propagates through the
+ * log-softmax and the network. Gradients are ADDED to the given buffers (gradient accumulation).
+ */
+import type { Datum, ForwardBackwardResult, LossSpec } from "../backends/policy.js";
+import { computeLoss, needsEntropy } from "../backends/losses.js";
+import { type LlamaModel, packSequences } from "./model.js";
+
+export const DEFAULT_MAX_CHUNK_TOKENS = 4096;
+
+export function validateDatums(datums: Datum[], vocab: number, ctx: number): void {
+  if (!Array.isArray(datums)) throw new Error("datums must be an array");
+  datums.forEach((d, i) => {
+    const n = d.modelInput?.length;
+    if (!n) throw new Error(`datum ${i}: modelInput is empty`);
+    if (n > ctx) throw new Error(`datum ${i}: ${n} tokens exceed the model's context length ${ctx}`);
+    const li = d.lossInputs;
+    if (!li || li.targetTokens?.length !== n) throw new Error(`datum ${i}: lossInputs.targetTokens must have ${n} entries (one per modelInput token)`);
+    if (li.weights?.length !== n) throw new Error(`datum ${i}: lossInputs.weights must have ${n} entries`);
+    for (const [name, arr] of Object.entries(li)) {
+      if (arr !== undefined && (arr as number[]).length !== n) throw new Error(`datum ${i}: lossInputs.${name} has ${(arr as number[]).length} entries, expected ${n}`);
+    }
+    for (const t of d.modelInput) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`datum ${i}: modelInput token ${t} out of range [0, ${vocab})`);
+    for (const t of li.targetTokens) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`datum ${i}: target token ${t} out of range [0, ${vocab})`);
+    for (const w of li.weights) if (!Number.isFinite(w)) throw new Error(`datum ${i}: non-finite loss weight`);
+  });
+}
+
+/** Groups datum indices (in order) into chunks of at most maxTokens tokens (a longer datum gets its own chunk). */
+export function chunkDatums(datums: Datum[], maxTokens: number): number[][] {
+  const chunks: number[][] = [];
+  let cur: number[] = [];
+  let n = 0;
+  datums.forEach((d, i) => {
+    const len = d.modelInput.length;
+    if (cur.length && n + len > maxTokens) {
+      chunks.push(cur);
+      cur = [];
+      n = 0;
+    }
+    cur.push(i);
+    n += len;
+  });
+  if (cur.length) chunks.push(cur);
+  return chunks;
+}
+
+interface ChunkFwd {
+  cache: ReturnType<LlamaModel["forward"]>;
+  targets: Int32Array;
+  logp: Float32Array;
+  lse: Float32Array;
+  ent: Float32Array | null;
+}
+
+function forwardChunk(model: LlamaModel, datums: Datum[], idx: number[], withEnt: boolean): ChunkFwd {
+  const cache = model.forward(packSequences(idx.map((i) => datums[i]!.modelInput)));
+  const N = cache.N;
+  const targets = new Int32Array(N);
+  let o = 0;
+  for (const i of idx) {
+    targets.set(datums[i]!.lossInputs.targetTokens, o);
+    o += datums[i]!.modelInput.length;
+  }
+  const logp = new Float32Array(N), lse = new Float32Array(N);
+  const ent = withEnt ? new Float32Array(N) : null;
+  model.kernels.logsoftmaxFwd(cache.logits, N, model.V, targets, logp, lse, ent);
+  return { cache, targets, logp, lse, ent };
+}
+
+function scatter(idx: number[], datums: Datum[], flat: Float32Array, into: number[][]): void {
+  let o = 0;
+  for (const i of idx) {
+    const n = datums[i]!.modelInput.length;
+    into[i] = Array.from(flat.subarray(o, o + n));
+    o += n;
+  }
+}
+
+/** Per-token log-probs of the targets (and entropies) without gradients. */
+export function datumLogprobs(
+  model: LlamaModel,
+  datums: Datum[],
+  opts: { withEntropy?: boolean; maxTokens?: number } = {},
+): { logprobs: number[][]; entropies: number[][] | undefined } {
+  validateDatums(datums, model.V, model.ctx);
+  const logprobs: number[][] = new Array(datums.length);
+  const entropies: number[][] | undefined = opts.withEntropy ? new Array(datums.length) : undefined;
+  for (const idx of chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS)) {
+    const f = forwardChunk(model, datums, idx, !!opts.withEntropy);
+    scatter(idx, datums, f.logp, logprobs);
+    if (entropies) scatter(idx, datums, f.ent!, entropies);
+  }
+  return { logprobs, entropies };
+}
+
+/**
+ * Loss + gradients for a batch of datums; gradients are accumulated into `grads`. With several micro-batches,
+ * a first forward-only pass gets every log-prob (the loss normalisers span the whole batch), then each
+ * micro-batch is recomputed with its gradient.
+ */
+export function lossForwardBackward(
+  model: LlamaModel,
+  datums: Datum[],
+  spec: LossSpec,
+  grads: Map<string, Float32Array>,
+  opts: { maxTokens?: number } = {},
+): ForwardBackwardResult {
+  validateDatums(datums, model.V, model.ctx);
+  if (datums.length === 0) return { loss: 0, logprobs: [], metrics: { tokens: 0 } };
+  const withEnt = needsEntropy(spec);
+  const chunks = chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS);
+  const logprobs: number[][] = new Array(datums.length);
+  const entropies: number[][] | undefined = withEnt ? new Array(datums.length) : undefined;
+  let kept: ChunkFwd | null = null;
+  for (const idx of chunks) {
+    const f = forwardChunk(model, datums, idx, withEnt);
+    scatter(idx, datums, f.logp, logprobs);
+    if (entropies) scatter(idx, datums, f.ent!, entropies);
+    if (chunks.length === 1) kept = f;
+  }
+  const lo = computeLoss(spec, { datums, logprobs, entropies });
+  if (!Number.isFinite(lo.loss)) throw new Error(`loss is ${lo.loss}`);
+  for (const idx of chunks) {
+    const f = kept ?? forwardChunk(model, datums, idx, withEnt);
+    const N = f.cache.N;
+    const gLogp = new Float32Array(N);
+    const gEnt = lo.dEntropies ? new Float32Array(N) : null;
+    let o = 0;
+    for (const i of idx) {
+      const n = datums[i]!.modelInput.length;
+      const dl = lo.dLogprobs[i]!;
+      for (let t = 0; t < n; t++) gLogp[o + t] = dl[t]!;
+      if (gEnt) {
+        const de = lo.dEntropies![i]!;
+        for (let t = 0; t < n; t++) gEnt[o + t] = de[t]!;
+      }
+      o += n;
+    }
+    model.kernels.logsoftmaxBwd(f.cache.logits, N, model.V, f.targets, f.lse, gLogp, f.ent, gEnt);
+    model.backward(f.cache, grads);
+  }
+  return { loss: lo.loss, logprobs, metrics: { ...lo.metrics, microbatches: chunks.length } };
+}
