@@ -1,0 +1,58 @@
+/**
+ * Training items for RL: CODE ONLY. Documentation that happens to be in the corpus is stripped here so the RL
+ * loop never sees a code–doc pair. A cursor walks a seeded permutation per epoch; its position is part of the
+ * trainer state, so a resumed run sees exactly the batches the uninterrupted run would have seen.
+ */
+import { Rng, hashSeed } from "./util.js";
+
+export interface CodeItem {
+  id: string;
+  lang: string;
+  code: string;
+  /** Function signature (used only when signature_hint is on). */
+  signature?: string | null;
+  /** Human documentation — present only on EVAL items, never on training items. */
+  doc?: string | null;
+}
+
+export interface CursorState {
+  epoch: number;
+  pos: number;
+}
+
+export class DataCursor {
+  private order: number[] = [];
+  private orderEpoch = -1;
+  constructor(
+    private readonly n: number,
+    private readonly seed: number,
+    public state: CursorState = { epoch: 0, pos: 0 },
+  ) {
+    if (n <= 0) throw new Error("DataCursor: no items");
+  }
+  private ensureOrder(): void {
+    if (this.orderEpoch === this.state.epoch) return;
+    const idx = Array.from({ length: this.n }, (_, i) => i);
+    this.order = new Rng(hashSeed(this.seed, 0xda7a, this.state.epoch)).shuffle(idx);
+    this.orderEpoch = this.state.epoch;
+  }
+  /** The next `k` item indices (wrapping into the next epoch's permutation). */
+  next(k: number): number[] {
+    const out: number[] = [];
+    while (out.length < k) {
+      this.ensureOrder();
+      if (this.state.pos >= this.n) {
+        this.state = { epoch: this.state.epoch + 1, pos: 0 };
+        continue;
+      }
+      out.push(this.order[this.state.pos]!);
+      this.state = { epoch: this.state.epoch, pos: this.state.pos + 1 };
+    }
+    return out;
+  }
+}
+
+/** Drops documentation from training items (RL learns from raw code alone). */
+export function stripDocs(items: CodeItem[]): CodeItem[] {
+  return items.map(({ doc: _doc, ...rest }) => ({ ...rest }));
+}
