@@ -1,0 +1,238 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  saveCheckpoint,
+  loadCheckpoint,
+  listCheckpoints,
+  latestCheckpoint,
+  pruneCheckpoints,
+  checkpointDirName,
+  expectedWeightShapes,
+  type Checkpoint,
+  type Tensor32,
+} from "../../src/engine/checkpoint.js";
+import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig } from "../../src/engine/config.js";
+import { ByteTokenizer } from "../../src/engine/tokenizer.js";
+import { SPECIAL_TOKENS } from "../../src/engine/special.js";
+
+function makeConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
+  return ModelConfigSchema.parse({
+    ...MODEL_PRESETS.tiny,
+    vocab_size: SPECIAL_TOKENS.length + 256,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pad_token_id: 0,
+    ...overrides,
+  });
+}
+
+function makeWeights(c: ModelConfig, seed: number): Map<string, Tensor32> {
+  const w = new Map<string, Tensor32>();
+  let s = seed >>> 0 || 1;
+  for (const [name, shape] of expectedWeightShapes(c)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      s = (s * 1664525 + 1013904223) >>> 0;
+      data[i] = s / 2 ** 32 - 0.5;
+    }
+    w.set(name, { shape, data });
+  }
+  return w;
+}
+
+function makeCkpt(seed: number, extra: Partial<Checkpoint> = {}, cfg: Partial<ModelConfig> = {}): Checkpoint {
+  const config = makeConfig(cfg);
+  return {
+    config,
+    weights: makeWeights(config, seed),
+    tokenizer: new ByteTokenizer(),
+    trainerState: { step: seed, version: seed },
+    rng: { state: [seed, 2, 3] },
+    ...extra,
+  };
+}
+
+const here = fileURLToPath(import.meta.url);
+
+if (process.env.CKPT_CRASH_CHILD) {
+  // Child mode for the crash test: save new versions over the same directory forever, reporting each one.
+  const dir = process.env.CKPT_CRASH_CHILD;
+  const base = makeCkpt(1, {}, { num_hidden_layers: 4, hidden_size: 128, intermediate_size: 352 });
+  for (let v = 2; ; v++) {
+    for (const t of base.weights.values()) t.data[0] = v; // version marker inside the weights too
+    saveCheckpoint(dir, { ...base, trainerState: { step: v, version: v } });
+    process.stdout.write(`saved ${v}\n`);
+  }
+} else {
+  test("save/load round-trip: config, weights, tokenizer, optimizer, rng, trainer state", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ckpt-"));
+    try {
+      const dir = path.join(root, "c1");
+      const opt = new Map([
+        ["m.model.norm.weight", { shape: [64], data: new Float32Array(64).fill(0.25) }],
+        ["step", { shape: [1], data: Int32Array.from([7]) }],
+      ]);
+      const ck = makeCkpt(3, { optimizer: { state: opt, meta: { kind: "adamw", beta1: 0.9 } } });
+      saveCheckpoint(dir, ck);
+      for (const f of ["config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors", "optimizer.json", "state.json", "manifest.json"]) {
+        assert.ok(fs.existsSync(path.join(dir, f)), f);
+      }
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+      assert.equal(cfg.model_type, "llama");
+      assert.deepEqual(cfg.architectures, ["LlamaForCausalLM"]);
+      assert.equal(cfg.num_hidden_layers, 2);
+      const l = loadCheckpoint(dir);
+      assert.deepEqual(l.config, ck.config);
+      assert.equal(l.weights.size, ck.weights.size);
+      for (const [k, t] of ck.weights) {
+        assert.deepEqual(l.weights.get(k)!.shape, t.shape);
+        assert.deepEqual(l.weights.get(k)!.data, t.data);
+      }
+      assert.equal(l.tokenizer.vocabSize, SPECIAL_TOKENS.length + 256);
+      assert.equal(l.tokenizer.decode(l.tokenizer.encode("héllo <|eos|>")), "héllo <|eos|>");
+      assert.deepEqual(l.rng, { state: [3, 2, 3] });
+      assert.deepEqual(l.trainerState, { step: 3, version: 3 });
+      assert.equal(l.step, 3);
+      assert.deepEqual(l.optimizer!.meta, { kind: "adamw", beta1: 0.9 });
+      assert.deepEqual([...l.optimizer!.state.get("step")!.data], [7]);
+      assert.ok(l.optimizer!.state.get("step")!.data instanceof Int32Array);
+      const noOpt = loadCheckpoint(dir, { optimizer: false });
+      assert.equal(noOpt.optimizer, undefined);
+      // overwrite in place
+      saveCheckpoint(dir, makeCkpt(4));
+      const l2 = loadCheckpoint(dir);
+      assert.equal(l2.step, 4);
+      assert.equal(l2.optimizer, undefined);
+      assert.deepEqual(fs.readdirSync(root), ["c1"], "no temp or aside directories left");
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("damaged checkpoints are reported clearly", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ckpt-"));
+    try {
+      const dir = path.join(root, "c");
+      saveCheckpoint(dir, makeCkpt(5));
+      // flip one byte in the weights: size same, hash differs
+      const wf = path.join(dir, "model.safetensors");
+      const b = fs.readFileSync(wf);
+      b[b.length - 1] ^= 0xff;
+      fs.writeFileSync(wf, b);
+      assert.throws(() => loadCheckpoint(dir), /damaged: model.safetensors does not match its SHA-256/);
+      assert.doesNotThrow(() => loadCheckpoint(dir, { verify: "size" }));
+      fs.truncateSync(wf, 100);
+      assert.throws(() => loadCheckpoint(dir, { verify: "size" }), /model.safetensors has 100 bytes/);
+      fs.rmSync(path.join(dir, "tokenizer.json"));
+      assert.throws(() => loadCheckpoint(dir), /tokenizer.json is missing/);
+      fs.rmSync(path.join(dir, "manifest.json"));
+      assert.throws(() => loadCheckpoint(dir), /manifest.json is missing/);
+      assert.throws(() => loadCheckpoint(path.join(root, "nope")), /does not exist/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("save validates the weights against the config", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ckpt-"));
+    try {
+      const ck = makeCkpt(6);
+      ck.weights.delete("model.layers.1.mlp.up_proj.weight");
+      assert.throws(() => saveCheckpoint(path.join(root, "x"), ck), /missing model.layers.1.mlp.up_proj.weight/);
+      const ck2 = makeCkpt(6);
+      ck2.weights.set("model.norm.weight", { shape: [3], data: new Float32Array(3) });
+      assert.throws(() => saveCheckpoint(path.join(root, "x"), ck2), /model.norm.weight has shape \[3\]/);
+      const ck3 = makeCkpt(6, {}, { vocab_size: 100 });
+      assert.throws(() => saveCheckpoint(path.join(root, "x"), ck3), /tokenizer has 268 tokens/);
+      assert.deepEqual(fs.readdirSync(root), [], "failed saves leave nothing behind");
+      // untied embeddings need lm_head
+      const ck4 = makeCkpt(6, {}, { tie_word_embeddings: false });
+      saveCheckpoint(path.join(root, "untied"), ck4);
+      assert.ok(loadCheckpoint(path.join(root, "untied")).weights.has("lm_head.weight"));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("listCheckpoints / latestCheckpoint / pruneCheckpoints", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "run-"));
+    try {
+      assert.deepEqual(listCheckpoints(root), []);
+      assert.equal(latestCheckpoint(root), undefined);
+      for (const step of [20, 5, 100]) saveCheckpoint(path.join(root, checkpointDirName(step)), makeCkpt(step));
+      fs.mkdirSync(path.join(root, "not-a-checkpoint"));
+      fs.mkdirSync(path.join(root, ".step-00000200.tmp-999999-abcd")); // half-written by a dead writer
+      const all = listCheckpoints(root);
+      assert.deepEqual(all.map((c) => c.step), [5, 20, 100]);
+      assert.equal(latestCheckpoint(root)!.name, "step-00000100");
+      assert.ok(!fs.existsSync(path.join(root, ".step-00000200.tmp-999999-abcd")), "stale temp dir removed");
+      const removed = pruneCheckpoints(root, 2);
+      assert.equal(removed.length, 1);
+      assert.deepEqual(listCheckpoints(root).map((c) => c.step), [20, 100]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("a crash between the two renames is recovered from the aside copy", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ckpt-"));
+    try {
+      const dir = path.join(root, "c");
+      saveCheckpoint(dir, makeCkpt(8));
+      // simulate: target renamed aside by a writer that then died (pid 999999 is not running)
+      fs.renameSync(dir, path.join(root, ".c.old-999999-0a0b"));
+      const l = loadCheckpoint(dir);
+      assert.equal(l.step, 8);
+      assert.deepEqual(fs.readdirSync(root), ["c"]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("SIGKILL mid-save never corrupts the last good checkpoint", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ckpt-crash-"));
+    try {
+      const dir = path.join(root, "c");
+      const delays = [15, 40, 70, 110, 160, 230];
+      for (const delay of delays) {
+        const child = spawn(process.execPath, [here], {
+          env: { ...process.env, CKPT_CRASH_CHILD: dir },
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let lastSaved = 0;
+        let buf = "";
+        const firstSave = new Promise<void>((resolve, reject) => {
+          child.stdout.on("data", (d: Buffer) => {
+            buf += d.toString();
+            const m = [...buf.matchAll(/saved (\d+)/g)];
+            if (m.length) {
+              lastSaved = Number(m[m.length - 1]![1]);
+              resolve();
+            }
+          });
+          child.on("exit", (code) => reject(new Error(`child exited early with ${code}`)));
+        });
+        await firstSave;
+        await new Promise((r) => setTimeout(r, delay));
+        const exited = new Promise((r) => child.on("exit", r));
+        child.kill("SIGKILL");
+        await exited;
+        const l = loadCheckpoint(dir);
+        const v = l.trainerState!.version as number;
+        // the checkpoint on disk is the last reported save or the one in flight, never anything torn
+        assert.ok(v === lastSaved || v === lastSaved + 1, `version ${v}, last reported ${lastSaved}`);
+        for (const t of l.weights.values()) assert.equal(t.data[0], v);
+      }
+      const left = fs.readdirSync(root);
+      assert.deepEqual(left, ["c"], `leftovers: ${left.join(", ")}`);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
