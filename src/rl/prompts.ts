@@ -23,6 +23,14 @@ export function langToken(lang: string): SpecialToken {
   return (LANG_TOKENS.has(t) ? t : "<|lang:other|>") as SpecialToken;
 }
 
+/**
+ * Encodes plain text with special-token recognition OFF where the tokenizer supports it (BpeTokenizer's
+ * `allowSpecial`), so code or documentation that contains e.g. "<|eos|>" stays text.
+ */
+export function encodePlain(tok: TokenizerLike, text: string): number[] {
+  return (tok.encode as (t: string, o?: { allowSpecial?: boolean }) => number[]).call(tok, text, { allowSpecial: false });
+}
+
 function sid(tok: TokenizerLike, s: SpecialToken): number {
   const id = tok.tokenId(s);
   if (id === undefined) throw new Error(`tokenizer has no special token ${s}; train it with the project's SPECIAL_TOKENS (src/engine/special.ts)`);
@@ -41,7 +49,7 @@ export function specialStopIds(tok: TokenizerLike): number[] {
 }
 
 export function code2docPrompt(tok: TokenizerLike, code: string, lang: string): number[] {
-  return [sid(tok, "<|bos|>"), sid(tok, "<|code2doc|>"), sid(tok, langToken(lang)), ...tok.encode(code), sid(tok, "<|doc|>")];
+  return [sid(tok, "<|bos|>"), sid(tok, "<|code2doc|>"), sid(tok, langToken(lang)), ...encodePlain(tok, code), sid(tok, "<|doc|>")];
 }
 
 export interface Doc2CodeOptions {
@@ -50,8 +58,8 @@ export interface Doc2CodeOptions {
 }
 
 export function doc2codePrompt(tok: TokenizerLike, doc: string, lang: string, opts: Doc2CodeOptions = {}): number[] {
-  const ids = [sid(tok, "<|bos|>"), sid(tok, "<|doc2code|>"), sid(tok, langToken(lang)), ...tok.encode(doc), sid(tok, "<|code|>")];
-  if (opts.signature) ids.push(...tok.encode(opts.signature));
+  const ids = [sid(tok, "<|bos|>"), sid(tok, "<|doc2code|>"), sid(tok, langToken(lang)), ...encodePlain(tok, doc), sid(tok, "<|code|>")];
+  if (opts.signature) ids.push(...encodePlain(tok, opts.signature));
   return ids;
 }
 
@@ -74,8 +82,8 @@ export function sftPair(
   doc: string,
   opts: Doc2CodeOptions = {},
 ): { prompt: number[]; completion: number[] } {
-  if (direction === "code2doc") return { prompt: code2docPrompt(tok, code, lang), completion: [...tok.encode(doc), tok.eosId] };
+  if (direction === "code2doc") return { prompt: code2docPrompt(tok, code, lang), completion: [...encodePlain(tok, doc), tok.eosId] };
   const sig = opts.signature && code.startsWith(opts.signature) ? opts.signature : null;
   const rest = sig ? code.slice(sig.length) : code;
-  return { prompt: doc2codePrompt(tok, doc, lang, { signature: sig }), completion: [...tok.encode(rest), tok.eosId] };
+  return { prompt: doc2codePrompt(tok, doc, lang, { signature: sig }), completion: [...encodePlain(tok, rest), tok.eosId] };
 }

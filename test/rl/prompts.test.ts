@@ -50,3 +50,11 @@ test("a tokenizer without the special tokens is a clear error", () => {
   const bare = Object.assign(Object.create(TestByteTokenizer.prototype), new TestByteTokenizer(), { tokenId: () => undefined });
   assert.throws(() => code2docPrompt(bare, code, "python"), /no special token <\|bos\|>/);
 });
+
+test("special-token strings inside code stay text with the real BPE tokenizer", async () => {
+  const { ByteTokenizer } = await import("../../src/engine/tokenizer.js");
+  const bt = new ByteTokenizer();
+  const ids = code2docPrompt(bt, 's = "<|eos|>"', "python");
+  assert.equal(ids.filter((i) => i === bt.eosId).length, 0);
+  assert.equal(bt.decode(ids), '<|bos|><|code2doc|><|lang:python|>s = "<|eos|>"<|doc|>');
+});
