@@ -1,0 +1,215 @@
+/**
+ * EmbeddedPolicy: the in-process CPU LLaMA (src/engine) behind the Tinker-shaped Policy interface.
+ *
+ *   const policy = createEmbeddedPolicy({ preset: "base", tokenizer, seed: 1 });
+ *   await policy.forwardBackward(datums, { kind: "cross_entropy" });   // accumulates gradients
+ *   await policy.optimStep({ learningRate: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 });
+ *   const samples = await policy.sample([{ prompt, n: 4, params: { maxTokens: 64, temperature: 1 } }]);
+ *   await policy.saveState("runs/x/step-00000010");   // weights + AdamW moments + step + RNG (atomic)
+ *   const again = loadEmbeddedPolicy("runs/x/step-00000010");   // bit-for-bit continuation
+ *
+ * Sampled log-probs are log softmax(raw logits) at temperature 1 (see src/engine/sampler.ts).
+ */
+import type {
+  AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
+  Sampler,
+} from "./policy.js";
+import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig, type ModelPreset } from "../engine/config.js";
+import { LlamaModel } from "../engine/model.js";
+import { AdamW } from "../engine/optim.js";
+import { Rng, type RngState } from "../engine/rng.js";
+import { generate } from "../engine/sampler.js";
+import { datumLogprobs, lossForwardBackward, DEFAULT_MAX_CHUNK_TOKENS } from "../engine/train.js";
+import { getKernels, type Kernels } from "../engine/kernels.js";
+import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
+import type { BpeTokenizer } from "../engine/tokenizer.js";
+import { PAD_ID } from "../engine/special.js";
+
+export interface EmbeddedPolicyOptions {
+  /** A full config (vocab/bos/eos may be omitted: taken from the tokenizer) ... */
+  config?: Partial<ModelConfig>;
+  /** ... or a preset name (tiny | small | base | medium | large). */
+  preset?: ModelPreset;
+  tokenizer: BpeTokenizer;
+  seed?: number;
+  /** Micro-batch size in tokens for forward/backward (default 4096). */
+  maxChunkTokens?: number;
+  /** Sequences decoded together when sampling (default 32). */
+  maxSampleBatch?: number;
+  modelName?: string;
+  /** Override the kernels (tests: force the TS fallback). */
+  kernels?: Kernels;
+}
+
+/** Resolves a preset or partial config against a tokenizer into a full, validated ModelConfig. */
+export function resolveConfig(opts: { config?: Partial<ModelConfig>; preset?: ModelPreset }, tokenizer: BpeTokenizer): ModelConfig {
+  let base: Record<string, unknown>;
+  if (opts.preset) {
+    const p = MODEL_PRESETS[opts.preset];
+    if (!p) throw new Error(`unknown model preset '${opts.preset}' (known: ${Object.keys(MODEL_PRESETS).join(", ")})`);
+    base = { ...p, ...(opts.config ?? {}) };
+  } else if (opts.config) base = { ...opts.config };
+  else throw new Error("createEmbeddedPolicy: give a config or a preset");
+  const parsed = ModelConfigSchema.safeParse({
+    vocab_size: tokenizer.vocabSize,
+    bos_token_id: tokenizer.bosId,
+    eos_token_id: tokenizer.eosId,
+    pad_token_id: tokenizer.tokenId("<|pad|>") ?? PAD_ID,
+    ...base,
+  });
+  if (!parsed.success) throw new Error(`invalid model config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (parsed.data.vocab_size < tokenizer.vocabSize) {
+    throw new Error(`model vocab_size ${parsed.data.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
+  }
+  return parsed.data;
+}
+
+class FrozenSampler implements Sampler {
+  constructor(
+    readonly info: PolicyInfo,
+    readonly tokenizer: BpeTokenizer,
+    protected model: LlamaModel,
+    protected rng: Rng,
+    protected maxChunkTokens: number,
+    protected maxSampleBatch: number,
+  ) {}
+
+  async sample(requests: SampleRequest[]): Promise<SampledSequence[][]> {
+    return generate(this.model, this.tokenizer, requests, this.rng, { maxBatch: this.maxSampleBatch });
+  }
+
+  async computeLogprobs(datums: Datum[]): Promise<number[][]> {
+    return datumLogprobs(this.model, datums, { maxTokens: this.maxChunkTokens }).logprobs;
+  }
+}
+
+export class EmbeddedPolicy extends FrozenSampler implements Policy {
+  private optimizer: AdamW;
+  private grads: Map<string, Float32Array> | null = null;
+
+  constructor(model: LlamaModel, tokenizer: BpeTokenizer, rng: Rng, opts: { maxChunkTokens?: number; maxSampleBatch?: number; modelName?: string } = {}) {
+    super(
+      { backend: "embedded", modelName: opts.modelName ?? "batcoder-llama", nParams: model.nParams(), contextLength: model.ctx },
+      tokenizer,
+      model,
+      rng,
+      opts.maxChunkTokens ?? DEFAULT_MAX_CHUNK_TOKENS,
+      opts.maxSampleBatch ?? 32,
+    );
+    this.optimizer = new AdamW(model.kernels);
+  }
+
+  /** The underlying model (HF-named weights, forwardLogits, generateGreedy). */
+  get llama(): LlamaModel {
+    return this.model;
+  }
+
+  /** Optimizer steps taken. */
+  get step(): number {
+    return this.optimizer.step;
+  }
+
+  get rngState(): RngState {
+    return this.rng.getState();
+  }
+
+  async forwardBackward(datums: Datum[], loss: LossSpec): Promise<ForwardBackwardResult> {
+    if (!this.grads) this.grads = this.model.zeroGrads();
+    return lossForwardBackward(this.model, datums, loss, this.grads, { maxTokens: this.maxChunkTokens });
+  }
+
+  async optimStep(adam: AdamParams): Promise<OptimStepResult> {
+    if (!this.grads) this.grads = this.model.zeroGrads(); // a step with no gradients still decays weights / advances state
+    const gradNorm = this.optimizer.update(this.model.weights, this.grads, adam);
+    for (const g of this.grads.values()) g.fill(0);
+    return { gradNorm, step: this.optimizer.step };
+  }
+
+  /** Drops accumulated gradients without stepping. */
+  zeroGrad(): void {
+    if (this.grads) for (const g of this.grads.values()) g.fill(0);
+  }
+
+  async saveState(dir: string, extra?: Record<string, unknown>): Promise<void> {
+    const state = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, t] of this.model.weights) {
+      const m = this.optimizer.m.get(name), v = this.optimizer.v.get(name);
+      if (m && v) {
+        state.set(`m.${name}`, { shape: t.shape, data: m });
+        state.set(`v.${name}`, { shape: t.shape, data: v });
+      }
+    }
+    saveCheckpoint(dir, {
+      config: this.model.config,
+      weights: this.model.weights,
+      tokenizer: this.tokenizer,
+      optimizer: { state, meta: { kind: "adamw", step: this.optimizer.step } },
+      rng: this.rng.getState(),
+      step: this.optimizer.step,
+      trainerState: { ...(extra ?? {}), step: this.optimizer.step, modelName: this.info.modelName },
+    });
+  }
+
+  async loadState(dir: string): Promise<void> {
+    const ck = loadCheckpoint(dir);
+    const cfgA = JSON.stringify(ck.config), cfgB = JSON.stringify(this.model.config);
+    if (cfgA !== cfgB) throw new Error(`loadState: checkpoint ${dir} has a different model config than this policy`);
+    for (const [name, t] of ck.weights) this.model.weights.get(name)!.data.set(t.data);
+    restoreOptimizer(this.optimizer, ck.optimizer, this.model);
+    if (Array.isArray(ck.rng)) this.rng.setState(ck.rng as number[]);
+    this.zeroGrad();
+  }
+
+  async snapshotReference(): Promise<Sampler & { computeLogprobs(datums: Datum[]): Promise<number[][]> }> {
+    return new FrozenSampler(
+      { ...this.info, modelName: `${this.info.modelName}@ref-step${this.optimizer.step}` },
+      this.tokenizer,
+      this.model.clone(),
+      this.rng.fork(),
+      this.maxChunkTokens,
+      this.maxSampleBatch,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.grads = null;
+  }
+}
+
+function restoreOptimizer(opt: AdamW, saved: { state: Map<string, { shape: number[]; data: unknown }>; meta: Record<string, unknown> } | undefined, model: LlamaModel): void {
+  opt.m.clear();
+  opt.v.clear();
+  opt.step = 0;
+  if (!saved) return;
+  const step = saved.meta.step;
+  if (typeof step !== "number" || !Number.isInteger(step) || step < 0) throw new Error("loadState: optimizer.json has no valid step");
+  opt.step = step;
+  for (const [key, t] of saved.state) {
+    const kind = key.slice(0, 2), name = key.slice(2);
+    const w = model.weights.get(name);
+    if ((kind !== "m." && kind !== "v.") || !w) throw new Error(`loadState: unexpected optimizer tensor ${key}`);
+    if (!(t.data instanceof Float32Array) || t.data.length !== w.data.length) throw new Error(`loadState: optimizer tensor ${key} has the wrong size or type`);
+    (kind === "m." ? opt.m : opt.v).set(name, t.data);
+  }
+}
+
+/** A freshly initialised policy from a preset or config. */
+export function createEmbeddedPolicy(opts: EmbeddedPolicyOptions): EmbeddedPolicy {
+  const config = resolveConfig(opts, opts.tokenizer);
+  const seed = opts.seed ?? 0;
+  const rng = new Rng(seed);
+  const model = LlamaModel.init(config, rng.fork(), opts.kernels ?? getKernels());
+  return new EmbeddedPolicy(model, opts.tokenizer, rng, opts);
+}
+
+/** Loads a policy (weights, optimizer, step, RNG) from a checkpoint directory written by saveState / saveCheckpoint. */
+export function loadEmbeddedPolicy(dir: string, opts: { maxChunkTokens?: number; maxSampleBatch?: number; kernels?: Kernels } = {}): EmbeddedPolicy {
+  const ck = loadCheckpoint(dir);
+  const model = new LlamaModel(ck.config, ck.weights, opts.kernels ?? getKernels());
+  const rng = new Rng(0);
+  if (Array.isArray(ck.rng)) rng.setState(ck.rng as number[]);
+  const name = typeof ck.trainerState?.modelName === "string" ? (ck.trainerState.modelName as string) : undefined;
+  const p = new EmbeddedPolicy(model, ck.tokenizer, rng, { ...opts, ...(name ? { modelName: name } : {}) });
+  restoreOptimizer((p as unknown as { optimizer: AdamW }).optimizer, ck.optimizer, model);
+  return p;
+}
