@@ -1,0 +1,171 @@
+/**
+ * CodeBLEU (Ren et al. 2020) with its four parts, sentence-level:
+ *  - ngram:    smoothed BLEU over code tokens;
+ *  - weighted: the same with unigrams weighted by keyword-ness (keywords 1, other tokens 0.2);
+ *  - syntax:   matching of syntax subtrees;
+ *  - dataflow: matching of data-flow items (variable, relation, parent variables) after variables are
+ *              renamed by order of first appearance.
+ *
+ * Fixes relative to the reference implementation (CodeXGLUE / the `codebleu` package):
+ *  1. A data-flow match of zero counts as zero. (The package substituted full credit for a zero score via
+ *     `dataflow_match_score or 1`.) When the *reference* has no data flow at all and neither does the
+ *     candidate, the part is undefined: it is reported as null and its weight is spread over the other
+ *     parts, with a warning, instead of being counted as 0 or 1.
+ *  2. The syntax part is an F1 score (precision and recall) over the multisets of subtrees, not recall
+ *     alone, so padding the candidate with extra code lowers it instead of leaving it unchanged. Subtrees
+ *     are compared structurally (named node types), leaves excluded (every identifier would match every
+ *     identifier).
+ *  3. Data-flow items are compared as multisets with parents sorted, so the order in which parents were
+ *     collected does not matter; the part is also an F1 score for the same reason as (2).
+ */
+import { LANGUAGES, type LangId, type SyntaxNode } from "../lang/index.js";
+import { clippedMatches, combineBleu, ngramCounts, type BleuComponents } from "./bleu.js";
+
+export interface CodeBleuWeights {
+  ngram: number;
+  weighted: number;
+  syntax: number;
+  dataflow: number;
+}
+export const DEFAULT_CODEBLEU_WEIGHTS: CodeBleuWeights = { ngram: 0.25, weighted: 0.25, syntax: 0.25, dataflow: 0.25 };
+
+export interface CodeBleuInput {
+  tokens: string[];
+  /** Multiset of structural subtree ids. */
+  subtrees: Map<string, number>;
+  subtreeCount: number;
+  /** Normalised data-flow items. */
+  dataflow: Map<string, number>;
+  dataflowCount: number;
+}
+
+export interface CodeBleuComponents {
+  ngram: number;
+  weighted: number;
+  syntax: number;
+  dataflow: number | null;
+  bleu: BleuComponents;
+  weights: CodeBleuWeights;
+}
+
+/**
+ * Structural subtree multiset: every named, non-comment node with at least one named child, identified by
+ * its type and its named children's ids (so equal subtrees get equal ids).
+ */
+export function subtreeMultiset(lang: LangId, root: SyntaxNode, skip?: Set<SyntaxNode>): { set: Map<string, number>; count: number } {
+  const comments = new Set(LANGUAGES[lang].commentNodeTypes);
+  const set = new Map<string, number>();
+  let count = 0;
+  // iterative post-order
+  const ids = new Map<SyntaxNode, string>();
+  const stack: Array<[SyntaxNode, boolean]> = [[root, false]];
+  while (stack.length) {
+    const [n, done] = stack.pop()!;
+    if (!done) {
+      stack.push([n, true]);
+      for (let i = n.children.length - 1; i >= 0; i--) {
+        const c = n.children[i]!;
+        if (c.named && !comments.has(c.type) && !skip?.has(c)) stack.push([c, false]);
+      }
+      continue;
+    }
+    const kids: string[] = [];
+    for (const c of n.children) {
+      const id = ids.get(c);
+      if (id !== undefined) kids.push(id);
+    }
+    const key = kids.length ? `${n.type}(${kids.join(",")})` : n.type;
+    // the structural key itself identifies the subtree (hashed when long), so ids agree across trees
+    ids.set(n, key.length > 64 ? hashKey(key) : key);
+    if (kids.length) {
+      const k = ids.get(n)!;
+      set.set(k, (set.get(k) ?? 0) + 1);
+      count++;
+    }
+  }
+  return { set, count };
+}
+
+/** 53-bit string hash (cyrb53) to keep long structural keys short. */
+function hashKey(s: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return "#" + (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}
+
+/** Normalises data-flow items: variables renamed v0, v1, ... by first appearance; parents sorted. */
+export function normaliseDataflow(items: Array<[string, string, string[]]>): { set: Map<string, number>; count: number } {
+  const names = new Map<string, string>();
+  const nm = (s: string): string => {
+    let v = names.get(s);
+    if (v === undefined) {
+      v = `v${names.size}`;
+      names.set(s, v);
+    }
+    return v;
+  };
+  const set = new Map<string, number>();
+  for (const [v, rel, parents] of items) {
+    const k = `${nm(v)}|${rel}|${parents.map(nm).sort().join(",")}`;
+    set.set(k, (set.get(k) ?? 0) + 1);
+  }
+  return { set, count: items.length };
+}
+
+function multisetF1(a: Map<string, number>, aCount: number, b: Map<string, number>, bCount: number): number {
+  if (aCount === 0 && bCount === 0) return 1;
+  if (aCount === 0 || bCount === 0) return 0;
+  let inter = 0;
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (y) inter += Math.min(x, y);
+  }
+  if (inter === 0) return 0;
+  const p = inter / bCount;
+  const r = inter / aCount;
+  return (2 * p * r) / (p + r);
+}
+
+export function codeBleu(
+  lang: LangId,
+  ref: CodeBleuInput,
+  cand: CodeBleuInput,
+  weights: CodeBleuWeights = DEFAULT_CODEBLEU_WEIGHTS,
+  warnings: string[] = [],
+): { score: number; components: CodeBleuComponents } {
+  const kw = new Set(LANGUAGES[lang].keywords);
+  const plain: Array<{ match: number; total: number }> = [];
+  const weighted: Array<{ match: number; total: number }> = [];
+  for (let n = 1; n <= 4; n++) {
+    const r = ngramCounts(ref.tokens, n);
+    const c = ngramCounts(cand.tokens, n);
+    const s = clippedMatches(r, c);
+    plain.push(s);
+    weighted.push(n === 1 ? clippedMatches(r, c, (g) => (kw.has(g) ? 1 : 0.2)) : s);
+  }
+  const ng = combineBleu(plain, ref.tokens.length, cand.tokens.length);
+  const wg = combineBleu(weighted, ref.tokens.length, cand.tokens.length);
+  const syntax = multisetF1(ref.subtrees, ref.subtreeCount, cand.subtrees, cand.subtreeCount);
+  let dataflow: number | null;
+  if (ref.dataflowCount === 0 && cand.dataflowCount === 0) {
+    dataflow = null;
+    warnings.push("codebleu: neither code has data flow; the data-flow weight is spread over the other parts");
+  } else dataflow = multisetF1(ref.dataflow, ref.dataflowCount, cand.dataflow, cand.dataflowCount);
+  let wsum = weights.ngram + weights.weighted + weights.syntax + (dataflow === null ? 0 : weights.dataflow);
+  let score: number;
+  if (wsum <= 0) {
+    score = (ng.score + wg.score + syntax) / 3;
+    warnings.push("codebleu: all weight was on the undefined data-flow part; used the mean of the other parts");
+  } else score = (weights.ngram * ng.score + weights.weighted * wg.score + weights.syntax * syntax + (dataflow === null ? 0 : weights.dataflow * dataflow)) / wsum;
+  return {
+    score: Math.min(1, Math.max(0, score)),
+    components: { ngram: ng.score, weighted: wg.score, syntax, dataflow, bleu: ng.components, weights },
+  };
+}
