@@ -1,0 +1,465 @@
+/**
+ * `buildCorpus`: the streaming pipeline from raw inputs to a sharded, deduplicated, decontaminated corpus.
+ *
+ *   inputs ─▶ files (path rules, size, binary, UTF-8, generated/minified) ─▶ language layer extraction
+ *     ─▶ function filters (parse errors, length, trivial, tests, license) ─▶ decontamination
+ *     ─▶ exact dedup ─▶ near dedup (MinHash/LSH) ─▶ split by file/repo hash ─▶ DIR/<split>/shard-*.jsonl.gz
+ *
+ * Everything is processed one file at a time in a deterministic order (sorted walks, input order), so the
+ * same inputs and config produce byte-identical shards. Memory holds one file plus the dedup state.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { UserError } from "../cli/errors.js";
+import {
+  detectLanguage,
+  extractFunctions,
+  isLanguageLoaded,
+  loadLanguage,
+  resolveLangId,
+  LANG_IDS,
+  type LangId,
+  type ExtractedFunction,
+} from "../lang/index.js";
+import { BenchmarkIndex, defaultBenchmarksDir, type ContaminationMatch } from "./decontam.js";
+import { HashSet52, NearDupIndex, tokenHashes } from "./dedup.js";
+import {
+  contentDropReason,
+  decodeUtf8,
+  isBinary,
+  isLicenseCode,
+  isLicenseText,
+  isTestFunctionName,
+  isTrivialBody,
+  pathDropReason,
+  FILE_DROP_REASONS,
+  FUNCTION_DROP_REASONS,
+  type FileDropReason,
+  type FunctionDropReason,
+} from "./filters.js";
+import { hashSeq52, sha256Hex, unitHash } from "./hash.js";
+import { lex } from "./lexer.js";
+import { Progress } from "./progress.js";
+import { CORPUS_FORMAT, type CorpusManifest } from "./reader.js";
+import { CorpusConfigSchema, SPLITS, type CorpusConfig, type CorpusConfigInput, type CorpusRecord, type Split } from "./schema.js";
+import { inputKind, inputSources, normalizeInput, type NormalizedInput, type SourceFile } from "./sources.js";
+import { JsonlFile, ShardedWriter, type ShardInfo } from "./writer.js";
+
+type Counts = Record<string, number>;
+
+export interface LangStats {
+  files: number;
+  bytes: number;
+  extracted: number;
+  kept: number;
+  kept_with_doc: number;
+  dropped: Counts;
+}
+
+export interface CorpusStats {
+  format: string;
+  inputs: { path: string; kind: string; repo: string; license: string | null }[];
+  files: { seen: number; extracted: number; dropped: Counts };
+  functions: { extracted: number; kept: number; kept_with_doc: number; dropped: Counts };
+  by_lang: Record<string, LangStats>;
+  splits: Record<Split, { total: number; with_doc: number; by_lang: Counts }>;
+  duplicates: { exact: number; near: number };
+  contamination: { records: number; by_benchmark: Counts; by_kind: Counts };
+  docs_removed_as_license: number;
+  bytes_read: number;
+  decontamination: { enabled: boolean; benchmarks: string[]; units: number } | null;
+  throughput?: {
+    seconds: number;
+    mb_per_s: number;
+    files_per_s: number;
+    functions_per_s: number;
+    peak_rss_mb: number;
+  };
+}
+
+export interface BuildOptions {
+  /** Show the progress line on stderr (default: when stderr is a TTY). */
+  progress?: boolean;
+  /** Reuse an already loaded benchmark index (tests). */
+  benchmarkIndex?: BenchmarkIndex;
+  /** Called with each kept record (tests, in-process consumers). */
+  onRecord?: (r: CorpusRecord) => void;
+}
+
+function zodMessage(e: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return e.issues.map((i) => `${i.path.map(String).join(".") || "config"}: ${i.message}`).join("; ");
+}
+
+export function resolveConfig(input: CorpusConfigInput): CorpusConfig {
+  const r = CorpusConfigSchema.safeParse(input);
+  if (!r.success) throw new UserError(`invalid corpus config — ${zodMessage(r.error)}`);
+  const cfg = r.data;
+  if (cfg.langs) {
+    const resolved: string[] = [];
+    for (const l of cfg.langs) {
+      const id = resolveLangId(l);
+      if (!id) throw new UserError(`unknown language '${l}' (supported: ${LANG_IDS.join(", ")})`);
+      if (!resolved.includes(id)) resolved.push(id);
+    }
+    cfg.langs = resolved;
+  }
+  if (cfg.minLines > cfg.maxLines) throw new UserError(`minLines (${cfg.minLines}) > maxLines (${cfg.maxLines})`);
+  if (cfg.minTokens > cfg.maxTokens) throw new UserError(`minTokens (${cfg.minTokens}) > maxTokens (${cfg.maxTokens})`);
+  return cfg;
+}
+
+/** The split of a key: deterministic, uniform, stable across runs and machines. */
+export function assignSplit(key: string, cfg: CorpusConfig["split"]): Split {
+  const u = unitHash(key, cfg.seed);
+  if (u < cfg.train) return "train";
+  if (u < cfg.train + cfg.validation) return "validation";
+  return "test";
+}
+
+function prepareOutDir(out: string): void {
+  if (fs.existsSync(out)) {
+    if (!fs.statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
+    const entries = fs.readdirSync(out);
+    if (entries.length > 0) {
+      if (!entries.includes("manifest.json") && !entries.includes("config.json"))
+        throw new UserError(`--out ${out} is not empty and does not hold a corpus; refusing to overwrite it`);
+      // a previous corpus: replace it
+      for (const s of SPLITS) fs.rmSync(path.join(out, s), { recursive: true, force: true });
+      for (const f of ["manifest.json", "stats.json", "config.json", "contamination.jsonl", "dropped-files.jsonl"])
+        fs.rmSync(path.join(out, f), { force: true });
+    }
+  }
+  fs.mkdirSync(out, { recursive: true });
+}
+
+function inc(c: Counts, k: string, n = 1): void {
+  c[k] = (c[k] ?? 0) + n;
+}
+
+function countLines(s: string): number {
+  let n = 1;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/** File drops that are worth a line in dropped-files.jsonl (the rest are only counted). */
+const LOGGED_FILE_DROPS = new Set<FileDropReason>([
+  "too-large",
+  "binary",
+  "invalid-utf8",
+  "generated",
+  "minified",
+  "read-error",
+  "bad-input-record",
+  "extract-error",
+]);
+
+export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions = {}): Promise<CorpusStats> {
+  const t0 = process.hrtime.bigint();
+  const cfg = resolveConfig(input);
+  const inputs: NormalizedInput[] = cfg.inputs.map(normalizeInput);
+  const kinds = inputs.map((inp) => {
+    try {
+      return inputKind(inp);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+  });
+  const out = path.resolve(cfg.out);
+  let bench: BenchmarkIndex | null = null;
+  if (cfg.decontam.enabled) {
+    if (opts.benchmarkIndex) bench = opts.benchmarkIndex;
+    else {
+      const dir = cfg.decontam.benchmarksDir ?? defaultBenchmarksDir();
+      try {
+        bench = BenchmarkIndex.load(dir, cfg.decontam);
+      } catch (e) {
+        throw new UserError(`decontamination: ${(e as Error).message}`);
+      }
+    }
+  }
+  prepareOutDir(out);
+  const { out: _out, ...persisted } = cfg;
+  void _out;
+  fs.writeFileSync(path.join(out, "config.json"), JSON.stringify(persisted, null, 2) + "\n");
+
+  const stats: CorpusStats = {
+    format: CORPUS_FORMAT,
+    inputs: inputs.map((inp, i) => ({ path: inp.path, kind: kinds[i]!, repo: inp.repo, license: inp.license })),
+    files: { seen: 0, extracted: 0, dropped: {} },
+    functions: { extracted: 0, kept: 0, kept_with_doc: 0, dropped: {} },
+    by_lang: {},
+    splits: {
+      train: { total: 0, with_doc: 0, by_lang: {} },
+      validation: { total: 0, with_doc: 0, by_lang: {} },
+      test: { total: 0, with_doc: 0, by_lang: {} },
+    },
+    duplicates: { exact: 0, near: 0 },
+    contamination: { records: 0, by_benchmark: {}, by_kind: {} },
+    docs_removed_as_license: 0,
+    bytes_read: 0,
+    decontamination: bench ? { enabled: true, benchmarks: [...bench.stats.benchmarks].sort(), units: bench.stats.units } : null,
+  };
+  const langStats = (lang: string): LangStats =>
+    (stats.by_lang[lang] ??= { files: 0, bytes: 0, extracted: 0, kept: 0, kept_with_doc: 0, dropped: {} });
+
+  const writers = new Map<Split, ShardedWriter>();
+  const writerFor = (s: Split): ShardedWriter => {
+    let w = writers.get(s);
+    if (!w) writers.set(s, (w = new ShardedWriter(out, s, cfg.shardRecords, cfg.gzipLevel)));
+    return w;
+  };
+  const contamination = new JsonlFile(path.join(out, "contamination.jsonl"));
+  const droppedFiles = new JsonlFile(path.join(out, "dropped-files.jsonl"));
+  const exact = new HashSet52();
+  const near = new Map<string, NearDupIndex>();
+  const progress = new Progress(opts.progress ?? Boolean(process.stderr.isTTY));
+  const langFilter = cfg.langs ? new Set(cfg.langs) : null;
+
+  const dropFile = async (f: SourceFile, reason: FileDropReason, detail?: string, lang?: string): Promise<void> => {
+    inc(stats.files.dropped, reason);
+    if (lang) inc(langStats(lang).dropped, `file:${reason}`);
+    if (LOGGED_FILE_DROPS.has(reason)) await droppedFiles.write({ repo: f.repo, path: f.path, origin: f.origin, reason, detail: detail ?? null });
+  };
+  const dropFn = (lang: string, reason: FunctionDropReason): void => {
+    inc(stats.functions.dropped, reason);
+    inc(langStats(lang).dropped, reason);
+  };
+
+  const processFunction = async (f: SourceFile, lang: LangId, fn: ExtractedFunction): Promise<void> => {
+    stats.functions.extracted++;
+    const ls = langStats(lang);
+    ls.extracted++;
+    if (fn.nested) return dropFn(lang, "nested");
+    if (fn.hasErrors) return dropFn(lang, "parse-error");
+    if (cfg.excludeTests && isTestFunctionName(fn.name)) return dropFn(lang, "test-function");
+    const code = fn.codeStripped.replace(/\s+$/, "");
+    if (!code.trim()) return dropFn(lang, "trivial-body");
+    const nLines = countLines(code);
+    if (nLines < cfg.minLines) return dropFn(lang, "too-few-lines");
+    if (nLines > cfg.maxLines) return dropFn(lang, "too-many-lines");
+    const lr = lex(lang, code);
+    const nTokens = lr.tokens.length;
+    if (nTokens < cfg.minTokens) return dropFn(lang, "too-few-tokens");
+    if (nTokens > cfg.maxTokens) return dropFn(lang, "too-many-tokens");
+    if (cfg.dropTrivial && isTrivialBody(lang, code, fn.signature, cfg.maxTrivialTokens)) return dropFn(lang, "trivial-body");
+    if (isLicenseCode(code)) return dropFn(lang, "license-text");
+    let doc = fn.doc && fn.doc.trim() ? fn.doc.trim() : null;
+    if (doc && isLicenseText(doc)) {
+      doc = null;
+      stats.docs_removed_as_license++;
+    }
+    if (cfg.requireDoc && !doc) return dropFn(lang, "no-doc");
+    const id = sha256Hex(`${f.repo}\u0000${f.path}\u0000${fn.startLine}\u0000${fn.name}`).slice(0, 16);
+    if (bench) {
+      const matches: ContaminationMatch[] = bench.check(lang, lr, doc);
+      if (matches.length) {
+        dropFn(lang, "contaminated");
+        stats.contamination.records++;
+        for (const b of new Set(matches.map((m) => m.benchmark))) inc(stats.contamination.by_benchmark, b);
+        for (const k of new Set(matches.map((m) => m.kind))) inc(stats.contamination.by_kind, k);
+        await contamination.write({
+          id,
+          lang,
+          repo: f.repo,
+          path: f.path,
+          name: fn.name,
+          class_name: fn.className,
+          start_line: fn.startLine,
+          matches,
+          code,
+          doc,
+        });
+        return;
+      }
+    }
+    const ids = tokenHashes(lr.tokens);
+    const exactKey = hashSeq52([...ids, lang.length, ...tokenHashes([lang])]);
+    if (cfg.dedup.exact && !exact.add(exactKey)) {
+      stats.duplicates.exact++;
+      return dropFn(lang, "duplicate-exact");
+    }
+    if (cfg.dedup.near) {
+      let idx = near.get(lang);
+      if (!idx) near.set(lang, (idx = new NearDupIndex({ ...cfg.dedup })));
+      if (idx.check(lr.tokens, ids).dupOf >= 0) {
+        stats.duplicates.near++;
+        return dropFn(lang, "near-duplicate");
+      }
+    }
+    const splitKey = cfg.split.key === "file" ? `${f.repo}\u0000${f.path}` : f.repo;
+    const split = assignSplit(splitKey, cfg.split);
+    const rec: CorpusRecord = {
+      id,
+      lang,
+      repo: f.repo,
+      path: f.path,
+      name: fn.name,
+      class_name: fn.className,
+      kind: fn.kind,
+      signature: fn.signature,
+      code,
+      doc,
+      start_line: fn.startLine,
+      end_line: fn.endLine,
+      n_lines: nLines,
+      n_tokens: nTokens,
+      hashes: {
+        exact: exactKey.toString(16).padStart(13, "0"),
+        code_sha256: sha256Hex(code).slice(0, 16),
+        split_key: sha256Hex(splitKey).slice(0, 16),
+      },
+      split,
+      license: f.license,
+    };
+    await writerFor(split).write(JSON.stringify(rec));
+    opts.onRecord?.(rec);
+    stats.functions.kept++;
+    ls.kept++;
+    const sp = stats.splits[split];
+    sp.total++;
+    inc(sp.by_lang, lang);
+    if (doc) {
+      stats.functions.kept_with_doc++;
+      ls.kept_with_doc++;
+      sp.with_doc++;
+    }
+  };
+
+  const processFile = async (f: SourceFile): Promise<void> => {
+    stats.files.seen++;
+    if (f.dropped) return dropFile(f, f.dropped, f.detail);
+    const pathReason = pathDropReason(f.path, cfg.excludeTests);
+    if (pathReason) return dropFile(f, pathReason);
+    let lang: LangId | null = f.langHint ? resolveLangId(f.langHint) : null;
+    if (!lang) lang = detectLanguage(f.path);
+    let buf: Buffer | null = null;
+    let text: string | null = f.text ?? null;
+    if (!lang && text === null && !/\.[^/]*$/.test(f.path) && f.read && f.size <= cfg.maxFileBytes) {
+      // extension-less file: try the #! line
+      try {
+        buf = await f.read();
+      } catch (e) {
+        return dropFile(f, "read-error", (e as Error).message);
+      }
+      const nl = buf.indexOf(10);
+      lang = detectLanguage(f.path, buf.subarray(0, nl < 0 ? Math.min(buf.length, 200) : Math.min(nl, 200)).toString("utf8"));
+    } else if (!lang && text !== null) {
+      lang = detectLanguage(f.path, text.slice(0, Math.max(0, text.indexOf("\n"))));
+    }
+    if (!lang) return dropFile(f, "unsupported-language");
+    if (langFilter && !langFilter.has(lang)) return dropFile(f, "language-excluded");
+    if (f.size > cfg.maxFileBytes) return dropFile(f, "too-large", `${f.size} bytes > ${cfg.maxFileBytes}`, lang);
+    if (text === null) {
+      if (!buf) {
+        try {
+          buf = await f.read!();
+        } catch (e) {
+          return dropFile(f, "read-error", (e as Error).message, lang);
+        }
+      }
+      stats.bytes_read += buf.length;
+      if (isBinary(buf)) return dropFile(f, "binary", undefined, lang);
+      text = decodeUtf8(buf);
+      if (text === null) return dropFile(f, "invalid-utf8", "file is not valid UTF-8", lang);
+      buf = null;
+    } else stats.bytes_read += f.size;
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const contentReason = contentDropReason(text, cfg.maxLineLength);
+    if (contentReason) return dropFile(f, contentReason, undefined, lang);
+    if (!isLanguageLoaded(lang)) await loadLanguage(lang);
+    let fns: ExtractedFunction[];
+    try {
+      fns = extractFunctions(lang, text).functions;
+    } catch (e) {
+      return dropFile(f, "extract-error", (e as Error).message, lang);
+    }
+    stats.files.extracted++;
+    const ls = langStats(lang);
+    ls.files++;
+    ls.bytes += f.size;
+    for (const fn of fns) await processFunction(f, lang, fn);
+  };
+
+  try {
+    for (const inp of inputs) {
+      let jsonlBytes = 0;
+      for await (const f of inputSources(inp, (n) => (jsonlBytes += n))) {
+        await processFile(f);
+        progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted });
+      }
+      void jsonlBytes;
+    }
+  } catch (e) {
+    await contamination.close().catch(() => undefined);
+    await droppedFiles.close().catch(() => undefined);
+    for (const w of writers.values()) await w.close().catch(() => undefined);
+    if (e instanceof UserError) throw e;
+    throw new UserError(`corpus build failed: ${(e as Error).message}`);
+  }
+  progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted }, true);
+  progress.done();
+  await contamination.close();
+  await droppedFiles.close();
+  const shards: ShardInfo[] = [];
+  for (const s of SPLITS) {
+    const w = writers.get(s);
+    if (w) shards.push(...(await w.close()));
+  }
+  const manifest: CorpusManifest = {
+    format: CORPUS_FORMAT,
+    shards,
+    counts: Object.fromEntries(SPLITS.map((s) => [s, { total: stats.splits[s].total, ...stats.splits[s].by_lang }])),
+  };
+  fs.writeFileSync(path.join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  stats.throughput = {
+    seconds: Math.round(seconds * 1000) / 1000,
+    mb_per_s: Math.round((stats.bytes_read / 1e6 / seconds) * 1000) / 1000,
+    files_per_s: Math.round((stats.files.seen / seconds) * 10) / 10,
+    functions_per_s: Math.round((stats.functions.extracted / seconds) * 10) / 10,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  fs.writeFileSync(path.join(out, "stats.json"), JSON.stringify(stats, null, 2) + "\n");
+  return stats;
+}
+
+/** A human-readable summary of a build (printed by `batcoder corpus build`). */
+export function formatSummary(stats: CorpusStats, out: string): string {
+  const lines: string[] = [];
+  const t = stats.throughput;
+  lines.push(`corpus written to ${out}`);
+  lines.push(
+    `files: ${stats.files.seen} seen, ${stats.files.extracted} extracted; functions: ${stats.functions.extracted} extracted, ` +
+      `${stats.functions.kept} kept (${stats.functions.kept_with_doc} with documentation)`,
+  );
+  lines.push("per language:        files      MB   extracted     kept  with doc");
+  for (const [lang, s] of Object.entries(stats.by_lang).sort()) {
+    lines.push(
+      `  ${lang.padEnd(16)} ${String(s.files).padStart(8)} ${(s.bytes / 1e6).toFixed(1).padStart(7)} ${String(s.extracted).padStart(11)} ${String(s.kept).padStart(8)} ${String(s.kept_with_doc).padStart(9)}`,
+    );
+  }
+  lines.push("splits: " + SPLITS.map((s) => `${s} ${stats.splits[s].total} (${stats.splits[s].with_doc} with doc)`).join(", "));
+  const fd = Object.entries(stats.files.dropped).sort((a, b) => b[1] - a[1]);
+  if (fd.length) lines.push("files dropped: " + fd.map(([k, v]) => `${k} ${v}`).join(", "));
+  const dd = Object.entries(stats.functions.dropped).sort((a, b) => b[1] - a[1]);
+  if (dd.length) lines.push("functions dropped: " + dd.map(([k, v]) => `${k} ${v}`).join(", "));
+  lines.push(`duplicates removed: ${stats.duplicates.exact} exact, ${stats.duplicates.near} near`);
+  if (stats.decontamination) {
+    const cb = Object.entries(stats.contamination.by_benchmark).sort((a, b) => b[1] - a[1]);
+    lines.push(
+      `contamination: ${stats.contamination.records} functions removed` +
+        (cb.length ? ` (${cb.map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
+        ` — see contamination.jsonl; checked against ${stats.decontamination.benchmarks.length} benchmark files`,
+    );
+  } else lines.push("contamination: decontamination DISABLED");
+  if (stats.docs_removed_as_license) lines.push(`license notices removed from documentation: ${stats.docs_removed_as_license}`);
+  if (t)
+    lines.push(
+      `throughput: ${(stats.bytes_read / 1e6).toFixed(1)} MB in ${t.seconds.toFixed(1)} s = ${t.mb_per_s.toFixed(2)} MB/s, ` +
+        `${t.functions_per_s.toFixed(0)} functions/s; peak RSS ${t.peak_rss_mb} MB`,
+    );
+  return lines.join("\n");
+}
+
+export { FILE_DROP_REASONS, FUNCTION_DROP_REASONS };
