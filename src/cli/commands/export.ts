@@ -1,0 +1,74 @@
+/** `batcoder export`: convert a checkpoint to another format (GGUF for llama.cpp). */
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { UserError } from "../errors.js";
+import { exportGguf } from "../../engine/gguf.js";
+import { latestCheckpoint } from "../../engine/checkpoint.js";
+
+export const help = `batcoder export CHECKPOINT --format gguf --out FILE [options]
+
+Exports a checkpoint directory (config.json + model.safetensors + tokenizer.json) to a GGUF v3 file that
+llama.cpp (and tools built on it: llama-cli, llama-server, node-llama-cpp, ...) can load and run. CHECKPOINT may
+also be a run directory: its latest complete checkpoint is used.
+
+  --format gguf         output format (only gguf)
+  --out FILE            output file
+  --dtype f32|f16       tensor type of the 2-D weights (norms always stay f32)     [f32]
+  --name NAME           general.name stored in the file        [checkpoint dir name]
+
+Example:
+  batcoder export runs/rl/step-00000200 --format gguf --dtype f16 --out model.gguf
+  llama-cli -m model.gguf -p '<|bos|><|doc2code|><|lang:python|>Add two numbers.<|code|>' -n 64`;
+
+const OptionsSchema = z.object({
+  checkpoint: z.string().min(1),
+  format: z.literal("gguf"),
+  out: z.string().min(1),
+  dtype: z.enum(["f32", "f16"]).default("f32"),
+  name: z.string().min(1).optional(),
+});
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { format: { type: "string" }, out: { type: "string" }, dtype: { type: "string" }, name: { type: "string" } },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (e) {
+    console.error(`batcoder export: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (positionals.length !== 1) {
+    console.error(`batcoder export: expected exactly one CHECKPOINT argument\n\n${help}`);
+    return 2;
+  }
+  const parsed = OptionsSchema.safeParse({ checkpoint: positionals[0], ...values });
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new UserError(`export: ${msg}`);
+  }
+  const o = parsed.data;
+  let dir = path.resolve(o.checkpoint);
+  if (!fs.existsSync(dir)) throw new UserError(`checkpoint ${o.checkpoint} does not exist`);
+  if (!fs.existsSync(path.join(dir, "manifest.json"))) {
+    const latest = latestCheckpoint(dir);
+    if (!latest) throw new UserError(`${o.checkpoint} is neither a checkpoint (no manifest.json) nor a run directory with checkpoints`);
+    dir = latest.dir;
+  }
+  let result;
+  try {
+    result = exportGguf(dir, o.out, { dtype: o.dtype, ...(o.name ? { name: o.name } : {}) });
+  } catch (e) {
+    throw new UserError(`export failed: ${(e as Error).message}`);
+  }
+  console.log(
+    JSON.stringify({ format: "gguf", checkpoint: dir, out: path.resolve(o.out), dtype: o.dtype, tensors: result.tensors, bytes: result.bytes }),
+  );
+  return 0;
+}
