@@ -1,0 +1,51 @@
+import { parseArgs } from "node:util";
+import path from "node:path";
+import { UserError } from "../errors.js";
+import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../rl/cli-common.js";
+import { beforeAfterTable, checkCorpusUsable, runRL, warmStart } from "../../rl/pipeline.js";
+import { writeFileAtomic } from "../../rl/util.js";
+import { renderReport } from "../../report/report.js";
+
+export const help = `batcoder train [options]
+
+The BatCoder method end to end on the bundled corpus and the embedded model:
+  1. tokenizer + causal-LM pretraining, 2. SFT warm start on naturally occurring (code, doc) pairs in both
+  directions (both cached under .cache/warmstart/<hash>/), 3. back-translation RL on code alone,
+then a before/after table on held-out functions and an HTML report (runs/NAME/report.html).
+
+Options:
+${COMMON_HELP}
+  --no-report          skip the HTML report
+
+Examples:
+  batcoder train
+  batcoder train --steps 10 --set rollout_batch_size=4 --run-name quick
+  batcoder train --config configs/grpo.json --set warmstart.sft_steps=100`;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, "no-report": { type: "boolean" } }, allowPositionals: false });
+  } catch (e) {
+    throw new UserError(`${(e as Error).message}\n\n${help}`);
+  }
+  const v = parsed.values;
+  const { rl, ws } = resolveCli(v);
+  const log = makeLogger(!!v.quiet);
+  const t0 = Date.now();
+  // Fail fast on an unusable corpus, before any training.
+  const stats = checkCorpusUsable(rl.corpus, rl.train_split, rl.languages);
+  log(`corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`);
+  const { policy, info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, ws, progress: !v.quiet, log });
+  const runDir = path.join(rl.output_dir, rl.run_name);
+  writeFileAtomic(path.join(runDir, "warmstart.config.json"), JSON.stringify(ws, null, 2));
+  const cfg = { ...rl, init_from: rl.init_from ?? info.checkpoint };
+  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo: info });
+  console.log(`\n${beforeAfterTable(res.before, res.after)}`);
+  if (!v["no-report"]) {
+    const r = renderReport(res.runDir);
+    console.log(`report: ${r.file}`);
+  }
+  console.log(`run: ${res.runDir}   total time ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+  return 0;
+}
