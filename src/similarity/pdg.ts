@@ -294,7 +294,10 @@ class Builder {
     const root = this.node(cls, label, parentCtl);
     const inner = cloneEnv(env);
     // parameters
-    const plist = fn.childByField("parameters") ?? fn.childByField("parameter") ?? fn.children.find((c) => /parameters|parameter_list|block_parameters|lambda_parameters|formal_parameters/.test(c.type)) ?? null;
+    let plist = fn.childByField("parameters") ?? fn.childByField("parameter") ?? fn.children.find((c) => /parameters|parameter_list|block_parameters|lambda_parameters|formal_parameters/.test(c.type)) ?? null;
+    let decl = fn.childByField("declarator");
+    while (!plist && decl && decl.type !== "function_declarator") decl = decl.childByField("declarator");
+    if (!plist && decl) plist = decl.childByField("parameters");
     let params: SyntaxNode[] = [];
     if (plist) params = this.isVar(plist) ? [plist] : plist.children.filter((c) => c.named && !this.isComment(c));
     params.forEach((p, i) => {
@@ -369,7 +372,7 @@ class Builder {
     for (const c of n.children) {
       if (!c.named || c === body || this.isComment(c) || (c.field && FIELDS_SKIP.has(c.field))) continue;
       const f = c.field ?? "";
-      if (f === "left" || f === "pattern" || (f === "name" && n.type !== "for_numeric_clause") || c.type === "block_parameters") {
+      if (f === "left" || f === "pattern" || f === "declarator" || (f === "name" && n.type !== "for_numeric_clause") || c.type === "block_parameters") {
         this.define(this.targetNames(c), loop, bodyEnvStart);
         continue;
       }
