@@ -116,13 +116,20 @@ export function assignSplit(key: string, cfg: CorpusConfig["split"]): Split {
   return "test";
 }
 
-function prepareOutDir(out: string): void {
+function checkOutDir(out: string): void {
   if (fs.existsSync(out)) {
     if (!fs.statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
     const entries = fs.readdirSync(out);
+    if (entries.length > 0 && !entries.includes("manifest.json") && !entries.includes("config.json"))
+      throw new UserError(`--out ${out} is not empty and does not hold a corpus; refusing to overwrite it`);
+  }
+}
+
+function prepareOutDir(out: string): void {
+  checkOutDir(out);
+  if (fs.existsSync(out)) {
+    const entries = fs.readdirSync(out);
     if (entries.length > 0) {
-      if (!entries.includes("manifest.json") && !entries.includes("config.json"))
-        throw new UserError(`--out ${out} is not empty and does not hold a corpus; refusing to overwrite it`);
       // a previous corpus: replace it
       for (const s of SPLITS) fs.rmSync(path.join(out, s), { recursive: true, force: true });
       for (const f of ["manifest.json", "stats.json", "config.json", "contamination.jsonl", "dropped-files.jsonl"])
@@ -166,6 +173,7 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     }
   });
   const out = path.resolve(cfg.out);
+  checkOutDir(out);
   let bench: BenchmarkIndex | null = null;
   if (cfg.decontam.enabled) {
     if (opts.benchmarkIndex) bench = opts.benchmarkIndex;

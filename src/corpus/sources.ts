@@ -191,9 +191,12 @@ export async function* gitSources(inp: NormalizedInput): AsyncGenerator<SourceFi
       const abs = path.join(inp.path, rel);
       let st: fs.Stats;
       try {
-        st = await fs.promises.lstat(abs);
-      } catch {
-        continue; // tracked but deleted in the work tree
+        st = await fs.promises.stat(abs);
+      } catch (e) {
+        // tracked but missing from the work tree (or a dangling link): reported as a read error
+        const err = e as Error;
+        yield { repo: inp.repo, path: rel, license: inp.license, size: 0, origin: abs, read: () => Promise.reject(err) };
+        continue;
       }
       if (!st.isFile()) continue;
       yield fileSource(inp, abs, rel, st.size);
