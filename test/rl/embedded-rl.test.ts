@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { createEmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
-import { trainRL, type RewardBackend } from "../../src/rl/trainer.js";
+import { makeDatum, trainRL, type RewardBackend } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { readJsonl } from "../../src/rl/util.js";
 import type { CodeItem } from "../../src/rl/data.js";
@@ -61,4 +61,18 @@ test("embedded policy: resume after a kill reproduces the uninterrupted run's we
     assert.deepEqual(b2.llama.weights.get(name)!.data, t.data, `weights differ: ${name}`);
   }
   assert.equal(b2.step, a.step);
+});
+
+test("embedded sampler log-probs equal the training forward's log-probs (old_logprobs=sampler is exact)", async () => {
+  const policy = createEmbeddedPolicy({ config: tiny, tokenizer: tok, seed: 5 });
+  const prompt = [tok.bosId, ...tok.encode("def f(x):")];
+  for (const temperature of [1, 0.7]) {
+    const [seqs] = await policy.sample([{ prompt, n: 3, params: { maxTokens: 12, temperature, seed: 1 } }]);
+    const datums = seqs!.map((s) => makeDatum(prompt, s.tokens, 1));
+    const lps = await policy.computeLogprobs(datums);
+    seqs!.forEach((s, i) => {
+      const rec = lps[i]!.slice(prompt.length - 1);
+      s.logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - rec[t]!) < 1e-4, `T=${temperature} token ${t}: sampler ${lp} vs forward ${rec[t]}`));
+    });
+  }
 });
