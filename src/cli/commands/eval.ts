@@ -1,0 +1,182 @@
+/** `batcoder eval`: HumanEval / MBPP / MultiPL-E with sandboxed execution and pass@k. */
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { UserError } from "../errors.js";
+import { BENCHMARK_HELP, loadBenchmark } from "../../eval/benchmarks.js";
+import { evaluateBenchmark, formatSummaryTable, readSamplesFile, scoreSamples, type EvalSummary } from "../../eval/evaluate.js";
+import { openModel } from "../../eval/model.js";
+import { requireSandbox } from "../../eval/sandbox/sandbox.js";
+
+export const help = `batcoder eval --benchmark NAME (--model URL|CHECKPOINT | --samples FILE) [options]
+
+Generates completions, runs each one with the benchmark's tests in a bubblewrap sandbox, and reports pass@k.
+Writes DIR/config.json (resolved options), DIR/samples.jsonl (task_id, completion, raw), DIR/results.jsonl
+(+ passed, result, status) and DIR/summary.json; prints a summary table. Progress goes to stderr.
+
+  --benchmark NAME      ${BENCHMARK_HELP}
+  --model URL|DIR       an OpenAI-compatible endpoint (http://host:8000/v1: vLLM, llama.cpp, Ollama,
+                        batcoder serve) or an embedded-model checkpoint / run directory
+  --model-name NAME     model id sent to the endpoint (default: the first of GET /v1/models)
+  --samples FILE        score an existing human-eval style samples file (task_id, completion) instead
+  --format F            completion (base models: prompt continued, cut at stop sequences) or
+                        instruct (chat models: instruction wrapped, code block extracted)   [completion]
+  --n N                 samples per task                                                    [1]
+  --temperature X       sampling temperature (0 = greedy)                                   [0]
+  --top-p X             nucleus sampling                                                    [1]
+  --max-tokens N        tokens per completion                                               [512]
+  --seed N              sampling seed
+  --k LIST              pass@k values, e.g. 1,10 (those above n are dropped)                [1,10]
+  --limit N             only the first N tasks
+  --out DIR             output directory                      [runs/eval-<benchmark>-<time>]
+  --cache DIR           generation cache (resume an interrupted run)                  [DIR/cache]
+  --concurrency N       programs executed in parallel                                       [2]
+  --requests N          HTTP requests in flight                                             [4]
+  --timeout SEC         wall-clock limit per program       [10; 30 for Go, C++, Java, Rust]
+  --unsafe-no-sandbox   run generated code WITHOUT isolation (only if the machine cannot sandbox)
+  --quiet               no progress output`;
+
+const ConfigSchema = z.object({
+  benchmark: z.string().min(1),
+  model: z.string().min(1).optional(),
+  modelName: z.string().min(1).optional(),
+  samples: z.string().min(1).optional(),
+  format: z.enum(["completion", "instruct"]),
+  n: z.number().int().min(1).max(10_000),
+  temperature: z.number().min(0).max(2),
+  topP: z.number().gt(0).max(1).optional(),
+  maxTokens: z.number().int().min(1).max(1_000_000),
+  seed: z.number().int().optional(),
+  k: z.array(z.number().int().min(1)).min(1),
+  limit: z.number().int().min(1).optional(),
+  out: z.string().min(1),
+  cache: z.string().min(1),
+  concurrency: z.number().int().min(1).max(64),
+  requests: z.number().int().min(1).max(256),
+  timeoutSeconds: z.number().positive().max(3600).optional(),
+  unsafeNoSandbox: z.boolean(),
+});
+export type EvalConfig = z.infer<typeof ConfigSchema>;
+
+function num(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new UserError(`${flag} expects a number, got '${v}'`);
+  return n;
+}
+
+function progressBar(quiet: boolean) {
+  let last = 0;
+  const tty = process.stderr.isTTY;
+  let lastPct = -1;
+  return {
+    update(p: { done: number; total: number; passed: number; phase: string }) {
+      if (quiet) return;
+      const now = Date.now();
+      const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
+      if (tty) {
+        if (now - last < 100 && p.done < p.total) return;
+        last = now;
+        const w = 30;
+        const fill = Math.round((w * p.done) / Math.max(1, p.total));
+        process.stderr.write(`\r${p.phase === "generate" ? "generate" : "execute "} [${"#".repeat(fill)}${".".repeat(w - fill)}] ${p.done}/${p.total}  passed ${p.passed}   `);
+      } else if (p.phase === "execute" && (pct >= lastPct + 10 || p.done === p.total)) {
+        lastPct = pct;
+        process.stderr.write(`eval: ${p.done}/${p.total} executed, ${p.passed} passed\n`);
+      }
+    },
+    end() {
+      if (!quiet && tty) process.stderr.write("\n");
+    },
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        benchmark: { type: "string" }, model: { type: "string" }, "model-name": { type: "string" }, samples: { type: "string" },
+        format: { type: "string" }, n: { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
+        "max-tokens": { type: "string" }, seed: { type: "string" }, k: { type: "string" }, limit: { type: "string" },
+        out: { type: "string" }, cache: { type: "string" }, concurrency: { type: "string" }, requests: { type: "string" },
+        timeout: { type: "string" }, "unsafe-no-sandbox": { type: "boolean" }, quiet: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    console.error(`batcoder eval: ${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (!values.benchmark) throw new UserError("--benchmark is required");
+  if (!values.model && !values.samples) throw new UserError("give --model URL|CHECKPOINT to generate, or --samples FILE to score existing samples");
+  if (values.model && values.samples) throw new UserError("--model and --samples are exclusive");
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  const out = values.out ?? path.join("runs", `eval-${values.benchmark.replace(/[^A-Za-z0-9_-]+/g, "_")}-${stamp}`);
+  const kList = (values.k ?? "1,10").split(",").map((s) => s.trim()).filter(Boolean).map((s) => num(s, "--k")!);
+  const parsed = ConfigSchema.safeParse({
+    benchmark: values.benchmark,
+    model: values.model,
+    modelName: values["model-name"],
+    samples: values.samples,
+    format: values.format ?? "completion",
+    n: num(values.n, "--n") ?? 1,
+    temperature: num(values.temperature, "--temperature") ?? 0,
+    topP: num(values["top-p"], "--top-p"),
+    maxTokens: num(values["max-tokens"], "--max-tokens") ?? 512,
+    seed: num(values.seed, "--seed"),
+    k: kList,
+    limit: num(values.limit, "--limit"),
+    out,
+    cache: values.cache ?? path.join(out, "cache"),
+    concurrency: num(values.concurrency, "--concurrency") ?? 2,
+    requests: num(values.requests, "--requests") ?? 4,
+    timeoutSeconds: num(values.timeout, "--timeout"),
+    unsafeNoSandbox: !!values["unsafe-no-sandbox"],
+  });
+  if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
+  const cfg = parsed.data;
+  // Fail fast: benchmark name and sandbox before any generation.
+  loadBenchmark(cfg.benchmark);
+  const mode = requireSandbox(cfg.unsafeNoSandbox);
+  if (mode === "unsafe" && !values.quiet) console.error("batcoder eval: WARNING: --unsafe-no-sandbox: generated programs run directly on this machine");
+  fs.mkdirSync(cfg.out, { recursive: true });
+  fs.writeFileSync(path.join(cfg.out, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
+  const bar = progressBar(!!values.quiet);
+  const limits = cfg.timeoutSeconds !== undefined ? { wallMs: cfg.timeoutSeconds * 1000, cpuSeconds: Math.ceil(cfg.timeoutSeconds) } : undefined;
+  let summary: EvalSummary;
+  if (cfg.samples) {
+    const samples = readSamplesFile(cfg.samples);
+    ({ summary } = await scoreSamples({ benchmark: cfg.benchmark, samples, k: cfg.k, outDir: cfg.out, concurrency: cfg.concurrency, unsafeNoSandbox: cfg.unsafeNoSandbox, limits, onProgress: (p) => bar.update(p) }));
+  } else {
+    const generator = await openModel(cfg.model!, { modelName: cfg.modelName, cacheDir: cfg.cache, concurrency: cfg.requests });
+    try {
+      ({ summary } = await evaluateBenchmark({
+        benchmark: cfg.benchmark,
+        generator,
+        format: cfg.format,
+        n: cfg.n,
+        temperature: cfg.temperature,
+        topP: cfg.topP,
+        maxTokens: cfg.maxTokens,
+        seed: cfg.seed,
+        k: cfg.k,
+        limit: cfg.limit,
+        outDir: cfg.out,
+        concurrency: cfg.concurrency,
+        unsafeNoSandbox: cfg.unsafeNoSandbox,
+        limits,
+        onProgress: (p) => bar.update(p),
+      }));
+    } finally {
+      await generator.close?.();
+    }
+  }
+  bar.end();
+  console.log(formatSummaryTable(summary));
+  console.log(`results: ${path.join(cfg.out, "results.jsonl")}`);
+  return 0;
+}
