@@ -135,6 +135,11 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
       const cls = delta > 0 ? "good" : delta < 0 ? "bad" : "";
       table += `<tr><td>${escapeHtml(label)}</td><td>${isCI(a) ? ciCell(a) : fmt(a)}</td>${last ? `<td>${isCI(b) ? ciCell(b) : fmt(b)}</td><td class="${cls}">${Number.isFinite(delta) ? (delta >= 0 ? "+" : "") + delta.toFixed(3) : "–"}</td>` : ""}</tr>`;
     }
+    const bm = (e: Row | undefined) => (e && e.benchmark && typeof e.benchmark === "object" ? (e.benchmark as Row) : null);
+    if (bm(first)) {
+      const a = num(bm(first)!.pass_at_1), b = num(bm(last)?.pass_at_1);
+      table += `<tr><td>${escapeHtml(String(bm(first)!.name))} pass@1 (${num(bm(first)!.tasks)} tasks)</td><td>${fmt(a)}</td>${last ? `<td>${fmt(b)}</td><td>${Number.isFinite(b - a) ? (b - a >= 0 ? "+" : "") + (b - a).toFixed(3) : "–"}</td>` : ""}</tr>`;
+    }
     table += `</table>`;
   }
 

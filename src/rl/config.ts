@@ -110,8 +110,10 @@ export const RLConfigSchema = z
     eval_at_end: z.boolean().default(true),
     /** Sampling batch size for eval (prompts per sample() call). */
     eval_batch_size: posInt("eval_batch_size").default(32),
-    /** Optional pass@1 through the eval harness on this benchmark (e.g. "humaneval"); null = off. */
+    /** Optional pass@1 through the eval harness (src/eval) at the first and last evaluation, e.g. "humaneval"; null = off. */
     eval_benchmark: z.string().nullable().default(null),
+    /** Only the first N tasks of eval_benchmark (null = all). */
+    eval_benchmark_limit: posInt("eval_benchmark_limit").nullable().default(null),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -21,6 +21,8 @@ import type { RLConfig } from "./config.js";
 import { formatIssues } from "./config.js";
 import type { CodeItem } from "./data.js";
 import { evaluateHeldOut, type HeldOutEval } from "./eval.js";
+import { evaluateBenchmark } from "../eval/evaluate.js";
+import { SamplerGenerator } from "../eval/generator.js";
 import { encodePlain } from "./prompts.js";
 import { ProgressBar } from "./progress.js";
 import { createRewardBackend, loadSimilarity } from "./reward.js";
@@ -296,7 +298,17 @@ export async function runRL(opts: {
           },
         });
         (bar as ProgressBar | null)?.done(`round-trip ${r.roundtrip.mean.toFixed(3)}  doc→code(human) ${r.doc2code_human.mean.toFixed(3)}`);
-        return r as unknown as Record<string, unknown>;
+        const out = { ...r } as unknown as Record<string, unknown>;
+        if (cfg.eval_benchmark && (step === 0 || step === cfg.max_steps)) {
+          // pass@1 through the eval harness (sandboxed execution), greedy, plain completion format.
+          const { summary } = await evaluateBenchmark({
+            benchmark: cfg.eval_benchmark, generator: new SamplerGenerator(sampler), limit: cfg.eval_benchmark_limit ?? undefined,
+            maxTokens: maxRebuild, temperature: 0, batchSize: cfg.eval_batch_size,
+          });
+          out.benchmark = { name: summary.benchmark, tasks: summary.tasks, pass_at_1: summary.passAtK["pass@1"] ?? null };
+          opts.log(`${summary.benchmark}: pass@1 ${(summary.passAtK["pass@1"] ?? 0).toFixed(3)} over ${summary.tasks} tasks`);
+        }
+        return out;
       }
     : undefined;
   let bar: ProgressBar | null = null;
