@@ -1,0 +1,124 @@
+/**
+ * Leak detection: documentation that copies the code it documents.
+ *
+ * The back-translation reward is only meaningful if the code is rebuilt from a *description*. A policy can
+ * game it by pasting the code into the documentation; this detector catches that and reports how much of
+ * the code leaked. Three signals:
+ *  1. shared token n-grams: code tokens (comments and docstrings excluded) covered by runs of at least
+ *     `minRun` consecutive tokens that also occur, in order, in the documentation;
+ *  2. body lines: non-trivial code lines (at least `minLineTokens` tokens) that appear verbatim in the
+ *     documentation, whitespace-normalised;
+ *  3. code blocks: fenced or indented blocks of code-like lines in the documentation outside Examples.
+ * `fraction` is the larger of the share of code tokens covered by (1) and the share of body lines found by
+ * (2); `leaked` is fraction >= threshold, or a code block that reproduces code lines.
+ */
+import { parseCode, stripCommentsParsed, isLanguageLoaded, type LangId } from "../lang/index.js";
+
+export interface LeakOptions {
+  /** Shortest shared token run that counts (default 6). */
+  minRun?: number;
+  /** Lines with fewer tokens are ignored by the line signal (default 3). */
+  minLineTokens?: number;
+  /** Leaked when fraction >= threshold (default 0.25). */
+  threshold?: number;
+}
+
+export interface LeakResult {
+  leaked: boolean;
+  /** Share of the code reproduced in the documentation, in [0, 1]. */
+  fraction: number;
+  reasons: string[];
+  /** Details: token coverage, line share, lines found, code blocks. */
+  tokenFraction: number;
+  lineFraction: number;
+  linesCopied: number;
+  codeBlocks: number;
+}
+
+/** A language-independent lexer for comparing documentation text with code. */
+export function lexTokens(text: string): string[] {
+  return text.match(/[A-Za-z_$][\w$]*|\d+(?:\.\d+)?|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|==|!=|<=|>=|=>|->|&&|\|\||\+=|-=|\*=|\/=|::|[^\s\w]/g) ?? [];
+}
+
+const TRIVIAL_LINE = /^(\}|\{|end|else:?|\)|\];?|\);?|\};?|return;?|pass|break;?|continue;?|fi|done|esac|begin|do|then|try:|finally:)$/;
+// Line starting a documentation section: we allow usage examples there.
+const EXAMPLES_HDR = /^(Examples?|Usage):\s*$/i;
+
+function normLine(l: string): string {
+  return lexTokens(l).join(" ");
+}
+
+export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOptions = {}): LeakResult {
+  const minRun = opts.minRun ?? 6;
+  const minLineTokens = opts.minLineTokens ?? 3;
+  const threshold = opts.threshold ?? 0.25;
+  const reasons: string[] = [];
+  const empty: LeakResult = { leaked: false, fraction: 0, reasons, tokenFraction: 0, lineFraction: 0, linesCopied: 0, codeBlocks: 0 };
+  if (typeof doc !== "string" || typeof code !== "string" || !doc.trim() || !code.trim()) return empty;
+
+  // code without its comments/docstrings (a doc may legitimately restate comments)
+  let bare = code;
+  if (isLanguageLoaded(lang)) bare = stripCommentsParsed(parseCode(lang, code)).code;
+  const ct = lexTokens(bare);
+  const dt = lexTokens(doc);
+
+  // 1. shared runs: for each doc position, extend matches against every code position with the same token
+  const covered = new Uint8Array(ct.length);
+  if (ct.length >= minRun && dt.length >= minRun) {
+    const pos = new Map<string, number[]>();
+    for (let i = 0; i + minRun <= ct.length; i++) {
+      const k = ct.slice(i, i + minRun).join("\u0001");
+      const a = pos.get(k);
+      if (a) a.push(i);
+      else pos.set(k, [i]);
+    }
+    for (let j = 0; j + minRun <= dt.length; j++) {
+      const hits = pos.get(dt.slice(j, j + minRun).join("\u0001"));
+      if (!hits) continue;
+      for (const i of hits) for (let t = 0; t < minRun; t++) covered[i + t] = 1;
+    }
+  }
+  let cov = 0;
+  for (const c of covered) cov += c;
+  const tokenFraction = ct.length ? cov / ct.length : 0;
+
+  // 2. body lines
+  const codeLines = bare
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !TRIVIAL_LINE.test(l) && lexTokens(l).length >= minLineTokens);
+  const docNorm = "\n" + doc.split("\n").map(normLine).join("\n") + "\n";
+  const docFlat = " " + dt.join(" ") + " ";
+  let copied = 0;
+  for (const l of codeLines) {
+    const n = normLine(l);
+    if (docNorm.includes("\n" + n + "\n") || (n.length >= 12 && docFlat.includes(" " + n + " "))) copied++;
+  }
+  const lineFraction = codeLines.length ? copied / codeLines.length : 0;
+
+  // 3. code blocks outside Examples
+  let blocks = 0;
+  const dl = doc.split("\n");
+  let inExamples = false;
+  let inFence = false;
+  let fenceHasCode = false;
+  for (const raw of dl) {
+    const l = raw.trim();
+    if (/^[A-Z][A-Za-z ]*:\s*$/.test(l) && !raw.startsWith(" ")) inExamples = EXAMPLES_HDR.test(l);
+    if (/^(```|~~~)/.test(l)) {
+      if (inFence && fenceHasCode && !inExamples) blocks++;
+      inFence = !inFence;
+      fenceHasCode = false;
+      continue;
+    }
+    if (inFence && codeLines.some((c) => normLine(c) === normLine(l))) fenceHasCode = true;
+  }
+  if (inFence && fenceHasCode && !inExamples) blocks++;
+
+  const fraction = Math.min(1, Math.max(tokenFraction, lineFraction));
+  if (tokenFraction > 0) reasons.push(`${Math.round(tokenFraction * 100)}% of the code's tokens appear in runs of ${minRun}+ tokens in the documentation`);
+  if (copied > 0) reasons.push(`${copied} of ${codeLines.length} code lines appear verbatim in the documentation`);
+  if (blocks > 0) reasons.push(`${blocks} code block(s) reproduce the code`);
+  const leaked = fraction >= threshold || blocks > 0;
+  return { leaked, fraction, reasons: leaked ? reasons : reasons.length ? [...reasons, "below the leak threshold"] : reasons, tokenFraction, lineFraction, linesCopied: copied, codeBlocks: blocks };
+}

@@ -1,0 +1,142 @@
+/**
+ * The back-translation reward: how well code rebuilt from the documentation alone matches the original,
+ * combined with the documentation's validity and leakage.
+ *
+ *   mode "gate"    (multiplicative): reward = sim * g_format * g_leak * g_syntax, each gate = 1 when fine and
+ *                  (1 - penalty) when not; range [0, 1].
+ *   mode "penalty" (additive):       reward = sim - formatPenalty * (1 - formatScore)
+ *                                          - leakPenalty * [leaked] - syntaxPenalty * [rebuilt has errors];
+ *                  clipped below at minReward.
+ *
+ * sim is similarity(metric, code, rebuilt). Empty, binary, oversized or token-less rebuilt code has sim = 0
+ * (a defined minimum, never NaN). formatScore = 1 for a valid document, otherwise
+ * max(0, 1 - 0.25 * number of violations). Every component is returned.
+ */
+import { z } from "zod";
+import { isLangId, rejectReason, type LangId } from "../lang/index.js";
+import { UserError } from "../cli/errors.js";
+import { similarity, METRICS, type Metric } from "./metrics.js";
+import { validateDoc } from "./docformat.js";
+import { detectLeak } from "./leak.js";
+
+export const RewardConfigSchema = z
+  .object({
+    metric: z.enum(METRICS as unknown as [Metric, ...Metric[]]).default("dfg"),
+    mode: z.enum(["gate", "penalty"]).default("gate"),
+    codebleuWeights: z
+      .object({ ngram: z.number().min(0), weighted: z.number().min(0), syntax: z.number().min(0), dataflow: z.number().min(0) })
+      .partial()
+      .optional(),
+    /** Applied when the documentation breaks the format. */
+    formatPenalty: z.number().min(0).max(1).default(0.5),
+    /** Applied when the documentation leaks the code. */
+    leakPenalty: z.number().min(0).max(1).default(1),
+    /** Applied when the rebuilt code has syntax errors. */
+    syntaxPenalty: z.number().min(0).max(1).default(0.2),
+    /** Leak threshold on the leaked fraction. */
+    leakThreshold: z.number().min(0).max(1).default(0.25),
+    /** Shortest shared token run counted as copying. */
+    leakMinRun: z.number().int().min(2).default(6),
+    /** Lower bound of the reward in penalty mode. */
+    minReward: z.number().max(0).default(-1),
+    /** Longest code accepted per side, in characters. */
+    maxChars: z.number().int().positive().default(200_000),
+  })
+  .strict();
+export type RewardConfig = z.infer<typeof RewardConfigSchema>;
+export type RewardConfigInput = z.input<typeof RewardConfigSchema>;
+
+export interface RewardBreakdown {
+  reward: number;
+  mode: "gate" | "penalty";
+  metric: Metric;
+  similarity: number;
+  similarityComponents: Record<string, number | null>;
+  format: { valid: boolean; score: number; violations: string[] };
+  leak: { leaked: boolean; fraction: number; reasons: string[] };
+  rebuilt: { empty: boolean; parseErrors: number };
+  /** The factors (gate) or subtracted terms (penalty) applied. */
+  terms: Record<string, number>;
+  warnings: string[];
+}
+
+export function resolveRewardConfig(cfg?: RewardConfigInput | RewardConfig): RewardConfig {
+  const r = RewardConfigSchema.safeParse(cfg ?? {});
+  if (!r.success) throw new UserError(`invalid reward config: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  return r.data;
+}
+
+function finite(x: number, dflt = 0): number {
+  return Number.isFinite(x) ? x : dflt;
+}
+
+/**
+ * Scores one back-translation: original `code`, the documentation `doc` written for it, and the code
+ * `rebuilt` from that documentation. Throws UserError only for a bad original (empty, binary, unknown
+ * language) or a bad config; anything wrong with `doc` or `rebuilt` lowers the reward instead.
+ */
+export function reward(code: string, doc: string, rebuilt: string, lang: LangId, cfgIn?: RewardConfigInput | RewardConfig): RewardBreakdown {
+  const cfg = resolveRewardConfig(cfgIn);
+  if (!isLangId(lang)) throw new UserError(`unknown language '${String(lang)}'`);
+  if (typeof code !== "string" || !code.trim()) throw new UserError("reference code is empty");
+  const bad = rejectReason(code, cfg.maxChars);
+  if (bad) throw new UserError(`reference code: ${bad}`);
+  const warnings: string[] = [];
+  const docText = typeof doc === "string" ? doc : "";
+  const rb = typeof rebuilt === "string" ? rebuilt : "";
+
+  // similarity (a bad candidate gives sim 0; a bad reference throws)
+  let sim = 0;
+  let simComponents: Record<string, number | null> = {};
+  let parseErrors = 0;
+  const empty = rb.trim() === "";
+  if (empty) warnings.push("rebuilt code is empty");
+  else {
+    try {
+      const s = similarity(cfg.metric, code, rb, lang, { codebleuWeights: cfg.codebleuWeights, maxChars: cfg.maxChars });
+      sim = finite(s.score);
+      simComponents = s.components;
+      warnings.push(...s.warnings);
+      const m = s.warnings.map((w) => /^candidate has (\d+) syntax error/.exec(w)).find((x) => x);
+      parseErrors = m ? Number(m[1]) : 0;
+    } catch (e) {
+      if (e instanceof UserError && /^candidate code/.test(e.message)) {
+        warnings.push(e.message);
+        parseErrors = 1;
+      } else throw e;
+    }
+  }
+
+  const fv = validateDoc(docText);
+  const formatScore = fv.valid ? 1 : Math.max(0, 1 - 0.25 * fv.violations.length);
+  const lk = detectLeak(docText, code, lang, { threshold: cfg.leakThreshold, minRun: cfg.leakMinRun });
+  const syntaxBad = !empty && parseErrors > 0;
+
+  let value: number;
+  const terms: Record<string, number> = {};
+  if (cfg.mode === "gate") {
+    terms.similarity = sim;
+    terms.formatGate = fv.valid ? 1 : 1 - cfg.formatPenalty;
+    terms.leakGate = lk.leaked ? 1 - cfg.leakPenalty : 1;
+    terms.syntaxGate = syntaxBad ? 1 - cfg.syntaxPenalty : 1;
+    value = sim * terms.formatGate * terms.leakGate * terms.syntaxGate;
+  } else {
+    terms.similarity = sim;
+    terms.formatPenalty = cfg.formatPenalty * (1 - formatScore);
+    terms.leakPenalty = lk.leaked ? cfg.leakPenalty : 0;
+    terms.syntaxPenalty = syntaxBad ? cfg.syntaxPenalty : 0;
+    value = Math.max(cfg.minReward, sim - terms.formatPenalty - terms.leakPenalty - terms.syntaxPenalty);
+  }
+  return {
+    reward: finite(value, cfg.mode === "gate" ? 0 : cfg.minReward),
+    mode: cfg.mode,
+    metric: cfg.metric,
+    similarity: sim,
+    similarityComponents: simComponents,
+    format: { valid: fv.valid, score: formatScore, violations: fv.violations },
+    leak: { leaked: lk.leaked, fraction: lk.fraction, reasons: lk.reasons },
+    rebuilt: { empty, parseErrors },
+    terms,
+    warnings,
+  };
+}
