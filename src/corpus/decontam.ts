@@ -108,7 +108,7 @@ export function loadBenchmarkUnits(dir: string): { units: BenchmarkUnit[]; files
   for (const f of [he, mb, ms]) if (!fs.existsSync(f)) throw new Error(`benchmark file missing: ${f}`);
   for (const r of readJsonl(he)) {
     const id = str(r.task_id);
-    units.push({ benchmark: "humaneval", taskId: id, part: "solution", lang: "python", code: str(r.prompt) + str(r.canonical_solution) });
+    units.push({ benchmark: "humaneval", taskId: id, part: "solution", lang: "python", code: str(r.prompt) + str(r.canonical_solution), renamed: true });
     // the body alone for the renamed test: a copy without the typed signature / imports must still match
     units.push({ benchmark: "humaneval", taskId: id, part: "solution-body", lang: "python", code: str(r.canonical_solution), exact: false, renamed: true });
     units.push({ benchmark: "humaneval", taskId: id, part: "tests", lang: "python", code: str(r.test) });

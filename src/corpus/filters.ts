@@ -173,7 +173,7 @@ export function isLicenseText(text: string): boolean {
   return LICENSE_RE.test(text);
 }
 
-const TEST_FUNC = /^(test_?[A-Za-z0-9_]*|Test[A-Z_0-9][A-Za-z0-9_]*|Test|Benchmark[A-Z_0-9][A-Za-z0-9_]*|Fuzz[A-Z_0-9][A-Za-z0-9_]*|Example[A-Z_0-9]?[A-Za-z0-9_]*)$/;
+const TEST_FUNC = /^(test(_\w*|[A-Z0-9]\w*)?|Test([A-Z_0-9]\w*)?|Benchmark[A-Z_0-9]\w*|Fuzz[A-Z_0-9]\w*|Example([A-Z_0-9]\w*)?)$/;
 export function isTestFunctionName(name: string): boolean {
   return TEST_FUNC.test(name);
 }
