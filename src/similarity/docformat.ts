@@ -152,7 +152,7 @@ const GOOGLE_HEADERS: Record<string, keyof ParsedDoc | "skip"> = {
   args: "params", arguments: "params", parameters: "params", params: "params", param: "params", "keyword args": "params",
   "keyword arguments": "params", "other parameters": "params", kwargs: "params",
   returns: "returns", return: "returns", yields: "yields", yield: "yields",
-  raises: "raises", raise: "raises", throws: "raises", exceptions: "raises", errors: "raises", panics: "raises",
+  raises: "raises", raise: "raises", throws: "raises", exceptions: "raises", errors: "notes", panics: "notes",
   example: "examples", examples: "examples", usage: "examples",
   note: "notes", notes: "notes", warning: "notes", warnings: "notes", "see also": "skip", references: "skip",
   attributes: "skip", todo: "skip", safety: "notes", arguments_: "params",
@@ -320,6 +320,7 @@ function parseDoc(text: string): ParsedDoc {
         continue;
       }
       if (lastEntry) lastEntry[1] = `${lastEntry[1]} ${line}`.trim();
+      else d.notes.push(line);
       continue;
     }
     if (section === "returns" || section === "yields") {
