@@ -19,6 +19,8 @@ declare -A NEED=(
   [libpython3.11-stdlib]=/usr/lib/python3.11/json/__init__.py
   [libruby3.1]=/usr/lib/ruby/3.1.0/set.rb
   [golang-1.19-src]=/usr/lib/go-1.19/src/strings/strings.go
+  [lua-unit]=/usr/share/lua/5.4/luaunit.lua
+  [libjavatuples-java]=/usr/share/java/javatuples.jar
 )
 missing=()
 for pkg in "${!NEED[@]}"; do

@@ -87,6 +87,13 @@ test("eval command: a correct samples file scores 100%; bad input is a clear err
     bad(["eval", "--benchmark", "humaneval", "--model", dir], /holds no checkpoint/);
     bad(["eval", "--bogus"], /Unknown option/, 2);
     bad(["serve"], /exactly one CHECKPOINT/);
+    const noBwrap = spawnSync(process.execPath, [bin, "eval", "--benchmark", "humaneval", "--samples", f, "--quiet"], { cwd: dir, encoding: "utf8", env: { ...process.env, BATCODER_BWRAP: "/nonexistent/bwrap" } });
+    assert.equal(noBwrap.status, 1);
+    assert.match(noBwrap.stderr, /cannot run generated code safely: bubblewrap .* --unsafe-no-sandbox/s);
+    const unsafe = spawnSync(process.execPath, [bin, "eval", "--benchmark", "humaneval", "--samples", f, "--quiet", "--unsafe-no-sandbox", "--out", path.join(dir, "u")], { cwd: dir, encoding: "utf8", env: { ...process.env, BATCODER_BWRAP: "/nonexistent/bwrap" } });
+    assert.equal(unsafe.status, 0, unsafe.stderr);
+    assert.match(unsafe.stdout, /sandbox\s+\| unsafe/);
+    assert.match(unsafe.stdout, /pass@1\s+\| 100\.00%/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

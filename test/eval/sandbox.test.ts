@@ -214,4 +214,27 @@ describe("sandbox: hostile programs", () => {
     assert.ok(["failed", "memory", "timeout"].includes(r.status), r.status);
     await stillHealthy();
   });
+
+  it("refuses with a clear message when it cannot sandbox, unless the caller opts out (unsafe mode still runs and classifies)", async () => {
+    const saved = process.env.BATCODER_BWRAP;
+    process.env.BATCODER_BWRAP = "/nonexistent/bwrap";
+    try {
+      const p = probeSandbox(true);
+      assert.equal(p.ok, false);
+      assert.throws(() => new Sandbox(), (e: Error & { userFacing?: boolean }) => e.userFacing === true && /bubblewrap/.test(e.message) && /--unsafe-no-sandbox/.test(e.message));
+      const unsafe = new Sandbox({ unsafe: true });
+      assert.equal(unsafe.mode, "unsafe");
+      const ok = await executeProgram(unsafe, "py", add.assemble(CORRECT), { limits });
+      assert.equal(ok.status, "passed", ok.stderr);
+      const bad = await executeProgram(unsafe, "py", add.assemble("    import os\n    os._exit(0)\n"), { limits });
+      assert.equal(bad.passed, false);
+      const loop = await executeProgram(unsafe, "py", add.assemble("    while True:\n        pass\n"), { limits: { ...limits, wallMs: 1500 } });
+      assert.equal(loop.status, "timeout");
+    } finally {
+      if (saved === undefined) delete process.env.BATCODER_BWRAP;
+      else process.env.BATCODER_BWRAP = saved;
+      probeSandbox(true);
+    }
+    await stillHealthy();
+  });
 });

@@ -97,7 +97,9 @@ interface Probe {
   ok: boolean;
   mode: "root" | "user";
   reason?: string;
+  /** cgroups v1 memory+pids usable (root only). */
   cgroups: boolean;
+  bwrap?: string;
 }
 let probeCache: Probe | undefined;
 
@@ -131,9 +133,10 @@ export function probeSandbox(force = false): Probe {
     probeCache = { ok: false, mode, reason: "sandboxing needs Linux (bubblewrap)", cgroups: false };
     return probeCache;
   }
-  const bwrap = which("bwrap");
-  if (!bwrap) {
-    probeCache = { ok: false, mode, reason: "bubblewrap (bwrap) is not installed — apt-get install bubblewrap", cgroups: false };
+  // BATCODER_BWRAP overrides the bubblewrap binary (tests use it to simulate a machine without one).
+  const bwrap = process.env.BATCODER_BWRAP ?? which("bwrap");
+  if (!bwrap || !fs.existsSync(bwrap)) {
+    probeCache = { ok: false, mode, reason: "bubblewrap (bwrap) is not installed — apt-get install bubblewrap", cgroups: isRoot && cgroupsUsable() };
     return probeCache;
   }
   if (isRoot && !which("setpriv")) {
@@ -147,11 +150,11 @@ export function probeSandbox(force = false): Probe {
       ok: false,
       mode,
       reason: `bubblewrap cannot create a sandbox here (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()})`,
-      cgroups: false,
+      cgroups: isRoot && cgroupsUsable(),
     };
     return probeCache;
   }
-  probeCache = { ok: true, mode, cgroups: isRoot && cgroupsUsable() };
+  probeCache = { ok: true, mode, cgroups: isRoot && cgroupsUsable(), bwrap };
   return probeCache;
 }
 
@@ -352,7 +355,8 @@ export class Sandbox {
   private readonly cgroups: boolean;
   constructor(opts: SandboxOptions = {}) {
     this.mode = requireSandbox(opts.unsafe ?? false);
-    this.cgroups = this.mode === "root" && probeSandbox().cgroups;
+    // cgroups also guard unsafe runs as root (RLIMIT_NPROC does not bind root; daemons escape the process group).
+    this.cgroups = this.mode !== "user" && process.getuid?.() === 0 && probeSandbox().cgroups;
     this.limits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
   }
 
@@ -387,7 +391,7 @@ export class Sandbox {
         // No isolation: /src and /tmp are rewritten to host directories.
         const tmp = path.join(hostDir, "tmp");
         fs.mkdirSync(tmp);
-        const rewrite = (s: string) => s.replaceAll("/src/", srcDir + "/").replaceAll("/tmp/", tmp + "/").replace(/^\/tmp$/, tmp);
+        const rewrite = (s: string) => s.replace(/(^|[^\w./-])\/(src|tmp)(?=\/|$|[\s;&|'"])/g, (_m, pre: string, which: string) => pre + (which === "src" ? srcDir : tmp));
         argv = [...rlimitArgs(limits, "unsafe"), ...job.command.map(rewrite)];
         spawnEnv = Object.fromEntries(Object.entries({ ...env, HOME: tmp, TMPDIR: tmp }).map(([k, v]) => [k, rewrite(v)]));
         cwd = tmp;
@@ -395,7 +399,7 @@ export class Sandbox {
         const bw = [...bwrapBaseArgs(this.mode, job.roBinds ?? [], limits.tmpBytes), "--ro-bind", srcDir, "/src", "--chdir", "/tmp", "--clearenv"];
         for (const [k, v] of Object.entries(env)) bw.push("--setenv", k, v);
         bw.push("--");
-        argv = [...rlimitArgs(limits, this.mode), "/usr/bin/bwrap", ...bw, ...(this.mode === "root" ? setprivArgs() : []), ...job.command];
+        argv = [...rlimitArgs(limits, this.mode), probeSandbox().bwrap ?? "/usr/bin/bwrap", ...bw, ...(this.mode === "root" ? setprivArgs() : []), ...job.command];
         spawnEnv = { PATH: "/usr/bin:/bin" };
         cwd = hostDir;
       }
