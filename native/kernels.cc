@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -22,6 +23,58 @@ void openblas_set_num_threads(int);
 namespace {
 
 int g_threads = 2;
+
+// exp for float, vectorisable (Cody-Waite range reduction + degree-6 polynomial, ~1 ulp); inputs clamped to
+// [-87, 88] so the result is always finite (callers never pass -inf).
+inline float fexp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  // round x*log2(e) to the nearest integer with the 1.5*2^23 trick (branch-free, vectorises without -ffast-math)
+  float t = x * 1.44269504088896341f + 12582912.0f;
+  float n = t - 12582912.0f;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float z = r * r;
+  float y = ((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r +
+            5.0000001201E-1f;
+  y = y * z + r + 1.0f;
+  int32_t ti;
+  std::memcpy(&ti, &t, sizeof ti);
+  int32_t e = (ti - 0x4B400000 + 127) << 23;
+  float sc;
+  std::memcpy(&sc, &e, sizeof sc);
+  return y * sc;
+}
+
+// Runs fn(item, threadIndex) for item in [0, n) on up to g_threads threads (dynamic scheduling).
+template <typename F>
+void parallel_items(int64_t n, F fn) {
+  int nt = int(std::min<int64_t>(g_threads, n));
+  if (nt <= 1) {
+    for (int64_t i = 0; i < n; i++) fn(i, 0);
+    return;
+  }
+  std::atomic<int64_t> next(0);
+  auto body = [&](int t) {
+    for (int64_t i; (i = next.fetch_add(1)) < n;) fn(i, t);
+  };
+  std::vector<std::thread> ts;
+  for (int t = 1; t < nt; t++) ts.emplace_back(body, t);
+  body(0);
+  for (auto& th : ts) th.join();
+}
+
+// While alive, OpenBLAS runs single-threaded (our own threads split the work instead).
+struct BlasSingleThread {
+  int prev;
+  bool active;
+  explicit BlasSingleThread(bool on) : prev(openblas_get_num_threads()), active(on && prev > 1) {
+    if (active) openblas_set_num_threads(1);
+  }
+  ~BlasSingleThread() {
+    if (active) openblas_set_num_threads(prev);
+  }
+};
+
+constexpr int64_t ATT_BLOCK = 64;
 
 // Runs fn(begin, end) over [0, n), split across up to g_threads threads when the work is large enough.
 template <typename F>
@@ -193,6 +246,7 @@ napi_value RmsnormFwd(napi_env env, napi_callback_info info) {
       const float* xi = x + i * d;
       float* oi = out + i * d;
       float ss = 0.f;
+#pragma omp simd reduction(+ : ss)
       for (int64_t j = 0; j < d; j++) ss += xi[j] * xi[j];
       float r = 1.0f / std::sqrt(ss / float(d) + eps);
       rstd[i] = r;
@@ -226,6 +280,7 @@ napi_value RmsnormBwd(napi_env env, napi_callback_info info) {
       float* dxi = dx + i * d;
       float r = rstd[i];
       float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
       for (int64_t j = 0; j < d; j++) {
         dot += gi[j] * w[j] * xi[j];
         pw[j] += gi[j] * xi[j] * r;
@@ -286,22 +341,94 @@ napi_value Rope(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// Causal softmax of each row of S (T x T) in place, row i attends to 0..i; writes lse[i*lseStride].
-void causal_softmax(float* S, int64_t T, float* lse, int64_t lseStride) {
-  for (int64_t i = 0; i < T; i++) {
-    float* r = S + i * T;
+// Softmax of the rows of S (rows x cols, leading dimension cols) in place, row ii attends to columns
+// 0..firstRow+ii (causal); writes lse[ii*lseStride].
+void causal_softmax_block(float* S, int64_t rows, int64_t cols, int64_t firstRow, float* lse, int64_t lseStride) {
+  for (int64_t ii = 0; ii < rows; ii++) {
+    float* r = S + ii * cols;
+    int64_t n = firstRow + ii + 1;
     float m = -INFINITY;
-    for (int64_t j = 0; j <= i; j++) m = std::max(m, r[j]);
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 0; j < n; j++) m = std::max(m, r[j]);
     float sum = 0.f;
-    for (int64_t j = 0; j <= i; j++) {
-      float e = std::exp(r[j] - m);
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; j++) {
+      float e = fexp(r[j] - m);
       r[j] = e;
       sum += e;
     }
     float inv = 1.f / sum;
-    for (int64_t j = 0; j <= i; j++) r[j] *= inv;
-    for (int64_t j = i + 1; j < T; j++) r[j] = 0.f;
-    lse[i * lseStride] = m + std::log(sum);
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) r[j] *= inv;
+    for (int64_t j = n; j < cols; j++) r[j] = 0.f;
+    lse[ii * lseStride] = m + std::log(sum);
+  }
+}
+
+struct AttnShape {
+  int64_t H, Hkv, hd, qs, ks, grp;
+  float scale;
+};
+
+// Causal attention of one (segment, kv group): every query head of the group, in row blocks of ATT_BLOCK so only
+// the lower-triangular part of the score matrix is computed.
+void attn_fwd_item(const AttnShape& A, const float* q, const float* k, const float* v, float* out, float* lse, int64_t s0, int64_t T,
+                   int64_t g, float* S) {
+  for (int64_t h = g * A.grp; h < (g + 1) * A.grp; h++) {
+    for (int64_t b0 = 0; b0 < T; b0 += ATT_BLOCK) {
+      int64_t rows = std::min(ATT_BLOCK, T - b0), cols = b0 + rows;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), A.scale, q + (s0 + b0) * A.qs + h * A.hd,
+                  int(A.qs), k + s0 * A.ks + g * A.hd, int(A.ks), 0.f, S, int(cols));
+      causal_softmax_block(S, rows, cols, b0, lse + (s0 + b0) * A.H + h, A.H);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(A.hd), int(cols), 1.f, S, int(cols), v + s0 * A.ks + g * A.hd,
+                  int(A.ks), 0.f, out + (s0 + b0) * A.qs + h * A.hd, int(A.qs));
+    }
+  }
+}
+
+void attn_bwd_item(const AttnShape& A, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse,
+                   float* dq, float* dk, float* dv, int64_t s0, int64_t T, int64_t g, float* P, float* dP) {
+  const float* kg = k + s0 * A.ks + g * A.hd;
+  const float* vg = v + s0 * A.ks + g * A.hd;
+  float* dkg = dk + s0 * A.ks + g * A.hd;
+  float* dvg = dv + s0 * A.ks + g * A.hd;
+  for (int64_t h = g * A.grp; h < (g + 1) * A.grp; h++) {
+    for (int64_t b0 = 0; b0 < T; b0 += ATT_BLOCK) {
+      int64_t rows = std::min(ATT_BLOCK, T - b0), cols = b0 + rows;
+      const float* qh = q + (s0 + b0) * A.qs + h * A.hd;
+      const float* oh = out + (s0 + b0) * A.qs + h * A.hd;
+      const float* doh = dout + (s0 + b0) * A.qs + h * A.hd;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), A.scale, qh, int(A.qs), kg, int(A.ks), 0.f, P,
+                  int(cols));
+      // dP = dO V^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), 1.f, doh, int(A.qs), vg, int(A.ks), 0.f, dP,
+                  int(cols));
+      for (int64_t ii = 0; ii < rows; ii++) {
+        float* pr = P + ii * cols;
+        float* dr = dP + ii * cols;
+        float L = lse[(s0 + b0 + ii) * A.H + h];
+        int64_t n = b0 + ii + 1;
+        float D = 0.f;
+        const float* dor = doh + ii * A.qs;
+        const float* orow = oh + ii * A.qs;
+#pragma omp simd reduction(+ : D)
+        for (int64_t c = 0; c < A.hd; c++) D += dor[c] * orow[c];
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) {
+          float p = fexp(pr[j] - L);
+          pr[j] = p;
+          dr[j] = p * (dr[j] - D);
+        }
+        for (int64_t j = n; j < cols; j++) pr[j] = dr[j] = 0.f;
+      }
+      // dV += P^T dO ; dQ = scale dS K ; dK += scale dS^T Q
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(A.hd), int(rows), 1.f, P, int(cols), doh, int(A.qs), 1.f, dvg,
+                  int(A.ks));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(A.hd), int(cols), A.scale, dP, int(cols), kg, int(A.ks), 0.f,
+                  dq + (s0 + b0) * A.qs + h * A.hd, int(A.qs));
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(A.hd), int(rows), A.scale, dP, int(cols), qh, int(A.qs), 1.f, dkg,
+                  int(A.ks));
+    }
   }
 }
 
@@ -319,26 +446,28 @@ napi_value AttnFwd(napi_env env, napi_callback_info info) {
   int32_t* segStart = i32arr(a, 5, &ls1);
   int32_t* segLen = i32arr(a, 6, &ls2);
   int64_t H = inum(a, 7), Hkv = inum(a, 8), hd = inum(a, 9);
-  if (!a.ok || !check(a, ls1 == ls2, "attnFwd: segment arrays differ")) return nullptr;
-  int64_t qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
-  float scale = 1.0f / std::sqrt(float(hd));
+  if (!a.ok || !check(a, ls1 == ls2 && H > 0 && Hkv > 0 && H % Hkv == 0, "attnFwd: bad segments or head counts")) return nullptr;
+  AttnShape A{H, Hkv, hd, H * hd, Hkv * hd, H / Hkv, 1.0f / std::sqrt(float(hd))};
+  int64_t maxT = 0;
   for (size_t s = 0; s < ls1; s++) {
     int64_t s0 = segStart[s], T = segLen[s];
-    if (!check(a, s0 >= 0 && T >= 0 && size_t((s0 + T) * qs) <= lq && size_t((s0 + T) * qs) <= lo && size_t((s0 + T) * ks) <= lk &&
-                      size_t((s0 + T) * ks) <= lv && size_t((s0 + T) * H) <= ll,
+    if (!check(a, s0 >= 0 && T >= 0 && size_t((s0 + T) * A.qs) <= lq && size_t((s0 + T) * A.qs) <= lo && size_t((s0 + T) * A.ks) <= lk &&
+                      size_t((s0 + T) * A.ks) <= lv && size_t((s0 + T) * H) <= ll,
                "attnFwd: segment out of range"))
       return nullptr;
-    if (T == 0) continue;
-    std::vector<float> S(size_t(T * T));
-    for (int64_t h = 0; h < H; h++) {
-      int64_t g = h / grp;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), int(T), int(hd), scale, q + s0 * qs + h * hd, int(qs),
-                  k + s0 * ks + g * hd, int(ks), 0.f, S.data(), int(T));
-      causal_softmax(S.data(), T, lse + s0 * H + h, H);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(T), int(hd), int(T), 1.f, S.data(), int(T), v + s0 * ks + g * hd,
-                  int(ks), 0.f, out + s0 * qs + h * hd, int(qs));
-    }
+    maxT = std::max(maxT, T);
   }
+  int64_t items = int64_t(ls1) * Hkv;
+  bool split = items >= g_threads && g_threads > 1;
+  BlasSingleThread guard(split);
+  std::vector<std::vector<float>> scratch(size_t(split ? g_threads : 1), std::vector<float>(size_t(std::min(ATT_BLOCK, maxT) * maxT)));
+  auto fn = [&](int64_t item, int t) {
+    int64_t s = item / Hkv, g = item % Hkv;
+    if (segLen[s] > 0) attn_fwd_item(A, q, k, v, out, lse, segStart[s], segLen[s], g, scratch[size_t(t)].data());
+  };
+  if (split) parallel_items(items, fn);
+  else
+    for (int64_t i = 0; i < items; i++) fn(i, 0);
   return undef(env);
 }
 
@@ -359,54 +488,30 @@ napi_value AttnBwd(napi_env env, napi_callback_info info) {
   int32_t* segStart = i32arr(a, 9, &ls1);
   int32_t* segLen = i32arr(a, 10, &ls2);
   int64_t H = inum(a, 11), Hkv = inum(a, 12), hd = inum(a, 13);
-  if (!a.ok || !check(a, ls1 == ls2, "attnBwd: segment arrays differ")) return nullptr;
-  int64_t qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
-  float scale = 1.0f / std::sqrt(float(hd));
+  if (!a.ok || !check(a, ls1 == ls2 && H > 0 && Hkv > 0 && H % Hkv == 0, "attnBwd: bad segments or head counts")) return nullptr;
+  AttnShape A{H, Hkv, hd, H * hd, Hkv * hd, H / Hkv, 1.0f / std::sqrt(float(hd))};
+  int64_t maxT = 0;
   for (size_t s = 0; s < ls1; s++) {
     int64_t s0 = segStart[s], T = segLen[s];
-    size_t endq = size_t((s0 + T) * qs), endk = size_t((s0 + T) * ks);
+    size_t endq = size_t((s0 + T) * A.qs), endk = size_t((s0 + T) * A.ks);
     if (!check(a, s0 >= 0 && T >= 0 && endq <= l[0] && endq <= l[1] && endq <= l[4] && endq <= l[6] && endk <= l[2] && endk <= l[3] &&
                       endk <= l[7] && endk <= l[8] && size_t((s0 + T) * H) <= l[5],
                "attnBwd: segment out of range"))
       return nullptr;
-    if (T == 0) continue;
-    std::vector<float> P(static_cast<size_t>(T * T)), dP(static_cast<size_t>(T * T)), D(static_cast<size_t>(T));
-    for (int64_t h = 0; h < H; h++) {
-      int64_t g = h / grp;
-      const float* qh = q + s0 * qs + h * hd;
-      const float* kh = k + s0 * ks + g * hd;
-      const float* vh = v + s0 * ks + g * hd;
-      const float* oh = out + s0 * qs + h * hd;
-      const float* doh = dout + s0 * qs + h * hd;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), int(T), int(hd), scale, qh, int(qs), kh, int(ks), 0.f, P.data(), int(T));
-      for (int64_t i = 0; i < T; i++) {
-        float* r = P.data() + i * T;
-        float L = lse[(s0 + i) * H + h];
-        for (int64_t j = 0; j <= i; j++) r[j] = std::exp(r[j] - L);
-        for (int64_t j = i + 1; j < T; j++) r[j] = 0.f;
-        float dsum = 0.f;
-        for (int64_t c = 0; c < hd; c++) dsum += doh[i * qs + c] * oh[i * qs + c];
-        D[i] = dsum;
-      }
-      // dP = dO V^T
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(T), int(T), int(hd), 1.f, doh, int(qs), vh, int(ks), 0.f, dP.data(), int(T));
-      // dV += P^T dO
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(T), int(hd), int(T), 1.f, P.data(), int(T), doh, int(qs), 1.f,
-                  dv + s0 * ks + g * hd, int(ks));
-      // dS = P * (dP - D) (stored in dP)
-      for (int64_t i = 0; i < T; i++) {
-        float* r = dP.data() + i * T;
-        const float* p = P.data() + i * T;
-        for (int64_t j = 0; j <= i; j++) r[j] = p[j] * (r[j] - D[i]);
-        for (int64_t j = i + 1; j < T; j++) r[j] = 0.f;
-      }
-      // dQ = scale dS K ; dK += scale dS^T Q
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(T), int(hd), int(T), scale, dP.data(), int(T), kh, int(ks), 0.f,
-                  dq + s0 * qs + h * hd, int(qs));
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(T), int(hd), int(T), scale, dP.data(), int(T), qh, int(qs), 1.f,
-                  dk + s0 * ks + g * hd, int(ks));
-    }
+    maxT = std::max(maxT, T);
   }
+  int64_t items = int64_t(ls1) * Hkv;
+  bool split = items >= g_threads && g_threads > 1;
+  BlasSingleThread guard(split);
+  size_t scr = size_t(std::min(ATT_BLOCK, maxT) * maxT);
+  std::vector<std::vector<float>> P(size_t(split ? g_threads : 1), std::vector<float>(scr)), dP(P);
+  auto fn = [&](int64_t item, int t) {
+    int64_t s = item / Hkv, g = item % Hkv;
+    if (segLen[s] > 0) attn_bwd_item(A, dout, q, k, v, out, lse, dq, dk, dv, segStart[s], segLen[s], g, P[size_t(t)].data(), dP[size_t(t)].data());
+  };
+  if (split) parallel_items(items, fn);
+  else
+    for (int64_t i = 0; i < items; i++) fn(i, 0);
   return undef(env);
 }
 
@@ -446,14 +551,16 @@ napi_value AttnCached(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < L; j++) {
         const float* kj = kb + j * ks;
         float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
         for (int64_t c = 0; c < hd; c++) dot += qh[c] * kj[c];
         dot *= scale;
         sc[j] = dot;
         m = std::max(m, dot);
       }
       float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < L; j++) {
-        sc[j] = std::exp(sc[j] - m);
+        sc[j] = fexp(sc[j] - m);
         sum += sc[j];
       }
       float inv = 1.f / sum;
@@ -462,6 +569,7 @@ napi_value AttnCached(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < L; j++) {
         const float* vj = vb + j * ks;
         float p = sc[j] * inv;
+#pragma omp simd
         for (int64_t c = 0; c < hd; c++) oh[c] += p * vj[c];
       }
     }
@@ -480,9 +588,10 @@ napi_value SwigluFwd(napi_env env, napi_callback_info info) {
   int64_t n = inum(a, 3);
   if (!a.ok || !check(a, l0 >= size_t(n) && l1 >= size_t(n) && l2 >= size_t(n), "swigluFwd: sizes")) return nullptr;
   parallel_for(n, 8, [&](int64_t b, int64_t e) {
+#pragma omp simd
     for (int64_t i = b; i < e; i++) {
       float x = g[i];
-      o[i] = x / (1.f + std::exp(-x)) * u[i];
+      o[i] = x / (1.f + fexp(-x)) * u[i];
     }
   });
   return undef(env);
@@ -503,9 +612,10 @@ napi_value SwigluBwd(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 5; i++)
     if (!check(a, l[i] >= size_t(n), "swigluBwd: sizes")) return nullptr;
   parallel_for(n, 8, [&](int64_t b, int64_t e) {
+#pragma omp simd
     for (int64_t i = b; i < e; i++) {
       float x = g[i];
-      float s = 1.f / (1.f + std::exp(-x));
+      float s = 1.f / (1.f + fexp(-x));
       float gi = d[i];
       du[i] = gi * x * s;
       dg[i] = gi * u[i] * s * (1.f + x * (1.f - s));
@@ -534,10 +644,12 @@ napi_value LogsoftmaxFwd(napi_env env, napi_callback_info info) {
     for (int64_t i = b; i < e; i++) {
       const float* r = z + i * V;
       float m = -INFINITY;
+#pragma omp simd reduction(max : m)
       for (int64_t j = 0; j < V; j++) m = std::max(m, r[j]);
       float sum = 0.f, wsum = 0.f;
+#pragma omp simd reduction(+ : sum, wsum)
       for (int64_t j = 0; j < V; j++) {
-        float ex = std::exp(r[j] - m);
+        float ex = fexp(r[j] - m);
         sum += ex;
         wsum += ex * (r[j] - m);
       }
@@ -580,12 +692,14 @@ napi_value LogsoftmaxBwd(napi_env env, napi_callback_info info) {
       }
       float L = lse[i];
       if (ge == 0.f) {
-        for (int64_t j = 0; j < V; j++) r[j] = -gl * std::exp(r[j] - L);
+#pragma omp simd
+        for (int64_t j = 0; j < V; j++) r[j] = -gl * fexp(r[j] - L);
       } else {
         float Hh = ent[i];
+#pragma omp simd
         for (int64_t j = 0; j < V; j++) {
           float lp = r[j] - L;
-          float p = std::exp(lp);
+          float p = fexp(lp);
           r[j] = -gl * p - ge * p * (lp + Hh);
         }
       }
@@ -634,6 +748,7 @@ napi_value Sumsq(napi_env env, napi_callback_info info) {
   int64_t n = inum(a, 1);
   if (!a.ok || !check(a, l >= size_t(n), "sumsq: sizes")) return nullptr;
   double s = 0;
+#pragma omp simd reduction(+ : s)
   for (int64_t i = 0; i < n; i++) s += double(x[i]) * double(x[i]);
   napi_value r;
   napi_create_double(env, s, &r);
