@@ -25,7 +25,7 @@ import { evaluateBenchmark } from "../eval/evaluate.js";
 import { SamplerGenerator } from "../eval/generator.js";
 import { encodePlain } from "./prompts.js";
 import { ProgressBar } from "./progress.js";
-import { createRewardBackend, loadSimilarity } from "./reward.js";
+import { canonicalizeDoc, createRewardBackend } from "./reward.js";
 import { crossEntropyLoop, evalLoss, sftDatums, type PairItem } from "./sft.js";
 import { trainRL, type EvalFn, type RewardBackend } from "./trainer.js";
 import { hashSeed, writeFileAtomic } from "./util.js";
@@ -36,7 +36,10 @@ import { hashSeed, writeFileAtomic } from "./util.js";
 
 export const WarmStartSchema = z
   .object({
-    model: z.enum(["tiny", "small", "base", "medium", "large"]).default("small"),
+    /** A preset name, or a partial HF LLaMA config (hidden_size, num_hidden_layers, ...). */
+    model: z
+      .union([z.enum(["tiny", "small", "base", "medium", "large"]), z.record(z.string(), z.number().int().positive())])
+      .default("small"),
     vocab_size: z.number().int().min(300).max(65536).default(2048),
     pretrain_steps: z.number().int().min(0).default(240),
     pretrain_seq_len: z.number().int().min(16).default(256),
@@ -96,10 +99,10 @@ export function checkCorpusUsable(corpus: string, split: string, langs: string[]
   return { train: recs.length, withDoc: recs.filter((r) => r.doc).length };
 }
 
-function canonical(sim: { canonicalizeDoc(raw: string, fn?: unknown): string | null }, r: CorpusRecord): string | null {
+function canonical(r: CorpusRecord): string | null {
   if (!r.doc) return null;
   try {
-    const c = sim.canonicalizeDoc(r.doc, { name: r.name, signature: r.signature, lang: r.lang });
+    const c = canonicalizeDoc(r.doc, { name: r.name });
     return c && c.trim() ? c.trim() : null;
   } catch {
     return null;
@@ -108,13 +111,12 @@ function canonical(sim: { canonicalizeDoc(raw: string, fn?: unknown): string | n
 
 /** Held-out functions WITH human documentation (canonicalised), a deterministic subset of `n`. */
 export async function loadEvalItems(cfg: RLConfig, tok: TokenizerLike, n: number): Promise<CodeItem[]> {
-  const sim = await loadSimilarity();
   const recs = readSplit(cfg.corpus, cfg.eval_split as "test", cfg.languages);
   const items: CodeItem[] = [];
   for (const r of recs) {
     const nt = encodePlain(tok, r.code).length;
     if (nt < cfg.min_code_tokens || nt > cfg.max_code_tokens) continue;
-    const doc = canonical(sim, r);
+    const doc = canonical(r);
     if (doc) items.push({ id: r.id, lang: r.lang, code: r.code, signature: r.signature, doc });
   }
   items.sort((a, b) => hashSeed(cfg.seed, parseInt(a.id.slice(0, 8), 16)) - hashSeed(cfg.seed, parseInt(b.id.slice(0, 8), 16)) || a.id.localeCompare(b.id));
@@ -123,10 +125,9 @@ export async function loadEvalItems(cfg: RLConfig, tok: TokenizerLike, n: number
 
 /** Naturally occurring (code, documentation) pairs of the TRAIN split, documentation canonicalised. */
 export async function loadSftPairs(corpus: string, langs: string[] | null, max: number): Promise<PairItem[]> {
-  const sim = await loadSimilarity();
   const out: PairItem[] = [];
   for (const r of readSplit(corpus, "train", langs)) {
-    const doc = canonical(sim, r);
+    const doc = canonical(r);
     if (doc) out.push({ id: r.id, lang: r.lang, code: r.code, doc, signature: r.signature });
     if (out.length >= max) break;
   }
@@ -190,14 +191,30 @@ export async function warmStart(opts: {
   writeFileAtomic(path.join(dir, "key.json"), JSON.stringify(key, null, 2));
 
   // ---- stage 1: tokenizer + causal-LM pretraining (engine) ----
+  // The pretraining text is written here from the corpus' train/validation splits (language-filtered; the test
+  // split is never included), as {text, split} JSONL records the engine's pretrain() reads.
   const pre = path.join(dir, "pretrain");
-  opts.log(`warm start 1/2: tokenizer (${ws.vocab_size}) + ${ws.model} model pretraining, ${ws.pretrain_steps} steps`);
+  const dataFile = path.join(dir, "pretrain-data.jsonl");
+  if (!fs.existsSync(dataFile)) {
+    const lines: string[] = [];
+    for (const split of ["train", "validation"] as const) {
+      for (const r of readSplit(opts.corpus, split, opts.languages)) lines.push(JSON.stringify({ text: (r.doc ? r.doc.trim() + "\n" : "") + r.code, split }));
+    }
+    writeFileAtomic(dataFile, lines.join("\n") + "\n");
+  }
+  let modelSpec: string;
+  if (typeof ws.model === "string") modelSpec = ws.model;
+  else {
+    modelSpec = path.join(dir, "model-config.json");
+    writeFileAtomic(modelSpec, JSON.stringify(ws.model, null, 2));
+  }
+  opts.log(`warm start 1/2: tokenizer (${ws.vocab_size}) + ${typeof ws.model === "string" ? ws.model : "custom"} model pretraining, ${ws.pretrain_steps} steps`);
   const bar1 = new ProgressBar("pretrain", Math.max(1, ws.pretrain_steps), opts.progress);
   const losses1: number[] = [];
   const resumePre = fs.existsSync(path.join(pre, "pretrain-config.json")) && fs.readdirSync(pre).some((f) => f.startsWith("step-"));
   const pr = await pretrain(
     {
-      corpus: opts.corpus, out: pre, config: ws.model, vocabSize: ws.vocab_size, steps: Math.max(1, ws.pretrain_steps), seqLen: ws.pretrain_seq_len,
+      corpus: dataFile, out: pre, config: modelSpec, vocabSize: ws.vocab_size, steps: Math.max(1, ws.pretrain_steps), seqLen: ws.pretrain_seq_len,
       batchTokens: ws.pretrain_batch_tokens, lr: ws.pretrain_lr, seed: opts.seed, progress: false, resume: resumePre, saveEvery: 50,
       evalEvery: Math.max(1, ws.pretrain_steps),
     },
