@@ -54,6 +54,12 @@ export const RLConfigSchema = z
     invalid_doc_reward: z.number().default(-0.5),
     /** Reward of a documentation rejected by the leakage check. */
     leaked_doc_reward: z.number().default(-0.5),
+    /**
+     * Reject documentation that breaks the format before reconstruction (the method's rule). When false, it is
+     * reconstructed anyway and only penalised through the reward module's format gate/penalty — useful when a
+     * weak warm start rarely writes the exact format.
+     */
+    reject_invalid_docs: z.boolean().default(true),
     /** Reject leaking documentation before reconstruction (else it is only penalised through the reward). */
     reject_leaked_docs: z.boolean().default(true),
     /** Soft overlong penalty (DAPO / verl names): linear ramp over the last overlong_buffer_len tokens. */

@@ -276,7 +276,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       for (const seq of docSamples[i]!) {
         const text = seq.text.trim();
         const verdict = await reward.checkDoc(text, batch[i]!.code, batch[i]!.lang);
-        const kept = verdict.valid && !(verdict.leaked && cfg.reject_leaked_docs);
+        const kept = (verdict.valid || !cfg.reject_invalid_docs) && !(verdict.leaked && cfg.reject_leaked_docs);
         docs.push({ item: i, seq, prompt: docPrompts[i]!, verdict, kept, reward: 0, recs: [] });
       }
     }
@@ -318,7 +318,11 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     });
     for (const x of docs) {
       let r: number;
-      if (!x.kept) r = Math.min(x.verdict.valid ? Infinity : cfg.invalid_doc_reward, x.verdict.leaked ? cfg.leaked_doc_reward : Infinity);
+      if (!x.kept) {
+        const invalidHit = !x.verdict.valid && cfg.reject_invalid_docs;
+        const leakHit = x.verdict.leaked && cfg.reject_leaked_docs;
+        r = Math.min(invalidHit ? cfg.invalid_doc_reward : Infinity, leakHit ? cfg.leaked_doc_reward : Infinity);
+      }
       else {
         const totals = x.recs.map((k) => codes[k]!.score!.total);
         r = cfg.doc_reward_agg === "max" ? Math.max(...totals) : mean(totals);

@@ -153,3 +153,22 @@ test("checkpoints are atomic: a half-written checkpoint directory is ignored on 
   assert.equal(res.state.step, 2);
   assert.deepEqual(readJsonl(path.join(dir, "metrics.jsonl")).map((m) => m.step), [1, 2]);
 });
+
+test("reject_invalid_docs=false: invalid documentation is still reconstructed (and penalised by the reward)", async () => {
+  const reward = toyReward();
+  const policy = new BigramPolicy(tok, 3);
+  // every documentation of length < 3 is "invalid" here
+  const strict: RewardBackend = { ...reward, checkDoc: (doc) => ({ valid: doc.length >= 3 && !doc.includes("return"), violations: [], leaked: false, leakFraction: 0, reasons: [] }) };
+  const dir = tmp();
+  await trainRL({ config: baseCfg({ max_steps: 2, reject_invalid_docs: false, kl_coef: 0, max_doc_tokens: 2 }), policy, reward: strict, train: items, runDir: dir });
+  // with max_doc_tokens 2 every doc is invalid, yet reconstructions were sampled and scored
+  const m = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"));
+  assert.equal(m[0]!["doc/format_valid_rate"], 0);
+  assert.equal(m[0]!["doc/kept_rate"], 1);
+  assert.ok(reward.jobs.length > 0);
+  const dir2 = tmp();
+  const r2 = toyReward();
+  await trainRL({ config: baseCfg({ max_steps: 1, kl_coef: 0, max_doc_tokens: 2 }), policy: new BigramPolicy(tok, 3), reward: { ...r2, checkDoc: strict.checkDoc }, train: items, runDir: dir2 });
+  assert.equal(r2.jobs.length, 0);
+  assert.equal(readJsonl<Record<string, number>>(path.join(dir2, "metrics.jsonl"))[0]!["reward/code2doc/mean"], -0.5);
+});
