@@ -12,6 +12,9 @@
  * `tokenizer.ggml.pre = "gpt-2"` (LLAMA_VOCAB_PRE_TYPE_GPT2). llama.cpp's GPT-2 expression omits the final `|\s+`
  * alternative, but it keeps unmatched text as its own piece, which yields the same split (a lone non-space
  * whitespace character before a non-space character becomes a piece either way).
+ * `\s` means the Unicode White_Space set (as in llama.cpp's tables and the Rust tokenizers), NOT JavaScript's `\s`,
+ * which differs in two code points: it lacks U+0085 (NEXT LINE) and adds U+FEFF (BOM). We spell the set out, so a
+ * sweep over every code point gives llama.cpp's split; the tokenizers.js port (JS `\s`) differs on those two only.
  *
  * BPE application: within one pre-token, the adjacent pair with the lowest merge rank is merged first, the leftmost
  * one on ties; repeat until no pair has a merge. This is the order of HF tokenizers and llama.cpp.
@@ -29,8 +32,12 @@ import path from "node:path";
 import { SPECIAL_TOKENS, BOS_ID, EOS_ID } from "./special.js";
 import type { TokenizerLike } from "../backends/policy.js";
 
-/** GPT-2 pre-tokenization pattern (identical to HF ByteLevel use_regex and llama.cpp pre "gpt-2"). */
+/** The GPT-2 pre-tokenization pattern as published (`\s` meaning Unicode White_Space). */
 export const GPT2_PRETOKENIZE_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
+/** Unicode White_Space (what llama.cpp and Rust regex engines mean by \s; JavaScript's \s differs in U+0085, U+FEFF). */
+const WS = String.raw`\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
+/** The pattern this module runs: GPT2_PRETOKENIZE_PATTERN with `\s` spelled out as Unicode White_Space. */
+export const PRETOKENIZE_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^${WS}\p{L}\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`;
 /** The `tokenizer.ggml.pre` value for GGUF export that makes llama.cpp use the same pre-tokenizer. */
 export const GGUF_PRE_TOKENIZER = "gpt-2";
 
@@ -204,7 +211,7 @@ export class BpeTokenizer implements TokenizerLike {
   /** byte value -> token id */
   private readonly byteIds = new Int32Array(256);
   private readonly specialRe: RegExp | null;
-  private readonly pretokRe = new RegExp(GPT2_PRETOKENIZE_PATTERN, "gu");
+  private readonly pretokRe = new RegExp(PRETOKENIZE_PATTERN, "gu");
   private cache = new Map<string, readonly number[]>();
   private static readonly CACHE_LIMIT = 200_000;
 
@@ -255,7 +262,7 @@ export class BpeTokenizer implements TokenizerLike {
     }
     if (opts.vocabSize >= 2097152) throw new Error("tokenizer: vocabSize must be < 2097152");
     const specialRe = makeSpecialSplitter(specials);
-    const pretok = new RegExp(GPT2_PRETOKENIZE_PATTERN, "gu");
+    const pretok = new RegExp(PRETOKENIZE_PATTERN, "gu");
 
     // 1. word counts
     const wordCounts = new Map<string, number>();
@@ -424,6 +431,25 @@ export class BpeTokenizer implements TokenizerLike {
       last = m.index + m[0].length;
     }
     if (last < text.length) this.encodeOrdinary(last === 0 ? text : text.slice(last), out);
+    return out;
+  }
+
+  /** The pre-tokens (regex pieces, and specials unless allowSpecial is false) that BPE runs on; for inspection. */
+  pretokenize(text: string, opts: EncodeOptions = {}): string[] {
+    const out: string[] = [];
+    const split = (s: string): void => {
+      const re = new RegExp(PRETOKENIZE_PATTERN, "gu");
+      for (const m of s.matchAll(re)) out.push(m[0]);
+    };
+    if ((opts.allowSpecial ?? true) && this.specialRe) {
+      let last = 0;
+      for (const m of text.matchAll(new RegExp(this.specialRe.source, "g"))) {
+        if (m.index! > last) split(text.slice(last, m.index));
+        out.push(m[0]);
+        last = m.index! + m[0].length;
+      }
+      if (last < text.length) split(text.slice(last));
+    } else split(text);
     return out;
   }
 

@@ -246,6 +246,38 @@ test("llama.cpp (node-llama-cpp 3.21.1) runs the export: same tokens, same greed
           assert.deepEqual(Array.from(lm.tokenize(s, true)), tok.encode(s), `tokenize ${JSON.stringify(s.slice(0, 40))}`);
         }
         // F32 KV cache so the f32 export is compared without llama.cpp's default F16 cache rounding
+        if (dtype === "f32") {
+          // every code point of planes 0 and 1 (and samples beyond) in contexts that exercise each regex branch:
+          // letters, numbers, punctuation, whitespace runs before it, doubled, and contractions after it
+          const probe = (cp: number): string => {
+            const c = String.fromCodePoint(cp);
+            return `a${c}b 1${c}2  ${c} ${c}${c}'s${c}\n`;
+          };
+          const cps: number[] = [];
+          for (let cp = 0; cp < 0x20000; cp++) if (cp < 0xd800 || cp > 0xdfff) cps.push(cp);
+          for (const cp of [0x20000, 0x2a6d6, 0x30000, 0xe0001, 0xe0020, 0xe0100, 0xf0000, 0x10fffd]) cps.push(cp);
+          const bad: string[] = [];
+          for (let i = 0; i < cps.length; i += 512) {
+            const chunk = cps.slice(i, i + 512);
+            const text = chunk.map(probe).join("");
+            if (JSON.stringify(Array.from(lm.tokenize(text, false))) === JSON.stringify(tok.encode(text, { allowSpecial: false }))) continue;
+            for (const cp of chunk) {
+              const one = probe(cp);
+              if (JSON.stringify(Array.from(lm.tokenize(one, false))) !== JSON.stringify(tok.encode(one, { allowSpecial: false }))) bad.push(cp.toString(16));
+            }
+          }
+          assert.deepEqual(bad, [], "code points whose pre-tokenization differs from llama.cpp");
+          // random mixtures of whitespace kinds, scripts, marks, digits, emoji, contractions and specials
+          const pool = [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u0085", "\u2028", "\u3000", "\ufeff", "\u200b", "a", "Z", "é", "中", "ж",
+            "\u0301", "ी", "0", "7", "١", "½", "'s", "'ll", "'D", ".", "(", "=>", "_", "🎉", "👍🏽", "\u0000", "<|eos|>", "<|", "|>"];
+          let seed = 7;
+          const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+          for (let k = 0; k < 1500; k++) {
+            let x = "";
+            for (let j = 1 + Math.floor(rnd() * 20); j > 0; j--) x += pool[Math.floor(rnd() * pool.length)];
+            assert.deepEqual(Array.from(lm.tokenize(x, true)), tok.encode(x), `random text ${JSON.stringify(x)}`);
+          }
+        }
         const ctx = await lm.createContext({ contextSize: 256, threads: 1, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false });
         try {
           const seq = ctx.getSequence();
