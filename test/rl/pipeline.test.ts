@@ -1,0 +1,67 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { ByteTokenizer } from "../../src/engine/tokenizer.js";
+import { parseConfig } from "../../src/rl/config.js";
+import { loadEvalItems, loadSftPairs, loadTrainItems } from "../../src/rl/pipeline.js";
+import { readJsonl } from "../../src/rl/util.js";
+import { writeCorpus } from "./corpus-fixture.js";
+
+const tok = new ByteTokenizer();
+
+test("corpus → RL items carry no documentation; eval items are held-out with canonical human docs", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-corp-"));
+  writeCorpus(dir, { train: 12, validation: 3, test: 9 }, ["python", "go"]);
+  const cfg = parseConfig({ corpus: dir, min_code_tokens: 4, max_code_tokens: 400 });
+  const train = loadTrainItems(cfg, tok);
+  assert.equal(train.length, 24);
+  assert.ok(train.every((t) => t.doc === undefined), "RL training items must not carry documentation");
+  const ev = await loadEvalItems(cfg, tok, 100);
+  assert.equal(ev.length, 12); // 2/3 of the 9 test functions per language are documented
+  const trainIds = new Set(train.map((t) => t.id));
+  assert.ok(ev.every((e) => !trainIds.has(e.id) && e.doc && /^Scale every value/.test(e.doc)));
+  assert.ok(ev.every((e) => !/Args:/.test(e.doc!)), "Google-style sections are canonicalised");
+  assert.deepEqual((await loadEvalItems(cfg, tok, 5)).map((e) => e.id), ev.slice(0, 5).map((e) => e.id)); // deterministic subset
+  const pairs = await loadSftPairs(dir, ["go"], 100);
+  assert.equal(pairs.length, 8);
+  assert.ok(pairs.every((p) => p.lang === "go"));
+  // token bounds that exclude everything: a clear error naming the bounds
+  assert.throws(() => loadTrainItems(parseConfig({ corpus: dir, min_code_tokens: 4, max_code_tokens: 5 }), tok), /no usable training functions.*longer than max_code_tokens=5/);
+  assert.throws(() => loadTrainItems(parseConfig({ corpus: dir, languages: ["ruby"] }), tok), /no usable training functions.*for languages ruby/);
+});
+
+test("batcoder train end to end on a tiny corpus and model: warm start cached, RL, eval, report, resume", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-train-"));
+  writeCorpus(path.join(dir, "corpus"), { train: 30, validation: 4, test: 8 });
+  const args = [
+    path.resolve("bin/batcoder.js"), "train", "--corpus", "corpus", "--run-name", "t", "--quiet", "--steps", "2",
+    "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=2", "--set", "max_doc_tokens=8",
+    "--set", "max_rebuild_tokens=8", "--set", "eval_size=6", "--set", "save_steps=1", "--set", "reject_invalid_docs=false",
+    "--set", 'warmstart.model={"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":2,"max_position_embeddings":256}',
+    "--set", "warmstart.vocab_size=300", "--set", "warmstart.pretrain_steps=2", "--set", "warmstart.pretrain_seq_len=64",
+    "--set", "warmstart.pretrain_batch_tokens=256", "--set", "warmstart.sft_steps=2", "--set", "warmstart.sft_batch_tokens=512",
+  ];
+  const r = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /round-trip similarity \(code→doc→code\)\s+\d\.\d{3} \[/);
+  assert.match(r.stdout, /report: runs\/t\/report.html/);
+  const run = path.join(dir, "runs", "t");
+  for (const f of ["config.resolved.json", "metrics.jsonl", "samples.jsonl", "evals.jsonl", "summary.json", "report.html", "warmstart.json"]) assert.ok(fs.existsSync(path.join(run, f)), f);
+  assert.deepEqual(readJsonl(path.join(run, "metrics.jsonl")).map((m) => m.step), [1, 2]);
+  assert.deepEqual(readJsonl(path.join(run, "evals.jsonl")).map((m) => m.step), [0, 2]);
+  const ws = JSON.parse(fs.readFileSync(path.join(run, "warmstart.json"), "utf8"));
+  assert.equal(ws.sft.steps, 2);
+  // the warm start's pretraining text excludes the test split
+  const pre = fs.readFileSync(path.join(ws.dir, "pretrain-data.jsonl"), "utf8");
+  assert.ok(!pre.includes("scale_test_"), "test-split functions leaked into pretraining");
+  assert.ok(pre.includes("scale_train_"));
+
+  // second invocation: the warm start comes from the cache; --resume extends the run to 3 steps
+  const r2 = spawnSync(process.execPath, [...args.slice(0, 2), "--resume", "--run-name", "t", "--quiet", "--steps", "3", "--no-report"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.equal(r2.status, 0, r2.stderr + r2.stdout);
+  assert.deepEqual(readJsonl(path.join(run, "metrics.jsonl")).map((m) => m.step), [1, 2, 3]);
+  assert.equal(fs.readdirSync(path.join(dir, ".cache", "warmstart")).length, 1);
+});
