@@ -80,7 +80,7 @@ constexpr int64_t ATT_BLOCK = 64;
 template <typename F>
 void parallel_for(int64_t n, int64_t work_per_item, F fn) {
   int nt = g_threads;
-  if (nt <= 1 || n < 2 || n * work_per_item < 65536) {
+  if (nt <= 1 || n < 2 || n * work_per_item < (int64_t(1) << 20)) {
     fn(int64_t(0), n);
     return;
   }
@@ -224,6 +224,9 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
     return undef(env);
   }
+  // Small products (decoding steps, gemv) run on the calling thread: waking OpenBLAS's worker threads costs more
+  // than it saves there, and much more on a loaded machine.
+  BlasSingleThread guard(M * N * K < (int64_t(1) << 22));
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), alpha,
               A, int(lda), B, int(ldb), beta, C, int(ldc));
   return undef(env);
@@ -270,7 +273,7 @@ napi_value RmsnormBwd(napi_env env, napi_callback_info info) {
   int64_t N = inum(a, 6), d = inum(a, 7);
   size_t nd = size_t(N * d);
   if (!a.ok || !check(a, l0 >= nd && l1 >= nd && l4 >= nd && l2 >= size_t(d) && l5 >= size_t(d) && l3 >= size_t(N), "rmsnormBwd: sizes")) return nullptr;
-  int nt = (g_threads > 1 && N * d >= 65536) ? g_threads : 1;
+  int nt = (g_threads > 1 && N * d >= (int64_t(1) << 20)) ? g_threads : 1;
   std::vector<std::vector<float>> part(nt, std::vector<float>(d, 0.f));
   auto body = [&](int t, int64_t b, int64_t e) {
     float* pw = part[t].data();
@@ -709,6 +712,125 @@ napi_value LogsoftmaxBwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// sampleRows(z, R, V, params, uniforms, outTok, outLogp): for each row r of logits z [R, V], with
+// params[3r..3r+2] = (temperature, topK, topP) and a uniform draw u = uniforms[r] in [0,1): temperature 0 is argmax;
+// otherwise softmax(z/T) restricted to the topK largest logits (0 = all), then to the smallest most-likely set with
+// mass >= topP, renormalised, and inverted at u. outLogp[r] = log softmax(z)[token] (temperature 1).
+napi_value SampleRows(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 7)) return nullptr;
+  size_t lz, lp, lu, lt, ll;
+  float* z = f32(a, 0, &lz);
+  int64_t R = inum(a, 1), V = inum(a, 2);
+  float* prm = f32(a, 3, &lp);
+  if (!a.ok) return nullptr;
+  bool is_ta = false;
+  napi_is_typedarray(env, a.argv[4], &is_ta);
+  napi_typedarray_type ut = napi_int8_array;
+  void* udata = nullptr;
+  napi_value ab;
+  size_t uoff;
+  if (is_ta) napi_get_typedarray_info(env, a.argv[4], &ut, &lu, &udata, &ab, &uoff);
+  if (!is_ta || ut != napi_float64_array) {
+    throw_err(env, "batcoder kernels: argument 4 must be a Float64Array");
+    return nullptr;
+  }
+  const double* uni = static_cast<const double*>(udata);
+  int32_t* otok = i32arr(a, 5, &lt);
+  float* olp = f32(a, 6, &ll);
+  if (!a.ok || !check(a, lz >= size_t(R * V) && lp >= size_t(R * 3) && lu >= size_t(R) && lt >= size_t(R) && ll >= size_t(R), "sampleRows: sizes"))
+    return nullptr;
+  std::vector<float> w(static_cast<size_t>(V));
+  std::vector<int32_t> ids;
+  for (int64_t r = 0; r < R; r++) {
+    const float* row = z + r * V;
+    float T = prm[r * 3], topP = prm[r * 3 + 2];
+    int64_t topK = int64_t(prm[r * 3 + 1]);
+    float m = -INFINITY;
+    int64_t arg = 0;
+    for (int64_t j = 0; j < V; j++)
+      if (row[j] > m) {
+        m = row[j];
+        arg = j;
+      }
+    float s1 = 0.f;
+#pragma omp simd reduction(+ : s1)
+    for (int64_t j = 0; j < V; j++) s1 += fexp(row[j] - m);
+    float lse = m + std::log(s1);
+    int64_t tok = arg;
+    if (T > 0.f) {
+      float kth = -INFINITY;
+      if (topK > 0 && topK < V) {
+        std::vector<float> tmp(row, row + V);
+        std::nth_element(tmp.begin(), tmp.begin() + (V - topK), tmp.end());
+        kth = tmp[size_t(V - topK)];
+      }
+      float invT = 1.f / T;
+      double total = 0;
+      for (int64_t j = 0; j < V; j++) {
+        float e = row[j] < kth ? 0.f : fexp((row[j] - m) * invT);
+        w[size_t(j)] = e;
+        total += e;
+      }
+      double u = uni[r];
+      if (topP < 1.f) {
+        // the nucleus is a prefix of the tokens sorted by weight: widen a threshold until the candidates hold enough mass
+        double need = double(topP) * total;
+        float thr = 1e-3f;
+        for (;;) {
+          ids.clear();
+          double mass = 0;
+          for (int64_t j = 0; j < V; j++)
+            if (w[size_t(j)] >= thr && w[size_t(j)] > 0.f) {
+              ids.push_back(int32_t(j));
+              mass += w[size_t(j)];
+            }
+          if (mass >= need || thr == 0.f) break;
+          thr = thr < 1e-30f ? 0.f : thr * 1e-3f;
+        }
+        std::sort(ids.begin(), ids.end(), [&](int32_t x, int32_t y) { return w[size_t(x)] > w[size_t(y)] || (w[size_t(x)] == w[size_t(y)] && x < y); });
+        double cum = 0;
+        size_t cut = ids.size();
+        for (size_t i = 0; i < ids.size(); i++) {
+          cum += w[size_t(ids[i])];
+          if (cum >= need) {
+            cut = i + 1;
+            break;
+          }
+        }
+        double tot2 = 0;
+        for (size_t i = 0; i < cut; i++) tot2 += w[size_t(ids[i])];
+        double x = u * tot2;
+        tok = ids[cut - 1];
+        for (size_t i = 0; i < cut; i++) {
+          x -= w[size_t(ids[i])];
+          if (x < 0) {
+            tok = ids[i];
+            break;
+          }
+        }
+      } else {
+        double x = u * total;
+        int64_t last = arg;
+        tok = -1;
+        for (int64_t j = 0; j < V; j++) {
+          if (w[size_t(j)] == 0.f) continue;
+          last = j;
+          x -= w[size_t(j)];
+          if (x < 0) {
+            tok = j;
+            break;
+          }
+        }
+        if (tok < 0) tok = last;
+      }
+    }
+    otok[r] = int32_t(tok);
+    olp[r] = row[tok] - lse;
+  }
+  return undef(env);
+}
+
 // adamw(p, g, m, v, n, lr, b1, b2, eps, wd, bc1, bc2): decoupled weight decay (p *= 1 - lr*wd), bias-corrected moments
 napi_value Adamw(napi_env env, napi_callback_info info) {
   Args a;
@@ -820,7 +942,7 @@ napi_value Init(napi_env env, napi_value exports) {
              {"attnFwd", AttnFwd},     {"attnBwd", AttnBwd},       {"attnCached", AttnCached},       {"swigluFwd", SwigluFwd},
              {"swigluBwd", SwigluBwd}, {"logsoftmaxFwd", LogsoftmaxFwd}, {"logsoftmaxBwd", LogsoftmaxBwd}, {"adamw", Adamw},
              {"sumsq", Sumsq},         {"axpy", Axpy},             {"scale", Scale},                 {"info", Info},
-             {"setThreads", SetThreads}};
+             {"setThreads", SetThreads},   {"sampleRows", SampleRows}};
   for (auto& f : fns) {
     napi_value v;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);

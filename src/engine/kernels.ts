@@ -47,6 +47,13 @@ export interface Kernels {
   logsoftmaxBwd(logits: Float32Array, N: number, V: number, targets: Int32Array, lse: Float32Array, gLogp: Float32Array, ent: Float32Array | null, gEnt: Float32Array | null): void;
   /** AdamW: p *= 1 - lr*wd; m,v moments; p -= lr * (m/bc1) / (sqrt(v/bc2) + eps). */
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  /**
+   * Token choice for R rows of logits [R, V]: params[3r..3r+2] = (temperature, topK, topP), uniforms[r] in [0,1).
+   * Temperature 0 is argmax; otherwise softmax(z/T) over the topK largest logits (0 = all), then the smallest
+   * most-likely set holding topP of the mass, renormalised and inverted at the uniform draw.
+   * outLogp[r] = log softmax(z)[token] at temperature 1.
+   */
+  sampleRows(z: Float32Array, R: number, V: number, params: Float32Array, uniforms: Float64Array, outTok: Int32Array, outLogp: Float32Array): void;
   sumsq(x: Float32Array, n: number): number;
   /** y += alpha * x */
   axpy(y: Float32Array, x: Float32Array, alpha: number, n: number): void;
@@ -89,6 +96,82 @@ function sgemmTs(
       }
     }
   }
+}
+
+/** Pure-TS token choice (see Kernels.sampleRows). */
+export function chooseTokenTs(z: Float32Array, o: number, V: number, T: number, topK: number, topP: number, u: number): { token: number; logprob: number } {
+  let m = -Infinity;
+  let arg = 0;
+  for (let j = 0; j < V; j++) if (z[o + j]! > m) {
+    m = z[o + j]!;
+    arg = j;
+  }
+  let s1 = 0;
+  for (let j = 0; j < V; j++) s1 += Math.exp(z[o + j]! - m);
+  const lse = m + Math.log(s1);
+  let token = arg;
+  if (T > 0) {
+    let kth = -Infinity;
+    if (topK > 0 && topK < V) kth = z.slice(o, o + V).sort()[V - topK]!;
+    const w = new Float64Array(V);
+    let total = 0;
+    for (let j = 0; j < V; j++) {
+      const e = z[o + j]! < kth ? 0 : Math.exp((z[o + j]! - m) / T);
+      w[j] = e;
+      total += e;
+    }
+    if (topP < 1) {
+      const need = topP * total;
+      let ids: number[] = [];
+      let thr = 1e-3;
+      for (;;) {
+        ids = [];
+        let mass = 0;
+        for (let j = 0; j < V; j++) if (w[j]! >= thr && w[j]! > 0) {
+          ids.push(j);
+          mass += w[j]!;
+        }
+        if (mass >= need || thr === 0) break;
+        thr = thr < 1e-30 ? 0 : thr * 1e-3;
+      }
+      ids.sort((a, b) => w[b]! - w[a]! || a - b);
+      let cum = 0;
+      let cut = ids.length;
+      for (let i = 0; i < ids.length; i++) {
+        cum += w[ids[i]!]!;
+        if (cum >= need) {
+          cut = i + 1;
+          break;
+        }
+      }
+      let tot2 = 0;
+      for (let i = 0; i < cut; i++) tot2 += w[ids[i]!]!;
+      let x = u * tot2;
+      token = ids[cut - 1]!;
+      for (let i = 0; i < cut; i++) {
+        x -= w[ids[i]!]!;
+        if (x < 0) {
+          token = ids[i]!;
+          break;
+        }
+      }
+    } else {
+      let x = u * total;
+      let last = arg;
+      token = -1;
+      for (let j = 0; j < V; j++) {
+        if (w[j] === 0) continue;
+        last = j;
+        x -= w[j]!;
+        if (x < 0) {
+          token = j;
+          break;
+        }
+      }
+      if (token < 0) token = last;
+    }
+  }
+  return { token, logprob: z[o + token]! - lse };
 }
 
 export const tsKernels: Kernels = {
@@ -306,6 +389,13 @@ export const tsKernels: Kernels = {
       m[i] = mi;
       v[i] = vi;
       p[i] = p[i]! * decay - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+    }
+  },
+  sampleRows(z, R, V, params, uniforms, outTok, outLogp) {
+    for (let r = 0; r < R; r++) {
+      const { token, logprob } = chooseTokenTs(z, r * V, V, params[r * 3]!, params[r * 3 + 1]!, params[r * 3 + 2]!, uniforms[r]!);
+      outTok[r] = token;
+      outLogp[r] = logprob;
     }
   },
   sumsq(x, n) {

@@ -43,97 +43,11 @@ export function validateSamplingParams(p: SamplingParams, where = "sampling para
   if (p.seed !== undefined && !Number.isFinite(p.seed)) throw new Error(`${where}: seed must be a number`);
 }
 
-/** log-sum-exp of a row (float64 accumulation). */
-function logSumExp(z: Float32Array, o: number, V: number): number {
-  let m = -Infinity;
-  for (let j = 0; j < V; j++) if (z[o + j]! > m) m = z[o + j]!;
-  let s = 0;
-  for (let j = 0; j < V; j++) s += Math.exp(z[o + j]! - m);
-  return m + Math.log(s);
-}
-
-/** Chooses a token from logits row `o` of `z`; returns it and its temperature-1 log-prob. */
-export function chooseToken(z: Float32Array, o: number, V: number, p: SamplingParams, rng: Rng): { token: number; logprob: number } {
-  const lse = logSumExp(z, o, V);
-  let token = 0;
-  if (p.temperature === 0) {
-    for (let j = 1; j < V; j++) if (z[o + j]! > z[o + token]!) token = j;
-    return { token, logprob: z[o + token]! - lse };
-  }
-  const T = p.temperature;
-  let m = -Infinity;
-  for (let j = 0; j < V; j++) if (z[o + j]! > m) m = z[o + j]!;
-  // top-k threshold on raw logits
-  let kth = -Infinity;
-  const k = p.topK ?? 0;
-  if (k > 0 && k < V) {
-    const sorted = z.slice(o, o + V).sort();
-    kth = sorted[V - k]!;
-  }
-  const topP = p.topP ?? 1;
-  // candidate ids (after top-k) with unnormalised tempered probabilities
-  let ids: number[] = [];
-  let w: number[] = [];
-  let total = 0;
-  const probs = new Float64Array(V);
-  for (let j = 0; j < V; j++) {
-    if (z[o + j]! < kth) continue;
-    const e = Math.exp((z[o + j]! - m) / T);
-    probs[j] = e;
-    total += e;
-  }
-  if (topP < 1) {
-    // The nucleus is a prefix of the tokens sorted by probability: look at the likeliest tokens first and widen the
-    // threshold until the candidates hold enough mass, then sort only those.
-    let thr = 1e-3;
-    for (;;) {
-      ids = [];
-      let mass = 0;
-      for (let j = 0; j < V; j++) if (probs[j]! >= thr) {
-        ids.push(j);
-        mass += probs[j]!;
-      }
-      if (mass >= topP * total || thr === 0) break;
-      thr = thr < 1e-30 ? 0 : thr * 1e-3;
-    }
-    ids.sort((a, b) => probs[b]! - probs[a]! || a - b);
-    let cum = 0;
-    let cut = ids.length;
-    for (let i = 0; i < ids.length; i++) {
-      cum += probs[ids[i]!]!;
-      if (cum >= topP * total) {
-        cut = i + 1;
-        break;
-      }
-    }
-    ids = ids.slice(0, cut);
-    w = ids.map((j) => probs[j]!);
-    total = w.reduce((a, b) => a + b, 0);
-    let r = rng.next() * total;
-    token = ids[ids.length - 1]!;
-    for (let i = 0; i < ids.length; i++) {
-      r -= w[i]!;
-      if (r < 0) {
-        token = ids[i]!;
-        break;
-      }
-    }
-  } else {
-    let r = rng.next() * total;
-    token = -1;
-    let last = 0;
-    for (let j = 0; j < V; j++) {
-      if (probs[j]! === 0) continue;
-      last = j;
-      r -= probs[j]!;
-      if (r < 0) {
-        token = j;
-        break;
-      }
-    }
-    if (token < 0) token = last;
-  }
-  return { token, logprob: z[o + token]! - lse };
+/** Chooses a token from logits row `o` of `z` with the kernels' sampler; returns it and its temperature-1 log-prob. */
+export function chooseToken(model: LlamaModel, z: Float32Array, o: number, p: SamplingParams, rng: Rng): { token: number; logprob: number } {
+  const tok = new Int32Array(1), lp = new Float32Array(1);
+  model.kernels.sampleRows(z.subarray(o, o + model.V), 1, model.V, Float32Array.of(p.temperature, p.topK ?? 0, p.topP ?? 1), Float64Array.of(rng.next()), tok, lp);
+  return { token: tok[0]!, logprob: lp[0]! };
 }
 
 interface Seq {
@@ -223,9 +137,23 @@ function decodeGroup(model: LlamaModel, tokenizer: TokenizerLike, group: Seq[]):
   let rowOf = new Map(active.map((slot) => [slot, slot]));
   while (active.length) {
     const next: number[] = [];
-    for (const slot of active) {
+    // one batched token choice for every active row (rows of `logits` are in `active` order)
+    const R = active.length;
+    const prm = new Float32Array(R * 3), uni = new Float64Array(R);
+    active.forEach((slot, i) => {
       const s = live[slot]!;
-      const { token, logprob } = chooseToken(logits, rowOf.get(slot)! * V, V, s.params, s.rng);
+      if (rowOf.get(slot) !== i) throw new Error("sampler: row order mismatch");
+      prm[i * 3] = s.params.temperature;
+      prm[i * 3 + 1] = s.params.topK ?? 0;
+      prm[i * 3 + 2] = s.params.topP ?? 1;
+      uni[i] = s.rng.next();
+    });
+    const chosen = new Int32Array(R), chosenLp = new Float32Array(R);
+    model.kernels.sampleRows(logits, R, V, prm, uni, chosen, chosenLp);
+    for (let i = 0; i < R; i++) {
+      const slot = active[i]!;
+      const s = live[slot]!;
+      const token = chosen[i]!, logprob = chosenLp[i]!;
       s.tokens.push(token);
       s.logprobs.push(logprob);
       if (s.stopIds.has(token)) {
@@ -236,8 +164,8 @@ function decodeGroup(model: LlamaModel, tokenizer: TokenizerLike, group: Seq[]):
         const text = tokenizer.decode(s.tokens);
         let cut = -1;
         for (const st of s.params.stop) {
-          const i = text.indexOf(st);
-          if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+          const at = text.indexOf(st);
+          if (at >= 0 && (cut < 0 || at < cut)) cut = at;
         }
         if (cut >= 0) {
           s.finish = "stop";

@@ -133,6 +133,18 @@ test("native and TS kernels agree (kernels, logits, gradients)", { skip: nk ? fa
     const scale = Math.max(1e-6, ...Array.from(g, Math.abs));
     assert.ok(maxAbsDiff(g, gT.get(name)!) / scale < 1e-3, `gradient of ${name} differs`);
   }
+  // token choice: same tokens and log-probs for greedy, temperature, top-k and top-p rows
+  {
+    const R = 6, V = 300;
+    const z = r(R * V).map((x) => x * 3);
+    const prm = Float32Array.from([0, 0, 1, 1, 0, 1, 0.7, 5, 1, 1.3, 0, 0.9, 1, 20, 0.5, 0.5, 0, 0.2]);
+    const uni = Float64Array.from([0.5, 0.1, 0.99, 0.37, 0.62, 0.01]);
+    const t1 = new Int32Array(R), t2 = new Int32Array(R), l1 = new Float32Array(R), l2 = new Float32Array(R);
+    K.sampleRows(z, R, V, prm, uni, t1, l1);
+    tsKernels.sampleRows(z, R, V, prm, uni, t2, l2);
+    assert.deepEqual(Array.from(t1), Array.from(t2));
+    assert.ok(maxAbsDiff(l1, l2) < 1e-4);
+  }
   // cached attention
   const cache1 = mN.createCache(1, 32), cache2 = mT.createCache(1, 32);
   const toks = Int32Array.from(datums[1]!.modelInput);
@@ -168,4 +180,31 @@ test("presets have the advertised parameter counts", () => {
   assert.ok(tiny > 0.3e6 && tiny < 2e6, `tiny ${tiny}`);
   assert.ok(small > 2e6 && small < 8e6, `small ${small}`);
   assert.ok(large > 60e6 && large < 140e6, `large ${large}`);
+});
+
+test("token choice follows temperature / top-k / top-p (TS and native)", () => {
+  for (const K of [tsKernels, ...(nk ? [nk] : [])]) {
+    const V = 5;
+    const z = Float32Array.from([2, 1, 0, -1, 3]); // probabilities ~ [.24, .09, .03, .01, .64]
+    const pick = (T: number, k: number, p: number, u: number) => {
+      const t = new Int32Array(1), l = new Float32Array(1);
+      K.sampleRows(z, 1, V, Float32Array.of(T, k, p), Float64Array.of(u), t, l);
+      return { t: t[0]!, l: l[0]! };
+    };
+    const lse = Math.log(Array.from(z).reduce((a, x) => a + Math.exp(x), 0));
+    assert.equal(pick(0, 0, 1, 0.99).t, 4);
+    assert.ok(Math.abs(pick(0, 0, 1, 0.5).l - (3 - lse)) < 1e-5);
+    // inverse-CDF over ids in order: u small -> id 0, u large -> id 4
+    assert.equal(pick(1, 0, 1, 0.0).t, 0);
+    assert.equal(pick(1, 0, 1, 0.999).t, 4);
+    // top-k 2 keeps ids 4 and 0 only
+    for (const u of [0, 0.3, 0.6, 0.99]) assert.ok([0, 4].includes(pick(1, 2, 1, u).t), `${K.name} top-k`);
+    // top-p 0.5: the single most likely token (0.64 >= 0.5)
+    for (const u of [0, 0.5, 0.99]) assert.equal(pick(1, 0, 0.5, u).t, 4);
+    // top-p 0.8 keeps {4, 0}
+    for (const u of [0, 0.5, 0.99]) assert.ok([0, 4].includes(pick(1, 0, 0.8, u).t));
+    // the reported log-prob is always temperature 1, whatever the sampling temperature
+    const hot = pick(5, 0, 1, 0.0);
+    assert.ok(Math.abs(hot.l - (z[hot.t]! - lse)) < 1e-5);
+  }
 });
