@@ -227,7 +227,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   const config = parsed.data;
   validateWeights(config, ckpt.weights, "saveCheckpoint");
   const tokJson = tokenizerJSON(ckpt.tokenizer);
-  const tokSize = BpeTokenizer.fromJSON(tokJson).vocabSize;
+  const tokSize = ckpt.tokenizer instanceof BpeTokenizer ? ckpt.tokenizer.vocabSize : BpeTokenizer.fromJSON(tokJson).vocabSize;
   if (tokSize > config.vocab_size) {
     throw new CheckpointError(`saveCheckpoint: tokenizer has ${tokSize} tokens but config.vocab_size is ${config.vocab_size}`);
   }
