@@ -220,9 +220,10 @@ if (process.env.CKPT_CRASH_CHILD) {
         });
         await firstSave;
         await new Promise((r) => setTimeout(r, delay));
-        const exited = new Promise((r) => child.on("exit", r));
+        // "close" fires after the child's stdout is drained, so lastSaved is the last save it completed
+        const closed = new Promise((r) => child.on("close", r));
         child.kill("SIGKILL");
-        await exited;
+        await closed;
         const l = loadCheckpoint(dir);
         const v = l.trainerState!.version as number;
         // the checkpoint on disk is the last reported save or the one in flight, never anything torn
