@@ -48,3 +48,15 @@ test("file < --set layering, with JSON-typed values and unknown keys caught", ()
   assert.throws(() => resolveConfig({ file: f }), /not valid JSON/);
   assert.throws(() => resolveConfig({ file: path.join(dir, "missing.json") }), /cannot read config file/);
 });
+
+test("every shipped configs/*.json validates; default.json spells out exactly the built-in defaults", async () => {
+  const { resolveCli } = await import("../../src/rl/cli-common.js");
+  const files = fs.readdirSync("configs").filter((f) => f.endsWith(".json"));
+  assert.ok(files.length >= 4);
+  for (const f of files) resolveCli({ config: path.join("configs", f) });
+  if (files.includes("default.json")) {
+    const fromFile = resolveCli({ config: "configs/default.json" });
+    const builtIn = resolveCli({});
+    assert.deepEqual(fromFile, builtIn);
+  }
+});
