@@ -49,17 +49,20 @@ export const ModelConfigSchema = z
 
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
-/** Named size presets (vocab/bos/eos filled from the tokenizer). */
+/**
+ * Named size presets (vocab/bos/eos filled from the tokenizer). Parameter counts (tied embeddings) at vocab
+ * 4096 / 8192 / 16384, from countParams() in src/engine/model.ts (checked by test/engine/model.test.ts).
+ */
 export const MODEL_PRESETS = {
-  // ~1M params at vocab 4096 (tests)
+  // 0.36M / 0.62M / 1.15M (tests)
   tiny: { hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 4, max_position_embeddings: 512 },
-  // ~4M
+  // 2.6M / 3.3M / 4.9M
   small: { hidden_size: 192, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 6, num_key_value_heads: 6, max_position_embeddings: 1024 },
-  // ~12M (comfortable RL size on a 2-core CPU)
+  // 8.8M / 10.1M / 12.7M (comfortable RL size on a 2-core CPU)
   base: { hidden_size: 320, intermediate_size: 864, num_hidden_layers: 6, num_attention_heads: 8, num_key_value_heads: 8, max_position_embeddings: 1024 },
-  // ~25M
+  // 21.3M / 23.2M / 26.8M
   medium: { hidden_size: 448, intermediate_size: 1216, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, max_position_embeddings: 1024 },
-  // ~100M
+  // 88.1M / 91.3M / 97.5M
   large: { hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 12, max_position_embeddings: 1024 },
 } as const;
 export type ModelPreset = keyof typeof MODEL_PRESETS;

@@ -531,6 +531,8 @@ function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null
   try {
     const require = createRequire(import.meta.url);
     const addon = require(addonPath) as NativeAddon;
+    const missing = Object.keys(tsKernels).filter((k) => k !== "name" && typeof (addon as unknown as Record<string, unknown>)[k] !== "function");
+    if (missing.length) throw new Error(`the built addon is stale (no ${missing.join(", ")}); rebuild it with npx node-gyp rebuild`);
     const threads = Number(process.env.BATCODER_THREADS) > 0 ? Number(process.env.BATCODER_THREADS) : undefined;
     if (threads) addon.setThreads(threads);
     const ai = addon.info();

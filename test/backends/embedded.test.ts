@@ -165,3 +165,22 @@ test("snapshotReference is frozen while the policy trains", async () => {
   const s = await ref.sample([{ prompt: [tok.bosId], n: 1, params: { maxTokens: 4, temperature: 0 } }]);
   assert.equal(s[0]!.length, 1);
 });
+
+test("the pure-TS fallback kernels run the same policy to the same results", async () => {
+  const { tsKernels, nativeKernels } = await import("../../src/engine/kernels.js");
+  const nk = nativeKernels();
+  const a = createEmbeddedPolicy({ config, tokenizer: tok, seed: 6, kernels: tsKernels });
+  const ra = await a.forwardBackward(data, { kind: "cross_entropy" });
+  const sa = await a.optimStep(adam);
+  const ga = await a.sample([{ prompt: [tok.bosId, ...tok.encode("sum: ")], n: 1, params: { maxTokens: 8, temperature: 0 } }]);
+  assert.ok(Number.isFinite(ra.loss) && sa.gradNorm > 0);
+  assert.equal(ga[0]![0]!.tokens.length, ga[0]![0]!.logprobs.length);
+  if (!nk) return;
+  const b = createEmbeddedPolicy({ config, tokenizer: tok, seed: 6, kernels: nk });
+  const rb = await b.forwardBackward(data, { kind: "cross_entropy" });
+  const sb = await b.optimStep(adam);
+  assert.ok(Math.abs(ra.loss - rb.loss) < 1e-4);
+  assert.ok(Math.abs(sa.gradNorm - sb.gradNorm) < 1e-3 * sa.gradNorm);
+  const la = await a.computeLogprobs(data), lb = await b.computeLogprobs(data);
+  for (let i = 0; i < la.length; i++) for (let t = 0; t < la[i]!.length; t++) assert.ok(Math.abs(la[i]![t]! - lb[i]![t]!) < 1e-3);
+});

@@ -173,13 +173,22 @@ test("bad inputs give clear errors", () => {
   assert.throws(() => model.forwardCached(cache, Int32Array.of(3), Int32Array.of(0), [0]), /slot 0 is full/);
 });
 
-test("presets have the advertised parameter counts", () => {
-  const n = (p: keyof typeof MODEL_PRESETS, vocab: number) =>
-    countParams(ModelConfigSchema.parse({ ...MODEL_PRESETS[p], vocab_size: vocab, bos_token_id: 1, eos_token_id: 2 }));
-  const tiny = n("tiny", 4096), small = n("small", 8192), large = n("large", 16384);
-  assert.ok(tiny > 0.3e6 && tiny < 2e6, `tiny ${tiny}`);
-  assert.ok(small > 2e6 && small < 8e6, `small ${small}`);
-  assert.ok(large > 60e6 && large < 140e6, `large ${large}`);
+test("presets have the parameter counts documented in config.ts", () => {
+  // independent formula: embeddings + per layer (q,o: d*d; k,v: d*kvDim; gate/up/down: 3*d*F; two norms) + final norm
+  const formula = (p: (typeof MODEL_PRESETS)[keyof typeof MODEL_PRESETS], V: number) => {
+    const d = p.hidden_size, kv = (d / p.num_attention_heads) * p.num_key_value_heads;
+    return V * d + p.num_hidden_layers * (2 * d * d + 2 * d * kv + 3 * d * p.intermediate_size + 2 * d) + d;
+  };
+  const documented: Record<string, [number, number, number]> = {
+    tiny: [0.36, 0.62, 1.15], small: [2.56, 3.34, 4.92], base: [8.75, 10.06, 12.68], medium: [21.34, 23.17, 26.84], large: [88.1, 91.25, 97.54],
+  };
+  for (const [name, p] of Object.entries(MODEL_PRESETS)) {
+    [4096, 8192, 16384].forEach((V, i) => {
+      const n = countParams(ModelConfigSchema.parse({ ...p, vocab_size: V, bos_token_id: 1, eos_token_id: 2 }));
+      assert.equal(n, formula(p, V), `${name} @ ${V}`);
+      assert.ok(Math.abs(n / 1e6 - documented[name]![i]!) < 0.006, `${name} @ ${V}: ${n}`);
+    });
+  }
 });
 
 test("token choice follows temperature / top-k / top-p (TS and native)", () => {
