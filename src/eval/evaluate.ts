@@ -59,7 +59,8 @@ export interface ExecOptions {
   concurrency?: number;
   unsafeNoSandbox?: boolean;
   limits?: Partial<SandboxLimits>;
-  onProgress?: (p: { done: number; total: number; passed: number; phase: "generate" | "execute" }) => void;
+  /** done = programs executed so far; generated = samples generated so far (= total when only scoring). */
+  onProgress?: (p: { done: number; generated: number; total: number; passed: number; phase: "generate" | "execute" }) => void;
 }
 
 /** A small async semaphore. */
@@ -118,7 +119,7 @@ export async function executeSamples(problems: Problem[], samples: SampleRecord[
         }
         done++;
         if (r.passed) passed++;
-        opts.onProgress?.({ done, total: samples.length, passed, phase: "execute" });
+        opts.onProgress?.({ done, generated: samples.length, total: samples.length, passed, phase: "execute" });
         return { ...s, passed: r.passed, result: r.result, status: r.status, wall_ms: Math.round(r.wallMs) };
       }),
     ),
@@ -169,7 +170,7 @@ export interface EvaluateOptions extends ExecOptions {
   k?: number[];
   limit?: number;
   taskIds?: string[];
-  /** Prompts per generator call (default 8). */
+  /** Prompts per generator call (default 16). */
   batchSize?: number;
   /** When set: samples.jsonl, results.jsonl, summary.json are written here. */
   outDir?: string;
@@ -191,7 +192,7 @@ export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summar
     topP: opts.topP,
     seed: opts.seed,
   };
-  const batch = Math.max(1, opts.batchSize ?? 8);
+  const batch = Math.max(1, opts.batchSize ?? 16);
   const sandbox = new Sandbox({ unsafe: opts.unsafeNoSandbox, limits: opts.limits }); // fail fast when we cannot sandbox
   const pool = new Pool(opts.concurrency ?? 2);
   const total = problems.length * n;
@@ -204,7 +205,24 @@ export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summar
     const inputs = chunk.map((p) =>
       format === "instruct" ? { messages: [{ role: "user" as const, content: p.instruction }] } : p.prompt,
     );
-    const outs = await opts.generator.generate(inputs, format === "instruct" ? params : { ...params, stop: undefined });
+    // Completion format: the benchmark's stop sequences go to the model too (it stops early); problems of a
+    // batch with different stop lists are asked separately. The cut is applied again in post-processing.
+    const outs: Awaited<ReturnType<TextGenerator["generate"]>> = new Array(chunk.length);
+    const groups = new Map<string, number[]>();
+    chunk.forEach((p, j) => {
+      const key = format === "instruct" ? "" : JSON.stringify(p.stop);
+      groups.set(key, [...(groups.get(key) ?? []), j]);
+    });
+    await Promise.all(
+      [...groups.values()].map(async (idx) => {
+        const stop = format === "instruct" ? undefined : chunk[idx[0]!]!.stop;
+        const got = await opts.generator.generate(
+          idx.map((j) => inputs[j]!),
+          { ...params, ...(stop && stop.length ? { stop } : {}) },
+        );
+        idx.forEach((j, t) => (outs[j] = got[t] ?? []));
+      }),
+    );
     chunk.forEach((p, j) => {
       (outs[j] ?? []).forEach((g, si) => {
         const completion = format === "instruct" ? completionFromChat(p, g.text) : completionFromBase(p, g.text);
@@ -220,13 +238,13 @@ export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summar
             }
             done++;
             if (r.passed) passedCount++;
-            opts.onProgress?.({ done, total, passed: passedCount, phase: "execute" });
+            opts.onProgress?.({ done, generated, total, passed: passedCount, phase: "execute" });
             return { ...sample, passed: r.passed, result: r.result, status: r.status, wall_ms: Math.round(r.wallMs) };
           }),
         );
       });
     });
-    opts.onProgress?.({ done: generated, total, passed: passedCount, phase: "generate" });
+    opts.onProgress?.({ done, generated, total, passed: passedCount, phase: "generate" });
   }
   const results = await Promise.all(pending);
   const summary = summarize(name, problems, results, ks, {

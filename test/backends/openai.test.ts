@@ -234,9 +234,14 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
       for (const r of results) assert.ok(typeof r.passed === "boolean" && r.result.length > 0 && typeof r.completion === "string");
       assert.equal(fs.readFileSync(path.join(out, "results.jsonl"), "utf8").trim().split("\n").length, 4);
       const gen = new SamplerGenerator(policy);
-      const r2 = await evaluateBenchmark({ benchmark: "multipl-e:lua", generator: gen, format: "instruct", n: 1, limit: 1, maxTokens: 8 });
+      const seen: (string[] | undefined)[] = [];
+      const recording = { name: gen.name, supportsChat: true, generate: (i: Parameters<typeof gen.generate>[0], p: Parameters<typeof gen.generate>[1]) => (seen.push(p.stop), gen.generate(i, p)) };
+      const r2 = await evaluateBenchmark({ benchmark: "multipl-e:lua", generator: recording, format: "instruct", n: 1, limit: 1, maxTokens: 8 });
       assert.equal(r2.summary.samples, 1);
       assert.equal(r2.summary.format, "instruct");
+      assert.deepEqual(seen, [undefined], "instruct: no benchmark stop sequences");
+      await evaluateBenchmark({ benchmark: "multipl-e:lua", generator: recording, n: 1, limit: 2, maxTokens: 4 });
+      assert.deepEqual(seen[1], ["\nlocal", "\nfunction", "\n--", "\n\n"], "completion: the problem's stop_tokens reach the model");
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }

@@ -71,7 +71,7 @@ function progressBar(quiet: boolean) {
   const tty = process.stderr.isTTY;
   let lastPct = -1;
   return {
-    update(p: { done: number; total: number; passed: number; phase: string }) {
+    update(p: { done: number; generated: number; total: number; passed: number; phase: string }) {
       if (quiet) return;
       const now = Date.now();
       const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
@@ -80,7 +80,8 @@ function progressBar(quiet: boolean) {
         last = now;
         const w = 30;
         const fill = Math.round((w * p.done) / Math.max(1, p.total));
-        process.stderr.write(`\r${p.phase === "generate" ? "generate" : "execute "} [${"#".repeat(fill)}${".".repeat(w - fill)}] ${p.done}/${p.total}  passed ${p.passed}   `);
+        const gen = p.generated < p.total ? `  generated ${p.generated}/${p.total}` : "";
+        process.stderr.write(`\r[${"#".repeat(fill)}${".".repeat(w - fill)}] ${p.done}/${p.total} executed  ${p.passed} passed${gen}   `);
       } else if (p.phase === "execute" && (pct >= lastPct + 10 || p.done === p.total)) {
         lastPct = pct;
         process.stderr.write(`eval: ${p.done}/${p.total} executed, ${p.passed} passed\n`);

@@ -279,14 +279,26 @@ export function classify(lang: Language, r: SandboxResult, sentinel: string): Ex
   if (r.cpuExceeded) return { ...base, status: "timeout", passed: false, result: "timed out (cpu time limit)" };
   if (r.outputLimited) return { ...base, status: "output-limit", passed: false, result: "failed: output limit exceeded" };
   if (r.memoryExceeded) return { ...base, status: "memory", passed: false, result: "failed: memory limit exceeded" };
-  if (COMPILED.has(lang) && r.exitCode === 99) return { ...base, status: "compile-error", passed: false, result: `failed: compile error: ${lastLine(r.stderr)}` };
+  if (COMPILED.has(lang) && r.exitCode === 99) return { ...base, status: "compile-error", passed: false, result: `failed: compile error: ${failureLine(r.stderr)}` };
   if (r.exitCode === 0) return { ...base, status: "failed", passed: false, result: "failed: exited before the tests completed" };
-  const why = lastLine(r.stderr) || (r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`);
+  const why = failureLine(r.stderr) || failureLine(r.stdout) || (r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`);
   return { ...base, status: "failed", passed: false, result: `failed: ${why}` };
 }
 
-function lastLine(s: string): string {
-  const lines = s.trim().split("\n").filter((l) => l.trim());
+/** The most informative line of an error output: the last one naming an error/assertion, else the last line. */
+export function failureLine(s: string): string {
+  const lines = s.split("\n").map((l) => l.trim()).filter(Boolean);
+  const noise = /^(at |Node\.js v|note: run with|thrown in|\^+$|~+$|Traceback \(most recent call last\)|File "|\d+ tests?, \d+ assertions)|tests\/s|^(FAIL|ok)\s/;
+  const tiers = [
+    /(\w*(Error|Exception)\b|panicked|Assertion|[Aa]ssert\w*\(|expected|Failure:)/,
+    /([Aa]ssert|\bFAIL\b|\berror\b|failed)/,
+  ];
+  for (const re of tiers) {
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const l = lines[i]!;
+      if (re.test(l) && !noise.test(l)) return l.slice(0, 300);
+    }
+  }
   return (lines[lines.length - 1] ?? "").slice(0, 300);
 }
 
