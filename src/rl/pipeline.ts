@@ -26,6 +26,7 @@ import { SamplerGenerator } from "../eval/generator.js";
 import { encodePlain } from "./prompts.js";
 import { ProgressBar } from "./progress.js";
 import { canonicalizeDoc, createRewardBackend } from "./reward.js";
+import { validateDoc } from "../similarity/index.js";
 import { crossEntropyLoop, evalLoss, sftDatums, type PairItem } from "./sft.js";
 import { trainRL, type EvalFn, type RewardBackend } from "./trainer.js";
 import { hashSeed, writeFileAtomic } from "./util.js";
@@ -123,11 +124,39 @@ export async function loadEvalItems(cfg: RLConfig, tok: TokenizerLike, n: number
   return items.slice(0, n);
 }
 
-/** Naturally occurring (code, documentation) pairs of the TRAIN split, documentation canonicalised. */
-export async function loadSftPairs(corpus: string, langs: string[] | null, max: number): Promise<PairItem[]> {
+/**
+ * Shortens a canonical documentation to at most `maxTokens` tokens by keeping whole blocks (the summary first,
+ * then the following paragraphs/sections while they fit), so SFT teaches documentation that ends inside the RL
+ * generation budget. Returns null when even the summary does not fit or the result breaks the format.
+ */
+export function fitDoc(doc: string, tok: TokenizerLike, maxTokens: number): string | null {
+  const blocks = doc.split(/\n\s*\n/);
+  let out = "";
+  for (const b of blocks) {
+    const next = out ? `${out}\n\n${b}` : b;
+    if (encodePlain(tok, next).length > maxTokens) break;
+    out = next;
+  }
+  if (!out) return null;
+  return validateDoc(out).valid ? out : null;
+}
+
+/**
+ * Naturally occurring (code, documentation) pairs of the TRAIN split, documentation canonicalised (and, with
+ * `fit`, shortened to the documentation budget); code longer than maxCodeTokens is skipped.
+ */
+export async function loadSftPairs(
+  corpus: string,
+  langs: string[] | null,
+  max: number,
+  fit?: { tok: TokenizerLike; maxDocTokens: number; maxCodeTokens: number },
+): Promise<PairItem[]> {
   const out: PairItem[] = [];
   for (const r of readSplit(corpus, "train", langs)) {
-    const doc = canonical(r);
+    let doc = canonical(r);
+    if (doc && fit) {
+      doc = encodePlain(fit.tok, r.code).length <= fit.maxCodeTokens ? fitDoc(doc, fit.tok, fit.maxDocTokens - 1) : null;
+    }
     if (doc) out.push({ id: r.id, lang: r.lang, code: r.code, doc, signature: r.signature });
     if (out.length >= max) break;
   }
@@ -171,12 +200,18 @@ export async function warmStart(opts: {
   languages: string[] | null;
   seed: number;
   signatureHint: boolean;
+  /** The RL documentation / code budgets: SFT targets are fitted to them. */
+  maxDocTokens: number;
+  maxCodeTokens: number;
   ws: WarmStartConfig;
   progress: boolean;
   log: (s: string) => void;
 }): Promise<{ policy: EmbeddedPolicy; info: WarmStartInfo }> {
   const { ws } = opts;
-  const key = { ws: { ...ws, cache_dir: undefined }, corpus: corpusFingerprint(opts.corpus), languages: opts.languages, seed: opts.seed, signatureHint: opts.signatureHint, v: 1 };
+  const key = {
+    ws: { ...ws, cache_dir: undefined }, corpus: corpusFingerprint(opts.corpus), languages: opts.languages, seed: opts.seed, signatureHint: opts.signatureHint,
+    maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens, v: 2,
+  };
   const hash = crypto.createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
   const dir = path.resolve(ws.cache_dir, hash);
   const infoFile = path.join(dir, "warmstart.json");
@@ -224,7 +259,7 @@ export async function warmStart(opts: {
   const policy = pr.policy;
 
   // ---- stage 2: SFT on natural pairs, both directions ----
-  const pairs = await loadSftPairs(opts.corpus, opts.languages, ws.sft_max_pairs);
+  const pairs = await loadSftPairs(opts.corpus, opts.languages, ws.sft_max_pairs, { tok: policy.tokenizer, maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens });
   let sftInfo: WarmStartInfo["sft"] = null;
   if (ws.sft_steps > 0) {
     if (pairs.length === 0) throw new UserError(`corpus ${opts.corpus}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`);

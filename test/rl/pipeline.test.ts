@@ -38,7 +38,7 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
   writeCorpus(path.join(dir, "corpus"), { train: 30, validation: 4, test: 8 });
   const args = [
     path.resolve("bin/batcoder.js"), "train", "--corpus", "corpus", "--run-name", "t", "--quiet", "--steps", "2",
-    "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=2", "--set", "max_doc_tokens=8",
+    "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=2", "--set", "max_doc_tokens=64",
     "--set", "max_rebuild_tokens=8", "--set", "eval_size=6", "--set", "save_steps=1", "--set", "reject_invalid_docs=false",
     "--set", 'warmstart.model={"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":2,"max_position_embeddings":256}',
     "--set", "warmstart.vocab_size=300", "--set", "warmstart.pretrain_steps=2", "--set", "warmstart.pretrain_seq_len=64",
@@ -64,4 +64,14 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
   assert.equal(r2.status, 0, r2.stderr + r2.stdout);
   assert.deepEqual(readJsonl(path.join(run, "metrics.jsonl")).map((m) => m.step), [1, 2, 3]);
   assert.equal(fs.readdirSync(path.join(dir, ".cache", "warmstart")).length, 1);
+});
+
+test("fitDoc keeps whole blocks within the documentation budget and stays valid", async () => {
+  const { fitDoc } = await import("../../src/rl/pipeline.js");
+  const doc = "Compute the mean.\n\nValues above the limit are ignored.\n\nParameters:\n  values: the numbers";
+  assert.equal(fitDoc(doc, tok, 1000), doc);
+  assert.equal(fitDoc(doc, tok, 60), "Compute the mean.\n\nValues above the limit are ignored.");
+  assert.equal(fitDoc(doc, tok, 20), "Compute the mean.");
+  assert.equal(fitDoc(doc, tok, 5), null);
+  assert.equal(fitDoc("no capital and no period", tok, 100), null);
 });

@@ -50,14 +50,14 @@ export async function run(argv: string[]): Promise<number> {
   const log = makeLogger(!!v.quiet);
   if (!v.from) {
     if (v.out) throw new UserError("--out is only used with --from (the full warm start is cached under warmstart.cache_dir)");
-    const { info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, ws, progress: !v.quiet, log });
+    const { info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens, ws, progress: !v.quiet, log });
     console.log(info.checkpoint);
     return 0;
   }
   if (!v.out) throw new UserError("--from needs --out DIR for the SFT checkpoint");
   if (!fs.existsSync(v.from)) throw new UserError(`--from ${v.from}: no such checkpoint directory`);
   const policy = loadEmbeddedPolicy(v.from);
-  const pairs = await loadSftPairs(rl.corpus, rl.languages, ws.sft_max_pairs);
+  const pairs = await loadSftPairs(rl.corpus, rl.languages, ws.sft_max_pairs, { tok: policy.tokenizer, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens });
   if (pairs.length === 0) throw new UserError(`corpus ${rl.corpus}: no documented functions in the train split to fine-tune on`);
   const nVal = Math.min(64, Math.floor(pairs.length * 0.05));
   const ctx = policy.info.contextLength;

@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   // Fail fast on an unusable corpus, before any training.
   const stats = checkCorpusUsable(rl.corpus, rl.train_split, rl.languages);
   log(`corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`);
-  const { policy, info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, ws, progress: !v.quiet, log });
+  const { policy, info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens, ws, progress: !v.quiet, log });
   const runDir = path.join(rl.output_dir, rl.run_name);
   writeFileAtomic(path.join(runDir, "warmstart.config.json"), JSON.stringify(ws, null, 2));
   const cfg = { ...rl, init_from: rl.init_from ?? info.checkpoint };
