@@ -338,6 +338,7 @@ export async function runRL(opts: {
   fs.mkdirSync(runDir, { recursive: true });
   if (opts.warmInfo) writeFileAtomic(path.join(runDir, "warmstart.json"), JSON.stringify(opts.warmInfo, null, 2));
   opts.log(`RL: ${train.length} training functions (code only), ${evalItems.length} held-out functions; run dir ${runDir}`);
+  if (cfg.signature_hint) opts.log("NOTE: signature_hint is ON — doc→code prompts include the function's signature after <|code|> (not the pure method)");
   const maxRebuild = cfg.max_rebuild_tokens ?? cfg.max_code_tokens + 16;
   const evaluate: EvalFn | undefined = evalItems.length
     ? async (sampler, step) => {
