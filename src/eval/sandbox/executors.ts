@@ -227,7 +227,7 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
           "-c",
           `mkdir -p /tmp/classes && javac -J-Xss4m -nowarn -cp ${cp} -d /tmp/classes /src/Problem.java >&2 || exit 99; exec java -ea -Xss16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp ${cp} Problem`,
         ],
-        roBinds: ["/etc/java-17-openjdk", "/usr/share/java"],
+        roBinds: ["/etc/java-17-openjdk"],
         env: { JAVA_TOOL_OPTIONS: "-Xshare:auto" },
         limits: { maxProcs: 512, memoryBytes: 2 * 1024 * 1024 * 1024 },
       };

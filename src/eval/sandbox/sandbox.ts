@@ -342,6 +342,47 @@ class Cgroup {
   }
 }
 
+/**
+ * Removes per-run cgroups left behind by a process that died mid-run (their name starts with its pid):
+ * whatever still runs in them is killed first.
+ */
+export function reapStaleCgroups(): number {
+  let reaped = 0;
+  const dirs = new Set<string>();
+  for (const ctl of ["memory", "pids"]) {
+    try {
+      for (const n of fs.readdirSync(path.join(CG_ROOT, ctl, CG_NAME))) dirs.add(n);
+    } catch {
+      /* no cgroup dir */
+    }
+  }
+  for (const name of dirs) {
+    const pid = Number(name.split("-")[0]);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+    if (alive) continue;
+    const cg = Object.create(Cgroup.prototype) as Cgroup;
+    (cg as unknown as { dirs: string[] }).dirs = ["memory", "pids"].map((c) => path.join(CG_ROOT, c, CG_NAME, name));
+    cg.killAll();
+    for (const d of cg.dirs) {
+      try {
+        fs.rmdirSync(d);
+        reaped++;
+      } catch {
+        /* busy or gone */
+      }
+    }
+  }
+  return reaped;
+}
+
+let reapedOnce = false;
+
 export interface SandboxOptions {
   /** Run on the host without isolation (explicit opt-out). */
   unsafe?: boolean;
@@ -358,6 +399,10 @@ export class Sandbox {
     // cgroups also guard unsafe runs as root (RLIMIT_NPROC does not bind root; daemons escape the process group).
     this.cgroups = this.mode !== "user" && process.getuid?.() === 0 && probeSandbox().cgroups;
     this.limits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
+    if (this.cgroups && !reapedOnce) {
+      reapedOnce = true;
+      reapStaleCgroups();
+    }
   }
 
   async run(job: SandboxRun): Promise<SandboxResult> {
@@ -403,6 +448,8 @@ export class Sandbox {
         spawnEnv = { PATH: "/usr/bin:/bin" };
         cwd = hostDir;
       }
+      // Second line of defence: if this process dies mid-run, coreutils `timeout` still kills the tree.
+      argv = ["/usr/bin/timeout", "--signal=KILL", `${Math.ceil(limits.wallMs / 1000) + 5}s`, ...argv];
       let script = 'exec "$@"';
       if (this.cgroups) {
         cg = new Cgroup(id, limits);
