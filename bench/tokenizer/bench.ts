@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
-import { BpeTokenizer } from "../../src/engine/tokenizer.js";
+import { BpeTokenizer, GPT2_PRETOKENIZE_PATTERN, PRETOKENIZE_PATTERN } from "../../src/engine/tokenizer.js";
 
 const { values } = parseArgs({ options: { mb: { type: "string" }, vocab: { type: "string" }, "hf-mb": { type: "string" } } });
 const targetBytes = Number(values.mb ?? 10) * 1e6;
@@ -80,3 +80,14 @@ console.log(
   `vs @huggingface/tokenizers on ${(subBytes / 1e6).toFixed(2)} MB (both cold): ours ${(subBytes / 1e6 / ourS).toFixed(2)} MB/s, ` +
     `tokenizers.js ${(subBytes / 1e6 / hfS).toFixed(2)} MB/s, ratio ${(hfS / ourS).toFixed(1)}x, identical ids: ${same}`,
 );
+
+// pre-tokenizer regex cost: the spelled-out Unicode White_Space pattern we run vs the same pattern with JS \s
+const countMatches = (pattern: string): number => {
+  const re = new RegExp(pattern, "gu");
+  let c = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) c++;
+  return c;
+};
+const [, exactS] = time(() => countMatches(PRETOKENIZE_PATTERN));
+const [, jsS] = time(() => countMatches(GPT2_PRETOKENIZE_PATTERN));
+console.log(`pre-tokenizer regex alone: ${(bytes / 1e6 / exactS).toFixed(2)} MB/s (JS \\s variant ${(bytes / 1e6 / jsS).toFixed(2)} MB/s, ratio ${(jsS / exactS).toFixed(2)})`);
