@@ -587,6 +587,19 @@ export class BpeTokenizer implements TokenizerLike {
     return utf8Decoder.decode(this.decodeBytes(ids));
   }
 
+  /**
+   * Incremental decoder for streaming generation: push(ids) returns the text completed so far, holding back the
+   * bytes of a UTF-8 character that is not finished yet; end() flushes (an unfinished character becomes U+FFFD).
+   * The concatenation of all returned pieces equals decode(allIds).
+   */
+  streamDecoder(): { push(ids: readonly number[] | Int32Array): string; end(): string } {
+    const dec = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+    return {
+      push: (ids) => dec.decode(this.decodeBytes(ids), { stream: true }),
+      end: () => dec.decode(),
+    };
+  }
+
   /** Id of a special token such as "<|eos|>", undefined if the vocabulary lacks it. */
   tokenId(special: string): number | undefined {
     return this.specialToId.get(special);

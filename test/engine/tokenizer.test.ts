@@ -224,3 +224,21 @@ test("whitespace is Unicode White_Space (as llama.cpp and Rust tokenizers), not 
   assert.deepEqual(t.pretokenize("a<|eos|>b", { allowSpecial: false }), ["a", "<|", "eos", "|>", "b"]);
   assert.equal(t.decode(t.encode("a \u0085 \ufeff b")), "a \u0085 \ufeff b");
 });
+
+test("streamDecoder holds back unfinished UTF-8 and matches decode()", async () => {
+  const t = new ByteTokenizer();
+  const text = "héllo 🎉 wörld <|eos|> 中";
+  const ids = t.encode(text);
+  const sd = t.streamDecoder();
+  const pieces = ids.map((id) => sd.push([id]));
+  pieces.push(sd.end());
+  assert.equal(pieces.join(""), text);
+  assert.ok(pieces.every((p) => !p.includes("\ufffd")), "no replacement characters mid-stream");
+  const cut = t.streamDecoder();
+  assert.equal(cut.push(t.encode("a🎉").slice(0, 3)), "a");
+  assert.equal(cut.end(), "\ufffd");
+  const bpe = await tok();
+  const s2 = bpe.streamDecoder();
+  const ids2 = bpe.encode(SAMPLES[4]!);
+  assert.equal(ids2.map((id) => s2.push([id])).join("") + s2.end(), SAMPLES[4]);
+});
