@@ -62,7 +62,7 @@ test("GGUF v3 writer/reader round-trip: every metadata type, arrays, F32/F16 ten
       const g = readGguf(f);
       assert.equal(g.version, 3);
       assert.equal(g.alignment, alignment);
-      for (const [k, v] of md) assert.deepEqual(g.metadata.get(k), v.type === "float64" || v.type !== "float32" ? v : v, k);
+      for (const [k, v] of md) assert.deepEqual(g.metadata.get(k), v, k);
       const m = g.tensors.get("m")!;
       assert.deepEqual(m.ne, [3, 2], "ne is the reversed row-major shape");
       assert.deepEqual([...m.data], [1, 2, 3, 4, 5, 6]);
