@@ -3,7 +3,7 @@
  * class, signature, exact code (documentation included), code without comments/docs, and its documentation.
  */
 import { LANGUAGES, type LangId, type LanguageSpec } from "./languages.js";
-import { parseCode, type ParseIssue, type ParseResult, type SyntaxNode } from "./parser.js";
+import { parseCode, SyntaxNode, type ParseIssue, type ParseResult } from "./parser.js";
 import { dedent, elixirDocString, indexComments, normalizeWhitespace, removeRanges } from "./text.js";
 
 export interface ExtractedFunction {
@@ -344,10 +344,10 @@ function nextNamedSibling(n: SyntaxNode, skipComments = false): SyntaxNode | nul
 
 /** A synthetic span (for attributes before a Rust fn). */
 function spanNode(like: SyntaxNode, start: number, end: number): SyntaxNode {
-  const src = like.source;
-  const row = (src.slice(0, start).match(/\n/g) ?? []).length;
-  const col = start - (src.lastIndexOf("\n", start - 1) + 1);
-  return Object.assign(Object.create(Object.getPrototypeOf(like)), { ...like, start, end, startRow: row, startCol: col });
+  const n = new SyntaxNode(like.lines, like.type, like.named, like.field, start, end, like.isMissing);
+  n.children = like.children;
+  n.parent = like.parent;
+  return n;
 }
 
 function classNameOf(spec: LanguageSpec, n: SyntaxNode): string | null {

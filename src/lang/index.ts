@@ -19,6 +19,7 @@ export {
   rejectReason,
   grammarPath,
   SyntaxNode,
+  LineIndex,
   DEFAULT_MAX_PARSE_CHARS,
   type ParseIssue,
   type ParseResult,

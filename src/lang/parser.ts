@@ -12,27 +12,66 @@ import { fileURLToPath } from "node:url";
 import { Parser, Language, type TreeCursor } from "web-tree-sitter";
 import { LANGUAGES, LANG_IDS, type LangId } from "./languages.js";
 
+/** Line-start offsets of a source string, for turning offsets into rows/columns lazily. */
+export class LineIndex {
+  private starts: number[] | null = null;
+  constructor(readonly source: string) {}
+  private build(): number[] {
+    const s = [0];
+    const src = this.source;
+    for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) s.push(i + 1);
+    return (this.starts = s);
+  }
+  /** 0-based row of an offset. */
+  row(offset: number): number {
+    const s = this.starts ?? this.build();
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+  col(offset: number): number {
+    const s = this.starts ?? this.build();
+    return offset - s[this.row(offset)]!;
+  }
+}
+
 /** One node of a parsed syntax tree. Offsets index the JavaScript source string (UTF-16 code units). */
 export class SyntaxNode {
   children: SyntaxNode[] = [];
   parent: SyntaxNode | null = null;
   constructor(
-    readonly source: string,
+    readonly lines: LineIndex,
     readonly type: string,
     readonly named: boolean,
     /** Field name of this node in its parent ("name", "body", ...), or null. */
     readonly field: string | null,
     readonly start: number,
     readonly end: number,
-    /** 0-based row/column of the start and end. */
-    readonly startRow: number,
-    readonly startCol: number,
-    readonly endRow: number,
-    readonly endCol: number,
     readonly isMissing: boolean,
   ) {}
+  get source(): string {
+    return this.lines.source;
+  }
+  /** 0-based row/column of the start and end (columns in UTF-16 code units). */
+  get startRow(): number {
+    return this.lines.row(this.start);
+  }
+  get startCol(): number {
+    return this.lines.col(this.start);
+  }
+  get endRow(): number {
+    return this.lines.row(this.end);
+  }
+  get endCol(): number {
+    return this.lines.col(this.end);
+  }
   get text(): string {
-    return this.source.slice(this.start, this.end);
+    return this.lines.source.slice(this.start, this.end);
   }
   get isError(): boolean {
     return this.type === "ERROR";
@@ -169,28 +208,14 @@ export function rejectReason(source: string, maxChars = DEFAULT_MAX_PARSE_CHARS)
 }
 
 function emptyTree(source: string): { rootNode: SyntaxNode } {
-  return { rootNode: new SyntaxNode(source, "ERROR", true, null, 0, 0, 0, 0, 0, 0, false) };
+  return { rootNode: new SyntaxNode(new LineIndex(source), "ERROR", true, null, 0, 0, false) };
 }
 
 /** Converts a web-tree-sitter tree into SyntaxNodes with a cursor walk (iterative). */
-function convert(source: string, cursor: TreeCursor): SyntaxNode {
-  const mk = (): SyntaxNode => {
-    const sp = cursor.startPosition;
-    const ep = cursor.endPosition;
-    return new SyntaxNode(
-      source,
-      cursor.nodeType,
-      cursor.nodeIsNamed,
-      cursor.currentFieldName,
-      cursor.startIndex,
-      cursor.endIndex,
-      sp.row,
-      sp.column,
-      ep.row,
-      ep.column,
-      cursor.nodeIsMissing,
-    );
-  };
+function convert(source: string, cursor: TreeCursor, withMissing: boolean): SyntaxNode {
+  const lines = new LineIndex(source);
+  const mk = (): SyntaxNode =>
+    new SyntaxNode(lines, cursor.nodeType, cursor.nodeIsNamed, cursor.currentFieldName, cursor.startIndex, cursor.endIndex, withMissing && cursor.nodeIsMissing);
   const root = mk();
   let cur = root;
   if (!cursor.gotoFirstChild()) return root;
@@ -251,7 +276,7 @@ export function parseCode(lang: LangId, source: string, opts: ParseOptions = {})
     hasErrors = tree.rootNode.hasError;
     const cursor = tree.walk();
     try {
-      root = convert(source, cursor);
+      root = convert(source, cursor, hasErrors);
     } finally {
       cursor.delete();
     }

@@ -98,75 +98,102 @@ export function hungarian(cost: Float64Array, n: number): Int32Array {
   return rowToCol;
 }
 
-interface Local {
-  /** multiset of incident edge descriptors -> count */
-  sig: Map<string, number>;
-  deg: number;
+/** 32-bit FNV-1a hash of a string (features are hashed, not interned, so nothing grows across calls). */
+function strHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h | 0;
 }
 
-function locals(g: Pdg): Local[] {
-  const out: Local[] = g.nodes.map(() => ({ sig: new Map(), deg: 0 }));
-  for (const e of g.edges) {
-    const a = out[e.from]!;
-    const b = out[e.to]!;
-    const ka = `>${e.kind}:${e.role}:${g.nodes[e.to]!.cls}`;
-    const kb = `<${e.kind}:${e.role}:${g.nodes[e.from]!.cls}`;
-    a.sig.set(ka, (a.sig.get(ka) ?? 0) + 1);
-    b.sig.set(kb, (b.sig.get(kb) ?? 0) + 1);
-    a.deg++;
-    b.deg++;
-  }
-  return out;
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
+
+interface Features {
+  /** per node: sorted multiset of incident edge descriptors (direction, kind, role, neighbour class) */
+  sig: Int32Array[];
+  deg: Int32Array;
+  /** Weisfeiler-Lehman colours after 1..WL_ROUNDS refinements */
+  wl: Int32Array[];
+  /** per edge: hash of kind and role */
+  edgeCode: Int32Array;
+}
+
+const WL_ROUNDS = 3;
+const featureCache = new WeakMap<Pdg, Features>();
 
 /**
- * Weisfeiler-Lehman colours after `rounds` refinements (label + sorted neighbour colours, hashed), used only
- * to break ties between nodes whose local costs are equal (e.g. two `x = 0` whose uses differ further away).
+ * Per-graph features, computed once per graph (a cached reference graph reuses them). The Weisfeiler-Lehman
+ * colours (label + sorted neighbour colours) only break ties between nodes whose local costs are equal, e.g.
+ * two `x = 0` whose uses differ further away.
  */
-function wlColours(g: Pdg, rounds: number): string[][] {
-  const out: string[][] = [];
-  let cur = g.nodes.map((n) => `${n.cls}|${n.label}`);
-  for (let r = 0; r < rounds; r++) {
-    const nb: string[][] = g.nodes.map(() => []);
-    for (const e of g.edges) {
-      nb[e.from]!.push(`>${e.kind}${e.role}${cur[e.to]}`);
-      nb[e.to]!.push(`<${e.kind}${e.role}${cur[e.from]}`);
+function features(g: Pdg): Features {
+  const hit = featureCache.get(g);
+  if (hit) return hit;
+  const n = g.nodes.length;
+  const clsH = g.nodes.map((x) => strHash(x.cls));
+  const edgeCode = new Int32Array(g.edges.length);
+  const lists: number[][] = g.nodes.map(() => []);
+  g.edges.forEach((e, k) => {
+    const code = strHash(`${e.kind}:${e.role}`);
+    edgeCode[k] = code;
+    lists[e.from]!.push(mix(mix(code, 1), clsH[e.to]!));
+    lists[e.to]!.push(mix(mix(code, 2), clsH[e.from]!));
+  });
+  const sig = lists.map((l) => Int32Array.from(l).sort());
+  const deg = Int32Array.from(lists.map((l) => l.length));
+  let cur = new Int32Array(n);
+  for (let i = 0; i < n; i++) cur[i] = strHash(`${g.nodes[i]!.cls}|${g.nodes[i]!.label}`);
+  const wl: Int32Array[] = [];
+  const nb: number[][] = g.nodes.map(() => []);
+  for (let r = 0; r < WL_ROUNDS; r++) {
+    for (const l of nb) l.length = 0;
+    g.edges.forEach((e, k) => {
+      nb[e.from]!.push(mix(mix(edgeCode[k]!, 1), cur[e.to]!));
+      nb[e.to]!.push(mix(mix(edgeCode[k]!, 2), cur[e.from]!));
+    });
+    const next = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const l = nb[i]!.sort((a, b) => a - b);
+      let h = mix(0x1e3779b9, cur[i]!);
+      for (const x of l) h = mix(h, x);
+      next[i] = h;
     }
-    cur = cur.map((c, i) => shortHash(`${c}[${nb[i]!.sort().join(",")}]`));
-    out.push(cur);
+    cur = next;
+    wl.push(cur);
   }
-  return out;
+  const f = { sig, deg, wl, edgeCode };
+  featureCache.set(g, f);
+  return f;
 }
 
-function shortHash(s: string): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 16777619);
-    h2 = Math.imul(h2 + ch, 2246822519) ^ (h2 >>> 15);
+/** Size of the symmetric difference of two sorted multisets. */
+function sigDiff(a: Int32Array, b: Int32Array): number {
+  let i = 0;
+  let j = 0;
+  let common = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      common++;
+      i++;
+      j++;
+    } else if (a[i]! < b[j]!) i++;
+    else j++;
   }
-  return (h1 >>> 0).toString(36) + (h2 >>> 0).toString(36);
-}
-
-function sigDiff(a: Map<string, number>, b: Map<string, number>): number {
-  let d = 0;
-  for (const [k, x] of a) {
-    const y = b.get(k) ?? 0;
-    d += Math.abs(x - y);
-  }
-  for (const [k, y] of b) if (!a.has(k)) d += y;
-  return d;
+  return a.length + b.length - 2 * common;
 }
 
 export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
   const labelCost = opts.labelCost ?? 0.5;
   const ew = opts.edgeWeight ?? 1;
   const maxGroup = opts.maxGroup ?? 400;
-  const L1 = locals(g1);
-  const L2 = locals(g2);
-  const W1 = wlColours(g1, 3);
-  const W2 = wlColours(g2, 3);
+  const F1 = features(g1);
+  const F2 = features(g2);
+  const W1 = F1.wl;
+  const W2 = F2.wl;
   const map12 = new Int32Array(g1.nodes.length).fill(-1);
   const map21 = new Int32Array(g2.nodes.length).fill(-1);
   let greedy = false;
@@ -188,12 +215,12 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     const a = g1.nodes[i]!;
     const b = g2.nodes[j]!;
     let c = a.label === b.label ? 0 : labelCost;
-    c += (ew * sigDiff(L1[i]!.sig, L2[j]!.sig)) / 2;
+    c += (ew * sigDiff(F1.sig[i]!, F2.sig[j]!)) / 2;
     for (let r = 0; r < W1.length; r++) if (W1[r]![i] !== W2[r]![j]) c += 0.02;
     return c;
   };
-  const delCost = (i: number): number => 1 + (ew * L1[i]!.deg) / 2;
-  const insCost = (j: number): number => 1 + (ew * L2[j]!.deg) / 2;
+  const delCost = (i: number): number => 1 + (ew * F1.deg[i]!) / 2;
+  const insCost = (j: number): number => 1 + (ew * F2.deg[j]!) / 2;
 
   for (const [, [A, B]] of groups) {
     const n = A.length;
@@ -213,22 +240,22 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
       }
       continue;
     }
-    // Riesen-Bunke square matrix: [sub | del ; ins | 0]
-    const N = n + m;
-    const BIG = 1e9;
+    // Riesen-Bunke: the (n+m)-square problem [sub | del ; ins | 0] has the same optimum as the max(n,m)-square
+    // problem on reduced costs min(0, sub - del - ins) padded with zeros (a pair whose reduced cost is not
+    // negative is better deleted and inserted), which is up to 8 times cheaper to solve.
+    const N = Math.max(n, m);
     const C = new Float64Array(N * N);
     for (let r = 0; r < n; r++) {
-      for (let c = 0; c < m; c++) C[r * N + c] = subCost(A[r]!, B[c]!);
-      for (let c = 0; c < n; c++) C[r * N + m + c] = c === r ? delCost(A[r]!) : BIG;
-    }
-    for (let r = 0; r < m; r++) {
-      for (let c = 0; c < m; c++) C[(n + r) * N + c] = c === r ? insCost(B[r]!) : BIG;
-      // bottom-right block stays 0
+      const dr = delCost(A[r]!);
+      for (let c = 0; c < m; c++) {
+        const red = subCost(A[r]!, B[c]!) - dr - insCost(B[c]!);
+        C[r * N + c] = red < 0 ? red : 0;
+      }
     }
     const assign = hungarian(C, N);
     for (let r = 0; r < n; r++) {
       const c = assign[r]!;
-      if (c >= 0 && c < m) {
+      if (c >= 0 && c < m && C[r * N + c]! < 0) {
         map12[A[r]!] = B[c]!;
         map21[B[c]!] = A[r]!;
       }
@@ -269,25 +296,28 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     cost += 1;
     inserted++;
   }
-  const e2 = new Map<string, number>();
-  for (const e of g2.edges) {
-    const k = `${e.from},${e.to},${e.kind},${e.role}`;
-    e2.set(k, (e2.get(k) ?? 0) + 1);
-  }
+  // edges of g2 by (from, to) -> kind/role codes still unmatched
+  const n2 = g2.nodes.length;
+  const e2 = new Map<number, number[]>();
+  g2.edges.forEach((e, k) => {
+    const key = e.from * n2 + e.to;
+    const l = e2.get(key);
+    if (l) l.push(F2.edgeCode[k]!);
+    else e2.set(key, [F2.edgeCode[k]!]);
+  });
   let kept = 0;
-  for (const e of g1.edges) {
+  g1.edges.forEach((e, k) => {
     const a = map12[e.from]!;
     const b = map12[e.to]!;
-    if (a >= 0 && b >= 0) {
-      const k = `${a},${b},${e.kind},${e.role}`;
-      const c = e2.get(k) ?? 0;
-      if (c > 0) {
-        e2.set(k, c - 1);
-        kept++;
-        continue;
-      }
+    if (a < 0 || b < 0) return;
+    const l = e2.get(a * n2 + b);
+    if (!l) return;
+    const at = l.indexOf(F1.edgeCode[k]!);
+    if (at >= 0) {
+      l.splice(at, 1);
+      kept++;
     }
-  }
+  });
   cost += g1.edges.length - kept + (g2.edges.length - kept);
   const maxCost = g1.nodes.length + g2.nodes.length + g1.edges.length + g2.edges.length;
   const similarity = maxCost === 0 ? 1 : Math.min(1, Math.max(0, 1 - cost / maxCost));
