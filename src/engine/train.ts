@@ -5,7 +5,7 @@
  * log-softmax and the network. Gradients are ADDED to the given buffers (gradient accumulation).
  */
 import type { Datum, ForwardBackwardResult, LossSpec } from "../backends/policy.js";
-import { computeLoss, needsEntropy } from "../backends/losses.js";
+import { computeLoss as computeLossShared, needsEntropy } from "../backends/losses.js";
 import { type LlamaModel, packSequences } from "./model.js";
 
 export const DEFAULT_MAX_CHUNK_TOKENS = 4096;
@@ -97,50 +97,83 @@ export function datumLogprobs(
 }
 
 /**
- * Loss + gradients for a batch of datums; gradients are accumulated into `grads`. With several micro-batches,
- * a first forward-only pass gets every log-prob (the loss normalisers span the whole batch), then each
- * micro-batch is recomputed with its gradient.
+ * Loss + gradients for a batch of datums; gradients are accumulated into `grads`.
+ *
+ * One micro-batch: forward, loss, backward. Several micro-batches (more than maxTokens tokens): the loss
+ * normalisers span the whole batch, so each micro-batch's dLoss/dlogp is taken from computeLoss over ALL datums,
+ * with the not-yet-computed log-probs of later micro-batches filled by placeholders (their sampling log-probs, or
+ * 0). For the losses of src/backends/losses.ts a token's gradient depends only on its own datum and on
+ * batch normalisers, so placeholders do not change it; this is CHECKED at the end against computeLoss on the real
+ * log-probs, and any micro-batch whose coefficients differ gets a correction pass (backward is linear in
+ * dLoss/dlogits at fixed weights), so the result is exact for any loss.
  */
 export function lossForwardBackward(
   model: LlamaModel,
   datums: Datum[],
   spec: LossSpec,
   grads: Map<string, Float32Array>,
-  opts: { maxTokens?: number } = {},
+  opts: { maxTokens?: number; /** Loss function override (tests). */ lossFn?: typeof computeLossShared } = {},
 ): ForwardBackwardResult {
   validateDatums(datums, model.V, model.ctx);
   if (datums.length === 0) return { loss: 0, logprobs: [], metrics: { tokens: 0 } };
   const withEnt = needsEntropy(spec);
+  const computeLoss = opts.lossFn ?? computeLossShared;
   const chunks = chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS);
-  const logprobs: number[][] = new Array(datums.length);
-  const entropies: number[][] | undefined = withEnt ? new Array(datums.length) : undefined;
-  let kept: ChunkFwd | null = null;
-  for (const idx of chunks) {
-    const f = forwardChunk(model, datums, idx, withEnt);
-    scatter(idx, datums, f.logp, logprobs);
-    if (entropies) scatter(idx, datums, f.ent!, entropies);
-    if (chunks.length === 1) kept = f;
-  }
-  const lo = computeLoss(spec, { datums, logprobs, entropies });
-  if (!Number.isFinite(lo.loss)) throw new Error(`loss is ${lo.loss}`);
-  for (const idx of chunks) {
-    const f = kept ?? forwardChunk(model, datums, idx, withEnt);
+  const logprobs: number[][] = datums.map((d) => d.lossInputs.samplingLogprobs?.slice() ?? new Array<number>(d.modelInput.length).fill(0));
+  const entropies: number[][] | undefined = withEnt ? datums.map((d) => new Array<number>(d.modelInput.length).fill(0)) : undefined;
+  const used: { dl: number[][]; de: number[][] | null }[] = [];
+  const backwardWith = (f: ChunkFwd, idx: number[], dl: number[][], de: number[][] | null) => {
     const N = f.cache.N;
     const gLogp = new Float32Array(N);
-    const gEnt = lo.dEntropies ? new Float32Array(N) : null;
+    const gEnt = de ? new Float32Array(N) : null;
     let o = 0;
     for (const i of idx) {
       const n = datums[i]!.modelInput.length;
-      const dl = lo.dLogprobs[i]!;
-      for (let t = 0; t < n; t++) gLogp[o + t] = dl[t]!;
-      if (gEnt) {
-        const de = lo.dEntropies![i]!;
-        for (let t = 0; t < n; t++) gEnt[o + t] = de[t]!;
-      }
+      for (let t = 0; t < n; t++) gLogp[o + t] = dl[i]![t]!;
+      if (gEnt) for (let t = 0; t < n; t++) gEnt[o + t] = de![i]![t]!;
       o += n;
     }
     model.kernels.logsoftmaxBwd(f.cache.logits, N, model.V, f.targets, f.lse, gLogp, f.ent, gEnt);
     model.backward(f.cache, grads);
+  };
+  let single: ReturnType<typeof computeLossShared> | null = null;
+  for (const idx of chunks) {
+    const f = forwardChunk(model, datums, idx, withEnt);
+    scatter(idx, datums, f.logp, logprobs);
+    if (entropies) scatter(idx, datums, f.ent!, entropies);
+    const lo = computeLoss(spec, { datums, logprobs, entropies });
+    if (chunks.length === 1) {
+      if (!Number.isFinite(lo.loss)) throw new Error(`loss is ${lo.loss}; no gradients accumulated`);
+      single = lo;
+    }
+    used.push({ dl: lo.dLogprobs, de: lo.dEntropies });
+    backwardWith(f, idx, lo.dLogprobs, lo.dEntropies);
   }
-  return { loss: lo.loss, logprobs, metrics: { ...lo.metrics, microbatches: chunks.length } };
+  const final = single ? null : computeLoss(spec, { datums, logprobs, entropies });
+  let corrections = 0;
+  if (final) {
+    chunks.forEach((idx, c) => {
+      const u = used[c]!;
+      let differs = false;
+      const ddl = datums.map((d) => new Array<number>(d.modelInput.length).fill(0));
+      const dde = final.dEntropies ? datums.map((d) => new Array<number>(d.modelInput.length).fill(0)) : null;
+      for (const i of idx) {
+        for (let t = 0; t < ddl[i]!.length; t++) {
+          ddl[i]![t] = final.dLogprobs[i]![t]! - u.dl[i]![t]!;
+          if (ddl[i]![t] !== 0) differs = true;
+          if (dde) {
+            dde[i]![t] = final.dEntropies![i]![t]! - (u.de?.[i]?.[t] ?? 0);
+            if (dde[i]![t] !== 0) differs = true;
+          }
+        }
+      }
+      if (differs) {
+        corrections++;
+        backwardWith(forwardChunk(model, datums, idx, withEnt), idx, ddl, dde);
+      }
+    });
+  }
+  const result = (single ?? final)!;
+  if (!Number.isFinite(result.loss)) throw new Error(`loss is ${result.loss} (gradients were accumulated: call zeroGrad)`);
+  return { loss: result.loss, logprobs, metrics: { ...result.metrics, microbatches: chunks.length, corrections } };
 }
