@@ -75,3 +75,38 @@ test("fitDoc keeps whole blocks within the documentation budget and stays valid"
   assert.equal(fitDoc(doc, tok, 5), null);
   assert.equal(fitDoc("no capital and no period", tok, 100), null);
 });
+
+test("kill -9 during RL, then --resume: same final weights as an uninterrupted run, no step logged twice", async () => {
+  const { loadEmbeddedPolicy } = await import("../../src/backends/embedded.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-kill-"));
+  writeCorpus(path.join(dir, "corpus"), { train: 30, validation: 4, test: 8 });
+  const common = [
+    path.resolve("bin/batcoder.js"), "train", "--corpus", "corpus", "--quiet", "--no-report", "--steps", "6",
+    "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=2", "--set", "max_doc_tokens=64",
+    "--set", "max_rebuild_tokens=48", "--set", "save_steps=1", "--set", "reject_invalid_docs=false", "--set", "eval_at_start=false", "--set", "eval_at_end=false",
+    "--set", 'warmstart.model={"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":2,"max_position_embeddings":256}',
+    "--set", "warmstart.vocab_size=300", "--set", "warmstart.pretrain_steps=2", "--set", "warmstart.pretrain_seq_len=64",
+    "--set", "warmstart.pretrain_batch_tokens=256", "--set", "warmstart.sft_steps=2", "--set", "warmstart.sft_batch_tokens=512",
+  ];
+  const a = spawnSync(process.execPath, [...common, "--run-name", "a"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.equal(a.status, 0, a.stderr);
+
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [...common, "--run-name", "b"], { cwd: dir, stdio: "ignore" });
+  const metrics = path.join(dir, "runs", "b", "metrics.jsonl");
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60_000) {
+    if (fs.existsSync(metrics) && readJsonl(metrics).length >= 3) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill("SIGKILL");
+  await new Promise((r) => child.on("exit", r));
+  const before = readJsonl(metrics).length;
+  assert.ok(before >= 3 && before < 6, `killed after ${before} steps`);
+  const b = spawnSync(process.execPath, [common[0]!, "train", "--resume", "--run-name", "b", "--quiet", "--no-report"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.equal(b.status, 0, b.stderr);
+  assert.deepEqual(readJsonl(metrics).map((m) => m.step), [1, 2, 3, 4, 5, 6]);
+  const wa = loadEmbeddedPolicy(path.join(dir, "runs", "a", "checkpoints", "step-000006", "policy")).llama.weights;
+  const wb = loadEmbeddedPolicy(path.join(dir, "runs", "b", "checkpoints", "step-000006", "policy")).llama.weights;
+  for (const [name, t] of wa) assert.deepEqual(wb.get(name)!.data, t.data, name);
+});
