@@ -274,6 +274,19 @@ export class LlamaModel {
 
   /** Training forward pass over a packed batch; keeps every activation for `backward`. */
   forward(batch: PackedBatch): ForwardCache {
+    return this.forwardImpl(batch, true, null) as ForwardCache;
+  }
+
+  /**
+   * Shared forward pass. keep=false drops activations as it goes (inference); onKV receives each layer's
+   * post-rotary k and v ([N, n_kv_heads*head_dim]); logitRows limits the lm head to those rows.
+   */
+  private forwardImpl(
+    batch: PackedBatch,
+    keep: boolean,
+    logitRows: ArrayLike<number> | null,
+    onKV?: (layer: number, k: Float32Array, v: Float32Array) => void,
+  ): ForwardCache | Float32Array {
     const K = this.kernels;
     const { d, H, Hkv, hd, F, V } = this;
     const N = batch.tokens.length;
@@ -305,13 +318,54 @@ export class LlamaModel {
       K.swigluFwd(g, u, act, N * F);
       const xout = xmid.slice();
       this.linear(act, W.wd, N, F, d, xout, 1);
-      layers.push({ xin: x, xn1, rstd1, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act });
+      onKV?.(l, k, v);
+      if (keep) layers.push({ xin: x, xn1, rstd1, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act });
       x = xout;
+    }
+    if (logitRows) {
+      const nl = logitRows.length;
+      const xs = new Float32Array(nl * d);
+      for (let i = 0; i < nl; i++) {
+        const r = logitRows[i]!;
+        if (!(r >= 0 && r < N)) throw new Error(`logit row ${r} out of range`);
+        xs.set(x.subarray(r * d, r * d + d), i * d);
+      }
+      const xf = new Float32Array(nl * d), rf = new Float32Array(nl);
+      K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
+      return this.linear(xf, this.w(this.lmHeadName), nl, d, V);
     }
     const xf = new Float32Array(N * d), rstdf = new Float32Array(N);
     K.rmsnormFwd(x, this.w("model.norm.weight"), xf, rstdf, N, d, eps);
     const logits = this.linear(xf, this.w(this.lmHeadName), N, d, V);
     return { batch, N, layers, xfinalIn: x, xf, rstdf, logits };
+  }
+
+  /**
+   * Prefills empty cache slots with whole prompts in one packed forward pass (BLAS attention), and returns the
+   * logits of each prompt's last position ([prompts.length, vocab]).
+   */
+  prefill(cache: KVCache, prompts: ArrayLike<number>[], slots: ArrayLike<number>): Float32Array {
+    if (prompts.length !== slots.length) throw new Error("prefill: one slot per prompt");
+    const kvd = this.Hkv * this.hd;
+    for (let i = 0; i < prompts.length; i++) {
+      const s = slots[i]!;
+      if (!(s >= 0 && s < cache.slots)) throw new Error(`cache slot ${s} out of range`);
+      if (cache.len[s] !== 0) throw new Error(`prefill: cache slot ${s} is not empty`);
+      if (prompts[i]!.length === 0) throw new Error("prefill: empty prompt");
+      if (prompts[i]!.length > cache.maxLen) throw new Error(`prompt of ${prompts[i]!.length} tokens exceeds the cache length ${cache.maxLen}`);
+    }
+    const batch = packSequences(prompts);
+    const last = Array.from(batch.segStart, (st, i) => st + batch.segLen[i]! - 1);
+    const logits = this.forwardImpl(batch, false, last, (l, k, v) => {
+      for (let i = 0; i < prompts.length; i++) {
+        const st = batch.segStart[i]!, n = batch.segLen[i]!;
+        const o = slots[i]! * cache.maxLen * kvd;
+        cache.k[l]!.set(k.subarray(st * kvd, (st + n) * kvd), o);
+        cache.v[l]!.set(v.subarray(st * kvd, (st + n) * kvd), o);
+      }
+    }) as Float32Array;
+    for (let i = 0; i < prompts.length; i++) cache.len[slots[i]!] = prompts[i]!.length;
+    return logits;
   }
 
   /** Zeroed gradient buffers, one per parameter. */
@@ -455,7 +509,7 @@ export class LlamaModel {
     const maxLen = Math.min(this.ctx, prompt.length + maxNewTokens);
     if (prompt.length > maxLen || prompt.length >= this.ctx) throw new Error(`prompt of ${prompt.length} tokens leaves no room in context ${this.ctx}`);
     const cache = this.createCache(1, maxLen);
-    let logits = this.forwardCached(cache, Int32Array.from(prompt), new Int32Array(prompt.length), [prompt.length - 1]);
+    let logits = this.prefill(cache, [prompt], [0]);
     const out: number[] = [];
     while (out.length < maxNewTokens) {
       let best = 0;

@@ -111,25 +111,21 @@ function decodeGroup(model: LlamaModel, tokenizer: TokenizerLike, group: Seq[]):
   const V = model.V;
   const maxLen = Math.max(...live.map((s) => s.maxLen));
   const cache = model.createCache(live.length, maxLen);
-  // prefill each distinct prompt once (one batched call), then share its cache among its samples
-  const firstSlot = new Map<string, number>();
-  const prefillToks: number[] = [], prefillSlot: number[] = [], logitRows: number[] = [];
+  // prefill each distinct prompt once (one packed forward pass), then share its cache among its samples
+  const firstSlot = new Map<number, number>();
+  const prompts: number[][] = [], pslots: number[] = [];
   const rowOfSlot = new Map<number, number>();
   live.forEach((s, slot) => {
-    const key = `${s.req}`;
-    if (firstSlot.has(key)) return;
-    firstSlot.set(key, slot);
-    for (const t of s.prompt) {
-      prefillToks.push(t);
-      prefillSlot.push(slot);
-    }
-    rowOfSlot.set(slot, logitRows.length);
-    logitRows.push(prefillToks.length - 1);
+    if (firstSlot.has(s.req)) return;
+    firstSlot.set(s.req, slot);
+    rowOfSlot.set(slot, prompts.length);
+    prompts.push(s.prompt);
+    pslots.push(slot);
   });
-  const pre = model.forwardCached(cache, Int32Array.from(prefillToks), Int32Array.from(prefillSlot), logitRows);
+  const pre = model.prefill(cache, prompts, pslots);
   let logits: Float32Array = new Float32Array(live.length * V);
   live.forEach((s, slot) => {
-    const src = firstSlot.get(`${s.req}`)!;
+    const src = firstSlot.get(s.req)!;
     if (src !== slot) cache.copySlot(src, slot);
     logits.set(pre.subarray(rowOfSlot.get(src)! * V, rowOfSlot.get(src)! * V + V), slot * V);
   });

@@ -69,8 +69,21 @@ test("KV-cache decoding equals full recomputation (logits and greedy tokens)", (
     seq.push(best);
   }
   assert.deepEqual(gen, seq.slice(prompt.length));
-  // logits of every position: cached (prompt prefill + one token at a time in two slots) vs full
+  // packed prefill of two prompts into slots 2 and 0 gives each prompt's last-position logits
   const full = model.forwardLogits(seq);
+  {
+    const c3 = model.createCache(3, 64);
+    const p2 = seq.slice(0, 7);
+    const pl = model.prefill(c3, [seq.slice(0, 9), p2], [2, 0]);
+    assert.ok(maxAbsDiff(pl.subarray(0, model.V), full.subarray(8 * model.V, 9 * model.V)) < 1e-3);
+    assert.ok(maxAbsDiff(pl.subarray(model.V), full.subarray(6 * model.V, 7 * model.V)) < 1e-3);
+    assert.deepEqual(Array.from(c3.len), [7, 0, 9]);
+    const nx = model.forwardCached(c3, Int32Array.of(seq[9]!, seq[7]!), Int32Array.of(2, 0), [0, 1]);
+    assert.ok(maxAbsDiff(nx.subarray(0, model.V), full.subarray(9 * model.V, 10 * model.V)) < 1e-3);
+    assert.ok(maxAbsDiff(nx.subarray(model.V), full.subarray(7 * model.V, 8 * model.V)) < 1e-3);
+    assert.throws(() => model.prefill(c3, [[1, 2]], [0]), /not empty/);
+  }
+  // logits of every position: cached (prompt prefill + one token at a time in two slots) vs full
   const cache = model.createCache(2, 64);
   const a = model.forwardCached(cache, Int32Array.from(seq.slice(0, 4)), new Int32Array(4), [0, 1, 2, 3]);
   assert.ok(maxAbsDiff(a, full.subarray(0, 4 * model.V)) < 1e-3);
