@@ -272,9 +272,9 @@ export class LlamaModel {
     return x;
   }
 
-  /** Training forward pass over a packed batch; keeps every activation for `backward`. */
-  forward(batch: PackedBatch): ForwardCache {
-    return this.forwardImpl(batch, true, null) as ForwardCache;
+  /** Training forward pass over a packed batch; keeps every activation for `backward` (unless keepActivations is false). */
+  forward(batch: PackedBatch, keepActivations = true): ForwardCache {
+    return this.forwardImpl(batch, keepActivations, null) as ForwardCache;
   }
 
   /**
@@ -380,6 +380,9 @@ export class LlamaModel {
    * into `grads`. The cache is consumed (buffers are reused).
    */
   backward(cache: ForwardCache, grads: Map<string, Float32Array>): void {
+    if (cache.layers.length !== this.L || cache.layers.some((a) => !a)) {
+      throw new Error("backward needs a forward pass run with keepActivations (and each cache can be used once)");
+    }
     const K = this.kernels;
     const { d, H, Hkv, hd, F, V } = this;
     const N = cache.N, qd = H * hd, kvd = Hkv * hd;
@@ -437,7 +440,7 @@ export class LlamaModel {
 
   /** Logits [T, vocab] of one sequence (full recomputation, no cache). */
   forwardLogits(tokens: ArrayLike<number>): Float32Array {
-    return this.forward(packSequences([tokens])).logits;
+    return this.forward(packSequences([tokens]), false).logits;
   }
 
   /** A KV cache for `slots` sequences of at most maxLen positions each. */

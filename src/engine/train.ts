@@ -55,8 +55,8 @@ interface ChunkFwd {
   ent: Float32Array | null;
 }
 
-function forwardChunk(model: LlamaModel, datums: Datum[], idx: number[], withEnt: boolean): ChunkFwd {
-  const cache = model.forward(packSequences(idx.map((i) => datums[i]!.modelInput)));
+function forwardChunk(model: LlamaModel, datums: Datum[], idx: number[], withEnt: boolean, keep = true): ChunkFwd {
+  const cache = model.forward(packSequences(idx.map((i) => datums[i]!.modelInput)), keep);
   const N = cache.N;
   const targets = new Int32Array(N);
   let o = 0;
@@ -89,7 +89,7 @@ export function datumLogprobs(
   const logprobs: number[][] = new Array(datums.length);
   const entropies: number[][] | undefined = opts.withEntropy ? new Array(datums.length) : undefined;
   for (const idx of chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS)) {
-    const f = forwardChunk(model, datums, idx, !!opts.withEntropy);
+    const f = forwardChunk(model, datums, idx, !!opts.withEntropy, false);
     scatter(idx, datums, f.logp, logprobs);
     if (entropies) scatter(idx, datums, f.ent!, entropies);
   }
