@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { hashSeq52, ngramHashes } from "./hash.js";
 import { abstractTokens, lex, words, type LexResult } from "./lexer.js";
 import { tokenHashes } from "./dedup.js";
-import { NgramTable, postings } from "./table.js";
+import { NgramTable, postings, type NgramTableData } from "./table.js";
 
 export interface DecontamOptions {
   codeN: number;
@@ -168,6 +168,17 @@ function diverse(ids: Uint32Array, start: number, n: number): boolean {
   return distinct * 3 >= n;
 }
 
+export interface BenchmarkIndexData {
+  opts: DecontamOptions;
+  infos: UnitInfo[];
+  code: NgramTableData;
+  abs: NgramTableData;
+  doc: NgramTableData;
+  codeShort: [number, NgramTableData][];
+  docShort: [number, NgramTableData][];
+  benchmarks: string[];
+}
+
 interface UnitInfo {
   unit: BenchmarkUnit;
   nAbstract: number;
@@ -178,15 +189,19 @@ interface UnitInfo {
 export class BenchmarkIndex {
   readonly opts: DecontamOptions;
   private readonly infos: UnitInfo[] = [];
-  private readonly code = new NgramTable(1 << 20);
+  private code: NgramTable;
   private readonly codeShort = new Map<number, NgramTable>();
-  private readonly abs = new NgramTable(1 << 16);
-  private readonly doc = new NgramTable(1 << 18);
+  private abs: NgramTable;
+  private doc: NgramTable;
   private readonly docShort = new Map<number, NgramTable>();
   readonly stats = { units: 0, codeNgrams: 0, abstractNgrams: 0, docNgrams: 0, benchmarks: new Set<string>() };
 
   constructor(units: BenchmarkUnit[], opts: Partial<DecontamOptions> = {}) {
     this.opts = { ...DEFAULT_DECONTAM, ...opts };
+    const big = units.length > 0;
+    this.code = new NgramTable(big ? 1 << 20 : 16);
+    this.abs = new NgramTable(big ? 1 << 16 : 16);
+    this.doc = new NgramTable(big ? 1 << 18 : 16);
     const { codeN, docN, minShortTokens, minShortWords, minRenamedNgrams } = this.opts;
     for (const unit of units) {
       const uid = this.infos.length;
@@ -231,6 +246,45 @@ export class BenchmarkIndex {
     this.stats.codeNgrams = this.code.size;
     this.stats.abstractNgrams = this.abs.size;
     this.stats.docNgrams = this.doc.size;
+  }
+
+  /** The index as plain data (typed arrays, unit metadata without the benchmark text) for worker threads. */
+  toData(): BenchmarkIndexData {
+    const meta = (u: BenchmarkUnit): BenchmarkUnit => ({ benchmark: u.benchmark, taskId: u.taskId, part: u.part, lang: u.lang });
+    return {
+      opts: this.opts,
+      infos: this.infos.map((i) => ({ unit: meta(i.unit), nAbstract: i.nAbstract })),
+      code: this.code.toData(),
+      abs: this.abs.toData(),
+      doc: this.doc.toData(),
+      codeShort: [...this.codeShort].map(([k, t]) => [k, t.toData()] as [number, NgramTableData]),
+      docShort: [...this.docShort].map(([k, t]) => [k, t.toData()] as [number, NgramTableData]),
+      benchmarks: [...this.stats.benchmarks],
+    };
+  }
+
+  static fromData(d: BenchmarkIndexData): BenchmarkIndex {
+    const idx = new BenchmarkIndex([], d.opts);
+    const w = idx as unknown as {
+      infos: UnitInfo[];
+      code: NgramTable;
+      abs: NgramTable;
+      doc: NgramTable;
+      codeShort: Map<number, NgramTable>;
+      docShort: Map<number, NgramTable>;
+    };
+    w.infos.push(...d.infos);
+    w.code = NgramTable.fromData(d.code);
+    w.abs = NgramTable.fromData(d.abs);
+    w.doc = NgramTable.fromData(d.doc);
+    for (const [k, t] of d.codeShort) w.codeShort.set(k, NgramTable.fromData(t));
+    for (const [k, t] of d.docShort) w.docShort.set(k, NgramTable.fromData(t));
+    for (const b of d.benchmarks) idx.stats.benchmarks.add(b);
+    idx.stats.units = d.infos.length;
+    idx.stats.codeNgrams = w.code.size;
+    idx.stats.abstractNgrams = w.abs.size;
+    idx.stats.docNgrams = w.doc.size;
+    return idx;
   }
 
   static load(dir: string, opts: Partial<DecontamOptions> = {}): BenchmarkIndex {

@@ -201,8 +201,11 @@ export class NearDupIndex {
     return 1 - (1 - s ** this.rows) ** this.opts.bands;
   }
   check(tokens: readonly string[], tokenIds?: Uint32Array): { dupOf: number; similarity: number } {
-    const sh = shingles(tokens, this.opts.shingle, tokenIds);
-    const sig = this.hasher.signature(sh);
+    return this.checkSignature(this.hasher.signature(shingles(tokens, this.opts.shingle, tokenIds)));
+  }
+
+  /** As `check`, for a signature computed elsewhere (same numPerm and seed, e.g. in a worker). */
+  checkSignature(sig: Uint32Array): { dupOf: number; similarity: number } {
     const P = this.opts.numPerm;
     const bandKeys = new Uint32Array(this.opts.bands);
     const cands: number[] = [];

@@ -11,34 +11,22 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../cli/errors.js";
-import {
-  detectLanguage,
-  extractFunctions,
-  isLanguageLoaded,
-  loadLanguage,
-  resolveLangId,
-  LANG_IDS,
-  type LangId,
-  type ExtractedFunction,
-} from "../lang/index.js";
-import { BenchmarkIndex, defaultBenchmarksDir, type ContaminationMatch } from "./decontam.js";
-import { HashSet52, NearDupIndex, tokenHashes } from "./dedup.js";
+import { detectLanguage, resolveLangId, LANG_IDS, type LangId } from "../lang/index.js";
+import { FileAnalyzer, type FileResult, type FileTask } from "./analyze.js";
+import { BenchmarkIndex, defaultBenchmarksDir } from "./decontam.js";
+import { HashSet52, NearDupIndex } from "./dedup.js";
 import {
   contentDropReason,
   decodeUtf8,
   isBinary,
-  isLicenseCode,
-  isLicenseText,
-  isTestFunctionName,
-  isTrivialBody,
   pathDropReason,
   FILE_DROP_REASONS,
   FUNCTION_DROP_REASONS,
   type FileDropReason,
   type FunctionDropReason,
 } from "./filters.js";
-import { hashSeq52, sha256Hex, unitHash } from "./hash.js";
-import { lex } from "./lexer.js";
+import { sha256Hex, unitHash } from "./hash.js";
+import { AnalyzerPool } from "./pool.js";
 import { Progress } from "./progress.js";
 import { CORPUS_FORMAT, type CorpusManifest } from "./reader.js";
 import { CorpusConfigSchema, SPLITS, type CorpusConfig, type CorpusConfigInput, type CorpusRecord, type Split } from "./schema.js";
@@ -74,6 +62,10 @@ export interface CorpusStats {
     files_per_s: number;
     functions_per_s: number;
     peak_rss_mb: number;
+    /** Bytes held by the deduplication state at the end (grows with kept functions only). */
+    dedup_state_mb: number;
+    /** RSS over the run: [MB read, RSS MB, dedup state MB], sampled every ~2 s (at most 64 points). */
+    memory_samples: [number, number, number][];
   };
 }
 
@@ -84,6 +76,11 @@ export interface BuildOptions {
   benchmarkIndex?: BenchmarkIndex;
   /** Called with each kept record (tests, in-process consumers). */
   onRecord?: (r: CorpusRecord) => void;
+  /**
+   * Worker threads for the per-file analysis (extraction, filters, decontamination, MinHash). 0 (default)
+   * analyses in this thread. Output is byte-identical whatever the number.
+   */
+  workers?: number;
 }
 
 function zodMessage(e: { issues: { path: PropertyKey[]; message: string }[] }): string {
@@ -143,12 +140,6 @@ function inc(c: Counts, k: string, n = 1): void {
   c[k] = (c[k] ?? 0) + n;
 }
 
-function countLines(s: string): number {
-  let n = 1;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) n++;
-  return n;
-}
-
 /** File drops that are worth a line in dropped-files.jsonl (the rest are only counted). */
 const LOGGED_FILE_DROPS = new Set<FileDropReason>([
   "too-large",
@@ -174,7 +165,9 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   });
   const out = path.resolve(cfg.out);
   checkOutDir(out);
+  const nWorkers = Math.max(0, Math.floor(opts.workers ?? 0));
   let bench: BenchmarkIndex | null = null;
+  let benchInfo: CorpusStats["decontamination"] = null;
   if (cfg.decontam.enabled) {
     if (opts.benchmarkIndex) bench = opts.benchmarkIndex;
     else {
@@ -185,6 +178,8 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
         throw new UserError(`decontamination: ${(e as Error).message}`);
       }
     }
+    const names = [...bench.stats.benchmarks];
+    benchInfo = { enabled: true, benchmarks: names.sort(), units: bench.stats.units };
   }
   prepareOutDir(out);
   const { out: _out, ...persisted } = cfg;
@@ -206,7 +201,7 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     contamination: { records: 0, by_benchmark: {}, by_kind: {} },
     docs_removed_as_license: 0,
     bytes_read: 0,
-    decontamination: bench ? { enabled: true, benchmarks: [...bench.stats.benchmarks].sort(), units: bench.stats.units } : null,
+    decontamination: benchInfo,
   };
   const langStats = (lang: string): LangStats =>
     (stats.by_lang[lang] ??= { files: 0, bytes: 0, extracted: 0, kept: 0, kept_with_doc: 0, dropped: {} });
@@ -234,104 +229,103 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     inc(langStats(lang).dropped, reason);
   };
 
-  const processFunction = async (f: SourceFile, lang: LangId, fn: ExtractedFunction): Promise<void> => {
-    stats.functions.extracted++;
+  /** Applies one analysed file: counts, contamination report, dedup decisions, split, output. */
+  const commit = async (f: SourceFile, lang: LangId, res: FileResult): Promise<void> => {
+    if (res.error !== undefined) return dropFile(f, "extract-error", res.error, lang);
+    stats.files.extracted++;
     const ls = langStats(lang);
-    ls.extracted++;
-    if (fn.nested) return dropFn(lang, "nested");
-    if (fn.hasErrors) return dropFn(lang, "parse-error");
-    if (cfg.excludeTests && isTestFunctionName(fn.name)) return dropFn(lang, "test-function");
-    const code = fn.codeStripped.replace(/\s+$/, "");
-    if (!code.trim()) return dropFn(lang, "trivial-body");
-    const nLines = countLines(code);
-    if (nLines < cfg.minLines) return dropFn(lang, "too-few-lines");
-    if (nLines > cfg.maxLines) return dropFn(lang, "too-many-lines");
-    const lr = lex(lang, code);
-    const nTokens = lr.tokens.length;
-    if (nTokens < cfg.minTokens) return dropFn(lang, "too-few-tokens");
-    if (nTokens > cfg.maxTokens) return dropFn(lang, "too-many-tokens");
-    if (cfg.dropTrivial && isTrivialBody(lang, code, fn.signature, cfg.maxTrivialTokens)) return dropFn(lang, "trivial-body");
-    if (isLicenseCode(code)) return dropFn(lang, "license-text");
-    let doc = fn.doc && fn.doc.trim() ? fn.doc.trim() : null;
-    if (doc && isLicenseText(doc)) {
-      doc = null;
-      stats.docs_removed_as_license++;
-    }
-    if (cfg.requireDoc && !doc) return dropFn(lang, "no-doc");
-    const id = sha256Hex(`${f.repo}\u0000${f.path}\u0000${fn.startLine}\u0000${fn.name}`).slice(0, 16);
-    if (bench) {
-      const matches: ContaminationMatch[] = bench.check(lang, lr, doc);
-      if (matches.length) {
+    ls.files++;
+    ls.bytes += f.size;
+    for (const o of res.functions) {
+      stats.functions.extracted++;
+      ls.extracted++;
+      if ("drop" in o) {
+        if (o.docWasLicense) stats.docs_removed_as_license++;
+        dropFn(lang, o.drop);
+        continue;
+      }
+      if ("contaminated" in o) {
+        if (o.docWasLicense) stats.docs_removed_as_license++;
+        const c = o.contaminated;
         dropFn(lang, "contaminated");
         stats.contamination.records++;
-        for (const b of new Set(matches.map((m) => m.benchmark))) inc(stats.contamination.by_benchmark, b);
-        for (const k of new Set(matches.map((m) => m.kind))) inc(stats.contamination.by_kind, k);
-        await contamination.write({
-          id,
-          lang,
-          repo: f.repo,
-          path: f.path,
-          name: fn.name,
-          class_name: fn.className,
-          start_line: fn.startLine,
-          matches,
-          code,
-          doc,
-        });
-        return;
+        for (const b of new Set(c.matches.map((m) => m.benchmark))) inc(stats.contamination.by_benchmark, b);
+        for (const k of new Set(c.matches.map((m) => m.kind))) inc(stats.contamination.by_kind, k);
+        await contamination.write({ id: c.id, lang, repo: f.repo, path: f.path, name: c.name, class_name: c.class_name, start_line: c.start_line, matches: c.matches, code: c.code, doc: c.doc });
+        continue;
+      }
+      const c = o.candidate;
+      if (c.docWasLicense) stats.docs_removed_as_license++;
+      if (cfg.dedup.exact && !exact.add(c.exactKey)) {
+        stats.duplicates.exact++;
+        dropFn(lang, "duplicate-exact");
+        continue;
+      }
+      if (cfg.dedup.near && c.sig) {
+        let idx = near.get(lang);
+        if (!idx) near.set(lang, (idx = new NearDupIndex({ ...cfg.dedup })));
+        if (idx.checkSignature(c.sig).dupOf >= 0) {
+          stats.duplicates.near++;
+          dropFn(lang, "near-duplicate");
+          continue;
+        }
+      }
+      const splitKey = cfg.split.key === "file" ? `${f.repo}\u0000${f.path}` : f.repo;
+      const split = assignSplit(splitKey, cfg.split);
+      const rec: CorpusRecord = {
+        id: c.id,
+        lang,
+        repo: f.repo,
+        path: f.path,
+        name: c.name,
+        class_name: c.class_name,
+        kind: c.kind,
+        signature: c.signature,
+        code: c.code,
+        doc: c.doc,
+        start_line: c.start_line,
+        end_line: c.end_line,
+        n_lines: c.n_lines,
+        n_tokens: c.n_tokens,
+        hashes: {
+          exact: c.exactKey.toString(16).padStart(13, "0"),
+          code_sha256: sha256Hex(c.code).slice(0, 16),
+          split_key: sha256Hex(splitKey).slice(0, 16),
+        },
+        split,
+        license: f.license,
+      };
+      await writerFor(split).write(JSON.stringify(rec));
+      opts.onRecord?.(rec);
+      stats.functions.kept++;
+      ls.kept++;
+      const sp = stats.splits[split];
+      sp.total++;
+      inc(sp.by_lang, lang);
+      if (c.doc) {
+        stats.functions.kept_with_doc++;
+        ls.kept_with_doc++;
+        sp.with_doc++;
       }
     }
-    const ids = tokenHashes(lr.tokens);
-    const exactKey = hashSeq52([...ids, lang.length, ...tokenHashes([lang])]);
-    if (cfg.dedup.exact && !exact.add(exactKey)) {
-      stats.duplicates.exact++;
-      return dropFn(lang, "duplicate-exact");
+  };
+
+  const analyzer = nWorkers === 0 ? new FileAnalyzer(cfg, bench) : null;
+  const pool = nWorkers > 0 ? new AnalyzerPool(nWorkers, { cfg, bench: bench ? bench.toData() : null }) : null;
+  /** Files being analysed by workers, committed strictly in this order. */
+  const inflight: { f: SourceFile; lang: LangId; result: Promise<FileResult> }[] = [];
+  const window = Math.max(2, nWorkers * 4);
+  const drain = async (keep: number): Promise<void> => {
+    while (inflight.length > keep) {
+      const head = inflight.shift()!;
+      await commit(head.f, head.lang, await head.result);
     }
-    if (cfg.dedup.near) {
-      let idx = near.get(lang);
-      if (!idx) near.set(lang, (idx = new NearDupIndex({ ...cfg.dedup })));
-      if (idx.check(lr.tokens, ids).dupOf >= 0) {
-        stats.duplicates.near++;
-        return dropFn(lang, "near-duplicate");
-      }
-    }
-    const splitKey = cfg.split.key === "file" ? `${f.repo}\u0000${f.path}` : f.repo;
-    const split = assignSplit(splitKey, cfg.split);
-    const rec: CorpusRecord = {
-      id,
-      lang,
-      repo: f.repo,
-      path: f.path,
-      name: fn.name,
-      class_name: fn.className,
-      kind: fn.kind,
-      signature: fn.signature,
-      code,
-      doc,
-      start_line: fn.startLine,
-      end_line: fn.endLine,
-      n_lines: nLines,
-      n_tokens: nTokens,
-      hashes: {
-        exact: exactKey.toString(16).padStart(13, "0"),
-        code_sha256: sha256Hex(code).slice(0, 16),
-        split_key: sha256Hex(splitKey).slice(0, 16),
-      },
-      split,
-      license: f.license,
-    };
-    await writerFor(split).write(JSON.stringify(rec));
-    opts.onRecord?.(rec);
-    stats.functions.kept++;
-    ls.kept++;
-    const sp = stats.splits[split];
-    sp.total++;
-    inc(sp.by_lang, lang);
-    if (doc) {
-      stats.functions.kept_with_doc++;
-      ls.kept_with_doc++;
-      sp.with_doc++;
-    }
+  };
+  const analyze = async (f: SourceFile, task: FileTask): Promise<void> => {
+    if (pool) {
+      inflight.push({ f, lang: task.lang, result: pool.submit(task) });
+      await drain(window);
+    } else await commit(f, task.lang, await analyzer!.analyze(task));
   };
 
   const processFile = async (f: SourceFile): Promise<void> => {
@@ -375,36 +369,42 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const contentReason = contentDropReason(text, cfg.maxLineLength);
     if (contentReason) return dropFile(f, contentReason, undefined, lang);
-    if (!isLanguageLoaded(lang)) await loadLanguage(lang);
-    let fns: ExtractedFunction[];
-    try {
-      fns = extractFunctions(lang, text).functions;
-    } catch (e) {
-      return dropFile(f, "extract-error", (e as Error).message, lang);
-    }
-    stats.files.extracted++;
-    const ls = langStats(lang);
-    ls.files++;
-    ls.bytes += f.size;
-    for (const fn of fns) await processFunction(f, lang, fn);
+    await analyze(f, { lang, text, repo: f.repo, path: f.path });
   };
 
+  const dedupBytes = (): number => exact.bytes + [...near.values()].reduce((a, x) => a + x.bytes, 0);
+  let samples: [number, number, number][] = [];
+  let sampleEvery = 2000;
+  let lastSample = 0;
+  const sample = (): void => {
+    samples.push([Math.round(stats.bytes_read / 1e5) / 10, Math.round(process.memoryUsage.rss() / 1e5) / 10, Math.round(dedupBytes() / 1e5) / 10]);
+    if (samples.length >= 64) {
+      samples = samples.filter((_, i) => i % 2 === 0);
+      sampleEvery *= 2;
+    }
+  };
   try {
     for (const inp of inputs) {
-      let jsonlBytes = 0;
-      for await (const f of inputSources(inp, (n) => (jsonlBytes += n))) {
+      for await (const f of inputSources(inp)) {
         await processFile(f);
         progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted });
+        const now = Date.now();
+        if (now - lastSample >= sampleEvery) {
+          lastSample = now;
+          sample();
+        }
       }
-      void jsonlBytes;
     }
+    await drain(0);
   } catch (e) {
+    await pool?.close().catch(() => undefined);
     await contamination.close().catch(() => undefined);
     await droppedFiles.close().catch(() => undefined);
     for (const w of writers.values()) await w.close().catch(() => undefined);
     if (e instanceof UserError) throw e;
     throw new UserError(`corpus build failed: ${(e as Error).message}`);
   }
+  await pool?.close();
   progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted }, true);
   progress.done();
   await contamination.close();
@@ -427,6 +427,8 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     files_per_s: Math.round((stats.files.seen / seconds) * 10) / 10,
     functions_per_s: Math.round((stats.functions.extracted / seconds) * 10) / 10,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    dedup_state_mb: Math.round(dedupBytes() / 1e5) / 10,
+    memory_samples: (sample(), samples),
   };
   fs.writeFileSync(path.join(out, "stats.json"), JSON.stringify(stats, null, 2) + "\n");
   return stats;

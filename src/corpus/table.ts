@@ -53,6 +53,31 @@ export class NgramTable {
     if (v === 0) return null;
     return v > 0 ? v - 1 : this.overflow[-v - 1]!;
   }
+  /** Plain typed-array form (structured-clone friendly) for sending the table to worker threads. */
+  toData(): NgramTableData {
+    const offsets = new Int32Array(this.overflow.length + 1);
+    let n = 0;
+    for (let i = 0; i < this.overflow.length; i++) {
+      offsets[i] = n;
+      n += this.overflow[i]!.length;
+    }
+    offsets[this.overflow.length] = n;
+    const flat = new Int32Array(n);
+    let k = 0;
+    for (const l of this.overflow) for (const v of l) flat[k++] = v;
+    return { hi: this.hi, lo: this.lo, val: this.val, offsets, flat, size: this.size };
+  }
+
+  static fromData(d: NgramTableData): NgramTable {
+    const t = new NgramTable(1);
+    t.hi = d.hi;
+    t.lo = d.lo;
+    t.val = d.val;
+    t.size = d.size;
+    for (let i = 0; i + 1 < d.offsets.length; i++) (t.overflow as number[][]).push(Array.from(d.flat.subarray(d.offsets[i]!, d.offsets[i + 1]!)));
+    return t;
+  }
+
   private grow(): void {
     const { hi, lo, val } = this;
     const cap = val.length * 2;
@@ -69,6 +94,15 @@ export class NgramTable {
       this.val[i] = val[j]!;
     }
   }
+}
+
+export interface NgramTableData {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  val: Int32Array;
+  offsets: Int32Array;
+  flat: Int32Array;
+  size: number;
 }
 
 /** Iterates a posting (single id or list). */

@@ -179,9 +179,9 @@ test("decontamination removes planted benchmark solutions and reports each with 
   for (const n of byName.keys()) assert.ok(!kept.has(n));
 });
 
-test("rebuilds are byte-identical; splits are stable and never split a file", async () => {
+test("rebuilds are byte-identical (also with worker threads); splits are stable and never split a file", async () => {
   const out2 = path.join(root, "out-again");
-  await buildCorpus({ ...baseConfig(), out: out2 }, { benchmarkIndex: benchmarkIndex(), progress: false });
+  await buildCorpus({ ...baseConfig(), out: out2 }, { progress: false, workers: 2 });
   const m1 = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"));
   const m2 = JSON.parse(fs.readFileSync(path.join(out2, "manifest.json"), "utf8"));
   assert.deepEqual(m2, m1);

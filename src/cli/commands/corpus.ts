@@ -2,6 +2,7 @@
  * `batcoder corpus build|verify|stats` — see src/corpus/README.md.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { UserError } from "../errors.js";
@@ -37,10 +38,18 @@ export const help = `batcoder corpus <build|verify|stats> [options]
     --split-key file|repo the unit kept within one split (default file)
     --split-seed S        seed of the split hash
     --shard-records N     records per shard (default 50000)
+    --workers N           analysis worker threads (default: one per core, at most 4; 0 = in-process);
+                          the output is byte-identical whatever N
     --progress / --quiet  force the progress line on / off (default: on when stderr is a terminal)
 
   corpus verify DIR       check every shard against manifest.json (sha256, record counts)
   corpus stats DIR        print the corpus' stats.json summary`;
+
+/** Analysis worker threads by default: one per core, at most 4; none on a single core. */
+function defaultWorkers(): number {
+  const n = os.availableParallelism();
+  return n > 1 ? Math.min(4, n) : 0;
+}
 
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -78,6 +87,7 @@ async function build(argv: string[]): Promise<number> {
       "shard-records": { type: "string" },
       progress: { type: "boolean" },
       quiet: { type: "boolean" },
+      workers: { type: "string" },
     },
     allowPositionals: false,
   });
@@ -143,7 +153,9 @@ async function build(argv: string[]): Promise<number> {
   if (values["split-seed"]) sp.seed = values["split-seed"];
   cfg.split = sp;
   const progress = values.quiet ? false : values.progress ? true : undefined;
-  const stats = await buildCorpus(cfg as CorpusConfigInput, { progress });
+  const workers = num(values.workers, "workers") ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new UserError(`--workers expects an integer 0..64 (got ${values.workers})`);
+  const stats = await buildCorpus(cfg as CorpusConfigInput, { progress, workers });
   console.log(formatSummary(stats, path.resolve(cfg.out as string)));
   return 0;
 }

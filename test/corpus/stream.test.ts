@@ -1,0 +1,52 @@
+/**
+ * Streaming with bounded memory. Default: a 20 MB synthetic input (about 20 s on one core). Set
+ * BATCODER_CORPUS_STREAM_MB=100 or =1000 for the 100 MB / 1 GB runs (see bench/corpus/RESULTS.md).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { repoRoot, tmpDir } from "./helpers.js";
+import { writeSynthJsonl } from "./synth.js";
+
+const MB = Number(process.env.BATCODER_CORPUS_STREAM_MB ?? 20);
+
+test(`a ${MB} MB synthetic input streams through the pipeline with bounded memory`, { timeout: Math.max(300_000, MB * 4000) }, async () => {
+  const root = tmpDir("corpus-stream");
+  try {
+    const input = path.join(root, "synthetic.jsonl");
+    const written = await writeSynthJsonl(input, MB * 1e6, 42);
+    const out = path.join(root, "out");
+    const child = spawn(process.execPath, [path.join(repoRoot, "bin/batcoder.js"), "corpus", "build", "--input", input, "--out", out, "--quiet"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += String(d)));
+    child.stdout.resume();
+    const [code] = (await once(child, "close")) as [number];
+    assert.equal(code, 0, stderr);
+    const stats = JSON.parse(fs.readFileSync(path.join(out, "stats.json"), "utf8"));
+    const t = stats.throughput;
+    assert.ok(stats.bytes_read > written * 0.9, "the whole input was read");
+    assert.ok(stats.functions.kept > 1000 * MB, `kept ${stats.functions.kept}`);
+    assert.ok(stats.duplicates.exact > 0, "repeated functions are removed");
+    // Memory: everything but the dedup state is flat. Its size is proportional to the kept functions only.
+    const flat = t.peak_rss_mb - t.dedup_state_mb;
+    assert.ok(flat < 450, `peak RSS ${t.peak_rss_mb} MB minus dedup state ${t.dedup_state_mb} MB = ${flat} MB`);
+    assert.ok(t.dedup_state_mb * 1e6 < stats.functions.kept * 1200, `dedup state ${t.dedup_state_mb} MB for ${stats.functions.kept} functions`);
+    // RSS excluding the dedup state in the second half of the run stays near the first half's level
+    const samples: [number, number, number][] = t.memory_samples;
+    if (samples.length >= 6) {
+      const half = Math.floor(samples.length / 2);
+      const first = Math.max(...samples.slice(1, half).map((s) => s[1] - s[2]));
+      const second = Math.max(...samples.slice(half).map((s) => s[1] - s[2]));
+      assert.ok(second < first + 64, `RSS minus dedup state grew from ${first} MB to ${second} MB`);
+    }
+    const records = stats.splits.train.total + stats.splits.validation.total + stats.splits.test.total;
+    assert.equal(records, stats.functions.kept);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
