@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadAllLanguages, detectLanguage, type LangId } from "../../src/lang/index.js";
+import { loadLanguage, detectLanguage, type LangId } from "../../src/lang/index.js";
 import { similarity, similarityAll, METRICS } from "../../src/similarity/metrics.js";
 import { sentenceBleu } from "../../src/similarity/bleu.js";
 import { hungarian } from "../../src/similarity/ged.js";
@@ -13,14 +13,19 @@ import { CASES, fillVariants, UNRELATED } from "./cases.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const FIX = path.join(ROOT, "test/fixtures/lang");
 
+// The graph languages plus Haskell (fallback). The Julia, Swift and Kotlin grammars cost seconds of CPU to
+// compile, so this file leaves them to test/lang (which parses every registered language).
+const LANGS: LangId[] = ["python", "javascript", "typescript", "java", "go", "ruby", "lua", "c", "cpp", "rust", "haskell", "elixir", "r", "bash", "php", "ocaml"];
+
 before(async () => {
-  await loadAllLanguages();
+  for (const l of LANGS) await loadLanguage(l);
 });
 
-test("identical code scores 1.0 on every metric, in every registered language", () => {
+test("identical code scores 1.0 on every metric, in every loaded language", () => {
   for (const f of fs.readdirSync(FIX)) {
     const src = fs.readFileSync(path.join(FIX, f), "utf8");
     const lang = detectLanguage(f, src.split("\n")[0])!;
+    if (!LANGS.includes(lang)) continue;
     const all = similarityAll(src, src, lang);
     for (const m of METRICS) assert.equal(all[m].score, 1, `${lang} ${m}: ${JSON.stringify(all[m])}`);
   }
