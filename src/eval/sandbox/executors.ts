@@ -165,7 +165,9 @@ export function transpileTypeScript(src: string): { ok: true; js: string } | { o
       { encoding: "utf8", timeout: 30_000, cwd: dir },
     );
     const out = path.join(dir, "out", "prog.js");
-    if (fs.existsSync(out) && r.status === 0) return { ok: true, js: fs.readFileSync(out, "utf8") };
+    // TypeScript 7 always emits "use strict"; MultiPL-E's reference harness (tsc 4/5, no --strict) ran the
+    // output as sloppy-mode script code, so the directive is dropped to judge the same way.
+    if (fs.existsSync(out) && r.status === 0) return { ok: true, js: fs.readFileSync(out, "utf8").replace(/^"use strict";\r?\n/, "") };
     return { ok: false, error: `${r.stdout}${r.stderr}`.replaceAll(dir, "").trim() || `tsc exit ${r.status}` };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -228,7 +230,6 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
           `mkdir -p /tmp/classes && javac -J-Xss4m -nowarn -cp ${cp} -d /tmp/classes /src/Problem.java >&2 || exit 99; exec java -ea -Xss16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp ${cp} Problem`,
         ],
         roBinds: ["/etc/java-17-openjdk"],
-        env: { JAVA_TOOL_OPTIONS: "-Xshare:auto" },
         limits: { maxProcs: 512, memoryBytes: 2 * 1024 * 1024 * 1024 },
       };
     }
