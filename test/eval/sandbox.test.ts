@@ -133,6 +133,26 @@ describe("sandbox: hostile programs", () => {
     assert.ok(r.stdout.length + r.stderr.length <= limits.outputBytes + 100);
   });
 
+  it("file size, open files and /tmp size are limited", async () => {
+    const big = await executeProgram(sandbox, "py", add.assemble("    open('/tmp/big', 'wb').write(b'x' * (64 * 1024 * 1024))\n    return x + y\n"), {
+      limits: { ...limits, fileSizeBytes: 1024 * 1024 },
+    });
+    assert.equal(big.passed, false);
+    assert.match(big.result, /file size limit|File too large/);
+    const files = await run("    fs = []\n    try:\n        while True:\n            fs.append(open('/dev/null'))\n    except OSError as e:\n        print('EMFILE after', len(fs))\n    return x + y\n");
+    assert.equal(files.status, "passed", files.stderr);
+    const m = /EMFILE after (\d+)/.exec(files.stdout);
+    assert.ok(m && Number(m[1]) < 300, files.stdout);
+    const full = await executeProgram(
+      sandbox,
+      "py",
+      add.assemble("    import errno\n    try:\n        for i in range(64):\n            open(f'/tmp/f{i}', 'wb').write(b'x' * (1024 * 1024))\n    except OSError as e:\n        print('NOSPC' if e.errno == errno.ENOSPC else e)\n    return x + y\n"),
+      { limits: { ...limits, tmpBytes: 8 * 1024 * 1024 } },
+    );
+    assert.equal(full.status, "passed", full.stderr);
+    assert.match(full.stdout, /NOSPC/);
+  });
+
   it("writing outside the work dir fails; /tmp is private and fresh per run", async () => {
     const c =
       "    res = []\n" +

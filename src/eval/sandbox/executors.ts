@@ -282,6 +282,7 @@ export function classify(lang: Language, r: SandboxResult, sentinel: string): Ex
   if (r.memoryExceeded) return { ...base, status: "memory", passed: false, result: "failed: memory limit exceeded" };
   if (COMPILED.has(lang) && r.exitCode === 99) return { ...base, status: "compile-error", passed: false, result: `failed: compile error: ${failureLine(r.stderr)}` };
   if (r.exitCode === 0) return { ...base, status: "failed", passed: false, result: "failed: exited before the tests completed" };
+  if (r.signal === "SIGXFSZ" || r.exitCode === 128 + 25) return { ...base, status: "failed", passed: false, result: "failed: file size limit exceeded" };
   const why = failureLine(r.stderr) || failureLine(r.stdout) || (r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`);
   return { ...base, status: "failed", passed: false, result: `failed: ${why}` };
 }
