@@ -25,10 +25,13 @@ const WORDS = (
 
 export class Synth {
   private readonly rnd: () => number;
+  /** Fraction of records that are source files; the rest are crawl noise (data, docs, vendored, lockfiles). */
+  readonly codeFraction: number;
   private readonly recent: Record<string, string[]> = { python: [], go: [], ruby: [] };
   private n = 0;
-  constructor(seed = 1) {
+  constructor(seed = 1, codeFraction = 1) {
     this.rnd = mulberry32(seed);
+    this.codeFraction = codeFraction;
   }
   private pick<T>(xs: readonly T[]): T {
     return xs[Math.floor(this.rnd() * xs.length)]!;
@@ -90,9 +93,21 @@ export class Synth {
     else recent[this.int(0, 199)] = f;
     return f;
   }
+  /** A non-code file as found in real repositories: data, prose, vendored code, lockfiles, minified bundles. */
+  private noise(k: number): string {
+    const kind = k % 5;
+    const rows = Array.from({ length: this.int(200, 1200) }, () => `${this.ident()},${this.int(0, 1e6)},${this.pick(WORDS)}`);
+    if (kind === 0) return JSON.stringify({ repo: `synth-${k % 64}`, path: `data/table_${k}.csv`, content: rows.join("\n") });
+    if (kind === 1) return JSON.stringify({ repo: `synth-${k % 64}`, path: `docs/notes_${k}.md`, content: rows.map((r) => `- ${r.replace(/,/g, " ")}`).join("\n") });
+    if (kind === 2) return JSON.stringify({ repo: `synth-${k % 64}`, path: `vendor/lib${k}/mod.py`, content: Array.from({ length: 20 }, () => this.python()).join("\n\n") });
+    if (kind === 3) return JSON.stringify({ repo: `synth-${k % 64}`, path: `pkg${k}/package-lock.json`, content: JSON.stringify({ deps: rows }) });
+    return JSON.stringify({ repo: `synth-${k % 64}`, path: `web/bundle_${k}.min.js`, content: rows.join(";") });
+  }
+
   /** The next JSONL line (without newline). */
   record(): string {
     const k = this.n++;
+    if (this.codeFraction < 1 && this.rnd() >= this.codeFraction) return this.noise(k);
     const lang = (["python", "go", "ruby"] as const)[k % 3]!;
     const ext = lang === "python" ? "py" : lang === "go" ? "go" : "rb";
     const head = lang === "go" ? `package p${k % 50}\n\n` : "";
@@ -102,8 +117,8 @@ export class Synth {
 }
 
 /** Writes about `bytes` of JSONL to `file`, streaming (with back-pressure). Returns the bytes written. */
-export async function writeSynthJsonl(file: string, bytes: number, seed = 1): Promise<number> {
-  const s = new Synth(seed);
+export async function writeSynthJsonl(file: string, bytes: number, seed = 1, codeFraction = 1): Promise<number> {
+  const s = new Synth(seed, codeFraction);
   const out = fs.createWriteStream(file);
   let written = 0;
   while (written < bytes) {
