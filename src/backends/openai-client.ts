@@ -12,10 +12,8 @@
  * - n samples: asked as one request with `n` = the number still missing; if a server returns fewer choices
  *   (some ignore `n`), the rest are asked again.
  */
-import crypto from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import { UserError } from "../cli/errors.js";
+import { GenerationCache, generationKey } from "../eval/cache.js";
 import type { ChatMessage, Generation, GenerationInput, GenerationParams, TextGenerator } from "../eval/generator.js";
 
 export interface OpenAIClientOptions {
@@ -53,18 +51,11 @@ export class HttpError extends Error {
   }
 }
 
-interface CacheEntry {
-  key: string;
-  text: string;
-  finishReason: string;
-}
-
 export class OpenAIClient implements TextGenerator {
   readonly baseUrl: string;
   readonly supportsChat: boolean;
   private model: string | undefined;
-  private readonly cache = new Map<string, Generation>();
-  private cacheFile: string | undefined;
+  private cache: GenerationCache | undefined;
   private active = 0;
   private readonly waiters: (() => void)[] = [];
   private readonly fetchImpl: typeof fetch;
@@ -99,34 +90,7 @@ export class OpenAIClient implements TextGenerator {
       if (!id) throw new UserError(`${this.baseUrl}/models lists no model; pass --model-name`);
       this.model = id;
     }
-    if (this.opts.cacheDir && !this.cacheFile) {
-      fs.mkdirSync(this.opts.cacheDir, { recursive: true });
-      const slug = this.model.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60);
-      const h = crypto.createHash("sha256").update(`${this.baseUrl}\n${this.model}`).digest("hex").slice(0, 12);
-      this.cacheFile = path.join(this.opts.cacheDir, `${slug}-${h}.jsonl`);
-      if (fs.existsSync(this.cacheFile)) {
-        for (const line of fs.readFileSync(this.cacheFile, "utf8").split("\n")) {
-          if (!line.trim()) continue;
-          try {
-            const e = JSON.parse(line) as CacheEntry;
-            if (typeof e.key === "string" && typeof e.text === "string") this.cache.set(e.key, { text: e.text, finishReason: e.finishReason });
-          } catch {
-            /* torn line from an interrupted run */
-          }
-        }
-      }
-    }
-  }
-
-  private key(input: GenerationInput, params: GenerationParams, index: number): string {
-    const { n: _n, ...rest } = params;
-    const payload = JSON.stringify({ m: this.model, input, params: rest, index });
-    return crypto.createHash("sha256").update(payload).digest("hex");
-  }
-
-  private remember(key: string, g: Generation): void {
-    this.cache.set(key, g);
-    if (this.cacheFile) fs.appendFileSync(this.cacheFile, JSON.stringify({ key, text: g.text, finishReason: g.finishReason } satisfies CacheEntry) + "\n");
+    if (this.opts.cacheDir && !this.cache) this.cache = new GenerationCache(GenerationCache.fileFor(this.opts.cacheDir, this.model));
   }
 
   async generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]> {
@@ -135,8 +99,8 @@ export class OpenAIClient implements TextGenerator {
   }
 
   private async generateOne(input: GenerationInput, params: GenerationParams): Promise<Generation[]> {
-    const keys = Array.from({ length: params.n }, (_, i) => this.key(input, params, i));
-    const out: (Generation | undefined)[] = keys.map((k) => this.cache.get(k));
+    const keys = Array.from({ length: params.n }, (_, i) => generationKey(this.model!, input, params, i));
+    const out: (Generation | undefined)[] = keys.map((k) => this.cache?.get(k));
     this.stats.cacheHits += out.filter(Boolean).length;
     for (let guard = 0; guard < params.n + 2; guard++) {
       const missing = out.map((g, i) => (g ? -1 : i)).filter((i) => i >= 0);
@@ -146,7 +110,7 @@ export class OpenAIClient implements TextGenerator {
       gens.slice(0, missing.length).forEach((g, j) => {
         const idx = missing[j]!;
         out[idx] = g;
-        this.remember(keys[idx]!, g);
+        this.cache?.put(keys[idx]!, g);
       });
     }
     if (out.some((g) => !g)) throw new Error(`${this.baseUrl}: could not obtain ${params.n} samples`);

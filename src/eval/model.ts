@@ -11,6 +11,7 @@ import { loadEmbeddedPolicy } from "../backends/embedded.js";
 import { latestCheckpoint } from "../engine/checkpoint.js";
 import type { Sampler } from "../backends/policy.js";
 import { SamplerGenerator, type TextGenerator } from "./generator.js";
+import { CachedGenerator } from "./cache.js";
 
 export function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
@@ -52,5 +53,6 @@ export async function openModel(spec: string, opts: OpenModelOptions = {}): Prom
     return c;
   }
   const { sampler, dir } = loadCheckpointSampler(spec);
-  return new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${path.basename(dir)}`);
+  const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${path.basename(dir)}`);
+  return opts.cacheDir ? new CachedGenerator(gen, opts.cacheDir) : gen;
 }
