@@ -212,11 +212,41 @@ function emptyTree(source: string): { rootNode: SyntaxNode } {
 }
 
 /** Converts a web-tree-sitter tree into SyntaxNodes with a cursor walk (iterative). */
-function convert(source: string, cursor: TreeCursor, withMissing: boolean): SyntaxNode {
+interface TypeTables {
+  names: string[];
+  named: Int8Array;
+  fields: (string | null)[];
+}
+const typeTables = new WeakMap<Language, TypeTables>();
+function tablesOf(language: Language): TypeTables {
+  let t = typeTables.get(language);
+  if (!t) {
+    const names = language.types.map((x) => x ?? "ERROR");
+    const named = new Int8Array(names.length + 1);
+    for (let i = 0; i < names.length; i++) named[i] = language.nodeTypeIsNamed(i) ? 1 : 0;
+    t = { names, named, fields: language.fields };
+    typeTables.set(language, t);
+  }
+  return t;
+}
+
+/**
+ * Converts a web-tree-sitter tree into SyntaxNodes with a cursor walk (iterative). Every cursor access
+ * crosses into WASM, so only what is needed is read (type id, field id, offsets; the missing flag only when
+ * the tree has errors); type names and named-ness come from per-language tables. Offsets are read for every
+ * node: hidden tokens mean a node's span is not always the union of its visible children's.
+ */
+function convert(source: string, cursor: TreeCursor, language: Language, withMissing: boolean): SyntaxNode {
   const lines = new LineIndex(source);
-  const mk = (): SyntaxNode =>
-    new SyntaxNode(lines, cursor.nodeType, cursor.nodeIsNamed, cursor.currentFieldName, cursor.startIndex, cursor.endIndex, withMissing && cursor.nodeIsMissing);
-  const root = mk();
+  const tt = tablesOf(language);
+  const mk = (): SyntaxNode => {
+    const id = cursor.nodeTypeId;
+    const name = id === 65535 ? "ERROR" : tt.names[id] ?? cursor.nodeType;
+    const named = id === 65535 ? true : tt.named[id] === 1;
+    const f = cursor.currentFieldId;
+    return new SyntaxNode(lines, name, named, f ? tt.fields[f] ?? null : null, cursor.startIndex, cursor.endIndex, false);
+  };
+  const root = new SyntaxNode(lines, cursor.nodeType, true, null, cursor.startIndex, cursor.endIndex, false);
   let cur = root;
   if (!cursor.gotoFirstChild()) return root;
   for (;;) {
@@ -227,6 +257,7 @@ function convert(source: string, cursor: TreeCursor, withMissing: boolean): Synt
       cur = n;
       continue;
     }
+    if (withMissing) (n as { isMissing: boolean }).isMissing = cursor.nodeIsMissing;
     while (!cursor.gotoNextSibling()) {
       if (!cursor.gotoParent() || cur === root) return root;
       cur = cur.parent!;
@@ -276,7 +307,7 @@ export function parseCode(lang: LangId, source: string, opts: ParseOptions = {})
     hasErrors = tree.rootNode.hasError;
     const cursor = tree.walk();
     try {
-      root = convert(source, cursor, hasErrors);
+      root = convert(source, cursor, tree.language, hasErrors);
     } finally {
       cursor.delete();
     }

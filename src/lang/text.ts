@@ -200,9 +200,9 @@ export function codeTokens(lang: LangId, source: string): string[] {
   return codeTokensParsed(parseCode(lang, source));
 }
 
-export function codeTokensParsed(pr: ParseResult): string[] {
+export function codeTokensParsed(pr: ParseResult, comments?: CommentIndex): string[] {
   const spec = LANGUAGES[pr.lang];
-  const idx = indexComments(pr.lang, pr.tree.rootNode);
+  const idx = comments ?? indexComments(pr.lang, pr.tree.rootNode);
   const skip = new Set<SyntaxNode>([...idx.comments, ...idx.docNodes]);
   const strings = new Set(spec.stringNodeTypes);
   const out: string[] = [];

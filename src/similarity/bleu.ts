@@ -17,11 +17,20 @@ const SEP = "\u0001";
 /** Counts of the n-grams of one order. */
 export function ngramCounts(tokens: readonly string[], n: number): Map<string, number> {
   const m = new Map<string, number>();
-  for (let i = 0; i + n <= tokens.length; i++) {
-    const k = n === 1 ? tokens[i]! : tokens.slice(i, i + n).join(SEP);
+  const L = tokens.length;
+  for (let i = 0; i + n <= L; i++) {
+    let k = tokens[i]!;
+    for (let j = 1; j < n; j++) k += SEP + tokens[i + j]!;
     m.set(k, (m.get(k) ?? 0) + 1);
   }
   return m;
+}
+
+/** n-gram counts of orders 1..maxN. */
+export function allNgramCounts(tokens: readonly string[], maxN = 4): Map<string, number>[] {
+  const out: Map<string, number>[] = [];
+  for (let n = 1; n <= maxN; n++) out.push(ngramCounts(tokens, n));
+  return out;
 }
 
 /** Clipped matches and total candidate n-grams; `weight` weights unigrams (CodeBLEU's keyword weighting). */
@@ -65,7 +74,10 @@ export function combineBleu(stats: Array<{ match: number; total: number }>, refL
 
 /** Smoothed sentence BLEU of candidate tokens against reference tokens. */
 export function sentenceBleu(reference: readonly string[], candidate: readonly string[], maxN = 4): { score: number; components: BleuComponents } {
-  const stats: Array<{ match: number; total: number }> = [];
-  for (let n = 1; n <= maxN; n++) stats.push(clippedMatches(ngramCounts(reference, n), ngramCounts(candidate, n)));
-  return combineBleu(stats, reference.length, candidate.length);
+  return sentenceBleuCounts(allNgramCounts(reference, maxN), allNgramCounts(candidate, maxN), reference.length, candidate.length);
+}
+
+/** The same from precomputed n-gram counts (orders 1..N). */
+export function sentenceBleuCounts(ref: Map<string, number>[], cand: Map<string, number>[], refLen: number, candLen: number): { score: number; components: BleuComponents } {
+  return combineBleu(ref.map((r, i) => clippedMatches(r, cand[i]!)), refLen, candLen);
 }

@@ -19,7 +19,7 @@
  *     collected does not matter; the part is also an F1 score for the same reason as (2).
  */
 import { LANGUAGES, type LangId, type SyntaxNode } from "../lang/index.js";
-import { clippedMatches, combineBleu, ngramCounts, type BleuComponents } from "./bleu.js";
+import { clippedMatches, combineBleu, type BleuComponents } from "./bleu.js";
 
 export interface CodeBleuWeights {
   ngram: number;
@@ -31,8 +31,10 @@ export const DEFAULT_CODEBLEU_WEIGHTS: CodeBleuWeights = { ngram: 0.25, weighted
 
 export interface CodeBleuInput {
   tokens: string[];
+  /** n-gram counts of orders 1..4 of `tokens`. */
+  ngrams: Map<string, number>[];
   /** Multiset of structural subtree ids. */
-  subtrees: Map<string, number>;
+  subtrees: Map<number, number>;
   subtreeCount: number;
   /** Normalised data-flow items. */
   dataflow: Map<string, number>;
@@ -50,14 +52,15 @@ export interface CodeBleuComponents {
 
 /**
  * Structural subtree multiset: every named, non-comment node with at least one named child, identified by
- * its type and its named children's ids (so equal subtrees get equal ids).
+ * a hash of its type and its named children's hashes (so equal subtrees get equal ids across trees). The
+ * hash is 52 bits wide (two 26-bit halves); a collision would only ever merge two distinct subtrees.
  */
-export function subtreeMultiset(lang: LangId, root: SyntaxNode, skip?: Set<SyntaxNode>): { set: Map<string, number>; count: number } {
+export function subtreeMultiset(lang: LangId, root: SyntaxNode, skip?: Set<SyntaxNode>): { set: Map<number, number>; count: number } {
   const comments = new Set(LANGUAGES[lang].commentNodeTypes);
-  const set = new Map<string, number>();
+  const set = new Map<number, number>();
   let count = 0;
-  // iterative post-order
-  const ids = new Map<SyntaxNode, string>();
+  const hA = new Map<SyntaxNode, number>();
+  const hB = new Map<SyntaxNode, number>();
   const stack: Array<[SyntaxNode, boolean]> = [[root, false]];
   while (stack.length) {
     const [n, done] = stack.pop()!;
@@ -69,16 +72,21 @@ export function subtreeMultiset(lang: LangId, root: SyntaxNode, skip?: Set<Synta
       }
       continue;
     }
-    const kids: string[] = [];
+    const t = typeHash(n.type);
+    let a = mix32(t, 0x2545f491);
+    let b = mix32(t, 0x68e31da4);
+    let kids = 0;
     for (const c of n.children) {
-      const id = ids.get(c);
-      if (id !== undefined) kids.push(id);
+      const ca = hA.get(c);
+      if (ca === undefined) continue;
+      a = mix32(a, ca);
+      b = mix32(b, hB.get(c)!);
+      kids++;
     }
-    const key = kids.length ? `${n.type}(${kids.join(",")})` : n.type;
-    // the structural key itself identifies the subtree (hashed when long), so ids agree across trees
-    ids.set(n, key.length > 64 ? hashKey(key) : key);
-    if (kids.length) {
-      const k = ids.get(n)!;
+    hA.set(n, a);
+    hB.set(n, b);
+    if (kids) {
+      const k = (a & 0x3ffffff) * 0x4000000 + (b & 0x3ffffff);
       set.set(k, (set.get(k) ?? 0) + 1);
       count++;
     }
@@ -86,18 +94,22 @@ export function subtreeMultiset(lang: LangId, root: SyntaxNode, skip?: Set<Synta
   return { set, count };
 }
 
-/** 53-bit string hash (cyrb53) to keep long structural keys short. */
-function hashKey(s: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+const typeHashes = new Map<string, number>();
+function typeHash(t: string): number {
+  let h = typeHashes.get(t);
+  if (h === undefined) {
+    h = 0x811c9dc5;
+    for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 16777619);
+    if (typeHashes.size < 100_000) typeHashes.set(t, h);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return "#" + (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  return h;
+}
+
+function mix32(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** Normalises data-flow items: variables renamed v0, v1, ... by first appearance; parents sorted. */
@@ -119,7 +131,7 @@ export function normaliseDataflow(items: Array<[string, string, string[]]>): { s
   return { set, count: items.length };
 }
 
-function multisetF1(a: Map<string, number>, aCount: number, b: Map<string, number>, bCount: number): number {
+function multisetF1<K>(a: Map<K, number>, aCount: number, b: Map<K, number>, bCount: number): number {
   if (aCount === 0 && bCount === 0) return 1;
   if (aCount === 0 || bCount === 0) return 0;
   let inter = 0;
@@ -144,8 +156,8 @@ export function codeBleu(
   const plain: Array<{ match: number; total: number }> = [];
   const weighted: Array<{ match: number; total: number }> = [];
   for (let n = 1; n <= 4; n++) {
-    const r = ngramCounts(ref.tokens, n);
-    const c = ngramCounts(cand.tokens, n);
+    const r = ref.ngrams[n - 1]!;
+    const c = cand.ngrams[n - 1]!;
     const s = clippedMatches(r, c);
     plain.push(s);
     weighted.push(n === 1 ? clippedMatches(r, c, (g) => (kw.has(g) ? 1 : 0.2)) : s);

@@ -10,12 +10,13 @@ import {
   LANGUAGES,
   parseCode,
   rejectReason,
+  type CommentIndex,
   type LangId,
   type ParseResult,
   type SyntaxNode,
 } from "../lang/index.js";
 import { UserError } from "../cli/errors.js";
-import { sentenceBleu } from "./bleu.js";
+import { allNgramCounts, sentenceBleuCounts } from "./bleu.js";
 import { codeBleu, DEFAULT_CODEBLEU_WEIGHTS, normaliseDataflow, subtreeMultiset, type CodeBleuInput, type CodeBleuWeights } from "./codebleu.js";
 import { buildPdg, PDG_LANGUAGES, type Pdg } from "./pdg.js";
 import { graphEditSimilarity, type GedOptions } from "./ged.js";
@@ -49,7 +50,7 @@ export interface PreparedCode {
   parse: ParseResult;
   tokens: string[];
   parseErrors: number;
-  private_: { codebleu?: CodeBleuInput; pdg?: Pdg };
+  private_: { codebleu?: CodeBleuInput; pdg?: Pdg; ngrams?: Map<string, number>[]; comments?: CommentIndex };
 }
 
 function checkInput(which: string, src: unknown, maxChars: number): string {
@@ -61,17 +62,23 @@ function checkInput(which: string, src: unknown, maxChars: number): string {
 
 export function prepareCode(lang: LangId, source: string): PreparedCode {
   const parse = parseCode(lang, source);
-  return { lang, source, parse, tokens: codeTokensParsed(parse), parseErrors: parse.errors.length, private_: {} };
+  const comments = indexComments(lang, parse.tree.rootNode);
+  return { lang, source, parse, tokens: codeTokensParsed(parse, comments), parseErrors: parse.errors.length, private_: { comments } };
 }
 
 function codebleuInput(p: PreparedCode): CodeBleuInput {
   if (!p.private_.codebleu) {
-    const idx = indexComments(p.lang, p.parse.tree.rootNode);
+    const idx = p.private_.comments ?? indexComments(p.lang, p.parse.tree.rootNode);
     const st = subtreeMultiset(p.lang, p.parse.tree.rootNode, new Set<SyntaxNode>(idx.docNodes));
     const df = normaliseDataflow(pdgOf(p).dataflow);
-    p.private_.codebleu = { tokens: p.tokens, subtrees: st.set, subtreeCount: st.count, dataflow: df.set, dataflowCount: df.count };
+    p.private_.codebleu = { tokens: p.tokens, ngrams: ngramsOf(p), subtrees: st.set, subtreeCount: st.count, dataflow: df.set, dataflowCount: df.count };
   }
   return p.private_.codebleu;
+}
+
+function ngramsOf(p: PreparedCode): Map<string, number>[] {
+  if (!p.private_.ngrams) p.private_.ngrams = allNgramCounts(p.tokens, 4);
+  return p.private_.ngrams;
 }
 
 function pdgOf(p: PreparedCode): Pdg {
@@ -114,7 +121,7 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
       return { metric, score: eq ? 1 : 0, components: { tokensRef: ref.tokens.length, tokensCand: cand.tokens.length }, warnings };
     }
     case "bleu": {
-      const b = sentenceBleu(ref.tokens, cand.tokens);
+      const b = sentenceBleuCounts(ngramsOf(ref), ngramsOf(cand), ref.tokens.length, cand.tokens.length);
       const [p1, p2, p3, p4] = b.components.precisions;
       return {
         metric,
