@@ -93,8 +93,8 @@ function toolchain(): Toolchain {
   return t;
 }
 
-const PY_RUNNER = `import os, sys
-def _batcoder_main():
+const PY_RUNNER = `def _batcoder_main():
+    import os, sys
     s = sys.stdin.readline().strip()
     fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(fd, 0)
@@ -105,7 +105,14 @@ def _batcoder_main():
         src = f.read()
     code = compile(src, p, "exec")
     del sys.argv[0]
-    g = {"__name__": "__main__", "__file__": p, "__builtins__": __builtins__}
+    # The program runs as the real __main__ module (pickle, dataclasses, multiprocessing look it up there);
+    # the sentinel stays a local of this frame.
+    import __main__
+    g = __main__.__dict__
+    keep = {"__name__", "__builtins__", "__doc__", "__spec__", "__loader__", "__package__"}
+    for k in [k for k in g if k not in keep]:
+        del g[k]
+    g["__file__"] = p
     exec(code, g)
     sys.stdout.flush()
     sys.stderr.flush()
