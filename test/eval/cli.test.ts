@@ -58,6 +58,13 @@ test("serve a checkpoint, evaluate it over HTTP with the eval command; results i
     const s2 = JSON.parse(fs.readFileSync(path.join(dir, "rescored", "summary.json"), "utf8"));
     assert.deepEqual(s2.passAtK, summary.passAtK);
     assert.deepEqual(s2.perTask, summary.perTask);
+
+    // A checkpoint directory directly (embedded model, generation cache in front of it).
+    const out3 = path.join(dir, "direct");
+    const r3 = cli(["eval", "--benchmark", "multipl-e:py", "--model", ck, "--format", "instruct", "--limit", "2", "--max-tokens", "6", "--out", out3, "--quiet"], dir);
+    assert.equal(r3.status, 0, r3.stderr);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out3, "summary.json"), "utf8")).samples, 2);
+    assert.equal(fs.readFileSync(path.join(out3, "cache", fs.readdirSync(path.join(out3, "cache"))[0]!), "utf8").trim().split("\n").length, 2);
   } finally {
     server.kill("SIGTERM");
     await new Promise((r) => server.once("exit", r));
