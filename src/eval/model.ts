@@ -7,8 +7,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../cli/errors.js";
 import { OpenAIClient } from "../backends/openai-client.js";
-import { loadEmbeddedPolicy } from "../backends/embedded.js";
-import { latestCheckpoint } from "../engine/checkpoint.js";
 import type { Sampler } from "../backends/policy.js";
 import { SamplerGenerator, type TextGenerator } from "./generator.js";
 import { CachedGenerator } from "./cache.js";
@@ -17,18 +15,23 @@ export function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
 }
 
-/** Resolves a checkpoint directory (a checkpoint, or a run directory holding step-* checkpoints). */
-export function resolveCheckpointDir(spec: string): string {
+/**
+ * Resolves a checkpoint directory (a checkpoint, or a run directory holding step-* checkpoints).
+ * The engine is imported lazily so scoring a samples file or talking HTTP never loads it.
+ */
+export async function resolveCheckpointDir(spec: string): Promise<string> {
   const dir = path.resolve(spec);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`model '${spec}' is neither an http(s) URL nor a directory`);
   if (fs.existsSync(path.join(dir, "manifest.json"))) return dir;
+  const { latestCheckpoint } = await import("../engine/checkpoint.js");
   const latest = latestCheckpoint(dir);
   if (!latest) throw new UserError(`${spec} holds no checkpoint (no manifest.json, no complete step-* checkpoint inside)`);
   return latest.dir;
 }
 
-export function loadCheckpointSampler(spec: string): { sampler: Sampler; dir: string } {
-  const dir = resolveCheckpointDir(spec);
+export async function loadCheckpointSampler(spec: string): Promise<{ sampler: Sampler; dir: string }> {
+  const dir = await resolveCheckpointDir(spec);
+  const { loadEmbeddedPolicy } = await import("../backends/embedded.js");
   try {
     return { sampler: loadEmbeddedPolicy(dir), dir };
   } catch (e) {
@@ -52,7 +55,7 @@ export async function openModel(spec: string, opts: OpenModelOptions = {}): Prom
     await c.init();
     return c;
   }
-  const { sampler, dir } = loadCheckpointSampler(spec);
+  const { sampler, dir } = await loadCheckpointSampler(spec);
   const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${path.basename(dir)}`);
   return opts.cacheDir ? new CachedGenerator(gen, opts.cacheDir) : gen;
 }

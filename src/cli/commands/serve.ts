@@ -61,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
   const cfg = parsed.data;
-  const { sampler, dir } = loadCheckpointSampler(cfg.checkpoint);
+  const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint);
   const server = new OpenAIServer({
     sampler,
     modelName: cfg.modelName,
