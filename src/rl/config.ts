@@ -30,7 +30,7 @@ export const RLConfigSchema = z
     max_code_tokens: posInt("max_code_tokens").default(192),
 
     // ---- rollouts ----
-    max_steps: posInt("max_steps").default(60),
+    max_steps: posInt("max_steps").default(40),
     /** Code samples per step (TRL: per-step prompts; OpenRLHF: rollout_batch_size). */
     rollout_batch_size: posInt("rollout_batch_size").default(8),
     /** G: documentations sampled per code sample (TRL num_generations / OpenRLHF n_samples_per_prompt). */
@@ -98,7 +98,7 @@ export const RLConfigSchema = z
     doc2code_weight: nonNeg("doc2code_weight").default(1),
 
     // ---- optimiser ----
-    learning_rate: z.number().positive("learning_rate must be > 0").max(1, "learning_rate must be <= 1").default(2e-5),
+    learning_rate: z.number().positive("learning_rate must be > 0").max(1, "learning_rate must be <= 1").default(5e-5),
     warmup_steps: nonNegInt("warmup_steps").default(0),
     adam_beta1: z.number().min(0).lt(1).default(0.9),
     adam_beta2: z.number().min(0).lt(1).default(0.99),
@@ -114,6 +114,8 @@ export const RLConfigSchema = z
     eval_size: posInt("eval_size").default(200),
     eval_at_start: z.boolean().default(true),
     eval_at_end: z.boolean().default(true),
+    /** Decoding temperature of the held-out evaluation (0 = greedy, the default; >0 = seeded sampling). */
+    eval_temperature: z.number().min(0).max(2).default(0),
     /** Sampling batch size for eval (prompts per sample() call). */
     eval_batch_size: posInt("eval_batch_size").default(32),
     /** Optional pass@1 through the eval harness (src/eval) at the first and last evaluation, e.g. "humaneval"; null = off. */

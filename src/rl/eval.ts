@@ -18,6 +18,8 @@ export interface EvalConfig {
   maxCodeTokens: number;
   batchSize: number;
   signatureHint: boolean;
+  /** 0 = greedy (default); > 0 = seeded sampling at this temperature. */
+  temperature?: number;
   /** How many per-function examples to keep in the result (for the report). */
   keepExamples?: number;
   onProgress?: (done: number, total: number) => void;
@@ -46,11 +48,11 @@ export interface HeldOutEval {
   examples: EvalExample[];
 }
 
-async function greedyAll(sampler: Sampler, prompts: number[][], maxTokens: number, batch: number, progress: () => void): Promise<string[]> {
+async function greedyAll(sampler: Sampler, prompts: number[][], maxTokens: number, batch: number, progress: () => void, temperature = 0): Promise<string[]> {
   const stop = specialStopIds(sampler.tokenizer);
   const out: string[] = [];
   for (let i = 0; i < prompts.length; i += batch) {
-    const reqs: SampleRequest[] = prompts.slice(i, i + batch).map((prompt) => ({ prompt, n: 1, params: { maxTokens, temperature: 0, stopTokenIds: stop, seed: 0 } }));
+    const reqs: SampleRequest[] = prompts.slice(i, i + batch).map((prompt, k) => ({ prompt, n: 1, params: { maxTokens, temperature, stopTokenIds: stop, seed: 1000 + i + k } }));
     const res = await sampler.sample(reqs);
     for (const r of res) out.push(r[0]!.text.trim());
     progress();
@@ -67,11 +69,11 @@ export async function evaluateHeldOut(sampler: Sampler, items: CodeItem[], rewar
   const tick = () => cfg.onProgress?.(++done, nBatches);
   const sig = (it: CodeItem) => (cfg.signatureHint && it.signature ? it.signature : null);
 
-  const genDocs = await greedyAll(sampler, withDoc.map((it) => code2docPrompt(tok, it.code, it.lang)), cfg.maxDocTokens, cfg.batchSize, tick);
-  const rtCodes = (await greedyAll(sampler, withDoc.map((it, i) => doc2codePrompt(tok, genDocs[i]!, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick)).map(
+  const genDocs = await greedyAll(sampler, withDoc.map((it) => code2docPrompt(tok, it.code, it.lang)), cfg.maxDocTokens, cfg.batchSize, tick, cfg.temperature);
+  const rtCodes = (await greedyAll(sampler, withDoc.map((it, i) => doc2codePrompt(tok, genDocs[i]!, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick, cfg.temperature)).map(
     (c, i) => (sig(withDoc[i]!) ?? "") + c,
   );
-  const hCodes = (await greedyAll(sampler, withDoc.map((it) => doc2codePrompt(tok, it.doc!, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick)).map(
+  const hCodes = (await greedyAll(sampler, withDoc.map((it) => doc2codePrompt(tok, it.doc!, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick, cfg.temperature)).map(
     (c, i) => (sig(withDoc[i]!) ?? "") + c,
   );
 

@@ -42,11 +42,11 @@ export const WarmStartSchema = z
       .union([z.enum(["tiny", "small", "base", "medium", "large"]), z.record(z.string(), z.number().int().positive())])
       .default("small"),
     vocab_size: z.number().int().min(300).max(65536).default(2048),
-    pretrain_steps: z.number().int().min(0).default(240),
+    pretrain_steps: z.number().int().min(0).default(120),
     pretrain_seq_len: z.number().int().min(16).default(256),
     pretrain_batch_tokens: z.number().int().positive().default(4096),
     pretrain_lr: z.number().positive().max(1).default(2e-3),
-    sft_steps: z.number().int().min(0).default(240),
+    sft_steps: z.number().int().min(0).default(120),
     sft_batch_tokens: z.number().int().positive().default(4096),
     sft_lr: z.number().positive().max(1).default(1e-3),
     sft_warmup_steps: z.number().int().min(0).default(10),
@@ -117,7 +117,10 @@ export async function loadEvalItems(cfg: RLConfig, tok: TokenizerLike, n: number
   for (const r of recs) {
     const nt = encodePlain(tok, r.code).length;
     if (nt < cfg.min_code_tokens || nt > cfg.max_code_tokens) continue;
-    const doc = canonical(r);
+    const full = canonical(r);
+    // The human documentation, canonicalised and cut (whole blocks) to the documentation budget the model
+    // writes and was warm-started on; the full text when even its summary is longer.
+    const doc = full ? (fitDoc(full, tok, cfg.max_doc_tokens - 1) ?? full) : null;
     if (doc) items.push({ id: r.id, lang: r.lang, code: r.code, signature: r.signature, doc });
   }
   items.sort((a, b) => hashSeed(cfg.seed, parseInt(a.id.slice(0, 8), 16)) - hashSeed(cfg.seed, parseInt(b.id.slice(0, 8), 16)) || a.id.localeCompare(b.id));
@@ -344,7 +347,7 @@ export async function runRL(opts: {
     ? async (sampler, step) => {
         let bar: ProgressBar | null = null;
         const r = await evaluateHeldOut(sampler, evalItems, reward, {
-          maxDocTokens: cfg.max_doc_tokens, maxCodeTokens: maxRebuild, batchSize: cfg.eval_batch_size, signatureHint: cfg.signature_hint,
+          maxDocTokens: cfg.max_doc_tokens, maxCodeTokens: maxRebuild, batchSize: cfg.eval_batch_size, signatureHint: cfg.signature_hint, temperature: cfg.eval_temperature,
           onProgress: (d, t) => {
             bar ??= new ProgressBar(`eval@${step} (${evalItems.length} fns)`, t, opts.progress);
             bar.update(d);
