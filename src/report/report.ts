@@ -83,9 +83,15 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
   const add = (title: string, series: Series[], yLabel?: string, yInclude?: number[]) => charts.push(lineChart({ title, series, xLabel: "step", yLabel, yInclude }));
   add("Reward per direction", [seriesOf(metrics, "reward/code2doc/mean", "code→doc (documentation)"), seriesOf(metrics, "reward/doc2code/mean", "doc→code (reconstruction)"), seriesOf(metrics, "reward/doc2code/similarity", "reconstruction similarity")], "reward");
   const compKeys = [...new Set(metrics.flatMap((m) => Object.keys(m).filter((k) => k.startsWith("reward/component/"))))];
-  if (compKeys.length) add("Reward components (reconstructions)", compKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))), "value");
+  // Components on a [0, 1]-like scale share a chart; counts (parse errors, ...) get their own.
+  const maxAbs = (k: string) => Math.max(0, ...metrics.map((m) => Math.abs(num(m[k]))).filter(Number.isFinite));
+  const unitKeys = compKeys.filter((k) => maxAbs(k) <= 1.5 && !/errors/.test(k));
+  const otherKeys = compKeys.filter((k) => !unitKeys.includes(k));
+  if (unitKeys.length) add("Reward components (reconstructions)", unitKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))), "value");
+  if (otherKeys.length) add("Reward diagnostics (reconstructions)", otherKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))), "mean per reconstruction", [0]);
   add("Documentation checks", [seriesOf(metrics, "doc/format_valid_rate", "format valid"), seriesOf(metrics, "doc/leak_rate", "leaking"), seriesOf(metrics, "doc/kept_rate", "kept")], "rate", [0, 1]);
-  add("KL to reference and entropy", [seriesOf(metrics, "kl", "KL (all)"), seriesOf(metrics, "kl/code2doc", "KL code→doc"), seriesOf(metrics, "kl/doc2code", "KL doc→code"), seriesOf(metrics, "entropy", "entropy")], "nats", [0]);
+  add("KL to the reference (per token)", [seriesOf(metrics, "kl", "KL (all)"), seriesOf(metrics, "kl/code2doc", "KL code→doc"), seriesOf(metrics, "kl/doc2code", "KL doc→code")], "nats", [0]);
+  add("Entropy (per token)", [seriesOf(metrics, "entropy", "entropy")], "nats", [0]);
   add("Lengths (tokens)", [seriesOf(metrics, "len/doc_mean", "documentation"), seriesOf(metrics, "len/code_mean", "reconstruction")], "tokens", [0]);
   add("PPO diagnostics", [seriesOf(metrics, "clip_fraction", "clip fraction"), seriesOf(metrics, "approx_kl_old", "approx KL(old‖new)"), seriesOf(metrics, "grad_norm", "grad norm")], "value", [0]);
   add("Time per step", [seriesOf(metrics, "time/sampling_s", "sampling"), seriesOf(metrics, "time/reward_s", "reward"), seriesOf(metrics, "time/update_s", "update")], "seconds", [0]);
