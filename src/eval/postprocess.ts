@@ -13,9 +13,10 @@
  *   HumanEval / MultiPL-E-py the completion is "\n" + code (the prompt's stub, a function whose body is its
  *   docstring, is then redefined by the model's function; the prompt's imports stay in scope). For MBPP the
  *   completion is the code.
- * - Other languages: the prompt's signature line is located in the code and what follows it becomes the
- *   completion, cut at the stop sequences (which is what closes the function the way MultiPL-E's tests
- *   expect). If the signature is not found the whole block is taken as the function body.
+ * - Other languages: the prompt's signature line is located in the code; brace languages take the body up to
+ *   the brace closing the function (kept only when the tests do not start with their own "}"), Ruby/Lua up
+ *   to the `end` in the signature's column; otherwise what follows the signature is cut at the stop
+ *   sequences. If the signature is not found the whole block is taken as the function body.
  */
 import { FENCE, type Problem } from "./benchmarks.js";
 
@@ -117,9 +118,80 @@ export function completionFromChat(problem: Problem, answer: string): string {
     at = lines.findIndex((l) => defRe.test(l) && /[{:]\s*$|\)\s*$|do\s*$|\bthen\s*$/.test(l.trim()) === true);
     if (at < 0) at = lines.findIndex((l) => /^\s*(?:def|fn|func|function|local function|public static|static)\b/.test(l) && l.includes(name + "("));
   }
-  const body = at >= 0 ? lines.slice(at + 1).join("\n") : code;
   const lead = problem.prompt.endsWith("\n") ? "" : "\n";
-  return truncateAtStop(lead + body.replace(/^\n+/, ""), problem.stop);
+  if (at < 0) return truncateAtStop(lead + code.replace(/^\n+/, ""), problem.stop);
+  const after = lines.slice(at + 1);
+  const sigLine = lines[at]!;
+  // Brace languages: the body runs to the brace that closes the function (counted, skipping strings and
+  // comments); the closing brace is kept only when the tests do not bring their own.
+  if (BRACE_LANGS.has(problem.language) && sigLine.trimEnd().endsWith("{")) {
+    const end = matchingClose(after.join("\n"), problem.language);
+    if (end >= 0) {
+      const body = after.join("\n").slice(0, end).replace(/[ \t]*$/, "");
+      const testsClose = problem.tests.trimStart().startsWith("}");
+      return lead + body + (testsClose ? "" : "}\n");
+    }
+  }
+  // Ruby / Lua: the function ends at the first `end` in the signature's column.
+  if (problem.language === "rb" || problem.language === "lua") {
+    const indent = /^\s*/.exec(sigLine)![0];
+    const endAt = after.findIndex((l) => l.trimEnd() === `${indent}end`);
+    if (endAt >= 0) return lead + after.slice(0, endAt + 1).join("\n") + "\n";
+  }
+  return truncateAtStop(lead + after.join("\n").replace(/^\n+/, ""), problem.stop);
+}
+
+const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp", "java", "rs", "sh"]);
+
+/**
+ * Index in `src` of the `}` that closes a block opened just before `src` starts (depth 1), skipping string
+ * literals and comments; -1 when it never closes.
+ */
+export function matchingClose(src: string, lang: string): number {
+  let depth = 1;
+  const hashComments = lang === "sh" || lang === "php";
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    const n = src[i + 1];
+    if (c === "/" && n === "/" && lang !== "sh") {
+      while (i < src.length && src[i] !== "\n") i++;
+      continue;
+    }
+    if (c === "#" && hashComments && (i === 0 || /\s/.test(src[i - 1]!)) && src[i - 1] !== "$") {
+      while (i < src.length && src[i] !== "\n") i++;
+      continue;
+    }
+    if (c === "/" && n === "*" && lang !== "sh") {
+      const e = src.indexOf("*/", i + 2);
+      if (e < 0) return -1;
+      i = e + 1;
+      continue;
+    }
+    if (c === '"' || c === "`" || (c === "'" && lang !== "rs")) {
+      if (lang === "sh" && c === "'" ) {
+        const e = src.indexOf("'", i + 1);
+        if (e < 0) return -1;
+        i = e;
+        continue;
+      }
+      let j = i + 1;
+      while (j < src.length && src[j] !== c) j += src[j] === "\\" ? 2 : 1;
+      i = j;
+      continue;
+    }
+    if (c === "'" && lang === "rs") {
+      // a char literal ('a', '\n', '\u{1F600}') — not a lifetime ('a without a closing quote nearby)
+      const m = /^'(?:\\u\{[0-9a-fA-F]+\}|\\.|[^\\'])'/.exec(src.slice(i));
+      if (m) i += m[0].length - 1;
+      continue;
+    }
+    if (c === "{") depth++;
+    else if (c === "}") {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  return -1;
 }
 
 function escapeRe(s: string): string {

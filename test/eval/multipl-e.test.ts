@@ -27,3 +27,27 @@ for (const lang of REQUIRED) {
     assert.ok(results.some((r) => !r.passed), "at least one wrong completion per language");
   });
 }
+
+test("instruct format: a chat answer holding the whole function (with prose, helpers, a main) passes in every language", async () => {
+  const closesInTests = new Set(["cpp", "rs", "sh", "java"]);
+  const jobs: { problem: ReturnType<typeof loadBenchmark>[number]; answer: string }[] = [];
+  for (const lang of REQUIRED) {
+    const sol = HAND_SOLUTIONS[lang]!.find((s) => s.task === "HumanEval_53_add")!;
+    const problem = loadBenchmark(`multipl-e:${lang}`).find((p) => p.taskId === sol.task)!;
+    const lines = problem.prompt.trimEnd().split("\n");
+    const sig = lines[lines.length - 1]!;
+    const close = closesInTests.has(lang) ? (lang === "java" ? "    }\n" : "}\n") : "";
+    let fn = `${sig}\n${sol.right}${close}`;
+    if (lang === "py") fn = `def add(x: int, y: int):\n${sol.right}`;
+    if (lang === "java") fn = `import java.util.*;\n\nclass Problem {\n${fn}\n    public static void main(String[] args) {\n        System.out.println(add(1, 2));\n    }\n}\n`;
+    if (lang === "php") fn = `<?php\n${fn}`;
+    const fence = { py: "python", rb: "ruby", go: "go", lua: "lua", js: "javascript", ts: "typescript", php: "php", sh: "bash", cpp: "cpp", java: "java", rs: "rust" }[lang];
+    jobs.push({ problem, answer: `Sure! Here is the function:\n\n\`\`\`${fence}\n${fn}\`\`\`\n\nIt adds the two numbers { and returns } the sum.` });
+  }
+  const { completionFromChat } = await import("../../src/eval/postprocess.js");
+  for (const j of jobs) {
+    const completion = completionFromChat(j.problem, j.answer);
+    const { results } = await scoreSamples({ benchmark: [j.problem], samples: [{ task_id: j.problem.taskId, completion }] });
+    assert.equal(results[0]!.passed, true, `${j.problem.benchmark}: ${results[0]!.result}\n--- completion:\n${completion}`);
+  }
+});

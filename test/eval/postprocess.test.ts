@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadBenchmark } from "../../src/eval/benchmarks.js";
-import { completionFromBase, completionFromChat, extractCodeBlock, stripPythonScaffolding, truncateAtStop } from "../../src/eval/postprocess.js";
+import { completionFromBase, completionFromChat, extractCodeBlock, matchingClose, stripPythonScaffolding, truncateAtStop } from "../../src/eval/postprocess.js";
 
 test("truncateAtStop cuts at the earliest stop sequence", () => {
   assert.equal(truncateAtStop("    return 1\ndef g():\n#x", ["\n#", "\ndef"]), "    return 1");
@@ -43,7 +43,20 @@ test("instruct format: Python code block is used whole; other languages are re-a
   assert.equal(py, "\ndef add(x: int, y: int):\n    return x + y\n");
   const rs = loadBenchmark("multipl-e:rs").find((q) => q.taskId === "HumanEval_53_add")!;
   const c = completionFromChat(rs, "```rust\nfn add(x: isize, y: isize) -> isize {\n    x + y\n}\n```");
-  assert.equal(c, "    x + y");
+  assert.equal(c, "    x + y\n");
   const rb = loadBenchmark("multipl-e:rb").find((q) => q.taskId === "HumanEval_53_add")!;
   assert.equal(completionFromChat(rb, "```ruby\ndef add(x, y)\n  x + y\nend\n```"), "  x + y\nend\n");
+});
+
+test("matchingClose skips braces in strings, chars and comments; Rust lifetimes are not chars", () => {
+  assert.equal(matchingClose('  let s = "}"; // }\n  /* } */ x }\n}', "js"), '  let s = "}"; // }\n  /* } */ x '.length);
+  assert.equal(matchingClose("  let c = '}'; f::<'a>(x) }", "rs"), "  let c = '}'; f::<'a>(x) ".length);
+  assert.equal(matchingClose("  echo \"${#1}\" # }\n}", "sh"), "  echo \"${#1}\" # }\n".length);
+  assert.equal(matchingClose("  if (x) { y; }", "cpp"), -1);
+});
+
+test("instruct format: Java answers keep working with any indentation (the method is closed by brace matching)", () => {
+  const p = loadBenchmark("multipl-e:java").find((q) => q.taskId === "HumanEval_53_add")!;
+  const c = completionFromChat(p, "```java\nclass Problem {\n  public static long add(long x, long y) {\n    if (x > 0) { return x + y; }\n    return x + y;\n  }\n}\n```");
+  assert.equal(c, "    if (x > 0) { return x + y; }\n    return x + y;\n");
 });
