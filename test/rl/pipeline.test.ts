@@ -40,6 +40,7 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
     path.resolve("bin/batcoder.js"), "train", "--corpus", "corpus", "--run-name", "t", "--quiet", "--steps", "2",
     "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=2", "--set", "max_doc_tokens=64",
     "--set", "max_rebuild_tokens=8", "--set", "eval_size=6", "--set", "save_steps=1", "--set", "reject_invalid_docs=false",
+    "--set", "eval_benchmark=humaneval", "--set", "eval_benchmark_limit=2",
     "--set", 'warmstart.model={"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":2,"max_position_embeddings":256}',
     "--set", "warmstart.vocab_size=300", "--set", "warmstart.pretrain_steps=2", "--set", "warmstart.pretrain_seq_len=64",
     "--set", "warmstart.pretrain_batch_tokens=256", "--set", "warmstart.sft_steps=2", "--set", "warmstart.sft_batch_tokens=512",
@@ -51,7 +52,15 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
   const run = path.join(dir, "runs", "t");
   for (const f of ["config.resolved.json", "metrics.jsonl", "samples.jsonl", "evals.jsonl", "summary.json", "report.html", "warmstart.json"]) assert.ok(fs.existsSync(path.join(run, f)), f);
   assert.deepEqual(readJsonl(path.join(run, "metrics.jsonl")).map((m) => m.step), [1, 2]);
-  assert.deepEqual(readJsonl(path.join(run, "evals.jsonl")).map((m) => m.step), [0, 2]);
+  const evals = readJsonl<Record<string, unknown>>(path.join(run, "evals.jsonl"));
+  assert.deepEqual(evals.map((m) => m.step), [0, 2]);
+  // optional pass@1 through the eval harness (sandboxed execution) at the first and last evaluation
+  for (const e of evals) {
+    const b = e.benchmark as { name: string; tasks: number; pass_at_1: number };
+    assert.equal(b.tasks, 2);
+    assert.ok(b.pass_at_1 >= 0 && b.pass_at_1 <= 1);
+  }
+  assert.match(fs.readFileSync(path.join(run, "report.html"), "utf8"), /humaneval pass@1 \(2 tasks\)/);
   const ws = JSON.parse(fs.readFileSync(path.join(run, "warmstart.json"), "utf8"));
   assert.equal(ws.sft.steps, 2);
   // the warm start's pretraining text excludes the test split
