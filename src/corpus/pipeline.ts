@@ -365,7 +365,10 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
       text = decodeUtf8(buf);
       if (text === null) return dropFile(f, "invalid-utf8", "file is not valid UTF-8", lang);
       buf = null;
-    } else stats.bytes_read += f.size;
+    } else {
+      stats.bytes_read += f.size;
+      if (text.slice(0, 8192).includes("\u0000")) return dropFile(f, "binary", undefined, lang);
+    }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const contentReason = contentDropReason(text, cfg.maxLineLength);
     if (contentReason) return dropFile(f, contentReason, undefined, lang);

@@ -8,6 +8,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { createHash } from "node:crypto";
 import { UserError } from "../cli/errors.js";
+import { resolveLangId } from "../lang/index.js";
 import { byteLines } from "./sources.js";
 import { CorpusRecordSchema, SPLITS, type CorpusRecord, type Split } from "./schema.js";
 import type { ShardInfo } from "./writer.js";
@@ -87,7 +88,7 @@ function parseLine(buf: Buffer, file: string, no: number): CorpusRecord {
 }
 
 function makeFilter(opts: ReadOptions): (r: CorpusRecord) => boolean {
-  const langs = opts.lang === undefined ? null : new Set(Array.isArray(opts.lang) ? opts.lang : [opts.lang]);
+  const langs = opts.lang === undefined ? null : new Set((Array.isArray(opts.lang) ? opts.lang : [opts.lang]).map((l) => resolveLangId(l) ?? l));
   return (r) => (!langs || langs.has(r.lang)) && (!opts.withDoc || r.doc !== null) && r.split === opts.split;
 }
 

@@ -225,6 +225,7 @@ test("readCorpus streams one split filtered by language; readCorpusSync agrees",
   const sync = readCorpusSync(out, { split: "train", lang: "python" });
   assert.deepEqual(train, sync);
   assert.ok(train.length > 0 && train.every((r) => r.lang === "python" && r.split === "train"));
+  assert.deepEqual(readCorpusSync(out, { split: "train", lang: "py" }), sync, "language aliases are accepted");
   const limited = readCorpusSync(out, { split: "train", limit: 2 });
   assert.equal(limited.length, 2);
 });
