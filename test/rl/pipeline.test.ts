@@ -73,6 +73,17 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
   assert.equal(r2.status, 0, r2.stderr + r2.stdout);
   assert.deepEqual(readJsonl(path.join(run, "metrics.jsonl")).map((m) => m.step), [1, 2, 3]);
   assert.equal(fs.readdirSync(path.join(dir, ".cache", "warmstart")).length, 1);
+
+  // `batcoder sft --from CKPT --out DIR`: SFT only, from an existing checkpoint; `rl --from` then trains from it
+  const r3 = spawnSync(process.execPath, [args[0]!, "sft", "--from", ws.checkpoint, "--out", "sft-out", "--corpus", "corpus", "--sft-steps", "2", "--quiet", "--set", "max_doc_tokens=64"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.equal(r3.status, 0, r3.stderr);
+  assert.equal(r3.stdout.trim(), path.join(dir, "sft-out", "policy"));
+  const sftInfo = JSON.parse(fs.readFileSync(path.join(dir, "sft-out", "warmstart.json"), "utf8"));
+  assert.equal(sftInfo.sft.losses.length, 2);
+  const r4 = spawnSync(process.execPath, [args[0]!, "rl", "--from", "sft-out/policy", "--corpus", "corpus", "--run-name", "from-sft", "--steps", "1", "--quiet", "--no-report",
+    "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=1", "--set", "max_doc_tokens=16", "--set", "max_rebuild_tokens=8", "--set", "eval_size=4"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+  assert.equal(r4.status, 0, r4.stderr);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, "runs", "from-sft", "config.resolved.json"), "utf8")).init_from, "sft-out/policy");
 });
 
 test("fitDoc keeps whole blocks within the documentation budget and stays valid", async () => {
