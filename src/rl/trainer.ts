@@ -210,7 +210,6 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     for (const f of [files.metrics, files.samples, files.evals]) truncateJsonlByStep(f, state.step);
   } else {
     for (const f of [files.metrics, files.samples, files.evals, files.summary]) fs.rmSync(f, { force: true });
-    writeFileAtomic(path.join(runDir, "config.resolved.json"), JSON.stringify(cfg, null, 2) + "\n");
     fs.rmSync(path.join(runDir, "checkpoints"), { recursive: true, force: true });
     if (needRef) {
       // Keep the starting weights: the frozen KL reference, restorable on resume.
@@ -221,6 +220,8 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       ref = await policy.snapshotReference();
     }
   }
+  // The resolved config of this invocation (a resume may extend max_steps).
+  writeFileAtomic(path.join(runDir, "config.resolved.json"), JSON.stringify(cfg, null, 2) + "\n");
   hooks.onStart?.({ startStep: state.step, maxSteps: cfg.max_steps, resumed: !!latest });
 
   const cursor = new DataCursor(train.length, cfg.seed, state.cursor);
