@@ -437,7 +437,11 @@ export class Sandbox {
         const tmp = path.join(hostDir, "tmp");
         fs.mkdirSync(tmp);
         const rewrite = (s: string) => s.replace(/(^|[^\w./-])\/(src|tmp)(?=\/|$|[\s;&|'"])/g, (_m, pre: string, which: string) => pre + (which === "src" ? srcDir : tmp));
-        argv = [...rlimitArgs(limits, "unsafe"), ...job.command.map(rewrite)];
+        // Still never run generated code as root: drop to uid 65534 with no capabilities (no isolation otherwise;
+        // a toolchain only root can reach, such as rustup under /root, is then unavailable).
+        const drop = process.getuid?.() === 0 && fs.existsSync("/usr/bin/setpriv");
+        if (drop) fs.chownSync(tmp, SANDBOX_UID, SANDBOX_GID);
+        argv = [...rlimitArgs(limits, "unsafe"), ...(drop ? setprivArgs() : []), ...job.command.map(rewrite)];
         spawnEnv = Object.fromEntries(Object.entries({ ...env, HOME: tmp, TMPDIR: tmp }).map(([k, v]) => [k, rewrite(v)]));
         cwd = tmp;
       } else {
