@@ -21,6 +21,7 @@ declare -A NEED=(
   [golang-1.19-src]=/usr/lib/go-1.19/src/strings/strings.go
   [lua-unit]=/usr/share/lua/5.4/luaunit.lua
   [libjavatuples-java]=/usr/share/java/javatuples.jar
+  [libtest-deep-perl]=/usr/share/perl5/Test/Deep.pm
 )
 missing=()
 for pkg in "${!NEED[@]}"; do

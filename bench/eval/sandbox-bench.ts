@@ -91,6 +91,7 @@ async function main(): Promise<void> {
       cpp: "#include <bits/stdc++.h>\nint main() {\n  std::cout << 1 << std::endl;\n}\n",
       java: "class Problem {\n    public static void main(String[] args) {\n        System.out.println(1);\n    }\n}\n",
       rs: "fn main() {\n    println!(\"1\");\n}\n",
+      pl: "print 1;\n",
     };
     console.log("| language | sandboxed run of a trivial program (compile + run), median of 3 |");
     console.log("|---|---|");

@@ -48,7 +48,7 @@ export const MBPP_SPLITS = {
 export type MbppSplit = keyof typeof MBPP_SPLITS;
 
 /** MultiPL-E languages this harness can execute (the data has more). */
-export const MULTIPLE_LANGS: readonly Language[] = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs"];
+export const MULTIPLE_LANGS: readonly Language[] = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl"];
 
 const HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
 const MBPP_STOP = ["\nassert", '\n"""', "\nprint(", "\nif __name__", "\n```"];
@@ -215,6 +215,7 @@ export const FENCE: Record<Language, string> = {
   cpp: "cpp",
   java: "java",
   rs: "rust",
+  pl: "perl",
 };
 
 export const BENCHMARK_HELP = `humaneval | mbpp | mbpp:<split> (prompt|test|validation|train|all; default test = task ids 11-510) | mbpp-sanitized | multipl-e:<lang> | multipl-e-mbpp:<lang>   (lang: ${MULTIPLE_LANGS.join(" ")})`;

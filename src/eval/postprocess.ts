@@ -42,6 +42,7 @@ const FENCE_ALIASES: Record<string, string[]> = {
   cpp: ["cpp", "c++", "cc", "cxx"],
   java: ["java"],
   rust: ["rust", "rs"],
+  perl: ["perl", "pl"],
 };
 
 /** The code of the first fenced block (preferring one tagged `lang`), or the whole text when unfenced. */
@@ -112,6 +113,11 @@ export function completionFromChat(problem: Problem, answer: string): string {
   const sig = (promptLines[promptLines.length - 1] ?? "").trim();
   const lines = code.split("\n");
   let at = lines.findIndex((l) => sig.length > 0 && l.trim() === sig);
+  if (at < 0 && problem.language === "pl" && problem.entryPoint) {
+    // Perl prompts end with `my(...) = @_;` after `sub name {`; anchor on the sub (a repeated `my` is harmless).
+    const subRe = new RegExp(`^\\s*sub\\s+${escapeRe(problem.entryPoint)}\\s*\\{\\s*$`);
+    at = lines.findIndex((l) => subRe.test(l));
+  }
   if (at < 0 && problem.entryPoint) {
     const name = problem.entryPoint;
     const defRe = new RegExp(`(?:^|[\\s*&])(?:def|fn|func|function|sub)?\\s*${escapeRe(name)}\\s*\\(`);
@@ -141,7 +147,7 @@ export function completionFromChat(problem: Problem, answer: string): string {
   return truncateAtStop(lead + after.join("\n").replace(/^\n+/, ""), problem.stop);
 }
 
-const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp", "java", "rs", "sh"]);
+const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp", "java", "rs", "sh", "pl"]);
 
 /**
  * Index in `src` of the `}` that closes a block opened just before `src` starts (depth 1), skipping string
@@ -149,7 +155,7 @@ const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp"
  */
 export function matchingClose(src: string, lang: string): number {
   let depth = 1;
-  const hashComments = lang === "sh" || lang === "php";
+  const hashComments = lang === "sh" || lang === "php" || lang === "pl";
   for (let i = 0; i < src.length; i++) {
     const c = src[i]!;
     const n = src[i + 1];

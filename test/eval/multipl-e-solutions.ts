@@ -63,4 +63,8 @@ export const HAND_SOLUTIONS: Partial<Record<Language, HandSolution[]>> = {
     { task: "HumanEval_53_add", right: "    x + y\n", wrong: "    x - y\n" },
     { task: "HumanEval_60_sum_to_n", right: "    n * (n + 1) / 2\n" },
   ],
+  pl: [
+    { task: "HumanEval_53_add", right: "    return $x + $y;\n}\n", wrong: "    return $x - $y;\n}\n" },
+    { task: "HumanEval_60_sum_to_n", right: "    my $s = 0;\n    $s += $_ for 1 .. $n;\n    return $s;\n}\n", wrong: "    return $n;\n}\n" },
+  ],
 };

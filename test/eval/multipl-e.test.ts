@@ -6,7 +6,7 @@ import { scoreSamples } from "../../src/eval/evaluate.js";
 import { availableLanguages } from "../../src/eval/sandbox/executors.js";
 import { HAND_SOLUTIONS } from "./multipl-e-solutions.js";
 
-const REQUIRED = ["py", "rb", "go", "lua", "js", "ts", "rs", "php", "java", "cpp", "sh"] as const;
+const REQUIRED = ["py", "rb", "go", "lua", "js", "ts", "rs", "php", "java", "cpp", "sh", "pl"] as const;
 
 test("every required language has its toolchain here", () => {
   const have = availableLanguages();
@@ -39,9 +39,10 @@ test("instruct format: a chat answer holding the whole function (with prose, hel
     const close = closesInTests.has(lang) ? (lang === "java" ? "    }\n" : "}\n") : "";
     let fn = `${sig}\n${sol.right}${close}`;
     if (lang === "py") fn = `def add(x: int, y: int):\n${sol.right}`;
+    if (lang === "pl") fn = `use strict;\n\nsub add {\n    my ($x, $y) = @_;\n${sol.right}\n1;\n`;
     if (lang === "java") fn = `import java.util.*;\n\nclass Problem {\n${fn}\n    public static void main(String[] args) {\n        System.out.println(add(1, 2));\n    }\n}\n`;
     if (lang === "php") fn = `<?php\n${fn}`;
-    const fence = { py: "python", rb: "ruby", go: "go", lua: "lua", js: "javascript", ts: "typescript", php: "php", sh: "bash", cpp: "cpp", java: "java", rs: "rust" }[lang];
+    const fence = { py: "python", rb: "ruby", go: "go", lua: "lua", js: "javascript", ts: "typescript", php: "php", sh: "bash", cpp: "cpp", java: "java", rs: "rust", pl: "perl" }[lang];
     jobs.push({ problem, answer: `Sure! Here is the function:\n\n\`\`\`${fence}\n${fn}\`\`\`\n\nIt adds the two numbers { and returns } the sum.` });
   }
   const { completionFromChat } = await import("../../src/eval/postprocess.js");

@@ -30,7 +30,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import type { Sandbox, SandboxLimits, SandboxResult } from "./sandbox.js";
 
-export const LANGUAGES = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs"] as const;
+export const LANGUAGES = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl"] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 export const LANGUAGE_NAMES: Record<Language, string> = {
@@ -45,6 +45,7 @@ export const LANGUAGE_NAMES: Record<Language, string> = {
   cpp: "C++",
   java: "Java",
   rs: "Rust",
+  pl: "Perl",
 };
 
 export type ExecStatus = "passed" | "failed" | "timeout" | "memory" | "output-limit" | "compile-error" | "error";
@@ -209,6 +210,12 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
       return { files: { "prog.php": src + `\n$__bc_s = fgets(STDIN);\necho "\\n" . $__bc_s;\n` }, command: ["/usr/bin/php", "-n", "-d", "display_errors=stderr", "/src/prog.php"] };
     case "sh":
       return { files: { "prog.sh": src + `\nread -r __bc_s\nprintf '\\n%s\\n' "$__bc_s"\n` }, command: ["/bin/bash", "/src/prog.sh"] };
+    case "pl":
+      return {
+        files: { "prog.pl": src + `\nmy $__bc_s = <STDIN>;\nprint "\\n", (defined $__bc_s ? $__bc_s : "");\n` },
+        command: ["/usr/bin/perl", "/src/prog.pl"],
+        roBinds: ["/etc/perl"],
+      };
     case "go":
       return {
         files: { "prog_test.go": goPrepare(src) },
@@ -267,6 +274,7 @@ export const DEFAULT_WALL_MS: Record<Language, number> = {
   cpp: 30_000,
   java: 30_000,
   rs: 30_000,
+  pl: 10_000,
 };
 
 const COMPILED: ReadonlySet<Language> = new Set(["go", "cpp", "java", "rs"]);
@@ -368,6 +376,8 @@ export function availableLanguages(): Language[] {
         return has("/usr/bin/javac") && !!t.javatuples;
       case "rs":
         return !!t.rustSysroot;
+      case "pl":
+        return has("/usr/bin/perl") && has("/usr/share/perl5/Test/Deep.pm");
     }
   });
 }
