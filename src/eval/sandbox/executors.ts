@@ -12,7 +12,7 @@
  *   (stdin is then empty), runs the program, and prints the sentinel only if the program returned
  *   normally. The sentinel lives in a runner-local variable, not in the program's globals. The JS runner
  *   also freezes `node:assert` so a completion cannot monkey-patch `assert.deepEqual` & co.
- * - Ruby, Lua, PHP, Bash, Go, C++, Java, Rust: a tail appended after (or spliced into the end of) the
+ * - Ruby, Lua, PHP, Bash, Perl, Go, C++, Java, Rust: a tail appended after (or spliced into the end of) the
  *   tests reads the sentinel from stdin and prints it, reached only when the tests completed
  *   (Ruby: Test::Unit's result; Lua: luaunit's result; Go: TestMain after m.Run() == 0; C++/Java/Rust:
  *   the last statement of main(), after every assert).
