@@ -48,6 +48,45 @@ function normLine(l: string): string {
   return lexTokens(l).join(" ");
 }
 
+interface CodeSide {
+  tokens: string[];
+  /** runs of minRun tokens -> start positions */
+  runs: Map<string, number[]>;
+  /** normalised non-trivial lines */
+  lines: string[];
+}
+const codeCache = new Map<string, CodeSide>();
+
+/** The code-side analysis, cached per (language, code, settings): RL scores many documents per code. */
+function codeSide(code: string, lang: LangId, minRun: number, minLineTokens: number): CodeSide {
+  const key = `${lang}\u0000${minRun}\u0000${minLineTokens}\u0000${code}`;
+  const hit = codeCache.get(key);
+  if (hit) {
+    codeCache.delete(key);
+    codeCache.set(key, hit);
+    return hit;
+  }
+  // code without its comments/docstrings (a doc may legitimately restate comments)
+  const bare = isLanguageLoaded(lang) ? stripCommentsParsed(parseCode(lang, code)).code : code;
+  const tokens = lexTokens(bare);
+  const runs = new Map<string, number[]>();
+  for (let i = 0; i + minRun <= tokens.length; i++) {
+    const k = tokens.slice(i, i + minRun).join("\u0001");
+    const a = runs.get(k);
+    if (a) a.push(i);
+    else runs.set(k, [i]);
+  }
+  const lines = bare
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !TRIVIAL_LINE.test(l) && lexTokens(l).length >= minLineTokens)
+    .map(normLine);
+  const cs = { tokens, runs, lines };
+  codeCache.set(key, cs);
+  if (codeCache.size > 64) codeCache.delete(codeCache.keys().next().value!);
+  return cs;
+}
+
 export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOptions = {}): LeakResult {
   const minRun = opts.minRun ?? 6;
   const minLineTokens = opts.minLineTokens ?? 3;
@@ -56,24 +95,15 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   const empty: LeakResult = { leaked: false, fraction: 0, reasons, tokenFraction: 0, lineFraction: 0, linesCopied: 0, codeBlocks: 0 };
   if (typeof doc !== "string" || typeof code !== "string" || !doc.trim() || !code.trim()) return empty;
 
-  // code without its comments/docstrings (a doc may legitimately restate comments)
-  let bare = code;
-  if (isLanguageLoaded(lang)) bare = stripCommentsParsed(parseCode(lang, code)).code;
-  const ct = lexTokens(bare);
+  const cs = codeSide(code, lang, minRun, minLineTokens);
+  const ct = cs.tokens;
   const dt = lexTokens(doc);
 
-  // 1. shared runs: for each doc position, extend matches against every code position with the same token
+  // 1. shared runs: every code position whose run of minRun tokens also occurs in the documentation
   const covered = new Uint8Array(ct.length);
   if (ct.length >= minRun && dt.length >= minRun) {
-    const pos = new Map<string, number[]>();
-    for (let i = 0; i + minRun <= ct.length; i++) {
-      const k = ct.slice(i, i + minRun).join("\u0001");
-      const a = pos.get(k);
-      if (a) a.push(i);
-      else pos.set(k, [i]);
-    }
     for (let j = 0; j + minRun <= dt.length; j++) {
-      const hits = pos.get(dt.slice(j, j + minRun).join("\u0001"));
+      const hits = cs.runs.get(dt.slice(j, j + minRun).join("\u0001"));
       if (!hits) continue;
       for (const i of hits) for (let t = 0; t < minRun; t++) covered[i + t] = 1;
     }
@@ -83,15 +113,11 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   const tokenFraction = ct.length ? cov / ct.length : 0;
 
   // 2. body lines
-  const codeLines = bare
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !TRIVIAL_LINE.test(l) && lexTokens(l).length >= minLineTokens);
+  const codeLines = cs.lines;
   const docNorm = "\n" + doc.split("\n").map(normLine).join("\n") + "\n";
   const docFlat = " " + dt.join(" ") + " ";
   let copied = 0;
-  for (const l of codeLines) {
-    const n = normLine(l);
+  for (const n of codeLines) {
     if (docNorm.includes("\n" + n + "\n") || (n.length >= 12 && docFlat.includes(" " + n + " "))) copied++;
   }
   const lineFraction = codeLines.length ? copied / codeLines.length : 0;
@@ -111,7 +137,7 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
       fenceHasCode = false;
       continue;
     }
-    if (inFence && codeLines.some((c) => normLine(c) === normLine(l))) fenceHasCode = true;
+    if (inFence && codeLines.includes(normLine(l))) fenceHasCode = true;
   }
   if (inFence && fenceHasCode && !inExamples) blocks++;
 
