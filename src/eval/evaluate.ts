@@ -86,6 +86,9 @@ function resolveProblems(benchmark: string | Problem[], limit?: number, taskIds?
   let problems = typeof benchmark === "string" ? loadBenchmark(benchmark) : benchmark;
   const name = typeof benchmark === "string" ? benchmark : (problems[0]?.benchmark ?? "custom");
   if (taskIds?.length) {
+    const have = new Set(problems.map((p) => p.taskId));
+    const unknown = taskIds.filter((t) => !have.has(t));
+    if (unknown.length) throw new UserError(`unknown task id(s) in ${name}: ${unknown.slice(0, 5).join(", ")}`);
     const want = new Set(taskIds);
     problems = problems.filter((p) => want.has(p.taskId));
   }

@@ -66,3 +66,14 @@ test("samples files: human-eval format in, results with passed/result out; bad l
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("evaluateBenchmark validates its selection before generating anything", async () => {
+  const { evaluateBenchmark } = await import("../../src/eval/evaluate.js");
+  let called = false;
+  const generator = { name: "never", supportsChat: false, generate: async () => ((called = true), []) };
+  await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, taskIds: ["HumanEval/999"] }), /unknown task id/);
+  await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, limit: 0 }), /--limit/);
+  await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, n: 1, k: [5] }), /exceeds --n/);
+  await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, format: "instruct" }), /no chat endpoint/);
+  assert.equal(called, false);
+});

@@ -29,6 +29,7 @@ Writes DIR/config.json (resolved options), DIR/samples.jsonl (task_id, completio
   --seed N              sampling seed
   --k LIST              pass@k values, e.g. 1,10 (those above n are dropped)                [1,10]
   --limit N             only the first N tasks
+  --tasks ID,ID         only these task ids (e.g. HumanEval/0,HumanEval/53)
   --out DIR             output directory                      [runs/eval-<benchmark>-<time>]
   --cache DIR           generation cache (resume an interrupted run)                  [DIR/cache]
   --concurrency N       programs executed in parallel                                       [2]
@@ -50,6 +51,7 @@ const ConfigSchema = z.object({
   seed: z.number().int().optional(),
   k: z.array(z.number().int().min(1)).min(1),
   limit: z.number().int().min(1).optional(),
+  tasks: z.array(z.string().min(1)).optional(),
   out: z.string().min(1),
   cache: z.string().min(1),
   concurrency: z.number().int().min(1).max(64),
@@ -101,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         benchmark: { type: "string" }, model: { type: "string" }, "model-name": { type: "string" }, samples: { type: "string" },
         format: { type: "string" }, n: { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
-        "max-tokens": { type: "string" }, seed: { type: "string" }, k: { type: "string" }, limit: { type: "string" },
+        "max-tokens": { type: "string" }, seed: { type: "string" }, k: { type: "string" }, limit: { type: "string" }, tasks: { type: "string" },
         out: { type: "string" }, cache: { type: "string" }, concurrency: { type: "string" }, requests: { type: "string" },
         timeout: { type: "string" }, "unsafe-no-sandbox": { type: "boolean" }, quiet: { type: "boolean" },
       },
@@ -131,6 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: num(values.seed, "--seed"),
     k: kList,
     limit: num(values.limit, "--limit"),
+    tasks: values.tasks?.split(",").map((t) => t.trim()).filter(Boolean),
     out,
     cache: values.cache ?? path.join(out, "cache"),
     concurrency: num(values.concurrency, "--concurrency") ?? 2,
@@ -166,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
         seed: cfg.seed,
         k: cfg.k,
         limit: cfg.limit,
+        taskIds: cfg.tasks,
         outDir: cfg.out,
         concurrency: cfg.concurrency,
         unsafeNoSandbox: cfg.unsafeNoSandbox,
