@@ -501,7 +501,10 @@ class Builder {
     this.nodes[c] = { cls: "call", label };
     const args = n.childByField("arguments") ?? n.children.find((x) => x.type === "argument_list" || x.type === "arguments" || x.type === "token_tree") ?? null;
     let i = 0;
-    if (args) {
+    if (args && (COLLECTION.has(args.type) || LAMBDA.has(args.type))) {
+      // Python `f(x for x in xs)`: the generator is the one argument
+      this.feed(args, env, ctl, c, "arg0");
+    } else if (args) {
       for (const a of args.children) {
         if (!a.named || this.isComment(a)) continue;
         if (a.type === "keyword_argument" || a.type === "pair" && args.type === "argument_list") {
