@@ -51,13 +51,15 @@ export interface ValidateOptions {
   maxSummary?: number;
 }
 
-const HEADER_RE = /^([A-Z][A-Za-z ]*):\s*$/;
+/** A section header: one to three words and a colon, alone on a line. Longer lines ending in ':' are prose. */
+const HEADER_RE = /^([A-Z][A-Za-z]*(?: [A-Za-z]+){0,2}):\s*$/;
 const ENTRY_RE = /^ {2}(\*{0,2}[A-Za-z_$][\w$.]*(?:\s*,\s*\*{0,2}[A-Za-z_$][\w$.]*)*)\s*:\s+\S/;
+const HTML_TAG = /<\/?(?:code|pre|p|br|b|i|em|strong|a|ul|ol|li|tt|div|span|table|tr|td|th|h[1-6]|sup|sub|blockquote|kbd|var|samp)(?:\s+[a-z-]+=(?:"[^"]*"|'[^']*'|[^\s>]+))*\s*\/?>/i;
 const MARKUP: Array<[RegExp, string]> = [
   [/```|~~~/, "code fence"],
   [/^\s*@(param|return|returns|throws|raise|raises|example|type|arg|argument)\b/m, "@tag"],
   [/^\s*:(param|type|returns?|rtype|raises?)\b/m, "reST field"],
-  [/<\/?[a-z][a-z0-9]*(\s[^>]*)?>/i, "HTML tag"],
+  [HTML_TAG, "HTML tag"],
   [/^#{1,6}\s/m, "Markdown heading"],
   [/`[^`\n]+`/, "backticks"],
   [/\{@(link|code)\b/, "{@link}"],
@@ -153,7 +155,8 @@ const GOOGLE_HEADERS: Record<string, keyof ParsedDoc | "skip"> = {
   "keyword arguments": "params", "other parameters": "params", kwargs: "params",
   returns: "returns", return: "returns", yields: "yields", yield: "yields",
   raises: "raises", raise: "raises", throws: "raises", exceptions: "raises", errors: "notes", panics: "notes",
-  example: "examples", examples: "examples", usage: "examples",
+  example: "examples", examples: "examples", usage: "examples", "for example": "examples", "for examples": "examples",
+  "example usage": "examples", sample: "examples", samples: "examples", "example input": "examples", doctest: "examples", doctests: "examples",
   note: "notes", notes: "notes", warning: "notes", warnings: "notes", "see also": "skip", references: "skip",
   attributes: "skip", todo: "skip", safety: "notes", arguments_: "params",
 };
@@ -168,7 +171,7 @@ function plain(s: string): string {
     .replace(/(^|\s)\*([^*\s][^*]*)\*(?=\s|$|[.,;:])/g, "$1$2")
     .replace(/\[([^\]]+)\]\([^)]*\)/g, "$1")
     .replace(/\[`?([^\]`]+)`?\]/g, "$1")
-    .replace(/<\/?[a-zA-Z][a-zA-Z0-9]*(?:\s[^>]*)?\/?>/g, "")
+    .replace(new RegExp(HTML_TAG.source, "gi"), "")
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&")
@@ -449,6 +452,9 @@ export function canonicalizeDoc(rawDocstring: string, fn?: CanonicalizeFn): stri
   section("Examples", ex.slice(0, 12));
   const notes = plain(d.notes.join(" "));
   section("Notes", notes ? wrap(notes, 100, "  ") : []);
+  // a description line that would read as a section header ("For instance:") becomes a sentence
+  const firstSection = out.findIndex((l, i) => i > 0 && DOC_SECTIONS.some((sct) => l === `${sct}:`));
+  for (let i = 1; i < (firstSection < 0 ? out.length : firstSection); i++) if (HEADER_RE.test(out[i]!)) out[i] = out[i]!.replace(/:\s*$/, ".");
   let result = out.join("\n").replace(/`/g, "'");
   // never emit markup the validator rejects
   result = result.replace(/^(\s*)@(\w)/gm, "$1$2").replace(/^#{1,6}\s+/gm, "");

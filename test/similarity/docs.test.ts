@@ -67,6 +67,23 @@ test("canonicalizeDoc: Google, NumPy, reST, JSDoc, Go, Ruby/YARD, Rust styles be
   }
 });
 
+test("canonicalizeDoc: HumanEval-style prose with colons, 'For example:' and comparisons stays valid", () => {
+  const raw = `Return True if a < b and b > c for every triple.
+
+    It must be implemented like this:
+    For example:
+    >>> check([1, 2, 3])
+    True
+    `;
+  const out = canonicalizeDoc(raw);
+  assert.ok(out);
+  assert.deepEqual(validateDoc(out).violations, [], out);
+  assert.match(out, /^Return True if a < b and b > c for every triple\.\n\nIt must be implemented like this:\n\nExamples:\n  >>> check\(\[1, 2, 3\]\)\n  True$/);
+  // <b>bold</b> markup is removed, prose comparisons are not markup
+  assert.equal(canonicalizeDoc("Compute <b>fast</b> sums."), "Compute fast sums.");
+  assert.deepEqual(validateDoc("Return x when a<b and c>d.").violations, []);
+});
+
 test("canonicalizeDoc: placeholders and empty docs give null; self and unknown params are dropped; signature lines removed", () => {
   for (const raw of ["", "   ", "# TODO", '"""FIXME"""', "/** @param a x */", "Constructor."]) assert.equal(canonicalizeDoc(raw), null, raw);
   const out = canonicalizeDoc("Do the thing.\n\nArgs:\n    self: me\n    x: thing\n    ghost: not a param\n", { params: ["self", "x"] });
