@@ -104,6 +104,23 @@ test("RewardPool: worker results equal in-process results, in order; errors stay
   await assert.rejects(pool.score(jobs), /closed/);
 });
 
+test("RewardPool: a worker dying mid-batch loses no results (its chunk is rescored)", async () => {
+  const jobs: RewardJob[] = Array.from({ length: 120 }, (_, i) => ({ code: CODE + `# ${i}\n`, doc: DOC, rebuilt: REBUILT, lang: "python" as const }));
+  const pool = new RewardPool({ workers: 2, inProcessBelow: 1 });
+  try {
+    await pool.score(jobs.slice(0, 10));
+    const pending = pool.score(jobs);
+    const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots;
+    await slots[0]!.worker.terminate();
+    const res = await pending;
+    assert.equal(res.length, jobs.length);
+    for (const r of res) assert.ok(!isRewardError(r) && r.similarity === 1);
+    assert.equal((await pool.score(jobs.slice(0, 30))).length, 30);
+  } finally {
+    await pool.close();
+  }
+});
+
 test("CLI: similarity and doc-check", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "batcoder-sim-"));
   const a = path.join(dir, "a.py");
