@@ -26,18 +26,66 @@ export function ngramCounts(tokens: readonly string[], n: number): Map<string, n
   return m;
 }
 
-/** n-gram counts of orders 1..maxN. */
-export function allNgramCounts(tokens: readonly string[], maxN = 4): Map<string, number>[] {
-  const out: Map<string, number>[] = [];
-  for (let n = 1; n <= maxN; n++) out.push(ngramCounts(tokens, n));
+/**
+ * n-gram counts of orders 1..maxN, keyed by a 52-bit hash of the n-gram (two independent 26-bit halves):
+ * much faster than string keys; a collision (odds ~n²/2^53) could only merge two n-grams' counts.
+ */
+export function allNgramCounts(tokens: readonly string[], maxN = 4): Map<number, number>[] {
+  const L = tokens.length;
+  const a = new Int32Array(L);
+  const b = new Int32Array(L);
+  for (let i = 0; i < L; i++) {
+    const h = tokenHash(tokens[i]!);
+    a[i] = h[0];
+    b[i] = h[1];
+  }
+  const out: Map<number, number>[] = [];
+  for (let n = 1; n <= maxN; n++) {
+    const m = new Map<number, number>();
+    for (let i = 0; i + n <= L; i++) {
+      let x = a[i]!;
+      let y = b[i]!;
+      for (let j = 1; j < n; j++) {
+        x = mix(x, a[i + j]!);
+        y = mix(y ^ 0x5bd1e995, b[i + j]!);
+      }
+      const k = (x & 0x3ffffff) * 0x4000000 + (y & 0x3ffffff);
+      m.set(k, (m.get(k) ?? 0) + 1);
+    }
+    out.push(m);
+  }
   return out;
 }
 
+const hashCache = new Map<string, [number, number]>();
+function tokenHash(t: string): [number, number] {
+  let h = hashCache.get(t);
+  if (h) return h;
+  let x = 0x811c9dc5;
+  let y = 0x01000193;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    x = Math.imul(x ^ c, 16777619);
+    y = Math.imul(y + c, 0x9e3779b1) ^ (y >>> 15);
+  }
+  h = [mix(x, 0x27d4eb2f), mix(y, 0x165667b1)];
+  if (hashCache.size >= 200_000) hashCache.clear();
+  hashCache.set(t, h);
+  return h;
+}
+
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 /** Clipped matches and total candidate n-grams; `weight` weights unigrams (CodeBLEU's keyword weighting). */
-export function clippedMatches(
-  ref: Map<string, number>,
-  cand: Map<string, number>,
-  weight?: (gram: string) => number,
+export function clippedMatches<K>(
+  ref: Map<K, number>,
+  cand: Map<K, number>,
+  weight?: (gram: K) => number,
 ): { match: number; total: number } {
   let match = 0;
   let total = 0;
@@ -78,6 +126,6 @@ export function sentenceBleu(reference: readonly string[], candidate: readonly s
 }
 
 /** The same from precomputed n-gram counts (orders 1..N). */
-export function sentenceBleuCounts(ref: Map<string, number>[], cand: Map<string, number>[], refLen: number, candLen: number): { score: number; components: BleuComponents } {
+export function sentenceBleuCounts<K>(ref: Map<K, number>[], cand: Map<K, number>[], refLen: number, candLen: number): { score: number; components: BleuComponents } {
   return combineBleu(ref.map((r, i) => clippedMatches(r, cand[i]!)), refLen, candLen);
 }

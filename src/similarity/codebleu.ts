@@ -31,8 +31,8 @@ export const DEFAULT_CODEBLEU_WEIGHTS: CodeBleuWeights = { ngram: 0.25, weighted
 
 export interface CodeBleuInput {
   tokens: string[];
-  /** n-gram counts of orders 1..4 of `tokens`. */
-  ngrams: Map<string, number>[];
+  /** n-gram counts of orders 1..4 of `tokens` (hashed keys, see allNgramCounts). */
+  ngrams: Map<number, number>[];
   /** Multiset of structural subtree ids. */
   subtrees: Map<number, number>;
   subtreeCount: number;
@@ -145,6 +145,15 @@ function multisetF1<K>(a: Map<K, number>, aCount: number, b: Map<K, number>, bCo
   return (2 * p * r) / (p + r);
 }
 
+/** Clipped unigram matches with keywords weighted 1 and other tokens 0.2 (CodeBLEU's weighted n-gram part). */
+function keywordWeighted(ref: readonly string[], cand: readonly string[], kw: Set<string>): { match: number; total: number } {
+  const r = new Map<string, number>();
+  for (const t of ref) r.set(t, (r.get(t) ?? 0) + 1);
+  const c = new Map<string, number>();
+  for (const t of cand) c.set(t, (c.get(t) ?? 0) + 1);
+  return clippedMatches(r, c, (g) => (kw.has(g) ? 1 : 0.2));
+}
+
 export function codeBleu(
   lang: LangId,
   ref: CodeBleuInput,
@@ -160,7 +169,7 @@ export function codeBleu(
     const c = cand.ngrams[n - 1]!;
     const s = clippedMatches(r, c);
     plain.push(s);
-    weighted.push(n === 1 ? clippedMatches(r, c, (g) => (kw.has(g) ? 1 : 0.2)) : s);
+    weighted.push(n === 1 ? keywordWeighted(ref.tokens, cand.tokens, kw) : s);
   }
   const ng = combineBleu(plain, ref.tokens.length, cand.tokens.length);
   const wg = combineBleu(weighted, ref.tokens.length, cand.tokens.length);

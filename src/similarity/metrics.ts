@@ -50,7 +50,7 @@ export interface PreparedCode {
   parse: ParseResult;
   tokens: string[];
   parseErrors: number;
-  private_: { codebleu?: CodeBleuInput; pdg?: Pdg; ngrams?: Map<string, number>[]; comments?: CommentIndex };
+  private_: { codebleu?: CodeBleuInput; pdg?: Pdg; ngrams?: Map<number, number>[]; comments?: CommentIndex };
 }
 
 function checkInput(which: string, src: unknown, maxChars: number): string {
@@ -76,7 +76,7 @@ function codebleuInput(p: PreparedCode): CodeBleuInput {
   return p.private_.codebleu;
 }
 
-function ngramsOf(p: PreparedCode): Map<string, number>[] {
+function ngramsOf(p: PreparedCode): Map<number, number>[] {
   if (!p.private_.ngrams) p.private_.ngrams = allNgramCounts(p.tokens, 4);
   return p.private_.ngrams;
 }
