@@ -248,6 +248,9 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const out = path.resolve(o.out);
   fs.mkdirSync(out, { recursive: true });
   const bar = new Bar(o.progress);
+  if (!(o.config in MODEL_PRESETS) && !fs.existsSync(o.config)) {
+    throw new UserError(`--config '${o.config}' is neither a preset (${Object.keys(MODEL_PRESETS).join(", ")}) nor a config.json file`);
+  }
   const docs = loadPretrainDocs(o.corpus);
 
   // resume or fresh start
