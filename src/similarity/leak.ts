@@ -10,9 +10,10 @@
  *     documentation, whitespace-normalised;
  *  3. code blocks: fenced or indented blocks of code-like lines in the documentation outside Examples.
  * `fraction` is the larger of the share of code tokens covered by (1) and the share of body lines found by
- * (2); `leaked` is fraction >= threshold, or a code block that reproduces code lines.
+ * (2); `leaked` is fraction >= threshold, or a code block that reproduces code lines. Function headers
+ * (name and parameter list) are left out of both: documentation may name the function and its parameters.
  */
-import { parseCode, stripCommentsParsed, isLanguageLoaded, type LangId } from "../lang/index.js";
+import { extractFunctionsParsed, parseCode, stripCommentsParsed, isLanguageLoaded, type LangId } from "../lang/index.js";
 
 export interface LeakOptions {
   /** Shortest shared token run that counts (default 6). */
@@ -52,8 +53,11 @@ interface CodeSide {
   tokens: string[];
   /** runs of minRun tokens -> start positions */
   runs: Map<string, number[]>;
-  /** normalised non-trivial lines */
+  /** normalised non-trivial lines, function header lines excluded */
   lines: string[];
+  /** 1 where a token belongs to a function header (name, parameters): not counted as leaked */
+  header: Uint8Array;
+  bodyCount: number;
 }
 const codeCache = new Map<string, CodeSide>();
 
@@ -67,8 +71,28 @@ function codeSide(code: string, lang: LangId, minRun: number, minLineTokens: num
     return hit;
   }
   // code without its comments/docstrings (a doc may legitimately restate comments)
-  const bare = isLanguageLoaded(lang) ? stripCommentsParsed(parseCode(lang, code)).code : code;
+  let bare = code;
+  let signatures: string[] = [];
+  if (isLanguageLoaded(lang)) {
+    const pr = parseCode(lang, code);
+    bare = stripCommentsParsed(pr).code;
+    signatures = extractFunctionsParsed(pr).functions.map((f) => f.signature);
+  }
   const tokens = lexTokens(bare);
+  // Function headers (name and parameters) are the documentation's business: naming them is not a leak.
+  const header = new Uint8Array(tokens.length);
+  for (const sig of signatures) {
+    const st = lexTokens(sig);
+    if (st.length === 0) continue;
+    for (let i = 0; i + st.length <= tokens.length; i++) {
+      let ok = true;
+      for (let j = 0; j < st.length && ok; j++) ok = tokens[i + j] === st[j];
+      if (ok) {
+        header.fill(1, i, i + st.length);
+        break;
+      }
+    }
+  }
   const runs = new Map<string, number[]>();
   for (let i = 0; i + minRun <= tokens.length; i++) {
     const k = tokens.slice(i, i + minRun).join("\u0001");
@@ -76,12 +100,16 @@ function codeSide(code: string, lang: LangId, minRun: number, minLineTokens: num
     if (a) a.push(i);
     else runs.set(k, [i]);
   }
+  const sigNorms = signatures.map(normLine).filter(Boolean);
   const lines = bare
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !TRIVIAL_LINE.test(l) && lexTokens(l).length >= minLineTokens)
-    .map(normLine);
-  const cs = { tokens, runs, lines };
+    .map(normLine)
+    .filter((n) => !sigNorms.some((sg) => sg.startsWith(n) || n.startsWith(sg)));
+  let bodyCount = 0;
+  for (const h of header) if (!h) bodyCount++;
+  const cs = { tokens, runs, lines, header, bodyCount };
   codeCache.set(key, cs);
   if (codeCache.size > 64) codeCache.delete(codeCache.keys().next().value!);
   return cs;
@@ -109,8 +137,8 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
     }
   }
   let cov = 0;
-  for (const c of covered) cov += c;
-  const tokenFraction = ct.length ? cov / ct.length : 0;
+  for (let i = 0; i < covered.length; i++) if (covered[i] && !cs.header[i]) cov++;
+  const tokenFraction = cs.bodyCount ? cov / cs.bodyCount : 0;
 
   // 2. body lines
   const codeLines = cs.lines;

@@ -144,6 +144,13 @@ Examples:
   const withComment = "def f(a):\n    # add one to the value and return it quickly please\n    return a + 1\n";
   assert.equal(detectLeak("Add one to the value and return it quickly please.", withComment, "python").leaked, false);
   assert.equal(detectLeak("", CODE, "python").leaked, false);
+  // naming the function and its parameters (a signature line, as Julia and Python docs do) is not a leak
+  const sig = detectLeak("moving_average(values, window)\n\nCompute a moving average of values.", CODE, "python");
+  assert.equal(sig.leaked, false);
+  assert.equal(sig.fraction, 0);
+  const short = "def add(a, b):\n    return a + b\n";
+  assert.equal(detectLeak("add(a, b)\n\nAdd two numbers.", short, "python").leaked, false);
+  assert.equal(detectLeak("Add two numbers.\n\nIt does: return a + b", short, "python").leaked, true);
   assert.equal(detectLeak("Some doc.", "", "python").fraction, 0);
 });
 
