@@ -30,7 +30,7 @@ export const RLConfigSchema = z
     max_code_tokens: posInt("max_code_tokens").default(192),
 
     // ---- rollouts ----
-    max_steps: posInt("max_steps").default(40),
+    max_steps: posInt("max_steps").default(60),
     /** Code samples per step (TRL: per-step prompts; OpenRLHF: rollout_batch_size). */
     rollout_batch_size: posInt("rollout_batch_size").default(8),
     /** G: documentations sampled per code sample (TRL num_generations / OpenRLHF n_samples_per_prompt). */
@@ -110,7 +110,7 @@ export const RLConfigSchema = z
     save_steps: nonNegInt("save_steps").default(10),
     keep_checkpoints: posInt("keep_checkpoints").default(2),
     log_samples_per_step: nonNegInt("log_samples_per_step").default(2),
-    eval_steps: nonNegInt("eval_steps").default(0),
+    eval_steps: nonNegInt("eval_steps").default(30),
     eval_size: posInt("eval_size").default(200),
     eval_at_start: z.boolean().default(true),
     eval_at_end: z.boolean().default(true),
