@@ -120,7 +120,7 @@ export function validateDoc(text: string, opts: ValidateOptions = {}): DocValida
       if (/^\s/.test(line) && !/^\s*(>>>|\.\.\.)/.test(line)) v.push(`description line ${i + 1} is indented`);
       continue;
     }
-    if (!/^ {2}\S/.test(line) && !/^ {4,}\S/.test(line)) {
+    if (!/^ {2}\S/.test(line) && !/^ {4,}\S/.test(line) && !(cur === "Examples" && /^ {2,}\S/.test(line))) {
       v.push(`line ${i + 1} in section ${cur} must be indented by two spaces`);
       continue;
     }
@@ -355,7 +355,7 @@ function firstSentence(text: string): [string, string] {
 }
 
 function sentenceCase(s: string): string {
-  let t = s.trim().replace(/\s*[:;,]$/, "");
+  let t = s.trim().replace(/\s*[:;,]$/, "").replace(/^[^A-Za-z0-9"'(]+\s*/, "");
   if (!t) return t;
   t = t[0]!.toUpperCase() + t.slice(1);
   if (!/[.!?]$/.test(t)) t += ".";
