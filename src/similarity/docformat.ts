@@ -407,7 +407,7 @@ export function canonicalizeDoc(rawDocstring: string, fn?: CanonicalizeFn): stri
   if (cur.length) paras.push(plain(cur.join(" ")));
   let body = paras.filter((p) => p.length > 0);
   // drop a leading signature line (Julia "add(a, b)", Python "add(a, b) -> int")
-  if (body.length && fn?.name && new RegExp(`^[\\w.]*\\b${fn.name.replace(/[$]/g, "\\$")}\\s*\\(.*\\)\\s*(->.*)?$`).test(body[0]!)) body = body.slice(1);
+  if (body.length && fn?.name && new RegExp(`^[\\w.]*${escapeRe(fn.name)}\\s*\\(.*\\)\\s*(->.*)?$`).test(body[0]!)) body = body.slice(1);
   if (body.length === 0) return null;
   const [first, rest] = firstSentence(body[0]!);
   const summary = sentenceCase(first);
@@ -464,6 +464,10 @@ export function canonicalizeDoc(rawDocstring: string, fn?: CanonicalizeFn): stri
     result = lines.slice(0, 40).join("\n").replace(/\n+[A-Z][a-z]+:\s*$/, "").trimEnd();
   }
   return result;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 function wrapSummary(summary: string): string[] {

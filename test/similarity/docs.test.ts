@@ -89,6 +89,8 @@ test("canonicalizeDoc: placeholders and empty docs give null; self and unknown p
   const out = canonicalizeDoc("Do the thing.\n\nArgs:\n    self: me\n    x: thing\n    ghost: not a param\n", { params: ["self", "x"] });
   assert.equal(out, "Do the thing.\n\nParameters:\n  x: thing");
   assert.equal(canonicalizeDoc("    add(a, b)\n\nAdd two numbers.", { name: "add" }), "Add two numbers.");
+  // operator method names (Ruby `+`, `<=>`, `[]`) are not regular expressions
+  for (const name of ["+", "<=>", "[]", "a.b*"]) assert.equal(canonicalizeDoc("# Combine two paths.", { name }), "Combine two paths.");
 });
 
 const CODE = `def moving_average(values, window):
