@@ -54,7 +54,10 @@ export interface CorpusStats {
   duplicates: { exact: number; near: number };
   contamination: { records: number; by_benchmark: Counts; by_kind: Counts };
   docs_removed_as_license: number;
+  /** Bytes read from the inputs: files read from disk plus the whole raw stream of JSONL inputs. */
   bytes_read: number;
+  /** Bytes of source text handed to the language layer (after the file filters). */
+  bytes_analyzed: number;
   decontamination: { enabled: boolean; benchmarks: string[]; units: number } | null;
   throughput?: {
     seconds: number;
@@ -201,6 +204,7 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     contamination: { records: 0, by_benchmark: {}, by_kind: {} },
     docs_removed_as_license: 0,
     bytes_read: 0,
+    bytes_analyzed: 0,
     decontamination: benchInfo,
   };
   const langStats = (lang: string): LangStats =>
@@ -366,12 +370,12 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
       if (text === null) return dropFile(f, "invalid-utf8", "file is not valid UTF-8", lang);
       buf = null;
     } else {
-      stats.bytes_read += f.size;
       if (text.slice(0, 8192).includes("\u0000")) return dropFile(f, "binary", undefined, lang);
     }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const contentReason = contentDropReason(text, cfg.maxLineLength);
     if (contentReason) return dropFile(f, contentReason, undefined, lang);
+    stats.bytes_analyzed += f.size;
     await analyze(f, { lang, text, repo: f.repo, path: f.path });
   };
 
@@ -388,7 +392,7 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   };
   try {
     for (const inp of inputs) {
-      for await (const f of inputSources(inp)) {
+      for await (const f of inputSources(inp, (n) => (stats.bytes_read += n))) {
         await processFile(f);
         progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted });
         const now = Date.now();
@@ -469,7 +473,7 @@ export function formatSummary(stats: CorpusStats, out: string): string {
   if (stats.docs_removed_as_license) lines.push(`license notices removed from documentation: ${stats.docs_removed_as_license}`);
   if (t)
     lines.push(
-      `throughput: ${(stats.bytes_read / 1e6).toFixed(1)} MB in ${t.seconds.toFixed(1)} s = ${t.mb_per_s.toFixed(2)} MB/s, ` +
+      `throughput: ${(stats.bytes_read / 1e6).toFixed(1)} MB read (${(stats.bytes_analyzed / 1e6).toFixed(1)} MB of source analysed) in ${t.seconds.toFixed(1)} s = ${t.mb_per_s.toFixed(2)} MB/s, ` +
         `${t.functions_per_s.toFixed(0)} functions/s; peak RSS ${t.peak_rss_mb} MB`,
     );
   return lines.join("\n");
