@@ -206,6 +206,16 @@ test("rebuilds are byte-identical (also with worker threads); splits are stable 
   assert.ok(new Set(records.map((r) => r.split)).size >= 2, "fixture spans at least two splits");
 });
 
+test("a single file is an input too (repo = its directory's name)", async () => {
+  const out4 = path.join(root, "out-single");
+  const file = path.join(tree, "pkg/stats.py");
+  const st = await buildCorpus({ inputs: [file], out: out4 }, { benchmarkIndex: benchmarkIndex(), progress: false });
+  const recs = SPLITS.flatMap((split) => readCorpusSync(out4, { split }));
+  assert.equal(st.files.seen, 1);
+  assert.deepEqual(recs.map((r) => r.name).sort(), ["histogram", "mean_and_spread", "median"]);
+  assert.ok(recs.every((r) => r.repo === "pkg" && r.path === "stats.py"));
+});
+
 test("assignSplit follows the configured ratios and the key mode", () => {
   const cfg = resolveConfig({ inputs: ["x"], out: "y", split: { train: 0.8, validation: 0.1, test: 0.1 } }).split;
   const counts = { train: 0, validation: 0, test: 0 };
