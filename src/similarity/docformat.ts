@@ -125,7 +125,7 @@ export function validateDoc(text: string, opts: ValidateOptions = {}): DocValida
       continue;
     }
     const isEntryStart = /^ {2}\S/.test(line);
-    if (isEntryStart) entries++;
+    if (isEntryStart || (cur !== "Parameters" && cur !== "Raises")) entries++;
     if ((cur === "Parameters" || cur === "Raises") && isEntryStart) {
       const m = ENTRY_RE.exec(line);
       if (!m) v.push(`line ${i + 1}: ${cur} entries look like "  name: description"`);
@@ -168,6 +168,8 @@ function plain(s: string): string {
     .replace(/:(?:py:)?(?:func|meth|class|attr|obj|mod|data|const|exc|ref):`~?([^`]+)`/g, "$1")
     .replace(/`{1,2}([^`]+)`{1,2}/g, "$1")
     .replace(/\*\*([^*]+)\*\*/g, "$1")
+    .replace(/(^|[\s(])\+([\w.:#?!]+)\+(?=[\s.,;:)]|$)/g, "$1$2")
+    .replace(/(^|\s)_([A-Za-z][\w]*)_(?=[\s.,;:)]|$)/g, "$1$2")
     .replace(/(^|\s)\*([^*\s][^*]*)\*(?=\s|$|[.,;:])/g, "$1$2")
     .replace(/\[([^\]]+)\]\([^)]*\)/g, "$1")
     .replace(/\[`?([^\]`]+)`?\]/g, "$1")
@@ -287,7 +289,7 @@ function parseDoc(text: string): ParsedDoc {
       section = "raises";
       continue;
     }
-    if (/^:(?:type|rtype|vartype|ivar|cvar|var|meta)\b/.test(line)) {
+    if (/^:(?:type|rtype|vartype|ivar|cvar|var|meta|call-seq|nodoc|yields|category)\b/.test(line)) {
       section = "skip";
       continue;
     }
@@ -458,10 +460,13 @@ export function canonicalizeDoc(rawDocstring: string, fn?: CanonicalizeFn): stri
   let result = out.join("\n").replace(/`/g, "'");
   // never emit markup the validator rejects
   result = result.replace(/^(\s*)@(\w)/gm, "$1$2").replace(/^#{1,6}\s+/gm, "");
-  const lines = result.split("\n");
+  result = result.replace(new RegExp(HTML_TAG.source, "gi"), "");
+  let lines = result.split("\n");
   if (lines.length > 40) {
-    // keep the summary, description head and sections as they fit
-    result = lines.slice(0, 40).join("\n").replace(/\n+[A-Z][a-z]+:\s*$/, "").trimEnd();
+    // keep the summary, description head and sections as they fit; never end on a bare section header
+    lines = lines.slice(0, 40);
+    while (lines.length > 1 && (!lines[lines.length - 1]!.trim() || HEADER_RE.test(lines[lines.length - 1]!))) lines.pop();
+    result = lines.join("\n");
   }
   return result;
 }
