@@ -442,10 +442,10 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
 }
 
 /** A human-readable summary of a build (printed by `batcoder corpus build`). */
-export function formatSummary(stats: CorpusStats, out: string): string {
+export function formatSummary(stats: CorpusStats, out: string, heading = "corpus written to"): string {
   const lines: string[] = [];
   const t = stats.throughput;
-  lines.push(`corpus written to ${out}`);
+  lines.push(`${heading} ${out}`);
   lines.push(
     `files: ${stats.files.seen} seen, ${stats.files.extracted} extracted; functions: ${stats.functions.extracted} extracted, ` +
       `${stats.functions.kept} kept (${stats.functions.kept_with_doc} with documentation)`,

@@ -293,4 +293,8 @@ test("the CLI builds a corpus, prints the summary and rejects bad arguments", ()
   const badLang = spawnSync(process.execPath, [bin, "corpus", "build", "--input", gitRepo, "--out", path.join(root, "cli2"), "--lang", "cobol"], { encoding: "utf8" });
   assert.equal(badLang.status, 1);
   assert.match(badLang.stderr, /unknown language 'cobol'/);
+  const badOpt = spawnSync(process.execPath, [bin, "corpus", "build", "--frobnicate"], { encoding: "utf8" });
+  assert.equal(badOpt.status, 1);
+  assert.match(badOpt.stderr, /Unknown option '--frobnicate'/);
+  assert.doesNotMatch(badOpt.stderr, /\n\s+at /, "no stack trace for user errors");
 });

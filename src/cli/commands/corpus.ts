@@ -62,38 +62,44 @@ function num(v: string | undefined, name: string): number | undefined {
 }
 
 async function build(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      input: { type: "string", multiple: true },
-      out: { type: "string" },
-      config: { type: "string" },
-      lang: { type: "string" },
-      repo: { type: "string" },
-      license: { type: "string" },
-      "min-lines": { type: "string" },
-      "max-lines": { type: "string" },
-      "min-tokens": { type: "string" },
-      "max-tokens": { type: "string" },
-      "max-file-bytes": { type: "string" },
-      "include-tests": { type: "boolean" },
-      "keep-trivial": { type: "boolean" },
-      "require-doc": { type: "boolean" },
-      "near-threshold": { type: "string" },
-      "no-near-dedup": { type: "boolean" },
-      ngram: { type: "string" },
-      benchmarks: { type: "string" },
-      "no-decontam": { type: "boolean" },
-      split: { type: "string" },
-      "split-key": { type: "string" },
-      "split-seed": { type: "string" },
-      "shard-records": { type: "string" },
-      progress: { type: "boolean" },
-      quiet: { type: "boolean" },
-      workers: { type: "string" },
-    },
-    allowPositionals: false,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        input: { type: "string", multiple: true },
+        out: { type: "string" },
+        config: { type: "string" },
+        lang: { type: "string" },
+        repo: { type: "string" },
+        license: { type: "string" },
+        "min-lines": { type: "string" },
+        "max-lines": { type: "string" },
+        "min-tokens": { type: "string" },
+        "max-tokens": { type: "string" },
+        "max-file-bytes": { type: "string" },
+        "include-tests": { type: "boolean" },
+        "keep-trivial": { type: "boolean" },
+        "require-doc": { type: "boolean" },
+        "near-threshold": { type: "string" },
+        "no-near-dedup": { type: "boolean" },
+        ngram: { type: "string" },
+        benchmarks: { type: "string" },
+        "no-decontam": { type: "boolean" },
+        split: { type: "string" },
+        "split-key": { type: "string" },
+        "split-seed": { type: "string" },
+        "shard-records": { type: "string" },
+        progress: { type: "boolean" },
+        quiet: { type: "boolean" },
+        workers: { type: "string" },
+      },
+      allowPositionals: false,
+    });
+  } catch (e) {
+    throw new UserError(`corpus build: ${(e as Error).message}`);
+  }
+  const { values } = parsed;
   let cfg: Record<string, unknown> = {};
   if (values.config) {
     try {
@@ -184,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
     const p = path.join(dir, "stats.json");
     if (!fs.existsSync(p)) throw new UserError(`corpus stats: ${p} not found`);
     const stats = JSON.parse(fs.readFileSync(p, "utf8"));
-    console.log(formatSummary(stats, path.resolve(dir)));
+    console.log(formatSummary(stats, path.resolve(dir), "corpus at"));
     return 0;
   }
   console.error(`batcoder corpus: unknown subcommand '${sub ?? ""}'\n\n${help}`);
