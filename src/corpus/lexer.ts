@@ -69,6 +69,8 @@ const CONFIGS: Record<string, LexConfig> = {
   bash: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'", identStart: "$", mlStrings: true },
   perl: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'", identStart: "$@%", mlStrings: true },
   ocaml: { ...C_LIKE, line: [], block: [["(*", "*)"]], quotes: "\"", identExtra: "'" },
+  haskell: { ...C_LIKE, line: ["--"], block: [["{-", "-}"]], quotes: "\"", identExtra: "'" },
+  elixir: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'", identExtra: "?!", mlStrings: true },
   racket: { ...C_LIKE, line: [";"], block: [["#|", "|#"]], quotes: "\"", identExtra: "-?!*<>=/+:.%&^~", identStart: "-?!*<>=/+:%&^~" },
 };
 
