@@ -19,6 +19,7 @@ declare -A NEED=(
   [libpython3.11-stdlib]=/usr/lib/python3.11/json/__init__.py
   [libruby3.1]=/usr/lib/ruby/3.1.0/set.rb
   [golang-1.19-src]=/usr/lib/go-1.19/src/strings/strings.go
+  [git]=/usr/bin/git
   [lua-unit]=/usr/share/lua/5.4/luaunit.lua
   [libjavatuples-java]=/usr/share/java/javatuples.jar
   [libtest-deep-perl]=/usr/share/perl5/Test/Deep.pm
