@@ -1,4 +1,4 @@
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -37,6 +37,8 @@ before(async () => {
   stats = await buildCorpus({ ...baseConfig(), out }, { benchmarkIndex: benchmarkIndex(), progress: false });
   records = SPLITS.flatMap((split) => readCorpusSync(out, { split }));
 });
+
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 test("every file and function drop reason triggers on the fixtures", async () => {
   for (const r of FILE_DROP_REASONS) {
