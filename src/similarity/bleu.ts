@@ -43,11 +43,12 @@ export function allNgramCounts(tokens: readonly string[], maxN = 4): Map<number,
   for (let n = 1; n <= maxN; n++) {
     const m = new Map<number, number>();
     for (let i = 0; i + n <= L; i++) {
+      // hash the running value before combining, so the key depends on token order
       let x = a[i]!;
       let y = b[i]!;
       for (let j = 1; j < n; j++) {
-        x = mix(x, a[i + j]!);
-        y = mix(y ^ 0x5bd1e995, b[i + j]!);
+        x = mix(mix(x, 0x5bd1e995), a[i + j]!);
+        y = mix(mix(y, 0x1b873593), b[i + j]!);
       }
       const k = (x & 0x3ffffff) * 0x4000000 + (y & 0x3ffffff);
       m.set(k, (m.get(k) ?? 0) + 1);

@@ -15,7 +15,7 @@
  * `maxGroup` nodes (very large functions) fall back to a greedy assignment on the same costs.
  *
  * Costs: node deletion/insertion 1, substitution 0 (same label) or `labelCost` (same class, different
- * label), edge deletion/insertion 1 (an edge is preserved when both ends map and kind and role agree).
+ * label; `opLabelCost` for operators), edge deletion/insertion 1 (an edge is preserved when both ends map and kind and role agree).
  * Normalisation: similarity = 1 - cost / (|V1| + |V2| + |E1| + |E2|), the cost of deleting one graph and
  * inserting the other, so it lies in [0, 1].
  */
@@ -24,6 +24,9 @@ import type { Pdg } from "./pdg.js";
 export interface GedOptions {
   /** Cost of substituting a node by one of the same class but another label (default 0.5). */
   labelCost?: number;
+  /** Relabelling cost for operator nodes (default 1: a flipped comparison or a changed arithmetic operator
+   * inverts meaning, so it costs as much as a deleted operand edge pair). */
+  opLabelCost?: number;
   /** Weight of the local-edge term in the assignment costs (default 1). */
   edgeWeight?: number;
   /** Above this many nodes in one class, use a greedy assignment (default 400). */
@@ -188,6 +191,8 @@ function sigDiff(a: Int32Array, b: Int32Array): number {
 
 export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
   const labelCost = opts.labelCost ?? 0.5;
+  const opLabelCost = opts.opLabelCost ?? 1;
+  const relabel = (cls: string): number => (cls === "op" ? opLabelCost : labelCost);
   const ew = opts.edgeWeight ?? 1;
   const maxGroup = opts.maxGroup ?? 400;
   const F1 = features(g1);
@@ -214,7 +219,7 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
   const subCost = (i: number, j: number): number => {
     const a = g1.nodes[i]!;
     const b = g2.nodes[j]!;
-    let c = a.label === b.label ? 0 : labelCost;
+    let c = a.label === b.label ? 0 : relabel(a.cls);
     c += (ew * sigDiff(F1.sig[i]!, F2.sig[j]!)) / 2;
     for (let r = 0; r < W1.length; r++) if (W1[r]![i] !== W2[r]![j]) c += 0.02;
     return c;
@@ -286,7 +291,7 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     } else {
       substituted++;
       if (g1.nodes[i]!.label !== g2.nodes[j]!.label) {
-        cost += labelCost;
+        cost += relabel(g1.nodes[i]!.cls);
         relabelled++;
       }
     }

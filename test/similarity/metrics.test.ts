@@ -41,6 +41,9 @@ test("smoothed BLEU matches a hand computation", () => {
   const s = sentenceBleu(["a", "b", "c", "d"], ["a", "b"]);
   assert.ok(Math.abs(s.components.brevityPenalty - Math.exp(1 - 4 / 2)) < 1e-12);
   assert.equal(sentenceBleu(["a"], []).score, 0);
+  // n-grams are ordered: a reversed candidate matches unigrams only
+  const rev = sentenceBleu(["a", "b", "c", "d"], ["d", "c", "b", "a"]);
+  assert.deepEqual(rev.components.precisions, [1, 1 / 4, 1 / 3, 1 / 2]);
 });
 
 for (const c0 of CASES) {
