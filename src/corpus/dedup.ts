@@ -4,7 +4,7 @@
  *
  * Memory is compact and proportional to the number of KEPT functions only (never to the input size):
  * 16 B for the exact set, bands × ~11 B for the LSH tables and numPerm bytes of 8-bit signature per function
- * (defaults: ~16 + 176 + 128 ≈ 320 B per kept function).
+ * (defaults: ~16 + 176 + 128 ≈ 320 B per kept function at full tables; up to ~2x that right after a table doubles).
  */
 import { hashSeq52, mix32, ngramHashes } from "./hash.js";
 
