@@ -282,9 +282,9 @@ test("bad configuration and inputs are user errors, not crashes", async () => {
 test("the CLI builds a corpus, prints the summary and rejects bad arguments", () => {
   const cliOut = path.join(root, "cli-out");
   const bin = path.join(repoRoot, "bin/batcoder.js");
-  const r = spawnSync(process.execPath, [bin, "corpus", "build", "--input", gitRepo, "--out", cliOut, "--lang", "py", "--quiet"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [bin, "corpus", "build", "--out", cliOut, "--lang", "py", "--quiet", "--input", gitRepo, jsonl], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /functions: \d+ extracted, 1 kept/);
+  assert.match(r.stdout, /functions: \d+ extracted, 2 kept/, "two inputs after one --input");
   assert.match(r.stdout, /contamination: 0 functions removed/);
   assert.match(r.stdout, /throughput: .* MB\/s/);
   const v = spawnSync(process.execPath, [bin, "corpus", "verify", cliOut], { encoding: "utf8" });

@@ -18,7 +18,7 @@ export const help = `batcoder corpus <build|verify|stats> [options]
     function corpus: DIR/<train|validation|test>/shard-NNNNN.jsonl.gz, manifest.json, stats.json,
     config.json (resolved), contamination.jsonl, dropped-files.jsonl.
 
-    --input PATH          input (repeatable)
+    --input PATH...       inputs (repeatable; bare paths after the options are inputs too)
     --out DIR             output directory (created; a previous corpus there is replaced)
     --config FILE         JSON config (same fields as config.json); flags override it
     --lang LIST           comma-separated languages to keep (e.g. python,ruby,go); default: all
@@ -94,12 +94,14 @@ async function build(argv: string[]): Promise<number> {
         quiet: { type: "boolean" },
         workers: { type: "string" },
       },
-      allowPositionals: false,
+      allowPositionals: true,
     });
   } catch (e) {
     throw new UserError(`corpus build: ${(e as Error).message}`);
   }
-  const { values } = parsed;
+  const { values, positionals } = parsed;
+  // `--input a b c` works too: bare paths are more inputs
+  const inputsFromArgs = [...(values.input ?? []), ...positionals];
   let cfg: Record<string, unknown> = {};
   if (values.config) {
     try {
@@ -115,11 +117,11 @@ async function build(argv: string[]): Promise<number> {
         typeof i === "string" ? path.resolve(base, i) : i && typeof i === "object" && typeof (i as { path?: unknown }).path === "string" ? { ...(i as object), path: path.resolve(base, (i as { path: string }).path) } : i,
       );
   }
-  if (values.input) {
+  if (inputsFromArgs.length) {
     const extra: Record<string, string> = {};
     if (values.repo) extra.repo = values.repo;
     if (values.license) extra.license = values.license;
-    cfg.inputs = values.input.map((p) => (Object.keys(extra).length ? { path: p, ...extra } : p));
+    cfg.inputs = inputsFromArgs.map((p) => (Object.keys(extra).length ? { path: p, ...extra } : p));
   }
   if (!cfg.inputs) throw new UserError("corpus build: --input PATH is required (repeatable)");
   if (values.out) cfg.out = values.out;
