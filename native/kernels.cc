@@ -542,41 +542,33 @@ napi_value AttnCached(napi_env env, napi_callback_info info) {
   int64_t avgLen = 0;
   for (int64_t r = 0; r < R; r++) avgLen += pos[r] + 1;
   avgLen = R ? avgLen / R : 0;
-  parallel_for(R * H, avgLen * hd * 2, [&](int64_t b, int64_t e) {
-    std::vector<float> sc(static_cast<size_t>(maxLen));
-    for (int64_t idx = b; idx < e; idx++) {
-      int64_t r = idx / H, h = idx % H, g = h / grp;
-      int64_t L = pos[r] + 1;
-      const float* qh = q + r * qs + h * hd;
-      const float* kb = kc + int64_t(slot[r]) * maxLen * ks + g * hd;
-      const float* vb = vc + int64_t(slot[r]) * maxLen * ks + g * hd;
-      float m = -INFINITY;
-      for (int64_t j = 0; j < L; j++) {
-        const float* kj = kb + j * ks;
-        float dot = 0.f;
-#pragma omp simd reduction(+ : dot)
-        for (int64_t c = 0; c < hd; c++) dot += qh[c] * kj[c];
-        dot *= scale;
-        sc[j] = dot;
-        m = std::max(m, dot);
-      }
-      float sum = 0.f;
+  // per (row, head): scores = K q (sgemv over the cached rows), softmax, out = V^T p (sgemv); items split over our
+  // threads (OpenBLAS single-threaded inside) when the total work is large enough to pay for them
+  bool split = g_threads > 1 && R * H >= 2 && R * H * avgLen * hd * 2 >= (int64_t(1) << 20);
+  BlasSingleThread guard(true);
+  std::vector<std::vector<float>> scratch(size_t(split ? g_threads : 1), std::vector<float>(static_cast<size_t>(maxLen)));
+  auto fn = [&](int64_t idx, int t) {
+    float* sc = scratch[size_t(t)].data();
+    int64_t r = idx / H, h = idx % H, g = h / grp;
+    int64_t L = pos[r] + 1;
+    const float* qh = q + r * qs + h * hd;
+    const float* kb = kc + int64_t(slot[r]) * maxLen * ks + g * hd;
+    const float* vb = vc + int64_t(slot[r]) * maxLen * ks + g * hd;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(L), int(hd), scale, kb, int(ks), qh, 1, 0.f, sc, 1);
+    float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 0; j < L; j++) m = std::max(m, sc[j]);
+    float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < L; j++) {
-        sc[j] = fexp(sc[j] - m);
-        sum += sc[j];
-      }
-      float inv = 1.f / sum;
-      float* oh = out + r * qs + h * hd;
-      for (int64_t c = 0; c < hd; c++) oh[c] = 0.f;
-      for (int64_t j = 0; j < L; j++) {
-        const float* vj = vb + j * ks;
-        float p = sc[j] * inv;
-#pragma omp simd
-        for (int64_t c = 0; c < hd; c++) oh[c] += p * vj[c];
-      }
+    for (int64_t j = 0; j < L; j++) {
+      sc[j] = fexp(sc[j] - m);
+      sum += sc[j];
     }
-  });
+    cblas_sgemv(CblasRowMajor, CblasTrans, int(L), int(hd), 1.f / sum, vb, int(ks), sc, 1, 0.f, out + r * qs + h * hd, 1);
+  };
+  if (split) parallel_items(R * H, fn);
+  else
+    for (int64_t i = 0; i < R * H; i++) fn(i, 0);
   return undef(env);
 }
 
