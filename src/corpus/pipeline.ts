@@ -155,6 +155,36 @@ const LOGGED_FILE_DROPS = new Set<FileDropReason>([
   "extract-error",
 ]);
 
+/**
+ * Runs up to `ahead` items in front of the consumer and starts the reads of the files `wanted` selects, so
+ * disk reads (on the libuv thread pool) overlap with parsing. Order is preserved; at most `ahead` file
+ * contents are held.
+ */
+async function* prefetch(src: AsyncIterable<SourceFile>, ahead: number, wanted: (f: SourceFile) => boolean): AsyncGenerator<SourceFile> {
+  const it = src[Symbol.asyncIterator]();
+  const queue: Promise<IteratorResult<SourceFile>>[] = [];
+  const pull = (): void => {
+    const next = it.next().then((r) => {
+      if (!r.done && wanted(r.value)) {
+        const f = r.value;
+        const p = f.read!();
+        p.catch(() => undefined); // a read error is reported when the file is processed
+        f.read = () => p;
+      }
+      return r;
+    });
+    next.catch(() => undefined); // rethrown when awaited in order; never an unhandled rejection
+    queue.push(next);
+  };
+  pull();
+  for (;;) {
+    const r = await queue.shift()!;
+    if (r.done) return;
+    while (queue.length < ahead) pull();
+    yield r.value;
+  }
+}
+
 export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions = {}): Promise<CorpusStats> {
   const t0 = process.hrtime.bigint();
   const cfg = resolveConfig(input);
@@ -332,6 +362,13 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     } else await commit(f, task.lang, await analyzer!.analyze(task));
   };
 
+  /** Files the pipeline is going to read (their reads may start early, see `prefetch`). */
+  const willRead = (f: SourceFile): boolean => {
+    if (!f.read || f.dropped || f.size > cfg.maxFileBytes || pathDropReason(f.path, cfg.excludeTests)) return false;
+    const lang = detectLanguage(f.path);
+    return lang !== null && (!langFilter || langFilter.has(lang));
+  };
+
   const processFile = async (f: SourceFile): Promise<void> => {
     stats.files.seen++;
     if (f.dropped) return dropFile(f, f.dropped, f.detail);
@@ -392,7 +429,7 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   };
   try {
     for (const inp of inputs) {
-      for await (const f of inputSources(inp, (n) => (stats.bytes_read += n))) {
+      for await (const f of prefetch(inputSources(inp, (n) => (stats.bytes_read += n)), 8, willRead)) {
         await processFile(f);
         progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted });
         const now = Date.now();

@@ -26,7 +26,9 @@ class OpenShard {
   records = 0;
   readonly closed: Promise<void>;
   constructor(readonly abs: string, readonly rel: string, level: number) {
-    this.gz = zlib.createGzip({ level });
+    // a large write buffer lets compression (on the libuv thread pool) overlap with the analysis instead of
+    // blocking it at every 16 KiB
+    this.gz = zlib.createGzip({ level, writableHighWaterMark: 8 << 20 } as zlib.ZlibOptions);
     this.file = fs.createWriteStream(abs);
     this.gz.on("data", (c: Buffer) => {
       this.hash.update(c);
