@@ -475,7 +475,10 @@ export function extractFunctionsParsed(pr: ParseResult): ExtractResult {
   const classTypes = new Set(spec.classNodeTypes);
   const out: ExtractedFunction[] = [];
 
-  const visit = (n: SyntaxNode, className: string | null, inFunction: boolean): void => {
+  // iterative pre-order walk (safe on very deep trees), carrying the enclosing class and function context
+  const stack: Array<[SyntaxNode, string | null, boolean]> = [[root, null, false]];
+  while (stack.length) {
+    const [n, className, inFunction] = stack.pop()!;
     const d = describe(spec, n);
     let cls = className;
     let isClass = false;
@@ -491,10 +494,8 @@ export function extractFunctionsParsed(pr: ParseResult): ExtractResult {
       out.push(buildRecord(pr, spec, d, owner, inFunction, comments, docNodes, errorSpans));
     }
     const childInFn = inFunction || !!d || (spec.functionNodeTypes.includes(n.type) && !isClass);
-    for (const c of n.children) visit(c, d ? null : cls, childInFn);
-  };
-  // Iterative over the top, recursive inside: definitions are rarely nested deeply.
-  visit(root, null, false);
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push([n.children[i]!, d ? null : cls, childInFn]);
+  }
   out.sort((a, b) => a.startByte - b.startByte);
   return { functions: out, errors: pr.errors };
 }

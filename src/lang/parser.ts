@@ -122,6 +122,8 @@ export interface ParseResult {
   tree: { rootNode: SyntaxNode };
   hasErrors: boolean;
   errors: ParseIssue[];
+  /** Depth of the deepest node (the root is 0). Recursive consumers should check it. */
+  maxDepth: number;
 }
 
 export interface ParseOptions {
@@ -236,7 +238,7 @@ function tablesOf(language: Language): TypeTables {
  * the tree has errors); type names and named-ness come from per-language tables. Offsets are read for every
  * node: hidden tokens mean a node's span is not always the union of its visible children's.
  */
-function convert(source: string, cursor: TreeCursor, language: Language, withMissing: boolean): SyntaxNode {
+function convert(source: string, cursor: TreeCursor, language: Language, withMissing: boolean, depthOut: { max: number }): SyntaxNode {
   const lines = new LineIndex(source);
   const tt = tablesOf(language);
   const mk = (): SyntaxNode => {
@@ -249,18 +251,22 @@ function convert(source: string, cursor: TreeCursor, language: Language, withMis
   const root = new SyntaxNode(lines, cursor.nodeType, true, null, cursor.startIndex, cursor.endIndex, false);
   let cur = root;
   if (!cursor.gotoFirstChild()) return root;
+  let depth = 1;
+  depthOut.max = 1;
   for (;;) {
     const n = mk();
     n.parent = cur;
     cur.children.push(n);
     if (cursor.gotoFirstChild()) {
       cur = n;
+      if (++depth > depthOut.max) depthOut.max = depth;
       continue;
     }
     if (withMissing) (n as { isMissing: boolean }).isMissing = cursor.nodeIsMissing;
     while (!cursor.gotoNextSibling()) {
       if (!cursor.gotoParent() || cur === root) return root;
       cur = cur.parent!;
+      depth--;
     }
   }
 }
@@ -295,19 +301,20 @@ export function parseCode(lang: LangId, source: string, opts: ParseOptions = {})
   const reason = rejectReason(source, opts.maxChars ?? DEFAULT_MAX_PARSE_CHARS);
   if (reason) {
     const s = typeof source === "string" ? source : "";
-    return { lang, source: s, tree: emptyTree(s), hasErrors: true, errors: [{ line: 1, col: 1, message: reason }] };
+    return { lang, source: s, tree: emptyTree(s), hasErrors: true, errors: [{ line: 1, col: 1, message: reason }], maxDepth: 0 };
   }
   const tree = parser.parse(source);
   if (!tree) {
-    return { lang, source, tree: emptyTree(source), hasErrors: true, errors: [{ line: 1, col: 1, message: "parser gave no tree" }] };
+    return { lang, source, tree: emptyTree(source), hasErrors: true, errors: [{ line: 1, col: 1, message: "parser gave no tree" }], maxDepth: 0 };
   }
   let root: SyntaxNode;
   let hasErrors: boolean;
+  const depth = { max: 0 };
   try {
     hasErrors = tree.rootNode.hasError;
     const cursor = tree.walk();
     try {
-      root = convert(source, cursor, tree.language, hasErrors);
+      root = convert(source, cursor, tree.language, hasErrors, depth);
     } finally {
       cursor.delete();
     }
@@ -316,5 +323,5 @@ export function parseCode(lang: LangId, source: string, opts: ParseOptions = {})
   }
   const errors = hasErrors ? collectIssues(root, opts.maxIssues ?? 50) : [];
   if (hasErrors && errors.length === 0) errors.push({ line: 1, col: 1, message: "syntax error" });
-  return { lang, source, tree: { rootNode: root }, hasErrors, errors };
+  return { lang, source, tree: { rootNode: root }, hasErrors, errors, maxDepth: depth.max };
 }

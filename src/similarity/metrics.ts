@@ -42,6 +42,13 @@ export interface SimilarityOptions {
 }
 
 export const DEFAULT_MAX_SIMILARITY_CHARS = 200_000;
+/** Syntax trees deeper than this are not turned into dependence graphs (the builder recurses). */
+export const MAX_GRAPH_DEPTH = 700;
+
+/** Why the graph-based parts cannot be computed for this code (too deep), or null. */
+function graphBlocker(p: PreparedCode): string | null {
+  return p.parse.maxDepth > MAX_GRAPH_DEPTH ? `nested too deeply (${p.parse.maxDepth} levels, limit ${MAX_GRAPH_DEPTH})` : null;
+}
 
 /** A parsed, analysed piece of code, reusable across metrics. */
 export interface PreparedCode {
@@ -82,9 +89,19 @@ function ngramsOf(p: PreparedCode): Map<number, number>[] {
 }
 
 function pdgOf(p: PreparedCode): Pdg {
-  if (!p.private_.pdg) p.private_.pdg = buildPdg(p.lang, p.parse.tree.rootNode);
+  if (!p.private_.pdg) {
+    try {
+      p.private_.pdg = buildPdg(p.lang, p.parse.tree.rootNode);
+    } catch (e) {
+      // safety net below MAX_GRAPH_DEPTH: a stack overflow on an unusually deep tree
+      if (e instanceof RangeError) throw new GraphTooDeep(`nested too deeply for the dependence graph (${p.parse.maxDepth} levels)`);
+      throw e;
+    }
+  }
   return p.private_.pdg;
 }
+
+class GraphTooDeep extends Error {}
 
 // small LRU of prepared references (GRPO groups score many candidates against one reference)
 const CACHE_SIZE = 64;
@@ -114,6 +131,15 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
   if (cand.tokens.length === 0) {
     warnings.push("candidate has no code tokens");
     return { metric, score: 0, components: {}, warnings };
+  }
+  if (metric === "codebleu" || (metric === "dfg" && PDG_LANGUAGES.includes(ref.lang))) {
+    const rb = graphBlocker(ref);
+    if (rb) throw new UserError(`reference code is ${rb}`);
+    const cb = graphBlocker(cand);
+    if (cb) {
+      warnings.push(`candidate is ${cb}; scored 0`);
+      return { metric, score: 0, components: {}, warnings };
+    }
   }
   switch (metric) {
     case "exact": {
@@ -189,13 +215,24 @@ function prepPair(reference: string, candidate: string, lang: LangId, opts: Simi
 export function similarity(metric: Metric, reference: string, candidate: string, lang: LangId, opts: SimilarityOptions = {}): SimilarityResult {
   if (!METRICS.includes(metric)) throw new UserError(`unknown metric '${String(metric)}' (expected one of ${METRICS.join(", ")})`);
   const [ref, cand] = prepPair(reference, candidate, lang, opts);
-  return metricOn(metric, ref, cand, opts);
+  return guarded(metric, ref, cand, opts);
+}
+
+/** metricOn, with a graph that could not be built reported like an over-deep tree. */
+function guarded(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: SimilarityOptions): SimilarityResult {
+  try {
+    return metricOn(metric, ref, cand, opts);
+  } catch (e) {
+    if (!(e instanceof GraphTooDeep)) throw e;
+    if (ref.private_.pdg === undefined) throw new UserError(`reference code is ${e.message}`);
+    return { metric, score: 0, components: {}, warnings: [`candidate is ${e.message}; scored 0`] };
+  }
 }
 
 /** Every metric on one pair (parsing each side once). */
 export function similarityAll(reference: string, candidate: string, lang: LangId, opts: SimilarityOptions = {}): Record<Metric, SimilarityResult> {
   const [ref, cand] = prepPair(reference, candidate, lang, opts);
   const out = {} as Record<Metric, SimilarityResult>;
-  for (const m of METRICS) out[m] = metricOn(m, ref, cand, opts);
+  for (const m of METRICS) out[m] = guarded(m, ref, cand, opts);
   return out;
 }

@@ -161,6 +161,16 @@ test("malformed input: binary, empty, huge give clear issues; unloaded language 
   assert.throws(() => parseCode("nope" as LangId, "x"), /unknown language/);
 });
 
+test("deeply nested code: parse, extraction, tokens and stripping work (iterative walks), maxDepth reported", () => {
+  const src = "def f(a):\n    return " + "(".repeat(8000) + "a" + ")".repeat(8000) + "  # c\n";
+  const pr = parseCode("python", src);
+  assert.ok(pr.maxDepth > 8000, String(pr.maxDepth));
+  const { functions } = extractFunctions("python", src);
+  assert.deepEqual(functions.map((f) => f.name), ["f"]);
+  assert.equal(codeTokens("python", src).length, 16001 + 7);
+  assert.ok(!stripComments("python", src).code.includes("#"));
+});
+
 test("stripComments separates comments from docs; codeTokens keeps strings atomic", () => {
   const js = fs.readFileSync(path.join(FIX, "sample.js"), "utf8");
   const s = stripComments("javascript", js);

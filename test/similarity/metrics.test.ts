@@ -166,6 +166,22 @@ test("malformed input: binary, empty, huge and unknown give clear errors; bad ca
   assert.ok(similarity("dfg", ref, "def f(a:\n    return a +\n", "python").warnings.some((w) => /syntax error/.test(w)));
 });
 
+test("very deep code: the graph parts report it (0 for a candidate, UserError for a reference), never a stack overflow", () => {
+  const ref = "def f(a):\n    return a + 1\n";
+  const deep = "def f(a):\n    return " + "(".repeat(3000) + "a" + ")".repeat(3000) + "\n";
+  const chain = "def f(a):\n    return a" + " + a".repeat(3000) + "\n";
+  for (const cand of [deep, chain]) {
+    const all = similarityAll(ref, cand, "python");
+    assert.equal(all.dfg.score, 0);
+    assert.ok(all.dfg.warnings.some((w) => /nested too deeply/.test(w)));
+    assert.equal(all.codebleu.score, 0);
+    assert.ok(all.bleu.score >= 0 && all.bleu.score < 0.1);
+  }
+  assert.throws(() => similarity("dfg", chain, ref, "python"), (e: unknown) => e instanceof UserError && /reference code is nested too deeply/.test(e.message));
+  // BLEU and exact need no graph
+  assert.ok(similarity("bleu", chain, chain, "python").score === 1);
+});
+
 test("Hungarian assignment is optimal (brute force on random 5x5 matrices)", () => {
   let seed = 7;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
