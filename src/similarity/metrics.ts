@@ -43,7 +43,7 @@ export interface SimilarityOptions {
 
 export const DEFAULT_MAX_SIMILARITY_CHARS = 200_000;
 /** Syntax trees deeper than this are not turned into dependence graphs (the builder recurses). */
-export const MAX_GRAPH_DEPTH = 700;
+export const MAX_GRAPH_DEPTH = 1000;
 
 /** Why the graph-based parts cannot be computed for this code (too deep), or null. */
 function graphBlocker(p: PreparedCode): string | null {

@@ -552,7 +552,7 @@ class Builder {
     if (BINOP.has(t)) {
       const o = this.node("op", this.operatorText(n), ctl);
       const ops = this.operandChildren(n);
-      ops.forEach((c, i) => this.feed(c, env, ctl, o, ops.length === 2 ? (i === 0 ? "l" : "r") : `o${i}`));
+      for (let i = 0; i < ops.length; i++) this.feed(ops[i]!, env, ctl, o, ops.length === 2 ? (i === 0 ? "l" : "r") : `o${i}`);
       return [o];
     }
     if (UNOP.has(t)) {
@@ -570,7 +570,7 @@ class Builder {
     if (INDEX.has(t)) {
       const m = this.node("index", t === "slice_expression" ? "slice" : "[]", ctl);
       const ops = this.operandChildren(n);
-      ops.forEach((c, i) => this.feed(c, env, ctl, m, i === 0 ? "obj" : `i${i}`));
+      for (let i = 0; i < ops.length; i++) this.feed(ops[i]!, env, ctl, m, i === 0 ? "obj" : `i${i}`);
       return [m];
     }
     if (LAMBDA.has(t) || (t === "block" && this.spec.id === "ruby")) {
