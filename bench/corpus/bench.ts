@@ -28,6 +28,8 @@ interface Row {
   mb: number;
   seconds: number;
   mbps: number;
+  cpu: number;
+  mbpcpu: number;
   fps: number;
   extracted: number;
   kept: number;
@@ -48,6 +50,8 @@ function run(input: string, workers: number): Row {
       mb: s.bytes_read / 1e6,
       seconds: t.seconds,
       mbps: t.mb_per_s,
+      cpu: t.cpu_seconds,
+      mbpcpu: t.mb_per_cpu_s,
       fps: t.functions_per_s,
       extracted: s.functions.extracted,
       kept: s.functions.kept,
@@ -73,10 +77,10 @@ if (values["synth-mb"]) {
   }
 }
 console.log(`cpus: ${os.availableParallelism()}  load average: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
-console.log("input | workers | MB read | seconds | MB/s | functions/s | extracted | kept | peak RSS MB | dedup state MB");
+console.log("input | workers | MB read | seconds | MB/s | CPU s | MB per CPU s | functions/s | extracted | kept | peak RSS MB | dedup state MB");
 for (const r of rows)
   console.log(
-    `${r.input} | ${r.workers} | ${r.mb.toFixed(1)} | ${r.seconds.toFixed(1)} | ${r.mbps.toFixed(2)} | ${r.fps.toFixed(0)} | ${r.extracted} | ${r.kept} | ${r.rss} | ${r.dedup}`,
+    `${r.input} | ${r.workers} | ${r.mb.toFixed(1)} | ${r.seconds.toFixed(1)} | ${r.mbps.toFixed(2)} | ${r.cpu.toFixed(1)} | ${r.mbpcpu.toFixed(2)} | ${r.fps.toFixed(0)} | ${r.extracted} | ${r.kept} | ${r.rss} | ${r.dedup}`,
   );
 const base = rows.find((r) => r.workers === 0 && r.input === values.input);
 for (const r of rows) if (base && r !== base && r.input === base.input) console.log(`speed-up with ${r.workers} workers: ${(r.mbps / base.mbps).toFixed(2)}x`);

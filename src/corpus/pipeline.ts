@@ -62,6 +62,9 @@ export interface CorpusStats {
   throughput?: {
     seconds: number;
     mb_per_s: number;
+    /** CPU time of the process (all threads) and MB read per CPU second: stable on a shared machine. */
+    cpu_seconds: number;
+    mb_per_cpu_s: number;
     files_per_s: number;
     functions_per_s: number;
     peak_rss_mb: number;
@@ -187,6 +190,7 @@ async function* prefetch(src: AsyncIterable<SourceFile>, ahead: number, wanted: 
 
 export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions = {}): Promise<CorpusStats> {
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const cfg = resolveConfig(input);
   const inputs: NormalizedInput[] = cfg.inputs.map(normalizeInput);
   const kinds = inputs.map((inp) => {
@@ -465,9 +469,13 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   };
   fs.writeFileSync(path.join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   stats.throughput = {
     seconds: Math.round(seconds * 1000) / 1000,
     mb_per_s: Math.round((stats.bytes_read / 1e6 / seconds) * 1000) / 1000,
+    cpu_seconds: Math.round(cpuSeconds * 1000) / 1000,
+    mb_per_cpu_s: Math.round((stats.bytes_read / 1e6 / Math.max(cpuSeconds, 1e-3)) * 1000) / 1000,
     files_per_s: Math.round((stats.files.seen / seconds) * 10) / 10,
     functions_per_s: Math.round((stats.functions.extracted / seconds) * 10) / 10,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -511,7 +519,7 @@ export function formatSummary(stats: CorpusStats, out: string, heading = "corpus
   if (t)
     lines.push(
       `throughput: ${(stats.bytes_read / 1e6).toFixed(1)} MB read (${(stats.bytes_analyzed / 1e6).toFixed(1)} MB of source analysed) in ${t.seconds.toFixed(1)} s = ${t.mb_per_s.toFixed(2)} MB/s, ` +
-        `${t.functions_per_s.toFixed(0)} functions/s; peak RSS ${t.peak_rss_mb} MB`,
+        `${t.functions_per_s.toFixed(0)} functions/s (${t.mb_per_cpu_s?.toFixed(2) ?? "?"} MB per CPU second); peak RSS ${t.peak_rss_mb} MB`,
     );
   return lines.join("\n");
 }

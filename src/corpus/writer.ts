@@ -28,7 +28,7 @@ class OpenShard {
   constructor(readonly abs: string, readonly rel: string, level: number) {
     // a large write buffer lets compression (on the libuv thread pool) overlap with the analysis instead of
     // blocking it at every 16 KiB
-    this.gz = zlib.createGzip({ level, writableHighWaterMark: 8 << 20 } as zlib.ZlibOptions);
+    this.gz = zlib.createGzip({ level, writableHighWaterMark: 2 << 20 } as zlib.ZlibOptions);
     this.file = fs.createWriteStream(abs);
     this.gz.on("data", (c: Buffer) => {
       this.hash.update(c);
