@@ -497,7 +497,8 @@ function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null
     return loaded!;
   }
   const root = repoRoot();
-  const addonPath = path.join(root, "build", "Release", "batcoder_kernels.node");
+  // BATCODER_ADDON overrides the addon's location (tests of the missing-addon path)
+  const addonPath = process.env.BATCODER_ADDON || path.join(root, "build", "Release", "batcoder_kernels.node");
   if (!fs.existsSync(addonPath)) {
     loaded = fallback(`${addonPath} not built (run npm ci or npx node-gyp rebuild)`);
     return loaded!;
@@ -506,7 +507,7 @@ function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null
   const fromEnv = process.env.OPENBLAS_CORETYPE;
   if (fromEnv) coretype = { value: fromEnv, source: "env" };
   else if (cpuHasAvx512()) {
-    const cacheFile = path.join(root, "build", "Release", "coretype-check.json");
+    const cacheFile = path.join(path.dirname(addonPath), "coretype-check.json");
     const model = cpuModel();
     let ok: boolean | undefined;
     try {

@@ -278,3 +278,27 @@ test("micro-batched forward/backward equals one batch: PPO + entropy, and a non-
     }
   }
 });
+
+test("a missing native addon falls back to the TS kernels with a warning, and the engine still works", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const code = `
+    import("./dist/src/engine/kernels.js").then(async (k) => {
+      const { LlamaModel } = await import("./dist/src/engine/model.js");
+      const { ModelConfigSchema } = await import("./dist/src/engine/config.js");
+      const m = LlamaModel.init(ModelConfigSchema.parse({ vocab_size: 50, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
+        num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 16, bos_token_id: 1, eos_token_id: 2 }), 1);
+      const out = m.generateGreedy([1, 5, 7], 4, []);
+      console.log(JSON.stringify({ info: k.engineInfo(), kernels: m.kernels.name, n: out.length }));
+    });`;
+  const env: NodeJS.ProcessEnv = { ...process.env, BATCODER_ADDON: "/nonexistent/batcoder_kernels.node" };
+  delete env.BATCODER_TEST;
+  delete env.BATCODER_KERNELS;
+  const r = spawnSync(process.execPath, ["-e", code], { encoding: "utf8", env });
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  assert.equal(res.info.kernels, "ts");
+  assert.equal(res.kernels, "ts");
+  assert.equal(res.n, 4);
+  assert.match(res.info.fallbackReason, /nonexistent/);
+  assert.match(r.stderr, /warning: native kernels unavailable/);
+});
