@@ -25,7 +25,7 @@ test(`a ${MB} MB synthetic input streams through the pipeline with bounded memor
     const input = path.join(root, "synthetic.jsonl");
     const written = await writeSynthJsonl(input, MB * 1e6, 42, CODE);
     const out = path.join(root, "out");
-    const child = spawn(process.execPath, [path.join(repoRoot, "bin/batcoder.js"), "corpus", "build", "--input", input, "--out", out, "--quiet"], {
+    const child = spawn(process.execPath, [path.join(repoRoot, "bin/batcoder.js"), "corpus", "build", "--input", input, "--out", out, "--quiet", "--workers", "0"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
