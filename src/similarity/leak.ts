@@ -8,12 +8,14 @@
  *     `minRun` consecutive tokens that also occur, in order, in the documentation;
  *  2. body lines: non-trivial code lines (at least `minLineTokens` tokens) that appear verbatim in the
  *     documentation, whitespace-normalised;
- *  3. code blocks: fenced or indented blocks of code-like lines in the documentation outside Examples.
- * `fraction` is the larger of the share of code tokens covered by (1) and the share of body lines found by
- * (2); `leaked` is fraction >= threshold, or a code block that reproduces code lines. Function headers
+ *  3. code blocks: fenced or indented blocks of code-like lines in the documentation outside Examples;
+ *  4. renamed copies: runs of 12 tokens with identifiers, numbers and strings abstracted (at least 6 of them
+ *     operators, punctuation or keywords, which prose rarely has) shared with the code.
+ * `fraction` is the largest of the shares of code tokens covered by (1) and (4) and the share of body lines
+ * found by (2); `leaked` is fraction >= threshold, or a code block that reproduces code lines. Function headers
  * (name and parameter list) are left out of both: documentation may name the function and its parameters.
  */
-import { extractFunctionsParsed, parseCode, stripCommentsParsed, isLanguageLoaded, type LangId } from "../lang/index.js";
+import { extractFunctionsParsed, parseCode, stripCommentsParsed, isLanguageLoaded, LANGUAGES, type LangId } from "../lang/index.js";
 
 export interface LeakOptions {
   /** Shortest shared token run that counts (default 6). */
@@ -31,6 +33,8 @@ export interface LeakResult {
   reasons: string[];
   /** Details: token coverage, line share, lines found, code blocks. */
   tokenFraction: number;
+  /** Share of code tokens covered by identifier-abstracted runs (renamed copies). */
+  shapeFraction: number;
   lineFraction: number;
   linesCopied: number;
   codeBlocks: number;
@@ -45,6 +49,20 @@ const TRIVIAL_LINE = /^(\}|\{|end|else:?|\)|\];?|\);?|\};?|return;?|pass|break;?
 // Line starting a documentation section: we allow usage examples there.
 const EXAMPLES_HDR = /^(Examples?|Usage):\s*$/i;
 
+const OPERATOR = /^(=|\+|-|\*|\/|%|<|>|==|!=|<=|>=|\+=|-=|\*=|\/=|&&|\|\||!|\?|\*\*|\/\/|<<|>>|&|\||\^|=>|->|:=)$/;
+const STATEMENT = /^(return|yield|raise|throw|if|elif|elsif|for|foreach|while|until|unless|case|when|switch|match)$/;
+
+/**
+ * A code line worth looking for in the documentation: long (6+ tokens), or at least `min` tokens with an
+ * operator or a statement keyword. A short bare call such as `self.flush()` is the kind of thing prose
+ * names legitimately.
+ */
+function substantive(toks: string[], min: number): boolean {
+  if (toks.length >= 6) return true;
+  if (toks.length < min) return false;
+  return toks.some((t) => OPERATOR.test(t)) || STATEMENT.test(toks[0]!);
+}
+
 function normLine(l: string): string {
   return lexTokens(l).join(" ");
 }
@@ -58,6 +76,27 @@ interface CodeSide {
   /** 1 where a token belongs to a function header (name, parameters): not counted as leaked */
   header: Uint8Array;
   bodyCount: number;
+  /** runs of SHAPE_RUN shape tokens (identifiers, numbers, strings abstracted) -> start positions */
+  shapeRuns: Map<string, number[]>;
+  keywords: Set<string>;
+}
+
+/** Length of the identifier-abstracted runs that signal renamed copied code. */
+const SHAPE_RUN = 12;
+/** ...and how many of their tokens must be operators, punctuation or keywords (prose has few). */
+const SHAPE_MIN_SYMBOLS = 6;
+
+function shapeOf(t: string, keywords: Set<string>): string {
+  if (/^[A-Za-z_$][\w$]*$/.test(t)) return keywords.has(t) ? t : "\u0002I";
+  if (/^\d/.test(t)) return "\u0002N";
+  if (/^["']/.test(t)) return "\u0002S";
+  return t;
+}
+
+function shapeRunOk(shapes: string[], i: number): boolean {
+  let sym = 0;
+  for (let k = i; k < i + SHAPE_RUN; k++) if (!shapes[k]!.startsWith("\u0002")) sym++;
+  return sym >= SHAPE_MIN_SYMBOLS;
 }
 const codeCache = new Map<string, CodeSide>();
 
@@ -104,12 +143,22 @@ function codeSide(code: string, lang: LangId, minRun: number, minLineTokens: num
   const lines = bare
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l && !TRIVIAL_LINE.test(l) && lexTokens(l).length >= minLineTokens)
+    .filter((l) => l && !TRIVIAL_LINE.test(l) && substantive(lexTokens(l), minLineTokens))
     .map(normLine)
     .filter((n) => !sigNorms.some((sg) => sg.startsWith(n) || n.startsWith(sg)));
   let bodyCount = 0;
   for (const h of header) if (!h) bodyCount++;
-  const cs = { tokens, runs, lines, header, bodyCount };
+  const keywords = new Set(LANGUAGES[lang]?.keywords ?? []);
+  const shapes = tokens.map((t) => shapeOf(t, keywords));
+  const shapeRuns = new Map<string, number[]>();
+  for (let i = 0; i + SHAPE_RUN <= shapes.length; i++) {
+    if (!shapeRunOk(shapes, i)) continue;
+    const k = shapes.slice(i, i + SHAPE_RUN).join("\u0001");
+    const a = shapeRuns.get(k);
+    if (a) a.push(i);
+    else shapeRuns.set(k, [i]);
+  }
+  const cs = { tokens, runs, lines, header, bodyCount, shapeRuns, keywords };
   codeCache.set(key, cs);
   if (codeCache.size > 64) codeCache.delete(codeCache.keys().next().value!);
   return cs;
@@ -120,7 +169,7 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   const minLineTokens = opts.minLineTokens ?? 3;
   const threshold = opts.threshold ?? 0.25;
   const reasons: string[] = [];
-  const empty: LeakResult = { leaked: false, fraction: 0, reasons, tokenFraction: 0, lineFraction: 0, linesCopied: 0, codeBlocks: 0 };
+  const empty: LeakResult = { leaked: false, fraction: 0, reasons, tokenFraction: 0, shapeFraction: 0, lineFraction: 0, linesCopied: 0, codeBlocks: 0 };
   if (typeof doc !== "string" || typeof code !== "string" || !doc.trim() || !code.trim()) return empty;
 
   const cs = codeSide(code, lang, minRun, minLineTokens);
@@ -139,6 +188,21 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   let cov = 0;
   for (let i = 0; i < covered.length; i++) if (covered[i] && !cs.header[i]) cov++;
   const tokenFraction = cs.bodyCount ? cov / cs.bodyCount : 0;
+
+  // 1b. the same with identifiers, numbers and strings abstracted: copied code with renamed variables
+  const shapeCovered = new Uint8Array(ct.length);
+  if (cs.shapeRuns.size && dt.length >= SHAPE_RUN) {
+    const ds = dt.map((t) => shapeOf(t, cs.keywords));
+    for (let j = 0; j + SHAPE_RUN <= ds.length; j++) {
+      if (!shapeRunOk(ds, j)) continue;
+      const hits = cs.shapeRuns.get(ds.slice(j, j + SHAPE_RUN).join("\u0001"));
+      if (!hits) continue;
+      for (const i of hits) for (let t = 0; t < SHAPE_RUN; t++) shapeCovered[i + t] = 1;
+    }
+  }
+  let scov = 0;
+  for (let i = 0; i < shapeCovered.length; i++) if (shapeCovered[i] && !cs.header[i]) scov++;
+  const shapeFraction = cs.bodyCount ? scov / cs.bodyCount : 0;
 
   // 2. body lines
   const codeLines = cs.lines;
@@ -169,10 +233,11 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   }
   if (inFence && fenceHasCode && !inExamples) blocks++;
 
-  const fraction = Math.min(1, Math.max(tokenFraction, lineFraction));
+  const fraction = Math.min(1, Math.max(tokenFraction, lineFraction, shapeFraction));
   if (tokenFraction > 0) reasons.push(`${Math.round(tokenFraction * 100)}% of the code's tokens appear in runs of ${minRun}+ tokens in the documentation`);
+  if (shapeFraction > tokenFraction) reasons.push(`${Math.round(shapeFraction * 100)}% of the code appears in the documentation with names or literals changed`);
   if (copied > 0) reasons.push(`${copied} of ${codeLines.length} code lines appear verbatim in the documentation`);
   if (blocks > 0) reasons.push(`${blocks} code block(s) reproduce the code`);
   const leaked = fraction >= threshold || blocks > 0;
-  return { leaked, fraction, reasons: leaked ? reasons : reasons.length ? [...reasons, "below the leak threshold"] : reasons, tokenFraction, lineFraction, linesCopied: copied, codeBlocks: blocks };
+  return { leaked, fraction, reasons: leaked ? reasons : reasons.length ? [...reasons, "below the leak threshold"] : reasons, tokenFraction, shapeFraction, lineFraction, linesCopied: copied, codeBlocks: blocks };
 }

@@ -122,6 +122,26 @@ test("leak detector: pasted code, a fenced body and line-by-line copies are caug
   assert.ok(c.fraction >= 0.25);
 });
 
+test("leak detector: code pasted with renamed variables is caught by the identifier-abstracted runs", () => {
+  const renamed = `Compute a moving average.
+
+Implementation:
+if w <= 0: raise ValueError("bad")
+res = []
+s = 0.0
+for k, x in enumerate(xs):
+    s += x
+    if k >= w:
+        s -= xs[k - w]
+    if k >= w - 1:
+        res.append(s / w)
+return res`;
+  const r = detectLeak(renamed, CODE, "python");
+  assert.equal(r.leaked, true, JSON.stringify(r));
+  assert.ok(r.shapeFraction > 0.5 && r.tokenFraction < r.shapeFraction, JSON.stringify(r));
+  assert.ok(r.reasons.some((x) => /names or literals changed/.test(x)));
+});
+
 test("leak detector: honest prose passes, with a small fraction", () => {
   const honest = `Compute the moving average of a sequence.
 
