@@ -39,6 +39,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# node-gyp must build the native kernels against this machine's Node headers (no download): point it at them.
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then
+  export npm_config_nodedir=/usr
+fi
+
 # npm dependencies: reinstall when the lockfile changes.
 stamp=node_modules/.batcoder-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
@@ -46,6 +51,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: npm ci" >&2
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >&2
   echo "$want" > "$stamp"
+fi
+
+# Native kernels addon: rebuild when its sources changed since the last build (npm ci builds it the first time).
+nstamp=build/.batcoder-native.sha
+nwant=$(find binding.gyp native -type f \( -name "*.gyp" -o -name "*.cc" -o -name "*.h" \) | sort | xargs cat | sha256sum | cut -d' ' -f1)
+if [ ! -f build/Release/batcoder_kernels.node ] || [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
+  echo "setup: building native kernels (node-gyp)" >&2
+  if npx node-gyp rebuild >&2; then echo "$nwant" > "$nstamp"; else
+    echo "setup: WARNING: native kernels failed to build; the engine falls back to its (slower) TypeScript kernels" >&2
+  fi
 fi
 
 # Compile TypeScript (incremental enough on 2 cores; a few seconds).
