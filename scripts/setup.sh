@@ -58,7 +58,8 @@ nstamp=build/.batcoder-native.sha
 nwant=$(find binding.gyp native -type f \( -name "*.gyp" -o -name "*.cc" -o -name "*.h" \) | sort | xargs cat | sha256sum | cut -d' ' -f1)
 if [ ! -f build/Release/batcoder_kernels.node ] || [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
   echo "setup: building native kernels (node-gyp)" >&2
-  if npx node-gyp rebuild >&2; then echo "$nwant" > "$nstamp"; else
+  gyp="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
+  if node "$gyp" rebuild >&2; then echo "$nwant" > "$nstamp"; else
     echo "setup: WARNING: native kernels failed to build; the engine falls back to its (slower) TypeScript kernels" >&2
   fi
 fi
