@@ -146,12 +146,26 @@ function multisetF1<K>(a: Map<K, number>, aCount: number, b: Map<K, number>, bCo
 }
 
 /** Clipped unigram matches with keywords weighted 1 and other tokens 0.2 (CodeBLEU's weighted n-gram part). */
-function keywordWeighted(ref: readonly string[], cand: readonly string[], kw: Set<string>): { match: number; total: number } {
-  const r = new Map<string, number>();
-  for (const t of ref) r.set(t, (r.get(t) ?? 0) + 1);
-  const c = new Map<string, number>();
-  for (const t of cand) c.set(t, (c.get(t) ?? 0) + 1);
-  return clippedMatches(r, c, (g) => (kw.has(g) ? 1 : 0.2));
+function keywordWeighted(ref: CodeBleuInput, cand: CodeBleuInput, kw: Set<string>): { match: number; total: number } {
+  return clippedMatches(unigrams(ref), unigrams(cand), (g) => (kw.has(g) ? 1 : 0.2));
+}
+
+const unigramCache = new WeakMap<CodeBleuInput, Map<string, number>>();
+function unigrams(x: CodeBleuInput): Map<string, number> {
+  let m = unigramCache.get(x);
+  if (!m) {
+    m = new Map();
+    for (const t of x.tokens) m.set(t, (m.get(t) ?? 0) + 1);
+    unigramCache.set(x, m);
+  }
+  return m;
+}
+
+const keywordSets = new Map<LangId, Set<string>>();
+function keywordSet(lang: LangId): Set<string> {
+  let k = keywordSets.get(lang);
+  if (!k) keywordSets.set(lang, (k = new Set(LANGUAGES[lang].keywords)));
+  return k;
 }
 
 export function codeBleu(
@@ -161,7 +175,7 @@ export function codeBleu(
   weights: CodeBleuWeights = DEFAULT_CODEBLEU_WEIGHTS,
   warnings: string[] = [],
 ): { score: number; components: CodeBleuComponents } {
-  const kw = new Set(LANGUAGES[lang].keywords);
+  const kw = keywordSet(lang);
   const plain: Array<{ match: number; total: number }> = [];
   const weighted: Array<{ match: number; total: number }> = [];
   for (let n = 1; n <= 4; n++) {
@@ -169,7 +183,7 @@ export function codeBleu(
     const c = cand.ngrams[n - 1]!;
     const s = clippedMatches(r, c);
     plain.push(s);
-    weighted.push(n === 1 ? keywordWeighted(ref.tokens, cand.tokens, kw) : s);
+    weighted.push(n === 1 ? keywordWeighted(ref, cand, kw) : s);
   }
   const ng = combineBleu(plain, ref.tokens.length, cand.tokens.length);
   const wg = combineBleu(weighted, ref.tokens.length, cand.tokens.length);
