@@ -8,8 +8,9 @@
  *                                          - leakPenalty * [leaked] - syntaxPenalty * [rebuilt has errors];
  *                  clipped below at minReward.
  *
- * sim is similarity(metric, code, rebuilt). Empty, binary, oversized or token-less rebuilt code has sim = 0
- * (a defined minimum, never NaN). formatScore = 1 for a valid document, otherwise
+ * sim is similarity(metric, code, rebuilt). Empty, binary, oversized or token-less rebuilt code gets the floor
+ * reward (0 in gate mode, minReward in penalty mode; never NaN); so does rebuilt code with syntax errors when
+ * `syntaxErrors` is "minimum" (by default it is scored on its partial tree and takes `syntaxPenalty`). formatScore = 1 for a valid document, otherwise
  * max(0, 1 - 0.25 * number of violations). Every component is returned.
  */
 import { z } from "zod";
@@ -33,6 +34,12 @@ export const RewardConfigSchema = z
     leakPenalty: z.number().min(0).max(1).default(1),
     /** Applied when the rebuilt code has syntax errors. */
     syntaxPenalty: z.number().min(0).max(1).default(0.2),
+    /**
+     * How rebuilt code with syntax errors is treated: "penalty" scores its partial tree and applies
+     * syntaxPenalty (a graded signal, useful while a small policy still writes broken code); "minimum"
+     * gives it the floor reward (0 in gate mode, minReward in penalty mode), like empty code.
+     */
+    syntaxErrors: z.enum(["penalty", "minimum"]).default("penalty"),
     /** Leak threshold on the leaked fraction. */
     leakThreshold: z.number().min(0).max(1).default(0.25),
     /** Shortest shared token run counted as copying. */
@@ -89,6 +96,8 @@ export function reward(code: string, doc: string, rebuilt: string, lang: LangId,
   let sim = 0;
   let simComponents: Record<string, number | null> = {};
   let parseErrors = 0;
+  /** rebuilt code that cannot be compared at all: empty, binary, oversized, no code tokens */
+  let unusable = false;
   const empty = rb.trim() === "";
   if (empty) warnings.push("rebuilt code is empty");
   else {
@@ -99,10 +108,12 @@ export function reward(code: string, doc: string, rebuilt: string, lang: LangId,
       warnings.push(...s.warnings);
       const m = s.warnings.map((w) => /^candidate has (\d+) syntax error/.exec(w)).find((x) => x);
       parseErrors = m ? Number(m[1]) : 0;
+      if (s.warnings.some((w) => /^candidate has no code tokens/.test(w))) unusable = true;
     } catch (e) {
       if (e instanceof UserError && /^candidate code/.test(e.message)) {
         warnings.push(e.message);
         parseErrors = 1;
+        unusable = true;
       } else throw e;
     }
   }
@@ -112,6 +123,10 @@ export function reward(code: string, doc: string, rebuilt: string, lang: LangId,
   const lk = detectLeak(docText, code, lang, { threshold: cfg.leakThreshold, minRun: cfg.leakMinRun });
   const syntaxBad = !empty && parseErrors > 0;
 
+  const floor = cfg.mode === "gate" ? 0 : cfg.minReward;
+  const atFloor = empty || unusable || (syntaxBad && cfg.syntaxErrors === "minimum");
+  if (syntaxBad && cfg.syntaxErrors === "minimum") warnings.push("rebuilt code has syntax errors: minimum reward (syntaxErrors = minimum)");
+  if (atFloor) sim = 0;
   let value: number;
   const terms: Record<string, number> = {};
   if (cfg.mode === "gate") {
@@ -127,8 +142,9 @@ export function reward(code: string, doc: string, rebuilt: string, lang: LangId,
     terms.syntaxPenalty = syntaxBad ? cfg.syntaxPenalty : 0;
     value = Math.max(cfg.minReward, sim - terms.formatPenalty - terms.leakPenalty - terms.syntaxPenalty);
   }
+  if (atFloor) value = floor;
   return {
-    reward: finite(value, cfg.mode === "gate" ? 0 : cfg.minReward),
+    reward: finite(value, floor),
     mode: cfg.mode,
     metric: cfg.metric,
     similarity: sim,

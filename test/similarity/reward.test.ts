@@ -70,9 +70,14 @@ test("reward: empty, binary, unparseable rebuilt code gets the defined minimum, 
   const e = reward(CODE, DOC, "", "python", { mode: "penalty" });
   assert.equal(e.rebuilt.empty, true);
   assert.equal(e.similarity, 0);
+  assert.equal(e.reward, -1); // the floor: minReward
+  assert.equal(reward(CODE, DOC, "# just a comment\n", "python", { mode: "penalty", minReward: -0.3 }).reward, -0.3);
   const s = reward(CODE, DOC, "def clamp(x, lo, hi):\n    if x <\n", "python");
   assert.ok(s.rebuilt.parseErrors > 0);
   assert.ok(s.terms.syntaxGate! < 1);
+  const strict = reward(CODE, DOC, "def clamp(x, lo, hi):\n    if x <\n", "python", { syntaxErrors: "minimum" });
+  assert.equal(strict.reward, 0);
+  assert.equal(reward(CODE, DOC, "def clamp(x, lo, hi):\n    if x <\n", "python", { syntaxErrors: "minimum", mode: "penalty", minReward: -0.5 }).reward, -0.5);
   assert.throws(() => reward("", DOC, REBUILT, "python"), /reference code is empty/);
   assert.throws(() => reward("\u0000bin\u0000", DOC, REBUILT, "python"), /binary/);
 });
