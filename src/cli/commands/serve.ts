@@ -1,9 +1,12 @@
-/** `batcoder serve`: an embedded-model checkpoint behind the OpenAI-compatible HTTP API. */
+/**
+ * `batcoder serve`: an embedded-model checkpoint behind the OpenAI-compatible HTTP API, or (with --training)
+ * behind the Tinker-shaped training API (src/backends/training-server.ts) that RemotePolicy talks to.
+ */
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import { OpenAIServer } from "../../backends/openai-server.js";
-import { loadCheckpointSampler } from "../../eval/model.js";
+import { loadCheckpointSampler, resolveCheckpointDir } from "../../eval/model.js";
 
 export const help = `batcoder serve CHECKPOINT [--port 8000] [--host 127.0.0.1] [options]
 
@@ -16,7 +19,27 @@ are rendered as plain "### User:" / "### Assistant:" turns (the model has no cha
   --host ADDR           interface to bind                               [127.0.0.1]
   --model-name NAME     model id reported and accepted                  [the checkpoint's model name]
   --batch-window MS     wait this long for more requests before sampling [5]
-  --max-batch N         max sequences (sum of n) per sampling call      [64]`;
+  --max-batch N         max sequences (sum of n) per sampling call      [64]
+
+Training API (--training): serves the checkpoint's full training state (weights, AdamW, step, RNG) for a
+remote trainer (RemotePolicy, src/backends/remote.ts) under /v1/training/: info, sample, compute_logprobs,
+forward_backward, optim_step, save_state, load_state, reference/{snapshot,compute_logprobs,sample,release}.
+One training op runs at a time. Only /v1/training/* is served in this mode.
+
+  --training            serve the training API instead of the OpenAI one
+  --api-key KEY         require "Authorization: Bearer KEY" (or set BATCODER_API_KEY)
+  --state-dir DIR       allow save_state/load_state with server-side paths inside DIR
+  --port N              as above                                        [8001 with --training]
+  --host ADDR           as above; binding beyond 127.0.0.1 without --api-key is refused`;
+
+const TrainingSchema = z.object({
+  checkpoint: z.string().min(1),
+  port: z.number().int().min(0).max(65535),
+  host: z.string().min(1),
+  modelName: z.string().min(1).optional(),
+  apiKey: z.string().min(8, "use at least 8 characters").optional(),
+  stateDir: z.string().min(1).optional(),
+});
 
 const Schema = z.object({
   checkpoint: z.string().min(1),
@@ -36,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         port: { type: "string" }, host: { type: "string" }, "model-name": { type: "string" },
         "batch-window": { type: "string" }, "max-batch": { type: "string" },
+        training: { type: "boolean" }, "api-key": { type: "string" }, "state-dir": { type: "string" },
       },
       strict: true,
       allowPositionals: true,
@@ -51,6 +75,10 @@ export async function run(argv: string[]): Promise<number> {
     if (v.trim() === "" || !Number.isFinite(x)) throw new UserError(`${flag} expects a number, got '${v}'`);
     return x;
   };
+  if (values.training) return runTraining(positionals[0]!, values, n);
+  for (const f of ["api-key", "state-dir"] as const) {
+    if (values[f] !== undefined) throw new UserError(`--${f} only applies with --training`);
+  }
   const parsed = Schema.safeParse({
     checkpoint: positionals[0],
     port: n(values.port, 8000, "--port"),
@@ -77,6 +105,63 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.error(`batcoder serve: ${server.modelName} (${dir}) at ${url}  — Ctrl-C to stop`);
   console.log(url);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      console.error("batcoder serve: shutting down");
+      void server.close().then(resolve);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
+}
+
+async function runTraining(
+  checkpoint: string,
+  values: Record<string, string | boolean | undefined>,
+  n: (v: string | undefined, d: number, flag: string) => number,
+): Promise<number> {
+  for (const f of ["batch-window", "max-batch"] as const) {
+    if (values[f] !== undefined) throw new UserError(`--${f} does not apply with --training (training ops run one at a time)`);
+  }
+  const str = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
+  const parsed = TrainingSchema.safeParse({
+    checkpoint,
+    port: n(str("port"), 8001, "--port"),
+    host: str("host") ?? "127.0.0.1",
+    modelName: str("model-name"),
+    apiKey: str("api-key") ?? (process.env.BATCODER_API_KEY || undefined),
+    stateDir: str("state-dir"),
+  });
+  if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
+  const cfg = parsed.data;
+  const loopback = cfg.host === "127.0.0.1" || cfg.host === "::1" || cfg.host === "localhost";
+  if (!loopback && cfg.apiKey === undefined) {
+    throw new UserError(`refusing to expose the training API on ${cfg.host} without --api-key (anyone reaching it could change or overwrite the model)`);
+  }
+  const dir = await resolveCheckpointDir(cfg.checkpoint);
+  const { loadEmbeddedPolicy } = await import("../../backends/embedded.js");
+  const { TrainingServer } = await import("../../backends/training-server.js");
+  let policy;
+  try {
+    policy = loadEmbeddedPolicy(dir);
+  } catch (e) {
+    if ((e as { userFacing?: boolean }).userFacing) throw e;
+    throw new UserError(`cannot load checkpoint ${dir}: ${(e as Error).message}`);
+  }
+  if (cfg.stateDir) {
+    const fs = await import("node:fs");
+    fs.mkdirSync(cfg.stateDir, { recursive: true });
+  }
+  const server = new TrainingServer({ policy, modelName: cfg.modelName, apiKey: cfg.apiKey, stateRoot: cfg.stateDir, log: (l) => console.error(l) });
+  let url: string;
+  try {
+    url = await server.listen(cfg.port, cfg.host);
+  } catch (e) {
+    throw new UserError(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`);
+  }
+  console.error(`batcoder serve --training: ${server.modelName} (${dir}, step ${policy.step}) at ${url}/v1/training  — Ctrl-C to stop`);
+  console.log(`${url}/v1/training`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       console.error("batcoder serve: shutting down");
