@@ -51,7 +51,7 @@ export const RLConfigSchema = z
     /** How a documentation's reward aggregates its reconstructions' rewards. */
     doc_reward_agg: z.enum(["mean", "max"]).default("mean"),
     /** Reward of a documentation rejected by the format check (no reconstructions are sampled for it). */
-    invalid_doc_reward: z.number().default(-0.5),
+    invalid_doc_reward: z.number().default(-0.1),
     /** Reward of a documentation rejected by the leakage check. */
     leaked_doc_reward: z.number().default(-0.5),
     /**
