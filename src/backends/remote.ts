@@ -102,7 +102,19 @@ class Transport {
     readonly opts: RemotePolicyOptions,
   ) {}
 
-  async call<T>(op: string, body: unknown, kind: "read" | "mutate", method: "GET" | "POST" = "POST"): Promise<T> {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Calls go out one at a time, in the order they were made: the server runs ops in ARRIVAL order, and two
+   * requests in flight on different connections may arrive swapped (forward_backward after optim_step).
+   */
+  call<T>(op: string, body: unknown, kind: "read" | "mutate", method: "GET" | "POST" = "POST"): Promise<T> {
+    const run = this.chain.then(() => this.callNow<T>(op, body, kind, method));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async callNow<T>(op: string, body: unknown, kind: "read" | "mutate", method: "GET" | "POST"): Promise<T> {
     const url = `${this.base}${TRAINING_PREFIX}/${op}`;
     const endpoint = `${method} ${url}`;
     const retries = kind === "read" || this.opts.retryMutating !== false ? (this.opts.retries ?? 3) : 0;

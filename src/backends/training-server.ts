@@ -98,16 +98,28 @@ function numberArray(ints: boolean): z.ZodType<number[]> {
 const Tokens = numberArray(true);
 const Floats = numberArray(false);
 
-export const WireDatum = z.strictObject({
-  model_input: Tokens,
-  loss_fn_inputs: z.strictObject({
-    target_tokens: Tokens,
-    weights: Floats,
-    advantages: Floats.optional(),
-    logprobs: Floats.optional(),
-    ref_logprobs: Floats.optional(),
-  }),
-});
+export const WireDatum = z
+  .strictObject({
+    model_input: Tokens,
+    loss_fn_inputs: z.strictObject({
+      target_tokens: Tokens,
+      weights: Floats,
+      advantages: Floats.optional(),
+      logprobs: Floats.optional(),
+      ref_logprobs: Floats.optional(),
+    }),
+  })
+  .superRefine((d, ctx) => {
+    // Every per-position array is aligned with target_tokens, which is model_input shifted by one.
+    const n = d.model_input.length;
+    const li = d.loss_fn_inputs;
+    for (const k of ["target_tokens", "weights", "advantages", "logprobs", "ref_logprobs"] as const) {
+      const a = li[k];
+      if (a !== undefined && a.length !== n) {
+        ctx.addIssue({ code: "custom", message: `has ${a.length} entries but model_input has ${n} (they must be aligned)`, path: ["loss_fn_inputs", k] });
+      }
+    }
+  });
 export type WireDatum = z.infer<typeof WireDatum>;
 
 const WireSamplingParams = z.strictObject({

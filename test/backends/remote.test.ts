@@ -107,6 +107,31 @@ test("every primitive through RemotePolicy gives the in-process numbers bit-for-
   }
 });
 
+test("calls made without awaiting run in call order (forward_backward before optim_step)", async () => {
+  const { local, served, server, remote } = await pair(8);
+  try {
+    const calls = [
+      remote.forwardBackward(data, { kind: "cross_entropy" }),
+      remote.optimStep(adam),
+      remote.forwardBackward(rlData, ppo),
+      remote.optimStep(adam),
+      remote.computeLogprobs(data),
+    ];
+    const got = await Promise.all(calls);
+    const want = [
+      await local.forwardBackward(data, { kind: "cross_entropy" }),
+      await local.optimStep(adam),
+      await local.forwardBackward(rlData, ppo),
+      await local.optimStep(adam),
+      await local.computeLogprobs(data),
+    ];
+    assert.deepEqual(got, want);
+    sameWeights(local, served);
+  } finally {
+    await server.close();
+  }
+});
+
 test("saveState/loadState move the full state over HTTP; resume continues bit-for-bit", async () => {
   const dir = tmp();
   const { local, server, remote } = await pair(3);
@@ -220,6 +245,12 @@ test("errors: bad JSON, wrong fields, unknown path, wrong method, api key, body 
     r = await req("/v1/training/forward_backward", { method: "POST", body: JSON.stringify({ data: [], loss_fn: "ppo", loss_fn_config: { clip_low: 0.2 } }) });
     assert.equal(r.status, 400);
     assert.match(r.body.error.message, /loss_fn_config\.clip_high/);
+    r = await req("/v1/training/compute_logprobs", {
+      method: "POST",
+      body: JSON.stringify({ data: [{ model_input: [1, 2, 3], loss_fn_inputs: { target_tokens: [2, 3, 4], weights: [1, 1] } }] }),
+    });
+    assert.equal(r.status, 400);
+    assert.match(r.body.error.message, /data\.0\.loss_fn_inputs\.weights: has 2 entries but model_input has 3/);
     r = await req("/v1/training/optim_step", { method: "POST", body: JSON.stringify({ adam_params: { learning_rate: "fast" } }) });
     assert.equal(r.status, 400);
     assert.match(r.body.error.message, /adam_params\.learning_rate/);
