@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import net from "node:net";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import type { AdamParams, Datum, LossSpec } from "../../src/backends/policy.js";
@@ -218,6 +219,72 @@ test("a repeated Idempotency-Key returns the first response instead of accumulat
     assert.match(((await r4.json()) as { error: { message: string } }).error.message, /already used for forward_backward/);
   } finally {
     await server.close();
+  }
+});
+
+/** A TCP proxy in front of the server that swallows the response to the first request whose head matches `drop`. */
+async function lossyProxy(target: string, drop: RegExp): Promise<{ url: string; dropped: () => number; close(): Promise<void> }> {
+  const port = Number(new URL(target).port);
+  let dropped = 0;
+  const socks = new Set<net.Socket>();
+  const proxy = net.createServer((c) => {
+    const s = net.connect(port, "127.0.0.1");
+    socks.add(c).add(s);
+    let swallow = false;
+    c.on("data", (d: Buffer) => {
+      if (dropped === 0 && drop.test(d.toString("latin1"))) {
+        swallow = true;
+        dropped++;
+      }
+      s.write(d);
+    });
+    s.on("data", (d: Buffer) => {
+      if (swallow) c.destroy(); // the request ran on the server, but its response is lost
+      else c.write(d);
+    });
+    c.on("close", () => s.destroy());
+    s.on("close", () => c.destroy());
+    c.on("error", () => s.destroy());
+    s.on("error", () => c.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  const a = proxy.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${a.port}`,
+    dropped: () => dropped,
+    close: () => new Promise<void>((r) => {
+      for (const x of socks) x.destroy();
+      proxy.close(() => r());
+    }),
+  };
+}
+
+test("a forward_backward whose response is lost is retried under its Idempotency-Key and runs once", async () => {
+  const { local, served, server, url } = await pair(12);
+  const proxy = await lossyProxy(url, /^POST \/v1\/training\/forward_backward/);
+  try {
+    const remote = await connectRemotePolicy(proxy.url, { backoffMs: 5 });
+    const fr = await remote.forwardBackward(data, { kind: "cross_entropy" });
+    assert.equal(proxy.dropped(), 1);
+    assert.equal(server.counts.forward_backward, 2, "the client did re-send it");
+    assert.deepEqual(fr, await local.forwardBackward(data, { kind: "cross_entropy" }));
+    // gradients were accumulated once: the step matches the local policy's
+    assert.deepEqual(await remote.optimStep(adam), await local.optimStep(adam));
+    sameWeights(local, served);
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+  // with retryMutating false the lost response surfaces as a clear error instead
+  const p2 = await pair(12);
+  const proxy2 = await lossyProxy(p2.url, /^POST \/v1\/training\/optim_step/);
+  try {
+    const remote = await connectRemotePolicy(proxy2.url, { retryMutating: false });
+    await assert.rejects(remote.optimStep(adam), (e: unknown) => e instanceof RemotePolicyError && e.status === 0 && /POST http:\/\/127\.0\.0\.1:\d+\/v1\/training\/optim_step: (cannot reach|the connection broke)/.test(e.message) && !/attempts/.test(e.message));
+    assert.equal(p2.server.counts.optim_step, 1);
+  } finally {
+    await proxy2.close();
+    await p2.server.close();
   }
 });
 
