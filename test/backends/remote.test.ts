@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import net from "node:net";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
-import { ByteTokenizer } from "../../src/engine/tokenizer.js";
+import { BpeTokenizer, ByteTokenizer } from "../../src/engine/tokenizer.js";
 import type { AdamParams, Datum, LossSpec } from "../../src/backends/policy.js";
 import { serveTraining, parseWire, stringifyWire, type TrainingServer } from "../../src/backends/training-server.js";
 import { connectRemotePolicy, normalizeBaseUrl, RemotePolicyError, type RemotePolicy } from "../../src/backends/remote.js";
@@ -103,6 +103,26 @@ test("every primitive through RemotePolicy gives the in-process numbers bit-for-
     await rr.release();
     await assert.rejects(rr.computeLogprobs(data), (e: unknown) => e instanceof RemotePolicyError && e.status === 404 && /no reference snapshot/.test(e.message));
     sameWeights(local, served);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a trained BPE tokenizer travels as HF JSON and tokenizes identically on the client", async () => {
+  const texts = Array.from({ length: 60 }, (_, i) => `def add_${i}(a, b):\n    """Add two numbers."""\n    return a + b * ${i}\n`);
+  const bpe = await BpeTokenizer.train(texts, { vocabSize: 420 });
+  const policy = createEmbeddedPolicy({ config, tokenizer: bpe, seed: 1 });
+  const { server, url } = await serveTraining({ policy, port: 0 });
+  try {
+    const remote = await connectRemotePolicy(url);
+    assert.equal(remote.tokenizer.vocabSize, bpe.vocabSize);
+    for (const t of [...texts.slice(0, 5), "<|bos|>def  f():<|eos|>", "ünï ✓ \t\r\n", ""]) {
+      assert.deepEqual(remote.tokenizer.encode(t), bpe.encode(t), JSON.stringify(t));
+    }
+    const ids = bpe.encode(texts[3]!);
+    assert.ok(ids.length < texts[3]!.length * 0.8, "merges were learned and used");
+    assert.equal(remote.tokenizer.decode(ids), texts[3]);
+    assert.equal(remote.tokenizer.tokenId("<|eos|>"), bpe.tokenId("<|eos|>"));
   } finally {
     await server.close();
   }
