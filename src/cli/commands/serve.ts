@@ -9,6 +9,7 @@ import { OpenAIServer } from "../../backends/openai-server.js";
 import { loadCheckpointSampler, resolveCheckpointDir } from "../../eval/model.js";
 
 export const help = `batcoder serve CHECKPOINT [--port 8000] [--host 127.0.0.1] [options]
+batcoder serve CHECKPOINT --training [--port 8001] [--api-key KEY] [--state-dir DIR]
 
 Serves a checkpoint (or the latest checkpoint of a run directory) over the OpenAI-compatible API:
 GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming and not; logprobs, stop, n,
