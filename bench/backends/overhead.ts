@@ -8,6 +8,9 @@
  *
  *   node dist/bench/backends/overhead.js [--preset tiny] [--steps 6] [--B 4] [--G 4] [--K 2] [--prompt 96] [--doc 32] [--code 64]
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { createEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
@@ -198,6 +201,21 @@ for (let i = 0; i < 30; i++) {
   await remote.computeLogprobs(tiny);
   lat.small_remote.push(performance.now() - a);
 }
+// checkpoint round trip: saveState + loadState in-process vs through HTTP (state travels as base64 JSON)
+const ckRoot = fs.mkdtempSync(path.join(os.tmpdir(), "bc-bench-remote-"));
+const ckTimes = { local: [] as number[], remote: [] as number[] };
+for (let i = 0; i < 3; i++) {
+  let a = performance.now();
+  await local.saveState(path.join(ckRoot, "l"));
+  await local.loadState(path.join(ckRoot, "l"));
+  ckTimes.local.push(performance.now() - a);
+  a = performance.now();
+  await remote.saveState(path.join(ckRoot, "r"));
+  await remote.loadState(path.join(ckRoot, "r"));
+  ckTimes.remote.push(performance.now() - a);
+}
+const ckBytes = fs.readdirSync(path.join(ckRoot, "r")).reduce((acc, f) => acc + fs.statSync(path.join(ckRoot, "r", f)).size, 0);
+fs.rmSync(ckRoot, { recursive: true, force: true });
 await server.close();
 
 /**
@@ -239,4 +257,5 @@ const tx = median(transport) - median(localOutside);
 console.log(`step wall time outside the policy: in-process ${median(localOutside).toFixed(1)} ms (building datums), remote ${median(transport).toFixed(1)} ms (min ${min(transport).toFixed(1)})`);
 console.log(`=> HTTP + JSON + validation per step (6 calls): ${tx.toFixed(1)} ms = ${((100 * tx) / median(tl.total)).toFixed(1)}% of the median in-process step`);
 console.log(`transport CPU (encode/decode/validate of one step's payloads, no model): ${median(codec).toFixed(1)} ms = ${((100 * median(codec)) / median(tl.total)).toFixed(1)}% of the in-process step`);
+console.log(`checkpoint save+load (${(ckBytes / 1e6).toFixed(1)} MB): in-process ${median(ckTimes.local).toFixed(0)} ms, remote ${median(ckTimes.remote).toFixed(0)} ms (×${(median(ckTimes.remote) / median(ckTimes.local)).toFixed(2)})`);
 console.log("bit-identical: losses, grad norms and final weights of remote == in-process");
