@@ -46,6 +46,8 @@ export interface HeldOutEval {
   doc_valid_rate: number;
   doc_leak_rate: number;
   examples: EvalExample[];
+  /** Per-function scores, aligned with `ids`, so two evaluations of the same functions can be compared paired. */
+  per_function?: { ids: string[]; roundtrip: number[]; doc2code_human: number[]; doc_bleu: number[]; doc_rougeL: number[] };
 }
 
 async function greedyAll(sampler: Sampler, prompts: number[][], maxTokens: number, batch: number, progress: () => void, temperature = 0): Promise<string[]> {
@@ -93,6 +95,7 @@ export async function evaluateHeldOut(sampler: Sampler, items: CodeItem[], rewar
     doc_rougeL: bootstrapCI(rl),
     doc_valid_rate: verdicts.filter((v) => v.valid).length / Math.max(1, verdicts.length),
     doc_leak_rate: verdicts.filter((v) => v.leaked).length / Math.max(1, verdicts.length),
+    per_function: { ids: withDoc.map((it) => it.id), roundtrip: rtSim, doc2code_human: hSim, doc_bleu: bleu, doc_rougeL: rl },
     examples: withDoc.slice(0, keep).map((it, i) => ({
       id: it.id,
       lang: it.lang,

@@ -29,7 +29,7 @@ import { canonicalizeDoc, createRewardBackend } from "./reward.js";
 import { validateDoc } from "../similarity/index.js";
 import { crossEntropyLoop, evalLoss, sftDatums, type PairItem } from "./sft.js";
 import { trainRL, type EvalFn, type RewardBackend } from "./trainer.js";
-import { hashSeed, writeFileAtomic } from "./util.js";
+import { bootstrapCI, hashSeed, writeFileAtomic, type MeanCI } from "./util.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Warm-start configuration
@@ -394,23 +394,44 @@ export async function runRL(opts: {
   }
 }
 
+/**
+ * Paired change after − before over the same held-out functions (same ids, same order), with a 95% bootstrap
+ * interval of the mean difference. Null when the two evaluations did not score the same functions.
+ */
+export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"): MeanCI | null {
+  const a = before.per_function;
+  const b = after.per_function;
+  if (!a || !b || a.ids.length !== b.ids.length || a.ids.some((id, i) => id !== b.ids[i])) return null;
+  return bootstrapCI(b[key].map((x, i) => x - a[key][i]!));
+}
+
 /** The before/after table printed at the end of `batcoder train`. */
 export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval | null): string {
   if (!before) return "(no held-out evaluation)";
-  const rows: Array<[string, keyof HeldOutEval]> = [
+  const rows: Array<[string, "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"]> = [
     ["round-trip similarity (code→doc→code)", "roundtrip"],
     ["doc→code similarity from human docs", "doc2code_human"],
     ["doc BLEU vs human docs", "doc_bleu"],
     ["doc ROUGE-L vs human docs", "doc_rougeL"],
   ];
   const f = (c: { mean: number; lo: number; hi: number }) => `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
+  const sgn = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
   const w = Math.max(...rows.map((r) => r[0].length));
-  const lines = [`held-out functions: n=${before.n} (mean [95% bootstrap CI])`, `${"".padEnd(w)}  ${"warm start".padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ" : ""}`];
+  const lines = [
+    `held-out functions: n=${before.n} (mean [95% bootstrap CI]; Δ is the paired after − before difference over the same functions)`,
+    `${"".padEnd(w)}  ${"warm start".padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ paired [95% CI]" : ""}`,
+  ];
   for (const [label, k] of rows) {
-    const a = before[k] as { mean: number; lo: number; hi: number };
-    const b = after ? (after[k] as { mean: number; lo: number; hi: number }) : null;
-    lines.push(`${label.padEnd(w)}  ${f(a).padEnd(24)}  ${b ? f(b).padEnd(24) + `  ${b.mean - a.mean >= 0 ? "+" : ""}${(b.mean - a.mean).toFixed(3)}` : ""}`);
+    const a = before[k];
+    const b = after ? after[k] : null;
+    let delta = "";
+    if (after && b) {
+      const d = pairedDelta(before, after, k);
+      delta = d ? `${sgn(d.mean)} [${sgn(d.lo)}, ${sgn(d.hi)}]${d.lo > 0 ? " *" : d.hi < 0 ? " (worse)" : ""}` : sgn(b.mean - a.mean);
+    }
+    lines.push(`${label.padEnd(w)}  ${f(a).padEnd(24)}  ${b ? f(b).padEnd(24) + "  " + delta : ""}`);
   }
   lines.push(`${"doc format-valid rate".padEnd(w)}  ${before.doc_valid_rate.toFixed(3).padEnd(24)}  ${after ? after.doc_valid_rate.toFixed(3) : ""}`);
+  if (after) lines.push("* = the paired 95% interval lies above zero (RL raised it beyond noise)");
   return lines.join("\n");
 }

@@ -34,7 +34,7 @@ test("train/rl reject bad options and configs with clear messages", () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /Unknown option '--bogus'/);
   r = run(["rl"], dir);
-  assert.match(r.stderr, /--from CHECKPOINT is required/);
+  assert.match(r.stderr, /--from CHECKPOINT or --policy-url URL is required/);
   r = run(["rl", "--from", path.join(dir, "nope")], dir);
   assert.match(r.stderr, /no such checkpoint directory/);
   fs.writeFileSync(path.join(dir, "c.json"), JSON.stringify({ max_steps: 0 }));

@@ -3,11 +3,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { loadEmbeddedPolicy } from "../../backends/embedded.js";
+import { connectRemotePolicy } from "../../backends/remote.js";
+import type { Policy } from "../../backends/policy.js";
+import { writeFileAtomic } from "../../rl/util.js";
 import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../rl/cli-common.js";
 import { beforeAfterTable, runRL } from "../../rl/pipeline.js";
 import { renderReport } from "../../report/report.js";
 
 export const help = `batcoder rl --from CHECKPOINT [options]
+batcoder rl --policy-url URL [--api-key KEY] [options]
 
 Back-translation RL (code→doc→code, rewards from similarity, no code–doc pairs) starting from an existing
 embedded-model checkpoint (e.g. the warm start .cache/warmstart/<hash>/policy or a previous run's
@@ -16,32 +20,44 @@ evals.jsonl, checkpoints/, summary.json, report.html).
 
 Options:
   --from DIR           checkpoint to start from (not needed with --resume)
+  --policy-url URL     train a REMOTE policy served by \`batcoder serve CKPT --training\` (or any server speaking
+                       that Tinker-shaped API); the loop is unchanged, only the Policy object differs
+  --api-key KEY        bearer token for --policy-url (default: $BATCODER_API_KEY)
 ${COMMON_HELP}
   --no-report          skip the HTML report`;
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, from: { type: "string" }, "no-report": { type: "boolean" } }, allowPositionals: false });
+    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, from: { type: "string" }, "policy-url": { type: "string" }, "api-key": { type: "string" }, "no-report": { type: "boolean" } }, allowPositionals: false });
   } catch (e) {
     throw new UserError(`${(e as Error).message}\n\n${help}`);
   }
   const v = parsed.values;
-  const { rl } = resolveCli(v, v.from ? { init_from: v.from } : {});
-  const from = rl.init_from;
-  if (!from) throw new UserError(`--from CHECKPOINT is required (or --resume an existing run)\n\n${help}`);
-  if (!fs.existsSync(from)) throw new UserError(`--from ${from}: no such checkpoint directory`);
-  let policy;
-  try {
-    policy = loadEmbeddedPolicy(from);
-  } catch (e) {
-    throw new UserError(`--from ${from}: cannot load the checkpoint (${(e as Error).message})`);
+  const url = v["policy-url"];
+  if (url && v.from) throw new UserError("--from and --policy-url are exclusive: a remote policy starts from whatever the server loaded");
+  const { rl } = resolveCli(v, v.from ? { init_from: v.from } : url ? { init_from: url } : {});
+  let policy: Policy;
+  if (url) {
+    policy = await connectRemotePolicy(url, { apiKey: v["api-key"] ?? process.env.BATCODER_API_KEY });
+  } else {
+    const from = rl.init_from;
+    if (!from) throw new UserError(`--from CHECKPOINT or --policy-url URL is required (or --resume an existing run)\n\n${help}`);
+    if (!fs.existsSync(from)) throw new UserError(`--from ${from}: no such checkpoint directory`);
+    try {
+      policy = loadEmbeddedPolicy(from);
+    } catch (e) {
+      throw new UserError(`--from ${from}: cannot load the checkpoint (${(e as Error).message})`);
+    }
   }
   const log = makeLogger(!!v.quiet);
-  const warmFile = path.join(path.dirname(from), "warmstart.json");
-  const warmInfo = fs.existsSync(warmFile) ? JSON.parse(fs.readFileSync(warmFile, "utf8")) : null;
+  const warmFile = url ? "" : path.join(path.dirname(rl.init_from!), "warmstart.json");
+  const warmInfo = warmFile && fs.existsSync(warmFile) ? JSON.parse(fs.readFileSync(warmFile, "utf8")) : null;
   const res = await runRL({ cfg: rl, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo });
-  console.log(`\n${beforeAfterTable(res.before, res.after)}`);
+  const table = beforeAfterTable(res.before, res.after);
+  writeFileAtomic(path.join(res.runDir, "before_after.txt"), table + "\n");
+  console.log(`\n${table}`);
+  await policy.close?.();
   if (!v["no-report"]) console.log(`report: ${renderReport(res.runDir).file}`);
   return 0;
 }

@@ -41,7 +41,9 @@ export async function run(argv: string[]): Promise<number> {
   writeFileAtomic(path.join(runDir, "warmstart.config.json"), JSON.stringify(ws, null, 2));
   const cfg = { ...rl, init_from: rl.init_from ?? info.checkpoint };
   const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo: info });
-  console.log(`\n${beforeAfterTable(res.before, res.after)}`);
+  const table = beforeAfterTable(res.before, res.after);
+  writeFileAtomic(path.join(res.runDir, "before_after.txt"), table + "\n");
+  console.log(`\n${table}`);
   if (!v["no-report"]) {
     const r = renderReport(res.runDir);
     console.log(`report: ${r.file}`);
