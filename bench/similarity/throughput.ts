@@ -109,7 +109,8 @@ console.log("|---|---|");
 const ext: Record<string, LangId> = {};
 for (const f of files) {
   const src = fs.readFileSync(path.join(FIX, f), "utf8");
-  const lang = detectLanguage(f, src.split("\n")[0])!;
+  const lang = detectLanguage(f, src.split("\n")[0]);
+  if (!lang) continue; // README.md and other non-source files beside the samples
   ext[lang] = lang;
   const body = lang === "php" ? src.replace(/^<\?php\n/, "") : src;
   let big = lang === "php" ? "<?php\n" : "";
