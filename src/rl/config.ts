@@ -30,14 +30,14 @@ export const RLConfigSchema = z
     max_code_tokens: posInt("max_code_tokens").default(192),
 
     // ---- rollouts ----
-    max_steps: posInt("max_steps").default(60),
+    max_steps: posInt("max_steps").default(30),
     /** Code samples per step (TRL: per-step prompts; OpenRLHF: rollout_batch_size). */
     rollout_batch_size: posInt("rollout_batch_size").default(8),
     /** G: documentations sampled per code sample (TRL num_generations / OpenRLHF n_samples_per_prompt). */
     num_docs_per_code: posInt("num_docs_per_code").default(4),
     /** K: reconstructions sampled per kept documentation. */
     num_codes_per_doc: posInt("num_codes_per_doc").default(2),
-    temperature: z.number().positive("temperature must be > 0 for RL sampling (use eval for greedy)").max(5).default(1.0),
+    temperature: z.number().positive("temperature must be > 0 for RL sampling (use eval for greedy)").max(5).default(0.6),
     top_p: z.number().gt(0, "top_p must be in (0, 1]").max(1, "top_p must be in (0, 1]").default(1.0),
     top_k: nonNegInt("top_k").default(0),
     max_doc_tokens: posInt("max_doc_tokens").default(64),
@@ -110,7 +110,7 @@ export const RLConfigSchema = z
     save_steps: nonNegInt("save_steps").default(10),
     keep_checkpoints: posInt("keep_checkpoints").default(2),
     log_samples_per_step: nonNegInt("log_samples_per_step").default(2),
-    eval_steps: nonNegInt("eval_steps").default(30),
+    eval_steps: nonNegInt("eval_steps").default(10),
     eval_size: posInt("eval_size").default(200),
     eval_at_start: z.boolean().default(true),
     eval_at_end: z.boolean().default(true),
