@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { UserError } from "../cli/errors.js";
 import type { Policy, TokenizerLike } from "../backends/policy.js";
@@ -188,6 +189,28 @@ function corpusFingerprint(corpus: string): string {
   return h.digest("hex").slice(0, 16);
 }
 
+/**
+ * Fingerprint of the code that determines a warm start (the compiled engine, tokenizer, corpus reader, doc
+ * canonicaliser and SFT code, plus the native kernels' sources): a cached warm start built by other code is
+ * rebuilt instead of silently reused.
+ */
+function codeFingerprint(): string {
+  const h = crypto.createHash("sha256");
+  const srcRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const repoRoot = path.resolve(srcRoot, "..", "..");
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const f of fs.readdirSync(d).sort()) {
+      const p = path.join(d, f);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else if (/\.(js|cc|h|gyp)$/.test(f)) h.update(`${path.relative(repoRoot, p)}\n`).update(fs.readFileSync(p));
+    }
+  };
+  for (const sub of ["engine", "rl", "similarity", "lang", "corpus", "backends"]) walk(path.join(srcRoot, sub));
+  walk(path.join(repoRoot, "native"));
+  return h.digest("hex").slice(0, 16);
+}
+
 export interface WarmStartInfo {
   dir: string;
   checkpoint: string;
@@ -213,7 +236,7 @@ export async function warmStart(opts: {
   const { ws } = opts;
   const key = {
     ws: { ...ws, cache_dir: undefined }, corpus: corpusFingerprint(opts.corpus), languages: opts.languages, seed: opts.seed, signatureHint: opts.signatureHint,
-    maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens, v: 2,
+    maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens, code: codeFingerprint(), v: 3,
   };
   const hash = crypto.createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
   const dir = path.resolve(ws.cache_dir, hash);
