@@ -155,6 +155,9 @@ export function loadPretrainDocs(corpus: string): Docs {
       const rel = path.relative(corpus, f).split(path.sep);
       const split = isBuilt && (rel[0] === "train" || rel[0] === "validation" || rel[0] === "test") ? rel[0] : undefined;
       if (split === "test") continue;
+      // In a built corpus only the split shards are training text: its reports (dropped-files.jsonl,
+      // contamination.jsonl, stats), manifests and license files are not.
+      if (isBuilt && split === undefined) continue;
       if (/\.jsonl(\.gz)?$/.test(f)) add(readJsonl(f), split === "validation" ? "validation" : "train");
       else if (split === "validation") validation.push(fs.readFileSync(f, "utf8"));
       else train.push(fs.readFileSync(f, "utf8"));

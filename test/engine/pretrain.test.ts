@@ -60,6 +60,13 @@ test("corpus loading: txt/jsonl/dir layouts and clear errors", () => {
     fs.mkdirSync(path.join(dir, "validation"));
     fs.writeFileSync(path.join(dir, "train", "shard-00000.jsonl"), JSON.stringify({ code: "a = 1", doc: "Set a.", lang: "python" }) + "\n");
     fs.writeFileSync(path.join(dir, "validation", "shard-00000.jsonl"), JSON.stringify({ code: "b = 2", doc: null, lang: "python" }) + "\n");
+    // a built corpus's reports and license files are not training text; its test split never is
+    fs.writeFileSync(path.join(dir, "dropped-files.jsonl"), JSON.stringify({ path: "x.py", reason: "binary" }) + "\n");
+    fs.writeFileSync(path.join(dir, "contamination.jsonl"), JSON.stringify({ id: "f", benchmark: "HumanEval/0" }) + "\n");
+    fs.mkdirSync(path.join(dir, "licenses"));
+    fs.writeFileSync(path.join(dir, "licenses", "PSF.txt"), "PYTHON SOFTWARE FOUNDATION LICENSE");
+    fs.mkdirSync(path.join(dir, "test"));
+    fs.writeFileSync(path.join(dir, "test", "shard-00000.jsonl"), JSON.stringify({ code: "held = 0", doc: null, lang: "python" }) + "\n");
     const d = loadPretrainDocs(dir);
     assert.deepEqual(d, { train: ["Set a.\na = 1"], validation: ["b = 2"] });
     fs.writeFileSync(path.join(dir, "bad.jsonl"), "{not json\n");
