@@ -43,11 +43,11 @@ export const WarmStartSchema = z
       .union([z.enum(["tiny", "small", "base", "medium", "large"]), z.record(z.string(), z.number().int().positive())])
       .default("small"),
     vocab_size: z.number().int().min(300).max(65536).default(2048),
-    pretrain_steps: z.number().int().min(0).default(200),
+    pretrain_steps: z.number().int().min(0).default(600),
     pretrain_seq_len: z.number().int().min(16).default(256),
     pretrain_batch_tokens: z.number().int().positive().default(4096),
     pretrain_lr: z.number().positive().max(1).default(2e-3),
-    sft_steps: z.number().int().min(0).default(160),
+    sft_steps: z.number().int().min(0).default(320),
     sft_batch_tokens: z.number().int().positive().default(4096),
     sft_lr: z.number().positive().max(1).default(1e-3),
     sft_warmup_steps: z.number().int().min(0).default(10),
