@@ -126,29 +126,33 @@ function entryFromAsserts(asserts: string[]): string | undefined {
   return m?.[1];
 }
 
+/**
+ * One MBPP-style problem. `testPrelude` (setup code / imports) opens the appended tests; `programPrelude` is put
+ * before the completion (the sanitized set's imports, which its reference solutions rely on).
+ */
+function mbppProblem(r: Record<string, unknown>, benchmark: "mbpp" | "mbpp-sanitized", text: string, testPrelude: string, programPrelude: string): Problem {
+  const asserts = (r.test_list as string[]) ?? [];
+  const tests = `${testPrelude}\n${asserts.join("\n")}\n`;
+  return {
+    taskId: `Mbpp/${r.task_id}`,
+    benchmark,
+    language: "py" as const,
+    prompt: mbppPrompt(text, asserts),
+    instruction: mbppInstruction(text, asserts),
+    stop: MBPP_STOP,
+    entryPoint: entryFromAsserts(asserts),
+    canonical: str(r.code).replaceAll("\r\n", "\n"),
+    tests,
+    assemble: (c: string) => `${programPrelude}${c}\n\n${tests}`,
+  };
+}
+
 export function loadMbpp(split: MbppSplit = "test"): Problem[] {
   const rows = readJsonl(path.join(benchmarkDataDir(), "mbpp", "mbpp.jsonl"));
   const [lo, hi] = MBPP_SPLITS[split];
   return rows
     .filter((r) => typeof r.task_id === "number" && r.task_id >= lo && r.task_id <= hi)
-    .map((r) => {
-      const asserts = (r.test_list as string[]) ?? [];
-      const setup = str(r.test_setup_code);
-      const text = str(r.text);
-      const tests = `${setup}\n${asserts.join("\n")}\n`;
-      return {
-        taskId: `Mbpp/${r.task_id}`,
-        benchmark: "mbpp",
-        language: "py" as const,
-        prompt: mbppPrompt(text, asserts),
-        instruction: mbppInstruction(text, asserts),
-        stop: MBPP_STOP,
-        entryPoint: entryFromAsserts(asserts),
-        canonical: str(r.code).replaceAll("\r\n", "\n"),
-        tests,
-        assemble: (c: string) => `${c}\n\n${tests}`,
-      };
-    });
+    .map((r) => mbppProblem(r, "mbpp", str(r.text), str(r.test_setup_code), ""));
 }
 
 export function loadMbppSanitized(): Problem[] {
@@ -161,22 +165,8 @@ export function loadMbppSanitized(): Problem[] {
     throw new UserError(`${file} is not valid JSON`);
   }
   return rows.map((r) => {
-    const asserts = (r.test_list as string[]) ?? [];
     const imports = ((r.test_imports as string[]) ?? []).join("\n");
-    const text = str(r.prompt);
-    const tests = `${imports}\n${asserts.join("\n")}\n`;
-    return {
-      taskId: `Mbpp/${r.task_id}`,
-      benchmark: "mbpp-sanitized",
-      language: "py" as const,
-      prompt: mbppPrompt(text, asserts),
-      instruction: mbppInstruction(text, asserts),
-      stop: MBPP_STOP,
-      entryPoint: entryFromAsserts(asserts),
-      canonical: str(r.code).replaceAll("\r\n", "\n"),
-      tests,
-      assemble: (c: string) => `${imports}\n${c}\n\n${tests}`,
-    };
+    return mbppProblem(r, "mbpp-sanitized", str(r.prompt), imports, `${imports}\n`);
   });
 }
 
