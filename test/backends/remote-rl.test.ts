@@ -16,22 +16,15 @@ import { trainRL, type RewardBackend } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { readJsonl } from "../../src/rl/util.js";
 import type { CodeItem } from "../../src/rl/data.js";
+import { lowercaseToyReward, TINY_MODEL } from "../rl/helpers.js";
 
 const tok = new ByteTokenizer();
-const tiny = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128 };
+const tiny = TINY_MODEL;
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bc-remote-rl-"));
 const items: CodeItem[] = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, lang: "python", code: `def f${i}(x):\n    return x + ${i}\n` }));
 
-/** Toy reward: the fraction of lowercase letters in the reconstruction. */
-const toy: RewardBackend = {
-  checkDoc: (doc) => ({ valid: doc.length > 0, violations: [], leaked: false, leakFraction: 0, reasons: [] }),
-  async score(jobs) {
-    return jobs.map((j) => {
-      const s = j.rebuilt.length ? [...j.rebuilt].filter((c) => c >= "a" && c <= "z").length / j.rebuilt.length : 0;
-      return { total: s, similarity: s, components: { lower: s } };
-    });
-  },
-};
+/** Toy reward: the fraction of lowercase letters in the reconstruction (shared test fixture). */
+const toy: RewardBackend = lowercaseToyReward;
 
 const cfg = parseConfig({
   max_steps: 4, rollout_batch_size: 2, num_docs_per_code: 2, num_codes_per_doc: 2, max_doc_tokens: 5, max_rebuild_tokens: 5,

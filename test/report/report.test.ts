@@ -9,7 +9,7 @@ import { lineChart, niceTicks } from "../../src/report/svg.js";
 import { trainRL } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { evaluateHeldOut } from "../../src/rl/eval.js";
-import { TestByteTokenizer } from "../rl/helpers.js";
+import { lowercaseToyReward, TestByteTokenizer } from "../rl/helpers.js";
 import { BigramPolicy } from "../rl/bigram-policy.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -35,15 +35,7 @@ async function makeRun(dir: string) {
   const tok = new TestByteTokenizer();
   const policy = new BigramPolicy(tok, 2);
   const items = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, lang: "python", code: `def f${i}():\n    return ${i}\n` }));
-  const reward = {
-    checkDoc: (doc: string) => ({ valid: doc.length > 0, violations: [], leaked: false, leakFraction: 0, reasons: [] }),
-    async score(js: { rebuilt: string }[]) {
-      return js.map((j) => {
-        const s = j.rebuilt.length ? [...j.rebuilt].filter((c) => c >= "a" && c <= "z").length / j.rebuilt.length : 0;
-        return { total: s, similarity: s, components: { lower: s } };
-      });
-    },
-  };
+  const reward = lowercaseToyReward;
   const evalItems = items.map((it) => ({ ...it, doc: `Return ${it.id}.` }));
   const cfg = parseConfig({ max_steps: 6, rollout_batch_size: 2, num_docs_per_code: 2, num_codes_per_doc: 2, max_doc_tokens: 6, max_rebuild_tokens: 6, learning_rate: 0.1, save_steps: 3, eval_steps: 3, run_name: "report-test" });
   await trainRL({

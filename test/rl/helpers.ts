@@ -25,3 +25,20 @@ export class TestByteTokenizer implements TokenizerLike {
     return i < 0 ? undefined : i;
   }
 }
+
+/**
+ * The toy reward the RL tests push a policy toward: a reconstruction's similarity is the fraction of its
+ * characters that are lowercase ASCII letters; a documentation is valid when it is non-empty.
+ */
+export const lowercaseToyReward = {
+  checkDoc: (doc: string) => ({ valid: doc.length > 0, violations: [] as string[], leaked: false, leakFraction: 0, reasons: [] as string[] }),
+  async score(jobs: { rebuilt: string }[]) {
+    return jobs.map((j) => {
+      const s = j.rebuilt.length ? [...j.rebuilt].filter((c) => c >= "a" && c <= "z").length / j.rebuilt.length : 0;
+      return { total: s, similarity: s, components: { lower: s } };
+    });
+  },
+};
+
+/** A one-layer LLaMA config small enough for RL loop tests. */
+export const TINY_MODEL = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128 };
