@@ -15,8 +15,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadBenchmark } from "../../src/eval/benchmarks.js";
 import { Pool, scoreSamples } from "../../src/eval/evaluate.js";
-import { executeProgram, LANGUAGES, type Language } from "../../src/eval/sandbox/executors.js";
-import { Sandbox } from "../../src/eval/sandbox/sandbox.js";
+import { executeProgram, LANGUAGES, type Language } from "../../src/sandbox/executors.js";
+import { Sandbox } from "../../src/sandbox/sandbox.js";
 
 const { values } = parseArgs({
   options: { rounds: { type: "string" }, concurrency: { type: "string" }, mbpp: { type: "boolean" }, langs: { type: "boolean" } },

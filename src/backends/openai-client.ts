@@ -12,7 +12,7 @@
  * - n samples: asked as one request with `n` = the number still missing; if a server returns fewer choices
  *   (some ignore `n`), the rest are asked again.
  */
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { GenerationCache, generationKey } from "../eval/cache.js";
 import type { ChatMessage, Generation, GenerationInput, GenerationParams, TextGenerator } from "../eval/generator.js";
 

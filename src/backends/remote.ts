@@ -26,7 +26,7 @@ import type {
   AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, Sampler,
 } from "./policy.js";
 import { BpeTokenizer } from "../engine/tokenizer.js";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import {
   adamToWire, datumToWire, lossSpecToWire, packDir, parseWire, sampleRequestToWire, sequenceFromWire, stringifyWire, TRAINING_PREFIX,
   unpackDir, type WireSequence,

@@ -10,7 +10,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { detectLanguage, resolveLangId, LANG_IDS, type LangId } from "../lang/index.js";
 import { FileAnalyzer, type FileResult, type FileTask } from "./analyze.js";
 import { BenchmarkIndex, defaultBenchmarksDir } from "./decontam.js";

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { createHash } from "node:crypto";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { resolveLangId } from "../lang/index.js";
 import { byteLines } from "./sources.js";
 import { CorpusRecordSchema, SPLITS, type CorpusRecord, type Split } from "./schema.js";

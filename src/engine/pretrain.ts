@@ -17,7 +17,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import zlib from "node:zlib";
 import { z } from "zod";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../backends/embedded.js";
 import type { Datum } from "../backends/policy.js";
 import { ModelConfigSchema, MODEL_PRESETS, type ModelPreset } from "./config.js";

@@ -14,8 +14,8 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../cli/errors.js";
-import { LANGUAGE_NAMES, type Language } from "./sandbox/executors.js";
+import { UserError } from "../core/errors.js";
+import { LANGUAGE_NAMES, type Language } from "../sandbox/executors.js";
 
 export interface Problem {
   /** task_id in results files: "HumanEval/0", "Mbpp/11", or MultiPL-E's name ("HumanEval_0_has_close_elements"). */

@@ -7,13 +7,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { loadBenchmark, type Problem } from "./benchmarks.js";
 import type { GenerationParams, TextGenerator } from "./generator.js";
 import { meanPassAtK } from "./passk.js";
 import { completionFromBase, completionFromChat } from "./postprocess.js";
-import { executeProgram, type ExecResult, type ExecStatus } from "./sandbox/executors.js";
-import { Sandbox, type SandboxLimits } from "./sandbox/sandbox.js";
+import { executeProgram, type ExecResult, type ExecStatus } from "../sandbox/executors.js";
+import { Sandbox, type SandboxLimits } from "../sandbox/sandbox.js";
 
 export type PromptFormat = "completion" | "instruct";
 

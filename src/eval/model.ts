@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { OpenAIClient } from "../backends/openai-client.js";
 import type { Sampler } from "../backends/policy.js";
 import { SamplerGenerator, type TextGenerator } from "./generator.js";

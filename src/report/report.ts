@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { readJsonl } from "../rl/util.js";
 import { escapeHtml, lineChart, type Series } from "./svg.js";
 

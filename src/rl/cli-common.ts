@@ -1,7 +1,7 @@
 /** Option handling shared by `batcoder train`, `rl` and `sft`: config file + --set layering, run names. */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { applySets, parseConfig, readConfigFile, type RLConfig } from "./config.js";
 import { parseWarmStart, type WarmStartConfig } from "./pipeline.js";
 

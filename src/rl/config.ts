@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import { z } from "zod";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { ADVANTAGE_ESTIMATORS } from "./advantages.js";
 
 const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).positive(`${what} must be > 0`);

@@ -12,7 +12,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import type { Policy, TokenizerLike } from "../backends/policy.js";
 import { loadEmbeddedPolicy, type EmbeddedPolicy } from "../backends/embedded.js";
 import { pretrain } from "../engine/pretrain.js";

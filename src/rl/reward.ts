@@ -2,7 +2,7 @@
  * The trainer's RewardBackend on top of the similarity module (src/similarity): documentation checks with
  * `validateDoc` + `detectLeak`, rewards with `reward()` on the worker-thread `RewardPool`.
  */
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { isLangId, loadLanguage, type LangId } from "../lang/index.js";
 import { canonicalizeDoc, detectLeak, isRewardError, RewardConfigSchema, RewardPool, validateDoc, type RewardConfig } from "../similarity/index.js";
 import type { RLConfig } from "./config.js";

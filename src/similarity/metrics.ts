@@ -15,7 +15,7 @@ import {
   type ParseResult,
   type SyntaxNode,
 } from "../lang/index.js";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { allNgramCounts, sentenceBleuCounts } from "./bleu.js";
 import { codeBleu, DEFAULT_CODEBLEU_WEIGHTS, normaliseDataflow, subtreeMultiset, type CodeBleuInput, type CodeBleuWeights } from "./codebleu.js";
 import { buildPdg, PDG_LANGUAGES, type Pdg } from "./pdg.js";

@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import { isLangId, rejectReason, type LangId } from "../lang/index.js";
-import { UserError } from "../cli/errors.js";
+import { UserError } from "../core/errors.js";
 import { similarity, METRICS, type Metric } from "./metrics.js";
 import { validateDoc } from "./docformat.js";
 import { detectLeak } from "./leak.js";

@@ -8,7 +8,7 @@ import { buildCorpus, assignSplit, resolveConfig, type CorpusStats } from "../..
 import { FILE_DROP_REASONS, FUNCTION_DROP_REASONS } from "../../src/corpus/filters.js";
 import { readCorpus, readCorpusSync, verifyCorpus } from "../../src/corpus/reader.js";
 import { SPLITS, type CorpusRecord } from "../../src/corpus/schema.js";
-import { UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/core/errors.js";
 import { benchmarkIndex, makeGitRepo, makeJsonl, makeTree, readJsonlFile, repoRoot, tmpDir } from "./helpers.js";
 
 let root: string;

@@ -2,7 +2,7 @@
  * Hand-written completions (continuing each MultiPL-E prompt, in the completion format) for a few
  * HumanEval tasks in every enabled language: `right` must pass, `wrong` must fail.
  */
-import type { Language } from "../../src/eval/sandbox/executors.js";
+import type { Language } from "../../src/sandbox/executors.js";
 
 export interface HandSolution {
   task: string;

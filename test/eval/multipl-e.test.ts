@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadBenchmark } from "../../src/eval/benchmarks.js";
 import { scoreSamples } from "../../src/eval/evaluate.js";
-import { availableLanguages } from "../../src/eval/sandbox/executors.js";
+import { availableLanguages } from "../../src/sandbox/executors.js";
 import { HAND_SOLUTIONS } from "./multipl-e-solutions.js";
 
 const REQUIRED = ["py", "rb", "go", "lua", "js", "ts", "rs", "php", "java", "cpp", "sh", "pl"] as const;

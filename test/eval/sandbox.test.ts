@@ -11,8 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadBenchmark, type Problem } from "../../src/eval/benchmarks.js";
-import { executeProgram, type ExecResult } from "../../src/eval/sandbox/executors.js";
-import { Sandbox, probeSandbox } from "../../src/eval/sandbox/sandbox.js";
+import { executeProgram, type ExecResult } from "../../src/sandbox/executors.js";
+import { Sandbox, probeSandbox } from "../../src/sandbox/sandbox.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoFile = path.resolve(here, "../../../package.json");

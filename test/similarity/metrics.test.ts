@@ -7,7 +7,7 @@ import { loadLanguage, detectLanguage, type LangId } from "../../src/lang/index.
 import { similarity, similarityAll, METRICS } from "../../src/similarity/metrics.js";
 import { sentenceBleu } from "../../src/similarity/bleu.js";
 import { hungarian } from "../../src/similarity/ged.js";
-import { UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/core/errors.js";
 import { CASES, fillVariants, UNRELATED } from "./cases.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

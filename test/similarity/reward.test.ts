@@ -7,7 +7,7 @@ import path from "node:path";
 import { loadLanguage } from "../../src/lang/index.js";
 import { reward, RewardConfigSchema, resolveRewardConfig } from "../../src/similarity/reward.js";
 import { RewardPool, isRewardError, type RewardJob } from "../../src/similarity/pool.js";
-import { UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/core/errors.js";
 
 const CODE = "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n    return x\n";
 const DOC = "Limit a value to a closed range.\n\nParameters:\n  x: the value\n  lo: the lower bound\n  hi: the upper bound\n\nReturns:\n  x, or the nearest bound when x is outside the range";

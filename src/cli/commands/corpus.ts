@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { buildCorpus, formatSummary } from "../../corpus/pipeline.js";
 import { readManifest, verifyCorpus } from "../../corpus/reader.js";
 import type { CorpusConfigInput } from "../../corpus/schema.js";

@@ -4,7 +4,7 @@
  * code leakage. Exit code 0 when valid (and not leaking), 1 otherwise.
  */
 import { parseArgs } from "node:util";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { loadLanguage } from "../../lang/index.js";
 import { validateDoc, detectLeak, DOC_FORMAT_SPEC, type LeakResult } from "../../similarity/index.js";
 import { readCodeFile, resolveLang } from "./similarity.js";

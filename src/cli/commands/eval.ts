@@ -3,11 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { BENCHMARK_HELP, loadBenchmark } from "../../eval/benchmarks.js";
 import { evaluateBenchmark, formatSummaryTable, readSamplesFile, scoreSamples, type EvalSummary } from "../../eval/evaluate.js";
 import { openModel } from "../../eval/model.js";
-import { requireSandbox } from "../../eval/sandbox/sandbox.js";
+import { requireSandbox } from "../../sandbox/sandbox.js";
 
 export const help = `batcoder eval --benchmark NAME (--model URL|CHECKPOINT | --samples FILE) [options]
 

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { exportGguf } from "../../engine/gguf.js";
 import { latestCheckpoint } from "../../engine/checkpoint.js";
 

@@ -1,6 +1,6 @@
 /** `batcoder pretrain`: causal-LM pretraining of the embedded model on a code/documentation corpus. */
 import { parseArgs } from "node:util";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { pretrain, type PretrainOptions } from "../../engine/pretrain.js";
 import { engineInfo, setThreads } from "../../engine/kernels.js";
 

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { renderReport } from "../../report/report.js";
 
 export const help = `batcoder report RUN_DIR [--out FILE]

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { loadEmbeddedPolicy } from "../../backends/embedded.js";
 import { connectRemotePolicy } from "../../backends/remote.js";
 import type { Policy } from "../../backends/policy.js";

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { OpenAIServer } from "../../backends/openai-server.js";
 import { loadCheckpointSampler, resolveCheckpointDir } from "../../eval/model.js";
 

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { loadEmbeddedPolicy } from "../../backends/embedded.js";
 import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../rl/cli-common.js";
 import { loadSftPairs, warmStart } from "../../rl/pipeline.js";

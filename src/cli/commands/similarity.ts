@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { detectLanguage, loadLanguage, resolveLangId, LANG_IDS, type LangId } from "../../lang/index.js";
 import { similarity, similarityAll, METRICS, type Metric, type SimilarityResult } from "../../similarity/index.js";
 

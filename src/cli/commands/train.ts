@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { UserError } from "../../core/errors.js";
 import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../rl/cli-common.js";
 import { beforeAfterTable, checkCorpusUsable, runRL, warmStart } from "../../rl/pipeline.js";
 import { writeFileAtomic } from "../../rl/util.js";

@@ -27,7 +27,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
-import { UserError } from "../../cli/errors.js";
+import { UserError } from "../core/errors.js";
 
 export interface SandboxLimits {
   /** Wall-clock limit; the whole process tree is killed when it passes. */
