@@ -33,6 +33,21 @@ test("bad values are rejected with field names and reasons", () => {
   }
 });
 
+test("the removed penalty knobs fail with a message naming the one that replaces them", () => {
+  assert.throws(() => parseConfig({ invalid_doc_reward: -0.2 }), /invalid_doc_reward: 'invalid_doc_reward' was removed.*reward_options\.formatPenalty/);
+  assert.throws(() => parseConfig({ leaked_doc_reward: -1 }), /'leaked_doc_reward' was removed.*reward_options\.leakPenalty/);
+  const c = parseConfig({});
+  assert.ok(!("invalid_doc_reward" in c) && !("leaked_doc_reward" in c));
+});
+
+test("RL's documentation penalties: RL defaults 0.1 / 0.5 (validation-chosen) under reward_options overrides", async () => {
+  const { rewardConfigFor } = await import("../../src/rl/reward.js");
+  const d = rewardConfigFor(parseConfig({}));
+  assert.deepEqual([d.formatPenalty, d.leakPenalty], [0.1, 0.5]);
+  const o = rewardConfigFor(parseConfig({ reward_options: { formatPenalty: 0.4 } }));
+  assert.deepEqual([o.formatPenalty, o.leakPenalty], [0.4, 0.5]);
+});
+
 test("file < --set layering, with JSON-typed values and unknown keys caught", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-cfg-"));
   const f = path.join(dir, "c.json");
