@@ -1,0 +1,56 @@
+/**
+ * Per-language batch runners: the program text that runs a JSON batch inside the sandbox, and how to start
+ * it. Every runner speaks the same protocol (see python.ts): nonce on stdin, batch at /src/batch.json, one
+ * `<nonce> {json}` line per side on stdout, a `{"done":1}` line at the end.
+ */
+import type { SandboxLimits } from "../../sandbox/sandbox.js";
+import { PYTHON_RUNNER } from "./python.js";
+import { RUBY_RUNNER } from "./ruby.js";
+import { JS_RUNNER } from "./javascript.js";
+
+export const BEHAVIOUR_LANGS = ["python", "ruby", "javascript"] as const;
+export type BehaviourLang = (typeof BEHAVIOUR_LANGS)[number];
+
+/** One group of the batch as the runner sees it. */
+export interface BatchGroup {
+  key: string;
+  entry: string;
+  inputs: unknown[][];
+  /** The original's source, present when the original must be run (twice: sides o1, o2). */
+  original: string | null;
+  rebuilds: { id: string; src: string }[];
+  /** Go only: parameter types of the entry point and its result types, from the original's declaration. */
+  goSig?: { params: string[]; results: string[] };
+}
+
+export interface BatchSpec {
+  callMs: number;
+  sideMs: number;
+  memBytes: number;
+  groups: BatchGroup[];
+}
+
+export interface PreparedBatch {
+  files: Record<string, string>;
+  command: string[];
+  env?: Record<string, string>;
+  limits?: Partial<SandboxLimits>;
+  /** Extra wall-clock time the batch needs before the first side runs (compilation), ms. */
+  setupMs: number;
+}
+
+export function prepareBatch(lang: BehaviourLang, spec: BatchSpec): PreparedBatch {
+  const batch = JSON.stringify(spec);
+  switch (lang) {
+    case "python":
+      return { files: { "runner.py": PYTHON_RUNNER, "batch.json": batch }, command: ["/usr/bin/python3", "-I", "-S", "/src/runner.py"], setupMs: 0 };
+    case "ruby":
+      return { files: { "runner.rb": RUBY_RUNNER, "batch.json": batch }, command: ["/usr/bin/ruby", "--disable-gems", "/src/runner.rb"], setupMs: 0 };
+    case "javascript":
+      return {
+        files: { "runner.js": JS_RUNNER, "batch.json": batch },
+        command: ["/usr/bin/node", "--max-old-space-size=384", "--stack-size=2000", "/src/runner.js"],
+        setupMs: 0,
+      };
+  }
+}
