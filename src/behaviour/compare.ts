@@ -23,6 +23,10 @@ export interface BehaviourJob {
   rebuilt: string;
   /** Function to compare; default: the first top-level function of the original. */
   entryPoint?: string;
+  /** Extra argument lists (JSON) run before the generated ones (e.g. a benchmark's own tests). */
+  inputs?: Json[][];
+  /** Use only `inputs` (no generated ones). */
+  inputsOnly?: boolean;
 }
 
 export interface BehaviourResult {
@@ -48,7 +52,7 @@ export interface BehaviourOptions {
   nInputs?: number;
   /** Candidate inputs run on the original, from which the compared ones are chosen (default 40). */
   nCandidates?: number;
-  /** Largest share of compared inputs on which the original raises (default 0.25). */
+  /** Largest share of compared inputs on which the original raises (default 0.125). */
   maxErrorShare?: number;
   /** Per-call time limit inside the runner, ms (default 250). */
   callMs?: number;
@@ -71,7 +75,7 @@ export const BEHAVIOUR_DEFAULTS = {
   seed: 0,
   nInputs: 24,
   nCandidates: 40,
-  maxErrorShare: 0.25,
+  maxErrorShare: 0.125,
   callMs: 250,
   sideMs: 4000,
   batchSize: 64,
@@ -293,7 +297,7 @@ export class BehaviourRunner {
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
       const lang = behaviourLang(job.lang);
-      const key = sha(JSON.stringify([lang, job.original, job.entryPoint ?? null, o.seed, o.nInputs, o.nCandidates, o.maxErrorShare, o.callMs]));
+      const key = sha(JSON.stringify([lang, job.original, job.entryPoint ?? null, job.inputs ?? null, job.inputsOnly ?? false, o.seed, o.nInputs, o.nCandidates, o.maxErrorShare, o.callMs]));
       let g = groups.get(key);
       if (!g) {
         const cached = this.cache.get(key);
@@ -315,7 +319,11 @@ export class BehaviourRunner {
           results[i] = { score: null, executable: false, reason: p.reason, nInputs: 0, agree: 0, entryPoint: info.entry };
           continue;
         }
-        const inputs = cached?.executable ? cached.inputs : generateInputs(info, job.original, { seed: o.seed, count: o.nCandidates });
+        let inputs = cached?.executable ? cached.inputs : job.inputsOnly ? [] : generateInputs(info, job.original, { seed: o.seed, count: o.nCandidates });
+        if (!cached && job.inputs?.length) {
+          const seen = new Set(job.inputs.map((x) => JSON.stringify(x)));
+          inputs = [...job.inputs, ...inputs.filter((x) => !seen.has(JSON.stringify(x)))];
+        }
         g = { key, lang, entry: info.entry, info, original: job.original, inputs, probe: cached ?? null, rebuilds: new Map(), sides: new Map() };
         groups.set(key, g);
       }

@@ -32,7 +32,7 @@ function tag(lang: LangId, kind: "tuple" | "set", v: Json[]): Json {
   return lang === "python" ? { __bc__: kind, v } : v;
 }
 
-class Generator {
+export class Generator {
   constructor(readonly rng: Rng, readonly info: FunctionInfo) {}
 
   int(min?: number): number {
@@ -138,6 +138,9 @@ export function typeFor(p: ParamInfo, rng: Rng, i: number): Ty {
     return withEl(KIND_TY[i === 0 ? "int" : pick(rng, ["int", "str", "list"] as const)]);
   }
   const total = entries.reduce((s, [, w]) => s + w, 0);
+  // Strong evidence (a hint-like usage, or a clear leader): almost always the leader.
+  const [lead, second] = [entries[0]![1], entries[1]?.[1] ?? 0];
+  if (lead >= 4 && lead >= 2 * second) return withEl(KIND_TY[rng.next() < 0.95 ? entries[0]![0] : pick(rng, ["int", "str", "list"] as const)]);
   // Mostly the leader; sometimes another voted kind; rarely an unvoted one.
   if (rng.next() < 0.1) return withEl(KIND_TY[pick(rng, ["int", "str", "list"] as const)]);
   let u = rng.next() * total * 1.0;
