@@ -60,7 +60,7 @@ export interface BehaviourOptions {
   sideMs?: number;
   /** Sides (function runs) per sandboxed process (default 64). */
   batchSize?: number;
-  /** Sandboxes run at once (default: the number of CPUs). */
+  /** Sandboxes run at once (default: twice the number of CPUs; a sandbox start waits on I/O). */
   workers?: number;
   /** Originals whose probe results are kept (default 1024). */
   cacheSize?: number;
@@ -102,7 +102,7 @@ interface GroupWork {
   entry: string;
   info: FunctionInfo;
   original: string;
-  /** Inputs to run; all candidates when the original must be probed, else the selected ones. */
+  /** Inputs to run: all candidates while the original is probed, then the chosen ones. */
   inputs: Json[][];
   probe: Probe | null;
   rebuilds: Map<string, string>;
@@ -196,7 +196,7 @@ export function probeFromRuns(entry: string, inputs: Json[][], o1: SideResult, o
 }
 
 /** Scores one rebuild's side against the probe. */
-function scoreSide(p: Extract<Probe, { executable: true }>, r: SideResult | undefined, indices: number[] | null): BehaviourResult {
+function scoreSide(p: Extract<Probe, { executable: true }>, r: SideResult | undefined): BehaviourResult {
   const base = { executable: true, entryPoint: p.entry, nInputs: p.inputs.length };
   if (!r) return { ...base, score: 0, agree: 0, reason: "rebuild was not run (runner failure)" };
   if (r.load !== null) return { ...base, score: 0, agree: 0, reason: r.load.startsWith("does not define") ? `rebuild ${r.load}` : `rebuild does not load: ${r.load}` };
@@ -206,7 +206,7 @@ function scoreSide(p: Extract<Probe, { executable: true }>, r: SideResult | unde
   let agree = 0;
   let mismatch: BehaviourResult["mismatch"];
   for (let j = 0; j < p.inputs.length; j++) {
-    const ro = r.out[indices ? indices[j]! : j];
+    const ro = r.out[j];
     const oo = p.outcomes[j]!;
     if (ro && agreeOutcome(oo, ro)) agree++;
     else if (!mismatch) mismatch = { input: argsPreview(p.inputs[j]!), original: describe(oo), rebuilt: ro ? describe(ro) : "no outcome" };
@@ -274,7 +274,7 @@ export class BehaviourRunner {
   constructor(opts: BehaviourOptions = {}) {
     this.opts = {
       ...BEHAVIOUR_DEFAULTS,
-      workers: Math.max(1, os.cpus().length),
+      workers: Math.max(2, 2 * os.cpus().length),
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
     } as Required<Omit<BehaviourOptions, "sandbox" | "unsafe">>;
     for (const k of ["nInputs", "nCandidates", "callMs", "sideMs", "batchSize", "workers", "cacheSize"] as const) {
@@ -331,20 +331,19 @@ export class BehaviourRunner {
       g.rebuilds.set(rid, job.rebuilt);
       members.push({ job: i, group: key, rid });
     }
-    await this.runGroups([...groups.values()]);
+    // Phase 1: probe the originals not in the cache (run twice on every candidate input).
+    await this.runGroups([...groups.values()], "originals");
     for (const g of groups.values()) {
       if (!g.probe) {
         const o1 = g.sides.get("o1");
         const o2 = g.sides.get("o2");
         g.probe = o1 && o2 ? probeFromRuns(g.entry, g.inputs, o1, o2, o) : { executable: false, reason: g.sides.get("o1!")?.load ?? "original was not run", entry: g.entry };
         this.cache.set(g.key, g.probe);
-        if (g.probe.executable) {
-          const chosen = g.probe.inputs;
-          const index = new Map(g.inputs.map((x, i) => [x, i]));
-          (g as GroupWork & { indices?: number[] }).indices = chosen.map((x) => index.get(x)!);
-        }
       }
+      if (g.probe.executable) g.inputs = g.probe.inputs;
     }
+    // Phase 2: the rebuilds of executable originals, on the chosen inputs only.
+    await this.runGroups([...groups.values()].filter((g) => g.probe?.executable), "rebuilds");
     for (const m of members) {
       const g = groups.get(m.group)!;
       const p = g.probe!;
@@ -359,18 +358,18 @@ export class BehaviourRunner {
         continue;
       }
       if (side && side.load === null && side.arity === null) side.arity = hostArity(g.lang, g.rebuilds.get(m.rid)!, g.entry);
-      results[m.job] = scoreSide(p, side, (g as GroupWork & { indices?: number[] }).indices ?? null);
+      results[m.job] = scoreSide(p, side);
     }
     return results as BehaviourResult[];
   }
 
   /** Runs every side of every group, in batches, retrying the sides a crashed process did not reach. */
-  private async runGroups(groups: GroupWork[]): Promise<void> {
+  private async runGroups(groups: GroupWork[], phase: "originals" | "rebuilds"): Promise<void> {
     type Side = { g: GroupWork; side: string };
     const pending: Side[] = [];
     for (const g of groups) {
-      if (!g.probe) pending.push({ g, side: "o1" }, { g, side: "o2" });
-      for (const rid of g.rebuilds.keys()) pending.push({ g, side: `r:${rid}` });
+      if (phase === "originals" && !g.probe) pending.push({ g, side: "o1" }, { g, side: "o2" });
+      if (phase === "rebuilds") for (const rid of g.rebuilds.keys()) pending.push({ g, side: `r:${rid}` });
     }
     const byLang = new Map<BehaviourLang, Side[]>();
     for (const s of pending) byLang.set(s.g.lang, [...(byLang.get(s.g.lang) ?? []), s]);
