@@ -54,9 +54,9 @@ export interface BehaviourOptions {
   nCandidates?: number;
   /** Largest share of compared inputs on which the original raises (default 0.125). */
   maxErrorShare?: number;
-  /** Per-call time limit inside the runner, ms (default 250). */
+  /** Per-call wall-clock limit inside the runner, ms (default 1000; Python also stops a call after a quarter of it in CPU time). */
   callMs?: number;
-  /** Time budget per side (all inputs of one function), ms (default 4000). */
+  /** Wall-clock budget per side (all inputs of one function), ms (default 10000). */
   sideMs?: number;
   /** Sides (function runs) per sandboxed process (default 64). */
   batchSize?: number;
@@ -76,8 +76,8 @@ export const BEHAVIOUR_DEFAULTS = {
   nInputs: 24,
   nCandidates: 40,
   maxErrorShare: 0.125,
-  callMs: 250,
-  sideMs: 4000,
+  callMs: 1000,
+  sideMs: 10000,
   batchSize: 64,
   cacheSize: 1024,
   memoryBytes: 768 * 1024 * 1024,

@@ -84,7 +84,7 @@ function runSide(src, entry, inputs, gkey, side) {
   const call = new vm.Script(
     "(function () { __bc_log.length = 0; const a = JSON.parse(__bc_in); const before = __bc_canon(a); const r = " + entry + "(...a);" +
     " const after = __bc_canon(a); let pv = __bc_preview(r); if (after !== before) pv = (pv + ' args after: ' + __bc_preview(a)).slice(0, 160);" +
-    " return [__bc_canon(r) + '|' + after + '|' + __bc_log.join('\\n').slice(0, 10000), pv]; })()",
+    " return [__bc_canon(r) + '|' + (after === before ? '=' : after) + '|' + __bc_log.join('\\n').slice(0, 10000), pv]; })()",
   );
   const out = [];
   const tEnd = Date.now() + batch.sideMs;
