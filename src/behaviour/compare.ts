@@ -66,6 +66,11 @@ export interface BehaviourOptions {
   cacheSize?: number;
   /** Address-space limit per runner process, bytes (Python; default 768 MiB). */
   memoryBytes?: number;
+  /**
+   * Python: a standard-library module used by name without an import is imported on first use, in both
+   * programs alike (functions cut out of their file lose its imports). Default true.
+   */
+  autoImport?: boolean;
   /** Use this sandbox (else one is made; `unsafe` opts out of isolation explicitly). */
   sandbox?: Sandbox;
   unsafe?: boolean;
@@ -81,6 +86,7 @@ export const BEHAVIOUR_DEFAULTS = {
   batchSize: 64,
   cacheSize: 1024,
   memoryBytes: 768 * 1024 * 1024,
+  autoImport: true,
 };
 
 type Outcome = [kind: string, hash: string, preview: string];
@@ -297,7 +303,7 @@ export class BehaviourRunner {
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
       const lang = behaviourLang(job.lang);
-      const key = sha(JSON.stringify([lang, job.original, job.entryPoint ?? null, job.inputs ?? null, job.inputsOnly ?? false, o.seed, o.nInputs, o.nCandidates, o.maxErrorShare, o.callMs]));
+      const key = sha(JSON.stringify([lang, job.original, job.entryPoint ?? null, job.inputs ?? null, job.inputsOnly ?? false, o.autoImport, o.seed, o.nInputs, o.nCandidates, o.maxErrorShare, o.callMs]));
       let g = groups.get(key);
       if (!g) {
         const cached = this.cache.get(key);
@@ -397,6 +403,7 @@ export class BehaviourRunner {
       callMs: o.callMs,
       sideMs: o.sideMs,
       memBytes: o.memoryBytes,
+      autoImport: o.autoImport,
       groups: [...byGroup.values()].map(
         (e): BatchGroup => ({
           key: e.g.key,

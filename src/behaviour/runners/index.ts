@@ -27,6 +27,8 @@ export interface BatchSpec {
   callMs: number;
   sideMs: number;
   memBytes: number;
+  /** Python: import a standard-library module on first use of its name. */
+  autoImport: boolean;
   groups: BatchGroup[];
 }
 

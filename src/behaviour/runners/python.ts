@@ -173,9 +173,27 @@ def _arity(fn):
             var = True
     return [lo, -1 if var else hi]
 
+_NO_AUTO = {"antigravity", "this", "turtle", "turtledemo", "tkinter", "idlelib", "webbrowser", "pydoc", "ensurepip", "venv"}
+
+class _AutoImport(dict):
+    """Globals that import a standard-library module on first use of its name (code cut out of its file
+    lost its imports); any other missing name is still a NameError."""
+    def __missing__(self, k):
+        if isinstance(k, str) and k in sys.stdlib_module_names and not k.startswith("_") and k not in _NO_AUTO:
+            import importlib
+            m = importlib.import_module(k)
+            self[k] = m
+            return m
+        raise KeyError(k)
+
+class _Ns:
+    def __init__(self, d):
+        self.__dict__ = d
+
 def _load(src, entry):
-    mod = types.ModuleType("__bc_prog__")
-    mod.__dict__["__builtins__"] = __builtins__
+    g = _AutoImport() if _batch.get("autoImport") else {}
+    g.update({"__name__": "__bc_prog__", "__builtins__": __builtins__})
+    mod = _Ns(g)
     sys.stdout = _devnull
     _arm(max(_call_s * 5, 1.0))
     try:
