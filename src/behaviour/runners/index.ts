@@ -7,8 +7,9 @@ import type { SandboxLimits } from "../../sandbox/sandbox.js";
 import { PYTHON_RUNNER } from "./python.js";
 import { RUBY_RUNNER } from "./ruby.js";
 import { JS_RUNNER } from "./javascript.js";
+import { LUA_RUNNER } from "./lua.js";
 
-export const BEHAVIOUR_LANGS = ["python", "ruby", "javascript"] as const;
+export const BEHAVIOUR_LANGS = ["python", "ruby", "javascript", "lua"] as const;
 export type BehaviourLang = (typeof BEHAVIOUR_LANGS)[number];
 
 /** One group of the batch as the runner sees it. */
@@ -48,6 +49,8 @@ export function prepareBatch(lang: BehaviourLang, spec: BatchSpec): PreparedBatc
       return { files: { "runner.py": PYTHON_RUNNER, "batch.json": batch }, command: ["/usr/bin/python3", "-I", "-S", "/src/runner.py"], setupMs: 0 };
     case "ruby":
       return { files: { "runner.rb": RUBY_RUNNER, "batch.json": batch }, command: ["/usr/bin/ruby", "--disable-gems", "/src/runner.rb"], setupMs: 0 };
+    case "lua":
+      return { files: { "runner.lua": LUA_RUNNER, "batch.json": batch }, command: ["/usr/bin/lua5.4", "/src/runner.lua"], setupMs: 0 };
     case "javascript":
       return {
         files: { "runner.js": JS_RUNNER, "batch.json": batch },
