@@ -12,7 +12,7 @@ import os from "node:os";
 import { UserError } from "../core/errors.js";
 import { loadLanguage, resolveLangId } from "../lang/index.js";
 import { Sandbox, type SandboxResult } from "../sandbox/sandbox.js";
-import { generateInputs, type Json } from "./inputs.js";
+import { exploratoryCount, generateInputs, type Json } from "./inputs.js";
 import { BEHAVIOUR_LANGS, prepareBatch, type BatchGroup, type BehaviourLang } from "./runners/index.js";
 import { analyseFunction, type FunctionInfo } from "./signature.js";
 
@@ -111,6 +111,8 @@ interface GroupWork {
   /** Inputs to run: all candidates while the original is probed, then the chosen ones. */
   inputs: Json[][];
   probe: Probe | null;
+  /** Candidates before this index are the main ones; the rest explore other kinds. */
+  nMain: number;
   rebuilds: Map<string, string>;
   /** Filled by the batches. */
   sides: Map<string, SideResult>;
@@ -152,7 +154,15 @@ function arityText(a: [number, number]): string {
 }
 
 /** Decides executability from the original's two runs and chooses the compared inputs. */
-export function probeFromRuns(entry: string, inputs: Json[][], o1: SideResult, o2: SideResult, o: Required<Pick<BehaviourOptions, "nInputs" | "maxErrorShare">>): Probe {
+export function probeFromRuns(
+  entry: string,
+  inputs: Json[][],
+  o1: SideResult,
+  o2: SideResult,
+  o: Required<Pick<BehaviourOptions, "nInputs" | "maxErrorShare">>,
+  /** Candidates from this index on are exploratory (other kinds): never chosen as raising inputs. */
+  errorsBefore = inputs.length,
+): Probe {
   if (o1.load !== null) return { executable: false, reason: `original does not load: ${o1.load}`, entry };
   if (o2.load !== null) return { executable: false, reason: `original does not load the second time: ${o2.load}`, entry };
   let nondet = 0;
@@ -174,7 +184,7 @@ export function probeFromRuns(entry: string, inputs: Json[][], o1: SideResult, o
     }
     if (a[0] === "ok") ok.push(i);
     else {
-      err.push(i);
+      if (i < errorsBefore) err.push(i);
       const e = errTypes.get(a[0]) ?? { n: 0, preview: a[2] };
       e.n++;
       errTypes.set(a[0], e);
@@ -326,11 +336,13 @@ export class BehaviourRunner {
           continue;
         }
         let inputs = cached?.executable ? cached.inputs : job.inputsOnly ? [] : generateInputs(info, job.original, { seed: o.seed, count: o.nCandidates });
+        let nMain = inputs.length - exploratoryCount(info, o.nCandidates);
         if (!cached && job.inputs?.length) {
           const seen = new Set(job.inputs.map((x) => JSON.stringify(x)));
           inputs = [...job.inputs, ...inputs.filter((x) => !seen.has(JSON.stringify(x)))];
+          nMain = inputs.length - exploratoryCount(info, o.nCandidates);
         }
-        g = { key, lang, entry: info.entry, info, original: job.original, inputs, probe: cached ?? null, rebuilds: new Map(), sides: new Map() };
+        g = { key, lang, entry: info.entry, info, original: job.original, inputs, probe: cached ?? null, nMain, rebuilds: new Map(), sides: new Map() };
         groups.set(key, g);
       }
       const rid = sha(job.rebuilt).slice(0, 12);
@@ -343,7 +355,7 @@ export class BehaviourRunner {
       if (!g.probe) {
         const o1 = g.sides.get("o1");
         const o2 = g.sides.get("o2");
-        g.probe = o1 && o2 ? probeFromRuns(g.entry, g.inputs, o1, o2, o) : { executable: false, reason: g.sides.get("o1!")?.load ?? "original was not run", entry: g.entry };
+        g.probe = o1 && o2 ? probeFromRuns(g.entry, g.inputs, o1, o2, o, g.nMain) : { executable: false, reason: g.sides.get("o1!")?.load ?? "original was not run", entry: g.entry };
         this.cache.set(g.key, g.probe);
       }
       if (g.probe.executable) g.inputs = g.probe.inputs;

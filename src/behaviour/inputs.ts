@@ -127,24 +127,25 @@ const KIND_TY: Record<Kind, Ty> = {
   dict: { k: "dict", key: { k: "str" }, val: { k: "int" } },
 };
 
-/** The type to draw for parameter `p` in candidate number `i`: declared, else the vote leader, with exploration. */
-export function typeFor(p: ParamInfo, rng: Rng, i: number): Ty {
+/**
+ * The type to draw for parameter `p` in candidate number `i`: the declared type; else the vote leader when the
+ * evidence is clear, a vote-weighted kind when it is not, and int/str/list in turn when nothing is known.
+ * `explore` draws any common kind (used only for the last few candidates, which are never mutated).
+ */
+export function typeFor(p: ParamInfo, rng: Rng, i: number, explore = false): Ty {
   if (p.declared) return p.declared;
   const entries = (Object.entries(p.votes) as [Kind, number][]).filter(([, w]) => w > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const elKind = (Object.entries(p.elVotes) as [Kind, number][]).sort((a, b) => b[1] - a[1])[0]?.[0];
   const withEl = (t: Ty): Ty => (t.k === "list" ? { k: "list", el: elKind === "str" ? { k: "str" } : rng.next() < 0.8 ? { k: "int" } : { k: "str" } } : t);
+  if (explore) return withEl(KIND_TY[pick(rng, ["int", "str", "list", "dict", "float"] as const)]);
   if (entries.length === 0) {
-    // Nothing known: explore the common kinds in turn; the original's runs pick the inputs that work.
+    // Nothing known: explore the common kinds; the original's runs pick the inputs that work.
     return withEl(KIND_TY[i === 0 ? "int" : pick(rng, ["int", "str", "list"] as const)]);
   }
-  const total = entries.reduce((s, [, w]) => s + w, 0);
-  // Strong evidence (a hint-like usage, or a clear leader): almost always the leader.
   const [lead, second] = [entries[0]![1], entries[1]?.[1] ?? 0];
-  if (lead >= 4 && lead >= 2 * second) return withEl(KIND_TY[rng.next() < 0.95 ? entries[0]![0] : pick(rng, ["int", "str", "list"] as const)]);
-  // Mostly the leader; sometimes another voted kind; rarely an unvoted one.
-  if (rng.next() < 0.1) return withEl(KIND_TY[pick(rng, ["int", "str", "list"] as const)]);
-  let u = rng.next() * total * 1.0;
-  if (rng.next() < 0.6) return withEl(KIND_TY[entries[0]![0]]);
+  if (lead >= 4 && lead >= 2 * second) return withEl(KIND_TY[entries[0]![0]]);
+  const total = entries.reduce((s, [, w]) => s + w, 0);
+  let u = rng.next() * total;
   for (const [k, w] of entries) {
     u -= w;
     if (u <= 0) return withEl(KIND_TY[k]);
@@ -174,7 +175,7 @@ export function mutateValue(v: Json, rng: Rng, g: Generator, depth = 0): Json {
   }
   if (Array.isArray(v)) {
     const xs = v.slice();
-    const op = xs.length === 0 ? "add" : pick(rng, ["add", "remove", "swap", "mutate", "mutate", "dup"] as const);
+    const op = xs.length === 0 ? "add" : pick(rng, ["add", "remove", "swap", "mutate", "mutate", "dup", "repeat"] as const);
     if (op === "add") {
       const proto = xs.length ? xs[rng.int(xs.length)]! : 0;
       const el = xs.length ? mutateValue(proto, rng, g, depth + 1) : g.int();
@@ -185,6 +186,10 @@ export function mutateValue(v: Json, rng: Rng, g: Generator, depth = 0): Json {
       const j = rng.int(xs.length);
       [xs[i], xs[j]] = [xs[j]!, xs[i]!];
     } else if (op === "dup" && xs.length < 10) xs.push(xs[rng.int(xs.length)]!);
+    else if (op === "repeat" && xs.length < 10) {
+      const i = rng.int(xs.length);
+      xs.splice(i, 0, xs[i]!); // equal neighbours
+    }
     else if (xs.length) {
       const i = rng.int(xs.length);
       xs[i] = mutateValue(xs[i]!, rng, g, depth + 1);
@@ -239,6 +244,39 @@ function edgeValue(t: Ty, lang: LangId): Json {
 }
 
 /**
+ * Searches and boundaries need hits: with probability 0.35 a scalar argument takes the value of another scalar
+ * argument of its type (x == lo), or of an element of a list argument (or a key of a dict argument), so
+ * `target in items`-style code sees both outcomes.
+ */
+function linkArgs(args: Json[], rng: Rng): Json[] {
+  if (args.length < 2 || rng.next() >= 0.35) return args;
+  const scalars = args.map((a, i) => (typeof a === "number" || typeof a === "string" ? i : -1)).filter((i) => i >= 0);
+  if (scalars.length === 0) return args;
+  const si = scalars[rng.int(scalars.length)]!;
+  const same = scalars.filter((j) => j !== si && typeof args[j] === typeof args[si]);
+  if (same.length && rng.next() < 0.5) {
+    // boundary: two arguments equal (x == lo, start == stop, ...)
+    const out = args.slice();
+    out[si] = args[same[rng.int(same.length)]!]!;
+    return out;
+  }
+  const pool: Json[] = [];
+  for (const a of args) {
+    if (Array.isArray(a)) pool.push(...a.filter((x) => typeof x === typeof args[si]));
+    else if (a && typeof a === "object" && !("__bc__" in a) && typeof args[si] === "string") pool.push(...Object.keys(a));
+  }
+  if (pool.length === 0) return args;
+  const out = args.slice();
+  out[si] = pool[rng.int(pool.length)]!;
+  return out;
+}
+
+/** How many of `count` candidates explore other kinds (the last ones): 10% when a parameter's type is guessed. */
+export function exploratoryCount(info: FunctionInfo, count: number): number {
+  return info.params.some((p) => !p.declared) && count > 1 ? Math.max(1, Math.floor(count * 0.1)) : 0;
+}
+
+/**
  * Candidate argument lists for `info`: one edge-case list, type-aware random lists (about half the budget),
  * then mutations of earlier candidates, all distinct. Deterministic for (info, seed, count).
  */
@@ -260,8 +298,11 @@ export function generateInputs(info: FunctionInfo, source: string, opts: InputOp
   }
   add(ps.map((p, i) => edgeValue(typeFor(p, rng, i), info.lang)));
   const fresh = Math.max(1, Math.ceil(opts.count * 0.55));
-  for (let i = 0, tries = 0; out.length < fresh && tries < fresh * 4; i++, tries++) add(ps.map((p) => g.value(typeFor(p, rng, i))));
-  for (let tries = 0; out.length < opts.count && tries < opts.count * 6; tries++) {
+  for (let i = 0, tries = 0; out.length < fresh && tries < fresh * 4; i++, tries++) add(linkArgs(ps.map((p) => g.value(typeFor(p, rng, i))), rng));
+  // A few candidates of other kinds at the end (never mutated): they are compared only when the main guess
+  // leaves too few inputs on which the original returns.
+  const nExplore = exploratoryCount(info, opts.count);
+  for (let tries = 0; out.length < opts.count - nExplore && tries < opts.count * 6; tries++) {
     const base = out[rng.int(out.length)]!;
     const args = base.slice();
     const j = rng.int(args.length);
@@ -272,5 +313,6 @@ export function generateInputs(info: FunctionInfo, source: string, opts: InputOp
     }
     add(args);
   }
+  for (let i = 0, tries = 0; out.length < opts.count && tries < nExplore * 8; i++, tries++) add(ps.map((p) => g.value(typeFor(p, rng, i, true))));
   return out;
 }
