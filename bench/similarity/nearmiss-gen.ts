@@ -18,7 +18,7 @@ import { loadLanguage, parseCode, type LangId, type SyntaxNode } from "../../src
 import { BehaviourRunner, type BehaviourJob } from "../../src/behaviour/index.js";
 import { Generator, mutateValue, type Json } from "../../src/behaviour/inputs.js";
 import { fnv1a } from "../../src/behaviour/signature.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { PYTHON_REFS } from "./nearmiss/refs-python.js";
 import { RUBY_REFS } from "./nearmiss/refs-ruby.js";
 import { JAVASCRIPT_REFS } from "./nearmiss/refs-javascript.js";

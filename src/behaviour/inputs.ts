@@ -7,7 +7,7 @@
  * Values are JSON. Python tuples/sets/int-keyed dicts are tagged (`{"__bc__": "tuple", "v": [...]}`) and
  * decoded by the Python runner; other languages only ever get plain JSON.
  */
-import { Rng } from "../engine/rng.js";
+import { Rng } from "../core/rng.js";
 import type { LangId } from "../lang/index.js";
 import { fnv1a, type FunctionInfo, type Kind, type ParamInfo, type Ty } from "./signature.js";
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { loadLanguage } from "../../src/lang/index.js";
 import { analyseFunction, generateInputs, mutateValue, pythonHint, goType, type FunctionInfo, type Json } from "../../src/behaviour/index.js";
 import { Generator } from "../../src/behaviour/inputs.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/core/rng.js";
 
 function info(lang: "python" | "ruby" | "javascript", src: string, entry?: string): FunctionInfo {
   const r = analyseFunction(lang, src, entry);
