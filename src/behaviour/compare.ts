@@ -286,6 +286,8 @@ export class BehaviourRunner {
   private readonly cache: Lru<Probe>;
   /** Sandboxed processes started so far (for benchmarks). */
   processes = 0;
+  /** CPU seconds the runner processes reported (interpreter start included, sandbox set-up not; for benchmarks). */
+  runnerCpuSeconds = 0;
 
   constructor(opts: BehaviourOptions = {}) {
     this.opts = {
@@ -445,7 +447,7 @@ export class BehaviourRunner {
     let lastBegun: string | null = null;
     for (const line of r.stdout.split("\n")) {
       if (!line.startsWith(nonce + " ")) continue;
-      let msg: { g?: string; side?: string; begin?: number; done?: number; load?: string | null; arity?: [number, number] | null; out?: Outcome[] };
+      let msg: { g?: string; side?: string; begin?: number; done?: number; cpu?: number; load?: string | null; arity?: [number, number] | null; out?: Outcome[] };
       try {
         msg = JSON.parse(line.slice(nonce.length + 1));
       } catch {
@@ -453,6 +455,7 @@ export class BehaviourRunner {
       }
       if (msg.done) {
         done = true;
+        if (typeof msg.cpu === "number" && Number.isFinite(msg.cpu)) this.runnerCpuSeconds += msg.cpu;
         continue;
       }
       const g = msg.g ? groupsByKey.get(msg.g) : undefined;

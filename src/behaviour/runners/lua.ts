@@ -2,7 +2,7 @@
  * The Lua 5.4 batch runner (runs INSIDE the sandbox); same protocol as the Python runner (python.ts). Each
  * side is loaded into a fresh environment (copies of the standard tables; `print` captured); `local
  * function f` is reached by appending `return f` to the chunk. Per call, a count hook stops the call after
- * a quarter of callMs in CPU time (`os.clock`) or 256 MiB of Lua heap; a program that keeps catching the stop is ended
+ * a tenth of callMs in CPU time (`os.clock`) or 256 MiB of Lua heap; a program that keeps catching the stop is ended
  * by the runner after it reports the side. Lua errors have no types: every error is kind "exc:error".
  */
 export const LUA_RUNNER = String.raw`
@@ -211,13 +211,13 @@ local function run_side(src, entry, inputs, gkey, side)
   local t_end = os.clock() + side_s
   local timeouts = 0
   for _, raw in ipairs(inputs) do
-    if os.clock() > t_end or timeouts >= 2 then
+    if os.clock() > t_end or timeouts >= 1 then
       out[#out + 1] = { "side-timeout", "", "" }
     else
       local args = deepcopy(raw)
       local before = canon(args)
       for i = #buf, 1, -1 do buf[i] = nil end
-      local deadline = os.clock() + call_s / 4
+      local deadline = os.clock() + call_s / 10
       local firings = 0
       cur = { gkey, side, out, #inputs }
       debug.sethook(function()
@@ -270,6 +270,6 @@ for _, g in ipairs(batch.groups) do
   end
   for _, r in ipairs(g.rebuilds) do run_side(r.src, g.entry, g.inputs, g.key, "r:" .. r.id) end
 end
-emit('{"done":1}')
+emit('{"done":1,"cpu":' .. string.format("%.6f", os.clock()) .. '}')
 os.exit(0, true)
 `;

@@ -58,7 +58,7 @@ signal.signal(signal.SIGPROF, _on_alarm)
 
 def _arm(wall_s):
     _cur["firings"] = 0
-    signal.setitimer(signal.ITIMER_PROF, max(wall_s / 4, 0.02))
+    signal.setitimer(signal.ITIMER_PROF, max(wall_s / 10, 0.02))
     signal.setitimer(signal.ITIMER_REAL, wall_s)
 
 def _disarm():
@@ -210,8 +210,31 @@ def _load(src, entry):
         return None, "does not define " + entry
     return fn, None
 
-def _run_side(src, entry, inputs, gkey, side):
+_side_no = [0]
+
+def _fresh_cwd():
+    # Every side, and every call after one that left files behind, starts in an empty working directory: files
+    # written by one call cannot change another's outcome (the rebuild runs on a subset of the original's inputs).
+    _side_no[0] += 1
+    d = "/tmp/bc-%d" % _side_no[0]
+    try:
+        os.makedirs(d, exist_ok=True)
+        os.chdir(d)
+    except OSError:
+        pass
+
+def _befores(inputs):
+    out = []
+    for raw in inputs:
+        try:
+            out.append(_Canon().c(_decode(raw)))
+        except BaseException:
+            out.append(None)
+    return out
+
+def _run_side(src, entry, inputs, gkey, side, befores):
     _emit({"g": gkey, "side": side, "begin": 1})
+    _fresh_cwd()
     fn, err = _load(src, entry)
     if err is not None:
         _emit({"g": gkey, "side": side, "load": err, "arity": None, "out": []})
@@ -219,11 +242,14 @@ def _run_side(src, entry, inputs, gkey, side):
     out = []
     t_end = time.monotonic() + _side_s
     timeouts = 0
-    for raw in inputs:
-        if time.monotonic() > t_end or timeouts >= 2:
+    dirty = False
+    for idx, raw in enumerate(inputs):
+        if time.monotonic() > t_end or timeouts >= 1:
             out.append(["side-timeout", "", ""])
             continue
         args = _decode(raw)
+        if dirty:
+            _fresh_cwd()
         buf = io.StringIO()
         sys.stdout = buf
         kind = "ok"
@@ -233,7 +259,7 @@ def _run_side(src, entry, inputs, gkey, side):
         _arm(_call_s)
         try:
             try:
-                before = _Canon().c(args)
+                before = befores[idx]
                 r = fn(*args)
                 cn = _Canon()
                 after = cn.c(args)
@@ -262,6 +288,10 @@ def _run_side(src, entry, inputs, gkey, side):
         if os.getpid() != _main_pid:
             os._exit(0)
         _cur["side"] = None
+        try:
+            dirty = bool(os.listdir("."))
+        except OSError:
+            dirty = True
         if kind == "timeout":
             timeouts += 1
         out.append([kind, h, pv])
@@ -269,11 +299,13 @@ def _run_side(src, entry, inputs, gkey, side):
 
 for _g in _batch["groups"]:
     _key, _entry, _inputs = _g["key"], _g["entry"], _g["inputs"]
+    _bf = _befores(_inputs)
     if _g.get("original") is not None:
-        _run_side(_g["original"], _entry, _inputs, _key, "o1")
-        _run_side(_g["original"], _entry, _inputs, _key, "o2")
+        _run_side(_g["original"], _entry, _inputs, _key, "o1", _bf)
+        _run_side(_g["original"], _entry, _inputs, _key, "o2", _bf)
     for _r in _g["rebuilds"]:
-        _run_side(_r["src"], _entry, _inputs, _key, "r:" + _r["id"])
-_emit({"done": 1})
+        _run_side(_r["src"], _entry, _inputs, _key, "r:" + _r["id"], _bf)
+_ru = resource.getrusage(resource.RUSAGE_SELF)
+_emit({"done": 1, "cpu": _ru.ru_utime + _ru.ru_stime})
 os._exit(0)
 `;
