@@ -20,6 +20,9 @@ function arg(name: string, dflt: string): string {
 function category(reason: string): string {
   const m = /^(every input raises) \(\d+\/\d+ (\w+)/.exec(reason);
   if (m) return `${m[1]} ${m[2]}`;
+  const c = /^original does not load: compile error: side\.go:\d+:\d+: ([a-z ]+)/.exec(reason);
+  if (c) return `does not compile alone: ${c[1]!.trim()}`;
+  if (/parameter type/.test(reason)) return "a parameter type the generator cannot make";
   const l = /^original does not load: (\w+)/.exec(reason);
   if (l) return `does not load: ${l[1]}`;
   return reason.replace(/\(.*$/, "").replace(/: .*$/, "").replace(/\d+/g, "N").trim();

@@ -425,6 +425,7 @@ export class BehaviourRunner {
           inputs: e.g.inputs,
           original: e.orig ? e.g.original : null,
           rebuilds: e.rebuilds.map((id) => ({ id, src: e.g.rebuilds.get(id)! })),
+          ...(e.g.info.go ? { goSig: { params: e.g.info.go.paramTypes, results: e.g.info.go.results } } : {}),
         }),
       ),
     };

@@ -44,6 +44,8 @@ export interface FunctionInfo {
   strs: string[];
   /** Why inputs cannot be generated (unsupported parameter type), or null. */
   unsupported: string | null;
+  /** Go: the declared type text of each parameter and the number of results. */
+  go?: { paramTypes: string[]; results: number };
 }
 
 const INT_NAMES = /^(n|m|k|i|j|x|y|a|b|num|number|count|cnt|size|length|len|width|height|idx|index|start|stop|end|step|limit|depth|level|times|base|year|age|lo|hi|low|high|total|amount|offset|pos|position|digits|bits|num_\w+|n_\w+|\w+_count|\w+_num|max\w*|min\w*|\w+_index|\w+_size|\w+_len)$/i;
@@ -280,6 +282,7 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
   const params: ParamInfo[] = [];
   let variadic = false;
   let unsupported: string | null = null;
+  const goParamTypes: string[] = [];
   const mk = (name: string, declared: Ty | null, defaultText: string | null): ParamInfo => ({ name, declared, defaultText, votes: {}, elVotes: {} });
   for (const c of found.params?.namedChildren ?? (found.params?.type === "identifier" ? [found.params] : [])) {
     const t = c.type;
@@ -301,7 +304,10 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
       const ty = c.childByField("type");
       const decl = ty ? goType(ty.text) : null;
       if (!decl && ty) unsupported = `parameter type ${ty.text} is not supported`;
-      for (const nm of c.childrenByField("name")) params.push(mk(nm.text, decl, null));
+      for (const nm of c.childrenByField("name")) {
+        params.push(mk(nm.text, decl, null));
+        goParamTypes.push(ty ? ty.text : "");
+      }
     } else if (/splat|rest_pattern|vararg|variadic/.test(t)) {
       if (!/dictionary_splat|hash_splat/.test(t)) variadic = true;
     } else if (t === "keyword_separator" || t === "positional_separator" || t === "block_parameter" || t === "keyword_parameter" || t === "comment") {
@@ -387,5 +393,15 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
     }
   }
   for (const p of params) nameVotes(p);
-  return { lang, entry: found.name, params, variadic, method, ints: [...ints].sort((a, b) => a - b), floats: [...floats], strs: [...strs], unsupported };
+  const out: FunctionInfo = { lang, entry: found.name, params, variadic, method, ints: [...ints].sort((a, b) => a - b), floats: [...floats], strs: [...strs], unsupported };
+  if (lang === "go") {
+    const res = found.def.childByField("result");
+    let results = 0;
+    if (res?.type === "parameter_list") {
+      for (const d of res.namedChildren) if (d.type === "parameter_declaration") results += Math.max(1, d.childrenByField("name").length);
+    } else if (res) results = 1;
+    if (variadic) out.unsupported = "variadic parameters are not supported";
+    out.go = { paramTypes: goParamTypes, results };
+  }
+  return out;
 }
