@@ -136,13 +136,15 @@ describe("behaviour: sandboxed comparison", () => {
       { lang: "python", original: orig, rebuilt: "def f(x):\n    return x + x + x\n" },
     ]);
     for (const x of r.slice(0, 6)) assert.ok(x.executable && x.score === 0, JSON.stringify(x));
-    assert.match(r[0]!.mismatch!.rebuilt, /timeout/);
-    assert.match(r[1]!.mismatch!.rebuilt, /timeout/, "a program that swallows the timeout is still stopped");
-    assert.match(r[2]!.mismatch!.rebuilt, /raises (BlockingIOError|OSError)/);
-    assert.match(r[3]!.mismatch!.rebuilt, /raises (OSError|TimeoutError|ConnectionRefusedError)/);
-    assert.match(r[4]!.mismatch!.rebuilt, /raises (FileNotFoundError|PermissionError|OSError)/);
+    // what went wrong: the first differing outcome, or the reason the rebuild scored 0 (a crashed runner)
+    const why = (x: BehaviourResult) => x.mismatch?.rebuilt ?? x.reason ?? "";
+    assert.match(why(r[0]!), /timeout/);
+    assert.match(why(r[1]!), /timeout|crashed the runner/, "a program that swallows the timeout is still stopped");
+    assert.match(why(r[2]!), /raises (BlockingIOError|OSError)|crashed the runner/);
+    assert.match(why(r[3]!), /raises (OSError|TimeoutError|ConnectionRefusedError)/);
+    assert.match(why(r[4]!), /raises (FileNotFoundError|PermissionError|OSError)/);
     assert.equal(fs.existsSync(hostMarker), false, "the sandbox must not write to the host");
-    assert.match(r[5]!.reason ?? "", /crashed the runner/);
+    assert.match(why(r[5]!), /crashed the runner/);
     assert.equal(ok(r[6]!, "a correct rebuild in the same batch as the hostile ones"), 1);
   });
 
@@ -184,6 +186,57 @@ describe("behaviour: sandboxed comparison", () => {
     assert.match(r[4]!.reason!, /ReferenceError/);
     assert.equal(ok(r[5]!, "require is not available"), 0);
     assert.match(r[5]!.mismatch!.rebuilt, /ReferenceError/);
+  });
+
+  it("lua: rewrites agree, breaks, hostile loops and wrong arity do not, missing globals are not executable", async () => {
+    const orig = "local function count_pos(xs)\n  local n = 0\n  for _, x in ipairs(xs) do\n    if x > 0 then n = n + 1 end\n  end\n  return n\nend\n";
+    const r = await runner.compare([
+      { lang: "lua", original: orig, rebuilt: "function count_pos(items)\n  local k = 0\n  local i = 1\n  while i <= #items do\n    if not (items[i] <= 0) then k = k + 1 end\n    i = i + 1\n  end\n  return k\nend\n" },
+      { lang: "lua", original: orig, rebuilt: "function count_pos(xs)\n  local n = 0\n  for _, x in ipairs(xs) do\n    if x >= 0 then n = n + 1 end\n  end\n  return n\nend\n" },
+      { lang: "lua", original: orig, rebuilt: "function count_pos(xs)\n  while true do pcall(function() while true do end end) end\nend\n" },
+      { lang: "lua", original: orig, rebuilt: "function count_pos(xs, y)\n  return 0\nend\n" },
+      { lang: "lua", original: "function f(x)\n  return helper(x)\nend\n", rebuilt: "function f(x) return x end\n" },
+      { lang: "lua", original: "function f(x)\n  return math.random() + x\nend\n", rebuilt: "function f(x) return x end\n" },
+    ]);
+    assert.equal(ok(r[0]!, "while + negated if + renamed"), 1);
+    assert.ok(ok(r[1]!, "flipped") < 1);
+    assert.equal(ok(r[2]!, "pcall-swallowed infinite loop"), 0);
+    assert.match(r[2]!.mismatch!.rebuilt, /timeout/);
+    assert.equal(r[3]!.score, 0);
+    assert.match(r[3]!.reason!, /arity/);
+    assert.equal(r[4]!.executable, false);
+    assert.match(r[4]!.reason!, /every input raises .*helper/);
+    assert.match(r[5]!.reason!, /non-deterministic/);
+  });
+
+  it("go: one compiled program per batch; rewrites agree, breaks and panics differ, compile errors are per side", async () => {
+    const orig = "func CountPos(xs []int) int {\n\tn := 0\n\tfor _, x := range xs {\n\t\tif x > 0 {\n\t\t\tn++\n\t\t}\n\t}\n\treturn n\n}\n";
+    const r = await runner.compare([
+      { lang: "go", original: orig, rebuilt: "package main\n\nfunc CountPos(xs []int) int {\n\tc := 0\n\tfor i := 0; i < len(xs); i++ {\n\t\tif !(xs[i] <= 0) {\n\t\t\tc++\n\t\t}\n\t}\n\treturn c\n}\n" },
+      { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\tc := 0\n\tfor _, x := range xs {\n\t\tif x >= 0 {\n\t\t\tc++\n\t\t}\n\t}\n\treturn c\n}\n" },
+      { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\treturn undefinedThing(xs)\n}\n" },
+      { lang: "go", original: orig, rebuilt: "func CountPos(xs []int, y int) int {\n\treturn 0\n}\n" },
+      { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\tfor {\n\t}\n}\n" },
+      { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\tn := 0\n\tfor _, x := range xs[1:] {\n\t\tif x > 0 {\n\t\t\tn++\n\t\t}\n\t}\n\treturn n\n}\n" },
+      { lang: "go", original: "func Up(s string) string {\n\treturn strings.ToUpper(s) + strconv.Itoa(len(s))\n}\n", rebuilt: "func Up(s string) string {\n\treturn fmt.Sprint(strings.ToUpper(s), len(s))\n}\n" },
+      { lang: "go", original: "func F(x int) int {\n\treturn helper(x)\n}\n", rebuilt: "func F(x int) int { return x }\n" },
+      { lang: "go", original: "func (p *T) M(x int) int {\n\treturn x\n}\n", rebuilt: "func M(x int) int { return x }\n", entryPoint: "M" },
+    ]);
+    assert.equal(ok(r[0]!, "for + negated if (with a package clause)"), 1);
+    assert.ok(ok(r[1]!, "flipped") < 1);
+    assert.equal(r[2]!.score, 0);
+    assert.match(r[2]!.reason!, /does not load: compile error: .*undefined: undefinedThing/);
+    assert.equal(r[3]!.score, 0);
+    assert.match(r[3]!.reason!, /compile error/);
+    assert.equal(ok(r[4]!, "infinite loop"), 0);
+    assert.match(r[4]!.mismatch!.rebuilt, /timeout/);
+    assert.ok(ok(r[5]!, "slice from 1") < 1);
+    assert.ok(r[5]!.mismatch!.rebuilt.length > 0);
+    assert.equal(ok(r[6]!, "auto-imported strings/strconv/fmt"), 1);
+    assert.equal(r[7]!.executable, false);
+    assert.match(r[7]!.reason!, /undefined: helper/);
+    assert.equal(r[8]!.executable, false);
+    assert.match(r[8]!.reason!, /method/);
   });
 
   it("a second compare of the same original reuses the cached probe and gives the same score", async () => {
