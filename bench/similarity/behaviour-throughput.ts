@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const lang = arg("lang", "python");
   const n = Number(arg("n", "480"));
   const group = Number(arg("group", "8"));
-  const batchSize = Number(arg("batch", "64"));
+  const batchSize = Number(arg("batch", "128"));
   const workers = Number(arg("workers", String(2 * os.cpus().length)));
   const pairs = loadNearMiss(lang);
   const comment = lang === "javascript" ? "//" : "#";

@@ -58,7 +58,7 @@ export interface BehaviourOptions {
   callMs?: number;
   /** Wall-clock budget per side (all inputs of one function), ms (default 10000). */
   sideMs?: number;
-  /** Sides (function runs) per sandboxed process (default 64). */
+  /** Sides (function runs) per sandboxed process (default 128). */
   batchSize?: number;
   /** Sandboxes run at once (default: twice the number of CPUs; a sandbox start waits on I/O). */
   workers?: number;
@@ -83,7 +83,7 @@ export const BEHAVIOUR_DEFAULTS = {
   maxErrorShare: 0.125,
   callMs: 1000,
   sideMs: 10000,
-  batchSize: 64,
+  batchSize: 128,
   cacheSize: 1024,
   memoryBytes: 768 * 1024 * 1024,
   autoImport: true,

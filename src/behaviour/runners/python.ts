@@ -8,7 +8,7 @@
  * output), "exc:<TypeName>", "timeout" (per-call limit), "side-timeout" (the side's budget was spent).
  */
 export const PYTHON_RUNNER = String.raw`
-import sys, os, io, json, math, signal, hashlib, types, itertools, inspect, resource, time
+import sys, os, io, json, math, signal, hashlib, types, itertools, resource, time
 _nonce = sys.stdin.readline().strip()
 # Results go to a private high descriptor; 0/1/2 become /dev/null so the programs cannot corrupt the protocol.
 _fd = 249
@@ -158,6 +158,7 @@ def _hash(s):
     return hashlib.sha1(s.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 def _arity(fn):
+    import inspect
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
