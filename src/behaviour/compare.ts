@@ -398,13 +398,16 @@ export class BehaviourRunner {
       for (let i = 0; i < sides.length; i += this.opts.batchSize) batches.push({ lang, sides: sides.slice(i, i + this.opts.batchSize) });
     }
     await pool(batches, this.opts.workers, async (b) => {
-      let todo = b.sides;
-      while (todo.length) todo = await this.runBatch(b.lang, todo);
+      const stack = [b.sides];
+      while (stack.length) stack.push(...(await this.runBatch(b.lang, stack.pop()!)).filter((x) => x.length));
     });
   }
 
-  /** Runs one batch; returns the sides still to run (after a crash, minus the side that caused it). */
-  private async runBatch(lang: BehaviourLang, sides: { g: GroupWork; side: string }[]): Promise<{ g: GroupWork; side: string }[]> {
+  /**
+   * Runs one batch; returns the batches still to run: after a crash, the sides not reached minus the one that
+   * caused it; after a Go build that failed as a whole, the batch split in two (then per side, blamed).
+   */
+  private async runBatch(lang: BehaviourLang, sides: { g: GroupWork; side: string }[]): Promise<{ g: GroupWork; side: string }[][]> {
     const o = this.opts;
     const byGroup = new Map<string, { g: GroupWork; orig: boolean; rebuilds: string[] }>();
     for (const s of sides) {
@@ -472,21 +475,38 @@ export class BehaviourRunner {
     }
     const left = sides.filter((s) => !finished.has(`${s.g.key}\u0000${s.side}`));
     if (done || left.length === 0) return [];
-    if (lastBegun === null || finished.has(lastBegun)) {
-      // Died between sides (or before the first): nothing to blame; a runner that cannot start is a host problem.
-      if (finished.size === 0) throw new Error(`behaviour: the ${lang} runner failed before running anything: ${crashReason(r)}\n${r.stderr.slice(-2000)}`);
-      return left;
+    if (finished.size === 0 && lastBegun === null) {
+      // Interpreted runners start user code only after a `begin` line: failing before any is a host problem.
+      if (lang !== "go" || r.exitCode !== 99) throw new Error(`behaviour: the ${lang} runner failed before running anything: ${crashReason(r)}\n${r.stderr.slice(-2000)}`);
+      // Go: the program as a whole did not build although no side was singled out (e.g. build constraints
+      // in a side's source): bisect, keeping each original's two runs together, then blame the single unit.
+      const units: { g: GroupWork; side: string }[][] = [];
+      for (const s of sides) {
+        const last = units[units.length - 1];
+        if (s.side === "o2" && last && last[0]!.g === s.g && last[0]!.side === "o1") last.push(s);
+        else units.push([s]);
+      }
+      if (units.length > 1) {
+        const half = Math.ceil(units.length / 2);
+        return [units.slice(0, half).flat(), units.slice(half).flat()];
+      }
+      const u = units[0]!;
+      const msg = `compile error: the program does not build (${(r.stderr.trim().split("\n").find((l) => /\.go:\d+/.test(l)) ?? crashReason(r)).slice(0, 200)})`;
+      if (u[0]!.side === "o1" || u[0]!.side === "o2") u[0]!.g.sides.set("o1!", { load: `original does not load: ${msg}`, arity: null, out: [] });
+      else u[0]!.g.sides.set(`${u[0]!.side}!`, { load: `does not load: ${msg}`, arity: null, out: [] });
+      return [];
     }
+    if (lastBegun === null || finished.has(lastBegun)) return [left]; // died between sides: nothing to blame
     const [gk, side] = lastBegun.split("\u0000") as [string, string];
     const g = groupsByKey.get(gk)!;
     const why = `crashed the runner: ${crashReason(r)}`;
     if (side === "o1" || side === "o2") {
       g.sides.set("o1!", { load: `original ${why}`, arity: null, out: [] });
       // Without its original the group cannot be scored: drop its other sides.
-      return left.filter((s) => s.g !== g);
+      return [left.filter((s) => s.g !== g)];
     }
     g.sides.set(`${side}!`, { load: why, arity: null, out: [] });
-    return left.filter((s) => !(s.g === g && s.side === side));
+    return [left.filter((s) => !(s.g === g && s.side === side))];
   }
 }
 

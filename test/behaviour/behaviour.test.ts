@@ -221,6 +221,7 @@ describe("behaviour: sandboxed comparison", () => {
       { lang: "go", original: "func Up(s string) string {\n\treturn strings.ToUpper(s) + strconv.Itoa(len(s))\n}\n", rebuilt: "func Up(s string) string {\n\treturn fmt.Sprint(strings.ToUpper(s), len(s))\n}\n" },
       { lang: "go", original: "func F(x int) int {\n\treturn helper(x)\n}\n", rebuilt: "func F(x int) int { return x }\n" },
       { lang: "go", original: "func (p *T) M(x int) int {\n\treturn x\n}\n", rebuilt: "func M(x int) int { return x }\n", entryPoint: "M" },
+      { lang: "go", original: orig, rebuilt: 'import "github.com/nothing/here"\n\nfunc CountPos(xs []int) int {\n\treturn here.Count(xs)\n}\n' },
     ]);
     assert.equal(ok(r[0]!, "for + negated if (with a package clause)"), 1);
     assert.ok(ok(r[1]!, "flipped") < 1);
@@ -237,6 +238,9 @@ describe("behaviour: sandboxed comparison", () => {
     assert.match(r[7]!.reason!, /undefined: helper/);
     assert.equal(r[8]!.executable, false);
     assert.match(r[8]!.reason!, /method/);
+    // an import that breaks the whole build: the batch is bisected down to it, the others still score
+    assert.equal(r[9]!.score, 0);
+    assert.match(r[9]!.reason!, /does not build .*github\.com\/nothing\/here/);
   });
 
   it("a second compare of the same original reuses the cached probe and gives the same score", async () => {

@@ -6,6 +6,9 @@
  * calls the entry point and returns its results and the arguments after the call. A rebuild whose signature
  * differs therefore fails to compile, which counts as not loading (score 0).
  *
+ * A batch whose program does not build although no side was singled out is split in two and retried, down
+ * to the side to blame (compare.ts).
+ *
  * The shell step builds every package (`go build ./...`), removes the sides that failed to compile from the
  * main package's imports, builds and runs the program; the program reports those sides as load errors with
  * the compiler's first message for them. Same line protocol as the other runners (python.ts). Go has no
@@ -49,9 +52,11 @@ export function goAutoImports(src: string): string[] {
 }
 
 /** The side's source with its package clause replaced by `package <pkg>`. */
-function sideSource(pkg: string, src: string): string {
-  const body = src.replace(/^\s*(\/\/[^\n]*\n|\s)*package\s+\w+[^\n]*\n/, "");
-  return body;
+function sideSource(src: string): string {
+  // build constraints would exclude the file from its package; cgo is off
+  return src
+    .replace(/^\s*(\/\/[^\n]*\n|\s)*package\s+\w+[^\n]*\n/, "")
+    .replace(/^\s*\/\/(go:build|\s*\+build)\b[^\n]*$/gm, "");
 }
 
 function wrapper(entry: string, key: string, side: string, paramTypes: string[], results: number): string {
@@ -344,7 +349,7 @@ export function goBatchProgram(spec: BatchSpec): GoProgram {
       const pkg = `s${n++}`;
       const text =
         `package ${pkg}\n\nimport __bcjson "encoding/json"\nimport __bcreg "bcprog/reg"\n${goAutoImports(src).join("\n")}\n` +
-        `${sideSource(pkg, src)}\n${wrapper(g.entry, g.key, side, g.goSig.params, g.goSig.results)}`;
+        `${sideSource(src)}\n${wrapper(g.entry, g.key, side, g.goSig.params, g.goSig.results)}`;
       files[`prog/${pkg}/side.go`] = text;
       sides.push({ pkg, g: g.key, side });
       imports.push(`\t_ "bcprog/${pkg}"`);
