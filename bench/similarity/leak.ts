@@ -20,6 +20,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractFunctions, loadLanguage, type LangId } from "../../src/lang/index.js";
 import { canonicalizeDoc, detectLeak, validateDoc, type LeakResult } from "../../src/similarity/index.js";
+import { lexTokens, leakVerdict, type LeakOptions, type LeakSignals } from "../../src/similarity/leak.js";
 import { LEAK_KINDS, leakingDoc } from "../../src/similarity/leakgen.js";
 import { readCorpusSync } from "../../src/corpus/index.js";
 import { rename } from "./rewrites.js";
@@ -70,7 +71,7 @@ else {
 }
 
 const pct = (a: number, n: number): string => (n ? `${((100 * a) / n).toFixed(1)}%` : "-");
-const SIGNALS = ["tokenFraction", "lineFraction", "shapeFraction", "gappedFraction", "longestChain", "identFraction", "rareIdentifierShare", "opFraction", "opDensity"] as const;
+const SIGNALS = ["tokenFraction", "lineFraction", "shapeFraction", "gappedFraction", "gappedWeight", "longestChain", "identFraction", "rareIdentifierShare", "opFraction", "opDensity"] as const;
 function quantile(a: number[], q: number): number {
   const s = a.slice().sort((x, y) => x - y);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
@@ -82,6 +83,9 @@ let calls = 0;
 const honest: Record<string, [number, number, number]> = {};
 const honestSignals: Record<string, number[]> = {};
 const fpReasons: Record<string, number> = {};
+const honestAll: LeakSignals[] = [];
+const leakAll: Array<[string, LeakSignals]> = [];
+const sig = (r: LeakResult): LeakSignals => ({ ...r, copiedFraction: Math.max(r.tokenFraction, r.lineFraction, r.shapeFraction) });
 for (const it of items) {
   if (!it.doc) continue;
   const r = detectLeak(it.doc, it.code, it.lang);
@@ -90,6 +94,7 @@ for (const it of items) {
   h[1]++;
   if (validateDoc(it.doc).valid) h[2]++;
   for (const s of SIGNALS) (honestSignals[s] ??= []).push(r[s]);
+  honestAll.push(sig(r));
   if (r.leaked) {
     h[0]++;
     for (const k of firing(r)) fpReasons[k] = (fpReasons[k] ?? 0) + 1;
@@ -110,6 +115,8 @@ function firing(r: LeakResult): string[] {
 
 // ---- leaking ----
 const caught: Record<string, Record<string, [number, number, number]>> = {};
+/** detection on functions of at least 60 code tokens (where a fifth or a third of the body is real content) */
+const caughtLong: Record<string, [number, number]> = {};
 const leakSignals: Record<string, Record<string, number[]>> = {};
 const seen = new Set<string>();
 for (const it of items) {
@@ -128,7 +135,13 @@ for (const it of items) {
     const r = detectLeak(doc, it.code, it.lang);
     calls++;
     if (r.leaked) c[0]++;
+    if (lexTokens(it.code).length >= 60) {
+      const cl = (caughtLong[k] ??= [0, 0]);
+      cl[1]++;
+      if (r.leaked) cl[0]++;
+    }
     for (const s of SIGNALS) ((leakSignals[k] ??= {})[s] ??= []).push(r[s]);
+    leakAll.push([k, sig(r)]);
   }
   if (it.lang === "python") {
     const old: Record<string, string | null> = {
@@ -165,6 +178,7 @@ console.log(`\nsignals firing on the flagged honest documents: ${JSON.stringify(
 const langs = [...new Set(Object.values(caught).flatMap((m) => Object.keys(m)))];
 console.log(`\n| leaking document | ${langs.map((l) => `${l}: caught / n (not made)`).join(" | ")} |\n|---|${langs.map(() => "---").join("|")}|`);
 for (const [k, m] of Object.entries(caught)) console.log(`| ${k} | ${langs.map((l) => (m[l] ? `${pct(m[l][0], m[l][1])} / ${m[l][1]} (${m[l][2]})` : "-")).join(" | ")} |`);
+console.log(`\nfunctions of 60+ code tokens, all languages: ${Object.entries(caughtLong).map(([k, [a, n]]) => `${k} ${pct(a, n)} of ${n}`).join(", ")}`);
 console.log("\nsignal quantiles, honest (p50 / p95 / p99 / max) and per leak kind (p10 / p50):");
 for (const s of SIGNALS) {
   const a = honestSignals[s] ?? [];
@@ -172,3 +186,27 @@ for (const s of SIGNALS) {
   console.log(`  ${s.padEnd(20)} honest ${[0.5, 0.95, 0.99, 1].map((q) => quantile(a, q).toFixed(3)).join(" / ")} | ${lk.join(", ")}`);
 }
 console.log(`\ndetectLeak calls: ${calls}, ${(calls / cpuS).toFixed(0)} per CPU-s (all checks above, incl. document generation)`);
+
+if (process.argv.includes("--sweep")) {
+  // threshold sweep (run on the validation split to choose the defaults)
+  const rows: Array<[number, number, string]> = [];
+  for (const gapThreshold of [0.08, 0.1, 0.12, 0.15, 0.2])
+    for (const chainThreshold of [3, 3.5, 4, 5])
+      for (const gapMinWeight of [2, 2.5, 3, 3.5])
+        for (const rareThreshold of [0.5, 0.6, 0.7, 0.8, 1.01])
+          for (const identThreshold of [0.4, 0.5, 0.6]) {
+          const o: LeakOptions = { gapThreshold, chainThreshold, gapMinWeight, rareThreshold, identThreshold };
+          const fp = honestAll.filter((r) => leakVerdict(r, o).any).length / honestAll.length;
+          const per = LEAK_KINDS.map((k) => {
+            const a = leakAll.filter(([kk]) => kk === k);
+            return a.filter(([, r]) => leakVerdict(r, o).any).length / Math.max(1, a.length);
+          });
+          const det = per.reduce((x, y) => x + y, 0) / per.length;
+          rows.push([fp, det, `${JSON.stringify(o)} fp ${(100 * fp).toFixed(2)}% det ${(100 * det).toFixed(1)}% [${per.map((x) => (100 * x).toFixed(0)).join(" ")}]`]);
+        }
+  for (const cap of [0.01, 0.015, 0.02]) {
+    const ok = rows.filter(([fp]) => fp <= cap).sort((a, b) => b[1] - a[1]).slice(0, 3);
+    console.log(`\nbest with FP <= ${cap * 100}%:`);
+    for (const r of ok) console.log(`  ${r[2]}`);
+  }
+}

@@ -55,6 +55,10 @@ export interface LeakOptions {
   identThreshold?: number;
   /** Leaked when the operator-sequence coverage reaches this (default OP_THRESHOLD). */
   opThreshold?: number;
+  /** The gapped-coverage rule needs at least this much covered weight (default GAP_MIN_WEIGHT). */
+  gapMinWeight?: number;
+  /** Leaked when this weighted share of the body's unusual identifiers is mentioned (default RARE_THRESHOLD). */
+  rareThreshold?: number;
 }
 
 export interface LeakResult {
@@ -73,6 +77,8 @@ export interface LeakResult {
   gappedFraction: number;
   /** Weight of the heaviest gapped chain. */
   longestChain: number;
+  /** Absolute covered weight behind gappedFraction (tiny bodies need at least GAP_MIN_WEIGHT). */
+  gappedWeight: number;
   /** Weighted share of the body's unusual-identifier sequence reproduced in order. */
   identFraction: number;
   /** Order-free weighted share of the body's unusual identifiers the documentation mentions. */
@@ -84,10 +90,14 @@ export interface LeakResult {
 }
 
 /** Defaults of the gapped signals (chosen on the corpus's validation split, bench/similarity/leak.ts). */
-export const GAP_THRESHOLD = 0.2;
-export const CHAIN_THRESHOLD = 8;
+export const GAP_THRESHOLD = 0.12;
+export const CHAIN_THRESHOLD = 5;
 export const IDENT_THRESHOLD = 0.5;
 export const OP_THRESHOLD = 0.5;
+export const GAP_MIN_WEIGHT = 3;
+export const RARE_THRESHOLD = 0.7;
+/** Chains lighter than this do not count towards gappedFraction. */
+const CHAIN_MIN_WEIGHT = 2.0;
 
 /** A language-independent lexer for comparing documentation text with code. */
 export function lexTokens(text: string): string[] {
@@ -333,11 +343,13 @@ export function gappedChains(
   return { covered, best };
 }
 
-function coveredShare(c: Uint8Array, w: Float64Array, body: Uint8Array | null, total: number): number {
-  if (total <= 0) return 0;
+function coveredWeight(c: Uint8Array, w: Float64Array, body: Uint8Array | null): number {
   let s = 0;
   for (let i = 0; i < c.length; i++) if (c[i] && (!body || body[i])) s += w[i]!;
-  return Math.min(1, s / total);
+  return s;
+}
+function coveredShare(c: Uint8Array, w: Float64Array, body: Uint8Array | null, total: number): number {
+  return total <= 0 ? 0 : Math.min(1, coveredWeight(c, w, body) / total);
 }
 
 const codeCache = new Map<string, CodeSide>();
@@ -422,7 +434,7 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   const reasons: string[] = [];
   const empty: LeakResult = {
     leaked: false, fraction: 0, reasons, tokenFraction: 0, shapeFraction: 0, lineFraction: 0, linesCopied: 0, codeBlocks: 0,
-    gappedFraction: 0, longestChain: 0, identFraction: 0, rareIdentifierShare: 0, opFraction: 0, opDensity: 0,
+    gappedFraction: 0, gappedWeight: 0, longestChain: 0, identFraction: 0, rareIdentifierShare: 0, opFraction: 0, opDensity: 0,
   };
   if (typeof doc !== "string" || typeof code !== "string" || !doc.trim() || !code.trim()) return empty;
 
@@ -489,33 +501,45 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
 
   // 5-7. gapped chains on the leaf token stream and its identifier / operator projections
   const g = gappedSignals(cs.leaf, dt, dl);
-  const gapThreshold = opts.gapThreshold ?? GAP_THRESHOLD;
-  const chainThreshold = opts.chainThreshold ?? CHAIN_THRESHOLD;
-  const identThreshold = opts.identThreshold ?? IDENT_THRESHOLD;
-  const opThreshold = opts.opThreshold ?? OP_THRESHOLD;
-
   const fraction = Math.min(1, Math.max(tokenFraction, lineFraction, shapeFraction, g.gappedFraction));
+  const hits = leakVerdict({ copiedFraction: Math.max(tokenFraction, lineFraction, shapeFraction), codeBlocks: blocks, ...g }, opts);
   if (tokenFraction > 0) reasons.push(`${Math.round(tokenFraction * 100)}% of the code's tokens appear in runs of ${minRun}+ tokens in the documentation`);
   if (shapeFraction > tokenFraction) reasons.push(`${Math.round(shapeFraction * 100)}% of the code appears in the documentation with names or literals changed`);
   if (copied > 0) reasons.push(`${copied} of ${codeLines.length} code lines appear verbatim in the documentation`);
   if (blocks > 0) reasons.push(`${blocks} code block(s) reproduce the code`);
-  const gapHit = g.gappedFraction >= gapThreshold;
-  const chainHit = g.longestChain >= chainThreshold;
-  const identHit = g.identFraction >= identThreshold;
-  const opHit = g.opFraction >= opThreshold;
-  if (gapHit || g.gappedFraction >= 0.1) reasons.push(`${Math.round(g.gappedFraction * 100)}% of the code (weighted) appears in order with words inserted`);
-  if (chainHit) reasons.push(`a run of the code of weight ${g.longestChain.toFixed(1)} appears in order (threshold ${chainThreshold})`);
-  if (identHit) reasons.push(`${Math.round(g.identFraction * 100)}% of the code's identifier sequence appears in order`);
-  if (opHit) reasons.push(`${Math.round(g.opFraction * 100)}% of the code's operator sequence appears in order`);
-  const leaked = fraction >= threshold || blocks > 0 || gapHit || chainHit || identHit || opHit;
+  if (hits.gapped || g.gappedFraction >= 0.1) reasons.push(`${Math.round(g.gappedFraction * 100)}% of the code (weighted) appears in order with words inserted`);
+  if (hits.chain) reasons.push(`a run of the code of weight ${g.longestChain.toFixed(1)} appears in order`);
+  if (hits.ident) reasons.push(`${Math.round(g.identFraction * 100)}% of the code's identifier sequence appears in order`);
+  if (hits.op) reasons.push(`${Math.round(g.opFraction * 100)}% of the code's operator sequence appears in order`);
+  const leaked = hits.any;
   return {
     leaked, fraction, reasons: leaked ? reasons : reasons.length ? [...reasons, "below the leak threshold"] : reasons,
     tokenFraction, shapeFraction, lineFraction, linesCopied: copied, codeBlocks: blocks, ...g,
   };
 }
 
+export interface LeakSignals extends GappedSignals {
+  /** the largest of tokenFraction, lineFraction and shapeFraction */
+  copiedFraction: number;
+  codeBlocks: number;
+}
+
+/** Which rules fire for these signals (the decision of detectLeak, exposed so the benchmark can sweep it). */
+export function leakVerdict(
+  r: LeakSignals, opts: LeakOptions = {},
+): { copied: boolean; gapped: boolean; chain: boolean; ident: boolean; op: boolean; any: boolean } {
+  const copied = r.copiedFraction >= (opts.threshold ?? 0.25) || r.codeBlocks > 0;
+  const gapped = r.gappedFraction >= (opts.gapThreshold ?? GAP_THRESHOLD) && r.gappedWeight >= (opts.gapMinWeight ?? GAP_MIN_WEIGHT);
+  const rare = r.rareIdentifierShare >= (opts.rareThreshold ?? RARE_THRESHOLD);
+  const chain = r.longestChain >= (opts.chainThreshold ?? CHAIN_THRESHOLD);
+  const ident = r.identFraction >= (opts.identThreshold ?? IDENT_THRESHOLD) || rare;
+  const op = r.opFraction >= (opts.opThreshold ?? OP_THRESHOLD);
+  return { copied, gapped, chain, ident, op, any: copied || gapped || chain || ident || op };
+}
+
 interface GappedSignals {
   gappedFraction: number;
+  gappedWeight: number;
   longestChain: number;
   identFraction: number;
   rareIdentifierShare: number;
@@ -525,8 +549,9 @@ interface GappedSignals {
 
 function gappedSignals(ls: LeafSide, docTokens: string[], docLines: string[]): GappedSignals {
   const d = docTokens.map((t) => t.toLowerCase());
-  const full = gappedChains(ls.toks, ls.w, ls.index, d, 2, 3, 2.4, 3);
-  const gappedFraction = coveredShare(full.covered, ls.w, ls.body, ls.totalW);
+  const full = gappedChains(ls.toks, ls.w, ls.index, d, 2, 3, CHAIN_MIN_WEIGHT, 3);
+  const gappedWeight = coveredWeight(full.covered, ls.w, ls.body);
+  const gappedFraction = ls.totalW > 0 ? Math.min(1, gappedWeight / ls.totalW) : 0;
   const dIds = d.filter((t) => ls.rare.has(t));
   let identFraction = 0;
   if (ls.idTotal >= 3 && dIds.length >= 3) identFraction = coveredShare(gappedChains(ls.ids, ls.idW, ls.idIndex, dIds, 2, 1, 2.5, 3).covered, ls.idW, null, ls.idTotal);
@@ -544,5 +569,5 @@ function gappedSignals(ls: LeafSide, docTokens: string[], docLines: string[]): G
   const dOps = prose.filter(isOp);
   let opFraction = 0;
   if (ls.ops.length >= 4 && dOps.length >= 4) opFraction = coveredShare(gappedChains(ls.ops, ls.opW, ls.opIndex, dOps, 1, 1, 3, 4).covered, ls.opW, null, ls.opTotal);
-  return { gappedFraction, longestChain: full.best, identFraction, rareIdentifierShare, opFraction, opDensity: prose.length ? dOps.length / prose.length : 0 };
+  return { gappedFraction, gappedWeight, longestChain: full.best, identFraction, rareIdentifierShare, opFraction, opDensity: prose.length ? dOps.length / prose.length : 0 };
 }
