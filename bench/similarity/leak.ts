@@ -6,9 +6,10 @@
  *   node dist/bench/similarity/leak.js --split test         # report: HumanEval, MBPP, corpus test split
  *
  * Honest documents (canonicalised into the documentation format, checked against their own code):
- *  - validation: the docstrings of the bundled corpus's validation split (Python, Ruby, Go);
- *  - test: the HumanEval prompt docstrings (against prompt + canonical solution), the MBPP task texts (all 974,
- *    against the reference code), the docstrings of the corpus's test split.
+ *  - validation: the docstrings of the bundled corpus's validation split (Python, Ruby, Go) and the MBPP task
+ *    texts of tasks 511-974 (MBPP's own validation and train parts);
+ *  - test: the HumanEval prompt docstrings (against prompt + canonical solution), the MBPP task texts of tasks
+ *    1-510, the docstrings of the corpus's test split.
  * Leaking documents: every kind of `leakingDoc` for every function of the same sets (only those that pass
  * `validateDoc`; the count that could not be made is printed), plus, on Python, the format-invalid kinds of
  * the first benchmark (pasted code, renamed paste, fenced body, half the body lines).
@@ -49,8 +50,23 @@ function fromCorpus(sp: "validation" | "test"): void {
   }
 }
 
-if (split === "validation") fromCorpus("validation");
-else {
+/** MBPP task texts against the reference code; tasks 511-974 (MBPP's validation + train) calibrate, 1-510 report. */
+function fromMbpp(keep: (taskId: number) => boolean): void {
+  const mb = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "data/benchmarks/mbpp/mbpp.jsonl.gz"))).toString("utf8");
+  for (const line of mb.split("\n")) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { task_id: number; text: string; code: string };
+    if (!keep(r.task_id)) continue;
+    const code = r.code.replace(/\r\n?/g, "\n").replace(/\t/g, "    ");
+    const fn = extractFunctions("python", code).functions.find((f) => !f.nested);
+    items.push({ set: "mbpp", lang: "python", code, doc: canonicalizeDoc(r.text, fn ? { name: fn.name, params: fn.params } : undefined) });
+  }
+}
+
+if (split === "validation") {
+  fromCorpus("validation");
+  fromMbpp((id) => id > 510);
+} else {
   const he = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "data/benchmarks/humaneval/HumanEval.jsonl.gz"))).toString("utf8");
   for (const line of he.split("\n")) {
     if (!line.trim()) continue;
@@ -59,14 +75,7 @@ else {
     if (!fn) continue;
     items.push({ set: "humaneval", lang: "python", code: fn.codeStripped, doc: fn.doc ? canonicalizeDoc(fn.doc, fn) : null });
   }
-  const mb = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "data/benchmarks/mbpp/mbpp.jsonl.gz"))).toString("utf8");
-  for (const line of mb.split("\n")) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as { text: string; code: string };
-    const code = r.code.replace(/\r\n?/g, "\n").replace(/\t/g, "    ");
-    const fn = extractFunctions("python", code).functions.find((f) => !f.nested);
-    items.push({ set: "mbpp", lang: "python", code, doc: canonicalizeDoc(r.text, fn ? { name: fn.name, params: fn.params } : undefined) });
-  }
+  fromMbpp((id) => id <= 510);
   fromCorpus("test");
 }
 

@@ -94,8 +94,8 @@ export const GAP_THRESHOLD = 0.12;
 export const CHAIN_THRESHOLD = 5;
 export const IDENT_THRESHOLD = 0.5;
 export const OP_THRESHOLD = 0.5;
-export const GAP_MIN_WEIGHT = 3;
-export const RARE_THRESHOLD = 0.7;
+export const GAP_MIN_WEIGHT = 2.5;
+export const RARE_THRESHOLD = 0.8;
 /** Chains lighter than this do not count towards gappedFraction. */
 const CHAIN_MIN_WEIGHT = 2.0;
 
@@ -257,9 +257,10 @@ function leafSide(leaves: string[], signatures: string[], allowed: Set<string>, 
           rare.set(t, x);
         }
       }
-    } else if (/^\d/.test(r)) x = 0.5;
-    else if (/^[rbfuRBFU]{0,2}["'`]/.test(r)) x = r.length > 3 ? 1 : 0.5;
-    else if (isOp(r)) {
+    } else if (/^\d/.test(r) || /^[rbfuRBFU]{0,2}["'`]/.test(r)) {
+      // literals: a specification legitimately states its constants and lookup tables
+      x = 0.15;
+    } else if (isOp(r)) {
       x = 0.8;
       ops.push(t);
       opWs.push(t === "-" || t === "*" ? 0.6 : 1);
@@ -270,11 +271,14 @@ function leafSide(leaves: string[], signatures: string[], allowed: Set<string>, 
   let rareTotal = 0;
   for (const v of rare.values()) rareTotal += v;
   const idW = Float64Array.from(idWs);
-  const opW = Float64Array.from(opWs);
+  // a repeated operator says less than a varied sequence (a table of "> 3.7", "> 3.3", ... is not code)
+  const opCount = new Map<string, number>();
+  for (const o of ops) opCount.set(o, (opCount.get(o) ?? 0) + 1);
+  const opW = Float64Array.from(opWs.map((x, i) => x / Math.sqrt(opCount.get(ops[i]!)!)));
   return {
     toks, w, body, index: indexOf(toks), totalW,
     ids, idW, idIndex: indexOf(ids), idTotal: idWs.reduce((a, b) => a + b, 0), rare, rareTotal,
-    ops, opW, opIndex: indexOf(ops), opTotal: opWs.reduce((a, b) => a + b, 0),
+    ops, opW, opIndex: indexOf(ops), opTotal: opW.reduce((a, b) => a + b, 0),
   };
 }
 
@@ -568,6 +572,6 @@ function gappedSignals(ls: LeafSide, docTokens: string[], docLines: string[]): G
   }
   const dOps = prose.filter(isOp);
   let opFraction = 0;
-  if (ls.ops.length >= 4 && dOps.length >= 4) opFraction = coveredShare(gappedChains(ls.ops, ls.opW, ls.opIndex, dOps, 1, 1, 3, 4).covered, ls.opW, null, ls.opTotal);
+  if (ls.opTotal >= 3 && dOps.length >= 4) opFraction = coveredShare(gappedChains(ls.ops, ls.opW, ls.opIndex, dOps, 1, 1, 2.5, 4).covered, ls.opW, null, ls.opTotal);
   return { gappedFraction, gappedWeight, longestChain: full.best, identFraction, rareIdentifierShare, opFraction, opDensity: prose.length ? dOps.length / prose.length : 0 };
 }
