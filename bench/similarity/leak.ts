@@ -20,7 +20,7 @@ import zlib from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractFunctions, loadLanguage, type LangId } from "../../src/lang/index.js";
-import { canonicalizeDoc, detectLeak, validateDoc, type LeakResult } from "../../src/similarity/index.js";
+import { canonicalizeDoc, detectLeak, docCodeOverlap, validateDoc, type LeakResult } from "../../src/similarity/index.js";
 import { lexTokens, leakVerdict, type LeakOptions, type LeakSignals } from "../../src/similarity/leak.js";
 import { LEAK_KINDS, leakingDoc } from "../../src/similarity/leakgen.js";
 import { readCorpusSync } from "../../src/corpus/index.js";
@@ -93,6 +93,7 @@ const honest: Record<string, [number, number, number]> = {};
 const honestSignals: Record<string, number[]> = {};
 const fpReasons: Record<string, number> = {};
 const honestAll: LeakSignals[] = [];
+const overlap: Record<string, [number, number, number]> = { honest: [0, 0, 0] };
 const leakAll: Array<[string, LeakSignals]> = [];
 const sig = (r: LeakResult): LeakSignals => ({ ...r, copiedFraction: Math.max(r.tokenFraction, r.lineFraction, r.shapeFraction) });
 for (const it of items) {
@@ -104,6 +105,10 @@ for (const it of items) {
   if (validateDoc(it.doc).valid) h[2]++;
   for (const s of SIGNALS) (honestSignals[s] ??= []).push(r[s]);
   honestAll.push(sig(r));
+  const ov = docCodeOverlap(it.doc, it.code, it.lang);
+  overlap.honest[0] += ov.doc3;
+  overlap.honest[1] += ov.doc4;
+  overlap.honest[2]++;
   if (r.leaked) {
     h[0]++;
     for (const k of firing(r)) fpReasons[k] = (fpReasons[k] ?? 0) + 1;
@@ -151,6 +156,11 @@ for (const it of items) {
     }
     for (const s of SIGNALS) ((leakSignals[k] ??= {})[s] ??= []).push(r[s]);
     leakAll.push([k, sig(r)]);
+    const ov = docCodeOverlap(doc, it.code, it.lang);
+    const o = (overlap[k] ??= [0, 0, 0]);
+    o[0] += ov.doc3;
+    o[1] += ov.doc4;
+    o[2]++;
   }
   if (it.lang === "python") {
     const old: Record<string, string | null> = {
@@ -194,6 +204,7 @@ for (const s of SIGNALS) {
   const lk = LEAK_KINDS.map((k) => `${k} ${quantile(leakSignals[k]?.[s] ?? [], 0.1).toFixed(2)}/${quantile(leakSignals[k]?.[s] ?? [], 0.5).toFixed(2)}`);
   console.log(`  ${s.padEnd(20)} honest ${[0.5, 0.95, 0.99, 1].map((q) => quantile(a, q).toFixed(3)).join(" / ")} | ${lk.join(", ")}`);
 }
+console.log(`\nmean doc<->code overlap (share of the document's 3-grams / 4-grams found in the code body): ${Object.entries(overlap).map(([k, [a, b, n]]) => `${k} ${(a / n).toFixed(3)} / ${(b / n).toFixed(3)}`).join(", ")}`);
 console.log(`\ndetectLeak calls: ${calls}, ${(calls / cpuS).toFixed(0)} per CPU-s (all checks above, incl. document generation)`);
 
 if (process.argv.includes("--sweep")) {

@@ -91,13 +91,15 @@ export interface LeakResult {
 
 /** Defaults of the gapped signals (chosen on the corpus's validation split, bench/similarity/leak.ts). */
 export const GAP_THRESHOLD = 0.12;
-export const CHAIN_THRESHOLD = 5;
+export const CHAIN_THRESHOLD = 4;
 export const IDENT_THRESHOLD = 0.5;
 export const OP_THRESHOLD = 0.5;
 export const GAP_MIN_WEIGHT = 2.5;
-export const RARE_THRESHOLD = 0.8;
+export const RARE_THRESHOLD = 0.6;
 /** Chains lighter than this do not count towards gappedFraction. */
 const CHAIN_MIN_WEIGHT = 2.0;
+/** ...and must hold this much weight in operators and unusual names (not only brackets, literals, keywords). */
+const CHAIN_MIN_ANCHOR = 0.8;
 
 /** A language-independent lexer for comparing documentation text with code. */
 export function lexTokens(text: string): string[] {
@@ -260,6 +262,9 @@ function leafSide(leaves: string[], signatures: string[], allowed: Set<string>, 
     } else if (/^\d/.test(r) || /^[rbfuRBFU]{0,2}["'`]/.test(r)) {
       // literals: a specification legitimately states its constants and lookup tables
       x = 0.15;
+    } else if (t === "[" || t === "]") {
+      // brackets: as frequent in usage examples ([1, 2]) as in code
+      x = 0.4;
     } else if (isOp(r)) {
       x = 0.8;
       ops.push(t);
@@ -290,15 +295,17 @@ interface ChainResult {
 /**
  * Gapped alignment: chains of code tokens matched, in order, by documentation tokens, where consecutive matches
  * may skip up to `gc` code tokens and up to `gd` documentation tokens (inserted filler words). A chain's weight
- * is the sum of its code tokens' weights; code tokens on chains of weight >= minW and >= minLen matches are
+ * is the sum of its code tokens' weights; code tokens on chains of weight >= minW, >= minLen matches and an
+ * anchor weight (the weight of its tokens weighing 0.6 or more: operators, unusual names) >= minAnchor are
  * covered. Sparse dynamic programme over the matching pairs: O(pairs x (gc+1) x (gd+1)).
  */
 export function gappedChains(
   code: readonly string[], w: Float64Array, index: Map<string, number[]>, doc: readonly string[],
-  gc: number, gd: number, minW: number, minLen: number,
+  gc: number, gd: number, minW: number, minLen: number, minAnchor = 0,
 ): ChainResult {
   const covered = new Uint8Array(code.length);
   const score: number[] = [];
+  const anchor: number[] = [];
   const len: number[] = [];
   const prev: number[] = [];
   const ci: number[] = [];
@@ -311,6 +318,7 @@ export function gappedChains(
       for (const i of hits) {
         let bs = 0;
         let bl = 0;
+        let ba = 0;
         let bp = -1;
         for (let dj = 1; dj <= gd + 1 && j - dj >= 0; dj++) {
           const m = window[j - dj];
@@ -320,12 +328,14 @@ export function gappedChains(
             if (e !== undefined && score[e]! > bs) {
               bs = score[e]!;
               bl = len[e]!;
+              ba = anchor[e]!;
               bp = e;
             }
           }
         }
         const id = score.length;
         score.push(bs + w[i]!);
+        anchor.push(ba + (w[i]! >= 0.6 ? w[i]! : 0));
         len.push(bl + 1);
         prev.push(bp);
         ci.push(i);
@@ -338,7 +348,7 @@ export function gappedChains(
   }
   const marked = new Uint8Array(score.length);
   for (let e = score.length - 1; e >= 0; e--) {
-    if (score[e]! < minW || len[e]! < minLen) continue;
+    if (score[e]! < minW || len[e]! < minLen || anchor[e]! < minAnchor) continue;
     for (let x = e; x >= 0 && !marked[x]; x = prev[x]!) {
       marked[x] = 1;
       covered[ci[x]!] = 1;
@@ -553,7 +563,7 @@ interface GappedSignals {
 
 function gappedSignals(ls: LeafSide, docTokens: string[], docLines: string[]): GappedSignals {
   const d = docTokens.map((t) => t.toLowerCase());
-  const full = gappedChains(ls.toks, ls.w, ls.index, d, 2, 3, CHAIN_MIN_WEIGHT, 3);
+  const full = gappedChains(ls.toks, ls.w, ls.index, d, 2, 3, CHAIN_MIN_WEIGHT, 3, CHAIN_MIN_ANCHOR);
   const gappedWeight = coveredWeight(full.covered, ls.w, ls.body);
   const gappedFraction = ls.totalW > 0 ? Math.min(1, gappedWeight / ls.totalW) : 0;
   const dIds = d.filter((t) => ls.rare.has(t));
@@ -574,4 +584,57 @@ function gappedSignals(ls: LeafSide, docTokens: string[], docLines: string[]): G
   let opFraction = 0;
   if (ls.opTotal >= 3 && dOps.length >= 4) opFraction = coveredShare(gappedChains(ls.ops, ls.opW, ls.opIndex, dOps, 1, 1, 2.5, 4).covered, ls.opW, null, ls.opTotal);
   return { gappedFraction, gappedWeight, longestChain: full.best, identFraction, rareIdentifierShare, opFraction, opDensity: prose.length ? dOps.length / prose.length : 0 };
+}
+
+export interface DocCodeOverlap {
+  /** Share of the documentation's token 3-grams / 4-grams that occur in the code's body. */
+  doc3: number;
+  doc4: number;
+  /** Share of the code body's token 3-grams / 4-grams that occur in the documentation. */
+  code3: number;
+  code4: number;
+  /** Numbers of n-grams behind the shares (documentation, code body). */
+  docNgrams3: number;
+  codeNgrams3: number;
+}
+
+function ngramSet(toks: readonly string[], n: number, keep?: Uint8Array): string[] {
+  const out: string[] = [];
+  outer: for (let i = 0; i + n <= toks.length; i++) {
+    if (keep) for (let k = i; k < i + n; k++) if (!keep[k]) continue outer;
+    out.push(toks.slice(i, i + n).join("\u0001"));
+  }
+  return out;
+}
+
+/**
+ * Doc<->code token overlap: the shares of 3- and 4-grams the documentation and the code body have in common
+ * (the code's syntax-tree leaf tokens, comments and the function header out; both sides case-folded and lexed
+ * alike). A held-out statistic for RL evaluation: documentation that drifts towards copying the code raises it.
+ * Both shares are 0 when a side has no n-gram of that length.
+ */
+export function docCodeOverlap(doc: string, code: string, lang: LangId): DocCodeOverlap {
+  const zero: DocCodeOverlap = { doc3: 0, doc4: 0, code3: 0, code4: 0, docNgrams3: 0, codeNgrams3: 0 };
+  if (typeof doc !== "string" || typeof code !== "string" || !doc.trim() || !code.trim()) return zero;
+  const ls = codeSide(code, lang, 6, 3).leaf;
+  const d = lexTokens(doc).map((t) => t.toLowerCase());
+  const out = { ...zero };
+  for (const n of [3, 4] as const) {
+    const c = ngramSet(ls.toks, n, ls.body);
+    const dg = ngramSet(d, n);
+    const cs = new Set(c);
+    const ds = new Set(dg);
+    const docShare = dg.length ? dg.filter((g) => cs.has(g)).length / dg.length : 0;
+    const codeShare = c.length ? c.filter((g) => ds.has(g)).length / c.length : 0;
+    if (n === 3) {
+      out.doc3 = docShare;
+      out.code3 = codeShare;
+      out.docNgrams3 = dg.length;
+      out.codeNgrams3 = c.length;
+    } else {
+      out.doc4 = docShare;
+      out.code4 = codeShare;
+    }
+  }
+  return out;
 }
