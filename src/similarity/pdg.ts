@@ -128,6 +128,10 @@ const LAMBDA = new Set([
   "lambda_expression", "do_block", "function_definition", "function_declaration",
   "anonymous_function", "generator_function", "local_function", "method", "function_item",
 ]);
+/** If-like branches: normalised to the label "if" (negations folded). */
+const IF_LIKE = /^(if_statement|if|unless|if_expression|elif_clause|elsif|if_modifier|unless_modifier|conditional_expression|ternary_expression|conditional|else_if_clause|elseif_statement)$/;
+/** A negated comparison and its positive form (the branch's arms swap). */
+const NEGATED_CMP: Record<string, string> = { ">=": "<", ">": "<=", "!=": "==", "!==": "===", "not in": "in", "is not": "is", "~=": "==" };
 const CONST_NAMES = new Set(["true", "false", "none", "null", "nil", "undefined", "null_literal", "boolean_literal", "nullptr", "iota", "self", "this"]);
 const FIELDS_SKIP = new Set(["type", "return_type", "result", "type_parameters", "type_arguments", "decorator", "annotation", "modifiers", "label"]);
 const NOT_VARS = new Set(["type_identifier", "property_identifier", "field_identifier", "namespace_identifier", "package_identifier", "shorthand_property_identifier_pattern"]);
@@ -182,6 +186,12 @@ class Builder {
   private freeNodes = new Map<string, number>();
   /** Function name -> root node, for call edges. */
   funcRoots = new Map<string, number>();
+  /** Comparison nodes whose operator label is overridden (negation folded into a branch). */
+  private opOverride = new Map<SyntaxNode, string>();
+  /** Statements left out of the graph (a `continue` made redundant by return-flow normalisation). */
+  private skip = new Set<SyntaxNode>();
+  /** Loop / block bodies: a trailing `continue` there is a no-op. */
+  private loopBodies = new Set<SyntaxNode>();
   pendingCalls: Array<{ node: number; name: string }> = [];
 
   constructor(readonly spec: LanguageSpec) {
@@ -251,6 +261,9 @@ class Builder {
 
   define(names: string[], node: number, env: Env): void {
     for (const nm of names) env.set(nm, new Set([node]));
+  }
+  defineSources(names: string[], sources: number[], env: Env): void {
+    for (const nm of names) env.set(nm, new Set(sources));
   }
 
   recordLoopUse(name: string, consumer: number, role: string): void {
@@ -325,29 +338,165 @@ class Builder {
     return root;
   }
 
-  visitBranch(n: SyntaxNode, env: Env, ctl: number | null): number[] {
-    const br = this.node("branch", n.type.replace(/_(statement|expression|clause|modifier)$/, ""), ctl);
+  /**
+   * A branch. Normalised so that equivalent control flow gives one graph:
+   *  - every if-like node (if, elif, unless, ternary, modifiers) is labelled "if";
+   *  - a negated condition (`not c`, `!c`, `unless c`) and a negated comparison (`>=`, `>`, `!=`, `!==`,
+   *    `not in`, `is not`) are folded: the condition becomes the positive one and the arms swap roles;
+   *  - Python's elif chain is nested like `else: if ...` (as JavaScript's `else if` and Ruby's `elsif` parse);
+   *  - `rest`: the statements after an `if` whose arm always exits (return, raise, break, continue) form its
+   *    else arm (early return == if/else);
+   *  - `tail`: a trailing `return` after an if/else is visited at the end of every arm (tail duplication, so
+   *    `if c: r = a else: r = b; return r` equals `if c: return a else: return b`).
+   */
+  visitBranch(n: SyntaxNode, env: Env, ctl: number | null, rest: SyntaxNode[] = [], extraAlts: SyntaxNode[] = [], tail: SyntaxNode[] = []): number[] {
+    const isIf = IF_LIKE.test(n.type);
+    const br = this.node("branch", isIf ? "if" : n.type.replace(/_(statement|expression|clause|modifier)$/, ""), ctl);
     let cond = n.childByField("condition") ?? n.childByField("value") ?? n.childByField("subject");
-    const named = n.children.filter((c) => c.named && !this.isComment(c));
+    let named = n.children.filter((c) => c.named && !this.isComment(c));
     if (!cond && n.type === "conditional_expression" && this.spec.id === "python") cond = named[1] ?? null;
     if (!cond && (n.type === "switch_statement" || n.type === "expression_switch_statement")) cond = n.childByField("value") ?? null;
     if (!cond && !/else|default/.test(n.type)) cond = named.find((c) => !/block|body|clause|consequence|alternative/.test(c.type)) ?? null;
+    const condNode = cond;
+    let negated = /^unless/.test(n.type);
+    if (cond && isIf) {
+      const f = this.foldNegation(cond);
+      cond = f.node;
+      if (f.negated) negated = !negated;
+    }
     if (cond) this.feed(cond, env, ctl, br, "cond");
+    named = [...named, ...extraAlts];
+    // elif chains: the first elif is the else arm, holding the later alternatives
+    let elifHead: SyntaxNode | null = null;
+    let elifTail: SyntaxNode[] = [];
+    const alts = named.filter((c) => c.type === "elif_clause" || (c.type === "else_clause" && this.spec.id === "python"));
+    if (alts.length > 1 && alts[0]!.type === "elif_clause") {
+      elifHead = alts[0]!;
+      elifTail = alts.slice(1);
+      named = named.filter((c) => !elifTail.includes(c));
+    }
     const base = cloneEnv(env);
     const merged = cloneEnv(env);
-    const outs: number[] = [];
     let armIndex = 0;
+    let hasElse = false;
+    const swap = (role: string): string => (!negated || !isIf ? role : role === "else" ? "arm" : role === "arm" ? "else" : role);
     for (const c of named) {
-      if (c === cond || (c.field && FIELDS_SKIP.has(c.field))) continue;
+      if (c === condNode || c === cond || (c.field && FIELDS_SKIP.has(c.field))) continue;
       const armEnv = cloneEnv(base);
-      const role = c.field === "alternative" || /else/.test(c.type) ? "else" : `arm${armIndex++ === 0 ? "" : armIndex}`;
-      for (const s of this.visitArm(c, armEnv, br, role)) outs.push(s);
+      const isElse = c.field === "alternative" || /else|elif/.test(c.type);
+      if (isElse) hasElse = true;
+      const role = swap(isElse ? "else" : `arm${armIndex++ === 0 ? "" : armIndex}`);
+      if (c === elifHead) this.visitArmWith(armEnv, br, role, () => this.visitBranch(c, armEnv, br, [], elifTail, tail));
+      else this.visitArmWith(armEnv, br, role, () => this.visitArmBody(c, armEnv, br, tail));
+      mergeInto(merged, armEnv);
+    }
+    if (rest.length || (tail.length && isIf && !hasElse)) {
+      const armEnv = cloneEnv(base);
+      this.visitArmWith(armEnv, br, swap("else"), () => this.seqBlock([...rest, ...tail], armEnv, br));
       mergeInto(merged, armEnv);
     }
     env.clear();
     for (const [k, v] of merged) env.set(k, v);
-    // a conditional expression's value comes from its arms; statements' values are not used
-    return outs.length ? [br, ...outs.slice(0, 0)] : [br];
+    return [br];
+  }
+
+  /** An arm's statements, then the duplicated tail (into a nested if of the arm when there is one). */
+  visitArmBody(c: SyntaxNode, env: Env, br: number, tail: SyntaxNode[]): number[] {
+    if (!tail.length) return this.visit(c, env, br);
+    const core = this.singleStatement(c);
+    if (core && IF_LIKE.test(core.type) && BRANCH.has(core.type) && core.childByField("alternative")) return this.visitBranch(core, env, br, [], [], tail);
+    const out = this.visit(c, env, br);
+    this.seqBlock(tail, env, br);
+    return out;
+  }
+
+  /** The one statement a wrapper (else clause, block) holds, or null. */
+  singleStatement(c: SyntaxNode): SyntaxNode | null {
+    let cur = c;
+    for (let k = 0; k < 4; k++) {
+      const kids = cur.children.filter((x) => x.named && !this.isComment(x));
+      if (BRANCH.has(cur.type) && cur.type !== "else_clause" && cur.type !== "else") return cur;
+      if (kids.length !== 1) return null;
+      cur = kids[0]!;
+    }
+    return BRANCH.has(cur.type) ? cur : null;
+  }
+
+  /** Strips negations and orients a negated comparison; says whether the condition was negated overall. */
+  foldNegation(c: SyntaxNode): { node: SyntaxNode; negated: boolean } {
+    let cur = c;
+    let negated = false;
+    for (let k = 0; k < 8; k++) {
+      const kids = cur.children.filter((x) => x.named && !this.isComment(x));
+      if ((cur.type === "parenthesized_expression" || cur.type === "parenthesized_statements") && kids.length === 1) {
+        cur = kids[0]!;
+        continue;
+      }
+      if (cur.type === "not_operator" || ((cur.type === "unary_expression" || cur.type === "unary") && /^(!|not)$/.test(this.operatorText(cur)))) {
+        const arg = cur.childByField("argument") ?? cur.childByField("operand") ?? kids[0];
+        if (!arg) break;
+        cur = arg;
+        negated = !negated;
+        continue;
+      }
+      break;
+    }
+    if (BINOP.has(cur.type)) {
+      const neg = NEGATED_CMP[this.operatorText(cur)];
+      if (neg) {
+        this.opOverride.set(cur, neg);
+        negated = !negated;
+      }
+    }
+    return { node: cur, negated };
+  }
+
+  /** Statements of a block in order, with return-flow normalisation (see visitBranch). */
+  seqBlock(kids: SyntaxNode[], env: Env, ctl: number | null, loopBody = false): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < kids.length; i++) {
+      const c = kids[i]!;
+      if (this.skip.has(c) || this.isComment(c)) continue;
+      const later = kids.slice(i + 1).filter((x) => x.named && !this.isComment(x));
+      if (later.length && IF_LIKE.test(c.type) && BRANCH.has(c.type) && !c.childByField("alternative")) {
+        const exit = this.armExit(c);
+        if (exit) {
+          if (loopBody && /^(continue|next)/.test(exit.type)) this.skip.add(exit);
+          for (const x of this.visitBranch(c, env, ctl, later)) out.push(x);
+          return out;
+        }
+      }
+      if (later.length === 1 && RETURN.has(later[0]!.type) && IF_LIKE.test(c.type) && BRANCH.has(c.type) && c.childByField("alternative") && !this.armExit(c)) {
+        for (const x of this.visitBranch(c, env, ctl, [], [], later)) out.push(x);
+        return out;
+      }
+      for (const x of this.visit(c, env, ctl)) out.push(x);
+    }
+    return out;
+  }
+
+  /** The exiting statement (return, raise, break, continue) that ends the if's first arm, or null. */
+  armExit(c: SyntaxNode): SyntaxNode | null {
+    let cur: SyntaxNode | null = c.childByField("consequence") ?? c.childByField("body") ?? null;
+    for (let k = 0; cur && k < 6; k++) {
+      if (RETURN.has(cur.type) || RAISE.has(cur.type) || /^(break|continue|next)(_statement|_expression)?$/.test(cur.type)) return cur;
+      const kids: SyntaxNode[] = cur.children.filter((x) => x.named && !this.isComment(x));
+      cur = kids.length ? kids[kids.length - 1]! : null;
+    }
+    return null;
+  }
+
+  /** Visits an arm through `fn`, then labels the control edges of nodes created directly under it. */
+  visitArmWith(env: Env, br: number, role: string, fn: () => number[]): number[] {
+    void env;
+    const before = this.nodes.length;
+    const out = fn();
+    for (let i = this.edges.length - 1; i >= 0; i--) {
+      const e = this.edges[i]!;
+      if (e.to < before) break;
+      if (e.kind === "ctl" && e.from === br && e.role === "") e.role = role;
+    }
+    return out;
   }
 
   /** Visits a branch arm with its own control role. */
@@ -363,15 +512,43 @@ class Builder {
     return out;
   }
 
+  /**
+   * A loop. Normalised: every loop (for, while, do, until, for-in/of, comprehension) is one "loop" node; a
+   * header update (`i++` of a C-style for) is visited after the body, as a while loop's last statement would
+   * be; Python's `for i in range(a, b, s)` is lowered to the counting form (`i = a; while i < b: ...; i += s`).
+   */
   visitLoop(n: SyntaxNode, env: Env, ctl: number | null): number[] {
-    const loop = this.node("loop", /while|until|repeat/.test(n.type) ? "while" : /do_/.test(n.type) ? "do" : "for", ctl);
+    const loop = this.node("loop", /^do_/.test(n.type) ? "do" : "loop", ctl);
     const body = n.childByField("body") ?? n.children.find((c) => /block|body|^do$|statement_block|compound_statement/.test(c.type)) ?? null;
+    if (body) this.loopBodies.add(body);
     this.loopUses.push([]);
     const bodyEnvStart = cloneEnv(env);
+    const updates: SyntaxNode[] = [];
+    let counting: { name: string; step: SyntaxNode | null } | null = null;
+    // Python: for i in range(...)
+    const left = n.type === "for_statement" ? n.childByField("left") : null;
+    const right = n.type === "for_statement" ? n.childByField("right") : null;
+    if (this.spec.id === "python" && left && right && this.isVar(left) && right.type === "call" && right.childByField("function")?.text === "range" && !env.has("range")) {
+      const args = (right.childByField("arguments")?.children ?? []).filter((c) => c.named && !this.isComment(c));
+      if (args.length >= 1 && args.length <= 3 && args.every((a) => a.type !== "keyword_argument" && a.type !== "list_splat")) {
+        const start = args.length >= 2 ? this.visit(args[0]!, bodyEnvStart, ctl) : [this.node("const", "num:0", ctl)];
+        this.defineSources([left.text], start, bodyEnvStart);
+        const cmp = this.node("op", "<", loop);
+        this.data(this.use(left.text, bodyEnvStart, cmp), cmp, "l");
+        this.recordLoopUse(left.text, cmp, "l");
+        this.feed(args.length >= 2 ? args[1]! : args[0]!, bodyEnvStart, loop, cmp, "r");
+        this.data([cmp], loop, "cond");
+        counting = { name: left.text, step: args[2] ?? null };
+      }
+    }
     // header: initializer/condition/update/iterable/pattern
-    for (const c of n.children) {
+    for (const c of counting ? [] : n.children) {
       if (!c.named || c === body || this.isComment(c) || (c.field && FIELDS_SKIP.has(c.field))) continue;
       const f = c.field ?? "";
+      if (f === "increment" || f === "update") {
+        updates.push(c);
+        continue;
+      }
       if (f === "left" || f === "pattern" || f === "declarator" || (f === "name" && n.type !== "for_numeric_clause") || c.type === "block_parameters") {
         this.define(this.targetNames(c), loop, bodyEnvStart);
         continue;
@@ -382,7 +559,8 @@ class Builder {
           const ff = cc.field ?? "";
           if (ff === "left" || ff === "name" || cc.type === "variable_list" || cc.type === "name_list") this.define(this.targetNames(cc), loop, bodyEnvStart);
           else if (ff === "initializer") this.visit(cc, bodyEnvStart, ctl);
-          else this.feed(cc, bodyEnvStart, loop, loop, ff || "iter");
+          else if (ff === "update" || ff === "increment") updates.push(cc);
+          else this.feed(cc, bodyEnvStart, loop, loop, !ff || /^(right|value|iter|collection)$/.test(ff) ? "iter" : ff === "condition" ? "cond" : ff);
         }
         continue;
       }
@@ -390,9 +568,18 @@ class Builder {
         this.visit(c, bodyEnvStart, ctl);
         continue;
       }
-      this.feed(c, bodyEnvStart, loop, loop, f || "cond");
+      this.feed(c, bodyEnvStart, loop, loop, !f || f === "condition" ? "cond" : /^(right|value|iter|collection)$/.test(f) ? "iter" : f);
     }
     if (body) this.visit(body, bodyEnvStart, loop);
+    for (const u of updates) this.visit(u, bodyEnvStart, loop);
+    if (counting) {
+      const a = this.node("assign", "+=", loop);
+      this.data(this.use(counting.name, bodyEnvStart, a), a, "old");
+      this.recordLoopUse(counting.name, a, "old");
+      if (counting.step) this.feed(counting.step, bodyEnvStart, loop, a, "val");
+      else this.data([this.node("const", "num:1", loop)], a, "val");
+      this.define([counting.name], a, bodyEnvStart);
+    }
     const uses = this.loopUses.pop()!;
     // loop-carried definitions: defs live at the end of the body reach uses inside the loop
     for (const u of uses) {
@@ -405,6 +592,50 @@ class Builder {
     if (outerTop) outerTop.push(...uses);
     mergeInto(env, bodyEnvStart);
     return [loop];
+  }
+
+  /**
+   * A list / set comprehension or generator, lowered to the loop it abbreviates: an empty collection, a loop
+   * per `for` clause, a branch per `if` clause, and an append of the element under the innermost of them, so
+   * `[f(x) for x in xs if p(x)]` gives the graph of `out = []; for x in xs: if p(x): out.append(f(x))`.
+   */
+  visitComprehension(n: SyntaxNode, env: Env, ctl: number | null): number[] {
+    const acc = this.node("collection", n.type === "set_comprehension" ? "set" : "list", ctl);
+    const inner = cloneEnv(env);
+    const clauses = n.children.filter((c) => c.type === "for_in_clause" || c.type === "if_clause");
+    const element = n.childByField("body") ?? this.operandChildren(n).find((c) => c.type !== "for_in_clause" && c.type !== "if_clause") ?? null;
+    const emit = (k: number, cur: number | null): void => {
+      if (k === clauses.length) {
+        const call = this.node("call", ".append", cur);
+        this.data([acc], call, "recv");
+        if (element) this.feed(element, inner, cur, call, "arg0");
+        return;
+      }
+      const c = clauses[k]!;
+      if (c.type === "for_in_clause") {
+        const loop = this.node("loop", "loop", cur);
+        const r = c.childByField("right");
+        if (r) this.feed(r, inner, cur, loop, "iter");
+        const l = c.childByField("left");
+        if (l) this.define(this.targetNames(l), loop, inner);
+        emit(k + 1, loop);
+        return;
+      }
+      const br = this.node("branch", "if", cur);
+      const cond0 = c.namedChildren.find((x) => !this.isComment(x));
+      let negated = false;
+      if (cond0) {
+        const f = this.foldNegation(cond0);
+        negated = f.negated;
+        this.feed(f.node, inner, cur, br, "cond");
+      }
+      this.visitArmWith(inner, br, negated ? "else" : "arm", () => {
+        emit(k + 1, br);
+        return [];
+      });
+    };
+    emit(0, ctl);
+    return [acc];
   }
 
   visitAssign(n: SyntaxNode, env: Env, ctl: number | null): number[] {
@@ -425,7 +656,9 @@ class Builder {
     if (t === "update_expression" || t === "inc_statement" || t === "dec_statement") {
       const target = n.namedChildren[0];
       const op = n.children.find((c) => !c.named)?.text ?? "++";
-      const a = this.node("assign", op, ctl);
+      // i++ is i += 1
+      const a = this.node("assign", op === "--" ? "-=" : "+=", ctl);
+      this.data([this.node("const", "num:1", ctl)], a, "val");
       if (target) {
         if (this.isVar(target)) {
           this.data(this.use(target.text, env, a), a, "old");
@@ -445,6 +678,24 @@ class Builder {
     if (!left) return this.seq(n.children.filter((c) => c.named), env, ctl);
     const opText = n.childByField("operator")?.text ?? (n.children.find((c) => !c.named && /=/.test(c.type))?.text ?? "=");
     const augmented = opText !== "=" && opText !== ":=" && /=$/.test(opText) && !/^(==|!=|<=|>=)$/.test(opText);
+    // a declaration without a value (`let x;`) binds nothing yet
+    if (!right && (t === "variable_declarator" || t === "init_declarator") && this.isVar(left)) return [];
+    // copy elimination: `x = e` binds x to e's value (no node), so temporaries, result variables and inlined
+    // expressions give the same graph; stores into structures and augmented assignments stay nodes
+    if (!augmented && right && (this.isVar(left) || left.type === "pattern_list" || left.type === "tuple_pattern" || left.type === "expression_list")) {
+      const names = this.targetNames(left);
+      if (names.length && names.length === (this.isVar(left) ? 1 : left.namedChildren.length) && t !== "named_expression") {
+        const readsRight = this.readNames(right);
+        const srcs = this.visit(right, env, ctl);
+        if (srcs.length) {
+          for (const nm of names) {
+            this.dataflow.push([nm, "computedFrom", readsRight]);
+          }
+          this.defineSources(names, srcs, env);
+          return srcs;
+        }
+      }
+    }
     const a = this.node("assign", augmented ? opText : t === "variable_declarator" || t === "init_declarator" || t === "let_declaration" || t === "short_var_declaration" || t === "var_spec" ? "decl" : "=", ctl);
     const readsRight = right ? this.readNames(right) : [];
     if (right) this.feed(right, env, ctl, a, "val");
@@ -496,6 +747,7 @@ class Builder {
         this.feed(callee, env, ctl, c, "fn");
       }
     }
+    if (label === ".push") label = ".append";
     if (n.type === "new_expression" || n.type === "object_creation_expression") label = `new:${callee?.text ?? ""}`;
     if (n.type === "macro_invocation") label = `${label}!`;
     this.nodes[c] = { cls: "call", label };
@@ -537,6 +789,7 @@ class Builder {
     if (LOOP.has(t)) return this.visitLoop(n, env, ctl);
     if (ASSIGN.has(t)) return this.visitAssign(n, env, ctl);
     if (CALL.has(t)) return this.visitCall(n, env, ctl);
+    if (t === "pass_statement" || t === "empty_statement") return [];
     if (RETURN.has(t) || JUMP.has(t) || RAISE.has(t)) {
       const cls: NodeClass = RETURN.has(t) ? "return" : JUMP.has(t) ? "jump" : "raise";
       const r = this.node(cls, cls === "jump" ? t.replace(/_(statement|expression)$/, "") : /yield/.test(t) ? "yield" : cls, ctl);
@@ -550,9 +803,13 @@ class Builder {
       return [r];
     }
     if (BINOP.has(t)) {
-      const o = this.node("op", this.operatorText(n), ctl);
+      let label = this.opOverride.get(n) ?? this.operatorText(n);
+      // comparisons are oriented: a > b is b < a, a >= b is b <= a
+      const flip = label === ">" || label === ">=";
+      if (flip) label = label === ">" ? "<" : "<=";
+      const o = this.node("op", label, ctl);
       const ops = this.operandChildren(n);
-      for (let i = 0; i < ops.length; i++) this.feed(ops[i]!, env, ctl, o, ops.length === 2 ? (i === 0 ? "l" : "r") : `o${i}`);
+      for (let i = 0; i < ops.length; i++) this.feed(ops[i]!, env, ctl, o, ops.length === 2 ? ((i === 0) !== flip ? "l" : "r") : `o${i}`);
       return [o];
     }
     if (UNOP.has(t)) {
@@ -580,6 +837,7 @@ class Builder {
       if (named && nm && this.isVar(nm)) this.define([nm.text], l, env);
       return [l];
     }
+    if (t === "list_comprehension" || t === "set_comprehension" || t === "generator_expression") return this.visitComprehension(n, env, ctl);
     if (COLLECTION.has(t)) {
       const col = this.node("collection", t.replace(/_(expression|literal|constructor|initializer)$/, ""), ctl);
       const inner = /comprehension|generator/.test(t) ? cloneEnv(env) : env;
@@ -604,12 +862,8 @@ class Builder {
       return [col];
     }
     // transparent: blocks, statements, parentheses, argument wrappers, ...
-    const out: number[] = [];
-    for (const c of n.children) {
-      if (!c.named || (c.field && FIELDS_SKIP.has(c.field))) continue;
-      for (const s of this.visit(c, env, ctl)) out.push(s);
-    }
-    return out;
+    const kids = n.children.filter((c) => c.named && !(c.field && FIELDS_SKIP.has(c.field)));
+    return this.seqBlock(kids, env, ctl, this.loopBodies.has(n));
   }
 }
 
