@@ -190,6 +190,8 @@ class Builder {
   private opOverride = new Map<SyntaxNode, string>();
   /** Statements left out of the graph (a `continue` made redundant by return-flow normalisation). */
   private skip = new Set<SyntaxNode>();
+  /** >0 while visiting arms that end with a duplicated return (see visitBranch). */
+  tailDepth = 0;
   /** Loop / block bodies: a trailing `continue` there is a no-op. */
   private loopBodies = new Set<SyntaxNode>();
   pendingCalls: Array<{ node: number; name: string }> = [];
@@ -386,8 +388,10 @@ class Builder {
       const isElse = c.field === "alternative" || /else|elif/.test(c.type);
       if (isElse) hasElse = true;
       const role = swap(isElse ? "else" : `arm${armIndex++ === 0 ? "" : armIndex}`);
+      if (tail.length || rest.length) this.tailDepth++;
       if (c === elifHead) this.visitArmWith(armEnv, br, role, () => this.visitBranch(c, armEnv, br, [], elifTail, tail));
       else this.visitArmWith(armEnv, br, role, () => this.visitArmBody(c, armEnv, br, tail));
+      if (tail.length || rest.length) this.tailDepth--;
       mergeInto(merged, armEnv);
     }
     if (rest.length || (tail.length && isIf && !hasElse)) {
@@ -518,6 +522,14 @@ class Builder {
    * be; Python's `for i in range(a, b, s)` is lowered to the counting form (`i = a; while i < b: ...; i += s`).
    */
   visitLoop(n: SyntaxNode, env: Env, ctl: number | null): number[] {
+    // for-each over a sequence: the counting loop it stands for
+    const feLeft = n.childByField("left");
+    const feRight = n.childByField("right");
+    const feBody = n.childByField("body");
+    if (feLeft && feRight && feBody && ((this.spec.id === "python" && n.type === "for_statement" && !this.isRangeCall(feRight, env)) ||
+      (n.type === "for_in_statement" && n.childByField("operator")?.text === "of"))) {
+      return this.visitForEach(feRight, this.targetNames(feLeft), (e, loop) => void this.visit(feBody, e, loop), env, ctl, feBody);
+    }
     const loop = this.node("loop", /^do_/.test(n.type) ? "do" : "loop", ctl);
     const body = n.childByField("body") ?? n.children.find((c) => /block|body|^do$|statement_block|compound_statement/.test(c.type)) ?? null;
     if (body) this.loopBodies.add(body);
@@ -528,7 +540,7 @@ class Builder {
     // Python: for i in range(...)
     const left = n.type === "for_statement" ? n.childByField("left") : null;
     const right = n.type === "for_statement" ? n.childByField("right") : null;
-    if (this.spec.id === "python" && left && right && this.isVar(left) && right.type === "call" && right.childByField("function")?.text === "range" && !env.has("range")) {
+    if (this.spec.id === "python" && left && right && this.isVar(left) && this.isRangeCall(right, env)) {
       const args = (right.childByField("arguments")?.children ?? []).filter((c) => c.named && !this.isComment(c));
       if (args.length >= 1 && args.length <= 3 && args.every((a) => a.type !== "keyword_argument" && a.type !== "list_splat")) {
         const start = args.length >= 2 ? this.visit(args[0]!, bodyEnvStart, ctl) : [this.node("const", "num:0", ctl)];
@@ -594,6 +606,62 @@ class Builder {
     return [loop];
   }
 
+  isRangeCall(n: SyntaxNode, env: Env): boolean {
+    return n.type === "call" && n.childByField("function")?.text === "range" && !env.has("range");
+  }
+
+  /**
+   * `for x in xs: body` (Python for, JavaScript for-of, Ruby `xs.each do |x|`) as the counting loop it stands
+   * for: `i = 0; while i < len(xs): x = xs[i]; body; i += 1` (length and index in the language's idiom), so a
+   * for-each loop and the equivalent index loop give one graph.
+   */
+  visitForEach(
+    iter: SyntaxNode, names: string[], body: (env: Env, loop: number) => void, env: Env, ctl: number | null, bodyNode: SyntaxNode | null,
+  ): number[] {
+    const src = this.visit(iter, env, ctl);
+    const c0 = this.node("const", "num:0", ctl);
+    const loop = this.node("loop", "loop", ctl);
+    if (bodyNode) this.loopBodies.add(bodyNode);
+    const cmp = this.node("op", "<", loop);
+    let len: number;
+    if (this.spec.id === "python") {
+      len = this.node("call", "len", loop);
+      this.data(src, len, "arg0");
+    } else if (this.spec.id === "ruby") {
+      len = this.node("call", ".length", loop);
+      this.data(src, len, "recv");
+    } else {
+      len = this.node("member", "length", loop);
+      this.data(src, len, "obj");
+    }
+    this.data([len], cmp, "r");
+    this.data([cmp], loop, "cond");
+    const idx = this.node("index", "[]", loop);
+    this.data(src, idx, "obj");
+    const upd = this.node("assign", "+=", loop);
+    const one = this.node("const", "num:1", loop);
+    this.data([one], upd, "val");
+    for (const consumer of [cmp, idx]) this.data([c0, upd], consumer, consumer === cmp ? "l" : "i1");
+    this.data([c0], upd, "old");
+    const inner = cloneEnv(env);
+    this.defineSources(names, [idx], inner);
+    this.loopUses.push([]);
+    const bodyEnvStart = inner;
+    body(bodyEnvStart, loop);
+    const uses = this.loopUses.pop()!;
+    for (const u of uses) {
+      const defs = bodyEnvStart.get(u.name);
+      if (!defs) continue;
+      const had = new Set(this.edges.filter((e) => e.to === u.consumer && e.kind === "data").map((e) => e.from));
+      for (const d of defs) if (!had.has(d) && d !== u.consumer) this.edges.push({ from: d, to: u.consumer, kind: "data", role: u.role });
+    }
+    const outerTop = this.loopUses[this.loopUses.length - 1];
+    if (outerTop) outerTop.push(...uses);
+    for (const nm of names) bodyEnvStart.delete(nm);
+    mergeInto(env, bodyEnvStart);
+    return [loop];
+  }
+
   /**
    * A list / set comprehension or generator, lowered to the loop it abbreviates: an empty collection, a loop
    * per `for` clause, a branch per `if` clause, and an append of the element under the innermost of them, so
@@ -613,10 +681,17 @@ class Builder {
       }
       const c = clauses[k]!;
       if (c.type === "for_in_clause") {
-        const loop = this.node("loop", "loop", cur);
         const r = c.childByField("right");
-        if (r) this.feed(r, inner, cur, loop, "iter");
         const l = c.childByField("left");
+        if (r && l && !this.isRangeCall(r, inner)) {
+          this.visitForEach(r, this.targetNames(l), (e, loop) => {
+            for (const [k2, v] of e) inner.set(k2, v);
+            emit(k + 1, loop);
+          }, inner, cur, null);
+          return;
+        }
+        const loop = this.node("loop", "loop", cur);
+        if (r) this.feed(r, inner, cur, loop, "iter");
         if (l) this.define(this.targetNames(l), loop, inner);
         emit(k + 1, loop);
         return;
@@ -686,7 +761,15 @@ class Builder {
       const names = this.targetNames(left);
       if (names.length && names.length === (this.isVar(left) ? 1 : left.namedChildren.length) && t !== "named_expression") {
         const readsRight = this.readNames(right);
-        const srcs = this.visit(right, env, ctl);
+        const before = this.nodes.length;
+        let srcs = this.visit(right, env, ctl);
+        // a copy of an existing value under a branch keeps a node, or the branch would lose what it controls
+        // (`if x > best: best = x`); not when a duplicated return right after it makes that explicit
+        if (srcs.length && srcs.some((x) => x < before) && ctl !== null && this.nodes[ctl]!.cls === "branch" && this.tailDepth === 0) {
+          const a = this.node("assign", "=", ctl);
+          this.data(srcs, a, "val");
+          srcs = [a];
+        }
         if (srcs.length) {
           for (const nm of names) {
             this.dataflow.push([nm, "computedFrom", readsRight]);
@@ -721,6 +804,14 @@ class Builder {
     const recvNode = n.childByField("receiver") ?? n.childByField("object");
     const methodNode = n.childByField("method") ?? (recvNode ? n.childByField("name") : null);
     if (methodNode && recvNode) callee = null;
+    // Ruby `xs.each do |x| ... end` is a for-each loop
+    if (this.spec.id === "ruby" && methodNode?.text === "each" && recvNode && !n.childByField("arguments")) {
+      const blk = n.childByField("block") ?? n.children.find((x) => x.type === "do_block" || x.type === "block") ?? null;
+      const bp = blk?.childByField("parameters");
+      const bb = blk?.childByField("body");
+      const names = bp ? this.targetNames(bp) : [];
+      if (names.length === 1 && bb) return this.visitForEach(recvNode, names, (e, loop) => void this.visit(bb, e, loop), env, ctl, bb);
+    }
     let label = "?";
     const c = this.node("call", "?", ctl);
     if (methodNode) {
@@ -769,6 +860,7 @@ class Builder {
       }
     }
     const block = n.childByField("block") ?? n.children.find((x) => x.type === "do_block" || x.type === "block" && this.spec.id === "ruby") ?? null;
+
     if (block) {
       const l = this.visitFunction(block, env, ctl, "lambda", "block");
       this.data([l], c, "block");
