@@ -195,8 +195,10 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
   const labelCost = opts.labelCost ?? 0.5;
   const opLabelCost = opts.opLabelCost ?? 3;
   const constLabelCost = opts.constLabelCost ?? 2;
+  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
   const relabel = (cls: string, a = "", b = ""): number =>
-    cls === "op" ? opLabelCost : cls === "const" && a.startsWith("num:") && b.startsWith("num:") ? constLabelCost : labelCost;
+    cls === "op" || (cls === "assign" && augmented(a) && augmented(b)) ? opLabelCost
+      : cls === "const" && a.startsWith("num:") && b.startsWith("num:") ? constLabelCost : labelCost;
   const ew = opts.edgeWeight ?? 1;
   const maxGroup = opts.maxGroup ?? 400;
   const F1 = features(g1);

@@ -190,6 +190,12 @@ class Builder {
   private opOverride = new Map<SyntaxNode, string>();
   /** Statements left out of the graph (a `continue` made redundant by return-flow normalisation). */
   private skip = new Set<SyntaxNode>();
+  /** Ruby: expressions in value position at the end of a method, which it returns. */
+  private implicitReturns = new Set<SyntaxNode>();
+  /** Small local helpers (a body that is one returned expression), inlined at their call sites. */
+  helpers = new Map<string, { params: string[]; expr: SyntaxNode }>();
+  inlined = new Set<string>();
+  private inlineDepth = 0;
   /** >0 while visiting arms that end with a duplicated return (see visitBranch). */
   tailDepth = 0;
   /** Loop / block bodies: a trailing `continue` there is a no-op. */
@@ -329,6 +335,7 @@ class Builder {
       this.define(this.targetNames(recv), pn, inner);
     }
     const body = fn.childByField("body") ?? fn.children.find((c) => /block|body|statement|compound/.test(c.type) && c !== plist) ?? null;
+    if (body && this.spec.id === "ruby" && fn.type === "method") this.markImplicitReturns(body);
     if (body) this.data(this.visit(body, inner, root), root, "value");
     else {
       // expression-bodied / pattern-based functions: visit everything that is not name/params/types
@@ -470,7 +477,7 @@ class Builder {
           return out;
         }
       }
-      if (later.length === 1 && RETURN.has(later[0]!.type) && IF_LIKE.test(c.type) && BRANCH.has(c.type) && c.childByField("alternative") && !this.armExit(c)) {
+      if (later.length === 1 && (RETURN.has(later[0]!.type) || this.implicitReturns.has(later[0]!)) && IF_LIKE.test(c.type) && BRANCH.has(c.type) && c.childByField("alternative") && !this.armExit(c)) {
         for (const x of this.visitBranch(c, env, ctl, [], [], later)) out.push(x);
         return out;
       }
@@ -604,6 +611,57 @@ class Builder {
     if (outerTop) outerTop.push(...uses);
     mergeInto(env, bodyEnvStart);
     return [loop];
+  }
+
+  /** Ruby returns the value of a method's last expression (through if/unless/case arms): mark those. */
+  markImplicitReturns(block: SyntaxNode): void {
+    const kids = block.children.filter((c) => c.named && !this.isComment(c));
+    const last = kids[kids.length - 1];
+    if (!last || RETURN.has(last.type) || RAISE.has(last.type) || ASSIGN.has(last.type) || LOOP.has(last.type)) return;
+    if (BRANCH.has(last.type) || last.type === "else" || last.type === "then" || last.type === "elsif") {
+      for (const c of last.children) if (c.named && (c.field === "consequence" || c.field === "alternative" || /^(then|else|elsif|when)$/.test(c.type))) this.markImplicitReturns(c);
+      if (last.type === "else" || last.type === "then") this.markImplicitReturns(last);
+      return;
+    }
+    if (CALL.has(last.type) && /^(raise|puts|print|p)$/.test(last.childByField("method")?.text ?? "")) return;
+    this.implicitReturns.add(last);
+  }
+
+  tryInline(n: SyntaxNode, callee: SyntaxNode | null, recv: SyntaxNode | null, env: Env, ctl: number | null): number[] | null {
+    const fnNode = callee ?? (this.spec.id === "ruby" && !recv ? n.childByField("method") : null);
+    if (!fnNode || !this.isVar(fnNode) || env.get(fnNode.text)?.size || this.inlineDepth >= 3) return null;
+    const h = this.helpers.get(fnNode.text);
+    if (!h) return null;
+    const argList = n.childByField("arguments");
+    const args = (argList?.children ?? []).filter((c) => c.named && !this.isComment(c));
+    if (args.length !== h.params.length || args.some((a) => /keyword|splat|pair|block_argument/.test(a.type))) return null;
+    const inner: Env = new Map();
+    args.forEach((a, i) => inner.set(h.params[i]!, new Set(this.visit(a, env, ctl))));
+    this.inlineDepth++;
+    try {
+      this.inlined.add(fnNode.text);
+      return this.visit(h.expr, inner, ctl);
+    } finally {
+      this.inlineDepth--;
+    }
+  }
+
+  /** Registers `fn` as an inlinable helper when its body is one returned expression and it does not recurse. */
+  registerHelper(fn: SyntaxNode, name: string): void {
+    if (!name) return;
+    const body = fn.childByField("body");
+    if (!body) return;
+    const stmts = body.children.filter((c) => c.named && !this.isComment(c) && !(c.type === "expression_statement" && c.namedChildren[0]?.type === "string"));
+    if (stmts.length !== 1) return;
+    let expr: SyntaxNode | null = stmts[0]!;
+    if (RETURN.has(expr.type)) expr = expr.namedChildren.find((c) => !this.isComment(c)) ?? null;
+    else if (this.spec.id !== "ruby") return;
+    if (expr?.type === "argument_list" && expr.namedChildren.length === 1) expr = expr.namedChildren[0]!;
+    if (!expr || [...expr.descendants()].some((d) => this.isVar(d) && d.text === name)) return;
+    const plist = fn.childByField("parameters");
+    const params = (plist?.children ?? []).filter((c) => c.named && !this.isComment(c));
+    if (!params.every((p) => this.isVar(p))) return;
+    this.helpers.set(name, { params: params.map((p) => p.text), expr });
   }
 
   isRangeCall(n: SyntaxNode, env: Env): boolean {
@@ -804,6 +862,9 @@ class Builder {
     const recvNode = n.childByField("receiver") ?? n.childByField("object");
     const methodNode = n.childByField("method") ?? (recvNode ? n.childByField("name") : null);
     if (methodNode && recvNode) callee = null;
+    // a call of a small local helper: its expression, with the parameters bound to the arguments
+    const inl = this.tryInline(n, callee, recvNode, env, ctl);
+    if (inl) return inl;
     // Ruby `xs.each do |x| ... end` is a for-each loop
     if (this.spec.id === "ruby" && methodNode?.text === "each" && recvNode && !n.childByField("arguments")) {
       const blk = n.childByField("block") ?? n.children.find((x) => x.type === "do_block" || x.type === "block") ?? null;
@@ -882,6 +943,13 @@ class Builder {
     if (ASSIGN.has(t)) return this.visitAssign(n, env, ctl);
     if (CALL.has(t)) return this.visitCall(n, env, ctl);
     if (t === "pass_statement" || t === "empty_statement") return [];
+    if (this.implicitReturns.has(n)) {
+      this.implicitReturns.delete(n);
+      const r = this.node("return", "return", ctl);
+      this.feed(n, env, ctl, r, "v0");
+      this.implicitReturns.add(n);
+      return [r];
+    }
     if (RETURN.has(t) || JUMP.has(t) || RAISE.has(t)) {
       const cls: NodeClass = RETURN.has(t) ? "return" : JUMP.has(t) ? "jump" : "raise";
       const r = this.node(cls, cls === "jump" ? t.replace(/_(statement|expression)$/, "") : /yield/.test(t) ? "yield" : cls, ctl);
@@ -1006,8 +1074,12 @@ export function buildPdg(lang: LangId, root: SyntaxNode): Pdg {
     const top = b.node("func", "toplevel", prog, "fn");
     b.seq(rest, env, top);
   }
-  for (const fn of fns) {
-    const name = functionName(lang, fn);
+  // small helpers are inlined where they are called; a helper nobody called keeps its own subgraph
+  const named = fns.map((fn) => [fn, functionName(lang, fn)] as const);
+  if (fns.length > 1) for (const [fn, name] of named) b.registerHelper(fn, name);
+  const order = [...named.filter(([, n]) => !b.helpers.has(n)), ...named.filter(([, n]) => b.helpers.has(n))];
+  for (const [fn, name] of order) {
+    if (b.helpers.has(name) && b.inlined.has(name)) continue;
     const r = b.visitFunction(fn, env, prog, "func", "fn");
     if (name) b.funcRoots.set(name, r);
     names.push(name);
