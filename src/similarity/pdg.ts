@@ -336,7 +336,9 @@ class Builder {
     }
     const body = fn.childByField("body") ?? fn.children.find((c) => /block|body|statement|compound/.test(c.type) && c !== plist) ?? null;
     if (body && this.spec.id === "ruby" && fn.type === "method") this.markImplicitReturns(body);
-    if (body) this.data(this.visit(body, inner, root), root, "value");
+    // a statement body's values are not the function's value (returns are); an expression body's is
+    if (body && /block|body|statement|compound|^do$/.test(body.type)) this.visit(body, inner, root);
+    else if (body) this.data(this.visit(body, inner, root), root, "value");
     else {
       // expression-bodied / pattern-based functions: visit everything that is not name/params/types
       for (const c of fn.children) {
@@ -725,13 +727,21 @@ class Builder {
    * per `for` clause, a branch per `if` clause, and an append of the element under the innermost of them, so
    * `[f(x) for x in xs if p(x)]` gives the graph of `out = []; for x in xs: if p(x): out.append(f(x))`.
    */
-  visitComprehension(n: SyntaxNode, env: Env, ctl: number | null): number[] {
-    const acc = this.node("collection", n.type === "set_comprehension" ? "set" : "list", ctl);
+  visitComprehension(n: SyntaxNode, env: Env, ctl: number | null, mode: "collect" | "sum" = "collect"): number[] {
+    const acc = mode === "sum" ? this.node("const", "num:0", ctl) : this.node("collection", n.type === "set_comprehension" ? "set" : "list", ctl);
+    const result = [acc];
     const inner = cloneEnv(env);
     const clauses = n.children.filter((c) => c.type === "for_in_clause" || c.type === "if_clause");
     const element = n.childByField("body") ?? this.operandChildren(n).find((c) => c.type !== "for_in_clause" && c.type !== "if_clause") ?? null;
     const emit = (k: number, cur: number | null): void => {
       if (k === clauses.length) {
+        if (mode === "sum") {
+          const a = this.node("assign", "+=", cur);
+          if (element) this.feed(element, inner, cur, a, "val");
+          this.data([acc], a, "old");
+          result.push(a);
+          return;
+        }
         const call = this.node("call", ".append", cur);
         this.data([acc], call, "recv");
         if (element) this.feed(element, inner, cur, call, "arg0");
@@ -768,6 +778,95 @@ class Builder {
       });
     };
     emit(0, ctl);
+    return result;
+  }
+
+  /** One `.map(x => e)` / `.filter(...)` / Ruby `.map { |x| e }` / `.select { ... }` stage, or null. */
+  mapStage(c: SyntaxNode): { kind: "map" | "filter"; recv: SyntaxNode; param: string; body: SyntaxNode } | null {
+    if (!CALL.has(c.type)) return null;
+    let method: string | undefined;
+    let recv: SyntaxNode | null = null;
+    let params: string[] = [];
+    let body: SyntaxNode | null = null;
+    if (this.spec.id === "ruby") {
+      method = c.childByField("method")?.text;
+      recv = c.childByField("receiver");
+      const blk = c.childByField("block");
+      if (!blk || c.childByField("arguments")) return null;
+      const bp = blk.childByField("parameters");
+      params = bp ? this.targetNames(bp) : [];
+      const bb = blk.childByField("body");
+      const stmts = bb ? bb.children.filter((x) => x.named && !this.isComment(x)) : [];
+      body = stmts.length === 1 ? stmts[0]! : null;
+    } else {
+      const fn = c.childByField("function");
+      if (!fn || !MEMBER.has(fn.type)) return null;
+      method = (fn.childByField("property") ?? fn.childByField("name"))?.text;
+      recv = fn.childByField("object");
+      const args = (c.childByField("arguments")?.children ?? []).filter((x) => x.named && !this.isComment(x));
+      const lam = args.length === 1 ? args[0]! : null;
+      if (!lam || lam.type !== "arrow_function") return null;
+      const p1 = lam.childByField("parameter");
+      const pl = lam.childByField("parameters");
+      params = p1 ? [p1.text] : pl ? pl.children.filter((x) => x.named && this.isVar(x)).map((x) => x.text) : [];
+      body = lam.childByField("body");
+      if (body && /block/.test(body.type)) {
+        const st = body.children.filter((x) => x.named && !this.isComment(x));
+        body = st.length === 1 && RETURN.has(st[0]!.type) ? st[0]!.namedChildren[0] ?? null : null;
+      }
+    }
+    const kind = /^(map|collect)$/.test(method ?? "") ? "map" : /^(filter|select)$/.test(method ?? "") ? "filter" : null;
+    if (!kind || !recv || !body || params.length !== 1) return null;
+    return { kind, recv, param: params[0]!, body };
+  }
+
+  /**
+   * `xs.filter(p).map(f)` (and Ruby's select / map blocks) as the loop it abbreviates: one loop over xs,
+   * a branch on p, an append of f(x), like the comprehension lowering.
+   */
+  tryLowerMapFilter(n: SyntaxNode, env: Env, ctl: number | null): number[] | null {
+    if (this.spec.id !== "javascript" && this.spec.id !== "typescript" && this.spec.id !== "ruby") return null;
+    const outer = this.mapStage(n);
+    if (!outer) return null;
+    let map: typeof outer | null = null;
+    let filter: typeof outer | null = null;
+    let source: SyntaxNode;
+    if (outer.kind === "map") {
+      map = outer;
+      const inner = this.mapStage(outer.recv);
+      if (inner?.kind === "filter") {
+        filter = inner;
+        source = inner.recv;
+      } else source = outer.recv;
+    } else {
+      filter = outer;
+      source = outer.recv;
+    }
+    const acc = this.node("collection", "list", ctl);
+    const el = "\u0000el";
+    this.visitForEach(source, [el], (e, loop) => {
+      const elem = e.get(el) ?? new Set<number>();
+      const put = (cur: number): void => {
+        const call = this.node("call", ".append", cur);
+        this.data([acc], call, "recv");
+        if (map) {
+          const me = cloneEnv(e);
+          me.set(map.param, new Set(elem));
+          this.feed(map.body, me, cur, call, "arg0");
+        } else this.data(elem, call, "arg0");
+      };
+      if (filter) {
+        const br = this.node("branch", "if", loop);
+        const fe = cloneEnv(e);
+        fe.set(filter.param, new Set(elem));
+        const f = this.foldNegation(filter.body);
+        this.feed(f.node, fe, loop, br, "cond");
+        this.visitArmWith(fe, br, f.negated ? "else" : "arm", () => {
+          put(br);
+          return [];
+        });
+      } else put(loop);
+    }, env, ctl, null);
     return [acc];
   }
 
@@ -862,6 +961,14 @@ class Builder {
     const recvNode = n.childByField("receiver") ?? n.childByField("object");
     const methodNode = n.childByField("method") ?? (recvNode ? n.childByField("name") : null);
     if (methodNode && recvNode) callee = null;
+    const low = this.tryLowerMapFilter(n, env, ctl);
+    if (low) return low;
+    // Python sum(<comprehension>): the accumulating loop
+    if (this.spec.id === "python" && callee?.type === "identifier" && callee.text === "sum" && !env.get("sum")?.size) {
+      const a = n.childByField("arguments");
+      const only = a && /comprehension|generator/.test(a.type) ? a : a?.namedChildren.length === 1 ? a.namedChildren[0]! : null;
+      if (only && (only.type === "list_comprehension" || only.type === "generator_expression")) return this.visitComprehension(only, env, ctl, "sum");
+    }
     // a call of a small local helper: its expression, with the parameters bound to the arguments
     const inl = this.tryInline(n, callee, recvNode, env, ctl);
     if (inl) return inl;
@@ -1076,7 +1183,13 @@ export function buildPdg(lang: LangId, root: SyntaxNode): Pdg {
   }
   // small helpers are inlined where they are called; a helper nobody called keeps its own subgraph
   const named = fns.map((fn) => [fn, functionName(lang, fn)] as const);
-  if (fns.length > 1) for (const [fn, name] of named) b.registerHelper(fn, name);
+  if (fns.length > 1) {
+    for (const [fn, name] of named) {
+      // only a function another one calls is a helper
+      const calledElsewhere = fns.some((g) => g !== fn && [...g.descendants()].some((d) => d.text === name && b.isVar(d)));
+      if (calledElsewhere) b.registerHelper(fn, name);
+    }
+  }
   const order = [...named.filter(([, n]) => !b.helpers.has(n)), ...named.filter(([, n]) => b.helpers.has(n))];
   for (const [fn, name] of order) {
     if (b.helpers.has(name) && b.inlined.has(name)) continue;
