@@ -72,7 +72,7 @@ const BRANCH = new Set([
   "unless_modifier", "conditional", "case", "case_statement", "if_let_expression", "when_expression",
   "guard_statement", "elseif_statement", "case_clause", "when", "switch_case",
   "match_arm", "expression_case", "default_case", "switch_block_statement_group", "switch_rule", "case_block",
-  "communication_case", "type_case", "switch_default",
+  "communication_case", "type_case", "switch_default", "elsif",
 ]);
 const LOOP = new Set([
   "for_statement", "for_in_statement", "for_of_statement", "while_statement", "do_statement",
@@ -1039,6 +1039,13 @@ class Builder {
   visit(n: SyntaxNode, env: Env, ctl: number | null): number[] {
     const t = n.type;
     if (!n.named) return [];
+    if (this.implicitReturns.has(n)) {
+      this.implicitReturns.delete(n);
+      const r = this.node("return", "return", ctl);
+      this.feed(n, env, ctl, r, "v0");
+      this.implicitReturns.add(n);
+      return [r];
+    }
     if (this.isComment(n) || isTypeNode(t)) return [];
     if (this.isVar(n)) {
       return this.use(n.text, env, null);
@@ -1050,13 +1057,6 @@ class Builder {
     if (ASSIGN.has(t)) return this.visitAssign(n, env, ctl);
     if (CALL.has(t)) return this.visitCall(n, env, ctl);
     if (t === "pass_statement" || t === "empty_statement") return [];
-    if (this.implicitReturns.has(n)) {
-      this.implicitReturns.delete(n);
-      const r = this.node("return", "return", ctl);
-      this.feed(n, env, ctl, r, "v0");
-      this.implicitReturns.add(n);
-      return [r];
-    }
     if (RETURN.has(t) || JUMP.has(t) || RAISE.has(t)) {
       const cls: NodeClass = RETURN.has(t) ? "return" : JUMP.has(t) ? "jump" : "raise";
       const r = this.node(cls, cls === "jump" ? t.replace(/_(statement|expression)$/, "") : /yield/.test(t) ? "yield" : cls, ctl);
