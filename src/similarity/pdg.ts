@@ -1106,7 +1106,8 @@ class Builder {
     }
     if (t === "list_comprehension" || t === "set_comprehension" || t === "generator_expression") return this.visitComprehension(n, env, ctl);
     if (COLLECTION.has(t)) {
-      const col = this.node("collection", t.replace(/_(expression|literal|constructor|initializer)$/, ""), ctl);
+      const kind = t.replace(/_(expression|literal|constructor|initializer)$/, "");
+      const col = this.node("collection", kind === "array" ? "list" : kind === "dictionary" || kind === "hash" || kind === "object" ? "dict" : kind, ctl);
       const inner = /comprehension|generator/.test(t) ? cloneEnv(env) : env;
       // comprehension clauses define their loop variables first
       for (const c of n.children) {
