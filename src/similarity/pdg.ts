@@ -13,6 +13,11 @@
  * Local variable and parameter names never appear in labels (renaming-invariant), statements are not chained
  * in source order (independent reordering leaves the graph unchanged).
  *
+ * The graph is normalised so that semantics-preserving structural rewrites give the same graph (see
+ * visitBranch, visitLoop, visitForEach, visitComprehension, tryLowerMapFilter, tryInline and the copy
+ * elimination in visitAssign): one canonical loop, conditionals with negations folded into swapped arms and
+ * oriented comparisons, early returns and result variables alike, small local helpers inlined.
+ *
  * The node-type tables are generic over tree-sitter grammars (most grammars share node-type names), with
  * per-language cases for the languages listed in PDG_LANGUAGES; other languages fall back to CodeBLEU in
  * similarity() (the builder still runs for them in CodeBLEU's data-flow part, best effort).
