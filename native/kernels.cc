@@ -707,7 +707,8 @@ napi_value LogsoftmaxBwd(napi_env env, napi_callback_info info) {
 // sampleRows(z, R, V, params, uniforms, outTok, outLogp): for each row r of logits z [R, V], with
 // params[3r..3r+2] = (temperature, topK, topP) and a uniform draw u = uniforms[r] in [0,1): temperature 0 is argmax;
 // otherwise softmax(z/T) restricted to the topK largest logits (0 = all), then to the smallest most-likely set with
-// mass >= topP, renormalised, and inverted at u. outLogp[r] = log softmax(z)[token] (temperature 1).
+// mass >= topP, renormalised, and inverted at u. outLogp[r] = log softmax(z/T)[token] (temperature T > 0;
+// temperature 1 when greedy): the distribution the RL loss uses, before top-k / top-p.
 napi_value SampleRows(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, a, 7)) return nullptr;
@@ -818,7 +819,16 @@ napi_value SampleRows(napi_env env, napi_callback_info info) {
       }
     }
     otok[r] = int32_t(tok);
-    olp[r] = row[tok] - lse;
+    if (T > 0.f && T != 1.f) {
+      // log softmax(z / T)[tok]: the sampling temperature's distribution (TRL / verl), before top-k / top-p
+      float invT = 1.f / T;
+      float sT = 0.f;
+#pragma omp simd reduction(+ : sT)
+      for (int64_t j = 0; j < V; j++) sT += fexp((row[j] - m) * invT);
+      olp[r] = (row[tok] - m) * invT - std::log(sT);
+    } else {
+      olp[r] = row[tok] - lse;
+    }
   }
   return undef(env);
 }

@@ -89,10 +89,10 @@ export const RLConfigSchema = z
     ppo_epochs: posInt("ppo_epochs").default(1),
     num_mini_batches: posInt("num_mini_batches").default(1),
     /**
-     * Denominator of the importance ratio. "sampler": the log-probs the sampler returned (the embedded engine
-     * reports log softmax of the raw logits, i.e. temperature 1, whatever the sampling temperature — exactly
-     * the policy's log-prob; saves one forward pass, ~20% of a step); "recompute": a forward pass before the
-     * update (for backends whose sampler reports log-probs of a processed distribution).
+     * Denominator of the importance ratio. All log-probs of RL (ratio, loss, KL) are of softmax(logits / T) at
+     * the sampling temperature T, as in TRL / verl. "sampler": the log-probs the sampler returned (the embedded
+     * engine reports exactly those; saves one forward pass, ~20% of a step); "recompute": a forward pass at T
+     * before the update (for backends whose sampler reports log-probs of another distribution).
      */
     old_logprobs: z.enum(["recompute", "sampler"]).default("sampler"),
     code2doc_weight: nonNeg("code2doc_weight").default(1),

@@ -8,7 +8,8 @@
  *   4. doc→code: for every kept d sample K reconstructions c' from d ALONE,
  *   5. rewards on the reward backend (worker pool): r(c') = similarity(c, c') (+ length penalty);
  *      r(d) = mean (or max) of its reconstructions' rewards, gated/penalised by validity and leakage,
- *   6. log-probs under the sampling policy (recomputed) and the frozen reference (KL),
+ *   6. log-probs at the sampling temperature (log softmax(logits / T)) under the sampling policy and the frozen
+ *      reference (KL); the loss uses the same temperature,
  *   7. advantages, per direction, with the two kinds of groups kept apart (docs of one c; codes of one d),
  *   8. ppo_epochs × num_mini_batches policy updates (PPO clipped loss, direction weights on the datums),
  *   9. metrics.jsonl / samples.jsonl, atomic checkpoint every save_steps, evaluation every eval_steps.
@@ -18,7 +19,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler } from "../core/policy.js";
+import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler, ScoringSampler } from "../core/policy.js";
 import { klTerm } from "../core/losses.js";
 import { computeAdvantages, type AdvSample } from "./advantages.js";
 import { derived, type RLConfig } from "./config.js";
@@ -176,7 +177,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
 
   // ---- state: fresh or resumed ----
   let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: new Rng(hashSeed(cfg.seed, 0x5eed)).getState(), elapsed_s: 0 };
-  let ref: (Sampler & { computeLogprobs(d: Datum[]): Promise<number[][]> }) | null = null;
+  let ref: ScoringSampler | null = null;
   const latest = opts.resume ? latestTrainerCheckpoint(runDir) : null;
   if (opts.resume && latest) {
     hooks.onPhase?.(`resuming from ${path.relative(process.cwd(), latest.dir) || latest.dir}`);
@@ -216,7 +217,10 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     entropyCoef: cfg.entropy_coef,
     aggregation: cfg.loss_agg_mode,
     constantNormalizer: d.constantNormalizer,
+    // log-probs of the loss, the ratio and the KL at the SAMPLING temperature (log softmax(logits / T), TRL / verl)
+    temperature: cfg.temperature,
   };
+  const atT = { temperature: cfg.temperature };
 
   const runEval = async (step: number) => {
     if (!opts.evaluate) return;
@@ -327,8 +331,8 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const datums = [...docDatums, ...codeDatums];
     const completionOnly = (row: number[], i: number) => row.slice(promptLens[i]! - 1);
     const oldLp =
-      cfg.old_logprobs === "recompute" ? (await policy.computeLogprobs(datums)).map(completionOnly) : seqs.map((s) => s.logprobs.slice());
-    const refLp = ref ? (await ref.computeLogprobs(datums)).map(completionOnly) : null;
+      cfg.old_logprobs === "recompute" ? (await policy.computeLogprobs(datums, atT)).map(completionOnly) : seqs.map((s) => s.logprobs.slice());
+    const refLp = ref ? (await ref.computeLogprobs(datums, atT)).map(completionOnly) : null;
     const kl = refLp ? oldLp.map((row, i) => row.map((lp, t) => klTerm(cfg.kl_estimator, lp, refLp[i]![t]!).kl)) : null;
 
     // ---- 7. advantages, per direction, each kind of group apart ----
