@@ -138,6 +138,8 @@ export const RLConfigSchema = z
     eval_at_end: z.boolean().default(true),
     /** Decoding temperature of the held-out evaluation (0 = greedy, the default; >0 = seeded sampling). */
     eval_temperature: z.number().min(0).max(2).default(0),
+    /** Behavioural headline metrics of held-out rebuilds (sandboxed; src/behaviour). */
+    eval_behaviour: z.boolean().default(true),
     /** Sampling batch size for eval (prompts per sample() call). */
     eval_batch_size: posInt("eval_batch_size").default(32),
     /** Optional pass@1 through the eval harness (src/eval) at the first and last evaluation, e.g. "humaneval"; null = off. */
