@@ -125,7 +125,8 @@ template <Half T>
 void backward_cols(const float* dout, const uint16_t* W, float* dx, int64_t N, int64_t inDim, int64_t outDim, bool accumulate, int64_t c0,
                    int64_t c1) {
   int64_t width = c1 - c0;
-  int64_t tr = std::max<int64_t>(1, TILE_FLOATS / width);
+  // tile height from inDim only, so the sums (over W's rows) are blocked alike whatever the thread count
+  int64_t tr = std::max<int64_t>(8, TILE_FLOATS / inDim);
   std::vector<float> tile(size_t(std::min(tr, outDim) * width));
   for (int64_t r = 0; r < outDim; r += tr) {
     int64_t rows = std::min(tr, outDim - r);

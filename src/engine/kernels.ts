@@ -1,9 +1,11 @@
 /**
- * Compute kernels of the engine: matrix multiply and the hot element-wise kernels, all working in place on
- * Float32Arrays (row-major). Two implementations with identical semantics:
- *   - native: the project's N-API addon (native/kernels.cc, OpenBLAS sgemm + C++ kernels using both cores),
- *     built by node-gyp at `npm ci` into build/Release/batcoder_kernels.node;
- *   - ts: a pure-TypeScript fallback (slower), used when the addon is missing or BATCODER_KERNELS=ts.
+ * Compute kernels of the engine: matrix multiply, linear layers (f32 and bf16/f16 weights), GGUF dequantisation and
+ * the hot element-wise kernels, all working in place on typed arrays (row-major). Two implementations with identical
+ * semantics:
+ *   - native: the project's N-API addon (native/: pure C++ kernels in kernels.cc/half.cc/quant.cc, N-API glue in
+ *     binding.cc; OpenBLAS sgemm + a persistent thread pool), built by node-gyp into build/Release/batcoder_kernels.node;
+ *   - ts: a pure-TypeScript fallback (slower; the reference each native kernel is tested against), used when the addon
+ *     is missing or BATCODER_KERNELS=ts.
  *
  * OPENBLAS_CORETYPE: respected when set. When unset and the CPU has AVX-512, the loader sets SkylakeX before the
  * addon (and so OpenBLAS) is loaded, after a one-time self-check in a child process that compares sgemm with a
@@ -14,6 +16,29 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from "./safetensors.js";
+
+/** Storage type of a half-precision weight: bfloat16 (HF checkpoints' usual dtype) or IEEE float16. */
+export type HalfType = "bf16" | "f16";
+
+/**
+ * ggml tensor types `dequantize` understands (ids as in the GGUF tensor-info `type` field), with their block shape:
+ * `values` per block and `bytes` per block (a tensor of n values takes n / values * bytes bytes).
+ */
+export const GGML_DEQUANT_TYPES = {
+  F32: { id: 0, values: 1, bytes: 4 },
+  F16: { id: 1, values: 1, bytes: 2 },
+  Q8_0: { id: 8, values: 32, bytes: 34 },
+  Q4_K: { id: 12, values: 256, bytes: 144 },
+  Q6_K: { id: 14, values: 256, bytes: 210 },
+  BF16: { id: 30, values: 1, bytes: 2 },
+} as const;
+export type GgmlDequantType = keyof typeof GGML_DEQUANT_TYPES;
+
+/** The dequantisable type with this ggml id, or undefined. */
+export function ggmlDequantType(id: number): GgmlDequantType | undefined {
+  return (Object.keys(GGML_DEQUANT_TYPES) as GgmlDequantType[]).find((k) => GGML_DEQUANT_TYPES[k].id === id);
+}
 
 export interface Kernels {
   readonly name: "native" | "ts";
@@ -22,6 +47,40 @@ export interface Kernels {
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
   ): void;
+  /**
+   * Linear layer with the weight in the HF layout W [outDim, inDim]: out [N, outDim] = x [N, inDim] W^T (+ bias).
+   * Native: decoding shapes (N <= 32 rows, big W) split W's rows over the persistent thread pool; larger products
+   * use OpenBLAS's threads.
+   */
+  linearFwd(x: Float32Array, W: Float32Array, bias: Float32Array | null, out: Float32Array, N: number, inDim: number, outDim: number): void;
+  /**
+   * Backward of linearFwd (llm.c's matmul_backward): dx = dout W (dx += when `accumulate`), dW += dout^T x and
+   * dbias += column sums of dout. dW / dbias null skip those (a frozen weight, no bias).
+   */
+  linearBwd(
+    dout: Float32Array, x: Float32Array, W: Float32Array, dx: Float32Array, dW: Float32Array | null, dbias: Float32Array | null,
+    N: number, inDim: number, outDim: number, accumulate: boolean,
+  ): void;
+  /**
+   * linearFwd with W [outDim, inDim] stored as bf16/f16 bits (e.g. a frozen base weight at half the memory), widened
+   * to f32 on the fly, f32 accumulation. Native: up to 16 rows fuse the widening into the dot products (each weight
+   * row read once per 4 input rows); more rows widen tiles for OpenBLAS; W's rows are split over the thread pool.
+   */
+  linearFwdHalf(
+    x: Float32Array, W: Uint16Array, dtype: HalfType, bias: Float32Array | null, out: Float32Array, N: number, inDim: number, outDim: number,
+  ): void;
+  /** dx = dout W (dx += when `accumulate`) with W [outDim, inDim] stored as bf16/f16: backward through a frozen weight. */
+  linearBwdHalf(dout: Float32Array, W: Uint16Array, dtype: HalfType, dx: Float32Array, N: number, inDim: number, outDim: number, accumulate: boolean): void;
+  /** dst[0..n) = src widened from bf16/f16 bits (exact). */
+  halfToF32(src: Uint16Array, dtype: HalfType, dst: Float32Array, n: number): void;
+  /** dst[0..n) = src rounded to bf16/f16 bits (nearest even; NaN stays NaN; f16 overflow gives inf). */
+  f32ToHalf(src: Float32Array, dtype: HalfType, dst: Uint16Array, n: number): void;
+  /**
+   * Dequantises n values (a whole number of blocks, see GGML_DEQUANT_TYPES) of ggml type `type` from the raw GGUF
+   * tensor bytes `src` (little-endian) into dst, bit-identical to ggml's dequantize_row_* (f32 arithmetic in
+   * ggml's order, no fused multiply-add).
+   */
+  dequantize(type: number, src: Uint8Array, dst: Float32Array, n: number): void;
   /** out[i,:] = x[i,:] * rstd[i] * w, rstd[i] = 1/sqrt(mean(x[i,:]^2) + eps). */
   rmsnormFwd(x: Float32Array, w: Float32Array, out: Float32Array, rstd: Float32Array, N: number, d: number, eps: number): void;
   /** dx += d(out)/dx^T dout; dw += ... (both accumulate). */
@@ -174,9 +233,140 @@ export function chooseTokenTs(z: Float32Array, o: number, V: number, T: number, 
   return { token, logprob: z[o + token]! - lse };
 }
 
+function linearFwdTs(x: Float32Array, W: Float32Array, bias: Float32Array | null, out: Float32Array, N: number, inDim: number, outDim: number): void {
+  sgemmTs(false, true, N, outDim, inDim, 1, x, inDim, W, inDim, 0, out, outDim);
+  if (bias) for (let i = 0; i < N; i++) for (let j = 0; j < outDim; j++) out[i * outDim + j]! += bias[j]!;
+}
+
+function linearBwdTs(
+  dout: Float32Array, x: Float32Array, W: Float32Array, dx: Float32Array, dW: Float32Array | null, dbias: Float32Array | null,
+  N: number, inDim: number, outDim: number, accumulate: boolean,
+): void {
+  sgemmTs(false, false, N, inDim, outDim, 1, dout, outDim, W, inDim, accumulate ? 1 : 0, dx, inDim);
+  if (dW) sgemmTs(true, false, outDim, inDim, N, 1, dout, outDim, x, inDim, 1, dW, inDim);
+  if (dbias) for (let i = 0; i < N; i++) for (let j = 0; j < outDim; j++) dbias[j]! += dout[i * outDim + j]!;
+}
+
+const widenHalf = (dtype: HalfType): ((h: number) => number) => (dtype === "bf16" ? bf16BitsToF32 : f16BitsToF32);
+
+/** Row `row` of a half-precision matrix [*, cols], widened into dst. */
+function widenRow(W: Uint16Array, dtype: HalfType, row: number, cols: number, dst: Float32Array): void {
+  const widen = widenHalf(dtype);
+  for (let k = 0; k < cols; k++) dst[k] = widen(W[row * cols + k]!);
+}
+
+function linearFwdHalfTs(
+  x: Float32Array, W: Uint16Array, dtype: HalfType, bias: Float32Array | null, out: Float32Array, N: number, inDim: number, outDim: number,
+): void {
+  const w = new Float32Array(inDim);
+  for (let j = 0; j < outDim; j++) {
+    widenRow(W, dtype, j, inDim, w);
+    for (let i = 0; i < N; i++) {
+      let s = 0;
+      for (let k = 0; k < inDim; k++) s += x[i * inDim + k]! * w[k]!;
+      out[i * outDim + j] = s + (bias ? bias[j]! : 0);
+    }
+  }
+}
+
+function linearBwdHalfTs(
+  dout: Float32Array, W: Uint16Array, dtype: HalfType, dx: Float32Array, N: number, inDim: number, outDim: number, accumulate: boolean,
+): void {
+  if (!accumulate) dx.fill(0, 0, N * inDim);
+  const w = new Float32Array(inDim);
+  for (let j = 0; j < outDim; j++) {
+    widenRow(W, dtype, j, inDim, w);
+    for (let i = 0; i < N; i++) {
+      const g = dout[i * outDim + j]!;
+      if (g !== 0) for (let k = 0; k < inDim; k++) dx[i * inDim + k]! += g * w[k]!;
+    }
+  }
+}
+
+const fr = Math.fround;
+
+/** ggml dequantisation in f32 arithmetic (every step rounded with Math.fround), block layouts as in native/quant.cc. */
+function dequantizeTs(type: number, src: Uint8Array, dst: Float32Array, n: number): void {
+  const t = ggmlDequantType(type);
+  if (!t) throw new Error(`dequantize: unsupported ggml type ${type} (supported: ${Object.entries(GGML_DEQUANT_TYPES).map(([k, v]) => `${k}=${v.id}`).join(", ")})`);
+  const { values, bytes } = GGML_DEQUANT_TYPES[t];
+  if (n % values !== 0) throw new Error(`dequantize: ${n} values is not a whole number of ${t} blocks (${values} values each)`);
+  if (src.length < (n / values) * bytes || dst.length < n) throw new Error("dequantize: sizes");
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const f16 = (o: number): number => f16BitsToF32(dv.getUint16(o, true));
+  switch (t) {
+    case "F32":
+      for (let i = 0; i < n; i++) dst[i] = dv.getFloat32(4 * i, true);
+      return;
+    case "F16":
+    case "BF16": {
+      const widen = t === "F16" ? f16BitsToF32 : bf16BitsToF32;
+      for (let i = 0; i < n; i++) dst[i] = widen(dv.getUint16(2 * i, true));
+      return;
+    }
+    case "Q8_0":
+      for (let b = 0; b < n / 32; b++) {
+        const o = b * 34, d = f16(o);
+        for (let j = 0; j < 32; j++) dst[b * 32 + j] = fr(dv.getInt8(o + 2 + j) * d);
+      }
+      return;
+    case "Q4_K":
+      for (let b = 0; b < n / 256; b++) {
+        const o = b * 144, d = f16(o), dmin = f16(o + 2), sc = o + 4;
+        // (scale, min) pair j: 6 bits each, packed into the 12 scale bytes
+        const pair = (j: number): [number, number] =>
+          j < 4
+            ? [src[sc + j]! & 63, src[sc + j + 4]! & 63]
+            : [(src[sc + j + 4]! & 0xf) | ((src[sc + j - 4]! >> 6) << 4), (src[sc + j + 4]! >> 4) | ((src[sc + j]! >> 6) << 4)];
+        for (let c = 0; c < 4; c++) {
+          const [s1, m1] = pair(2 * c), [s2, m2] = pair(2 * c + 1);
+          const d1 = fr(d * s1), n1 = fr(dmin * m1), d2 = fr(d * s2), n2 = fr(dmin * m2);
+          const q = o + 16 + 32 * c, y = b * 256 + 64 * c;
+          for (let l = 0; l < 32; l++) {
+            dst[y + l] = fr(fr(d1 * (src[q + l]! & 0xf)) - n1);
+            dst[y + 32 + l] = fr(fr(d2 * (src[q + l]! >> 4)) - n2);
+          }
+        }
+      }
+      return;
+    case "Q6_K":
+      for (let b = 0; b < n / 256; b++) {
+        const o = b * 210, d = f16(o + 208);
+        for (let p = 0; p < 2; p++) {
+          const ql = o + 64 * p, qh = o + 128 + 32 * p, sc = o + 192 + 8 * p, y = b * 256 + 128 * p;
+          for (let l = 0; l < 32; l++) {
+            const is = l >> 4, h = src[qh + l]!;
+            const q1 = ((src[ql + l]! & 0xf) | ((h & 3) << 4)) - 32;
+            const q2 = ((src[ql + l + 32]! & 0xf) | (((h >> 2) & 3) << 4)) - 32;
+            const q3 = ((src[ql + l]! >> 4) | (((h >> 4) & 3) << 4)) - 32;
+            const q4 = ((src[ql + l + 32]! >> 4) | (((h >> 6) & 3) << 4)) - 32;
+            dst[y + l] = fr(fr(d * dv.getInt8(sc + is)) * q1);
+            dst[y + l + 32] = fr(fr(d * dv.getInt8(sc + is + 2)) * q2);
+            dst[y + l + 64] = fr(fr(d * dv.getInt8(sc + is + 4)) * q3);
+            dst[y + l + 96] = fr(fr(d * dv.getInt8(sc + is + 6)) * q4);
+          }
+        }
+      }
+      return;
+  }
+}
+
 export const tsKernels: Kernels = {
   name: "ts",
   sgemm: sgemmTs,
+  linearFwd: linearFwdTs,
+  linearBwd: linearBwdTs,
+  linearFwdHalf: linearFwdHalfTs,
+  linearBwdHalf: linearBwdHalfTs,
+  halfToF32(src, dtype, dst, n) {
+    const widen = widenHalf(dtype);
+    for (let i = 0; i < n; i++) dst[i] = widen(src[i]!);
+  },
+  f32ToHalf(src, dtype, dst, n) {
+    const round = dtype === "bf16" ? f32ToBf16Bits : f32ToF16Bits;
+    for (let i = 0; i < n; i++) dst[i] = round(src[i]!);
+  },
+  dequantize: dequantizeTs,
   rmsnormFwd(x, w, out, rstd, N, d, eps) {
     for (let i = 0; i < N; i++) {
       const o = i * d;
