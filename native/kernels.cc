@@ -182,43 +182,6 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
               int(ldb), beta, C, int(ldc));
 }
 
-// Rows of W per pool task: a multiple of 16 (whole cache lines of out for N = 1).
-static int64_t linear_row_chunk(int64_t outDim, int nt) { return ((outDim + nt - 1) / nt + 15) / 16 * 16; }
-
-// Threads worth using for a linear layer with few rows (decoding); 1 when the product is small or tall.
-static int linear_pool_threads(int64_t N, int64_t inDim, int64_t outDim) {
-  if (threads() <= 1 || N * inDim * outDim < SMALL_GEMM || N > 32 || outDim < 64) return 1;
-  return int(std::min<int64_t>(threads(), outDim / 32));
-}
-
-static void add_bias(float* out, const float* bias, int64_t N, int64_t outDim) {
-  if (!bias) return;
-  for (int64_t i = 0; i < N; i++) {
-    float* o = out + i * outDim;
-#pragma omp simd
-    for (int64_t j = 0; j < outDim; j++) o[j] += bias[j];
-  }
-}
-
-void linear_forward(const float* x, const float* W, const float* bias, float* out, int64_t N, int64_t inDim, int64_t outDim) {
-  if (N == 0 || outDim == 0) return;
-  int nt = linear_pool_threads(N, inDim, outDim);
-  if (nt <= 1) {
-    sgemm(false, true, N, outDim, inDim, 1.f, x, inDim, W, inDim, 0.f, out, outDim);
-  } else {
-    // few rows: each pool thread multiplies a slice of W's rows (OpenBLAS single-threaded inside)
-    BlasSingleThread guard(true);
-    int64_t rows = linear_row_chunk(outDim, nt);
-    pool_run(nt, [&](int t) {
-      int64_t r0 = t * rows, r1 = std::min(outDim, r0 + rows);
-      if (r0 < r1)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(r1 - r0), int(inDim), 1.f, x, int(inDim), W + r0 * inDim, int(inDim),
-                    0.f, out + r0, int(outDim));
-    });
-  }
-  add_bias(out, bias, N, outDim);
-}
-
 void linear_backward(const float* dout, const float* x, const float* W, float* dx, float* dW, float* dbias, int64_t N, int64_t inDim,
                      int64_t outDim, bool accumulate) {
   if (N == 0) return;

@@ -14,10 +14,7 @@ namespace batcoder {
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
            int64_t ldb, float beta, float* C, int64_t ldc);
 
-// Linear layer with weight W [outDim, inDim] (the HF layout): out [N, outDim] = x [N, inDim] W^T (+ bias).
-// Decoding shapes (few rows) split W's rows over the pool; large products use OpenBLAS's own threads.
-void linear_forward(const float* x, const float* W, const float* bias, float* out, int64_t N, int64_t inDim, int64_t outDim);
-// Backward of linear_forward: dx = dout W (dx += when accumulate), dW += dout^T x, dbias += column sums of dout.
+// Backward of linear_forward (kernels.cc): dx = dout W (dx += when accumulate), dW += dout^T x, dbias += column sums of dout.
 // dW and dbias may be null (frozen weight / no bias).
 void linear_backward(const float* dout, const float* x, const float* W, float* dx, float* dW, float* dbias, int64_t N, int64_t inDim,
                      int64_t outDim, bool accumulate);
@@ -63,7 +60,11 @@ double sumsq(const float* x, int64_t n);
 void axpy(float* y, const float* x, float alpha, int64_t n);  // y += alpha x
 void scale(float* x, float alpha, int64_t n);                 // x *= alpha
 
-// ---------------------------------------------------------------- half-precision weights (half.cc)
+// ---------------------------------------------------------------- linear layers, f32 and half weights (linear.cc)
+
+// Linear layer with weight W [outDim, inDim] (the HF layout): out [N, outDim] = x [N, inDim] W^T (+ bias).
+// Up to 8 rows (decoding) use the fused kernel with W's rows split over the pool; more rows use OpenBLAS's threads.
+void linear_forward(const float* x, const float* W, const float* bias, float* out, int64_t N, int64_t inDim, int64_t outDim);
 
 enum class Half { BF16, F16 };
 

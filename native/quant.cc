@@ -72,16 +72,18 @@ void dequant_q6_k(const uint8_t* b, float* y) {
   const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
   float d = read_f16(b + 208);
   for (int part = 0; part < 2; part++) {  // 2 halves of 128 values: 64 bytes of ql, 32 of qh, 8 scales each
-    for (int l = 0; l < 32; l++) {
-      int is = l / 16;
-      int q1 = int((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-      int q2 = int((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-      int q3 = int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-      int q4 = int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-      y[l] = d * float(sc[is]) * float(q1);
-      y[l + 32] = d * float(sc[is + 2]) * float(q2);
-      y[l + 64] = d * float(sc[is + 4]) * float(q3);
-      y[l + 96] = d * float(sc[is + 6]) * float(q4);
+    for (int g = 0; g < 2; g++) {          // values l = 16g .. 16g+15 of each quarter share their scales
+      float s1 = d * float(sc[g]), s2 = d * float(sc[g + 2]), s3 = d * float(sc[g + 4]), s4 = d * float(sc[g + 6]);
+      for (int l = 16 * g; l < 16 * g + 16; l++) {
+        int q1 = int((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        int q2 = int((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        int q3 = int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        int q4 = int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l] = s1 * float(q1);
+        y[l + 32] = s2 * float(q2);
+        y[l + 64] = s3 * float(q3);
+        y[l + 96] = s4 * float(q4);
+      }
     }
     y += 128;
     ql += 64;

@@ -49,8 +49,8 @@ export interface Kernels {
   ): void;
   /**
    * Linear layer with the weight in the HF layout W [outDim, inDim]: out [N, outDim] = x [N, inDim] W^T (+ bias).
-   * Native: decoding shapes (N <= 32 rows, big W) split W's rows over the persistent thread pool; larger products
-   * use OpenBLAS's threads.
+   * Native: up to 8 rows (decoding) use a fused dot-product kernel with W's rows split over the persistent thread
+   * pool (the same bits whatever the thread count); more rows use OpenBLAS's sgemm and its threads.
    */
   linearFwd(x: Float32Array, W: Float32Array, bias: Float32Array | null, out: Float32Array, N: number, inDim: number, outDim: number): void;
   /**
@@ -63,8 +63,8 @@ export interface Kernels {
   ): void;
   /**
    * linearFwd with W [outDim, inDim] stored as bf16/f16 bits (e.g. a frozen base weight at half the memory), widened
-   * to f32 on the fly, f32 accumulation. Native: up to 16 rows fuse the widening into the dot products (each weight
-   * row read once per 4 input rows); more rows widen tiles for OpenBLAS; W's rows are split over the thread pool.
+   * to f32 on the fly, f32 accumulation. Native: up to 2 rows fuse the widening into the dot products; more rows
+   * widen tiles of W for OpenBLAS; W's rows are split over the thread pool (the same bits whatever the thread count).
    */
   linearFwdHalf(
     x: Float32Array, W: Uint16Array, dtype: HalfType, bias: Float32Array | null, out: Float32Array, N: number, inDim: number, outDim: number,

@@ -127,7 +127,7 @@ test("halfToF32/f32ToHalf: native is bit-identical to the TS reference (all 65,5
   assert.equal(f16BitsToF32(h[11]!), 2 ** -24); // smallest subnormal
 });
 
-const HALF_SHAPES: Array<[number, number, number]> = [[1, 7, 5], [1, 61, 37], [3, 896, 130], [4, 33, 40], [5, 50, 17], [16, 896, 300], [17, 64, 70], [40, 200, 96]];
+const HALF_SHAPES: Array<[number, number, number]> = [[1, 7, 5], [1, 61, 37], [3, 896, 130], [2, 33, 40], [5, 50, 17], [16, 896, 300], [17, 64, 70], [40, 200, 96]];
 
 for (const dtype of ["bf16", "f16"] as HalfType[]) {
   test(`linearFwdHalf/linearBwdHalf (${dtype}): native matches the TS reference and the f32 kernel on the widened weight`, { skip }, () => {
@@ -165,7 +165,7 @@ test("native linear kernels give the same bits with 1, 2 and 4 threads (rows are
   const [inDim, outDim] = [896, 4864];
   const W = randn(outDim * inDim, 0.05), Wh = new Uint16Array(W.length);
   K.f32ToHalf(W, "bf16", Wh, W.length);
-  for (const N of [1, 16]) {
+  for (const N of [1, 2, 5, 16]) {
     const x = randn(N * inDim);
     const run = (): Float32Array[] => {
       const a = new Float32Array(N * outDim), b = new Float32Array(N * outDim), c = new Float32Array(N * inDim);
@@ -179,7 +179,9 @@ test("native linear kernels give the same bits with 1, 2 and 4 threads (rows are
       const many = withThreads(t, run);
       assertBitsEqual(many[0]!, one[0]!, `linearFwdHalf N=${N} threads=${t}`);
       assertBitsEqual(many[2]!, one[2]!, `linearBwdHalf N=${N} threads=${t}`);
-      assert.ok(relErr(many[1]!, one[1]!) < 1e-5, `linearFwd N=${N} threads=${t}`);
+      // f32 linearFwd is the pool kernel up to 8 rows; above, OpenBLAS (which does not promise the same bits)
+      if (N <= 8) assertBitsEqual(many[1]!, one[1]!, `linearFwd N=${N} threads=${t}`);
+      else assert.ok(relErr(many[1]!, one[1]!) < 1e-5, `linearFwd N=${N} threads=${t}`);
     }
   }
 });
