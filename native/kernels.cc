@@ -23,7 +23,9 @@ inline float fexp(float x) {
   float n = t - 12582912.0f;
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float z = r * r;
-  float y = ((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r + 1.6666665459E-1f) * r +
+  float y = ((((1.9875691500E-4f * r + 1.3981999507E-3f) * r + 8.3334519073E-3f) * r + 4.1665795894E-2f) * r +
+             1.6666665459E-1f) *
+                r +
             5.0000001201E-1f;
   y = y * z + r + 1.0f;
   int32_t ti;
@@ -34,12 +36,15 @@ inline float fexp(float x) {
   return y * sc;
 }
 
-inline float sigmoid(float x) { return 1.f / (1.f + fexp(-x)); }
+inline float sigmoid(float x) {
+  return 1.f / (1.f + fexp(-x));
+}
 
 inline float row_max(const float* r, int64_t n) {
   float m = -INFINITY;
 #pragma omp simd reduction(max : m)
-  for (int64_t j = 0; j < n; j++) m = std::max(m, r[j]);
+  for (int64_t j = 0; j < n; j++)
+    m = std::max(m, r[j]);
   return m;
 }
 
@@ -71,8 +76,10 @@ void causal_softmax_block(float* S, int64_t rows, int64_t cols, int64_t firstRow
     float sum = exp_shift_sum(r, n, m);
     float inv = 1.f / sum;
 #pragma omp simd
-    for (int64_t j = 0; j < n; j++) r[j] *= inv;
-    for (int64_t j = n; j < cols; j++) r[j] = 0.f;
+    for (int64_t j = 0; j < n; j++)
+      r[j] *= inv;
+    for (int64_t j = n; j < cols; j++)
+      r[j] = 0.f;
     lse[ii * lseStride] = m + std::log(sum);
   }
 }
@@ -86,22 +93,23 @@ struct AttnShape {
 
 // Causal attention of one (segment, kv group): every query head of the group, in row blocks of ATT_BLOCK so only
 // the lower-triangular part of the score matrix is computed.
-void attn_fwd_item(const AttnShape& A, const float* q, const float* k, const float* v, float* out, float* lse, int64_t s0, int64_t T,
-                   int64_t g, float* S) {
+void attn_fwd_item(const AttnShape& A, const float* q, const float* k, const float* v, float* out, float* lse,
+                   int64_t s0, int64_t T, int64_t g, float* S) {
   for (int64_t h = g * A.grp; h < (g + 1) * A.grp; h++) {
     for (int64_t b0 = 0; b0 < T; b0 += ATT_BLOCK) {
       int64_t rows = std::min(ATT_BLOCK, T - b0), cols = b0 + rows;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), A.scale, q + (s0 + b0) * A.qs + h * A.hd,
-                  int(A.qs), k + s0 * A.ks + g * A.hd, int(A.ks), 0.f, S, int(cols));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), A.scale,
+                  q + (s0 + b0) * A.qs + h * A.hd, int(A.qs), k + s0 * A.ks + g * A.hd, int(A.ks), 0.f, S, int(cols));
       causal_softmax_block(S, rows, cols, b0, lse + (s0 + b0) * A.H + h, A.H);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(A.hd), int(cols), 1.f, S, int(cols), v + s0 * A.ks + g * A.hd,
-                  int(A.ks), 0.f, out + (s0 + b0) * A.qs + h * A.hd, int(A.qs));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(A.hd), int(cols), 1.f, S, int(cols),
+                  v + s0 * A.ks + g * A.hd, int(A.ks), 0.f, out + (s0 + b0) * A.qs + h * A.hd, int(A.qs));
     }
   }
 }
 
-void attn_bwd_item(const AttnShape& A, const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse,
-                   float* dq, float* dk, float* dv, int64_t s0, int64_t T, int64_t g, float* P, float* dP) {
+void attn_bwd_item(const AttnShape& A, const float* dout, const float* q, const float* k, const float* v,
+                   const float* out, const float* lse, float* dq, float* dk, float* dv, int64_t s0, int64_t T,
+                   int64_t g, float* P, float* dP) {
   const float* kg = k + s0 * A.ks + g * A.hd;
   const float* vg = v + s0 * A.ks + g * A.hd;
   float* dkg = dk + s0 * A.ks + g * A.hd;
@@ -112,11 +120,11 @@ void attn_bwd_item(const AttnShape& A, const float* dout, const float* q, const 
       const float* qh = q + (s0 + b0) * A.qs + h * A.hd;
       const float* oh = out + (s0 + b0) * A.qs + h * A.hd;
       const float* doh = dout + (s0 + b0) * A.qs + h * A.hd;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), A.scale, qh, int(A.qs), kg, int(A.ks), 0.f, P,
-                  int(cols));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), A.scale, qh, int(A.qs), kg,
+                  int(A.ks), 0.f, P, int(cols));
       // dP = dO V^T
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), 1.f, doh, int(A.qs), vg, int(A.ks), 0.f, dP,
-                  int(cols));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(cols), int(A.hd), 1.f, doh, int(A.qs), vg,
+                  int(A.ks), 0.f, dP, int(cols));
       for (int64_t ii = 0; ii < rows; ii++) {
         float* pr = P + ii * cols;
         float* dr = dP + ii * cols;
@@ -126,22 +134,24 @@ void attn_bwd_item(const AttnShape& A, const float* dout, const float* q, const 
         const float* dor = doh + ii * A.qs;
         const float* orow = oh + ii * A.qs;
 #pragma omp simd reduction(+ : D)
-        for (int64_t c = 0; c < A.hd; c++) D += dor[c] * orow[c];
+        for (int64_t c = 0; c < A.hd; c++)
+          D += dor[c] * orow[c];
 #pragma omp simd
         for (int64_t j = 0; j < n; j++) {
           float p = fexp(pr[j] - L);
           pr[j] = p;
           dr[j] = p * (dr[j] - D);
         }
-        for (int64_t j = n; j < cols; j++) pr[j] = dr[j] = 0.f;
+        for (int64_t j = n; j < cols; j++)
+          pr[j] = dr[j] = 0.f;
       }
       // dV += P^T dO ; dQ = scale dS K ; dK += scale dS^T Q
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(A.hd), int(rows), 1.f, P, int(cols), doh, int(A.qs), 1.f, dvg,
-                  int(A.ks));
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(A.hd), int(cols), A.scale, dP, int(cols), kg, int(A.ks), 0.f,
-                  dq + (s0 + b0) * A.qs + h * A.hd, int(A.qs));
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(A.hd), int(rows), A.scale, dP, int(cols), qh, int(A.qs), 1.f, dkg,
-                  int(A.ks));
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(A.hd), int(rows), 1.f, P, int(cols), doh,
+                  int(A.qs), 1.f, dvg, int(A.ks));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(A.hd), int(cols), A.scale, dP, int(cols),
+                  kg, int(A.ks), 0.f, dq + (s0 + b0) * A.qs + h * A.hd, int(A.qs));
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(cols), int(A.hd), int(rows), A.scale, dP, int(cols), qh,
+                  int(A.qs), 1.f, dkg, int(A.ks));
     }
   }
 }
@@ -150,9 +160,11 @@ void attn_bwd_item(const AttnShape& A, const float* dout, const float* q, const 
 // (segment, kv group), one item per thread (OpenBLAS single-threaded inside) when there are enough items.
 // Each thread gets `buffers` scratch blocks of min(ATT_BLOCK, maxT) x maxT floats.
 template <typename F>
-void for_each_segment_group(const int32_t* segStart, const int32_t* segLen, int64_t nseg, int64_t Hkv, int buffers, F item) {
+void for_each_segment_group(const int32_t* segStart, const int32_t* segLen, int64_t nseg, int64_t Hkv, int buffers,
+                            F item) {
   int64_t maxT = 0;
-  for (int64_t s = 0; s < nseg; s++) maxT = std::max<int64_t>(maxT, segLen[s]);
+  for (int64_t s = 0; s < nseg; s++)
+    maxT = std::max<int64_t>(maxT, segLen[s]);
   int64_t items = nseg * Hkv;
   bool split = items >= threads() && threads() > 1;
   BlasSingleThread guard(split);
@@ -160,38 +172,46 @@ void for_each_segment_group(const int32_t* segStart, const int32_t* segLen, int6
   std::vector<std::vector<float>> scratch(size_t(split ? threads() : 1) * size_t(buffers), std::vector<float>(scr));
   auto fn = [&](int64_t it, int t) {
     int64_t s = it / Hkv, g = it % Hkv;
-    if (segLen[s] > 0) item(int64_t(segStart[s]), int64_t(segLen[s]), g, &scratch[size_t(t) * size_t(buffers)]);
+    if (segLen[s] > 0)
+      item(int64_t(segStart[s]), int64_t(segLen[s]), g, &scratch[size_t(t) * size_t(buffers)]);
   };
-  if (split) parallel_items(items, fn);
+  if (split)
+    parallel_items(items, fn);
   else
-    for (int64_t i = 0; i < items; i++) fn(i, 0);
+    for (int64_t i = 0; i < items; i++)
+      fn(i, 0);
 }
 
 }  // namespace
 
-void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb,
-           float beta, float* C, int64_t ldc) {
-  if (M == 0 || N == 0) return;
+void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+           int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0)
+    return;
   if (K == 0) {
     for (int64_t i = 0; i < M; i++)
-      for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
+      for (int64_t j = 0; j < N; j++)
+        C[i * ldc + j] = beta == 0.f ? 0.f : beta * C[i * ldc + j];
     return;
   }
   BlasSingleThread guard(M * N * K < SMALL_GEMM);
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), alpha, A, int(lda), B,
-              int(ldb), beta, C, int(ldc));
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K),
+              alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
 }
 
-void linear_backward(const float* dout, const float* x, const float* W, float* dx, float* dW, float* dbias, int64_t N, int64_t inDim,
-                     int64_t outDim, bool accumulate) {
-  if (N == 0) return;
+void linear_backward(const float* dout, const float* x, const float* W, float* dx, float* dW, float* dbias, int64_t N,
+                     int64_t inDim, int64_t outDim, bool accumulate) {
+  if (N == 0)
+    return;
   sgemm(false, false, N, inDim, outDim, 1.f, dout, outDim, W, inDim, accumulate ? 1.f : 0.f, dx, inDim);
-  if (dW) sgemm(true, false, outDim, inDim, N, 1.f, dout, outDim, x, inDim, 1.f, dW, inDim);
+  if (dW)
+    sgemm(true, false, outDim, inDim, N, 1.f, dout, outDim, x, inDim, 1.f, dW, inDim);
   if (dbias)
     for (int64_t i = 0; i < N; i++) {
       const float* g = dout + i * outDim;
 #pragma omp simd
-      for (int64_t j = 0; j < outDim; j++) dbias[j] += g[j];
+      for (int64_t j = 0; j < outDim; j++)
+        dbias[j] += g[j];
     }
 }
 
@@ -202,15 +222,18 @@ void rmsnorm_forward(const float* x, const float* w, float* out, float* rstd, in
       float* oi = out + i * d;
       float ss = 0.f;
 #pragma omp simd reduction(+ : ss)
-      for (int64_t j = 0; j < d; j++) ss += xi[j] * xi[j];
+      for (int64_t j = 0; j < d; j++)
+        ss += xi[j] * xi[j];
       float r = 1.0f / std::sqrt(ss / float(d) + eps);
       rstd[i] = r;
-      for (int64_t j = 0; j < d; j++) oi[j] = xi[j] * r * w[j];
+      for (int64_t j = 0; j < d; j++)
+        oi[j] = xi[j] * r * w[j];
     }
   });
 }
 
-void rmsnorm_backward(const float* dout, const float* x, const float* w, const float* rstd, float* dx, float* dw, int64_t N, int64_t d) {
+void rmsnorm_backward(const float* dout, const float* x, const float* w, const float* rstd, float* dx, float* dw,
+                      int64_t N, int64_t d) {
   // dw is a sum over rows: each thread sums its rows into its own partial, the partials are added in thread order
   int nt = (threads() > 1 && N * d >= (int64_t(1) << 20)) ? threads() : 1;
   std::vector<std::vector<float>> part(size_t(nt), std::vector<float>(size_t(d), 0.f));
@@ -228,14 +251,17 @@ void rmsnorm_backward(const float* dout, const float* x, const float* w, const f
         pw[j] += gi[j] * xi[j] * r;
       }
       float c = r * r * r * dot / float(d);
-      for (int64_t j = 0; j < d; j++) dxi[j] += r * gi[j] * w[j] - c * xi[j];
+      for (int64_t j = 0; j < d; j++)
+        dxi[j] += r * gi[j] * w[j] - c * xi[j];
     }
   });
   for (int t = 0; t < nt; t++)
-    for (int64_t j = 0; j < d; j++) dw[j] += part[size_t(t)][size_t(j)];
+    for (int64_t j = 0; j < d; j++)
+      dw[j] += part[size_t(t)][size_t(j)];
 }
 
-void rope(float* x, int64_t N, int64_t H, int64_t hd, const int32_t* pos, const float* cs, const float* sn, float sign) {
+void rope(float* x, int64_t N, int64_t H, int64_t hd, const int32_t* pos, const float* cs, const float* sn,
+          float sign) {
   int64_t half = hd / 2;
   parallel_for(N, H * hd, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) {
@@ -257,32 +283,36 @@ void rope(float* x, int64_t N, int64_t H, int64_t hd, const int32_t* pos, const 
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse, const int32_t* segStart,
                        const int32_t* segLen, int64_t nseg, int64_t H, int64_t Hkv, int64_t hd) {
   AttnShape A(H, Hkv, hd);
-  for_each_segment_group(segStart, segLen, nseg, Hkv, 1, [&](int64_t s0, int64_t T, int64_t g, std::vector<float>* scr) {
-    attn_fwd_item(A, q, k, v, out, lse, s0, T, g, scr[0].data());
-  });
+  for_each_segment_group(segStart, segLen, nseg, Hkv, 1,
+                         [&](int64_t s0, int64_t T, int64_t g, std::vector<float>* scr) {
+                           attn_fwd_item(A, q, k, v, out, lse, s0, T, g, scr[0].data());
+                         });
 }
 
-void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* out, const float* lse, float* dq,
-                        float* dk, float* dv, const int32_t* segStart, const int32_t* segLen, int64_t nseg, int64_t H, int64_t Hkv,
-                        int64_t hd) {
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* out,
+                        const float* lse, float* dq, float* dk, float* dv, const int32_t* segStart,
+                        const int32_t* segLen, int64_t nseg, int64_t H, int64_t Hkv, int64_t hd) {
   AttnShape A(H, Hkv, hd);
-  for_each_segment_group(segStart, segLen, nseg, Hkv, 2, [&](int64_t s0, int64_t T, int64_t g, std::vector<float>* scr) {
-    attn_bwd_item(A, dout, q, k, v, out, lse, dq, dk, dv, s0, T, g, scr[0].data(), scr[1].data());
-  });
+  for_each_segment_group(
+      segStart, segLen, nseg, Hkv, 2, [&](int64_t s0, int64_t T, int64_t g, std::vector<float>* scr) {
+        attn_bwd_item(A, dout, q, k, v, out, lse, dq, dk, dv, s0, T, g, scr[0].data(), scr[1].data());
+      });
 }
 
-void attention_cached(const float* q, const float* kc, const float* vc, const int32_t* slot, const int32_t* pos, int64_t R, float* out,
-                      int64_t H, int64_t Hkv, int64_t hd, int64_t maxLen) {
+void attention_cached(const float* q, const float* kc, const float* vc, const int32_t* slot, const int32_t* pos,
+                      int64_t R, float* out, int64_t H, int64_t Hkv, int64_t hd, int64_t maxLen) {
   int64_t qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
   float scale = 1.0f / std::sqrt(float(hd));
   int64_t avgLen = 0;
-  for (int64_t r = 0; r < R; r++) avgLen += pos[r] + 1;
+  for (int64_t r = 0; r < R; r++)
+    avgLen += pos[r] + 1;
   avgLen = R ? avgLen / R : 0;
   // per (row, head): scores = K q (sgemv over the cached rows), softmax, out = V^T p (sgemv); items split over our
   // threads (OpenBLAS single-threaded inside) when the total work is large enough to pay for them
   bool split = threads() > 1 && R * H >= 2 && R * H * avgLen * hd * 2 >= (int64_t(1) << 20);
   BlasSingleThread guard(true);
-  std::vector<std::vector<float>> scratch(size_t(split ? threads() : 1), std::vector<float>(static_cast<size_t>(maxLen)));
+  std::vector<std::vector<float>> scratch(size_t(split ? threads() : 1),
+                                          std::vector<float>(static_cast<size_t>(maxLen)));
   auto fn = [&](int64_t idx, int t) {
     float* sc = scratch[size_t(t)].data();
     int64_t r = idx / H, h = idx % H, g = h / grp;
@@ -293,11 +323,14 @@ void attention_cached(const float* q, const float* kc, const float* vc, const in
     cblas_sgemv(CblasRowMajor, CblasNoTrans, int(L), int(hd), scale, kb, int(ks), qh, 1, 0.f, sc, 1);
     float m = row_max(sc, L);
     float sum = exp_shift_sum(sc, L, m);
-    cblas_sgemv(CblasRowMajor, CblasTrans, int(L), int(hd), 1.f / sum, vb, int(ks), sc, 1, 0.f, out + r * qs + h * hd, 1);
+    cblas_sgemv(CblasRowMajor, CblasTrans, int(L), int(hd), 1.f / sum, vb, int(ks), sc, 1, 0.f, out + r * qs + h * hd,
+                1);
   };
-  if (split) parallel_items(R * H, fn);
+  if (split)
+    parallel_items(R * H, fn);
   else
-    for (int64_t i = 0; i < R * H; i++) fn(i, 0);
+    for (int64_t i = 0; i < R * H; i++)
+      fn(i, 0);
 }
 
 void swiglu_forward(const float* g, const float* u, float* o, int64_t n) {
@@ -339,13 +372,14 @@ void logsoftmax_forward(const float* z, int64_t N, int64_t V, const int32_t* tgt
       lse[i] = L;
       logp[i] = r[tgt[i]] - L;
       // H = -sum p (z - L) = L - m - wsum/sum
-      if (ent) ent[i] = std::log(sum) - wsum / sum;
+      if (ent)
+        ent[i] = std::log(sum) - wsum / sum;
     }
   });
 }
 
-void logsoftmax_backward(float* z, int64_t N, int64_t V, const int32_t* tgt, const float* lse, const float* glp, const float* ent,
-                         const float* gent) {
+void logsoftmax_backward(float* z, int64_t N, int64_t V, const int32_t* tgt, const float* lse, const float* glp,
+                         const float* ent, const float* gent) {
   bool useEnt = ent && gent;
   parallel_for(N, V, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) {
@@ -359,7 +393,8 @@ void logsoftmax_backward(float* z, int64_t N, int64_t V, const int32_t* tgt, con
       float L = lse[i];
       if (ge == 0.f) {
 #pragma omp simd
-        for (int64_t j = 0; j < V; j++) r[j] = -gl * fexp(r[j] - L);
+        for (int64_t j = 0; j < V; j++)
+          r[j] = -gl * fexp(r[j] - L);
       } else {
         float Hh = ent[i];
 #pragma omp simd
@@ -376,7 +411,8 @@ void logsoftmax_backward(float* z, int64_t N, int64_t V, const int32_t* tgt, con
 
 // The nucleus is a prefix of the tokens sorted by weight w: widen a threshold until the candidates hold mass >= need,
 // sort them, cut at the first prefix holding `need`, and invert the uniform draw u within that prefix.
-static int64_t sample_nucleus(const std::vector<float>& w, int64_t V, double need, double u, std::vector<int32_t>& ids) {
+static int64_t sample_nucleus(const std::vector<float>& w, int64_t V, double need, double u,
+                              std::vector<int32_t>& ids) {
   float thr = 1e-3f;
   for (;;) {
     ids.clear();
@@ -386,10 +422,13 @@ static int64_t sample_nucleus(const std::vector<float>& w, int64_t V, double nee
         ids.push_back(int32_t(j));
         mass += w[size_t(j)];
       }
-    if (mass >= need || thr == 0.f) break;
+    if (mass >= need || thr == 0.f)
+      break;
     thr = thr < 1e-30f ? 0.f : thr * 1e-3f;
   }
-  std::sort(ids.begin(), ids.end(), [&](int32_t x, int32_t y) { return w[size_t(x)] > w[size_t(y)] || (w[size_t(x)] == w[size_t(y)] && x < y); });
+  std::sort(ids.begin(), ids.end(), [&](int32_t x, int32_t y) {
+    return w[size_t(x)] > w[size_t(y)] || (w[size_t(x)] == w[size_t(y)] && x < y);
+  });
   double cum = 0;
   size_t cut = ids.size();
   for (size_t i = 0; i < ids.size(); i++) {
@@ -400,7 +439,8 @@ static int64_t sample_nucleus(const std::vector<float>& w, int64_t V, double nee
     }
   }
   double tot2 = 0;
-  for (size_t i = 0; i < cut; i++) tot2 += w[size_t(ids[i])];
+  for (size_t i = 0; i < cut; i++)
+    tot2 += w[size_t(ids[i])];
   double x = u * tot2;
   int64_t tok = ids[cut - 1];
   for (size_t i = 0; i < cut; i++) {
@@ -429,7 +469,8 @@ void sample_rows(const float* z, int64_t R, int64_t V, const float* prm, const d
       }
     float s1 = 0.f;
 #pragma omp simd reduction(+ : s1)
-    for (int64_t j = 0; j < V; j++) s1 += fexp(row[j] - m);
+    for (int64_t j = 0; j < V; j++)
+      s1 += fexp(row[j] - m);
     float lse = m + std::log(s1);
     int64_t tok = arg;
     if (T > 0.f) {
@@ -454,7 +495,8 @@ void sample_rows(const float* z, int64_t R, int64_t V, const float* prm, const d
         int64_t last = arg;
         tok = -1;
         for (int64_t j = 0; j < V; j++) {
-          if (w[size_t(j)] == 0.f) continue;
+          if (w[size_t(j)] == 0.f)
+            continue;
           last = j;
           x -= w[size_t(j)];
           if (x < 0) {
@@ -462,7 +504,8 @@ void sample_rows(const float* z, int64_t R, int64_t V, const float* prm, const d
             break;
           }
         }
-        if (tok < 0) tok = last;
+        if (tok < 0)
+          tok = last;
       }
     }
     otok[r] = int32_t(tok);
@@ -470,7 +513,8 @@ void sample_rows(const float* z, int64_t R, int64_t V, const float* prm, const d
   }
 }
 
-void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2) {
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps, float wd,
+           float bc1, float bc2) {
   float decay = 1.f - lr * wd;
   parallel_for(n, 16, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) {
@@ -488,18 +532,21 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, float lr, fl
 double sumsq(const float* x, int64_t n) {
   double s = 0;
 #pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; i++) s += double(x[i]) * double(x[i]);
+  for (int64_t i = 0; i < n; i++)
+    s += double(x[i]) * double(x[i]);
   return s;
 }
 
 void axpy(float* y, const float* x, float al, int64_t n) {
   parallel_for(n, 2, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) y[i] += al * x[i];
+    for (int64_t i = b; i < e; i++)
+      y[i] += al * x[i];
   });
 }
 
 void scale(float* x, float al, int64_t n) {
-  for (int64_t i = 0; i < n; i++) x[i] *= al;
+  for (int64_t i = 0; i < n; i++)
+    x[i] *= al;
 }
 
 }  // namespace batcoder

@@ -92,7 +92,8 @@ struct Pool {
     auto until = std::chrono::steady_clock::now() + kSpin;
     for (int i = 0; done.load(std::memory_order_acquire) < n - 1; i++) {
       BK_PAUSE();
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) std::this_thread::yield();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until)
+        std::this_thread::yield();
     }
     task = nullptr;
   }
@@ -105,30 +106,38 @@ Pool& pool() {
 
 }  // namespace
 
-int threads() { return g_threads; }
+int threads() {
+  return g_threads;
+}
 
 void set_threads(int n) {
-  if (n < 1) n = 1;
-  if (n >= (1 << kTaskBits)) n = (1 << kTaskBits) - 1;
+  if (n < 1)
+    n = 1;
+  if (n >= (1 << kTaskBits))
+    n = (1 << kTaskBits) - 1;
   g_threads = n;
   openblas_set_num_threads(n);
 }
 
 void pool_run(int n, const std::function<void(int)>& task) {
-  if (n <= 0) return;
+  if (n <= 0)
+    return;
   if (n == 1 || t_inside) {
-    for (int t = 0; t < n; t++) task(t);
+    for (int t = 0; t < n; t++)
+      task(t);
     return;
   }
   pool().run(n, task);
 }
 
 BlasSingleThread::BlasSingleThread(bool on) : prev(openblas_get_num_threads()), active(on && prev > 1) {
-  if (active) openblas_set_num_threads(1);
+  if (active)
+    openblas_set_num_threads(1);
 }
 
 BlasSingleThread::~BlasSingleThread() {
-  if (active) openblas_set_num_threads(prev);
+  if (active)
+    openblas_set_num_threads(prev);
 }
 
 }  // namespace batcoder

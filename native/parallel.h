@@ -33,12 +33,14 @@ template <typename F>
 void parallel_items(int64_t n, F fn) {
   int nt = int(std::min<int64_t>(threads(), n));
   if (nt <= 1) {
-    for (int64_t i = 0; i < n; i++) fn(i, 0);
+    for (int64_t i = 0; i < n; i++)
+      fn(i, 0);
     return;
   }
   std::atomic<int64_t> next(0);
   pool_run(nt, [&](int t) {
-    for (int64_t i; (i = next.fetch_add(1)) < n;) fn(i, t);
+    for (int64_t i; (i = next.fetch_add(1)) < n;)
+      fn(i, t);
   });
 }
 
@@ -52,14 +54,16 @@ void parallel_chunks(int64_t n, int parts, F fn) {
   int64_t chunk = (n + parts - 1) / parts;
   pool_run(parts, [&](int t) {
     int64_t b = t * chunk, e = std::min(n, b + chunk);
-    if (b < e) fn(t, b, e);
+    if (b < e)
+      fn(t, b, e);
   });
 }
 
 // How many threads a loop of n items of work_per_item each is worth: 1 under about a million operations.
 inline int threads_for(int64_t n, int64_t work_per_item) {
   int nt = threads();
-  if (nt <= 1 || n < 2 || n * work_per_item < (int64_t(1) << 20)) return 1;
+  if (nt <= 1 || n < 2 || n * work_per_item < (int64_t(1) << 20))
+    return 1;
   return int(std::min<int64_t>(nt, n));
 }
 

@@ -33,7 +33,8 @@ inline float read_f16(const uint8_t* p) {
 void dequant_q8_0(const uint8_t* b, float* y) {
   float d = read_f16(b);
   const int8_t* q = reinterpret_cast<const int8_t*>(b + 2);
-  for (int j = 0; j < QK8_0; j++) y[j] = float(q[j]) * d;
+  for (int j = 0; j < QK8_0; j++)
+    y[j] = float(q[j]) * d;
 }
 
 // The j-th (scale, min) pair of a Q4_K super-block: 8 pairs of 6-bit numbers packed in 12 bytes. Pairs 0..3 are the
@@ -59,8 +60,10 @@ void dequant_q4_k(const uint8_t* b, float* y) {
     float d1 = d * float(sc), m1 = dmin * float(m);
     q4k_scale_min(2 * half + 1, scales, &sc, &m);
     float d2 = d * float(sc), m2 = dmin * float(m);
-    for (int l = 0; l < 32; l++) y[l] = d1 * float(q[l] & 0xF) - m1;
-    for (int l = 0; l < 32; l++) y[32 + l] = d2 * float(q[l] >> 4) - m2;
+    for (int l = 0; l < 32; l++)
+      y[l] = d1 * float(q[l] & 0xF) - m1;
+    for (int l = 0; l < 32; l++)
+      y[32 + l] = d2 * float(q[l] >> 4) - m2;
     q += 32;
     y += 64;
   }
@@ -72,7 +75,7 @@ void dequant_q6_k(const uint8_t* b, float* y) {
   const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
   float d = read_f16(b + 208);
   for (int part = 0; part < 2; part++) {  // 2 halves of 128 values: 64 bytes of ql, 32 of qh, 8 scales each
-    for (int g = 0; g < 2; g++) {          // values l = 16g .. 16g+15 of each quarter share their scales
+    for (int g = 0; g < 2; g++) {         // values l = 16g .. 16g+15 of each quarter share their scales
       float s1 = d * float(sc[g]), s2 = d * float(sc[g + 2]), s3 = d * float(sc[g + 4]), s4 = d * float(sc[g + 6]);
       for (int l = 16 * g; l < 16 * g + 16; l++) {
         int q1 = int((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
@@ -96,7 +99,8 @@ template <typename F>
 void per_block(const uint8_t* src, float* dst, int64_t n, int64_t vals, int64_t bytes, F fn) {
   int64_t blocks = n / vals;
   parallel_for(blocks, vals * 4, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) fn(src + i * bytes, dst + i * vals);
+    for (int64_t i = b; i < e; i++)
+      fn(src + i * bytes, dst + i * vals);
   });
 }
 
@@ -133,7 +137,8 @@ void dequantize(int type, const uint8_t* src, float* dst, int64_t n) {
     case GGML_BF16: {
       // the source of a GGUF tensor may be unaligned for uint16_t: widen through an aligned copy per chunk
       Half h = type == GGML_F16 ? Half::F16 : Half::BF16;
-      if (reinterpret_cast<uintptr_t>(src) % 2 == 0) half_to_f32(reinterpret_cast<const uint16_t*>(src), h, dst, n);
+      if (reinterpret_cast<uintptr_t>(src) % 2 == 0)
+        half_to_f32(reinterpret_cast<const uint16_t*>(src), h, dst, n);
       else
         for (int64_t i = 0; i < n; i++) {
           uint16_t v;

@@ -58,19 +58,26 @@ interface Lin {
 }
 function makeLinear(name: string, inDim: number, outDim: number): Lin {
   const f32 = fill(inDim * outDim, 0.1);
-  const bf16 = new Uint16Array(f32.length), f16 = new Uint16Array(f32.length);
+  const bf16 = new Uint16Array(f32.length),
+    f16 = new Uint16Array(f32.length);
   K.f32ToHalf(f32, "bf16", bf16, f32.length);
   K.f32ToHalf(f32, "f16", f16, f32.length);
   return { name, inDim, outDim, f32, bf16, f16 };
 }
 
 const { hidden: d, inter: F, vocab: V } = SHAPE;
-const kvDim = SHAPE.kvHeads * SHAPE.headDim, qDim = SHAPE.heads * SHAPE.headDim;
+const kvDim = SHAPE.kvHeads * SHAPE.headDim,
+  qDim = SHAPE.heads * SHAPE.headDim;
 const layerSets: Lin[][] = [];
 for (let l = 0; l < distinct; l++) {
   layerSets.push([
-    makeLinear("q", d, qDim), makeLinear("k", d, kvDim), makeLinear("v", d, kvDim), makeLinear("o", qDim, d),
-    makeLinear("gate", d, F), makeLinear("up", d, F), makeLinear("down", F, d),
+    makeLinear("q", d, qDim),
+    makeLinear("k", d, kvDim),
+    makeLinear("v", d, kvDim),
+    makeLinear("o", qDim, d),
+    makeLinear("gate", d, F),
+    makeLinear("up", d, F),
+    makeLinear("down", F, d),
   ]);
 }
 const lmHead = makeLinear("lm_head", d, V);
@@ -100,10 +107,24 @@ const median = (a: number[]): number => {
 };
 
 const info = engineInfo();
-console.log(`# kernels-bench  ${new Date().toISOString()}  node ${process.version}  cpu: ${os.cpus()[0]?.model}  cores: ${os.cpus().length}`);
-console.log(`# kernels: ${info.kernels}, OpenBLAS core ${info.blasCore} (coretype ${info.coretype.value ?? "default"}, ${info.coretype.source})`);
-console.log(`# load average at start: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
-console.log(`# Qwen2.5-0.5B shapes, ${layers} layers (${distinct} distinct weight sets) + LM head ${d}x${V}; rounds ${rounds}, median reported`);
+console.log(
+  `# kernels-bench  ${new Date().toISOString()}  node ${process.version}  ` +
+    `cpu: ${os.cpus()[0]?.model}  cores: ${os.cpus().length}`,
+);
+console.log(
+  `# kernels: ${info.kernels}, OpenBLAS core ${info.blasCore} ` +
+    `(coretype ${info.coretype.value ?? "default"}, ${info.coretype.source})`,
+);
+console.log(
+  `# load average at start: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}`,
+);
+console.log(
+  `# Qwen2.5-0.5B shapes, ${layers} layers (${distinct} distinct weight sets) + LM head ${d}x${V}; ` +
+    `rounds ${rounds}, median reported`,
+);
 
 const rows: string[] = [];
 for (const threads of threadList) {
@@ -122,16 +143,21 @@ for (const threads of threadList) {
     }
     const base = median(tot.old);
     for (const v of VARIANTS) {
-      const t = median(tot[v]), h = median(head[v]);
+      const t = median(tot[v]),
+        h = median(head[v]);
       const bytes = v === "bf16" || v === "f16" ? 2 : 4;
       const gbps = (d * V * bytes) / h / 1e9;
       rows.push(
-        `| ${threads} | ${N} | ${v} | ${(N / t).toFixed(1)} | ${(t * 1e3).toFixed(1)} | ${(h * 1e3).toFixed(1)} | ${gbps.toFixed(1)} | ${(base / t).toFixed(2)}x |`,
+        `| ${threads} | ${N} | ${v} | ${(N / t).toFixed(1)} | ${(t * 1e3).toFixed(1)} | ${(h * 1e3).toFixed(1)} | ` +
+          `${gbps.toFixed(1)} | ${(base / t).toFixed(2)}x |`,
       );
     }
   }
 }
-console.log("\n| threads | rows (sequences) | variant | tokens/s (linears only) | ms / step | ms LM head | LM head GB/s | speed vs old |");
+console.log(
+  "\n| threads | rows (sequences) | variant | tokens/s (linears only) | ms / step | ms LM head | LM head GB/s " +
+    "| speed vs old |",
+);
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);
 
@@ -163,4 +189,9 @@ for (const threads of threadList) {
 console.log("\n| threads | type | M values/s | GB/s read |");
 console.log("|---|---|---|---|");
 for (const r of drows) console.log(r);
-console.log(`# load average at end: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+console.log(
+  `# load average at end: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}`,
+);
