@@ -170,7 +170,7 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// linearFwd(x, W, bias|null, out, N, inDim, outDim)
+// linearFwd(x, W, bias|null, out, N, inDim, outDim, accumulate?)
 napi_value LinearFwd(napi_env env, napi_callback_info info) {
   Args a(env, info, "linearFwd", 7);
   size_t lx, lw, lb, lo;
@@ -182,7 +182,7 @@ napi_value LinearFwd(napi_env env, napi_callback_info info) {
   if (!a.check(fits(lx, N * in) && fits(lw, outDim * in) && fits(lo, N * outDim) && (!bias || fits(lb, outDim)),
                "sizes"))
     return nullptr;
-  linear_forward(x, W, bias, out, N, in, outDim);
+  linear_forward(x, W, bias, out, N, in, outDim, a.boolean(7));
   return undef(env);
 }
 
@@ -206,7 +206,7 @@ napi_value LinearBwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// linearFwdHalf(x, W: Uint16Array, "bf16"|"f16", bias|null, out, N, inDim, outDim)
+// linearFwdHalf(x, W: Uint16Array, "bf16"|"f16", bias|null, out, N, inDim, outDim, accumulate?)
 napi_value LinearFwdHalf(napi_env env, napi_callback_info info) {
   Args a(env, info, "linearFwdHalf", 8);
   size_t lx, lw, lb, lo;
@@ -219,7 +219,7 @@ napi_value LinearFwdHalf(napi_env env, napi_callback_info info) {
   if (!a.check(fits(lx, N * in) && fits(lw, outDim * in) && fits(lo, N * outDim) && (!bias || fits(lb, outDim)),
                "sizes"))
     return nullptr;
-  linear_forward_half(x, W, type, bias, out, N, in, outDim);
+  linear_forward_half(x, W, type, bias, out, N, in, outDim, a.boolean(8));
   return undef(env);
 }
 

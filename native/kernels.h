@@ -67,10 +67,11 @@ void scale(float* x, float alpha, int64_t n);                 // x *= alpha
 
 // ---------------------------------------------------------------- linear layers, f32 and half weights (linear.cc)
 
-// Linear layer with weight W [outDim, inDim] (the HF layout): out [N, outDim] = x [N, inDim] W^T (+ bias).
-// Up to 8 rows (decoding) use the fused kernel with W's rows split over the pool; more rows use OpenBLAS's threads.
+// Linear layer with weight W [outDim, inDim] (the HF layout): out [N, outDim] = x [N, inDim] W^T (+ bias); with
+// accumulate, out += (a residual add). Up to 8 rows (decoding) use the fused kernel with W's rows split over the
+// pool; more rows use OpenBLAS's threads.
 void linear_forward(const float* x, const float* W, const float* bias, float* out, int64_t N, int64_t inDim,
-                    int64_t outDim);
+                    int64_t outDim, bool accumulate);
 
 enum class Half { BF16, F16 };
 
@@ -80,7 +81,7 @@ void half_to_f32(const uint16_t* src, Half type, float* dst, int64_t n);
 void f32_to_half(const float* src, Half type, uint16_t* dst, int64_t n);
 // linear_forward with W [outDim, inDim] stored as bf16/f16, widened on the fly, f32 accumulation.
 void linear_forward_half(const float* x, const uint16_t* W, Half type, const float* bias, float* out, int64_t N,
-                         int64_t inDim, int64_t outDim);
+                         int64_t inDim, int64_t outDim, bool accumulate);
 // dx = dout W (dx += when accumulate) with W stored as bf16/f16 (a frozen weight: no dW).
 void linear_backward_half(const float* dout, const uint16_t* W, Half type, float* dx, int64_t N, int64_t inDim,
                           int64_t outDim, bool accumulate);

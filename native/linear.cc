@@ -105,10 +105,10 @@ inline void dot_block_n(int64_t nx, const float* x, int64_t ldx, const WElem<T>*
   }
 }
 
-// out[:, r0:r1] = x W[r0:r1]^T for N input rows, fused widen-and-dot, two weight rows at a time.
+// out[:, r0:r1] (+)= x W[r0:r1]^T for N input rows, fused widen-and-dot, two weight rows at a time.
 template <WType T>
 void forward_rows_fused(const float* x, const WElem<T>* W, float* out, int64_t N, int64_t inDim, int64_t outDim,
-                        int64_t r0, int64_t r1) {
+                        bool accumulate, int64_t r0, int64_t r1) {
   float res[8];
   for (int64_t j = r0; j < r1; j += 2) {
     int R = j + 1 < r1 ? 2 : 1;
@@ -120,19 +120,22 @@ void forward_rows_fused(const float* x, const WElem<T>* W, float* out, int64_t N
       else
         dot_block_n<T, 1>(nx, x + n0 * inDim, inDim, w, inDim, inDim, res);
       for (int r = 0; r < R; r++)
-        for (int64_t n = 0; n < nx; n++)
-          out[(n0 + n) * outDim + j + r] = res[r * 4 + n];
+        for (int64_t n = 0; n < nx; n++) {
+          float* o = out + (n0 + n) * outDim + j + r;
+          *o = accumulate ? *o + res[r * 4 + n] : res[r * 4 + n];
+        }
     }
   }
 }
 
-// out[:, r0:r1] = x W[r0:r1]^T for N input rows: widen tiles of W's rows, multiply with OpenBLAS.
+// out[:, r0:r1] (+)= x W[r0:r1]^T for N input rows: widen tiles of W's rows, multiply with OpenBLAS.
 template <WType T>
 void forward_rows_tiled(const float* x, const WElem<T>* W, float* out, int64_t N, int64_t inDim, int64_t outDim,
-                        int64_t r0, int64_t r1) {
+                        bool accumulate, int64_t r0, int64_t r1) {
+  float beta = accumulate ? 1.f : 0.f;
   if constexpr (T == WType::F32) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(r1 - r0), int(inDim), 1.f, x, int(inDim),
-                W + r0 * inDim, int(inDim), 0.f, out + r0, int(outDim));
+                W + r0 * inDim, int(inDim), beta, out + r0, int(outDim));
   } else {
     int64_t tr = std::max<int64_t>(1, TILE_FLOATS / inDim);
     std::vector<float> tile(size_t(std::min(tr, r1 - r0) * inDim));
@@ -140,13 +143,13 @@ void forward_rows_tiled(const float* x, const WElem<T>* W, float* out, int64_t N
       int64_t rows = std::min(tr, r1 - r);
       widen<T>(W + r * inDim, tile.data(), rows * inDim);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(rows), int(inDim), 1.f, x, int(inDim),
-                  tile.data(), int(inDim), 0.f, out + r, int(outDim));
+                  tile.data(), int(inDim), beta, out + r, int(outDim));
     }
   }
 }
 
 template <WType T>
-void forward(const float* x, const WElem<T>* W, float* out, int64_t N, int64_t inDim, int64_t outDim) {
+void forward(const float* x, const WElem<T>* W, float* out, int64_t N, int64_t inDim, int64_t outDim, bool accumulate) {
   int nt =
       N * inDim * outDim < POOL_MIN_WORK ? 1 : int(std::min<int64_t>(threads(), std::max<int64_t>(1, outDim / 16)));
   int64_t rows = ((outDim + nt - 1) / nt + 15) / 16 * 16;
@@ -157,9 +160,9 @@ void forward(const float* x, const WElem<T>* W, float* out, int64_t N, int64_t i
     if (r0 >= r1)
       return;
     if (fused)
-      forward_rows_fused<T>(x, W, out, N, inDim, outDim, r0, r1);
+      forward_rows_fused<T>(x, W, out, N, inDim, outDim, accumulate, r0, r1);
     else
-      forward_rows_tiled<T>(x, W, out, N, inDim, outDim, r0, r1);
+      forward_rows_tiled<T>(x, W, out, N, inDim, outDim, accumulate, r0, r1);
   });
 }
 
@@ -261,26 +264,28 @@ void f32_to_half(const float* src, Half type, uint16_t* dst, int64_t n) {
 }
 
 void linear_forward(const float* x, const float* W, const float* bias, float* out, int64_t N, int64_t inDim,
-                    int64_t outDim) {
+                    int64_t outDim, bool accumulate) {
   if (N == 0 || outDim == 0)
     return;
   if (N <= fused_max_rows<WType::F32>() && inDim > 0)
-    forward<WType::F32>(x, W, out, N, inDim, outDim);
-  else
-    sgemm(false, true, N, outDim, inDim, 1.f, x, inDim, W, inDim, 0.f, out, outDim);  // OpenBLAS's threads
+    forward<WType::F32>(x, W, out, N, inDim, outDim, accumulate);
+  else  // OpenBLAS's threads
+    sgemm(false, true, N, outDim, inDim, 1.f, x, inDim, W, inDim, accumulate ? 1.f : 0.f, out, outDim);
   add_bias(out, bias, N, outDim);
 }
 
 void linear_forward_half(const float* x, const uint16_t* W, Half type, const float* bias, float* out, int64_t N,
-                         int64_t inDim, int64_t outDim) {
+                         int64_t inDim, int64_t outDim, bool accumulate) {
   if (N == 0 || outDim == 0)
     return;
-  if (inDim == 0)
-    std::fill(out, out + N * outDim, 0.f);
-  else if (type == Half::BF16)
-    forward<WType::BF16>(x, W, out, N, inDim, outDim);
-  else
-    forward<WType::F16>(x, W, out, N, inDim, outDim);
+  if (inDim == 0) {
+    if (!accumulate)
+      std::fill(out, out + N * outDim, 0.f);
+  } else if (type == Half::BF16) {
+    forward<WType::BF16>(x, W, out, N, inDim, outDim, accumulate);
+  } else {
+    forward<WType::F16>(x, W, out, N, inDim, outDim, accumulate);
+  }
   add_bias(out, bias, N, outDim);
 }
 

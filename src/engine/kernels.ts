@@ -60,8 +60,8 @@ export interface Kernels {
     ldc: number,
   ): void;
   /**
-   * Linear layer with the weight in the HF layout W [outDim, inDim]: out [N, outDim] = x [N, inDim] W^T (+ bias).
-   * Native: up to 8 rows (decoding) use a fused dot-product kernel with W's rows split over the persistent thread
+   * Linear layer with the weight in the HF layout W [outDim, inDim]: out [N, outDim] = x [N, inDim] W^T (+ bias);
+   * with `accumulate`, out += x W^T (+ bias) instead (a residual add). Native: up to 8 rows (decoding) use a fused dot-product kernel with W's rows split over the persistent thread
    * pool (the same bits whatever the thread count); more rows use OpenBLAS's sgemm and its threads.
    */
   linearFwd(
@@ -72,6 +72,7 @@ export interface Kernels {
     N: number,
     inDim: number,
     outDim: number,
+    accumulate?: boolean,
   ): void;
   /**
    * Backward of linearFwd (llm.c's matmul_backward): dx = dout W (dx += when `accumulate`), dW += dout^T x and
@@ -103,6 +104,7 @@ export interface Kernels {
     N: number,
     inDim: number,
     outDim: number,
+    accumulate?: boolean,
   ): void;
   /** dx = dout W (dx += when `accumulate`), W [outDim, inDim] stored as bf16/f16: backward through a frozen weight. */
   linearBwdHalf(
@@ -404,8 +406,9 @@ function linearFwdTs(
   N: number,
   inDim: number,
   outDim: number,
+  accumulate = false,
 ): void {
-  sgemmTs(false, true, N, outDim, inDim, 1, x, inDim, W, inDim, 0, out, outDim);
+  sgemmTs(false, true, N, outDim, inDim, 1, x, inDim, W, inDim, accumulate ? 1 : 0, out, outDim);
   if (bias) for (let i = 0; i < N; i++) for (let j = 0; j < outDim; j++) out[i * outDim + j]! += bias[j]!;
 }
 
@@ -443,6 +446,7 @@ function linearFwdHalfTs(
   N: number,
   inDim: number,
   outDim: number,
+  accumulate = false,
 ): void {
   const w = new Float32Array(inDim);
   for (let j = 0; j < outDim; j++) {
@@ -450,7 +454,8 @@ function linearFwdHalfTs(
     for (let i = 0; i < N; i++) {
       let s = 0;
       for (let k = 0; k < inDim; k++) s += x[i * inDim + k]! * w[k]!;
-      out[i * outDim + j] = s + (bias ? bias[j]! : 0);
+      const o = i * outDim + j;
+      out[o] = (accumulate ? out[o]! + s : s) + (bias ? bias[j]! : 0);
     }
   }
 }

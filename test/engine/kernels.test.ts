@@ -78,13 +78,32 @@ test("linearFwd/linearBwd: native matches the TS reference (bias, frozen weight,
     const x = randn(N * inDim),
       W = randn(outDim * inDim, 0.05),
       bias = randn(outDim);
+    const prior = randn(N * outDim);
     for (const b of [null, bias]) {
-      const o1 = new Float32Array(N * outDim),
-        o2 = new Float32Array(N * outDim);
-      K.linearFwd(x, W, b, o1, N, inDim, outDim);
-      tsKernels.linearFwd(x, W, b, o2, N, inDim, outDim);
-      assert.ok(relErr(o1, o2) < 1e-5, `linearFwd ${N}x${inDim}->${outDim} bias=${!!b}: ${relErr(o1, o2)}`);
+      for (const acc of [false, true]) {
+        // accumulate: out += x W^T (+ bias), the residual add
+        const o1 = acc ? prior.slice() : new Float32Array(N * outDim),
+          o2 = o1.slice();
+        K.linearFwd(x, W, b, o1, N, inDim, outDim, acc);
+        tsKernels.linearFwd(x, W, b, o2, N, inDim, outDim, acc);
+        assert.ok(
+          relErr(o1, o2) < 1e-5,
+          `linearFwd ${N}x${inDim}->${outDim} bias=${!!b} acc=${acc}: ${relErr(o1, o2)}`,
+        );
+      }
     }
+    // accumulate adds exactly the product to what was there (up to rounding)
+    const fresh = new Float32Array(N * outDim),
+      summed = prior.slice();
+    K.linearFwd(x, W, null, fresh, N, inDim, outDim);
+    K.linearFwd(x, W, null, summed, N, inDim, outDim, true);
+    assert.ok(
+      relErr(
+        summed,
+        fresh.map((v, i) => v + prior[i]!),
+      ) < 1e-6,
+      "linearFwd accumulate",
+    );
     const dout = randn(N * outDim);
     for (const accumulate of [false, true]) {
       const dx0 = randn(N * inDim),
@@ -213,13 +232,19 @@ for (const dtype of ["bf16", "f16"] as HalfType[]) {
       tsKernels.f32ToHalf(randn(outDim * inDim, 0.05), dtype, W, W.length);
       const Wf = new Float32Array(W.length);
       tsKernels.halfToF32(W, dtype, Wf, W.length);
-      for (const b of [null, bias]) {
-        const o1 = new Float32Array(N * outDim),
-          o2 = new Float32Array(N * outDim),
-          o3 = new Float32Array(N * outDim);
-        K.linearFwdHalf(x, W, dtype, b, o1, N, inDim, outDim);
-        tsKernels.linearFwdHalf(x, W, dtype, b, o2, N, inDim, outDim);
-        tsKernels.linearFwd(x, Wf, b, o3, N, inDim, outDim);
+      const prior = randn(N * outDim);
+      for (const [b, acc] of [
+        [null, false],
+        [bias, false],
+        [null, true],
+        [bias, true],
+      ] as const) {
+        const o1 = acc ? prior.slice() : new Float32Array(N * outDim),
+          o2 = o1.slice(),
+          o3 = o1.slice();
+        K.linearFwdHalf(x, W, dtype, b, o1, N, inDim, outDim, acc);
+        tsKernels.linearFwdHalf(x, W, dtype, b, o2, N, inDim, outDim, acc);
+        tsKernels.linearFwd(x, Wf, b, o3, N, inDim, outDim, acc);
         assert.ok(relErr(o1, o2) < 1e-5, `linearFwdHalf ${N}x${inDim}->${outDim}: ${relErr(o1, o2)}`);
         assert.ok(relErr(o2, o3) < 1e-5, `TS half vs f32 ${N}x${inDim}->${outDim}`);
       }
