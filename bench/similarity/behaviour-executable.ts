@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   const langs = arg("langs", "python,ruby,go").split(",");
   const split = arg("split", "validation") as "train" | "validation" | "test";
   const runner = new BehaviourRunner({ seed: 0 });
-  console.log(`behaviour executability on ${DEFAULT_CORPUS_DIR} (${split} split, up to ${perLang} functions per language, sampled by hash of id)\n`);
+  console.log(
+    `behaviour executability on ${DEFAULT_CORPUS_DIR} (${split} split, up to ${perLang} functions per language, sampled by hash of id)\n`,
+  );
   console.log("| language | sampled | executable | share | functions (not methods) executable | self-score 1 |");
   console.log("|---|---|---|---|---|---|");
   const reasonsByLang: [string, Map<string, number>][] = [];
@@ -49,14 +51,17 @@ async function main(): Promise<void> {
       continue;
     }
     const t0 = performance.now();
-    const res = await runner.compare(sample.map((r) => ({ lang, original: r.code, rebuilt: r.code, entryPoint: r.name })));
+    const res = await runner.compare(
+      sample.map((r) => ({ lang, original: r.code, rebuilt: r.code, entryPoint: r.name })),
+    );
     const s = (performance.now() - t0) / 1000;
     const exec = res.filter((r) => r.executable);
     const fnIdx = sample.map((r, i) => (r.kind === "function" ? i : -1)).filter((i) => i >= 0);
     const fnExec = fnIdx.filter((i) => res[i]!.executable).length;
     const selfOne = exec.filter((r) => r.score === 1).length;
     const reasons = new Map<string, number>();
-    for (const r of res) if (!r.executable) reasons.set(category(r.reason ?? "?"), (reasons.get(category(r.reason ?? "?")) ?? 0) + 1);
+    for (const r of res)
+      if (!r.executable) reasons.set(category(r.reason ?? "?"), (reasons.get(category(r.reason ?? "?")) ?? 0) + 1);
     reasonsByLang.push([lang, reasons]);
     console.log(
       `| ${lang} | ${sample.length} | ${exec.length} | ${((100 * exec.length) / Math.max(1, sample.length)).toFixed(1)}% | ` +
@@ -65,7 +70,8 @@ async function main(): Promise<void> {
   }
   for (const [lang, reasons] of reasonsByLang) {
     console.log(`\n${lang}: why not executable`);
-    for (const [k, n] of [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${String(n).padStart(4)}  ${k}`);
+    for (const [k, n] of [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12))
+      console.log(`  ${String(n).padStart(4)}  ${k}`);
   }
 }
 

@@ -36,7 +36,8 @@ async function main(): Promise<void> {
       const ref = refs[g % refs.length]!;
       const original = `${ref.original}${comment} copy ${g}\n`;
       const vs = variantsOf(ref.ref);
-      for (let k = 0; k < group && jobs.length < n; k++) jobs.push({ lang, original, rebuilt: vs[k % vs.length]!.variant, entryPoint: ref.entry });
+      for (let k = 0; k < group && jobs.length < n; k++)
+        jobs.push({ lang, original, rebuilt: vs[k % vs.length]!.variant, entryPoint: ref.entry });
     }
     return jobs;
   };
@@ -45,8 +46,13 @@ async function main(): Promise<void> {
       const p = pairs[i % pairs.length]!;
       return { lang, original: `${p.original}${comment} distinct ${i}\n`, rebuilt: p.variant, entryPoint: p.entry };
     });
-  console.log(`behaviour throughput: lang=${lang} comparisons=${n} batchSize=${batchSize} (sides per process) workers=${workers} cpus=${os.cpus().length} load=${os.loadavg()[0]!.toFixed(1)}`);
-  for (const [name, jobs] of [["groups of " + group, mkGroups()], ["distinct originals", mkDistinct()]] as const) {
+  console.log(
+    `behaviour throughput: lang=${lang} comparisons=${n} batchSize=${batchSize} (sides per process) workers=${workers} cpus=${os.cpus().length} load=${os.loadavg()[0]!.toFixed(1)}`,
+  );
+  for (const [name, jobs] of [
+    ["groups of " + group, mkGroups()],
+    ["distinct originals", mkDistinct()],
+  ] as const) {
     const runner = new BehaviourRunner({ batchSize, workers, seed: 0 });
     const cpu0 = process.cpuUsage();
 

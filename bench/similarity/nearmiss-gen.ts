@@ -39,8 +39,29 @@ function splice(src: string, n: { start: number; end: number }, text: string): s
   return src.slice(0, n.start) + text + src.slice(n.end);
 }
 
-const FLIP: Record<string, string> = { "<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "===": "!==", "!==": "===" };
-const WRONG_OP: Record<string, string> = { "+": "-", "-": "+", "*": "+", "/": "*", "//": "*", "and": "or", "or": "and", "&&": "||", "||": "&&", "+=": "-=", "-=": "+=" };
+const FLIP: Record<string, string> = {
+  "<": "<=",
+  "<=": "<",
+  ">": ">=",
+  ">=": ">",
+  "==": "!=",
+  "!=": "==",
+  "===": "!==",
+  "!==": "===",
+};
+const WRONG_OP: Record<string, string> = {
+  "+": "-",
+  "-": "+",
+  "*": "+",
+  "/": "*",
+  "//": "*",
+  and: "or",
+  or: "and",
+  "&&": "||",
+  "||": "&&",
+  "+=": "-=",
+  "-=": "+=",
+};
 const INT_TYPES = new Set(["integer", "number"]);
 const STR_CONTENT = new Set(["string_content", "string_fragment"]);
 const ARG_LISTS = new Set(["argument_list", "arguments"]);
@@ -50,12 +71,24 @@ const CMP_PARENTS = /comparison_operator|binary|binary_expression|binary_operato
 export function breaks(lang: LangId, code: string): [string, string][] {
   const root = parseCode(lang, code).tree.rootNode;
   const ls = leaves(root);
-  const sites: Record<string, [number, string][]> = { "flip-comparison": [], "off-by-one": [], "wrong-operator": [], "wrong-constant": [], "swapped-arguments": [] };
+  const sites: Record<string, [number, string][]> = {
+    "flip-comparison": [],
+    "off-by-one": [],
+    "wrong-operator": [],
+    "wrong-constant": [],
+    "swapped-arguments": [],
+  };
   for (const n of ls) {
     const t = n.text;
     const par = n.parent;
-    if (!n.named && FLIP[t] && par && CMP_PARENTS.test(par.type)) sites["flip-comparison"]!.push([n.start, splice(code, n, FLIP[t]!)]);
-    if (!n.named && WRONG_OP[t] && par && /binary|boolean_operator|augmented_assignment|operator_assignment|assignment_expression/.test(par.type)) {
+    if (!n.named && FLIP[t] && par && CMP_PARENTS.test(par.type))
+      sites["flip-comparison"]!.push([n.start, splice(code, n, FLIP[t]!)]);
+    if (
+      !n.named &&
+      WRONG_OP[t] &&
+      par &&
+      /binary|boolean_operator|augmented_assignment|operator_assignment|assignment_expression/.test(par.type)
+    ) {
       sites["wrong-operator"]!.push([n.start, splice(code, n, WRONG_OP[t]!)]);
     }
     if (INT_TYPES.has(n.type) && /^\d+$/.test(t)) {
@@ -63,7 +96,8 @@ export function breaks(lang: LangId, code: string): [string, string][] {
       sites["off-by-one"]!.push([n.start, splice(code, n, String(v + 1))]);
       sites["wrong-constant"]!.push([n.start, splice(code, n, String(v === 0 ? 1 : v * 10))]);
     }
-    if (STR_CONTENT.has(n.type) && t.length > 0) sites["wrong-constant"]!.push([n.start, splice(code, n, t.slice(0, -1))]);
+    if (STR_CONTENT.has(n.type) && t.length > 0)
+      sites["wrong-constant"]!.push([n.start, splice(code, n, t.slice(0, -1))]);
   }
   for (const n of root.descendants()) {
     if (!ARG_LISTS.has(n.type)) continue;
@@ -83,7 +117,8 @@ export function breaks(lang: LangId, code: string): [string, string][] {
   return out;
 }
 
-const DEF_PARENTS = /^(parameters|method_parameters|formal_parameters|block_parameters|lambda_parameters|default_parameter|typed_parameter|typed_default_parameter|optional_parameter|assignment_pattern)$/;
+const DEF_PARENTS =
+  /^(parameters|method_parameters|formal_parameters|block_parameters|lambda_parameters|default_parameter|typed_parameter|typed_default_parameter|optional_parameter|assignment_pattern)$/;
 
 /** Consistent renaming of parameters and local variables (label 1). */
 export function renameLocals(lang: LangId, code: string, entry: string): string | null {
@@ -94,7 +129,8 @@ export function renameLocals(lang: LangId, code: string, entry: string): string 
     const p = n.parent;
     const isDef =
       (DEF_PARENTS.test(p.type) && (n.field === null || n.field === "name" || n.field === "left")) ||
-      (/assignment|variable_declarator|operator_assignment/.test(p.type) && (n.field === "left" || n.field === "name")) ||
+      (/assignment|variable_declarator|operator_assignment/.test(p.type) &&
+        (n.field === "left" || n.field === "name")) ||
       /^(pattern_list|tuple_pattern|left_assignment_list)$/.test(p.type) ||
       (/^(for_statement|for_in_clause|for_in_statement)$/.test(p.type) && n.field === "left");
     if (isDef && n.text !== entry) names.add(n.text);
@@ -119,7 +155,17 @@ export function renameLocals(lang: LangId, code: string, entry: string): string 
  */
 export function checkInputs(ref: NearMissRef): Json[][] {
   const rng = new Rng(9001 ^ fnv1a(ref.id));
-  const info = { lang: "python" as const, entry: ref.entry, params: [], variadic: false, method: false, ints: [], floats: [], strs: [], unsupported: null };
+  const info = {
+    lang: "python" as const,
+    entry: ref.entry,
+    params: [],
+    variadic: false,
+    method: false,
+    ints: [],
+    floats: [],
+    strs: [],
+    unsupported: null,
+  };
   const g = new Generator(rng, info);
   const out = (ref.inputs as Json[][]).slice();
   const seen = new Set(out.map((x) => JSON.stringify(x)));
@@ -136,22 +182,48 @@ export function checkInputs(ref: NearMissRef): Json[][] {
 }
 
 async function main(): Promise<void> {
-  const outDir = path.resolve(ROOT, process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1]! : "data/nearmiss");
+  const outDir = path.resolve(
+    ROOT,
+    process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1]! : "data/nearmiss",
+  );
   fs.mkdirSync(outDir, { recursive: true });
   // Checking: many inputs, a seed different from the benchmark's, only inputs on which the original returns.
-  const checker = new BehaviourRunner({ seed: 9001, nCandidates: 160, nInputs: 160, maxErrorShare: 0, callMs: 1000, sideMs: 20_000 });
+  const checker = new BehaviourRunner({
+    seed: 9001,
+    nCandidates: 160,
+    nInputs: 160,
+    maxErrorShare: 0,
+    callMs: 1000,
+    sideMs: 20_000,
+  });
   for (const lang of NEARMISS_LANGS) {
     await loadLanguage(lang);
     const candidates: Omit<NearMissPair, "check">[] = [];
     for (const ref of REFS[lang]) {
       const push = (kind: string, label: 0 | 1, variant: string) =>
-        candidates.push({ id: `${ref.id}/${kind}/${candidates.filter((c) => c.ref === ref.id && c.kind === kind).length}`, lang, ref: ref.id, entry: ref.entry, kind, label, original: ref.code, variant });
+        candidates.push({
+          id: `${ref.id}/${kind}/${candidates.filter((c) => c.ref === ref.id && c.kind === kind).length}`,
+          lang,
+          ref: ref.id,
+          entry: ref.entry,
+          kind,
+          label,
+          original: ref.code,
+          variant,
+        });
       for (const [k, v] of Object.entries(ref.rewrites)) push(`rewrite:${k}`, 1, v);
       const rn = renameLocals(lang, ref.code, ref.entry);
       if (rn) push("rewrite:rename", 1, rn);
       for (const [k, v] of breaks(lang, ref.code)) push(`break:${k}`, 0, v);
     }
-    const jobs: BehaviourJob[] = candidates.map((c) => ({ lang, original: c.original, rebuilt: c.variant, entryPoint: c.entry, inputs: checkInputs(REFS[lang].find((r) => r.id === c.ref)!), inputsOnly: true }));
+    const jobs: BehaviourJob[] = candidates.map((c) => ({
+      lang,
+      original: c.original,
+      rebuilt: c.variant,
+      entryPoint: c.entry,
+      inputs: checkInputs(REFS[lang].find((r) => r.id === c.ref)!),
+      inputsOnly: true,
+    }));
     const res = await checker.compare(jobs);
     const kept: NearMissPair[] = [];
     let dropped = 0;
@@ -162,7 +234,9 @@ async function main(): Promise<void> {
       const ok = c.label === 1 ? disagree === 0 : disagree > 0;
       if (!ok) {
         dropped++;
-        console.log(`drop ${c.id} (label ${c.label}, ${disagree}/${r.nInputs} disagree${r.reason ? `; ${r.reason}` : ""}${r.mismatch ? `; e.g. ${JSON.stringify(r.mismatch)}` : ""})`);
+        console.log(
+          `drop ${c.id} (label ${c.label}, ${disagree}/${r.nInputs} disagree${r.reason ? `; ${r.reason}` : ""}${r.mismatch ? `; e.g. ${JSON.stringify(r.mismatch)}` : ""})`,
+        );
         return;
       }
       kept.push({ ...c, check: { inputs: r.nInputs, disagree } });
@@ -170,7 +244,9 @@ async function main(): Promise<void> {
     const file = path.join(outDir, `${lang}.jsonl`);
     fs.writeFileSync(file, kept.map((p) => JSON.stringify(p)).join("\n") + "\n");
     const pos = kept.filter((p) => p.label === 1).length;
-    console.log(`${lang}: ${kept.length} pairs (${pos} rewrites, ${kept.length - pos} breaks), ${dropped} dropped by the execution check -> ${path.relative(ROOT, file)}`);
+    console.log(
+      `${lang}: ${kept.length} pairs (${pos} rewrites, ${kept.length - pos} breaks), ${dropped} dropped by the execution check -> ${path.relative(ROOT, file)}`,
+    );
   }
 }
 

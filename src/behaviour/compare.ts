@@ -54,7 +54,10 @@ export interface BehaviourOptions {
   nCandidates?: number;
   /** Largest share of compared inputs on which the original raises (default 0.125). */
   maxErrorShare?: number;
-  /** Per-call wall-clock limit inside the runner, ms (default 1000; Python also stops a call after a quarter of it in CPU time). */
+  /**
+   * Per-call wall-clock limit inside the runner, ms (default 1000; Python and Lua also stop a call after a
+   * tenth of it in CPU time).
+   */
   callMs?: number;
   /** Wall-clock budget per side (all inputs of one function), ms (default 10000). */
   sideMs?: number;
@@ -100,7 +103,14 @@ interface SideResult {
 /** What running the original told us, cached per (lang, original, entry, seed, sizes). */
 type Probe =
   | { executable: false; reason: string; entry: string | null }
-  | { executable: true; entry: string; inputs: Json[][]; outcomes: Outcome[]; arity: [number, number] | null; nArgs: number };
+  | {
+      executable: true;
+      entry: string;
+      inputs: Json[][];
+      outcomes: Outcome[];
+      arity: [number, number] | null;
+      nArgs: number;
+    };
 
 interface GroupWork {
   key: string;
@@ -124,7 +134,10 @@ const LANG_OF: Record<string, BehaviourLang | undefined> = Object.fromEntries(BE
 export function behaviourLang(name: string): BehaviourLang {
   const id = resolveLangId(name);
   const l = id ? LANG_OF[id] : undefined;
-  if (!l) throw new UserError(`behaviour: language ${JSON.stringify(name)} is not supported (supported: ${BEHAVIOUR_LANGS.join(", ")})`);
+  if (!l)
+    throw new UserError(
+      `behaviour: language ${JSON.stringify(name)} is not supported (supported: ${BEHAVIOUR_LANGS.join(", ")})`,
+    );
   return l;
 }
 
@@ -164,7 +177,8 @@ export function probeFromRuns(
   errorsBefore = inputs.length,
 ): Probe {
   if (o1.load !== null) return { executable: false, reason: `original does not load: ${o1.load}`, entry };
-  if (o2.load !== null) return { executable: false, reason: `original does not load the second time: ${o2.load}`, entry };
+  if (o2.load !== null)
+    return { executable: false, reason: `original does not load the second time: ${o2.load}`, entry };
   let nondet = 0;
   const ok: number[] = [];
   const err: number[] = [];
@@ -190,17 +204,31 @@ export function probeFromRuns(
       errTypes.set(a[0], e);
     }
   }
-  if (nondet > 0) return { executable: false, reason: `non-deterministic: ${nondet} of ${inputs.length} inputs gave different outcomes on two runs`, entry };
+  if (nondet > 0)
+    return {
+      executable: false,
+      reason: `non-deterministic: ${nondet} of ${inputs.length} inputs gave different outcomes on two runs`,
+      entry,
+    };
   if (ok.length === 0) {
     if (err.length === 0) return { executable: false, reason: `every input timed out (${timeouts})`, entry };
     const [type, e] = [...errTypes.entries()].sort((x, y) => y[1].n - x[1].n)[0]!;
-    return { executable: false, reason: `every input raises (${err.length}/${inputs.length} ${type.slice(4)}${e.preview ? `: ${e.preview}` : ""})`, entry };
+    return {
+      executable: false,
+      reason: `every input raises (${err.length}/${inputs.length} ${type.slice(4)}${e.preview ? `: ${e.preview}` : ""})`,
+      entry,
+    };
   }
   const nErr = Math.min(err.length, Math.floor(o.nInputs * o.maxErrorShare));
   const nOk = Math.min(ok.length, o.nInputs - nErr);
   const chosen = [...ok.slice(0, nOk), ...err.slice(0, nErr)].sort((a, b) => a - b);
   const distinct = new Set(chosen.map((i) => `${o1.out[i]![0]}|${o1.out[i]![1]}`));
-  if (distinct.size < 2) return { executable: false, reason: `constant behaviour: all ${chosen.length} inputs give the same outcome (${describe(o1.out[chosen[0]!]!)})`, entry };
+  if (distinct.size < 2)
+    return {
+      executable: false,
+      reason: `constant behaviour: all ${chosen.length} inputs give the same outcome (${describe(o1.out[chosen[0]!]!)})`,
+      entry,
+    };
   return {
     executable: true,
     entry,
@@ -215,9 +243,20 @@ export function probeFromRuns(
 function scoreSide(p: Extract<Probe, { executable: true }>, r: SideResult | undefined): BehaviourResult {
   const base = { executable: true, entryPoint: p.entry, nInputs: p.inputs.length };
   if (!r) return { ...base, score: 0, agree: 0, reason: "rebuild was not run (runner failure)" };
-  if (r.load !== null) return { ...base, score: 0, agree: 0, reason: r.load.startsWith("does not define") ? `rebuild ${r.load}` : `rebuild does not load: ${r.load}` };
+  if (r.load !== null)
+    return {
+      ...base,
+      score: 0,
+      agree: 0,
+      reason: r.load.startsWith("does not define") ? `rebuild ${r.load}` : `rebuild does not load: ${r.load}`,
+    };
   if (r.arity && (p.nArgs < r.arity[0] || (r.arity[1] >= 0 && p.nArgs > r.arity[1]))) {
-    return { ...base, score: 0, agree: 0, reason: `arity differs: the original is called with ${p.nArgs} argument(s), the rebuild takes ${arityText(r.arity)}` };
+    return {
+      ...base,
+      score: 0,
+      agree: 0,
+      reason: `arity differs: the original is called with ${p.nArgs} argument(s), the rebuild takes ${arityText(r.arity)}`,
+    };
   }
   let agree = 0;
   let mismatch: BehaviourResult["mismatch"];
@@ -225,7 +264,12 @@ function scoreSide(p: Extract<Probe, { executable: true }>, r: SideResult | unde
     const ro = r.out[j];
     const oo = p.outcomes[j]!;
     if (ro && agreeOutcome(oo, ro)) agree++;
-    else if (!mismatch) mismatch = { input: argsPreview(p.inputs[j]!), original: describe(oo), rebuilt: ro ? describe(ro) : "no outcome" };
+    else if (!mismatch)
+      mismatch = {
+        input: argsPreview(p.inputs[j]!),
+        original: describe(oo),
+        rebuilt: ro ? describe(ro) : "no outcome",
+      };
   }
   const res: BehaviourResult = { ...base, score: agree / p.inputs.length, agree, reason: null };
   if (mismatch) res.mismatch = mismatch;
@@ -299,7 +343,8 @@ export class BehaviourRunner {
       const v = this.opts[k];
       if (!Number.isInteger(v) || v < 1) throw new UserError(`behaviour: ${k} must be a positive integer, got ${v}`);
     }
-    if (!(this.opts.maxErrorShare >= 0 && this.opts.maxErrorShare <= 1)) throw new UserError(`behaviour: maxErrorShare must be in [0, 1]`);
+    if (!(this.opts.maxErrorShare >= 0 && this.opts.maxErrorShare <= 1))
+      throw new UserError(`behaviour: maxErrorShare must be in [0, 1]`);
     this.sandbox = opts.sandbox ?? new Sandbox({ unsafe: opts.unsafe ?? false });
     this.cache = new Lru(this.opts.cacheSize);
   }
@@ -315,12 +360,33 @@ export class BehaviourRunner {
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
       const lang = behaviourLang(job.lang);
-      const key = sha(JSON.stringify([lang, job.original, job.entryPoint ?? null, job.inputs ?? null, job.inputsOnly ?? false, o.autoImport, o.seed, o.nInputs, o.nCandidates, o.maxErrorShare, o.callMs]));
+      const key = sha(
+        JSON.stringify([
+          lang,
+          job.original,
+          job.entryPoint ?? null,
+          job.inputs ?? null,
+          job.inputsOnly ?? false,
+          o.autoImport,
+          o.seed,
+          o.nInputs,
+          o.nCandidates,
+          o.maxErrorShare,
+          o.callMs,
+        ]),
+      );
       let g = groups.get(key);
       if (!g) {
         const cached = this.cache.get(key);
         if (cached && !cached.executable) {
-          results[i] = { score: null, executable: false, reason: cached.reason, nInputs: 0, agree: 0, entryPoint: cached.entry };
+          results[i] = {
+            score: null,
+            executable: false,
+            reason: cached.reason,
+            nInputs: 0,
+            agree: 0,
+            entryPoint: cached.entry,
+          };
           continue;
         }
         const info = analyseFunction(lang, job.original, job.entryPoint);
@@ -332,19 +398,45 @@ export class BehaviourRunner {
         }
         const why = info.method ? "a method (needs an instance of its class)" : info.unsupported;
         if (why) {
-          const p: Probe = { executable: false, reason: `original is ${why.startsWith("a method") ? why : `not runnable alone: ${why}`}`, entry: info.entry };
+          const p: Probe = {
+            executable: false,
+            reason: `original is ${why.startsWith("a method") ? why : `not runnable alone: ${why}`}`,
+            entry: info.entry,
+          };
           this.cache.set(key, p);
-          results[i] = { score: null, executable: false, reason: p.reason, nInputs: 0, agree: 0, entryPoint: info.entry };
+          results[i] = {
+            score: null,
+            executable: false,
+            reason: p.reason,
+            nInputs: 0,
+            agree: 0,
+            entryPoint: info.entry,
+          };
           continue;
         }
-        let inputs = cached?.executable ? cached.inputs : job.inputsOnly ? [] : generateInputs(info, job.original, { seed: o.seed, count: o.nCandidates });
+        let inputs = cached?.executable
+          ? cached.inputs
+          : job.inputsOnly
+            ? []
+            : generateInputs(info, job.original, { seed: o.seed, count: o.nCandidates });
         let nMain = inputs.length - exploratoryCount(info, o.nCandidates);
         if (!cached && job.inputs?.length) {
           const seen = new Set(job.inputs.map((x) => JSON.stringify(x)));
           inputs = [...job.inputs, ...inputs.filter((x) => !seen.has(JSON.stringify(x)))];
           nMain = inputs.length - exploratoryCount(info, o.nCandidates);
         }
-        g = { key, lang, entry: info.entry, info, original: job.original, inputs, probe: cached ?? null, nMain, rebuilds: new Map(), sides: new Map() };
+        g = {
+          key,
+          lang,
+          entry: info.entry,
+          info,
+          original: job.original,
+          inputs,
+          probe: cached ?? null,
+          nMain,
+          rebuilds: new Map(),
+          sides: new Map(),
+        };
         groups.set(key, g);
       }
       const rid = sha(job.rebuilt).slice(0, 12);
@@ -357,27 +449,48 @@ export class BehaviourRunner {
       if (!g.probe) {
         const o1 = g.sides.get("o1");
         const o2 = g.sides.get("o2");
-        g.probe = o1 && o2 ? probeFromRuns(g.entry, g.inputs, o1, o2, o, g.nMain) : { executable: false, reason: g.sides.get("o1!")?.load ?? "original was not run", entry: g.entry };
+        g.probe =
+          o1 && o2
+            ? probeFromRuns(g.entry, g.inputs, o1, o2, o, g.nMain)
+            : { executable: false, reason: g.sides.get("o1!")?.load ?? "original was not run", entry: g.entry };
         this.cache.set(g.key, g.probe);
       }
       if (g.probe.executable) g.inputs = g.probe.inputs;
     }
     // Phase 2: the rebuilds of executable originals, on the chosen inputs only.
-    await this.runGroups([...groups.values()].filter((g) => g.probe?.executable), "rebuilds");
+    await this.runGroups(
+      [...groups.values()].filter((g) => g.probe?.executable),
+      "rebuilds",
+    );
     for (const m of members) {
       const g = groups.get(m.group)!;
       const p = g.probe!;
       if (!p.executable) {
-        results[m.job] = { score: null, executable: false, reason: p.reason, nInputs: 0, agree: 0, entryPoint: p.entry };
+        results[m.job] = {
+          score: null,
+          executable: false,
+          reason: p.reason,
+          nInputs: 0,
+          agree: 0,
+          entryPoint: p.entry,
+        };
         continue;
       }
       const side = g.sides.get(`r:${m.rid}`);
       const crash = g.sides.get(`r:${m.rid}!`);
       if (!side && crash) {
-        results[m.job] = { score: 0, executable: true, reason: `rebuild ${crash.load}`, nInputs: p.inputs.length, agree: 0, entryPoint: p.entry };
+        results[m.job] = {
+          score: 0,
+          executable: true,
+          reason: `rebuild ${crash.load}`,
+          nInputs: p.inputs.length,
+          agree: 0,
+          entryPoint: p.entry,
+        };
         continue;
       }
-      if (side && side.load === null && side.arity === null) side.arity = hostArity(g.lang, g.rebuilds.get(m.rid)!, g.entry);
+      if (side && side.load === null && side.arity === null)
+        side.arity = hostArity(g.lang, g.rebuilds.get(m.rid)!, g.entry);
       results[m.job] = scoreSide(p, side);
     }
     return results as BehaviourResult[];
@@ -395,7 +508,8 @@ export class BehaviourRunner {
     for (const s of pending) byLang.set(s.g.lang, [...(byLang.get(s.g.lang) ?? []), s]);
     const batches: { lang: BehaviourLang; sides: Side[] }[] = [];
     for (const [lang, sides] of byLang) {
-      for (let i = 0; i < sides.length; i += this.opts.batchSize) batches.push({ lang, sides: sides.slice(i, i + this.opts.batchSize) });
+      for (let i = 0; i < sides.length; i += this.opts.batchSize)
+        batches.push({ lang, sides: sides.slice(i, i + this.opts.batchSize) });
     }
     await pool(batches, this.opts.workers, async (b) => {
       const stack = [b.sides];
@@ -407,7 +521,10 @@ export class BehaviourRunner {
    * Runs one batch; returns the batches still to run: after a crash, the sides not reached minus the one that
    * caused it; after a Go build that failed as a whole, the batch split in two (then per side, blamed).
    */
-  private async runBatch(lang: BehaviourLang, sides: { g: GroupWork; side: string }[]): Promise<{ g: GroupWork; side: string }[][]> {
+  private async runBatch(
+    lang: BehaviourLang,
+    sides: { g: GroupWork; side: string }[],
+  ): Promise<{ g: GroupWork; side: string }[][]> {
     const o = this.opts;
     const byGroup = new Map<string, { g: GroupWork; orig: boolean; rebuilds: string[] }>();
     for (const s of sides) {
@@ -442,7 +559,13 @@ export class BehaviourRunner {
       files: prep.files,
       stdin: nonce + "\n",
       env: prep.env,
-      limits: { wallMs, cpuSeconds: Math.ceil(wallMs / 1000), memoryBytes: o.memoryBytes + 256 * 1024 * 1024, outputBytes: 16 * 1024 * 1024, ...(prep.limits ?? {}) },
+      limits: {
+        wallMs,
+        cpuSeconds: Math.ceil(wallMs / 1000),
+        memoryBytes: o.memoryBytes + 256 * 1024 * 1024,
+        outputBytes: 16 * 1024 * 1024,
+        ...(prep.limits ?? {}),
+      },
     });
     const groupsByKey = new Map([...byGroup.values()].map((e) => [e.g.key, e.g]));
     const begun = new Set<string>();
@@ -451,7 +574,16 @@ export class BehaviourRunner {
     let lastBegun: string | null = null;
     for (const line of r.stdout.split("\n")) {
       if (!line.startsWith(nonce + " ")) continue;
-      let msg: { g?: string; side?: string; begin?: number; done?: number; cpu?: number; load?: string | null; arity?: [number, number] | null; out?: Outcome[] };
+      let msg: {
+        g?: string;
+        side?: string;
+        begin?: number;
+        done?: number;
+        cpu?: number;
+        load?: string | null;
+        arity?: [number, number] | null;
+        out?: Outcome[];
+      };
       try {
         msg = JSON.parse(line.slice(nonce.length + 1));
       } catch {
@@ -477,7 +609,10 @@ export class BehaviourRunner {
     if (done || left.length === 0) return [];
     if (finished.size === 0 && lastBegun === null) {
       // Interpreted runners start user code only after a `begin` line: failing before any is a host problem.
-      if (lang !== "go" || r.exitCode !== 99) throw new Error(`behaviour: the ${lang} runner failed before running anything: ${crashReason(r)}\n${r.stderr.slice(-2000)}`);
+      if (lang !== "go" || r.exitCode !== 99)
+        throw new Error(
+          `behaviour: the ${lang} runner failed before running anything: ${crashReason(r)}\n${r.stderr.slice(-2000)}`,
+        );
       // Go: the program as a whole did not build although no side was singled out (e.g. build constraints
       // in a side's source): bisect, keeping each original's two runs together, then blame the single unit.
       const units: { g: GroupWork; side: string }[][] = [];
@@ -491,8 +626,14 @@ export class BehaviourRunner {
         return [units.slice(0, half).flat(), units.slice(half).flat()];
       }
       const u = units[0]!;
-      const msg = `compile error: the program does not build (${(r.stderr.trim().split("\n").find((l) => /\.go:\d+/.test(l)) ?? crashReason(r)).slice(0, 200)})`;
-      if (u[0]!.side === "o1" || u[0]!.side === "o2") u[0]!.g.sides.set("o1!", { load: `original does not load: ${msg}`, arity: null, out: [] });
+      const msg = `compile error: the program does not build (${(
+        r.stderr
+          .trim()
+          .split("\n")
+          .find((l) => /\.go:\d+/.test(l)) ?? crashReason(r)
+      ).slice(0, 200)})`;
+      if (u[0]!.side === "o1" || u[0]!.side === "o2")
+        u[0]!.g.sides.set("o1!", { load: `original does not load: ${msg}`, arity: null, out: [] });
       else u[0]!.g.sides.set(`${u[0]!.side}!`, { load: `does not load: ${msg}`, arity: null, out: [] });
       return [];
     }

@@ -19,7 +19,23 @@ export interface InputOptions {
   count: number;
 }
 
-const WORDS = ["", "a", "abc", "hello", "Hello World", "racecar", "a,b,c", "123", " x ", "aAbB", "zz", "the cat", "level", "xyz", "b"];
+const WORDS = [
+  "",
+  "a",
+  "abc",
+  "hello",
+  "Hello World",
+  "racecar",
+  "a,b,c",
+  "123",
+  " x ",
+  "aAbB",
+  "zz",
+  "the cat",
+  "level",
+  "xyz",
+  "b",
+];
 const STR_WORDS = ["apple", "Bob", "cat", "", "dog", "a", "kiwi", "zebra", "hello", "ab"];
 const ALPHABET = "abcxyzAB ,.019";
 const DICT_KEYS = ["a", "b", "c", "x", "key", "apple", "z"];
@@ -33,7 +49,10 @@ function tag(lang: LangId, kind: "tuple" | "set", v: Json[]): Json {
 }
 
 export class Generator {
-  constructor(readonly rng: Rng, readonly info: FunctionInfo) {}
+  constructor(
+    readonly rng: Rng,
+    readonly info: FunctionInfo,
+  ) {}
 
   int(min?: number): number {
     const r = this.rng;
@@ -43,7 +62,7 @@ export class Generator {
     if (ints.length && u < 0.3) v = pick(r, ints);
     else if (u < 0.85) v = r.int(16) - 3;
     else v = r.int(201) - 100;
-    if (min !== undefined && v < min) v = min + Math.abs(v) % 50;
+    if (min !== undefined && v < min) v = min + (Math.abs(v) % 50);
     return v;
   }
 
@@ -87,7 +106,13 @@ export class Generator {
         return Array.from({ length: len }, () => this.value(t.el, depth + 1));
       }
       case "tuple":
-        return tag(this.info.lang, "tuple", t.els ? t.els.map((e) => this.value(e, depth + 1)) : Array.from({ length: n() }, () => this.value(t.el ?? { k: "int" }, depth + 1)));
+        return tag(
+          this.info.lang,
+          "tuple",
+          t.els
+            ? t.els.map((e) => this.value(e, depth + 1))
+            : Array.from({ length: n() }, () => this.value(t.el ?? { k: "int" }, depth + 1)),
+        );
       case "set": {
         const xs = Array.from({ length: n() }, () => this.value(t.el, depth + 1));
         const uniq = [...new Map(xs.map((x) => [JSON.stringify(x), x])).values()];
@@ -134,9 +159,14 @@ const KIND_TY: Record<Kind, Ty> = {
  */
 export function typeFor(p: ParamInfo, rng: Rng, i: number, explore = false): Ty {
   if (p.declared) return p.declared;
-  const entries = (Object.entries(p.votes) as [Kind, number][]).filter(([, w]) => w > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const entries = (Object.entries(p.votes) as [Kind, number][])
+    .filter(([, w]) => w > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const elKind = (Object.entries(p.elVotes) as [Kind, number][]).sort((a, b) => b[1] - a[1])[0]?.[0];
-  const withEl = (t: Ty): Ty => (t.k === "list" ? { k: "list", el: elKind === "str" ? { k: "str" } : rng.next() < 0.8 ? { k: "int" } : { k: "str" } } : t);
+  const withEl = (t: Ty): Ty =>
+    t.k === "list"
+      ? { k: "list", el: elKind === "str" ? { k: "str" } : rng.next() < 0.8 ? { k: "int" } : { k: "str" } }
+      : t;
   if (explore) return withEl(KIND_TY[pick(rng, ["int", "str", "list", "dict", "float"] as const)]);
   if (entries.length === 0) {
     // Nothing known: explore the common kinds; the original's runs pick the inputs that work.
@@ -168,14 +198,16 @@ export function mutateValue(v: Json, rng: Rng, g: Generator, depth = 0): Json {
     if (op === "insert" || v.length === 0) s = v.slice(0, at) + g.str(true) + v.slice(at);
     else if (op === "delete") s = v.slice(0, at) + v.slice(at + 1);
     else if (op === "replace") s = v.slice(0, at) + g.str(true) + v.slice(at + 1);
-    else if (op === "swapcase") s = [...v].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join("");
+    else if (op === "swapcase")
+      s = [...v].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join("");
     else if (op === "dup") s = v + v;
     else s = [...v].reverse().join("");
     return s.slice(0, 24);
   }
   if (Array.isArray(v)) {
     const xs = v.slice();
-    const op = xs.length === 0 ? "add" : pick(rng, ["add", "remove", "swap", "mutate", "mutate", "dup", "repeat"] as const);
+    const op =
+      xs.length === 0 ? "add" : pick(rng, ["add", "remove", "swap", "mutate", "mutate", "dup", "repeat"] as const);
     if (op === "add") {
       const proto = xs.length ? xs[rng.int(xs.length)]! : 0;
       const el = xs.length ? mutateValue(proto, rng, g, depth + 1) : g.int();
@@ -189,8 +221,7 @@ export function mutateValue(v: Json, rng: Rng, g: Generator, depth = 0): Json {
     else if (op === "repeat" && xs.length < 10) {
       const i = rng.int(xs.length);
       xs.splice(i, 0, xs[i]!); // equal neighbours
-    }
-    else if (xs.length) {
+    } else if (xs.length) {
       const i = rng.int(xs.length);
       xs[i] = mutateValue(xs[i]!, rng, g, depth + 1);
     }
@@ -198,10 +229,19 @@ export function mutateValue(v: Json, rng: Rng, g: Generator, depth = 0): Json {
   }
   if (v && typeof v === "object") {
     if (typeof v.__bc__ === "string" && Array.isArray(v.v)) {
-      if (v.__bc__ === "tuple") return { __bc__: "tuple", v: v.v.map((x) => (rng.next() < 0.5 ? mutateValue(x, rng, g, depth + 1) : x)) };
+      if (v.__bc__ === "tuple")
+        return { __bc__: "tuple", v: v.v.map((x) => (rng.next() < 0.5 ? mutateValue(x, rng, g, depth + 1) : x)) };
       const inner = mutateValue(v.v, rng, g, depth + 1) as Json[];
-      if (v.__bc__ === "set") return { __bc__: "set", v: [...new Map(inner.map((x) => [JSON.stringify(x), x])).values()] };
-      return { __bc__: "dict", v: [...new Map((inner as Json[]).filter(Array.isArray).map((p) => [JSON.stringify((p as Json[])[0]), p])).values()] };
+      if (v.__bc__ === "set")
+        return { __bc__: "set", v: [...new Map(inner.map((x) => [JSON.stringify(x), x])).values()] };
+      return {
+        __bc__: "dict",
+        v: [
+          ...new Map(
+            (inner as Json[]).filter(Array.isArray).map((p) => [JSON.stringify((p as Json[])[0]), p]),
+          ).values(),
+        ],
+      };
     }
     const o = { ...v };
     const keys = Object.keys(o);
@@ -263,7 +303,8 @@ function linkArgs(args: Json[], rng: Rng): Json[] {
   const pool: Json[] = [];
   for (const a of args) {
     if (Array.isArray(a)) pool.push(...a.filter((x) => typeof x === typeof args[si]));
-    else if (a && typeof a === "object" && !("__bc__" in a) && typeof args[si] === "string") pool.push(...Object.keys(a));
+    else if (a && typeof a === "object" && !("__bc__" in a) && typeof args[si] === "string")
+      pool.push(...Object.keys(a));
   }
   if (pool.length === 0) return args;
   const out = args.slice();
@@ -298,7 +339,13 @@ export function generateInputs(info: FunctionInfo, source: string, opts: InputOp
   }
   add(ps.map((p, i) => edgeValue(typeFor(p, rng, i), info.lang)));
   const fresh = Math.max(1, Math.ceil(opts.count * 0.55));
-  for (let i = 0, tries = 0; out.length < fresh && tries < fresh * 4; i++, tries++) add(linkArgs(ps.map((p) => g.value(typeFor(p, rng, i))), rng));
+  for (let i = 0, tries = 0; out.length < fresh && tries < fresh * 4; i++, tries++)
+    add(
+      linkArgs(
+        ps.map((p) => g.value(typeFor(p, rng, i))),
+        rng,
+      ),
+    );
   // A few candidates of other kinds at the end (never mutated): they are compared only when the main guess
   // leaves too few inputs on which the original returns.
   const nExplore = exploratoryCount(info, opts.count);
@@ -313,6 +360,7 @@ export function generateInputs(info: FunctionInfo, source: string, opts: InputOp
     }
     add(args);
   }
-  for (let i = 0, tries = 0; out.length < opts.count && tries < nExplore * 8; i++, tries++) add(ps.map((p) => g.value(typeFor(p, rng, i, true))));
+  for (let i = 0, tries = 0; out.length < opts.count && tries < nExplore * 8; i++, tries++)
+    add(ps.map((p) => g.value(typeFor(p, rng, i, true))));
   return out;
 }

@@ -48,30 +48,138 @@ export interface FunctionInfo {
   go?: { paramTypes: string[]; results: number };
 }
 
-const INT_NAMES = /^(n|m|k|i|j|x|y|a|b|num|number|count|cnt|size|length|len|width|height|idx|index|start|stop|end|step|limit|depth|level|times|base|year|age|lo|hi|low|high|total|amount|offset|pos|position|digits|bits|num_\w+|n_\w+|\w+_count|\w+_num|max\w*|min\w*|\w+_index|\w+_size|\w+_len)$/i;
-const FLOAT_NAMES = /^(rate|ratio|alpha|beta|prob|weight|temperature|temp|factor|scale|threshold|eps|epsilon|tol|tolerance|celsius|fahrenheit|price|balance|percent\w*)$/i;
-const STR_NAMES = /^(s|st|str|string|text|txt|name|word|line|prefix|suffix|sep|separator|delim|delimiter|char|ch|c|title|message|msg|pattern|sub|substr|substring|token|sentence|phrase|label|key|\w+_str|\w+_name|\w+_text)$/i;
+const INT_NAMES =
+  /^(n|m|k|i|j|x|y|a|b|num|number|count|cnt|size|length|len|width|height|idx|index|start|stop|end|step|limit|depth|level|times|base|year|age|lo|hi|low|high|total|amount|offset|pos|position|digits|bits|num_\w+|n_\w+|\w+_count|\w+_num|max\w*|min\w*|\w+_index|\w+_size|\w+_len)$/i;
+const FLOAT_NAMES =
+  /^(rate|ratio|alpha|beta|prob|weight|temperature|temp|factor|scale|threshold|eps|epsilon|tol|tolerance|celsius|fahrenheit|price|balance|percent\w*)$/i;
+const STR_NAMES =
+  /^(s|st|str|string|text|txt|name|word|line|prefix|suffix|sep|separator|delim|delimiter|char|ch|c|title|message|msg|pattern|sub|substr|substring|token|sentence|phrase|label|key|\w+_str|\w+_name|\w+_text)$/i;
 const BOOL_NAMES = /^(flag|reverse|strict|verbose|ignore_case|enabled|(is|has|should|allow|use)_\w+)$/i;
-const LIST_NAMES = /^(xs|ys|zs|items|lst|list|arr|array|nums|numbers|values|vals|data|seq|sequence|elements|elems|l|ints|scores|words|names|lines|strings|tokens|parts|points|pairs|matrix|grid|rows|stack|queue|\w+_list|\w+s)$/i;
-const DICT_NAMES = /^(d|dct|dict|mapping|map|counts|counter|table|config|options|opts|freq|index_map|lookup|\w+_map|\w+_dict|\w+_by_\w+)$/i;
+const LIST_NAMES =
+  /^(xs|ys|zs|items|lst|list|arr|array|nums|numbers|values|vals|data|seq|sequence|elements|elems|l|ints|scores|words|names|lines|strings|tokens|parts|points|pairs|matrix|grid|rows|stack|queue|\w+_list|\w+s)$/i;
+const DICT_NAMES =
+  /^(d|dct|dict|mapping|map|counts|counter|table|config|options|opts|freq|index_map|lookup|\w+_map|\w+_dict|\w+_by_\w+)$/i;
 const STR_LIST_NAMES = /^(words|names|lines|strings|tokens|parts|labels|keys|\w+_names|\w+_words)$/i;
 
 const LIST_METHODS = new Set([
-  "append", "extend", "pop", "insert", "sort", "reverse", "remove", "copy", "push", "shift", "unshift", "splice",
-  "each", "map", "select", "reject", "filter", "reduce", "forEach", "includes", "indexOf", "slice", "each_with_index",
-  "sum", "max", "min", "sort_by", "uniq", "flatten", "first", "last", "concat", "some", "every", "find", "inject",
-  "each_slice", "zip", "take", "drop", "compact", "sorted", "any?", "all?", "empty?", "include?", "count",
+  "append",
+  "extend",
+  "pop",
+  "insert",
+  "sort",
+  "reverse",
+  "remove",
+  "copy",
+  "push",
+  "shift",
+  "unshift",
+  "splice",
+  "each",
+  "map",
+  "select",
+  "reject",
+  "filter",
+  "reduce",
+  "forEach",
+  "includes",
+  "indexOf",
+  "slice",
+  "each_with_index",
+  "sum",
+  "max",
+  "min",
+  "sort_by",
+  "uniq",
+  "flatten",
+  "first",
+  "last",
+  "concat",
+  "some",
+  "every",
+  "find",
+  "inject",
+  "each_slice",
+  "zip",
+  "take",
+  "drop",
+  "compact",
+  "sorted",
+  "any?",
+  "all?",
+  "empty?",
+  "include?",
+  "count",
 ]);
 const STR_METHODS = new Set([
-  "lower", "upper", "strip", "lstrip", "rstrip", "split", "startswith", "endswith", "replace", "find", "isdigit",
-  "isalpha", "isalnum", "isspace", "isupper", "islower", "title", "capitalize", "encode", "format", "zfill",
-  "downcase", "upcase", "chars", "gsub", "sub", "start_with?", "end_with?", "reverse", "each_char", "swapcase",
-  "toLowerCase", "toUpperCase", "trim", "charAt", "charCodeAt", "substring", "substr", "startsWith", "endsWith",
-  "padStart", "padEnd", "repeat", "byte", "gmatch", "match", "len", "rep", "lines", "ord", "to_i", "to_sym",
+  "lower",
+  "upper",
+  "strip",
+  "lstrip",
+  "rstrip",
+  "split",
+  "startswith",
+  "endswith",
+  "replace",
+  "find",
+  "isdigit",
+  "isalpha",
+  "isalnum",
+  "isspace",
+  "isupper",
+  "islower",
+  "title",
+  "capitalize",
+  "encode",
+  "format",
+  "zfill",
+  "downcase",
+  "upcase",
+  "chars",
+  "gsub",
+  "sub",
+  "start_with?",
+  "end_with?",
+  "reverse",
+  "each_char",
+  "swapcase",
+  "toLowerCase",
+  "toUpperCase",
+  "trim",
+  "charAt",
+  "charCodeAt",
+  "substring",
+  "substr",
+  "startsWith",
+  "endsWith",
+  "padStart",
+  "padEnd",
+  "repeat",
+  "byte",
+  "gmatch",
+  "match",
+  "len",
+  "rep",
+  "lines",
+  "ord",
+  "to_i",
+  "to_sym",
 ]);
 const DICT_METHODS = new Set([
-  "items", "keys", "values", "get", "setdefault", "update", "each_pair", "key?", "has_key?", "fetch", "each_key",
-  "each_value", "hasOwnProperty", "merge", "transform_values",
+  "items",
+  "keys",
+  "values",
+  "get",
+  "setdefault",
+  "update",
+  "each_pair",
+  "key?",
+  "has_key?",
+  "fetch",
+  "each_key",
+  "each_value",
+  "hasOwnProperty",
+  "merge",
+  "transform_values",
 ]);
 
 function fnv1a(s: string): number {
@@ -83,7 +191,10 @@ export { fnv1a };
 
 /** Parses a Python type hint (`list[int]`, `Optional[str]`, `dict[str, int]`, `int | None`, ...). */
 export function pythonHint(text: string): Ty | null {
-  const s = text.replace(/\s+/g, "").replace(/\btyping\./g, "").replace(/^["']|["']$/g, "");
+  const s = text
+    .replace(/\s+/g, "")
+    .replace(/\btyping\./g, "")
+    .replace(/^["']|["']$/g, "");
   let pos = 0;
   const parse = (): Ty | null => {
     const m = /^[A-Za-z_][\w.]*/.exec(s.slice(pos));
@@ -132,16 +243,36 @@ export function pythonHint(text: string): Ty | null {
       case "None":
         t = { k: "none" };
         break;
-      case "list": case "List": case "Sequence": case "Iterable": case "Collection": case "MutableSequence": case "Iterator":
+      case "list":
+      case "List":
+      case "Sequence":
+      case "Iterable":
+      case "Collection":
+      case "MutableSequence":
+      case "Iterator":
         t = { k: "list", el: args[0] ?? { k: "int" } };
         break;
-      case "tuple": case "Tuple":
-        t = ellipsis || args.length === 0 ? { k: "tuple", els: null, el: a0 } : { k: "tuple", els: args.map((x) => x ?? { k: "int" }) };
+      case "tuple":
+      case "Tuple":
+        t =
+          ellipsis || args.length === 0
+            ? { k: "tuple", els: null, el: a0 }
+            : { k: "tuple", els: args.map((x) => x ?? { k: "int" }) };
         break;
-      case "set": case "Set": case "frozenset": case "FrozenSet": case "AbstractSet":
+      case "set":
+      case "Set":
+      case "frozenset":
+      case "FrozenSet":
+      case "AbstractSet":
         t = { k: "set", el: a0 };
         break;
-      case "dict": case "Dict": case "Mapping": case "MutableMapping": case "defaultdict": case "OrderedDict": case "Counter":
+      case "dict":
+      case "Dict":
+      case "Mapping":
+      case "MutableMapping":
+      case "defaultdict":
+      case "OrderedDict":
+      case "Counter":
         t = { k: "dict", key: args[0] ?? { k: "str" }, val: args[1] ?? { k: "int" } };
         break;
       case "Optional":
@@ -194,7 +325,8 @@ function literalValue(lang: LangId, n: SyntaxNode): Ty | null {
   if (/^(integer|int_literal)$/.test(t)) return { k: "int" };
   if (/^(float|float_literal)$/.test(t)) return { k: "float" };
   if (t === "number") return /[.eE]/.test(n.text) && !/^0x/i.test(n.text) ? { k: "float" } : { k: "int" };
-  if (/^(string|interpreted_string_literal|raw_string_literal|template_string|rune_literal)$/.test(t)) return { k: "str" };
+  if (/^(string|interpreted_string_literal|raw_string_literal|template_string|rune_literal)$/.test(t))
+    return { k: "str" };
   if (/^(true|false)$/.test(t)) return { k: "bool" };
   if (t === "list" || t === "array") return { k: "list", el: { k: "int" } };
   if (t === "dictionary" || t === "hash" || t === "object") return { k: "dict", key: { k: "str" }, val: { k: "int" } };
@@ -214,7 +346,11 @@ function stringContent(n: SyntaxNode): string | null {
 }
 
 /** The node that defines `entry` (top-level first), with its parameter list node. */
-function findDefinition(lang: LangId, root: SyntaxNode, entry: string | undefined): { def: SyntaxNode; name: string; params: SyntaxNode | null; method: boolean } | null {
+function findDefinition(
+  lang: LangId,
+  root: SyntaxNode,
+  entry: string | undefined,
+): { def: SyntaxNode; name: string; params: SyntaxNode | null; method: boolean } | null {
   const spec = LANGUAGES[lang];
   const fnTypes = new Set([...spec.functionNodeTypes, "function_declaration", "method_declaration"]);
   const classTypes = new Set(spec.classNodeTypes);
@@ -242,10 +378,12 @@ function findDefinition(lang: LangId, root: SyntaxNode, entry: string | undefine
     if (isFn && name !== null) {
       const short = name.replace(/^.*[.:]/, "");
       const method = inClass || n.type === "method_declaration" || n.type === "singleton_method" || /[.:]/.test(name);
-      if (entry === undefined || name === entry || short === entry) found.push({ def: n, name: entry ?? short, params, method, depth });
+      if (entry === undefined || name === entry || short === entry)
+        found.push({ def: n, name: entry ?? short, params, method, depth });
     }
     const childClass = inClass || classTypes.has(n.type);
-    for (let i = n.children.length - 1; i >= 0; i--) stack.push([n.children[i]!, isFn ? depth + 1 : depth, isFn ? false : childClass]);
+    for (let i = n.children.length - 1; i >= 0; i--)
+      stack.push([n.children[i]!, isFn ? depth + 1 : depth, isFn ? false : childClass]);
   }
   if (found.length === 0) return null;
   found.sort((a, b) => a.depth - b.depth || a.def.start - b.def.start);
@@ -283,7 +421,13 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
   let variadic = false;
   let unsupported: string | null = null;
   const goParamTypes: string[] = [];
-  const mk = (name: string, declared: Ty | null, defaultText: string | null): ParamInfo => ({ name, declared, defaultText, votes: {}, elVotes: {} });
+  const mk = (name: string, declared: Ty | null, defaultText: string | null): ParamInfo => ({
+    name,
+    declared,
+    defaultText,
+    votes: {},
+    elVotes: {},
+  });
   for (const c of found.params?.namedChildren ?? (found.params?.type === "identifier" ? [found.params] : [])) {
     const t = c.type;
     if (t === "identifier") params.push(mk(c.text, null, null));
@@ -292,7 +436,12 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
       const ty = c.childByField("type");
       if (nm) params.push(mk(nm.text, ty ? pythonHint(ty.text) : null, null));
       else variadic = true; // *args: T
-    } else if (t === "default_parameter" || t === "typed_default_parameter" || t === "optional_parameter" || t === "assignment_pattern") {
+    } else if (
+      t === "default_parameter" ||
+      t === "typed_default_parameter" ||
+      t === "optional_parameter" ||
+      t === "assignment_pattern"
+    ) {
       const nm = c.childByField("name") ?? c.childByField("left");
       const val = c.childByField("value") ?? c.childByField("right");
       const ty = c.childByField("type");
@@ -310,7 +459,13 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
       }
     } else if (/splat|rest_pattern|vararg|variadic/.test(t)) {
       if (!/dictionary_splat|hash_splat/.test(t)) variadic = true;
-    } else if (t === "keyword_separator" || t === "positional_separator" || t === "block_parameter" || t === "keyword_parameter" || t === "comment") {
+    } else if (
+      t === "keyword_separator" ||
+      t === "positional_separator" ||
+      t === "block_parameter" ||
+      t === "keyword_parameter" ||
+      t === "comment"
+    ) {
       // not positional
     } else if (t === "object_pattern" || t === "array_pattern" || t === "destructured_parameter") {
       unsupported = "destructuring parameters are not supported";
@@ -339,10 +494,24 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
     if (!p || !n.parent) continue;
     const par = n.parent;
     // receiver.method / obj.attr
-    if (/^(attribute|member_expression|call|method_index_expression|dot_index_expression|selector_expression)$/.test(par.type)) {
-      const objField = par.childByField("object") ?? par.childByField("receiver") ?? par.childByField("table") ?? par.childByField("operand");
+    if (
+      /^(attribute|member_expression|call|method_index_expression|dot_index_expression|selector_expression)$/.test(
+        par.type,
+      )
+    ) {
+      const objField =
+        par.childByField("object") ??
+        par.childByField("receiver") ??
+        par.childByField("table") ??
+        par.childByField("operand");
       if (objField === n) {
-        const m = (par.childByField("attribute") ?? par.childByField("property") ?? par.childByField("method") ?? par.childByField("field"))?.text ?? "";
+        const m =
+          (
+            par.childByField("attribute") ??
+            par.childByField("property") ??
+            par.childByField("method") ??
+            par.childByField("field")
+          )?.text ?? "";
         if (m === "length" || m === "size") {
           vote(p, "list", 2);
           vote(p, "str", 1);
@@ -351,18 +520,40 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
         else if (LIST_METHODS.has(m)) vote(p, "list", 4);
       }
     }
-    if (/^(subscript|element_reference|subscript_expression|bracket_index_expression|index_expression|slice_expression)$/.test(par.type)) {
-      const obj = par.childByField("value") ?? par.childByField("object") ?? par.childByField("table") ?? par.childByField("operand") ?? par.children[0];
+    if (
+      /^(subscript|element_reference|subscript_expression|bracket_index_expression|index_expression|slice_expression)$/.test(
+        par.type,
+      )
+    ) {
+      const obj =
+        par.childByField("value") ??
+        par.childByField("object") ??
+        par.childByField("table") ??
+        par.childByField("operand") ??
+        par.children[0];
       if (obj === n) {
         vote(p, "list", 2);
-        const idx = par.childByField("subscript") ?? par.childByField("index") ?? par.childByField("field") ?? par.namedChildren[1];
+        const idx =
+          par.childByField("subscript") ??
+          par.childByField("index") ??
+          par.childByField("field") ??
+          par.namedChildren[1];
         if (idx && literalValue(lang, idx)?.k === "str") vote(p, "dict", 4);
       } else vote(p, "int", 2);
     }
     // len(x), #x
     if (par.type === "argument_list" && par.parent) {
       const fn = par.parent.childByField("function")?.text;
-      if (fn === "len" || fn === "sorted" || fn === "sum" || fn === "max" || fn === "min" || fn === "enumerate" || fn === "reversed") vote(p, "list", 2);
+      if (
+        fn === "len" ||
+        fn === "sorted" ||
+        fn === "sum" ||
+        fn === "max" ||
+        fn === "min" ||
+        fn === "enumerate" ||
+        fn === "reversed"
+      )
+        vote(p, "list", 2);
       if (fn === "range") vote(p, "int", 4);
       if (fn === "abs" || fn === "bin" || fn === "chr") vote(p, "int", 3);
       if (fn === "ord") vote(p, "str", 3);
@@ -375,14 +566,17 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
     }
     // comparisons and arithmetic against literals
     if (/^(comparison_operator|binary_operator|binary|binary_expression|augmented_assignment)$/.test(par.type)) {
-      const op = (par.childByField("operator") ?? par.childByField("operators"))?.text ?? par.children.find((c) => !c.named)?.text ?? "";
+      const op =
+        (par.childByField("operator") ?? par.childByField("operators"))?.text ??
+        par.children.find((c) => !c.named)?.text ??
+        "";
       for (const other of par.namedChildren) {
         if (other === n) continue;
         const lit = literalValue(lang, other);
         if (!lit) continue;
         const k = kindOf(lit);
         if (k === "int" || k === "float") {
-          if (op === "*" && (kindOf(lit) === "int")) vote(p, "int", 1);
+          if (op === "*" && kindOf(lit) === "int") vote(p, "int", 1);
           else vote(p, k, 3);
           const v = Number(other.text);
           if (Number.isSafeInteger(v) && Math.abs(v) < 1e6) for (const d of [-1, 0, 1]) ints.add(v + d);
@@ -393,12 +587,23 @@ export function analyseFunction(lang: LangId, source: string, entry?: string): F
     }
   }
   for (const p of params) nameVotes(p);
-  const out: FunctionInfo = { lang, entry: found.name, params, variadic, method, ints: [...ints].sort((a, b) => a - b), floats: [...floats], strs: [...strs], unsupported };
+  const out: FunctionInfo = {
+    lang,
+    entry: found.name,
+    params,
+    variadic,
+    method,
+    ints: [...ints].sort((a, b) => a - b),
+    floats: [...floats],
+    strs: [...strs],
+    unsupported,
+  };
   if (lang === "go") {
     const res = found.def.childByField("result");
     let results = 0;
     if (res?.type === "parameter_list") {
-      for (const d of res.namedChildren) if (d.type === "parameter_declaration") results += Math.max(1, d.childrenByField("name").length);
+      for (const d of res.namedChildren)
+        if (d.type === "parameter_declaration") results += Math.max(1, d.childrenByField("name").length);
     } else if (res) results = 1;
     if (variadic) out.unsupported = "variadic parameters are not supported";
     out.go = { paramTypes: goParamTypes, results };

@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BehaviourRunner, compareBehaviour, type BehaviourJob, type BehaviourResult } from "../../src/behaviour/index.js";
+import {
+  BehaviourRunner,
+  compareBehaviour,
+  type BehaviourJob,
+  type BehaviourResult,
+} from "../../src/behaviour/index.js";
 import { probeSandbox } from "../../src/sandbox/sandbox.js";
 import { UserError } from "../../src/core/errors.js";
 
@@ -40,7 +45,12 @@ describe("behaviour: sandboxed comparison", () => {
   it("python: rewrites score 1, breaks score below 1, wrong arity / missing function score 0 with a reason", async () => {
     const jobs: BehaviourJob[] = [
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs):\n    return sum(1 for x in xs if x > 0)\n" },
-      { lang: "py", original: COUNT_POS, rebuilt: "def count_pos(items):\n    k = 0\n    i = 0\n    while i < len(items):\n        if not items[i] <= 0:\n            k += 1\n        i += 1\n    return k\n" },
+      {
+        lang: "py",
+        original: COUNT_POS,
+        rebuilt:
+          "def count_pos(items):\n    k = 0\n    i = 0\n    while i < len(items):\n        if not items[i] <= 0:\n            k += 1\n        i += 1\n    return k\n",
+      },
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs):\n    return sum(1 for x in xs if x >= 0)\n" },
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs):\n    return sum(1 for x in xs if x > 1)\n" },
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs, extra):\n    return 0\n" },
@@ -69,8 +79,17 @@ describe("behaviour: sandboxed comparison", () => {
 `;
     const addOne = "def add_one(xs):\n    xs.append(1)\n    return len(xs)\n";
     const r = await runner.compare([
-      { lang: "python", original: orig, rebuilt: 'def top(xs):\n    if len(xs) == 0:\n        raise ValueError("nothing to do")\n    return sorted(xs)[-1]\n' },
-      { lang: "python", original: orig, rebuilt: 'def top(xs):\n    if len(xs) == 0:\n        raise KeyError("empty")\n    return max(xs)\n' },
+      {
+        lang: "python",
+        original: orig,
+        rebuilt:
+          'def top(xs):\n    if len(xs) == 0:\n        raise ValueError("nothing to do")\n    return sorted(xs)[-1]\n',
+      },
+      {
+        lang: "python",
+        original: orig,
+        rebuilt: 'def top(xs):\n    if len(xs) == 0:\n        raise KeyError("empty")\n    return max(xs)\n',
+      },
       { lang: "python", original: addOne, rebuilt: "def add_one(xs):\n    xs.extend([1])\n    return len(xs)\n" },
       { lang: "python", original: addOne, rebuilt: "def add_one(xs):\n    return len(xs) + 1\n" },
     ]);
@@ -80,13 +99,21 @@ describe("behaviour: sandboxed comparison", () => {
     assert.match(r[1]!.mismatch!.original, /ValueError/);
     assert.match(r[1]!.mismatch!.rebuilt, /KeyError/);
     assert.equal(ok(r[2]!, "same mutation"), 1);
-    assert.equal(ok(r[3]!, "no mutation"), 0, "same return values but the argument is not mutated: every input differs");
+    assert.equal(
+      ok(r[3]!, "no mutation"),
+      0,
+      "same return values but the argument is not mutated: every input differs",
+    );
     assert.match(r[3]!.mismatch!.original, /args after/);
   });
 
   it("is deterministic for a seed, and the seed changes the inputs", async () => {
     const jobs: BehaviourJob[] = [
-      { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs):\n    return len([x for x in xs if x >= 0])\n" },
+      {
+        lang: "python",
+        original: COUNT_POS,
+        rebuilt: "def count_pos(xs):\n    return len([x for x in xs if x >= 0])\n",
+      },
       { lang: "ruby", original: "def dbl(n)\n  n * 2\nend\n", rebuilt: "def dbl(n)\n  n + 2\nend\n" },
     ];
     const a = await compareBehaviour(jobs, { seed: 7 });
@@ -106,8 +133,18 @@ describe("behaviour: sandboxed comparison", () => {
       { lang: "python", original: "def f(x):\n    return helper(x) + 1\n", rebuilt },
       { lang: "python", original: "import numpy_not_installed_here\ndef f(x):\n    return x\n", rebuilt },
       { lang: "python", original: "import random\ndef f(x):\n    return random.random() + len(str(x))\n", rebuilt },
-      { lang: "python", original: "def f(path):\n    with open('/etc/batcoder-nothing/' + str(path)) as fh:\n        return fh.read()\n", rebuilt },
-      { lang: "python", original: "class A:\n    def f(self, x):\n        return x + self.k\n", rebuilt, entryPoint: "f" },
+      {
+        lang: "python",
+        original:
+          "def f(path):\n    with open('/etc/batcoder-nothing/' + str(path)) as fh:\n        return fh.read()\n",
+        rebuilt,
+      },
+      {
+        lang: "python",
+        original: "class A:\n    def f(self, x):\n        return x + self.k\n",
+        rebuilt,
+        entryPoint: "f",
+      },
       { lang: "python", original: "def f(x):\n    return None\n", rebuilt },
       { lang: "python", original: "def g(x):\n    return x\n", rebuilt, entryPoint: "f" },
     ]);
@@ -128,10 +165,28 @@ describe("behaviour: sandboxed comparison", () => {
     const orig = "def f(x: int) -> int:\n    return x * 3\n";
     const r = await runner.compare([
       { lang: "python", original: orig, rebuilt: "def f(x):\n    while True:\n        pass\n" },
-      { lang: "python", original: orig, rebuilt: "def f(x):\n    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass\n" },
-      { lang: "python", original: orig, rebuilt: "import os\ndef f(x):\n    for _ in range(10000):\n        os.fork()\n    return x * 3\n" },
-      { lang: "python", original: orig, rebuilt: "import socket\ndef f(x):\n    socket.create_connection(('1.1.1.1', 80), timeout=1)\n    return x * 3\n" },
-      { lang: "python", original: orig, rebuilt: `def f(x):\n    open(${JSON.stringify(hostMarker)}, 'w').write('x')\n    return x * 3\n` },
+      {
+        lang: "python",
+        original: orig,
+        rebuilt:
+          "def f(x):\n    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass\n",
+      },
+      {
+        lang: "python",
+        original: orig,
+        rebuilt: "import os\ndef f(x):\n    for _ in range(10000):\n        os.fork()\n    return x * 3\n",
+      },
+      {
+        lang: "python",
+        original: orig,
+        rebuilt:
+          "import socket\ndef f(x):\n    socket.create_connection(('1.1.1.1', 80), timeout=1)\n    return x * 3\n",
+      },
+      {
+        lang: "python",
+        original: orig,
+        rebuilt: `def f(x):\n    open(${JSON.stringify(hostMarker)}, 'w').write('x')\n    return x * 3\n`,
+      },
       { lang: "python", original: orig, rebuilt: "import os\ndef f(x):\n    os._exit(0)\n" },
       { lang: "python", original: orig, rebuilt: "def f(x):\n    return x + x + x\n" },
     ]);
@@ -141,7 +196,11 @@ describe("behaviour: sandboxed comparison", () => {
     assert.match(why(r[0]!), /timeout/);
     assert.match(why(r[1]!), /timeout|crashed the runner/, "a program that swallows the timeout is still stopped");
     assert.match(why(r[2]!), /raises (BlockingIOError|OSError)|crashed the runner/);
-    assert.match(why(r[3]!), /raises (OSError|TimeoutError|ConnectionRefusedError)|timeout/, "no network: the connection fails");
+    assert.match(
+      why(r[3]!),
+      /raises (OSError|TimeoutError|ConnectionRefusedError)|timeout/,
+      "no network: the connection fails",
+    );
     assert.match(why(r[4]!), /raises (FileNotFoundError|PermissionError|OSError)/);
     assert.equal(fs.existsSync(hostMarker), false, "the sandbox must not write to the host");
     assert.match(why(r[5]!), /crashed the runner/);
@@ -153,9 +212,17 @@ describe("behaviour: sandboxed comparison", () => {
     const r = await runner.compare([
       { lang: "ruby", original: orig, rebuilt: "def count_pos(xs)\n  xs.select { |x| x > 0 }.size\nend\n" },
       { lang: "rb", original: orig, rebuilt: "def count_pos(xs)\n  xs.count { |x| x >= 0 }\nend\n" },
-      { lang: "ruby", original: orig, rebuilt: "def count_pos(xs)\n  loop {}\nend\n" },
+      {
+        lang: "ruby",
+        original: orig,
+        rebuilt: "def count_pos(xs)\n  loop do\n    begin\n      loop {}\n    rescue Exception\n    end\n  end\nend\n",
+      },
       { lang: "ruby", original: "def f(x)\n  helper(x) + 1\nend\n", rebuilt: "def f(x)\n  x\nend\n" },
-      { lang: "ruby", original: "def add_one(xs)\n  xs << 1\n  xs.size\nend\n", rebuilt: "def add_one(xs)\n  xs.size + 1\nend\n" },
+      {
+        lang: "ruby",
+        original: "def add_one(xs)\n  xs << 1\n  xs.size\nend\n",
+        rebuilt: "def add_one(xs)\n  xs.size + 1\nend\n",
+      },
     ]);
     assert.equal(ok(r[0]!, "count"), 1);
     assert.ok(ok(r[1]!, "flipped") < 1);
@@ -174,7 +241,11 @@ describe("behaviour: sandboxed comparison", () => {
       { lang: "js", original: orig, rebuilt: "function countPos(xs) { while (true) {} }\n" },
       { lang: "js", original: orig, rebuilt: "function countPos(xs, y) { return 0; }\n" },
       { lang: "js", original: "function f(x) { return helper(x) + 1; }\n", rebuilt: "function f(x) { return x; }\n" },
-      { lang: "js", original: orig, rebuilt: "function countPos(xs) { return require('fs').readdirSync('/').length; }\n" },
+      {
+        lang: "js",
+        original: orig,
+        rebuilt: "function countPos(xs) { return require('fs').readdirSync('/').length; }\n",
+      },
     ]);
     assert.equal(ok(r[0]!, "filter"), 1);
     assert.ok(ok(r[1]!, "flipped") < 1);
@@ -189,14 +260,33 @@ describe("behaviour: sandboxed comparison", () => {
   });
 
   it("lua: rewrites agree, breaks, hostile loops and wrong arity do not, missing globals are not executable", async () => {
-    const orig = "local function count_pos(xs)\n  local n = 0\n  for _, x in ipairs(xs) do\n    if x > 0 then n = n + 1 end\n  end\n  return n\nend\n";
+    const orig =
+      "local function count_pos(xs)\n  local n = 0\n  for _, x in ipairs(xs) do\n    if x > 0 then n = n + 1 end\n  end\n  return n\nend\n";
     const r = await runner.compare([
-      { lang: "lua", original: orig, rebuilt: "function count_pos(items)\n  local k = 0\n  local i = 1\n  while i <= #items do\n    if not (items[i] <= 0) then k = k + 1 end\n    i = i + 1\n  end\n  return k\nend\n" },
-      { lang: "lua", original: orig, rebuilt: "function count_pos(xs)\n  local n = 0\n  for _, x in ipairs(xs) do\n    if x >= 0 then n = n + 1 end\n  end\n  return n\nend\n" },
-      { lang: "lua", original: orig, rebuilt: "function count_pos(xs)\n  while true do pcall(function() while true do end end) end\nend\n" },
+      {
+        lang: "lua",
+        original: orig,
+        rebuilt:
+          "function count_pos(items)\n  local k = 0\n  local i = 1\n  while i <= #items do\n    if not (items[i] <= 0) then k = k + 1 end\n    i = i + 1\n  end\n  return k\nend\n",
+      },
+      {
+        lang: "lua",
+        original: orig,
+        rebuilt:
+          "function count_pos(xs)\n  local n = 0\n  for _, x in ipairs(xs) do\n    if x >= 0 then n = n + 1 end\n  end\n  return n\nend\n",
+      },
+      {
+        lang: "lua",
+        original: orig,
+        rebuilt: "function count_pos(xs)\n  while true do pcall(function() while true do end end) end\nend\n",
+      },
       { lang: "lua", original: orig, rebuilt: "function count_pos(xs, y)\n  return 0\nend\n" },
       { lang: "lua", original: "function f(x)\n  return helper(x)\nend\n", rebuilt: "function f(x) return x end\n" },
-      { lang: "lua", original: "function f(x)\n  return math.random() + x\nend\n", rebuilt: "function f(x) return x end\n" },
+      {
+        lang: "lua",
+        original: "function f(x)\n  return math.random() + x\nend\n",
+        rebuilt: "function f(x) return x end\n",
+      },
     ]);
     assert.equal(ok(r[0]!, "while + negated if + renamed"), 1);
     assert.ok(ok(r[1]!, "flipped") < 1);
@@ -210,18 +300,51 @@ describe("behaviour: sandboxed comparison", () => {
   });
 
   it("go: one compiled program per batch; rewrites agree, breaks and panics differ, compile errors are per side", async () => {
-    const orig = "func CountPos(xs []int) int {\n\tn := 0\n\tfor _, x := range xs {\n\t\tif x > 0 {\n\t\t\tn++\n\t\t}\n\t}\n\treturn n\n}\n";
+    const orig =
+      "func CountPos(xs []int) int {\n\tn := 0\n\tfor _, x := range xs {\n\t\tif x > 0 {\n\t\t\tn++\n\t\t}\n\t}\n\treturn n\n}\n";
     const r = await runner.compare([
-      { lang: "go", original: orig, rebuilt: "package main\n\nfunc CountPos(xs []int) int {\n\tc := 0\n\tfor i := 0; i < len(xs); i++ {\n\t\tif !(xs[i] <= 0) {\n\t\t\tc++\n\t\t}\n\t}\n\treturn c\n}\n" },
-      { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\tc := 0\n\tfor _, x := range xs {\n\t\tif x >= 0 {\n\t\t\tc++\n\t\t}\n\t}\n\treturn c\n}\n" },
+      {
+        lang: "go",
+        original: orig,
+        rebuilt:
+          "package main\n\nfunc CountPos(xs []int) int {\n\tc := 0\n\tfor i := 0; i < len(xs); i++ {\n\t\tif !(xs[i] <= 0) {\n\t\t\tc++\n\t\t}\n\t}\n\treturn c\n}\n",
+      },
+      {
+        lang: "go",
+        original: orig,
+        rebuilt:
+          "func CountPos(xs []int) int {\n\tc := 0\n\tfor _, x := range xs {\n\t\tif x >= 0 {\n\t\t\tc++\n\t\t}\n\t}\n\treturn c\n}\n",
+      },
       { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\treturn undefinedThing(xs)\n}\n" },
       { lang: "go", original: orig, rebuilt: "func CountPos(xs []int, y int) int {\n\treturn 0\n}\n" },
       { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\tfor {\n\t}\n}\n" },
-      { lang: "go", original: orig, rebuilt: "func CountPos(xs []int) int {\n\tn := 0\n\tfor _, x := range xs[1:] {\n\t\tif x > 0 {\n\t\t\tn++\n\t\t}\n\t}\n\treturn n\n}\n" },
-      { lang: "go", original: "func Up(s string) string {\n\treturn strings.ToUpper(s) + strconv.Itoa(len(s))\n}\n", rebuilt: "func Up(s string) string {\n\treturn fmt.Sprint(strings.ToUpper(s), len(s))\n}\n" },
-      { lang: "go", original: "func F(x int) int {\n\treturn helper(x)\n}\n", rebuilt: "func F(x int) int { return x }\n" },
-      { lang: "go", original: "func (p *T) M(x int) int {\n\treturn x\n}\n", rebuilt: "func M(x int) int { return x }\n", entryPoint: "M" },
-      { lang: "go", original: orig, rebuilt: 'import "github.com/nothing/here"\n\nfunc CountPos(xs []int) int {\n\treturn here.Count(xs)\n}\n' },
+      {
+        lang: "go",
+        original: orig,
+        rebuilt:
+          "func CountPos(xs []int) int {\n\tn := 0\n\tfor _, x := range xs[1:] {\n\t\tif x > 0 {\n\t\t\tn++\n\t\t}\n\t}\n\treturn n\n}\n",
+      },
+      {
+        lang: "go",
+        original: "func Up(s string) string {\n\treturn strings.ToUpper(s) + strconv.Itoa(len(s))\n}\n",
+        rebuilt: "func Up(s string) string {\n\treturn fmt.Sprint(strings.ToUpper(s), len(s))\n}\n",
+      },
+      {
+        lang: "go",
+        original: "func F(x int) int {\n\treturn helper(x)\n}\n",
+        rebuilt: "func F(x int) int { return x }\n",
+      },
+      {
+        lang: "go",
+        original: "func (p *T) M(x int) int {\n\treturn x\n}\n",
+        rebuilt: "func M(x int) int { return x }\n",
+        entryPoint: "M",
+      },
+      {
+        lang: "go",
+        original: orig,
+        rebuilt: 'import "github.com/nothing/here"\n\nfunc CountPos(xs []int) int {\n\treturn here.Count(xs)\n}\n',
+      },
     ]);
     assert.equal(ok(r[0]!, "for + negated if (with a package clause)"), 1);
     assert.ok(ok(r[1]!, "flipped") < 1);
@@ -244,7 +367,11 @@ describe("behaviour: sandboxed comparison", () => {
   });
 
   it("a second compare of the same original reuses the cached probe and gives the same score", async () => {
-    const job: BehaviourJob = { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs):\n    return sum(x > 0 for x in xs)\n" };
+    const job: BehaviourJob = {
+      lang: "python",
+      original: COUNT_POS,
+      rebuilt: "def count_pos(xs):\n    return sum(x > 0 for x in xs)\n",
+    };
     const fresh = new BehaviourRunner({ seed: 1 });
     const [a] = await fresh.compare([job]);
     const before = fresh.processes;
@@ -254,7 +381,10 @@ describe("behaviour: sandboxed comparison", () => {
   });
 
   it("unsupported languages and bad options are clear errors", async () => {
-    await assert.rejects(compareBehaviour([{ lang: "cobol", original: "x", rebuilt: "y" }]), (e: unknown) => e instanceof UserError && /not supported/.test(e.message));
+    await assert.rejects(
+      compareBehaviour([{ lang: "cobol", original: "x", rebuilt: "y" }]),
+      (e: unknown) => e instanceof UserError && /not supported/.test(e.message),
+    );
     assert.throws(() => new BehaviourRunner({ nInputs: 0 }), UserError);
   });
 });

@@ -2,7 +2,15 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { loadLanguage } from "../../src/lang/index.js";
-import { analyseFunction, generateInputs, mutateValue, pythonHint, goType, type FunctionInfo, type Json } from "../../src/behaviour/index.js";
+import {
+  analyseFunction,
+  generateInputs,
+  mutateValue,
+  pythonHint,
+  goType,
+  type FunctionInfo,
+  type Json,
+} from "../../src/behaviour/index.js";
 import { Generator } from "../../src/behaviour/inputs.js";
 import { Rng } from "../../src/core/rng.js";
 
@@ -12,7 +20,16 @@ function info(lang: "python" | "ruby" | "javascript", src: string, entry?: strin
   return r as FunctionInfo;
 }
 
-const kind = (v: Json): string => (v === null ? "null" : Array.isArray(v) ? "list" : typeof v === "object" ? ((v as Record<string, Json>).__bc__ as string) ?? "dict" : Number.isInteger(v) ? "int" : typeof v);
+const kind = (v: Json): string =>
+  v === null
+    ? "null"
+    : Array.isArray(v)
+      ? "list"
+      : typeof v === "object"
+        ? (((v as Record<string, Json>).__bc__ as string) ?? "dict")
+        : Number.isInteger(v)
+          ? "int"
+          : typeof v;
 
 describe("behaviour: input generation", () => {
   before(async () => {
@@ -22,7 +39,11 @@ describe("behaviour: input generation", () => {
   it("parses Python type hints and Go types", () => {
     assert.deepEqual(pythonHint("list[int]"), { k: "list", el: { k: "int" } });
     assert.deepEqual(pythonHint("Optional[str]"), { k: "str" });
-    assert.deepEqual(pythonHint("dict[str, list[float]]"), { k: "dict", key: { k: "str" }, val: { k: "list", el: { k: "float" } } });
+    assert.deepEqual(pythonHint("dict[str, list[float]]"), {
+      k: "dict",
+      key: { k: "str" },
+      val: { k: "list", el: { k: "float" } },
+    });
     assert.deepEqual(pythonHint("int | None"), { k: "int" });
     assert.deepEqual(pythonHint("Tuple[int, str]"), { k: "tuple", els: [{ k: "int" }, { k: "str" }] });
     assert.equal(pythonHint("SomeClass"), null);
@@ -32,10 +53,13 @@ describe("behaviour: input generation", () => {
   });
 
   it("takes types from hints and defaults, and from usage and names when there are none", () => {
-    const py = info("python", `def f(n: int, names: list[str], scale=1.5, flag=True, text="x", xs=None, d=None):
+    const py = info(
+      "python",
+      `def f(n: int, names: list[str], scale=1.5, flag=True, text="x", xs=None, d=None):
     if d.get("k") and xs.append(1) and text.lower():
         return n
-`);
+`,
+    );
     const byName = Object.fromEntries(py.params.map((p) => [p.name, p]));
     assert.deepEqual(byName.n!.declared, { k: "int" });
     assert.deepEqual(byName.names!.declared, { k: "list", el: { k: "str" } });
@@ -48,9 +72,15 @@ describe("behaviour: input generation", () => {
     const js = info("javascript", "function g(count, s) { return s.toLowerCase().length > count && count < 7; }");
     assert.ok((js.params[0]!.votes.int ?? 0) > (js.params[0]!.votes.str ?? 0));
     assert.ok((js.params[1]!.votes.str ?? 0) > 0);
-    assert.ok(js.ints.includes(7) && js.ints.includes(6) && js.ints.includes(8), "comparison boundary values are collected");
+    assert.ok(
+      js.ints.includes(7) && js.ints.includes(6) && js.ints.includes(8),
+      "comparison boundary values are collected",
+    );
     const rb = info("ruby", "def h(xs, k = 3)\n  xs.each { |x| k += x }\n  k\nend\n");
-    assert.deepEqual(rb.params.map((p) => p.name), ["xs", "k"]);
+    assert.deepEqual(
+      rb.params.map((p) => p.name),
+      ["xs", "k"],
+    );
     assert.deepEqual(rb.params[1]!.declared, { k: "int" });
   });
 
@@ -79,7 +109,11 @@ describe("behaviour: input generation", () => {
     for (const s of seeds) {
       for (let i = 0; i < 30; i++) {
         const m = mutateValue(s, rng, g);
-        assert.equal(kind(m) === "int" && kind(s) === "number" ? "number" : kind(m), kind(s), `${JSON.stringify(s)} → ${JSON.stringify(m)}`);
+        assert.equal(
+          kind(m) === "int" && kind(s) === "number" ? "number" : kind(m),
+          kind(s),
+          `${JSON.stringify(s)} → ${JSON.stringify(m)}`,
+        );
       }
     }
   });

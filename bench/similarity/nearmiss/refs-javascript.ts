@@ -57,7 +57,7 @@ export const JAVASCRIPT_REFS: NearMissRef[] = [
 }
 `,
     rewrites: {
-      "ternary": `const clamp = (x, lo, hi) => (x < lo ? lo : x > hi ? hi : x);
+      ternary: `const clamp = (x, lo, hi) => (x < lo ? lo : x > hi ? hi : x);
 `,
       "negated-if": `function clamp(x, lo, hi) {
   if (x >= lo) {
@@ -75,7 +75,13 @@ export const JAVASCRIPT_REFS: NearMissRef[] = [
 }
 `,
     },
-    inputs: [[5, 0, 10], [-3, 0, 10], [12, 0, 10], [0, 0, 0], [7, 10, 3]],
+    inputs: [
+      [5, 0, 10],
+      [-3, 0, 10],
+      [12, 0, 10],
+      [0, 0, 0],
+      [7, 10, 3],
+    ],
   },
   {
     id: "js-first-index",
@@ -99,7 +105,7 @@ export const JAVASCRIPT_REFS: NearMissRef[] = [
   return -1;
 }
 `,
-      "builtin": `function firstIndex(items, target) {
+      builtin: `function firstIndex(items, target) {
   return items.findIndex((x) => x === target);
 }
 `,
@@ -112,7 +118,12 @@ export const JAVASCRIPT_REFS: NearMissRef[] = [
 }
 `,
     },
-    inputs: [[[3, 1, 4, 1], 1], [[], 2], [[5, 5], 5], [[1, 2, 3], 4]],
+    inputs: [
+      [[3, 1, 4, 1], 1],
+      [[], 2],
+      [[5, 5], 5],
+      [[1, 2, 3], 4],
+    ],
   },
   {
     id: "js-is-sorted",
@@ -127,7 +138,7 @@ export const JAVASCRIPT_REFS: NearMissRef[] = [
 }
 `,
     rewrites: {
-      "every": `function isSorted(nums) {
+      every: `function isSorted(nums) {
   return nums.every((x, i) => i === 0 || nums[i - 1] <= x);
 }
 `,
@@ -215,7 +226,7 @@ function sumEvenSquares(nums) {
   return String(Math.abs(n)).split("").reduce((a, d) => a + Number(d), 0);
 }
 `,
-      "recursion": `function digitSum(n) {
+      recursion: `function digitSum(n) {
   const m = Math.abs(n);
   if (m < 10) return m;
   return (m % 10) + digitSum(Math.floor(m / 10));
@@ -242,7 +253,7 @@ function sumEvenSquares(nums) {
 }
 `,
     rewrites: {
-      "loop": `function rotateLeft(xs, k) {
+      loop: `function rotateLeft(xs, k) {
   const n = xs.length;
   const out = [];
   for (let i = 0; i < n; i++) out.push(xs[(((i + k) % n) + n) % n]);
@@ -257,13 +268,19 @@ function sumEvenSquares(nums) {
   return [];
 }
 `,
-      "map": `function rotateLeft(xs, k) {
+      map: `function rotateLeft(xs, k) {
   const n = xs.length;
   return xs.map((_, i) => xs[(((i + k) % n) + n) % n]);
 }
 `,
     },
-    inputs: [[[1, 2, 3, 4], 1], [[], 3], [[1, 2, 3], -1], [[9], 5], [[1, 2, 3], 7]],
+    inputs: [
+      [[1, 2, 3, 4], 1],
+      [[], 3],
+      [[1, 2, 3], -1],
+      [[9], 5],
+      [[1, 2, 3], 7],
+    ],
   },
   {
     id: "js-word-lengths",
@@ -281,7 +298,7 @@ function sumEvenSquares(nums) {
   return Object.fromEntries(sentence.split(/\\s+/).filter(Boolean).map((w) => [w, w.length]));
 }
 `,
-      "reduce": `function wordLengths(sentence) {
+      reduce: `function wordLengths(sentence) {
   return sentence.split(/\\s+/).filter((w) => w !== "").reduce((acc, w) => {
     acc[w] = w.length;
     return acc;

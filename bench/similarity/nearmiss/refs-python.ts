@@ -72,7 +72,13 @@ export const PYTHON_REFS: NearMissRef[] = [
     return result
 `,
     },
-    inputs: [[5, 0, 10], [-3, 0, 10], [12, 0, 10], [0, 0, 0], [7, 10, 3]],
+    inputs: [
+      [5, 0, 10],
+      [-3, 0, 10],
+      [12, 0, 10],
+      [0, 0, 0],
+      [7, 10, 3],
+    ],
   },
   {
     id: "py-first-index",
@@ -99,12 +105,17 @@ export const PYTHON_REFS: NearMissRef[] = [
             found = i
     return found
 `,
-      "comprehension": `def first_index(items, target):
+      comprehension: `def first_index(items, target):
     hits = [i for i, item in enumerate(items) if item == target]
     return hits[0] if hits else -1
 `,
     },
-    inputs: [[[3, 1, 4, 1], 1], [[], 2], [[5, 5], 5], [[1, 2, 3], 4]],
+    inputs: [
+      [[3, 1, 4, 1], 1],
+      [[], 2],
+      [[5, 5], 5],
+      [[1, 2, 3], 4],
+    ],
   },
   {
     id: "py-dedupe",
@@ -226,13 +237,13 @@ def sum_even_squares(nums):
       "string-digits": `def digit_sum(n: int) -> int:
     return sum(int(d) for d in str(abs(n)))
 `,
-      "recursion": `def digit_sum(n: int) -> int:
+      recursion: `def digit_sum(n: int) -> int:
     n = abs(n)
     if n < 10:
         return n
     return n % 10 + digit_sum(n // 10)
 `,
-      "divmod": `def digit_sum(n: int) -> int:
+      divmod: `def digit_sum(n: int) -> int:
     m, acc = abs(n), 0
     while m:
         m, r = divmod(m, 10)
@@ -281,7 +292,7 @@ def sum_even_squares(nums):
     return xs[k:] + xs[:k]
 `,
     rewrites: {
-      "loop": `def rotate_left(xs, k):
+      loop: `def rotate_left(xs, k):
     if len(xs) == 0:
         return []
     out = []
@@ -295,12 +306,18 @@ def sum_even_squares(nums):
         return xs[shift:] + xs[:shift]
     return []
 `,
-      "comprehension": `def rotate_left(xs, k):
+      comprehension: `def rotate_left(xs, k):
     n = len(xs)
     return [xs[(i + k) % n] for i in range(n)]
 `,
     },
-    inputs: [[[1, 2, 3, 4], 1], [[], 3], [[1, 2, 3], -1], [[9], 5], [[1, 2, 3], 7]],
+    inputs: [
+      [[1, 2, 3, 4], 1],
+      [[], 3],
+      [[1, 2, 3], -1],
+      [[9], 5],
+      [[1, 2, 3], 7],
+    ],
   },
   {
     id: "py-mutate-scale",
@@ -311,7 +328,7 @@ def sum_even_squares(nums):
     return len(values)
 `,
     rewrites: {
-      "enumerate": `def scale_in_place(values, factor):
+      enumerate: `def scale_in_place(values, factor):
     for i, v in enumerate(values):
         values[i] = v * factor
     return len(values)
@@ -328,6 +345,10 @@ def sum_even_squares(nums):
     return i
 `,
     },
-    inputs: [[[1, 2, 3], 2], [[], 5], [[-1, 4], 0]],
+    inputs: [
+      [[1, 2, 3], 2],
+      [[], 5],
+      [[-1, 4], 0],
+    ],
   },
 ];

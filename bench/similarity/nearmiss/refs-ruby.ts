@@ -78,7 +78,13 @@ end
 end
 `,
     },
-    inputs: [[5, 0, 10], [-3, 0, 10], [12, 0, 10], [0, 0, 0], [7, 10, 3]],
+    inputs: [
+      [5, 0, 10],
+      [-3, 0, 10],
+      [12, 0, 10],
+      [0, 0, 0],
+      [7, 10, 3],
+    ],
   },
   {
     id: "rb-first-index",
@@ -100,7 +106,7 @@ end
   -1
 end
 `,
-      "builtin": `def first_index(items, target)
+      builtin: `def first_index(items, target)
   items.index(target) || -1
 end
 `,
@@ -113,7 +119,12 @@ end
 end
 `,
     },
-    inputs: [[[3, 1, 4, 1], 1], [[], 2], [[5, 5], 5], [[1, 2, 3], 4]],
+    inputs: [
+      [[3, 1, 4, 1], 1],
+      [[], 2],
+      [[5, 5], 5],
+      [[1, 2, 3], 4],
+    ],
   },
   {
     id: "rb-is-sorted",
@@ -126,7 +137,7 @@ end
 end
 `,
     rewrites: {
-      "all": `def sorted?(nums)
+      all: `def sorted?(nums)
   (1...nums.length).all? { |i| nums[i - 1] <= nums[i] }
 end
 `,
@@ -211,13 +222,13 @@ end
   n.abs.to_s.chars.map(&:to_i).sum
 end
 `,
-      "recursion": `def digit_sum(n)
+      recursion: `def digit_sum(n)
   n = n.abs
   return n if n < 10
   n % 10 + digit_sum(n / 10)
 end
 `,
-      "divmod": `def digit_sum(n)
+      divmod: `def digit_sum(n)
   m = n.abs
   acc = 0
   until m.zero?
@@ -240,11 +251,11 @@ end
 end
 `,
     rewrites: {
-      "builtin": `def rotate_left(xs, k)
+      builtin: `def rotate_left(xs, k)
   xs.empty? ? [] : xs.rotate(k)
 end
 `,
-      "loop": `def rotate_left(xs, k)
+      loop: `def rotate_left(xs, k)
   out = []
   xs.length.times { |i| out << xs[(i + k) % xs.length] }
   out
@@ -259,7 +270,13 @@ end
 end
 `,
     },
-    inputs: [[[1, 2, 3, 4], 1], [[], 3], [[1, 2, 3], -1], [[9], 5], [[1, 2, 3], 7]],
+    inputs: [
+      [[1, 2, 3, 4], 1],
+      [[], 3],
+      [[1, 2, 3], -1],
+      [[9], 5],
+      [[1, 2, 3], 7],
+    ],
   },
   {
     id: "rb-word-lengths",

@@ -14,21 +14,54 @@
  * the compiler's first message for them. Same line protocol as the other runners (python.ts). Go has no
  * exceptions: a panic's kind is `exc:<%T of the panic value>` (runtime.boundsError, string, …); returned
  * errors compare by message. Per call a goroutine with a wall-clock limit; a call that times out cannot be
- * stopped, so the program reports that side and exits, and the host reruns the sides it did not reach.
+ * stopped, so the program reports that side and re-executes itself (`exec`, same binary) from the next side.
  * Printed output is not compared in Go.
  */
 import type { BatchSpec } from "./index.js";
 
 /** Standard-library packages imported automatically when a side uses them by name (name → import path). */
 const GO_STD: Record<string, string> = {
-  strings: "strings", strconv: "strconv", sort: "sort", math: "math", unicode: "unicode", bytes: "bytes",
-  fmt: "fmt", errors: "errors", utf8: "unicode/utf8", utf16: "unicode/utf16", bits: "math/bits",
-  big: "math/big", cmplx: "math/cmplx", regexp: "regexp", hex: "encoding/hex", base64: "encoding/base64",
-  binary: "encoding/binary", json: "encoding/json", path: "path", filepath: "path/filepath", time: "time",
-  reflect: "reflect", heap: "container/heap", list: "container/list", ring: "container/ring",
-  sha256: "crypto/sha256", sha1: "crypto/sha1", md5: "crypto/md5", crc32: "hash/crc32", fnv: "hash/fnv",
-  html: "html", url: "net/url", os: "os", io: "io", bufio: "bufio", rand: "math/rand", sync: "sync",
-  atomic: "sync/atomic", csv: "encoding/csv", template: "text/template", tabwriter: "text/tabwriter",
+  strings: "strings",
+  strconv: "strconv",
+  sort: "sort",
+  math: "math",
+  unicode: "unicode",
+  bytes: "bytes",
+  fmt: "fmt",
+  errors: "errors",
+  utf8: "unicode/utf8",
+  utf16: "unicode/utf16",
+  bits: "math/bits",
+  big: "math/big",
+  cmplx: "math/cmplx",
+  regexp: "regexp",
+  hex: "encoding/hex",
+  base64: "encoding/base64",
+  binary: "encoding/binary",
+  json: "encoding/json",
+  path: "path",
+  filepath: "path/filepath",
+  time: "time",
+  reflect: "reflect",
+  heap: "container/heap",
+  list: "container/list",
+  ring: "container/ring",
+  sha256: "crypto/sha256",
+  sha1: "crypto/sha1",
+  md5: "crypto/md5",
+  crc32: "hash/crc32",
+  fnv: "hash/fnv",
+  html: "html",
+  url: "net/url",
+  os: "os",
+  io: "io",
+  bufio: "bufio",
+  rand: "math/rand",
+  sync: "sync",
+  atomic: "sync/atomic",
+  csv: "encoding/csv",
+  template: "text/template",
+  tabwriter: "text/tabwriter",
 };
 
 /** Import lines for the standard packages `src` uses as `name.Exported` without importing or declaring them. */
@@ -45,7 +78,8 @@ export function goAutoImports(src: string): string[] {
     if (imported.has(name)) continue;
     if (!new RegExp(`(^|[^\\w.])${name}\\.[A-Z]`).test(src)) continue;
     // a local of that name (path := ..., var list, func f(path string)) shadows the package: no import
-    if (new RegExp(`\\b${name}\\s*(,\\s*\\w+\\s*)*:=|\\bvar\\s+${name}\\b|[(,]\\s*${name}\\s+[\\w*\\[\\]]`).test(src)) continue;
+    if (new RegExp(`\\b${name}\\s*(,\\s*\\w+\\s*)*:=|\\bvar\\s+${name}\\b|[(,]\\s*${name}\\s+[\\w*\\[\\]]`).test(src))
+      continue;
     out.push(`import "${pathName}"`);
   }
   return out;
@@ -60,7 +94,12 @@ function sideSource(src: string): string {
 }
 
 function wrapper(entry: string, key: string, side: string, paramTypes: string[], results: number): string {
-  const decl = paramTypes.map((t, i) => `\t\tvar a${i} ${t}\n\t\tif err := __bcjson.Unmarshal(raw[${i}], &a${i}); err != nil {\n\t\t\treturn "", nil, nil, err\n\t\t}\n`).join("");
+  const decl = paramTypes
+    .map(
+      (t, i) =>
+        `\t\tvar a${i} ${t}\n\t\tif err := __bcjson.Unmarshal(raw[${i}], &a${i}); err != nil {\n\t\t\treturn "", nil, nil, err\n\t\t}\n`,
+    )
+    .join("");
   const args = paramTypes.map((_, i) => `a${i}`).join(", ");
   const rs = Array.from({ length: results }, (_, i) => `r${i}`);
   const call = results > 0 ? `${rs.join(", ")} := ${entry}(${args})` : `${entry}(${args})`;
@@ -228,6 +267,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -289,7 +329,12 @@ func main() {
 	for _, g := range b.Groups {
 		inputs[g.Key] = g.Inputs
 	}
-	for _, s := range sides {
+	start := 0
+	if len(os.Args) > 2 {
+		start, _ = strconv.Atoi(os.Args[2])
+	}
+	for si := start; si < len(sides); si++ {
+		s := sides[si]
 		emit(map[string]any{"g": s.G, "side": s.Side, "begin": 1})
 		f, ok := reg.Table[s.G+"\x00"+s.Side]
 		if !ok {
@@ -311,7 +356,12 @@ func main() {
 		}
 		emit(map[string]any{"g": s.G, "side": s.Side, "load": nil, "arity": nil, "out": out})
 		if stuck {
-			// a goroutine that timed out keeps running: leave, the host reruns the sides not reached
+			// A goroutine that timed out keeps running and cannot be stopped: replace the process by a fresh copy
+			// of the program that continues with the next side (no rebuild needed). If that fails, exit: the
+			// host reruns the sides not reached.
+			if si+1 < len(sides) {
+				syscall.Exec("/tmp/bc", []string{"/tmp/bc", nonce, strconv.Itoa(si + 1)}, os.Environ())
+			}
 			os.Exit(0)
 		}
 	}
@@ -328,7 +378,7 @@ export const GO_SCRIPT =
   "read -r nonce; cp -r /src/prog /tmp/prog && cd /tmp/prog && " +
   "go build ./... >/tmp/build.log 2>&1; " +
   "for p in $(grep -o '^# bcprog/s[0-9]*' /tmp/build.log | sed 's|# bcprog/||'); do sed -i \"/\\\"bcprog\\/$p\\\"/d\" main.go; done; " +
-  "go build -o /tmp/bc . 2>>/tmp/build.log || { cat /tmp/build.log >&2; exit 99; }; exec /tmp/bc \"$nonce\"";
+  'go build -o /tmp/bc . 2>>/tmp/build.log || { cat /tmp/build.log >&2; exit 99; }; exec /tmp/bc "$nonce"';
 
 export interface GoProgram {
   files: Record<string, string>;

@@ -57,9 +57,17 @@ export function prepareBatch(lang: BehaviourLang, spec: BatchSpec): PreparedBatc
   const batch = JSON.stringify(spec);
   switch (lang) {
     case "python":
-      return { files: { "runner.py": PYTHON_RUNNER, "batch.json": batch }, command: ["/usr/bin/python3", "-I", "-S", "/src/runner.py"], setupMs: 0 };
+      return {
+        files: { "runner.py": PYTHON_RUNNER, "batch.json": batch },
+        command: ["/usr/bin/python3", "-I", "-S", "/src/runner.py"],
+        setupMs: 0,
+      };
     case "ruby":
-      return { files: { "runner.rb": RUBY_RUNNER, "batch.json": batch }, command: ["/usr/bin/ruby", "--disable-gems", "/src/runner.rb"], setupMs: 0 };
+      return {
+        files: { "runner.rb": RUBY_RUNNER, "batch.json": batch },
+        command: ["/usr/bin/ruby", "--disable-gems", "/src/runner.rb"],
+        setupMs: 0,
+      };
     case "go":
       return {
         files: { ...goBatchProgram(spec).files, "batch.json": batch },
@@ -69,7 +77,11 @@ export function prepareBatch(lang: BehaviourLang, spec: BatchSpec): PreparedBatc
         setupMs: 60_000,
       };
     case "lua":
-      return { files: { "runner.lua": LUA_RUNNER, "batch.json": batch }, command: ["/usr/bin/lua5.4", "/src/runner.lua"], setupMs: 0 };
+      return {
+        files: { "runner.lua": LUA_RUNNER, "batch.json": batch },
+        command: ["/usr/bin/lua5.4", "/src/runner.lua"],
+        setupMs: 0,
+      };
     case "javascript":
       return {
         files: { "runner.js": JS_RUNNER, "batch.json": batch },

@@ -2,12 +2,13 @@
  * The Ruby batch runner (runs INSIDE the sandbox); same protocol as the Python runner (python.ts). Each side
  * is evaluated into a fresh anonymous Module (`module_eval`), so top-level `def`s become its methods and
  * constants stay inside it; the entry point is called on a fresh object extended with that module (or on the
- * module itself for `def self.f`). Per-call limit: `Timeout.timeout`.
+ * module itself for `def self.f`). Per-call limit: one watchdog thread raises `BcTimeout` (an `Exception`, not
+ * a `StandardError`) in the main thread when the call's deadline passes, again every 50 ms if the program
+ * rescues it; at the fourth time the runner reports the side and exits (the host reruns the sides not reached).
  */
 export const RUBY_RUNNER = String.raw`
 require "json"
 require "digest/sha1"
-require "timeout"
 require "set"
 require "stringio"
 $bc_nonce = STDIN.gets.to_s.strip
@@ -26,6 +27,39 @@ def bc_emit(obj)
 end
 
 class BcTooBig < StandardError; end
+class BcTimeout < Exception; end
+
+$bc_deadline = nil
+$bc_firings = 0
+$bc_cur = nil
+$bc_main = Thread.current
+$bc_watch = Thread.new do
+  loop do
+    d = $bc_deadline
+    if d && Process.clock_gettime(Process::CLOCK_MONOTONIC) > d
+      $bc_firings += 1
+      if $bc_firings >= 4 && $bc_cur
+        gkey, side, out, n = $bc_cur
+        rest = [n - out.length - 1, 0].max
+        bc_emit({ "g" => gkey, "side" => side, "load" => nil, "arity" => nil, "out" => out + [["timeout", "", ""]] + [["side-timeout", "", ""]] * rest })
+        exit!(0)
+      end
+      $bc_deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 0.05
+      $bc_main.raise(BcTimeout.new)
+    end
+    sleep 0.005
+  end
+end
+
+def bc_arm(seconds)
+  $bc_firings = 0
+  $bc_deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+end
+
+def bc_disarm
+  $bc_deadline = nil
+  $bc_firings = 0
+end
 
 class BcCanon
   def initialize
@@ -78,8 +112,13 @@ end
 def bc_load(src, entry)
   m = Module.new
   begin
-    Timeout.timeout([$bc_call_s * 5, 1.0].max) { m.module_eval(src, "prog.rb") }
-  rescue Timeout::Error
+    begin
+      bc_arm([$bc_call_s * 5, 1.0].max)
+      m.module_eval(src, "prog.rb")
+    ensure
+      bc_disarm
+    end
+  rescue BcTimeout
     return [nil, "loading timed out"]
   rescue Exception => e
     return [nil, "#{e.class}: #{e.message.to_s.scrub[0, 200]}"]
@@ -131,29 +170,34 @@ def bc_run_side(src, entry, inputs, gkey, side)
   out = []
   t_end = Process.clock_gettime(Process::CLOCK_MONOTONIC) + $bc_side_s
   timeouts = 0
+  dirty = false
   inputs.each do |raw|
     if Process.clock_gettime(Process::CLOCK_MONOTONIC) > t_end || timeouts >= 1
       out << ["side-timeout", "", ""]
       next
     end
     args = Marshal.load(Marshal.dump(raw))
-    bc_fresh_cwd
+    bc_fresh_cwd if dirty
     buf = StringIO.new
     $stdout = buf
     kind = "ok"
     h = ""
     pv = ""
+    $bc_cur = [gkey, side, out, inputs.length]
     begin
-      Timeout.timeout($bc_call_s) do
+      begin
         before = BcCanon.new.c(args)
+        bc_arm($bc_call_s)
         r = fn.call(*args)
         cn = BcCanon.new
         after = cn.c(args)
         h = Digest::SHA1.hexdigest(cn.c(r) + "|" + (after == before ? "=" : after) + "|" + buf.string[0, 10000])[0, 16]
         pv = bc_preview(r)
         pv = (pv + " args after: " + bc_preview(args))[0, 160] if after != before
+      ensure
+        bc_disarm
       end
-    rescue Timeout::Error
+    rescue BcTimeout
       kind = "timeout"
     rescue BcTooBig
       kind = "exc:TooBig"
@@ -163,8 +207,14 @@ def bc_run_side(src, entry, inputs, gkey, side)
       kind = "exc:#{e.class.name}"
       pv = "#{e.class.name}: #{e.message.to_s.scrub}"[0, 80] rescue e.class.name.to_s
     end
+    $bc_cur = nil
     $stdout = StringIO.new
     exit!(0) if Process.pid != $bc_pid
+    dirty = begin
+      !Dir.empty?(".")
+    rescue SystemCallError
+      true
+    end
     timeouts += 1 if kind == "timeout"
     out << [kind, h, pv]
   end
