@@ -548,6 +548,7 @@ class Builder {
     const body = n.childByField("body") ?? n.children.find((c) => /block|body|^do$|statement_block|compound_statement/.test(c.type)) ?? null;
     if (body) this.loopBodies.add(body);
     this.loopUses.push([]);
+    const edgeStart = this.edges.length;
     const bodyEnvStart = cloneEnv(env);
     const updates: SyntaxNode[] = [];
     let counting: { name: string; step: SyntaxNode | null } | null = null;
@@ -608,12 +609,7 @@ class Builder {
     }
     const uses = this.loopUses.pop()!;
     // loop-carried definitions: defs live at the end of the body reach uses inside the loop
-    for (const u of uses) {
-      const defs = bodyEnvStart.get(u.name);
-      if (!defs) continue;
-      const had = new Set(this.edges.filter((e) => e.to === u.consumer && e.kind === "data").map((e) => e.from));
-      for (const d of defs) if (!had.has(d) && d !== u.consumer) this.edges.push({ from: d, to: u.consumer, kind: "data", role: u.role });
-    }
+    this.loopCarried(uses, bodyEnvStart, edgeStart);
     const outerTop = this.loopUses[this.loopUses.length - 1];
     if (outerTop) outerTop.push(...uses);
     mergeInto(env, bodyEnvStart);
@@ -671,6 +667,30 @@ class Builder {
     this.helpers.set(name, { params: params.map((p) => p.text), expr });
   }
 
+  /** Loop-carried definitions: defs live at the end of the body reach the uses inside the loop. */
+  loopCarried(uses: LoopUse[], endEnv: Env, edgeStart: number): void {
+    if (!uses.length) return;
+    const had = new Map<number, Set<number>>();
+    for (let k = edgeStart; k < this.edges.length; k++) {
+      const e = this.edges[k]!;
+      if (e.kind !== "data") continue;
+      const h = had.get(e.to);
+      if (h) h.add(e.from);
+      else had.set(e.to, new Set([e.from]));
+    }
+    for (const u of uses) {
+      const defs = endEnv.get(u.name);
+      if (!defs) continue;
+      let h = had.get(u.consumer);
+      if (!h) had.set(u.consumer, (h = new Set()));
+      for (const d of defs) {
+        if (h.has(d) || d === u.consumer) continue;
+        h.add(d);
+        this.edges.push({ from: d, to: u.consumer, kind: "data", role: u.role });
+      }
+    }
+  }
+
   isRangeCall(n: SyntaxNode, env: Env): boolean {
     return n.type === "call" && n.childByField("function")?.text === "range" && !env.has("range");
   }
@@ -711,15 +731,11 @@ class Builder {
     const inner = cloneEnv(env);
     this.defineSources(names, [idx], inner);
     this.loopUses.push([]);
+    const edgeStart = this.edges.length;
     const bodyEnvStart = inner;
     body(bodyEnvStart, loop);
     const uses = this.loopUses.pop()!;
-    for (const u of uses) {
-      const defs = bodyEnvStart.get(u.name);
-      if (!defs) continue;
-      const had = new Set(this.edges.filter((e) => e.to === u.consumer && e.kind === "data").map((e) => e.from));
-      for (const d of defs) if (!had.has(d) && d !== u.consumer) this.edges.push({ from: d, to: u.consumer, kind: "data", role: u.role });
-    }
+    this.loopCarried(uses, bodyEnvStart, edgeStart);
     const outerTop = this.loopUses[this.loopUses.length - 1];
     if (outerTop) outerTop.push(...uses);
     for (const nm of names) bodyEnvStart.delete(nm);
