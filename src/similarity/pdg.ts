@@ -224,7 +224,7 @@ class Builder {
   }
 
   /** Reads of a variable: reaching definitions, or a shared free-name node. */
-  use(name: string, env: Env, consumer: number | null): number[] {
+  use(name: string, env: Env): number[] {
     const defs = env.get(name);
     if (defs && defs.size) {
       this.dataflow.push([name, "comesFrom", [name]]);
@@ -235,7 +235,6 @@ class Builder {
       f = this.node("free", name, null);
       this.freeNodes.set(name, f);
     }
-    void consumer;
     return [f];
   }
 
@@ -308,7 +307,7 @@ class Builder {
   /** Operand visit that records role-labelled data edges into `consumer`. */
   feed(child: SyntaxNode, env: Env, ctl: number | null, consumer: number, role: string): void {
     if (this.isVar(child)) {
-      const src = this.use(child.text, env, consumer);
+      const src = this.use(child.text, env);
       this.data(src, consumer, role);
       this.recordLoopUse(child.text, consumer, role);
       return;
@@ -561,7 +560,7 @@ class Builder {
         const start = args.length >= 2 ? this.visit(args[0]!, bodyEnvStart, ctl) : [this.node("const", "num:0", ctl)];
         this.defineSources([left.text], start, bodyEnvStart);
         const cmp = this.node("op", "<", loop);
-        this.data(this.use(left.text, bodyEnvStart, cmp), cmp, "l");
+        this.data(this.use(left.text, bodyEnvStart), cmp, "l");
         this.recordLoopUse(left.text, cmp, "l");
         this.feed(args.length >= 2 ? args[1]! : args[0]!, bodyEnvStart, loop, cmp, "r");
         this.data([cmp], loop, "cond");
@@ -601,7 +600,7 @@ class Builder {
     for (const u of updates) this.visit(u, bodyEnvStart, loop);
     if (counting) {
       const a = this.node("assign", "+=", loop);
-      this.data(this.use(counting.name, bodyEnvStart, a), a, "old");
+      this.data(this.use(counting.name, bodyEnvStart), a, "old");
       this.recordLoopUse(counting.name, a, "old");
       if (counting.step) this.feed(counting.step, bodyEnvStart, loop, a, "val");
       else this.data([this.node("const", "num:1", loop)], a, "val");
@@ -914,7 +913,7 @@ class Builder {
       this.data([this.node("const", "num:1", ctl)], a, "val");
       if (target) {
         if (this.isVar(target)) {
-          this.data(this.use(target.text, env, a), a, "old");
+          this.data(this.use(target.text, env), a, "old");
           this.recordLoopUse(target.text, a, "old");
           this.dataflow.push([target.text, "computedFrom", [target.text]]);
           this.define([target.text], a, env);
@@ -969,7 +968,7 @@ class Builder {
       names = [];
     }
     if (augmented) for (const nm of names) {
-      this.data(this.use(nm, env, a), a, "old");
+      this.data(this.use(nm, env), a, "old");
       this.recordLoopUse(nm, a, "old");
     }
     for (const nm of names) this.dataflow.push([nm, "computedFrom", augmented ? [nm, ...readsRight] : readsRight]);
@@ -1069,7 +1068,7 @@ class Builder {
     }
     if (this.isComment(n) || isTypeNode(t)) return [];
     if (this.isVar(n)) {
-      return this.use(n.text, env, null);
+      return this.use(n.text, env);
     }
     const k = constKind(n, this.spec);
     if (k) return [this.node("const", k, ctl)];
@@ -1106,7 +1105,7 @@ class Builder {
       return [o];
     }
     if (MEMBER.has(t)) {
-      if (t === "scoped_identifier" || t === "qualified_identifier" || t === "scope_resolution") return this.use(n.text, env, null);
+      if (t === "scoped_identifier" || t === "qualified_identifier" || t === "scope_resolution") return this.use(n.text, env);
       const prop = n.childByField("property") ?? n.childByField("attribute") ?? n.childByField("field") ?? n.childByField("method") ?? n.childByField("name");
       const m = this.node("member", prop?.text ?? "?", ctl);
       for (const c of this.operandChildren(n)) if (c !== prop) this.feed(c, env, ctl, m, "obj");
