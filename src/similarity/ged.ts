@@ -104,7 +104,7 @@ export function hungarian(cost: Float64Array, n: number): Int32Array {
 }
 
 /** 32-bit FNV-1a hash of a string (features are hashed, not interned, so nothing grows across calls). */
-function strHash(s: string): number {
+export function strHash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h | 0;

@@ -15,6 +15,7 @@
 import { codeTokensParsed, extractFunctionsParsed, LANGUAGES, parseCode, type LangId } from "../lang/index.js";
 import { validateDoc } from "./docformat.js";
 import { lexTokens } from "./leak.js";
+import { strHash } from "./ged.js";
 
 export const LEAK_KINDS = ["interleave", "fragments", "prefix", "identifiers", "identOps", "paraphrase"] as const;
 export type LeakKind = (typeof LEAK_KINDS)[number];
@@ -36,9 +37,7 @@ const WORDS: Record<string, string> = {
 };
 
 function hash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
+  return strHash(s) >>> 0;
 }
 
 /** Wraps words into description lines of at most 100 characters (never indented). */
