@@ -21,13 +21,16 @@ interface Build {
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const arg = (k: string): string | undefined => (process.argv.includes(k) ? process.argv[process.argv.indexOf(k) + 1] : undefined);
+const arg = (k: string): string | undefined =>
+  process.argv.includes(k) ? process.argv[process.argv.indexOf(k) + 1] : undefined;
 const baseDir = arg("--base");
 if (!baseDir) throw new Error("--base DIR (a built checkout to compare with) is required");
 const rounds = Number(arg("--rounds") ?? 7);
 
 async function load(name: string, dir: string): Promise<Build> {
-  const lang = (await import(path.join(dir, "dist/src/lang/index.js"))) as { loadLanguage: (l: string) => Promise<void> };
+  const lang = (await import(path.join(dir, "dist/src/lang/index.js"))) as {
+    loadLanguage: (l: string) => Promise<void>;
+  };
   for (const l of ["python", "ruby", "go"]) await lang.loadLanguage(l);
   const sim = (await import(path.join(dir, "dist/src/similarity/index.js"))) as Omit<Build, "name">;
   return { name, similarity: sim.similarity, detectLeak: sim.detectLeak, canonicalizeDoc: sim.canonicalizeDoc };
@@ -54,7 +57,12 @@ function rate(b: Build, what: string): number {
         const d = b.canonicalizeDoc(r.doc!, { name: r.name });
         if (!d) continue;
         const k = what === "leak, 8 per code" ? 8 : 1;
-        for (let j = 0; j < k; j++) b.detectLeak(`${d}${j ? ` x${j}` : ""}`, what === "leak, distinct" ? `${r.code}\n` + " ".repeat(ctr++ % 97) : r.code, r.lang);
+        for (let j = 0; j < k; j++)
+          b.detectLeak(
+            `${d}${j ? ` x${j}` : ""}`,
+            what === "leak, distinct" ? `${r.code}\n` + " ".repeat(ctr++ % 97) : r.code,
+            r.lang,
+          );
         n += k;
       }
       continue;
@@ -72,12 +80,21 @@ function rate(b: Build, what: string): number {
   }
   return n / (cpu() - c0);
 }
-const WHAT = ["dfg distinct", "dfg grouped", "codebleu distinct", "codebleu grouped", "leak, distinct", "leak, 8 per code"];
+const WHAT = [
+  "dfg distinct",
+  "dfg grouped",
+  "codebleu distinct",
+  "codebleu grouped",
+  "leak, distinct",
+  "leak, 8 per code",
+];
 const res = new Map<string, number[]>();
-for (let r = 0; r < rounds; r++) for (const b of builds) for (const w of WHAT) {
-  const k = `${w}\u0000${b.name}`;
-  res.set(k, [...(res.get(k) ?? []), rate(b, w)]);
-}
+for (let r = 0; r < rounds; r++)
+  for (const b of builds)
+    for (const w of WHAT) {
+      const k = `${w}\u0000${b.name}`;
+      res.set(k, [...(res.get(k) ?? []), rate(b, w)]);
+    }
 const med = (a: number[]): number => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 console.log(`rounds: ${rounds}; per CPU-second, medians\n\n| what | base | new | new/base |\n|---|---|---|---|`);
 for (const w of WHAT) {
