@@ -20,7 +20,13 @@ import zlib from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractFunctions, loadLanguage, type LangId } from "../../src/lang/index.js";
-import { canonicalizeDoc, detectLeak, docCodeOverlap, validateDoc, type LeakResult } from "../../src/similarity/index.js";
+import {
+  canonicalizeDoc,
+  detectLeak,
+  docCodeOverlap,
+  validateDoc,
+  type LeakResult,
+} from "../../src/similarity/index.js";
 import { lexTokens, leakVerdict, type LeakOptions, type LeakSignals } from "../../src/similarity/leak.js";
 import { LEAK_KINDS, leakingDoc } from "../../src/similarity/leakgen.js";
 import { readCorpusSync } from "../../src/corpus/index.js";
@@ -59,7 +65,12 @@ function fromMbpp(keep: (taskId: number) => boolean): void {
     if (!keep(r.task_id)) continue;
     const code = r.code.replace(/\r\n?/g, "\n").replace(/\t/g, "    ");
     const fn = extractFunctions("python", code).functions.find((f) => !f.nested);
-    items.push({ set: "mbpp", lang: "python", code, doc: canonicalizeDoc(r.text, fn ? { name: fn.name, params: fn.params } : undefined) });
+    items.push({
+      set: "mbpp",
+      lang: "python",
+      code,
+      doc: canonicalizeDoc(r.text, fn ? { name: fn.name, params: fn.params } : undefined),
+    });
   }
 }
 
@@ -67,20 +78,40 @@ if (split === "validation") {
   fromCorpus("validation");
   fromMbpp((id) => id > 510);
 } else {
-  const he = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "data/benchmarks/humaneval/HumanEval.jsonl.gz"))).toString("utf8");
+  const he = zlib
+    .gunzipSync(fs.readFileSync(path.join(ROOT, "data/benchmarks/humaneval/HumanEval.jsonl.gz")))
+    .toString("utf8");
   for (const line of he.split("\n")) {
     if (!line.trim()) continue;
     const r = JSON.parse(line) as { prompt: string; canonical_solution: string; entry_point: string };
-    const fn = extractFunctions("python", r.prompt + r.canonical_solution).functions.find((f) => f.name === r.entry_point);
+    const fn = extractFunctions("python", r.prompt + r.canonical_solution).functions.find(
+      (f) => f.name === r.entry_point,
+    );
     if (!fn) continue;
-    items.push({ set: "humaneval", lang: "python", code: fn.codeStripped, doc: fn.doc ? canonicalizeDoc(fn.doc, fn) : null });
+    items.push({
+      set: "humaneval",
+      lang: "python",
+      code: fn.codeStripped,
+      doc: fn.doc ? canonicalizeDoc(fn.doc, fn) : null,
+    });
   }
   fromMbpp((id) => id <= 510);
   fromCorpus("test");
 }
 
 const pct = (a: number, n: number): string => (n ? `${((100 * a) / n).toFixed(1)}%` : "-");
-const SIGNALS = ["tokenFraction", "lineFraction", "shapeFraction", "gappedFraction", "gappedWeight", "longestChain", "identFraction", "rareIdentifierShare", "opFraction", "opDensity"] as const;
+const SIGNALS = [
+  "tokenFraction",
+  "lineFraction",
+  "shapeFraction",
+  "gappedFraction",
+  "gappedWeight",
+  "longestChain",
+  "identFraction",
+  "rareIdentifierShare",
+  "opFraction",
+  "opDensity",
+] as const;
 function quantile(a: number[], q: number): number {
   const s = a.slice().sort((x, y) => x - y);
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : NaN;
@@ -95,7 +126,10 @@ const fpReasons: Record<string, number> = {};
 const honestAll: LeakSignals[] = [];
 const overlap: Record<string, [number, number, number]> = { honest: [0, 0, 0] };
 const leakAll: Array<[string, LeakSignals]> = [];
-const sig = (r: LeakResult): LeakSignals => ({ ...r, copiedFraction: Math.max(r.tokenFraction, r.lineFraction, r.shapeFraction) });
+const sig = (r: LeakResult): LeakSignals => ({
+  ...r,
+  copiedFraction: Math.max(r.tokenFraction, r.lineFraction, r.shapeFraction),
+});
 for (const it of items) {
   if (!it.doc) continue;
   const r = detectLeak(it.doc, it.code, it.lang);
@@ -167,7 +201,13 @@ for (const it of items) {
       pasted: `Do the task.\n\n${it.code}`,
       renamed: ((v) => (v ? `Do the task.\n\n${v}` : null))(rename(it.code)),
       fenced: `Do the task.\n\n\`\`\`\n${it.code.split("\n").slice(1).join("\n")}\n\`\`\``,
-      halfBody: ((body) => (body.length >= 4 ? `Do the task.\n\nSteps:\n${body.slice(0, Math.ceil(body.length / 2)).join("\n")}` : null))(it.code.split("\n").slice(1).filter((l) => l.trim())),
+      halfBody: ((body) =>
+        body.length >= 4 ? `Do the task.\n\nSteps:\n${body.slice(0, Math.ceil(body.length / 2)).join("\n")}` : null)(
+        it.code
+          .split("\n")
+          .slice(1)
+          .filter((l) => l.trim()),
+      ),
     };
     for (const [k, doc] of Object.entries(old)) {
       const c = ((caught[`${k} (format-invalid)`] ??= {}).python ??= [0, 0, 0]);
@@ -195,17 +235,39 @@ for (const [k, [f, n, v]] of Object.entries(honest)) {
 console.log(`| all | ${hn} | | ${hf} (${pct(hf, hn)}) |`);
 console.log(`\nsignals firing on the flagged honest documents: ${JSON.stringify(fpReasons)}`);
 const langs = [...new Set(Object.values(caught).flatMap((m) => Object.keys(m)))];
-console.log(`\n| leaking document | ${langs.map((l) => `${l}: caught / n (not made)`).join(" | ")} |\n|---|${langs.map(() => "---").join("|")}|`);
-for (const [k, m] of Object.entries(caught)) console.log(`| ${k} | ${langs.map((l) => (m[l] ? `${pct(m[l][0], m[l][1])} / ${m[l][1]} (${m[l][2]})` : "-")).join(" | ")} |`);
-console.log(`\nfunctions of 60+ code tokens, all languages: ${Object.entries(caughtLong).map(([k, [a, n]]) => `${k} ${pct(a, n)} of ${n}`).join(", ")}`);
+console.log(
+  `\n| leaking document | ${langs.map((l) => `${l}: caught / n (not made)`).join(" | ")} |\n|---|${langs.map(() => "---").join("|")}|`,
+);
+for (const [k, m] of Object.entries(caught))
+  console.log(
+    `| ${k} | ${langs.map((l) => (m[l] ? `${pct(m[l][0], m[l][1])} / ${m[l][1]} (${m[l][2]})` : "-")).join(" | ")} |`,
+  );
+console.log(
+  `\nfunctions of 60+ code tokens, all languages: ${Object.entries(caughtLong)
+    .map(([k, [a, n]]) => `${k} ${pct(a, n)} of ${n}`)
+    .join(", ")}`,
+);
 console.log("\nsignal quantiles, honest (p50 / p95 / p99 / max) and per leak kind (p10 / p50):");
 for (const s of SIGNALS) {
   const a = honestSignals[s] ?? [];
-  const lk = LEAK_KINDS.map((k) => `${k} ${quantile(leakSignals[k]?.[s] ?? [], 0.1).toFixed(2)}/${quantile(leakSignals[k]?.[s] ?? [], 0.5).toFixed(2)}`);
-  console.log(`  ${s.padEnd(20)} honest ${[0.5, 0.95, 0.99, 1].map((q) => quantile(a, q).toFixed(3)).join(" / ")} | ${lk.join(", ")}`);
+  const lk = LEAK_KINDS.map(
+    (k) =>
+      `${k} ${quantile(leakSignals[k]?.[s] ?? [], 0.1).toFixed(2)}/${quantile(leakSignals[k]?.[s] ?? [], 0.5).toFixed(2)}`,
+  );
+  console.log(
+    `  ${s.padEnd(20)} honest ${[0.5, 0.95, 0.99, 1].map((q) => quantile(a, q).toFixed(3)).join(" / ")} | ${lk.join(", ")}`,
+  );
 }
-console.log(`\nmean doc<->code overlap (share of the document's 3-grams / 4-grams found in the code body): ${Object.entries(overlap).map(([k, [a, b, n]]) => `${k} ${(a / n).toFixed(3)} / ${(b / n).toFixed(3)}`).join(", ")}`);
-console.log(`\ndetectLeak calls: ${calls}, ${(calls / cpuS).toFixed(0)} per CPU-s (all checks above, incl. document generation)`);
+console.log(
+  `\nmean doc<->code overlap (share of the document's 3-grams / 4-grams found in the code body): ${Object.entries(
+    overlap,
+  )
+    .map(([k, [a, b, n]]) => `${k} ${(a / n).toFixed(3)} / ${(b / n).toFixed(3)}`)
+    .join(", ")}`,
+);
+console.log(
+  `\ndetectLeak calls: ${calls}, ${(calls / cpuS).toFixed(0)} per CPU-s (all checks above, incl. document generation)`,
+);
 
 if (process.argv.includes("--sweep")) {
   // threshold sweep (run on the validation split to choose the defaults)
@@ -215,17 +277,24 @@ if (process.argv.includes("--sweep")) {
       for (const gapMinWeight of [2, 2.5, 3, 3.5])
         for (const rareThreshold of [0.5, 0.6, 0.7, 0.8, 1.01])
           for (const identThreshold of [0.4, 0.5, 0.6]) {
-          const o: LeakOptions = { gapThreshold, chainThreshold, gapMinWeight, rareThreshold, identThreshold };
-          const fp = honestAll.filter((r) => leakVerdict(r, o).any).length / honestAll.length;
-          const per = LEAK_KINDS.map((k) => {
-            const a = leakAll.filter(([kk]) => kk === k);
-            return a.filter(([, r]) => leakVerdict(r, o).any).length / Math.max(1, a.length);
-          });
-          const det = per.reduce((x, y) => x + y, 0) / per.length;
-          rows.push([fp, det, `${JSON.stringify(o)} fp ${(100 * fp).toFixed(2)}% det ${(100 * det).toFixed(1)}% [${per.map((x) => (100 * x).toFixed(0)).join(" ")}]`]);
-        }
+            const o: LeakOptions = { gapThreshold, chainThreshold, gapMinWeight, rareThreshold, identThreshold };
+            const fp = honestAll.filter((r) => leakVerdict(r, o).any).length / honestAll.length;
+            const per = LEAK_KINDS.map((k) => {
+              const a = leakAll.filter(([kk]) => kk === k);
+              return a.filter(([, r]) => leakVerdict(r, o).any).length / Math.max(1, a.length);
+            });
+            const det = per.reduce((x, y) => x + y, 0) / per.length;
+            rows.push([
+              fp,
+              det,
+              `${JSON.stringify(o)} fp ${(100 * fp).toFixed(2)}% det ${(100 * det).toFixed(1)}% [${per.map((x) => (100 * x).toFixed(0)).join(" ")}]`,
+            ]);
+          }
   for (const cap of [0.01, 0.015, 0.02]) {
-    const ok = rows.filter(([fp]) => fp <= cap).sort((a, b) => b[1] - a[1]).slice(0, 3);
+    const ok = rows
+      .filter(([fp]) => fp <= cap)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3);
     console.log(`\nbest with FP <= ${cap * 100}%:`);
     for (const r of ok) console.log(`  ${r[2]}`);
   }

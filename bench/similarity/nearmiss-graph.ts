@@ -36,15 +36,22 @@ for (const [lang, bases] of Object.entries(NEARMISS) as Array<[LangId, (typeof N
         ((byKind[m] ??= {})[kind] ??= []).push(s);
         line.push(`${m} ${s.toFixed(3)}`);
       }
-      if (verbose) console.log(`${lang.padEnd(10)} ${b.name.padEnd(18)} ${kind.padEnd(15)} ${label} ${line.join("  ")}`);
+      if (verbose)
+        console.log(`${lang.padEnd(10)} ${b.name.padEnd(18)} ${kind.padEnd(15)} ${label} ${line.join("  ")}`);
     }
   }
 }
 const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
 console.log(`pairs: ${nPos} preserving, ${nNeg} breaking`);
 const langs = Object.keys(NEARMISS);
-console.log(`\n| metric | ROC-AUC all | ${langs.map((l) => `AUC ${l}`).join(" | ")} |\n|---|---|${langs.map(() => "---").join("|")}|`);
-for (const m of METRICS_HERE) console.log(`| ${m} | ${rocAuc(pos[m]!, neg[m]!).toFixed(3)} | ${langs.map((l) => rocAuc(pos[`${m}:${l}`]!, neg[`${m}:${l}`]!).toFixed(3)).join(" | ")} |`);
+console.log(
+  `\n| metric | ROC-AUC all | ${langs.map((l) => `AUC ${l}`).join(" | ")} |\n|---|---|${langs.map(() => "---").join("|")}|`,
+);
+for (const m of METRICS_HERE)
+  console.log(
+    `| ${m} | ${rocAuc(pos[m]!, neg[m]!).toFixed(3)} | ${langs.map((l) => rocAuc(pos[`${m}:${l}`]!, neg[`${m}:${l}`]!).toFixed(3)).join(" | ")} |`,
+  );
 const kinds = Object.keys(byKind.dfg!);
 console.log(`\n| metric | ${kinds.map((k) => `mean ${k}`).join(" | ")} |\n|---|${kinds.map(() => "---").join("|")}|`);
-for (const m of METRICS_HERE) console.log(`| ${m} | ${kinds.map((k) => mean(byKind[m]![k]!).toFixed(3)).join(" | ")} |`);
+for (const m of METRICS_HERE)
+  console.log(`| ${m} | ${kinds.map((k) => mean(byKind[m]![k]!).toFixed(3)).join(" | ")} |`);

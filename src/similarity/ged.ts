@@ -104,7 +104,7 @@ export function hungarian(cost: Float64Array, n: number): Int32Array {
 }
 
 /** 32-bit FNV-1a hash of a string (features are hashed, not interned, so nothing grows across calls). */
-function strHash(s: string): number {
+export function strHash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h | 0;
@@ -197,8 +197,11 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
   const constLabelCost = opts.constLabelCost ?? 2;
   const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
   const relabel = (cls: string, a = "", b = ""): number =>
-    cls === "op" || (cls === "assign" && augmented(a) && augmented(b)) ? opLabelCost
-      : cls === "const" && a.startsWith("num:") && b.startsWith("num:") ? constLabelCost : labelCost;
+    cls === "op" || (cls === "assign" && augmented(a) && augmented(b))
+      ? opLabelCost
+      : cls === "const" && a.startsWith("num:") && b.startsWith("num:")
+        ? constLabelCost
+        : labelCost;
   const ew = opts.edgeWeight ?? 1;
   const maxGroup = opts.maxGroup ?? 400;
   const F1 = features(g1);
@@ -240,15 +243,17 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     if (n + m > maxGroup) {
       greedy = true;
       const pairs: Array<[number, number, number]> = [];
-      for (const i of A) for (const j of B) {
-        const c = subCost(i, j);
-        if (c < delCost(i) + insCost(j)) pairs.push([c - delCost(i) - insCost(j), i, j]);
-      }
+      for (const i of A)
+        for (const j of B) {
+          const c = subCost(i, j);
+          if (c < delCost(i) + insCost(j)) pairs.push([c - delCost(i) - insCost(j), i, j]);
+        }
       pairs.sort((x, y) => x[0] - y[0]);
-      for (const [, i, j] of pairs) if (map12[i] === -1 && map21[j] === -1) {
-        map12[i] = j;
-        map21[j] = i;
-      }
+      for (const [, i, j] of pairs)
+        if (map12[i] === -1 && map21[j] === -1) {
+          map12[i] = j;
+          map21[j] = i;
+        }
       continue;
     }
     // Riesen-Bunke: the (n+m)-square problem [sub | del ; ins | 0] has the same optimum as the max(n,m)-square
@@ -303,10 +308,11 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     }
   }
   let inserted = 0;
-  for (let j = 0; j < g2.nodes.length; j++) if (map21[j]! < 0) {
-    cost += 1;
-    inserted++;
-  }
+  for (let j = 0; j < g2.nodes.length; j++)
+    if (map21[j]! < 0) {
+      cost += 1;
+      inserted++;
+    }
   // edges of g2 by (from, to) -> kind/role codes still unmatched
   const n2 = g2.nodes.length;
   const e2 = new Map<number, number[]>();

@@ -103,10 +103,15 @@ const CHAIN_MIN_ANCHOR = 0.8;
 
 /** A language-independent lexer for comparing documentation text with code. */
 export function lexTokens(text: string): string[] {
-  return text.match(/[A-Za-z_$][\w$]*|\d+(?:\.\d+)?|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|==|!=|<=|>=|=>|->|&&|\|\||\+=|-=|\*=|\/=|::|[^\s\w]/g) ?? [];
+  return (
+    text.match(
+      /[A-Za-z_$][\w$]*|\d+(?:\.\d+)?|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|==|!=|<=|>=|=>|->|&&|\|\||\+=|-=|\*=|\/=|::|[^\s\w]/g,
+    ) ?? []
+  );
 }
 
-const TRIVIAL_LINE = /^(\}|\{|end|else:?|\)|\];?|\);?|\};?|return;?|pass|break;?|continue;?|fi|done|esac|begin|do|then|try:|finally:)$/;
+const TRIVIAL_LINE =
+  /^(\}|\{|end|else:?|\)|\];?|\);?|\};?|return;?|pass|break;?|continue;?|fi|done|esac|begin|do|then|try:|finally:)$/;
 // Line starting a documentation section: we allow usage examples there.
 const EXAMPLES_HDR = /^(Examples?|Usage):\s*$/i;
 
@@ -281,9 +286,21 @@ function leafSide(leaves: string[], signatures: string[], allowed: Set<string>, 
   for (const o of ops) opCount.set(o, (opCount.get(o) ?? 0) + 1);
   const opW = Float64Array.from(opWs.map((x, i) => x / Math.sqrt(opCount.get(ops[i]!)!)));
   return {
-    toks, w, body, index: indexOf(toks), totalW,
-    ids, idW, idIndex: indexOf(ids), idTotal: idWs.reduce((a, b) => a + b, 0), rare, rareTotal,
-    ops, opW, opIndex: indexOf(ops), opTotal: opW.reduce((a, b) => a + b, 0),
+    toks,
+    w,
+    body,
+    index: indexOf(toks),
+    totalW,
+    ids,
+    idW,
+    idIndex: indexOf(ids),
+    idTotal: idWs.reduce((a, b) => a + b, 0),
+    rare,
+    rareTotal,
+    ops,
+    opW,
+    opIndex: indexOf(ops),
+    opTotal: opW.reduce((a, b) => a + b, 0),
   };
 }
 
@@ -300,8 +317,15 @@ interface ChainResult {
  * covered. Sparse dynamic programme over the matching pairs: O(pairs x (gc+1) x (gd+1)).
  */
 export function gappedChains(
-  code: readonly string[], w: Float64Array, index: Map<string, number[]>, doc: readonly string[],
-  gc: number, gd: number, minW: number, minLen: number, minAnchor = 0,
+  code: readonly string[],
+  w: Float64Array,
+  index: Map<string, number[]>,
+  doc: readonly string[],
+  gc: number,
+  gd: number,
+  minW: number,
+  minLen: number,
+  minAnchor = 0,
 ): ChainResult {
   const covered = new Uint8Array(code.length);
   const score: number[] = [];
@@ -447,8 +471,21 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   const threshold = opts.threshold ?? 0.25;
   const reasons: string[] = [];
   const empty: LeakResult = {
-    leaked: false, fraction: 0, reasons, tokenFraction: 0, shapeFraction: 0, lineFraction: 0, linesCopied: 0, codeBlocks: 0,
-    gappedFraction: 0, gappedWeight: 0, longestChain: 0, identFraction: 0, rareIdentifierShare: 0, opFraction: 0, opDensity: 0,
+    leaked: false,
+    fraction: 0,
+    reasons,
+    tokenFraction: 0,
+    shapeFraction: 0,
+    lineFraction: 0,
+    linesCopied: 0,
+    codeBlocks: 0,
+    gappedFraction: 0,
+    gappedWeight: 0,
+    longestChain: 0,
+    identFraction: 0,
+    rareIdentifierShare: 0,
+    opFraction: 0,
+    opDensity: 0,
   };
   if (typeof doc !== "string" || typeof code !== "string" || !doc.trim() || !code.trim()) return empty;
 
@@ -516,19 +553,37 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   // 5-7. gapped chains on the leaf token stream and its identifier / operator projections
   const g = gappedSignals(cs.leaf, dt, dl);
   const fraction = Math.min(1, Math.max(tokenFraction, lineFraction, shapeFraction, g.gappedFraction));
-  const hits = leakVerdict({ copiedFraction: Math.max(tokenFraction, lineFraction, shapeFraction), codeBlocks: blocks, ...g }, opts);
-  if (tokenFraction > 0) reasons.push(`${Math.round(tokenFraction * 100)}% of the code's tokens appear in runs of ${minRun}+ tokens in the documentation`);
-  if (shapeFraction > tokenFraction) reasons.push(`${Math.round(shapeFraction * 100)}% of the code appears in the documentation with names or literals changed`);
+  const hits = leakVerdict(
+    { copiedFraction: Math.max(tokenFraction, lineFraction, shapeFraction), codeBlocks: blocks, ...g },
+    opts,
+  );
+  if (tokenFraction > 0)
+    reasons.push(
+      `${Math.round(tokenFraction * 100)}% of the code's tokens appear in runs of ${minRun}+ tokens in the documentation`,
+    );
+  if (shapeFraction > tokenFraction)
+    reasons.push(
+      `${Math.round(shapeFraction * 100)}% of the code appears in the documentation with names or literals changed`,
+    );
   if (copied > 0) reasons.push(`${copied} of ${codeLines.length} code lines appear verbatim in the documentation`);
   if (blocks > 0) reasons.push(`${blocks} code block(s) reproduce the code`);
-  if (hits.gapped || g.gappedFraction >= 0.1) reasons.push(`${Math.round(g.gappedFraction * 100)}% of the code (weighted) appears in order with words inserted`);
+  if (hits.gapped || g.gappedFraction >= 0.1)
+    reasons.push(`${Math.round(g.gappedFraction * 100)}% of the code (weighted) appears in order with words inserted`);
   if (hits.chain) reasons.push(`a run of the code of weight ${g.longestChain.toFixed(1)} appears in order`);
-  if (hits.ident) reasons.push(`${Math.round(g.identFraction * 100)}% of the code's identifier sequence appears in order`);
+  if (hits.ident)
+    reasons.push(`${Math.round(g.identFraction * 100)}% of the code's identifier sequence appears in order`);
   if (hits.op) reasons.push(`${Math.round(g.opFraction * 100)}% of the code's operator sequence appears in order`);
   const leaked = hits.any;
   return {
-    leaked, fraction, reasons: leaked ? reasons : reasons.length ? [...reasons, "below the leak threshold"] : reasons,
-    tokenFraction, shapeFraction, lineFraction, linesCopied: copied, codeBlocks: blocks, ...g,
+    leaked,
+    fraction,
+    reasons: leaked ? reasons : reasons.length ? [...reasons, "below the leak threshold"] : reasons,
+    tokenFraction,
+    shapeFraction,
+    lineFraction,
+    linesCopied: copied,
+    codeBlocks: blocks,
+    ...g,
   };
 }
 
@@ -540,10 +595,12 @@ export interface LeakSignals extends GappedSignals {
 
 /** Which rules fire for these signals (the decision of detectLeak, exposed so the benchmark can sweep it). */
 export function leakVerdict(
-  r: LeakSignals, opts: LeakOptions = {},
+  r: LeakSignals,
+  opts: LeakOptions = {},
 ): { copied: boolean; gapped: boolean; chain: boolean; ident: boolean; op: boolean; any: boolean } {
   const copied = r.copiedFraction >= (opts.threshold ?? 0.25) || r.codeBlocks > 0;
-  const gapped = r.gappedFraction >= (opts.gapThreshold ?? GAP_THRESHOLD) && r.gappedWeight >= (opts.gapMinWeight ?? GAP_MIN_WEIGHT);
+  const gapped =
+    r.gappedFraction >= (opts.gapThreshold ?? GAP_THRESHOLD) && r.gappedWeight >= (opts.gapMinWeight ?? GAP_MIN_WEIGHT);
   const rare = r.rareIdentifierShare >= (opts.rareThreshold ?? RARE_THRESHOLD);
   const chain = r.longestChain >= (opts.chainThreshold ?? CHAIN_THRESHOLD);
   const ident = r.identFraction >= (opts.identThreshold ?? IDENT_THRESHOLD) || rare;
@@ -568,7 +625,13 @@ function gappedSignals(ls: LeafSide, docTokens: string[], docLines: string[]): G
   const gappedFraction = ls.totalW > 0 ? Math.min(1, gappedWeight / ls.totalW) : 0;
   const dIds = d.filter((t) => ls.rare.has(t));
   let identFraction = 0;
-  if (ls.idTotal >= 3 && dIds.length >= 3) identFraction = coveredShare(gappedChains(ls.ids, ls.idW, ls.idIndex, dIds, 2, 1, 2.5, 3).covered, ls.idW, null, ls.idTotal);
+  if (ls.idTotal >= 3 && dIds.length >= 3)
+    identFraction = coveredShare(
+      gappedChains(ls.ids, ls.idW, ls.idIndex, dIds, 2, 1, 2.5, 3).covered,
+      ls.idW,
+      null,
+      ls.idTotal,
+    );
   let rare = 0;
   if (ls.rare.size >= 3) for (const t of new Set(dIds)) rare += ls.rare.get(t)!;
   const rareIdentifierShare = ls.rare.size >= 3 && ls.rareTotal > 0 ? rare / ls.rareTotal : 0;
@@ -582,8 +645,22 @@ function gappedSignals(ls: LeafSide, docTokens: string[], docLines: string[]): G
   }
   const dOps = prose.filter(isOp);
   let opFraction = 0;
-  if (ls.opTotal >= 3 && dOps.length >= 4) opFraction = coveredShare(gappedChains(ls.ops, ls.opW, ls.opIndex, dOps, 1, 1, 2.5, 4).covered, ls.opW, null, ls.opTotal);
-  return { gappedFraction, gappedWeight, longestChain: full.best, identFraction, rareIdentifierShare, opFraction, opDensity: prose.length ? dOps.length / prose.length : 0 };
+  if (ls.opTotal >= 3 && dOps.length >= 4)
+    opFraction = coveredShare(
+      gappedChains(ls.ops, ls.opW, ls.opIndex, dOps, 1, 1, 2.5, 4).covered,
+      ls.opW,
+      null,
+      ls.opTotal,
+    );
+  return {
+    gappedFraction,
+    gappedWeight,
+    longestChain: full.best,
+    identFraction,
+    rareIdentifierShare,
+    opFraction,
+    opDensity: prose.length ? dOps.length / prose.length : 0,
+  };
 }
 
 export interface DocCodeOverlap {

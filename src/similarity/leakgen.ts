@@ -15,6 +15,7 @@
 import { codeTokensParsed, extractFunctionsParsed, LANGUAGES, parseCode, type LangId } from "../lang/index.js";
 import { validateDoc } from "./docformat.js";
 import { lexTokens } from "./leak.js";
+import { strHash } from "./ged.js";
 
 export const LEAK_KINDS = ["interleave", "fragments", "prefix", "identifiers", "identOps", "paraphrase"] as const;
 export type LeakKind = (typeof LEAK_KINDS)[number];
@@ -27,18 +28,48 @@ const SUMMARIES = [
 ];
 const FILLERS = ["then", "so", "and", "next", "now", "we", "step", "here", "also", "after"];
 const WORDS: Record<string, string> = {
-  if: "when", elif: "otherwise when", elsif: "otherwise when", else: "otherwise", for: "for each", while: "as long as",
-  until: "until", unless: "unless", return: "give back", break: "stop the loop", continue: "skip to the next one",
-  next: "skip to the next one", "=": "becomes", ":=": "becomes", "==": "equals", "!=": "differs from",
-  "+=": "grows by", "-=": "shrinks by", "<": "is below", ">": "is above", "<=": "is at most", ">=": "is at least",
-  "&&": "and", "||": "or", "!": "not", raise: "raise", throw: "throw", yield: "yield", var: "let", let: "let",
-  const: "let", func: "", def: "", function: "", do: "", then: "", end: "", pass: "do nothing",
+  if: "when",
+  elif: "otherwise when",
+  elsif: "otherwise when",
+  else: "otherwise",
+  for: "for each",
+  while: "as long as",
+  until: "until",
+  unless: "unless",
+  return: "give back",
+  break: "stop the loop",
+  continue: "skip to the next one",
+  next: "skip to the next one",
+  "=": "becomes",
+  ":=": "becomes",
+  "==": "equals",
+  "!=": "differs from",
+  "+=": "grows by",
+  "-=": "shrinks by",
+  "<": "is below",
+  ">": "is above",
+  "<=": "is at most",
+  ">=": "is at least",
+  "&&": "and",
+  "||": "or",
+  "!": "not",
+  raise: "raise",
+  throw: "throw",
+  yield: "yield",
+  var: "let",
+  let: "let",
+  const: "let",
+  func: "",
+  def: "",
+  function: "",
+  do: "",
+  then: "",
+  end: "",
+  pass: "do nothing",
 };
 
 function hash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
+  return strHash(s) >>> 0;
 }
 
 /** Wraps words into description lines of at most 100 characters (never indented). */
@@ -87,7 +118,11 @@ function bodyInfo(code: string, lang: LangId): BodyInfo | null {
     }
   }
   const tokens = raw.slice(start);
-  const lines = fn.codeStripped.split("\n").slice(1).map((l) => l.trim()).filter((l) => l && !/^[{}()\[\]]*$|^end$/.test(l));
+  const lines = fn.codeStripped
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => l && !/^[{}()\[\]]*$|^end$/.test(l));
   return { tokens, keywords: new Set(LANGUAGES[lang].keywords), params: fn.params, lines };
 }
 
@@ -138,13 +173,19 @@ export function leakingDoc(code: string, lang: LangId, kind: LeakKind): string |
     case "prefix": {
       const n = Math.max(5, Math.ceil(t.length / 5));
       if (n >= t.length) return null;
-      doc = compose(summary, paragraph(["It", "starts", "with", ...t.slice(0, n), ".", "Then", "it", "finishes", "the", "work", "."]));
+      doc = compose(
+        summary,
+        paragraph(["It", "starts", "with", ...t.slice(0, n), ".", "Then", "it", "finishes", "the", "work", "."]),
+      );
       break;
     }
     case "identifiers": {
       const ids = t.filter((x) => isIdentTok(x, b.keywords));
       if (ids.length < 4) return null;
-      doc = compose(summary, paragraph(["It", "works", "with", ...ids.map((x, i) => (i < ids.length - 1 ? `${x},` : `${x}.`))]));
+      doc = compose(
+        summary,
+        paragraph(["It", "works", "with", ...ids.map((x, i) => (i < ids.length - 1 ? `${x},` : `${x}.`))]),
+      );
       break;
     }
     case "identOps": {
@@ -158,7 +199,9 @@ export function leakingDoc(code: string, lang: LangId, kind: LeakKind): string |
       for (const line of b.lines) {
         const toks = lexTokens(line);
         const words = toks
-          .map((x, i) => (i === toks.length - 1 && (x === ":" || x === "{" || x === "do" || x === "then") ? "" : WORDS[x] ?? x))
+          .map((x, i) =>
+            i === toks.length - 1 && (x === ":" || x === "{" || x === "do" || x === "then") ? "" : (WORDS[x] ?? x),
+          )
           .filter((x) => x !== "");
         if (!words.length) continue;
         const s = words.join(" ");

@@ -24,7 +24,18 @@
  */
 import { LANGUAGES, type LangId, type LanguageSpec, type SyntaxNode } from "../lang/index.js";
 
-export const PDG_LANGUAGES: readonly LangId[] = ["python", "javascript", "typescript", "java", "go", "ruby", "lua", "c", "cpp", "rust"];
+export const PDG_LANGUAGES: readonly LangId[] = [
+  "python",
+  "javascript",
+  "typescript",
+  "java",
+  "go",
+  "ruby",
+  "lua",
+  "c",
+  "cpp",
+  "rust",
+];
 
 /** Compatibility class of a node: nodes are matched only within one class. */
 export type NodeClass =
@@ -71,89 +82,305 @@ export interface Pdg {
 // ---- node-type tables ---------------------------------------------------------------------------------
 
 const BRANCH = new Set([
-  "if_statement", "if_expression", "conditional_expression", "ternary_expression", "switch_statement",
-  "switch_expression", "match_expression", "match_statement", "expression_switch_statement",
-  "type_switch_statement", "select_statement", "elif_clause", "else_if_clause", "if", "unless", "if_modifier",
-  "unless_modifier", "conditional", "case", "case_statement", "if_let_expression", "when_expression",
-  "guard_statement", "elseif_statement", "case_clause", "when", "switch_case",
-  "match_arm", "expression_case", "default_case", "switch_block_statement_group", "switch_rule", "case_block",
-  "communication_case", "type_case", "switch_default", "elsif",
+  "if_statement",
+  "if_expression",
+  "conditional_expression",
+  "ternary_expression",
+  "switch_statement",
+  "switch_expression",
+  "match_expression",
+  "match_statement",
+  "expression_switch_statement",
+  "type_switch_statement",
+  "select_statement",
+  "elif_clause",
+  "else_if_clause",
+  "if",
+  "unless",
+  "if_modifier",
+  "unless_modifier",
+  "conditional",
+  "case",
+  "case_statement",
+  "if_let_expression",
+  "when_expression",
+  "guard_statement",
+  "elseif_statement",
+  "case_clause",
+  "when",
+  "switch_case",
+  "match_arm",
+  "expression_case",
+  "default_case",
+  "switch_block_statement_group",
+  "switch_rule",
+  "case_block",
+  "communication_case",
+  "type_case",
+  "switch_default",
+  "elsif",
 ]);
 const LOOP = new Set([
-  "for_statement", "for_in_statement", "for_of_statement", "while_statement", "do_statement",
-  "enhanced_for_statement", "for_expression", "while_expression", "loop_expression", "while", "until",
-  "for", "for_range_loop", "repeat_statement", "foreach_statement", "while_modifier", "until_modifier",
-  "do_while_statement", "for_numeric_statement", "for_generic_statement",
+  "for_statement",
+  "for_in_statement",
+  "for_of_statement",
+  "while_statement",
+  "do_statement",
+  "enhanced_for_statement",
+  "for_expression",
+  "while_expression",
+  "loop_expression",
+  "while",
+  "until",
+  "for",
+  "for_range_loop",
+  "repeat_statement",
+  "foreach_statement",
+  "while_modifier",
+  "until_modifier",
+  "do_while_statement",
+  "for_numeric_statement",
+  "for_generic_statement",
 ]);
 const CALL = new Set([
-  "call", "call_expression", "method_invocation", "function_call", "macro_invocation", "new_expression",
-  "object_creation_expression", "method_call", "invocation_expression", "function_call_expression",
-  "member_call_expression", "scoped_call_expression",
+  "call",
+  "call_expression",
+  "method_invocation",
+  "function_call",
+  "macro_invocation",
+  "new_expression",
+  "object_creation_expression",
+  "method_call",
+  "invocation_expression",
+  "function_call_expression",
+  "member_call_expression",
+  "scoped_call_expression",
 ]);
 const ASSIGN = new Set([
-  "assignment", "augmented_assignment", "assignment_expression", "augmented_assignment_expression",
-  "compound_assignment_expr", "operator_assignment", "assignment_statement", "short_var_declaration",
-  "variable_declarator", "init_declarator", "let_declaration", "named_expression", "var_spec", "const_spec",
-  "update_expression", "inc_statement", "dec_statement", "variable_declaration", "local_variable_declaration",
-  "lexical_declaration", "declaration", "var_declaration", "const_declaration",
+  "assignment",
+  "augmented_assignment",
+  "assignment_expression",
+  "augmented_assignment_expression",
+  "compound_assignment_expr",
+  "operator_assignment",
+  "assignment_statement",
+  "short_var_declaration",
+  "variable_declarator",
+  "init_declarator",
+  "let_declaration",
+  "named_expression",
+  "var_spec",
+  "const_spec",
+  "update_expression",
+  "inc_statement",
+  "dec_statement",
+  "variable_declaration",
+  "local_variable_declaration",
+  "lexical_declaration",
+  "declaration",
+  "var_declaration",
+  "const_declaration",
 ]);
-const RETURN = new Set(["return_statement", "return_expression", "return", "yield", "yield_expression", "yield_statement"]);
+const RETURN = new Set([
+  "return_statement",
+  "return_expression",
+  "return",
+  "yield",
+  "yield_expression",
+  "yield_statement",
+]);
 const JUMP = new Set([
-  "break_statement", "continue_statement", "break_expression", "continue_expression", "break", "next",
-  "redo", "retry", "goto_statement", "pass_statement", "fallthrough_statement",
+  "break_statement",
+  "continue_statement",
+  "break_expression",
+  "continue_expression",
+  "break",
+  "next",
+  "redo",
+  "retry",
+  "goto_statement",
+  "pass_statement",
+  "fallthrough_statement",
 ]);
 const RAISE = new Set(["raise_statement", "throw_statement", "throw_expression", "panic"]);
-const TRY = new Set(["try_statement", "try_expression", "begin", "with_statement", "defer_statement", "catch_clause", "except_clause", "rescue", "ensure", "finally_clause"]);
+const TRY = new Set([
+  "try_statement",
+  "try_expression",
+  "begin",
+  "with_statement",
+  "defer_statement",
+  "catch_clause",
+  "except_clause",
+  "rescue",
+  "ensure",
+  "finally_clause",
+]);
 const BINOP = new Set([
-  "binary_operator", "binary_expression", "comparison_operator", "boolean_operator", "binary", "range",
-  "infix_expression", "range_expression",
+  "binary_operator",
+  "binary_expression",
+  "comparison_operator",
+  "boolean_operator",
+  "binary",
+  "range",
+  "infix_expression",
+  "range_expression",
 ]);
 const UNOP = new Set([
-  "unary_operator", "unary_expression", "not_operator", "unary", "pointer_expression", "reference_expression",
-  "negation", "prefix_expression", "postfix_expression", "await", "await_expression", "spread_element",
-  "list_splat", "dictionary_splat", "splat_argument", "try_operator",
+  "unary_operator",
+  "unary_expression",
+  "not_operator",
+  "unary",
+  "pointer_expression",
+  "reference_expression",
+  "negation",
+  "prefix_expression",
+  "postfix_expression",
+  "await",
+  "await_expression",
+  "spread_element",
+  "list_splat",
+  "dictionary_splat",
+  "splat_argument",
+  "try_operator",
 ]);
 const MEMBER = new Set([
-  "attribute", "member_expression", "selector_expression", "field_expression", "field_access",
-  "dot_index_expression", "method_index_expression", "scoped_identifier", "qualified_identifier",
-  "member_access_expression", "navigation_expression", "scope_resolution",
+  "attribute",
+  "member_expression",
+  "selector_expression",
+  "field_expression",
+  "field_access",
+  "dot_index_expression",
+  "method_index_expression",
+  "scoped_identifier",
+  "qualified_identifier",
+  "member_access_expression",
+  "navigation_expression",
+  "scope_resolution",
 ]);
 const INDEX = new Set([
-  "subscript", "subscript_expression", "index_expression", "array_access", "bracket_index_expression",
-  "element_reference", "slice_expression", "element_access_expression",
+  "subscript",
+  "subscript_expression",
+  "index_expression",
+  "array_access",
+  "bracket_index_expression",
+  "element_reference",
+  "slice_expression",
+  "element_access_expression",
 ]);
 const COLLECTION = new Set([
-  "list", "tuple", "dictionary", "set", "list_comprehension", "dictionary_comprehension", "set_comprehension",
-  "generator_expression", "array", "object", "array_initializer", "composite_literal", "hash",
-  "table_constructor", "initializer_list", "array_expression", "tuple_expression", "struct_expression",
-  "array_creation_expression", "literal_value", "array_literal", "dictionary_literal", "pair",
+  "list",
+  "tuple",
+  "dictionary",
+  "set",
+  "list_comprehension",
+  "dictionary_comprehension",
+  "set_comprehension",
+  "generator_expression",
+  "array",
+  "object",
+  "array_initializer",
+  "composite_literal",
+  "hash",
+  "table_constructor",
+  "initializer_list",
+  "array_expression",
+  "tuple_expression",
+  "struct_expression",
+  "array_creation_expression",
+  "literal_value",
+  "array_literal",
+  "dictionary_literal",
+  "pair",
 ]);
 const LAMBDA = new Set([
-  "lambda", "arrow_function", "function_expression", "function", "func_literal", "closure_expression",
-  "lambda_expression", "do_block", "function_definition", "function_declaration",
-  "anonymous_function", "generator_function", "local_function", "method", "function_item",
+  "lambda",
+  "arrow_function",
+  "function_expression",
+  "function",
+  "func_literal",
+  "closure_expression",
+  "lambda_expression",
+  "do_block",
+  "function_definition",
+  "function_declaration",
+  "anonymous_function",
+  "generator_function",
+  "local_function",
+  "method",
+  "function_item",
 ]);
 /** If-like branches: normalised to the label "if" (negations folded). */
-const IF_LIKE = /^(if_statement|if|unless|if_expression|elif_clause|elsif|if_modifier|unless_modifier|conditional_expression|ternary_expression|conditional|else_if_clause|elseif_statement)$/;
+const IF_LIKE =
+  /^(if_statement|if|unless|if_expression|elif_clause|elsif|if_modifier|unless_modifier|conditional_expression|ternary_expression|conditional|else_if_clause|elseif_statement)$/;
 /** A negated comparison and its positive form (the branch's arms swap). */
-const NEGATED_CMP: Record<string, string> = { ">=": "<", ">": "<=", "!=": "==", "!==": "===", "not in": "in", "is not": "is", "~=": "==" };
-const CONST_NAMES = new Set(["true", "false", "none", "null", "nil", "undefined", "null_literal", "boolean_literal", "nullptr", "iota", "self", "this"]);
-const FIELDS_SKIP = new Set(["type", "return_type", "result", "type_parameters", "type_arguments", "decorator", "annotation", "modifiers", "label"]);
-const NOT_VARS = new Set(["type_identifier", "property_identifier", "field_identifier", "namespace_identifier", "package_identifier", "shorthand_property_identifier_pattern"]);
+const NEGATED_CMP: Record<string, string> = {
+  ">=": "<",
+  ">": "<=",
+  "!=": "==",
+  "!==": "===",
+  "not in": "in",
+  "is not": "is",
+  "~=": "==",
+};
+const CONST_NAMES = new Set([
+  "true",
+  "false",
+  "none",
+  "null",
+  "nil",
+  "undefined",
+  "null_literal",
+  "boolean_literal",
+  "nullptr",
+  "iota",
+  "self",
+  "this",
+]);
+const FIELDS_SKIP = new Set([
+  "type",
+  "return_type",
+  "result",
+  "type_parameters",
+  "type_arguments",
+  "decorator",
+  "annotation",
+  "modifiers",
+  "label",
+]);
+const NOT_VARS = new Set([
+  "type_identifier",
+  "property_identifier",
+  "field_identifier",
+  "namespace_identifier",
+  "package_identifier",
+  "shorthand_property_identifier_pattern",
+]);
 const PUNCT = /^[\s(),;:{}\[\].]*$/;
 
 function isTypeNode(t: string): boolean {
-  return /(^|_)types?($|_)|^primitive_type$|type_annotation|type_arguments|type_parameters|^generic_type$|_type_specifier$|^sized_type/.test(t) && !/expression|switch|conversion|case/.test(t);
+  return (
+    /(^|_)types?($|_)|^primitive_type$|type_annotation|type_arguments|type_parameters|^generic_type$|_type_specifier$|^sized_type/.test(
+      t,
+    ) && !/expression|switch|conversion|case/.test(t)
+  );
 }
 
 function constKind(n: SyntaxNode, spec: LanguageSpec): string | null {
   const t = n.type;
   if (spec.stringNodeTypes.includes(t) || /string|char|rune|heredoc|symbol|regex/.test(t)) {
-    if (/func|composite|array|map|object|list|table|struct|tuple|dictionary|hash|closure|interpolation/.test(t) && !/string/.test(t)) return null;
+    if (
+      /func|composite|array|map|object|list|table|struct|tuple|dictionary|hash|closure|interpolation/.test(t) &&
+      !/string/.test(t)
+    )
+      return null;
     const v = n.text.length <= 24 ? n.text : `#${n.text.length}`;
     return `str:${v}`;
   }
-  if (/^(integer|float|number|int_literal|float_literal|integer_literal|decimal_integer_literal|decimal_floating_point_literal|hex_integer_literal|number_literal|imaginary_literal|numeric_literal|real_literal|octal_integer_literal|binary_integer_literal|rational|complex)$/.test(t))
+  if (
+    /^(integer|float|number|int_literal|float_literal|integer_literal|decimal_integer_literal|decimal_floating_point_literal|hex_integer_literal|number_literal|imaginary_literal|numeric_literal|real_literal|octal_integer_literal|binary_integer_literal|rational|complex)$/.test(
+      t,
+    )
+  )
     return `num:${n.text.length <= 16 ? n.text : "#"}`;
   if (CONST_NAMES.has(t)) return `kw:${n.text}`;
   return null;
@@ -224,7 +451,7 @@ class Builder {
   }
 
   /** Reads of a variable: reaching definitions, or a shared free-name node. */
-  use(name: string, env: Env, consumer: number | null): number[] {
+  use(name: string, env: Env): number[] {
     const defs = env.get(name);
     if (defs && defs.size) {
       this.dataflow.push([name, "comesFrom", [name]]);
@@ -235,7 +462,6 @@ class Builder {
       f = this.node("free", name, null);
       this.freeNodes.set(name, f);
     }
-    void consumer;
     return [f];
   }
 
@@ -265,7 +491,13 @@ class Builder {
       return out;
     }
     for (const c of n.children) {
-      if (c.field === "property" || c.field === "attribute" || c.field === "field" || c.field === "name" && MEMBER.has(n.type)) continue;
+      if (
+        c.field === "property" ||
+        c.field === "attribute" ||
+        c.field === "field" ||
+        (c.field === "name" && MEMBER.has(n.type))
+      )
+        continue;
       if (c.field && FIELDS_SKIP.has(c.field)) continue;
       this.readNames(c, out);
     }
@@ -308,7 +540,7 @@ class Builder {
   /** Operand visit that records role-labelled data edges into `consumer`. */
   feed(child: SyntaxNode, env: Env, ctl: number | null, consumer: number, role: string): void {
     if (this.isVar(child)) {
-      const src = this.use(child.text, env, consumer);
+      const src = this.use(child.text, env);
       this.data(src, consumer, role);
       this.recordLoopUse(child.text, consumer, role);
       return;
@@ -320,7 +552,13 @@ class Builder {
     const root = this.node(cls, label, parentCtl);
     const inner = cloneEnv(env);
     // parameters
-    let plist = fn.childByField("parameters") ?? fn.childByField("parameter") ?? fn.children.find((c) => /parameters|parameter_list|block_parameters|lambda_parameters|formal_parameters/.test(c.type)) ?? null;
+    let plist =
+      fn.childByField("parameters") ??
+      fn.childByField("parameter") ??
+      fn.children.find((c) =>
+        /parameters|parameter_list|block_parameters|lambda_parameters|formal_parameters/.test(c.type),
+      ) ??
+      null;
     let decl = fn.childByField("declarator");
     while (!plist && decl && decl.type !== "function_declarator") decl = decl.childByField("declarator");
     if (!plist && decl) plist = decl.childByField("parameters");
@@ -339,7 +577,10 @@ class Builder {
       const pn = this.node("param", "recv", root, "param");
       this.define(this.targetNames(recv), pn, inner);
     }
-    const body = fn.childByField("body") ?? fn.children.find((c) => /block|body|statement|compound/.test(c.type) && c !== plist) ?? null;
+    const body =
+      fn.childByField("body") ??
+      fn.children.find((c) => /block|body|statement|compound/.test(c.type) && c !== plist) ??
+      null;
     if (body && this.spec.id === "ruby" && fn.type === "method") this.markImplicitReturns(body);
     // a statement body's values are not the function's value (returns are); an expression body's is
     if (body && /block|body|statement|compound|^do$/.test(body.type)) this.visit(body, inner, root);
@@ -347,7 +588,8 @@ class Builder {
     else {
       // expression-bodied / pattern-based functions: visit everything that is not name/params/types
       for (const c of fn.children) {
-        if (c === plist || c.field === "name" || (c.field && FIELDS_SKIP.has(c.field)) || !c.named || this.isComment(c)) continue;
+        if (c === plist || c.field === "name" || (c.field && FIELDS_SKIP.has(c.field)) || !c.named || this.isComment(c))
+          continue;
         this.visit(c, inner, root);
       }
     }
@@ -365,14 +607,23 @@ class Builder {
    *  - `tail`: a trailing `return` after an if/else is visited at the end of every arm (tail duplication, so
    *    `if c: r = a else: r = b; return r` equals `if c: return a else: return b`).
    */
-  visitBranch(n: SyntaxNode, env: Env, ctl: number | null, rest: SyntaxNode[] = [], extraAlts: SyntaxNode[] = [], tail: SyntaxNode[] = []): number[] {
+  visitBranch(
+    n: SyntaxNode,
+    env: Env,
+    ctl: number | null,
+    rest: SyntaxNode[] = [],
+    extraAlts: SyntaxNode[] = [],
+    tail: SyntaxNode[] = [],
+  ): number[] {
     const isIf = IF_LIKE.test(n.type);
     const br = this.node("branch", isIf ? "if" : n.type.replace(/_(statement|expression|clause|modifier)$/, ""), ctl);
     let cond = n.childByField("condition") ?? n.childByField("value") ?? n.childByField("subject");
     let named = n.children.filter((c) => c.named && !this.isComment(c));
     if (!cond && n.type === "conditional_expression" && this.spec.id === "python") cond = named[1] ?? null;
-    if (!cond && (n.type === "switch_statement" || n.type === "expression_switch_statement")) cond = n.childByField("value") ?? null;
-    if (!cond && !/else|default/.test(n.type)) cond = named.find((c) => !/block|body|clause|consequence|alternative/.test(c.type)) ?? null;
+    if (!cond && (n.type === "switch_statement" || n.type === "expression_switch_statement"))
+      cond = n.childByField("value") ?? null;
+    if (!cond && !/else|default/.test(n.type))
+      cond = named.find((c) => !/block|body|clause|consequence|alternative/.test(c.type)) ?? null;
     const condNode = cond;
     let negated = /^unless/.test(n.type);
     if (cond && isIf) {
@@ -385,7 +636,9 @@ class Builder {
     // elif chains: the first elif is the else arm, holding the later alternatives
     let elifHead: SyntaxNode | null = null;
     let elifTail: SyntaxNode[] = [];
-    const alts = named.filter((c) => c.type === "elif_clause" || (c.type === "else_clause" && this.spec.id === "python"));
+    const alts = named.filter(
+      (c) => c.type === "elif_clause" || (c.type === "else_clause" && this.spec.id === "python"),
+    );
     if (alts.length > 1 && alts[0]!.type === "elif_clause") {
       elifHead = alts[0]!;
       elifTail = alts.slice(1);
@@ -395,7 +648,8 @@ class Builder {
     const merged = cloneEnv(env);
     let armIndex = 0;
     let hasElse = false;
-    const swap = (role: string): string => (!negated || !isIf ? role : role === "else" ? "arm" : role === "arm" ? "else" : role);
+    const swap = (role: string): string =>
+      !negated || !isIf ? role : role === "else" ? "arm" : role === "arm" ? "else" : role;
     for (const c of named) {
       if (c === condNode || c === cond || (c.field && FIELDS_SKIP.has(c.field))) continue;
       const armEnv = cloneEnv(base);
@@ -403,7 +657,8 @@ class Builder {
       if (isElse) hasElse = true;
       const role = swap(isElse ? "else" : `arm${armIndex++ === 0 ? "" : armIndex}`);
       if (tail.length || rest.length) this.tailDepth++;
-      if (c === elifHead) this.visitArmWith(armEnv, br, role, () => this.visitBranch(c, armEnv, br, [], elifTail, tail));
+      if (c === elifHead)
+        this.visitArmWith(armEnv, br, role, () => this.visitBranch(c, armEnv, br, [], elifTail, tail));
       else this.visitArmWith(armEnv, br, role, () => this.visitArmBody(c, armEnv, br, tail));
       if (tail.length || rest.length) this.tailDepth--;
       mergeInto(merged, armEnv);
@@ -422,7 +677,8 @@ class Builder {
   visitArmBody(c: SyntaxNode, env: Env, br: number, tail: SyntaxNode[]): number[] {
     if (!tail.length) return this.visit(c, env, br);
     const core = this.singleStatement(c);
-    if (core && IF_LIKE.test(core.type) && BRANCH.has(core.type) && core.childByField("alternative")) return this.visitBranch(core, env, br, [], [], tail);
+    if (core && IF_LIKE.test(core.type) && BRANCH.has(core.type) && core.childByField("alternative"))
+      return this.visitBranch(core, env, br, [], [], tail);
     const out = this.visit(c, env, br);
     this.seqBlock(tail, env, br);
     return out;
@@ -450,7 +706,10 @@ class Builder {
         cur = kids[0]!;
         continue;
       }
-      if (cur.type === "not_operator" || ((cur.type === "unary_expression" || cur.type === "unary") && /^(!|not)$/.test(this.operatorText(cur)))) {
+      if (
+        cur.type === "not_operator" ||
+        ((cur.type === "unary_expression" || cur.type === "unary") && /^(!|not)$/.test(this.operatorText(cur)))
+      ) {
         const arg = cur.childByField("argument") ?? cur.childByField("operand") ?? kids[0];
         if (!arg) break;
         cur = arg;
@@ -484,7 +743,14 @@ class Builder {
           return out;
         }
       }
-      if (later.length === 1 && (RETURN.has(later[0]!.type) || this.implicitReturns.has(later[0]!)) && IF_LIKE.test(c.type) && BRANCH.has(c.type) && c.childByField("alternative") && !this.armExit(c)) {
+      if (
+        later.length === 1 &&
+        (RETURN.has(later[0]!.type) || this.implicitReturns.has(later[0]!)) &&
+        IF_LIKE.test(c.type) &&
+        BRANCH.has(c.type) &&
+        c.childByField("alternative") &&
+        !this.armExit(c)
+      ) {
         for (const x of this.visitBranch(c, env, ctl, [], [], later)) out.push(x);
         return out;
       }
@@ -497,7 +763,12 @@ class Builder {
   armExit(c: SyntaxNode): SyntaxNode | null {
     let cur: SyntaxNode | null = c.childByField("consequence") ?? c.childByField("body") ?? null;
     for (let k = 0; cur && k < 6; k++) {
-      if (RETURN.has(cur.type) || RAISE.has(cur.type) || /^(break|continue|next)(_statement|_expression)?$/.test(cur.type)) return cur;
+      if (
+        RETURN.has(cur.type) ||
+        RAISE.has(cur.type) ||
+        /^(break|continue|next)(_statement|_expression)?$/.test(cur.type)
+      )
+        return cur;
       const kids: SyntaxNode[] = cur.children.filter((x) => x.named && !this.isComment(x));
       cur = kids.length ? kids[kids.length - 1]! : null;
     }
@@ -540,14 +811,30 @@ class Builder {
     const feLeft = n.childByField("left");
     const feRight = n.childByField("right");
     const feBody = n.childByField("body");
-    if (feLeft && feRight && feBody && ((this.spec.id === "python" && n.type === "for_statement" && !this.isRangeCall(feRight, env)) ||
-      (n.type === "for_in_statement" && n.childByField("operator")?.text === "of"))) {
-      return this.visitForEach(feRight, this.targetNames(feLeft), (e, loop) => void this.visit(feBody, e, loop), env, ctl, feBody);
+    if (
+      feLeft &&
+      feRight &&
+      feBody &&
+      ((this.spec.id === "python" && n.type === "for_statement" && !this.isRangeCall(feRight, env)) ||
+        (n.type === "for_in_statement" && n.childByField("operator")?.text === "of"))
+    ) {
+      return this.visitForEach(
+        feRight,
+        this.targetNames(feLeft),
+        (e, loop) => void this.visit(feBody, e, loop),
+        env,
+        ctl,
+        feBody,
+      );
     }
     const loop = this.node("loop", /^do_/.test(n.type) ? "do" : "loop", ctl);
-    const body = n.childByField("body") ?? n.children.find((c) => /block|body|^do$|statement_block|compound_statement/.test(c.type)) ?? null;
+    const body =
+      n.childByField("body") ??
+      n.children.find((c) => /block|body|^do$|statement_block|compound_statement/.test(c.type)) ??
+      null;
     if (body) this.loopBodies.add(body);
     this.loopUses.push([]);
+    const edgeStart = this.edges.length;
     const bodyEnvStart = cloneEnv(env);
     const updates: SyntaxNode[] = [];
     let counting: { name: string; step: SyntaxNode | null } | null = null;
@@ -556,11 +843,15 @@ class Builder {
     const right = n.type === "for_statement" ? n.childByField("right") : null;
     if (this.spec.id === "python" && left && right && this.isVar(left) && this.isRangeCall(right, env)) {
       const args = (right.childByField("arguments")?.children ?? []).filter((c) => c.named && !this.isComment(c));
-      if (args.length >= 1 && args.length <= 3 && args.every((a) => a.type !== "keyword_argument" && a.type !== "list_splat")) {
+      if (
+        args.length >= 1 &&
+        args.length <= 3 &&
+        args.every((a) => a.type !== "keyword_argument" && a.type !== "list_splat")
+      ) {
         const start = args.length >= 2 ? this.visit(args[0]!, bodyEnvStart, ctl) : [this.node("const", "num:0", ctl)];
         this.defineSources([left.text], start, bodyEnvStart);
         const cmp = this.node("op", "<", loop);
-        this.data(this.use(left.text, bodyEnvStart, cmp), cmp, "l");
+        this.data(this.use(left.text, bodyEnvStart), cmp, "l");
         this.recordLoopUse(left.text, cmp, "l");
         this.feed(args.length >= 2 ? args[1]! : args[0]!, bodyEnvStart, loop, cmp, "r");
         this.data([cmp], loop, "cond");
@@ -575,32 +866,59 @@ class Builder {
         updates.push(c);
         continue;
       }
-      if (f === "left" || f === "pattern" || f === "declarator" || (f === "name" && n.type !== "for_numeric_clause") || c.type === "block_parameters") {
+      if (
+        f === "left" ||
+        f === "pattern" ||
+        f === "declarator" ||
+        (f === "name" && n.type !== "for_numeric_clause") ||
+        c.type === "block_parameters"
+      ) {
         this.define(this.targetNames(c), loop, bodyEnvStart);
         continue;
       }
-      if (c.type === "for_in_clause" || c.type === "range_clause" || c.type === "for_generic_clause" || c.type === "for_numeric_clause" || c.type === "in" || c.type === "for_clause") {
+      if (
+        c.type === "for_in_clause" ||
+        c.type === "range_clause" ||
+        c.type === "for_generic_clause" ||
+        c.type === "for_numeric_clause" ||
+        c.type === "in" ||
+        c.type === "for_clause"
+      ) {
         for (const cc of c.children) {
           if (!cc.named || this.isComment(cc)) continue;
           const ff = cc.field ?? "";
-          if (ff === "left" || ff === "name" || cc.type === "variable_list" || cc.type === "name_list") this.define(this.targetNames(cc), loop, bodyEnvStart);
+          if (ff === "left" || ff === "name" || cc.type === "variable_list" || cc.type === "name_list")
+            this.define(this.targetNames(cc), loop, bodyEnvStart);
           else if (ff === "initializer") this.visit(cc, bodyEnvStart, ctl);
           else if (ff === "update" || ff === "increment") updates.push(cc);
-          else this.feed(cc, bodyEnvStart, loop, loop, !ff || /^(right|value|iter|collection)$/.test(ff) ? "iter" : ff === "condition" ? "cond" : ff);
+          else
+            this.feed(
+              cc,
+              bodyEnvStart,
+              loop,
+              loop,
+              !ff || /^(right|value|iter|collection)$/.test(ff) ? "iter" : ff === "condition" ? "cond" : ff,
+            );
         }
         continue;
       }
-      if (f === "initializer" || c.type === "variable_declaration" && f === "") {
+      if (f === "initializer" || (c.type === "variable_declaration" && f === "")) {
         this.visit(c, bodyEnvStart, ctl);
         continue;
       }
-      this.feed(c, bodyEnvStart, loop, loop, !f || f === "condition" ? "cond" : /^(right|value|iter|collection)$/.test(f) ? "iter" : f);
+      this.feed(
+        c,
+        bodyEnvStart,
+        loop,
+        loop,
+        !f || f === "condition" ? "cond" : /^(right|value|iter|collection)$/.test(f) ? "iter" : f,
+      );
     }
     if (body) this.visit(body, bodyEnvStart, loop);
     for (const u of updates) this.visit(u, bodyEnvStart, loop);
     if (counting) {
       const a = this.node("assign", "+=", loop);
-      this.data(this.use(counting.name, bodyEnvStart, a), a, "old");
+      this.data(this.use(counting.name, bodyEnvStart), a, "old");
       this.recordLoopUse(counting.name, a, "old");
       if (counting.step) this.feed(counting.step, bodyEnvStart, loop, a, "val");
       else this.data([this.node("const", "num:1", loop)], a, "val");
@@ -608,12 +926,7 @@ class Builder {
     }
     const uses = this.loopUses.pop()!;
     // loop-carried definitions: defs live at the end of the body reach uses inside the loop
-    for (const u of uses) {
-      const defs = bodyEnvStart.get(u.name);
-      if (!defs) continue;
-      const had = new Set(this.edges.filter((e) => e.to === u.consumer && e.kind === "data").map((e) => e.from));
-      for (const d of defs) if (!had.has(d) && d !== u.consumer) this.edges.push({ from: d, to: u.consumer, kind: "data", role: u.role });
-    }
+    this.loopCarried(uses, bodyEnvStart, edgeStart);
     const outerTop = this.loopUses[this.loopUses.length - 1];
     if (outerTop) outerTop.push(...uses);
     mergeInto(env, bodyEnvStart);
@@ -626,7 +939,12 @@ class Builder {
     const last = kids[kids.length - 1];
     if (!last || RETURN.has(last.type) || RAISE.has(last.type) || ASSIGN.has(last.type) || LOOP.has(last.type)) return;
     if (BRANCH.has(last.type) || last.type === "else" || last.type === "then" || last.type === "elsif") {
-      for (const c of last.children) if (c.named && (c.field === "consequence" || c.field === "alternative" || /^(then|else|elsif|when)$/.test(c.type))) this.markImplicitReturns(c);
+      for (const c of last.children)
+        if (
+          c.named &&
+          (c.field === "consequence" || c.field === "alternative" || /^(then|else|elsif|when)$/.test(c.type))
+        )
+          this.markImplicitReturns(c);
       if (last.type === "else" || last.type === "then") this.markImplicitReturns(last);
       return;
     }
@@ -634,14 +952,21 @@ class Builder {
     this.implicitReturns.add(last);
   }
 
-  tryInline(n: SyntaxNode, callee: SyntaxNode | null, recv: SyntaxNode | null, env: Env, ctl: number | null): number[] | null {
+  tryInline(
+    n: SyntaxNode,
+    callee: SyntaxNode | null,
+    recv: SyntaxNode | null,
+    env: Env,
+    ctl: number | null,
+  ): number[] | null {
     const fnNode = callee ?? (this.spec.id === "ruby" && !recv ? n.childByField("method") : null);
     if (!fnNode || !this.isVar(fnNode) || env.get(fnNode.text)?.size || this.inlineDepth >= 3) return null;
     const h = this.helpers.get(fnNode.text);
     if (!h) return null;
     const argList = n.childByField("arguments");
     const args = (argList?.children ?? []).filter((c) => c.named && !this.isComment(c));
-    if (args.length !== h.params.length || args.some((a) => /keyword|splat|pair|block_argument/.test(a.type))) return null;
+    if (args.length !== h.params.length || args.some((a) => /keyword|splat|pair|block_argument/.test(a.type)))
+      return null;
     const inner: Env = new Map();
     args.forEach((a, i) => inner.set(h.params[i]!, new Set(this.visit(a, env, ctl))));
     this.inlineDepth++;
@@ -658,7 +983,10 @@ class Builder {
     if (!name) return;
     const body = fn.childByField("body");
     if (!body) return;
-    const stmts = body.children.filter((c) => c.named && !this.isComment(c) && !(c.type === "expression_statement" && c.namedChildren[0]?.type === "string"));
+    const stmts = body.children.filter(
+      (c) =>
+        c.named && !this.isComment(c) && !(c.type === "expression_statement" && c.namedChildren[0]?.type === "string"),
+    );
     if (stmts.length !== 1) return;
     let expr: SyntaxNode | null = stmts[0]!;
     if (RETURN.has(expr.type)) expr = expr.namedChildren.find((c) => !this.isComment(c)) ?? null;
@@ -671,6 +999,30 @@ class Builder {
     this.helpers.set(name, { params: params.map((p) => p.text), expr });
   }
 
+  /** Loop-carried definitions: defs live at the end of the body reach the uses inside the loop. */
+  loopCarried(uses: LoopUse[], endEnv: Env, edgeStart: number): void {
+    if (!uses.length) return;
+    const had = new Map<number, Set<number>>();
+    for (let k = edgeStart; k < this.edges.length; k++) {
+      const e = this.edges[k]!;
+      if (e.kind !== "data") continue;
+      const h = had.get(e.to);
+      if (h) h.add(e.from);
+      else had.set(e.to, new Set([e.from]));
+    }
+    for (const u of uses) {
+      const defs = endEnv.get(u.name);
+      if (!defs) continue;
+      let h = had.get(u.consumer);
+      if (!h) had.set(u.consumer, (h = new Set()));
+      for (const d of defs) {
+        if (h.has(d) || d === u.consumer) continue;
+        h.add(d);
+        this.edges.push({ from: d, to: u.consumer, kind: "data", role: u.role });
+      }
+    }
+  }
+
   isRangeCall(n: SyntaxNode, env: Env): boolean {
     return n.type === "call" && n.childByField("function")?.text === "range" && !env.has("range");
   }
@@ -681,7 +1033,12 @@ class Builder {
    * for-each loop and the equivalent index loop give one graph.
    */
   visitForEach(
-    iter: SyntaxNode, names: string[], body: (env: Env, loop: number) => void, env: Env, ctl: number | null, bodyNode: SyntaxNode | null,
+    iter: SyntaxNode,
+    names: string[],
+    body: (env: Env, loop: number) => void,
+    env: Env,
+    ctl: number | null,
+    bodyNode: SyntaxNode | null,
   ): number[] {
     const src = this.visit(iter, env, ctl);
     const c0 = this.node("const", "num:0", ctl);
@@ -711,15 +1068,11 @@ class Builder {
     const inner = cloneEnv(env);
     this.defineSources(names, [idx], inner);
     this.loopUses.push([]);
+    const edgeStart = this.edges.length;
     const bodyEnvStart = inner;
     body(bodyEnvStart, loop);
     const uses = this.loopUses.pop()!;
-    for (const u of uses) {
-      const defs = bodyEnvStart.get(u.name);
-      if (!defs) continue;
-      const had = new Set(this.edges.filter((e) => e.to === u.consumer && e.kind === "data").map((e) => e.from));
-      for (const d of defs) if (!had.has(d) && d !== u.consumer) this.edges.push({ from: d, to: u.consumer, kind: "data", role: u.role });
-    }
+    this.loopCarried(uses, bodyEnvStart, edgeStart);
     const outerTop = this.loopUses[this.loopUses.length - 1];
     if (outerTop) outerTop.push(...uses);
     for (const nm of names) bodyEnvStart.delete(nm);
@@ -733,11 +1086,17 @@ class Builder {
    * `[f(x) for x in xs if p(x)]` gives the graph of `out = []; for x in xs: if p(x): out.append(f(x))`.
    */
   visitComprehension(n: SyntaxNode, env: Env, ctl: number | null, mode: "collect" | "sum" = "collect"): number[] {
-    const acc = mode === "sum" ? this.node("const", "num:0", ctl) : this.node("collection", n.type === "set_comprehension" ? "set" : "list", ctl);
+    const acc =
+      mode === "sum"
+        ? this.node("const", "num:0", ctl)
+        : this.node("collection", n.type === "set_comprehension" ? "set" : "list", ctl);
     const result = [acc];
     const inner = cloneEnv(env);
     const clauses = n.children.filter((c) => c.type === "for_in_clause" || c.type === "if_clause");
-    const element = n.childByField("body") ?? this.operandChildren(n).find((c) => c.type !== "for_in_clause" && c.type !== "if_clause") ?? null;
+    const element =
+      n.childByField("body") ??
+      this.operandChildren(n).find((c) => c.type !== "for_in_clause" && c.type !== "if_clause") ??
+      null;
     const emit = (k: number, cur: number | null): void => {
       if (k === clauses.length) {
         if (mode === "sum") {
@@ -757,10 +1116,17 @@ class Builder {
         const r = c.childByField("right");
         const l = c.childByField("left");
         if (r && l && !this.isRangeCall(r, inner)) {
-          this.visitForEach(r, this.targetNames(l), (e, loop) => {
-            for (const [k2, v] of e) inner.set(k2, v);
-            emit(k + 1, loop);
-          }, inner, cur, null);
+          this.visitForEach(
+            r,
+            this.targetNames(l),
+            (e, loop) => {
+              for (const [k2, v] of e) inner.set(k2, v);
+              emit(k + 1, loop);
+            },
+            inner,
+            cur,
+            null,
+          );
           return;
         }
         const loop = this.node("loop", "loop", cur);
@@ -817,10 +1183,14 @@ class Builder {
       body = lam.childByField("body");
       if (body && /block/.test(body.type)) {
         const st = body.children.filter((x) => x.named && !this.isComment(x));
-        body = st.length === 1 && RETURN.has(st[0]!.type) ? st[0]!.namedChildren[0] ?? null : null;
+        body = st.length === 1 && RETURN.has(st[0]!.type) ? (st[0]!.namedChildren[0] ?? null) : null;
       }
     }
-    const kind = /^(map|collect)$/.test(method ?? "") ? "map" : /^(filter|select)$/.test(method ?? "") ? "filter" : null;
+    const kind = /^(map|collect)$/.test(method ?? "")
+      ? "map"
+      : /^(filter|select)$/.test(method ?? "")
+        ? "filter"
+        : null;
     if (!kind || !recv || !body || params.length !== 1) return null;
     return { kind, recv, param: params[0]!, body };
   }
@@ -849,46 +1219,77 @@ class Builder {
     }
     const acc = this.node("collection", "list", ctl);
     const el = "\u0000el";
-    this.visitForEach(source, [el], (e, loop) => {
-      const elem = e.get(el) ?? new Set<number>();
-      const put = (cur: number): void => {
-        const call = this.node("call", ".append", cur);
-        this.data([acc], call, "recv");
-        if (map) {
-          const me = cloneEnv(e);
-          me.set(map.param, new Set(elem));
-          this.feed(map.body, me, cur, call, "arg0");
-        } else this.data(elem, call, "arg0");
-      };
-      if (filter) {
-        const br = this.node("branch", "if", loop);
-        const fe = cloneEnv(e);
-        fe.set(filter.param, new Set(elem));
-        const f = this.foldNegation(filter.body);
-        this.feed(f.node, fe, loop, br, "cond");
-        this.visitArmWith(fe, br, f.negated ? "else" : "arm", () => {
-          put(br);
-          return [];
-        });
-      } else put(loop);
-    }, env, ctl, null);
+    this.visitForEach(
+      source,
+      [el],
+      (e, loop) => {
+        const elem = e.get(el) ?? new Set<number>();
+        const put = (cur: number): void => {
+          const call = this.node("call", ".append", cur);
+          this.data([acc], call, "recv");
+          if (map) {
+            const me = cloneEnv(e);
+            me.set(map.param, new Set(elem));
+            this.feed(map.body, me, cur, call, "arg0");
+          } else this.data(elem, call, "arg0");
+        };
+        if (filter) {
+          const br = this.node("branch", "if", loop);
+          const fe = cloneEnv(e);
+          fe.set(filter.param, new Set(elem));
+          const f = this.foldNegation(filter.body);
+          this.feed(f.node, fe, loop, br, "cond");
+          this.visitArmWith(fe, br, f.negated ? "else" : "arm", () => {
+            put(br);
+            return [];
+          });
+        } else put(loop);
+      },
+      env,
+      ctl,
+      null,
+    );
     return [acc];
   }
 
   visitAssign(n: SyntaxNode, env: Env, ctl: number | null): number[] {
     const t = n.type;
     // declarations that wrap declarators: visit the declarators
-    if (["variable_declaration", "local_variable_declaration", "lexical_declaration", "declaration", "var_declaration", "const_declaration"].includes(t)) {
-      const decls = n.children.filter((c) => ["variable_declarator", "init_declarator", "var_spec", "const_spec", "assignment_statement", "assignment"].includes(c.type));
+    if (
+      [
+        "variable_declaration",
+        "local_variable_declaration",
+        "lexical_declaration",
+        "declaration",
+        "var_declaration",
+        "const_declaration",
+      ].includes(t)
+    ) {
+      const decls = n.children.filter((c) =>
+        [
+          "variable_declarator",
+          "init_declarator",
+          "var_spec",
+          "const_spec",
+          "assignment_statement",
+          "assignment",
+        ].includes(c.type),
+      );
       if (decls.length) return this.seq(decls, env, ctl);
       // declaration without initialiser (int x;): define the names
-      const names = n.children.filter((c) => c.field === "declarator" || c.field === "name" || this.isVar(c)).flatMap((c) => this.targetNames(c));
+      const names = n.children
+        .filter((c) => c.field === "declarator" || c.field === "name" || this.isVar(c))
+        .flatMap((c) => this.targetNames(c));
       if (names.length) {
         const a = this.node("assign", "decl", ctl);
         this.define(names, a, env);
         return [a];
       }
-      return this.seq(n.children.filter((c) => c.named), env, ctl);
+      return this.seq(
+        n.children.filter((c) => c.named),
+        env,
+        ctl,
+      );
     }
     if (t === "update_expression" || t === "inc_statement" || t === "dec_statement") {
       const target = n.namedChildren[0];
@@ -898,7 +1299,7 @@ class Builder {
       this.data([this.node("const", "num:1", ctl)], a, "val");
       if (target) {
         if (this.isVar(target)) {
-          this.data(this.use(target.text, env, a), a, "old");
+          this.data(this.use(target.text, env), a, "old");
           this.recordLoopUse(target.text, a, "old");
           this.dataflow.push([target.text, "computedFrom", [target.text]]);
           this.define([target.text], a, env);
@@ -906,28 +1307,52 @@ class Builder {
       }
       return [a];
     }
-    let left = n.childByField("left") ?? n.childByField("name") ?? n.childByField("pattern") ?? n.childByField("declarator");
+    let left =
+      n.childByField("left") ?? n.childByField("name") ?? n.childByField("pattern") ?? n.childByField("declarator");
     let right = n.childByField("right") ?? n.childByField("value");
-    if (!left && (t === "assignment_statement")) {
+    if (!left && t === "assignment_statement") {
       left = n.childOfType("variable_list", "expression_list");
       right = n.children.filter((c) => c.type === "expression_list" && c !== left)[0] ?? null;
     }
-    if (!left) return this.seq(n.children.filter((c) => c.named), env, ctl);
-    const opText = n.childByField("operator")?.text ?? (n.children.find((c) => !c.named && /=/.test(c.type))?.text ?? "=");
+    if (!left)
+      return this.seq(
+        n.children.filter((c) => c.named),
+        env,
+        ctl,
+      );
+    const opText =
+      n.childByField("operator")?.text ?? n.children.find((c) => !c.named && /=/.test(c.type))?.text ?? "=";
     const augmented = opText !== "=" && opText !== ":=" && /=$/.test(opText) && !/^(==|!=|<=|>=)$/.test(opText);
     // a declaration without a value (`let x;`) binds nothing yet
     if (!right && (t === "variable_declarator" || t === "init_declarator") && this.isVar(left)) return [];
     // copy elimination: `x = e` binds x to e's value (no node), so temporaries, result variables and inlined
     // expressions give the same graph; stores into structures and augmented assignments stay nodes
-    if (!augmented && right && (this.isVar(left) || left.type === "pattern_list" || left.type === "tuple_pattern" || left.type === "expression_list")) {
+    if (
+      !augmented &&
+      right &&
+      (this.isVar(left) ||
+        left.type === "pattern_list" ||
+        left.type === "tuple_pattern" ||
+        left.type === "expression_list")
+    ) {
       const names = this.targetNames(left);
-      if (names.length && names.length === (this.isVar(left) ? 1 : left.namedChildren.length) && t !== "named_expression") {
+      if (
+        names.length &&
+        names.length === (this.isVar(left) ? 1 : left.namedChildren.length) &&
+        t !== "named_expression"
+      ) {
         const readsRight = this.readNames(right);
         const before = this.nodes.length;
         let srcs = this.visit(right, env, ctl);
         // a copy of an existing value under a branch keeps a node, or the branch would lose what it controls
         // (`if x > best: best = x`); not when a duplicated return right after it makes that explicit
-        if (srcs.length && srcs.some((x) => x < before) && ctl !== null && this.nodes[ctl]!.cls === "branch" && this.tailDepth === 0) {
+        if (
+          srcs.length &&
+          srcs.some((x) => x < before) &&
+          ctl !== null &&
+          this.nodes[ctl]!.cls === "branch" &&
+          this.tailDepth === 0
+        ) {
           const a = this.node("assign", "=", ctl);
           this.data(srcs, a, "val");
           srcs = [a];
@@ -941,28 +1366,48 @@ class Builder {
         }
       }
     }
-    const a = this.node("assign", augmented ? opText : t === "variable_declarator" || t === "init_declarator" || t === "let_declaration" || t === "short_var_declaration" || t === "var_spec" ? "decl" : "=", ctl);
+    const a = this.node(
+      "assign",
+      augmented
+        ? opText
+        : t === "variable_declarator" ||
+            t === "init_declarator" ||
+            t === "let_declaration" ||
+            t === "short_var_declaration" ||
+            t === "var_spec"
+          ? "decl"
+          : "=",
+      ctl,
+    );
     const readsRight = right ? this.readNames(right) : [];
     if (right) this.feed(right, env, ctl, a, "val");
     let names = this.targetNames(left);
     const store = !this.isVar(left) && names.length === 0;
     if (store || MEMBER.has(left.type) || INDEX.has(left.type)) {
       // store into a structure: its object/index are reads
-      for (const c of left.children) if (c.named && c.field !== "property" && c.field !== "attribute" && c.field !== "field") this.feed(c, env, ctl, a, "store");
+      for (const c of left.children)
+        if (c.named && c.field !== "property" && c.field !== "attribute" && c.field !== "field")
+          this.feed(c, env, ctl, a, "store");
       this.nodes[a] = { cls: "assign", label: `${this.nodes[a]!.label}:store` };
       names = [];
     }
-    if (augmented) for (const nm of names) {
-      this.data(this.use(nm, env, a), a, "old");
-      this.recordLoopUse(nm, a, "old");
-    }
+    if (augmented)
+      for (const nm of names) {
+        this.data(this.use(nm, env), a, "old");
+        this.recordLoopUse(nm, a, "old");
+      }
     for (const nm of names) this.dataflow.push([nm, "computedFrom", augmented ? [nm, ...readsRight] : readsRight]);
     this.define(names, a, env);
     return [a];
   }
 
   visitCall(n: SyntaxNode, env: Env, ctl: number | null): number[] {
-    let callee = n.childByField("function") ?? n.childByField("name") ?? n.childByField("macro") ?? n.childByField("constructor") ?? n.childByField("type");
+    let callee =
+      n.childByField("function") ??
+      n.childByField("name") ??
+      n.childByField("macro") ??
+      n.childByField("constructor") ??
+      n.childByField("type");
     const recvNode = n.childByField("receiver") ?? n.childByField("object");
     const methodNode = n.childByField("method") ?? (recvNode ? n.childByField("name") : null);
     if (methodNode && recvNode) callee = null;
@@ -971,19 +1416,23 @@ class Builder {
     // Python sum(<comprehension>): the accumulating loop
     if (this.spec.id === "python" && callee?.type === "identifier" && callee.text === "sum" && !env.get("sum")?.size) {
       const a = n.childByField("arguments");
-      const only = a && /comprehension|generator/.test(a.type) ? a : a?.namedChildren.length === 1 ? a.namedChildren[0]! : null;
-      if (only && (only.type === "list_comprehension" || only.type === "generator_expression")) return this.visitComprehension(only, env, ctl, "sum");
+      const only =
+        a && /comprehension|generator/.test(a.type) ? a : a?.namedChildren.length === 1 ? a.namedChildren[0]! : null;
+      if (only && (only.type === "list_comprehension" || only.type === "generator_expression"))
+        return this.visitComprehension(only, env, ctl, "sum");
     }
     // a call of a small local helper: its expression, with the parameters bound to the arguments
     const inl = this.tryInline(n, callee, recvNode, env, ctl);
     if (inl) return inl;
     // Ruby `xs.each do |x| ... end` is a for-each loop
     if (this.spec.id === "ruby" && methodNode?.text === "each" && recvNode && !n.childByField("arguments")) {
-      const blk = n.childByField("block") ?? n.children.find((x) => x.type === "do_block" || x.type === "block") ?? null;
+      const blk =
+        n.childByField("block") ?? n.children.find((x) => x.type === "do_block" || x.type === "block") ?? null;
       const bp = blk?.childByField("parameters");
       const bb = blk?.childByField("body");
       const names = bp ? this.targetNames(bp) : [];
-      if (names.length === 1 && bb) return this.visitForEach(recvNode, names, (e, loop) => void this.visit(bb, e, loop), env, ctl, bb);
+      if (names.length === 1 && bb)
+        return this.visitForEach(recvNode, names, (e, loop) => void this.visit(bb, e, loop), env, ctl, bb);
     }
     let label = "?";
     const c = this.node("call", "?", ctl);
@@ -1001,8 +1450,20 @@ class Builder {
           this.pendingCalls.push({ node: c, name: callee.text });
         }
       } else if (MEMBER.has(callee.type)) {
-        const prop = callee.childByField("property") ?? callee.childByField("attribute") ?? callee.childByField("field") ?? callee.childByField("method") ?? callee.childByField("name");
-        const obj = callee.childByField("object") ?? callee.childByField("operand") ?? callee.childByField("value") ?? callee.childByField("argument") ?? callee.childByField("table") ?? callee.childByField("path") ?? callee.childByField("scope");
+        const prop =
+          callee.childByField("property") ??
+          callee.childByField("attribute") ??
+          callee.childByField("field") ??
+          callee.childByField("method") ??
+          callee.childByField("name");
+        const obj =
+          callee.childByField("object") ??
+          callee.childByField("operand") ??
+          callee.childByField("value") ??
+          callee.childByField("argument") ??
+          callee.childByField("table") ??
+          callee.childByField("path") ??
+          callee.childByField("scope");
         label = `.${prop?.text ?? callee.text}`;
         if (callee.type === "scoped_identifier" || callee.type === "qualified_identifier") label = callee.text;
         else if (obj) this.feed(obj, env, ctl, c, "recv");
@@ -1015,7 +1476,10 @@ class Builder {
     if (n.type === "new_expression" || n.type === "object_creation_expression") label = `new:${callee?.text ?? ""}`;
     if (n.type === "macro_invocation") label = `${label}!`;
     this.nodes[c] = { cls: "call", label };
-    const args = n.childByField("arguments") ?? n.children.find((x) => x.type === "argument_list" || x.type === "arguments" || x.type === "token_tree") ?? null;
+    const args =
+      n.childByField("arguments") ??
+      n.children.find((x) => x.type === "argument_list" || x.type === "arguments" || x.type === "token_tree") ??
+      null;
     let i = 0;
     if (args && (COLLECTION.has(args.type) || LAMBDA.has(args.type))) {
       // Python `f(x for x in xs)`: the generator is the one argument
@@ -1023,7 +1487,7 @@ class Builder {
     } else if (args) {
       for (const a of args.children) {
         if (!a.named || this.isComment(a)) continue;
-        if (a.type === "keyword_argument" || a.type === "pair" && args.type === "argument_list") {
+        if (a.type === "keyword_argument" || (a.type === "pair" && args.type === "argument_list")) {
           const k = a.childByField("name") ?? a.childByField("key");
           const v = a.childByField("value");
           if (v) this.feed(v, env, ctl, c, `kw:${k?.text ?? ""}`);
@@ -1032,7 +1496,10 @@ class Builder {
         this.feed(a, env, ctl, c, `arg${i++}`);
       }
     }
-    const block = n.childByField("block") ?? n.children.find((x) => x.type === "do_block" || x.type === "block" && this.spec.id === "ruby") ?? null;
+    const block =
+      n.childByField("block") ??
+      n.children.find((x) => x.type === "do_block" || (x.type === "block" && this.spec.id === "ruby")) ??
+      null;
 
     if (block) {
       const l = this.visitFunction(block, env, ctl, "lambda", "block");
@@ -1053,7 +1520,7 @@ class Builder {
     }
     if (this.isComment(n) || isTypeNode(t)) return [];
     if (this.isVar(n)) {
-      return this.use(n.text, env, null);
+      return this.use(n.text, env);
     }
     const k = constKind(n, this.spec);
     if (k) return [this.node("const", k, ctl)];
@@ -1064,7 +1531,11 @@ class Builder {
     if (t === "pass_statement" || t === "empty_statement") return [];
     if (RETURN.has(t) || JUMP.has(t) || RAISE.has(t)) {
       const cls: NodeClass = RETURN.has(t) ? "return" : JUMP.has(t) ? "jump" : "raise";
-      const r = this.node(cls, cls === "jump" ? t.replace(/_(statement|expression)$/, "") : /yield/.test(t) ? "yield" : cls, ctl);
+      const r = this.node(
+        cls,
+        cls === "jump" ? t.replace(/_(statement|expression)$/, "") : /yield/.test(t) ? "yield" : cls,
+        ctl,
+      );
       let i = 0;
       for (const c of this.operandChildren(n)) this.feed(c, env, ctl, r, `v${i++}`);
       return [r];
@@ -1081,7 +1552,8 @@ class Builder {
       if (flip) label = label === ">" ? "<" : "<=";
       const o = this.node("op", label, ctl);
       const ops = this.operandChildren(n);
-      for (let i = 0; i < ops.length; i++) this.feed(ops[i]!, env, ctl, o, ops.length === 2 ? ((i === 0) !== flip ? "l" : "r") : `o${i}`);
+      for (let i = 0; i < ops.length; i++)
+        this.feed(ops[i]!, env, ctl, o, ops.length === 2 ? ((i === 0) !== flip ? "l" : "r") : `o${i}`);
       return [o];
     }
     if (UNOP.has(t)) {
@@ -1090,8 +1562,14 @@ class Builder {
       return [o];
     }
     if (MEMBER.has(t)) {
-      if (t === "scoped_identifier" || t === "qualified_identifier" || t === "scope_resolution") return this.use(n.text, env, null);
-      const prop = n.childByField("property") ?? n.childByField("attribute") ?? n.childByField("field") ?? n.childByField("method") ?? n.childByField("name");
+      if (t === "scoped_identifier" || t === "qualified_identifier" || t === "scope_resolution")
+        return this.use(n.text, env);
+      const prop =
+        n.childByField("property") ??
+        n.childByField("attribute") ??
+        n.childByField("field") ??
+        n.childByField("method") ??
+        n.childByField("name");
       const m = this.node("member", prop?.text ?? "?", ctl);
       for (const c of this.operandChildren(n)) if (c !== prop) this.feed(c, env, ctl, m, "obj");
       return [m];
@@ -1103,16 +1581,26 @@ class Builder {
       return [m];
     }
     if (LAMBDA.has(t) || (t === "block" && this.spec.id === "ruby")) {
-      const named = (this.spec.id === "python" && t === "function_definition") || t === "function_declaration" || t === "function_item" || t === "method" || t === "local_function";
+      const named =
+        (this.spec.id === "python" && t === "function_definition") ||
+        t === "function_declaration" ||
+        t === "function_item" ||
+        t === "method" ||
+        t === "local_function";
       const l = this.visitFunction(n, env, ctl, "lambda", named ? "def" : "lambda");
       const nm = n.childByField("name");
       if (named && nm && this.isVar(nm)) this.define([nm.text], l, env);
       return [l];
     }
-    if (t === "list_comprehension" || t === "set_comprehension" || t === "generator_expression") return this.visitComprehension(n, env, ctl);
+    if (t === "list_comprehension" || t === "set_comprehension" || t === "generator_expression")
+      return this.visitComprehension(n, env, ctl);
     if (COLLECTION.has(t)) {
       const kind = t.replace(/_(expression|literal|constructor|initializer)$/, "");
-      const col = this.node("collection", kind === "array" ? "list" : kind === "dictionary" || kind === "hash" || kind === "object" ? "dict" : kind, ctl);
+      const col = this.node(
+        "collection",
+        kind === "array" ? "list" : kind === "dictionary" || kind === "hash" || kind === "object" ? "dict" : kind,
+        ctl,
+      );
       const inner = /comprehension|generator/.test(t) ? cloneEnv(env) : env;
       // comprehension clauses define their loop variables first
       for (const c of n.children) {
@@ -1143,7 +1631,11 @@ class Builder {
 /** The function definitions (outermost) of a tree, for the graph's program root. */
 export function topFunctions(lang: LangId, root: SyntaxNode): SyntaxNode[] {
   const spec = LANGUAGES[lang];
-  const fnTypes = new Set(spec.functionNodeTypes.filter((t) => !/lambda|closure|arrow|literal|anonymous|function_expression|^function$/.test(t)));
+  const fnTypes = new Set(
+    spec.functionNodeTypes.filter(
+      (t) => !/lambda|closure|arrow|literal|anonymous|function_expression|^function$/.test(t),
+    ),
+  );
   const out: SyntaxNode[] = [];
   const stack: SyntaxNode[] = [root];
   while (stack.length) {
@@ -1192,7 +1684,9 @@ export function buildPdg(lang: LangId, root: SyntaxNode): Pdg {
   if (fns.length > 1) {
     for (const [fn, name] of named) {
       // only a function another one calls is a helper
-      const calledElsewhere = fns.some((g) => g !== fn && [...g.descendants()].some((d) => d.text === name && b.isVar(d)));
+      const calledElsewhere = fns.some(
+        (g) => g !== fn && [...g.descendants()].some((d) => d.text === name && b.isVar(d)),
+      );
       if (calledElsewhere) b.registerHelper(fn, name);
     }
   }

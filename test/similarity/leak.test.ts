@@ -47,7 +47,11 @@ const GO = `func ClampAll(xs []int, lo, hi int) (clamped []int, changedCount int
 	return clamped, changedCount
 }
 `;
-const CODES: Array<[LangId, string]> = [["python", PY], ["ruby", RB], ["go", GO]];
+const CODES: Array<[LangId, string]> = [
+  ["python", PY],
+  ["ruby", RB],
+  ["go", GO],
+];
 
 test("every format-valid leak kind is generated deterministically, passes validateDoc and is caught (Python, Ruby, Go)", () => {
   for (const [lang, code] of CODES) {
@@ -55,7 +59,11 @@ test("every format-valid leak kind is generated deterministically, passes valida
       const doc = leakingDoc(code, lang, kind);
       assert.ok(doc, `${lang}/${kind}: no document`);
       assert.equal(leakingDoc(code, lang, kind), doc, `${lang}/${kind}: not deterministic`);
-      assert.deepEqual(validateDoc(doc).violations, [], `${lang}/${kind}: the leak should pass the format check\n${doc}`);
+      assert.deepEqual(
+        validateDoc(doc).violations,
+        [],
+        `${lang}/${kind}: the leak should pass the format check\n${doc}`,
+      );
       const r = detectLeak(doc, code, lang);
       assert.equal(r.leaked, true, `${lang}/${kind} not caught:\n${doc}\n${JSON.stringify(r)}`);
       assert.ok(r.reasons.length > 0);
@@ -72,9 +80,12 @@ test("interleaved filler words: the old run signal misses them, the gapped chain
 });
 
 test("a copied first fifth of the body and 3-5 token fragments are caught; the same prose without them is not", () => {
-  const prefix = "Merge overlapping spans.\n\nIt starts with ordered = sorted ( intervals , key = lambda iv : iv [ 0 ] ) merged_spans = [ ] .";
-  const frag = "Merge overlapping spans.\n\nIt keeps merged_spans [ - 1 ] [ 1 ] and then start - merged_spans, and next sum ( hi - lo.";
-  const clean = "Merge overlapping spans.\n\nSpans closer than min_gap are joined; returns the merged spans and their total length.";
+  const prefix =
+    "Merge overlapping spans.\n\nIt starts with ordered = sorted ( intervals , key = lambda iv : iv [ 0 ] ) merged_spans = [ ] .";
+  const frag =
+    "Merge overlapping spans.\n\nIt keeps merged_spans [ - 1 ] [ 1 ] and then start - merged_spans, and next sum ( hi - lo.";
+  const clean =
+    "Merge overlapping spans.\n\nSpans closer than min_gap are joined; returns the merged spans and their total length.";
   for (const d of [prefix, frag, clean]) assert.deepEqual(validateDoc(d).violations, [], d);
   assert.equal(detectLeak(prefix, PY, "python").leaked, true);
   assert.equal(detectLeak(frag, PY, "python").leaked, true, JSON.stringify(detectLeak(frag, PY, "python")));
@@ -83,7 +94,8 @@ test("a copied first fifth of the body and 3-5 token fragments are caught; the s
 });
 
 test("identifier and operator sequences: listing the body's unusual names in order is a leak", () => {
-  const ids = "Summarise the spans.\n\nIt works with ordered, sorted, intervals, merged_spans, start, stop, merged_spans, total_len.";
+  const ids =
+    "Summarise the spans.\n\nIt works with ordered, sorted, intervals, merged_spans, start, stop, merged_spans, total_len.";
   const r = detectLeak(ids, PY, "python");
   assert.equal(r.leaked, true, JSON.stringify(r));
   assert.ok(r.rareIdentifierShare > 0.5 || r.identFraction >= 0.5);
@@ -91,9 +103,21 @@ test("identifier and operator sequences: listing the body's unusual names in ord
 
 test("honest documentation passes: naming the function, its parameters and a few of its words is allowed", () => {
   const honest: Array<[LangId, string, string]> = [
-    ["python", PY, "Merge overlapping intervals.\n\nIntervals are sorted by start; two intervals whose gap is at most min_gap\nare joined.\n\nParameters:\n  intervals: pairs of start and stop\n  min_gap: the largest gap that still merges\n\nReturns:\n  the merged intervals and their total length\n\nExamples:\n  merge_intervals([[1, 2], [3, 5]], 1) -> ([[1, 5]], 4)"],
-    ["ruby", RB, "Count the words of a text and list the ten most frequent.\n\nWords shorter than min_len are skipped; ties are broken alphabetically.\n\nReturns:\n  up to ten strings of the form word: count"],
-    ["go", GO, "ClampAll limits every value of xs to the range from lo to hi.\n\nIt returns the clamped copy and how many values changed."],
+    [
+      "python",
+      PY,
+      "Merge overlapping intervals.\n\nIntervals are sorted by start; two intervals whose gap is at most min_gap\nare joined.\n\nParameters:\n  intervals: pairs of start and stop\n  min_gap: the largest gap that still merges\n\nReturns:\n  the merged intervals and their total length\n\nExamples:\n  merge_intervals([[1, 2], [3, 5]], 1) -> ([[1, 5]], 4)",
+    ],
+    [
+      "ruby",
+      RB,
+      "Count the words of a text and list the ten most frequent.\n\nWords shorter than min_len are skipped; ties are broken alphabetically.\n\nReturns:\n  up to ten strings of the form word: count",
+    ],
+    [
+      "go",
+      GO,
+      "ClampAll limits every value of xs to the range from lo to hi.\n\nIt returns the clamped copy and how many values changed.",
+    ],
     ["python", "def add(a, b):\n    return a + b\n", "Return a + b, the sum of a and b."],
   ];
   for (const [lang, code, doc] of honest) {
@@ -131,5 +155,12 @@ test("docCodeOverlap: pasted code overlaps fully, honest prose not at all, empty
   assert.equal(honest.code3, 0);
   assert.equal(honest.doc4, 0);
   assert.ok(honest.docNgrams3 > 0 && honest.codeNgrams3 > 0);
-  assert.deepEqual(docCodeOverlap("", PY, "python"), { doc3: 0, doc4: 0, code3: 0, code4: 0, docNgrams3: 0, codeNgrams3: 0 });
+  assert.deepEqual(docCodeOverlap("", PY, "python"), {
+    doc3: 0,
+    doc4: 0,
+    code3: 0,
+    code4: 0,
+    docNgrams3: 0,
+    codeNgrams3: 0,
+  });
 });
