@@ -1,0 +1,140 @@
+/**
+ * HumanEval+ / MBPP+ (EvalPlus semantics): canonical and deliberately wrong solutions get the verdicts EvalPlus
+ * gives — base vs plus inputs, atol, special oracles, per-input time limits — and, where the project's venv holds
+ * the reference `evalplus` package, exactly the reference's verdicts (under CI the venv must be there).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadBenchmark } from "../../src/eval/benchmarks.js";
+import { scoreSamples, formatSummaryTable } from "../../src/eval/evaluate.js";
+import {
+  loadHumanEvalPlusTasks,
+  loadMbppPlusTasks,
+  MBPP_PLUS_V020_LINKS,
+  MBPP_PLUS_V020_REMOVED,
+  parsePythonJson,
+  timeLimits,
+} from "../../src/eval/evalplus.js";
+import { referenceMissing, runReference } from "./evalplus-reference.js";
+
+interface Case {
+  task_id: string;
+  completion: string;
+  /** Expected [base passes, base AND plus pass]. */
+  expect: [boolean, boolean];
+  why: string;
+}
+
+const HE: Case[] = [
+  { task_id: "HumanEval/0", completion: "CANONICAL", expect: [true, true], why: "canonical" },
+  { task_id: "HumanEval/0", completion: "    return False\n", expect: [false, false], why: "wrong on base" },
+  { task_id: "HumanEval/0", completion: "    import time\n    time.sleep(3)\n    return False\n", expect: [false, false], why: "slower than the 1 s floor" },
+  { task_id: "HumanEval/2", completion: "CANONICAL", expect: [true, true], why: "canonical" },
+  { task_id: "HumanEval/2", completion: "    return number - int(number) + 1e-9\n", expect: [true, true], why: "within atol" },
+  { task_id: "HumanEval/2", completion: "    return number - int(number) + 1e-3\n", expect: [false, false], why: "beyond atol" },
+  { task_id: "HumanEval/23", completion: "    return len(string) if len(string) < 10 else 0\n", expect: [true, false], why: "right on base only" },
+  { task_id: "HumanEval/32", completion: "CANONICAL", expect: [true, true], why: "find_zero oracle" },
+  { task_id: "HumanEval/32", completion: "    return 0.0\n", expect: [false, false], why: "not a zero" },
+  { task_id: "HumanEval/53", completion: "    return x + y if x >= 0 and y >= 0 else 0\n", expect: [true, false], why: "plus has negatives" },
+  {
+    task_id: "HumanEval/53",
+    completion: "    return x + y\n\nif __name__ == '__main__':\n    raise SystemExit(1)\n",
+    expect: [true, true],
+    why: "__main__ block not run",
+  },
+];
+
+const MBPP: Case[] = [
+  { task_id: "Mbpp/2", completion: "CANONICAL", expect: [true, true], why: "canonical" },
+  { task_id: "Mbpp/2", completion: "def similar_elements(a, b):\n    return tuple(sorted(set(a) & set(b), reverse=True))\n", expect: [true, true], why: "set oracle: order free" },
+  { task_id: "Mbpp/2", completion: "def similar_elements(a, b):\n    return tuple(set(a) | set(b))\n", expect: [false, false], why: "union" },
+  { task_id: "Mbpp/3", completion: "def is_not_prime(n):\n    return n % 2 == 0\n", expect: [false, false], why: "wrong" },
+  { task_id: "Mbpp/82", completion: "import math\ndef volume_sphere(r):\n    return (4 / 3) * math.pi * r ** 3 + 1e-7\n", expect: [true, true], why: "atol 1e-4" },
+  { task_id: "Mbpp/82", completion: "import math\ndef volume_sphere(r):\n    return int((4 / 3) * math.pi * r ** 3)\n", expect: [false, false], why: "int, not float" },
+  { task_id: "Mbpp/737", completion: "import re\ndef check_str(s):\n    return bool(re.search('^[aeiouAEIOU][A-Za-z0-9_]*', s))\n", expect: [true, true], why: "not-None oracle" },
+  { task_id: "Mbpp/737", completion: "def check_str(s):\n    return None\n", expect: [false, false], why: "always None" },
+];
+
+async function ours(cases: Case[], benchmark: "humaneval+" | "mbpp+") {
+  const problems = loadBenchmark(benchmark);
+  const byId = new Map(problems.map((p) => [p.taskId, p]));
+  const samples = cases.map((c) => ({ task_id: c.task_id, completion: c.completion === "CANONICAL" ? byId.get(c.task_id)!.canonical! : c.completion }));
+  const used = problems.filter((p) => cases.some((c) => c.task_id === p.taskId));
+  const { summary, results } = await scoreSamples({ benchmark: used, samples, k: [1] });
+  return { summary, results, samples };
+}
+
+test("HumanEval+ and MBPP+ data: 164 and 378 tasks, base and plus inputs, EvalPlus fields", () => {
+  const he = loadHumanEvalPlusTasks();
+  assert.equal(he.length, 164);
+  assert.equal(he.reduce((a, t) => a + t.nBase, 0), 1570);
+  assert.ok(he.every((t) => t.nPlus > 0 && t.entryPoint && t.canonical));
+  const mb = loadMbppPlusTasks();
+  assert.equal(mb.length, 378);
+  assert.ok(!mb.some((t) => MBPP_PLUS_V020_REMOVED.includes(Number(t.taskId.split("/")[1]))));
+  assert.ok(mb.every((t) => t.prompt.startsWith('"""\n') && /\nassert /.test(t.prompt)));
+  assert.ok(!mb.some((t) => Object.values(MBPP_PLUS_V020_LINKS).some((l) => t.prompt.includes(l))), "v0.2.0 links removed");
+  assert.equal(mb.find((t) => t.taskId === "Mbpp/82")!.atol, 1e-4);
+});
+
+test("Python-style JSON (NaN, Infinity) parses for the JS view; strings are left alone", () => {
+  assert.deepEqual(parsePythonJson('{"a": [NaN, -Infinity, 1], "s": "NaN Infinity \\" x"}'), { a: [null, null, 1], s: 'NaN Infinity " x' });
+});
+
+test("time limits: max(1 s, 4 x canonical time) per input, phase deadline min(60, sum) + 2", () => {
+  assert.deepEqual(timeLimits([0.001, 0.5, 2]), { limits: [1, 2, 8], timeout: 13 });
+  assert.equal(timeLimits(new Array(100).fill(1)).timeout, 62);
+});
+
+test("HumanEval+: base and plus verdicts for canonical and deliberately wrong solutions", async () => {
+  const { summary, results } = await ours(HE, "humaneval+");
+  results.forEach((r, i) => {
+    const c = HE[i]!;
+    assert.deepEqual([r.base_passed, r.passed], c.expect, `${c.task_id} (${c.why}): ${r.result}`);
+  });
+  assert.equal(results[2]!.base_status, "fail", "an input over its limit fails the phase (EvalPlus: fail, not timeout)");
+  assert.ok(summary.basePassAtK && summary.basePassAtK["pass@1"]! > summary.passAtK["pass@1"]!, "base pass@1 above plus pass@1");
+  assert.match(formatSummaryTable(summary), /pass@1 \(base tests\)[\s\S]*pass@1 \(base \+ extra tests\)/);
+});
+
+test("MBPP+: set and not-None oracles, atol with type check", async () => {
+  const { results } = await ours(MBPP, "mbpp+");
+  results.forEach((r, i) => {
+    const c = MBPP[i]!;
+    assert.deepEqual([r.base_passed, r.passed], c.expect, `${c.task_id} (${c.why}): ${r.result}`);
+  });
+});
+
+const missing = referenceMissing();
+const mustHave = process.env.CI === "true";
+for (const [name, cases, bench] of [["HumanEval+", HE, "humaneval+"], ["MBPP+", MBPP, "mbpp+"]] as const) {
+  test(
+    `${name}: our verdicts equal the reference evalplus package's on the same samples`,
+    { skip: !mustHave && missing ? `reference evalplus unavailable: ${missing}` : false },
+    async () => {
+      if (missing) assert.fail(`CI=true but the reference evalplus cannot run: ${missing}`);
+      const { results, samples } = await ours(cases, bench);
+      const tasks = (bench === "humaneval+" ? loadHumanEvalPlusTasks() : loadMbppPlusTasks()).filter((t) => cases.some((c) => c.task_id === t.taskId));
+      const ref = await runReference(tasks, samples);
+      const seen = new Map<string, number>();
+      let compared = 0;
+      results.forEach((r, i) => {
+        const j = seen.get(r.task_id) ?? 0;
+        seen.set(r.task_id, j + 1);
+        const [rb, rp] = ref.verdicts[r.task_id]![j]!;
+        // evalplus <= 0.3.1 never records HumanEval/32 (find_zero) inputs as passed (its special oracle `continue`s
+        // before counting the input), so every solution fails there; fixed upstream after 0.3.1 (evalplus #241).
+        // We judge as the fixed version does; the old package's verdict is pinned here so a change is noticed.
+        if (r.task_id === "HumanEval/32" && ref.version <= "0.3.1") {
+          assert.deepEqual([rb, rp], ["fail", "fail"], `evalplus ${ref.version} on HumanEval/32`);
+          return;
+        }
+        const refBase = rb === "pass";
+        const refPlus = refBase && rp === "pass";
+        assert.deepEqual([r.base_passed, r.passed], [refBase, refPlus], `${r.task_id} (${cases[i]!.why}): ours ${r.result}; reference ${rb}/${rp}`);
+        compared++;
+      });
+      assert.ok(compared >= cases.length - 2, `compared ${compared} of ${cases.length} samples`);
+    },
+  );
+}
