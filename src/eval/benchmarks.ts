@@ -63,7 +63,7 @@ export const MBPP_SPLITS = {
 export type MbppSplit = keyof typeof MBPP_SPLITS;
 
 /** MultiPL-E languages this harness can execute (the data has more). */
-export const MULTIPLE_LANGS: readonly Language[] = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl"];
+export const MULTIPLE_LANGS: readonly Language[] = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl", "r", "rkt", "ml", "scala"];
 
 export const HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
 export const MBPP_STOP = ["\nassert", '\n"""', "\nprint(", "\nif __name__", "\n```"];
@@ -221,6 +221,10 @@ export const FENCE: Record<Language, string> = {
   java: "java",
   rs: "rust",
   pl: "perl",
+  r: "r",
+  rkt: "racket",
+  ml: "ocaml",
+  scala: "scala",
 };
 
 export const BENCHMARK_HELP = `humaneval | humaneval+ | mbpp | mbpp+ | mbpp:<split> (prompt|test|validation|train|all; default test = task ids 11-510) | mbpp-sanitized | multipl-e:<lang> | multipl-e-mbpp:<lang>   (lang: ${MULTIPLE_LANGS.join(" ")})`;
