@@ -5,6 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadBenchmark } from "../../src/eval/benchmarks.js";
 import { scoreSamples, formatSummaryTable } from "../../src/eval/evaluate.js";
 import {
@@ -103,6 +108,28 @@ test("MBPP+: set and not-None oracles, atol with type check", async () => {
     const c = MBPP[i]!;
     assert.deepEqual([r.base_passed, r.passed], c.expect, `${c.task_id} (${c.why}): ${r.result}`);
   });
+});
+
+test("batcoder eval --benchmark mbpp+ --samples: base and base+plus pass@k, EvalPlus 'solution' samples accepted", () => {
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../bin/batcoder.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-evalplus-cli-"));
+  const samples = path.join(dir, "samples.jsonl");
+  const rows = [
+    { task_id: "Mbpp/3", completion: "import math\ndef is_not_prime(n):\n    return n < 2 or any(n % i == 0 for i in range(2, math.isqrt(n) + 1))\n" },
+    { task_id: "Mbpp/2", solution: '"""doc"""\ndef similar_elements(a, b):\n    return tuple(set(a) | set(b))\n' },
+  ];
+  fs.writeFileSync(samples, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const r = spawnSync(process.execPath, [bin, "eval", "--benchmark", "mbpp+", "--samples", samples, "--out", path.join(dir, "out"), "--k", "1", "--quiet"], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /pass@1 \(base tests\)\s*\|\s*50\.00%/);
+  assert.match(r.stdout, /pass@1 \(base \+ extra tests\)\s*\|\s*50\.00%/);
+  const results = fs.readFileSync(path.join(dir, "out", "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(results.map((x) => [x.task_id, x.base_passed, x.passed]), [["Mbpp/3", true, true], ["Mbpp/2", false, false]]);
+  assert.ok(fs.readdirSync(path.join(dir, ".cache", "evalplus")).length >= 2, "ground truths cached under .cache/evalplus");
 });
 
 const missing = referenceMissing();
