@@ -18,8 +18,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { UserError } from "../core/errors.js";
+import { readTextMaybeGz, writeFileAtomic } from "../core/jsonl.js";
 import { classify, newSentinel, type ExecResult } from "../sandbox/executors.js";
 import type { Sandbox, SandboxLimits } from "../sandbox/sandbox.js";
 import { benchmarkDataDir, HUMANEVAL_STOP, MBPP_STOP, type Problem } from "./benchmarks.js";
@@ -137,7 +137,7 @@ export function parsePythonJson(line: string): unknown {
 
 function readLines(file: string): string[] {
   if (!fs.existsSync(file)) throw new UserError(`benchmark file missing: ${file}`);
-  return zlib.gunzipSync(fs.readFileSync(file)).toString("utf8").split("\n").filter((l) => l.trim());
+  return readTextMaybeGz(file).split("\n").filter((l) => l.trim());
 }
 
 const str = (v: unknown, what: string): string => {
@@ -235,9 +235,7 @@ async function computeGroundTruth(sandbox: Sandbox, t: EvalPlusTask, key: string
   const o = JSON.parse(c.stdout.trim().split("\n").pop() ?? "") as { base_time: number[]; plus_time: number[]; expected: string | null };
   const g: GroundTruth = { expected: o.expected, baseTime: o.base_time, plusTime: o.plus_time };
   if (cacheFile) {
-    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-    fs.writeFileSync(cacheFile + ".tmp", JSON.stringify(g));
-    fs.renameSync(cacheFile + ".tmp", cacheFile);
+    writeFileAtomic(cacheFile, JSON.stringify(g));
   }
   return g;
 }

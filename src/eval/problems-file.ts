@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
+import { parseJsonl } from "../core/jsonl.js";
 import { HUMANEVAL_STOP, type Problem } from "./benchmarks.js";
 
 export const ProblemLineSchema = z
@@ -25,45 +26,50 @@ export type ProblemLine = z.infer<typeof ProblemLineSchema>;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Parses and validates a human-eval-format JSONL buffer; `name` is used in messages. */
-export function parseProblems(buf: Buffer, name: string): ProblemLine[] {
-  const out: ProblemLine[] = [];
-  const firstLine = new Map<string, number>();
+/** The 1-based line holding the first byte sequence that is not UTF-8 (-1 when the buffer is valid UTF-8). */
+function firstBadUtf8Line(buf: Buffer): number {
   let start = 0;
-  let lineNo = 0;
-  while (start <= buf.length) {
+  for (let line = 1; start <= buf.length; line++) {
     let end = buf.indexOf(0x0a, start);
     if (end < 0) end = buf.length;
-    lineNo++;
-    const bytes = buf.subarray(start, end);
-    start = end + 1;
-    let text: string;
     try {
-      text = utf8.decode(bytes);
+      utf8.decode(buf.subarray(start, end));
     } catch {
-      throw new UserError(`${name}:${lineNo}: not valid UTF-8 (the file must be UTF-8 encoded JSON lines)`);
+      return line;
     }
-    if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (!text.trim()) continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (e) {
-      throw new UserError(`${name}:${lineNo}: not valid JSON (${(e as Error).message})`);
-    }
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new UserError(`${name}:${lineNo}: each line must be a JSON object`);
+    start = end + 1;
+  }
+  return -1;
+}
+
+/** Parses and validates a human-eval-format JSONL buffer; `name` is used in messages. */
+export function parseProblems(buf: Buffer, name: string): ProblemLine[] {
+  let text: string;
+  try {
+    text = utf8.decode(buf);
+  } catch {
+    throw new UserError(`${name}:${firstBadUtf8Line(buf)}: not valid UTF-8 (the file must be UTF-8 encoded JSON lines)`);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const records = parseJsonl(text, name);
+  // parseJsonl skips blank lines: map each record back to its line for the messages below.
+  const lineOf = text.split("\n").flatMap((l, i) => (l.trim() ? [i + 1] : []));
+  const out: ProblemLine[] = [];
+  const firstLine = new Map<string, number>();
+  records.forEach((obj, k) => {
+    const lineNo = lineOf[k]!;
     const r = ProblemLineSchema.safeParse(obj);
     if (!r.success) {
       const issue = r.error.issues[0]!;
       const field = String(issue.path[0] ?? "?");
-      const msg = issue.code === "invalid_type" && (obj as Record<string, unknown>)[field] === undefined ? "is missing" : issue.message;
+      const msg = issue.code === "invalid_type" && obj[field] === undefined ? "is missing" : issue.message;
       throw new UserError(`${name}:${lineNo}: field "${field}" ${msg} (needed: task_id, prompt, entry_point, test; optional: canonical_solution)`);
     }
     const seen = firstLine.get(r.data.task_id);
     if (seen !== undefined) throw new UserError(`${name}:${lineNo}: duplicate task_id "${r.data.task_id}" (first on line ${seen})`);
     firstLine.set(r.data.task_id, lineNo);
     out.push(r.data);
-  }
+  });
   if (out.length === 0) throw new UserError(`${name}: holds no problems (one JSON object per line expected)`);
   return out;
 }

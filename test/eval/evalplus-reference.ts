@@ -83,7 +83,15 @@ export async function runReference(
     shm: true,
     env: { HOME: "/tmp", PATH: `${venv}/bin:/usr/bin:/bin`, TQDM_DISABLE: "1" },
     roBinds: [venv, fs.realpathSync(venv), ...baseInterpreter(venv)],
-    limits: { wallMs: 600_000, cpuSeconds: 1200, memoryBytes: 8 * 1024 * 1024 * 1024, maxProcs: 256, outputBytes: 16 * 1024 * 1024 },
+    limits: {
+      wallMs: 1_800_000,
+      cpuSeconds: 3600,
+      memoryBytes: 12 * 1024 * 1024 * 1024,
+      maxProcs: 256,
+      outputBytes: 16 * 1024 * 1024,
+      fileSizeBytes: 2 * 1024 * 1024 * 1024,
+      tmpBytes: 4 * 1024 * 1024 * 1024,
+    },
   });
   const c = classify("py", r, sentinel);
   if (!c.passed) throw new Error(`reference evalplus failed: ${c.result}\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);

@@ -56,7 +56,7 @@ test("problems file: malformed JSON, missing or mistyped fields, duplicates, non
   const bad = Buffer.concat([buf(jsonl([ADD])), Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x0a])]);
   assert.match(err(() => parseProblems(bad, "p.jsonl")), /^p\.jsonl:2: not valid UTF-8/);
   assert.match(err(() => parseProblems(buf("\n\n"), "p.jsonl")), /holds no problems/);
-  assert.match(err(() => parseProblems(buf("[1, 2]\n"), "p.jsonl")), /^p\.jsonl:1: each line must be a JSON object/);
+  assert.match(err(() => parseProblems(buf("[1, 2]\n"), "p.jsonl")), /^p\.jsonl:1: a record must be a JSON object/);
   assert.match(err(() => loadProblemsFile("/nonexistent/problems.jsonl")), /cannot read problems file/);
 });
 
