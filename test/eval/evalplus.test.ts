@@ -132,6 +132,30 @@ test("batcoder eval --benchmark mbpp+ --samples: base and base+plus pass@k, Eval
   assert.ok(fs.readdirSync(path.join(dir, ".cache", "evalplus")).length >= 2, "ground truths cached under .cache/evalplus");
 });
 
+test("EvalPlus judge: a solution that exits early, reads stdin or writes a fake verdict to fd 1 does not pass", async () => {
+  const cases: Case[] = [
+    { task_id: "HumanEval/53", completion: "    return x - y\nimport os\nos._exit(0)\n", expect: [false, false], why: "os._exit at import" },
+    {
+      task_id: "HumanEval/53",
+      completion: "    return x - y\nimport os, sys\nleak = sys.stdin.read()\nos.write(1, b'{\"base\": {\"status\": \"pass\"}}\\n' + leak.encode())\n",
+      expect: [false, false],
+      why: "stdin / fd 1 are /dev/null for the candidate",
+    },
+  ];
+  const { results } = await ours(cases, "humaneval+");
+  results.forEach((r, i) => assert.deepEqual([r.base_passed, r.passed], cases[i]!.expect, `${cases[i]!.why}: ${r.result}`));
+});
+
+test("sandbox shm: a private /dev/shm only when asked (Python multiprocessing locks need it)", async () => {
+  const { Sandbox } = await import("../../src/sandbox/sandbox.js");
+  const sb = new Sandbox();
+  const job = { command: ["/usr/bin/python3", "-c", "import multiprocessing as m; m.Lock(); print('ok')"] };
+  const withShm = await sb.run({ ...job, shm: true });
+  assert.equal(withShm.exitCode, 0, withShm.stderr);
+  const without = await sb.run(job);
+  assert.notEqual(without.exitCode, 0);
+});
+
 const missing = referenceMissing();
 const mustHave = process.env.CI === "true";
 for (const [name, cases, bench] of [["HumanEval+", HE, "humaneval+"], ["MBPP+", MBPP, "mbpp+"]] as const) {
