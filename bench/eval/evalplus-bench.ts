@@ -2,7 +2,7 @@
  * HumanEval+ / MBPP+ (EvalPlus semantics) speed and agreement with the reference `evalplus` package.
  *
  *   node dist/bench/eval/evalplus-bench.js [--dataset humaneval|mbpp|both] [--mutants] [--reference VENV]
- *                                          [--concurrency 2] [--limit N]
+ *                                          [--concurrency 2] [--limit N] [--tasks ID,ID]
  *
  * Times, in the sandbox: the ground truth (canonical solution on every base + plus input, timed per input) and
  * the judging of every canonical solution (and, with --mutants, one mechanically mutated solution per task:
@@ -23,10 +23,12 @@ const { values } = parseArgs({
     reference: { type: "string" },
     concurrency: { type: "string" },
     limit: { type: "string" },
+    tasks: { type: "string" },
   },
 });
 const conc = Number(values.concurrency ?? 2);
 const limit = values.limit ? Number(values.limit) : undefined;
+const only = values.tasks ? new Set(values.tasks.split(",")) : undefined;
 
 const SWAPS: [string, string][] = [
   [" + ", " - "],
@@ -53,8 +55,8 @@ function mutate(code: string, i: number): string | undefined {
 }
 
 async function one(dataset: "humaneval" | "mbpp"): Promise<void> {
-  const tasks = (dataset === "humaneval" ? loadHumanEvalPlusTasks() : loadMbppPlusTasks()).slice(0, limit);
-  const problems = (dataset === "humaneval" ? loadHumanEvalPlus() : loadMbppPlus()).slice(0, limit);
+  const tasks = (dataset === "humaneval" ? loadHumanEvalPlusTasks() : loadMbppPlusTasks()).filter((t) => !only || only.has(t.taskId)).slice(0, limit);
+  const problems = (dataset === "humaneval" ? loadHumanEvalPlus() : loadMbppPlus()).filter((p) => !only || only.has(p.taskId)).slice(0, limit);
   const sandbox = new Sandbox();
   const pool = new Pool(conc);
   const nInputs = tasks.reduce((a, t) => a + t.nBase + t.nPlus, 0);
