@@ -6,29 +6,22 @@
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { Sandbox } from "../../src/sandbox/sandbox.js";
 import { newSentinel, classify } from "../../src/sandbox/executors.js";
 import type { EvalPlusTask } from "../../src/eval/evalplus.js";
+import { pythonReady, venvPython } from "../helpers/python.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** The project's venv (repository root .venv; BATCODER_VENV overrides). */
+/** The project's venv (`.venv`, a link made by scripts/setup-python.sh; BATCODER_REFERENCE_VENV overrides). */
 export function projectVenv(): string {
-  if (process.env.BATCODER_VENV) return process.env.BATCODER_VENV;
-  let d = here;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(d, "package.json"))) return path.join(d, ".venv");
-    d = path.dirname(d);
-  }
-  return path.resolve(".venv");
+  return process.env.BATCODER_REFERENCE_VENV ?? path.dirname(path.dirname(venvPython));
 }
 
 /** Why the reference cannot run here (undefined when it can). */
 export function referenceMissing(venv = projectVenv()): string | undefined {
   const py = path.join(venv, "bin", "python");
-  if (!fs.existsSync(py)) return `no Python venv at ${venv} (scripts/setup-python.sh makes it)`;
-  const r = spawnSync(py, ["-c", "import evalplus.evaluate"], { encoding: "utf8", timeout: 60_000 });
+  if (venv === projectVenv() && !process.env.BATCODER_REFERENCE_VENV && !pythonReady()) return `the Python reference venv is not set up at ${venv} (bash scripts/setup-python.sh)`;
+  if (!fs.existsSync(py)) return `no Python venv at ${venv}`;
+  const r = spawnSync(py, ["-c", "import evalplus.evaluate"], { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) return `the venv at ${venv} cannot import evalplus: ${(r.stderr || "").trim().split("\n").pop()}`;
   return undefined;
 }
@@ -72,7 +65,7 @@ export async function runReference(
   const sandbox = new Sandbox();
   const sentinel = newSentinel();
   const r = await sandbox.run({
-    command: [path.join(venv, "bin", "python"), "/src/runner.py", dataset],
+    command: [path.join(fs.realpathSync(venv), "bin", "python"), "/src/runner.py", dataset],
     files: {
       "runner.py": RUNNER,
       "lines.jsonl": tasks.map((t) => t.line).join("\n") + "\n",
@@ -81,8 +74,8 @@ export async function runReference(
     },
     stdin: sentinel + "\n",
     shm: true,
-    env: { HOME: "/tmp", PATH: `${venv}/bin:/usr/bin:/bin`, TQDM_DISABLE: "1" },
-    roBinds: [venv, fs.realpathSync(venv), ...baseInterpreter(venv)],
+    env: { HOME: "/tmp", PATH: `${fs.realpathSync(venv)}/bin:/usr/bin:/bin`, TQDM_DISABLE: "1" },
+    roBinds: [fs.realpathSync(venv), ...baseInterpreter(venv)],
     limits: {
       wallMs: 1_800_000,
       cpuSeconds: 3600,
