@@ -991,8 +991,9 @@ export function ggufToModel(g: GgufFile, where = "gguf"): GgufModel {
     num_key_value_heads: num("attention.head_count_kv", false) ?? H,
     ...(hd !== d / H ? { head_dim: hd } : {}),
     max_position_embeddings: num("context_length")!,
-    rms_norm_eps: num("attention.layer_norm_rms_epsilon")!,
-    rope_theta: num("rope.freq_base", false) ?? 10000,
+    // float32 in the file: back to the shortest decimal that rounds to it (1e-5, not 9.99999974e-6)
+    rms_norm_eps: Number(num("attention.layer_norm_rms_epsilon")!.toPrecision(7)),
+    rope_theta: Number((num("rope.freq_base", false) ?? 10000).toPrecision(7)),
     tie_word_embeddings: !g.tensors.has("output.weight"),
     bos_token_id: tokenizer.bosId ?? 0,
     eos_token_id: tokenizer.eosId ?? 0,
