@@ -933,18 +933,36 @@ export function ggufTokenizerData(md: Map<string, GgufValue>, where = "gguf"): G
 }
 
 /**
- * Recovers Llama-3 rope_scaling from a rope_freqs tensor. llama.cpp stores only the per-frequency divisors; they
- * are matched against the Llama-3 family's low/high frequency factors (1, 4) and original context (8192) with the
- * largest divisor as `factor`, and must reproduce every divisor.
+ * Recovers Llama-3 rope_scaling from a rope_freqs tensor. llama.cpp stores only the per-frequency divisors f_j:
+ * 1 above the high-frequency cut, `factor` below the low-frequency cut, and in between 1/f = (1-s)/factor + s
+ * with s linear in 1/wavelength. With low_freq_factor fixed to 1, two interpolated frequencies determine
+ * high_freq_factor and the original context; one fixes the context with high_freq_factor 4; none gives the
+ * Llama-3 defaults (4, 8192). The result must reproduce every divisor, or the file is rejected.
  */
 function llama3ScalingFromFreqs(freqs: Float32Array, base: Omit<ModelConfig, "rope_scaling">, where: string): ModelConfig["rope_scaling"] {
   let factor = 1;
   for (const f of freqs) factor = Math.max(factor, f);
-  const scaling = { rope_type: "llama3" as const, factor, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
-  const again = ropeFreqFactors({ ...base, rope_scaling: scaling } as ModelConfig)!;
+  const inv = ropeInvFreq({ ...base, rope_scaling: undefined });
+  const pts: Array<{ x: number; s: number }> = [];
   for (let j = 0; j < freqs.length; j++) {
-    if (Math.abs(again[j]! - freqs[j]!) > 1e-4 * freqs[j]!) {
-      throw new UserError(`${where}: rope_freqs.weight is not Llama-3 scaling with low/high frequency factors 1/4 and original context 8192; not supported`);
+    const f = freqs[j]!;
+    if (f > 1 + 1e-6 && f < factor * (1 - 1e-6)) pts.push({ x: inv[j]! / (2 * Math.PI), s: (1 / f - 1 / factor) / (1 - 1 / factor) });
+  }
+  let hff = 4, orig = 8192;
+  if (pts.length >= 2) {
+    const [p, q] = [pts[0]!, pts[pts.length - 1]!];
+    const a = (q.s - p.s) / (q.x - p.x), b = p.s - a * p.x; // s = a/wave + b = a*x + b
+    hff = 1 - 1 / b;
+    orig = a * (hff - 1);
+  } else if (pts.length === 1) orig = (1 + (hff - 1) * pts[0]!.s) / pts[0]!.x;
+  const scaling = {
+    rope_type: "llama3" as const, factor, low_freq_factor: 1, high_freq_factor: Number(hff.toPrecision(6)),
+    original_max_position_embeddings: Math.round(orig),
+  };
+  const again = Number.isFinite(orig) && orig > 0 ? ropeFreqFactors({ ...base, rope_scaling: scaling } as ModelConfig) : undefined;
+  for (let j = 0; j < freqs.length; j++) {
+    if (!again || Math.abs(again[j]! - freqs[j]!) > 1e-4 * freqs[j]!) {
+      throw new UserError(`${where}: rope_freqs.weight does not follow Llama-3 rotary scaling; other frequency factors are not supported`);
     }
   }
   return scaling;

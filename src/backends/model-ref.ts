@@ -1,0 +1,119 @@
+/**
+ * "A model reference" as the CLI and orchestration take it, resolved and loaded into the engine:
+ *
+ *   - an embedded checkpoint directory (manifest.json; or a folder holding step-* checkpoints: the latest),
+ *   - a Hugging Face model folder (config.json + safetensors),
+ *   - a Hugging Face hub id (ORG/NAME[@REV]) from the local cache, or downloaded when allowed (./hub.ts),
+ *   - a .gguf file (llama / qwen2 / qwen3; F32, F16, BF16, Q8_0, Q4_K, Q6_K).
+ *
+ * This lives in backends (not engine) because a hub id may need the network; the engine's loaders
+ * (checkpoint.ts, hf.ts, gguf.ts) only read paths they are given.
+ *
+ * Tokenizers: an embedded checkpoint brings its BpeTokenizer; HF folders and hub ids bring tokenizer.json /
+ * tokenizer_config.json as JSON and GGUF files their tokenizer.ggml.* metadata. Turning those into a
+ * TokenizerLike is the tokenizer layer's job (the full tokenizer.json pipeline of issue 10): see `TokenizerSource`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { UserError } from "../core/errors.js";
+import type { ModelConfig } from "../engine/config.js";
+import type { Kernels } from "../engine/kernels.js";
+import { LlamaModel } from "../engine/model.js";
+import type { GenerationConfig } from "../engine/hf.js";
+import type { GgufTokenizerData } from "../engine/gguf.js";
+import type { BpeTokenizer } from "../engine/tokenizer.js";
+import { isHubId, resolveHubModel, type HubOptions } from "./hub.js";
+
+export type ModelRefKind = "checkpoint" | "hf-folder" | "hub" | "gguf";
+
+/** Where a loaded model's tokenizer comes from. */
+export type TokenizerSource =
+  | { kind: "bpe"; tokenizer: BpeTokenizer }
+  | { kind: "tokenizer.json"; json: Record<string, unknown>; config?: Record<string, unknown> }
+  | { kind: "gguf"; data: GgufTokenizerData };
+
+export interface LoadedModelRef {
+  kind: ModelRefKind;
+  /** The reference as given. */
+  ref: string;
+  /** The local path the weights were read from (checkpoint dir, model folder / hub snapshot, .gguf file). */
+  path: string;
+  config: ModelConfig;
+  model: LlamaModel;
+  tokenizer?: TokenizerSource;
+  /** Jinja chat template, when the model carries one (tokenizer_config.json, chat_template.jinja, GGUF metadata). */
+  chatTemplate?: string;
+  generationConfig?: GenerationConfig;
+  /** One line saying what was loaded (for logs: "which weights it picked"). */
+  description: string;
+}
+
+export interface LoadModelOptions extends HubOptions {
+  kernels?: Kernels;
+}
+
+function isCheckpointDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, "manifest.json"));
+}
+
+/** Classifies a reference without loading it (throws a UserError for something that is none of the four). */
+export async function resolveModelRef(ref: string, opts: HubOptions = {}): Promise<{ kind: ModelRefKind; path: string }> {
+  if (fs.existsSync(ref)) {
+    const abs = path.resolve(ref);
+    const st = fs.statSync(abs);
+    if (st.isFile()) {
+      if (abs.endsWith(".gguf")) return { kind: "gguf", path: abs };
+      throw new UserError(`model ${ref}: a file that is not .gguf (supported: a .gguf file, an HF model folder, a checkpoint directory, a hub id)`);
+    }
+    if (isCheckpointDir(abs)) return { kind: "checkpoint", path: abs };
+    if (fs.existsSync(path.join(abs, "config.json"))) return { kind: "hf-folder", path: abs };
+    const { latestCheckpoint } = await import("../engine/checkpoint.js");
+    const latest = latestCheckpoint(abs);
+    if (latest) return { kind: "checkpoint", path: latest.dir };
+    throw new UserError(
+      `model ${ref}: directory has no config.json (HF model folder), no manifest.json (checkpoint) and no step-* checkpoints`,
+    );
+  }
+  if (isHubId(ref)) return { kind: "hub", path: await resolveHubModel(ref, opts) };
+  throw new UserError(`model ${ref}: no such file or directory, and not a hub id (ORG/NAME)`);
+}
+
+/** Resolves and loads a model reference into the engine (see the header comment). Nothing half-loaded is returned. */
+export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promise<LoadedModelRef> {
+  const { kind, path: p } = await resolveModelRef(ref, opts);
+  if (kind === "checkpoint") {
+    const { loadCheckpoint } = await import("../engine/checkpoint.js");
+    const ck = loadCheckpoint(p, { optimizer: false });
+    const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
+    return {
+      kind, ref, path: p, config: ck.config, model, tokenizer: { kind: "bpe", tokenizer: ck.tokenizer },
+      description: `embedded checkpoint ${p}${ck.step !== undefined ? ` (step ${ck.step})` : ""}`,
+    };
+  }
+  if (kind === "gguf") {
+    const { loadGgufModel } = await import("../engine/gguf.js");
+    const g = loadGgufModel(p);
+    const model = new LlamaModel(g.config, g.weights, opts.kernels);
+    const types = [...new Set(g.sourceTypes.values())].sort().join("/");
+    const out: LoadedModelRef = {
+      kind, ref, path: p, config: g.config, model, tokenizer: { kind: "gguf", data: g.tokenizer },
+      description: `GGUF ${p} (${g.config.model_type}, ${types} dequantised to f32)`,
+    };
+    if (g.tokenizer.chatTemplate !== undefined) out.chatTemplate = g.tokenizer.chatTemplate;
+    if (g.tokenizer.eosId !== undefined) out.generationConfig = { eosTokenIds: [g.tokenizer.eosId], raw: {} };
+    return out;
+  }
+  const { loadHfFolder } = await import("../engine/hf.js");
+  const hf = loadHfFolder(p);
+  const model = new LlamaModel(hf.config, hf.weights, opts.kernels);
+  const out: LoadedModelRef = {
+    kind, ref, path: p, config: hf.config, model,
+    description: `${kind === "hub" ? `hub model ${ref} from ${p}` : `HF folder ${p}`} (${hf.config.architectures[0]})`,
+  };
+  if (hf.tokenizerJson) {
+    out.tokenizer = { kind: "tokenizer.json", json: hf.tokenizerJson, ...(hf.tokenizerConfig ? { config: hf.tokenizerConfig } : {}) };
+  }
+  if (hf.chatTemplate !== undefined) out.chatTemplate = hf.chatTemplate;
+  if (hf.generationConfig) out.generationConfig = hf.generationConfig;
+  return out;
+}
