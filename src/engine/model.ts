@@ -23,7 +23,7 @@ import {
   ropeInvFreq,
 } from "./config.js";
 import { getKernels, type Kernels } from "./kernels.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../core/rng.js";
 
 export interface Tensor {
   shape: number[];
