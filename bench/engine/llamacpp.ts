@@ -21,10 +21,10 @@ import { ModelConfigSchema, type ModelConfig } from "../../src/engine/config.js"
 import { bpeTokenizerData, exportModelGguf } from "../../src/engine/gguf.js";
 import { engineInfo, setThreads } from "../../src/engine/kernels.js";
 import { LlamaModel } from "../../src/engine/model.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { generate } from "../../src/engine/sampler.js";
 import { BpeTokenizer } from "../../src/engine/tokenizer.js";
-import type { TokenizerLike } from "../../src/backends/policy.js";
+import type { TokenizerLike } from "../../src/core/policy.js";
 
 /** Qwen2.5-0.5B(-Coder)(-Instruct) config.json shapes. */
 function qwen05Config(layers: number): ModelConfig {

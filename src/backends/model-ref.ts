@@ -1,7 +1,8 @@
 /**
  * "A model reference" as the CLI and orchestration take it, resolved and loaded into the engine:
  *
- *   - an embedded checkpoint directory (manifest.json; or a folder holding step-* checkpoints: the latest),
+ *   - embedded-model weights in the one run layout (src/core/runs.ts resolveWeights): a checkpoint, a run
+ *     directory or a checkpoints folder (its newest step checkpoint, never the frozen RL reference),
  *   - a Hugging Face model folder (config.json + safetensors),
  *   - a Hugging Face hub id (ORG/NAME[@REV]) from the local cache, or downloaded when allowed (./hub.ts),
  *   - a .gguf file (llama / qwen2 / qwen3; F32, F16, BF16, Q8_0, Q4_K, Q6_K).
@@ -16,6 +17,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
+import { resolveWeights } from "../core/runs.js";
 import type { ModelConfig } from "../engine/config.js";
 import type { Kernels } from "../engine/kernels.js";
 import { LlamaModel } from "../engine/model.js";
@@ -52,12 +54,10 @@ export interface LoadModelOptions extends HubOptions {
   kernels?: Kernels;
 }
 
-function isCheckpointDir(dir: string): boolean {
-  return fs.existsSync(path.join(dir, "manifest.json"));
-}
-
 /** Classifies a reference without loading it (throws a UserError for something that is none of the four). */
-export async function resolveModelRef(ref: string, opts: HubOptions = {}): Promise<{ kind: ModelRefKind; path: string }> {
+export async function resolveModelRef(
+  ref: string, opts: HubOptions = {},
+): Promise<{ kind: ModelRefKind; path: string; description?: string }> {
   if (fs.existsSync(ref)) {
     const abs = path.resolve(ref);
     const st = fs.statSync(abs);
@@ -65,14 +65,15 @@ export async function resolveModelRef(ref: string, opts: HubOptions = {}): Promi
       if (abs.endsWith(".gguf")) return { kind: "gguf", path: abs };
       throw new UserError(`model ${ref}: a file that is not .gguf (supported: a .gguf file, an HF model folder, a checkpoint directory, a hub id)`);
     }
-    if (isCheckpointDir(abs)) return { kind: "checkpoint", path: abs };
-    if (fs.existsSync(path.join(abs, "config.json"))) return { kind: "hf-folder", path: abs };
-    const { latestCheckpoint } = await import("../engine/checkpoint.js");
-    const latest = latestCheckpoint(abs);
-    if (latest) return { kind: "checkpoint", path: latest.dir };
-    throw new UserError(
-      `model ${ref}: directory has no config.json (HF model folder), no manifest.json (checkpoint) and no step-* checkpoints`,
-    );
+    // an embedded checkpoint also has config.json + model.safetensors: its manifest.json tells it apart
+    if (fs.existsSync(path.join(abs, "config.json")) && !fs.existsSync(path.join(abs, "manifest.json"))) return { kind: "hf-folder", path: abs };
+    let w;
+    try {
+      w = resolveWeights(abs);
+    } catch (e) {
+      throw new UserError(`model ${ref}: not a Hugging Face model folder (no config.json), and ${(e as Error).message}`);
+    }
+    return { kind: "checkpoint", path: w.weights, description: w.description };
   }
   if (isHubId(ref)) return { kind: "hub", path: await resolveHubModel(ref, opts) };
   throw new UserError(`model ${ref}: no such file or directory, and not a hub id (ORG/NAME)`);
@@ -80,14 +81,14 @@ export async function resolveModelRef(ref: string, opts: HubOptions = {}): Promi
 
 /** Resolves and loads a model reference into the engine (see the header comment). Nothing half-loaded is returned. */
 export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promise<LoadedModelRef> {
-  const { kind, path: p } = await resolveModelRef(ref, opts);
+  const { kind, path: p, description } = await resolveModelRef(ref, opts);
   if (kind === "checkpoint") {
     const { loadCheckpoint } = await import("../engine/checkpoint.js");
     const ck = loadCheckpoint(p, { optimizer: false });
     const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
     return {
       kind, ref, path: p, config: ck.config, model, tokenizer: { kind: "bpe", tokenizer: ck.tokenizer },
-      description: `embedded checkpoint ${p}${ck.step !== undefined ? ` (step ${ck.step})` : ""}`,
+      description: `embedded model: ${description ?? p}`,
     };
   }
   if (kind === "gguf") {

@@ -7,7 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadModel, resolveModelRef } from "../../src/backends/model-ref.js";
-import { saveCheckpoint, checkpointDirName } from "../../src/engine/checkpoint.js";
+import { saveCheckpoint } from "../../src/engine/checkpoint.js";
+import { stepDirName } from "../../src/core/runs.js";
 import { exportModelGguf } from "../../src/engine/gguf.js";
 import { saveHfFolder } from "../../src/engine/hf.js";
 import { ModelConfigSchema } from "../../src/engine/config.js";
@@ -25,7 +26,7 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
     const want = model.forwardLogits(tokens);
     // embedded checkpoint, and a run folder holding it as step-*
     const run = path.join(root, "run");
-    const ck = path.join(run, checkpointDirName(7));
+    const ck = path.join(run, stepDirName(7));
     saveCheckpoint(ck, { config, weights: model.weights, tokenizer: tok, step: 7 });
     // HF folder with tokenizer files and a chat template
     const hfDir = path.join(root, "hf");
@@ -69,7 +70,7 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
     fs.writeFileSync(path.join(root, "notes.txt"), "x");
     fs.mkdirSync(path.join(root, "empty"));
     await assert.rejects(resolveModelRef(path.join(root, "notes.txt")), (e: Error) => e instanceof UserError && /not .gguf/.test(e.message));
-    await assert.rejects(resolveModelRef(path.join(root, "empty")), /no config.json .* no manifest.json .* no step-\* checkpoints/);
+    await assert.rejects(resolveModelRef(path.join(root, "empty")), /not a Hugging Face model folder \(no config.json\), and .* holds no checkpoint/);
     await assert.rejects(resolveModelRef("./does/not/exist.gguf"), /no such file or directory, and not a hub id/);
     await assert.rejects(loadModel("org/absent", { cacheDir: cache }), /not in the Hugging Face cache/);
   } finally {

@@ -1,7 +1,7 @@
 // Small random-weight models of every supported architecture, shared by the HF, GGUF and loader tests.
 import { ModelConfigSchema } from "../../src/engine/config.js";
 import { LlamaModel } from "../../src/engine/model.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/core/rng.js";
 
 export const BASE = {
   vocab_size: 40, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,

@@ -16,7 +16,7 @@ import {
 } from "../../src/engine/gguf.js";
 import { loadHfFolder, saveHfFolder } from "../../src/engine/hf.js";
 import { LlamaModel } from "../../src/engine/model.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { BpeTokenizer } from "../../src/engine/tokenizer.js";
 import { toF16 } from "../../src/engine/safetensors.js";
 import { UserError } from "../../src/core/errors.js";
