@@ -11,8 +11,10 @@
  * (checkpoint.ts, hf.ts, gguf.ts) only read paths they are given.
  *
  * Tokenizers: an embedded checkpoint brings its BpeTokenizer; HF folders and hub ids bring tokenizer.json /
- * tokenizer_config.json as JSON and GGUF files their tokenizer.ggml.* metadata. Turning those into a
- * TokenizerLike is the tokenizer layer's job (the full tokenizer.json pipeline of issue 10): see `TokenizerSource`.
+ * tokenizer_config.json as JSON and GGUF files their tokenizer.ggml.* metadata (`TokenizerSource`).
+ * `tokenizerFor` turns a source into a working tokenizer: today the engine's byte-level BPE, which reads the
+ * tokenizer.json files batcoder itself writes; the full tokenizer.json pipeline (Qwen / Llama-3 regexes, added
+ * tokens, decoders) plugs in at that one function (the HF-tokenizer seam).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -23,7 +25,9 @@ import type { Kernels } from "../engine/kernels.js";
 import { LlamaModel } from "../engine/model.js";
 import type { GenerationConfig } from "../engine/hf.js";
 import type { GgufTokenizerData } from "../engine/gguf.js";
-import type { BpeTokenizer } from "../engine/tokenizer.js";
+import { BpeTokenizer } from "../engine/tokenizer.js";
+import { Rng } from "../core/rng.js";
+import { EmbeddedPolicy } from "./embedded.js";
 import { isHubId, resolveHubModel, type HubOptions } from "./hub.js";
 
 export type ModelRefKind = "checkpoint" | "hf-folder" | "hub" | "gguf";
@@ -52,6 +56,17 @@ export interface LoadedModelRef {
 
 export interface LoadModelOptions extends HubOptions {
   kernels?: Kernels;
+}
+
+/**
+ * Whether `ref` names a model outside the embedded run layout: a .gguf file, a Hugging Face folder (config.json
+ * without the checkpoint manifest) or a hub id that is not a local path. Synchronous, no network.
+ */
+export function isExternalModelRef(ref: string): boolean {
+  if (!fs.existsSync(ref)) return isHubId(ref);
+  const st = fs.statSync(ref);
+  if (st.isFile()) return ref.endsWith(".gguf");
+  return fs.existsSync(path.join(ref, "config.json")) && !fs.existsSync(path.join(ref, "manifest.json"));
 }
 
 /** Classifies a reference without loading it (throws a UserError for something that is none of the four). */
@@ -117,4 +132,42 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   if (hf.chatTemplate !== undefined) out.chatTemplate = hf.chatTemplate;
   if (hf.generationConfig) out.generationConfig = hf.generationConfig;
   return out;
+}
+
+/**
+ * The tokenizer of a loaded model (the HF-tokenizer seam, see the header): the embedded BPE for checkpoints and
+ * for tokenizer.json files in its format; anything else is a UserError saying what is missing.
+ */
+export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">): BpeTokenizer {
+  const src = loaded.tokenizer;
+  if (!src) throw new UserError(`model ${loaded.ref} has no tokenizer (no tokenizer.json next to config.json)`);
+  if (src.kind === "bpe") return src.tokenizer;
+  if (src.kind === "tokenizer.json") {
+    try {
+      return BpeTokenizer.fromJSON(src.json);
+    } catch (e) {
+      throw new UserError(
+        `model ${loaded.ref}: its tokenizer.json is not one the embedded byte-level BPE reads (${(e as Error).message}); ` +
+          "the full Hugging Face tokenizer pipeline is not wired into this build yet",
+      );
+    }
+  }
+  throw new UserError(
+    `model ${loaded.ref}: tokenizing with a GGUF file's own tokenizer (tokenizer.ggml.model ${JSON.stringify(src.data.model)}, ` +
+      `pre ${JSON.stringify(src.data.pre ?? "")}) is not wired into this build yet; use the model's HF folder or hub id`,
+  );
+}
+
+/**
+ * A policy over any model reference (sampling, log-probs, and training for full fine-tuning), with the
+ * reference's tokenizer. Announces which weights it loaded through `log`.
+ */
+export async function loadPolicyForRef(
+  ref: string, opts: LoadModelOptions & { seed?: number; modelName?: string; log?: (line: string) => void } = {},
+): Promise<{ policy: EmbeddedPolicy; loaded: LoadedModelRef }> {
+  const loaded = await loadModel(ref, opts);
+  opts.log?.(`using weights: ${loaded.description}`);
+  const tokenizer = tokenizerFor(loaded);
+  const name = opts.modelName ?? (loaded.kind === "hub" ? ref : path.basename(loaded.path));
+  return { policy: new EmbeddedPolicy(loaded.model, tokenizer, new Rng(opts.seed ?? 0), { modelName: name }), loaded };
 }

@@ -77,3 +77,34 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("openModel (eval --model / serve) takes an HF folder; a GGUF tokenizer, a foreign tokenizer.json and an uncached hub id are clear errors", async () => {
+  const { openModel } = await import("../../src/orchestration/models.js");
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "open-"));
+  try {
+    const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "the sum of two numbers"], { vocabSize: 300 });
+    const config = ModelConfigSchema.parse({ ...ARCH_CONFIGS.qwen3!, vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId });
+    const model = randomModel(config, 9);
+    const ck = path.join(root, "ck");
+    saveCheckpoint(ck, { config, weights: model.weights, tokenizer: tok, step: 1 });
+    const hfDir = path.join(root, "hf");
+    saveHfFolder(hfDir, config, model.weights, { extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) } });
+    const params = { n: 1, maxTokens: 12, temperature: 0 };
+    const inputs = ["def add(a, b):"];
+    const logs: string[] = [];
+    const want = await (await openModel(ck, { log: (l) => logs.push(l) })).generate(inputs, params);
+    const got = await (await openModel(hfDir, { log: (l) => logs.push(l) })).generate(inputs, params);
+    assert.deepEqual(got, want, "the HF folder generates what the checkpoint with the same weights generates");
+    assert.ok(logs.some((l) => l.includes(`HF folder ${hfDir} (Qwen3ForCausalLM)`)), logs.join("\n"));
+    // a GGUF file loads, but its own tokenizer is not wired in yet: a clear error, not a silent fallback
+    const gguf = path.join(root, "m.gguf");
+    exportModelGguf(gguf, config, model.weights, tok);
+    await assert.rejects(openModel(gguf, { log: () => {} }), (e: Error) => e instanceof UserError && /GGUF file's own tokenizer .* not wired/.test(e.message));
+    // a foreign tokenizer.json is named as such
+    fs.writeFileSync(path.join(hfDir, "tokenizer.json"), JSON.stringify({ model: { type: "Unigram" } }));
+    await assert.rejects(openModel(hfDir, { log: () => {} }), /tokenizer.json is not one the embedded byte-level BPE reads/);
+    await assert.rejects(openModel("nobody/nothing", { log: () => {} }), /not in the Hugging Face cache/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
