@@ -400,9 +400,19 @@ export interface GgufFile {
  * blocks; see dequantize). A tensor type outside GgmlType is a UserError naming the supported types.
  */
 export function readGguf(file: string): GgufFile {
-  const buf = fs.readFileSync(file);
-  const ab = new ArrayBuffer(buf.length);
-  new Uint8Array(ab).set(buf);
+  // read straight into one ArrayBuffer (tensor views share it; no second copy of a multi-GB file)
+  const size = fs.statSync(file).size;
+  const ab = new ArrayBuffer(size);
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let off = 0; off < size; ) {
+      const n = fs.readSync(fd, new Uint8Array(ab, off, Math.min(1 << 26, size - off)), 0, Math.min(1 << 26, size - off), off);
+      if (n === 0) throw new GgufError(`gguf: ${file}: file shrank while reading`);
+      off += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
   const dv = new DataView(ab);
   let p = 0;
   const fail = (msg: string): never => {
