@@ -95,19 +95,19 @@ export interface TrainerState {
 // Small pieces the loop uses
 // ---------------------------------------------------------------------------------------------------------
 
-/** A datum for prompt+completion: loss positions are the completion tokens (weight `w`). */
-export function makeDatum(prompt: number[], completion: number[], w: number, perToken?: { advantages?: number[]; sampling?: number[] }): Datum {
+/**
+ * A datum for prompt+completion: loss positions are the completion tokens (weight `w`). The loop fills in the
+ * per-token advantages and sampling log-probs after the rewards (step 7).
+ */
+export function makeDatum(prompt: number[], completion: number[], w: number): Datum {
   const full = prompt.concat(completion);
   const start = prompt.length - 1; // target index of the first completion token
   const n = full.length - 1;
-  const pad = (xs: number[] | undefined) => (xs ? [...new Array<number>(start).fill(0), ...xs] : undefined);
   return {
     modelInput: full.slice(0, n),
     lossInputs: {
       targetTokens: full.slice(1),
       weights: Array.from({ length: n }, (_, t) => (t >= start ? w : 0)),
-      advantages: pad(perToken?.advantages),
-      samplingLogprobs: pad(perToken?.sampling),
     },
   };
 }

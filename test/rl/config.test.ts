@@ -22,15 +22,15 @@ test("bad values are rejected with field names and reasons", () => {
   assert.throws(() => parseConfig({ temprature: 0.7 }), /unknown option\(s\) 'temprature'/);
   assert.throws(() => parseConfig({ code2doc_weight: 0, doc2code_weight: 0 }), /nothing would be trained/);
   // several problems are all listed
-  try {
-    parseConfig({ epsilon: 2, top_p: 0 });
-    assert.fail("should throw");
-  } catch (e) {
-    const m = (e as Error).message;
-    assert.match(m, /epsilon: epsilon must be < 1/);
-    assert.match(m, /top_p: top_p must be in \(0, 1\]/);
-    assert.equal((e as { userFacing?: boolean }).userFacing, true);
-  }
+  assert.throws(
+    () => parseConfig({ epsilon: 2, top_p: 0 }),
+    (e: Error & { userFacing?: boolean }) => {
+      assert.match(e.message, /epsilon: epsilon must be < 1/);
+      assert.match(e.message, /top_p: top_p must be in \(0, 1\]/);
+      assert.equal(e.userFacing, true);
+      return true;
+    },
+  );
 });
 
 test("the removed penalty knobs fail with a message naming the one that replaces them", () => {

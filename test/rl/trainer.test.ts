@@ -41,12 +41,11 @@ const baseCfg = (over: Record<string, unknown> = {}) =>
   parseConfig({ max_steps: 4, rollout_batch_size: 2, num_docs_per_code: 3, num_codes_per_doc: 2, max_doc_tokens: 8, max_rebuild_tokens: 8, learning_rate: 0.05, save_steps: 2, eval_at_start: false, eval_at_end: false, kl_coef: 0.05, ...over });
 
 test("makeDatum: loss only on completion tokens, arrays aligned with targets", () => {
-  const d = makeDatum([1, 3, 7, 6], [40, 41, 2], 0.5, { advantages: [1, 2, 3], sampling: [-1, -2, -3] });
+  const d = makeDatum([1, 3, 7, 6], [40, 41, 2], 0.5);
   assert.deepEqual(d.modelInput, [1, 3, 7, 6, 40, 41]);
   assert.deepEqual(d.lossInputs.targetTokens, [3, 7, 6, 40, 41, 2]);
   assert.deepEqual(d.lossInputs.weights, [0, 0, 0, 0.5, 0.5, 0.5]);
-  assert.deepEqual(d.lossInputs.advantages, [0, 0, 0, 1, 2, 3]);
-  assert.deepEqual(d.lossInputs.samplingLogprobs, [0, 0, 0, -1, -2, -3]);
+  assert.equal(d.lossInputs.advantages, undefined); // the loop fills these in after the rewards
 });
 
 test("overlong penalty ramps linearly over the buffer", () => {
