@@ -1,11 +1,10 @@
 // The engine against Hugging Face transformers (the reference implementation of these architectures): random-weight
 // folders written by the test for LlamaForCausalLM (attention bias, Llama-3 rope scaling), MistralForCausalLM,
 // Qwen2ForCausalLM and Qwen3ForCausalLM (q/k norm, decoupled head_dim), loaded by transformers in float32; logits
-// agree within 1e-3. Needs the Python reference venv (.venv/ from scripts/setup-python.sh, or $BATCODER_PYTHON);
+// agree within 1e-3. Needs the Python reference venv (.venv/ from scripts/setup-python.sh, test/helpers/python.ts);
 // without it the test is skipped — the llama.cpp parity test (gguf-arch.test.ts) is the always-on check.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,9 +12,7 @@ import { ModelConfigSchema } from "../../src/engine/config.js";
 import { saveHfFolder, loadHfFolder } from "../../src/engine/hf.js";
 import { LlamaModel } from "../../src/engine/model.js";
 import { randomModel } from "./arch-helpers.js";
-
-const python = process.env.BATCODER_PYTHON ?? path.resolve(".venv/bin/python");
-const ready = fs.existsSync(python);
+import { pythonSkip, runPython } from "../helpers/python.js";
 
 const PROGRAM = `
 import json, sys, torch
@@ -40,7 +37,7 @@ const ARCHS: Record<string, Record<string, unknown>> = {
 };
 
 for (const [arch, cfg] of Object.entries(ARCHS)) {
-  test(`${arch}: engine logits equal transformers' (float32) within 1e-3`, { skip: ready ? false : `no Python reference venv at ${python}` }, (t) => {
+  test(`${arch}: engine logits equal transformers' (float32) within 1e-3`, { skip: pythonSkip() }, (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tf-${arch}-`));
     try {
       const model = randomModel(ModelConfigSchema.parse(cfg), 31);
@@ -48,10 +45,7 @@ for (const [arch, cfg] of Object.entries(ARCHS)) {
       const hf = loadHfFolder(dir);
       const tokens = Array.from({ length: 48 }, (_, i) => (i * 37 + 5) % 64);
       const ours = new LlamaModel(hf.config, hf.weights).forwardLogits(tokens);
-      const r = spawnSync(python, ["-c", PROGRAM, dir, JSON.stringify(tokens)], {
-        encoding: "utf8", maxBuffer: 1 << 26, env: { ...process.env, HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", OMP_NUM_THREADS: "1" },
-      });
-      assert.equal(r.status, 0, r.stderr.slice(-2000));
+      const r = runPython({ code: PROGRAM }, [dir, JSON.stringify(tokens)], { timeoutMs: 600_000 });
       const theirs = JSON.parse(r.stdout.trim().split("\n").pop()!) as number[];
       assert.equal(theirs.length, ours.length);
       let maxDiff = 0, maxAbs = 0;
