@@ -21,7 +21,8 @@ import path from "node:path";
 import { loadCheckpoint, type Tensor32 } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
 import { toF16 } from "./safetensors.js";
-import { BpeTokenizer, GGUF_PRE_TOKENIZER } from "./tokenizer.js";
+import type { BpeTokenizer } from "./tokenizer.js";
+import { ggufTokenizerMetadata } from "./gguf-tokenizer.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as u32 LE
 export const GGUF_VERSION = 3;
@@ -537,8 +538,9 @@ export function buildGgufMetadata(config: ModelConfig, tokenizer: BpeTokenizer, 
   u32("llama.rope.dimension_count", config.hidden_size / config.num_attention_heads);
   u32("llama.vocab_size", config.vocab_size);
 
-  const tokens = tokenizer.tokenStrings();
-  const types: number[] = tokens.map((_, id) => (tokenizer.isSpecial(id) ? GgufTokenType.CONTROL : GgufTokenType.NORMAL));
+  const tk = ggufTokenizerMetadata(tokenizer);
+  const tokens = tk.tokens;
+  const types: number[] = tk.types;
   if (tokens.length > config.vocab_size) {
     throw new GgufError(`gguf: tokenizer has ${tokens.length} tokens but the model's vocab_size is ${config.vocab_size}`);
   }
@@ -548,10 +550,10 @@ export function buildGgufMetadata(config: ModelConfig, tokenizer: BpeTokenizer, 
     types.push(GgufTokenType.UNUSED);
   }
   str("tokenizer.ggml.model", "gpt2");
-  str("tokenizer.ggml.pre", GGUF_PRE_TOKENIZER);
+  str("tokenizer.ggml.pre", tk.pre);
   md.set("tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens });
   md.set("tokenizer.ggml.token_type", { type: "array", itemType: "int32", value: types });
-  md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tokenizer.mergeStrings() });
+  md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tk.merges });
   u32("tokenizer.ggml.bos_token_id", config.bos_token_id);
   u32("tokenizer.ggml.eos_token_id", config.eos_token_id);
   const pad = config.pad_token_id ?? tokenizer.tokenId("<|pad|>");

@@ -3,6 +3,8 @@
  * model). The OpenAI-compatible HTTP adapter lives in src/backends/openai-client.ts.
  */
 import type { Sampler, SamplingParams } from "../backends/policy.js";
+import type { ChatTemplate } from "../engine/chat-template.js";
+import { specialStopIds } from "../engine/special.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -54,12 +56,17 @@ export function renderChatPrompt(messages: readonly ChatMessage[]): string {
 }
 export const CHAT_TURN_STOP = "\n### ";
 
-/** Adapter: any Sampler (tokenizer + sample) as a TextGenerator. */
+/**
+ * Adapter: any Sampler (tokenizer + sample) as a TextGenerator. Conversations (the instruct format) go through the
+ * model's own chat template when it has one (`chatTemplate`: rendered with the generation prompt, its special tokens
+ * recognised, no extra BOS — the template writes it); otherwise through renderChatPrompt's plain-text turns.
+ */
 export class SamplerGenerator implements TextGenerator {
   readonly supportsChat = true;
   constructor(
     private readonly sampler: Sampler,
     readonly name: string = sampler.info.modelName,
+    private readonly chatTemplate: ChatTemplate | null = null,
   ) {}
 
   async generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]> {
@@ -67,16 +74,21 @@ export class SamplerGenerator implements TextGenerator {
     const ctx = this.sampler.info.contextLength;
     const requests = inputs.map((inp) => {
       const isChat = typeof inp !== "string";
-      const text = isChat ? renderChatPrompt(inp.messages) : inp;
-      let ids = [tok.bosId, ...tok.encode(text)];
+      const templated = isChat && this.chatTemplate !== null;
+      // the template writes its own BOS (if the model uses one); plain prompts get the tokenizer's
+      const lead = templated || tok.bosId < 0 ? [] : [tok.bosId];
+      const text = !isChat ? inp : templated ? this.chatTemplate!.render(inp.messages, { variables: { enable_thinking: false } }) : renderChatPrompt(inp.messages);
+      let ids = [...lead, ...tok.encode(text)];
       const room = Math.max(1, Math.min(params.maxTokens, ctx - 1));
       // Keep the end of an over-long prompt (the part next to the completion), leaving room to generate.
-      if (ids.length + room > ctx) ids = [tok.bosId, ...ids.slice(ids.length - (ctx - room - 1))];
+      if (ids.length + room > ctx) ids = [...lead, ...ids.slice(ids.length - (ctx - room - lead.length))];
       const sp: SamplingParams = {
         maxTokens: Math.min(params.maxTokens, Math.max(1, ctx - ids.length)),
         temperature: params.temperature,
         topP: params.topP,
-        stop: [...(params.stop ?? []), ...(isChat ? [CHAT_TURN_STOP] : [])],
+        stop: [...(params.stop ?? []), ...(isChat && !templated ? [CHAT_TURN_STOP] : [])],
+        // a templated turn ends at the model's end-of-turn token (e.g. <|eot_id|>, which need not be EOS)
+        ...(templated ? { stopTokenIds: specialStopIds(tok) } : {}),
         seed: params.seed,
       };
       return { prompt: ids, n: params.n, params: sp };
