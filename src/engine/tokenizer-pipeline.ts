@@ -450,8 +450,15 @@ export class AddedTokenMatcher {
       l.push(t);
     }
     for (const l of this.byFirst.values()) l.sort((a, b) => b.content.length - a.content.length || a.id - b.id);
-    const firsts = [...this.byFirst.keys()].map((k) => `\\u${k.toString(16).padStart(4, "0")}`).join("");
-    this.firstRe = new RegExp(`[${firsts}]`, "g");
+    // Candidate positions: a few tokens -> one alternation of the literals (V8 scans for it fast); many tokens
+    // (hundreds of reserved specials) -> their first characters. Candidates are then checked longest first.
+    if (tokens.length <= 64) {
+      const lits = [...tokens].sort((a, b) => b.content.length - a.content.length).map((t) => escapeRegExp(t.content));
+      this.firstRe = new RegExp(lits.join("|"), "g");
+    } else {
+      const firsts = [...this.byFirst.keys()].map((k) => `\\u${k.toString(16).padStart(4, "0")}`).join("");
+      this.firstRe = new RegExp(`[${firsts}]`, "g");
+    }
   }
 
   get empty(): boolean {
@@ -485,7 +492,10 @@ export class AddedTokenMatcher {
         hit = t;
         break;
       }
-      if (!hit) continue;
+      if (!hit) {
+        re.lastIndex = at + 1;
+        continue;
+      }
       let start = at;
       let end = at + hit.content.length;
       if (hit.lstrip) while (start > emitted && isWs(text[start - 1]!)) start--;

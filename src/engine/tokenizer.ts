@@ -596,33 +596,39 @@ export class BpeTokenizer implements TokenizerLike {
   }
 
   private encodeOrdinary(text: string, out: number[]): void {
-    const cache = this.cache;
     const re = this.pre.single;
-    const one = (w: string): void => {
-      let ids = cache.get(w);
-      if (ids === undefined) {
-        ids = this.bpeWord(w);
-        if (cache.size >= BpeTokenizer.CACHE_LIMIT) cache.clear();
-        cache.set(w, ids);
+    if (!re) {
+      this.pieces(text, (w) => this.pushWord(w, out));
+      return;
+    }
+    // fast path: one Isolated regex split is the whole pre-tokenizer; gaps between matches are pieces too
+    const cache = this.cache;
+    re.lastIndex = 0;
+    let last = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const w = m[0];
+      if (w.length === 0) {
+        re.lastIndex++;
+        continue;
       }
-      for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
-    };
-    if (re) {
-      // fast path: one Isolated regex split is the whole pre-tokenizer; gaps between matches are pieces too
-      re.lastIndex = 0;
-      let last = 0;
-      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-        const w = m[0];
-        if (w.length === 0) {
-          re.lastIndex++;
-          continue;
-        }
-        if (m.index > last) one(text.slice(last, m.index));
-        one(w);
-        last = m.index + w.length;
-      }
-      if (last < text.length) one(last === 0 ? text : text.slice(last));
-    } else this.pieces(text, one);
+      if (m.index > last) this.pushWord(text.slice(last, m.index), out);
+      last = m.index + w.length;
+      const ids = cache.get(w);
+      if (ids === undefined) this.pushWord(w, out);
+      else for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+    }
+    if (last < text.length) this.pushWord(last === 0 ? text : text.slice(last), out);
+  }
+
+  /** Appends the ids of one pre-token (through the word cache). */
+  private pushWord(w: string, out: number[]): void {
+    let ids = this.cache.get(w);
+    if (ids === undefined) {
+      ids = this.bpeWord(w);
+      if (this.cache.size >= BpeTokenizer.CACHE_LIMIT) this.cache.clear();
+      this.cache.set(w, ids);
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }
 
   /** BPE of one pre-token. */
