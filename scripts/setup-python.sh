@@ -7,14 +7,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv=.venv
 req=scripts/python/requirements.txt
-stamp=$venv/.batcoder-python.sha
 UV_VERSION=0.13.8
 want=$(cat "$req" scripts/setup-python.sh scripts/python/check.py | sha256sum | cut -d' ' -f1)
+# The venv (~6 GiB) lives outside the checkout, keyed by the hash of the pins and of this script, so clean clones
+# (CI), worktrees and later runs with the same pins share one install; `.venv` in the checkout links to it.
+# BATCODER_VENV overrides the location.
+venv=${BATCODER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/batcoder/venv-${want:0:16}}
+stamp=$venv/.batcoder-python.sha
+link_venv() {
+  if [ -e .venv ] && [ ! -L .venv ]; then
+    echo "setup-python: .venv exists and is not a link (an older in-checkout venv): moving it aside to .venv.old" >&2
+    rm -rf .venv.old && mv .venv .venv.old
+  fi
+  ln -sfn "$venv" .venv
+}
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/python" ]; then
+  link_venv
   exit 0
 fi
+mkdir -p "$(dirname "$venv")"
 
 # Debian's own Python 3.11 (not a pyenv shim that may differ between machines) with its venv module.
 py=/usr/bin/python3
@@ -54,3 +66,4 @@ versions=$("$venv/bin/python" scripts/python/check.py) || {
 }
 echo "setup-python: ready in $(( $(date +%s) - start ))s: $versions" >&2
 echo "$want" > "$stamp"
+link_venv

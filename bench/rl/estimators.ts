@@ -14,7 +14,7 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { ADVANTAGE_ESTIMATORS } from "../../src/rl/advantages.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { trainRL, type RewardBackend } from "../../src/rl/trainer.js";
-import { readJsonl } from "../../src/rl/util.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "25" }, seeds: { type: "string", default: "3" }, lr: { type: "string", default: "0.004" } } });
 const steps = Number(values.steps);
@@ -22,6 +22,7 @@ const tok = new ByteTokenizer();
 const tiny = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128 };
 const items = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, lang: "python", code: `def f${i}(x):\n    return x + ${i}\n` }));
 const toy: RewardBackend = {
+  penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
   checkDoc: (doc) => ({ valid: doc.length > 0, violations: [], leaked: false, leakFraction: 0, reasons: [] }),
   async score(jobs) {
     return jobs.map((j) => {

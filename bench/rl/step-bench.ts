@@ -16,7 +16,7 @@ import { extractFunctions, loadLanguage } from "../../src/lang/index.js";
 import { similarity } from "../../src/similarity/metrics.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { trainRL, type RewardBackend } from "../../src/rl/trainer.js";
-import { readJsonl } from "../../src/rl/util.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import type { ModelPreset } from "../../src/engine/config.js";
 
@@ -36,6 +36,7 @@ for (const f of fs.readdirSync(srcDir).filter((f) => f.endsWith(".py")).sort()) 
 }
 const tok = await BpeTokenizer.train(texts, { vocabSize: 2048 });
 const reward: RewardBackend = {
+  penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
   checkDoc: (doc) => ({ valid: doc.trim().length > 0, violations: [], leaked: false, leakFraction: 0, reasons: [] }),
   async score(jobs) {
     return jobs.map((j) => {

@@ -13,11 +13,11 @@
 import type {
   AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
   Sampler,
-} from "./policy.js";
+} from "../core/policy.js";
 import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig, type ModelPreset } from "../engine/config.js";
 import { LlamaModel } from "../engine/model.js";
 import { AdamW } from "../engine/optim.js";
-import { Rng, type RngState } from "../engine/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import { generate } from "../engine/sampler.js";
 import { datumLogprobs, lossForwardBackward, DEFAULT_MAX_CHUNK_TOKENS } from "../engine/train.js";
 import { getKernels, type Kernels } from "../engine/kernels.js";
@@ -42,7 +42,7 @@ export interface EmbeddedPolicyOptions {
 }
 
 /** Resolves a preset or partial config against a tokenizer into a full, validated ModelConfig. */
-export function resolveConfig(opts: { config?: Partial<ModelConfig>; preset?: ModelPreset }, tokenizer: BpeTokenizer): ModelConfig {
+export function modelConfigFor(opts: { config?: Partial<ModelConfig>; preset?: ModelPreset }, tokenizer: BpeTokenizer): ModelConfig {
   let base: Record<string, unknown>;
   if (opts.preset) {
     const p = MODEL_PRESETS[opts.preset];
@@ -195,7 +195,7 @@ function restoreOptimizer(opt: AdamW, saved: { state: Map<string, { shape: numbe
 
 /** A freshly initialised policy from a preset or config. */
 export function createEmbeddedPolicy(opts: EmbeddedPolicyOptions): EmbeddedPolicy {
-  const config = resolveConfig(opts, opts.tokenizer);
+  const config = modelConfigFor(opts, opts.tokenizer);
   const seed = opts.seed ?? 0;
   const rng = new Rng(seed);
   const model = LlamaModel.init(config, rng.fork(), opts.kernels ?? getKernels());

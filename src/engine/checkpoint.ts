@@ -24,6 +24,7 @@ import crypto from "node:crypto";
 import { ModelConfigSchema, type ModelConfig } from "./config.js";
 import { readSafetensors, writeSafetensors, tensorToF32, type SafeTensor, type TypedArray } from "./safetensors.js";
 import { BpeTokenizer } from "./tokenizer.js";
+import { fsyncPath, writeFileSynced } from "../core/jsonl.js";
 
 export const CHECKPOINT_FORMAT = "batcoder-checkpoint-v1";
 
@@ -114,26 +115,6 @@ export function validateWeights(config: ModelConfig, weights: Map<string, Tensor
 // ---------------------------------------------------------------------------------------------
 // file helpers
 // ---------------------------------------------------------------------------------------------
-
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function writeFileSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, "w");
-  try {
-    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function sha256File(file: string): string {
   const h = crypto.createHash("sha256");
@@ -412,11 +393,6 @@ export interface CheckpointInfo {
   createdAt: string;
 }
 
-/** Conventional directory name for the checkpoint of a step: "step-00000100". */
-export function checkpointDirName(step: number): string {
-  return `step-${String(step).padStart(8, "0")}`;
-}
-
 /**
  * Complete checkpoints (those with a manifest) directly inside runDir, oldest first (by step, then creation time).
  * Half-written temp directories are ignored (and removed when their writer is dead).
@@ -453,12 +429,6 @@ export function listCheckpoints(runDir: string): CheckpointInfo[] {
   }
   out.sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
   return out;
-}
-
-/** The most recent complete checkpoint in runDir (highest step), or undefined. */
-export function latestCheckpoint(runDir: string): CheckpointInfo | undefined {
-  const all = listCheckpoints(runDir);
-  return all[all.length - 1];
 }
 
 /** Removes all but the `keep` most recent checkpoints in runDir; returns the removed directories. */

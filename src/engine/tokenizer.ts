@@ -33,7 +33,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SPECIAL_TOKENS, BOS_ID, EOS_ID } from "./special.js";
-import type { TokenizerLike } from "../backends/policy.js";
+import type { TokenizerLike } from "../core/policy.js";
+import { writeFileAtomic } from "../core/jsonl.js";
 import { UserError } from "../core/errors.js";
 import {
   AddedTokenMatcher,
@@ -857,11 +858,7 @@ export class BpeTokenizer implements TokenizerLike {
 
   /** Writes a Hugging Face `tokenizer.json` (atomically: temp file + rename). */
   save(file: string): void {
-    const data = JSON.stringify(this.toHuggingFaceJSON());
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(this.toHuggingFaceJSON()));
   }
 
   /** Loads a `tokenizer.json` (one written by save() or a Hugging Face model's). */

@@ -1,13 +1,15 @@
 /**
  * The RL trainer's configuration: ONE zod schema, TRL / OpenRLHF / verl-familiar names, every field with a
- * default. `resolveConfig(layers)` merges defaults < config file < `--set key=value` overrides and returns a
- * validated object or throws a UserError listing every bad field.
+ * default. `parseConfig(raw)` returns a validated object or throws a UserError listing every bad field; the
+ * layering of defaults < saved run config < config file < `--set key=value` lives in src/orchestration/config.ts.
  */
-import fs from "node:fs";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { ADVANTAGE_ESTIMATORS } from "./advantages.js";
 
+/** A removed option: accepted by name only to fail with a message that names its replacement. */
+const removed = (name: string, use: string) =>
+  z.undefined({ error: `'${name}' was removed: documentation penalties have one set of knobs; use ${use}` }).optional();
 const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).positive(`${what} must be > 0`);
 const nonNegInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).min(0, `${what} must be >= 0`);
 const nonNeg = (what: string) => z.number({ error: `${what} must be a number` }).min(0, `${what} must be >= 0`);
@@ -50,10 +52,9 @@ export const RLConfigSchema = z
     reward_metric: z.enum(["bleu", "codebleu", "dfg", "exact"]).default("codebleu"),
     /** How a documentation's reward aggregates its reconstructions' rewards. */
     doc_reward_agg: z.enum(["mean", "max"]).default("mean"),
-    /** Reward of a documentation rejected by the format check (no reconstructions are sampled for it). */
-    invalid_doc_reward: z.number().default(-0.1),
-    /** Reward of a documentation rejected by the leakage check. */
-    leaked_doc_reward: z.number().default(-0.5),
+    /** Removed: one knob set controls the documentation penalties (reward_options.formatPenalty / leakPenalty). */
+    invalid_doc_reward: removed("invalid_doc_reward", "reward_options.formatPenalty (a positive penalty: invalid_doc_reward=-0.1 is formatPenalty=0.1)"),
+    leaked_doc_reward: removed("leaked_doc_reward", "reward_options.leakPenalty (a positive penalty: leaked_doc_reward=-0.5 is leakPenalty=0.5)"),
     /**
      * Reject documentation that breaks the format before reconstruction (the method's rule). When false, it is
      * reconstructed anyway and only penalised through the reward module's format gate/penalty — useful when a
@@ -164,57 +165,6 @@ export function parseConfig(raw: unknown, source = "config"): RLConfig {
   const r = RLConfigSchema.safeParse(raw);
   if (!r.success) throw new UserError(`invalid ${source}:\n${formatIssues(r.error)}`);
   return r.data;
-}
-
-/** Parses a --set value: JSON when it parses (numbers, booleans, null, arrays), else the raw string. */
-export function parseSetValue(v: string): unknown {
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
-  }
-}
-
-/** Applies `key=value` overrides (keys are top-level config names). */
-export function applySets(base: Record<string, unknown>, sets: string[]): Record<string, unknown> {
-  const out = { ...base };
-  for (const s of sets) {
-    const eq = s.indexOf("=");
-    if (eq <= 0) throw new UserError(`--set expects key=value, got '${s}'`);
-    const key = s.slice(0, eq).trim();
-    const shape = RLConfigSchema.shape as Record<string, unknown>;
-    if (!(key in shape)) {
-      const near = Object.keys(shape).filter((k) => k.includes(key) || key.includes(k)).slice(0, 3);
-      throw new UserError(`--set: unknown option '${key}'${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}`);
-    }
-    out[key] = parseSetValue(s.slice(eq + 1));
-  }
-  return out;
-}
-
-export function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read config file ${file}: ${(e as Error).message}`);
-  }
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new UserError(`config file ${file} must hold a JSON object`);
-  return obj as Record<string, unknown>;
-}
-
-/** defaults < file < overrides < --set, validated. */
-export function resolveConfig(opts: { file?: string; overrides?: Record<string, unknown>; sets?: string[] }): RLConfig {
-  let raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
-  if (opts.overrides) for (const [k, v] of Object.entries(opts.overrides)) if (v !== undefined) raw[k] = v;
-  raw = applySets(raw, opts.sets ?? []);
-  return parseConfig(raw, opts.file ? `config (${opts.file} + options)` : "config");
 }
 
 /** Derived values used by the trainer. */

@@ -3,7 +3,7 @@
  * loop never sees a code–doc pair. A cursor walks a seeded permutation per epoch; its position is part of the
  * trainer state, so a resumed run sees exactly the batches the uninterrupted run would have seen.
  */
-import { Rng, hashSeed } from "./util.js";
+import { Rng, hashSeed } from "../core/rng.js";
 
 export interface CodeItem {
   id: string;
@@ -11,8 +11,16 @@ export interface CodeItem {
   code: string;
   /** Function signature (used only when signature_hint is on). */
   signature?: string | null;
-  /** Human documentation — present only on EVAL items, never on training items. */
-  doc?: string | null;
+  /** RL never sees code–doc pairs: an item carrying documentation is a type error wherever a CodeItem is asked for. */
+  doc?: never;
+}
+
+/**
+ * A held-out EVALUATION item: code plus its human documentation (canonicalised). Only evaluation and SFT see
+ * code–doc pairs; the RL loop takes `CodeItem`, which cannot hold documentation.
+ */
+export interface HeldOutItem extends Omit<CodeItem, "doc"> {
+  doc: string;
 }
 
 export interface CursorState {
@@ -50,9 +58,4 @@ export class DataCursor {
     }
     return out;
   }
-}
-
-/** Drops documentation from training items (RL learns from raw code alone). */
-export function stripDocs(items: CodeItem[]): CodeItem[] {
-  return items.map(({ doc: _doc, ...rest }) => ({ ...rest }));
 }

@@ -15,7 +15,7 @@
  * model writes the code and closes the fence: generation stops at CHAT_CODE_STOP. Qwen3's thinking is switched off
  * (`enable_thinking: false`; other templates ignore the variable).
  */
-import type { TokenizerLike } from "../backends/policy.js";
+import type { TokenizerLike } from "../core/policy.js";
 import type { ChatMessage, ChatTemplate } from "../engine/chat-template.js";
 import { SPECIAL_TOKENS, type SpecialToken } from "../engine/special.js";
 

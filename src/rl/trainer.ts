@@ -18,31 +18,25 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler } from "../backends/policy.js";
-import { klTerm } from "../backends/losses.js";
+import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler } from "../core/policy.js";
+import { klTerm } from "../core/losses.js";
 import { computeAdvantages, type AdvSample } from "./advantages.js";
 import { derived, type RLConfig } from "./config.js";
 import { DataCursor, type CodeItem, type CursorState } from "./data.js";
 import { code2docPrompt, doc2codePrompt, specialStopIds, promptText } from "./prompts.js";
-import { appendJsonl, hashSeed, mean, readJsonl, Rng, std, truncateJsonlByStep, writeFileAtomic } from "./util.js";
+import { appendJsonl, readJsonl, truncateJsonlByStep, writeFileAtomic } from "../core/jsonl.js";
+import { hashSeed, Rng, type RngState } from "../core/rng.js";
+import { listStepCheckpoints, METRIC_KEYS, POLICY_DIR, runPaths, stepDirName, TRAINER_STATE_FILE, type StepCheckpoint } from "../core/runs.js";
+import { lrAt } from "../core/schedule.js";
+import { mean, std } from "../core/stats.js";
+import { rejectedDocReward, type DocCheck, type RewardJob } from "../similarity/index.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // What the loop needs from the outside world
 // ---------------------------------------------------------------------------------------------------------
 
-export interface DocVerdict {
-  valid: boolean;
-  violations: string[];
-  leaked: boolean;
-  leakFraction: number;
-  reasons: string[];
-}
-export interface RewardJob {
-  code: string;
-  doc: string;
-  rebuilt: string;
-  lang: string;
-}
+/** A documentation's checks (the similarity module's `DocCheck`): made once per documentation. */
+export type DocVerdict = DocCheck;
 export interface RewardScore {
   /** Reward of the (doc, rebuilt) pair as the reward module combines similarity, validity and leakage. */
   total: number;
@@ -53,7 +47,13 @@ export interface RewardScore {
 }
 export interface RewardBackend {
   checkDoc(doc: string, code: string, lang: string): DocVerdict | Promise<DocVerdict>;
-  score(jobs: RewardJob[]): Promise<RewardScore[]>;
+  /** Scores reconstructions; each job carries its documentation's verdict (`docCheck`), so no check is redone. */
+  score(jobs: RewardJob<string>[]): Promise<RewardScore[]>;
+  /**
+   * The one set of documentation penalties (the reward module's formatPenalty / leakPenalty): a documentation
+   * rejected before reconstruction gets `rejectedDocReward` of them.
+   */
+  readonly penalties: { formatPenalty: number; leakPenalty: number };
   close?(): Promise<void>;
 }
 
@@ -86,7 +86,8 @@ export type StepMetrics = Record<string, number> & { step: number };
 export interface TrainerState {
   step: number;
   cursor: CursorState;
-  rng: number;
+  /** The step's RNG state after the step (informational: each step reseeds from (seed, step)). */
+  rng: RngState | number;
   elapsed_s: number;
 }
 
@@ -94,19 +95,19 @@ export interface TrainerState {
 // Small pieces the loop uses
 // ---------------------------------------------------------------------------------------------------------
 
-/** A datum for prompt+completion: loss positions are the completion tokens (weight `w`). */
-export function makeDatum(prompt: number[], completion: number[], w: number, perToken?: { advantages?: number[]; sampling?: number[] }): Datum {
+/**
+ * A datum for prompt+completion: loss positions are the completion tokens (weight `w`). The loop fills in the
+ * per-token advantages and sampling log-probs after the rewards (step 7).
+ */
+export function makeDatum(prompt: number[], completion: number[], w: number): Datum {
   const full = prompt.concat(completion);
   const start = prompt.length - 1; // target index of the first completion token
   const n = full.length - 1;
-  const pad = (xs: number[] | undefined) => (xs ? [...new Array<number>(start).fill(0), ...xs] : undefined);
   return {
     modelInput: full.slice(0, n),
     lossInputs: {
       targetTokens: full.slice(1),
       weights: Array.from({ length: n }, (_, t) => (t >= start ? w : 0)),
-      advantages: pad(perToken?.advantages),
-      samplingLogprobs: pad(perToken?.sampling),
     },
   };
 }
@@ -119,40 +120,26 @@ export function overlongPenalty(len: number, max: number, buffer: number, factor
   return -Math.min(1, (len - expected) / buffer) * factor;
 }
 
-function lrAt(cfg: RLConfig, step: number): number {
-  if (cfg.warmup_steps > 0 && step < cfg.warmup_steps) return (cfg.learning_rate * (step + 1)) / cfg.warmup_steps;
-  return cfg.learning_rate;
+/** The newest complete RL checkpoint of a run (one with the trainer's state), or null. */
+export function latestTrainerCheckpoint(runDir: string): StepCheckpoint | null {
+  return listStepCheckpoints(runPaths(runDir).checkpoints).filter((c) => fs.existsSync(path.join(c.dir, TRAINER_STATE_FILE))).at(-1) ?? null;
 }
 
-const ckptName = (step: number) => `step-${String(step).padStart(6, "0")}`;
-
-export function latestCheckpoint(runDir: string): { step: number; dir: string } | null {
-  const f = path.join(runDir, "checkpoints", "latest.json");
-  if (!fs.existsSync(f)) return null;
-  const j = JSON.parse(fs.readFileSync(f, "utf8")) as { step: number; dir: string };
-  const dir = path.join(runDir, "checkpoints", j.dir);
-  return fs.existsSync(path.join(dir, "trainer.json")) ? { step: j.step, dir } : null;
-}
-
+/** Atomic: the checkpoint is written into a dot-named temp dir and renamed into place when complete. */
 async function saveCheckpoint(runDir: string, policy: Policy, state: TrainerState, keep: number): Promise<void> {
-  const root = path.join(runDir, "checkpoints");
+  const root = runPaths(runDir).checkpoints;
   fs.mkdirSync(root, { recursive: true });
-  const name = ckptName(state.step);
+  const name = stepDirName(state.step);
   const tmp = path.join(root, `.tmp-${name}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  await policy.saveState(path.join(tmp, "policy"));
-  writeFileAtomic(path.join(tmp, "trainer.json"), JSON.stringify(state, null, 2));
+  await policy.saveState(path.join(tmp, POLICY_DIR));
+  writeFileAtomic(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify(state, null, 2));
   const final = path.join(root, name);
   fs.rmSync(final, { recursive: true, force: true });
   fs.renameSync(tmp, final);
-  // The pointer moves only once the checkpoint is complete: a kill at any moment leaves a usable `latest`.
-  writeFileAtomic(path.join(root, "latest.json"), JSON.stringify({ step: state.step, dir: name }));
-  const old = fs
-    .readdirSync(root)
-    .filter((d) => /^step-\d+$/.test(d))
-    .sort();
-  for (const d of old.slice(0, Math.max(0, old.length - keep))) fs.rmSync(path.join(root, d), { recursive: true, force: true });
+  const all = listStepCheckpoints(root);
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });
 }
 
 interface DocRollout {
@@ -184,19 +171,13 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
   const train = opts.train;
   if (train.length === 0) throw new Error("no training functions");
   fs.mkdirSync(runDir, { recursive: true });
-  const files = {
-    metrics: path.join(runDir, "metrics.jsonl"),
-    samples: path.join(runDir, "samples.jsonl"),
-    evals: path.join(runDir, "evals.jsonl"),
-    summary: path.join(runDir, "summary.json"),
-    reference: path.join(runDir, "checkpoints", "reference"),
-  };
+  const files = runPaths(runDir);
   const needRef = cfg.kl_coef > 0;
 
   // ---- state: fresh or resumed ----
-  let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: hashSeed(cfg.seed, 0x5eed), elapsed_s: 0 };
+  let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: new Rng(hashSeed(cfg.seed, 0x5eed)).getState(), elapsed_s: 0 };
   let ref: (Sampler & { computeLogprobs(d: Datum[]): Promise<number[][]> }) | null = null;
-  const latest = opts.resume ? latestCheckpoint(runDir) : null;
+  const latest = opts.resume ? latestTrainerCheckpoint(runDir) : null;
   if (opts.resume && latest) {
     hooks.onPhase?.(`resuming from ${path.relative(process.cwd(), latest.dir) || latest.dir}`);
     if (needRef) {
@@ -204,13 +185,13 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       await policy.loadState(files.reference);
       ref = await policy.snapshotReference();
     }
-    await policy.loadState(path.join(latest.dir, "policy"));
-    state = JSON.parse(fs.readFileSync(path.join(latest.dir, "trainer.json"), "utf8")) as TrainerState;
+    await policy.loadState(latest.weights);
+    state = JSON.parse(fs.readFileSync(path.join(latest.dir, TRAINER_STATE_FILE), "utf8")) as TrainerState;
     // Anything logged after the checkpoint is redone: drop it so no step appears twice.
     for (const f of [files.metrics, files.samples, files.evals]) truncateJsonlByStep(f, state.step);
   } else {
     for (const f of [files.metrics, files.samples, files.evals, files.summary]) fs.rmSync(f, { force: true });
-    fs.rmSync(path.join(runDir, "checkpoints"), { recursive: true, force: true });
+    fs.rmSync(files.checkpoints, { recursive: true, force: true });
     if (needRef) {
       // Keep the starting weights: the frozen KL reference, restorable on resume.
       const tmp = `${files.reference}.tmp`;
@@ -221,7 +202,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     }
   }
   // The resolved config of this invocation (a resume may extend max_steps).
-  writeFileAtomic(path.join(runDir, "config.resolved.json"), JSON.stringify(cfg, null, 2) + "\n");
+  writeFileAtomic(files.config, JSON.stringify(cfg, null, 2) + "\n");
   hooks.onStart?.({ startStep: state.step, maxSteps: cfg.max_steps, resumed: !!latest });
 
   const cursor = new DataCursor(train.length, cfg.seed, state.cursor);
@@ -312,7 +293,12 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
 
     // ---- 5. rewards ----
     const tReward1 = Date.now();
-    const scores = await reward.score(codes.map((r) => ({ code: batch[docs[r.doc]!.item]!.code, doc: docs[r.doc]!.seq.text.trim(), rebuilt: r.text, lang: batch[docs[r.doc]!.item]!.lang })));
+    const scores = await reward.score(
+      codes.map((r) => {
+        const x = docs[r.doc]!;
+        return { code: batch[x.item]!.code, doc: x.seq.text.trim(), rebuilt: r.text, lang: batch[x.item]!.lang, docCheck: x.verdict };
+      }),
+    );
     codes.forEach((r, i) => {
       r.score = scores[i]!;
       r.reward = r.score.similarity + overlongPenalty(r.seq.tokens.length, d.maxRebuildTokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
@@ -322,7 +308,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       if (!x.kept) {
         const invalidHit = !x.verdict.valid && cfg.reject_invalid_docs;
         const leakHit = x.verdict.leaked && cfg.reject_leaked_docs;
-        r = Math.min(invalidHit ? cfg.invalid_doc_reward : Infinity, leakHit ? cfg.leaked_doc_reward : Infinity);
+        r = rejectedDocReward({ format: invalidHit, leak: leakHit }, reward.penalties);
       }
       else {
         const totals = x.recs.map((k) => codes[k]!.score!.total);
@@ -372,7 +358,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const fbMetrics: Record<string, number>[] = [];
     let gradNorm = 0;
     let lossSum = 0;
-    const adam: AdamParams = { learningRate: lrAt(cfg, step - 1), beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_eps, weightDecay: cfg.weight_decay, maxGradNorm: cfg.max_grad_norm };
+    const adam: AdamParams = { learningRate: lrAt(step - 1, { peakLr: cfg.learning_rate, warmupSteps: cfg.warmup_steps, totalSteps: cfg.max_steps, minLrRatio: 1 }), beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_eps, weightDecay: cfg.weight_decay, maxGradNorm: cfg.max_grad_norm };
     const trainable = datums.filter((dt) => dt.lossInputs.weights.some((w) => w > 0));
     let nUpdates = 0;
     for (let epoch = 0; epoch < cfg.ppo_epochs; epoch++) {
@@ -403,14 +389,14 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const metrics: StepMetrics = {
       step,
       lr: adam.learningRate,
-      "reward/code2doc/mean": mean(docR),
+      [METRIC_KEYS.rewardCode2Doc]: mean(docR),
       "reward/code2doc/std": std(docR),
-      "reward/doc2code/mean": codeR.length ? mean(codeR) : NaN,
+      [METRIC_KEYS.rewardDoc2Code]: codeR.length ? mean(codeR) : NaN,
       "reward/doc2code/std": codeR.length ? std(codeR) : NaN,
       "reward/doc2code/similarity": codes.length ? mean(codes.map((r) => r.score!.similarity)) : NaN,
       "reward/kept_doc/mean": kept.length ? mean(kept.map(({ x }) => x.reward)) : NaN,
-      "doc/format_valid_rate": mean(docs.map((x) => (x.verdict.valid ? 1 : 0))),
-      "doc/leak_rate": mean(docs.map((x) => (x.verdict.leaked ? 1 : 0))),
+      [METRIC_KEYS.docValidRate]: mean(docs.map((x) => (x.verdict.valid ? 1 : 0))),
+      [METRIC_KEYS.docLeakRate]: mean(docs.map((x) => (x.verdict.leaked ? 1 : 0))),
       "doc/leak_fraction": mean(docs.map((x) => x.verdict.leakFraction)),
       "doc/kept_rate": kept.length / docs.length,
       "len/doc_mean": mean(docs.map((x) => x.seq.tokens.length)),
@@ -435,7 +421,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       "time/sampling_s": sampleMs / 1000,
       "time/reward_s": rewardMs / 1000,
       "time/update_s": updateMs / 1000,
-      "time/step_s": stepMs / 1000,
+      [METRIC_KEYS.stepSeconds]: stepMs / 1000,
       "time/elapsed_s": (Date.now() - startWall) / 1000,
       epoch: cursor.state.epoch,
     };
@@ -461,7 +447,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         rebuilt_reward: best?.reward ?? null,
       });
     }
-    state = { step, cursor: { ...cursor.state }, rng: rng.state, elapsed_s: (Date.now() - startWall) / 1000 };
+    state = { step, cursor: { ...cursor.state }, rng: rng.getState(), elapsed_s: (Date.now() - startWall) / 1000 };
     hooks.onStep?.(metrics);
     stepsThisCall++;
     if (cfg.eval_steps > 0 && step % cfg.eval_steps === 0 && step < cfg.max_steps) await runEval(step);
@@ -482,15 +468,15 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     elapsed_s: state.elapsed_s,
     final_window_steps: lastK.length,
     final: {
-      "reward/code2doc/mean": avg("reward/code2doc/mean"),
-      "reward/doc2code/mean": avg("reward/doc2code/mean"),
-      "doc/format_valid_rate": avg("doc/format_valid_rate"),
-      "doc/leak_rate": avg("doc/leak_rate"),
-      kl: avg("kl"),
+      [METRIC_KEYS.rewardCode2Doc]: avg(METRIC_KEYS.rewardCode2Doc),
+      [METRIC_KEYS.rewardDoc2Code]: avg(METRIC_KEYS.rewardDoc2Code),
+      [METRIC_KEYS.docValidRate]: avg(METRIC_KEYS.docValidRate),
+      [METRIC_KEYS.docLeakRate]: avg(METRIC_KEYS.docLeakRate),
+      [METRIC_KEYS.kl]: avg(METRIC_KEYS.kl),
     },
     first_eval: evals[0] ?? null,
     last_eval: evals.at(-1) ?? null,
-    final_checkpoint: latestCheckpoint(runDir)?.dir ?? null,
+    final_checkpoint: latestTrainerCheckpoint(runDir)?.dir ?? null,
   };
   writeFileAtomic(files.summary, JSON.stringify(summary, null, 2));
   return { finished: true, state, summary };

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseConfig, resolveConfig, derived } from "../../src/rl/config.js";
+import { parseConfig, derived } from "../../src/rl/config.js";
+import { resolveCli } from "../../src/orchestration/config.js";
 
 test("defaults are complete and valid", () => {
   const c = parseConfig({});
@@ -21,36 +22,53 @@ test("bad values are rejected with field names and reasons", () => {
   assert.throws(() => parseConfig({ temprature: 0.7 }), /unknown option\(s\) 'temprature'/);
   assert.throws(() => parseConfig({ code2doc_weight: 0, doc2code_weight: 0 }), /nothing would be trained/);
   // several problems are all listed
-  try {
-    parseConfig({ epsilon: 2, top_p: 0 });
-    assert.fail("should throw");
-  } catch (e) {
-    const m = (e as Error).message;
-    assert.match(m, /epsilon: epsilon must be < 1/);
-    assert.match(m, /top_p: top_p must be in \(0, 1\]/);
-    assert.equal((e as { userFacing?: boolean }).userFacing, true);
-  }
+  assert.throws(
+    () => parseConfig({ epsilon: 2, top_p: 0 }),
+    (e: Error & { userFacing?: boolean }) => {
+      assert.match(e.message, /epsilon: epsilon must be < 1/);
+      assert.match(e.message, /top_p: top_p must be in \(0, 1\]/);
+      assert.equal(e.userFacing, true);
+      return true;
+    },
+  );
+});
+
+test("the removed penalty knobs fail with a message naming the one that replaces them", () => {
+  assert.throws(() => parseConfig({ invalid_doc_reward: -0.2 }), /invalid_doc_reward: 'invalid_doc_reward' was removed.*reward_options\.formatPenalty/);
+  assert.throws(() => parseConfig({ leaked_doc_reward: -1 }), /'leaked_doc_reward' was removed.*reward_options\.leakPenalty/);
+  const c = parseConfig({});
+  assert.ok(!("invalid_doc_reward" in c) && !("leaked_doc_reward" in c));
+});
+
+test("RL's documentation penalties: RL defaults 0.1 / 0.5 (validation-chosen) under reward_options overrides", async () => {
+  const { rewardConfigFor } = await import("../../src/rl/reward.js");
+  const d = rewardConfigFor(parseConfig({}));
+  assert.deepEqual([d.formatPenalty, d.leakPenalty], [0.1, 0.5]);
+  const o = rewardConfigFor(parseConfig({ reward_options: { formatPenalty: 0.4 } }));
+  assert.deepEqual([o.formatPenalty, o.leakPenalty], [0.4, 0.5]);
 });
 
 test("file < --set layering, with JSON-typed values and unknown keys caught", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-cfg-"));
   const f = path.join(dir, "c.json");
   fs.writeFileSync(f, JSON.stringify({ max_steps: 5, temperature: 0.7 }));
-  const c = resolveConfig({ file: f, sets: ["max_steps=9", "signature_hint=true", "languages=[\"go\"]", "run_name=abc"] });
+  const { rl: c, ws } = resolveCli({ config: f, set: ["max_steps=9", "signature_hint=true", "languages=[\"go\"]", "run_name=abc", "warmstart.sft_steps=7"] });
+  assert.equal(ws.sft_steps, 7);
   assert.equal(c.max_steps, 9);
   assert.equal(c.temperature, 0.7);
   assert.equal(c.signature_hint, true);
   assert.deepEqual(c.languages, ["go"]);
   assert.equal(c.run_name, "abc");
-  assert.throws(() => resolveConfig({ sets: ["max_stepz=3"] }), /unknown option 'max_stepz'/);
-  assert.throws(() => resolveConfig({ sets: ["oops"] }), /key=value/);
+  assert.throws(() => resolveCli({ set: ["max_stepz=3"] }), /unknown option 'max_stepz'/);
+  assert.throws(() => resolveCli({ set: ["warmstart.sft_stepz=3"] }), /unknown option 'warmstart.sft_stepz'/);
+  assert.throws(() => resolveCli({ set: ["oops"] }), /key=value/);
   fs.writeFileSync(f, "{not json");
-  assert.throws(() => resolveConfig({ file: f }), /not valid JSON/);
-  assert.throws(() => resolveConfig({ file: path.join(dir, "missing.json") }), /cannot read config file/);
+  assert.throws(() => resolveCli({ config: f }), /not valid JSON/);
+  assert.throws(() => resolveCli({ config: path.join(dir, "missing.json") }), /cannot read config file/);
 });
 
 test("every shipped configs/*.json validates; default.json spells out exactly the built-in defaults", async () => {
-  const { resolveCli } = await import("../../src/rl/cli-common.js");
+  const { resolveCli } = await import("../../src/orchestration/config.js");
   const files = fs.readdirSync("configs").filter((f) => f.endsWith(".json"));
   assert.ok(files.length >= 4);
   for (const f of files) resolveCli({ config: path.join("configs", f) });

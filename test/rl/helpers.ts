@@ -1,5 +1,5 @@
 /** Test helpers: a byte-level tokenizer with the project's special tokens (ids 0..N-1, then 256 bytes). */
-import type { TokenizerLike } from "../../src/backends/policy.js";
+import type { TokenizerLike } from "../../src/core/policy.js";
 import { SPECIAL_TOKENS, BOS_ID, EOS_ID } from "../../src/engine/special.js";
 
 export class TestByteTokenizer implements TokenizerLike {
@@ -31,6 +31,7 @@ export class TestByteTokenizer implements TokenizerLike {
  * characters that are lowercase ASCII letters; a documentation is valid when it is non-empty.
  */
 export const lowercaseToyReward = {
+  penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
   checkDoc: (doc: string) => ({ valid: doc.length > 0, violations: [] as string[], leaked: false, leakFraction: 0, reasons: [] as string[] }),
   async score(jobs: { rebuilt: string }[]) {
     return jobs.map((j) => {

@@ -1,10 +1,10 @@
 /** The chat-template path of the BatCoder prompts and of the instruct benchmark format (a real Qwen3 tokenizer). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { PolicyInfo, SampleRequest, SampledSequence, Sampler } from "../../src/backends/policy.js";
+import type { PolicyInfo, SampleRequest, SampledSequence, Sampler } from "../../src/core/policy.js";
 import { requireChatTemplate } from "../../src/engine/chat-template.js";
 import { loadHfTokenizer } from "../../src/engine/hf-tokenizer.js";
-import { SamplerGenerator } from "../../src/eval/generator.js";
+import { SamplerGenerator } from "../../src/core/generator.js";
 import { CHAT_CODE_STOP, code2docMessages, code2docPrompt, doc2codePrompt, promptText, sftPair, specialStopIds } from "../../src/rl/prompts.js";
 import { lenmlModels } from "../engine/tokenizer-docs.js";
 
@@ -57,7 +57,7 @@ test("the instruct benchmark format uses the chat template when the model has on
     },
   };
   const messages = [{ role: "user" as const, content: "Write a function." }];
-  await new SamplerGenerator(sampler, "q", chat).generate([{ messages }], { n: 1, maxTokens: 8, temperature: 0 });
+  await new SamplerGenerator(sampler, "q", { template: chat, stopTokenIds: specialStopIds(tok) }).generate([{ messages }], { n: 1, maxTokens: 8, temperature: 0 });
   await new SamplerGenerator(sampler, "q").generate([{ messages }], { n: 1, maxTokens: 8, temperature: 0 });
   const [templated, plain] = seen;
   assert.equal(tok.decode(templated!.prompt), chat.render(messages, { variables: { enable_thinking: false } }));
