@@ -19,7 +19,11 @@ export interface HfTokenizerBundle {
 /** Builds the bundle from the parsed tokenizer.json and tokenizer_config.json (null when the folder has none). */
 export function hfTokenizerFromData(tokenizerJson: unknown, tokenizerConfig: unknown | null): HfTokenizerBundle {
   const config = tokenizerConfig === null ? parseTokenizerConfig({}) : parseTokenizerConfig(tokenizerConfig);
-  const tokenizer = BpeTokenizer.fromJSON(tokenizerJson, { bosToken: config.bosToken, eosToken: config.eosToken });
+  // without a tokenizer_config.json the tokenizer keeps its own bos/eos defaults (the embedded names)
+  const tokenizer =
+    tokenizerConfig === null
+      ? BpeTokenizer.fromJSON(tokenizerJson)
+      : BpeTokenizer.fromJSON(tokenizerJson, { bosToken: config.bosToken, eosToken: config.eosToken });
   return { tokenizer, chatTemplate: ChatTemplate.fromConfig(config), config };
 }
 
