@@ -148,6 +148,40 @@ test("document: CRLF files stay CRLF, --include/--exclude and .gitignore choose 
   assert.equal(ex.status, 0, ex.stdout + ex.stderr);
 });
 
+test("document: --overwrite replaces an existing docstring (only then); --min-roundtrip keeps only docs the model rebuilds from", () => {
+  const d = path.join(dir, "ow");
+  fs.mkdirSync(d, { recursive: true });
+  const src = 'def scale_ow_4(values, factor):\n    """old words."""\n    out = []\n    for v in values:\n        out.append(v * factor + 4)\n    return out\n';
+  fs.writeFileSync(path.join(d, "a.py"), src);
+  const model = path.join(dir, RUN);
+  const plain = cli(["document", "a.py", "--model", model, "--no-progress"], { cwd: d });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(plain.stdout, "", "an existing doc is never touched without --overwrite");
+  assert.match(plain.stderr, /0 functions documented, 0 skipped, 0 failed, 1 already documented/);
+  const ow = cli(["document", "a.py", "--model", model, "--overwrite", "--write", "--no-progress"], { cwd: d });
+  assert.equal(ow.status, 0, ow.stderr);
+  const out = fs.readFileSync(path.join(d, "a.py"), "utf8");
+  assert.doesNotMatch(out, /old words/);
+  assert.match(out, /^def scale_ow_4\(values, factor\):\n {4}"""[A-Z][^]*"""\n {4}out = \[\]\n/);
+  assert.equal((out.match(/"""/g) ?? []).length % 2, 0);
+
+  fs.writeFileSync(path.join(d, "b.py"), src.replace('    """old words."""\n', "").replace(/scale_ow_4/g, "scale_mr_5").replace("+ 4", "+ 5"));
+  const json = (args: string[]) => {
+    const r = cli(["document", "b.py", "--model", model, "--json", "--no-progress", ...args], { cwd: d });
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { files: { functions: { status: string; roundtrip?: number; reason?: string }[] }[] }).files[0]!.functions[0]!;
+  };
+  const low = json(["--min-roundtrip", "0"]);
+  assert.equal(low.status, "documented", low.reason);
+  assert.ok(typeof low.roundtrip === "number" && low.roundtrip >= 0 && low.roundtrip <= 1);
+  const high = json(["--min-roundtrip", "1", "--metric", "exact"]);
+  assert.equal(typeof high.roundtrip, "number");
+  if (high.roundtrip! < 1) {
+    assert.equal(high.status, "failed");
+    assert.match(high.reason!, /^round-trip exact \d\.\d{3} < 1$/);
+  } else assert.equal(high.status, "documented");
+});
+
 test("malformed input: binary, unknown language, non-UTF-8, empty documentation → clear errors; directories skip and report", () => {
   const d = path.join(dir, "bad");
   fs.mkdirSync(d, { recursive: true });
