@@ -1,8 +1,9 @@
 /**
  * The JavaScript batch runner (runs INSIDE the sandbox); same protocol as the Python runner (python.ts).
  * Each side runs in a fresh `vm` context (its own globals; no `require`, no `process`; `console` output is
- * captured into the outcome). Every call, and the canonical serialisation of its result, runs as one script
- * under vm's `timeout`, which interrupts infinite loops. Arity is left to the host (tree-sitter analysis).
+ * captured into the outcome). All calls of a side, with the canonical serialisation of their results, first run
+ * as one script under vm's `timeout` (callMs); if that times out, the side is redone in a fresh context call
+ * by call, each under its own `timeout`, which interrupts infinite loops. Arity is left to the host.
  */
 export const JS_RUNNER = String.raw`"use strict";
 const fs = require("node:fs");
@@ -66,46 +67,106 @@ function errorType(e) {
   return "throw:" + typeof e;
 }
 
-function runSide(src, entry, inputs, gkey, side) {
-  emit({ g: gkey, side, begin: 1 });
+// Compiled once, run in every fresh context.
+const PRELUDE_SCRIPT = new vm.Script(PRELUDE);
+const scripts = new Map();
+function scriptFor(key, text) {
+  let sc = scripts.get(key);
+  if (!sc) {
+    sc = new vm.Script(text);
+    scripts.set(key, sc);
+  }
+  return sc;
+}
+
+function load(src, entry) {
   const ctx = vm.createContext({});
   try {
-    vm.runInContext(PRELUDE, ctx);
+    PRELUDE_SCRIPT.runInContext(ctx);
     vm.runInContext(src, ctx, { timeout: Math.max(batch.callMs * 5, 1000), filename: "prog.js" });
-    if (vm.runInContext("typeof " + entry, ctx, { timeout: 1000 }) !== "function") {
-      emit({ g: gkey, side, load: "does not define " + entry, arity: null, out: [] });
+    if (vm.runInContext("typeof " + entry, ctx, { timeout: 1000 }) !== "function") return { err: "does not define " + entry };
+  } catch (e) {
+    return { err: e && e.code === "ERR_SCRIPT_EXECUTION_TIMEOUT" ? "loading timed out" : errorType(e) + ": " + String(e && e.message !== undefined ? e.message : e).slice(0, 200) };
+  }
+  return { ctx };
+}
+
+const sha = (s) => crypto.createHash("sha1").update(String(s)).digest("hex").slice(0, 16);
+const outcome = (x) => {
+  const [k, s, p] = Array.from(x);
+  return k === "ok" ? ["ok", sha(s), String(p)] : [String(k), "", String(p)];
+};
+
+// One call, inside the context: [kind, canonical outcome, preview].
+const CALL_BODY = (entry) =>
+  "__bc_log.length = 0; try { const before = __bc_canon(a); const r = " + entry + "(...a);" +
+  " const after = __bc_canon(a); let pv = __bc_preview(r); if (after !== before) pv = (pv + ' args after: ' + __bc_preview(a)).slice(0, 160);" +
+  " res.push(['ok', __bc_canon(r) + '|' + (after === before ? '=' : after) + '|' + __bc_log.join('\\n').slice(0, 10000), pv]); }" +
+  " catch (e) { let t = 'Object', m = ''; try { t = (e && typeof e === 'object') ? (e.constructor && typeof e.constructor.name === 'string' ? e.constructor.name : 'Object') : 'throw:' + typeof e;" +
+  " m = String(e && e.message !== undefined ? e.message : e); } catch (_) {}" +
+  " if (m === '__bc_toobig') res.push(['exc:TooBig', '', '']); else res.push(['exc:' + t, '', (t + ': ' + m).slice(0, 80)]); }";
+
+function runSide(src, entry, inputs, gkey, side) {
+  emit({ g: gkey, side, begin: 1 });
+  let L = load(src, entry);
+  if (L.err) {
+    emit({ g: gkey, side, load: L.err, arity: null, out: [] });
+    return;
+  }
+  // Fast path: every input in one script under one limit (vm's timeout starts a watchdog thread per run).
+  // Results go to context globals, so a run stopped by the limit still tells which calls finished.
+  const t0 = Date.now();
+  try {
+    L.ctx.__bc_ins = JSON.stringify(inputs);
+    L.ctx.__bc_res = [];
+    const all = scriptFor("all:" + entry, "(function () { const ins = JSON.parse(__bc_ins); const res = __bc_res; for (let k = 0; k < ins.length; k++) { const a = ins[k]; __bc_started = Date.now(); " + CALL_BODY(entry) + " } return res; })()");
+    const res = all.runInContext(L.ctx, { timeout: batch.callMs });
+    if (Array.isArray(res) && res.length === inputs.length) {
+      emit({ g: gkey, side, load: null, arity: null, out: res.map(outcome) });
       return;
     }
   } catch (e) {
-    const msg = e && e.code === "ERR_SCRIPT_EXECUTION_TIMEOUT" ? "loading timed out" : errorType(e) + ": " + String(e && e.message !== undefined ? e.message : e).slice(0, 200);
-    emit({ g: gkey, side, load: msg, arity: null, out: [] });
+    if (e && e.code === "ERR_SCRIPT_EXECUTION_TIMEOUT") {
+      // The call in progress ran for most of the limit: it timed out (as the call-by-call path would say).
+      let done = [];
+      let started = t0;
+      try {
+        done = Array.from(L.ctx.__bc_res);
+        started = Number(L.ctx.__bc_started) || t0;
+      } catch (_) {}
+      if (done.length < inputs.length && Date.now() - started >= batch.callMs / 2) {
+        const out = done.map(outcome);
+        out.push(["timeout", "", ""]);
+        while (out.length < inputs.length) out.push(["side-timeout", "", ""]);
+        emit({ g: gkey, side, load: null, arity: null, out });
+        return;
+      }
+    }
+    // otherwise (slow calls, or the program broke the harness): redo this side call by call in a fresh context
+  }
+  L = load(src, entry);
+  if (L.err) {
+    emit({ g: gkey, side, load: L.err, arity: null, out: [] });
     return;
   }
-  const call = new vm.Script(
-    "(function () { __bc_log.length = 0; const a = JSON.parse(__bc_in); const before = __bc_canon(a); const r = " + entry + "(...a);" +
-    " const after = __bc_canon(a); let pv = __bc_preview(r); if (after !== before) pv = (pv + ' args after: ' + __bc_preview(a)).slice(0, 160);" +
-    " return [__bc_canon(r) + '|' + (after === before ? '=' : after) + '|' + __bc_log.join('\\n').slice(0, 10000), pv]; })()",
-  );
+  const ctx = L.ctx;
+  const call = scriptFor("one:" + entry, "(function () { const a = JSON.parse(__bc_in); const res = []; " + CALL_BODY(entry) + " return res[0]; })()");
   const out = [];
   const tEnd = Date.now() + batch.sideMs;
   let timeouts = 0;
   for (const raw of inputs) {
     if (Date.now() > tEnd || timeouts >= 1) { out.push(["side-timeout", "", ""]); continue; }
     ctx.__bc_in = JSON.stringify(raw);
-    let kind = "ok", h = "", pv = "";
     try {
-      const [s, p] = call.runInContext(ctx, { timeout: batch.callMs });
-      h = crypto.createHash("sha1").update(String(s)).digest("hex").slice(0, 16);
-      pv = String(p);
+      out.push(outcome(call.runInContext(ctx, { timeout: batch.callMs })));
     } catch (e) {
-      if (e && e.code === "ERR_SCRIPT_EXECUTION_TIMEOUT") { kind = "timeout"; timeouts++; }
-      else if (e && e.message === "__bc_toobig") kind = "exc:TooBig";
+      if (e && e.code === "ERR_SCRIPT_EXECUTION_TIMEOUT") { out.push(["timeout", "", ""]); timeouts++; }
       else {
-        kind = "exc:" + errorType(e);
-        try { pv = (errorType(e) + ": " + String(e && e.message !== undefined ? e.message : e)).slice(0, 80); } catch (_) { pv = kind.slice(4); }
+        let pv = "";
+        try { pv = (errorType(e) + ": " + String(e && e.message !== undefined ? e.message : e)).slice(0, 80); } catch (_) {}
+        out.push(["exc:" + errorType(e), "", pv]);
       }
     }
-    out.push([kind, h, pv]);
   }
   emit({ g: gkey, side, load: null, arity: null, out });
 }
