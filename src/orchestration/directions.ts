@@ -172,7 +172,11 @@ class SamplerDirections implements BatDirections {
   async close(): Promise<void> {}
 }
 
-const SPECIAL_STOPS = SPECIAL_TOKENS.filter((t) => t !== "<|pad|>");
+/**
+ * Stop strings for the batcoder format over HTTP (OpenAI allows at most 4): the end of text and the markers a
+ * model that lost track would start a new task with. `batcoder serve` also stops on <|eos|> as a token.
+ */
+const URL_STOPS: string[] = ["<|eos|>", "<|bos|>", "<|code|>", "<|doc|>"].filter((t) => (SPECIAL_TOKENS as readonly string[]).includes(t));
 
 class GeneratorDirections implements BatDirections {
   constructor(
@@ -187,7 +191,7 @@ class GeneratorDirections implements BatDirections {
   private async run(inputs: (string | { messages: ChatMessage[] })[], p: DirectionParams, maxTokens: number): Promise<string[][]> {
     const res = await this.gen.generate(inputs, {
       n: p.n ?? 1, maxTokens, temperature: p.temperature ?? 0, topP: p.topP, seed: p.seed,
-      ...(this.format === "batcoder" ? { stop: SPECIAL_STOPS.slice(0, 4) } : {}),
+      ...(this.format === "batcoder" ? { stop: URL_STOPS } : {}),
     });
     return res.map((r) => r.map((g) => g.text));
   }

@@ -179,7 +179,7 @@ export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: 
   for (const l of new Set(files.map((f) => f.lang))) await loadLanguage(l);
   const plans = files.map((f) => ({ file: f, targets: docTargets(f.lang, f.text) }));
   const todoCount = plans.reduce((s, p) => s + p.targets.filter((t) => !t.skip && (!t.documented || opts.overwrite)).length, 0);
-  const bar = new ProgressBar(opts.directions ? "document" : "check", todoCount, opts.progress ?? false);
+  const bar = new ProgressBar("document", todoCount, (opts.progress ?? false) && opts.directions !== null);
   let done = 0;
   const outcomes: FileOutcome[] = [];
   const metric = opts.metric ?? "codebleu";
@@ -190,11 +190,12 @@ export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: 
     for (const t of targets) {
       const base = { name: t.fn.name, line: t.fn.startLine };
       if (t.documented && !opts.overwrite) out.functions.push({ ...base, status: "has-doc" });
-      else if (t.skip) out.functions.push({ ...base, status: "skipped", reason: t.skip });
+      else if (t.skip) out.functions.push({ ...base, status: "skipped", reason: opts.directions || t.documented ? t.skip : `undocumented (${t.skip})` });
       else todo.push(t);
     }
     if (!opts.directions) {
       for (const t of todo) out.functions.push({ name: t.fn.name, line: t.fn.startLine, status: "skipped", reason: "undocumented (check only)" });
+      out.functions.sort((a, b) => a.line - b.line);
       continue;
     }
     const edits: DocEdit[] = [];
@@ -232,6 +233,7 @@ export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: 
       done += chunk.length;
       bar.update(done, out.path);
     }
+    out.functions.sort((a, b) => a.line - b.line);
     if (!edits.length) continue;
     const res = applyDocs(file.lang, file.text, edits);
     if (!res.ok) {

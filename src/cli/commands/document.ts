@@ -82,7 +82,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const o of outcomes) for (const f of o.functions) if (f.status === "skipped" && f.reason?.startsWith("undocumented")) console.log(`${o.path}:${f.line}: ${f.name} has no documentation`);
     for (const s of skippedFiles) console.error(`${s.path}: skipped (${s.reason})`);
     console.error(formatSummary(summary, true));
-    return summary.skipped > 0 ? 1 : 0;
+    const undocumented = outcomes.reduce((n, o) => n + o.functions.filter((f) => f.reason?.startsWith("undocumented")).length, 0);
+    return undocumented > 0 ? 1 : 0;
   }
   const directions = await directionsFrom(values, "document");
   try {
