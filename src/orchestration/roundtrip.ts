@@ -75,7 +75,7 @@ export function reasonGuesses(row: Pick<RoundtripRow, "name" | "code" | "doc" | 
   const shortParams = params.split(",").map((p) => p.trim().split(/[\s:=]/)[0]!.replace(/^[*&$]+/, "")).filter((p) => p && p !== "self" && p.length <= 1);
   if (GENERIC_NAMES.has(bare) || bare.length <= 2) out.push(`poorly named: '${row.name}' says little about what it does`);
   else if (shortParams.length >= 2) out.push(`poorly named: one-letter parameters (${shortParams.join(", ")})`);
-  const lines = row.code.split("\n").length;
+  const lines = row.code.trimEnd().split("\n").length;
   if (lines > 40) out.push(`too long: ${lines} lines`);
   const parsed = parseCode(row.lang, row.code);
   const longest = Math.max(0, ...row.code.split("\n").map((l) => l.trim().length));
