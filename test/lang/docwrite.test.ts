@@ -50,7 +50,7 @@ test("conventions: Python docstring inside the body, Go name-first, JSDoc/YARD/L
   assert.equal(renderDoc("go", "Compute the total.", { name: "Total", indent: "", eol: "\n" }), "// Total computes the total.\n");
   const js = renderDoc("javascript", DOC, { name: "f", indent: "  ", eol: "\n" });
   assert.match(js, /^ {2}\/\*\*\n {3}\* Combine/);
-  assert.match(js, /\* @param a the first input\n {2}\* @param b the second input\n {2}\* @returns the combined value\n {2}\*\/\n$/);
+  assert.match(js, /\* @param a the first input\n {3}\* @param b the second input\n {3}\* @returns the combined value\n {3}\*\/\n$/);
   const yardFile = "# @param x [Integer] y\ndef g(x)\nend\n";
   assert.match(renderDoc("ruby", DOC, { name: "f", indent: "", eol: "\n", fileText: yardFile }), /# @param a the first input\n# @param b the second input\n# @return the combined value\n$/);
   assert.match(renderDoc("ruby", DOC, { name: "f", indent: "", eol: "\n", fileText: "def g(x)\nend\n" }), /# Parameters:\n# {3}a: the first input/);
