@@ -162,7 +162,7 @@ test("document: --overwrite replaces an existing docstring (only then); --min-ro
   assert.equal(ow.status, 0, ow.stderr);
   const out = fs.readFileSync(path.join(d, "a.py"), "utf8");
   assert.doesNotMatch(out, /old words/);
-  assert.match(out, /^def scale_ow_4\(values, factor\):\n {4}"""[A-Z][^]*"""\n {4}out = \[\]\n/);
+  assert.match(out, /^def scale_ow_4\(values, factor\):\n {4}"""[A-Z][\s\S]*"""\n {4}out = \[\]\n/);
   assert.equal((out.match(/"""/g) ?? []).length % 2, 0);
 
   fs.writeFileSync(path.join(d, "b.py"), src.replace('    """old words."""\n', "").replace(/scale_ow_4/g, "scale_mr_5").replace("+ 4", "+ 5"));
