@@ -239,7 +239,7 @@ export function decodeTensor(buf: Uint8Array, what: string): PbTensor {
     }
   }
   if (csr) {
-    let values = new Uint8Array(), crow = new Uint8Array(), col = new Uint8Array();
+    let values: Uint8Array = new Uint8Array(), crow: Uint8Array = new Uint8Array(), col: Uint8Array = new Uint8Array();
     for (const f of readFields(csr, `${what}.sparse_csr`)) {
       if (f.no === 1) values = f.data;
       else if (f.no === 2) crow = f.data;
@@ -320,7 +320,7 @@ export function encodeForwardBackwardRequest(r: PbForwardBackwardRequest): Uint8
 function decodeChunk(buf: Uint8Array, what: string): number[] {
   for (const f of readFields(buf, what)) {
     if (f.no === 1) {
-      let tokens = new Uint8Array();
+      let tokens: Uint8Array = new Uint8Array();
       for (const g of readFields(f.data, `${what}.encoded_text`)) if (g.no === 1) tokens = g.data;
       return unpackInt32(tokens, `${what}.encoded_text.tokens`);
     }
@@ -451,7 +451,7 @@ export function decodeForwardBackwardOutput(buf: Uint8Array): PbForwardBackwardO
             if (h.no === 1) name = utf8(h.data);
             else if (h.no === 2) bt = h.data;
           }
-          let data = new Uint8Array(), offsets = new Uint8Array(), dtype = 0;
+          let data: Uint8Array = new Uint8Array(), offsets: Uint8Array = new Uint8Array(), dtype = 0;
           for (const q of readFields(bt, `${what}.loss_fn_outputs.${name}`)) {
             if (q.no === 1) data = q.data;
             else if (q.no === 2) offsets = q.data;
