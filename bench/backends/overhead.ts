@@ -16,8 +16,9 @@ import { createEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/em
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { engineInfo } from "../../src/engine/kernels.js";
 import type { ModelPreset } from "../../src/engine/config.js";
-import type { AdamParams, Datum, LossSpec, Policy, SampledSequence } from "../../src/backends/policy.js";
-import { serveTraining, stringifyWire, parseWire, datumToWire, lossSpecToWire, RequestSchemas } from "../../src/backends/training-server.js";
+import type { AdamParams, Datum, LossSpec, Policy, SampledSequence } from "../../src/core/policy.js";
+import { serveTraining } from "../../src/backends/training-server.js";
+import { stringifyWire, parseWire, datumToWire, lossSpecToWire, RequestSchemas } from "../../src/backends/training-wire.js";
 import { connectRemotePolicy } from "../../src/backends/remote.js";
 
 const { values } = parseArgs({

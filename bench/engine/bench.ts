@@ -15,11 +15,11 @@ import { parseArgs } from "node:util";
 import { ModelConfigSchema, type ModelConfig } from "../../src/engine/config.js";
 import { LlamaModel } from "../../src/engine/model.js";
 import { AdamW } from "../../src/engine/optim.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/core/rng.js";
 import { generate } from "../../src/engine/sampler.js";
 import { lossForwardBackward } from "../../src/engine/train.js";
 import { engineInfo, getKernels, setThreads } from "../../src/engine/kernels.js";
-import type { Datum, TokenizerLike } from "../../src/backends/policy.js";
+import type { Datum, TokenizerLike } from "../../src/core/policy.js";
 
 const SIZES: Record<string, Partial<ModelConfig>> = {
   "4M": { hidden_size: 192, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 6, num_key_value_heads: 6, vocab_size: 8192 },

@@ -14,7 +14,7 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { ADVANTAGE_ESTIMATORS } from "../../src/rl/advantages.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { trainRL, type RewardBackend } from "../../src/rl/trainer.js";
-import { readJsonl } from "../../src/rl/util.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "25" }, seeds: { type: "string", default: "3" }, lr: { type: "string", default: "0.004" } } });
 const steps = Number(values.steps);

@@ -16,7 +16,7 @@ import { extractFunctions, loadLanguage } from "../../src/lang/index.js";
 import { similarity } from "../../src/similarity/metrics.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { trainRL, type RewardBackend } from "../../src/rl/trainer.js";
-import { readJsonl } from "../../src/rl/util.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import type { ModelPreset } from "../../src/engine/config.js";
 

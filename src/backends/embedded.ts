@@ -13,11 +13,11 @@
 import type {
   AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
   Sampler,
-} from "./policy.js";
+} from "../core/policy.js";
 import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig, type ModelPreset } from "../engine/config.js";
 import { LlamaModel } from "../engine/model.js";
 import { AdamW } from "../engine/optim.js";
-import { Rng, type RngState } from "../engine/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import { generate } from "../engine/sampler.js";
 import { datumLogprobs, lossForwardBackward, DEFAULT_MAX_CHUNK_TOKENS } from "../engine/train.js";
 import { getKernels, type Kernels } from "../engine/kernels.js";

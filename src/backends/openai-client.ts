@@ -13,8 +13,8 @@
  *   (some ignore `n`), the rest are asked again.
  */
 import { UserError } from "../core/errors.js";
-import { GenerationCache, generationKey } from "../eval/cache.js";
-import type { ChatMessage, Generation, GenerationInput, GenerationParams, TextGenerator } from "../eval/generator.js";
+import { GenerationCache, generationKey } from "../core/generation-cache.js";
+import type { ChatMessage, Generation, GenerationInput, GenerationParams, TextGenerator } from "../core/generator.js";
 
 export interface OpenAIClientOptions {
   /** e.g. "http://127.0.0.1:8000/v1" (a URL without a /v1 suffix gets one). */

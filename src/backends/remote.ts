@@ -24,13 +24,13 @@ import fs from "node:fs";
 import path from "node:path";
 import type {
   AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, Sampler,
-} from "./policy.js";
+} from "../core/policy.js";
 import { BpeTokenizer } from "../engine/tokenizer.js";
 import { UserError } from "../core/errors.js";
 import {
   adamToWire, datumToWire, lossSpecToWire, packDir, parseWire, sampleRequestToWire, sequenceFromWire, stringifyWire, TRAINING_PREFIX,
   unpackDir, type WireSequence,
-} from "./training-server.js";
+} from "./training-wire.js";
 
 export interface RemotePolicyOptions {
   /** Bearer token (the server's --api-key). */

@@ -15,8 +15,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
+import { readJsonlStrict as readJsonl } from "../core/jsonl.js";
 import { hashSeq52, ngramHashes } from "./hash.js";
 import { abstractTokens, lex, words, type LexResult } from "./lexer.js";
 import { tokenHashes } from "./dedup.js";
@@ -75,21 +75,6 @@ export function defaultBenchmarksDir(): string {
   return path.resolve(here, "../../../data/benchmarks");
 }
 
-function readJsonl(file: string): Record<string, unknown>[] {
-  let buf = fs.readFileSync(file);
-  if (file.endsWith(".gz")) buf = zlib.gunzipSync(buf);
-  const out: Record<string, unknown>[] = [];
-  const lines = buf.toString("utf8").split("\n");
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON in benchmark file (${(e as Error).message})`);
-    }
-  });
-  return out;
-}
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 const strList = (v: unknown): string => (Array.isArray(v) ? v.filter((x) => typeof x === "string").join("\n") : "");

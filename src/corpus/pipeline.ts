@@ -27,7 +27,7 @@ import {
 } from "./filters.js";
 import { sha256Hex, unitHash } from "./hash.js";
 import { AnalyzerPool } from "./pool.js";
-import { Progress } from "./progress.js";
+import { ProgressBar } from "../core/progress.js";
 import { CORPUS_FORMAT, type CorpusManifest } from "./reader.js";
 import { CorpusConfigSchema, SPLITS, type CorpusConfig, type CorpusConfigInput, type CorpusRecord, type Split } from "./schema.js";
 import { inputKind, inputSources, normalizeInput, type NormalizedInput, type SourceFile } from "./sources.js";
@@ -254,7 +254,13 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   const droppedFiles = new JsonlFile(path.join(out, "dropped-files.jsonl"));
   const exact = new HashSet52();
   const near = new Map<string, NearDupIndex>();
-  const progress = new Progress(opts.progress ?? Boolean(process.stderr.isTTY));
+  const progress = new ProgressBar("corpus", null, opts.progress ?? Boolean(process.stderr.isTTY));
+  const progressT0 = Date.now();
+  const progressLine = (): string => {
+    const mb = stats.bytes_read / 1e6;
+    const secs = Math.max(1e-3, (Date.now() - progressT0) / 1000);
+    return `${mb.toFixed(1)} MB  ${(mb / secs).toFixed(2)} MB/s  ${stats.files.seen} files  ${stats.functions.extracted} functions  ${stats.functions.kept} kept`;
+  };
   const langFilter = cfg.langs ? new Set(cfg.langs) : null;
 
   const dropFile = async (f: SourceFile, reason: FileDropReason, detail?: string, lang?: string): Promise<void> => {
@@ -435,7 +441,7 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     for (const inp of inputs) {
       for await (const f of prefetch(inputSources(inp, (n) => (stats.bytes_read += n)), 8, willRead)) {
         await processFile(f);
-        progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted });
+        progress.update(stats.bytes_read, progressLine());
         const now = Date.now();
         if (now - lastSample >= sampleEvery) {
           lastSample = now;
@@ -453,8 +459,7 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
     throw new UserError(`corpus build failed: ${(e as Error).message}`);
   }
   await pool?.close();
-  progress.update({ bytes: stats.bytes_read, files: stats.files.seen, kept: stats.functions.kept, extracted: stats.functions.extracted }, true);
-  progress.done();
+  progress.done(progressLine());
   await contamination.close();
   await droppedFiles.close();
   const shards: ShardInfo[] = [];

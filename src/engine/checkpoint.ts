@@ -24,6 +24,7 @@ import crypto from "node:crypto";
 import { ModelConfigSchema, type ModelConfig } from "./config.js";
 import { readSafetensors, writeSafetensors, tensorToF32, type SafeTensor, type TypedArray } from "./safetensors.js";
 import { BpeTokenizer } from "./tokenizer.js";
+import { fsyncPath, writeFileSynced } from "../core/jsonl.js";
 
 export const CHECKPOINT_FORMAT = "batcoder-checkpoint-v1";
 
@@ -114,26 +115,6 @@ export function validateWeights(config: ModelConfig, weights: Map<string, Tensor
 // ---------------------------------------------------------------------------------------------
 // file helpers
 // ---------------------------------------------------------------------------------------------
-
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function writeFileSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, "w");
-  try {
-    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function sha256File(file: string): string {
   const h = crypto.createHash("sha256");

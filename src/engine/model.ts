@@ -11,7 +11,7 @@
  */
 import { type ModelConfig, ModelConfigSchema } from "./config.js";
 import { getKernels, type Kernels } from "./kernels.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../core/rng.js";
 
 export interface Tensor {
   shape: number[];

@@ -2,7 +2,7 @@
  * AdamW (decoupled weight decay, none on 1-D norm weights), global gradient-norm clipping and the
  * warmup + cosine learning-rate schedule.
  */
-import type { AdamParams } from "../backends/policy.js";
+import type { AdamParams } from "../core/policy.js";
 import type { Kernels } from "./kernels.js";
 import type { Tensor } from "./model.js";
 
@@ -68,21 +68,4 @@ export function validateAdam(p: AdamParams): void {
   if (!(p.eps > 0)) bad("eps");
   if (!(p.weightDecay >= 0)) bad("weightDecay");
   if (!(p.maxGradNorm >= 0)) bad("maxGradNorm");
-}
-
-export interface Schedule {
-  peakLr: number;
-  warmupSteps: number;
-  totalSteps: number;
-  /** Final learning rate as a fraction of the peak (default 0.1). */
-  minLrRatio?: number;
-}
-
-/** Linear warmup to peakLr over warmupSteps, then cosine decay to minLrRatio*peakLr at totalSteps. `step` is 0-based. */
-export function lrAt(step: number, s: Schedule): number {
-  const minR = s.minLrRatio ?? 0.1;
-  if (s.warmupSteps > 0 && step < s.warmupSteps) return (s.peakLr * (step + 1)) / s.warmupSteps;
-  const span = Math.max(1, s.totalSteps - s.warmupSteps);
-  const t = Math.min(1, Math.max(0, (step - s.warmupSteps) / span));
-  return s.peakLr * (minR + (1 - minR) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }

@@ -15,16 +15,17 @@
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
-import zlib from "node:zlib";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../backends/embedded.js";
-import type { Datum } from "../backends/policy.js";
+import type { Datum } from "../core/policy.js";
 import { ModelConfigSchema, MODEL_PRESETS, type ModelPreset } from "./config.js";
 import { checkpointDirName, latestCheckpoint, pruneCheckpoints } from "./checkpoint.js";
 import { BpeTokenizer, loadTokenizer } from "./tokenizer.js";
-import { lrAt } from "./optim.js";
-import { Rng } from "./rng.js";
+import { lrAt } from "../core/schedule.js";
+import { Rng } from "../core/rng.js";
+import { readJsonlStrict } from "../core/jsonl.js";
+import { ProgressBar } from "../core/progress.js";
 import { engineInfo } from "./kernels.js";
 
 export const PretrainOptionsSchema = z
@@ -90,31 +91,10 @@ function recordText(r: Record<string, unknown>, where: string): string {
 }
 
 function readJsonl(file: string): { doc: string; split?: string }[] {
-  let raw: Buffer = fs.readFileSync(file);
-  if (file.endsWith(".gz")) raw = gunzip(raw, file);
-  const out: { doc: string; split?: string }[] = [];
-  const lines = raw.toString("utf8").split("\n");
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let r: unknown;
-    try {
-      r = JSON.parse(line);
-    } catch (e) {
-      throw new UserError(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!r || typeof r !== "object") throw new UserError(`${file}:${i + 1}: a record must be a JSON object`);
-    const rec = r as Record<string, unknown>;
-    out.push({ doc: recordText(rec, `${file}:${i + 1}`), ...(typeof rec.split === "string" ? { split: rec.split } : {}) });
-  });
-  return out;
-}
-
-function gunzip(buf: Buffer, file: string): Buffer {
-  try {
-    return zlib.gunzipSync(buf);
-  } catch (e) {
-    throw new UserError(`${file}: not a valid gzip file (${(e as Error).message})`);
-  }
+  return readJsonlStrict(file).map((rec, i) => ({
+    doc: recordText(rec, `${file}: record ${i + 1}`),
+    ...(typeof rec.split === "string" ? { split: rec.split } : {}),
+  }));
 }
 
 function listFiles(dir: string): string[] {
@@ -199,30 +179,6 @@ function windowDatum(stream: Int32Array, start: number, len: number): Datum {
   return { modelInput: w.slice(0, -1), lossInputs: { targetTokens: w.slice(1), weights: new Array(len).fill(1) } };
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : m ? `${m}m${String(ss).padStart(2, "0")}s` : `${ss}s`;
-}
-
-class Bar {
-  private last = 0;
-  private readonly tty = Boolean(process.stderr.isTTY);
-  constructor(private readonly enabled: boolean) {}
-  show(line: string, force = false): void {
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (!force && now - this.last < (this.tty ? 250 : 10000)) return;
-    this.last = now;
-    if (this.tty) process.stderr.write(`\r\x1b[K${line}`);
-    else process.stderr.write(line + "\n");
-  }
-  done(): void {
-    if (this.enabled && this.tty) process.stderr.write("\n");
-  }
-}
-
 function resolveModelConfig(spec: string, tok: BpeTokenizer): Record<string, unknown> {
   if (spec in MODEL_PRESETS) return { ...MODEL_PRESETS[spec as ModelPreset] };
   if (fs.existsSync(spec)) {
@@ -250,8 +206,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const o = parsed.data;
   const out = path.resolve(o.out);
   fs.mkdirSync(out, { recursive: true });
-  const bar = new Bar(o.progress);
-  if (!(o.config in MODEL_PRESETS) && !fs.existsSync(o.config)) {
+    if (!(o.config in MODEL_PRESETS) && !fs.existsSync(o.config)) {
     throw new UserError(`--config '${o.config}' is neither a preset (${Object.keys(MODEL_PRESETS).join(", ")}) nor a config.json file`);
   }
   const docs = loadPretrainDocs(o.corpus);
@@ -338,6 +293,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     return dir;
   };
   const startStep = policy.step;
+  const bar = new ProgressBar("pretrain", o.steps, o.progress, { startAt: startStep });
   for (let step = startStep; step < o.steps; step++) {
     const batch: Datum[] = [];
     for (let b = 0; b < perStep; b++) batch.push(windowDatum(trainStream, dataRng.int(trainStream.length - winLen), winLen));
@@ -353,16 +309,10 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     if (isEval) valLoss = await validate();
     fs.appendFileSync(logFile, JSON.stringify({ step: done, loss: r.loss, lr, gradNorm: st.gradNorm, tokensPerSecond: Math.round(tps), ...(isEval ? { valLoss } : {}) }) + "\n");
     hooks.onStep?.({ step: done, loss: r.loss, lr, gradNorm: st.gradNorm, tokensPerSecond: tps });
-    const frac = (done - startStep) / Math.max(1, o.steps - startStep);
-    const width = 24, filled = Math.round(frac * width);
-    const eta = (secs / Math.max(1e-9, frac)) * (1 - frac);
-    bar.show(
-      `pretrain [${"=".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${o.steps}  loss ${r.loss.toFixed(3)}  val ${Number.isNaN(valLoss) ? "-" : valLoss.toFixed(3)}  ${Math.round(tps).toLocaleString("en-US")} tok/s  ETA ${fmtTime(eta)}`,
-      isEval || done === o.steps,
-    );
+    bar.update(done, `loss ${r.loss.toFixed(3)}  val ${Number.isNaN(valLoss) ? "-" : valLoss.toFixed(3)}  ${Math.round(tps).toLocaleString("en-US")} tok/s`, isEval);
     if (done % o.saveEvery === 0 && done !== o.steps) await save(done);
   }
-  bar.done();
+  bar.done(`loss ${lastLoss.toFixed(3)}`);
   if (Number.isNaN(valLoss)) valLoss = await validate();
   const finalDir = await save(policy.step);
   const secs = (Date.now() - t0) / 1000;

@@ -19,9 +19,9 @@
  * at the first occurrence of a stop string in the decoded text (`text` is cut before it; `tokens` keep everything
  * generated up to that point), at maxTokens, or when the context is full ("length").
  */
-import type { SampledSequence, SampleRequest, SamplingParams, TokenizerLike } from "../backends/policy.js";
+import type { SampledSequence, SampleRequest, SamplingParams, TokenizerLike } from "../core/policy.js";
 import type { LlamaModel } from "./model.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../core/rng.js";
 
 export interface SampleOptions {
   /** Sequences decoded together (KV-cache slots); default 32. */

@@ -30,7 +30,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SPECIAL_TOKENS, BOS_ID, EOS_ID } from "./special.js";
-import type { TokenizerLike } from "../backends/policy.js";
+import type { TokenizerLike } from "../core/policy.js";
+import { writeFileAtomic } from "../core/jsonl.js";
 
 /** The GPT-2 pre-tokenization pattern as published (`\s` meaning Unicode White_Space). */
 export const GPT2_PRETOKENIZE_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
@@ -676,11 +677,7 @@ export class BpeTokenizer implements TokenizerLike {
 
   /** Writes a Hugging Face `tokenizer.json` (atomically: temp file + rename). */
   save(file: string): void {
-    const data = JSON.stringify(this.toHuggingFaceJSON());
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(this.toHuggingFaceJSON()));
   }
 
   /** Loads a `tokenizer.json` written by save() (or any byte-level BPE tokenizer.json of the same shape). */

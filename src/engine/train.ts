@@ -4,8 +4,8 @@
  * them), asks src/backends/losses.ts for dLoss/dlogp (and dLoss/dentropy), and back-propagates through the
  * log-softmax and the network. Gradients are ADDED to the given buffers (gradient accumulation).
  */
-import type { Datum, ForwardBackwardResult, LossSpec } from "../backends/policy.js";
-import { computeLoss as computeLossShared, needsEntropy } from "../backends/losses.js";
+import type { Datum, ForwardBackwardResult, LossSpec } from "../core/policy.js";
+import { computeLoss as computeLossShared, needsEntropy } from "../core/losses.js";
 import { type LlamaModel, packSequences } from "./model.js";
 
 export const DEFAULT_MAX_CHUNK_TOKENS = 4096;

@@ -12,9 +12,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../core/errors.js";
+import { parseJsonl, readTextMaybeGz } from "../core/jsonl.js";
 import { LANGUAGE_NAMES, type Language } from "../sandbox/executors.js";
 
 export interface Problem {
@@ -69,26 +69,16 @@ function readMaybeGz(file: string): string {
   const candidates = [file, file + ".gz"];
   for (const f of candidates) {
     if (fs.existsSync(f)) {
-      const buf = fs.readFileSync(f);
-      return (f.endsWith(".gz") ? zlib.gunzipSync(buf) : buf).toString("utf8");
+      return readTextMaybeGz(f);
     }
   }
   throw new UserError(`benchmark file missing: ${file}(.gz)`);
 }
 
 function readJsonl(file: string): Record<string, unknown>[] {
-  const text = readMaybeGz(file);
-  const out: Record<string, unknown>[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      throw new UserError(`${file}: line ${i + 1} is not valid JSON`);
-    }
-  });
-  return out;
+  return parseJsonl(readMaybeGz(file), file);
 }
+
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 

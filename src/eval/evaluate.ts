@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { loadBenchmark, type Problem } from "./benchmarks.js";
-import type { GenerationParams, TextGenerator } from "./generator.js";
+import type { GenerationParams, TextGenerator } from "../core/generator.js";
 import { meanPassAtK } from "./passk.js";
 import { completionFromBase, completionFromChat } from "./postprocess.js";
 import { executeProgram, type ExecResult, type ExecStatus } from "../sandbox/executors.js";

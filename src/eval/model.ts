@@ -7,9 +7,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { OpenAIClient } from "../backends/openai-client.js";
-import type { Sampler } from "../backends/policy.js";
-import { SamplerGenerator, type TextGenerator } from "./generator.js";
-import { CachedGenerator } from "./cache.js";
+import type { Sampler } from "../core/policy.js";
+import { SamplerGenerator, type TextGenerator } from "../core/generator.js";
+import { CachedGenerator } from "../core/generation-cache.js";
 
 export function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
-import { readJsonl } from "../rl/util.js";
+import { readJsonl } from "../core/jsonl.js";
 import { escapeHtml, lineChart, type Series } from "./svg.js";
 
 type Row = Record<string, unknown>;

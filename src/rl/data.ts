@@ -3,7 +3,7 @@
  * loop never sees a code–doc pair. A cursor walks a seeded permutation per epoch; its position is part of the
  * trainer state, so a resumed run sees exactly the batches the uninterrupted run would have seen.
  */
-import { Rng, hashSeed } from "./util.js";
+import { Rng, hashSeed } from "../core/rng.js";
 
 export interface CodeItem {
   id: string;

@@ -6,12 +6,12 @@
  *   doc_valid_rate, doc_leak_rate of d'
  * Each with its mean and a 95% bootstrap interval over the functions.
  */
-import type { Sampler, SampleRequest } from "../backends/policy.js";
+import type { Sampler, SampleRequest } from "../core/policy.js";
 import type { CodeItem } from "./data.js";
 import { code2docPrompt, doc2codePrompt, specialStopIds } from "./prompts.js";
-import { sentenceBleu, rougeL } from "./textmetrics.js";
+import { rougeL, textBleu } from "../similarity/index.js";
 import type { RewardBackend } from "./trainer.js";
-import { bootstrapCI, type MeanCI } from "./util.js";
+import { bootstrapCI, type MeanCI } from "../core/stats.js";
 
 export interface EvalConfig {
   maxDocTokens: number;
@@ -84,7 +84,7 @@ export async function evaluateHeldOut(sampler: Sampler, items: CodeItem[], rewar
   const verdicts = await Promise.all(withDoc.map((it, i) => reward.checkDoc(genDocs[i]!, it.code, it.lang)));
   const rtSim = rt.map((s) => s.similarity);
   const hSim = hd.map((s) => s.similarity);
-  const bleu = withDoc.map((it, i) => sentenceBleu(it.doc!, genDocs[i]!));
+  const bleu = withDoc.map((it, i) => textBleu(it.doc!, genDocs[i]!));
   const rl = withDoc.map((it, i) => rougeL(it.doc!, genDocs[i]!));
   const keep = cfg.keepExamples ?? 8;
   return {

@@ -13,7 +13,7 @@ import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
-import type { Policy, TokenizerLike } from "../backends/policy.js";
+import type { Policy, TokenizerLike } from "../core/policy.js";
 import { loadEmbeddedPolicy, type EmbeddedPolicy } from "../backends/embedded.js";
 import { pretrain } from "../engine/pretrain.js";
 import { readCorpusSync } from "../corpus/reader.js";
@@ -23,14 +23,16 @@ import { formatIssues } from "./config.js";
 import type { CodeItem } from "./data.js";
 import { evaluateHeldOut, type HeldOutEval } from "./eval.js";
 import { evaluateBenchmark } from "../eval/evaluate.js";
-import { SamplerGenerator } from "../eval/generator.js";
+import { SamplerGenerator } from "../core/generator.js";
 import { encodePlain } from "./prompts.js";
-import { ProgressBar } from "./progress.js";
+import { ProgressBar } from "../core/progress.js";
 import { canonicalizeDoc, createRewardBackend } from "./reward.js";
 import { validateDoc } from "../similarity/index.js";
 import { crossEntropyLoop, evalLoss, sftDatums, type PairItem } from "./sft.js";
 import { trainRL, type EvalFn, type RewardBackend } from "./trainer.js";
-import { bootstrapCI, hashSeed, writeFileAtomic, type MeanCI } from "./util.js";
+import { writeFileAtomic } from "../core/jsonl.js";
+import { hashSeed } from "../core/rng.js";
+import { bootstrapCI, type MeanCI } from "../core/stats.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Warm-start configuration

@@ -9,7 +9,7 @@
  * (`signature_hint` in the config), placed after <|code|> as the start of the answer; it is then part of the
  * reconstruction and the run's config says so.
  */
-import type { TokenizerLike } from "../backends/policy.js";
+import type { TokenizerLike } from "../core/policy.js";
 import { SPECIAL_TOKENS, type SpecialToken } from "../engine/special.js";
 
 export type Direction = "code2doc" | "doc2code";

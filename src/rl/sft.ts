@@ -3,10 +3,11 @@
  * plain causal-LM stage that precedes it. Both are cross-entropy loops over the Policy interface:
  * forwardBackward(datums, {kind: "cross_entropy"}) + optimStep, with warmup + cosine learning rate.
  */
-import type { AdamParams, Datum, Policy, TokenizerLike } from "../backends/policy.js";
+import type { AdamParams, Datum, Policy, TokenizerLike } from "../core/policy.js";
 import { encodePlain, sftPair, type Direction } from "./prompts.js";
 import { makeDatum } from "./trainer.js";
-import { hashSeed, Rng } from "./util.js";
+import { hashSeed, Rng } from "../core/rng.js";
+import { lrAt } from "../core/schedule.js";
 
 export interface PairItem {
   id: string;
@@ -29,13 +30,6 @@ export interface CeLoopOptions {
   maxGradNorm: number;
   seed: number;
   onStep?: (info: { step: number; steps: number; loss: number; tokens: number; lr: number }) => void;
-}
-
-export function cosineLr(o: Pick<CeLoopOptions, "learningRate" | "warmupSteps" | "minLrRatio" | "steps">, step: number): number {
-  if (o.warmupSteps > 0 && step < o.warmupSteps) return (o.learningRate * (step + 1)) / o.warmupSteps;
-  const span = Math.max(1, o.steps - o.warmupSteps);
-  const p = Math.min(1, (step - o.warmupSteps) / span);
-  return o.learningRate * (o.minLrRatio + (1 - o.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * p)));
 }
 
 /** Cuts the datums (seeded order, reshuffled each pass) into batches of about batchTokens tokens. */
@@ -66,7 +60,7 @@ export async function crossEntropyLoop(policy: Policy, datums: Datum[], o: CeLoo
   for (let step = 0; step < o.steps; step++) {
     const batch = it.next().value as Datum[];
     const fb = await policy.forwardBackward(batch, { kind: "cross_entropy" });
-    const lr = cosineLr(o, step);
+    const lr = lrAt(step, { peakLr: o.learningRate, warmupSteps: o.warmupSteps, totalSteps: o.steps, minLrRatio: o.minLrRatio });
     const adam: AdamParams = { learningRate: lr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm };
     await policy.optimStep(adam);
     losses.push(fb.loss);

@@ -18,13 +18,16 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler } from "../backends/policy.js";
-import { klTerm } from "../backends/losses.js";
+import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler } from "../core/policy.js";
+import { klTerm } from "../core/losses.js";
 import { computeAdvantages, type AdvSample } from "./advantages.js";
 import { derived, type RLConfig } from "./config.js";
 import { DataCursor, type CodeItem, type CursorState } from "./data.js";
 import { code2docPrompt, doc2codePrompt, specialStopIds, promptText } from "./prompts.js";
-import { appendJsonl, hashSeed, mean, readJsonl, Rng, std, truncateJsonlByStep, writeFileAtomic } from "./util.js";
+import { appendJsonl, readJsonl, truncateJsonlByStep, writeFileAtomic } from "../core/jsonl.js";
+import { hashSeed, Rng, type RngState } from "../core/rng.js";
+import { lrAt } from "../core/schedule.js";
+import { mean, std } from "../core/stats.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // What the loop needs from the outside world
@@ -86,7 +89,8 @@ export type StepMetrics = Record<string, number> & { step: number };
 export interface TrainerState {
   step: number;
   cursor: CursorState;
-  rng: number;
+  /** The step's RNG state after the step (informational: each step reseeds from (seed, step)). */
+  rng: RngState | number;
   elapsed_s: number;
 }
 
@@ -117,11 +121,6 @@ export function overlongPenalty(len: number, max: number, buffer: number, factor
   const expected = max - buffer;
   if (len <= expected) return 0;
   return -Math.min(1, (len - expected) / buffer) * factor;
-}
-
-function lrAt(cfg: RLConfig, step: number): number {
-  if (cfg.warmup_steps > 0 && step < cfg.warmup_steps) return (cfg.learning_rate * (step + 1)) / cfg.warmup_steps;
-  return cfg.learning_rate;
 }
 
 const ckptName = (step: number) => `step-${String(step).padStart(6, "0")}`;
@@ -194,7 +193,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
   const needRef = cfg.kl_coef > 0;
 
   // ---- state: fresh or resumed ----
-  let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: hashSeed(cfg.seed, 0x5eed), elapsed_s: 0 };
+  let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: new Rng(hashSeed(cfg.seed, 0x5eed)).getState(), elapsed_s: 0 };
   let ref: (Sampler & { computeLogprobs(d: Datum[]): Promise<number[][]> }) | null = null;
   const latest = opts.resume ? latestCheckpoint(runDir) : null;
   if (opts.resume && latest) {
@@ -372,7 +371,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const fbMetrics: Record<string, number>[] = [];
     let gradNorm = 0;
     let lossSum = 0;
-    const adam: AdamParams = { learningRate: lrAt(cfg, step - 1), beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_eps, weightDecay: cfg.weight_decay, maxGradNorm: cfg.max_grad_norm };
+    const adam: AdamParams = { learningRate: lrAt(step - 1, { peakLr: cfg.learning_rate, warmupSteps: cfg.warmup_steps, totalSteps: cfg.max_steps, minLrRatio: 1 }), beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_eps, weightDecay: cfg.weight_decay, maxGradNorm: cfg.max_grad_norm };
     const trainable = datums.filter((dt) => dt.lossInputs.weights.some((w) => w > 0));
     let nUpdates = 0;
     for (let epoch = 0; epoch < cfg.ppo_epochs; epoch++) {
@@ -461,7 +460,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         rebuilt_reward: best?.reward ?? null,
       });
     }
-    state = { step, cursor: { ...cursor.state }, rng: rng.state, elapsed_s: (Date.now() - startWall) / 1000 };
+    state = { step, cursor: { ...cursor.state }, rng: rng.getState(), elapsed_s: (Date.now() - startWall) / 1000 };
     hooks.onStep?.(metrics);
     stepsThisCall++;
     if (cfg.eval_steps > 0 && step % cfg.eval_steps === 0 && step < cfg.max_steps) await runEval(step);

@@ -1,6 +1,7 @@
 /** Public API of the similarity / reward layer. See README.md in this folder. */
 export { similarity, similarityAll, prepareCode, METRICS, DEFAULT_MAX_SIMILARITY_CHARS, type Metric, type SimilarityResult, type SimilarityOptions, type PreparedCode } from "./metrics.js";
 export { sentenceBleu, type BleuComponents } from "./bleu.js";
+export { textBleu, rougeL, textTokens } from "./text.js";
 export { codeBleu, DEFAULT_CODEBLEU_WEIGHTS, type CodeBleuWeights } from "./codebleu.js";
 export { buildPdg, PDG_LANGUAGES, type Pdg, type PdgNode, type PdgEdge, type NodeClass } from "./pdg.js";
 export { graphEditSimilarity, hungarian, type GedOptions, type GedResult } from "./ged.js";

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
-import type { AdamParams, Datum } from "../../src/backends/policy.js";
+import type { AdamParams, Datum } from "../../src/core/policy.js";
 
 const tok = new ByteTokenizer();
 const config = {

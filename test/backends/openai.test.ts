@@ -13,7 +13,7 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { OpenAIServer } from "../../src/backends/openai-server.js";
 import { OpenAIClient } from "../../src/backends/openai-client.js";
 import { evaluateBenchmark } from "../../src/eval/evaluate.js";
-import { SamplerGenerator, renderChatPrompt } from "../../src/eval/generator.js";
+import { SamplerGenerator, renderChatPrompt } from "../../src/core/generator.js";
 
 const tok = new ByteTokenizer();
 const config = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 2048 };

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createEmbeddedPolicy, loadEmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { connectRemotePolicy, RemotePolicyError } from "../../src/backends/remote.js";
-import type { AdamParams, Datum } from "../../src/backends/policy.js";
+import type { AdamParams, Datum } from "../../src/core/policy.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, "../../../bin/batcoder.js");

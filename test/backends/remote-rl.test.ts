@@ -14,7 +14,7 @@ import { serveTraining } from "../../src/backends/training-server.js";
 import { connectRemotePolicy } from "../../src/backends/remote.js";
 import { trainRL, type RewardBackend } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
-import { readJsonl } from "../../src/rl/util.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import { lowercaseToyReward, TINY_MODEL } from "../rl/helpers.js";
 

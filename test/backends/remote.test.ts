@@ -8,8 +8,9 @@ import path from "node:path";
 import net from "node:net";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { BpeTokenizer, ByteTokenizer } from "../../src/engine/tokenizer.js";
-import type { AdamParams, Datum, LossSpec } from "../../src/backends/policy.js";
-import { serveTraining, parseWire, stringifyWire, type TrainingServer } from "../../src/backends/training-server.js";
+import type { AdamParams, Datum, LossSpec } from "../../src/core/policy.js";
+import { serveTraining, type TrainingServer } from "../../src/backends/training-server.js";
+import { parseWire, stringifyWire } from "../../src/backends/training-wire.js";
 import { connectRemotePolicy, normalizeBaseUrl, RemotePolicyError, type RemotePolicy } from "../../src/backends/remote.js";
 
 const tok = new ByteTokenizer();

@@ -22,7 +22,7 @@ import { f16BitsToF32, toF16 } from "../../src/engine/safetensors.js";
 import { LlamaModel } from "../../src/engine/model.js";
 import { AdamW } from "../../src/engine/optim.js";
 import { lossForwardBackward } from "../../src/engine/train.js";
-import type { Datum } from "../../src/backends/policy.js";
+import type { Datum } from "../../src/core/policy.js";
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "gguf-"));

@@ -7,8 +7,8 @@ import { tsKernels, nativeKernels, type Kernels } from "../../src/engine/kernels
 import { LlamaModel } from "../../src/engine/model.js";
 import { ModelConfigSchema } from "../../src/engine/config.js";
 import { lossForwardBackward } from "../../src/engine/train.js";
-import { Rng } from "../../src/engine/rng.js";
-import type { Datum } from "../../src/backends/policy.js";
+import { Rng } from "../../src/core/rng.js";
+import type { Datum } from "../../src/core/policy.js";
 
 const backends: Kernels[] = [tsKernels];
 const nk = nativeKernels();

@@ -5,10 +5,11 @@ import { tsKernels, nativeKernels, getKernels, engineInfo, type Kernels } from "
 import { LlamaModel, packSequences, countParams } from "../../src/engine/model.js";
 import { ModelConfigSchema, MODEL_PRESETS } from "../../src/engine/config.js";
 import { lossForwardBackward, datumLogprobs } from "../../src/engine/train.js";
-import { AdamW, lrAt } from "../../src/engine/optim.js";
-import { Rng } from "../../src/engine/rng.js";
+import { AdamW } from "../../src/engine/optim.js";
+import { lrAt } from "../../src/core/schedule.js";
+import { Rng } from "../../src/core/rng.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
-import type { Datum } from "../../src/backends/policy.js";
+import type { Datum } from "../../src/core/policy.js";
 
 const tok = new ByteTokenizer();
 const cfg = (over: Record<string, unknown> = {}) =>
@@ -232,7 +233,7 @@ test("token choice follows temperature / top-k / top-p (TS and native)", () => {
 });
 
 test("micro-batched forward/backward equals one batch: PPO + entropy, and a non-separable loss via corrections", async () => {
-  const { computeLoss } = await import("../../src/backends/losses.js");
+  const { computeLoss } = await import("../../src/core/losses.js");
   const model = LlamaModel.init(cfg(), 12);
   const rng = new Rng(13);
   const datums: Datum[] = [0, 1, 2, 3].map((k) => {

@@ -1,9 +1,10 @@
 // AdamW update, decoupled decay (none on norms), clipping, schedule, and the PRNG state round trip.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AdamW, lrAt } from "../../src/engine/optim.js";
+import { AdamW } from "../../src/engine/optim.js";
+import { lrAt } from "../../src/core/schedule.js";
 import { tsKernels, nativeKernels } from "../../src/engine/kernels.js";
-import { Rng } from "../../src/engine/rng.js";
+import { Rng } from "../../src/core/rng.js";
 
 for (const K of [tsKernels, ...(nativeKernels() ? [nativeKernels()!] : [])]) {
   test(`[${K.name}] AdamW matches a float64 reference for two steps; norms are not decayed; clipping scales`, () => {

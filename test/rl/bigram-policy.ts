@@ -5,9 +5,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, TokenizerLike } from "../../src/backends/policy.js";
-import { computeLoss, needsEntropy } from "../../src/backends/losses.js";
-import { Rng } from "../../src/rl/util.js";
+import type { AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, TokenizerLike } from "../../src/core/policy.js";
+import { computeLoss, needsEntropy } from "../../src/core/losses.js";
+import { Rng } from "../../src/core/rng.js";
 
 export class BigramPolicy implements Policy {
   readonly info: PolicyInfo = { backend: "test-bigram", modelName: "bigram", contextLength: 4096 };

@@ -11,7 +11,7 @@ import { createEmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { makeDatum, trainRL, type RewardBackend } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
-import { readJsonl } from "../../src/rl/util.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import { lowercaseToyReward, TINY_MODEL } from "./helpers.js";
 

@@ -1,5 +1,5 @@
 /** Test helpers: a byte-level tokenizer with the project's special tokens (ids 0..N-1, then 256 bytes). */
-import type { TokenizerLike } from "../../src/backends/policy.js";
+import type { TokenizerLike } from "../../src/core/policy.js";
 import { SPECIAL_TOKENS, BOS_ID, EOS_ID } from "../../src/engine/special.js";
 
 export class TestByteTokenizer implements TokenizerLike {

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { sentenceBleu, rougeL, textTokens } from "../../src/rl/textmetrics.js";
-import { bootstrapCI, meanCI, tQuantile975, Rng } from "../../src/rl/util.js";
+import { textBleu, rougeL, textTokens } from "../../src/similarity/text.js";
+import { Rng } from "../../src/core/rng.js";
+import { bootstrapCI, meanCI, tQuantile975 } from "../../src/core/stats.js";
 import { evaluateHeldOut } from "../../src/rl/eval.js";
 import { TestByteTokenizer } from "./helpers.js";
 import { BigramPolicy } from "./bigram-policy.js";
@@ -13,14 +14,14 @@ test("text tokens: lower-cased words and punctuation", () => {
 });
 
 test("BLEU+1 by hand", () => {
-  close(sentenceBleu("add two numbers", "add two numbers"), 1);
-  assert.equal(sentenceBleu("add two numbers", ""), 0);
-  assert.equal(sentenceBleu("add two numbers", "zzz"), 0); // no unigram match
+  close(textBleu("add two numbers", "add two numbers"), 1);
+  assert.equal(textBleu("add two numbers", ""), 0);
+  assert.equal(textBleu("add two numbers", "zzz"), 0); // no unigram match
   // ref "a b c d", cand "a b c": p1 = 3/3, p2 = (2+1)/(2+1) = 1, p3 = (1+1)/(1+1) = 1, p4 = (0+1)/(0+1) = 1
   // BP = exp(1 - 4/3) = 0.7165313105737893
-  close(sentenceBleu("a b c d", "a b c"), Math.exp(1 - 4 / 3));
+  close(textBleu("a b c d", "a b c"), Math.exp(1 - 4 / 3));
   // ref "a b c d", cand "a x c d": p1 = 3/4, p2 = (1+1)/(3+1) = 1/2, p3 = (0+1)/(2+1) = 1/3, p4 = (0+1)/(1+1) = 1/2
-  close(sentenceBleu("a b c d", "a x c d"), Math.pow((3 / 4) * (1 / 2) * (1 / 3) * (1 / 2), 1 / 4));
+  close(textBleu("a b c d", "a x c d"), Math.pow((3 / 4) * (1 / 2) * (1 / 3) * (1 / 2), 1 / 4));
 });
 
 test("ROUGE-L F1 by hand", () => {

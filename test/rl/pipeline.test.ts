@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { loadEvalItems, loadSftPairs, loadTrainItems } from "../../src/rl/pipeline.js";
-import { readJsonl } from "../../src/rl/util.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 import { writeCorpus } from "./corpus-fixture.js";
 
 const tok = new ByteTokenizer();

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createEmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
-import { cosineLr, crossEntropyLoop, evalLoss, lmDatums, sftDatums } from "../../src/rl/sft.js";
+import { lrAt } from "../../src/core/schedule.js";
+import { crossEntropyLoop, evalLoss, lmDatums, sftDatums } from "../../src/rl/sft.js";
 
 const tok = new ByteTokenizer();
 const pairs = [
@@ -29,13 +30,16 @@ test("lm datums: windows of at most ctx tokens, every token a target", () => {
   assert.equal(ds.at(-1)!.lossInputs.targetTokens.at(-1), tok.eosId);
 });
 
-test("cosine schedule: warmup then decay to the floor", () => {
-  const o = { learningRate: 1, warmupSteps: 2, minLrRatio: 0.1, steps: 12 };
-  assert.equal(cosineLr(o, 0), 0.5);
-  assert.equal(cosineLr(o, 1), 1);
-  assert.equal(cosineLr(o, 2), 1);
-  assert.ok(Math.abs(cosineLr(o, 7) - 0.55) < 1e-12); // halfway: 0.1 + 0.9 * 0.5
-  assert.ok(Math.abs(cosineLr(o, 12) - 0.1) < 1e-12);
+test("the one LR schedule: warmup then cosine decay to the floor; a floor of 1 stays at the peak (RL)", () => {
+  const o = { peakLr: 1, warmupSteps: 2, minLrRatio: 0.1, totalSteps: 12 };
+  assert.equal(lrAt(0, o), 0.5);
+  assert.equal(lrAt(1, o), 1);
+  assert.equal(lrAt(2, o), 1);
+  assert.ok(Math.abs(lrAt(7, o) - 0.55) < 1e-12); // halfway: 0.1 + 0.9 * 0.5
+  assert.ok(Math.abs(lrAt(12, o) - 0.1) < 1e-12);
+  const flat = { ...o, minLrRatio: 1 };
+  assert.equal(lrAt(0, flat), 0.5);
+  for (const s of [2, 7, 12, 40]) assert.equal(lrAt(s, flat), 1);
 });
 
 test("SFT on a real tiny model lowers the loss of both directions", async () => {

@@ -6,8 +6,8 @@ import path from "node:path";
 import { trainRL, makeDatum, overlongPenalty, type RewardBackend, type RewardJob } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
 import type { CodeItem } from "../../src/rl/data.js";
-import type { SampleRequest } from "../../src/backends/policy.js";
-import { readJsonl } from "../../src/rl/util.js";
+import type { SampleRequest } from "../../src/core/policy.js";
+import { readJsonl } from "../../src/core/jsonl.js";
 import { TestByteTokenizer } from "./helpers.js";
 import { BigramPolicy } from "./bigram-policy.js";
 

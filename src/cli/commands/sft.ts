@@ -6,8 +6,8 @@ import { loadEmbeddedPolicy } from "../../backends/embedded.js";
 import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../rl/cli-common.js";
 import { loadSftPairs, warmStart } from "../../rl/pipeline.js";
 import { crossEntropyLoop, evalLoss, sftDatums } from "../../rl/sft.js";
-import { ProgressBar } from "../../rl/progress.js";
-import { writeFileAtomic } from "../../rl/util.js";
+import { ProgressBar } from "../../core/progress.js";
+import { writeFileAtomic } from "../../core/jsonl.js";
 
 export const help = `batcoder sft [--from CHECKPOINT --out DIR] [options]
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { UserError } from "../../core/errors.js";
 import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../rl/cli-common.js";
 import { beforeAfterTable, checkCorpusUsable, runRL, warmStart } from "../../rl/pipeline.js";
-import { writeFileAtomic } from "../../rl/util.js";
+import { writeFileAtomic } from "../../core/jsonl.js";
 import { renderReport } from "../../report/report.js";
 
 export const help = `batcoder train [options]

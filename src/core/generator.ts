@@ -2,7 +2,7 @@
  * The text-level generator interface evaluation talks to, and its adapter for any `Sampler` (the embedded
  * model). The OpenAI-compatible HTTP adapter lives in src/backends/openai-client.ts.
  */
-import type { Sampler, SamplingParams } from "../backends/policy.js";
+import type { Sampler, SamplingParams } from "../core/policy.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";

@@ -64,6 +64,15 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /** Fisher–Yates shuffle of `xs` in place (returned for chaining). */
+  shuffle<T>(xs: T[]): T[] {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs;
+  }
+
   /** A fresh 32-bit seed drawn from this stream (to derive independent child generators). */
   fork(): Rng {
     return new Rng(this.nextU32());
@@ -79,6 +88,18 @@ export class Rng {
     }
     for (let i = 0; i < 4; i++) this.s[i] = st[i]!;
   }
+}
+
+/** splitmix32-style hash of a list of integers -> uint32 (derives per-step, per-request seeds). */
+export function hashSeed(...xs: number[]): number {
+  let h = 0x9e3779b9 >>> 0;
+  for (const x of xs) {
+    h = (h ^ (x >>> 0)) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
 }
 
 function rotl(x: number, k: number): number {

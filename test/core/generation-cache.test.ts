@@ -6,8 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { createEmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
-import { CachedGenerator, GenerationCache, generationKey } from "../../src/eval/cache.js";
-import { SamplerGenerator, type GenerationInput, type GenerationParams } from "../../src/eval/generator.js";
+import { CachedGenerator, GenerationCache, generationKey } from "../../src/core/generation-cache.js";
+import { SamplerGenerator, type GenerationInput, type GenerationParams } from "../../src/core/generator.js";
 
 const config = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 256 };
 

@@ -3,40 +3,21 @@
  * add-one smoothing for n > 1 (Lin & Och 2004, "BLEU+1") and ROUGE-L F1 (longest common subsequence).
  * Tokens: lower-cased words and single punctuation marks.
  */
+import { sentenceBleu } from "./bleu.js";
+
 export function textTokens(s: string): string[] {
   return s.toLowerCase().match(/[a-z0-9_]+|[^\sa-z0-9_]/g) ?? [];
 }
 
-function ngrams(xs: string[], n: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let i = 0; i + n <= xs.length; i++) {
-    const k = xs.slice(i, i + n).join("\u0001");
-    m.set(k, (m.get(k) ?? 0) + 1);
-  }
-  return m;
-}
-
-/** Smoothed sentence BLEU-4 in [0, 1]. Empty candidate -> 0; identical non-empty texts -> 1. */
-export function sentenceBleu(reference: string, candidate: string): number {
+/**
+ * Smoothed sentence BLEU-4 of two texts in [0, 1] (the same BLEU as code similarity, over word tokens). Empty
+ * candidate or reference -> 0; identical non-empty texts -> 1.
+ */
+export function textBleu(reference: string, candidate: string): number {
   const r = textTokens(reference);
   const c = textTokens(candidate);
   if (c.length === 0 || r.length === 0) return 0;
-  let logSum = 0;
-  for (let n = 1; n <= 4; n++) {
-    const cn = ngrams(c, n);
-    const rn = ngrams(r, n);
-    let match = 0;
-    let total = 0;
-    for (const [k, v] of cn) {
-      total += v;
-      match += Math.min(v, rn.get(k) ?? 0);
-    }
-    const p = n === 1 ? (total ? match / total : 0) : (match + 1) / (total + 1);
-    if (p === 0) return 0;
-    logSum += Math.log(p) / 4;
-  }
-  const bp = c.length >= r.length ? 1 : Math.exp(1 - r.length / c.length);
-  return bp * Math.exp(logSum);
+  return sentenceBleu(r, c).score;
 }
 
 /** ROUGE-L F1 (beta = 1) over word tokens. */

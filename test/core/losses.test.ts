@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { computeLoss, klTerm, needsEntropy } from "../../src/backends/losses.js";
-import type { Datum, LossSpec } from "../../src/backends/policy.js";
+import { computeLoss, klTerm, needsEntropy } from "../../src/core/losses.js";
+import type { Datum, LossSpec } from "../../src/core/policy.js";
 
 const close = (a: number, b: number, eps = 1e-9, msg = "") => assert.ok(Math.abs(a - b) <= eps, `${msg} expected ${b}, got ${a}`);
 
