@@ -19,8 +19,8 @@
  * entropy_coef = 0, or use a batcoder server).
  */
 import { UserError } from "../../core/errors.js";
-import { aggregationFactors } from "../losses.js";
-import type { Aggregation, Datum, LossSpec } from "../policy.js";
+import { aggregationFactors } from "../../core/losses.js";
+import type { Aggregation, Datum, LossSpec } from "../../core/policy.js";
 import type { LossFnType } from "./wire.js";
 
 export type LossPath = "exact" | "folded" | "custom";

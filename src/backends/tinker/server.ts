@@ -22,13 +22,14 @@
  * - batcoder extensions, advertised in get_server_capabilities under `batcoder`: the exact LossSpec through
  *   `batcoder_*` loss_fn_config keys and `ref_logprobs`, and the tokenizer as HF JSON at /api/v1/batcoder/tokenizer.
  */
-import http from "node:http";
+import type http from "node:http";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
-import { computeLoss } from "../losses.js";
-import type { Datum, LossSpec, Policy, SampleRequest, Sampler } from "../policy.js";
+import { computeLoss } from "../../core/losses.js";
+import { close as closeServer, createServer, listen as listenOn, sendJson } from "../http.js";
+import type { Datum, LossSpec, Policy, SampleRequest, Sampler } from "../../core/policy.js";
 import { lossFromTinker, BATCODER_CONFIG_KEYS, BATCODER_INPUTS } from "./loss.js";
 import {
   decodeForwardBackwardRequest,
@@ -126,9 +127,7 @@ export class TinkerServer {
     const tok = opts.policy.tokenizer as { toHuggingFaceJSON?: () => Record<string, unknown> };
     this.tokenizerJSON = opts.tokenizerJSON ?? tok.toHuggingFaceJSON?.();
     fs.mkdirSync(opts.stateRoot, { recursive: true });
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
-    });
+    this.server = createServer((req, res) => this.handle(req, res), (res, e) => this.sendError(res, e));
   }
 
   private log(line: string): void {
@@ -138,30 +137,17 @@ export class TinkerServer {
   /** Freezes the base weights (for base_model sampling sessions) and listens; resolves to the base URL. */
   async listen(port = 8001, host = "127.0.0.1"): Promise<string> {
     this.baseSampler ??= await this.opts.policy.snapshotReference();
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        const a = this.server.address();
-        const p = typeof a === "object" && a ? a.port : port;
-        resolve(`http://${host.includes(":") ? `[${host}]` : host}:${p}`);
-      });
-    });
+    return listenOn(this.server, port, host);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections?.();
-    });
+    return closeServer(this.server);
   }
 
   // ---------------------------------------------------------------------------------------------- plumbing
 
   private send(res: http.ServerResponse, status: number, body: unknown): void {
-    const data = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(data) });
-    res.end(data);
+    sendJson(res, status, JSON.stringify(body));
   }
   private sendBytes(res: http.ServerResponse, bytes: Uint8Array): void {
     res.writeHead(200, { "content-type": PROTOBUF, "content-length": bytes.length });
