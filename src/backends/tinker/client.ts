@@ -131,10 +131,10 @@ export class TinkerTransport {
       const headers: Record<string, string> = { "X-Tinker-Sdk": `batcoder (tinker ${TINKER_SDK_VERSION} wire)` };
       if (this.apiKey) headers["X-API-Key"] = this.apiKey;
       if (opts.accept) headers.accept = opts.accept;
-      let payload: string | Buffer | undefined;
+      let payload: string | Blob | undefined;
       if (opts.protobuf) {
         headers["content-type"] = PROTOBUF;
-        payload = Buffer.from(opts.protobuf.buffer, opts.protobuf.byteOffset, opts.protobuf.length);
+        payload = new Blob([new Uint8Array(opts.protobuf)]);
       } else if (body !== undefined) {
         headers["content-type"] = "application/json";
         payload = JSON.stringify(body);
