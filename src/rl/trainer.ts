@@ -362,7 +362,8 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     datums.forEach((dt, i) => {
       const start = promptLens[i]! - 1;
       const pad = (xs: number[]) => [...new Array<number>(start).fill(0), ...xs];
-      dt.lossInputs.advantages = pad(advs[i]!);
+      // float32, as every training service carries loss inputs (Tinker's wire): the same numbers in-process and remote.
+      dt.lossInputs.advantages = pad(advs[i]!.map(Math.fround));
       dt.lossInputs.samplingLogprobs = pad(oldLp[i]!);
       if (refLp && cfg.use_kl_loss) dt.lossInputs.refLogprobs = pad(refLp[i]!);
     });

@@ -582,7 +582,7 @@ export class TinkerServer {
       params: {
         maxTokens: sp.max_tokens,
         temperature: sp.temperature ?? 1,
-        ...(sp.top_p !== undefined && sp.top_p !== 1 ? { topP: sp.top_p } : {}),
+        ...(sp.top_p !== undefined ? { topP: sp.top_p } : {}),
         ...(sp.top_k !== undefined && sp.top_k > 0 ? { topK: sp.top_k } : {}),
         ...(sp.seed !== undefined ? { seed: sp.seed } : {}),
         ...(stop && stop.length && typeof stop[0] === "string" ? { stop: stop as string[] } : {}),
