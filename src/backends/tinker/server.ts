@@ -567,7 +567,7 @@ export class TinkerServer {
     } else sampler = this.resolveSampler(r.model_path, r.base_model);
     if (seqs && r.seq_id !== undefined) {
       const seen = seqs.get(r.seq_id);
-      if (seen) return { request_id: seen };
+      if (seen) return { request_id: seen, sample_sequence_ids: seqIds(seen, r.num_samples ?? 1) };
     }
     const unsupported = (["topk_prompt_logprobs", "topk_sample_logprobs", "prompt_alt_tokens_k"] as const).filter((k) => (r[k] ?? 0) > 0);
     if (r.target_prompt_logprobs !== undefined) unsupported.push("target_prompt_logprobs" as never);
@@ -617,8 +617,13 @@ export class TinkerServer {
       return { kind: "proto", bytes: encodeSampleResponse(resp), json };
     });
     if (seqs && r.seq_id !== undefined) seqs.set(r.seq_id, f.request_id);
-    return { request_id: f.request_id };
+    return { request_id: f.request_id, sample_sequence_ids: seqIds(f.request_id, r.num_samples ?? 1) };
   }
+}
+
+/** One id per sampled sequence (the SDK stamps them on its SampledSequences). */
+function seqIds(requestId: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${requestId}-${i}`);
 }
 
 /** A protobuf datum as our Datum, checked against what the loss needs. */
