@@ -79,6 +79,8 @@ export interface TinkerPolicyOptions {
   /** Session heartbeat period (default 10 s; 0 disables). */
   heartbeatMs?: number;
   log?: (line: string) => void;
+  /** Sees every request body before it is sent (JSON value, or the protobuf bytes), e.g. for conformance tests. */
+  trace?: (method: string, endpoint: string, body: unknown) => void;
 }
 
 export class TinkerError extends UserError {
@@ -126,6 +128,7 @@ export class TinkerTransport {
     const attempts = opts.retries ?? this.o.retries ?? 6;
     let delay = this.o.backoffMs ?? 250;
     let last = "";
+    this.o.trace?.(method, endpoint, opts.protobuf ?? body);
     for (let a = 1; ; a++) {
       this.counts[endpoint] = (this.counts[endpoint] ?? 0) + 1;
       const headers: Record<string, string> = { "X-Tinker-Sdk": `batcoder (tinker ${TINKER_SDK_VERSION} wire)` };

@@ -221,7 +221,9 @@ export function encodeTensor(t: PbTensor): Writer {
     w.bytes(1, vals, true);
   }
   w.uint(3, t.dtype === "float32" ? DType.FLOAT32 : DType.INT64);
-  for (const s of t.shape) w.uint(4, s, true);
+  // a plain 1-D tensor goes without a shape, as the SDK sends a TensorData made from a list
+  const oneD = !t.sparseCrow && t.shape.length === 1 && t.shape[0] === t.data.length;
+  if (!oneD) for (const s of t.shape) w.uint(4, s, true);
   return w;
 }
 
@@ -307,13 +309,14 @@ export function encodeForwardBackwardRequest(r: PbForwardBackwardRequest): Uint8
     w.message(3, dw);
   }
   w.string(4, r.lossFn);
-  for (const [k, v] of Object.entries(r.lossFnConfig)) {
-    // Dual-written as the SDK does: numbers into the legacy float map AND v2; text only into v2.
-    if (typeof v === "number") w.message(5, new Writer().string(1, k, true).double(2, v, true));
+  // Dual-written as the SDK does: numbers into the legacy float map AND v2; text only into v2. Fields in number order.
+  const cfg = Object.entries(r.lossFnConfig);
+  for (const [k, v] of cfg) if (typeof v === "number") w.message(5, new Writer().string(1, k, true).double(2, v, true));
+  w.bool(6, r.forwardOnly);
+  for (const [k, v] of cfg) {
     const val = typeof v === "number" ? new Writer().double(1, v, true) : new Writer().string(2, v, true);
     w.message(7, new Writer().string(1, k, true).message(2, val));
   }
-  w.bool(6, r.forwardOnly);
   return w.finish();
 }
 
