@@ -393,11 +393,6 @@ export interface CheckpointInfo {
   createdAt: string;
 }
 
-/** Conventional directory name for the checkpoint of a step: "step-00000100". */
-export function checkpointDirName(step: number): string {
-  return `step-${String(step).padStart(8, "0")}`;
-}
-
 /**
  * Complete checkpoints (those with a manifest) directly inside runDir, oldest first (by step, then creation time).
  * Half-written temp directories are ignored (and removed when their writer is dead).
@@ -434,12 +429,6 @@ export function listCheckpoints(runDir: string): CheckpointInfo[] {
   }
   out.sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
   return out;
-}
-
-/** The most recent complete checkpoint in runDir (highest step), or undefined. */
-export function latestCheckpoint(runDir: string): CheckpointInfo | undefined {
-  const all = listCheckpoints(runDir);
-  return all[all.length - 1];
 }
 
 /** Removes all but the `keep` most recent checkpoints in runDir; returns the removed directories. */

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { readJsonl } from "../core/jsonl.js";
+import { METRIC_KEYS, RUN_FILES, runPaths } from "../core/runs.js";
 import { escapeHtml, lineChart, type Series } from "./svg.js";
 
 type Row = Record<string, unknown>;
@@ -60,11 +61,12 @@ export interface ReportResult {
 
 export function renderReport(runDir: string, outFile?: string): ReportResult {
   if (!fs.existsSync(runDir) || !fs.statSync(runDir).isDirectory()) throw new UserError(`no run directory at ${runDir}`);
-  const metricsFile = path.join(runDir, "metrics.jsonl");
+  const files = runPaths(runDir);
+  const metricsFile = files.metrics;
   if (!fs.existsSync(metricsFile)) throw new UserError(`${runDir} is not a run directory: metrics.jsonl is missing`);
   const metrics = readJsonl<Row>(metricsFile);
-  const evals = readJsonl<Row>(path.join(runDir, "evals.jsonl"));
-  const samples = readJsonl<Row>(path.join(runDir, "samples.jsonl"));
+  const evals = readJsonl<Row>(files.evals);
+  const samples = readJsonl<Row>(files.samples);
   const readJson = (f: string): Row | null => {
     const p = path.join(runDir, f);
     if (!fs.existsSync(p)) return null;
@@ -74,14 +76,14 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
       return null;
     }
   };
-  const config = readJson("config.resolved.json") ?? {};
-  const summary = readJson("summary.json");
-  const warm = readJson("warmstart.json");
+  const config = readJson(RUN_FILES.config) ?? {};
+  const summary = readJson(RUN_FILES.summary);
+  const warm = readJson(RUN_FILES.warmstart);
   const name = String(config.run_name ?? path.basename(path.resolve(runDir)));
 
   const charts: string[] = [];
   const add = (title: string, series: Series[], yLabel?: string, yInclude?: number[]) => charts.push(lineChart({ title, series, xLabel: "step", yLabel, yInclude }));
-  add("Reward per direction", [seriesOf(metrics, "reward/code2doc/mean", "code→doc (documentation)"), seriesOf(metrics, "reward/doc2code/mean", "doc→code (reconstruction)"), seriesOf(metrics, "reward/doc2code/similarity", "reconstruction similarity")], "reward");
+  add("Reward per direction", [seriesOf(metrics, METRIC_KEYS.rewardCode2Doc, "code→doc (documentation)"), seriesOf(metrics, METRIC_KEYS.rewardDoc2Code, "doc→code (reconstruction)"), seriesOf(metrics, "reward/doc2code/similarity", "reconstruction similarity")], "reward");
   const compKeys = [...new Set(metrics.flatMap((m) => Object.keys(m).filter((k) => k.startsWith("reward/component/"))))];
   // Components on a [0, 1]-like scale share a chart; counts (parse errors, ...) get their own.
   const maxAbs = (k: string) => Math.max(0, ...metrics.map((m) => Math.abs(num(m[k]))).filter(Number.isFinite));
@@ -89,8 +91,8 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
   const otherKeys = compKeys.filter((k) => !unitKeys.includes(k));
   if (unitKeys.length) add("Reward components (reconstructions)", unitKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))), "value");
   if (otherKeys.length) add("Reward diagnostics (reconstructions)", otherKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))), "mean per reconstruction", [0]);
-  add("Documentation checks", [seriesOf(metrics, "doc/format_valid_rate", "format valid"), seriesOf(metrics, "doc/leak_rate", "leaking"), seriesOf(metrics, "doc/kept_rate", "kept")], "rate", [0, 1]);
-  add("KL to the reference (per token)", [seriesOf(metrics, "kl", "KL (all)"), seriesOf(metrics, "kl/code2doc", "KL code→doc"), seriesOf(metrics, "kl/doc2code", "KL doc→code")], "nats", [0]);
+  add("Documentation checks", [seriesOf(metrics, METRIC_KEYS.docValidRate, "format valid"), seriesOf(metrics, METRIC_KEYS.docLeakRate, "leaking"), seriesOf(metrics, "doc/kept_rate", "kept")], "rate", [0, 1]);
+  add("KL to the reference (per token)", [seriesOf(metrics, METRIC_KEYS.kl, "KL (all)"), seriesOf(metrics, "kl/code2doc", "KL code→doc"), seriesOf(metrics, "kl/doc2code", "KL doc→code")], "nats", [0]);
   add("Entropy (per token)", [seriesOf(metrics, "entropy", "entropy")], "nats", [0]);
   add("Lengths (tokens)", [seriesOf(metrics, "len/doc_mean", "documentation"), seriesOf(metrics, "len/code_mean", "reconstruction")], "tokens", [0]);
   add("PPO diagnostics", [seriesOf(metrics, "clip_fraction", "clip fraction"), seriesOf(metrics, "approx_kl_old", "approx KL(old‖new)"), seriesOf(metrics, "grad_norm", "grad norm")], "value", [0]);
@@ -201,7 +203,7 @@ document.body.setAttribute("data-charts", String(document.querySelectorAll("svg.
 </script>
 </body></html>
 `;
-  const file = outFile ?? path.join(runDir, "report.html");
+  const file = outFile ?? files.report;
   fs.writeFileSync(file, html);
   return { html, file, charts: charts.length };
 }

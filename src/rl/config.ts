@@ -1,9 +1,8 @@
 /**
  * The RL trainer's configuration: ONE zod schema, TRL / OpenRLHF / verl-familiar names, every field with a
- * default. `resolveConfig(layers)` merges defaults < config file < `--set key=value` overrides and returns a
- * validated object or throws a UserError listing every bad field.
+ * default. `parseConfig(raw)` returns a validated object or throws a UserError listing every bad field; the
+ * layering of defaults < saved run config < config file < `--set key=value` lives in src/orchestration/config.ts.
  */
-import fs from "node:fs";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { ADVANTAGE_ESTIMATORS } from "./advantages.js";
@@ -164,57 +163,6 @@ export function parseConfig(raw: unknown, source = "config"): RLConfig {
   const r = RLConfigSchema.safeParse(raw);
   if (!r.success) throw new UserError(`invalid ${source}:\n${formatIssues(r.error)}`);
   return r.data;
-}
-
-/** Parses a --set value: JSON when it parses (numbers, booleans, null, arrays), else the raw string. */
-export function parseSetValue(v: string): unknown {
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
-  }
-}
-
-/** Applies `key=value` overrides (keys are top-level config names). */
-export function applySets(base: Record<string, unknown>, sets: string[]): Record<string, unknown> {
-  const out = { ...base };
-  for (const s of sets) {
-    const eq = s.indexOf("=");
-    if (eq <= 0) throw new UserError(`--set expects key=value, got '${s}'`);
-    const key = s.slice(0, eq).trim();
-    const shape = RLConfigSchema.shape as Record<string, unknown>;
-    if (!(key in shape)) {
-      const near = Object.keys(shape).filter((k) => k.includes(key) || key.includes(k)).slice(0, 3);
-      throw new UserError(`--set: unknown option '${key}'${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}`);
-    }
-    out[key] = parseSetValue(s.slice(eq + 1));
-  }
-  return out;
-}
-
-export function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UserError(`cannot read config file ${file}: ${(e as Error).message}`);
-  }
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new UserError(`config file ${file} must hold a JSON object`);
-  return obj as Record<string, unknown>;
-}
-
-/** defaults < file < overrides < --set, validated. */
-export function resolveConfig(opts: { file?: string; overrides?: Record<string, unknown>; sets?: string[] }): RLConfig {
-  let raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
-  if (opts.overrides) for (const [k, v] of Object.entries(opts.overrides)) if (v !== undefined) raw[k] = v;
-  raw = applySets(raw, opts.sets ?? []);
-  return parseConfig(raw, opts.file ? `config (${opts.file} + options)` : "config");
 }
 
 /** Derived values used by the trainer. */

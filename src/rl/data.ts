@@ -11,8 +11,14 @@ export interface CodeItem {
   code: string;
   /** Function signature (used only when signature_hint is on). */
   signature?: string | null;
-  /** Human documentation — present only on EVAL items, never on training items. */
-  doc?: string | null;
+}
+
+/**
+ * A held-out EVALUATION item: code plus its human documentation (canonicalised). Only evaluation and SFT see
+ * code–doc pairs; the RL loop takes `CodeItem`, which has no documentation field at all.
+ */
+export interface HeldOutItem extends CodeItem {
+  doc: string;
 }
 
 export interface CursorState {
@@ -50,9 +56,4 @@ export class DataCursor {
     }
     return out;
   }
-}
-
-/** Drops documentation from training items (RL learns from raw code alone). */
-export function stripDocs(items: CodeItem[]): CodeItem[] {
-  return items.map(({ doc: _doc, ...rest }) => ({ ...rest }));
 }

@@ -7,13 +7,13 @@
  * Each with its mean and a 95% bootstrap interval over the functions.
  */
 import type { Sampler, SampleRequest } from "../core/policy.js";
-import type { CodeItem } from "./data.js";
+import type { HeldOutItem } from "./data.js";
 import { code2docPrompt, doc2codePrompt, specialStopIds } from "./prompts.js";
 import { rougeL, textBleu } from "../similarity/index.js";
 import type { RewardBackend } from "./trainer.js";
 import { bootstrapCI, type MeanCI } from "../core/stats.js";
 
-export interface EvalConfig {
+export interface HeldOutEvalOptions {
   maxDocTokens: number;
   maxCodeTokens: number;
   batchSize: number;
@@ -63,29 +63,29 @@ async function greedyAll(sampler: Sampler, prompts: number[][], maxTokens: numbe
 }
 
 /** Items must carry `doc` (the canonicalised human documentation). */
-export async function evaluateHeldOut(sampler: Sampler, items: CodeItem[], reward: RewardBackend, cfg: EvalConfig): Promise<HeldOutEval> {
+export async function evaluateHeldOut(sampler: Sampler, items: HeldOutItem[], reward: RewardBackend, cfg: HeldOutEvalOptions): Promise<HeldOutEval> {
   const tok = sampler.tokenizer;
   const withDoc = items.filter((it) => it.doc);
   const nBatches = Math.ceil(withDoc.length / cfg.batchSize) * 3;
   let done = 0;
   const tick = () => cfg.onProgress?.(++done, nBatches);
-  const sig = (it: CodeItem) => (cfg.signatureHint && it.signature ? it.signature : null);
+  const sig = (it: HeldOutItem) => (cfg.signatureHint && it.signature ? it.signature : null);
 
   const genDocs = await greedyAll(sampler, withDoc.map((it) => code2docPrompt(tok, it.code, it.lang)), cfg.maxDocTokens, cfg.batchSize, tick, cfg.temperature);
   const rtCodes = (await greedyAll(sampler, withDoc.map((it, i) => doc2codePrompt(tok, genDocs[i]!, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick, cfg.temperature)).map(
     (c, i) => (sig(withDoc[i]!) ?? "") + c,
   );
-  const hCodes = (await greedyAll(sampler, withDoc.map((it) => doc2codePrompt(tok, it.doc!, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick, cfg.temperature)).map(
+  const hCodes = (await greedyAll(sampler, withDoc.map((it) => doc2codePrompt(tok, it.doc, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick, cfg.temperature)).map(
     (c, i) => (sig(withDoc[i]!) ?? "") + c,
   );
 
   const rt = await reward.score(withDoc.map((it, i) => ({ code: it.code, doc: genDocs[i]!, rebuilt: rtCodes[i]!, lang: it.lang })));
-  const hd = await reward.score(withDoc.map((it, i) => ({ code: it.code, doc: it.doc!, rebuilt: hCodes[i]!, lang: it.lang })));
+  const hd = await reward.score(withDoc.map((it, i) => ({ code: it.code, doc: it.doc, rebuilt: hCodes[i]!, lang: it.lang })));
   const verdicts = await Promise.all(withDoc.map((it, i) => reward.checkDoc(genDocs[i]!, it.code, it.lang)));
   const rtSim = rt.map((s) => s.similarity);
   const hSim = hd.map((s) => s.similarity);
-  const bleu = withDoc.map((it, i) => textBleu(it.doc!, genDocs[i]!));
-  const rl = withDoc.map((it, i) => rougeL(it.doc!, genDocs[i]!));
+  const bleu = withDoc.map((it, i) => textBleu(it.doc, genDocs[i]!));
+  const rl = withDoc.map((it, i) => rougeL(it.doc, genDocs[i]!));
   const keep = cfg.keepExamples ?? 8;
   return {
     n: withDoc.length,
@@ -100,7 +100,7 @@ export async function evaluateHeldOut(sampler: Sampler, items: CodeItem[], rewar
       id: it.id,
       lang: it.lang,
       code: it.code,
-      human_doc: it.doc!,
+      human_doc: it.doc,
       generated_doc: genDocs[i]!,
       roundtrip_code: rtCodes[i]!,
       roundtrip_similarity: rtSim[i]!,

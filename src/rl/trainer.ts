@@ -26,6 +26,7 @@ import { DataCursor, type CodeItem, type CursorState } from "./data.js";
 import { code2docPrompt, doc2codePrompt, specialStopIds, promptText } from "./prompts.js";
 import { appendJsonl, readJsonl, truncateJsonlByStep, writeFileAtomic } from "../core/jsonl.js";
 import { hashSeed, Rng, type RngState } from "../core/rng.js";
+import { listStepCheckpoints, METRIC_KEYS, POLICY_DIR, runPaths, stepDirName, TRAINER_STATE_FILE, type StepCheckpoint } from "../core/runs.js";
 import { lrAt } from "../core/schedule.js";
 import { mean, std } from "../core/stats.js";
 
@@ -123,35 +124,26 @@ export function overlongPenalty(len: number, max: number, buffer: number, factor
   return -Math.min(1, (len - expected) / buffer) * factor;
 }
 
-const ckptName = (step: number) => `step-${String(step).padStart(6, "0")}`;
-
-export function latestCheckpoint(runDir: string): { step: number; dir: string } | null {
-  const f = path.join(runDir, "checkpoints", "latest.json");
-  if (!fs.existsSync(f)) return null;
-  const j = JSON.parse(fs.readFileSync(f, "utf8")) as { step: number; dir: string };
-  const dir = path.join(runDir, "checkpoints", j.dir);
-  return fs.existsSync(path.join(dir, "trainer.json")) ? { step: j.step, dir } : null;
+/** The newest complete RL checkpoint of a run (one with the trainer's state), or null. */
+export function latestTrainerCheckpoint(runDir: string): StepCheckpoint | null {
+  return listStepCheckpoints(runPaths(runDir).checkpoints).filter((c) => fs.existsSync(path.join(c.dir, TRAINER_STATE_FILE))).at(-1) ?? null;
 }
 
+/** Atomic: the checkpoint is written into a dot-named temp dir and renamed into place when complete. */
 async function saveCheckpoint(runDir: string, policy: Policy, state: TrainerState, keep: number): Promise<void> {
-  const root = path.join(runDir, "checkpoints");
+  const root = runPaths(runDir).checkpoints;
   fs.mkdirSync(root, { recursive: true });
-  const name = ckptName(state.step);
+  const name = stepDirName(state.step);
   const tmp = path.join(root, `.tmp-${name}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  await policy.saveState(path.join(tmp, "policy"));
-  writeFileAtomic(path.join(tmp, "trainer.json"), JSON.stringify(state, null, 2));
+  await policy.saveState(path.join(tmp, POLICY_DIR));
+  writeFileAtomic(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify(state, null, 2));
   const final = path.join(root, name);
   fs.rmSync(final, { recursive: true, force: true });
   fs.renameSync(tmp, final);
-  // The pointer moves only once the checkpoint is complete: a kill at any moment leaves a usable `latest`.
-  writeFileAtomic(path.join(root, "latest.json"), JSON.stringify({ step: state.step, dir: name }));
-  const old = fs
-    .readdirSync(root)
-    .filter((d) => /^step-\d+$/.test(d))
-    .sort();
-  for (const d of old.slice(0, Math.max(0, old.length - keep))) fs.rmSync(path.join(root, d), { recursive: true, force: true });
+  const all = listStepCheckpoints(root);
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });
 }
 
 interface DocRollout {
@@ -183,19 +175,13 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
   const train = opts.train;
   if (train.length === 0) throw new Error("no training functions");
   fs.mkdirSync(runDir, { recursive: true });
-  const files = {
-    metrics: path.join(runDir, "metrics.jsonl"),
-    samples: path.join(runDir, "samples.jsonl"),
-    evals: path.join(runDir, "evals.jsonl"),
-    summary: path.join(runDir, "summary.json"),
-    reference: path.join(runDir, "checkpoints", "reference"),
-  };
+  const files = runPaths(runDir);
   const needRef = cfg.kl_coef > 0;
 
   // ---- state: fresh or resumed ----
   let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: new Rng(hashSeed(cfg.seed, 0x5eed)).getState(), elapsed_s: 0 };
   let ref: (Sampler & { computeLogprobs(d: Datum[]): Promise<number[][]> }) | null = null;
-  const latest = opts.resume ? latestCheckpoint(runDir) : null;
+  const latest = opts.resume ? latestTrainerCheckpoint(runDir) : null;
   if (opts.resume && latest) {
     hooks.onPhase?.(`resuming from ${path.relative(process.cwd(), latest.dir) || latest.dir}`);
     if (needRef) {
@@ -203,13 +189,13 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       await policy.loadState(files.reference);
       ref = await policy.snapshotReference();
     }
-    await policy.loadState(path.join(latest.dir, "policy"));
-    state = JSON.parse(fs.readFileSync(path.join(latest.dir, "trainer.json"), "utf8")) as TrainerState;
+    await policy.loadState(latest.weights);
+    state = JSON.parse(fs.readFileSync(path.join(latest.dir, TRAINER_STATE_FILE), "utf8")) as TrainerState;
     // Anything logged after the checkpoint is redone: drop it so no step appears twice.
     for (const f of [files.metrics, files.samples, files.evals]) truncateJsonlByStep(f, state.step);
   } else {
     for (const f of [files.metrics, files.samples, files.evals, files.summary]) fs.rmSync(f, { force: true });
-    fs.rmSync(path.join(runDir, "checkpoints"), { recursive: true, force: true });
+    fs.rmSync(files.checkpoints, { recursive: true, force: true });
     if (needRef) {
       // Keep the starting weights: the frozen KL reference, restorable on resume.
       const tmp = `${files.reference}.tmp`;
@@ -220,7 +206,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     }
   }
   // The resolved config of this invocation (a resume may extend max_steps).
-  writeFileAtomic(path.join(runDir, "config.resolved.json"), JSON.stringify(cfg, null, 2) + "\n");
+  writeFileAtomic(files.config, JSON.stringify(cfg, null, 2) + "\n");
   hooks.onStart?.({ startStep: state.step, maxSteps: cfg.max_steps, resumed: !!latest });
 
   const cursor = new DataCursor(train.length, cfg.seed, state.cursor);
@@ -403,14 +389,14 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const metrics: StepMetrics = {
       step,
       lr: adam.learningRate,
-      "reward/code2doc/mean": mean(docR),
+      [METRIC_KEYS.rewardCode2Doc]: mean(docR),
       "reward/code2doc/std": std(docR),
-      "reward/doc2code/mean": codeR.length ? mean(codeR) : NaN,
+      [METRIC_KEYS.rewardDoc2Code]: codeR.length ? mean(codeR) : NaN,
       "reward/doc2code/std": codeR.length ? std(codeR) : NaN,
       "reward/doc2code/similarity": codes.length ? mean(codes.map((r) => r.score!.similarity)) : NaN,
       "reward/kept_doc/mean": kept.length ? mean(kept.map(({ x }) => x.reward)) : NaN,
-      "doc/format_valid_rate": mean(docs.map((x) => (x.verdict.valid ? 1 : 0))),
-      "doc/leak_rate": mean(docs.map((x) => (x.verdict.leaked ? 1 : 0))),
+      [METRIC_KEYS.docValidRate]: mean(docs.map((x) => (x.verdict.valid ? 1 : 0))),
+      [METRIC_KEYS.docLeakRate]: mean(docs.map((x) => (x.verdict.leaked ? 1 : 0))),
       "doc/leak_fraction": mean(docs.map((x) => x.verdict.leakFraction)),
       "doc/kept_rate": kept.length / docs.length,
       "len/doc_mean": mean(docs.map((x) => x.seq.tokens.length)),
@@ -435,7 +421,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       "time/sampling_s": sampleMs / 1000,
       "time/reward_s": rewardMs / 1000,
       "time/update_s": updateMs / 1000,
-      "time/step_s": stepMs / 1000,
+      [METRIC_KEYS.stepSeconds]: stepMs / 1000,
       "time/elapsed_s": (Date.now() - startWall) / 1000,
       epoch: cursor.state.epoch,
     };
@@ -482,15 +468,15 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     elapsed_s: state.elapsed_s,
     final_window_steps: lastK.length,
     final: {
-      "reward/code2doc/mean": avg("reward/code2doc/mean"),
-      "reward/doc2code/mean": avg("reward/doc2code/mean"),
-      "doc/format_valid_rate": avg("doc/format_valid_rate"),
-      "doc/leak_rate": avg("doc/leak_rate"),
-      kl: avg("kl"),
+      [METRIC_KEYS.rewardCode2Doc]: avg(METRIC_KEYS.rewardCode2Doc),
+      [METRIC_KEYS.rewardDoc2Code]: avg(METRIC_KEYS.rewardDoc2Code),
+      [METRIC_KEYS.docValidRate]: avg(METRIC_KEYS.docValidRate),
+      [METRIC_KEYS.docLeakRate]: avg(METRIC_KEYS.docLeakRate),
+      [METRIC_KEYS.kl]: avg(METRIC_KEYS.kl),
     },
     first_eval: evals[0] ?? null,
     last_eval: evals.at(-1) ?? null,
-    final_checkpoint: latestCheckpoint(runDir)?.dir ?? null,
+    final_checkpoint: latestTrainerCheckpoint(runDir)?.dir ?? null,
   };
   writeFileAtomic(files.summary, JSON.stringify(summary, null, 2));
   return { finished: true, state, summary };

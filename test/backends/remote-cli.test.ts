@@ -73,6 +73,6 @@ test("serve --training: a separate process serves the checkpoint's training stat
   assert.match(r.stderr, /apiKey: use at least 8 characters/);
   r = run([path.join(dir, "missing"), "--training"]);
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /neither an http\(s\) URL nor a directory/);
+  assert.match(r.stderr, /does not exist \(expected a run directory/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -63,7 +63,7 @@ test("trainRL against RemotePolicy equals trainRL in-process (weights, metrics, 
     assert.ok(metrics(remoteDir).some((m) => m.kl !== 0), "the reference snapshot was used");
     assert.ok(s1.server.counts.forward_backward! >= 8 && s1.server.counts["reference/compute_logprobs"]! >= 4);
     // the checkpoint the loop wrote through the client is a real, loadable checkpoint
-    const ck = loadEmbeddedPolicy(path.join(remoteDir, "checkpoints", "step-000004", "policy"));
+    const ck = loadEmbeddedPolicy(path.join(remoteDir, "checkpoints", "step-00000004", "policy"));
     sameWeights(a, ck, "checkpoint written through RemotePolicy");
 
     // interrupted remote run, resumed against a NEW server whose policy starts from other weights

@@ -1,3 +1,4 @@
+import { latestCheckpoint, stepDirName } from "../../src/core/runs.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -9,9 +10,7 @@ import {
   saveCheckpoint,
   loadCheckpoint,
   listCheckpoints,
-  latestCheckpoint,
   pruneCheckpoints,
-  checkpointDirName,
   expectedWeightShapes,
   type Checkpoint,
   type Tensor32,
@@ -160,17 +159,17 @@ if (process.env.CKPT_CRASH_CHILD) {
     }
   });
 
-  test("listCheckpoints / latestCheckpoint / pruneCheckpoints", () => {
+  test("listCheckpoints / pruneCheckpoints (and the run layout's latestCheckpoint)", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "run-"));
     try {
       assert.deepEqual(listCheckpoints(root), []);
-      assert.equal(latestCheckpoint(root), undefined);
-      for (const step of [20, 5, 100]) saveCheckpoint(path.join(root, checkpointDirName(step)), makeCkpt(step));
+      assert.equal(latestCheckpoint(root), null);
+      for (const step of [20, 5, 100]) saveCheckpoint(path.join(root, stepDirName(step)), makeCkpt(step));
       fs.mkdirSync(path.join(root, "not-a-checkpoint"));
       fs.mkdirSync(path.join(root, ".step-00000200.tmp-999999-abcd")); // half-written by a dead writer
       const all = listCheckpoints(root);
       assert.deepEqual(all.map((c) => c.step), [5, 20, 100]);
-      assert.equal(latestCheckpoint(root)!.name, "step-00000100");
+      assert.equal(path.basename(latestCheckpoint(root)!.dir), "step-00000100");
       assert.ok(!fs.existsSync(path.join(root, ".step-00000200.tmp-999999-abcd")), "stale temp dir removed");
       const removed = pruneCheckpoints(root, 2);
       assert.equal(removed.length, 1);

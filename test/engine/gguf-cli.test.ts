@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { readGguf } from "../../src/engine/gguf.js";
-import { saveCheckpoint, checkpointDirName, expectedWeightShapes, type Tensor32 } from "../../src/engine/checkpoint.js";
+import { stepDirName } from "../../src/core/runs.js";
+import { saveCheckpoint, expectedWeightShapes, type Tensor32 } from "../../src/engine/checkpoint.js";
 import { ModelConfigSchema, MODEL_PRESETS } from "../../src/engine/config.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 
@@ -21,7 +22,7 @@ test("batcoder export CHECKPOINT --format gguf writes a loadable GGUF; run dirs 
     for (const [name, shape] of expectedWeightShapes(config)) {
       weights.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) });
     }
-    for (const step of [10, 20]) saveCheckpoint(path.join(root, checkpointDirName(step)), { config, weights, tokenizer: tok, step });
+    for (const step of [10, 20]) saveCheckpoint(path.join(root, stepDirName(step)), { config, weights, tokenizer: tok, step });
     const out = path.join(root, "m.gguf");
     const r = cli("export", root, "--format", "gguf", "--dtype", "f16", "--out", out, "--name", "tiny-test");
     assert.equal(r.status, 0, r.stderr);
@@ -45,7 +46,7 @@ test("batcoder export CHECKPOINT --format gguf writes a loadable GGUF; run dirs 
     const empty = fs.mkdtempSync(path.join(root, "empty-"));
     const none = cli("export", empty, "--format", "gguf", "--out", out);
     assert.equal(none.status, 1);
-    assert.match(none.stderr, /neither a checkpoint/);
+    assert.match(none.stderr, /holds no checkpoint/);
     assert.equal(cli("export", "--format", "gguf").status, 2);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

@@ -36,7 +36,7 @@ test("train/rl reject bad options and configs with clear messages", () => {
   r = run(["rl"], dir);
   assert.match(r.stderr, /--from CHECKPOINT or --policy-url URL is required/);
   r = run(["rl", "--from", path.join(dir, "nope")], dir);
-  assert.match(r.stderr, /no such checkpoint directory/);
+  assert.match(r.stderr, /does not exist \(expected a run directory, a checkpoints folder or a checkpoint\)/);
   fs.writeFileSync(path.join(dir, "c.json"), JSON.stringify({ max_steps: 0 }));
   r = run(["train", "--config", "c.json"], dir);
   assert.match(r.stderr, /max_steps: max_steps must be > 0/);

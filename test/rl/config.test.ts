@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseConfig, resolveConfig, derived } from "../../src/rl/config.js";
+import { parseConfig, derived } from "../../src/rl/config.js";
+import { resolveCli } from "../../src/orchestration/config.js";
 
 test("defaults are complete and valid", () => {
   const c = parseConfig({});
@@ -36,21 +37,23 @@ test("file < --set layering, with JSON-typed values and unknown keys caught", ()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-cfg-"));
   const f = path.join(dir, "c.json");
   fs.writeFileSync(f, JSON.stringify({ max_steps: 5, temperature: 0.7 }));
-  const c = resolveConfig({ file: f, sets: ["max_steps=9", "signature_hint=true", "languages=[\"go\"]", "run_name=abc"] });
+  const { rl: c, ws } = resolveCli({ config: f, set: ["max_steps=9", "signature_hint=true", "languages=[\"go\"]", "run_name=abc", "warmstart.sft_steps=7"] });
+  assert.equal(ws.sft_steps, 7);
   assert.equal(c.max_steps, 9);
   assert.equal(c.temperature, 0.7);
   assert.equal(c.signature_hint, true);
   assert.deepEqual(c.languages, ["go"]);
   assert.equal(c.run_name, "abc");
-  assert.throws(() => resolveConfig({ sets: ["max_stepz=3"] }), /unknown option 'max_stepz'/);
-  assert.throws(() => resolveConfig({ sets: ["oops"] }), /key=value/);
+  assert.throws(() => resolveCli({ set: ["max_stepz=3"] }), /unknown option 'max_stepz'/);
+  assert.throws(() => resolveCli({ set: ["warmstart.sft_stepz=3"] }), /unknown option 'warmstart.sft_stepz'/);
+  assert.throws(() => resolveCli({ set: ["oops"] }), /key=value/);
   fs.writeFileSync(f, "{not json");
-  assert.throws(() => resolveConfig({ file: f }), /not valid JSON/);
-  assert.throws(() => resolveConfig({ file: path.join(dir, "missing.json") }), /cannot read config file/);
+  assert.throws(() => resolveCli({ config: f }), /not valid JSON/);
+  assert.throws(() => resolveCli({ config: path.join(dir, "missing.json") }), /cannot read config file/);
 });
 
 test("every shipped configs/*.json validates; default.json spells out exactly the built-in defaults", async () => {
-  const { resolveCli } = await import("../../src/rl/cli-common.js");
+  const { resolveCli } = await import("../../src/orchestration/config.js");
   const files = fs.readdirSync("configs").filter((f) => f.endsWith(".json"));
   assert.ok(files.length >= 4);
   for (const f of files) resolveCli({ config: path.join("configs", f) });

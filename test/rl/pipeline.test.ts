@@ -6,7 +6,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { parseConfig } from "../../src/rl/config.js";
-import { loadEvalItems, loadSftPairs, loadTrainItems } from "../../src/rl/pipeline.js";
+import { loadEvalItems, loadSftPairs, loadTrainItems } from "../../src/orchestration/items.js";
 import { readJsonl } from "../../src/core/jsonl.js";
 import { writeCorpus } from "./corpus-fixture.js";
 
@@ -18,12 +18,12 @@ test("corpus → RL items carry no documentation; eval items are held-out with c
   const cfg = parseConfig({ corpus: dir, min_code_tokens: 4, max_code_tokens: 400 });
   const train = loadTrainItems(cfg, tok);
   assert.equal(train.length, 24);
-  assert.ok(train.every((t) => t.doc === undefined), "RL training items must not carry documentation");
+  assert.ok(train.every((t) => !("doc" in t)), "RL training items must not carry documentation");
   const ev = await loadEvalItems(cfg, tok, 100);
   assert.equal(ev.length, 12); // 2/3 of the 9 test functions per language are documented
   const trainIds = new Set(train.map((t) => t.id));
   assert.ok(ev.every((e) => !trainIds.has(e.id) && e.doc && /^Scale every value/.test(e.doc)));
-  assert.ok(ev.every((e) => !/Args:/.test(e.doc!)), "Google-style sections are canonicalised");
+  assert.ok(ev.every((e) => !/Args:/.test(e.doc)), "Google-style sections are canonicalised");
   assert.deepEqual((await loadEvalItems(cfg, tok, 5)).map((e) => e.id), ev.slice(0, 5).map((e) => e.id)); // deterministic subset
   const pairs = await loadSftPairs(dir, ["go"], 100);
   assert.equal(pairs.length, 8);
@@ -87,7 +87,7 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
 });
 
 test("fitDoc keeps whole blocks within the documentation budget and stays valid", async () => {
-  const { fitDoc } = await import("../../src/rl/pipeline.js");
+  const { fitDoc } = await import("../../src/orchestration/items.js");
   const doc = "Compute the mean.\n\nValues above the limit are ignored.\n\nParameters:\n  values: the numbers";
   assert.equal(fitDoc(doc, tok, 1000), doc);
   assert.equal(fitDoc(doc, tok, 60), "Compute the mean.\n\nValues above the limit are ignored.");
@@ -126,7 +126,7 @@ test("kill -9 during RL, then --resume: same final weights as an uninterrupted r
   const b = spawnSync(process.execPath, [common[0]!, "train", "--resume", "--run-name", "b", "--quiet", "--no-report"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
   assert.equal(b.status, 0, b.stderr);
   assert.deepEqual(readJsonl(metrics).map((m) => m.step), [1, 2, 3, 4, 5, 6]);
-  const wa = loadEmbeddedPolicy(path.join(dir, "runs", "a", "checkpoints", "step-000006", "policy")).llama.weights;
-  const wb = loadEmbeddedPolicy(path.join(dir, "runs", "b", "checkpoints", "step-000006", "policy")).llama.weights;
+  const wa = loadEmbeddedPolicy(path.join(dir, "runs", "a", "checkpoints", "step-00000006", "policy")).llama.weights;
+  const wb = loadEmbeddedPolicy(path.join(dir, "runs", "b", "checkpoints", "step-00000006", "policy")).llama.weights;
   for (const [name, t] of wa) assert.deepEqual(wb.get(name)!.data, t.data, name);
 });

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { createEmbeddedPolicy } from "../../src/backends/embedded.js";
 import { serveTraining } from "../../src/backends/training-server.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
-import { pairedDelta } from "../../src/rl/pipeline.js";
+import { pairedDelta } from "../../src/orchestration/rl-run.js";
 import type { HeldOutEval } from "../../src/rl/eval.js";
 import { writeCorpus } from "./corpus-fixture.js";
 

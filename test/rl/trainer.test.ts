@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { trainRL, makeDatum, overlongPenalty, type RewardBackend, type RewardJob } from "../../src/rl/trainer.js";
+import { trainRL, latestTrainerCheckpoint, makeDatum, overlongPenalty, type RewardBackend, type RewardJob } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import type { SampleRequest } from "../../src/core/policy.js";
@@ -93,7 +93,7 @@ test("loop: rollouts in both directions, doc→code prompts carry nothing of the
   }
   assert.ok(fs.existsSync(path.join(dir, "config.resolved.json")));
   assert.ok(fs.existsSync(path.join(dir, "summary.json")));
-  assert.ok(fs.existsSync(path.join(dir, "checkpoints", "step-000003", "policy", "bigram.json")));
+  assert.ok(fs.existsSync(path.join(dir, "checkpoints", "step-00000003", "policy", "bigram.json")));
   assert.equal(readJsonl(path.join(dir, "samples.jsonl")).length, 3);
 });
 
@@ -145,9 +145,8 @@ test("checkpoints are atomic: a half-written checkpoint directory is ignored on 
   const dir = tmp();
   await trainRL({ config: cfg, policy: new BigramPolicy(tok, 2), reward: toyReward(), train: items, runDir: dir, stopAfterSteps: 1 });
   // simulate a kill in the middle of writing step 2's checkpoint
-  fs.mkdirSync(path.join(dir, "checkpoints", ".tmp-step-000002", "policy"), { recursive: true });
-  const latest = JSON.parse(fs.readFileSync(path.join(dir, "checkpoints", "latest.json"), "utf8"));
-  assert.equal(latest.step, 1);
+  fs.mkdirSync(path.join(dir, "checkpoints", ".tmp-step-00000002", "policy"), { recursive: true });
+  assert.equal(latestTrainerCheckpoint(dir)!.step, 1);
   const p = new BigramPolicy(tok, 77);
   const res = await trainRL({ config: cfg, policy: p, reward: toyReward(), train: items, runDir: dir, resume: true });
   assert.equal(res.state.step, 2);

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { BENCHMARK_HELP, loadBenchmark } from "../../eval/benchmarks.js";
 import { evaluateBenchmark, formatSummaryTable, readSamplesFile, scoreSamples, type EvalSummary } from "../../eval/evaluate.js";
-import { openModel } from "../../eval/model.js";
+import { openModel } from "../../orchestration/models.js";
 import { requireSandbox } from "../../sandbox/sandbox.js";
 
 export const help = `batcoder eval --benchmark NAME (--model URL|CHECKPOINT | --samples FILE) [options]

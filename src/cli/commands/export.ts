@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { exportGguf } from "../../engine/gguf.js";
-import { latestCheckpoint } from "../../engine/checkpoint.js";
+import { pickWeights } from "../../orchestration/models.js";
 
 export const help = `batcoder export CHECKPOINT --format gguf --out FILE [options]
 
@@ -54,13 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`export: ${msg}`);
   }
   const o = parsed.data;
-  let dir = path.resolve(o.checkpoint);
-  if (!fs.existsSync(dir)) throw new UserError(`checkpoint ${o.checkpoint} does not exist`);
-  if (!fs.existsSync(path.join(dir, "manifest.json"))) {
-    const latest = latestCheckpoint(dir);
-    if (!latest) throw new UserError(`${o.checkpoint} is neither a checkpoint (no manifest.json) nor a run directory with checkpoints`);
-    dir = latest.dir;
-  }
+  const dir = pickWeights(o.checkpoint).weights;
   let result;
   try {
     result = exportGguf(dir, o.out, { dtype: o.dtype, ...(o.name ? { name: o.name } : {}) });

@@ -1,13 +1,14 @@
 /** `batcoder pretrain`: causal-LM pretraining of the embedded model on a code/documentation corpus. */
 import { parseArgs } from "node:util";
 import { UserError } from "../../core/errors.js";
-import { pretrain, type PretrainOptions } from "../../engine/pretrain.js";
+import { pretrain, type PretrainOptions } from "../../orchestration/pretrain.js";
 import { engineInfo, setThreads } from "../../engine/kernels.js";
 
 export const help = `batcoder pretrain --corpus FILE|DIR --out DIR [options]
 
 Causal-LM pretraining of the embedded LLaMA model. Progress (tokens/s, loss, validation loss, ETA) goes to
-stderr; checkpoints (atomic) go to DIR/step-NNNNNNNN, the resolved options to DIR/pretrain-config.json.
+stderr; DIR is a run directory: checkpoints (atomic) go to DIR/checkpoints/step-NNNNNNNN, the resolved options
+to DIR/pretrain-config.json.
 
   --corpus FILE|DIR     built corpus dir (records with code/doc/lang), .jsonl, .txt, or a folder of them
   --out DIR             run directory

@@ -2,24 +2,26 @@ import { parseArgs } from "node:util";
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
-import { loadEmbeddedPolicy } from "../../backends/embedded.js";
 import { connectRemotePolicy } from "../../backends/remote.js";
 import type { Policy } from "../../core/policy.js";
 import { writeFileAtomic } from "../../core/jsonl.js";
-import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../rl/cli-common.js";
-import { beforeAfterTable, runRL } from "../../rl/pipeline.js";
+import { RUN_FILES, runPaths } from "../../core/runs.js";
+import { loadPolicyFrom } from "../../orchestration/models.js";
+import type { WarmStartInfo } from "../../orchestration/warmstart.js";
+import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../orchestration/config.js";
+import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
 import { renderReport } from "../../report/report.js";
 
 export const help = `batcoder rl --from CHECKPOINT [options]
 batcoder rl --policy-url URL [--api-key KEY] [options]
 
 Back-translation RL (code→doc→code, rewards from similarity, no code–doc pairs) starting from an existing
-embedded-model checkpoint (e.g. the warm start .cache/warmstart/<hash>/policy or a previous run's
-runs/NAME/checkpoints/step-N/policy). Writes runs/NAME/ (config.resolved.json, metrics.jsonl, samples.jsonl,
+embedded-model checkpoint: a run directory (its latest checkpoint), a checkpoints folder or one checkpoint
+(e.g. the warm start .cache/warmstart/<hash>/policy, a \`batcoder pretrain\` or \`sft\` output, runs/NAME). Writes runs/NAME/ (config.resolved.json, metrics.jsonl, samples.jsonl,
 evals.jsonl, checkpoints/, summary.json, report.html).
 
 Options:
-  --from DIR           checkpoint to start from (not needed with --resume)
+  --from DIR           run / checkpoints folder / checkpoint to start from (not needed with --resume)
   --policy-url URL     train a REMOTE policy served by \`batcoder serve CKPT --training\` (or any server speaking
                        that Tinker-shaped API); the loop is unchanged, only the Policy object differs
   --api-key KEY        bearer token for --policy-url (default: $BATCODER_API_KEY)
@@ -37,25 +39,23 @@ export async function run(argv: string[]): Promise<number> {
   const url = v["policy-url"];
   if (url && v.from) throw new UserError("--from and --policy-url are exclusive: a remote policy starts from whatever the server loaded");
   const { rl } = resolveCli(v, v.from ? { init_from: v.from } : url ? { init_from: url } : {});
+  const log = makeLogger(!!v.quiet);
   let policy: Policy;
+  let warmInfo: WarmStartInfo | null = null;
   if (url) {
     policy = await connectRemotePolicy(url, { apiKey: v["api-key"] ?? process.env.BATCODER_API_KEY });
   } else {
     const from = rl.init_from;
     if (!from) throw new UserError(`--from CHECKPOINT or --policy-url URL is required (or --resume an existing run)\n\n${help}`);
-    if (!fs.existsSync(from)) throw new UserError(`--from ${from}: no such checkpoint directory`);
-    try {
-      policy = loadEmbeddedPolicy(from);
-    } catch (e) {
-      throw new UserError(`--from ${from}: cannot load the checkpoint (${(e as Error).message})`);
-    }
+    const loaded = await loadPolicyFrom(from);
+    policy = loaded.policy;
+    // The warm start's record travels into the run (report): next to the weights, or in the named directory.
+    const warmFile = [path.join(path.dirname(loaded.weights.weights), RUN_FILES.warmstart), path.join(from, RUN_FILES.warmstart)].find((f) => fs.existsSync(f));
+    if (warmFile) warmInfo = JSON.parse(fs.readFileSync(warmFile, "utf8")) as WarmStartInfo;
   }
-  const log = makeLogger(!!v.quiet);
-  const warmFile = url ? "" : path.join(path.dirname(rl.init_from!), "warmstart.json");
-  const warmInfo = warmFile && fs.existsSync(warmFile) ? JSON.parse(fs.readFileSync(warmFile, "utf8")) : null;
   const res = await runRL({ cfg: rl, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo });
   const table = beforeAfterTable(res.before, res.after);
-  writeFileAtomic(path.join(res.runDir, "before_after.txt"), table + "\n");
+  writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);
   await policy.close?.();
   if (!v["no-report"]) console.log(`report: ${renderReport(res.runDir).file}`);

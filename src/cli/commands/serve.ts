@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { OpenAIServer } from "../../backends/openai-server.js";
-import { loadCheckpointSampler, resolveCheckpointDir } from "../../eval/model.js";
+import { loadCheckpointSampler, loadPolicyFrom } from "../../orchestration/models.js";
 
 export const help = `batcoder serve CHECKPOINT [--port 8000] [--host 127.0.0.1] [options]
 batcoder serve CHECKPOINT --training [--port 8001] [--api-key KEY] [--state-dir DIR]
@@ -140,16 +140,9 @@ async function runTraining(
   if (!loopback && cfg.apiKey === undefined) {
     throw new UserError(`refusing to expose the training API on ${cfg.host} without --api-key (anyone reaching it could change or overwrite the model)`);
   }
-  const dir = await resolveCheckpointDir(cfg.checkpoint);
-  const { loadEmbeddedPolicy } = await import("../../backends/embedded.js");
+  const { policy, weights } = await loadPolicyFrom(cfg.checkpoint);
+  const dir = weights.weights;
   const { TrainingServer } = await import("../../backends/training-server.js");
-  let policy;
-  try {
-    policy = loadEmbeddedPolicy(dir);
-  } catch (e) {
-    if ((e as { userFacing?: boolean }).userFacing) throw e;
-    throw new UserError(`cannot load checkpoint ${dir}: ${(e as Error).message}`);
-  }
   if (cfg.stateDir) {
     const fs = await import("node:fs");
     fs.mkdirSync(cfg.stateDir, { recursive: true });

@@ -84,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       const o = parsed.data;
       // the same corpus reader as `batcoder pretrain` (imported lazily: it pulls in the training engine)
-      const { loadPretrainDocs } = await import("../../engine/pretrain.js");
+      const { loadPretrainDocs } = await import("../../orchestration/pretrain.js");
       const docs = loadPretrainDocs(o.corpus).train;
       const t0 = Date.now();
       const chars = docs.reduce((a, d) => a + d.length, 0);

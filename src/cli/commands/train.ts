@@ -1,9 +1,12 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
-import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../rl/cli-common.js";
-import { beforeAfterTable, checkCorpusUsable, runRL, warmStart } from "../../rl/pipeline.js";
+import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../orchestration/config.js";
+import { checkCorpusUsable } from "../../orchestration/items.js";
+import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
+import { warmStart } from "../../orchestration/warmstart.js";
 import { writeFileAtomic } from "../../core/jsonl.js";
+import { runPaths } from "../../core/runs.js";
 import { renderReport } from "../../report/report.js";
 
 export const help = `batcoder train [options]
@@ -38,11 +41,11 @@ export async function run(argv: string[]): Promise<number> {
   log(`corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`);
   const { policy, info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens, ws, progress: !v.quiet, log });
   const runDir = path.join(rl.output_dir, rl.run_name);
-  writeFileAtomic(path.join(runDir, "warmstart.config.json"), JSON.stringify(ws, null, 2));
+  writeFileAtomic(runPaths(runDir).warmstartConfig, JSON.stringify(ws, null, 2));
   const cfg = { ...rl, init_from: rl.init_from ?? info.checkpoint };
   const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo: info });
   const table = beforeAfterTable(res.before, res.after);
-  writeFileAtomic(path.join(res.runDir, "before_after.txt"), table + "\n");
+  writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);
   if (!v["no-report"]) {
     const r = renderReport(res.runDir);

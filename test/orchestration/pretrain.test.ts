@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { pretrain, loadPretrainDocs } from "../../src/engine/pretrain.js";
+import { pretrain, loadPretrainDocs } from "../../src/orchestration/pretrain.js";
 import { loadEmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 
@@ -36,12 +36,12 @@ test("pretrain lowers the loss, writes checkpoints, and resume is bit-for-bit", 
     assert.equal(log.length, 30);
     assert.ok(log[29].loss < log[0].loss - 1, `loss ${log[0].loss} -> ${log[29].loss}`);
     assert.ok(Number.isFinite(a.valLoss));
-    assert.ok(fs.existsSync(path.join(dir, "a", "step-00000015")) && fs.existsSync(path.join(dir, "a", "step-00000030")));
+    assert.ok(fs.existsSync(path.join(dir, "a", "checkpoints", "step-00000015")) && fs.existsSync(path.join(dir, "a", "checkpoints", "step-00000030")));
     // a second fresh run into the same dir is refused
     await assert.rejects(pretrain({ ...base, out: path.join(dir, "a") }), /already holds checkpoints/);
     // resume from step 15 reproduces step 30 exactly
     fs.cpSync(path.join(dir, "a"), path.join(dir, "b"), { recursive: true });
-    fs.rmSync(path.join(dir, "b", "step-00000030"), { recursive: true });
+    fs.rmSync(path.join(dir, "b", "checkpoints", "step-00000030"), { recursive: true });
     const b = await pretrain({ ...base, out: path.join(dir, "b"), resume: true });
     assert.equal(b.trainLoss, a.trainLoss);
     const pa = loadEmbeddedPolicy(a.checkpoint), pb = loadEmbeddedPolicy(b.checkpoint);

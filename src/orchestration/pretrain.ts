@@ -9,8 +9,9 @@
  * seqLen+1 tokens from it (seeded, so resume is exact). Validation loss is the mean NLL over fixed windows of the
  * validation split (or of a 5% held-out tail of the documents).
  *
- * Output directory: tokenizer.json, pretrain-config.json (resolved options), step-NNNNNNNN/ checkpoints (atomic,
- * last `keep` kept), pretrain-log.jsonl (one line per logged step), and pretrain.json (summary, final checkpoint).
+ * Output directory: a run directory (src/core/runs.ts): tokenizer.json, pretrain-config.json (resolved options),
+ * checkpoints/step-NNNNNNNN/ (atomic, last `keep` kept), pretrain-log.jsonl (one line per logged step), and
+ * pretrain.json (summary, final checkpoint).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -19,14 +20,15 @@ import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../backends/embedded.js";
 import type { Datum } from "../core/policy.js";
-import { ModelConfigSchema, MODEL_PRESETS, type ModelPreset } from "./config.js";
-import { checkpointDirName, latestCheckpoint, pruneCheckpoints } from "./checkpoint.js";
-import { BpeTokenizer, loadTokenizer } from "./tokenizer.js";
+import { ModelConfigSchema, MODEL_PRESETS, type ModelPreset } from "../engine/config.js";
+import { listCheckpoints, pruneCheckpoints } from "../engine/checkpoint.js";
+import { latestCheckpoint, RUN_FILES, runPaths, stepDirName } from "../core/runs.js";
+import { BpeTokenizer, loadTokenizer } from "../engine/tokenizer.js";
 import { lrAt } from "../core/schedule.js";
 import { Rng } from "../core/rng.js";
 import { readJsonlStrict } from "../core/jsonl.js";
 import { ProgressBar } from "../core/progress.js";
-import { engineInfo } from "./kernels.js";
+import { engineInfo } from "../engine/kernels.js";
 
 export const PretrainOptionsSchema = z
   .object({
@@ -212,7 +214,9 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const docs = loadPretrainDocs(o.corpus);
 
   // resume or fresh start
-  const latest = o.resume ? latestCheckpoint(out) : undefined;
+  const ckptRoot = runPaths(out).checkpoints;
+  listCheckpoints(ckptRoot); // repairs a checkpoint swap a crash interrupted
+  const latest = o.resume ? latestCheckpoint(out) : null;
   if (!o.resume && latestCheckpoint(out)) {
     throw new UserError(`${out} already holds checkpoints; pass --resume to continue that run or choose another --out`);
   }
@@ -222,7 +226,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   if (latest) {
     policy = loadEmbeddedPolicy(latest.dir, { maxChunkTokens: o.maxChunkTokens });
     tok = policy.tokenizer;
-    const prev = JSON.parse(fs.readFileSync(path.join(out, "pretrain-config.json"), "utf8")) as { fingerprint?: string; dataRng?: unknown };
+    const prev = JSON.parse(fs.readFileSync(path.join(out, RUN_FILES.pretrainConfig), "utf8")) as { fingerprint?: string; dataRng?: unknown };
     const ts = JSON.parse(fs.readFileSync(path.join(latest.dir, "state.json"), "utf8")) as { trainerState?: { dataRng?: number[]; fingerprint?: string } };
     const fp = fingerprint(o);
     if (prev.fingerprint && prev.fingerprint !== fp) {
@@ -252,7 +256,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const model = policy.llama;
   const seqLen = Math.min(o.seqLen, model.ctx);
   const resolved = { ...o, seqLen, out, fingerprint: fingerprint(o), modelConfig: model.config, nParams: model.nParams(), engine: engineInfo() };
-  fs.writeFileSync(path.join(out, "pretrain-config.json"), JSON.stringify(resolved, null, 2) + "\n");
+  fs.writeFileSync(path.join(out, RUN_FILES.pretrainConfig), JSON.stringify(resolved, null, 2) + "\n");
 
   const trainStream = tokenizeDocs(tok, docs.train);
   const valStream = tokenizeDocs(tok, docs.validation.length ? docs.validation : docs.train.slice(-1));
@@ -281,15 +285,15 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     return s / n;
   };
 
-  const logFile = path.join(out, "pretrain-log.jsonl");
+  const logFile = path.join(out, RUN_FILES.pretrainLog);
   let lastLoss = NaN;
   let valLoss = NaN;
   let tokensDone = 0;
   const t0 = Date.now();
   const save = async (step: number) => {
-    const dir = path.join(out, checkpointDirName(step));
+    const dir = path.join(ckptRoot, stepDirName(step));
     await policy.saveState(dir, { dataRng: dataRng.getState(), fingerprint: fingerprint(o), kind: "pretrain" });
-    pruneCheckpoints(out, o.keep);
+    pruneCheckpoints(ckptRoot, o.keep);
     return dir;
   };
   const startStep = policy.step;
@@ -320,7 +324,7 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     checkpoint: finalDir, steps: policy.step, trainLoss: lastLoss, valLoss, tokensPerSecond: tokensDone / Math.max(1e-3, secs),
     trainTokens: trainStream.length, validationTokens: valStream.length, nParams: model.nParams(), finishedAt: new Date().toISOString(),
   };
-  fs.writeFileSync(path.join(out, "pretrain.json"), JSON.stringify(summary, null, 2) + "\n");
+  fs.writeFileSync(path.join(out, RUN_FILES.pretrainSummary), JSON.stringify(summary, null, 2) + "\n");
   return { policy, checkpoint: finalDir, steps: policy.step, trainLoss: lastLoss, valLoss, tokensPerSecond: summary.tokensPerSecond };
 }
 

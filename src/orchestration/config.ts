@@ -1,9 +1,56 @@
-/** Option handling shared by `batcoder train`, `rl` and `sft`: config file + --set layering, run names. */
+/**
+ * The one config layering, shared by `batcoder train`, `rl` and `sft`:
+ * built-in defaults < the run's saved config (--resume) < --config FILE < --set KEY=VALUE < dedicated flags,
+ * validated by the zod schemas of the RL config (src/rl/config.ts) and the warm start (warmstart.ts).
+ */
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
-import { applySets, parseConfig, readConfigFile, type RLConfig } from "./config.js";
-import { parseWarmStart, type WarmStartConfig } from "./pipeline.js";
+import { RUN_FILES } from "../core/runs.js";
+import { parseConfig, RLConfigSchema, type RLConfig } from "../rl/config.js";
+import { parseWarmStart, WarmStartSchema, type WarmStartConfig } from "./warmstart.js";
+
+/** Parses a --set value: JSON when it parses (numbers, booleans, null, arrays), else the raw string. */
+export function parseSetValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+/** Applies `key=value` overrides; keys must be fields of `shape` (unknown keys: a UserError with near names). */
+export function applySets(base: Record<string, unknown>, sets: string[], shape: Record<string, unknown> = RLConfigSchema.shape, prefix = ""): Record<string, unknown> {
+  const out = { ...base };
+  for (const s of sets) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new UserError(`--set expects key=value, got '${s}'`);
+    const key = s.slice(prefix.length, eq).trim();
+    if (!(key in shape)) {
+      const near = Object.keys(shape).filter((k) => k.includes(key) || key.includes(k)).slice(0, 3);
+      throw new UserError(`--set: unknown option '${prefix}${key}'${near.length ? ` (did you mean ${near.map((k) => prefix + k).join(", ")}?)` : ""}`);
+    }
+    out[key] = parseSetValue(s.slice(eq + 1));
+  }
+  return out;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new UserError(`config file ${file} must hold a JSON object`);
+  return obj as Record<string, unknown>;
+}
 
 export const COMMON_OPTIONS = {
   config: { type: "string" },
@@ -44,10 +91,10 @@ export function resolveCli(values: { config?: string; set?: string[]; "run-name"
   const runName = values["run-name"];
   if (values.resume) {
     const name = runName ?? "batcoder-rl";
-    const saved = path.join("runs", name, "config.resolved.json");
+    const saved = path.join("runs", name, RUN_FILES.config);
     if (!fs.existsSync(saved)) throw new UserError(`--resume: ${saved} not found (is --run-name right?)`);
     raw = JSON.parse(fs.readFileSync(saved, "utf8")) as Record<string, unknown>;
-    const savedWs = path.join("runs", name, "warmstart.config.json");
+    const savedWs = path.join("runs", name, RUN_FILES.warmstartConfig);
     if (fs.existsSync(savedWs)) wsRaw = JSON.parse(fs.readFileSync(savedWs, "utf8")) as Record<string, unknown>;
   }
   if (values.config) {
@@ -58,20 +105,8 @@ export function resolveCli(values: { config?: string; set?: string[]; "run-name"
     wsRaw = { ...wsRaw, ...(warmstart ?? {}) };
   }
   const sets = values.set ?? [];
-  const wsSets = sets.filter((s) => s.startsWith("warmstart."));
   raw = applySets(raw, sets.filter((s) => !s.startsWith("warmstart.")));
-  for (const s of wsSets) {
-    const eq = s.indexOf("=");
-    if (eq < 0) throw new UserError(`--set expects key=value, got '${s}'`);
-    const v = s.slice(eq + 1);
-    let parsed: unknown = v;
-    try {
-      parsed = JSON.parse(v);
-    } catch {
-      /* plain string */
-    }
-    wsRaw[s.slice("warmstart.".length, eq)] = parsed;
-  }
+  wsRaw = applySets(wsRaw, sets.filter((s) => s.startsWith("warmstart.")), WarmStartSchema.shape, "warmstart.");
   if (runName) raw.run_name = runName;
   if (values.corpus) raw.corpus = values.corpus;
   const steps = toInt("steps", values.steps);

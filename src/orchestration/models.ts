@@ -1,0 +1,71 @@
+/**
+ * Opening a model named on the command line: an http(s) URL (any OpenAI-compatible server) or embedded-model
+ * weights, found with the one run layout (src/core/runs.ts): a run directory, its checkpoints folder or one
+ * checkpoint. Every loader says which weights it picked (on stderr, through `log`).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { UserError } from "../core/errors.js";
+import type { Sampler } from "../core/policy.js";
+import { SamplerGenerator, type TextGenerator } from "../core/generator.js";
+import { CachedGenerator } from "../core/generation-cache.js";
+import { resolveWeights, type ResolvedWeights } from "../core/runs.js";
+import type { EmbeddedPolicy } from "../backends/embedded.js";
+
+export function isUrl(spec: string): boolean {
+  return /^https?:\/\//i.test(spec);
+}
+
+/** Prints the picked weights to stderr (the default `log` of the loaders below). */
+export const logToStderr = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** The weights `spec` names (see resolveWeights), announced through `log`. */
+export function pickWeights(spec: string, log: (line: string) => void = logToStderr): ResolvedWeights {
+  const w = resolveWeights(spec);
+  log(`using weights: ${w.description}`);
+  return w;
+}
+
+/** Loads the embedded policy (full training state) from a run / checkpoints folder / checkpoint. */
+export async function loadPolicyFrom(spec: string, log: (line: string) => void = logToStderr): Promise<{ policy: EmbeddedPolicy; weights: ResolvedWeights }> {
+  const weights = pickWeights(spec, log);
+  const { loadEmbeddedPolicy } = await import("../backends/embedded.js");
+  try {
+    return { policy: loadEmbeddedPolicy(weights.weights), weights };
+  } catch (e) {
+    if ((e as { userFacing?: boolean }).userFacing) throw e;
+    throw new UserError(`cannot load checkpoint ${weights.weights}: ${(e as Error).message}`);
+  }
+}
+
+export async function loadCheckpointSampler(spec: string, log: (line: string) => void = logToStderr): Promise<{ sampler: Sampler; dir: string }> {
+  const { policy, weights } = await loadPolicyFrom(spec, log);
+  return { sampler: policy, dir: weights.weights };
+}
+
+export interface OpenModelOptions {
+  modelName?: string;
+  cacheDir?: string;
+  /** HTTP requests in flight. */
+  concurrency?: number;
+  timeoutMs?: number;
+  retries?: number;
+  log?: (line: string) => void;
+}
+
+/** A TextGenerator for `batcoder eval --model`: an HTTP endpoint, or embedded weights (cached when cacheDir is set). */
+export async function openModel(spec: string, opts: OpenModelOptions = {}): Promise<TextGenerator> {
+  if (isUrl(spec)) {
+    const { OpenAIClient } = await import("../backends/openai-client.js");
+    const c = new OpenAIClient({ baseUrl: spec, model: opts.modelName, cacheDir: opts.cacheDir, concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries });
+    await c.init();
+    return c;
+  }
+  if (!fs.existsSync(spec) || !fs.statSync(spec).isDirectory()) throw new UserError(`model '${spec}' is neither an http(s) URL nor a directory`);
+  const { sampler, dir } = await loadCheckpointSampler(spec, opts.log);
+  const label = path.basename(dir) === "policy" ? path.basename(path.dirname(dir)) : path.basename(dir);
+  const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${label}`);
+  return opts.cacheDir ? new CachedGenerator(gen, opts.cacheDir) : gen;
+}

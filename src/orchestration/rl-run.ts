@@ -1,0 +1,145 @@
+/**
+ * The RL run behind `batcoder train` / `rl`: training items (code only), held-out evaluation before, during and
+ * after RL (plus an optional benchmark pass@1), the trainer, and the paired before/after table.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Policy } from "../core/policy.js";
+import { readJsonl, writeFileAtomic } from "../core/jsonl.js";
+import { ProgressBar } from "../core/progress.js";
+import { METRIC_KEYS, runPaths } from "../core/runs.js";
+import { bootstrapCI, type MeanCI } from "../core/stats.js";
+import { SamplerGenerator } from "../core/generator.js";
+import { evaluateBenchmark } from "../eval/evaluate.js";
+import type { RLConfig } from "../rl/config.js";
+import { evaluateHeldOut, type HeldOutEval } from "../rl/eval.js";
+import { createRewardBackend } from "../rl/reward.js";
+import { trainRL, type EvalFn, type RewardBackend } from "../rl/trainer.js";
+import { loadEvalItems, loadTrainItems } from "./items.js";
+import type { WarmStartInfo } from "./warmstart.js";
+
+// ---------------------------------------------------------------------------------------------------------
+// RL with evaluation
+// ---------------------------------------------------------------------------------------------------------
+
+export interface RLRunResult {
+  runDir: string;
+  before: HeldOutEval | null;
+  after: HeldOutEval | null;
+  finished: boolean;
+}
+
+export async function runRL(opts: {
+  cfg: RLConfig;
+  policy: Policy;
+  resume: boolean;
+  progress: boolean;
+  log: (s: string) => void;
+  warmInfo?: WarmStartInfo | null;
+  stopAfterSteps?: number;
+}): Promise<RLRunResult> {
+  const { cfg, policy } = opts;
+  const runDir = path.join(cfg.output_dir, cfg.run_name);
+  const tok = policy.tokenizer;
+  const train = loadTrainItems(cfg, tok);
+  const langs = [...new Set(train.map((t) => t.lang))];
+  const evalItems = cfg.eval_at_start || cfg.eval_at_end || cfg.eval_steps > 0 ? await loadEvalItems(cfg, tok, cfg.eval_size) : [];
+  if (evalItems.length && evalItems.length < Math.min(200, cfg.eval_size)) {
+    opts.log(`note: only ${evalItems.length} held-out documented functions available for evaluation (asked for ${cfg.eval_size})`);
+  }
+  const reward: RewardBackend = await createRewardBackend(cfg, [...new Set([...langs, ...evalItems.map((e) => e.lang)])]);
+  fs.mkdirSync(runDir, { recursive: true });
+  if (opts.warmInfo) writeFileAtomic(runPaths(runDir).warmstart, JSON.stringify(opts.warmInfo, null, 2));
+  opts.log(`RL: ${train.length} training functions (code only), ${evalItems.length} held-out functions; run dir ${runDir}`);
+  if (cfg.signature_hint) opts.log("NOTE: signature_hint is ON — doc→code prompts include the function's signature after <|code|> (not the pure method)");
+  const maxRebuild = cfg.max_rebuild_tokens ?? cfg.max_code_tokens + 16;
+  const evaluate: EvalFn | undefined = evalItems.length
+    ? async (sampler, step) => {
+        let bar: ProgressBar | null = null;
+        const r = await evaluateHeldOut(sampler, evalItems, reward, {
+          maxDocTokens: cfg.max_doc_tokens, maxCodeTokens: maxRebuild, batchSize: cfg.eval_batch_size, signatureHint: cfg.signature_hint, temperature: cfg.eval_temperature,
+          onProgress: (d, t) => {
+            bar ??= new ProgressBar(`eval@${step} (${evalItems.length} fns)`, t, opts.progress);
+            bar.update(d);
+          },
+        });
+        (bar as ProgressBar | null)?.done(`round-trip ${r.roundtrip.mean.toFixed(3)}  doc→code(human) ${r.doc2code_human.mean.toFixed(3)}`);
+        const out = { ...r } as unknown as Record<string, unknown>;
+        if (cfg.eval_benchmark && (step === 0 || step === cfg.max_steps)) {
+          // pass@1 through the eval harness (sandboxed execution), greedy, plain completion format.
+          const { summary } = await evaluateBenchmark({
+            benchmark: cfg.eval_benchmark, generator: new SamplerGenerator(sampler), limit: cfg.eval_benchmark_limit ?? undefined,
+            maxTokens: maxRebuild, temperature: 0, batchSize: cfg.eval_batch_size,
+          });
+          out.benchmark = { name: summary.benchmark, tasks: summary.tasks, pass_at_1: summary.passAtK["pass@1"] ?? null };
+          opts.log(`${summary.benchmark}: pass@1 ${(summary.passAtK["pass@1"] ?? 0).toFixed(3)} over ${summary.tasks} tasks`);
+        }
+        return out;
+      }
+    : undefined;
+  let bar: ProgressBar | null = null;
+  try {
+    const res = await trainRL({
+      config: cfg, policy, reward, train, evaluate, runDir, resume: opts.resume, stopAfterSteps: opts.stopAfterSteps,
+      hooks: {
+        onStart: (i) => {
+          bar = new ProgressBar("rl", i.maxSteps, opts.progress);
+          if (i.resumed) opts.log(`resumed at step ${i.startStep}`);
+        },
+        onStep: (m) =>
+          bar?.update(m.step, `r(doc) ${m[METRIC_KEYS.rewardCode2Doc]!.toFixed(3)} r(code) ${(m[METRIC_KEYS.rewardDoc2Code] ?? NaN).toFixed(3)} valid ${m[METRIC_KEYS.docValidRate]!.toFixed(2)} kl ${m[METRIC_KEYS.kl]!.toFixed(4)} ${m[METRIC_KEYS.stepSeconds]!.toFixed(1)}s/step`, true),
+        onPhase: (p) => {
+          if (!opts.progress) return;
+          if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${p}\n`);
+          else process.stderr.write(`${p}\n`);
+        },
+      },
+    });
+    const evals = readJsonl<HeldOutEval & { step: number }>(runPaths(runDir).evals);
+    return { runDir, before: evals[0] ?? null, after: evals.length > 1 ? evals.at(-1)! : null, finished: res.finished };
+  } finally {
+    await reward.close?.();
+  }
+}
+
+/**
+ * Paired change after − before over the same held-out functions (same ids, same order), with a 95% bootstrap
+ * interval of the mean difference. Null when the two evaluations did not score the same functions.
+ */
+export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"): MeanCI | null {
+  const a = before.per_function;
+  const b = after.per_function;
+  if (!a || !b || a.ids.length !== b.ids.length || a.ids.some((id, i) => id !== b.ids[i])) return null;
+  return bootstrapCI(b[key].map((x, i) => x - a[key][i]!));
+}
+
+/** The before/after table printed at the end of `batcoder train`. */
+export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval | null): string {
+  if (!before) return "(no held-out evaluation)";
+  const rows: Array<[string, "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"]> = [
+    ["round-trip similarity (code→doc→code)", "roundtrip"],
+    ["doc→code similarity from human docs", "doc2code_human"],
+    ["doc BLEU vs human docs", "doc_bleu"],
+    ["doc ROUGE-L vs human docs", "doc_rougeL"],
+  ];
+  const f = (c: { mean: number; lo: number; hi: number }) => `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
+  const sgn = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
+  const w = Math.max(...rows.map((r) => r[0].length));
+  const lines = [
+    `held-out functions: n=${before.n} (mean [95% bootstrap CI]; Δ is the paired after − before difference over the same functions)`,
+    `${"".padEnd(w)}  ${"warm start".padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ paired [95% CI]" : ""}`,
+  ];
+  for (const [label, k] of rows) {
+    const a = before[k];
+    const b = after ? after[k] : null;
+    let delta = "";
+    if (after && b) {
+      const d = pairedDelta(before, after, k);
+      delta = d ? `${sgn(d.mean)} [${sgn(d.lo)}, ${sgn(d.hi)}]${d.lo > 0 ? " *" : d.hi < 0 ? " (worse)" : ""}` : sgn(b.mean - a.mean);
+    }
+    lines.push(`${label.padEnd(w)}  ${f(a).padEnd(24)}  ${b ? f(b).padEnd(24) + "  " + delta : ""}`);
+  }
+  lines.push(`${"doc format-valid rate".padEnd(w)}  ${before.doc_valid_rate.toFixed(3).padEnd(24)}  ${after ? after.doc_valid_rate.toFixed(3) : ""}`);
+  if (after) lines.push("* = the paired 95% interval lies above zero (RL raised it beyond noise)");
+  return lines.join("\n");
+}

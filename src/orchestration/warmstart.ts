@@ -1,0 +1,196 @@
+/**
+ * The cached warm start behind `batcoder train` / `sft`: corpus → tokenizer + causal-LM pretraining
+ * (pretrain.ts) → SFT on natural (code, doc) pairs, both directions (sft.ts), cached under
+ * <cache_dir>/<hash>/ where the hash covers the config, the corpus and the code that builds it.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import crypto from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { UserError } from "../core/errors.js";
+import { writeFileAtomic, readJsonl } from "../core/jsonl.js";
+import { ProgressBar } from "../core/progress.js";
+import { latestCheckpoint, POLICY_DIR, RUN_FILES } from "../core/runs.js";
+import { loadEmbeddedPolicy, type EmbeddedPolicy } from "../backends/embedded.js";
+import { formatIssues } from "../rl/config.js";
+import { loadSftPairs, readSplit } from "./items.js";
+import { pretrain } from "./pretrain.js";
+import { sftStage, type SftStageInfo } from "./sft.js";
+
+// ---------------------------------------------------------------------------------------------------------
+// Warm-start configuration
+// ---------------------------------------------------------------------------------------------------------
+
+export const WarmStartSchema = z
+  .object({
+    /** A preset name, or a partial HF LLaMA config (hidden_size, num_hidden_layers, ...). */
+    model: z
+      .union([z.enum(["tiny", "small", "base", "medium", "large"]), z.record(z.string(), z.number().int().positive())])
+      .default("small"),
+    vocab_size: z.number().int().min(300).max(65536).default(2048),
+    pretrain_steps: z.number().int().min(0).default(600),
+    pretrain_seq_len: z.number().int().min(16).default(256),
+    pretrain_batch_tokens: z.number().int().positive().default(4096),
+    pretrain_lr: z.number().positive().max(1).default(2e-3),
+    sft_steps: z.number().int().min(0).default(320),
+    sft_batch_tokens: z.number().int().positive().default(4096),
+    sft_lr: z.number().positive().max(1).default(1e-3),
+    sft_warmup_steps: z.number().int().min(0).default(10),
+    sft_max_pairs: z.number().int().positive().default(20000),
+    cache_dir: z.string().default(".cache/warmstart"),
+  })
+  .strict();
+export type WarmStartConfig = z.infer<typeof WarmStartSchema>;
+
+export function parseWarmStart(raw: unknown): WarmStartConfig {
+  const r = WarmStartSchema.safeParse(raw ?? {});
+  if (!r.success) throw new UserError(`invalid warmstart config:\n${formatIssues(r.error)}`);
+  return r.data;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Warm start (cached)
+// ---------------------------------------------------------------------------------------------------------
+
+function corpusFingerprint(corpus: string): string {
+  const h = crypto.createHash("sha256");
+  const man = path.join(corpus, "manifest.json");
+  if (fs.existsSync(man)) h.update(fs.readFileSync(man));
+  else {
+    const walk = (d: string) => {
+      for (const f of fs.readdirSync(d).sort()) {
+        const p = path.join(d, f);
+        const st = fs.statSync(p);
+        if (st.isDirectory()) walk(p);
+        else h.update(`${path.relative(corpus, p)}:${st.size}\n`);
+      }
+    };
+    walk(corpus);
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * Fingerprint of the code that determines a warm start (the compiled engine, tokenizer, corpus reader, doc
+ * canonicaliser and SFT code, plus the native kernels' sources): a cached warm start built by other code is
+ * rebuilt instead of silently reused.
+ */
+function codeFingerprint(): string {
+  const h = crypto.createHash("sha256");
+  const srcRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const repoRoot = path.resolve(srcRoot, "..", "..");
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const f of fs.readdirSync(d).sort()) {
+      const p = path.join(d, f);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else if (/\.(js|cc|h|gyp)$/.test(f)) h.update(`${path.relative(repoRoot, p)}\n`).update(fs.readFileSync(p));
+    }
+  };
+  for (const sub of ["engine", "rl", "similarity", "lang", "corpus", "backends"]) walk(path.join(srcRoot, sub));
+  walk(path.join(repoRoot, "native"));
+  return h.digest("hex").slice(0, 16);
+}
+
+export interface WarmStartInfo {
+  dir: string;
+  checkpoint: string;
+  cached: boolean;
+  hash: string;
+  pretrain: { steps: number; losses: number[]; val_loss: number; tokens_per_s: number } | null;
+  sft: SftStageInfo | null;
+  rebuild_command: string;
+}
+
+export async function warmStart(opts: {
+  corpus: string;
+  languages: string[] | null;
+  seed: number;
+  signatureHint: boolean;
+  /** The RL documentation / code budgets: SFT targets are fitted to them. */
+  maxDocTokens: number;
+  maxCodeTokens: number;
+  ws: WarmStartConfig;
+  progress: boolean;
+  log: (s: string) => void;
+}): Promise<{ policy: EmbeddedPolicy; info: WarmStartInfo }> {
+  const { ws } = opts;
+  const key = {
+    ws: { ...ws, cache_dir: undefined }, corpus: corpusFingerprint(opts.corpus), languages: opts.languages, seed: opts.seed, signatureHint: opts.signatureHint,
+    maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens, code: codeFingerprint(), v: 3,
+  };
+  const hash = crypto.createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
+  const dir = path.resolve(ws.cache_dir, hash);
+  const infoFile = path.join(dir, RUN_FILES.warmstart);
+  if (fs.existsSync(infoFile)) {
+    const info = JSON.parse(fs.readFileSync(infoFile, "utf8")) as WarmStartInfo;
+    if (fs.existsSync(info.checkpoint)) {
+      opts.log(`warm start: cached ${path.relative(process.cwd(), dir)} (delete it to rebuild)`);
+      return { policy: loadEmbeddedPolicy(info.checkpoint), info: { ...info, cached: true } };
+    }
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(path.join(dir, "key.json"), JSON.stringify(key, null, 2));
+
+  // ---- stage 1: tokenizer + causal-LM pretraining (engine) ----
+  // The pretraining text is written here from the corpus' train/validation splits (language-filtered; the test
+  // split is never included), as {text, split} JSONL records the engine's pretrain() reads.
+  const pre = path.join(dir, "pretrain");
+  const dataFile = path.join(dir, "pretrain-data.jsonl");
+  if (!fs.existsSync(dataFile)) {
+    const lines: string[] = [];
+    for (const split of ["train", "validation"] as const) {
+      for (const r of readSplit(opts.corpus, split, opts.languages)) lines.push(JSON.stringify({ text: (r.doc ? r.doc.trim() + "\n" : "") + r.code, split }));
+    }
+    writeFileAtomic(dataFile, lines.join("\n") + "\n");
+  }
+  let modelSpec: string;
+  if (typeof ws.model === "string") modelSpec = ws.model;
+  else {
+    modelSpec = path.join(dir, "model-config.json");
+    writeFileAtomic(modelSpec, JSON.stringify(ws.model, null, 2));
+  }
+  opts.log(`warm start 1/2: tokenizer (${ws.vocab_size}) + ${typeof ws.model === "string" ? ws.model : "custom"} model pretraining, ${ws.pretrain_steps} steps`);
+  const bar1 = new ProgressBar("pretrain", Math.max(1, ws.pretrain_steps), opts.progress);
+  const losses1: number[] = [];
+  const resumePre = fs.existsSync(path.join(pre, RUN_FILES.pretrainConfig)) && latestCheckpoint(pre) !== null;
+  const pr = await pretrain(
+    {
+      corpus: dataFile, out: pre, config: modelSpec, vocabSize: ws.vocab_size, steps: Math.max(1, ws.pretrain_steps), seqLen: ws.pretrain_seq_len,
+      batchTokens: ws.pretrain_batch_tokens, lr: ws.pretrain_lr, seed: opts.seed, progress: false, resume: resumePre, saveEvery: 50,
+      evalEvery: Math.max(1, ws.pretrain_steps),
+    },
+    { onStep: (s) => (losses1.push(s.loss), bar1.update(s.step, `loss ${s.loss.toFixed(3)} ${Math.round(s.tokensPerSecond)} tok/s`)) },
+  );
+  bar1.done(`loss ${pr.trainLoss.toFixed(3)} val ${pr.valLoss.toFixed(3)}`);
+  const policy = pr.policy;
+
+  // ---- stage 2: SFT on natural pairs, both directions ----
+  const pairs = await loadSftPairs(opts.corpus, opts.languages, ws.sft_max_pairs, { tok: policy.tokenizer, maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens });
+  let sftInfo: WarmStartInfo["sft"] = null;
+  if (ws.sft_steps > 0) {
+    if (pairs.length === 0) throw new UserError(`corpus ${opts.corpus}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`);
+    opts.log(`warm start 2/2: SFT on natural (code, doc) pairs, both directions, ${ws.sft_steps} steps`);
+    sftInfo = await sftStage(policy, pairs, { ws, seed: opts.seed, signatureHint: opts.signatureHint, progress: opts.progress });
+  }
+  const ckpt = path.join(dir, POLICY_DIR);
+  const tmp = `${ckpt}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await policy.saveState(tmp);
+  fs.rmSync(ckpt, { recursive: true, force: true });
+  fs.renameSync(tmp, ckpt);
+  const preLosses = readJsonl<{ loss?: number }>(path.join(pre, RUN_FILES.pretrainLog)).map((r) => r.loss).filter((x): x is number => typeof x === "number");
+  const info: WarmStartInfo = {
+    dir,
+    checkpoint: ckpt,
+    cached: false,
+    hash,
+    pretrain: { steps: pr.steps, losses: preLosses.length ? preLosses : losses1, val_loss: pr.valLoss, tokens_per_s: pr.tokensPerSecond },
+    sft: sftInfo,
+    rebuild_command: `rm -rf ${path.relative(process.cwd(), dir)} && batcoder train  # (same config) rebuilds this warm start`,
+  };
+  writeFileAtomic(infoFile, JSON.stringify(info, null, 2));
+  return { policy, info };
+}
+
