@@ -16,6 +16,7 @@ import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
 import { trainRL } from "../../src/rl/trainer.js";
 import { parseConfig } from "../../src/rl/config.js";
 import { readJsonl } from "../../src/core/jsonl.js";
+import { stepDirName } from "../../src/core/runs.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import { lowercaseToyReward, TINY_MODEL } from "../rl/helpers.js";
 
@@ -62,7 +63,7 @@ test("trainRL through TinkerPolicy (Tinker protocol) equals trainRL in-process: 
     assert.ok(metrics(remoteDir).some((m) => m.kl !== 0), "the reference snapshot was used");
     assert.ok(remote.lossPaths.exact >= 8, "forward_backward went over the protocol");
     assert.ok(s1.server.counts.forward_backward! >= 8 && s1.server.counts.asample! >= 4 && s1.server.counts.retrieve_future! >= 8);
-    const manifest = JSON.parse(fs.readFileSync(path.join(remoteDir, "checkpoints", "step-000004", "policy", "tinker-state.json"), "utf8"));
+    const manifest = JSON.parse(fs.readFileSync(path.join(remoteDir, "checkpoints", stepDirName(4), "policy", "tinker-state.json"), "utf8"));
     assert.match(manifest.path, /^tinker:\/\/[^/]+\/weights\/state-/);
     await remote.close();
 
