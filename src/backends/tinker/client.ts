@@ -510,3 +510,14 @@ export async function connectTinkerPolicy(url: string, o: TinkerPolicyOptions = 
   return new TinkerPolicy(t, session.session_id, model.model_id, baseModel, tokenizer, exact, known.max_context_length ?? 2048, ext?.model_name ?? baseModel, o);
 }
 
+
+/** Whether `url` answers Tinker's get_server_capabilities (one quick request, no retries). */
+export async function isTinkerService(url: string, apiKey?: string): Promise<boolean> {
+  try {
+    const t = new TinkerTransport(url, { apiKey, retries: 1, requestTimeoutMs: 10_000 });
+    const res = await t.request("GET", Endpoints.capabilities);
+    return GetServerCapabilitiesResponse.passthrough().safeParse(await res.json()).success;
+  } catch {
+    return false; // not a Tinker service (or not reachable): the caller tries batcoder's own protocol, which reports
+  }
+}

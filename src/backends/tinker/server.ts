@@ -71,6 +71,8 @@ export interface TinkerServerOptions {
   maxFutures?: number;
   /** The tokenizer's HF JSON when the policy's tokenizer cannot export it. */
   tokenizerJSON?: Record<string, unknown>;
+  /** Handles requests outside /api/v1 (e.g. batcoder's own training protocol on the same port); default 404. */
+  fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   log?: (line: string) => void;
 }
 
@@ -256,6 +258,7 @@ export class TinkerServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://x");
     const route = url.pathname.replace(/\/+$/, "");
+    if (this.opts.fallback && !route.startsWith(API + "/")) return this.opts.fallback(req, res);
     if (this.opts.apiKey !== undefined) {
       const given = req.headers["x-api-key"];
       const a = Buffer.from(typeof given === "string" ? given : ""), b = Buffer.from(this.opts.apiKey);
