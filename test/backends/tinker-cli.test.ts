@@ -15,6 +15,7 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { connectRemotePolicy } from "../../src/backends/remote.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
 import { serveTinker } from "../../src/backends/tinker/server.js";
+import { OpenAIServer } from "../../src/backends/openai-server.js";
 import type { AdamParams, Datum } from "../../src/core/policy.js";
 import { writeCorpus } from "../rl/corpus-fixture.js";
 
@@ -107,6 +108,36 @@ test("rl --policy-url URL trains through TinkerPolicy when URL is a Tinker servi
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /--lora-rank must be an integer in 1\.\.1024, got 'zero'/);
   } finally {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("rl --policy-url (Tinker trainer) --sampler-url (OpenAI-compatible sampler): rollouts from the server, mismatch logged", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-tinker-sampler-cli-"));
+  writeCorpus(path.join(dir, "corpus"), { train: 12, validation: 2, test: 6 });
+  const trainer = createEmbeddedPolicy({ config, tokenizer: tok, seed: 3 });
+  const sampler = createEmbeddedPolicy({ config, tokenizer: tok, seed: 3 });
+  const { server, url } = await serveTinker({ policy: trainer, port: 0, stateRoot: path.join(dir, "states"), baseModel: "tiny" });
+  const batches: number[] = [];
+  const oai = new OpenAIServer({ sampler, modelName: "tiny", onBatch: (b) => batches.push(b.sequences) });
+  const oaiUrl = await oai.listen(0);
+  try {
+    const r = await runAsync(
+      ["rl", "--policy-url", url, "--sampler-url", oaiUrl, "--corpus", "corpus", "--run-name", "mix", "--steps", "2", "--quiet", "--no-report",
+        "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=1", "--set", "max_doc_tokens=12",
+        "--set", "max_rebuild_tokens=8", "--set", "eval_size=4", "--set", "reject_invalid_docs=false", "--set", "learning_rate=0.01", "--set", "tis_cap=3"],
+      dir,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /TEXT mode/, "batcoder serve offers token ids");
+    assert.ok(batches.length >= 2, "the rollouts were sampled by the OpenAI-compatible server");
+    const m = fs.readFileSync(path.join(dir, "runs", "mix", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
+    assert.equal(m.length, 2);
+    for (const x of m) assert.ok(Number.isFinite(x["mismatch/mean_abs_dlogp"]) && Number.isFinite(x["mismatch/ratio_p95"]));
+    assert.ok(server.counts.forward_backward! >= 2, "training went to the Tinker server");
+  } finally {
+    await oai.close();
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }

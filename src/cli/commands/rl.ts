@@ -5,7 +5,9 @@ import { UserError } from "../../core/errors.js";
 import { connectRemotePolicy } from "../../backends/remote.js";
 import { connectTinkerPolicy, isTinkerService } from "../../backends/tinker/client.js";
 import { BpeTokenizer } from "../../engine/tokenizer.js";
-import type { Policy } from "../../core/policy.js";
+import type { Policy, Sampler } from "../../core/policy.js";
+import { OpenAIClient } from "../../backends/openai-client.js";
+import { OpenAISampler } from "../../backends/openai-sampler.js";
 import { writeFileAtomic } from "../../core/jsonl.js";
 import { RUN_FILES, runPaths } from "../../core/runs.js";
 import { loadPolicyFrom } from "../../orchestration/models.js";
@@ -32,6 +34,13 @@ Options:
   --base-model NAME    Tinker: the base model to train [the service's first trainable model]
   --lora-rank N        Tinker: LoRA rank for create_model [32]
   --tokenizer FILE     Tinker: the base model's tokenizer.json (required unless the service is batcoder's)
+  --sampler-url URL    sample BOTH rollout stages from an OpenAI-compatible server (vLLM, SGLang, llama.cpp server,
+                       \`batcoder serve\`) with the policy's tokenizer: token ids in and out where offered (vLLM's
+                       return_tokens_as_token_ids), a loud text fallback otherwise. The trainer recomputes log-probs,
+                       logs the mismatch (mismatch/* metrics) and corrects it with truncated IS (--set tis_cap=C,
+                       default 2). The server's weights are NOT updated by the run (off-policy, corrected by TIS).
+  --sampler-model NAME model id at --sampler-url [its first model]
+  --sampler-api-key K  bearer key for --sampler-url [$OPENAI_API_KEY]
 ${COMMON_HELP}
   --no-report          skip the HTML report`;
 
@@ -44,7 +53,7 @@ function loraRank(s: string): number {
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, from: { type: "string" }, "policy-url": { type: "string" }, "api-key": { type: "string" }, "base-model": { type: "string" }, "lora-rank": { type: "string" }, tokenizer: { type: "string" }, "no-report": { type: "boolean" } }, allowPositionals: false });
+    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, from: { type: "string" }, "policy-url": { type: "string" }, "api-key": { type: "string" }, "base-model": { type: "string" }, "lora-rank": { type: "string" }, tokenizer: { type: "string" }, "sampler-url": { type: "string" }, "sampler-model": { type: "string" }, "sampler-api-key": { type: "string" }, "no-report": { type: "boolean" } }, allowPositionals: false });
   } catch (e) {
     throw new UserError(`${(e as Error).message}\n\n${help}`);
   }
@@ -78,7 +87,15 @@ export async function run(argv: string[]): Promise<number> {
     const warmFile = [path.join(path.dirname(loaded.weights.weights), RUN_FILES.warmstart), path.join(from, RUN_FILES.warmstart)].find((f) => fs.existsSync(f));
     if (warmFile) warmInfo = JSON.parse(fs.readFileSync(warmFile, "utf8")) as WarmStartInfo;
   }
-  const res = await runRL({ cfg: rl, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo });
+  let rolloutSampler: Sampler | undefined;
+  if (v["sampler-url"]) {
+    const client = new OpenAIClient({ baseUrl: v["sampler-url"], ...(v["sampler-model"] ? { model: v["sampler-model"] } : {}), ...(v["sampler-api-key"] ? { apiKey: v["sampler-api-key"] } : {}) });
+    rolloutSampler = new OpenAISampler(client, policy.tokenizer, (l) => console.error(l), policy.info.contextLength);
+    log(`rollouts from ${client.baseUrl} (truncated IS cap ${rl.tis_cap}); the trainer is ${policy.info.backend}`);
+  } else if (v["sampler-model"] || v["sampler-api-key"]) {
+    throw new UserError("--sampler-model / --sampler-api-key apply only with --sampler-url");
+  }
+  const res = await runRL({ cfg: rl, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo, ...(rolloutSampler ? { rolloutSampler } : {}) });
   const table = beforeAfterTable(res.before, res.after);
   writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);
