@@ -15,7 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadBenchmark } from "../../src/eval/benchmarks.js";
 import { Pool, scoreSamples } from "../../src/eval/evaluate.js";
-import { executeProgram, LANGUAGES, type Language } from "../../src/sandbox/executors.js";
+import { executeProgram, EXEC_LANGUAGES, type Language } from "../../src/sandbox/executors.js";
 import { Sandbox } from "../../src/sandbox/sandbox.js";
 
 const { values } = parseArgs({
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     };
     console.log("| language | sandboxed run of a trivial program (compile + run), median of 3 |");
     console.log("|---|---|");
-    for (const l of LANGUAGES) {
+    for (const l of EXEC_LANGUAGES) {
       const ts: number[] = [];
       let status = "";
       for (let i = 0; i < 3; i++) {

@@ -22,6 +22,7 @@ const tok = new ByteTokenizer();
 const tiny = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128 };
 const items = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, lang: "python", code: `def f${i}(x):\n    return x + ${i}\n` }));
 const toy: RewardBackend = {
+  penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
   checkDoc: (doc) => ({ valid: doc.length > 0, violations: [], leaked: false, leakFraction: 0, reasons: [] }),
   async score(jobs) {
     return jobs.map((j) => {

@@ -36,6 +36,7 @@ for (const f of fs.readdirSync(srcDir).filter((f) => f.endsWith(".py")).sort()) 
 }
 const tok = await BpeTokenizer.train(texts, { vocabSize: 2048 });
 const reward: RewardBackend = {
+  penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
   checkDoc: (doc) => ({ valid: doc.trim().length > 0, violations: [], leaked: false, leakFraction: 0, reasons: [] }),
   async score(jobs) {
     return jobs.map((j) => {

@@ -42,7 +42,7 @@ export interface EmbeddedPolicyOptions {
 }
 
 /** Resolves a preset or partial config against a tokenizer into a full, validated ModelConfig. */
-export function resolveConfig(opts: { config?: Partial<ModelConfig>; preset?: ModelPreset }, tokenizer: BpeTokenizer): ModelConfig {
+export function modelConfigFor(opts: { config?: Partial<ModelConfig>; preset?: ModelPreset }, tokenizer: BpeTokenizer): ModelConfig {
   let base: Record<string, unknown>;
   if (opts.preset) {
     const p = MODEL_PRESETS[opts.preset];
@@ -195,7 +195,7 @@ function restoreOptimizer(opt: AdamW, saved: { state: Map<string, { shape: numbe
 
 /** A freshly initialised policy from a preset or config. */
 export function createEmbeddedPolicy(opts: EmbeddedPolicyOptions): EmbeddedPolicy {
-  const config = resolveConfig(opts, opts.tokenizer);
+  const config = modelConfigFor(opts, opts.tokenizer);
   const seed = opts.seed ?? 0;
   const rng = new Rng(seed);
   const model = LlamaModel.init(config, rng.fork(), opts.kernels ?? getKernels());

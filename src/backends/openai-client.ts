@@ -1,5 +1,5 @@
 /**
- * OpenAI-compatible HTTP client as a `TextGenerator` (src/eval/generator.ts): vLLM, llama.cpp server,
+ * OpenAI-compatible HTTP client as a `TextGenerator` (src/core/generator.ts): vLLM, llama.cpp server,
  * Ollama, `batcoder serve`, or OpenAI itself.
  *
  * - A string input goes to POST {base}/completions; `{messages}` goes to POST {base}/chat/completions.

@@ -13,6 +13,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { Generation, GenerationInput, GenerationParams, TextGenerator } from "./generator.js";
+import { appendJsonl, readJsonl } from "./jsonl.js";
 
 export function generationKey(model: string, input: GenerationInput, params: GenerationParams, index: number): string {
   const { n: _n, ...rest } = params;
@@ -23,15 +24,9 @@ export class GenerationCache {
   private readonly map = new Map<string, Generation>();
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (!fs.existsSync(file)) return;
-    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-      if (!line.trim()) continue;
-      try {
-        const e = JSON.parse(line) as { key?: unknown; text?: unknown; finishReason?: unknown };
-        if (typeof e.key === "string" && typeof e.text === "string") this.map.set(e.key, { text: e.text, finishReason: typeof e.finishReason === "string" ? e.finishReason : "stop" });
-      } catch {
-        /* torn line from an interrupted run */
-      }
+    // a torn line from an interrupted run is skipped by readJsonl
+    for (const e of readJsonl<{ key?: unknown; text?: unknown; finishReason?: unknown }>(file)) {
+      if (typeof e.key === "string" && typeof e.text === "string") this.map.set(e.key, { text: e.text, finishReason: typeof e.finishReason === "string" ? e.finishReason : "stop" });
     }
   }
   get size(): number {
@@ -42,7 +37,7 @@ export class GenerationCache {
   }
   put(key: string, g: Generation): void {
     this.map.set(key, g);
-    fs.appendFileSync(this.file, JSON.stringify({ key, text: g.text, finishReason: g.finishReason }) + "\n");
+    appendJsonl(this.file, { key, text: g.text, finishReason: g.finishReason });
   }
   /** Cache file name for a model in a cache directory. */
   static fileFor(dir: string, model: string, salt = ""): string {

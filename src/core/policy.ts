@@ -75,7 +75,7 @@ export interface Datum {
   };
 }
 
-/** Which loss forward_backward computes; the math lives in src/backends/losses.ts. */
+/** Which loss forward_backward computes; the math lives in src/core/losses.ts. */
 export type LossSpec =
   | { kind: "cross_entropy"; aggregation?: Aggregation }
   | {

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-export { buildCorpus, formatSummary, resolveConfig, assignSplit, type CorpusStats, type BuildOptions } from "./pipeline.js";
+export { buildCorpus, formatSummary, resolveCorpusConfig, assignSplit, type CorpusStats, type BuildOptions } from "./pipeline.js";
 export { readCorpus, readCorpusSync, verifyCorpus, readManifest, CORPUS_FORMAT, type ReadOptions, type CorpusManifest } from "./reader.js";
 export {
   CorpusRecordSchema,

@@ -93,7 +93,7 @@ function zodMessage(e: { issues: { path: PropertyKey[]; message: string }[] }): 
   return e.issues.map((i) => `${i.path.map(String).join(".") || "config"}: ${i.message}`).join("; ");
 }
 
-export function resolveConfig(input: CorpusConfigInput): CorpusConfig {
+export function resolveCorpusConfig(input: CorpusConfigInput): CorpusConfig {
   const r = CorpusConfigSchema.safeParse(input);
   if (!r.success) throw new UserError(`invalid corpus config — ${zodMessage(r.error)}`);
   const cfg = r.data;
@@ -191,7 +191,7 @@ async function* prefetch(src: AsyncIterable<SourceFile>, ahead: number, wanted: 
 export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions = {}): Promise<CorpusStats> {
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
-  const cfg = resolveConfig(input);
+  const cfg = resolveCorpusConfig(input);
   const inputs: NormalizedInput[] = cfg.inputs.map(normalizeInput);
   const kinds = inputs.map((inp) => {
     try {

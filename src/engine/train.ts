@@ -1,7 +1,7 @@
 /**
  * Loss forward/backward over Datums (Tinker-shaped) for the LLaMA model: packs datums of different lengths into
  * micro-batches of at most `maxTokens` rows, computes per-token log-probs (and entropies when the loss needs
- * them), asks src/backends/losses.ts for dLoss/dlogp (and dLoss/dentropy), and back-propagates through the
+ * them), asks src/core/losses.ts for dLoss/dlogp (and dLoss/dentropy), and back-propagates through the
  * log-softmax and the network. Gradients are ADDED to the given buffers (gradient accumulation).
  */
 import type { Datum, ForwardBackwardResult, LossSpec } from "../core/policy.js";
@@ -102,7 +102,7 @@ export function datumLogprobs(
  * One micro-batch: forward, loss, backward. Several micro-batches (more than maxTokens tokens): the loss
  * normalisers span the whole batch, so each micro-batch's dLoss/dlogp is taken from computeLoss over ALL datums,
  * with the not-yet-computed log-probs of later micro-batches filled by placeholders (their sampling log-probs, or
- * 0). For the losses of src/backends/losses.ts a token's gradient depends only on its own datum and on
+ * 0). For the losses of src/core/losses.ts a token's gradient depends only on its own datum and on
  * batch normalisers, so placeholders do not change it; this is CHECKED at the end against computeLoss on the real
  * log-probs, and any micro-batch whose coefficients differ gets a correction pass (backward is linear in
  * dLoss/dlogits at fixed weights), so the result is exact for any loss.

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
+import { parseJsonl } from "../core/jsonl.js";
 import { loadBenchmark, type Problem } from "./benchmarks.js";
 import type { GenerationParams, TextGenerator } from "../core/generator.js";
 import { meanPassAtK } from "./passk.js";
@@ -286,17 +287,9 @@ export function readSamplesFile(file: string): SampleRecord[] {
     throw new UserError(`cannot read samples file ${file}: ${(e as Error).message}`);
   }
   const out: SampleRecord[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    let o: unknown;
-    try {
-      o = JSON.parse(line);
-    } catch {
-      throw new UserError(`${file}:${i + 1}: not valid JSON`);
-    }
-    const r = o as Record<string, unknown>;
+  parseJsonl(text, file).forEach((r, i) => {
     if (typeof r.task_id !== "string" || typeof r.completion !== "string") {
-      throw new UserError(`${file}:${i + 1}: each line needs string fields "task_id" and "completion"`);
+      throw new UserError(`${file}: record ${i + 1}: each line needs string fields "task_id" and "completion"`);
     }
     out.push({ task_id: r.task_id, completion: r.completion });
   });

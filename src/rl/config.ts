@@ -7,6 +7,9 @@ import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { ADVANTAGE_ESTIMATORS } from "./advantages.js";
 
+/** A removed option: accepted by name only to fail with a message that names its replacement. */
+const removed = (name: string, use: string) =>
+  z.undefined({ error: `'${name}' was removed: documentation penalties have one set of knobs; use ${use}` }).optional();
 const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).positive(`${what} must be > 0`);
 const nonNegInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).min(0, `${what} must be >= 0`);
 const nonNeg = (what: string) => z.number({ error: `${what} must be a number` }).min(0, `${what} must be >= 0`);
@@ -49,10 +52,9 @@ export const RLConfigSchema = z
     reward_metric: z.enum(["bleu", "codebleu", "dfg", "exact"]).default("codebleu"),
     /** How a documentation's reward aggregates its reconstructions' rewards. */
     doc_reward_agg: z.enum(["mean", "max"]).default("mean"),
-    /** Reward of a documentation rejected by the format check (no reconstructions are sampled for it). */
-    invalid_doc_reward: z.number().default(-0.1),
-    /** Reward of a documentation rejected by the leakage check. */
-    leaked_doc_reward: z.number().default(-0.5),
+    /** Removed: one knob set controls the documentation penalties (reward_options.formatPenalty / leakPenalty). */
+    invalid_doc_reward: removed("invalid_doc_reward", "reward_options.formatPenalty (a positive penalty: invalid_doc_reward=-0.1 is formatPenalty=0.1)"),
+    leaked_doc_reward: removed("leaked_doc_reward", "reward_options.leakPenalty (a positive penalty: leaked_doc_reward=-0.5 is leakPenalty=0.5)"),
     /**
      * Reject documentation that breaks the format before reconstruction (the method's rule). When false, it is
      * reconstructed anyway and only penalised through the reward module's format gate/penalty — useful when a

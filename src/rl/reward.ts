@@ -4,9 +4,9 @@
  */
 import { UserError } from "../core/errors.js";
 import { isLangId, loadLanguage, type LangId } from "../lang/index.js";
-import { canonicalizeDoc, detectLeak, isRewardError, RewardConfigSchema, RewardPool, validateDoc, type RewardConfig } from "../similarity/index.js";
+import { canonicalizeDoc, checkDoc, isRewardError, RewardConfigSchema, RewardPool, type RewardConfig, type RewardJob } from "../similarity/index.js";
 import type { RLConfig } from "./config.js";
-import type { DocVerdict, RewardBackend, RewardJob, RewardScore } from "./trainer.js";
+import type { DocVerdict, RewardBackend, RewardScore } from "./trainer.js";
 
 export { canonicalizeDoc };
 
@@ -27,9 +27,17 @@ export function toLangId(lang: string): LangId {
   return lang;
 }
 
+/**
+ * RL's defaults for the documentation penalties (over the reward module's own): a documentation that breaks the
+ * format costs 0.1, one that leaks the code 0.5 — chosen on the validation split (bench/rl/RESULTS.md, "RL penalty
+ * ablation"). With both reject_* flags on (the default), kept documentation is valid and leak-free, so these act
+ * only as the reward of rejected documentation.
+ */
+export const RL_PENALTY_DEFAULTS = { formatPenalty: 0.1, leakPenalty: 0.5 } as const;
+
 /** Reward config for src/similarity's reward(): metric from the RL config, the rest from reward_options. */
 export function rewardConfigFor(cfg: RLConfig): RewardConfig {
-  const r = RewardConfigSchema.safeParse({ metric: cfg.reward_metric, ...cfg.reward_options });
+  const r = RewardConfigSchema.safeParse({ metric: cfg.reward_metric, ...RL_PENALTY_DEFAULTS, ...cfg.reward_options });
   if (!r.success) throw new UserError(`invalid reward_options: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
   return r.data;
 }
@@ -40,14 +48,13 @@ export async function createRewardBackend(cfg: RLConfig, langs: string[]): Promi
   const pool = new RewardPool({ workers: cfg.reward_workers || undefined });
   let errors = 0;
   return {
+    penalties: { formatPenalty: rewardCfg.formatPenalty, leakPenalty: rewardCfg.leakPenalty },
     checkDoc(doc: string, code: string, lang: string): DocVerdict {
-      const v = validateDoc(doc);
-      const l = detectLeak(doc, code, toLangId(lang), { threshold: rewardCfg.leakThreshold, minRun: rewardCfg.leakMinRun });
-      return { valid: v.valid, violations: v.violations, leaked: l.leaked, leakFraction: l.fraction, reasons: l.reasons };
+      return checkDoc(doc, code, toLangId(lang), rewardCfg);
     },
-    async score(jobs: RewardJob[]): Promise<RewardScore[]> {
+    async score(jobs: RewardJob<string>[]): Promise<RewardScore[]> {
       if (jobs.length === 0) return [];
-      const res = await pool.score(jobs.map((j) => ({ code: j.code, doc: j.doc, rebuilt: j.rebuilt, lang: toLangId(j.lang), cfg: rewardCfg })));
+      const res = await pool.score(jobs.map((j) => ({ code: j.code, doc: j.doc, rebuilt: j.rebuilt, lang: toLangId(j.lang), cfg: rewardCfg, docCheck: j.docCheck })));
       return res.map((r) => {
         if (isRewardError(r)) {
           // A job the reward module could not score (e.g. an unusable original): the defined minimum, counted.

@@ -29,24 +29,14 @@ import { hashSeed, Rng, type RngState } from "../core/rng.js";
 import { listStepCheckpoints, METRIC_KEYS, POLICY_DIR, runPaths, stepDirName, TRAINER_STATE_FILE, type StepCheckpoint } from "../core/runs.js";
 import { lrAt } from "../core/schedule.js";
 import { mean, std } from "../core/stats.js";
+import { rejectedDocReward, type DocCheck, type RewardJob } from "../similarity/index.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // What the loop needs from the outside world
 // ---------------------------------------------------------------------------------------------------------
 
-export interface DocVerdict {
-  valid: boolean;
-  violations: string[];
-  leaked: boolean;
-  leakFraction: number;
-  reasons: string[];
-}
-export interface RewardJob {
-  code: string;
-  doc: string;
-  rebuilt: string;
-  lang: string;
-}
+/** A documentation's checks (the similarity module's `DocCheck`): made once per documentation. */
+export type DocVerdict = DocCheck;
 export interface RewardScore {
   /** Reward of the (doc, rebuilt) pair as the reward module combines similarity, validity and leakage. */
   total: number;
@@ -57,7 +47,13 @@ export interface RewardScore {
 }
 export interface RewardBackend {
   checkDoc(doc: string, code: string, lang: string): DocVerdict | Promise<DocVerdict>;
-  score(jobs: RewardJob[]): Promise<RewardScore[]>;
+  /** Scores reconstructions; each job carries its documentation's verdict (`docCheck`), so no check is redone. */
+  score(jobs: RewardJob<string>[]): Promise<RewardScore[]>;
+  /**
+   * The one set of documentation penalties (the reward module's formatPenalty / leakPenalty): a documentation
+   * rejected before reconstruction gets `rejectedDocReward` of them.
+   */
+  readonly penalties: { formatPenalty: number; leakPenalty: number };
   close?(): Promise<void>;
 }
 
@@ -152,19 +148,19 @@ export interface TrainerState {
 // Small pieces the loop uses
 // ---------------------------------------------------------------------------------------------------------
 
-/** A datum for prompt+completion: loss positions are the completion tokens (weight `w`). */
-export function makeDatum(prompt: number[], completion: number[], w: number, perToken?: { advantages?: number[]; sampling?: number[] }): Datum {
+/**
+ * A datum for prompt+completion: loss positions are the completion tokens (weight `w`). The loop fills in the
+ * per-token advantages and sampling log-probs after the rewards (step 7).
+ */
+export function makeDatum(prompt: number[], completion: number[], w: number): Datum {
   const full = prompt.concat(completion);
   const start = prompt.length - 1; // target index of the first completion token
   const n = full.length - 1;
-  const pad = (xs: number[] | undefined) => (xs ? [...new Array<number>(start).fill(0), ...xs] : undefined);
   return {
     modelInput: full.slice(0, n),
     lossInputs: {
       targetTokens: full.slice(1),
       weights: Array.from({ length: n }, (_, t) => (t >= start ? w : 0)),
-      advantages: pad(perToken?.advantages),
-      samplingLogprobs: pad(perToken?.sampling),
     },
   };
 }
@@ -352,7 +348,12 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
 
     // ---- 5. rewards ----
     const tReward1 = Date.now();
-    const scores = await reward.score(codes.map((r) => ({ code: batch[docs[r.doc]!.item]!.code, doc: docs[r.doc]!.seq.text.trim(), rebuilt: r.text, lang: batch[docs[r.doc]!.item]!.lang })));
+    const scores = await reward.score(
+      codes.map((r) => {
+        const x = docs[r.doc]!;
+        return { code: batch[x.item]!.code, doc: x.seq.text.trim(), rebuilt: r.text, lang: batch[x.item]!.lang, docCheck: x.verdict };
+      }),
+    );
     codes.forEach((r, i) => {
       r.score = scores[i]!;
       r.reward = r.score.similarity + overlongPenalty(r.seq.tokens.length, d.maxRebuildTokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
@@ -362,7 +363,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       if (!x.kept) {
         const invalidHit = !x.verdict.valid && cfg.reject_invalid_docs;
         const leakHit = x.verdict.leaked && cfg.reject_leaked_docs;
-        r = Math.min(invalidHit ? cfg.invalid_doc_reward : Infinity, leakHit ? cfg.leaked_doc_reward : Infinity);
+        r = rejectedDocReward({ format: invalidHit, leak: leakHit }, reward.penalties);
       }
       else {
         const totals = x.recs.map((k) => codes[k]!.score!.total);

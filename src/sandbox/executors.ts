@@ -30,8 +30,9 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import type { Sandbox, SandboxLimits, SandboxResult } from "./sandbox.js";
 
-export const LANGUAGES = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl"] as const;
-export type Language = (typeof LANGUAGES)[number];
+/** Short names of the languages the sandbox can execute (not the src/lang registry, which is `LANGUAGES` there). */
+export const EXEC_LANGUAGES = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl"] as const;
+export type Language = (typeof EXEC_LANGUAGES)[number];
 
 export const LANGUAGE_NAMES: Record<Language, string> = {
   py: "Python",
@@ -352,7 +353,7 @@ export async function executeProgram(sandbox: Sandbox, lang: Language, source: s
 export function availableLanguages(): Language[] {
   const has = (p: string) => fs.existsSync(p);
   const t = toolchain();
-  return LANGUAGES.filter((l) => {
+  return EXEC_LANGUAGES.filter((l) => {
     switch (l) {
       case "py":
         return has("/usr/bin/python3");

@@ -7,5 +7,5 @@ export { buildPdg, PDG_LANGUAGES, type Pdg, type PdgNode, type PdgEdge, type Nod
 export { graphEditSimilarity, hungarian, type GedOptions, type GedResult } from "./ged.js";
 export { DOC_FORMAT_SPEC, DOC_SECTIONS, validateDoc, canonicalizeDoc, type DocValidation, type ValidateOptions, type CanonicalizeFn } from "./docformat.js";
 export { detectLeak, lexTokens, type LeakOptions, type LeakResult } from "./leak.js";
-export { reward, RewardConfigSchema, resolveRewardConfig, type RewardConfig, type RewardConfigInput, type RewardBreakdown } from "./reward.js";
+export { reward, checkDoc, rejectedDocReward, RewardConfigSchema, resolveRewardConfig, type DocCheck, type RewardConfig, type RewardConfigInput, type RewardBreakdown } from "./reward.js";
 export { RewardPool, scoreInProcess, isRewardError, type RewardJob, type RewardJobResult, type RewardPoolOptions } from "./pool.js";

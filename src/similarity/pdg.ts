@@ -201,7 +201,7 @@ class Builder {
   }
 
   /** Reads of a variable: reaching definitions, or a shared free-name node. */
-  use(name: string, env: Env, consumer: number | null): number[] {
+  use(name: string, env: Env): number[] {
     const defs = env.get(name);
     if (defs && defs.size) {
       this.dataflow.push([name, "comesFrom", [name]]);
@@ -212,7 +212,6 @@ class Builder {
       f = this.node("free", name, null);
       this.freeNodes.set(name, f);
     }
-    void consumer;
     return [f];
   }
 
@@ -282,7 +281,7 @@ class Builder {
   /** Operand visit that records role-labelled data edges into `consumer`. */
   feed(child: SyntaxNode, env: Env, ctl: number | null, consumer: number, role: string): void {
     if (this.isVar(child)) {
-      const src = this.use(child.text, env, consumer);
+      const src = this.use(child.text, env);
       this.data(src, consumer, role);
       this.recordLoopUse(child.text, consumer, role);
       return;
@@ -346,7 +345,8 @@ class Builder {
     }
     env.clear();
     for (const [k, v] of merged) env.set(k, v);
-    // a conditional expression's value comes from its arms; statements' values are not used
+    // a branch used as an operand (a conditional expression) is represented by the branch node alone: its arms'
+    // value nodes are NOT returned as data sources (the arms hang off the branch by control edges)
     return outs.length ? [br, ...outs.slice(0, 0)] : [br];
   }
 
@@ -428,7 +428,7 @@ class Builder {
       const a = this.node("assign", op, ctl);
       if (target) {
         if (this.isVar(target)) {
-          this.data(this.use(target.text, env, a), a, "old");
+          this.data(this.use(target.text, env), a, "old");
           this.recordLoopUse(target.text, a, "old");
           this.dataflow.push([target.text, "computedFrom", [target.text]]);
           this.define([target.text], a, env);
@@ -457,7 +457,7 @@ class Builder {
       names = [];
     }
     if (augmented) for (const nm of names) {
-      this.data(this.use(nm, env, a), a, "old");
+      this.data(this.use(nm, env), a, "old");
       this.recordLoopUse(nm, a, "old");
     }
     for (const nm of names) this.dataflow.push([nm, "computedFrom", augmented ? [nm, ...readsRight] : readsRight]);
@@ -529,7 +529,7 @@ class Builder {
     if (!n.named) return [];
     if (this.isComment(n) || isTypeNode(t)) return [];
     if (this.isVar(n)) {
-      return this.use(n.text, env, null);
+      return this.use(n.text, env);
     }
     const k = constKind(n, this.spec);
     if (k) return [this.node("const", k, ctl)];
@@ -561,7 +561,7 @@ class Builder {
       return [o];
     }
     if (MEMBER.has(t)) {
-      if (t === "scoped_identifier" || t === "qualified_identifier" || t === "scope_resolution") return this.use(n.text, env, null);
+      if (t === "scoped_identifier" || t === "qualified_identifier" || t === "scope_resolution") return this.use(n.text, env);
       const prop = n.childByField("property") ?? n.childByField("attribute") ?? n.childByField("field") ?? n.childByField("method") ?? n.childByField("name");
       const m = this.node("member", prop?.text ?? "?", ctl);
       for (const c of this.operandChildren(n)) if (c !== prop) this.feed(c, env, ctl, m, "obj");

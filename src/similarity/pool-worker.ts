@@ -15,7 +15,7 @@ port.on("message", async (msg: { id: number; jobs: RewardJob[] }) => {
   for (const j of msg.jobs) {
     try {
       await loadLanguage(j.lang);
-      results.push(reward(j.code, j.doc, j.rebuilt, j.lang, j.cfg));
+      results.push(reward(j.code, j.doc, j.rebuilt, j.lang, j.cfg, j.docCheck));
     } catch (e) {
       const err = e as Error & { userFacing?: boolean };
       results.push({ error: err?.message ?? String(e), userFacing: !!err?.userFacing });

@@ -14,14 +14,17 @@
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { loadLanguage, type LangId } from "../lang/index.js";
-import { reward, resolveRewardConfig, type RewardBreakdown, type RewardConfig, type RewardConfigInput } from "./reward.js";
+import { reward, resolveRewardConfig, type DocCheck, type RewardBreakdown, type RewardConfig, type RewardConfigInput } from "./reward.js";
 
-export interface RewardJob {
+/** One reconstruction to score. `L`: the language type (a checked `LangId` here; a plain string before checking). */
+export interface RewardJob<L extends string = LangId> {
   code: string;
   doc: string;
   rebuilt: string;
-  lang: LangId;
+  lang: L;
   cfg?: RewardConfigInput | RewardConfig;
+  /** The documentation's checks, when already made (then they are not redone per reconstruction). */
+  docCheck?: DocCheck;
 }
 export type RewardJobResult = RewardBreakdown | { error: string; userFacing: boolean };
 
@@ -165,7 +168,7 @@ export async function scoreInProcess(jobs: RewardJob[]): Promise<RewardJobResult
   }
   return jobs.map((j) => {
     try {
-      return reward(j.code, j.doc, j.rebuilt, j.lang, j.cfg);
+      return reward(j.code, j.doc, j.rebuilt, j.lang, j.cfg, j.docCheck);
     } catch (e) {
       const err = e as Error & { userFacing?: boolean };
       return { error: err?.message ?? String(e), userFacing: !!err?.userFacing };

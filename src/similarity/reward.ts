@@ -73,6 +73,32 @@ export function resolveRewardConfig(cfg?: RewardConfigInput | RewardConfig): Rew
   return r.data;
 }
 
+/** A documentation's checks (format, leakage): computed ONCE per documentation, shared by all its reconstructions. */
+export interface DocCheck {
+  valid: boolean;
+  violations: string[];
+  leaked: boolean;
+  leakFraction: number;
+  reasons: string[];
+}
+
+/** Format check (`validateDoc`) and leak check (`detectLeak`, with the config's threshold and minimum run). */
+export function checkDoc(doc: string, code: string, lang: LangId, cfgIn?: RewardConfigInput | RewardConfig): DocCheck {
+  const cfg = resolveRewardConfig(cfgIn);
+  const v = validateDoc(doc);
+  const l = detectLeak(doc, code, lang, { threshold: cfg.leakThreshold, minRun: cfg.leakMinRun });
+  return { valid: v.valid, violations: v.violations, leaked: l.leaked, leakFraction: l.fraction, reasons: l.reasons };
+}
+
+/**
+ * The reward of a documentation REJECTED before reconstruction (no rebuilt code to score): minus the penalty of
+ * each check it failed (the larger one when both) — the same formatPenalty / leakPenalty knobs that act on
+ * reconstructed documentation.
+ */
+export function rejectedDocReward(failed: { format: boolean; leak: boolean }, cfg: Pick<RewardConfig, "formatPenalty" | "leakPenalty">): number {
+  return -Math.max(failed.format ? cfg.formatPenalty : 0, failed.leak ? cfg.leakPenalty : 0);
+}
+
 function finite(x: number, dflt = 0): number {
   return Number.isFinite(x) ? x : dflt;
 }
@@ -80,9 +106,10 @@ function finite(x: number, dflt = 0): number {
 /**
  * Scores one back-translation: original `code`, the documentation `doc` written for it, and the code
  * `rebuilt` from that documentation. Throws UserError only for a bad original (empty, binary, unknown
- * language) or a bad config; anything wrong with `doc` or `rebuilt` lowers the reward instead.
+ * language) or a bad config; anything wrong with `doc` or `rebuilt` lowers the reward instead. `docCheck`: the
+ * documentation's checks when already made (one documentation has several reconstructions; check it once).
  */
-export function reward(code: string, doc: string, rebuilt: string, lang: LangId, cfgIn?: RewardConfigInput | RewardConfig): RewardBreakdown {
+export function reward(code: string, doc: string, rebuilt: string, lang: LangId, cfgIn?: RewardConfigInput | RewardConfig, docCheck?: DocCheck): RewardBreakdown {
   const cfg = resolveRewardConfig(cfgIn);
   if (!isLangId(lang)) throw new UserError(`unknown language '${String(lang)}'`);
   if (typeof code !== "string" || !code.trim()) throw new UserError("reference code is empty");
@@ -118,9 +145,10 @@ export function reward(code: string, doc: string, rebuilt: string, lang: LangId,
     }
   }
 
-  const fv = validateDoc(docText);
+  const dc = docCheck ?? checkDoc(docText, code, lang, cfg);
+  const fv = { valid: dc.valid, violations: dc.violations };
   const formatScore = fv.valid ? 1 : Math.max(0, 1 - 0.25 * fv.violations.length);
-  const lk = detectLeak(docText, code, lang, { threshold: cfg.leakThreshold, minRun: cfg.leakMinRun });
+  const lk = { leaked: dc.leaked, fraction: dc.leakFraction, reasons: dc.reasons };
   const syntaxBad = !empty && parseErrors > 0;
 
   const floor = cfg.mode === "gate" ? 0 : cfg.minReward;

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { spawnSync } from "node:child_process";
-import { buildCorpus, assignSplit, resolveConfig, type CorpusStats } from "../../src/corpus/pipeline.js";
+import { buildCorpus, assignSplit, resolveCorpusConfig, type CorpusStats } from "../../src/corpus/pipeline.js";
 import { FILE_DROP_REASONS, FUNCTION_DROP_REASONS } from "../../src/corpus/filters.js";
 import { readCorpus, readCorpusSync, verifyCorpus } from "../../src/corpus/reader.js";
 import { SPLITS, type CorpusRecord } from "../../src/corpus/schema.js";
@@ -219,7 +219,7 @@ test("a single file is an input too (repo = its directory's name)", async () => 
 });
 
 test("assignSplit follows the configured ratios and the key mode", () => {
-  const cfg = resolveConfig({ inputs: ["x"], out: "y", split: { train: 0.8, validation: 0.1, test: 0.1 } }).split;
+  const cfg = resolveCorpusConfig({ inputs: ["x"], out: "y", split: { train: 0.8, validation: 0.1, test: 0.1 } }).split;
   const counts = { train: 0, validation: 0, test: 0 };
   for (let i = 0; i < 20000; i++) counts[assignSplit(`repo\u0000file${i}.py`, cfg)]++;
   assert.ok(Math.abs(counts.train / 20000 - 0.8) < 0.015, JSON.stringify(counts));
@@ -228,7 +228,7 @@ test("assignSplit follows the configured ratios and the key mode", () => {
   let moved = 0;
   for (let i = 0; i < 1000; i++) if (assignSplit(`k${i}`, cfg) !== assignSplit(`k${i}`, other)) moved++;
   assert.ok(moved > 100, "the seed changes the assignment");
-  assert.throws(() => resolveConfig({ inputs: ["x"], out: "y", split: { train: 0.5, validation: 0.1, test: 0.1 } }), /sum to 1/);
+  assert.throws(() => resolveCorpusConfig({ inputs: ["x"], out: "y", split: { train: 0.5, validation: 0.1, test: 0.1 } }), /sum to 1/);
 });
 
 test("readCorpus streams one split filtered by language; readCorpusSync agrees", async () => {

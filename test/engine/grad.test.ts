@@ -12,7 +12,8 @@ import type { Datum } from "../../src/core/policy.js";
 
 const backends: Kernels[] = [tsKernels];
 const nk = nativeKernels();
-if (nk) backends.push(nk);
+if (!nk) throw new Error("native kernels addon not built (build/Release/batcoder_kernels.node): scripts/setup.sh builds it and fails without it; the native-vs-TypeScript comparisons never skip");
+backends.push(nk);
 
 function rand(rng: Rng, n: number, s = 1): Float32Array {
   const a = new Float32Array(n);

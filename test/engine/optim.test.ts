@@ -6,7 +6,9 @@ import { lrAt } from "../../src/core/schedule.js";
 import { tsKernels, nativeKernels } from "../../src/engine/kernels.js";
 import { Rng } from "../../src/core/rng.js";
 
-for (const K of [tsKernels, ...(nativeKernels() ? [nativeKernels()!] : [])]) {
+const nk = nativeKernels();
+if (!nk) throw new Error("native kernels addon not built (build/Release/batcoder_kernels.node): scripts/setup.sh builds it and fails without it; the native-vs-TypeScript comparisons never skip");
+for (const K of [tsKernels, nk]) {
   test(`[${K.name}] AdamW matches a float64 reference for two steps; norms are not decayed; clipping scales`, () => {
     const w = new Map([
       ["model.layers.0.mlp.up_proj.weight", { shape: [2, 2], data: Float32Array.from([0.5, -1, 2, 0]) }],

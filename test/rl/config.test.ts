@@ -22,15 +22,30 @@ test("bad values are rejected with field names and reasons", () => {
   assert.throws(() => parseConfig({ temprature: 0.7 }), /unknown option\(s\) 'temprature'/);
   assert.throws(() => parseConfig({ code2doc_weight: 0, doc2code_weight: 0 }), /nothing would be trained/);
   // several problems are all listed
-  try {
-    parseConfig({ epsilon: 2, top_p: 0 });
-    assert.fail("should throw");
-  } catch (e) {
-    const m = (e as Error).message;
-    assert.match(m, /epsilon: epsilon must be < 1/);
-    assert.match(m, /top_p: top_p must be in \(0, 1\]/);
-    assert.equal((e as { userFacing?: boolean }).userFacing, true);
-  }
+  assert.throws(
+    () => parseConfig({ epsilon: 2, top_p: 0 }),
+    (e: Error & { userFacing?: boolean }) => {
+      assert.match(e.message, /epsilon: epsilon must be < 1/);
+      assert.match(e.message, /top_p: top_p must be in \(0, 1\]/);
+      assert.equal(e.userFacing, true);
+      return true;
+    },
+  );
+});
+
+test("the removed penalty knobs fail with a message naming the one that replaces them", () => {
+  assert.throws(() => parseConfig({ invalid_doc_reward: -0.2 }), /invalid_doc_reward: 'invalid_doc_reward' was removed.*reward_options\.formatPenalty/);
+  assert.throws(() => parseConfig({ leaked_doc_reward: -1 }), /'leaked_doc_reward' was removed.*reward_options\.leakPenalty/);
+  const c = parseConfig({});
+  assert.ok(!("invalid_doc_reward" in c) && !("leaked_doc_reward" in c));
+});
+
+test("RL's documentation penalties: RL defaults 0.1 / 0.5 (validation-chosen) under reward_options overrides", async () => {
+  const { rewardConfigFor } = await import("../../src/rl/reward.js");
+  const d = rewardConfigFor(parseConfig({}));
+  assert.deepEqual([d.formatPenalty, d.leakPenalty], [0.1, 0.5]);
+  const o = rewardConfigFor(parseConfig({ reward_options: { formatPenalty: 0.4 } }));
+  assert.deepEqual([o.formatPenalty, o.leakPenalty], [0.4, 0.5]);
 });
 
 test("file < --set layering, with JSON-typed values and unknown keys caught", () => {

@@ -31,6 +31,7 @@ export class TestByteTokenizer implements TokenizerLike {
  * characters that are lowercase ASCII letters; a documentation is valid when it is non-empty.
  */
 export const lowercaseToyReward = {
+  penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
   checkDoc: (doc: string) => ({ valid: doc.length > 0, violations: [] as string[], leaked: false, leakFraction: 0, reasons: [] as string[] }),
   async score(jobs: { rebuilt: string }[]) {
     return jobs.map((j) => {

@@ -52,6 +52,7 @@ test("held-out eval: greedy both directions, human doc used for doc→code, CI o
   const items = Array.from({ length: 12 }, (_, i) => ({ id: `e${i}`, lang: "go", code: `func F${i}() int { return ${i} }`, doc: `Returns the number ${i}.` }));
   const seen: string[] = [];
   const reward = {
+    penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
     checkDoc: () => ({ valid: true, violations: [], leaked: false, leakFraction: 0, reasons: [] }),
     async score(jobs: { code: string; doc: string; rebuilt: string; lang: string }[]) {
       seen.push(...jobs.map((j) => j.doc));

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { trainRL, latestTrainerCheckpoint, makeDatum, overlongPenalty, type RewardBackend, type RewardJob } from "../../src/rl/trainer.js";
+import { trainRL, latestTrainerCheckpoint, makeDatum, overlongPenalty, type RewardBackend } from "../../src/rl/trainer.js";
+import type { RewardJob } from "../../src/similarity/index.js";
 import { parseConfig } from "../../src/rl/config.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import type { SampleRequest } from "../../src/core/policy.js";
@@ -20,10 +21,11 @@ const items: CodeItem[] = Array.from({ length: 6 }, (_, i) => ({ id: `f${i}`, la
  * Toy reward: a documentation is invalid when empty and "leaks" when it contains 'return'; the similarity of a
  * reconstruction is the fraction of its characters that are lowercase letters (so the optimum is easy to see).
  */
-const toyReward = (): RewardBackend & { jobs: RewardJob[] } => {
-  const jobs: RewardJob[] = [];
+const toyReward = (): RewardBackend & { jobs: RewardJob<string>[] } => {
+  const jobs: RewardJob<string>[] = [];
   return {
     jobs,
+    penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
     checkDoc: (doc) => ({ valid: doc.length > 0, violations: doc.length ? [] : ["empty"], leaked: doc.includes("return"), leakFraction: doc.includes("return") ? 1 : 0, reasons: [] }),
     async score(js) {
       jobs.push(...js);
@@ -39,12 +41,11 @@ const baseCfg = (over: Record<string, unknown> = {}) =>
   parseConfig({ max_steps: 4, rollout_batch_size: 2, num_docs_per_code: 3, num_codes_per_doc: 2, max_doc_tokens: 8, max_rebuild_tokens: 8, learning_rate: 0.05, save_steps: 2, eval_at_start: false, eval_at_end: false, kl_coef: 0.05, ...over });
 
 test("makeDatum: loss only on completion tokens, arrays aligned with targets", () => {
-  const d = makeDatum([1, 3, 7, 6], [40, 41, 2], 0.5, { advantages: [1, 2, 3], sampling: [-1, -2, -3] });
+  const d = makeDatum([1, 3, 7, 6], [40, 41, 2], 0.5);
   assert.deepEqual(d.modelInput, [1, 3, 7, 6, 40, 41]);
   assert.deepEqual(d.lossInputs.targetTokens, [3, 7, 6, 40, 41, 2]);
   assert.deepEqual(d.lossInputs.weights, [0, 0, 0, 0.5, 0.5, 0.5]);
-  assert.deepEqual(d.lossInputs.advantages, [0, 0, 0, 1, 2, 3]);
-  assert.deepEqual(d.lossInputs.samplingLogprobs, [0, 0, 0, -1, -2, -3]);
+  assert.equal(d.lossInputs.advantages, undefined); // the loop fills these in after the rewards
 });
 
 test("overlong penalty ramps linearly over the buffer", () => {
@@ -169,6 +170,11 @@ test("reject_invalid_docs=false: invalid documentation is still reconstructed (a
   const r2 = toyReward();
   await trainRL({ config: baseCfg({ max_steps: 1, kl_coef: 0, max_doc_tokens: 2 }), policy: new BigramPolicy(tok, 3), reward: { ...r2, checkDoc: strict.checkDoc }, train: items, runDir: dir2 });
   assert.equal(r2.jobs.length, 0);
-  // every documentation rejected: the mean documentation reward is invalid_doc_reward
+  // every documentation rejected by the format check: its reward is minus the reward backend's formatPenalty
   assert.ok(Math.abs(readJsonl<Record<string, number>>(path.join(dir2, "metrics.jsonl"))[0]!["reward/code2doc/mean"]! - -0.1) < 1e-12);
+  // and the one knob set moves it
+  const dir3 = tmp();
+  const r3 = toyReward();
+  await trainRL({ config: baseCfg({ max_steps: 1, kl_coef: 0, max_doc_tokens: 2 }), policy: new BigramPolicy(tok, 3), reward: { ...r3, penalties: { formatPenalty: 0.3, leakPenalty: 0.5 }, checkDoc: strict.checkDoc }, train: items, runDir: dir3 });
+  assert.ok(Math.abs(readJsonl<Record<string, number>>(path.join(dir3, "metrics.jsonl"))[0]!["reward/code2doc/mean"]! - -0.3) < 1e-12);
 });

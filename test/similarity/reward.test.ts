@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadLanguage } from "../../src/lang/index.js";
-import { reward, RewardConfigSchema, resolveRewardConfig } from "../../src/similarity/reward.js";
+import { checkDoc, rejectedDocReward, reward, RewardConfigSchema, resolveRewardConfig } from "../../src/similarity/reward.js";
 import { RewardPool, isRewardError, type RewardJob } from "../../src/similarity/pool.js";
 import { UserError } from "../../src/core/errors.js";
 
@@ -158,4 +158,20 @@ test("CLI: similarity and doc-check", () => {
   const lj = JSON.parse(leak.stdout);
   assert.equal(lj.leak.leaked, true);
   assert.equal(run("doc-check", "--spec").status, 0);
+});
+
+test("reward: a documentation's checks made once (checkDoc) are reused, not redone per reconstruction", () => {
+  const cfg = resolveRewardConfig({ metric: "bleu", mode: "penalty" });
+  const check = checkDoc(DOC, CODE, "python", cfg);
+  assert.equal(check.valid, true);
+  assert.equal(check.leaked, false);
+  const fresh = reward(CODE, DOC, REBUILT, "python", cfg);
+  assert.deepEqual(reward(CODE, DOC, REBUILT, "python", cfg, check), fresh);
+  // the given verdict is what counts (here a made-up leak): proof the check is not recomputed
+  const leaked = reward(CODE, DOC, REBUILT, "python", cfg, { ...check, leaked: true, leakFraction: 0.9, reasons: ["copied"] });
+  assert.equal(leaked.leak.leaked, true);
+  assert.ok(Math.abs(leaked.reward - Math.max(cfg.minReward, fresh.reward - cfg.leakPenalty)) < 1e-12);
+  // a documentation rejected before reconstruction: minus the penalty of the failed check (the larger when both)
+  assert.equal(rejectedDocReward({ format: true, leak: false }, cfg), -cfg.formatPenalty);
+  assert.equal(rejectedDocReward({ format: true, leak: true }, cfg), -Math.max(cfg.formatPenalty, cfg.leakPenalty));
 });

@@ -4,6 +4,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UserError } from "../../core/errors.js";
+import { ProgressBar } from "../../core/progress.js";
 import { BENCHMARK_HELP, loadBenchmark } from "../../eval/benchmarks.js";
 import { evaluateBenchmark, formatSummaryTable, readSamplesFile, scoreSamples, type EvalSummary } from "../../eval/evaluate.js";
 import { openModel } from "../../orchestration/models.js";
@@ -68,29 +69,19 @@ function num(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+/** The core progress bar over executed programs (the total is known with the first report). */
 function progressBar(quiet: boolean) {
-  let last = 0;
-  const tty = process.stderr.isTTY;
-  let lastPct = -1;
+  let bar: ProgressBar | null = null;
+  let last = { passed: 0, generated: 0, total: 0 };
+  const extra = () => `executed, ${last.passed} passed${last.generated < last.total ? `, generated ${last.generated}/${last.total}` : ""}`;
   return {
     update(p: { done: number; generated: number; total: number; passed: number; phase: string }) {
-      if (quiet) return;
-      const now = Date.now();
-      const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
-      if (tty) {
-        if (now - last < 100 && p.done < p.total) return;
-        last = now;
-        const w = 30;
-        const fill = Math.round((w * p.done) / Math.max(1, p.total));
-        const gen = p.generated < p.total ? `  generated ${p.generated}/${p.total}` : "";
-        process.stderr.write(`\r[${"#".repeat(fill)}${".".repeat(w - fill)}] ${p.done}/${p.total} executed  ${p.passed} passed${gen}   `);
-      } else if (p.phase === "execute" && (pct >= lastPct + 10 || p.done === p.total)) {
-        lastPct = pct;
-        process.stderr.write(`eval: ${p.done}/${p.total} executed, ${p.passed} passed\n`);
-      }
+      last = p;
+      bar ??= new ProgressBar("eval", p.total, !quiet);
+      bar.update(p.done, extra());
     },
     end() {
-      if (!quiet && tty) process.stderr.write("\n");
+      bar?.done(extra());
     },
   };
 }
