@@ -10,7 +10,8 @@
  *   request runs, the result (JSON, or protobuf for ForwardBackwardOutput / SampleResponse when the client
  *   accepts it), or `{error, category}` when it failed.
  * - Every request that touches state runs through ONE queue in arrival order (gradients accumulate between
- *   forward_backward and optim_step).
+ *   forward_backward and optim_step). Sample requests for one sampler that arrive together (one event-loop turn)
+ *   are sampled in one engine call, as the OpenAI server batches.
  * - Idempotent retries: a training request repeats its `seq_id` (per model), a sample its `seq_id` (per sampling
  *   session); a repeated one gets the first one's future instead of running twice (gradients added twice would
  *   silently change training). Model ids and request ids are unique to this server instance: after a restart
@@ -29,7 +30,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { computeLoss } from "../../core/losses.js";
 import { close as closeServer, createServer, listen as listenOn, sendJson } from "../http.js";
-import type { Datum, LossSpec, Policy, SampleRequest, Sampler } from "../../core/policy.js";
+import type { Datum, LossSpec, Policy, SampledSequence, SampleRequest, Sampler } from "../../core/policy.js";
 import { lossFromTinker, BATCODER_CONFIG_KEYS, BATCODER_INPUTS } from "./loss.js";
 import {
   decodeForwardBackwardRequest,
@@ -98,6 +99,11 @@ interface FutureEntry {
   outcome?: Outcome;
 }
 
+interface SampleBatch {
+  reqs: SampleRequest[];
+  run: Promise<SampledSequence[][]>;
+}
+
 interface ModelState {
   id: string;
   baseModel: string;
@@ -122,6 +128,7 @@ export class TinkerServer {
   private readonly samplers = new Map<string, Reference>();
   private readonly samplingSessions = new Map<string, { sampler: Reference; path?: string; seqs: Map<number, string> }>();
   private baseSampler: Reference | null = null;
+  private readonly sampleBatches = new Map<Reference, SampleBatch>();
   private readonly tokenizerJSON: Record<string, unknown> | undefined;
 
   constructor(private readonly opts: TinkerServerOptions) {
@@ -207,9 +214,14 @@ export class TinkerServer {
 
   /** Queues `fn` and returns a future id whose outcome retrieve_future reports. */
   private future(type: string, fn: () => Promise<Outcome>): { request_id: string; model_id?: string } {
+    return this.futureFrom(type, this.serial(fn));
+  }
+
+  /** A future whose outcome is `work`'s (already scheduled by the caller). */
+  private futureFrom(type: string, work: Promise<Outcome>): { request_id: string; model_id?: string } {
     const id = `${this.instance}-r${++this.futureCounter}`;
     const entry: FutureEntry = { type, done: Promise.resolve() };
-    entry.done = this.serial(fn).then(
+    entry.done = work.then(
       (o) => void (entry.outcome = o),
       (e: unknown) => {
         const user = e instanceof UserFault;
@@ -592,33 +604,51 @@ export class TinkerServer {
         ...(stop && stop.length && typeof stop[0] === "number" ? { stopTokenIds: stop as number[] } : {}),
       },
     };
-    const f = this.future("sample", async () => {
-      let seqsOut;
-      let promptLp: number[] | null = null;
-      try {
-        seqsOut = (await sampler.sample([req]))[0]!;
+    if (prompt.length === 0 || prompt.length >= this.opts.policy.info.contextLength) {
+      throw new HttpError(400, `asample: a prompt of ${prompt.length} tokens leaves no room in the context length ${this.opts.policy.info.contextLength}`);
+    }
+    // Requests for one sampler that arrive together (the same event-loop turn) are sampled in ONE engine call.
+    let batch = this.sampleBatches.get(sampler);
+    if (!batch) {
+      const b: SampleBatch = { reqs: [], run: null as unknown as Promise<SampledSequence[][]> };
+      b.run = new Promise<SampledSequence[][]>((resolve, reject) =>
+        setImmediate(() => {
+          this.sampleBatches.delete(sampler);
+          this.serial(() => sampler.sample(b.reqs)).then(resolve, reject);
+        }),
+      );
+      this.sampleBatches.set(sampler, b);
+      batch = b;
+    }
+    const index = batch.reqs.push(req) - 1;
+    const work = batch.run.then(
+      async (all): Promise<Outcome> => {
+        const seqsOut = all[index]!;
+        let promptLp: number[] | null = null;
         if (r.prompt_logprobs) {
           promptLp = [NaN];
           if (prompt.length > 1) {
             const d: Datum = { modelInput: prompt.slice(0, -1), lossInputs: { targetTokens: prompt.slice(1), weights: prompt.slice(1).map(() => 1) } };
-            promptLp.push(...(await sampler.computeLogprobs([d]))[0]!);
+            promptLp.push(...(await this.serial(() => sampler.computeLogprobs([d])))[0]!);
           }
         }
-      } catch (e) {
+        const resp: PbSampleResponse = {
+          sequences: seqsOut.map((q) => ({ stopReason: q.finishReason, tokens: q.tokens, logprobs: q.logprobs })),
+          promptLogprobs: promptLp,
+          promptCacheHitTokens: 0,
+        };
+        const json = {
+          type: "sample",
+          sequences: seqsOut.map((q) => ({ stop_reason: q.finishReason, tokens: q.tokens, logprobs: q.logprobs })),
+          prompt_logprobs: promptLp ? promptLp.map((x) => (Number.isNaN(x) ? null : x)) : null,
+        };
+        return { kind: "proto", bytes: encodeSampleResponse(resp), json };
+      },
+      (e: unknown) => {
         throw new UserFault((e as Error).message);
-      }
-      const resp: PbSampleResponse = {
-        sequences: seqsOut.map((s) => ({ stopReason: s.finishReason, tokens: s.tokens, logprobs: s.logprobs })),
-        promptLogprobs: promptLp,
-        promptCacheHitTokens: 0,
-      };
-      const json = {
-        type: "sample",
-        sequences: seqsOut.map((s) => ({ stop_reason: s.finishReason, tokens: s.tokens, logprobs: s.logprobs })),
-        prompt_logprobs: promptLp ? promptLp.map((x) => (Number.isNaN(x) ? null : x)) : null,
-      };
-      return { kind: "proto", bytes: encodeSampleResponse(resp), json };
-    });
+      },
+    );
+    const f = this.futureFrom("sample", work);
     if (seqs && r.seq_id !== undefined) seqs.set(r.seq_id, f.request_id);
     return { request_id: f.request_id, sample_sequence_ids: seqIds(f.request_id, r.num_samples ?? 1) };
   }
