@@ -297,21 +297,19 @@ export class TinkerSampler implements Sampler {
 
   /** log p(targets) via prompt_logprobs over modelInput + the last target (targets must be the shifted input). */
   async computeLogprobs(datums: Datum[]): Promise<number[][]> {
-    const out: number[][] = [];
-    for (const [i, d] of datums.entries()) {
-      const x = d.modelInput, y = d.lossInputs.targetTokens;
-      for (let t = 0; t + 1 < x.length; t++) {
-        if (y[t] !== x[t + 1]) throw new UserError(`computeLogprobs on a Tinker sampler: datum ${i}'s targets are not its input shifted by one (prompt_logprobs can only score the sequence itself)`);
-      }
-      if (!x.length) {
-        out.push([]);
-        continue;
-      }
-      const resp = await this.call([...x, y[y.length - 1]!], 1, { max_tokens: 1, temperature: 1, top_k: -1 }, true);
-      if (!resp.promptLogprobs || resp.promptLogprobs.length !== x.length + 1) throw new TinkerError(`sample: expected ${x.length + 1} prompt_logprobs, got ${resp.promptLogprobs?.length ?? "none"}`, Endpoints.asample, 200);
-      out.push(resp.promptLogprobs.slice(1));
-    }
-    return out;
+    // all at once: the service scores requests that arrive together in one batch
+    return Promise.all(
+      datums.map(async (d, i) => {
+        const x = d.modelInput, y = d.lossInputs.targetTokens;
+        for (let t = 0; t + 1 < x.length; t++) {
+          if (y[t] !== x[t + 1]) throw new UserError(`computeLogprobs on a Tinker sampler: datum ${i}'s targets are not its input shifted by one (prompt_logprobs can only score the sequence itself)`);
+        }
+        if (!x.length) return [];
+        const resp = await this.call([...x, y[y.length - 1]!], 1, { max_tokens: 1, temperature: 1, top_k: -1 }, true);
+        if (!resp.promptLogprobs || resp.promptLogprobs.length !== x.length + 1) throw new TinkerError(`sample: expected ${x.length + 1} prompt_logprobs, got ${resp.promptLogprobs?.length ?? "none"}`, Endpoints.asample, 200);
+        return resp.promptLogprobs.slice(1);
+      }),
+    );
   }
 }
 

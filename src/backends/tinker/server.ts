@@ -10,8 +10,9 @@
  *   request runs, the result (JSON, or protobuf for ForwardBackwardOutput / SampleResponse when the client
  *   accepts it), or `{error, category}` when it failed.
  * - Every request that touches state runs through ONE queue in arrival order (gradients accumulate between
- *   forward_backward and optim_step). Sample requests for one sampler that arrive together (one event-loop turn)
- *   are sampled in one engine call, as the OpenAI server batches.
+ *   forward_backward and optim_step). Sample requests for one sampler that arrive together (within
+ *   `sampleBatchMs`, or while the queue is busy) are sampled in one engine call, as the OpenAI server batches,
+ *   and their prompt_logprobs scored in one more.
  * - Idempotent retries: a training request repeats its `seq_id` (per model), a sample its `seq_id` (per sampling
  *   session); a repeated one gets the first one's future instead of running twice (gradients added twice would
  *   silently change training). Model ids and request ids are unique to this server instance: after a restart
@@ -68,6 +69,8 @@ export interface TinkerServerOptions {
   maxBodyBytes?: number;
   /** Sampler snapshots kept in memory (oldest dropped first; default 8). */
   maxSamplers?: number;
+  /** How long the first sample request waits for others to join its engine call (default 2 ms). */
+  sampleBatchMs?: number;
   /** Finished futures kept for retrieval (default 256). */
   maxFutures?: number;
   /** The tokenizer's HF JSON when the policy's tokenizer cannot export it. */
@@ -100,8 +103,8 @@ interface FutureEntry {
 }
 
 interface SampleBatch {
-  reqs: SampleRequest[];
-  run: Promise<SampledSequence[][]>;
+  items: { req: SampleRequest; promptLogprobs: boolean }[];
+  run: Promise<{ seqs: SampledSequence[]; promptLp: number[] | null }[]>;
 }
 
 interface ModelState {
@@ -607,31 +610,31 @@ export class TinkerServer {
     if (prompt.length === 0 || prompt.length >= this.opts.policy.info.contextLength) {
       throw new HttpError(400, `asample: a prompt of ${prompt.length} tokens leaves no room in the context length ${this.opts.policy.info.contextLength}`);
     }
-    // Requests for one sampler that arrive together (the same event-loop turn) are sampled in ONE engine call.
+    // Requests for one sampler that arrive together (within `sampleBatchMs`, or while the queue is busy) are
+    // sampled in ONE engine call, and their prompt log-probs scored in one more.
     let batch = this.sampleBatches.get(sampler);
     if (!batch) {
-      const b: SampleBatch = { reqs: [], run: null as unknown as Promise<SampledSequence[][]> };
-      b.run = new Promise<SampledSequence[][]>((resolve, reject) =>
-        setImmediate(() => {
-          this.sampleBatches.delete(sampler);
-          this.serial(() => sampler.sample(b.reqs)).then(resolve, reject);
-        }),
+      const b: SampleBatch = { items: [], run: null as unknown as SampleBatch["run"] };
+      b.run = new Promise<Awaited<SampleBatch["run"]>>((resolve, reject) =>
+        setTimeout(() => {
+          this.serial(async () => {
+            this.sampleBatches.delete(sampler); // later requests start the next batch
+            const seqsOut = await sampler.sample(b.items.map((x) => x.req));
+            const scored = b.items.filter((x) => x.promptLogprobs && x.req.prompt.length > 1);
+            const lps = scored.length
+              ? await sampler.computeLogprobs(scored.map((x) => ({ modelInput: x.req.prompt.slice(0, -1), lossInputs: { targetTokens: x.req.prompt.slice(1), weights: x.req.prompt.slice(1).map(() => 1) } })))
+              : [];
+            return b.items.map((x, i) => ({ seqs: seqsOut[i]!, promptLp: x.promptLogprobs ? [NaN, ...(x.req.prompt.length > 1 ? lps[scored.indexOf(x)]! : [])] : null }));
+          }).then(resolve, reject);
+        }, this.opts.sampleBatchMs ?? 2),
       );
       this.sampleBatches.set(sampler, b);
       batch = b;
     }
-    const index = batch.reqs.push(req) - 1;
+    const index = batch.items.push({ req, promptLogprobs: r.prompt_logprobs === true }) - 1;
     const work = batch.run.then(
-      async (all): Promise<Outcome> => {
-        const seqsOut = all[index]!;
-        let promptLp: number[] | null = null;
-        if (r.prompt_logprobs) {
-          promptLp = [NaN];
-          if (prompt.length > 1) {
-            const d: Datum = { modelInput: prompt.slice(0, -1), lossInputs: { targetTokens: prompt.slice(1), weights: prompt.slice(1).map(() => 1) } };
-            promptLp.push(...(await this.serial(() => sampler.computeLogprobs([d])))[0]!);
-          }
-        }
+      (all): Outcome => {
+        const { seqs: seqsOut, promptLp } = all[index]!;
         const resp: PbSampleResponse = {
           sequences: seqsOut.map((q) => ({ stopReason: q.finishReason, tokens: q.tokens, logprobs: q.logprobs })),
           promptLogprobs: promptLp,
