@@ -39,6 +39,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# The Python reference environment (.venv/: torch, transformers, peft, …) that tests compare against.
+bash scripts/setup-python.sh
+
 # node-gyp must build the native kernels against this machine's Node headers (no download): point it at them.
 if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then
   export npm_config_nodedir=/usr

@@ -21,6 +21,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["cli"],
 ];
 
+/** Pairs the ranks allow but the design does not: eval is HANDED a generator, it never opens models itself. */
+export const FORBIDDEN: readonly [string, string][] = [["eval", "backends"]];
+
 function rankOf(folder: string): number {
   const r = LAYERS.findIndex((l) => l.includes(folder));
   return r;
@@ -57,26 +60,51 @@ test("import parser sees static, type-only, re-export and dynamic imports", () =
   assert.deepEqual(importsOf(src), ["./a.js", "../b/b.js", "./c.js", "../d/d.js", "./side.js"]);
 });
 
+/** Upward or same-rank imports between folders, for files given as (path relative to src/, text). */
+export function layeringViolations(files: Iterable<[string, string]>): string[] {
+  const violations: string[] = [];
+  for (const [rel, text] of files) {
+    const from = rel.split("/")[0]!;
+    if (!rel.includes("/")) continue;
+    for (const spec of importsOf(text)) {
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
+      if (target.startsWith("..")) {
+        violations.push(`${rel} imports ${spec} (outside src/)`);
+        continue;
+      }
+      const to = target.split("/")[0]!;
+      if (to === from) continue;
+      if (rankOf(to) >= rankOf(from) || FORBIDDEN.some(([a, b]) => a === from && b === to)) violations.push(`${from} → ${to}: src/${rel} imports ${spec}`);
+    }
+  }
+  return violations;
+}
+
+test("the checker flags upward and sideways imports, and accepts downward ones", () => {
+  assert.deepEqual(
+    layeringViolations([
+      ["engine/pretrain.ts", 'import { createEmbeddedPolicy } from "../backends/embedded.js";'],
+      ["similarity/x.ts", 'import type { CorpusRecord } from "../corpus/schema.js";'],
+      ["backends/x.ts", 'const m = await import("../eval/model.js");'],
+      ["rl/ok.ts", 'import { Rng } from "../core/rng.js";\nimport { x } from "./y.js";'],
+      ["eval/model.ts", 'import { loadEmbeddedPolicy } from "../backends/embedded.js";'],
+    ]),
+    [
+      "engine → backends: src/engine/pretrain.ts imports ../backends/embedded.js",
+      "similarity → corpus: src/similarity/x.ts imports ../corpus/schema.js",
+      "backends → eval: src/backends/x.ts imports ../eval/model.js",
+      "eval → backends: src/eval/model.ts imports ../backends/embedded.js",
+    ],
+  );
+});
+
 test("every src/ folder has a layer, and no folder imports a higher (or same-rank) folder", () => {
   const root = srcRoot();
   const folders = fs.readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   const unranked = folders.filter((f) => rankOf(f) < 0);
   assert.deepEqual(unranked, [], `folders missing from LAYERS (add them to the order here and in README.md): ${unranked.join(", ")}`);
-  const violations: string[] = [];
-  for (const file of walk(root)) {
-    const from = path.relative(root, file).split(path.sep)[0]!;
-    if (!folders.includes(from)) continue;
-    for (const spec of importsOf(fs.readFileSync(file, "utf8"))) {
-      const target = path.relative(root, path.resolve(path.dirname(file), spec));
-      if (target.startsWith("..")) {
-        violations.push(`${path.relative(root, file)} imports ${spec} (outside src/)`);
-        continue;
-      }
-      const to = target.split(path.sep)[0]!;
-      if (to === from) continue;
-      if (rankOf(to) >= rankOf(from)) violations.push(`${from} → ${to}: src/${path.relative(root, file)} imports ${spec}`);
-    }
-  }
+  const files = walk(root).map((f): [string, string] => [path.relative(root, f).split(path.sep).join("/"), fs.readFileSync(f, "utf8")]);
+  const violations = layeringViolations(files);
   assert.deepEqual(violations, [], `layering violations (a folder may import only from folders below it):\n${violations.join("\n")}`);
 });
 

@@ -11,13 +11,15 @@ export interface CodeItem {
   code: string;
   /** Function signature (used only when signature_hint is on). */
   signature?: string | null;
+  /** RL never sees code–doc pairs: an item carrying documentation is a type error wherever a CodeItem is asked for. */
+  doc?: never;
 }
 
 /**
  * A held-out EVALUATION item: code plus its human documentation (canonicalised). Only evaluation and SFT see
- * code–doc pairs; the RL loop takes `CodeItem`, which has no documentation field at all.
+ * code–doc pairs; the RL loop takes `CodeItem`, which cannot hold documentation.
  */
-export interface HeldOutItem extends CodeItem {
+export interface HeldOutItem extends Omit<CodeItem, "doc"> {
   doc: string;
 }
 

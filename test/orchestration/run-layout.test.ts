@@ -54,7 +54,7 @@ test("resolveWeights: run dir and checkpoints folder → newest step; one checkp
   }
 });
 
-test("round trip: train → eval --model runs/<name> → serve runs/<name> → export runs/<name>", async () => {
+test("round trip: train → eval --model runs/<name> → serve runs/<name> → export runs/<name> (→ tokenizer info)", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-roundtrip-"));
   const bin = path.resolve("bin/batcoder.js");
   try {
@@ -118,6 +118,11 @@ test("round trip: train → eval --model runs/<name> → serve runs/<name> → e
     assert.ok(ex.stderr.includes(`using weights: latest checkpoint of run ${run}: ${picked} (step 2)`), ex.stderr);
     assert.equal(JSON.parse(ex.stdout).checkpoint, path.join(dir, picked));
     assert.ok(readGguf(path.join(dir, "m.gguf")).tensors.size > 0);
+
+    // the tokenizer command reads the same run
+    const tk = spawnSync(process.execPath, [bin, "tokenizer", "info", "--tokenizer", run], { cwd: dir, encoding: "utf8" });
+    assert.equal(tk.status, 0, tk.stderr);
+    assert.ok(tk.stderr.includes(`using weights: latest checkpoint of run ${run}: ${picked} (step 2)`), tk.stderr);
 
     // the frozen reference is refused by name
     const ref = spawnSync(process.execPath, [bin, "export", path.join(run, "checkpoints", "reference"), "--format", "gguf", "--out", "r.gguf"], { cwd: dir, encoding: "utf8" });

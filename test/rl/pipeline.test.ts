@@ -6,6 +6,7 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { parseConfig } from "../../src/rl/config.js";
+import type { CodeItem } from "../../src/rl/data.js";
 import { loadEvalItems, loadSftPairs, loadTrainItems } from "../../src/orchestration/items.js";
 import { readJsonl } from "../../src/core/jsonl.js";
 import { writeCorpus } from "./corpus-fixture.js";
@@ -20,6 +21,10 @@ test("corpus → RL items carry no documentation; eval items are held-out with c
   assert.equal(train.length, 24);
   assert.ok(train.every((t) => !("doc" in t)), "RL training items must not carry documentation");
   const ev = await loadEvalItems(cfg, tok, 100);
+  // "RL never sees code–doc pairs" is a type: held-out items (with documentation) are not RL items
+  // @ts-expect-error — a HeldOutItem carries `doc`, which CodeItem forbids (the build fails if this ever compiles)
+  const notForRl: CodeItem[] = ev;
+  assert.ok(notForRl.length > 0);
   assert.equal(ev.length, 12); // 2/3 of the 9 test functions per language are documented
   const trainIds = new Set(train.map((t) => t.id));
   assert.ok(ev.every((e) => !trainIds.has(e.id) && e.doc && /^Scale every value/.test(e.doc)));

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { BpeTokenizer, loadTokenizer } from "../../engine/tokenizer.js";
+import { pickWeights } from "../../orchestration/models.js";
 
 export const help = `batcoder tokenizer <train|encode|decode|info> [options]
 
@@ -41,8 +42,10 @@ function intOpt(v: string | undefined, flag: string): number | undefined {
 function openTokenizer(p: string | undefined): BpeTokenizer {
   if (!p) throw new UserError("--tokenizer is required");
   if (!fs.existsSync(p)) throw new UserError(`tokenizer ${p} does not exist`);
+  // a directory without its own tokenizer.json: a run / checkpoints folder / checkpoint (the one run layout)
+  const file = fs.statSync(p).isDirectory() && !fs.existsSync(path.join(p, "tokenizer.json")) ? pickWeights(p).weights : p;
   try {
-    return loadTokenizer(p);
+    return loadTokenizer(file);
   } catch (e) {
     throw new UserError((e as Error).message);
   }
