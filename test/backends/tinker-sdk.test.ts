@@ -1,11 +1,11 @@
 /**
- * The stock Python SDK (`tinker`) against our Tinker-protocol server: one server serves both our TinkerPolicy and
- * the SDK. Needs a Python with `tinker` installed: $TINKER_PYTHON, or .venv/bin/python (scripts/setup-python.sh);
- * skipped, saying so, when neither has it.
+ * The stock Python SDK (`tinker` 0.38.0, pinned in scripts/python/requirements.txt) against our Tinker-protocol
+ * server: one server serves both our TinkerPolicy and the SDK. Runs in the Python reference venv
+ * (scripts/setup-python.sh; skipped, saying so, when it is not set up); $TINKER_PYTHON overrides the interpreter.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync, execFile } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,18 +15,19 @@ import { serveTinker } from "../../src/backends/tinker/server.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
 import { TINY_MODEL } from "../rl/helpers.js";
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const script = path.resolve(here, "../../../test/backends/tinker/sdk_drive.py");
-const candidates = [process.env.TINKER_PYTHON, path.resolve(here, "../../../.venv/bin/python")].filter((p): p is string => !!p);
-const python = candidates.find((p) => fs.existsSync(p) && spawnSync(p, ["-c", "import tinker"], { stdio: "ignore" }).status === 0);
+import { pythonSkip, repoRoot, venvPython } from "../helpers/python.js";
 
-test("the stock tinker SDK trains and samples through our server (protobuf forward_backward, futures, save/load, prompt_logprobs)", { skip: python ? false : "no Python with the `tinker` SDK (set TINKER_PYTHON or run scripts/setup-python.sh)" }, async () => {
+const script = path.join(repoRoot, "test/backends/tinker/sdk_drive.py");
+const python = process.env.TINKER_PYTHON ?? venvPython;
+const skip = process.env.TINKER_PYTHON ? false : pythonSkip();
+
+test("the stock tinker SDK trains and samples through our server (protobuf forward_backward, futures, save/load, prompt_logprobs)", { skip }, async () => {
   const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), "bc-tinker-sdk-"));
   const policy = createEmbeddedPolicy({ config: TINY_MODEL, tokenizer: new ByteTokenizer(), seed: 5 });
   const { server, url } = await serveTinker({ policy, port: 0, stateRoot, baseModel: "batcoder/tiny", apiKey: "tml-test-key", longPollMs: 200 });
   try {
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(python!, [script, "batcoder/tiny"], { env: { ...process.env, TINKER_BASE_URL: url, TINKER_API_KEY: "tml-test-key", TINKER_TELEMETRY: "0" }, timeout: 120_000 }, (err, stdout, stderr) =>
+      execFile(python, [script, "batcoder/tiny"], { env: { ...process.env, TINKER_BASE_URL: url, TINKER_API_KEY: "tml-test-key", TINKER_TELEMETRY: "0" }, timeout: 120_000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
       ),
     );
