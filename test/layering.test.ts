@@ -12,7 +12,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["core"],
   ["lang"],
   ["sandbox"],
-  ["similarity", "corpus", "engine"],
+  ["similarity", "behaviour", "corpus", "engine"],
   ["backends"],
   ["eval"],
   ["rl"],

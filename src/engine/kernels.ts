@@ -1,9 +1,12 @@
 /**
- * Compute kernels of the engine: matrix multiply and the hot element-wise kernels, all working in place on
- * Float32Arrays (row-major). Two implementations with identical semantics:
- *   - native: the project's N-API addon (native/kernels.cc, OpenBLAS sgemm + C++ kernels using both cores),
- *     built by node-gyp at `npm ci` into build/Release/batcoder_kernels.node;
- *   - ts: a pure-TypeScript fallback (slower), used when the addon is missing or BATCODER_KERNELS=ts.
+ * Compute kernels of the engine: matrix multiply, linear layers (f32 and bf16/f16 weights), GGUF dequantisation and
+ * the hot element-wise kernels, all working in place on typed arrays (row-major). Two implementations with identical
+ * semantics:
+ *   - native: the project's N-API addon (native/: pure C++ kernels in kernels.cc/half.cc/quant.cc, N-API glue in
+ *     binding.cc; OpenBLAS sgemm + a persistent thread pool), built by node-gyp into
+ *     build/Release/batcoder_kernels.node;
+ *   - ts: a pure-TypeScript fallback (slower; the reference each native kernel is tested against), used when the addon
+ *     is missing or BATCODER_KERNELS=ts.
  *
  * OPENBLAS_CORETYPE: respected when set. When unset and the CPU has AVX-512, the loader sets SkylakeX before the
  * addon (and so OpenBLAS) is loaded, after a one-time self-check in a child process that compares sgemm with a
@@ -14,46 +17,246 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from "./safetensors.js";
+
+/** Storage type of a half-precision weight: bfloat16 (HF checkpoints' usual dtype) or IEEE float16. */
+export type HalfType = "bf16" | "f16";
+
+/**
+ * ggml tensor types `dequantize` understands (ids as in the GGUF tensor-info `type` field), with their block shape:
+ * `values` per block and `bytes` per block (a tensor of n values takes n / values * bytes bytes).
+ */
+export const GGML_DEQUANT_TYPES = {
+  F32: { id: 0, values: 1, bytes: 4 },
+  F16: { id: 1, values: 1, bytes: 2 },
+  Q8_0: { id: 8, values: 32, bytes: 34 },
+  Q4_K: { id: 12, values: 256, bytes: 144 },
+  Q6_K: { id: 14, values: 256, bytes: 210 },
+  BF16: { id: 30, values: 1, bytes: 2 },
+} as const;
+export type GgmlDequantType = keyof typeof GGML_DEQUANT_TYPES;
+
+/** The dequantisable type with this ggml id, or undefined. */
+export function ggmlDequantType(id: number): GgmlDequantType | undefined {
+  return (Object.keys(GGML_DEQUANT_TYPES) as GgmlDequantType[]).find((k) => GGML_DEQUANT_TYPES[k].id === id);
+}
 
 export interface Kernels {
   readonly name: "native" | "ts";
   /** C = alpha * op(A) * op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N. */
   sgemm(
-    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    B: Float32Array,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
   ): void;
+  /**
+   * Linear layer with the weight in the HF layout W [outDim, inDim]: out [N, outDim] = x [N, inDim] W^T (+ bias);
+   * with `accumulate`, out += x W^T (+ bias) instead (a residual add). Native: up to 8 rows (decoding) use a fused dot-product kernel with W's rows split over the persistent thread
+   * pool (the same bits whatever the thread count); more rows use OpenBLAS's sgemm and its threads.
+   */
+  linearFwd(
+    x: Float32Array,
+    W: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    N: number,
+    inDim: number,
+    outDim: number,
+    accumulate?: boolean,
+  ): void;
+  /**
+   * Backward of linearFwd (llm.c's matmul_backward): dx = dout W (dx += when `accumulate`), dW += dout^T x and
+   * dbias += column sums of dout. dW / dbias null skip those (a frozen weight, no bias).
+   */
+  linearBwd(
+    dout: Float32Array,
+    x: Float32Array,
+    W: Float32Array,
+    dx: Float32Array,
+    dW: Float32Array | null,
+    dbias: Float32Array | null,
+    N: number,
+    inDim: number,
+    outDim: number,
+    accumulate: boolean,
+  ): void;
+  /**
+   * linearFwd with W [outDim, inDim] stored as bf16/f16 bits (e.g. a frozen base weight at half the memory), widened
+   * to f32 on the fly, f32 accumulation. Native: up to 2 rows fuse the widening into the dot products; more rows
+   * widen tiles of W for OpenBLAS; W's rows are split over the thread pool (the same bits whatever the thread count).
+   */
+  linearFwdHalf(
+    x: Float32Array,
+    W: Uint16Array,
+    dtype: HalfType,
+    bias: Float32Array | null,
+    out: Float32Array,
+    N: number,
+    inDim: number,
+    outDim: number,
+    accumulate?: boolean,
+  ): void;
+  /** dx = dout W (dx += when `accumulate`), W [outDim, inDim] stored as bf16/f16: backward through a frozen weight. */
+  linearBwdHalf(
+    dout: Float32Array,
+    W: Uint16Array,
+    dtype: HalfType,
+    dx: Float32Array,
+    N: number,
+    inDim: number,
+    outDim: number,
+    accumulate: boolean,
+  ): void;
+  /** dst[0..n) = src widened from bf16/f16 bits (exact). */
+  halfToF32(src: Uint16Array, dtype: HalfType, dst: Float32Array, n: number): void;
+  /** dst[0..n) = src rounded to bf16/f16 bits (nearest even; NaN stays NaN; f16 overflow gives inf). */
+  f32ToHalf(src: Float32Array, dtype: HalfType, dst: Uint16Array, n: number): void;
+  /**
+   * Dequantises n values (a whole number of blocks, see GGML_DEQUANT_TYPES) of ggml type `type` from the raw GGUF
+   * tensor bytes `src` (little-endian) into dst, bit-identical to ggml's dequantize_row_* (f32 arithmetic in
+   * ggml's order, no fused multiply-add).
+   */
+  dequantize(type: number, src: Uint8Array, dst: Float32Array, n: number): void;
   /** out[i,:] = x[i,:] * rstd[i] * w, rstd[i] = 1/sqrt(mean(x[i,:]^2) + eps). */
-  rmsnormFwd(x: Float32Array, w: Float32Array, out: Float32Array, rstd: Float32Array, N: number, d: number, eps: number): void;
+  rmsnormFwd(
+    x: Float32Array,
+    w: Float32Array,
+    out: Float32Array,
+    rstd: Float32Array,
+    N: number,
+    d: number,
+    eps: number,
+  ): void;
   /** dx += d(out)/dx^T dout; dw += ... (both accumulate). */
-  rmsnormBwd(dout: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, dx: Float32Array, dw: Float32Array, N: number, d: number): void;
+  rmsnormBwd(
+    dout: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dw: Float32Array,
+    N: number,
+    d: number,
+  ): void;
   /** In-place rotary embedding (HF rotate_half pairs (j, j+hd/2)); sign -1 rotates back (backward pass). */
-  rope(x: Float32Array, N: number, nHeads: number, hd: number, positions: Int32Array, cos: Float32Array, sin: Float32Array, sign: number): void;
+  rope(
+    x: Float32Array,
+    N: number,
+    nHeads: number,
+    hd: number,
+    positions: Int32Array,
+    cos: Float32Array,
+    sin: Float32Array,
+    sign: number,
+  ): void;
   /** Causal attention within each segment [segStart, segStart+segLen); q/out [N,H*hd], k/v [N,Hkv*hd], lse [N,H]. */
-  attnFwd(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, segStart: Int32Array, segLen: Int32Array, H: number, Hkv: number, hd: number): void;
+  attnFwd(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    segStart: Int32Array,
+    segLen: Int32Array,
+    H: number,
+    Hkv: number,
+    hd: number,
+  ): void;
   /** Backward of attnFwd: dq written, dk and dv accumulated. */
   attnBwd(
-    dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
-    dq: Float32Array, dk: Float32Array, dv: Float32Array, segStart: Int32Array, segLen: Int32Array, H: number, Hkv: number, hd: number,
+    dout: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    segStart: Int32Array,
+    segLen: Int32Array,
+    H: number,
+    Hkv: number,
+    hd: number,
   ): void;
   /** Row r attends to positions 0..rowPos[r] of KV-cache slot rowSlot[r]; caches are [slot, maxLen, Hkv*hd]. */
-  attnCached(q: Float32Array, kc: Float32Array, vc: Float32Array, rowSlot: Int32Array, rowPos: Int32Array, out: Float32Array, H: number, Hkv: number, hd: number, maxLen: number): void;
+  attnCached(
+    q: Float32Array,
+    kc: Float32Array,
+    vc: Float32Array,
+    rowSlot: Int32Array,
+    rowPos: Int32Array,
+    out: Float32Array,
+    H: number,
+    Hkv: number,
+    hd: number,
+    maxLen: number,
+  ): void;
   /** out = silu(g) * u */
   swigluFwd(g: Float32Array, u: Float32Array, out: Float32Array, n: number): void;
   /** dg, du written. */
   swigluBwd(dout: Float32Array, g: Float32Array, u: Float32Array, dg: Float32Array, du: Float32Array, n: number): void;
   /** Per row: lse, logp[i] = logits[i, tgt[i]] - lse[i], and (when ent is given) the entropy of softmax(logits[i]). */
-  logsoftmaxFwd(logits: Float32Array, N: number, V: number, targets: Int32Array, logp: Float32Array, lse: Float32Array, ent: Float32Array | null): void;
+  logsoftmaxFwd(
+    logits: Float32Array,
+    N: number,
+    V: number,
+    targets: Int32Array,
+    logp: Float32Array,
+    lse: Float32Array,
+    ent: Float32Array | null,
+  ): void;
   /** Overwrites logits with dLoss/dlogits given gLogp[i] = dLoss/dlogp[i] and gEnt[i] = dLoss/dent[i]. */
-  logsoftmaxBwd(logits: Float32Array, N: number, V: number, targets: Int32Array, lse: Float32Array, gLogp: Float32Array, ent: Float32Array | null, gEnt: Float32Array | null): void;
+  logsoftmaxBwd(
+    logits: Float32Array,
+    N: number,
+    V: number,
+    targets: Int32Array,
+    lse: Float32Array,
+    gLogp: Float32Array,
+    ent: Float32Array | null,
+    gEnt: Float32Array | null,
+  ): void;
   /** AdamW: p *= 1 - lr*wd; m,v moments; p -= lr * (m/bc1) / (sqrt(v/bc2) + eps). */
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+  ): void;
   /**
    * Token choice for R rows of logits [R, V]: params[3r..3r+2] = (temperature, topK, topP), uniforms[r] in [0,1).
    * Temperature 0 is argmax; otherwise softmax(z/T) over the topK largest logits (0 = all), then the smallest
    * most-likely set holding topP of the mass, renormalised and inverted at the uniform draw.
    * outLogp[r] = log softmax(z)[token] at temperature 1.
    */
-  sampleRows(z: Float32Array, R: number, V: number, params: Float32Array, uniforms: Float64Array, outTok: Int32Array, outLogp: Float32Array): void;
+  sampleRows(
+    z: Float32Array,
+    R: number,
+    V: number,
+    params: Float32Array,
+    uniforms: Float64Array,
+    outTok: Int32Array,
+    outLogp: Float32Array,
+  ): void;
   sumsq(x: Float32Array, n: number): number;
   /** y += alpha * x */
   axpy(y: Float32Array, x: Float32Array, alpha: number, n: number): void;
@@ -63,8 +266,19 @@ export interface Kernels {
 // ---------------------------------------------------------------- pure-TS fallback
 
 function sgemmTs(
-  ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number,
-  A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ta: boolean,
+  tb: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
 ): void {
   for (let i = 0; i < M; i++) {
     const co = i * ldc;
@@ -99,13 +313,22 @@ function sgemmTs(
 }
 
 /** Pure-TS token choice (see Kernels.sampleRows). */
-export function chooseTokenTs(z: Float32Array, o: number, V: number, T: number, topK: number, topP: number, u: number): { token: number; logprob: number } {
+export function chooseTokenTs(
+  z: Float32Array,
+  o: number,
+  V: number,
+  T: number,
+  topK: number,
+  topP: number,
+  u: number,
+): { token: number; logprob: number } {
   let m = -Infinity;
   let arg = 0;
-  for (let j = 0; j < V; j++) if (z[o + j]! > m) {
-    m = z[o + j]!;
-    arg = j;
-  }
+  for (let j = 0; j < V; j++)
+    if (z[o + j]! > m) {
+      m = z[o + j]!;
+      arg = j;
+    }
   let s1 = 0;
   for (let j = 0; j < V; j++) s1 += Math.exp(z[o + j]! - m);
   const lse = m + Math.log(s1);
@@ -127,10 +350,11 @@ export function chooseTokenTs(z: Float32Array, o: number, V: number, T: number, 
       for (;;) {
         ids = [];
         let mass = 0;
-        for (let j = 0; j < V; j++) if (w[j]! >= thr && w[j]! > 0) {
-          ids.push(j);
-          mass += w[j]!;
-        }
+        for (let j = 0; j < V; j++)
+          if (w[j]! >= thr && w[j]! > 0) {
+            ids.push(j);
+            mass += w[j]!;
+          }
         if (mass >= need || thr === 0) break;
         thr = thr < 1e-30 ? 0 : thr * 1e-3;
       }
@@ -174,9 +398,196 @@ export function chooseTokenTs(z: Float32Array, o: number, V: number, T: number, 
   return { token, logprob: z[o + token]! - lse };
 }
 
+function linearFwdTs(
+  x: Float32Array,
+  W: Float32Array,
+  bias: Float32Array | null,
+  out: Float32Array,
+  N: number,
+  inDim: number,
+  outDim: number,
+  accumulate = false,
+): void {
+  sgemmTs(false, true, N, outDim, inDim, 1, x, inDim, W, inDim, accumulate ? 1 : 0, out, outDim);
+  if (bias) for (let i = 0; i < N; i++) for (let j = 0; j < outDim; j++) out[i * outDim + j]! += bias[j]!;
+}
+
+function linearBwdTs(
+  dout: Float32Array,
+  x: Float32Array,
+  W: Float32Array,
+  dx: Float32Array,
+  dW: Float32Array | null,
+  dbias: Float32Array | null,
+  N: number,
+  inDim: number,
+  outDim: number,
+  accumulate: boolean,
+): void {
+  sgemmTs(false, false, N, inDim, outDim, 1, dout, outDim, W, inDim, accumulate ? 1 : 0, dx, inDim);
+  if (dW) sgemmTs(true, false, outDim, inDim, N, 1, dout, outDim, x, inDim, 1, dW, inDim);
+  if (dbias) for (let i = 0; i < N; i++) for (let j = 0; j < outDim; j++) dbias[j]! += dout[i * outDim + j]!;
+}
+
+const widenHalf = (dtype: HalfType): ((h: number) => number) => (dtype === "bf16" ? bf16BitsToF32 : f16BitsToF32);
+
+/** Row `row` of a half-precision matrix [*, cols], widened into dst. */
+function widenRow(W: Uint16Array, dtype: HalfType, row: number, cols: number, dst: Float32Array): void {
+  const widen = widenHalf(dtype);
+  for (let k = 0; k < cols; k++) dst[k] = widen(W[row * cols + k]!);
+}
+
+function linearFwdHalfTs(
+  x: Float32Array,
+  W: Uint16Array,
+  dtype: HalfType,
+  bias: Float32Array | null,
+  out: Float32Array,
+  N: number,
+  inDim: number,
+  outDim: number,
+  accumulate = false,
+): void {
+  const w = new Float32Array(inDim);
+  for (let j = 0; j < outDim; j++) {
+    widenRow(W, dtype, j, inDim, w);
+    for (let i = 0; i < N; i++) {
+      let s = 0;
+      for (let k = 0; k < inDim; k++) s += x[i * inDim + k]! * w[k]!;
+      const o = i * outDim + j;
+      out[o] = (accumulate ? out[o]! + s : s) + (bias ? bias[j]! : 0);
+    }
+  }
+}
+
+function linearBwdHalfTs(
+  dout: Float32Array,
+  W: Uint16Array,
+  dtype: HalfType,
+  dx: Float32Array,
+  N: number,
+  inDim: number,
+  outDim: number,
+  accumulate: boolean,
+): void {
+  if (!accumulate) dx.fill(0, 0, N * inDim);
+  const w = new Float32Array(inDim);
+  for (let j = 0; j < outDim; j++) {
+    widenRow(W, dtype, j, inDim, w);
+    for (let i = 0; i < N; i++) {
+      const g = dout[i * outDim + j]!;
+      if (g !== 0) for (let k = 0; k < inDim; k++) dx[i * inDim + k]! += g * w[k]!;
+    }
+  }
+}
+
+const fr = Math.fround;
+
+/** ggml dequantisation in f32 arithmetic (every step rounded with Math.fround), block layouts as in native/quant.cc. */
+function dequantizeTs(type: number, src: Uint8Array, dst: Float32Array, n: number): void {
+  const t = ggmlDequantType(type);
+  if (!t)
+    throw new Error(
+      `dequantize: unsupported ggml type ${type} (supported: ${Object.entries(GGML_DEQUANT_TYPES)
+        .map(([k, v]) => `${k}=${v.id}`)
+        .join(", ")})`,
+    );
+  const { values, bytes } = GGML_DEQUANT_TYPES[t];
+  if (n % values !== 0)
+    throw new Error(`dequantize: ${n} values is not a whole number of ${t} blocks (${values} values each)`);
+  if (src.length < (n / values) * bytes || dst.length < n) throw new Error("dequantize: sizes");
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const f16 = (o: number): number => f16BitsToF32(dv.getUint16(o, true));
+  switch (t) {
+    case "F32":
+      for (let i = 0; i < n; i++) dst[i] = dv.getFloat32(4 * i, true);
+      return;
+    case "F16":
+    case "BF16": {
+      const widen = t === "F16" ? f16BitsToF32 : bf16BitsToF32;
+      for (let i = 0; i < n; i++) dst[i] = widen(dv.getUint16(2 * i, true));
+      return;
+    }
+    case "Q8_0":
+      for (let b = 0; b < n / 32; b++) {
+        const o = b * 34,
+          d = f16(o);
+        for (let j = 0; j < 32; j++) dst[b * 32 + j] = fr(dv.getInt8(o + 2 + j) * d);
+      }
+      return;
+    case "Q4_K":
+      for (let b = 0; b < n / 256; b++) {
+        const o = b * 144,
+          d = f16(o),
+          dmin = f16(o + 2),
+          sc = o + 4;
+        // (scale, min) pair j: 6 bits each, packed into the 12 scale bytes
+        const pair = (j: number): [number, number] =>
+          j < 4
+            ? [src[sc + j]! & 63, src[sc + j + 4]! & 63]
+            : [
+                (src[sc + j + 4]! & 0xf) | ((src[sc + j - 4]! >> 6) << 4),
+                (src[sc + j + 4]! >> 4) | ((src[sc + j]! >> 6) << 4),
+              ];
+        for (let c = 0; c < 4; c++) {
+          const [s1, m1] = pair(2 * c),
+            [s2, m2] = pair(2 * c + 1);
+          const d1 = fr(d * s1),
+            n1 = fr(dmin * m1),
+            d2 = fr(d * s2),
+            n2 = fr(dmin * m2);
+          const q = o + 16 + 32 * c,
+            y = b * 256 + 64 * c;
+          for (let l = 0; l < 32; l++) {
+            dst[y + l] = fr(fr(d1 * (src[q + l]! & 0xf)) - n1);
+            dst[y + 32 + l] = fr(fr(d2 * (src[q + l]! >> 4)) - n2);
+          }
+        }
+      }
+      return;
+    case "Q6_K":
+      for (let b = 0; b < n / 256; b++) {
+        const o = b * 210,
+          d = f16(o + 208);
+        for (let p = 0; p < 2; p++) {
+          const ql = o + 64 * p,
+            qh = o + 128 + 32 * p,
+            sc = o + 192 + 8 * p,
+            y = b * 256 + 128 * p;
+          for (let l = 0; l < 32; l++) {
+            const is = l >> 4,
+              h = src[qh + l]!;
+            const q1 = ((src[ql + l]! & 0xf) | ((h & 3) << 4)) - 32;
+            const q2 = ((src[ql + l + 32]! & 0xf) | (((h >> 2) & 3) << 4)) - 32;
+            const q3 = ((src[ql + l]! >> 4) | (((h >> 4) & 3) << 4)) - 32;
+            const q4 = ((src[ql + l + 32]! >> 4) | (((h >> 6) & 3) << 4)) - 32;
+            dst[y + l] = fr(fr(d * dv.getInt8(sc + is)) * q1);
+            dst[y + l + 32] = fr(fr(d * dv.getInt8(sc + is + 2)) * q2);
+            dst[y + l + 64] = fr(fr(d * dv.getInt8(sc + is + 4)) * q3);
+            dst[y + l + 96] = fr(fr(d * dv.getInt8(sc + is + 6)) * q4);
+          }
+        }
+      }
+      return;
+  }
+}
+
 export const tsKernels: Kernels = {
   name: "ts",
   sgemm: sgemmTs,
+  linearFwd: linearFwdTs,
+  linearBwd: linearBwdTs,
+  linearFwdHalf: linearFwdHalfTs,
+  linearBwdHalf: linearBwdHalfTs,
+  halfToF32(src, dtype, dst, n) {
+    const widen = widenHalf(dtype);
+    for (let i = 0; i < n; i++) dst[i] = widen(src[i]!);
+  },
+  f32ToHalf(src, dtype, dst, n) {
+    const round = dtype === "bf16" ? f32ToBf16Bits : f32ToF16Bits;
+    for (let i = 0; i < n; i++) dst[i] = round(src[i]!);
+  },
+  dequantize: dequantizeTs,
   rmsnormFwd(x, w, out, rstd, N, d, eps) {
     for (let i = 0; i < N; i++) {
       const o = i * d;
@@ -220,10 +631,13 @@ export const tsKernels: Kernels = {
     }
   },
   attnFwd(q, k, v, out, lse, segStart, segLen, H, Hkv, hd) {
-    const qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
+    const qs = H * hd,
+      ks = Hkv * hd,
+      grp = H / Hkv;
     const scale = 1 / Math.sqrt(hd);
     for (let s = 0; s < segStart.length; s++) {
-      const s0 = segStart[s]!, T = segLen[s]!;
+      const s0 = segStart[s]!,
+        T = segLen[s]!;
       const row = new Float32Array(T);
       for (let h = 0; h < H; h++) {
         const g = Math.floor(h / grp);
@@ -254,10 +668,13 @@ export const tsKernels: Kernels = {
     }
   },
   attnBwd(dout, q, k, v, out, lse, dq, dk, dv, segStart, segLen, H, Hkv, hd) {
-    const qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
+    const qs = H * hd,
+      ks = Hkv * hd,
+      grp = H / Hkv;
     const scale = 1 / Math.sqrt(hd);
     for (let s = 0; s < segStart.length; s++) {
-      const s0 = segStart[s]!, T = segLen[s]!;
+      const s0 = segStart[s]!,
+        T = segLen[s]!;
       const P = new Float32Array(T);
       for (let h = 0; h < H; h++) {
         const g = Math.floor(h / grp);
@@ -292,7 +709,9 @@ export const tsKernels: Kernels = {
     }
   },
   attnCached(q, kc, vc, rowSlot, rowPos, out, H, Hkv, hd, maxLen) {
-    const qs = H * hd, ks = Hkv * hd, grp = H / Hkv;
+    const qs = H * hd,
+      ks = Hkv * hd,
+      grp = H / Hkv;
     const scale = 1 / Math.sqrt(hd);
     const sc = new Float32Array(maxLen);
     for (let r = 0; r < rowSlot.length; r++) {
@@ -345,7 +764,8 @@ export const tsKernels: Kernels = {
       if (t < 0 || t >= V) throw new Error("logsoftmaxFwd: target id out of range");
       let m = -Infinity;
       for (let j = 0; j < V; j++) if (z[o + j]! > m) m = z[o + j]!;
-      let sum = 0, wsum = 0;
+      let sum = 0,
+        wsum = 0;
       for (let j = 0; j < V; j++) {
         const e = Math.exp(z[o + j]! - m);
         sum += e;
@@ -393,7 +813,15 @@ export const tsKernels: Kernels = {
   },
   sampleRows(z, R, V, params, uniforms, outTok, outLogp) {
     for (let r = 0; r < R; r++) {
-      const { token, logprob } = chooseTokenTs(z, r * V, V, params[r * 3]!, params[r * 3 + 1]!, params[r * 3 + 2]!, uniforms[r]!);
+      const { token, logprob } = chooseTokenTs(
+        z,
+        r * V,
+        V,
+        params[r * 3]!,
+        params[r * 3 + 1]!,
+        params[r * 3 + 2]!,
+        uniforms[r]!,
+      );
       outTok[r] = token;
       outLogp[r] = logprob;
     }
@@ -461,10 +889,12 @@ function selfCheckCoretype(addonPath: string, coretype: string): boolean {
   const code = `
     const k = require(${JSON.stringify(addonPath)});
     let ok = true;
-    for (const [ta, tb, M, N, K] of [[false,false,67,45,53],[true,false,128,96,200],[false,true,33,257,64],[true,true,300,200,100]]) {
+    const shapes = [[false,false,67,45,53],[true,false,128,96,200],[false,true,33,257,64],[true,true,300,200,100]];
+    for (const [ta, tb, M, N, K] of shapes) {
       let s = 12345;
       const rnd = () => { s = (s * 1103515245 + 12345) >>> 0; return (s / 4294967296) - 0.5; };
-      const A = Float32Array.from({length: M*K}, rnd), B = Float32Array.from({length: K*N}, rnd), C = new Float32Array(M*N);
+      const A = Float32Array.from({length: M*K}, rnd), B = Float32Array.from({length: K*N}, rnd);
+      const C = new Float32Array(M*N);
       const lda = ta ? M : K, ldb = tb ? K : N;
       k.sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 0, C, N);
       for (let i = 0; i < M && ok; i++) for (let j = 0; j < N; j++) {
@@ -488,9 +918,15 @@ function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null
   if (loaded) return loaded;
   const fallback = (reason: string): typeof loaded => {
     if (process.env.BATCODER_KERNELS !== "ts" && !process.env.BATCODER_TEST) {
-      process.stderr.write(`batcoder: warning: native kernels unavailable (${reason}); using the slow pure-TypeScript fallback\n`);
+      process.stderr.write(
+        `batcoder: warning: native kernels unavailable (${reason}); using the slow pure-TypeScript fallback\n`,
+      );
     }
-    return { kernels: tsKernels, addon: null, info: { kernels: "ts", fallbackReason: reason, threads: 1, coretype: { value: null, source: "n/a" } } };
+    return {
+      kernels: tsKernels,
+      addon: null,
+      info: { kernels: "ts", fallbackReason: reason, threads: 1, coretype: { value: null, source: "n/a" } },
+    };
   };
   if (process.env.BATCODER_KERNELS === "ts") {
     loaded = fallback("BATCODER_KERNELS=ts");
@@ -511,7 +947,12 @@ function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null
     const model = cpuModel();
     let ok: boolean | undefined;
     try {
-      const c = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { cpu: string; coretype: string; ok: boolean; addonMtime: number };
+      const c = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as {
+        cpu: string;
+        coretype: string;
+        ok: boolean;
+        addonMtime: number;
+      };
       if (c.cpu === model && c.coretype === "SkylakeX" && c.addonMtime === fs.statSync(addonPath).mtimeMs) ok = c.ok;
     } catch {
       /* no cache yet */
@@ -519,7 +960,10 @@ function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null
     if (ok === undefined) {
       ok = selfCheckCoretype(addonPath, "SkylakeX");
       try {
-        fs.writeFileSync(cacheFile, JSON.stringify({ cpu: model, coretype: "SkylakeX", ok, addonMtime: fs.statSync(addonPath).mtimeMs }));
+        fs.writeFileSync(
+          cacheFile,
+          JSON.stringify({ cpu: model, coretype: "SkylakeX", ok, addonMtime: fs.statSync(addonPath).mtimeMs }),
+        );
       } catch {
         /* read-only build dir: re-check next time */
       }
@@ -532,8 +976,11 @@ function load(): { kernels: Kernels; info: EngineInfo; addon: NativeAddon | null
   try {
     const require = createRequire(import.meta.url);
     const addon = require(addonPath) as NativeAddon;
-    const missing = Object.keys(tsKernels).filter((k) => k !== "name" && typeof (addon as unknown as Record<string, unknown>)[k] !== "function");
-    if (missing.length) throw new Error(`the built addon is stale (no ${missing.join(", ")}); rebuild it with npx node-gyp rebuild`);
+    const missing = Object.keys(tsKernels).filter(
+      (k) => k !== "name" && typeof (addon as unknown as Record<string, unknown>)[k] !== "function",
+    );
+    if (missing.length)
+      throw new Error(`the built addon is stale (no ${missing.join(", ")}); rebuild it with npx node-gyp rebuild`);
     const threads = Number(process.env.BATCODER_THREADS) > 0 ? Number(process.env.BATCODER_THREADS) : undefined;
     if (threads) addon.setThreads(threads);
     const ai = addon.info();

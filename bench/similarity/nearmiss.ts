@@ -1,0 +1,97 @@
+/**
+ * ROC-AUC of each metric (behaviour, graph = dfg, CodeBLEU, BLEU, exact) at ranking semantics-preserving
+ * rewrites (label 1) above one-token semantic breaks (label 0), per language, on data/nearmiss/<lang>.jsonl
+ * (made and execution-checked by nearmiss-gen.js). Behaviour uses its defaults (seed 0, 24 inputs), not the
+ * checker's inputs.
+ *
+ *   node dist/bench/similarity/nearmiss.js [--seed S]
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadLanguage, type LangId } from "../../src/lang/index.js";
+import { similarity, type Metric } from "../../src/similarity/index.js";
+import { BehaviourRunner } from "../../src/behaviour/index.js";
+import { rocAuc } from "./quality.js";
+import type { NearMissPair } from "./nearmiss/types.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const LANGS = ["python", "ruby", "javascript"] as const;
+const STATIC: Metric[] = ["dfg", "codebleu", "bleu", "exact"];
+const NAMES: Record<string, string> = {
+  behaviour: "behaviour",
+  dfg: "graph (dfg)",
+  codebleu: "CodeBLEU",
+  bleu: "BLEU",
+  exact: "exact",
+};
+
+export function loadNearMiss(lang: string): NearMissPair[] {
+  const file = path.join(ROOT, "data/nearmiss", `${lang}.jsonl`);
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as NearMissPair);
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+async function main(): Promise<void> {
+  const seed = process.argv.includes("--seed") ? Number(process.argv[process.argv.indexOf("--seed") + 1]) : 0;
+  const runner = new BehaviourRunner({ seed });
+  const table: string[] = [];
+  const kindRows: string[] = [];
+  for (const lang of LANGS) {
+    await loadLanguage(lang as LangId);
+    const pairs = loadNearMiss(lang);
+    const t0 = performance.now();
+    const beh = await runner.compare(
+      pairs.map((p) => ({ lang, original: p.original, rebuilt: p.variant, entryPoint: p.entry })),
+    );
+    const behMs = performance.now() - t0;
+    const scores: Record<string, number[]> = { behaviour: beh.map((r) => r.score ?? 0) };
+    const nonExec = beh.filter((r) => !r.executable).length;
+    for (const m of STATIC) scores[m] = pairs.map((p) => similarity(m, p.original, p.variant, lang as LangId).score);
+    const cells = Object.keys(NAMES).map((m) => {
+      const s = scores[m]!;
+      return rocAuc(
+        s.filter((_, i) => pairs[i]!.label === 1),
+        s.filter((_, i) => pairs[i]!.label === 0),
+      ).toFixed(3);
+    });
+    const nPos = pairs.filter((p) => p.label === 1).length;
+    table.push(
+      `| ${lang} | ${nPos} / ${pairs.length - nPos} | ${cells.join(" | ")} | ${nonExec} | ${(behMs / 1000).toFixed(1)} s |`,
+    );
+    const kinds = [...new Set(pairs.map((p) => p.kind))].sort();
+    for (const k of kinds) {
+      const idx = pairs.map((p, i) => (p.kind === k ? i : -1)).filter((i) => i >= 0);
+      kindRows.push(
+        `| ${lang} | ${k} | ${idx.length} | ${Object.keys(NAMES)
+          .map((m) => mean(idx.map((i) => scores[m]![i]!)).toFixed(3))
+          .join(" | ")} |`,
+      );
+    }
+  }
+  console.log(`near-miss ROC-AUC (behaviour seed ${seed}; label 1 = rewrite, 0 = one-token break)\n`);
+  console.log(
+    `| language | rewrites / breaks | ${Object.values(NAMES).join(" | ")} | behaviour not executable | behaviour time |`,
+  );
+  console.log(
+    `|---|---|${Object.keys(NAMES)
+      .map(() => "---")
+      .join("|")}|---|---|`,
+  );
+  for (const r of table) console.log(r);
+  console.log(`\nmean score by kind\n`);
+  console.log(`| language | kind | n | ${Object.values(NAMES).join(" | ")} |`);
+  console.log(
+    `|---|---|---|${Object.keys(NAMES)
+      .map(() => "---")
+      .join("|")}|`,
+  );
+  for (const r of kindRows) console.log(r);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) await main();
