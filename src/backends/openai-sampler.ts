@@ -65,7 +65,9 @@ export class OpenAISampler implements Sampler {
       n: r.n,
       ...(p.seed !== undefined ? { seed: p.seed } : {}),
       ...(p.stop?.length ? { stop: p.stop } : {}),
-      ...(tokens ? { logprobs: 1, return_tokens_as_token_ids: true, stop_token_ids: [eos, ...(p.stopTokenIds ?? [])] } : {}),
+      ...(tokens
+        ? { logprobs: 1, return_tokens_as_token_ids: true, stop_token_ids: [eos, ...(p.stopTokenIds ?? [])] }
+        : {}),
     };
   }
 
@@ -76,7 +78,11 @@ export class OpenAISampler implements Sampler {
         res = (await this.client.request("POST", "/completions", this.body(r, true))) as { choices?: Choice[] };
       } catch (e) {
         const m = (e as Error).message;
-        if (!/HTTP 4(00|22)/.test(m) || !/return_tokens_as_token_ids|stop_token_ids|logprobs|prompt|unrecognized|extra/i.test(m)) throw e;
+        if (
+          !/HTTP 4(00|22)/.test(m) ||
+          !/return_tokens_as_token_ids|stop_token_ids|logprobs|prompt|unrecognized|extra/i.test(m)
+        )
+          throw e;
         this.fallback(`refused token-id requests (${m.slice(0, 160)})`);
         return this.one(r);
       }
@@ -95,7 +101,8 @@ export class OpenAISampler implements Sampler {
 
   private choices(res: { choices?: Choice[] }, r: SampleRequest): Choice[] {
     const cs = (res.choices ?? []).slice().sort((a, b) => a.index - b.index);
-    if (cs.length !== r.n) throw new Error(`sampler ${this.client.baseUrl}: asked for ${r.n} completions, got ${cs.length}`);
+    if (cs.length !== r.n)
+      throw new Error(`sampler ${this.client.baseUrl}: asked for ${r.n} completions, got ${cs.length}`);
     return cs;
   }
 
@@ -108,7 +115,8 @@ export class OpenAISampler implements Sampler {
     const lps = (c.logprobs!.token_logprobs ?? []).map((x) => (typeof x === "number" ? x : NaN));
     const stopIds = new Set([this.tokenizer.eosId, ...(r.params.stopTokenIds ?? [])]);
     const finish = this.finish(c);
-    const visible = finish === "stop" && tokens.length && stopIds.has(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
+    const visible =
+      finish === "stop" && tokens.length && stopIds.has(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
     let text = this.tokenizer.decode(visible);
     let cut = -1;
     for (const st of r.params.stop ?? []) {

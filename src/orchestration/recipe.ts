@@ -55,7 +55,10 @@ export function loadRecipe(file: string): { recipe: Recipe; rl: RLConfig; raw: R
   }
   const { recipe, warmstart: _ws, ...rest } = raw as { recipe?: unknown; warmstart?: unknown };
   const r = RecipeSchema.safeParse(recipe);
-  if (!r.success) throw new UserError(`${file}: "recipe" is invalid: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!r.success)
+    throw new UserError(
+      `${file}: "recipe" is invalid: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   return { recipe: r.data, rl: parseConfig(rest, file), raw };
 }
 
@@ -104,13 +107,31 @@ export function estimateCost(rl: RLConfig, recipe: Recipe): CostEstimate {
   const fTrain = 6 * n * total(trained);
   const fFwd = 2 * n * total(forwardOnly);
   const hours = (f: number, mfu: number) => f / (c.peak_tflops * 1e12 * mfu) / 3600;
-  const gh = { sampling: hours(fSample, c.sample_mfu), training: hours(fTrain, c.train_mfu), forward_only: hours(fFwd, c.train_mfu), total: 0 };
+  const gh = {
+    sampling: hours(fSample, c.sample_mfu),
+    training: hours(fTrain, c.train_mfu),
+    forward_only: hours(fFwd, c.train_mfu),
+    total: 0,
+  };
   gh.total = gh.sampling + gh.training + gh.forward_only;
   return {
-    step: { code2doc_sequences: docs, doc2code_sequences: rebuilds, prompt_tokens: promptTokens, generated_tokens: generated, trained_tokens: trained, forward_only_tokens: forwardOnly },
+    step: {
+      code2doc_sequences: docs,
+      doc2code_sequences: rebuilds,
+      prompt_tokens: promptTokens,
+      generated_tokens: generated,
+      trained_tokens: trained,
+      forward_only_tokens: forwardOnly,
+    },
     steps,
     epochs_over_corpus: (steps * rl.rollout_batch_size) / recipe.corpus_functions,
-    tokens: { prompt: total(promptTokens), generated: total(generated), trained: total(trained), forward_only: total(forwardOnly), total_processed: total(seqTokens + trained + forwardOnly) },
+    tokens: {
+      prompt: total(promptTokens),
+      generated: total(generated),
+      trained: total(trained),
+      forward_only: total(forwardOnly),
+      total_processed: total(seqTokens + trained + forwardOnly),
+    },
     flops: { sampling: fSample, training: fTrain, forward_only: fFwd, total: fSample + fTrain + fFwd },
     gpu_hours: gh,
     usd: gh.total * c.usd_per_gpu_hour,
@@ -123,7 +144,16 @@ export function estimateCost(rl: RLConfig, recipe: Recipe): CostEstimate {
   };
 }
 
-const fmt = (x: number) => (x >= 1e12 ? `${(x / 1e12).toFixed(2)}T` : x >= 1e9 ? `${(x / 1e9).toFixed(2)}G` : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+const fmt = (x: number) =>
+  x >= 1e12
+    ? `${(x / 1e12).toFixed(2)}T`
+    : x >= 1e9
+      ? `${(x / 1e9).toFixed(2)}G`
+      : x >= 1e6
+        ? `${(x / 1e6).toFixed(2)}M`
+        : x >= 1e3
+          ? `${(x / 1e3).toFixed(1)}k`
+          : x.toFixed(0);
 
 export function formatCost(e: CostEstimate): string {
   return [
@@ -159,7 +189,9 @@ batcoder rl --config ${file} --corpus corpus/ --policy-url http://127.0.0.1:8000
 # 2. evaluation: serve the trained LoRA (downloaded from the service) with vLLM, then
 batcoder eval --benchmark humaneval --model http://127.0.0.1:8001/v1 --n 1 --k 1
 batcoder eval --benchmark mbpp --model http://127.0.0.1:8001/v1 --n 1 --k 1
-# expected (paper, pass@1): ${Object.entries(recipe.expected).map(([k, v]) => `${k} ${v}`).join(", ")}`;
+# expected (paper, pass@1): ${Object.entries(recipe.expected)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")}`;
 }
 
 export interface DryRunResult {
@@ -179,7 +211,13 @@ export interface DryRunResult {
  * estimator, KL) and shrinking only the token budgets (code ≤ 96 tokens, completions ≤ 6) and the step count. The client uses the stock Tinker paths
  * (no batcoder extensions), as it would against the real service.
  */
-export async function dryRun(opts: { file: string; corpus?: string; steps?: number; outputDir?: string; log?: (s: string) => void }): Promise<DryRunResult> {
+export async function dryRun(opts: {
+  file: string;
+  corpus?: string;
+  steps?: number;
+  outputDir?: string;
+  log?: (s: string) => void;
+}): Promise<DryRunResult> {
   const { recipe, raw } = loadRecipe(opts.file);
   const { recipe: _r, warmstart: _w, ...rlRaw } = raw as Record<string, unknown>;
   const steps = opts.steps ?? 1;
@@ -213,11 +251,28 @@ export async function dryRun(opts: { file: string; corpus?: string; steps?: numb
   const { runRL } = await import("./rl-run.js");
   const path = await import("node:path");
   const runDir = path.join(cfg.output_dir, cfg.run_name);
-  const policy = createEmbeddedPolicy({ config: { ...MODEL_PRESETS.tiny, max_position_embeddings: 1024 }, tokenizer: new ByteTokenizer(), seed: cfg.seed, modelName: "dry-run-tiny" });
-  const { server, url } = await serveTinker({ policy, port: 0, stateRoot: path.join(runDir, "tinker-states"), baseModel: `dry-run/${recipe.base_model}` });
+  const policy = createEmbeddedPolicy({
+    config: { ...MODEL_PRESETS.tiny, max_position_embeddings: 1024 },
+    tokenizer: new ByteTokenizer(),
+    seed: cfg.seed,
+    modelName: "dry-run-tiny",
+  });
+  const { server, url } = await serveTinker({
+    policy,
+    port: 0,
+    stateRoot: path.join(runDir, "tinker-states"),
+    baseModel: `dry-run/${recipe.base_model}`,
+  });
   try {
-    const remote = await connectTinkerPolicy(url, { useExtensions: false, loraRank: recipe.lora_rank, log, heartbeatMs: 0 });
-    log(`recipe dry run: ${recipe.base_model} replaced by a tiny random model behind a local Tinker-protocol server (${url})`);
+    const remote = await connectTinkerPolicy(url, {
+      useExtensions: false,
+      loraRank: recipe.lora_rank,
+      log,
+      heartbeatMs: 0,
+    });
+    log(
+      `recipe dry run: ${recipe.base_model} replaced by a tiny random model behind a local Tinker-protocol server (${url})`,
+    );
     await runRL({ cfg, policy: remote, resume: false, progress: false, log });
     await remote.close();
     return {
@@ -225,7 +280,10 @@ export async function dryRun(opts: { file: string; corpus?: string; steps?: numb
       steps,
       serverCounts: { ...server.counts },
       lossPaths: { ...remote.lossPaths },
-      shapes: { code2doc: cfg.rollout_batch_size * cfg.num_docs_per_code, doc2code: cfg.rollout_batch_size * cfg.num_docs_per_code * cfg.num_codes_per_doc },
+      shapes: {
+        code2doc: cfg.rollout_batch_size * cfg.num_docs_per_code,
+        doc2code: cfg.rollout_batch_size * cfg.num_docs_per_code * cfg.num_codes_per_doc,
+      },
     };
   } finally {
     await server.close();

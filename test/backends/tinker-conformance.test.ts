@@ -66,11 +66,20 @@ test("server validator: every SDK request fixture is accepted; each field's name
       const known = !(probe.success === false && probe.error.issues.some((i) => i.code === "unrecognized_keys"));
       assert.ok(known, `${name}: field '${field}' unknown to the validator`);
     }
-    assert.equal(schema.safeParse({ ...f.body, not_a_tinker_field: 1 }).success, false, `${name}: unknown field accepted`);
+    assert.equal(
+      schema.safeParse({ ...f.body, not_a_tinker_field: 1 }).success,
+      false,
+      `${name}: unknown field accepted`,
+    );
     // a wrong JSON type in any field the SDK sent is refused
     for (const [k, v] of Object.entries(f.body)) {
-      const wrong = typeof v === "string" ? 12345 : typeof v === "number" ? "x" : typeof v === "boolean" ? "yes" : "not-an-object";
-      assert.equal(schema.safeParse({ ...f.body, [k]: wrong }).success, false, `${name}: field '${k}' accepted a ${jsonType(wrong)}`);
+      const wrong =
+        typeof v === "string" ? 12345 : typeof v === "number" ? "x" : typeof v === "boolean" ? "yes" : "not-an-object";
+      assert.equal(
+        schema.safeParse({ ...f.body, [k]: wrong }).success,
+        false,
+        `${name}: field '${k}' accepted a ${jsonType(wrong)}`,
+      );
     }
     // a required field missing is refused
     for (const [k, meta] of Object.entries(f.fields ?? {})) {
@@ -83,7 +92,11 @@ test("server validator: every SDK request fixture is accepted; each field's name
   const sw = fx.save_weights_for_sampler!.body;
   assert.equal(W.SaveWeightsForSamplerRequest.safeParse({ ...sw, kind: "hourly" }).success, false);
   assert.equal(W.CreateModelRequest.safeParse({ ...fx.create_model!.body, type: "create_sampler" }).success, false);
-  assert.equal(W.SampleRequestWire.safeParse({ ...fx.asample!.body, prompt: { chunks: [{ tokens: [1], type: "image" }] } }).success, false);
+  assert.equal(
+    W.SampleRequestWire.safeParse({ ...fx.asample!.body, prompt: { chunks: [{ tokens: [1], type: "image" }] } })
+      .success,
+    false,
+  );
 });
 
 test("client parsers accept every SDK response fixture", () => {
@@ -114,7 +127,14 @@ test("client parsers accept every SDK response fixture", () => {
 test("protobuf: the SDK's forward_backward bytes decode to its fields; our encoding decodes back to the same", () => {
   const f = fx.forward_backward!.body as { protobuf_base64: string; decoded: Record<string, unknown> };
   const r = P.decodeForwardBackwardRequest(b64(f.protobuf_base64));
-  const d = f.decoded as { model_id: string; seq_id: number; loss_fn: string; forward_only: boolean; loss_fn_config: Record<string, number | string>; data: { model_input: number[][]; loss_fn_inputs: Record<string, P.PbTensor> }[] };
+  const d = f.decoded as {
+    model_id: string;
+    seq_id: number;
+    loss_fn: string;
+    forward_only: boolean;
+    loss_fn_config: Record<string, number | string>;
+    data: { model_input: number[][]; loss_fn_inputs: Record<string, P.PbTensor> }[];
+  };
   assert.equal(r.modelId, d.model_id);
   assert.equal(r.seqId, d.seq_id);
   assert.equal(r.lossFn, d.loss_fn);
@@ -122,7 +142,8 @@ test("protobuf: the SDK's forward_backward bytes decode to its fields; our encod
   assert.deepEqual(r.lossFnConfig, d.loss_fn_config);
   assert.equal(r.data.length, 1);
   assert.deepEqual(r.data[0]!.chunks, d.data[0]!.model_input);
-  for (const [k, t] of Object.entries(d.data[0]!.loss_fn_inputs)) assert.deepEqual(r.data[0]!.lossFnInputs[k], { dtype: t.dtype, shape: t.shape, data: t.data }, k);
+  for (const [k, t] of Object.entries(d.data[0]!.loss_fn_inputs))
+    assert.deepEqual(r.data[0]!.lossFnInputs[k], { dtype: t.dtype, shape: t.shape, data: t.data }, k);
   const again = P.decodeForwardBackwardRequest(P.encodeForwardBackwardRequest(r));
   assert.deepEqual(again, r);
   // same fields, same packed encodings: the same size as the SDK's bytes (map entries may come in another order,
@@ -131,15 +152,33 @@ test("protobuf: the SDK's forward_backward bytes decode to its fields; our encod
 });
 
 test("protobuf: SDK-built SampleResponse / ForwardBackwardOutput decode; ours round-trip", () => {
-  const s = fx.sample_response!.body as { protobuf_base64: string; decoded: { sequences: { stop_reason: string; tokens: number[]; logprobs: number[] }[]; prompt_logprobs: (number | null)[] } };
+  const s = fx.sample_response!.body as {
+    protobuf_base64: string;
+    decoded: {
+      sequences: { stop_reason: string; tokens: number[]; logprobs: number[] }[];
+      prompt_logprobs: (number | null)[];
+    };
+  };
   const sr = P.decodeSampleResponse(b64(s.protobuf_base64));
-  assert.deepEqual(sr.sequences.map((q) => ({ stop_reason: q.stopReason, tokens: q.tokens, logprobs: q.logprobs })), s.decoded.sequences);
-  assert.deepEqual(sr.promptLogprobs!.map((x) => (Number.isNaN(x) ? null : x)), s.decoded.prompt_logprobs);
+  assert.deepEqual(
+    sr.sequences.map((q) => ({ stop_reason: q.stopReason, tokens: q.tokens, logprobs: q.logprobs })),
+    s.decoded.sequences,
+  );
+  assert.deepEqual(
+    sr.promptLogprobs!.map((x) => (Number.isNaN(x) ? null : x)),
+    s.decoded.prompt_logprobs,
+  );
   assert.deepEqual(P.decodeSampleResponse(P.encodeSampleResponse(sr)), sr);
-  const o = fx.forward_backward_output!.body as { protobuf_base64: string; decoded: { metrics: Record<string, number>; loss_fn_outputs: { logprobs: number[] }[] } };
+  const o = fx.forward_backward_output!.body as {
+    protobuf_base64: string;
+    decoded: { metrics: Record<string, number>; loss_fn_outputs: { logprobs: number[] }[] };
+  };
   const fo = P.decodeForwardBackwardOutput(b64(o.protobuf_base64));
   assert.deepEqual(fo.metrics, o.decoded.metrics);
-  assert.deepEqual(fo.lossFnOutputs.map((x) => ({ logprobs: x.logprobs!.data })), o.decoded.loss_fn_outputs);
+  assert.deepEqual(
+    fo.lossFnOutputs.map((x) => ({ logprobs: x.logprobs!.data })),
+    o.decoded.loss_fn_outputs,
+  );
   assert.deepEqual(P.decodeForwardBackwardOutput(P.encodeForwardBackwardOutput(fo)), fo);
   assert.throws(() => P.decodeSampleResponse(new Uint8Array([0x0a, 0x05, 0x08])), /truncated/);
 });
@@ -153,9 +192,31 @@ test("client encoder: what TinkerPolicy really sends uses only SDK field names, 
       const policy = createEmbeddedPolicy({ config: TINY_MODEL, tokenizer: new ByteTokenizer(), seed: 3 });
       const { server, url } = await serveTinker({ policy, port: 0, stateRoot, baseModel: "batcoder/tiny" });
       try {
-        const p = await connectTinkerPolicy(url, { log: () => {}, heartbeatMs: 0, useExtensions, trace: (_m, endpoint, body) => sent.push({ endpoint, body }) });
-        const d: Datum = { modelInput: [1, 2, 3, 4], lossInputs: { targetTokens: [2, 3, 4, 5], weights: [0, 1, 1, 1], advantages: [0, 0.5, -0.5, 1], samplingLogprobs: [0, -5, -5, -5], refLogprobs: [0, -5, -5, -5] } };
-        const ppo: LossSpec = { kind: "ppo", clipLow: 0.2, clipHigh: 0.28, klCoef: 0.1, klEstimator: "k3", entropyCoef: 0, aggregation: "token-mean" };
+        const p = await connectTinkerPolicy(url, {
+          log: () => {},
+          heartbeatMs: 0,
+          useExtensions,
+          trace: (_m, endpoint, body) => sent.push({ endpoint, body }),
+        });
+        const d: Datum = {
+          modelInput: [1, 2, 3, 4],
+          lossInputs: {
+            targetTokens: [2, 3, 4, 5],
+            weights: [0, 1, 1, 1],
+            advantages: [0, 0.5, -0.5, 1],
+            samplingLogprobs: [0, -5, -5, -5],
+            refLogprobs: [0, -5, -5, -5],
+          },
+        };
+        const ppo: LossSpec = {
+          kind: "ppo",
+          clipLow: 0.2,
+          clipHigh: 0.28,
+          klCoef: 0.1,
+          klEstimator: "k3",
+          entropyCoef: 0,
+          aggregation: "token-mean",
+        };
         await p.forwardBackward([d], ppo);
         await p.forwardBackward([d], { kind: "importance_sampling", aggregation: "seq-mean-token-mean" });
         await p.forwardBackward([d], { kind: "cross_entropy" });
@@ -167,7 +228,10 @@ test("client encoder: what TinkerPolicy really sends uses only SDK field names, 
         await p.saveState(dir);
         await p.loadState(dir);
         await p.close();
-        assert.deepEqual(p.lossPaths, useExtensions ? { exact: 3, folded: 0, custom: 0 } : { exact: 0, folded: 2, custom: 1 });
+        assert.deepEqual(
+          p.lossPaths,
+          useExtensions ? { exact: 3, folded: 0, custom: 0 } : { exact: 0, folded: 2, custom: 1 },
+        );
       } finally {
         await server.close();
       }
@@ -185,14 +249,18 @@ test("client encoder: what TinkerPolicy really sends uses only SDK field names, 
       assert.ok((W.LOSS_FN_TYPES as readonly string[]).includes(r.lossFn), r.lossFn);
       for (const dd of r.data) {
         assert.equal(dd.lossFnInputs.target_tokens!.dtype, "int64");
-        for (const [k, t] of Object.entries(dd.lossFnInputs)) if (k !== "target_tokens") assert.equal(t.dtype, "float32", k);
+        for (const [k, t] of Object.entries(dd.lossFnInputs))
+          if (k !== "target_tokens") assert.equal(t.dtype, "float32", k);
       }
       seen.add(endpoint);
       continue;
     }
     const f = byEndpoint.get(endpoint);
     if (!f) {
-      assert.ok([W.Endpoints.capabilities, W.Endpoints.batcoderTokenizer].includes(endpoint as never), `no SDK fixture for ${endpoint}`);
+      assert.ok(
+        [W.Endpoints.capabilities, W.Endpoints.batcoderTokenizer].includes(endpoint as never),
+        `no SDK fixture for ${endpoint}`,
+      );
       continue;
     }
     seen.add(endpoint);
@@ -202,11 +270,23 @@ test("client encoder: what TinkerPolicy really sends uses only SDK field names, 
       if (k in f.body) assert.equal(jsonType(v), jsonType(f.body[k]), `${endpoint}.${k}: type differs from the SDK's`);
       if (k === "type") assert.equal(v, f.body.type, `${endpoint}: type literal`);
     }
-    for (const [k, meta] of Object.entries(f.fields!)) if (meta.required) assert.ok(k in b, `${endpoint}: required '${k}' not sent`);
+    for (const [k, meta] of Object.entries(f.fields!))
+      if (meta.required) assert.ok(k in b, `${endpoint}: required '${k}' not sent`);
     const schema = (W.RequestSchemas as Record<string, z.ZodTypeAny>)[endpoint]!;
     assert.ok(schema.safeParse(b).success, `${endpoint}: our own validator refuses our client`);
   }
-  for (const e of [W.Endpoints.createSession, W.Endpoints.createModel, W.Endpoints.forwardBackward, W.Endpoints.optimStep, W.Endpoints.asample, W.Endpoints.saveWeights, W.Endpoints.saveWeightsForSampler, W.Endpoints.loadWeights, W.Endpoints.createSamplingSession, W.Endpoints.retrieveFuture]) {
+  for (const e of [
+    W.Endpoints.createSession,
+    W.Endpoints.createModel,
+    W.Endpoints.forwardBackward,
+    W.Endpoints.optimStep,
+    W.Endpoints.asample,
+    W.Endpoints.saveWeights,
+    W.Endpoints.saveWeightsForSampler,
+    W.Endpoints.loadWeights,
+    W.Endpoints.createSamplingSession,
+    W.Endpoints.retrieveFuture,
+  ]) {
     assert.ok(seen.has(e), `the client never exercised ${e}`);
   }
 });

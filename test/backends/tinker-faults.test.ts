@@ -22,15 +22,33 @@ import { lowercaseToyReward, TINY_MODEL } from "../rl/helpers.js";
 import { lossyProxy } from "./helpers/lossy-proxy.js";
 
 const tok = new ByteTokenizer();
-const make = (seed = 13) => createEmbeddedPolicy({ config: TINY_MODEL, tokenizer: tok, seed, maxSampleBatch: 1, maxChunkTokens: 1 });
+const make = (seed = 13) =>
+  createEmbeddedPolicy({ config: TINY_MODEL, tokenizer: tok, seed, maxSampleBatch: 1, maxChunkTokens: 1 });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bc-tinker-faults-"));
 const quiet = { log: () => {}, heartbeatMs: 0, backoffMs: 5 };
-const d: Datum = { modelInput: [3, 4, 5, 6], lossInputs: { targetTokens: [4, 5, 6, 7], weights: [0, 1, 1, 1], advantages: [0, 0.5, 0.5, -1], samplingLogprobs: [0, -5.5, -5.5, -5.5] } };
-const spec: LossSpec = { kind: "ppo", clipLow: 0.2, clipHigh: 0.2, klCoef: 0, klEstimator: "k3", entropyCoef: 0, aggregation: "token-mean" };
+const d: Datum = {
+  modelInput: [3, 4, 5, 6],
+  lossInputs: {
+    targetTokens: [4, 5, 6, 7],
+    weights: [0, 1, 1, 1],
+    advantages: [0, 0.5, 0.5, -1],
+    samplingLogprobs: [0, -5.5, -5.5, -5.5],
+  },
+};
+const spec: LossSpec = {
+  kind: "ppo",
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  klCoef: 0,
+  klEstimator: "k3",
+  entropyCoef: 0,
+  aggregation: "token-mean",
+};
 const adam: AdamParams = { learningRate: 0.05, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, maxGradNorm: 0 };
 
 function sameWeights(a: EmbeddedPolicy, b: EmbeddedPolicy, what: string): void {
-  for (const [name, t] of a.llama.weights) assert.deepEqual(b.llama.weights.get(name)!.data, t.data, `${what}: weights differ: ${name}`);
+  for (const [name, t] of a.llama.weights)
+    assert.deepEqual(b.llama.weights.get(name)!.data, t.data, `${what}: weights differ: ${name}`);
   assert.equal(b.step, a.step, `${what}: optimizer step`);
 }
 
@@ -40,10 +58,21 @@ test("a lost forward_backward / optim_step response is retried with its seq_id a
     await local.forwardBackward([d], spec);
     await local.optimStep(adam);
   }
-  for (const drop of [/^POST \/api\/v1\/forward_backward/, /^POST \/api\/v1\/optim_step/, /^POST \/api\/v1\/retrieve_future/]) {
-    const served = make(), root = tmp();
+  for (const drop of [
+    /^POST \/api\/v1\/forward_backward/,
+    /^POST \/api\/v1\/optim_step/,
+    /^POST \/api\/v1\/retrieve_future/,
+  ]) {
+    const served = make(),
+      root = tmp();
     const logs: string[] = [];
-    const { server, url } = await serveTinker({ policy: served, port: 0, stateRoot: root, baseModel: "tiny", log: (l) => logs.push(l) });
+    const { server, url } = await serveTinker({
+      policy: served,
+      port: 0,
+      stateRoot: root,
+      baseModel: "tiny",
+      log: (l) => logs.push(l),
+    });
     const proxy = await lossyProxy(url, drop);
     try {
       const p = await connectTinkerPolicy(proxy.url, quiet);
@@ -53,7 +82,11 @@ test("a lost forward_backward / optim_step response is retried with its seq_id a
       }
       assert.equal(proxy.dropped(), 1, `${drop}: one response was lost`);
       sameWeights(local, served, `after a lost response to ${drop}`);
-      if (!/retrieve_future/.test(drop.source)) assert.ok(logs.some((l) => /repeated (forward_backward|optim_step) seq_id/.test(l)), "the retry was answered from the first request");
+      if (!/retrieve_future/.test(drop.source))
+        assert.ok(
+          logs.some((l) => /repeated (forward_backward|optim_step) seq_id/.test(l)),
+          "the retry was answered from the first request",
+        );
     } finally {
       await proxy.close();
       await server.close();
@@ -63,7 +96,10 @@ test("a lost forward_backward / optim_step response is retried with its seq_id a
 });
 
 /** An HTTP proxy that answers the first requests of each listed endpoint with the given statuses. */
-async function faultyProxy(target: string, plan: Record<string, number[]>): Promise<{ url: string; injected: () => number; close(): Promise<void> }> {
+async function faultyProxy(
+  target: string,
+  plan: Record<string, number[]>,
+): Promise<{ url: string; injected: () => number; close(): Promise<void> }> {
   let injected = 0;
   const srv = http.createServer((req, res) => {
     const todo = plan[req.url ?? ""];
@@ -93,7 +129,8 @@ test("408 / 429 / 5xx answers are retried with back-off; a 4xx fails at once wit
   const local = make();
   await local.forwardBackward([d], spec);
   await local.optimStep(adam);
-  const served = make(), root = tmp();
+  const served = make(),
+    root = tmp();
   const { server, url } = await serveTinker({ policy: served, port: 0, stateRoot: root, baseModel: "tiny" });
   const proxy = await faultyProxy(url, {
     "/api/v1/forward_backward": [503, 429],
@@ -107,10 +144,15 @@ test("408 / 429 / 5xx answers are retried with back-off; a 4xx fails at once wit
     await p.optimStep(adam);
     assert.equal(proxy.injected(), 6);
     sameWeights(local, served, "after injected 408/429/5xx");
-    assert.ok(lines.some((l) => /forward_backward: HTTP 503: injected 503; retry 1/.test(l)), "retries are logged");
+    assert.ok(
+      lines.some((l) => /forward_backward: HTTP 503: injected 503; retry 1/.test(l)),
+      "retries are logged",
+    );
     await assert.rejects(
       p.forwardBackward([{ ...d, lossInputs: { ...d.lossInputs, advantages: undefined } }], spec),
-      (e: Error) => e.name === "TinkerError" && /HTTP 400: forward_backward: data\[0\]\.loss_fn_inputs\.advantages is required for loss 'ppo'/.test(e.message),
+      (e: Error) =>
+        e.name === "TinkerError" &&
+        /HTTP 400: forward_backward: data\[0\]\.loss_fn_inputs\.advantages is required for loss 'ppo'/.test(e.message),
     );
     const p2 = await connectTinkerPolicy(url, { ...quiet, retries: 2 }).catch((e: Error) => e);
     assert.match(String(p2), /already has/, "create_model on a server that trains another model");
@@ -130,13 +172,22 @@ test("a future that never resolves fails with a clear timeout; retrieve_future l
     },
   });
   const root = tmp();
-  const { server, url } = await serveTinker({ policy: stuck, port: 0, stateRoot: root, baseModel: "tiny", longPollMs: 100 });
+  const { server, url } = await serveTinker({
+    policy: stuck,
+    port: 0,
+    stateRoot: root,
+    baseModel: "tiny",
+    longPollMs: 100,
+  });
   try {
     const p = await connectTinkerPolicy(url, { ...quiet, futureTimeoutMs: 700 });
     const t0 = Date.now();
     await assert.rejects(p.forwardBackward([d], spec), /forward_backward: future .* did not resolve within 1 s/);
     assert.ok(Date.now() - t0 >= 700);
-    assert.ok((server.counts.retrieve_future ?? 0) >= 3 && (server.counts.retrieve_future ?? 0) <= 20, `polled ${server.counts.retrieve_future} times`);
+    assert.ok(
+      (server.counts.retrieve_future ?? 0) >= 3 && (server.counts.retrieve_future ?? 0) <= 20,
+      `polled ${server.counts.retrieve_future} times`,
+    );
   } finally {
     await server.close();
     fs.rmSync(root, { recursive: true, force: true });
@@ -144,12 +195,28 @@ test("a future that never resolves fails with a clear timeout; retrieve_future l
 });
 
 test("the server restarting mid-run: a clear error, then the run resumes from its last checkpoint (same weights)", async () => {
-  const items: CodeItem[] = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, lang: "python", code: `def g${i}(y):\n    return y * ${i}\n` }));
+  const items: CodeItem[] = Array.from({ length: 4 }, (_, i) => ({
+    id: `f${i}`,
+    lang: "python",
+    code: `def g${i}(y):\n    return y * ${i}\n`,
+  }));
   const cfg = parseConfig({
-    max_steps: 4, rollout_batch_size: 2, num_docs_per_code: 2, num_codes_per_doc: 2, max_doc_tokens: 4, max_rebuild_tokens: 4,
-    learning_rate: 0.01, kl_coef: 0.05, use_kl_loss: true, save_steps: 2, eval_at_start: false, eval_at_end: false,
+    max_steps: 4,
+    rollout_batch_size: 2,
+    num_docs_per_code: 2,
+    num_codes_per_doc: 2,
+    max_doc_tokens: 4,
+    max_rebuild_tokens: 4,
+    learning_rate: 0.01,
+    kl_coef: 0.05,
+    use_kl_loss: true,
+    save_steps: 2,
+    eval_at_start: false,
+    eval_at_end: false,
   });
-  const localDir = tmp(), runDir = tmp(), root = tmp();
+  const localDir = tmp(),
+    runDir = tmp(),
+    root = tmp();
   const a = make(7);
   await trainRL({ config: cfg, policy: a, reward: lowercaseToyReward, train: items, runDir: localDir });
 
@@ -186,7 +253,14 @@ test("the server restarting mid-run: a clear error, then the run resumes from it
     const served = make(555);
     const s3 = await serveTinker({ policy: served, port: 0, stateRoot: root, baseModel: "tiny" });
     try {
-      await trainRL({ config: cfg, policy: await connectTinkerPolicy(s3.url, quiet), reward: lowercaseToyReward, train: items, runDir, resume: true });
+      await trainRL({
+        config: cfg,
+        policy: await connectTinkerPolicy(s3.url, quiet),
+        reward: lowercaseToyReward,
+        train: items,
+        runDir,
+        resume: true,
+      });
       sameWeights(a, served, "resumed after the restart");
     } finally {
       await s3.server.close();

@@ -30,8 +30,30 @@ test("paper-7b recipe: public facts, the RL config it carries, and `rl --config`
 
 test("cost estimate: tokens and GPU-hours derive from the config", () => {
   const { recipe } = loadRecipe(file);
-  const rl = parseConfig({ max_steps: 10, rollout_batch_size: 2, num_docs_per_code: 3, num_codes_per_doc: 2, max_doc_tokens: 100, max_rebuild_tokens: 200, kl_coef: 0, ppo_epochs: 2 });
-  const c = { ...recipe, params_b: 1, cost: { ...recipe.cost, fill: 0.5, code2doc_prompt_tokens: 10, doc2code_prompt_tokens: 20, peak_tflops: 100, train_mfu: 0.5, sample_mfu: 0.25, usd_per_gpu_hour: 2 } };
+  const rl = parseConfig({
+    max_steps: 10,
+    rollout_batch_size: 2,
+    num_docs_per_code: 3,
+    num_codes_per_doc: 2,
+    max_doc_tokens: 100,
+    max_rebuild_tokens: 200,
+    kl_coef: 0,
+    ppo_epochs: 2,
+  });
+  const c = {
+    ...recipe,
+    params_b: 1,
+    cost: {
+      ...recipe.cost,
+      fill: 0.5,
+      code2doc_prompt_tokens: 10,
+      doc2code_prompt_tokens: 20,
+      peak_tflops: 100,
+      train_mfu: 0.5,
+      sample_mfu: 0.25,
+      usd_per_gpu_hour: 2,
+    },
+  };
   const e = estimateCost(rl, c);
   // 6 docs of 50 tokens, 12 rebuilds of 100; prompts 6*10 + 12*(20 + 50)
   assert.equal(e.step.code2doc_sequences, 6);
@@ -50,7 +72,10 @@ test("cost estimate: tokens and GPU-hours derive from the config", () => {
   const withKl = estimateCost({ ...rl, kl_coef: 0.1 }, c);
   assert.equal(withKl.step.forward_only_tokens, seq);
   const paper = estimateCost(loadRecipe(file).rl, recipe);
-  assert.ok(paper.gpu_hours.total > 1 && paper.gpu_hours.total < 1000, `paper-scale GPU-hours ${paper.gpu_hours.total}`);
+  assert.ok(
+    paper.gpu_hours.total > 1 && paper.gpu_hours.total < 1000,
+    `paper-scale GPU-hours ${paper.gpu_hours.total}`,
+  );
 });
 
 test("batcoder recipe prints the estimate and the exact commands (said to be not run)", () => {
@@ -61,9 +86,13 @@ test("batcoder recipe prints the estimate and the exact commands (said to be not
   assert.match(r.stdout, /--policy-url https:\/\/tinker\.thinkingmachines\.dev\/services\/tinker-prod/);
   assert.match(r.stdout, /-m tx\.tinker\.api --base-model Qwen\/Qwen2\.5-Coder-7B-Instruct/);
   assert.match(r.stdout, /humaneval_pass@1 83\.5/);
-  const j = spawnSync(process.execPath, [path.join(root, "bin", "batcoder.js"), "recipe", file, "--json"], { encoding: "utf8" });
+  const j = spawnSync(process.execPath, [path.join(root, "bin", "batcoder.js"), "recipe", file, "--json"], {
+    encoding: "utf8",
+  });
   assert.equal(JSON.parse(j.stdout).steps, 300);
-  const bad = spawnSync(process.execPath, [path.join(root, "bin", "batcoder.js"), "recipe", file, "--steps", "2"], { encoding: "utf8" });
+  const bad = spawnSync(process.execPath, [path.join(root, "bin", "batcoder.js"), "recipe", file, "--steps", "2"], {
+    encoding: "utf8",
+  });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--steps and --corpus apply only with --dry-run/);
 });
@@ -74,10 +103,21 @@ test("dry run: the whole orchestration over the Tinker protocol with the recipe'
     const { rl } = loadRecipe(file);
     const r = await dryRun({ file, steps: 1, outputDir: out, corpus: path.join(root, "data", "corpus", "default") });
     assert.equal(r.shapes.code2doc, rl.rollout_batch_size * rl.num_docs_per_code);
-    assert.equal(r.serverCounts.forward_backward, rl.num_mini_batches * rl.ppo_epochs, "one forward_backward per mini-batch and epoch");
+    assert.equal(
+      r.serverCounts.forward_backward,
+      rl.num_mini_batches * rl.ppo_epochs,
+      "one forward_backward per mini-batch and epoch",
+    );
     assert.equal(r.serverCounts.optim_step, rl.num_mini_batches * rl.ppo_epochs);
-    assert.equal(r.lossPaths.folded, rl.num_mini_batches * rl.ppo_epochs, "the stock Tinker path, as against the real service");
-    assert.ok((r.serverCounts.asample ?? 0) >= rl.rollout_batch_size, "one sample request per code (n = num_docs_per_code)");
+    assert.equal(
+      r.lossPaths.folded,
+      rl.num_mini_batches * rl.ppo_epochs,
+      "the stock Tinker path, as against the real service",
+    );
+    assert.ok(
+      (r.serverCounts.asample ?? 0) >= rl.rollout_batch_size,
+      "one sample request per code (n = num_docs_per_code)",
+    );
     const m = readJsonl<Record<string, number>>(path.join(r.runDir, "metrics.jsonl"));
     assert.equal(m.length, 1);
     assert.ok(Number.isFinite(m[0]!.loss));

@@ -39,7 +39,13 @@ import type {
 } from "../../core/policy.js";
 import { BpeTokenizer } from "../../engine/tokenizer.js";
 import { lossPath, lossToTinker, type LossPath } from "./loss.js";
-import { decodeForwardBackwardOutput, decodeSampleResponse, encodeForwardBackwardRequest, type PbDatum, type PbTensor } from "./protobuf.js";
+import {
+  decodeForwardBackwardOutput,
+  decodeSampleResponse,
+  encodeForwardBackwardRequest,
+  type PbDatum,
+  type PbTensor,
+} from "./protobuf.js";
 import {
   CreateModelResponse,
   CreateSamplingSessionResponse,
@@ -114,7 +120,8 @@ export class TinkerTransport {
     } catch {
       throw new UserError(`invalid Tinker service URL '${url}' (expected http(s)://host:port)`);
     }
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new UserError(`invalid Tinker service URL '${url}': only http and https are supported`);
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new UserError(`invalid Tinker service URL '${url}': only http and https are supported`);
     this.base = u.origin + u.pathname.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
     this.apiKey = o.apiKey ?? process.env.TINKER_API_KEY;
   }
@@ -124,7 +131,12 @@ export class TinkerTransport {
   }
 
   /** One request with retries; resolves to the raw response (status 2xx) or throws a TinkerError. */
-  async request(method: "GET" | "POST", endpoint: string, body?: unknown, opts: { protobuf?: Uint8Array; accept?: string; retries?: number } = {}): Promise<Response> {
+  async request(
+    method: "GET" | "POST",
+    endpoint: string,
+    body?: unknown,
+    opts: { protobuf?: Uint8Array; accept?: string; retries?: number } = {},
+  ): Promise<Response> {
     const attempts = opts.retries ?? this.o.retries ?? 6;
     let delay = this.o.backoffMs ?? 250;
     let last = "";
@@ -144,55 +156,96 @@ export class TinkerTransport {
       }
       let status = 0;
       try {
-        const res = await fetch(this.base + endpoint, { method, headers, body: payload, signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 60_000) });
+        const res = await fetch(this.base + endpoint, {
+          method,
+          headers,
+          body: payload,
+          signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 60_000),
+        });
         status = res.status;
         if (res.ok) return res;
         const text = await res.text();
         let detail = text;
         try {
           const j = JSON.parse(text) as { detail?: unknown; error?: unknown };
-          detail = typeof j.detail === "string" ? j.detail : typeof j.error === "string" ? j.error : JSON.stringify(j.error ?? j);
+          detail =
+            typeof j.detail === "string"
+              ? j.detail
+              : typeof j.error === "string"
+                ? j.error
+                : JSON.stringify(j.error ?? j);
         } catch {
           detail = text.slice(0, 300);
         }
         last = `HTTP ${status}: ${detail}`;
-        if (!RETRY_STATUS.has(status)) throw new TinkerError(`${method} ${this.base}${endpoint} failed: ${last}`, endpoint, status);
+        if (!RETRY_STATUS.has(status))
+          throw new TinkerError(`${method} ${this.base}${endpoint} failed: ${last}`, endpoint, status);
       } catch (e) {
         if (e instanceof TinkerError) throw e;
         last = `${(e as Error).name === "TimeoutError" ? `no response within ${this.o.requestTimeoutMs ?? 60_000} ms` : (e as Error).message}${(e as { cause?: { code?: string } }).cause?.code ? ` (${(e as { cause: { code: string } }).cause.code})` : ""}`;
       }
-      if (a >= attempts) throw new TinkerError(`${method} ${this.base}${endpoint} failed after ${a} attempts: ${last}`, endpoint, status);
+      if (a >= attempts)
+        throw new TinkerError(
+          `${method} ${this.base}${endpoint} failed after ${a} attempts: ${last}`,
+          endpoint,
+          status,
+        );
       this.log(`tinker: ${method} ${endpoint}: ${last}; retry ${a}/${attempts - 1} in ${delay} ms`);
       await sleep(delay);
       delay = Math.min(delay * 2, 10_000);
     }
   }
 
-  async json<S extends z.ZodTypeAny>(method: "GET" | "POST", endpoint: string, body: unknown, schema: S): Promise<z.infer<S>> {
+  async json<S extends z.ZodTypeAny>(
+    method: "GET" | "POST",
+    endpoint: string,
+    body: unknown,
+    schema: S,
+  ): Promise<z.infer<S>> {
     const res = await this.request(method, endpoint, body);
     return this.parse(await res.json(), schema, endpoint);
   }
 
   parse<S extends z.ZodTypeAny>(v: unknown, schema: S, endpoint: string): z.infer<S> {
     const r = schema.safeParse(v);
-    if (!r.success) throw new TinkerError(`${this.base}${endpoint}: unexpected response: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, endpoint, 200);
+    if (!r.success)
+      throw new TinkerError(
+        `${this.base}${endpoint}: unexpected response: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+        endpoint,
+        200,
+      );
     return r.data as z.infer<S>;
   }
 
   /** Polls a future until it resolves: JSON (parsed by `schema`) or protobuf bytes when `proto`. */
   async result(future: { request_id: string }, what: string, proto: true): Promise<Uint8Array>;
-  async result<S extends z.ZodTypeAny>(future: { request_id: string }, what: string, proto: false, schema: S): Promise<z.infer<S>>;
+  async result<S extends z.ZodTypeAny>(
+    future: { request_id: string },
+    what: string,
+    proto: false,
+    schema: S,
+  ): Promise<z.infer<S>>;
   async result(future: { request_id: string }, what: string, proto: boolean, schema?: z.ZodTypeAny): Promise<unknown> {
     const limit = this.o.futureTimeoutMs ?? 30 * 60_000;
     const t0 = Date.now();
     let delay = 50;
     for (;;) {
       if (Date.now() - t0 > limit) {
-        throw new TinkerError(`${what}: future ${future.request_id} did not resolve within ${Math.round(limit / 1000)} s (the service is stuck or overloaded; the run can resume from its last checkpoint)`, Endpoints.retrieveFuture, 0);
+        throw new TinkerError(
+          `${what}: future ${future.request_id} did not resolve within ${Math.round(limit / 1000)} s (the service is stuck or overloaded; the run can resume from its last checkpoint)`,
+          Endpoints.retrieveFuture,
+          0,
+        );
       }
-      const res = await this.request("POST", Endpoints.retrieveFuture, { request_id: future.request_id, allow_metadata_only: false }, { accept: proto ? `${PROTOBUF}, application/json` : "application/json" });
+      const res = await this.request(
+        "POST",
+        Endpoints.retrieveFuture,
+        { request_id: future.request_id, allow_metadata_only: false },
+        { accept: proto ? `${PROTOBUF}, application/json` : "application/json" },
+      );
       if ((res.headers.get("content-type") ?? "").includes(PROTOBUF)) {
-        if (!proto) throw new TinkerError(`${what}: protobuf result where JSON was expected`, Endpoints.retrieveFuture, 200);
+        if (!proto)
+          throw new TinkerError(`${what}: protobuf result where JSON was expected`, Endpoints.retrieveFuture, 200);
         return new Uint8Array(await res.arrayBuffer());
       }
       const body = (await res.json()) as Record<string, unknown>;
@@ -204,9 +257,18 @@ export class TinkerTransport {
       }
       if ("error" in body) {
         const f = this.parse(body, RequestFailedResponse, Endpoints.retrieveFuture);
-        throw new TinkerError(`${what} failed on the service (${f.category} error): ${f.error}`, Endpoints.retrieveFuture, 200);
+        throw new TinkerError(
+          `${what} failed on the service (${f.category} error): ${f.error}`,
+          Endpoints.retrieveFuture,
+          200,
+        );
       }
-      if (proto) throw new TinkerError(`${what}: the service sent JSON where this client needs protobuf (Accept: ${PROTOBUF}); it predates tinker 0.3x's wire format`, Endpoints.retrieveFuture, 200);
+      if (proto)
+        throw new TinkerError(
+          `${what}: the service sent JSON where this client needs protobuf (Accept: ${PROTOBUF}); it predates tinker 0.3x's wire format`,
+          Endpoints.retrieveFuture,
+          200,
+        );
       return this.parse(body, schema!, Endpoints.retrieveFuture);
     }
   }
@@ -218,9 +280,18 @@ const f32 = (data: number[]): PbTensor => ({ dtype: "float32", shape: [data.leng
 
 function datumToPb(d: Datum, inputs: readonly ("weights" | "advantages" | "logprobs" | "ref_logprobs")[]): PbDatum {
   const li = d.lossInputs;
-  const t: Record<string, PbTensor> = { target_tokens: { dtype: "int64", shape: [li.targetTokens.length], data: li.targetTokens } };
+  const t: Record<string, PbTensor> = {
+    target_tokens: { dtype: "int64", shape: [li.targetTokens.length], data: li.targetTokens },
+  };
   for (const k of inputs) {
-    const v = k === "weights" ? li.weights : k === "advantages" ? li.advantages : k === "logprobs" ? li.samplingLogprobs : li.refLogprobs;
+    const v =
+      k === "weights"
+        ? li.weights
+        : k === "advantages"
+          ? li.advantages
+          : k === "logprobs"
+            ? li.samplingLogprobs
+            : li.refLogprobs;
     if (v) t[k] = f32(v);
   }
   return { chunks: [d.modelInput], lossFnInputs: t };
@@ -245,7 +316,12 @@ export class TinkerSampler implements Sampler {
     readonly tokenizer: TokenizerLike,
   ) {}
 
-  private async call(prompt: number[], n: number, params: Record<string, unknown>, promptLogprobs: boolean): Promise<ReturnType<typeof decodeSampleResponse>> {
+  private async call(
+    prompt: number[],
+    n: number,
+    params: Record<string, unknown>,
+    promptLogprobs: boolean,
+  ): Promise<ReturnType<typeof decodeSampleResponse>> {
     const body = {
       sampling_session_id: this.samplingSessionId,
       seq_id: ++this.seq,
@@ -258,7 +334,11 @@ export class TinkerSampler implements Sampler {
       prompt_alt_tokens_k: 0,
       type: "sample",
     };
-    const fut = this.t.parse(await (await this.t.request("POST", Endpoints.asample, body)).json(), UntypedFuture, Endpoints.asample);
+    const fut = this.t.parse(
+      await (await this.t.request("POST", Endpoints.asample, body)).json(),
+      UntypedFuture,
+      Endpoints.asample,
+    );
     return decodeSampleResponse(await this.t.result(fut, "sample", true));
   }
 
@@ -281,7 +361,10 @@ export class TinkerSampler implements Sampler {
         const resp = await this.call(r.prompt, r.n, params, false);
         const stopIds = new Set([this.tokenizer.eosId, ...(p.stopTokenIds ?? [])]);
         return resp.sequences.map((s): SampledSequence => {
-          const toks = s.stopReason === "stop" && s.tokens.length && stopIds.has(s.tokens[s.tokens.length - 1]!) ? s.tokens.slice(0, -1) : s.tokens;
+          const toks =
+            s.stopReason === "stop" && s.tokens.length && stopIds.has(s.tokens[s.tokens.length - 1]!)
+              ? s.tokens.slice(0, -1)
+              : s.tokens;
           let text = this.tokenizer.decode(toks);
           let cut = -1;
           for (const st of p.stop ?? []) {
@@ -300,13 +383,22 @@ export class TinkerSampler implements Sampler {
     // all at once: the service scores requests that arrive together in one batch
     return Promise.all(
       datums.map(async (d, i) => {
-        const x = d.modelInput, y = d.lossInputs.targetTokens;
+        const x = d.modelInput,
+          y = d.lossInputs.targetTokens;
         for (let t = 0; t + 1 < x.length; t++) {
-          if (y[t] !== x[t + 1]) throw new UserError(`computeLogprobs on a Tinker sampler: datum ${i}'s targets are not its input shifted by one (prompt_logprobs can only score the sequence itself)`);
+          if (y[t] !== x[t + 1])
+            throw new UserError(
+              `computeLogprobs on a Tinker sampler: datum ${i}'s targets are not its input shifted by one (prompt_logprobs can only score the sequence itself)`,
+            );
         }
         if (!x.length) return [];
         const resp = await this.call([...x, y[y.length - 1]!], 1, { max_tokens: 1, temperature: 1, top_k: -1 }, true);
-        if (!resp.promptLogprobs || resp.promptLogprobs.length !== x.length + 1) throw new TinkerError(`sample: expected ${x.length + 1} prompt_logprobs, got ${resp.promptLogprobs?.length ?? "none"}`, Endpoints.asample, 200);
+        if (!resp.promptLogprobs || resp.promptLogprobs.length !== x.length + 1)
+          throw new TinkerError(
+            `sample: expected ${x.length + 1} prompt_logprobs, got ${resp.promptLogprobs?.length ?? "none"}`,
+            Endpoints.asample,
+            200,
+          );
         return resp.promptLogprobs.slice(1);
       }),
     );
@@ -351,7 +443,9 @@ export class TinkerPolicy implements Policy {
     const hb = o.heartbeatMs ?? 10_000;
     if (hb > 0) {
       this.heartbeat = setInterval(() => {
-        this.t.request("POST", Endpoints.heartbeat, { session_id: sessionId, type: "session_heartbeat" }, { retries: 1 }).catch((e: unknown) => this.log(`tinker: heartbeat failed: ${(e as Error).message}`));
+        this.t
+          .request("POST", Endpoints.heartbeat, { session_id: sessionId, type: "session_heartbeat" }, { retries: 1 })
+          .catch((e: unknown) => this.log(`tinker: heartbeat failed: ${(e as Error).message}`));
       }, hb);
       this.heartbeat.unref();
     }
@@ -365,15 +459,40 @@ export class TinkerPolicy implements Policy {
     (this.o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   }
 
-  private async forward(datums: Datum[], lossFn: string, config: Record<string, number | string>, inputs: Parameters<typeof datumToPb>[1], forwardOnly: boolean): Promise<ForwardBackwardResult> {
-    const bytes = encodeForwardBackwardRequest({ modelId: this.modelId, seqId: ++this.seq, data: datums.map((d) => datumToPb(d, inputs)), lossFn, lossFnConfig: config, forwardOnly });
+  private async forward(
+    datums: Datum[],
+    lossFn: string,
+    config: Record<string, number | string>,
+    inputs: Parameters<typeof datumToPb>[1],
+    forwardOnly: boolean,
+  ): Promise<ForwardBackwardResult> {
+    const bytes = encodeForwardBackwardRequest({
+      modelId: this.modelId,
+      seqId: ++this.seq,
+      data: datums.map((d) => datumToPb(d, inputs)),
+      lossFn,
+      lossFnConfig: config,
+      forwardOnly,
+    });
     const res = await this.t.request("POST", Endpoints.forwardBackward, undefined, { protobuf: bytes });
     const fut = this.t.parse(await res.json(), UntypedFuture, Endpoints.forwardBackward);
-    const out = decodeForwardBackwardOutput(await this.t.result(fut, forwardOnly ? "forward" : "forward_backward", true));
-    if (out.lossFnOutputs.length !== datums.length) throw new TinkerError(`forward_backward: ${out.lossFnOutputs.length} outputs for ${datums.length} datums`, Endpoints.forwardBackward, 200);
+    const out = decodeForwardBackwardOutput(
+      await this.t.result(fut, forwardOnly ? "forward" : "forward_backward", true),
+    );
+    if (out.lossFnOutputs.length !== datums.length)
+      throw new TinkerError(
+        `forward_backward: ${out.lossFnOutputs.length} outputs for ${datums.length} datums`,
+        Endpoints.forwardBackward,
+        200,
+      );
     const logprobs = out.lossFnOutputs.map((o, i) => {
       const lp = o.logprobs?.data;
-      if (!lp || lp.length !== datums[i]!.lossInputs.targetTokens.length) throw new TinkerError(`forward_backward: datum ${i} has no logprobs of the right length`, Endpoints.forwardBackward, 200);
+      if (!lp || lp.length !== datums[i]!.lossInputs.targetTokens.length)
+        throw new TinkerError(
+          `forward_backward: datum ${i} has no logprobs of the right length`,
+          Endpoints.forwardBackward,
+          200,
+        );
       return lp;
     });
     const metrics = stripMetrics(out.metrics);
@@ -383,7 +502,10 @@ export class TinkerPolicy implements Policy {
   }
 
   async computeLogprobs(datums: Datum[]): Promise<number[][]> {
-    const zero = datums.map((d) => ({ modelInput: d.modelInput, lossInputs: { targetTokens: d.lossInputs.targetTokens, weights: d.lossInputs.targetTokens.map(() => 0) } }));
+    const zero = datums.map((d) => ({
+      modelInput: d.modelInput,
+      lossInputs: { targetTokens: d.lossInputs.targetTokens, weights: d.lossInputs.targetTokens.map(() => 0) },
+    }));
     return (await this.forward(zero, "cross_entropy", {}, ["weights"], true)).logprobs;
   }
 
@@ -393,7 +515,8 @@ export class TinkerPolicy implements Policy {
       const why = {
         exact: "the service runs batcoder's loss exactly (batcoder extension)",
         folded: "aggregation folded into the per-token advantages/weights of Tinker's built-in sum loss",
-        custom: "the KL-in-loss term is not a Tinker loss: forward_backward_custom-style, a forward pass for log-probs, our loss here, then cross_entropy with weights = -dLoss/dlogp (2 passes)",
+        custom:
+          "the KL-in-loss term is not a Tinker loss: forward_backward_custom-style, a forward pass for log-probs, our loss here, then cross_entropy with weights = -dLoss/dlogp (2 passes)",
       }[p];
       this.log(`tinker: loss '${spec.kind}' on the ${p} path: ${why}`);
       this.lastPath = p;
@@ -403,19 +526,33 @@ export class TinkerPolicy implements Policy {
     if (p === "custom") {
       const cur = await this.forward(datums, "cross_entropy", {}, ["weights"], true);
       const l = computeLoss(spec, { datums, logprobs: cur.logprobs });
-      const surrogate = datums.map((d, i) => ({ modelInput: d.modelInput, lossInputs: { targetTokens: d.lossInputs.targetTokens, weights: l.dLogprobs[i]!.map((g) => -g) } }));
+      const surrogate = datums.map((d, i) => ({
+        modelInput: d.modelInput,
+        lossInputs: { targetTokens: d.lossInputs.targetTokens, weights: l.dLogprobs[i]!.map((g) => -g) },
+      }));
       const r = await this.forward(surrogate, "cross_entropy", {}, ["weights"], false);
       return { loss: l.loss, logprobs: r.logprobs, metrics: l.metrics };
     }
     const call = lossToTinker(spec, datums, p);
     const inputs: Parameters<typeof datumToPb>[1] =
-      p === "exact" ? ["weights", "advantages", "logprobs", "ref_logprobs"] : spec.kind === "cross_entropy" ? ["weights"] : ["advantages", "logprobs"];
+      p === "exact"
+        ? ["weights", "advantages", "logprobs", "ref_logprobs"]
+        : spec.kind === "cross_entropy"
+          ? ["weights"]
+          : ["advantages", "logprobs"];
     return this.forward(call.datums, call.lossFn, call.config, inputs, false);
   }
 
   async optimStep(a: AdamParams): Promise<OptimStepResult> {
     const body = {
-      adam_params: { learning_rate: a.learningRate, beta1: a.beta1, beta2: a.beta2, eps: a.eps, weight_decay: a.weightDecay, grad_clip_norm: a.maxGradNorm },
+      adam_params: {
+        learning_rate: a.learningRate,
+        beta1: a.beta1,
+        beta2: a.beta2,
+        eps: a.eps,
+        weight_decay: a.weightDecay,
+        grad_clip_norm: a.maxGradNorm,
+      },
       model_id: this.modelId,
       seq_id: ++this.seq,
       type: "optim_step",
@@ -429,10 +566,31 @@ export class TinkerPolicy implements Policy {
   }
 
   private async samplerAt(name: string): Promise<TinkerSampler> {
-    const fut = await this.t.json("POST", Endpoints.saveWeightsForSampler, { model_id: this.modelId, path: name, seq_id: ++this.seq, kind: "snapshot", type: "save_weights_for_sampler" }, UntypedFuture);
+    const fut = await this.t.json(
+      "POST",
+      Endpoints.saveWeightsForSampler,
+      { model_id: this.modelId, path: name, seq_id: ++this.seq, kind: "snapshot", type: "save_weights_for_sampler" },
+      UntypedFuture,
+    );
     const saved = await this.t.result(fut, "save_weights_for_sampler", false, PathResponse.passthrough());
-    const s = await this.t.json("POST", Endpoints.createSamplingSession, { session_id: this.sessionId, sampling_session_seq_id: ++this.names, model_path: saved.path, type: "create_sampling_session" }, CreateSamplingSessionResponse);
-    return new TinkerSampler(this.t, s.sampling_session_id, saved.path, { ...this.info, modelName: `${this.info.modelName}@${name}` }, this.tokenizer);
+    const s = await this.t.json(
+      "POST",
+      Endpoints.createSamplingSession,
+      {
+        session_id: this.sessionId,
+        sampling_session_seq_id: ++this.names,
+        model_path: saved.path,
+        type: "create_sampling_session",
+      },
+      CreateSamplingSessionResponse,
+    );
+    return new TinkerSampler(
+      this.t,
+      s.sampling_session_id,
+      saved.path,
+      { ...this.info, modelName: `${this.info.modelName}@${name}` },
+      this.tokenizer,
+    );
   }
 
   private uniqueName(prefix: string): string {
@@ -453,20 +611,42 @@ export class TinkerPolicy implements Policy {
 
   async saveState(dir: string): Promise<void> {
     const name = this.uniqueName("state");
-    const fut = await this.t.json("POST", Endpoints.saveWeights, { model_id: this.modelId, path: name, seq_id: ++this.seq, overwrite: false, type: "save_weights" }, UntypedFuture);
+    const fut = await this.t.json(
+      "POST",
+      Endpoints.saveWeights,
+      { model_id: this.modelId, path: name, seq_id: ++this.seq, overwrite: false, type: "save_weights" },
+      UntypedFuture,
+    );
     const r = await this.t.result(fut, "save_weights", false, PathResponse);
     fs.mkdirSync(dir, { recursive: true });
-    const m: TinkerStateManifest = { format: "batcoder-tinker-state", path: r.path, model_id: this.modelId, base_model: this.baseModel, step: this.stepCount, service: this.t.base };
+    const m: TinkerStateManifest = {
+      format: "batcoder-tinker-state",
+      path: r.path,
+      model_id: this.modelId,
+      base_model: this.baseModel,
+      step: this.stepCount,
+      service: this.t.base,
+    };
     writeFileAtomic(path.join(dir, "tinker-state.json"), JSON.stringify(m, null, 1) + "\n");
   }
 
   async loadState(dir: string): Promise<void> {
     const file = path.join(dir, "tinker-state.json");
-    if (!fs.existsSync(file)) throw new UserError(`${dir} is not a Tinker training state (no tinker-state.json; it was not saved through a Tinker service)`);
+    if (!fs.existsSync(file))
+      throw new UserError(
+        `${dir} is not a Tinker training state (no tinker-state.json; it was not saved through a Tinker service)`,
+      );
     const m = JSON.parse(fs.readFileSync(file, "utf8")) as TinkerStateManifest;
-    if (m.format !== "batcoder-tinker-state" || typeof m.path !== "string") throw new UserError(`${file}: not a batcoder Tinker state manifest`);
-    if (m.base_model !== this.baseModel) throw new UserError(`${file}: saved from base model '${m.base_model}', this policy trains '${this.baseModel}'`);
-    const fut = await this.t.json("POST", Endpoints.loadWeights, { model_id: this.modelId, path: m.path, seq_id: ++this.seq, optimizer: true, type: "load_weights" }, UntypedFuture);
+    if (m.format !== "batcoder-tinker-state" || typeof m.path !== "string")
+      throw new UserError(`${file}: not a batcoder Tinker state manifest`);
+    if (m.base_model !== this.baseModel)
+      throw new UserError(`${file}: saved from base model '${m.base_model}', this policy trains '${this.baseModel}'`);
+    const fut = await this.t.json(
+      "POST",
+      Endpoints.loadWeights,
+      { model_id: this.modelId, path: m.path, seq_id: ++this.seq, optimizer: true, type: "load_weights" },
+      UntypedFuture,
+    );
     await this.t.result(fut, "load_weights", false, PathResponse.partial().passthrough());
     this.stepCount = m.step;
     this.dirty = true;
@@ -486,28 +666,57 @@ export async function connectTinkerPolicy(url: string, o: TinkerPolicyOptions = 
   const baseModel = o.baseModel ?? trainable[0]?.model_name;
   if (!baseModel) throw new UserError(`${t.base}: the service lists no trainable model`);
   const known = caps.supported_models.find((m) => m.model_name === baseModel);
-  if (!known) throw new UserError(`${t.base}: base model '${baseModel}' is not offered (offered: ${caps.supported_models.map((m) => m.model_name).join(", ") || "none"})`);
+  if (!known)
+    throw new UserError(
+      `${t.base}: base model '${baseModel}' is not offered (offered: ${caps.supported_models.map((m) => m.model_name).join(", ") || "none"})`,
+    );
   const ext = caps.batcoder;
   let tokenizer = o.tokenizer;
   if (!tokenizer) {
-    if (!ext) throw new UserError(`${t.base} is not a batcoder server: pass a tokenizer for '${baseModel}' (e.g. its Hugging Face tokenizer.json)`);
+    if (!ext)
+      throw new UserError(
+        `${t.base} is not a batcoder server: pass a tokenizer for '${baseModel}' (e.g. its Hugging Face tokenizer.json)`,
+      );
     const json = await t.json("GET", ext.tokenizer_endpoint, undefined, z.record(z.string(), z.unknown()));
     tokenizer = BpeTokenizer.fromJSON(json);
   }
-  const session = await t.json("POST", Endpoints.createSession, { tags: ["batcoder"], user_metadata: {}, sdk_version: TINKER_SDK_VERSION, type: "create_session" }, CreateSessionResponse);
+  const session = await t.json(
+    "POST",
+    Endpoints.createSession,
+    { tags: ["batcoder"], user_metadata: {}, sdk_version: TINKER_SDK_VERSION, type: "create_session" },
+    CreateSessionResponse,
+  );
   const fut = await t.json(
     "POST",
     Endpoints.createModel,
-    { session_id: session.session_id, model_seq_id: 0, base_model: baseModel, lora_config: { rank: o.loraRank ?? 32, train_unembed: true, train_mlp: true, train_attn: true }, optimizer_config: { type: "adamw" }, type: "create_model" },
+    {
+      session_id: session.session_id,
+      model_seq_id: 0,
+      base_model: baseModel,
+      lora_config: { rank: o.loraRank ?? 32, train_unembed: true, train_mlp: true, train_attn: true },
+      optimizer_config: { type: "adamw" },
+      type: "create_model",
+    },
     UntypedFuture,
   );
   const model = await t.result(fut, "create_model", false, CreateModelResponse);
   const exact = (o.useExtensions ?? true) && !!ext;
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  log(`tinker: ${t.base}: model ${model.model_id} (${baseModel}, LoRA rank ${o.loraRank ?? 32})${exact ? ", batcoder extensions on" : ext ? ", batcoder extensions off (stock Tinker paths)" : ""}`);
-  return new TinkerPolicy(t, session.session_id, model.model_id, baseModel, tokenizer, exact, known.max_context_length ?? 2048, ext?.model_name ?? baseModel, o);
+  log(
+    `tinker: ${t.base}: model ${model.model_id} (${baseModel}, LoRA rank ${o.loraRank ?? 32})${exact ? ", batcoder extensions on" : ext ? ", batcoder extensions off (stock Tinker paths)" : ""}`,
+  );
+  return new TinkerPolicy(
+    t,
+    session.session_id,
+    model.model_id,
+    baseModel,
+    tokenizer,
+    exact,
+    known.max_context_length ?? 2048,
+    ext?.model_name ?? baseModel,
+    o,
+  );
 }
-
 
 /** Whether `url` answers Tinker's get_server_capabilities (one quick request, no retries). */
 export async function isTinkerService(url: string, apiKey?: string): Promise<boolean> {

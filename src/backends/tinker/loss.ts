@@ -28,7 +28,15 @@ export type LossPath = "exact" | "folded" | "custom";
 /** Tinker's default ppo clip: ratio in [0.8, 1.2]. */
 export const TINKER_DEFAULT_CLIP = { low: 0.8, high: 1.2 };
 
-export const BATCODER_CONFIG_KEYS = ["batcoder_clip_low", "batcoder_clip_high", "batcoder_aggregation", "batcoder_kl_coef", "batcoder_kl_estimator", "batcoder_entropy_coef", "batcoder_constant_normalizer"] as const;
+export const BATCODER_CONFIG_KEYS = [
+  "batcoder_clip_low",
+  "batcoder_clip_high",
+  "batcoder_aggregation",
+  "batcoder_kl_coef",
+  "batcoder_kl_estimator",
+  "batcoder_entropy_coef",
+  "batcoder_constant_normalizer",
+] as const;
 export const BATCODER_INPUTS = ["ref_logprobs"] as const;
 
 export interface TinkerLossCall {
@@ -61,7 +69,13 @@ export function lossToTinker(spec: LossSpec, datums: Datum[], path: Exclude<Loss
     const config: Record<string, number | string> = {};
     if (spec.kind === "ppo") {
       // the clip travels as our epsilons too: 1 - (1 - 0.2) is not 0.2 in floating point.
-      Object.assign(config, clipConfig(spec), { batcoder_clip_low: spec.clipLow, batcoder_clip_high: spec.clipHigh, batcoder_kl_coef: spec.klCoef, batcoder_kl_estimator: spec.klEstimator, batcoder_entropy_coef: spec.entropyCoef });
+      Object.assign(config, clipConfig(spec), {
+        batcoder_clip_low: spec.clipLow,
+        batcoder_clip_high: spec.clipHigh,
+        batcoder_kl_coef: spec.klCoef,
+        batcoder_kl_estimator: spec.klEstimator,
+        batcoder_entropy_coef: spec.entropyCoef,
+      });
       if (spec.constantNormalizer !== undefined) config.batcoder_constant_normalizer = spec.constantNormalizer;
     }
     config.batcoder_aggregation = spec.aggregation ?? "weighted-mean";
@@ -72,7 +86,11 @@ export function lossToTinker(spec: LossSpec, datums: Datum[], path: Exclude<Loss
     let total = 0;
     for (const d of datums) for (const w of d.lossInputs.weights) total += w;
     const norm = total > 0 ? total : 1;
-    return { lossFn: "cross_entropy", config: {}, datums: datums.map((d) => withInputs(d, { weights: d.lossInputs.weights.map((w) => w / norm) })) };
+    return {
+      lossFn: "cross_entropy",
+      config: {},
+      datums: datums.map((d) => withInputs(d, { weights: d.lossInputs.weights.map((w) => w / norm) })),
+    };
   }
   const agg: Aggregation = spec.aggregation;
   const f = aggregationFactors(datums, agg, spec.kind === "ppo" ? spec.constantNormalizer : undefined);
@@ -96,18 +114,21 @@ function withInputs(d: Datum, patch: Partial<Datum["lossInputs"]>): Datum {
 export function lossFromTinker(lossFn: string, config: Record<string, number | string>): LossSpec {
   const known = new Set<string>(["clip_low_threshold", "clip_high_threshold", ...BATCODER_CONFIG_KEYS]);
   for (const k of Object.keys(config)) {
-    if (!known.has(k)) throw new Error(`loss_fn_config key '${k}' is not supported (supported: ${[...known].join(", ")})`);
+    if (!known.has(k))
+      throw new Error(`loss_fn_config key '${k}' is not supported (supported: ${[...known].join(", ")})`);
   }
   const num = (k: string, dflt: number): number => {
     const v = config[k];
     if (v === undefined) return dflt;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`loss_fn_config.${k} must be a finite number, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new Error(`loss_fn_config.${k} must be a finite number, got ${JSON.stringify(v)}`);
     return v;
   };
   const text = <T extends string>(k: string, allowed: readonly T[], dflt: T): T => {
     const v = config[k];
     if (v === undefined) return dflt;
-    if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) throw new Error(`loss_fn_config.${k} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string" || !(allowed as readonly string[]).includes(v))
+      throw new Error(`loss_fn_config.${k} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
     return v as T;
   };
   const aggs = ["sum", "token-mean", "seq-mean-token-mean", "seq-sum-constant", "weighted-mean"] as const;
@@ -116,15 +137,19 @@ export function lossFromTinker(lossFn: string, config: Record<string, number | s
   switch (lossFn) {
     case "cross_entropy":
       if (aggregation === "weighted-mean") return { kind: "cross_entropy" };
-      if (aggregation !== "sum") throw new Error(`cross_entropy supports batcoder_aggregation 'sum' or 'weighted-mean', got '${aggregation}'`);
+      if (aggregation !== "sum")
+        throw new Error(`cross_entropy supports batcoder_aggregation 'sum' or 'weighted-mean', got '${aggregation}'`);
       return { kind: "cross_entropy", aggregation: "sum" };
     case "importance_sampling":
-      if (aggregation === "weighted-mean") throw new Error("importance_sampling does not support batcoder_aggregation 'weighted-mean'");
+      if (aggregation === "weighted-mean")
+        throw new Error("importance_sampling does not support batcoder_aggregation 'weighted-mean'");
       return { kind: "importance_sampling", aggregation };
     case "ppo": {
       if (aggregation === "weighted-mean") throw new Error("ppo does not support batcoder_aggregation 'weighted-mean'");
-      const lo = num("clip_low_threshold", TINKER_DEFAULT_CLIP.low), hi = num("clip_high_threshold", TINKER_DEFAULT_CLIP.high);
-      if (!(lo <= 1 && hi >= 1)) throw new Error(`ppo needs clip_low_threshold <= 1 <= clip_high_threshold, got ${lo}, ${hi}`);
+      const lo = num("clip_low_threshold", TINKER_DEFAULT_CLIP.low),
+        hi = num("clip_high_threshold", TINKER_DEFAULT_CLIP.high);
+      if (!(lo <= 1 && hi >= 1))
+        throw new Error(`ppo needs clip_low_threshold <= 1 <= clip_high_threshold, got ${lo}, ${hi}`);
       return {
         kind: "ppo",
         clipLow: config.batcoder_clip_low !== undefined ? num("batcoder_clip_low", 0) : 1 - lo,
@@ -137,6 +162,8 @@ export function lossFromTinker(lossFn: string, config: Record<string, number | s
       };
     }
     default:
-      throw new Error(`loss_fn '${lossFn}' is not supported by this server (supported: cross_entropy, importance_sampling, ppo)`);
+      throw new Error(
+        `loss_fn '${lossFn}' is not supported by this server (supported: cross_entropy, importance_sampling, ppo)`,
+      );
   }
 }

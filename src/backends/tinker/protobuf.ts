@@ -17,7 +17,10 @@ export const StopReasonPb = { STOP: 0, LENGTH: 1 } as const;
 
 // ------------------------------------------------------------------------------------------------ wire format
 
-const WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5;
+const WT_VARINT = 0,
+  WT_I64 = 1,
+  WT_LEN = 2,
+  WT_I32 = 5;
 
 class Writer {
   private chunks: Uint8Array[] = [];
@@ -102,7 +105,8 @@ function readFields(buf: Uint8Array, what: string): Field[] {
   const out: Field[] = [];
   let p = 0;
   const varint = (): bigint => {
-    let x = 0n, shift = 0n;
+    let x = 0n,
+      shift = 0n;
     for (;;) {
       if (p >= buf.length) throw new ProtobufError(`${what}: truncated varint`);
       const b = buf[p++]!;
@@ -113,14 +117,16 @@ function readFields(buf: Uint8Array, what: string): Field[] {
     }
   };
   const take = (n: number): Uint8Array => {
-    if (p + n > buf.length) throw new ProtobufError(`${what}: truncated field (needs ${n} bytes, ${buf.length - p} left)`);
+    if (p + n > buf.length)
+      throw new ProtobufError(`${what}: truncated field (needs ${n} bytes, ${buf.length - p} left)`);
     const d = buf.subarray(p, p + n);
     p += n;
     return d;
   };
   while (p < buf.length) {
     const key = varint();
-    const no = Number(key >> 3n), wt = Number(key & 7n);
+    const no = Number(key >> 3n),
+      wt = Number(key & 7n);
     if (no === 0) throw new ProtobufError(`${what}: field number 0`);
     switch (wt) {
       case WT_VARINT:
@@ -174,11 +180,14 @@ function unpack(b: Uint8Array, width: number, what: string): ArrayBuffer {
   return copyBytes(b);
 }
 export const unpackInt32 = (b: Uint8Array, what = "int32 array") => Array.from(new Int32Array(unpack(b, 4, what)));
-export const unpackFloat32 = (b: Uint8Array, what = "float32 array") => Array.from(new Float32Array(unpack(b, 4, what)));
-export const unpackInt64 = (b: Uint8Array, what = "int64 array") => Array.from(new BigInt64Array(unpack(b, 8, what)), (x) => Number(x));
+export const unpackFloat32 = (b: Uint8Array, what = "float32 array") =>
+  Array.from(new Float32Array(unpack(b, 4, what)));
+export const unpackInt64 = (b: Uint8Array, what = "int64 array") =>
+  Array.from(new BigInt64Array(unpack(b, 8, what)), (x) => Number(x));
 function unpackBf16(b: Uint8Array, what: string): number[] {
   const u = new Uint16Array(unpack(b, 2, what));
-  const f = new Float32Array(1), v = new Uint32Array(f.buffer);
+  const f = new Float32Array(1),
+    v = new Uint32Array(f.buffer);
   return Array.from(u, (x) => {
     v[0] = x << 16;
     return f[0]!;
@@ -207,7 +216,9 @@ function decodeValues(b: Uint8Array, dtype: number, what: string): { dtype: PbTe
     case DType.INT32:
       return { dtype: "int64", data: unpackInt32(b, what) };
     default:
-      throw new ProtobufError(`${what}: unsupported dtype enum ${dtype} (supported: FLOAT32=1, INT64=2, INT32=3, BFLOAT16=4)`);
+      throw new ProtobufError(
+        `${what}: unsupported dtype enum ${dtype} (supported: FLOAT32=1, INT64=2, INT32=3, BFLOAT16=4)`,
+      );
   }
 }
 
@@ -215,7 +226,10 @@ export function encodeTensor(t: PbTensor): Writer {
   const w = new Writer();
   const vals = t.dtype === "float32" ? packFloat32(t.data) : packInt64(t.data);
   if (t.sparseCrow) {
-    const csr = new Writer().bytes(1, vals, true).bytes(2, packInt64(t.sparseCrow), true).bytes(3, packInt64(t.sparseCol ?? []), true);
+    const csr = new Writer()
+      .bytes(1, vals, true)
+      .bytes(2, packInt64(t.sparseCrow), true)
+      .bytes(3, packInt64(t.sparseCol ?? []), true);
     w.message(2, csr);
   } else {
     w.bytes(1, vals, true);
@@ -228,12 +242,14 @@ export function encodeTensor(t: PbTensor): Writer {
 }
 
 export function decodeTensor(buf: Uint8Array, what: string): PbTensor {
-  let dense: Uint8Array | null = null, csr: Uint8Array | null = null, dtype = 0;
+  let dense: Uint8Array | null = null,
+    csr: Uint8Array | null = null,
+    dtype = 0;
   const shape: number[] = [];
   for (const f of readFields(buf, what)) {
-    if (f.no === 1) (expectWt(f, WT_LEN, what), (dense = f.data));
-    else if (f.no === 2) (expectWt(f, WT_LEN, what), (csr = f.data));
-    else if (f.no === 3) (expectWt(f, WT_VARINT, what), (dtype = Number(f.int)));
+    if (f.no === 1) expectWt(f, WT_LEN, what), (dense = f.data);
+    else if (f.no === 2) expectWt(f, WT_LEN, what), (csr = f.data);
+    else if (f.no === 3) expectWt(f, WT_VARINT, what), (dtype = Number(f.int));
     else if (f.no === 4) {
       if (f.wt === WT_VARINT) shape.push(Number(BigInt.asIntN(64, f.int)));
       else if (f.wt === WT_LEN) shape.push(...readPackedVarints(f.data, what));
@@ -241,14 +257,21 @@ export function decodeTensor(buf: Uint8Array, what: string): PbTensor {
     }
   }
   if (csr) {
-    let values: Uint8Array = new Uint8Array(), crow: Uint8Array = new Uint8Array(), col: Uint8Array = new Uint8Array();
+    let values: Uint8Array = new Uint8Array(),
+      crow: Uint8Array = new Uint8Array(),
+      col: Uint8Array = new Uint8Array();
     for (const f of readFields(csr, `${what}.sparse_csr`)) {
       if (f.no === 1) values = f.data;
       else if (f.no === 2) crow = f.data;
       else if (f.no === 3) col = f.data;
     }
     const v = decodeValues(values, dtype, `${what}.sparse_csr.values`);
-    return { ...v, shape, sparseCrow: unpackInt64(crow, `${what}.crow_indices`), sparseCol: unpackInt64(col, `${what}.col_indices`) };
+    return {
+      ...v,
+      shape,
+      sparseCrow: unpackInt64(crow, `${what}.crow_indices`),
+      sparseCol: unpackInt64(col, `${what}.col_indices`),
+    };
   }
   const v = decodeValues(dense ?? new Uint8Array(), dtype, `${what}.dense`);
   return { ...v, shape: shape.length ? shape : [v.data.length] };
@@ -258,7 +281,8 @@ function readPackedVarints(b: Uint8Array, what: string): number[] {
   const out: number[] = [];
   let p = 0;
   while (p < b.length) {
-    let x = 0n, shift = 0n;
+    let x = 0n,
+      shift = 0n;
     for (;;) {
       if (p >= b.length) throw new ProtobufError(`${what}: truncated packed varint`);
       const c = b[p++]!;
@@ -305,7 +329,8 @@ export function encodeForwardBackwardRequest(r: PbForwardBackwardRequest): Uint8
   for (const d of r.data) {
     const dw = new Writer();
     for (const c of d.chunks) dw.message(1, new Writer().message(1, new Writer().bytes(1, packInt32(c))));
-    for (const [k, t] of Object.entries(d.lossFnInputs)) dw.message(2, new Writer().string(1, k, true).message(2, encodeTensor(t)));
+    for (const [k, t] of Object.entries(d.lossFnInputs))
+      dw.message(2, new Writer().string(1, k, true).message(2, encodeTensor(t)));
     w.message(3, dw);
   }
   w.string(4, r.lossFn);
@@ -327,14 +352,24 @@ function decodeChunk(buf: Uint8Array, what: string): number[] {
       for (const g of readFields(f.data, `${what}.encoded_text`)) if (g.no === 1) tokens = g.data;
       return unpackInt32(tokens, `${what}.encoded_text.tokens`);
     }
-    if (f.no === 2 || f.no === 3) throw new ProtobufError(`${what}: ${f.no === 2 ? "image" : "dmel (audio)"} chunks are not supported (text models only)`);
+    if (f.no === 2 || f.no === 3)
+      throw new ProtobufError(
+        `${what}: ${f.no === 2 ? "image" : "dmel (audio)"} chunks are not supported (text models only)`,
+      );
   }
   throw new ProtobufError(`${what}: empty chunk`);
 }
 
 export function decodeForwardBackwardRequest(buf: Uint8Array): PbForwardBackwardRequest {
   const what = "ForwardBackwardRequest";
-  const r: PbForwardBackwardRequest = { modelId: "", seqId: 0, data: [], lossFn: "", lossFnConfig: {}, forwardOnly: false };
+  const r: PbForwardBackwardRequest = {
+    modelId: "",
+    seqId: 0,
+    data: [],
+    lossFn: "",
+    lossFnConfig: {},
+    forwardOnly: false,
+  };
   const v2: Record<string, number | string> = {};
   for (const f of readFields(buf, what)) {
     switch (f.no) {
@@ -350,7 +385,8 @@ export function decodeForwardBackwardRequest(buf: Uint8Array): PbForwardBackward
         for (const g of readFields(f.data, `${what}.data[${i}]`)) {
           if (g.no === 1) d.chunks.push(decodeChunk(g.data, `${what}.data[${i}].model_input[${d.chunks.length}]`));
           else if (g.no === 2) {
-            let key = "", val: Uint8Array | null = null;
+            let key = "",
+              val: Uint8Array | null = null;
             for (const h of readFields(g.data, `${what}.data[${i}].loss_fn_inputs`)) {
               if (h.no === 1) key = utf8(h.data);
               else if (h.no === 2) val = h.data;
@@ -365,10 +401,11 @@ export function decodeForwardBackwardRequest(buf: Uint8Array): PbForwardBackward
         r.lossFn = utf8(f.data);
         break;
       case 5: {
-        let key = "", val = 0;
+        let key = "",
+          val = 0;
         for (const h of readFields(f.data, `${what}.loss_fn_config`)) {
           if (h.no === 1) key = utf8(h.data);
-          else if (h.no === 2) (expectWt(h, WT_I64, `${what}.loss_fn_config`), (val = f64(h.data)));
+          else if (h.no === 2) expectWt(h, WT_I64, `${what}.loss_fn_config`), (val = f64(h.data));
         }
         r.lossFnConfig[key] = val;
         break;
@@ -377,7 +414,8 @@ export function decodeForwardBackwardRequest(buf: Uint8Array): PbForwardBackward
         r.forwardOnly = f.int !== 0n;
         break;
       case 7: {
-        let key = "", val: number | string = 0;
+        let key = "",
+          val: number | string = 0;
         for (const h of readFields(f.data, `${what}.loss_fn_config_v2`)) {
           if (h.no === 1) key = utf8(h.data);
           else if (h.no === 2) {
@@ -423,7 +461,10 @@ export function encodeForwardBackwardOutput(o: PbForwardBackwardOutput): Uint8Ar
     for (const p of parts) offsets.push(offsets[offsets.length - 1]! + p.length);
     const data = new Uint8Array(offsets[offsets.length - 1]!);
     parts.forEach((p, i) => data.set(p, offsets[i]!));
-    const bt = new Writer().bytes(1, data).bytes(2, packInt64(offsets)).uint(3, dtype === "float32" ? DType.FLOAT32 : DType.INT64);
+    const bt = new Writer()
+      .bytes(1, data)
+      .bytes(2, packInt64(offsets))
+      .uint(3, dtype === "float32" ? DType.FLOAT32 : DType.INT64);
     rec.message(2, new Writer().string(1, name, true).message(2, bt));
   }
   w.message(2, rec);
@@ -437,7 +478,8 @@ export function decodeForwardBackwardOutput(buf: Uint8Array): PbForwardBackwardO
   for (const f of readFields(buf, what)) {
     if (f.no === 1) out.lossFnOutputType = utf8(f.data).split(":").pop()!;
     else if (f.no === 3) {
-      let key = "", val = 0;
+      let key = "",
+        val = 0;
       for (const h of readFields(f.data, `${what}.metrics`)) {
         if (h.no === 1) key = utf8(h.data);
         else if (h.no === 2) val = f64(h.data);
@@ -449,12 +491,15 @@ export function decodeForwardBackwardOutput(buf: Uint8Array): PbForwardBackwardO
       for (const g of readFields(f.data, `${what}.loss_fn_outputs`)) {
         if (g.no === 3) numDatums = Number(g.int);
         else if (g.no === 2) {
-          let name = "", bt: Uint8Array = new Uint8Array();
+          let name = "",
+            bt: Uint8Array = new Uint8Array();
           for (const h of readFields(g.data, `${what}.loss_fn_outputs.fields`)) {
             if (h.no === 1) name = utf8(h.data);
             else if (h.no === 2) bt = h.data;
           }
-          let data: Uint8Array = new Uint8Array(), offsets: Uint8Array = new Uint8Array(), dtype = 0;
+          let data: Uint8Array = new Uint8Array(),
+            offsets: Uint8Array = new Uint8Array(),
+            dtype = 0;
           for (const q of readFields(bt, `${what}.loss_fn_outputs.${name}`)) {
             if (q.no === 1) data = q.data;
             else if (q.no === 2) offsets = q.data;
@@ -494,7 +539,9 @@ export interface PbSampleResponse {
 export function encodeSampleResponse(r: PbSampleResponse): Uint8Array {
   const w = new Writer();
   for (const s of r.sequences) {
-    const sw = new Writer().uint(1, s.stopReason === "length" ? StopReasonPb.LENGTH : StopReasonPb.STOP).bytes(2, packInt32(s.tokens));
+    const sw = new Writer()
+      .uint(1, s.stopReason === "length" ? StopReasonPb.LENGTH : StopReasonPb.STOP)
+      .bytes(2, packInt32(s.tokens));
     if (s.logprobs) sw.bytes(3, packFloat32(s.logprobs), true);
     w.message(1, sw);
   }
@@ -512,7 +559,8 @@ export function decodeSampleResponse(buf: Uint8Array): PbSampleResponse {
       for (const g of readFields(f.data, `${what}.sequences`)) {
         if (g.no === 1) {
           const v = Number(g.int);
-          if (v !== StopReasonPb.STOP && v !== StopReasonPb.LENGTH) throw new ProtobufError(`${what}: unknown stop_reason enum ${v}`);
+          if (v !== StopReasonPb.STOP && v !== StopReasonPb.LENGTH)
+            throw new ProtobufError(`${what}: unknown stop_reason enum ${v}`);
           s.stopReason = v === StopReasonPb.LENGTH ? "length" : "stop";
         } else if (g.no === 2) s.tokens = unpackInt32(g.data, `${what}.tokens`);
         else if (g.no === 3) s.logprobs = unpackFloat32(g.data, `${what}.logprobs`);

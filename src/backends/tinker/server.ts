@@ -129,7 +129,10 @@ export class TinkerServer {
   private futureCounter = 0;
   private readonly futures = new Map<string, FutureEntry>();
   private readonly samplers = new Map<string, Reference>();
-  private readonly samplingSessions = new Map<string, { sampler: Reference; path?: string; seqs: Map<number, string> }>();
+  private readonly samplingSessions = new Map<
+    string,
+    { sampler: Reference; path?: string; seqs: Map<number, string> }
+  >();
   private baseSampler: Reference | null = null;
   private readonly sampleBatches = new Map<Reference, SampleBatch>();
   private readonly tokenizerJSON: Record<string, unknown> | undefined;
@@ -139,7 +142,10 @@ export class TinkerServer {
     const tok = opts.policy.tokenizer as { toHuggingFaceJSON?: () => Record<string, unknown> };
     this.tokenizerJSON = opts.tokenizerJSON ?? tok.toHuggingFaceJSON?.();
     fs.mkdirSync(opts.stateRoot, { recursive: true });
-    this.server = createServer((req, res) => this.handle(req, res), (res, e) => this.sendError(res, e));
+    this.server = createServer(
+      (req, res) => this.handle(req, res),
+      (res, e) => this.sendError(res, e),
+    );
   }
 
   private log(line: string): void {
@@ -192,7 +198,11 @@ export class TinkerServer {
     });
   }
 
-  private async readJson<S extends z.ZodTypeAny>(req: http.IncomingMessage, schema: S, what: string): Promise<z.infer<S>> {
+  private async readJson<S extends z.ZodTypeAny>(
+    req: http.IncomingMessage,
+    schema: S,
+    what: string,
+  ): Promise<z.infer<S>> {
     const buf = await this.readBody(req);
     let v: unknown;
     try {
@@ -202,7 +212,10 @@ export class TinkerServer {
     }
     const r = schema.safeParse(v);
     if (!r.success) {
-      const issues = r.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}${i.code === "unrecognized_keys" ? ` (${(i as { keys: string[] }).keys.join(", ")})` : ""}`);
+      const issues = r.error.issues.map(
+        (i) =>
+          `${i.path.join(".") || "(body)"}: ${i.message}${i.code === "unrecognized_keys" ? ` (${(i as { keys: string[] }).keys.join(", ")})` : ""}`,
+      );
       throw new HttpError(400, `${what}: invalid request: ${issues.join("; ")}`);
     }
     return r.data as z.infer<S>;
@@ -243,12 +256,18 @@ export class TinkerServer {
   }
 
   /** A training request: dedup on (model, seq_id), then queue. */
-  private trainingFuture(modelId: string, seqId: number | undefined, op: string, fn: (m: ModelState) => Promise<Outcome>): { request_id: string; model_id?: string } {
+  private trainingFuture(
+    modelId: string,
+    seqId: number | undefined,
+    op: string,
+    fn: (m: ModelState) => Promise<Outcome>,
+  ): { request_id: string; model_id?: string } {
     const m = this.requireModel(modelId);
     if (seqId !== undefined) {
       const seen = m.seqs.get(seqId);
       if (seen) {
-        if (seen.op !== op) throw new HttpError(409, `seq_id ${seqId} of model ${modelId} was already used for ${seen.op}, not ${op}`);
+        if (seen.op !== op)
+          throw new HttpError(409, `seq_id ${seqId} of model ${modelId} was already used for ${seen.op}, not ${op}`);
         this.log(`tinker server: repeated ${op} seq_id ${seqId}: answered with its first future ${seen.requestId}`);
         return { request_id: seen.requestId, model_id: m.id };
       }
@@ -276,10 +295,16 @@ export class TinkerServer {
     if (this.opts.fallback && !route.startsWith(API + "/")) return this.opts.fallback(req, res);
     if (this.opts.apiKey !== undefined) {
       const given = req.headers["x-api-key"];
-      const a = Buffer.from(typeof given === "string" ? given : ""), b = Buffer.from(this.opts.apiKey);
+      const a = Buffer.from(typeof given === "string" ? given : ""),
+        b = Buffer.from(this.opts.apiKey);
       if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
         req.resume();
-        throw new HttpError(401, given ? "invalid API key" : "missing API key: send it in the X-API-Key header (the tinker SDK's TINKER_API_KEY)");
+        throw new HttpError(
+          401,
+          given
+            ? "invalid API key"
+            : "missing API key: send it in the X-API-Key header (the tinker SDK's TINKER_API_KEY)",
+        );
       }
     }
     if (!route.startsWith(API + "/")) {
@@ -296,8 +321,8 @@ export class TinkerServer {
       }
     };
     // GET endpoints
-    if (route === Endpoints.healthz) return needs("GET"), this.send(res, 200, { status: "ok" });
-    if (route === Endpoints.capabilities) return needs("GET"), this.send(res, 200, this.capabilities());
+    if (route === Endpoints.healthz) return (needs("GET"), this.send(res, 200, { status: "ok" }));
+    if (route === Endpoints.capabilities) return (needs("GET"), this.send(res, 200, this.capabilities()));
     if (route === Endpoints.batcoderTokenizer) {
       needs("GET");
       if (!this.tokenizerJSON) throw new HttpError(404, "this server's tokenizer cannot be exported");
@@ -308,7 +333,11 @@ export class TinkerServer {
       needs("GET");
       const s = this.samplingSessions.get(sampler[1]!);
       if (!s) throw new HttpError(404, `unknown sampler '${sampler[1]}'`);
-      return this.send(res, 200, { sampler_id: sampler[1], base_model: this.baseModel, ...(s.path ? { model_path: s.path } : {}) });
+      return this.send(res, 200, {
+        sampler_id: sampler[1],
+        base_model: this.baseModel,
+        ...(s.path ? { model_path: s.path } : {}),
+      });
     }
     needs("POST");
     if (/^sessions\/[^/]+\/finish$/.test(op) || route === Endpoints.telemetry || op === "cancel_future") {
@@ -319,16 +348,27 @@ export class TinkerServer {
     const schema = (RequestSchemas as Record<string, z.ZodTypeAny>)[route];
     if (!schema) {
       req.resume();
-      throw new HttpError(404, `unknown endpoint ${route} (this server implements: ${Object.values(Endpoints).join(", ")})`);
+      throw new HttpError(
+        404,
+        `unknown endpoint ${route} (this server implements: ${Object.values(Endpoints).join(", ")})`,
+      );
     }
     const body = await this.readJson(req, schema, route);
-    if (route === Endpoints.retrieveFuture) return this.retrieve(res, body as z.infer<(typeof RequestSchemas)[typeof Endpoints.retrieveFuture]>, req);
+    if (route === Endpoints.retrieveFuture)
+      return this.retrieve(res, body as z.infer<(typeof RequestSchemas)[typeof Endpoints.retrieveFuture]>, req);
     return this.send(res, 200, await this.dispatch(route, body));
   }
 
   private capabilities(): unknown {
     return {
-      supported_models: [{ model_name: this.baseModel, max_context_length: this.opts.policy.info.contextLength, trainable: true, sampleable: true }],
+      supported_models: [
+        {
+          model_name: this.baseModel,
+          max_context_length: this.opts.policy.info.contextLength,
+          trainable: true,
+          sampleable: true,
+        },
+      ],
       batcoder: {
         loss_fn_config_keys: [...BATCODER_CONFIG_KEYS],
         loss_fn_inputs: [...BATCODER_INPUTS],
@@ -361,7 +401,8 @@ export class TinkerServer {
       }
       case Endpoints.heartbeat: {
         const r = b as { session_id: string };
-        if (!this.sessions.has(r.session_id)) throw new HttpError(404, `unknown session '${r.session_id}' (the server may have restarted)`);
+        if (!this.sessions.has(r.session_id))
+          throw new HttpError(404, `unknown session '${r.session_id}' (the server may have restarted)`);
         return { type: "session_heartbeat" };
       }
       case Endpoints.createModel:
@@ -380,7 +421,9 @@ export class TinkerServer {
       case Endpoints.optimStep:
         return this.optimStep(b as z.infer<(typeof RequestSchemas)[typeof Endpoints.optimStep]>);
       case Endpoints.createSamplingSession:
-        return this.createSamplingSession(b as z.infer<(typeof RequestSchemas)[typeof Endpoints.createSamplingSession]>);
+        return this.createSamplingSession(
+          b as z.infer<(typeof RequestSchemas)[typeof Endpoints.createSamplingSession]>,
+        );
       case Endpoints.asample:
         return this.sample(b as z.infer<typeof SampleRequestWire>);
       case Endpoints.saveWeights:
@@ -394,10 +437,17 @@ export class TinkerServer {
     }
   }
 
-  private async retrieve(res: http.ServerResponse, r: { request_id: string }, req: http.IncomingMessage): Promise<void> {
+  private async retrieve(
+    res: http.ServerResponse,
+    r: { request_id: string },
+    req: http.IncomingMessage,
+  ): Promise<void> {
     const f = this.futures.get(r.request_id);
     if (!f) {
-      throw new HttpError(404, `unknown request_id '${r.request_id}': ${r.request_id.startsWith(this.instance) ? "it was dropped from the finished-futures cache" : "it belongs to another server instance (the server restarted; the request's result is lost)"}`);
+      throw new HttpError(
+        404,
+        `unknown request_id '${r.request_id}': ${r.request_id.startsWith(this.instance) ? "it was dropped from the finished-futures cache" : "it belongs to another server instance (the server restarted; the request's result is lost)"}`,
+      );
     }
     if (!f.outcome) {
       const wait = this.opts.longPollMs ?? 5000;
@@ -415,12 +465,25 @@ export class TinkerServer {
   // ---------------------------------------------------------------------------------------------- operations
 
   private createModel(r: z.infer<(typeof RequestSchemas)[typeof Endpoints.createModel]>): unknown {
-    if (!this.sessions.has(r.session_id)) throw new HttpError(404, `unknown session '${r.session_id}' (create_session first; the server may have restarted)`);
+    if (!this.sessions.has(r.session_id))
+      throw new HttpError(
+        404,
+        `unknown session '${r.session_id}' (create_session first; the server may have restarted)`,
+      );
     return this.future("create_model", async () => {
-      if (r.base_model !== this.baseModel) throw new UserFault(`base_model '${r.base_model}' is not served here (supported: ${this.baseModel})`);
+      if (r.base_model !== this.baseModel)
+        throw new UserFault(`base_model '${r.base_model}' is not served here (supported: ${this.baseModel})`);
       if (this.model) throw new UserFault(`this server trains one model at a time and already has '${this.model.id}'`);
-      this.model = { id: `${this.instance}-m${++this.modelCounter}`, baseModel: r.base_model, loraRank: r.lora_config?.rank, seqs: new Map() };
-      if (r.lora_config) this.log(`tinker server: model ${this.model.id}: LoRA rank ${r.lora_config.rank} requested; the embedded engine trains all weights`);
+      this.model = {
+        id: `${this.instance}-m${++this.modelCounter}`,
+        baseModel: r.base_model,
+        loraRank: r.lora_config?.rank,
+        seqs: new Map(),
+      };
+      if (r.lora_config)
+        this.log(
+          `tinker server: model ${this.model.id}: LoRA rank ${r.lora_config.rank} requested; the embedded engine trains all weights`,
+        );
       return { kind: "json", body: { model_id: this.model.id, type: "create_model" } };
     });
   }
@@ -430,11 +493,17 @@ export class TinkerServer {
     const enc = req.headers["content-encoding"];
     if (enc && enc !== "identity") {
       req.resume();
-      throw new HttpError(415, `Content-Encoding '${enc}' is not supported on forward_backward (send it uncompressed; this server's client config says proto_compress_fwdbwd=false)`);
+      throw new HttpError(
+        415,
+        `Content-Encoding '${enc}' is not supported on forward_backward (send it uncompressed; this server's client config says proto_compress_fwdbwd=false)`,
+      );
     }
     if (!ctype.includes(PROTOBUF)) {
       req.resume();
-      throw new HttpError(415, `forward_backward takes a protobuf body (Content-Type: ${PROTOBUF}), as tinker >= 0.3x sends it; got '${ctype || "none"}'`);
+      throw new HttpError(
+        415,
+        `forward_backward takes a protobuf body (Content-Type: ${PROTOBUF}), as tinker >= 0.3x sends it; got '${ctype || "none"}'`,
+      );
     }
     let r: PbForwardBackwardRequest;
     try {
@@ -471,7 +540,13 @@ export class TinkerServer {
         lossFnOutputs: logprobs.map((lp) => ({ logprobs: { dtype: "float32" as const, data: lp } })),
         metrics: { "loss:sum": loss, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`${k}:mean`, v])) },
       };
-      const json = { loss_fn_output_type: "ArrayRecord", loss_fn_outputs: out.lossFnOutputs.map((o) => ({ logprobs: { data: o.logprobs.data, dtype: "float32", shape: [o.logprobs.data.length] } })), metrics: out.metrics };
+      const json = {
+        loss_fn_output_type: "ArrayRecord",
+        loss_fn_outputs: out.lossFnOutputs.map((o) => ({
+          logprobs: { data: o.logprobs.data, dtype: "float32", shape: [o.logprobs.data.length] },
+        })),
+        metrics: out.metrics,
+      };
       return { kind: "proto", bytes: encodeForwardBackwardOutput(out), json };
     });
   }
@@ -479,7 +554,14 @@ export class TinkerServer {
   private optimStep(r: z.infer<(typeof RequestSchemas)[typeof Endpoints.optimStep]>): unknown {
     const a = r.adam_params;
     return this.trainingFuture(r.model_id, r.seq_id, "optim_step", async () => {
-      const o = await this.opts.policy.optimStep({ learningRate: a.learning_rate, beta1: a.beta1, beta2: a.beta2, eps: a.eps, weightDecay: a.weight_decay ?? 0, maxGradNorm: a.grad_clip_norm ?? 0 });
+      const o = await this.opts.policy.optimStep({
+        learningRate: a.learning_rate,
+        beta1: a.beta1,
+        beta2: a.beta2,
+        eps: a.eps,
+        weightDecay: a.weight_decay ?? 0,
+        maxGradNorm: a.grad_clip_norm ?? 0,
+      });
       return { kind: "json", body: { metrics: { "grad_norm:mean": o.gradNorm, "step:max": o.step } } };
     });
   }
@@ -490,7 +572,11 @@ export class TinkerServer {
 
   private checkName(name: string | undefined, dflt: string): string {
     const n = name ?? dflt;
-    if (!isValidName(n)) throw new HttpError(400, `invalid checkpoint name '${n}' (one path segment of [A-Za-z0-9._-], at most 128 characters)`);
+    if (!isValidName(n))
+      throw new HttpError(
+        400,
+        `invalid checkpoint name '${n}' (one path segment of [A-Za-z0-9._-], at most 128 characters)`,
+      );
     return n;
   }
 
@@ -500,7 +586,10 @@ export class TinkerServer {
     return this.trainingFuture(r.model_id, r.seq_id, "save_weights", async () => {
       const dir = this.statePath(m.id, name);
       if (fs.existsSync(dir)) {
-        if (!r.overwrite) throw new UserFault(`${formatTinkerPath({ modelId: m.id, kind: "weights", name })} exists (pass overwrite=true to replace it)`);
+        if (!r.overwrite)
+          throw new UserFault(
+            `${formatTinkerPath({ modelId: m.id, kind: "weights", name })} exists (pass overwrite=true to replace it)`,
+          );
         fs.rmSync(dir, { recursive: true, force: true });
       }
       const tmp = `${dir}.tmp-${process.pid}`;
@@ -508,7 +597,10 @@ export class TinkerServer {
       fs.mkdirSync(path.dirname(dir), { recursive: true });
       await this.opts.policy.saveState(tmp);
       fs.renameSync(tmp, dir);
-      return { kind: "json", body: { path: formatTinkerPath({ modelId: m.id, kind: "weights", name }), type: "save_weights" } };
+      return {
+        kind: "json",
+        body: { path: formatTinkerPath({ modelId: m.id, kind: "weights", name }), type: "save_weights" },
+      };
     });
   }
 
@@ -521,7 +613,8 @@ export class TinkerServer {
       const ref = await this.opts.policy.snapshotReference();
       this.samplers.delete(p);
       this.samplers.set(p, ref);
-      while (this.samplers.size > (this.opts.maxSamplers ?? 8)) this.samplers.delete(this.samplers.keys().next().value!);
+      while (this.samplers.size > (this.opts.maxSamplers ?? 8))
+        this.samplers.delete(this.samplers.keys().next().value!);
       const body: Record<string, unknown> = { path: p, type: "save_weights_for_sampler" };
       if (withSession) {
         const id = this.openSamplingSession(ref, p);
@@ -532,15 +625,27 @@ export class TinkerServer {
   }
 
   private loadWeights(r: z.infer<(typeof RequestSchemas)[typeof Endpoints.loadWeights]>): unknown {
-    if (r.model_id === undefined) throw new HttpError(400, "load_weights: model_id is required here (create the model first, then load the state into it)");
+    if (r.model_id === undefined)
+      throw new HttpError(
+        400,
+        "load_weights: model_id is required here (create the model first, then load the state into it)",
+      );
     let tp;
     try {
       tp = parseTinkerPath(r.path);
     } catch (e) {
       throw new HttpError(400, `load_weights: ${(e as Error).message}`);
     }
-    if (tp.kind !== "weights") throw new HttpError(400, `load_weights: '${r.path}' is sampler weights; load a training state (tinker://…/weights/…)`);
-    if (!r.optimizer) throw new HttpError(400, "load_weights: optimizer=false is not supported (the embedded engine restores weights with their optimizer state); use load_state_with_optimizer");
+    if (tp.kind !== "weights")
+      throw new HttpError(
+        400,
+        `load_weights: '${r.path}' is sampler weights; load a training state (tinker://…/weights/…)`,
+      );
+    if (!r.optimizer)
+      throw new HttpError(
+        400,
+        "load_weights: optimizer=false is not supported (the embedded engine restores weights with their optimizer state); use load_state_with_optimizer",
+      );
     const dir = this.statePath(tp.modelId, tp.name);
     return this.trainingFuture(r.model_id, r.seq_id, "load_weights", async () => {
       if (!fs.existsSync(dir)) throw new UserFault(`no saved state at ${r.path}`);
@@ -556,7 +661,8 @@ export class TinkerServer {
   }
 
   private createSamplingSession(r: z.infer<(typeof RequestSchemas)[typeof Endpoints.createSamplingSession]>): unknown {
-    if (!this.sessions.has(r.session_id)) throw new HttpError(404, `unknown session '${r.session_id}' (the server may have restarted)`);
+    if (!this.sessions.has(r.session_id))
+      throw new HttpError(404, `unknown session '${r.session_id}' (the server may have restarted)`);
     const sampler = this.resolveSampler(r.model_path, r.base_model);
     return { sampling_session_id: this.openSamplingSession(sampler, r.model_path), type: "create_sampling_session" };
   }
@@ -564,11 +670,16 @@ export class TinkerServer {
   private resolveSampler(modelPath: string | undefined, baseModel: string | undefined): Reference {
     if (modelPath !== undefined) {
       const s = this.samplers.get(modelPath);
-      if (!s) throw new HttpError(404, `no sampler weights at '${modelPath}' on this server (they live in memory: the last ${this.opts.maxSamplers ?? 8}; the server may have restarted)`);
+      if (!s)
+        throw new HttpError(
+          404,
+          `no sampler weights at '${modelPath}' on this server (they live in memory: the last ${this.opts.maxSamplers ?? 8}; the server may have restarted)`,
+        );
       return s;
     }
     if (baseModel !== undefined) {
-      if (baseModel !== this.baseModel) throw new HttpError(400, `base_model '${baseModel}' is not served here (supported: ${this.baseModel})`);
+      if (baseModel !== this.baseModel)
+        throw new HttpError(400, `base_model '${baseModel}' is not served here (supported: ${this.baseModel})`);
       return this.baseSampler!;
     }
     throw new HttpError(400, "name a model_path (tinker://…/sampler_weights/…) or a base_model");
@@ -579,7 +690,11 @@ export class TinkerServer {
     let seqs: Map<number, string> | null = null;
     if (r.sampling_session_id !== undefined) {
       const s = this.samplingSessions.get(r.sampling_session_id);
-      if (!s) throw new HttpError(404, `unknown sampling_session_id '${r.sampling_session_id}' (the server may have restarted)`);
+      if (!s)
+        throw new HttpError(
+          404,
+          `unknown sampling_session_id '${r.sampling_session_id}' (the server may have restarted)`,
+        );
       sampler = s.sampler;
       seqs = s.seqs;
     } else sampler = this.resolveSampler(r.model_path, r.base_model);
@@ -587,9 +702,15 @@ export class TinkerServer {
       const seen = seqs.get(r.seq_id);
       if (seen) return { request_id: seen, sample_sequence_ids: seqIds(seen, r.num_samples ?? 1) };
     }
-    const unsupported = (["topk_prompt_logprobs", "topk_sample_logprobs", "prompt_alt_tokens_k"] as const).filter((k) => (r[k] ?? 0) > 0);
+    const unsupported = (["topk_prompt_logprobs", "topk_sample_logprobs", "prompt_alt_tokens_k"] as const).filter(
+      (k) => (r[k] ?? 0) > 0,
+    );
     if (r.target_prompt_logprobs !== undefined) unsupported.push("target_prompt_logprobs" as never);
-    if (unsupported.length) throw new HttpError(400, `asample: ${unsupported.join(", ")} not supported by this server (supported: prompt_logprobs)`);
+    if (unsupported.length)
+      throw new HttpError(
+        400,
+        `asample: ${unsupported.join(", ")} not supported by this server (supported: prompt_logprobs)`,
+      );
     const sp = r.sampling_params;
     if (sp.max_tokens === undefined) throw new HttpError(400, "asample: sampling_params.max_tokens is required");
     const prompt = r.prompt.chunks.flatMap((c) => c.tokens);
@@ -608,7 +729,10 @@ export class TinkerServer {
       },
     };
     if (prompt.length === 0 || prompt.length >= this.opts.policy.info.contextLength) {
-      throw new HttpError(400, `asample: a prompt of ${prompt.length} tokens leaves no room in the context length ${this.opts.policy.info.contextLength}`);
+      throw new HttpError(
+        400,
+        `asample: a prompt of ${prompt.length} tokens leaves no room in the context length ${this.opts.policy.info.contextLength}`,
+      );
     }
     // Requests for one sampler that arrive together (within `sampleBatchMs`, or while the queue is busy) are
     // sampled in ONE engine call, and their prompt log-probs scored in one more.
@@ -622,9 +746,17 @@ export class TinkerServer {
             const seqsOut = await sampler.sample(b.items.map((x) => x.req));
             const scored = b.items.filter((x) => x.promptLogprobs && x.req.prompt.length > 1);
             const lps = scored.length
-              ? await sampler.computeLogprobs(scored.map((x) => ({ modelInput: x.req.prompt.slice(0, -1), lossInputs: { targetTokens: x.req.prompt.slice(1), weights: x.req.prompt.slice(1).map(() => 1) } })))
+              ? await sampler.computeLogprobs(
+                  scored.map((x) => ({
+                    modelInput: x.req.prompt.slice(0, -1),
+                    lossInputs: { targetTokens: x.req.prompt.slice(1), weights: x.req.prompt.slice(1).map(() => 1) },
+                  })),
+                )
               : [];
-            return b.items.map((x, i) => ({ seqs: seqsOut[i]!, promptLp: x.promptLogprobs ? [NaN, ...(x.req.prompt.length > 1 ? lps[scored.indexOf(x)]! : [])] : null }));
+            return b.items.map((x, i) => ({
+              seqs: seqsOut[i]!,
+              promptLp: x.promptLogprobs ? [NaN, ...(x.req.prompt.length > 1 ? lps[scored.indexOf(x)]! : [])] : null,
+            }));
           }).then(resolve, reject);
         }, this.opts.sampleBatchMs ?? 2),
       );
@@ -673,16 +805,20 @@ function datumFromPb(d: PbForwardBackwardRequest["data"][number], i: number, spe
       return undefined;
     }
     const v = tensorValues(t);
-    if (v.length !== n) throw new Error(`data[${i}].loss_fn_inputs.${k} has ${v.length} values, model_input has ${n} tokens`);
-    for (const x of v) if (!Number.isFinite(x)) throw new Error(`data[${i}].loss_fn_inputs.${k} has a non-finite value`);
+    if (v.length !== n)
+      throw new Error(`data[${i}].loss_fn_inputs.${k} has ${v.length} values, model_input has ${n} tokens`);
+    for (const x of v)
+      if (!Number.isFinite(x)) throw new Error(`data[${i}].loss_fn_inputs.${k} has a non-finite value`);
     return v;
   };
   const known = new Set(["target_tokens", "weights", "logprobs", "advantages", ...BATCODER_INPUTS]);
   for (const k of Object.keys(d.lossFnInputs)) {
-    if (!known.has(k)) throw new Error(`data[${i}].loss_fn_inputs.${k} is not supported (supported: ${[...known].join(", ")})`);
+    if (!known.has(k))
+      throw new Error(`data[${i}].loss_fn_inputs.${k} is not supported (supported: ${[...known].join(", ")})`);
   }
   const target = get("target_tokens", true)!;
-  for (const t of [...tokens, ...target]) if (!Number.isInteger(t) || t < 0) throw new Error(`data[${i}]: token ids must be non-negative integers`);
+  for (const t of [...tokens, ...target])
+    if (!Number.isInteger(t) || t < 0) throw new Error(`data[${i}]: token ids must be non-negative integers`);
   const pg = spec.kind !== "cross_entropy";
   const weights = get("weights", spec.kind === "cross_entropy") ?? new Array<number>(n).fill(1);
   const advantages = get("advantages", pg);
@@ -700,7 +836,9 @@ function datumFromPb(d: PbForwardBackwardRequest["data"][number], i: number, spe
   };
 }
 
-export async function serveTinker(opts: TinkerServerOptions & { port?: number; host?: string }): Promise<{ server: TinkerServer; url: string }> {
+export async function serveTinker(
+  opts: TinkerServerOptions & { port?: number; host?: string },
+): Promise<{ server: TinkerServer; url: string }> {
   const server = new TinkerServer(opts);
   const url = await server.listen(opts.port ?? 8001, opts.host ?? "127.0.0.1");
   return { server, url };

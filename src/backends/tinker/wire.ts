@@ -34,7 +34,16 @@ export const Endpoints = {
   batcoderTokenizer: `${API}/batcoder/tokenizer`,
 } as const;
 
-export const LOSS_FN_TYPES = ["cross_entropy", "importance_sampling", "ppo", "cispo", "dro", "gspo", "stable_reinforce", "custom"] as const;
+export const LOSS_FN_TYPES = [
+  "cross_entropy",
+  "importance_sampling",
+  "ppo",
+  "cispo",
+  "dro",
+  "gspo",
+  "stable_reinforce",
+  "custom",
+] as const;
 export const STOP_REASONS = ["length", "stop"] as const;
 export const TENSOR_DTYPES = ["int64", "float32"] as const;
 export const ERROR_CATEGORIES = ["unknown", "server", "user"] as const;
@@ -58,9 +67,17 @@ export const CreateSessionRequest = z
     type: z.literal("create_session").optional(),
   })
   .strict();
-export const SessionHeartbeatRequest = z.object({ session_id: z.string(), type: z.literal("session_heartbeat").optional() }).strict();
+export const SessionHeartbeatRequest = z
+  .object({ session_id: z.string(), type: z.literal("session_heartbeat").optional() })
+  .strict();
 export const LoraConfig = z
-  .object({ rank: z.number().int().positive(), seed: int.optional(), train_unembed: z.boolean().optional(), train_mlp: z.boolean().optional(), train_attn: z.boolean().optional() })
+  .object({
+    rank: z.number().int().positive(),
+    seed: int.optional(),
+    train_unembed: z.boolean().optional(),
+    train_mlp: z.boolean().optional(),
+    train_attn: z.boolean().optional(),
+  })
   .strict();
 export const OptimizerConfig = z.object({ type: z.string() }).passthrough();
 export const CreateModelRequest = z
@@ -87,7 +104,12 @@ export const AdamParamsWire = z
   })
   .strict();
 export const OptimStepRequest = z
-  .object({ adam_params: AdamParamsWire, model_id: z.string(), seq_id: int.optional(), type: z.literal("optim_step").optional() })
+  .object({
+    adam_params: AdamParamsWire,
+    model_id: z.string(),
+    seq_id: int.optional(),
+    type: z.literal("optim_step").optional(),
+  })
   .strict();
 export const CreateSamplingSessionRequest = z
   .object({
@@ -168,7 +190,9 @@ export const LoadWeightsRequest = z
     type: z.literal("load_weights").optional(),
   })
   .strict();
-export const FutureRetrieveRequest = z.object({ request_id: z.string(), allow_metadata_only: z.boolean().optional() }).strict();
+export const FutureRetrieveRequest = z
+  .object({ request_id: z.string(), allow_metadata_only: z.boolean().optional() })
+  .strict();
 
 export const RequestSchemas = {
   [Endpoints.clientConfig]: ClientConfigRequest,
@@ -188,13 +212,32 @@ export const RequestSchemas = {
 
 // ------------------------------------------------------------------------------------------------ responses
 
-export const UntypedFuture = z.object({ request_id: z.string(), model_id: z.string().optional(), sample_sequence_ids: z.array(z.string()).optional() }).strict();
-export const CreateSessionResponse = z
-  .object({ session_id: z.string(), type: z.literal("create_session").optional(), info_message: z.string().optional(), warning_message: z.string().optional(), error_message: z.string().optional() })
+export const UntypedFuture = z
+  .object({
+    request_id: z.string(),
+    model_id: z.string().optional(),
+    sample_sequence_ids: z.array(z.string()).optional(),
+  })
   .strict();
-export const CreateSamplingSessionResponse = z.object({ sampling_session_id: z.string(), type: z.literal("create_sampling_session").optional() }).strict();
+export const CreateSessionResponse = z
+  .object({
+    session_id: z.string(),
+    type: z.literal("create_session").optional(),
+    info_message: z.string().optional(),
+    warning_message: z.string().optional(),
+    error_message: z.string().optional(),
+  })
+  .strict();
+export const CreateSamplingSessionResponse = z
+  .object({ sampling_session_id: z.string(), type: z.literal("create_sampling_session").optional() })
+  .strict();
 export const SupportedModel = z
-  .object({ model_name: z.string().optional(), max_context_length: int.optional(), trainable: z.boolean().optional(), sampleable: z.boolean().optional() })
+  .object({
+    model_name: z.string().optional(),
+    max_context_length: int.optional(),
+    trainable: z.boolean().optional(),
+    sampleable: z.boolean().optional(),
+  })
   .strict();
 /** batcoder's extension block (an extra field: the SDK's pydantic model ignores what it does not know). */
 export const BatcoderCapabilities = z
@@ -208,12 +251,18 @@ export const BatcoderCapabilities = z
     model_name: z.string(),
   })
   .strict();
-export const GetServerCapabilitiesResponse = z.object({ supported_models: z.array(SupportedModel), batcoder: BatcoderCapabilities.optional() }).strict();
-export const CreateModelResponse = z.object({ model_id: z.string(), type: z.literal("create_model").optional() }).strict();
+export const GetServerCapabilitiesResponse = z
+  .object({ supported_models: z.array(SupportedModel), batcoder: BatcoderCapabilities.optional() })
+  .strict();
+export const CreateModelResponse = z
+  .object({ model_id: z.string(), type: z.literal("create_model").optional() })
+  .strict();
 export const GetInfoResponse = z
   .object({
     type: z.literal("get_info").optional(),
-    model_data: z.object({ arch: z.string().optional(), model_name: z.string().optional(), tokenizer_id: z.string().optional() }).strict(),
+    model_data: z
+      .object({ arch: z.string().optional(), model_name: z.string().optional(), tokenizer_id: z.string().optional() })
+      .strict(),
     model_id: z.string(),
     optimizer_config: OptimizerConfig.optional(),
     is_lora: z.boolean().optional(),
@@ -223,8 +272,12 @@ export const GetInfoResponse = z
   .strict();
 export const OptimStepResponse = z.object({ metrics: z.record(z.string(), z.number()).optional() }).strict();
 export const PathResponse = z.object({ path: z.string(), type: z.string().optional() }).strict();
-export const LoadWeightsResponse = z.object({ path: z.string().optional(), model_id: z.string().optional(), type: z.string().optional() }).strict();
-export const TryAgainResponse = z.object({ type: z.literal("try_again"), request_id: z.string(), queue_state: z.enum(QUEUE_STATES) }).strict();
+export const LoadWeightsResponse = z
+  .object({ path: z.string().optional(), model_id: z.string().optional(), type: z.string().optional() })
+  .strict();
+export const TryAgainResponse = z
+  .object({ type: z.literal("try_again"), request_id: z.string(), queue_state: z.enum(QUEUE_STATES) })
+  .strict();
 export const RequestFailedResponse = z.object({ error: z.string(), category: z.enum(ERROR_CATEGORIES) }).strict();
 
 // ------------------------------------------------------------------------------------------------ tinker:// paths
@@ -243,7 +296,9 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export function parseTinkerPath(p: string): TinkerPath {
   const m = /^tinker:\/\/([^/]+)\/(weights|sampler_weights)\/([^/]+)$/.exec(p);
   if (!m || !SEGMENT.test(m[1]!) || !SEGMENT.test(m[3]!)) {
-    throw new Error(`invalid tinker path '${p}' (expected tinker://<model_id>/weights/<name> or tinker://<model_id>/sampler_weights/<name>, names of [A-Za-z0-9._-])`);
+    throw new Error(
+      `invalid tinker path '${p}' (expected tinker://<model_id>/weights/<name> or tinker://<model_id>/sampler_weights/<name>, names of [A-Za-z0-9._-])`,
+    );
   }
   return { modelId: m[1]!, kind: m[2] as TinkerPath["kind"], name: m[3]! };
 }

@@ -23,7 +23,16 @@ vLLM. Those commands are NOT run by this command.
 export async function run(argv: string[]): Promise<number> {
   let values, positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options: { json: { type: "boolean" }, "dry-run": { type: "boolean" }, steps: { type: "string" }, corpus: { type: "string" } }, allowPositionals: true }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: "boolean" },
+        "dry-run": { type: "boolean" },
+        steps: { type: "string" },
+        corpus: { type: "string" },
+      },
+      allowPositionals: true,
+    }));
   } catch (e) {
     throw new UserError(`${(e as Error).message}\n\n${help}`);
   }
@@ -34,19 +43,35 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     console.log(JSON.stringify(est, null, 1));
   } else {
-    console.log(`${recipe.description}\nbase model: ${recipe.base_model} (${recipe.params_b}B, LoRA rank ${recipe.lora_rank}); source: ${recipe.source}`);
+    console.log(
+      `${recipe.description}\nbase model: ${recipe.base_model} (${recipe.params_b}B, LoRA rank ${recipe.lora_rank}); source: ${recipe.source}`,
+    );
     for (const [k, v] of Object.entries(recipe.provenance)) console.log(`  ${k}: ${v}`);
-    console.log(`expected: ${Object.entries(recipe.expected).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
-    console.log(`cost estimate (${rl.max_steps} steps of ${rl.rollout_batch_size} codes × ${rl.num_docs_per_code} docs × ${rl.num_codes_per_doc} rebuilds):`);
+    console.log(
+      `expected: ${Object.entries(recipe.expected)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}\n`,
+    );
+    console.log(
+      `cost estimate (${rl.max_steps} steps of ${rl.rollout_batch_size} codes × ${rl.num_docs_per_code} docs × ${rl.num_codes_per_doc} rebuilds):`,
+    );
     console.log(formatCost(est));
     console.log(`\n${recipeCommands(file, recipe)}`);
   }
   if (values["dry-run"]) {
     const steps = values.steps === undefined ? 1 : Number(values.steps);
-    if (!Number.isInteger(steps) || steps < 1 || steps > 100) throw new UserError(`--steps must be an integer in 1..100, got '${values.steps}'`);
-    const r = await dryRun({ file, steps, ...(values.corpus ? { corpus: values.corpus } : {}), log: (s) => console.error(s) });
-    console.log(`\ndry run OK: ${r.steps} step(s), ${r.shapes.code2doc} code→doc + ${r.shapes.doc2code} doc→code sequences per step, ` +
-      `${r.serverCounts.forward_backward ?? 0} forward_backward / ${r.serverCounts.optim_step ?? 0} optim_step / ${r.serverCounts.asample ?? 0} asample calls; run in ${r.runDir}`);
+    if (!Number.isInteger(steps) || steps < 1 || steps > 100)
+      throw new UserError(`--steps must be an integer in 1..100, got '${values.steps}'`);
+    const r = await dryRun({
+      file,
+      steps,
+      ...(values.corpus ? { corpus: values.corpus } : {}),
+      log: (s) => console.error(s),
+    });
+    console.log(
+      `\ndry run OK: ${r.steps} step(s), ${r.shapes.code2doc} code→doc + ${r.shapes.doc2code} doc→code sequences per step, ` +
+        `${r.serverCounts.forward_backward ?? 0} forward_backward / ${r.serverCounts.optim_step ?? 0} optim_step / ${r.serverCounts.asample ?? 0} asample calls; run in ${r.runDir}`,
+    );
   } else if (values.steps !== undefined || values.corpus !== undefined) {
     throw new UserError("--steps and --corpus apply only with --dry-run");
   }

@@ -1,7 +1,10 @@
 import net from "node:net";
 
 /** A TCP proxy in front of the server that swallows the response to the first request whose head matches `drop`. */
-export async function lossyProxy(target: string, drop: RegExp): Promise<{ url: string; dropped: () => number; close(): Promise<void> }> {
+export async function lossyProxy(
+  target: string,
+  drop: RegExp,
+): Promise<{ url: string; dropped: () => number; close(): Promise<void> }> {
   const port = Number(new URL(target).port);
   let dropped = 0;
   const socks = new Set<net.Socket>();
@@ -17,7 +20,8 @@ export async function lossyProxy(target: string, drop: RegExp): Promise<{ url: s
       s.write(d);
     });
     s.on("data", (d: Buffer) => {
-      if (swallow) c.destroy(); // the request ran on the server, but its response is lost
+      if (swallow)
+        c.destroy(); // the request ran on the server, but its response is lost
       else c.write(d);
     });
     c.on("close", () => s.destroy());
@@ -30,10 +34,10 @@ export async function lossyProxy(target: string, drop: RegExp): Promise<{ url: s
   return {
     url: `http://127.0.0.1:${a.port}`,
     dropped: () => dropped,
-    close: () => new Promise<void>((r) => {
-      for (const x of socks) x.destroy();
-      proxy.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const x of socks) x.destroy();
+        proxy.close(() => r());
+      }),
   };
 }
-
