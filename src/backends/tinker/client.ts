@@ -28,6 +28,7 @@ import type {
   AdamParams,
   Datum,
   ForwardBackwardResult,
+  LogprobOptions,
   LossSpec,
   OptimStepResult,
   Policy,
@@ -314,6 +315,8 @@ export class TinkerSampler implements Sampler {
     readonly modelPath: string | undefined,
     readonly info: PolicyInfo,
     readonly tokenizer: TokenizerLike,
+    /** The service takes batcoder's extensions (prompt_logprobs at a temperature). */
+    readonly exact = false,
   ) {}
 
   private async call(
@@ -321,6 +324,7 @@ export class TinkerSampler implements Sampler {
     n: number,
     params: Record<string, unknown>,
     promptLogprobs: boolean,
+    logprobTemperature = 1,
   ): Promise<ReturnType<typeof decodeSampleResponse>> {
     const body = {
       sampling_session_id: this.samplingSessionId,
@@ -329,6 +333,7 @@ export class TinkerSampler implements Sampler {
       prompt: { chunks: [{ tokens: prompt, type: "encoded_text" }] },
       sampling_params: params,
       ...(promptLogprobs ? { prompt_logprobs: true } : {}),
+      ...(logprobTemperature !== 1 ? { batcoder_logprob_temperature: logprobTemperature } : {}),
       topk_prompt_logprobs: 0,
       topk_sample_logprobs: 0,
       prompt_alt_tokens_k: 0,
@@ -379,7 +384,9 @@ export class TinkerSampler implements Sampler {
   }
 
   /** log p(targets) via prompt_logprobs over modelInput + the last target (targets must be the shifted input). */
-  async computeLogprobs(datums: Datum[]): Promise<number[][]> {
+  async computeLogprobs(datums: Datum[], opts?: LogprobOptions): Promise<number[][]> {
+    const temp = opts?.temperature ?? 1;
+    if (temp !== 1 && !this.exact) throw temperatureError(temp);
     // all at once: the service scores requests that arrive together in one batch
     return Promise.all(
       datums.map(async (d, i) => {
@@ -392,7 +399,7 @@ export class TinkerSampler implements Sampler {
             );
         }
         if (!x.length) return [];
-        const resp = await this.call([...x, y[y.length - 1]!], 1, { max_tokens: 1, temperature: 1, top_k: -1 }, true);
+        const resp = await this.call([...x, y[y.length - 1]!], 1, { max_tokens: 1, temperature: 1, top_k: -1 }, true, temp);
         if (!resp.promptLogprobs || resp.promptLogprobs.length !== x.length + 1)
           throw new TinkerError(
             `sample: expected ${x.length + 1} prompt_logprobs, got ${resp.promptLogprobs?.length ?? "none"}`,
@@ -403,6 +410,13 @@ export class TinkerSampler implements Sampler {
       }),
     );
   }
+}
+
+function temperatureError(t: number): UserError {
+  return new UserError(
+    `log-probs at temperature ${t}: Tinker's API computes them at temperature 1 only. Set temperature=1 for a stock ` +
+      "Tinker service, or train on a batcoder server (batcoder serve --training), which takes it.",
+  );
 }
 
 // ------------------------------------------------------------------------------------------------ policy
@@ -501,12 +515,14 @@ export class TinkerPolicy implements Policy {
     return { loss, logprobs, metrics };
   }
 
-  async computeLogprobs(datums: Datum[]): Promise<number[][]> {
+  async computeLogprobs(datums: Datum[], opts?: LogprobOptions): Promise<number[][]> {
+    const temp = opts?.temperature ?? 1;
+    if (temp !== 1 && !this.exact) throw temperatureError(temp);
     const zero = datums.map((d) => ({
       modelInput: d.modelInput,
       lossInputs: { targetTokens: d.lossInputs.targetTokens, weights: d.lossInputs.targetTokens.map(() => 0) },
     }));
-    return (await this.forward(zero, "cross_entropy", {}, ["weights"], true)).logprobs;
+    return (await this.forward(zero, "cross_entropy", temp !== 1 ? { batcoder_temperature: temp } : {}, ["weights"], true)).logprobs;
   }
 
   async forwardBackward(datums: Datum[], spec: LossSpec): Promise<ForwardBackwardResult> {
@@ -590,6 +606,7 @@ export class TinkerPolicy implements Policy {
       saved.path,
       { ...this.info, modelName: `${this.info.modelName}@${name}` },
       this.tokenizer,
+      this.exact,
     );
   }
 

@@ -36,6 +36,7 @@ export const BATCODER_CONFIG_KEYS = [
   "batcoder_kl_estimator",
   "batcoder_entropy_coef",
   "batcoder_constant_normalizer",
+  "batcoder_temperature",
 ] as const;
 export const BATCODER_INPUTS = ["ref_logprobs"] as const;
 
@@ -49,6 +50,13 @@ export interface TinkerLossCall {
 /** Which path a spec takes on a server (with or without batcoder's extension). */
 export function lossPath(spec: LossSpec, exact: boolean): LossPath {
   if (exact) return "exact";
+  const t = spec.kind === "cross_entropy" ? 1 : (spec.temperature ?? 1);
+  if (t !== 1) {
+    throw new UserError(
+      `loss '${spec.kind}' at temperature ${t}: Tinker's API computes log-probs at temperature 1 only. ` +
+        "Set temperature=1 for a stock Tinker service, or train on a batcoder server (batcoder serve --training), which takes it.",
+    );
+  }
   if (spec.kind === "ppo" && spec.entropyCoef !== 0) {
     throw new UserError(
       `loss 'ppo' with entropy_coef=${spec.entropyCoef}: an entropy bonus needs per-token entropies, which the Tinker API does not return. ` +
@@ -79,6 +87,7 @@ export function lossToTinker(spec: LossSpec, datums: Datum[], path: Exclude<Loss
       if (spec.constantNormalizer !== undefined) config.batcoder_constant_normalizer = spec.constantNormalizer;
     }
     config.batcoder_aggregation = spec.aggregation ?? "weighted-mean";
+    if (spec.kind !== "cross_entropy" && spec.temperature !== undefined) config.batcoder_temperature = spec.temperature;
     return { lossFn: spec.kind, config, datums };
   }
   if (spec.kind === "cross_entropy") {
@@ -143,7 +152,7 @@ export function lossFromTinker(lossFn: string, config: Record<string, number | s
     case "importance_sampling":
       if (aggregation === "weighted-mean")
         throw new Error("importance_sampling does not support batcoder_aggregation 'weighted-mean'");
-      return { kind: "importance_sampling", aggregation };
+      return { kind: "importance_sampling", aggregation, ...(config.batcoder_temperature !== undefined ? { temperature: num("batcoder_temperature", 1) } : {}) };
     case "ppo": {
       if (aggregation === "weighted-mean") throw new Error("ppo does not support batcoder_aggregation 'weighted-mean'");
       const lo = num("clip_low_threshold", TINKER_DEFAULT_CLIP.low),
@@ -159,6 +168,7 @@ export function lossFromTinker(lossFn: string, config: Record<string, number | s
         entropyCoef: num("batcoder_entropy_coef", 0),
         aggregation,
         ...(cn !== undefined ? { constantNormalizer: num("batcoder_constant_normalizer", 0) } : {}),
+        ...(config.batcoder_temperature !== undefined ? { temperature: num("batcoder_temperature", 1) } : {}),
       };
     }
     default:

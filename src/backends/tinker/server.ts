@@ -31,7 +31,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { computeLoss } from "../../core/losses.js";
 import { close as closeServer, createServer, listen as listenOn, sendJson } from "../http.js";
-import type { Datum, LossSpec, Policy, SampledSequence, SampleRequest, Sampler } from "../../core/policy.js";
+import type { Datum, LossSpec, Policy, SampledSequence, SampleRequest, ScoringSampler } from "../../core/policy.js";
 import { lossFromTinker, BATCODER_CONFIG_KEYS, BATCODER_INPUTS } from "./loss.js";
 import {
   decodeForwardBackwardRequest,
@@ -53,7 +53,7 @@ import {
   SampleRequestWire,
 } from "./wire.js";
 
-export type Reference = Sampler & { computeLogprobs(datums: Datum[]): Promise<number[][]> };
+export type Reference = ScoringSampler;
 
 export interface TinkerServerOptions {
   policy: Policy;
@@ -103,7 +103,7 @@ interface FutureEntry {
 }
 
 interface SampleBatch {
-  items: { req: SampleRequest; promptLogprobs: boolean }[];
+  items: { req: SampleRequest; promptLogprobs: boolean; temperature: number }[];
   run: Promise<{ seqs: SampledSequence[]; promptLp: number[] | null }[]>;
 }
 
@@ -521,11 +521,16 @@ export class TinkerServer {
       throw new HttpError(400, `forward_backward: ${(e as Error).message}`);
     }
     const op = r.forwardOnly ? "forward" : "forward_backward";
+    const temp = r.lossFnConfig.batcoder_temperature;
+    if (!r.forwardOnly && r.lossFn === "cross_entropy" && temp !== undefined && temp !== 1) {
+      throw new HttpError(400, "forward_backward: cross_entropy trains at temperature 1 (batcoder_temperature applies to forward passes and the policy-gradient losses)");
+    }
     return this.trainingFuture(r.modelId, r.seqId || undefined, op, async () => {
       let loss: number, logprobs: number[][], metrics: Record<string, number>;
       try {
         if (r.forwardOnly) {
-          logprobs = await this.opts.policy.computeLogprobs(datums);
+          const t = r.lossFnConfig.batcoder_temperature;
+          logprobs = await this.opts.policy.computeLogprobs(datums, typeof t === "number" ? { temperature: t } : undefined);
           const l = computeLoss(spec, { datums, logprobs });
           loss = l.loss;
           metrics = l.metrics;
@@ -745,14 +750,19 @@ export class TinkerServer {
             this.sampleBatches.delete(sampler); // later requests start the next batch
             const seqsOut = await sampler.sample(b.items.map((x) => x.req));
             const scored = b.items.filter((x) => x.promptLogprobs && x.req.prompt.length > 1);
-            const lps = scored.length
-              ? await sampler.computeLogprobs(
-                  scored.map((x) => ({
-                    modelInput: x.req.prompt.slice(0, -1),
-                    lossInputs: { targetTokens: x.req.prompt.slice(1), weights: x.req.prompt.slice(1).map(() => 1) },
-                  })),
-                )
-              : [];
+            // one scoring call per temperature (batcoder extension; Tinker's own requests score at 1)
+            const lps: number[][] = new Array(scored.length);
+            for (const t of new Set(scored.map((x) => x.temperature))) {
+              const idx = scored.map((x, i) => (x.temperature === t ? i : -1)).filter((i) => i >= 0);
+              const out = await sampler.computeLogprobs(
+                idx.map((i) => scored[i]!).map((x) => ({
+                  modelInput: x.req.prompt.slice(0, -1),
+                  lossInputs: { targetTokens: x.req.prompt.slice(1), weights: x.req.prompt.slice(1).map(() => 1) },
+                })),
+                t === 1 ? undefined : { temperature: t },
+              );
+              idx.forEach((i, k) => (lps[i] = out[k]!));
+            }
             return b.items.map((x, i) => ({
               seqs: seqsOut[i]!,
               promptLp: x.promptLogprobs ? [NaN, ...(x.req.prompt.length > 1 ? lps[scored.indexOf(x)]! : [])] : null,
@@ -763,7 +773,7 @@ export class TinkerServer {
       this.sampleBatches.set(sampler, b);
       batch = b;
     }
-    const index = batch.items.push({ req, promptLogprobs: r.prompt_logprobs === true }) - 1;
+    const index = batch.items.push({ req, promptLogprobs: r.prompt_logprobs === true, temperature: r.batcoder_logprob_temperature ?? 1 }) - 1;
     const work = batch.run.then(
       (all): Outcome => {
         const { seqs: seqsOut, promptLp } = all[index]!;

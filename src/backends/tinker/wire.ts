@@ -148,6 +148,8 @@ export const SampleRequestWire = z
     prompt_alt_tokens_k: nonNegInt.optional(),
     prompt_logprobs_last_n: nonNegInt.optional(),
     record_stability_info: z.boolean().optional(),
+    /** batcoder extension: score prompt_logprobs at this temperature (log softmax(logits / T)); default 1. */
+    batcoder_logprob_temperature: z.number().positive().optional(),
     type: z.literal("sample").optional(),
   })
   .strict();
