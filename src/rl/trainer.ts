@@ -202,8 +202,7 @@ export function directionScales(dirs: Direction[], counts: number[]): Record<Dir
 export function reweightByDirection(mb: Datum[], dirs: Direction[], mode: string): Datum[] {
   const counts = mb.map((dt) => (mode === "token-mean" ? dt.lossInputs.weights.filter((w) => w > 0).length : 1));
   const s = directionScales(dirs, counts);
-  // float32, as a training service's wire carries them: the same weights in-process and remote
-  return mb.map((dt, i) => ({ ...dt, lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map((w) => Math.fround(w * s[dirs[i]!])) } }));
+  return mb.map((dt, i) => ({ ...dt, lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map((w) => w * s[dirs[i]!]) } }));
 }
 
 /** DAPO soft overlong penalty: 0 up to (max - buffer) tokens, then a linear ramp down to -factor at max. */
@@ -484,7 +483,11 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         const mbIdx = order.filter((_, k) => k % nMb === m);
         if (mbIdx.length === 0) continue;
         const mb = cfg.loss_norm_per_direction
-          ? reweightByDirection(mbIdx.map((k) => trainable[k]!), mbIdx.map((k) => trainableDir[k]!), cfg.loss_agg_mode)
+          ? // weights in float32, as a training service's wire carries them: the same numbers in-process and remote
+            reweightByDirection(mbIdx.map((k) => trainable[k]!), mbIdx.map((k) => trainableDir[k]!), cfg.loss_agg_mode).map((dt) => ({
+              ...dt,
+              lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map(Math.fround) },
+            }))
           : mbIdx.map((k) => trainable[k]!);
         const fb = await policy.forwardBackward(mb, lossSpec);
         const os = await policy.optimStep(adam);
