@@ -28,6 +28,9 @@ export const COMMANDS: Record<string, string> = {
   "doc-check": "Validate a documentation text (and check it for code leakage)",
   report: "Render a run directory as a self-contained HTML report",
   tokenizer: "Train or inspect the byte-level BPE tokenizer",
+  document: "Write documentation for undocumented functions with a model (diff, --write, --check)",
+  implement: "Write code from documentation with a model (n samples, ranked by --test in the sandbox)",
+  roundtrip: "Round-trip evaluation on your code: document, rebuild, score every function (table + HTML)",
 };
 
 function usage(): string {
