@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, string> = {
   pretrain: "Causal-LM pretraining of the embedded model on a corpus",
   sft: "Supervised warm start on naturally occurring code/doc pairs, both directions",
   rl: "Back-translation RL from an existing checkpoint",
+  recipe: "A scale-out recipe: cost estimate, Tinker / SkyRL commands, --dry-run on a tiny local model",
   eval: "Evaluate a model on HumanEval / MBPP / MultiPL-E with sandboxed execution",
   serve: "Serve a checkpoint over the OpenAI-compatible HTTP API",
   export: "Export a checkpoint (e.g. --format gguf)",
