@@ -21,7 +21,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
-import { ModelConfigSchema, type ModelConfig } from "./config.js";
+import { ModelConfigSchema, parameterShapes, type ModelConfig } from "./config.js";
 import { readSafetensors, writeSafetensors, tensorToF32, type SafeTensor, type TypedArray } from "./safetensors.js";
 import { BpeTokenizer } from "./tokenizer.js";
 import { fsyncPath, writeFileSynced } from "../core/jsonl.js";
@@ -71,27 +71,9 @@ export class CheckpointError extends Error {
   }
 }
 
-/** Expected HF LLaMA weight names and shapes for a config. */
+/** Expected HF weight names and shapes for a config (= parameterShapes of src/engine/config.ts). */
 export function expectedWeightShapes(c: ModelConfig): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  const hd = c.hidden_size / c.num_attention_heads;
-  const H = c.hidden_size;
-  m.set("model.embed_tokens.weight", [c.vocab_size, H]);
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    m.set(`${p}.input_layernorm.weight`, [H]);
-    m.set(`${p}.self_attn.q_proj.weight`, [c.num_attention_heads * hd, H]);
-    m.set(`${p}.self_attn.k_proj.weight`, [c.num_key_value_heads * hd, H]);
-    m.set(`${p}.self_attn.v_proj.weight`, [c.num_key_value_heads * hd, H]);
-    m.set(`${p}.self_attn.o_proj.weight`, [H, c.num_attention_heads * hd]);
-    m.set(`${p}.post_attention_layernorm.weight`, [H]);
-    m.set(`${p}.mlp.gate_proj.weight`, [c.intermediate_size, H]);
-    m.set(`${p}.mlp.up_proj.weight`, [c.intermediate_size, H]);
-    m.set(`${p}.mlp.down_proj.weight`, [H, c.intermediate_size]);
-  }
-  m.set("model.norm.weight", [H]);
-  if (!c.tie_word_embeddings) m.set("lm_head.weight", [c.vocab_size, H]);
-  return m;
+  return parameterShapes(c);
 }
 
 /** Throws a CheckpointError unless every expected weight is present with its shape and length. */

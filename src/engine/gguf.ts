@@ -1,5 +1,7 @@
 /**
- * GGUF v3 writer and reader, and the checkpoint -> GGUF exporter for llama.cpp.
+ * GGUF v3 writer and reader, the model exporter for llama.cpp (architectures llama — also used for Mistral —,
+ * qwen2 and qwen3), and the GGUF -> engine model loader (F32, F16, BF16, Q8_0, Q4_K and Q6_K tensors, dequantised
+ * to f32) with the file's own tokenizer metadata.
  *
  * File layout (all little-endian):
  *   "GGUF" | u32 version=3 | u64 n_tensors | u64 n_kv
@@ -11,16 +13,18 @@
  * `ne` is ggml's dimension order: ne[0] is the fastest-varying (innermost) dimension, i.e. the reverse of the
  * row-major shape. An HF linear weight of shape [out, in] therefore has ne = [in, out].
  *
- * The exporter maps HF LLaMA names to llama.cpp names and permutes the rows of q_proj / k_proj: HF checkpoints
- * rotate pairs (i, i + head_dim/2) ("rotate_half"), llama.cpp's LLaMA graph rotates adjacent pairs (2i, 2i+1), so
- * within every head row a*(head_dim/2) + j moves to row 2j + a (the permutation of llama.cpp's
- * convert_hf_to_gguf.py; K uses the number of KV heads).
+ * The exporter maps HF names to llama.cpp names. For the `llama` architecture it permutes the rows of q_proj /
+ * k_proj (and their biases): HF checkpoints rotate pairs (i, i + head_dim/2) ("rotate_half"), llama.cpp's LLaMA
+ * graph rotates adjacent pairs (2i, 2i+1), so within every head row a*(head_dim/2) + j moves to row 2j + a (K uses
+ * the number of KV heads); the loader applies the inverse. qwen2/qwen3 use rotate_half in llama.cpp too ("NEOX"),
+ * so their rows are kept. Llama-3 rotary scaling travels as the `rope_freqs.weight` tensor (per-frequency divisors).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { loadCheckpoint, type Tensor32 } from "./checkpoint.js";
-import type { ModelConfig } from "./config.js";
-import { toF16 } from "./safetensors.js";
+import { UserError } from "../core/errors.js";
+import { headDim, type ModelConfig, ModelConfigSchema, parameterShapes, ropeInvFreq } from "./config.js";
+import { bf16BitsToF32, f16BitsToF32, toBf16, toF16 } from "./safetensors.js";
 import { BpeTokenizer, GGUF_PRE_TOKENIZER } from "./tokenizer.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as u32 LE
@@ -63,19 +67,49 @@ export type GgufValue =
   | { type: GgufScalarType; value: GgufScalar }
   | { type: "array"; itemType: GgufScalarType; value: GgufScalar[] };
 
-/** ggml tensor types this module writes/reads. */
+/** ggml tensor types this module writes/reads (codes from ggml.h). */
 export enum GgmlType {
   F32 = 0,
   F16 = 1,
+  Q8_0 = 8,
+  Q4_K = 12,
+  Q6_K = 14,
+  BF16 = 30,
 }
+
+/** Elements per block and bytes per block of each type. */
+const GGML_BLOCK: Record<GgmlType, { n: number; bytes: number }> = {
+  [GgmlType.F32]: { n: 1, bytes: 4 },
+  [GgmlType.F16]: { n: 1, bytes: 2 },
+  [GgmlType.BF16]: { n: 1, bytes: 2 },
+  [GgmlType.Q8_0]: { n: 32, bytes: 34 },
+  [GgmlType.Q4_K]: { n: 256, bytes: 144 },
+  [GgmlType.Q6_K]: { n: 256, bytes: 210 },
+};
+export const GGML_TYPE_NAMES: Record<GgmlType, string> = {
+  [GgmlType.F32]: "F32",
+  [GgmlType.F16]: "F16",
+  [GgmlType.BF16]: "BF16",
+  [GgmlType.Q8_0]: "Q8_0",
+  [GgmlType.Q4_K]: "Q4_K",
+  [GgmlType.Q6_K]: "Q6_K",
+};
 
 export interface GgufTensor {
   name: string;
   /** Row-major shape (outermost first), e.g. [out, in] for a linear weight. */
   shape: number[];
   type: GgmlType;
-  /** F32: Float32Array; F16: Uint16Array of half bits. */
-  data: Float32Array | Uint16Array;
+  /** F32: Float32Array; F16/BF16: Uint16Array of 16-bit patterns; quantized types: the raw blocks. */
+  data: Float32Array | Uint16Array | Uint8Array;
+}
+
+/** Bytes a tensor of `n` elements takes in `type` (n must be a multiple of the block size). */
+export function ggmlTensorBytes(type: GgmlType, n: number, name = "tensor"): number {
+  const b = GGML_BLOCK[type];
+  if (!b) throw new GgufError(`gguf: ${name} has unsupported ggml type ${type}`);
+  if (n % b.n !== 0) throw new GgufError(`gguf: ${name} has ${n} elements, not a multiple of the ${GGML_TYPE_NAMES[type]} block (${b.n})`);
+  return (n / b.n) * b.bytes;
 }
 
 /** llama.cpp token types (tokenizer.ggml.token_type). */
@@ -260,8 +294,6 @@ function writeScalar(s: ByteSink, type: GgufScalarType, v: GgufScalar): void {
   }
 }
 
-const GGML_TYPE_SIZE: Record<GgmlType, number> = { [GgmlType.F32]: 4, [GgmlType.F16]: 2 };
-
 export interface WriteGgufOptions {
   alignment?: number;
 }
@@ -281,9 +313,14 @@ export function writeGguf(file: string, metadata: Map<string, GgufValue>, tensor
     names.add(t.name);
     if (Buffer.byteLength(t.name) >= 64) throw new GgufError(`gguf: tensor name too long (ggml limit 63 bytes): ${t.name}`);
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== n) throw new GgufError(`gguf: tensor ${t.name} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
+    const quant = t.type === GgmlType.Q8_0 || t.type === GgmlType.Q4_K || t.type === GgmlType.Q6_K;
+    const len = quant ? ggmlTensorBytes(t.type, n, t.name) : n;
+    if (t.data.length !== len) throw new GgufError(`gguf: tensor ${t.name} has ${t.data.length} values, ${GGML_TYPE_NAMES[t.type]} [${t.shape}] needs ${len}`);
     if (t.type === GgmlType.F32 && !(t.data instanceof Float32Array)) throw new GgufError(`gguf: F32 tensor ${t.name} needs a Float32Array`);
-    if (t.type === GgmlType.F16 && !(t.data instanceof Uint16Array)) throw new GgufError(`gguf: F16 tensor ${t.name} needs a Uint16Array`);
+    if ((t.type === GgmlType.F16 || t.type === GgmlType.BF16) && !(t.data instanceof Uint16Array)) {
+      throw new GgufError(`gguf: ${GGML_TYPE_NAMES[t.type]} tensor ${t.name} needs a Uint16Array`);
+    }
+    if (quant && !(t.data instanceof Uint8Array)) throw new GgufError(`gguf: ${GGML_TYPE_NAMES[t.type]} tensor ${t.name} needs a Uint8Array of blocks`);
     if (t.shape.length < 1 || t.shape.length > 4) throw new GgufError(`gguf: tensor ${t.name} must have 1..4 dimensions`);
   }
   const s = new ByteSink();
@@ -317,8 +354,7 @@ export function writeGguf(file: string, metadata: Map<string, GgufValue>, tensor
     s.u32(t.type);
     s.u64(off);
     offsets.push(off);
-    const bytes = t.data.length * GGML_TYPE_SIZE[t.type];
-    off += Math.ceil(bytes / align) * align;
+    off += Math.ceil(t.data.byteLength / align) * align;
   }
   const pad = (align - (s.length % align)) % align;
   s.zeros(pad);
@@ -359,11 +395,24 @@ export interface GgufFile {
   tensors: Map<string, GgufTensor & { ne: number[]; offset: number }>;
 }
 
-/** Reads a GGUF v2/v3 file with F32/F16 tensors (for tests and inspection). */
+/**
+ * Reads a GGUF v2/v3 file. Tensor data stays raw (F32: Float32Array, F16/BF16: Uint16Array, quantized: Uint8Array
+ * blocks; see dequantize). A tensor type outside GgmlType is a UserError naming the supported types.
+ */
 export function readGguf(file: string): GgufFile {
-  const buf = fs.readFileSync(file);
-  const ab = new ArrayBuffer(buf.length);
-  new Uint8Array(ab).set(buf);
+  // read straight into one ArrayBuffer (tensor views share it; no second copy of a multi-GB file)
+  const size = fs.statSync(file).size;
+  const ab = new ArrayBuffer(size);
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let off = 0; off < size; ) {
+      const n = fs.readSync(fd, new Uint8Array(ab, off, Math.min(1 << 26, size - off)), 0, Math.min(1 << 26, size - off), off);
+      if (n === 0) throw new GgufError(`gguf: ${file}: file shrank while reading`);
+      off += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
   const dv = new DataView(ab);
   let p = 0;
   const fail = (msg: string): never => {
@@ -452,13 +501,22 @@ export function readGguf(file: string): GgufFile {
   const dataStart = Math.ceil(p / alignment) * alignment;
   const tensors: GgufFile["tensors"] = new Map();
   for (const t of infos) {
-    if (t.type !== GgmlType.F32 && t.type !== GgmlType.F16) fail(`tensor ${t.name} has unsupported ggml type ${t.type}`);
+    if (!(t.type in GGML_BLOCK)) {
+      throw new UserError(
+        `gguf: ${file}: tensor ${t.name} has ggml type ${t.type}, which this reader cannot dequantise ` +
+          `(supported: ${Object.values(GGML_TYPE_NAMES).join(", ")}); re-quantise the file to one of those`,
+      );
+    }
     if (t.offset % alignment !== 0) fail(`tensor ${t.name} offset ${t.offset} is not aligned to ${alignment}`);
     const n = t.ne.reduce((a, b) => a * b, 1);
-    const bytes = n * GGML_TYPE_SIZE[t.type as GgmlType];
+    const type = t.type as GgmlType;
+    const bytes = ggmlTensorBytes(type, n, t.name);
     const at = dataStart + t.offset;
     if (at + bytes > ab.byteLength) fail(`tensor ${t.name} runs past the end of the file`);
-    const data = t.type === GgmlType.F32 ? new Float32Array(ab, at, n) : new Uint16Array(ab, at, n);
+    const data =
+      type === GgmlType.F32 ? new Float32Array(ab, at, n)
+      : type === GgmlType.F16 || type === GgmlType.BF16 ? new Uint16Array(ab, at, n)
+      : new Uint8Array(ab, at, bytes);
     tensors.set(t.name, { name: t.name, ne: t.ne, shape: [...t.ne].reverse(), type: t.type as GgmlType, data, offset: t.offset });
   }
   return { version, alignment, metadata, tensors };
@@ -489,6 +547,168 @@ export function permuteRotaryRows(w: Float32Array, nHeads: number, rows: number,
   return out;
 }
 
+
+/** Inverse of permuteRotaryRows (llama.cpp adjacent pairs -> HF rotate_half). */
+export function unpermuteRotaryRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
+  if (rows % nHeads !== 0 || (rows / nHeads) % 2 !== 0) throw new GgufError(`gguf: cannot permute ${rows} rows into ${nHeads} heads`);
+  const hd = rows / nHeads;
+  const half = hd / 2;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let a = 0; a < 2; a++) {
+      for (let j = 0; j < half; j++) {
+        const dst = (h * hd + a * half + j) * cols;
+        const src = (h * hd + 2 * j + a) * cols;
+        out.set(w.subarray(src, src + cols), dst);
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// quantized blocks (layouts of ggml-common.h; dequantisation as ggml's dequantize_row_*)
+// ---------------------------------------------------------------------------------------------
+
+function f16At(b: Uint8Array, o: number): number {
+  return f16BitsToF32(b[o]! | (b[o + 1]! << 8));
+}
+
+/** Q8_0 (block of 32: f16 scale d, 32 x int8 q; x = d * q), scale = max|x| / 127 rounded to f16. */
+export function quantizeQ8_0(x: Float32Array): Uint8Array {
+  const nb = ggmlTensorBytes(GgmlType.Q8_0, x.length) / 34;
+  const out = new Uint8Array(nb * 34);
+  for (let b = 0; b < nb; b++) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[b * 32 + i]!));
+    const d = amax / 127;
+    const bits = toF16(Float32Array.of(d))[0]!;
+    out[b * 34] = bits & 0xff;
+    out[b * 34 + 1] = bits >> 8;
+    const id = d ? 1 / d : 0;
+    for (let i = 0; i < 32; i++) {
+      const v = x[b * 32 + i]! * id;
+      out[b * 34 + 2 + i] = (Math.sign(v) * Math.round(Math.abs(v))) & 0xff;
+    }
+  }
+  return out;
+}
+
+function dequantQ8_0(b: Uint8Array, n: number, out: Float32Array): void {
+  const q = new Int8Array(b.buffer, b.byteOffset, b.length);
+  for (let blk = 0; blk < n / 32; blk++) {
+    const o = blk * 34;
+    const d = f16At(b, o);
+    for (let i = 0; i < 32; i++) out[blk * 32 + i] = d * q[o + 2 + i]!;
+  }
+}
+
+/** Q4_K super-block of 256: f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins, 128 bytes of 4-bit quants. */
+function dequantQ4_K(b: Uint8Array, n: number, out: Float32Array): void {
+  for (let blk = 0; blk < n / 256; blk++) {
+    const o = blk * 144;
+    const d = f16At(b, o), dmin = f16At(b, o + 2);
+    const sc = o + 4, qs = o + 16;
+    const scaleMin = (j: number): [number, number] =>
+      j < 4
+        ? [b[sc + j]! & 63, b[sc + j + 4]! & 63]
+        : [(b[sc + j + 4]! & 0xf) | ((b[sc + j - 4]! >> 6) << 4), (b[sc + j + 4]! >> 4) | ((b[sc + j]! >> 6) << 4)];
+    let y = blk * 256;
+    for (let j = 0, is = 0, q = qs; j < 256; j += 64, is += 2, q += 32) {
+      const [s1, m1] = scaleMin(is), [s2, m2] = scaleMin(is + 1);
+      const d1 = d * s1, mm1 = dmin * m1, d2 = d * s2, mm2 = dmin * m2;
+      for (let l = 0; l < 32; l++) out[y + l] = d1 * (b[q + l]! & 0xf) - mm1;
+      for (let l = 0; l < 32; l++) out[y + 32 + l] = d2 * (b[q + l]! >> 4) - mm2;
+      y += 64;
+    }
+  }
+}
+
+/** Q6_K super-block of 256: 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, f16 d. */
+function dequantQ6_K(b: Uint8Array, n: number, out: Float32Array): void {
+  const s8 = new Int8Array(b.buffer, b.byteOffset, b.length);
+  for (let blk = 0; blk < n / 256; blk++) {
+    const o = blk * 210;
+    const d = f16At(b, o + 208);
+    let ql = o, qh = o + 128, sc = o + 192, y = blk * 256;
+    for (let half = 0; half < 2; half++) {
+      for (let l = 0; l < 32; l++) {
+        const is = l >> 4;
+        const q1 = ((b[ql + l]! & 0xf) | (((b[qh + l]! >> 0) & 3) << 4)) - 32;
+        const q2 = ((b[ql + l + 32]! & 0xf) | (((b[qh + l]! >> 2) & 3) << 4)) - 32;
+        const q3 = ((b[ql + l]! >> 4) | (((b[qh + l]! >> 4) & 3) << 4)) - 32;
+        const q4 = ((b[ql + l + 32]! >> 4) | (((b[qh + l]! >> 6) & 3) << 4)) - 32;
+        out[y + l] = d * s8[sc + is]! * q1;
+        out[y + l + 32] = d * s8[sc + is + 2]! * q2;
+        out[y + l + 64] = d * s8[sc + is + 4]! * q3;
+        out[y + l + 96] = d * s8[sc + is + 6]! * q4;
+      }
+      y += 128;
+      ql += 64;
+      qh += 32;
+      sc += 8;
+    }
+  }
+}
+
+/**
+ * Any readable GGUF tensor as f32 (a copy). The one place quantized/half tensors become f32: the seam for native
+ * dequantisation kernels.
+ */
+export function dequantize(t: GgufTensor): Float32Array {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  switch (t.type) {
+    case GgmlType.F32:
+      out.set(t.data as Float32Array);
+      return out;
+    case GgmlType.F16: {
+      const d = t.data as Uint16Array;
+      for (let i = 0; i < n; i++) out[i] = f16BitsToF32(d[i]!);
+      return out;
+    }
+    case GgmlType.BF16: {
+      const d = t.data as Uint16Array;
+      for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(d[i]!);
+      return out;
+    }
+    case GgmlType.Q8_0:
+      dequantQ8_0(t.data as Uint8Array, n, out);
+      return out;
+    case GgmlType.Q4_K:
+      dequantQ4_K(t.data as Uint8Array, n, out);
+      return out;
+    case GgmlType.Q6_K:
+      dequantQ6_K(t.data as Uint8Array, n, out);
+      return out;
+    default:
+      throw new GgufError(`gguf: cannot dequantise ${t.name}: ggml type ${String(t.type)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// exporter
+// ---------------------------------------------------------------------------------------------
+
+const LAYER_NAMES: Record<string, string> = {
+  "input_layernorm.weight": "attn_norm.weight",
+  "self_attn.q_proj.weight": "attn_q.weight",
+  "self_attn.k_proj.weight": "attn_k.weight",
+  "self_attn.v_proj.weight": "attn_v.weight",
+  "self_attn.o_proj.weight": "attn_output.weight",
+  "self_attn.q_proj.bias": "attn_q.bias",
+  "self_attn.k_proj.bias": "attn_k.bias",
+  "self_attn.v_proj.bias": "attn_v.bias",
+  "self_attn.o_proj.bias": "attn_output.bias",
+  "self_attn.q_norm.weight": "attn_q_norm.weight",
+  "self_attn.k_norm.weight": "attn_k_norm.weight",
+  "post_attention_layernorm.weight": "ffn_norm.weight",
+  "mlp.gate_proj.weight": "ffn_gate.weight",
+  "mlp.up_proj.weight": "ffn_up.weight",
+  "mlp.down_proj.weight": "ffn_down.weight",
+};
+const LAYER_NAMES_BACK = new Map(Object.entries(LAYER_NAMES).map(([hf, g]) => [g, hf]));
+
 /** HF parameter name -> llama.cpp tensor name (undefined for names llama.cpp has no use for). */
 export function ggufTensorName(hf: string): string | undefined {
   if (hf === "model.embed_tokens.weight") return "token_embd.weight";
@@ -496,49 +716,103 @@ export function ggufTensorName(hf: string): string | undefined {
   if (hf === "lm_head.weight") return "output.weight";
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(hf);
   if (!m) return undefined;
-  const map: Record<string, string> = {
-    "input_layernorm.weight": "attn_norm.weight",
-    "self_attn.q_proj.weight": "attn_q.weight",
-    "self_attn.k_proj.weight": "attn_k.weight",
-    "self_attn.v_proj.weight": "attn_v.weight",
-    "self_attn.o_proj.weight": "attn_output.weight",
-    "post_attention_layernorm.weight": "ffn_norm.weight",
-    "mlp.gate_proj.weight": "ffn_gate.weight",
-    "mlp.up_proj.weight": "ffn_up.weight",
-    "mlp.down_proj.weight": "ffn_down.weight",
-  };
-  const t = map[m[2]!];
+  const t = LAYER_NAMES[m[2]!];
   return t ? `blk.${m[1]}.${t}` : undefined;
 }
 
+/** llama.cpp tensor name -> HF parameter name (undefined for tensors the engine does not load). */
+export function hfTensorName(gguf: string): string | undefined {
+  if (gguf === "token_embd.weight") return "model.embed_tokens.weight";
+  if (gguf === "output_norm.weight") return "model.norm.weight";
+  if (gguf === "output.weight") return "lm_head.weight";
+  const m = /^blk\.(\d+)\.(.+)$/.exec(gguf);
+  if (!m) return undefined;
+  const t = LAYER_NAMES_BACK.get(m[2]!);
+  return t ? `model.layers.${m[1]}.${t}` : undefined;
+}
+
+/** llama.cpp architecture name of a model type (Mistral runs as llama). */
+export function ggufArchitecture(c: Pick<ModelConfig, "model_type">): "llama" | "qwen2" | "qwen3" {
+  return c.model_type === "qwen2" ? "qwen2" : c.model_type === "qwen3" ? "qwen3" : "llama";
+}
+export const GGUF_ARCHITECTURES = ["llama", "qwen2", "qwen3"] as const;
+
+export type GgufDtype = "f32" | "f16" | "bf16" | "q8_0";
+export const GGUF_DTYPES: readonly GgufDtype[] = ["f32", "f16", "bf16", "q8_0"];
+/** general.file_type (llama_ftype) of each export dtype. */
+const FILE_TYPE: Record<GgufDtype, number> = { f32: 0, f16: 1, q8_0: 7, bf16: 32 };
+
 export interface ExportOptions {
-  dtype?: "f32" | "f16";
+  dtype?: GgufDtype;
   /** general.name (default: the checkpoint directory name). */
   name?: string;
 }
 
+/** Tokenizer content of a GGUF file (tokenizer.ggml.*), as written and as read. */
+export interface GgufTokenizerData {
+  /** tokenizer.ggml.model, e.g. "gpt2" (byte-level BPE) or "llama" (SentencePiece). */
+  model: string;
+  /** tokenizer.ggml.pre: llama.cpp's pre-tokenizer name (e.g. "gpt-2", "qwen2", "llama-bpe"). */
+  pre?: string;
+  tokens: string[];
+  tokenTypes: number[];
+  merges: string[];
+  bosId?: number;
+  eosId?: number;
+  padId?: number;
+  addBos?: boolean;
+  addEos?: boolean;
+  chatTemplate?: string;
+}
+
+/** GGUF tokenizer data of the engine's own BPE tokenizer. */
+export function bpeTokenizerData(tokenizer: BpeTokenizer, config: ModelConfig): GgufTokenizerData {
+  const tokens = tokenizer.tokenStrings();
+  const pad = config.pad_token_id ?? tokenizer.tokenId("<|pad|>");
+  const data: GgufTokenizerData = {
+    model: "gpt2",
+    pre: GGUF_PRE_TOKENIZER,
+    tokens,
+    tokenTypes: tokens.map((_, id) => (tokenizer.isSpecial(id) ? GgufTokenType.CONTROL : GgufTokenType.NORMAL)),
+    merges: tokenizer.mergeStrings(),
+    bosId: config.bos_token_id,
+    eosId: config.eos_token_id,
+    addBos: false,
+    addEos: false,
+  };
+  if (pad !== undefined) data.padId = pad;
+  return data;
+}
+
 /** Metadata for llama.cpp: architecture hyper-parameters and the tokenizer. */
-export function buildGgufMetadata(config: ModelConfig, tokenizer: BpeTokenizer, opts: { dtype: "f32" | "f16"; name: string }): Map<string, GgufValue> {
+export function buildGgufMetadata(
+  config: ModelConfig, tokenizer: BpeTokenizer | GgufTokenizerData, opts: { dtype: GgufDtype; name: string },
+): Map<string, GgufValue> {
   const md = new Map<string, GgufValue>();
   const u32 = (k: string, v: number): void => void md.set(k, { type: "uint32", value: v });
   const f32 = (k: string, v: number): void => void md.set(k, { type: "float32", value: v });
   const str = (k: string, v: string): void => void md.set(k, { type: "string", value: v });
-  str("general.architecture", "llama");
+  const arch = ggufArchitecture(config);
+  const hd = headDim(config);
+  str("general.architecture", arch);
   str("general.name", opts.name);
-  u32("general.file_type", opts.dtype === "f16" ? 1 : 0);
-  u32("llama.context_length", config.max_position_embeddings);
-  u32("llama.embedding_length", config.hidden_size);
-  u32("llama.block_count", config.num_hidden_layers);
-  u32("llama.feed_forward_length", config.intermediate_size);
-  u32("llama.attention.head_count", config.num_attention_heads);
-  u32("llama.attention.head_count_kv", config.num_key_value_heads);
-  f32("llama.attention.layer_norm_rms_epsilon", config.rms_norm_eps);
-  f32("llama.rope.freq_base", config.rope_theta);
-  u32("llama.rope.dimension_count", config.hidden_size / config.num_attention_heads);
-  u32("llama.vocab_size", config.vocab_size);
+  u32("general.file_type", FILE_TYPE[opts.dtype]);
+  u32(`${arch}.context_length`, config.max_position_embeddings);
+  u32(`${arch}.embedding_length`, config.hidden_size);
+  u32(`${arch}.block_count`, config.num_hidden_layers);
+  u32(`${arch}.feed_forward_length`, config.intermediate_size);
+  u32(`${arch}.attention.head_count`, config.num_attention_heads);
+  u32(`${arch}.attention.head_count_kv`, config.num_key_value_heads);
+  u32(`${arch}.attention.key_length`, hd);
+  u32(`${arch}.attention.value_length`, hd);
+  f32(`${arch}.attention.layer_norm_rms_epsilon`, config.rms_norm_eps);
+  f32(`${arch}.rope.freq_base`, config.rope_theta);
+  u32(`${arch}.rope.dimension_count`, hd);
+  u32(`${arch}.vocab_size`, config.vocab_size);
 
-  const tokens = tokenizer.tokenStrings();
-  const types: number[] = tokens.map((_, id) => (tokenizer.isSpecial(id) ? GgufTokenType.CONTROL : GgufTokenType.NORMAL));
+  const tk = tokenizer instanceof BpeTokenizer ? bpeTokenizerData(tokenizer, config) : tokenizer;
+  const tokens = [...tk.tokens];
+  const types = [...tk.tokenTypes];
   if (tokens.length > config.vocab_size) {
     throw new GgufError(`gguf: tokenizer has ${tokens.length} tokens but the model's vocab_size is ${config.vocab_size}`);
   }
@@ -547,48 +821,263 @@ export function buildGgufMetadata(config: ModelConfig, tokenizer: BpeTokenizer, 
     tokens.push(`[PAD${id}]`);
     types.push(GgufTokenType.UNUSED);
   }
-  str("tokenizer.ggml.model", "gpt2");
-  str("tokenizer.ggml.pre", GGUF_PRE_TOKENIZER);
+  str("tokenizer.ggml.model", tk.model);
+  if (tk.pre !== undefined) str("tokenizer.ggml.pre", tk.pre);
   md.set("tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens });
   md.set("tokenizer.ggml.token_type", { type: "array", itemType: "int32", value: types });
-  md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tokenizer.mergeStrings() });
-  u32("tokenizer.ggml.bos_token_id", config.bos_token_id);
-  u32("tokenizer.ggml.eos_token_id", config.eos_token_id);
-  const pad = config.pad_token_id ?? tokenizer.tokenId("<|pad|>");
-  if (pad !== undefined) u32("tokenizer.ggml.padding_token_id", pad);
-  md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: false });
-  md.set("tokenizer.ggml.add_eos_token", { type: "bool", value: false });
+  md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tk.merges });
+  u32("tokenizer.ggml.bos_token_id", tk.bosId ?? config.bos_token_id);
+  u32("tokenizer.ggml.eos_token_id", tk.eosId ?? config.eos_token_id);
+  if (tk.padId !== undefined) u32("tokenizer.ggml.padding_token_id", tk.padId);
+  md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: tk.addBos ?? false });
+  md.set("tokenizer.ggml.add_eos_token", { type: "bool", value: tk.addEos ?? false });
+  if (tk.chatTemplate !== undefined) str("tokenizer.chat_template", tk.chatTemplate);
   return md;
 }
 
-/** GGUF tensors (llama.cpp names, Q/K rows permuted) from HF-named weights. */
-export function buildGgufTensors(config: ModelConfig, weights: Map<string, Tensor32>, dtype: "f32" | "f16"): GgufTensor[] {
+/** Llama-3 rotary scaling as llama.cpp's rope_freqs tensor: per frequency, base inv_freq / scaled inv_freq. */
+export function ropeFreqFactors(config: ModelConfig): Float32Array | undefined {
+  if (!config.rope_scaling) return undefined;
+  const scaled = ropeInvFreq(config);
+  const base = ropeInvFreq({ ...config, rope_scaling: undefined });
+  return Float32Array.from(base, (b, j) => b / scaled[j]!);
+}
+
+/** GGUF tensors (llama.cpp names; Q/K rows permuted for the llama architecture) from HF-named weights. */
+export function buildGgufTensors(config: ModelConfig, weights: Map<string, Tensor32>, dtype: GgufDtype): GgufTensor[] {
   const out: GgufTensor[] = [];
   const H = config.num_attention_heads;
   const Hkv = config.num_key_value_heads;
+  const permute = ggufArchitecture(config) === "llama";
   for (const [hf, t] of weights) {
     const name = ggufTensorName(hf);
     if (!name) throw new GgufError(`gguf: no llama.cpp name for weight ${hf}`);
     if (hf === "lm_head.weight" && config.tie_word_embeddings) continue;
     let data = t.data;
-    if (hf.endsWith("self_attn.q_proj.weight")) data = permuteRotaryRows(data, H, t.shape[0]!, t.shape[1]!);
-    else if (hf.endsWith("self_attn.k_proj.weight")) data = permuteRotaryRows(data, Hkv, t.shape[0]!, t.shape[1]!);
-    // llama.cpp keeps 1-D tensors (norms) in F32 whatever the file type
-    if (dtype === "f16" && t.shape.length > 1) out.push({ name, shape: t.shape, type: GgmlType.F16, data: toF16(data) });
-    else out.push({ name, shape: t.shape, type: GgmlType.F32, data });
+    const rows = t.shape[0]!, cols = t.shape.length > 1 ? t.shape[1]! : 1;
+    if (permute && /self_attn\.q_proj\.(weight|bias)$/.test(hf)) data = permuteRotaryRows(data, H, rows, cols);
+    else if (permute && /self_attn\.k_proj\.(weight|bias)$/.test(hf)) data = permuteRotaryRows(data, Hkv, rows, cols);
+    // llama.cpp keeps 1-D tensors (norms, biases) in F32 whatever the file type
+    if (t.shape.length === 1 || dtype === "f32") out.push({ name, shape: t.shape, type: GgmlType.F32, data });
+    else if (dtype === "f16") out.push({ name, shape: t.shape, type: GgmlType.F16, data: toF16(data) });
+    else if (dtype === "bf16") out.push({ name, shape: t.shape, type: GgmlType.BF16, data: toBf16(data) });
+    else out.push({ name, shape: t.shape, type: GgmlType.Q8_0, data: quantizeQ8_0(data) });
   }
+  const freqs = ropeFreqFactors(config);
+  if (freqs) out.push({ name: "rope_freqs.weight", shape: [freqs.length], type: GgmlType.F32, data: freqs });
   return out;
+}
+
+/** Writes a model (config + HF-named f32 weights + tokenizer) as a GGUF file llama.cpp can run. */
+export function exportModelGguf(
+  outFile: string, config: ModelConfig, weights: Map<string, Tensor32>, tokenizer: BpeTokenizer | GgufTokenizerData,
+  opts: ExportOptions = {},
+): { tensors: number; bytes: number } {
+  const dtype = opts.dtype ?? "f32";
+  if (!GGUF_DTYPES.includes(dtype)) throw new GgufError(`gguf: dtype must be one of ${GGUF_DTYPES.join(", ")}, got ${String(dtype)}`);
+  const md = buildGgufMetadata(config, tokenizer, { dtype, name: opts.name ?? "model" });
+  const tensors = buildGgufTensors(config, weights, dtype);
+  fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
+  writeGguf(outFile, md, tensors);
+  return { tensors: tensors.length, bytes: fs.statSync(outFile).size };
 }
 
 /** Exports a checkpoint directory (saveCheckpoint layout) to a GGUF file llama.cpp can run. */
 export function exportGguf(checkpointDir: string, outFile: string, opts: ExportOptions = {}): { tensors: number; bytes: number } {
   const dtype = opts.dtype ?? "f32";
-  if (dtype !== "f32" && dtype !== "f16") throw new GgufError(`gguf: dtype must be f32 or f16, got ${String(dtype)}`);
+  if (!GGUF_DTYPES.includes(dtype)) throw new GgufError(`gguf: dtype must be one of ${GGUF_DTYPES.join(", ")}, got ${String(dtype)}`);
   const ck = loadCheckpoint(checkpointDir, { optimizer: false });
   const name = opts.name ?? path.basename(path.resolve(checkpointDir));
-  const md = buildGgufMetadata(ck.config, ck.tokenizer, { dtype, name });
-  const tensors = buildGgufTensors(ck.config, ck.weights, dtype);
-  fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
-  writeGguf(outFile, md, tensors);
-  return { tensors: tensors.length, bytes: fs.statSync(outFile).size };
+  return exportModelGguf(outFile, ck.config, ck.weights, ck.tokenizer, { dtype, name });
+}
+
+// ---------------------------------------------------------------------------------------------
+// loader: GGUF -> engine model
+// ---------------------------------------------------------------------------------------------
+
+/** A model read from a GGUF file: engine config, HF-named f32 weights, and the file's tokenizer. */
+export interface GgufModel {
+  config: ModelConfig;
+  weights: Map<string, Tensor32>;
+  tokenizer: GgufTokenizerData;
+  /** ggml type name of each source tensor (e.g. "Q8_0"). */
+  sourceTypes: Map<string, string>;
+}
+
+function mdValue(md: Map<string, GgufValue>, key: string): GgufScalar | GgufScalar[] | undefined {
+  return md.get(key)?.value;
+}
+
+/** Tokenizer metadata (tokenizer.ggml.*) of a GGUF file. */
+export function ggufTokenizerData(md: Map<string, GgufValue>, where = "gguf"): GgufTokenizerData {
+  const tokens = mdValue(md, "tokenizer.ggml.tokens");
+  if (!Array.isArray(tokens)) throw new UserError(`${where}: no tokenizer.ggml.tokens array (the file carries no tokenizer)`);
+  const types = mdValue(md, "tokenizer.ggml.token_type");
+  const merges = mdValue(md, "tokenizer.ggml.merges");
+  const id = (k: string): number | undefined => {
+    const v = mdValue(md, k);
+    return typeof v === "number" || typeof v === "bigint" ? Number(v) : undefined;
+  };
+  const bool = (k: string): boolean | undefined => {
+    const v = mdValue(md, k);
+    return typeof v === "boolean" ? v : undefined;
+  };
+  const out: GgufTokenizerData = {
+    model: String(mdValue(md, "tokenizer.ggml.model") ?? "gpt2"),
+    tokens: tokens.map(String),
+    tokenTypes: Array.isArray(types) ? types.map(Number) : tokens.map(() => GgufTokenType.NORMAL),
+    merges: Array.isArray(merges) ? merges.map(String) : [],
+  };
+  const pre = mdValue(md, "tokenizer.ggml.pre");
+  if (typeof pre === "string") out.pre = pre;
+  const [bos, eos, pad] = [id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"), id("tokenizer.ggml.padding_token_id")];
+  if (bos !== undefined) out.bosId = bos;
+  if (eos !== undefined) out.eosId = eos;
+  if (pad !== undefined) out.padId = pad;
+  const ab = bool("tokenizer.ggml.add_bos_token"), ae = bool("tokenizer.ggml.add_eos_token");
+  if (ab !== undefined) out.addBos = ab;
+  if (ae !== undefined) out.addEos = ae;
+  const ct = mdValue(md, "tokenizer.chat_template");
+  if (typeof ct === "string") out.chatTemplate = ct;
+  return out;
+}
+
+/**
+ * Recovers Llama-3 rope_scaling from a rope_freqs tensor. llama.cpp stores only the per-frequency divisors f_j:
+ * 1 above the high-frequency cut, `factor` below the low-frequency cut, and in between 1/f = (1-s)/factor + s
+ * with s linear in 1/wavelength. With low_freq_factor fixed to 1, two interpolated frequencies determine
+ * high_freq_factor and the original context; one fixes the context with high_freq_factor 4; none gives the
+ * Llama-3 defaults (4, 8192). The result must reproduce every divisor, or the file is rejected.
+ */
+function llama3ScalingFromFreqs(freqs: Float32Array, base: Omit<ModelConfig, "rope_scaling">, where: string): ModelConfig["rope_scaling"] {
+  let factor = 1;
+  for (const f of freqs) factor = Math.max(factor, f);
+  const inv = ropeInvFreq({ ...base, rope_scaling: undefined });
+  const pts: Array<{ x: number; s: number }> = [];
+  for (let j = 0; j < freqs.length; j++) {
+    const f = freqs[j]!;
+    if (f > 1 + 1e-6 && f < factor * (1 - 1e-6)) pts.push({ x: inv[j]! / (2 * Math.PI), s: (1 / f - 1 / factor) / (1 - 1 / factor) });
+  }
+  let hff = 4, orig = 8192;
+  if (pts.length >= 2) {
+    const [p, q] = [pts[0]!, pts[pts.length - 1]!];
+    const a = (q.s - p.s) / (q.x - p.x), b = p.s - a * p.x; // s = a/wave + b = a*x + b
+    hff = 1 - 1 / b;
+    orig = a * (hff - 1);
+  } else if (pts.length === 1) orig = (1 + (hff - 1) * pts[0]!.s) / pts[0]!.x;
+  const scaling = {
+    rope_type: "llama3" as const, factor, low_freq_factor: 1, high_freq_factor: Number(hff.toPrecision(6)),
+    original_max_position_embeddings: Math.round(orig),
+  };
+  const again = Number.isFinite(orig) && orig > 0 ? ropeFreqFactors({ ...base, rope_scaling: scaling } as ModelConfig) : undefined;
+  for (let j = 0; j < freqs.length; j++) {
+    if (!again || Math.abs(again[j]! - freqs[j]!) > 1e-4 * freqs[j]!) {
+      throw new UserError(`${where}: rope_freqs.weight does not follow Llama-3 rotary scaling; other frequency factors are not supported`);
+    }
+  }
+  return scaling;
+}
+
+/** Builds the engine model (config + f32 weights) from a parsed GGUF file. */
+export function ggufToModel(g: GgufFile, where = "gguf"): GgufModel {
+  const md = g.metadata;
+  const arch = mdValue(md, "general.architecture");
+  if (typeof arch !== "string" || !(GGUF_ARCHITECTURES as readonly string[]).includes(arch)) {
+    throw new UserError(`${where}: unsupported GGUF architecture ${JSON.stringify(arch)}; supported: ${GGUF_ARCHITECTURES.join(", ")}`);
+  }
+  const num = (k: string, required = true): number | undefined => {
+    const v = mdValue(md, `${arch}.${k}`);
+    if (typeof v === "number" || typeof v === "bigint") return Number(v);
+    if (Array.isArray(v)) throw new UserError(`${where}: ${arch}.${k} varies per layer, which is not supported`);
+    if (required) throw new UserError(`${where}: missing metadata ${arch}.${k}`);
+    return undefined;
+  };
+  const scalingType = mdValue(md, `${arch}.rope.scaling.type`);
+  if (scalingType !== undefined && scalingType !== "none") {
+    throw new UserError(`${where}: ${arch}.rope.scaling.type ${JSON.stringify(scalingType)} is not supported (only none, or Llama-3 rope_freqs)`);
+  }
+  const tokenizer = ggufTokenizerData(md, where);
+  const embd = g.tensors.get("token_embd.weight");
+  if (!embd) throw new UserError(`${where}: no token_embd.weight tensor`);
+  const d = num("embedding_length")!, H = num("attention.head_count")!;
+  const hd = num("attention.key_length", false) ?? d / H;
+  const ropeDim = num("rope.dimension_count", false) ?? hd;
+  if (ropeDim !== hd) throw new UserError(`${where}: partial rotary (rope.dimension_count ${ropeDim} < head dim ${hd}) is not supported`);
+  const valueLen = num("attention.value_length", false) ?? hd;
+  if (valueLen !== hd) throw new UserError(`${where}: attention.value_length ${valueLen} differs from key_length ${hd}; not supported`);
+  const modelType = arch === "llama" ? "llama" : arch;
+  const archName = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM" }[arch as "llama" | "qwen2" | "qwen3"];
+  const hasBias = g.tensors.has("blk.0.attn_q.bias");
+  const base = {
+    architectures: [archName],
+    model_type: modelType,
+    vocab_size: embd.shape[0]!,
+    hidden_size: d,
+    intermediate_size: num("feed_forward_length")!,
+    num_hidden_layers: num("block_count")!,
+    num_attention_heads: H,
+    num_key_value_heads: num("attention.head_count_kv", false) ?? H,
+    ...(hd !== d / H ? { head_dim: hd } : {}),
+    max_position_embeddings: num("context_length")!,
+    // float32 in the file: back to the shortest decimal that rounds to it (1e-5, not 9.99999974e-6)
+    rms_norm_eps: Number(num("attention.layer_norm_rms_epsilon")!.toPrecision(7)),
+    rope_theta: Number((num("rope.freq_base", false) ?? 10000).toPrecision(7)),
+    tie_word_embeddings: !g.tensors.has("output.weight"),
+    bos_token_id: tokenizer.bosId ?? 0,
+    eos_token_id: tokenizer.eosId ?? 0,
+    ...(tokenizer.padId !== undefined ? { pad_token_id: tokenizer.padId } : {}),
+    attention_bias: modelType !== "qwen2" && hasBias,
+    torch_dtype: "float32",
+  };
+  const parsed0 = ModelConfigSchema.safeParse(base);
+  if (!parsed0.success) throw new UserError(`${where}: metadata does not describe a valid model: ${parsed0.error.issues.map((i) => i.message).join("; ")}`);
+  let config = parsed0.data;
+  const freqs = g.tensors.get("rope_freqs.weight");
+  if (freqs) config = ModelConfigSchema.parse({ ...config, rope_scaling: llama3ScalingFromFreqs(dequantize(freqs), config, where) });
+  if (modelType === "llama" && hasBias && !g.tensors.has("blk.0.attn_output.bias")) {
+    throw new UserError(`${where}: llama file with q/k/v biases but no attn_output.bias is not supported`);
+  }
+  const expected = parameterShapes(config);
+  const weights = new Map<string, Tensor32>();
+  const sourceTypes = new Map<string, string>();
+  const problems: string[] = [];
+  const permute = arch === "llama";
+  for (const [gname, t] of g.tensors) {
+    if (gname === "rope_freqs.weight") continue;
+    const hf = hfTensorName(gname);
+    const shape = hf ? expected.get(hf) : undefined;
+    if (!hf || !shape) {
+      problems.push(`unexpected tensor ${gname}`);
+      continue;
+    }
+    if (t.shape.join(",") !== shape.join(",")) {
+      problems.push(`${gname} has shape [${t.shape}], expected [${shape}]`);
+      continue;
+    }
+    let data = dequantize(t);
+    const rows = shape[0]!, cols = shape.length > 1 ? shape[1]! : 1;
+    if (permute && /self_attn\.q_proj\./.test(hf)) data = unpermuteRotaryRows(data, config.num_attention_heads, rows, cols);
+    else if (permute && /self_attn\.k_proj\./.test(hf)) data = unpermuteRotaryRows(data, config.num_key_value_heads, rows, cols);
+    weights.set(hf, { shape: [...shape], data });
+    sourceTypes.set(hf, GGML_TYPE_NAMES[t.type]);
+  }
+  for (const name of expected.keys()) if (!weights.has(name)) problems.push(`missing tensor ${ggufTensorName(name) ?? name}`);
+  if (problems.length) {
+    const more = problems.length > 6 ? ` (and ${problems.length - 6} more)` : "";
+    throw new UserError(`${where}: tensors do not match the ${arch} metadata: ${problems.slice(0, 6).join("; ")}${more}`);
+  }
+  return { config, weights, tokenizer, sourceTypes };
+}
+
+/** Reads a GGUF file into an engine model (see ggufToModel). */
+export function loadGgufModel(file: string): GgufModel {
+  if (!fs.existsSync(file)) throw new UserError(`${file}: no such GGUF file`);
+  let g: GgufFile;
+  try {
+    g = readGguf(file);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError((e as Error).message);
+  }
+  return ggufToModel(g, file);
 }

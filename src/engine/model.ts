@@ -1,5 +1,7 @@
 /**
- * LLaMA-architecture decoder with explicit forward and backward passes (llm.c style) on Float32Arrays.
+ * LLaMA-family decoder (llama, mistral, qwen2, qwen3: see src/engine/config.ts) with explicit forward and
+ * backward passes (llm.c style) on Float32Arrays. Every linear layer goes through matmulForward / matmulBackward
+ * (optional bias), so the backward pass reads as the forward pass in reverse.
  *
  * Weights live in `model.weights`, a Map from the HF parameter names of src/engine/config.ts to
  * `{ shape, data }` (row-major, [out, in] for linears). Activations of a training forward pass are kept in a
@@ -9,7 +11,17 @@
  * Batches are PACKED: several sequences are concatenated into N rows; matmuls run over all rows at once and
  * attention and rotary positions restart at each segment, so datums of different lengths waste no padding.
  */
-import { type ModelConfig, ModelConfigSchema } from "./config.js";
+import {
+  contextLength,
+  hasOBias,
+  hasQkNorm,
+  hasQkvBias,
+  headDim,
+  type ModelConfig,
+  ModelConfigSchema,
+  parameterShapes,
+  ropeInvFreq,
+} from "./config.js";
 import { getKernels, type Kernels } from "./kernels.js";
 import { Rng } from "../core/rng.js";
 
@@ -49,6 +61,12 @@ interface LayerActs {
   xin: Float32Array;
   xn1: Float32Array;
   rstd1: Float32Array;
+  /** q/k before the per-head norm and their rstd (qwen3 only). */
+  qpre: Float32Array | null;
+  kpre: Float32Array | null;
+  rstdq: Float32Array | null;
+  rstdk: Float32Array | null;
+  /** q/k after bias, norm and rotary. */
   q: Float32Array;
   k: Float32Array;
   v: Float32Array;
@@ -105,32 +123,34 @@ export class KVCache {
   }
 }
 
-export function parameterShapes(c: ModelConfig): Map<string, number[]> {
-  const d = c.hidden_size, hd = d / c.num_attention_heads;
-  const kvd = c.num_key_value_heads * hd, qd = c.num_attention_heads * hd, F = c.intermediate_size;
-  const m = new Map<string, number[]>();
-  m.set("model.embed_tokens.weight", [c.vocab_size, d]);
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `model.layers.${i}.`;
-    m.set(p + "input_layernorm.weight", [d]);
-    m.set(p + "self_attn.q_proj.weight", [qd, d]);
-    m.set(p + "self_attn.k_proj.weight", [kvd, d]);
-    m.set(p + "self_attn.v_proj.weight", [kvd, d]);
-    m.set(p + "self_attn.o_proj.weight", [d, qd]);
-    m.set(p + "post_attention_layernorm.weight", [d]);
-    m.set(p + "mlp.gate_proj.weight", [F, d]);
-    m.set(p + "mlp.up_proj.weight", [F, d]);
-    m.set(p + "mlp.down_proj.weight", [d, F]);
-  }
-  m.set("model.norm.weight", [d]);
-  if (!c.tie_word_embeddings) m.set("lm_head.weight", [c.vocab_size, d]);
-  return m;
-}
+export { parameterShapes };
 
 export function countParams(c: ModelConfig): number {
   let n = 0;
   for (const s of parameterShapes(c).values()) n += s.reduce((a, b) => a * b, 1);
   return n;
+}
+
+/** out[N, O] = inp[N, I] W[O, I]^T (+ bias[O]) (+ out when beta is 1). */
+export function matmulForward(
+  K: Kernels, out: Float32Array, inp: Float32Array, W: Float32Array, bias: Float32Array | null, N: number, I: number, O: number, beta = 0,
+): Float32Array {
+  K.sgemm(false, true, N, O, I, 1, inp, I, W, I, beta, out, O);
+  if (bias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) out[ro + o]! += bias[o]!;
+  return out;
+}
+
+/**
+ * Backward of matmulForward: dinp = dout W (added to dinp when accumulate), dW += dout^T inp, dbias += column
+ * sums of dout. dinp may be null when the input needs no gradient.
+ */
+export function matmulBackward(
+  K: Kernels, dinp: Float32Array | null, dW: Float32Array, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array,
+  W: Float32Array, N: number, I: number, O: number, accumulate = false,
+): void {
+  if (dinp) K.sgemm(false, false, N, I, O, 1, dout, O, W, I, accumulate ? 1 : 0, dinp, I);
+  K.sgemm(true, false, O, I, N, 1, dout, O, inp, I, 1, dW, I);
+  if (dbias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) dbias[o]! += dout[ro + o]!;
 }
 
 interface LayerW {
@@ -139,6 +159,12 @@ interface LayerW {
   wk: Float32Array;
   wv: Float32Array;
   wo: Float32Array;
+  bq: Float32Array | null;
+  bk: Float32Array | null;
+  bv: Float32Array | null;
+  bo: Float32Array | null;
+  qNorm: Float32Array | null;
+  kNorm: Float32Array | null;
   postNorm: Float32Array;
   wg: Float32Array;
   wu: Float32Array;
@@ -158,6 +184,9 @@ export class LlamaModel {
   readonly ctx: number;
   readonly ropeCos: Float32Array;
   readonly ropeSin: Float32Array;
+  readonly qkvBias: boolean;
+  readonly oBias: boolean;
+  readonly qkNorm: boolean;
   kernels: Kernels;
 
   constructor(config: ModelConfig, weights: Map<string, Tensor>, kernels?: Kernels) {
@@ -166,11 +195,14 @@ export class LlamaModel {
     this.d = c.hidden_size;
     this.H = c.num_attention_heads;
     this.Hkv = c.num_key_value_heads;
-    this.hd = this.d / this.H;
+    this.hd = headDim(c);
     this.F = c.intermediate_size;
     this.V = c.vocab_size;
     this.L = c.num_hidden_layers;
-    this.ctx = c.max_position_embeddings;
+    this.ctx = contextLength(c);
+    this.qkvBias = hasQkvBias(c);
+    this.oBias = hasOBias(c);
+    this.qkNorm = hasQkNorm(c);
     this.kernels = kernels ?? getKernels();
     const shapes = parameterShapes(c);
     for (const [name, shape] of shapes) {
@@ -184,19 +216,22 @@ export class LlamaModel {
     for (const name of weights.keys()) if (!shapes.has(name)) throw new Error(`model weights: unexpected tensor ${name}`);
     this.weights = weights;
     const half = this.hd / 2;
+    const invFreq = ropeInvFreq(c);
     this.ropeCos = new Float32Array(this.ctx * half);
     this.ropeSin = new Float32Array(this.ctx * half);
     for (let p = 0; p < this.ctx; p++) {
       for (let j = 0; j < half; j++) {
-        const invFreq = Math.pow(c.rope_theta, -(2 * j) / this.hd);
-        const a = p * invFreq;
+        const a = p * invFreq[j]!;
         this.ropeCos[p * half + j] = Math.cos(a);
         this.ropeSin[p * half + j] = Math.sin(a);
       }
     }
   }
 
-  /** Random initialisation: N(0, 0.02) for embeddings and projections (output projections scaled by 1/sqrt(2L)), ones for norms. */
+  /**
+   * Random initialisation: N(0, 0.02) for embeddings and projections (output projections scaled by 1/sqrt(2L)),
+   * ones for norms, zeros for biases.
+   */
   static init(config: ModelConfig, seed: number | Rng = 0, kernels?: Kernels): LlamaModel {
     const c = ModelConfigSchema.parse(config);
     const rng = seed instanceof Rng ? seed : new Rng(seed);
@@ -205,7 +240,8 @@ export class LlamaModel {
     for (const [name, shape] of parameterShapes(c)) {
       const n = shape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
-      if (shape.length === 1) data.fill(1);
+      if (name.endsWith(".bias")) data.fill(0);
+      else if (shape.length === 1) data.fill(1);
       else {
         const std = 0.02 * (name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight") ? residScale : 1);
         for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
@@ -232,6 +268,10 @@ export class LlamaModel {
     return this.weights.get(name)!.data;
   }
 
+  private wOpt(name: string, present: boolean): Float32Array | null {
+    return present ? this.weights.get(name)!.data : null;
+  }
+
   private layerW(i: number): LayerW {
     const p = `model.layers.${i}.`;
     return {
@@ -240,6 +280,12 @@ export class LlamaModel {
       wk: this.w(p + "self_attn.k_proj.weight"),
       wv: this.w(p + "self_attn.v_proj.weight"),
       wo: this.w(p + "self_attn.o_proj.weight"),
+      bq: this.wOpt(p + "self_attn.q_proj.bias", this.qkvBias),
+      bk: this.wOpt(p + "self_attn.k_proj.bias", this.qkvBias),
+      bv: this.wOpt(p + "self_attn.v_proj.bias", this.qkvBias),
+      bo: this.wOpt(p + "self_attn.o_proj.bias", this.oBias),
+      qNorm: this.wOpt(p + "self_attn.q_norm.weight", this.qkNorm),
+      kNorm: this.wOpt(p + "self_attn.k_norm.weight", this.qkNorm),
       postNorm: this.w(p + "post_attention_layernorm.weight"),
       wg: this.w(p + "mlp.gate_proj.weight"),
       wu: this.w(p + "mlp.up_proj.weight"),
@@ -258,11 +304,37 @@ export class LlamaModel {
     }
   }
 
-  /** y[N, out] = x[N, in] W^T */
-  private linear(x: Float32Array, W: Float32Array, N: number, inDim: number, outDim: number, y?: Float32Array, beta = 0): Float32Array {
-    const out = y ?? new Float32Array(N * outDim);
-    this.kernels.sgemm(false, true, N, outDim, inDim, 1, x, inDim, W, inDim, beta, out, outDim);
-    return out;
+  /** y[N, out] = x[N, in] W^T (+ bias) */
+  private linear(
+    x: Float32Array, W: Float32Array, N: number, inDim: number, outDim: number, y?: Float32Array, beta = 0, bias: Float32Array | null = null,
+  ): Float32Array {
+    return matmulForward(this.kernels, y ?? new Float32Array(N * outDim), x, W, bias, N, inDim, outDim, beta);
+  }
+
+  /**
+   * q, k, v of one layer from the normed input: projections (+ bias), per-head q/k RMSNorm (qwen3), rotary.
+   * With `acts`, the pre-norm q/k and their rstd are returned for the backward pass.
+   */
+  private attnInputs(
+    W: LayerW, xn: Float32Array, N: number, positions: Int32Array, q: Float32Array, k: Float32Array, v: Float32Array, keep: boolean,
+  ): Pick<LayerActs, "qpre" | "kpre" | "rstdq" | "rstdk"> {
+    const K = this.kernels;
+    const { d, H, Hkv, hd } = this;
+    const qd = H * hd, kvd = Hkv * hd, eps = this.config.rms_norm_eps;
+    this.linear(xn, W.wq, N, d, qd, q, 0, W.bq);
+    this.linear(xn, W.wk, N, d, kvd, k, 0, W.bk);
+    this.linear(xn, W.wv, N, d, kvd, v, 0, W.bv);
+    let saved: Pick<LayerActs, "qpre" | "kpre" | "rstdq" | "rstdk"> = { qpre: null, kpre: null, rstdq: null, rstdk: null };
+    if (W.qNorm && W.kNorm) {
+      const qpre = keep ? q.slice() : q, kpre = keep ? k.slice() : k;
+      const rstdq = new Float32Array(N * H), rstdk = new Float32Array(N * Hkv);
+      K.rmsnormFwd(qpre, W.qNorm, q, rstdq, N * H, hd, eps);
+      K.rmsnormFwd(kpre, W.kNorm, k, rstdk, N * Hkv, hd, eps);
+      if (keep) saved = { qpre, kpre, rstdq, rstdk };
+    }
+    K.rope(q, N, H, hd, positions, this.ropeCos, this.ropeSin, 1);
+    K.rope(k, N, Hkv, hd, positions, this.ropeCos, this.ropeSin, 1);
+    return saved;
   }
 
   private embed(tokens: Int32Array): Float32Array {
@@ -301,15 +373,12 @@ export class LlamaModel {
       const W = this.layerW(l);
       const xn1 = new Float32Array(N * d), rstd1 = new Float32Array(N);
       K.rmsnormFwd(x, W.inNorm, xn1, rstd1, N, d, eps);
-      const q = this.linear(xn1, W.wq, N, d, qd);
-      const k = this.linear(xn1, W.wk, N, d, kvd);
-      const v = this.linear(xn1, W.wv, N, d, kvd);
-      K.rope(q, N, H, hd, batch.positions, this.ropeCos, this.ropeSin, 1);
-      K.rope(k, N, Hkv, hd, batch.positions, this.ropeCos, this.ropeSin, 1);
+      const q = new Float32Array(N * qd), k = new Float32Array(N * kvd), v = new Float32Array(N * kvd);
+      const qkActs = this.attnInputs(W, xn1, N, batch.positions, q, k, v, keep);
       const att = new Float32Array(N * qd), lse = new Float32Array(N * H);
       K.attnFwd(q, k, v, att, lse, batch.segStart, batch.segLen, H, Hkv, hd);
       const xmid = x.slice();
-      this.linear(att, W.wo, N, qd, d, xmid, 1);
+      this.linear(att, W.wo, N, qd, d, xmid, 1, W.bo);
       const xn2 = new Float32Array(N * d), rstd2 = new Float32Array(N);
       K.rmsnormFwd(xmid, W.postNorm, xn2, rstd2, N, d, eps);
       const g = this.linear(xn2, W.wg, N, d, F);
@@ -319,7 +388,7 @@ export class LlamaModel {
       const xout = xmid.slice();
       this.linear(act, W.wd, N, F, d, xout, 1);
       onKV?.(l, k, v);
-      if (keep) layers.push({ xin: x, xn1, rstd1, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act });
+      if (keep) layers.push({ xin: x, xn1, rstd1, ...qkActs, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act });
       x = xout;
     }
     if (logitRows) {
@@ -387,45 +456,49 @@ export class LlamaModel {
     const { d, H, Hkv, hd, F, V } = this;
     const N = cache.N, qd = H * hd, kvd = Hkv * hd;
     const G = (name: string) => grads.get(name)!;
+    const Gopt = (name: string, present: boolean) => (present ? grads.get(name)! : null);
     const dlogits = cache.logits;
-    const Wlm = this.w(this.lmHeadName);
     const dxf = new Float32Array(N * d);
-    K.sgemm(false, false, N, d, V, 1, dlogits, V, Wlm, d, 0, dxf, d);
-    K.sgemm(true, false, V, d, N, 1, dlogits, V, cache.xf, d, 1, G(this.lmHeadName), d);
+    matmulBackward(K, dxf, G(this.lmHeadName), null, dlogits, cache.xf, this.w(this.lmHeadName), N, d, V);
     let dx = new Float32Array(N * d);
     K.rmsnormBwd(dxf, cache.xfinalIn, this.w("model.norm.weight"), cache.rstdf, dx, G("model.norm.weight"), N, d);
     const dact = new Float32Array(N * F), dg = new Float32Array(N * F), du = new Float32Array(N * F);
     const dxn = new Float32Array(N * d);
     const datt = new Float32Array(N * qd), dq = new Float32Array(N * qd);
     const dk = new Float32Array(N * kvd), dv = new Float32Array(N * kvd);
+    const dqpre = this.qkNorm ? new Float32Array(N * qd) : null, dkpre = this.qkNorm ? new Float32Array(N * kvd) : null;
+    const { positions, segStart, segLen } = cache.batch;
     for (let l = this.L - 1; l >= 0; l--) {
       const A = cache.layers[l]!;
       const W = this.layerW(l);
       const p = `model.layers.${l}.`;
-      // MLP: xout = xmid + act Wd^T
-      K.sgemm(false, false, N, F, d, 1, dx, d, W.wd, F, 0, dact, F);
-      K.sgemm(true, false, d, F, N, 1, dx, d, A.act, F, 1, G(p + "mlp.down_proj.weight"), F);
+      // MLP: xout = xmid + down(silu(gate(xn2)) * up(xn2)), xn2 = rmsnorm(xmid)
+      matmulBackward(K, dact, G(p + "mlp.down_proj.weight"), null, dx, A.act, W.wd, N, F, d);
       K.swigluBwd(dact, A.g, A.u, dg, du, N * F);
-      K.sgemm(false, false, N, d, F, 1, dg, F, W.wg, d, 0, dxn, d);
-      K.sgemm(false, false, N, d, F, 1, du, F, W.wu, d, 1, dxn, d);
-      K.sgemm(true, false, F, d, N, 1, dg, F, A.xn2, d, 1, G(p + "mlp.gate_proj.weight"), d);
-      K.sgemm(true, false, F, d, N, 1, du, F, A.xn2, d, 1, G(p + "mlp.up_proj.weight"), d);
+      matmulBackward(K, dxn, G(p + "mlp.gate_proj.weight"), null, dg, A.xn2, W.wg, N, d, F);
+      matmulBackward(K, dxn, G(p + "mlp.up_proj.weight"), null, du, A.xn2, W.wu, N, d, F, true);
       const dxmid = dx; // residual path: dxmid = dx + rmsnorm backward
       K.rmsnormBwd(dxn, A.xmid, W.postNorm, A.rstd2, dxmid, G(p + "post_attention_layernorm.weight"), N, d);
-      // attention: xmid = xin + att Wo^T
-      K.sgemm(false, false, N, qd, d, 1, dxmid, d, W.wo, qd, 0, datt, qd);
-      K.sgemm(true, false, d, qd, N, 1, dxmid, d, A.att, qd, 1, G(p + "self_attn.o_proj.weight"), qd);
+      // attention: xmid = xin + o(att), att = attention(rope(norm(q(xn1))), rope(norm(k(xn1))), v(xn1))
+      matmulBackward(K, datt, G(p + "self_attn.o_proj.weight"), Gopt(p + "self_attn.o_proj.bias", this.oBias), dxmid, A.att, W.wo, N, qd, d);
       dk.fill(0);
       dv.fill(0);
-      K.attnBwd(datt, A.q, A.k, A.v, A.att, A.lse, dq, dk, dv, cache.batch.segStart, cache.batch.segLen, H, Hkv, hd);
-      K.rope(dq, N, H, hd, cache.batch.positions, this.ropeCos, this.ropeSin, -1);
-      K.rope(dk, N, Hkv, hd, cache.batch.positions, this.ropeCos, this.ropeSin, -1);
-      K.sgemm(false, false, N, d, qd, 1, dq, qd, W.wq, d, 0, dxn, d);
-      K.sgemm(false, false, N, d, kvd, 1, dk, kvd, W.wk, d, 1, dxn, d);
-      K.sgemm(false, false, N, d, kvd, 1, dv, kvd, W.wv, d, 1, dxn, d);
-      K.sgemm(true, false, qd, d, N, 1, dq, qd, A.xn1, d, 1, G(p + "self_attn.q_proj.weight"), d);
-      K.sgemm(true, false, kvd, d, N, 1, dk, kvd, A.xn1, d, 1, G(p + "self_attn.k_proj.weight"), d);
-      K.sgemm(true, false, kvd, d, N, 1, dv, kvd, A.xn1, d, 1, G(p + "self_attn.v_proj.weight"), d);
+      K.attnBwd(datt, A.q, A.k, A.v, A.att, A.lse, dq, dk, dv, segStart, segLen, H, Hkv, hd);
+      K.rope(dq, N, H, hd, positions, this.ropeCos, this.ropeSin, -1);
+      K.rope(dk, N, Hkv, hd, positions, this.ropeCos, this.ropeSin, -1);
+      let dqLin = dq, dkLin = dk;
+      if (dqpre && dkpre) {
+        dqpre.fill(0);
+        dkpre.fill(0);
+        K.rmsnormBwd(dq, A.qpre!, W.qNorm!, A.rstdq!, dqpre, G(p + "self_attn.q_norm.weight"), N * H, hd);
+        K.rmsnormBwd(dk, A.kpre!, W.kNorm!, A.rstdk!, dkpre, G(p + "self_attn.k_norm.weight"), N * Hkv, hd);
+        dqLin = dqpre;
+        dkLin = dkpre;
+      }
+      const qb = this.qkvBias;
+      matmulBackward(K, dxn, G(p + "self_attn.q_proj.weight"), Gopt(p + "self_attn.q_proj.bias", qb), dqLin, A.xn1, W.wq, N, d, qd);
+      matmulBackward(K, dxn, G(p + "self_attn.k_proj.weight"), Gopt(p + "self_attn.k_proj.bias", qb), dkLin, A.xn1, W.wk, N, d, kvd, true);
+      matmulBackward(K, dxn, G(p + "self_attn.v_proj.weight"), Gopt(p + "self_attn.v_proj.bias", qb), dv, A.xn1, W.wv, N, d, kvd, true);
       K.rmsnormBwd(dxn, A.xin, W.inNorm, A.rstd1, dxmid, G(p + "input_layernorm.weight"), N, d);
       dx = dxmid;
       cache.layers[l] = undefined as unknown as LayerActs; // free activations early
@@ -474,11 +547,7 @@ export class LlamaModel {
     for (let l = 0; l < this.L; l++) {
       const W = this.layerW(l);
       K.rmsnormFwd(x, W.inNorm, xn, rstd, R, d, eps);
-      this.linear(xn, W.wq, R, d, qd, q);
-      this.linear(xn, W.wk, R, d, kvd, k);
-      this.linear(xn, W.wv, R, d, kvd, v);
-      K.rope(q, R, H, hd, rowPos, this.ropeCos, this.ropeSin, 1);
-      K.rope(k, R, Hkv, hd, rowPos, this.ropeCos, this.ropeSin, 1);
+      this.attnInputs(W, xn, R, rowPos, q, k, v, false);
       const kc = cache.k[l]!, vc = cache.v[l]!;
       for (let r = 0; r < R; r++) {
         const o = (rowSlot[r]! * cache.maxLen + rowPos[r]!) * kvd;
@@ -486,7 +555,7 @@ export class LlamaModel {
         vc.set(v.subarray(r * kvd, r * kvd + kvd), o);
       }
       K.attnCached(q, kc, vc, rowSlot, rowPos, att, H, Hkv, hd, cache.maxLen);
-      this.linear(att, W.wo, R, qd, d, x, 1);
+      this.linear(att, W.wo, R, qd, d, x, 1, W.bo);
       K.rmsnormFwd(x, W.postNorm, xn, rstd, R, d, eps);
       this.linear(xn, W.wg, R, d, F, g);
       this.linear(xn, W.wu, R, d, F, u);

@@ -1,7 +1,9 @@
 /**
- * Opening a model named on the command line: an http(s) URL (any OpenAI-compatible server) or embedded-model
- * weights, found with the one run layout (src/core/runs.ts): a run directory, its checkpoints folder or one
- * checkpoint. Every loader says which weights it picked (on stderr, through `log`).
+ * Opening a model named on the command line: an http(s) URL (any OpenAI-compatible server), embedded-model
+ * weights found with the one run layout (src/core/runs.ts): a run directory, its checkpoints folder or one
+ * checkpoint; or an outside model (src/backends/model-ref.ts): a Hugging Face folder, a hub id (from the HF
+ * cache; downloaded only with allowDownload) or a .gguf file. Every loader says which weights it picked (on
+ * stderr, through `log`).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -40,7 +42,14 @@ export async function loadPolicyFrom(spec: string, log: (line: string) => void =
   }
 }
 
-export async function loadCheckpointSampler(spec: string, log: (line: string) => void = logToStderr): Promise<{ sampler: Sampler; dir: string }> {
+export async function loadCheckpointSampler(
+  spec: string, log: (line: string) => void = logToStderr, opts: { allowDownload?: boolean } = {},
+): Promise<{ sampler: Sampler; dir: string }> {
+  const { isExternalModelRef, loadPolicyForRef } = await import("../backends/model-ref.js");
+  if (isExternalModelRef(spec)) {
+    const { policy, loaded } = await loadPolicyForRef(spec, { log, allowDownload: opts.allowDownload ?? false });
+    return { sampler: policy, dir: loaded.path };
+  }
   const { policy, weights } = await loadPolicyFrom(spec, log);
   return { sampler: policy, dir: weights.weights };
 }
@@ -53,6 +62,8 @@ export interface OpenModelOptions {
   timeoutMs?: number;
   retries?: number;
   log?: (line: string) => void;
+  /** Let a hub id be downloaded into the HF cache when it is not there. */
+  allowDownload?: boolean;
 }
 
 /** A TextGenerator for `batcoder eval --model`: an HTTP endpoint, or embedded weights (cached when cacheDir is set). */
@@ -63,8 +74,11 @@ export async function openModel(spec: string, opts: OpenModelOptions = {}): Prom
     await c.init();
     return c;
   }
-  if (!fs.existsSync(spec) || !fs.statSync(spec).isDirectory()) throw new UserError(`model '${spec}' is neither an http(s) URL nor a directory`);
-  const { sampler, dir } = await loadCheckpointSampler(spec, opts.log);
+  const { isExternalModelRef } = await import("../backends/model-ref.js");
+  if (!isExternalModelRef(spec) && (!fs.existsSync(spec) || !fs.statSync(spec).isDirectory())) {
+    throw new UserError(`model '${spec}' is neither an http(s) URL, a directory, a .gguf file nor a hub id (ORG/NAME)`);
+  }
+  const { sampler, dir } = await loadCheckpointSampler(spec, opts.log, { allowDownload: opts.allowDownload ?? false });
   const label = path.basename(dir) === "policy" ? path.basename(path.dirname(dir)) : path.basename(dir);
   const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${label}`);
   return opts.cacheDir ? new CachedGenerator(gen, opts.cacheDir) : gen;

@@ -1,6 +1,7 @@
 // Finite-difference gradient checks: every kernel (RMSNorm, rotary, causal attention, SwiGLU, log-softmax with
 // entropy) and every parameter tensor of a small LLaMA (embedding, norms, q/k/v/o, gate/up/down, lm head, tied
-// and untied, GQA), for both the native and the pure-TS kernels.
+// and untied, GQA, q/k/v/o biases, Qwen3 q/k norms with a decoupled head_dim), for both the native and the
+// pure-TS kernels.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tsKernels, nativeKernels, type Kernels } from "../../src/engine/kernels.js";
@@ -140,13 +141,37 @@ for (const K of backends) {
     fdCheck("logsoftmax dz", z, f, dz);
   });
 
-  for (const tied of [true, false]) {
-    test(`[${K.name}] every parameter of a ${tied ? "tied" : "untied"} GQA LLaMA matches finite differences`, () => {
+  const variants: Array<{ label: string; cfg: Record<string, unknown>; has?: string[]; lacks?: string[] }> = [
+    { label: "tied GQA LLaMA", cfg: { tie_word_embeddings: true } },
+    { label: "untied GQA LLaMA", cfg: { tie_word_embeddings: false } },
+    // q/k/v/o biases and Llama-3 rotary scaling
+    {
+      label: "LLaMA with attention bias and llama3 rope scaling",
+      cfg: {
+        attention_bias: true, rope_theta: 500000,
+        rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8 },
+      },
+      has: ["model.layers.1.self_attn.q_proj.bias", "model.layers.1.self_attn.o_proj.bias"],
+    },
+    // q/k/v bias, no o bias
+    { label: "Qwen2", cfg: { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", tie_word_embeddings: false },
+      has: ["model.layers.0.self_attn.k_proj.bias", "model.layers.0.self_attn.v_proj.bias", "lm_head.weight"],
+      lacks: ["model.layers.0.self_attn.o_proj.bias"] },
+    // per-head q/k RMSNorm, head_dim decoupled from hidden/heads (4 heads x 6 != 16)
+    { label: "Qwen3 (q/k norm, head_dim 6)", cfg: { architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", head_dim: 6 },
+      has: ["model.layers.1.self_attn.q_norm.weight", "model.layers.1.self_attn.k_norm.weight"],
+      lacks: ["model.layers.0.self_attn.q_proj.bias"] },
+    { label: "Mistral", cfg: { architectures: ["MistralForCausalLM"], model_type: "mistral", sliding_window: 16 } },
+  ];
+  for (const { label, cfg, has = [], lacks = [] } of variants) {
+    test(`[${K.name}] every parameter of a ${label} matches finite differences`, () => {
       const config = ModelConfigSchema.parse({
         vocab_size: 24, hidden_size: 16, intermediate_size: 20, num_hidden_layers: 2, num_attention_heads: 4,
-        num_key_value_heads: 2, max_position_embeddings: 16, bos_token_id: 1, eos_token_id: 2, tie_word_embeddings: tied,
+        num_key_value_heads: 2, max_position_embeddings: 16, bos_token_id: 1, eos_token_id: 2, ...cfg,
       });
       const model = LlamaModel.init(config, 7, K);
+      for (const n of has) assert.ok(model.weights.has(n), `${label} has ${n}`);
+      for (const n of lacks) assert.ok(!model.weights.has(n), `${label} has no ${n}`);
       const rng = new Rng(8);
       // larger weights than the 0.02 init so every gradient is well above float32 noise
       for (const t of model.weights.values()) {

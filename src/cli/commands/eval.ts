@@ -17,8 +17,10 @@ Writes DIR/config.json (resolved options), DIR/samples.jsonl (task_id, completio
 (+ passed, result, status) and DIR/summary.json; prints a summary table. Progress goes to stderr.
 
   --benchmark NAME      ${BENCHMARK_HELP}
-  --model URL|DIR       an OpenAI-compatible endpoint (http://host:8000/v1: vLLM, llama.cpp, Ollama,
-                        batcoder serve) or an embedded-model checkpoint / run directory
+  --model URL|REF       an OpenAI-compatible endpoint (http://host:8000/v1: vLLM, llama.cpp, Ollama,
+                        batcoder serve), an embedded-model checkpoint / run directory, a Hugging Face
+                        model folder, a hub id ORG/NAME (from the HF cache) or a .gguf file
+  --allow-download      let a hub id missing from the HF cache be downloaded into it
   --model-name NAME     model id sent to the endpoint (default: the first of GET /v1/models)
   --samples FILE        score an existing human-eval style samples file (task_id, completion) instead
   --format F            completion (base models: prompt continued, cut at stop sequences) or
@@ -97,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
         "max-tokens": { type: "string" }, seed: { type: "string" }, k: { type: "string" }, limit: { type: "string" }, tasks: { type: "string" },
         out: { type: "string" }, cache: { type: "string" }, concurrency: { type: "string" }, requests: { type: "string" },
         timeout: { type: "string" }, "unsafe-no-sandbox": { type: "boolean" }, quiet: { type: "boolean" },
+        "allow-download": { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -147,7 +150,9 @@ export async function run(argv: string[]): Promise<number> {
     const samples = readSamplesFile(cfg.samples);
     ({ summary } = await scoreSamples({ benchmark: cfg.benchmark, samples, k: cfg.k, outDir: cfg.out, concurrency: cfg.concurrency, unsafeNoSandbox: cfg.unsafeNoSandbox, limits, onProgress: (p) => bar.update(p) }));
   } else {
-    const generator = await openModel(cfg.model!, { modelName: cfg.modelName, cacheDir: cfg.cache, concurrency: cfg.requests });
+    const generator = await openModel(cfg.model!, {
+      modelName: cfg.modelName, cacheDir: cfg.cache, concurrency: cfg.requests, allowDownload: values["allow-download"] ?? false,
+    });
     try {
       ({ summary } = await evaluateBenchmark({
         benchmark: cfg.benchmark,

@@ -8,10 +8,11 @@ import { UserError } from "../../core/errors.js";
 import { OpenAIServer } from "../../backends/openai-server.js";
 import { loadCheckpointSampler, loadPolicyFrom } from "../../orchestration/models.js";
 
-export const help = `batcoder serve CHECKPOINT [--port 8000] [--host 127.0.0.1] [options]
+export const help = `batcoder serve MODEL [--port 8000] [--host 127.0.0.1] [options]
 batcoder serve CHECKPOINT --training [--port 8001] [--api-key KEY] [--state-dir DIR]
 
-Serves a checkpoint (or the latest checkpoint of a run directory) over the OpenAI-compatible API:
+Serves MODEL over the OpenAI-compatible API: a checkpoint (or the latest checkpoint of a run directory), a
+Hugging Face model folder, a hub id ORG/NAME (from the HF cache; --allow-download fetches it) or a .gguf file:
 GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming and not; logprobs, stop, n,
 seed, max_tokens, temperature, top_p). Concurrent requests are batched into one sampling call. Chat messages
 are rendered as plain "### User:" / "### Assistant:" turns (the model has no chat training).
@@ -21,6 +22,7 @@ are rendered as plain "### User:" / "### Assistant:" turns (the model has no cha
   --model-name NAME     model id reported and accepted                  [the checkpoint's model name]
   --batch-window MS     wait this long for more requests before sampling [5]
   --max-batch N         max sequences (sum of n) per sampling call      [64]
+  --allow-download      let a hub id missing from the HF cache be downloaded into it
 
 Training API (--training): serves the checkpoint's full training state (weights, AdamW, step, RNG) for a
 remote trainer (RemotePolicy, src/backends/remote.ts) under /v1/training/: info, sample, compute_logprobs,
@@ -61,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
         port: { type: "string" }, host: { type: "string" }, "model-name": { type: "string" },
         "batch-window": { type: "string" }, "max-batch": { type: "string" },
         training: { type: "boolean" }, "api-key": { type: "string" }, "state-dir": { type: "string" },
+        "allow-download": { type: "boolean" },
       },
       strict: true,
       allowPositionals: true,
@@ -90,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
   const cfg = parsed.data;
-  const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint);
+  const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint, undefined, { allowDownload: values["allow-download"] ?? false });
   const server = new OpenAIServer({
     sampler,
     modelName: cfg.modelName,

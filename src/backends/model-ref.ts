@@ -1,0 +1,173 @@
+/**
+ * "A model reference" as the CLI and orchestration take it, resolved and loaded into the engine:
+ *
+ *   - embedded-model weights in the one run layout (src/core/runs.ts resolveWeights): a checkpoint, a run
+ *     directory or a checkpoints folder (its newest step checkpoint, never the frozen RL reference),
+ *   - a Hugging Face model folder (config.json + safetensors),
+ *   - a Hugging Face hub id (ORG/NAME[@REV]) from the local cache, or downloaded when allowed (./hub.ts),
+ *   - a .gguf file (llama / qwen2 / qwen3; F32, F16, BF16, Q8_0, Q4_K, Q6_K).
+ *
+ * This lives in backends (not engine) because a hub id may need the network; the engine's loaders
+ * (checkpoint.ts, hf.ts, gguf.ts) only read paths they are given.
+ *
+ * Tokenizers: an embedded checkpoint brings its BpeTokenizer; HF folders and hub ids bring tokenizer.json /
+ * tokenizer_config.json as JSON and GGUF files their tokenizer.ggml.* metadata (`TokenizerSource`).
+ * `tokenizerFor` turns a source into a working tokenizer: today the engine's byte-level BPE, which reads the
+ * tokenizer.json files batcoder itself writes; the full tokenizer.json pipeline (Qwen / Llama-3 regexes, added
+ * tokens, decoders) plugs in at that one function (the HF-tokenizer seam).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { UserError } from "../core/errors.js";
+import { resolveWeights } from "../core/runs.js";
+import type { ModelConfig } from "../engine/config.js";
+import type { Kernels } from "../engine/kernels.js";
+import { LlamaModel } from "../engine/model.js";
+import type { GenerationConfig } from "../engine/hf.js";
+import type { GgufTokenizerData } from "../engine/gguf.js";
+import { BpeTokenizer } from "../engine/tokenizer.js";
+import { Rng } from "../core/rng.js";
+import { EmbeddedPolicy } from "./embedded.js";
+import { isHubId, resolveHubModel, type HubOptions } from "./hub.js";
+
+export type ModelRefKind = "checkpoint" | "hf-folder" | "hub" | "gguf";
+
+/** Where a loaded model's tokenizer comes from. */
+export type TokenizerSource =
+  | { kind: "bpe"; tokenizer: BpeTokenizer }
+  | { kind: "tokenizer.json"; json: Record<string, unknown>; config?: Record<string, unknown> }
+  | { kind: "gguf"; data: GgufTokenizerData };
+
+export interface LoadedModelRef {
+  kind: ModelRefKind;
+  /** The reference as given. */
+  ref: string;
+  /** The local path the weights were read from (checkpoint dir, model folder / hub snapshot, .gguf file). */
+  path: string;
+  config: ModelConfig;
+  model: LlamaModel;
+  tokenizer?: TokenizerSource;
+  /** Jinja chat template, when the model carries one (tokenizer_config.json, chat_template.jinja, GGUF metadata). */
+  chatTemplate?: string;
+  generationConfig?: GenerationConfig;
+  /** One line saying what was loaded (for logs: "which weights it picked"). */
+  description: string;
+}
+
+export interface LoadModelOptions extends HubOptions {
+  kernels?: Kernels;
+}
+
+/**
+ * Whether `ref` names a model outside the embedded run layout: a .gguf file, a Hugging Face folder (config.json
+ * without the checkpoint manifest) or a hub id that is not a local path. Synchronous, no network.
+ */
+export function isExternalModelRef(ref: string): boolean {
+  if (!fs.existsSync(ref)) return isHubId(ref);
+  const st = fs.statSync(ref);
+  if (st.isFile()) return ref.endsWith(".gguf");
+  return fs.existsSync(path.join(ref, "config.json")) && !fs.existsSync(path.join(ref, "manifest.json"));
+}
+
+/** Classifies a reference without loading it (throws a UserError for something that is none of the four). */
+export async function resolveModelRef(
+  ref: string, opts: HubOptions = {},
+): Promise<{ kind: ModelRefKind; path: string; description?: string }> {
+  if (fs.existsSync(ref)) {
+    const abs = path.resolve(ref);
+    const st = fs.statSync(abs);
+    if (st.isFile()) {
+      if (abs.endsWith(".gguf")) return { kind: "gguf", path: abs };
+      throw new UserError(`model ${ref}: a file that is not .gguf (supported: a .gguf file, an HF model folder, a checkpoint directory, a hub id)`);
+    }
+    // an embedded checkpoint also has config.json + model.safetensors: its manifest.json tells it apart
+    if (fs.existsSync(path.join(abs, "config.json")) && !fs.existsSync(path.join(abs, "manifest.json"))) return { kind: "hf-folder", path: abs };
+    let w;
+    try {
+      w = resolveWeights(abs);
+    } catch (e) {
+      throw new UserError(`model ${ref}: not a Hugging Face model folder (no config.json), and ${(e as Error).message}`);
+    }
+    return { kind: "checkpoint", path: w.weights, description: w.description };
+  }
+  if (isHubId(ref)) return { kind: "hub", path: await resolveHubModel(ref, opts) };
+  throw new UserError(`model ${ref}: no such file or directory, and not a hub id (ORG/NAME)`);
+}
+
+/** Resolves and loads a model reference into the engine (see the header comment). Nothing half-loaded is returned. */
+export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promise<LoadedModelRef> {
+  const { kind, path: p, description } = await resolveModelRef(ref, opts);
+  if (kind === "checkpoint") {
+    const { loadCheckpoint } = await import("../engine/checkpoint.js");
+    const ck = loadCheckpoint(p, { optimizer: false });
+    const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
+    return {
+      kind, ref, path: p, config: ck.config, model, tokenizer: { kind: "bpe", tokenizer: ck.tokenizer },
+      description: `embedded model: ${description ?? p}`,
+    };
+  }
+  if (kind === "gguf") {
+    const { loadGgufModel } = await import("../engine/gguf.js");
+    const g = loadGgufModel(p);
+    const model = new LlamaModel(g.config, g.weights, opts.kernels);
+    const types = [...new Set(g.sourceTypes.values())].sort().join("/");
+    const out: LoadedModelRef = {
+      kind, ref, path: p, config: g.config, model, tokenizer: { kind: "gguf", data: g.tokenizer },
+      description: `GGUF ${p} (${g.config.model_type}, ${types} dequantised to f32)`,
+    };
+    if (g.tokenizer.chatTemplate !== undefined) out.chatTemplate = g.tokenizer.chatTemplate;
+    if (g.tokenizer.eosId !== undefined) out.generationConfig = { eosTokenIds: [g.tokenizer.eosId], raw: {} };
+    return out;
+  }
+  const { loadHfFolder } = await import("../engine/hf.js");
+  const hf = loadHfFolder(p);
+  const model = new LlamaModel(hf.config, hf.weights, opts.kernels);
+  const out: LoadedModelRef = {
+    kind, ref, path: p, config: hf.config, model,
+    description: `${kind === "hub" ? `hub model ${ref} from ${p}` : `HF folder ${p}`} (${hf.config.architectures[0]})`,
+  };
+  if (hf.tokenizerJson) {
+    out.tokenizer = { kind: "tokenizer.json", json: hf.tokenizerJson, ...(hf.tokenizerConfig ? { config: hf.tokenizerConfig } : {}) };
+  }
+  if (hf.chatTemplate !== undefined) out.chatTemplate = hf.chatTemplate;
+  if (hf.generationConfig) out.generationConfig = hf.generationConfig;
+  return out;
+}
+
+/**
+ * The tokenizer of a loaded model (the HF-tokenizer seam, see the header): the embedded BPE for checkpoints and
+ * for tokenizer.json files in its format; anything else is a UserError saying what is missing.
+ */
+export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">): BpeTokenizer {
+  const src = loaded.tokenizer;
+  if (!src) throw new UserError(`model ${loaded.ref} has no tokenizer (no tokenizer.json next to config.json)`);
+  if (src.kind === "bpe") return src.tokenizer;
+  if (src.kind === "tokenizer.json") {
+    try {
+      return BpeTokenizer.fromJSON(src.json);
+    } catch (e) {
+      throw new UserError(
+        `model ${loaded.ref}: its tokenizer.json is not one the embedded byte-level BPE reads (${(e as Error).message}); ` +
+          "the full Hugging Face tokenizer pipeline is not wired into this build yet",
+      );
+    }
+  }
+  throw new UserError(
+    `model ${loaded.ref}: tokenizing with a GGUF file's own tokenizer (tokenizer.ggml.model ${JSON.stringify(src.data.model)}, ` +
+      `pre ${JSON.stringify(src.data.pre ?? "")}) is not wired into this build yet; use the model's HF folder or hub id`,
+  );
+}
+
+/**
+ * A policy over any model reference (sampling, log-probs, and training for full fine-tuning), with the
+ * reference's tokenizer. Announces which weights it loaded through `log`.
+ */
+export async function loadPolicyForRef(
+  ref: string, opts: LoadModelOptions & { seed?: number; modelName?: string; log?: (line: string) => void } = {},
+): Promise<{ policy: EmbeddedPolicy; loaded: LoadedModelRef }> {
+  const loaded = await loadModel(ref, opts);
+  opts.log?.(`using weights: ${loaded.description}`);
+  const tokenizer = tokenizerFor(loaded);
+  const name = opts.modelName ?? (loaded.kind === "hub" ? ref : path.basename(loaded.path));
+  return { policy: new EmbeddedPolicy(loaded.model, tokenizer, new Rng(opts.seed ?? 0), { modelName: name }), loaded };
+}
