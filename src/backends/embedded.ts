@@ -120,7 +120,7 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
 
   async optimStep(adam: AdamParams): Promise<OptimStepResult> {
     if (!this.grads) this.grads = this.model.zeroGrads(); // a step with no gradients still decays weights / advances state
-    const gradNorm = this.optimizer.update(this.model.weights, this.grads, adam);
+    const gradNorm = this.optimizer.update(this.model.trainableWeights(), this.grads, adam);
     for (const g of this.grads.values()) g.fill(0);
     return { gradNorm, step: this.optimizer.step };
   }
