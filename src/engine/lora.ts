@@ -34,7 +34,10 @@ export const LoraConfigSchema = z
     rank: z.number().int().positive().default(8),
     alpha: z.number().positive().default(16),
     dropout: z.number().min(0).lt(1).default(0),
-    targetModules: z.array(z.enum(LORA_TARGETS)).nonempty().default([...LORA_TARGETS]),
+    targetModules: z
+      .array(z.enum(LORA_TARGETS))
+      .nonempty()
+      .default([...LORA_TARGETS]),
   })
   .strict();
 export type LoraConfig = z.infer<typeof LoraConfigSchema>;
@@ -87,7 +90,9 @@ export class LoraAdapter {
     for (const m of modules.values()) {
       const r = this.config.rank;
       if (m.A.shape.join(",") !== `${r},${m.inDim}` || m.B.shape.join(",") !== `${m.outDim},${r}`) {
-        throw new UserError(`LoRA ${m.module}: A [${m.A.shape}] / B [${m.B.shape}] do not match rank ${r}, in ${m.inDim}, out ${m.outDim}`);
+        throw new UserError(
+          `LoRA ${m.module}: A [${m.A.shape}] / B [${m.B.shape}] do not match rank ${r}, in ${m.inDim}, out ${m.outDim}`,
+        );
       }
     }
   }
@@ -101,7 +106,13 @@ export class LoraAdapter {
       const A = new Float32Array(c.rank * inDim);
       const bound = 1 / Math.sqrt(inDim);
       for (let i = 0; i < A.length; i++) A[i] = (2 * rng.next() - 1) * bound;
-      modules.set(module, { module, inDim, outDim, A: { shape: [c.rank, inDim], data: A }, B: { shape: [outDim, c.rank], data: new Float32Array(outDim * c.rank) } });
+      modules.set(module, {
+        module,
+        inDim,
+        outDim,
+        A: { shape: [c.rank, inDim], data: A },
+        B: { shape: [outDim, c.rank], data: new Float32Array(outDim * c.rank) },
+      });
     }
     return new LoraAdapter(c, modules, seed);
   }
@@ -125,7 +136,11 @@ export class LoraAdapter {
   clone(): LoraAdapter {
     const mods = new Map<string, LoraModule>();
     for (const [k, m] of this.modules) {
-      mods.set(k, { ...m, A: { shape: [...m.A.shape], data: m.A.data.slice() }, B: { shape: [...m.B.shape], data: m.B.data.slice() } });
+      mods.set(k, {
+        ...m,
+        A: { shape: [...m.A.shape], data: m.A.data.slice() },
+        B: { shape: [...m.B.shape], data: m.B.data.slice() },
+      });
     }
     return new LoraAdapter(this.config, mods);
   }
@@ -151,9 +166,19 @@ export function targetShapes(model: ModelConfig, targets: readonly LoraTarget[])
  * drop(x). Returns what the backward pass needs.
  */
 export function loraForward(
-  K: Kernels, m: LoraModule, scale: number, rank: number, dropout: number, x: Float32Array, y: Float32Array, N: number, dropoutRng: Rng | null,
+  K: Kernels,
+  m: LoraModule,
+  scale: number,
+  rank: number,
+  dropout: number,
+  x: Float32Array,
+  y: Float32Array,
+  N: number,
+  dropoutRng: Rng | null,
 ): LoraActs {
-  const I = m.inDim, O = m.outDim, r = rank;
+  const I = m.inDim,
+    O = m.outDim,
+    r = rank;
   let xin = x;
   let mask: Float32Array | null = null;
   if (dropoutRng && dropout > 0) {
@@ -177,10 +202,20 @@ export function loraForward(
  * dinp += drop'((scale dout B) A). gA / gB / dinp null skip those.
  */
 export function loraBackward(
-  K: Kernels, m: LoraModule, scale: number, rank: number, acts: LoraActs, dout: Float32Array, dinp: Float32Array | null,
-  gA: Float32Array | null, gB: Float32Array | null, N: number,
+  K: Kernels,
+  m: LoraModule,
+  scale: number,
+  rank: number,
+  acts: LoraActs,
+  dout: Float32Array,
+  dinp: Float32Array | null,
+  gA: Float32Array | null,
+  gB: Float32Array | null,
+  N: number,
 ): void {
-  const I = m.inDim, O = m.outDim, r = rank;
+  const I = m.inDim,
+    O = m.outDim,
+    r = rank;
   if (gB) K.sgemm(true, false, O, r, N, scale, dout, O, acts.xa, r, 1, gB, r);
   const dxa = new Float32Array(N * r);
   K.sgemm(false, false, N, r, O, scale, dout, O, m.B.data, r, 0, dxa, r);
@@ -197,7 +232,9 @@ export function loraBackward(
 
 /** Base weights with every adapter merged in (W + scale B A); the input map is not modified. */
 export function mergeAdapter<T extends { shape: number[]; data: Float32Array }>(
-  K: Kernels, weights: Map<string, T>, adapter: LoraAdapter,
+  K: Kernels,
+  weights: Map<string, T>,
+  adapter: LoraAdapter,
 ): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, t] of weights) out.set(k, { shape: [...t.shape], data: t.data });
@@ -237,7 +274,8 @@ export function saveAdapter(dir: string, adapter: LoraAdapter, opts: { baseModel
     inference_mode: true,
   };
   const tensors = new Map<string, SafeTensor>();
-  for (const [name, t] of adapter.parameters()) tensors.set(PEFT_PREFIX + name, { dtype: "F32", shape: t.shape, data: t.data });
+  for (const [name, t] of adapter.parameters())
+    tensors.set(PEFT_PREFIX + name, { dtype: "F32", shape: t.shape, data: t.data });
   writeSafetensors(path.join(dir, ADAPTER_WEIGHTS), tensors, { format: "pt" });
   fs.writeFileSync(path.join(dir, ADAPTER_CONFIG), JSON.stringify(cfg, null, 2) + "\n");
 }
@@ -264,9 +302,14 @@ const PeftConfigSchema = z
  * missing or mis-shaped tensors are UserErrors; nothing half-loaded is returned.
  */
 export function loadAdapter(dir: string, model: ModelConfig): LoraAdapter {
-  const cfgPath = path.join(dir, ADAPTER_CONFIG), wPath = path.join(dir, ADAPTER_WEIGHTS);
-  if (!fs.existsSync(cfgPath)) throw new UserError(`adapter: ${cfgPath} not found (a PEFT LoRA folder has ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`);
-  if (!fs.existsSync(wPath)) throw new UserError(`adapter: ${wPath} not found (only safetensors adapters are supported)`);
+  const cfgPath = path.join(dir, ADAPTER_CONFIG),
+    wPath = path.join(dir, ADAPTER_WEIGHTS);
+  if (!fs.existsSync(cfgPath))
+    throw new UserError(
+      `adapter: ${cfgPath} not found (a PEFT LoRA folder has ${ADAPTER_CONFIG} and ${ADAPTER_WEIGHTS})`,
+    );
+  if (!fs.existsSync(wPath))
+    throw new UserError(`adapter: ${wPath} not found (only safetensors adapters are supported)`);
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(cfgPath, "utf8"));
@@ -274,10 +317,15 @@ export function loadAdapter(dir: string, model: ModelConfig): LoraAdapter {
     throw new UserError(`adapter: ${cfgPath} is not valid JSON: ${(e as Error).message}`);
   }
   const parsed = PeftConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError(`adapter: ${cfgPath}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new UserError(
+      `adapter: ${cfgPath}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   const p = parsed.data;
   const bad = (what: string) => {
-    throw new UserError(`adapter: ${cfgPath}: ${what} is not supported (supported: plain LoRA, bias "none", no DoRA/rsLoRA, a list of target modules among ${LORA_TARGETS.join(", ")})`);
+    throw new UserError(
+      `adapter: ${cfgPath}: ${what} is not supported (supported: plain LoRA, bias "none", no DoRA/rsLoRA, a list of target modules among ${LORA_TARGETS.join(", ")})`,
+    );
   };
   if (p.peft_type !== undefined && p.peft_type !== "LORA") bad(`peft_type ${p.peft_type}`);
   if (p.use_dora) bad("use_dora");
@@ -289,15 +337,22 @@ export function loadAdapter(dir: string, model: ModelConfig): LoraAdapter {
   if (typeof p.target_modules === "string") bad(`target_modules as a pattern ("${p.target_modules}")`);
   const targets = p.target_modules as string[];
   for (const t of targets) if (!(LORA_TARGETS as readonly string[]).includes(t)) bad(`target module "${t}"`);
-  const config = LoraConfigSchema.parse({ rank: p.r, alpha: p.lora_alpha, dropout: p.lora_dropout, targetModules: [...new Set(targets)] });
+  const config = LoraConfigSchema.parse({
+    rank: p.r,
+    alpha: p.lora_alpha,
+    dropout: p.lora_dropout,
+    targetModules: [...new Set(targets)],
+  });
   const file = readSafetensors(wPath);
   const modules = new Map<string, LoraModule>();
   const used = new Set<string>();
   const get = (key: string, shape: number[]): LoraTensor => {
     const t = file.tensors.get(key) ?? file.tensors.get(key.replace(/\.weight$/, ".default.weight"));
     if (!t) throw new UserError(`adapter: ${wPath} has no tensor ${key}`);
-    if (t.shape.join(",") !== shape.join(",")) throw new UserError(`adapter: ${key} has shape [${t.shape}], the base model needs [${shape}]`);
-    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") throw new UserError(`adapter: ${key} has dtype ${t.dtype} (supported: F32, F16, BF16)`);
+    if (t.shape.join(",") !== shape.join(","))
+      throw new UserError(`adapter: ${key} has shape [${t.shape}], the base model needs [${shape}]`);
+    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16")
+      throw new UserError(`adapter: ${key} has dtype ${t.dtype} (supported: F32, F16, BF16)`);
     used.add(file.tensors.has(key) ? key : key.replace(/\.weight$/, ".default.weight"));
     return { shape, data: weightToF32(t) };
   };
@@ -307,6 +362,9 @@ export function loadAdapter(dir: string, model: ModelConfig): LoraAdapter {
     modules.set(module, { module, inDim, outDim, A, B });
   }
   const extra = [...file.tensors.keys()].filter((k) => !used.has(k));
-  if (extra.length) throw new UserError(`adapter: ${wPath} has tensors this base model does not have LoRA layers for: ${extra.slice(0, 5).join(", ")}`);
+  if (extra.length)
+    throw new UserError(
+      `adapter: ${wPath} has tensors this base model does not have LoRA layers for: ${extra.slice(0, 5).join(", ")}`,
+    );
   return new LoraAdapter(config, modules);
 }

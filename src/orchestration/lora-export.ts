@@ -20,17 +20,27 @@ export interface MergeExportOptions extends Omit<LoadModelOptions, "adapter"> {
 }
 
 /** Files of an HF folder that travel with merged weights. */
-const HF_SIDE_FILES = ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json", "chat_template.jinja"];
+const HF_SIDE_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "generation_config.json",
+  "special_tokens_map.json",
+  "chat_template.jinja",
+];
 
 export async function mergeAndExport(
-  modelRef: string, adapterDir: string, out: string, opts: MergeExportOptions,
+  modelRef: string,
+  adapterDir: string,
+  out: string,
+  opts: MergeExportOptions,
 ): Promise<{ format: string; out: string; tensors: number; bytes: number; description: string }> {
   const loaded = await loadModel(modelRef, { ...opts, adapter: adapterDir });
   const lora = loaded.model.lora!;
   const merged = mergeAdapter(loaded.model.kernels, loaded.model.weights, lora);
   if (opts.format === "hf") {
     const dtype = (opts.dtype ?? "F32").toUpperCase();
-    if (dtype !== "F32" && dtype !== "F16" && dtype !== "BF16") throw new UserError(`export --format hf: --dtype must be f32, f16 or bf16, got ${opts.dtype}`);
+    if (dtype !== "F32" && dtype !== "F16" && dtype !== "BF16")
+      throw new UserError(`export --format hf: --dtype must be f32, f16 or bf16, got ${opts.dtype}`);
     const extraFiles: Record<string, string> = {};
     const srcDir = fs.statSync(loaded.path).isDirectory() ? loaded.path : path.dirname(loaded.path);
     for (const f of HF_SIDE_FILES) {
@@ -43,10 +53,14 @@ export async function mergeAndExport(
     return { format: "hf", out: path.resolve(out), tensors: merged.size, bytes, description: loaded.description };
   }
   const dtype = (opts.dtype ?? "f32").toLowerCase();
-  if (dtype !== "f32" && dtype !== "f16") throw new UserError(`export --format gguf: --dtype must be f32 or f16, got ${opts.dtype}`);
+  if (dtype !== "f32" && dtype !== "f16")
+    throw new UserError(`export --format gguf: --dtype must be f32 or f16, got ${opts.dtype}`);
   let tok: BpeTokenizer | GgufTokenizerData;
   if (loaded.tokenizer?.kind === "gguf") tok = loaded.tokenizer.data;
   else tok = tokenizerFor(loaded);
-  const r = exportModelGguf(out, loaded.config, merged, tok, { dtype, name: opts.name ?? `${path.basename(loaded.path)}+lora` });
+  const r = exportModelGguf(out, loaded.config, merged, tok, {
+    dtype,
+    name: opts.name ?? `${path.basename(loaded.path)}+lora`,
+  });
   return { format: "gguf", out: path.resolve(out), ...r, description: loaded.description };
 }

@@ -27,7 +27,11 @@ if (!nk) throw new Error("native kernels addon not built: scripts/setup.sh build
 const backends: Kernels[] = [tsKernels, nk];
 
 /** An adapter with random (non-zero) B so every path carries gradient. */
-function randomAdapter(model: LlamaModel, cfg: ConstructorParameters<typeof LoraAdapter>[0], seed: number): LoraAdapter {
+function randomAdapter(
+  model: LlamaModel,
+  cfg: ConstructorParameters<typeof LoraAdapter>[0],
+  seed: number,
+): LoraAdapter {
   const a = LoraAdapter.init(model.config, cfg, seed);
   const rng = new Rng(seed + 100);
   for (const m of a.modules.values()) for (let i = 0; i < m.B.data.length; i++) m.B.data[i] = rng.normal() * 0.1;
@@ -38,7 +42,10 @@ function datums(V: number, seed: number): Datum[] {
   const rng = new Rng(seed);
   return [9, 6].map((n) => {
     const toks = Array.from({ length: n }, () => rng.int(V));
-    return { modelInput: toks.slice(0, -1), lossInputs: { targetTokens: toks.slice(1), weights: toks.slice(1).map(() => 1) } };
+    return {
+      modelInput: toks.slice(0, -1),
+      lossInputs: { targetTokens: toks.slice(1), weights: toks.slice(1).map(() => 1) },
+    };
   });
 }
 
@@ -60,7 +67,11 @@ for (const K of backends) {
         const ds = datums(model.V, 11);
         const spec = { kind: "cross_entropy" } as const;
         const grads = model.zeroGrads();
-        assert.deepEqual([...grads.keys()].sort(), [...lora.parameters().keys()].sort(), "gradients exist for the adapter only");
+        assert.deepEqual(
+          [...grads.keys()].sort(),
+          [...lora.parameters().keys()].sort(),
+          "gradients exist for the adapter only",
+        );
         assert.equal(grads.size, 2 * 7 * model.L);
         lora.dropoutRng = new Rng(42);
         lossForwardBackward(model, ds, spec, grads);
@@ -73,7 +84,8 @@ for (const K of backends) {
           const g = grads.get(name)!;
           const rng = new Rng(name.length);
           const sample = Array.from({ length: 6 }, () => rng.int(t.data.length));
-          let num2 = 0, den2 = 0;
+          let num2 = 0,
+            den2 = 0;
           for (const i of sample) {
             const old = t.data[i]!;
             t.data[i] = old + eps;
@@ -103,7 +115,14 @@ test("frozen base: AdamW updates only the adapter; base weights and optimizer st
   for (let s = 0; s < 2; s++) {
     const grads = model.zeroGrads();
     lossForwardBackward(model, datums(model.V, s), { kind: "cross_entropy" }, grads);
-    opt.update(model.trainableWeights(), grads, { learningRate: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+    opt.update(model.trainableWeights(), grads, {
+      learningRate: 1e-2,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      maxGradNorm: 1,
+    });
   }
   for (const [k, t] of model.weights) assert.deepEqual(t.data, before.get(k), `${k} changed`);
   assert.deepEqual([...opt.m.keys()].sort(), [...model.lora.parameters().keys()].sort());
@@ -112,7 +131,11 @@ test("frozen base: AdamW updates only the adapter; base weights and optimizer st
   for (const [k, t] of model.lora.parameters()) if (maxDiff(t.data, aBefore.get(k)!) > 0) changed++;
   assert.equal(changed, opt.m.size, "every adapter tensor moved");
   model.freezeBase = false;
-  assert.equal(model.zeroGrads().size, model.weights.size + opt.m.size, "full fine-tuning plus adapter when the base is unfrozen");
+  assert.equal(
+    model.zeroGrads().size,
+    model.weights.size + opt.m.size,
+    "full fine-tuning plus adapter when the base is unfrozen",
+  );
 });
 
 test("a fresh adapter leaves logits unchanged; merged weights equal the adapted model; cached decoding equals the full pass", () => {
@@ -141,7 +164,11 @@ test("PEFT folder: save/load round trip; bad adapters are UserErrors", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lora-"));
   try {
     const model = randomModel(ARCH_CONFIGS.llama!, 9);
-    const a = randomAdapter(model, { rank: 2, alpha: 5, dropout: 0.1, targetModules: ["k_proj", "o_proj", "gate_proj"] }, 3);
+    const a = randomAdapter(
+      model,
+      { rank: 2, alpha: 5, dropout: 0.1, targetModules: ["k_proj", "o_proj", "gate_proj"] },
+      3,
+    );
     saveAdapter(dir, a, { baseModel: "test/base" });
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, "adapter_config.json"), "utf8")) as Record<string, unknown>;
     assert.equal(cfg.peft_type, "LORA");
@@ -151,14 +178,31 @@ test("PEFT folder: save/load round trip; bad adapters are UserErrors", () => {
     assert.deepEqual(b.config, a.config);
     for (const [k, t] of a.parameters()) assert.deepEqual(b.parameters().get(k)!.data, t.data);
     // wrong base: a model with a different hidden size
-    const other = ModelConfigSchema.parse({ ...ARCH_CONFIGS.llama!, hidden_size: 16, num_attention_heads: 2, num_key_value_heads: 1 });
-    assert.throws(() => loadAdapter(dir, other), (e: unknown) => e instanceof UserError && /shape/.test((e as Error).message));
+    const other = ModelConfigSchema.parse({
+      ...ARCH_CONFIGS.llama!,
+      hidden_size: 16,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+    });
+    assert.throws(
+      () => loadAdapter(dir, other),
+      (e: unknown) => e instanceof UserError && /shape/.test((e as Error).message),
+    );
     fs.writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify({ ...cfg, use_dora: true }));
-    assert.throws(() => loadAdapter(dir, model.config), (e: unknown) => e instanceof UserError && /use_dora/.test((e as Error).message));
+    assert.throws(
+      () => loadAdapter(dir, model.config),
+      (e: unknown) => e instanceof UserError && /use_dora/.test((e as Error).message),
+    );
     fs.writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify({ ...cfg, target_modules: ["lm_head"] }));
-    assert.throws(() => loadAdapter(dir, model.config), (e: unknown) => e instanceof UserError && /lm_head/.test((e as Error).message));
+    assert.throws(
+      () => loadAdapter(dir, model.config),
+      (e: unknown) => e instanceof UserError && /lm_head/.test((e as Error).message),
+    );
     fs.writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify({ ...cfg, target_modules: ["q_proj"] }));
-    assert.throws(() => loadAdapter(dir, model.config), (e: unknown) => e instanceof UserError && /no tensor/.test((e as Error).message));
+    assert.throws(
+      () => loadAdapter(dir, model.config),
+      (e: unknown) => e instanceof UserError && /no tensor/.test((e as Error).message),
+    );
     assert.throws(() => loadAdapter(path.join(dir, "nope"), model.config), UserError);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -190,7 +234,9 @@ print(json.dumps(out.flatten().tolist()))
 `;
 
 for (const arch of ["qwen2", "qwen3"] as const) {
-  test(`${arch}: peft loads our adapter with our logits, and we load peft's adapter with its logits (1e-4)`, { skip: pythonSkip() }, (t) => {
+  test(`${arch}: peft loads our adapter with our logits, and we load peft's adapter with its logits (1e-4)`, {
+    skip: pythonSkip(),
+  }, (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peft-${arch}-`));
     try {
       const model = randomModel(ARCH_CONFIGS[arch]!, 21);
@@ -198,16 +244,24 @@ for (const arch of ["qwen2", "qwen3"] as const) {
       saveHfFolder(baseDir, model.config, model.weights, { dtype: "F32" });
       const toks = Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % model.V);
       // ours -> peft
-      model.lora = randomAdapter(model, { rank: 3, alpha: 7, targetModules: ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"] }, 4);
+      model.lora = randomAdapter(
+        model,
+        { rank: 3, alpha: 7, targetModules: ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"] },
+        4,
+      );
       const oursDir = path.join(dir, "ours");
       saveAdapter(oursDir, model.lora);
       const ours = model.forwardLogits(toks);
-      const r1 = runPython({ code: PEFT_PROGRAM }, ["load", baseDir, oursDir, JSON.stringify(toks)], { timeoutMs: 600_000 });
+      const r1 = runPython({ code: PEFT_PROGRAM }, ["load", baseDir, oursDir, JSON.stringify(toks)], {
+        timeoutMs: 600_000,
+      });
       const theirs1 = JSON.parse(r1.stdout.trim().split("\n").pop()!) as number[];
       const d1 = maxDiff(ours, theirs1);
       // peft -> ours
       const peftDir = path.join(dir, "peft");
-      const r2 = runPython({ code: PEFT_PROGRAM }, ["save", baseDir, peftDir, JSON.stringify(toks)], { timeoutMs: 600_000 });
+      const r2 = runPython({ code: PEFT_PROGRAM }, ["save", baseDir, peftDir, JSON.stringify(toks)], {
+        timeoutMs: 600_000,
+      });
       const theirs2 = JSON.parse(r2.stdout.trim().split("\n").pop()!) as number[];
       model.lora = loadAdapter(peftDir, model.config);
       assert.equal(model.lora.config.rank, 4);
@@ -216,7 +270,10 @@ for (const arch of ["qwen2", "qwen3"] as const) {
       model.lora = null;
       const baseLogits = model.forwardLogits(toks);
       t.diagnostic(`${arch}: ours->peft max diff ${d1.toExponential(2)}, peft->ours ${d2.toExponential(2)}`);
-      assert.ok(maxDiff(baseLogits, theirs2) > 1e-3 && maxDiff(baseLogits, theirs1) > 1e-3, "the adapters change the logits");
+      assert.ok(
+        maxDiff(baseLogits, theirs2) > 1e-3 && maxDiff(baseLogits, theirs1) > 1e-3,
+        "the adapters change the logits",
+      );
       assert.ok(d1 < 1e-4, `ours->peft logits differ by ${d1}`);
       assert.ok(d2 < 1e-4, `peft->ours logits differ by ${d2}`);
     } finally {

@@ -29,11 +29,20 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function fixture(root: string) {
-  const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "the sum of two numbers"], { vocabSize: 300 });
-  const config = ModelConfigSchema.parse({ ...ARCH_CONFIGS.qwen2!, vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId });
+  const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "the sum of two numbers"], {
+    vocabSize: 300,
+  });
+  const config = ModelConfigSchema.parse({
+    ...ARCH_CONFIGS.qwen2!,
+    vocab_size: tok.vocabSize,
+    bos_token_id: tok.bosId,
+    eos_token_id: tok.eosId,
+  });
   const model = randomModel(config, 12);
   const hfDir = path.join(root, "hf");
-  saveHfFolder(hfDir, config, model.weights, { extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) } });
+  saveHfFolder(hfDir, config, model.weights, {
+    extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) },
+  });
   const lora = LoraAdapter.init(config, { rank: 4, alpha: 8 }, 3);
   const rng = new Rng(5);
   for (const m of lora.modules.values()) for (let i = 0; i < m.B.data.length; i++) m.B.data[i] = rng.normal() * 0.2;
@@ -64,15 +73,23 @@ test("loadModel attaches an adapter; merge-and-export to an HF folder and to GGU
     await mergeAndExport(hfDir, adapterDir, ggufOut, { format: "gguf" });
     const g = loadGgufModel(ggufOut);
     assert.ok(maxDiff(new LlamaModel(g.config, g.weights).forwardLogits(toks), want) < 1e-4);
-    await assert.rejects(mergeAndExport(hfDir, path.join(root, "none"), path.join(root, "x"), { format: "hf" }), UserError);
-    await assert.rejects(mergeAndExport(hfDir, adapterDir, path.join(root, "y"), { format: "hf", dtype: "q4" }), /--dtype must be/);
+    await assert.rejects(
+      mergeAndExport(hfDir, path.join(root, "none"), path.join(root, "x"), { format: "hf" }),
+      UserError,
+    );
+    await assert.rejects(
+      mergeAndExport(hfDir, adapterDir, path.join(root, "y"), { format: "hf", dtype: "q4" }),
+      /--dtype must be/,
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
 
 function serve(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(repoRoot, "dist/src/cli/main.js"), "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(repoRoot, "dist/src/cli/main.js"), "serve", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
@@ -83,10 +100,11 @@ function serve(args: string[]): Promise<{ url: string; stop: () => Promise<void>
       if (m) {
         resolve({
           url: m[1]!,
-          stop: () => new Promise<void>((res) => {
-            child.once("exit", () => res());
-            child.kill("SIGTERM");
-          }),
+          stop: () =>
+            new Promise<void>((res) => {
+              child.once("exit", () => res());
+              child.kill("SIGTERM");
+            }),
         });
       }
     });
