@@ -23,6 +23,11 @@ declare -A NEED=(
   [lua-unit]=/usr/share/lua/5.4/luaunit.lua
   [libjavatuples-java]=/usr/share/java/javatuples.jar
   [libtest-deep-perl]=/usr/share/perl5/Test/Deep.pm
+  # MultiPL-E's remaining languages with a Debian toolchain (Swift has none in Debian 12)
+  [r-base-core]=/usr/bin/Rscript
+  [racket]=/usr/bin/racket
+  [ocaml-interp]=/usr/bin/ocaml
+  [scala]=/usr/bin/scalac
 )
 missing=()
 for pkg in "${!NEED[@]}"; do

@@ -92,6 +92,10 @@ async function main(): Promise<void> {
       java: "class Problem {\n    public static void main(String[] args) {\n        System.out.println(1);\n    }\n}\n",
       rs: "fn main() {\n    println!(\"1\");\n}\n",
       pl: "print 1;\n",
+      r: "cat(1, \"\\n\")\n",
+      rkt: "#lang racket\n(displayln 1)\n",
+      ml: "let () = print_endline \"1\"\n",
+      scala: "object Problem {\n    def main(args: Array[String]) = {\n        println(1)\n    }\n\n}\n",
     };
     console.log("| language | sandboxed run of a trivial program (compile + run), median of 3 |");
     console.log("|---|---|");

@@ -15,7 +15,17 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../core/errors.js";
 import { parseJsonl, readTextMaybeGz } from "../core/jsonl.js";
-import { LANGUAGE_NAMES, type Language } from "../sandbox/executors.js";
+import { LANGUAGE_NAMES, type ExecResult, type Language } from "../sandbox/executors.js";
+import type { Sandbox, SandboxLimits } from "../sandbox/sandbox.js";
+import { loadHumanEvalPlus, loadMbppPlus, type PhaseVerdict } from "./evalplus.js";
+
+/** A sample as a judge sees it: the completion, or (EvalPlus samples files) a whole `solution` program. */
+export interface JudgeSample {
+  completion: string;
+  solution?: string;
+}
+/** A judge's verdict; EvalPlus benchmarks add the base and plus phase verdicts. */
+export type JudgeResult = ExecResult & { base?: PhaseVerdict; plus?: PhaseVerdict };
 
 export interface Problem {
   /** task_id in results files: "HumanEval/0", "Mbpp/11", or MultiPL-E's name ("HumanEval_0_has_close_elements"). */
@@ -36,6 +46,11 @@ export interface Problem {
   tests: string;
   /** prompt + completion + tests, per the benchmark's rule. */
   assemble(completion: string): string;
+  /**
+   * When set, runs a sample instead of `executeProgram(language, assemble(completion))` — EvalPlus's
+   * differential testing (src/eval/evalplus.ts).
+   */
+  judge?: (sandbox: Sandbox, sample: JudgeSample, opts: { limits?: Partial<SandboxLimits> }) => Promise<JudgeResult>;
 }
 
 export const MBPP_SPLITS = {
@@ -48,10 +63,10 @@ export const MBPP_SPLITS = {
 export type MbppSplit = keyof typeof MBPP_SPLITS;
 
 /** MultiPL-E languages this harness can execute (the data has more). */
-export const MULTIPLE_LANGS: readonly Language[] = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl"];
+export const MULTIPLE_LANGS: readonly Language[] = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl", "r", "rkt", "ml", "scala"];
 
-const HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
-const MBPP_STOP = ["\nassert", '\n"""', "\nprint(", "\nif __name__", "\n```"];
+export const HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
+export const MBPP_STOP = ["\nassert", '\n"""', "\nprint(", "\nif __name__", "\n```"];
 
 /** Locates data/benchmarks (walks up from this file; BATCODER_DATA_DIR overrides). */
 export function benchmarkDataDir(): string {
@@ -196,14 +211,20 @@ export const FENCE: Record<Language, string> = {
   java: "java",
   rs: "rust",
   pl: "perl",
+  r: "r",
+  rkt: "racket",
+  ml: "ocaml",
+  scala: "scala",
 };
 
-export const BENCHMARK_HELP = `humaneval | mbpp | mbpp:<split> (prompt|test|validation|train|all; default test = task ids 11-510) | mbpp-sanitized | multipl-e:<lang> | multipl-e-mbpp:<lang>   (lang: ${MULTIPLE_LANGS.join(" ")})`;
+export const BENCHMARK_HELP = `humaneval | humaneval+ | mbpp | mbpp+ | mbpp:<split> (prompt|test|validation|train|all; default test = task ids 11-510) | mbpp-sanitized | multipl-e:<lang> | multipl-e-mbpp:<lang>   (lang: ${MULTIPLE_LANGS.join(" ")})`;
 
 /** Resolves a benchmark name such as "humaneval", "mbpp", "mbpp:validation", "multipl-e:rb", "multipl-e-mbpp:go". */
 export function loadBenchmark(name: string): Problem[] {
   const n = name.trim().toLowerCase();
   if (n === "humaneval") return loadHumanEval();
+  if (n === "humaneval+" || n === "humanevalplus") return loadHumanEvalPlus();
+  if (n === "mbpp+" || n === "mbppplus") return loadMbppPlus();
   if (n === "mbpp" || n.startsWith("mbpp:")) {
     const split = (n.split(":")[1] ?? "test") as MbppSplit;
     if (!(split in MBPP_SPLITS)) throw new UserError(`unknown MBPP split '${split}' (use ${Object.keys(MBPP_SPLITS).join(", ")})`);

