@@ -24,7 +24,8 @@ import path from "node:path";
 import { loadCheckpoint, type Tensor32 } from "./checkpoint.js";
 import { UserError } from "../core/errors.js";
 import { headDim, type ModelConfig, ModelConfigSchema, parameterShapes, ropeInvFreq } from "./config.js";
-import { bf16BitsToF32, f16BitsToF32, toBf16, toF16 } from "./safetensors.js";
+import { getKernels } from "./kernels.js";
+import { toBf16, toF16 } from "./safetensors.js";
 import { BpeTokenizer, GGUF_PRE_TOKENIZER } from "./tokenizer.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as u32 LE
@@ -567,12 +568,8 @@ export function unpermuteRotaryRows(w: Float32Array, nHeads: number, rows: numbe
 }
 
 // ---------------------------------------------------------------------------------------------
-// quantized blocks (layouts of ggml-common.h; dequantisation as ggml's dequantize_row_*)
+// quantized blocks (layouts of ggml-common.h; dequantisation is the kernels' `dequantize`)
 // ---------------------------------------------------------------------------------------------
-
-function f16At(b: Uint8Array, o: number): number {
-  return f16BitsToF32(b[o]! | (b[o + 1]! << 8));
-}
 
 /** Q8_0 (block of 32: f16 scale d, 32 x int8 q; x = d * q), scale = max|x| / 127 rounded to f16. */
 export function quantizeQ8_0(x: Float32Array): Uint8Array {
@@ -594,96 +591,16 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
   return out;
 }
 
-function dequantQ8_0(b: Uint8Array, n: number, out: Float32Array): void {
-  const q = new Int8Array(b.buffer, b.byteOffset, b.length);
-  for (let blk = 0; blk < n / 32; blk++) {
-    const o = blk * 34;
-    const d = f16At(b, o);
-    for (let i = 0; i < 32; i++) out[blk * 32 + i] = d * q[o + 2 + i]!;
-  }
-}
-
-/** Q4_K super-block of 256: f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins, 128 bytes of 4-bit quants. */
-function dequantQ4_K(b: Uint8Array, n: number, out: Float32Array): void {
-  for (let blk = 0; blk < n / 256; blk++) {
-    const o = blk * 144;
-    const d = f16At(b, o), dmin = f16At(b, o + 2);
-    const sc = o + 4, qs = o + 16;
-    const scaleMin = (j: number): [number, number] =>
-      j < 4
-        ? [b[sc + j]! & 63, b[sc + j + 4]! & 63]
-        : [(b[sc + j + 4]! & 0xf) | ((b[sc + j - 4]! >> 6) << 4), (b[sc + j + 4]! >> 4) | ((b[sc + j]! >> 6) << 4)];
-    let y = blk * 256;
-    for (let j = 0, is = 0, q = qs; j < 256; j += 64, is += 2, q += 32) {
-      const [s1, m1] = scaleMin(is), [s2, m2] = scaleMin(is + 1);
-      const d1 = d * s1, mm1 = dmin * m1, d2 = d * s2, mm2 = dmin * m2;
-      for (let l = 0; l < 32; l++) out[y + l] = d1 * (b[q + l]! & 0xf) - mm1;
-      for (let l = 0; l < 32; l++) out[y + 32 + l] = d2 * (b[q + l]! >> 4) - mm2;
-      y += 64;
-    }
-  }
-}
-
-/** Q6_K super-block of 256: 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, f16 d. */
-function dequantQ6_K(b: Uint8Array, n: number, out: Float32Array): void {
-  const s8 = new Int8Array(b.buffer, b.byteOffset, b.length);
-  for (let blk = 0; blk < n / 256; blk++) {
-    const o = blk * 210;
-    const d = f16At(b, o + 208);
-    let ql = o, qh = o + 128, sc = o + 192, y = blk * 256;
-    for (let half = 0; half < 2; half++) {
-      for (let l = 0; l < 32; l++) {
-        const is = l >> 4;
-        const q1 = ((b[ql + l]! & 0xf) | (((b[qh + l]! >> 0) & 3) << 4)) - 32;
-        const q2 = ((b[ql + l + 32]! & 0xf) | (((b[qh + l]! >> 2) & 3) << 4)) - 32;
-        const q3 = ((b[ql + l]! >> 4) | (((b[qh + l]! >> 4) & 3) << 4)) - 32;
-        const q4 = ((b[ql + l + 32]! >> 4) | (((b[qh + l]! >> 6) & 3) << 4)) - 32;
-        out[y + l] = d * s8[sc + is]! * q1;
-        out[y + l + 32] = d * s8[sc + is + 2]! * q2;
-        out[y + l + 64] = d * s8[sc + is + 4]! * q3;
-        out[y + l + 96] = d * s8[sc + is + 6]! * q4;
-      }
-      y += 128;
-      ql += 64;
-      qh += 32;
-      sc += 8;
-    }
-  }
-}
-
 /**
- * Any readable GGUF tensor as f32 (a copy). The one place quantized/half tensors become f32: the seam for native
- * dequantisation kernels.
+ * Any readable GGUF tensor as f32 (a copy), through the engine kernels' `dequantize` (native, bit-identical to
+ * ggml's dequantize_row_*, with a TypeScript fallback): the one place quantized/half tensors become f32.
  */
 export function dequantize(t: GgufTensor): Float32Array {
   const n = t.shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
-  switch (t.type) {
-    case GgmlType.F32:
-      out.set(t.data as Float32Array);
-      return out;
-    case GgmlType.F16: {
-      const d = t.data as Uint16Array;
-      for (let i = 0; i < n; i++) out[i] = f16BitsToF32(d[i]!);
-      return out;
-    }
-    case GgmlType.BF16: {
-      const d = t.data as Uint16Array;
-      for (let i = 0; i < n; i++) out[i] = bf16BitsToF32(d[i]!);
-      return out;
-    }
-    case GgmlType.Q8_0:
-      dequantQ8_0(t.data as Uint8Array, n, out);
-      return out;
-    case GgmlType.Q4_K:
-      dequantQ4_K(t.data as Uint8Array, n, out);
-      return out;
-    case GgmlType.Q6_K:
-      dequantQ6_K(t.data as Uint8Array, n, out);
-      return out;
-    default:
-      throw new GgufError(`gguf: cannot dequantise ${t.name}: ggml type ${String(t.type)}`);
-  }
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  getKernels().dequantize(t.type, bytes, out, n);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

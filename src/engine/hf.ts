@@ -6,8 +6,8 @@
  * Loading is all-or-nothing: every shard is checked (present, readable, names/shapes/dtypes as the config
  * requires) before a model is returned; any problem is a UserError naming the file and what was expected.
  *
- * Weights are stored as F32, F16 or BF16 and computed in f32: every conversion goes through `weightToF32`, the
- * one place to point at a native conversion kernel.
+ * Weights are stored as F32, F16 or BF16 and computed in f32: every conversion goes through `weightToF32` (the
+ * kernels' halfToF32).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -29,6 +29,7 @@ import {
   writeSafetensors,
 } from "./safetensors.js";
 import type { Tensor } from "./model.js";
+import { getKernels } from "./kernels.js";
 
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
 /** Weight dtypes a folder may store. */
@@ -39,11 +40,15 @@ export type HfWeightDtype = (typeof HF_WEIGHT_DTYPES)[number];
 const IGNORED_TENSOR = /\.rotary_emb\.inv_freq$/;
 
 /**
- * The single conversion from stored weights to the engine's compute type (f32). BF16/F16 -> f32 runs in
- * TypeScript today; this is the seam for the native conversion kernel.
+ * The single conversion from stored weights to the engine's compute type (f32): BF16/F16 are widened by the
+ * engine kernels' `halfToF32` (native, exact), F32 is used as stored.
  */
 export function weightToF32(t: SafeTensor): Float32Array {
-  return tensorToF32(t);
+  if (t.dtype !== "BF16" && t.dtype !== "F16") return tensorToF32(t);
+  const n = t.data.length;
+  const out = new Float32Array(n);
+  getKernels().halfToF32(t.data as Uint16Array, t.dtype === "BF16" ? "bf16" : "f16", out, n);
+  return out;
 }
 
 /** Sampling defaults from generation_config.json (fields the engine uses; the raw object is kept too). */

@@ -90,7 +90,7 @@ test("eval command: a correct samples file scores 100%; bad input is a clear err
     bad(["eval", "--benchmark", "humaneval"], /--model .* or --samples/);
     bad(["eval", "--benchmark", "humaneval", "--samples", f, "--n", "abc"], /--n expects a number/);
     bad(["eval", "--benchmark", "humaneval", "--samples", path.join(dir, "missing.jsonl")], /cannot read samples file/);
-    bad(["eval", "--benchmark", "humaneval", "--model", path.join(dir, "nope")], /neither an http\(s\) URL nor a directory/);
+    bad(["eval", "--benchmark", "humaneval", "--model", path.join(dir, "nope")], /neither an http\(s\) URL, a directory, a .gguf file nor a hub id/);
     bad(["eval", "--benchmark", "humaneval", "--model", dir], /holds no checkpoint/);
     bad(["eval", "--bogus"], /Unknown option/, 2);
     bad(["serve"], /exactly one CHECKPOINT/);
