@@ -492,7 +492,8 @@ napi_value LogsoftmaxBwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// sampleRows(z, R, V, params, uniforms: Float64Array, outTok, outLogp)
+// sampleRows(z, R, V, params, uniforms: Float64Array, outTok, outLogp); outLogp = log softmax(z / T)[token]
+// (temperature T > 0; temperature 1 when greedy), before top-k / top-p
 napi_value SampleRows(napi_env env, napi_callback_info info) {
   Args a(env, info, "sampleRows", 7);
   size_t lz, lp, lu, lt, ll;

@@ -509,7 +509,17 @@ void sample_rows(const float* z, int64_t R, int64_t V, const float* prm, const d
       }
     }
     otok[r] = int32_t(tok);
-    olp[r] = row[tok] - lse;
+    if (T > 0.f && T != 1.f) {
+      // log softmax(z / T)[tok]: the sampling temperature's distribution (TRL / verl), before top-k / top-p
+      float invT = 1.f / T;
+      float sT = 0.f;
+#pragma omp simd reduction(+ : sT)
+      for (int64_t j = 0; j < V; j++)
+        sT += fexp((row[j] - m) * invT);
+      olp[r] = (row[tok] - m) * invT - std::log(sT);
+    } else {
+      olp[r] = row[tok] - lse;
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  * comparison, delete a statement, swap two call arguments (or the operands of a non-commutative operator).
  * Each returns null when the code offers no place for that rewrite.
  */
-import { parseCode, type SyntaxNode } from "../../src/lang/index.js";
+import { parseCode, type LangId, type SyntaxNode } from "../../src/lang/index.js";
 
 type Edit = [number, number, string];
 
@@ -164,4 +164,32 @@ export function swapArguments(src: string): string | null {
     }
   }
   return null;
+}
+
+// ---- one-token semantic breaks for any tree-sitter language (near-miss benchmark) ---------------------------
+
+const NEGATE: Record<string, string> = { "<": ">=", ">": "<=", "<=": ">", ">=": "<", "==": "!=", "!=": "==", "===": "!==", "!==": "===" };
+const WRONG_OP: Record<string, string> = { "+": "-", "-": "+", "*": "+", "/": "*", "%": "*", "//": "*", "+=": "-=", "-=": "+=", "*=": "+=" };
+const BINARY_PARENTS = /^(binary_operator|binary_expression|binary|comparison_operator|augmented_assignment|augmented_assignment_expression|operator_assignment)$/;
+
+function leaves(root: SyntaxNode): SyntaxNode[] {
+  return all(root).filter((n) => n.children.length === 0);
+}
+
+/**
+ * Semantics-breaking one-token edits of `src` (the first place each applies, in source order): flip (a comparison
+ * replaced by its negation), off-by-one (an integer literal n -> n + 1), wrong-op (an arithmetic operator of a
+ * binary expression or augmented assignment replaced: + -> -, - -> +, * -> +, / -> *, % -> *).
+ */
+export function breakEdits(src: string, lang: LangId): Array<[kind: string, code: string]> {
+  const pr = parseCode(lang, src);
+  const ls = leaves(pr.tree.rootNode);
+  const out: Array<[string, string]> = [];
+  const cmp = ls.find((n) => NEGATE[n.text] !== undefined && n.parent && BINARY_PARENTS.test(n.parent.type));
+  if (cmp) out.push(["flip", applyEdits(src, [[cmp.start, cmp.end, NEGATE[cmp.text]!]])]);
+  const num = ls.find((n) => /^\d+$/.test(n.text) && /integer|number/.test(n.type));
+  if (num) out.push(["off-by-one", applyEdits(src, [[num.start, num.end, String(Number(num.text) + 1)]])]);
+  const op = ls.find((n) => WRONG_OP[n.text] !== undefined && n.parent && BINARY_PARENTS.test(n.parent.type));
+  if (op) out.push(["wrong-op", applyEdits(src, [[op.start, op.end, WRONG_OP[op.text]!]])]);
+  return out;
 }

@@ -8,11 +8,12 @@
  *   await policy.saveState("runs/x/step-00000010");   // weights + AdamW moments + step + RNG (atomic)
  *   const again = loadEmbeddedPolicy("runs/x/step-00000010");   // bit-for-bit continuation
  *
- * Sampled log-probs are log softmax(raw logits) at temperature 1 (see src/engine/sampler.ts).
+ * Sampled log-probs are log softmax(logits / T) at the sampling temperature T (see src/engine/sampler.ts);
+ * computeLogprobs / forwardBackward take the same temperature (`opts.temperature`, `LossSpec.temperature`).
  */
 import type {
-  AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
-  Sampler,
+  AdamParams, Datum, ForwardBackwardResult, LogprobOptions, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
+  Sampler, ScoringSampler,
 } from "../core/policy.js";
 import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig, type ModelPreset } from "../engine/config.js";
 import { LlamaModel } from "../engine/model.js";
@@ -80,8 +81,8 @@ class FrozenSampler implements Sampler {
     return generate(this.model, this.tokenizer, requests, this.rng, { maxBatch: this.maxSampleBatch });
   }
 
-  async computeLogprobs(datums: Datum[]): Promise<number[][]> {
-    return datumLogprobs(this.model, datums, { maxTokens: this.maxChunkTokens }).logprobs;
+  async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
+    return datumLogprobs(this.model, datums, { maxTokens: this.maxChunkTokens, temperature: opts.temperature }).logprobs;
   }
 }
 
@@ -174,7 +175,7 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     this.zeroGrad();
   }
 
-  async snapshotReference(): Promise<Sampler & { computeLogprobs(datums: Datum[]): Promise<number[][]> }> {
+  async snapshotReference(): Promise<ScoringSampler> {
     return new FrozenSampler(
       { ...this.info, modelName: `${this.info.modelName}@ref-step${this.optimizer.step}` },
       this.tokenizer,

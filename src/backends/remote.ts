@@ -23,12 +23,13 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type {
-  AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, Sampler,
+  AdamParams, Datum, ForwardBackwardResult, LogprobOptions, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
+  Sampler,
 } from "../core/policy.js";
 import { BpeTokenizer } from "../engine/tokenizer.js";
 import { UserError } from "../core/errors.js";
 import {
-  adamToWire, datumToWire, lossSpecToWire, packDir, parseWire, sampleRequestToWire, sequenceFromWire, stringifyWire, TRAINING_PREFIX,
+  adamToWire, datumToWire, lossSpecToWire, packDir, parseWire, sampleRequestToWire, sequenceFromWire, stringifyWire, temperatureToWire, TRAINING_PREFIX,
   unpackDir, type WireSequence,
 } from "./training-wire.js";
 
@@ -189,8 +190,8 @@ export class RemoteReference implements Sampler {
     return r.sequences.map((s) => s.map(sequenceFromWire));
   }
 
-  async computeLogprobs(datums: Datum[]): Promise<number[][]> {
-    const r = await this.t.call<{ logprobs: number[][] }>("reference/compute_logprobs", { reference_id: this.referenceId, data: datums.map(datumToWire) }, "read");
+  async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
+    const r = await this.t.call<{ logprobs: number[][] }>("reference/compute_logprobs", { reference_id: this.referenceId, data: datums.map(datumToWire), ...temperatureToWire(opts) }, "read");
     return r.logprobs;
   }
 
@@ -229,8 +230,8 @@ export class RemotePolicy implements Policy {
     return r.sequences.map((s) => s.map(sequenceFromWire));
   }
 
-  async computeLogprobs(datums: Datum[]): Promise<number[][]> {
-    const r = await this.t.call<{ logprobs: number[][] }>("compute_logprobs", { data: datums.map(datumToWire) }, "read");
+  async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
+    const r = await this.t.call<{ logprobs: number[][] }>("compute_logprobs", { data: datums.map(datumToWire), ...temperatureToWire(opts) }, "read");
     return r.logprobs;
   }
 

@@ -42,7 +42,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { ApiError } from "../core/errors.js";
-import type { AdamParams, Datum, Policy, Sampler } from "../core/policy.js";
+import type { AdamParams, Datum, Policy, Sampler, ScoringSampler } from "../core/policy.js";
 import { close, createServer, listen, readJsonBody, sendJson, toApiError } from "./http.js";
 import {
   datumFromWire, issues, lossSpecFromWire, packDir, RequestSchemas, sampleRequestFromWire, sequenceToWire, stringifyWire,
@@ -51,7 +51,7 @@ import {
 
 export { TRAINING_API_VERSION, TRAINING_PREFIX };
 
-type Reference = Sampler & { computeLogprobs(datums: Datum[]): Promise<number[][]> };
+type Reference = ScoringSampler;
 
 export interface TrainingServerOptions {
   policy: Policy;
@@ -225,7 +225,7 @@ export class TrainingServer {
       }
       case "compute_logprobs": {
         const b = this.parse(RequestSchemas.data, body);
-        return { logprobs: await this.serial(() => policy.computeLogprobs(b.data.map(datumFromWire))) };
+        return { logprobs: await this.serial(() => policy.computeLogprobs(b.data.map(datumFromWire), { temperature: b.temperature })) };
       }
       case "forward_backward": {
         const b = this.parse(RequestSchemas.forwardBackward, body);
@@ -287,7 +287,7 @@ export class TrainingServer {
       case "reference/compute_logprobs": {
         const b = this.parse(RequestSchemas.refData, body);
         const ref = this.ref(b.reference_id);
-        return { logprobs: await this.serial(() => ref.computeLogprobs(b.data.map(datumFromWire))) };
+        return { logprobs: await this.serial(() => ref.computeLogprobs(b.data.map(datumFromWire), { temperature: b.temperature })) };
       }
       case "reference/sample": {
         const b = this.parse(RequestSchemas.refSample, body);

@@ -76,7 +76,7 @@ const WireSampleRequest = z.strictObject({
 const Aggregation = z.enum(["token-mean", "seq-mean-token-mean", "seq-sum-constant"]);
 const LossConfigs = {
   cross_entropy: z.strictObject({ aggregation: Aggregation.optional() }),
-  importance_sampling: z.strictObject({ aggregation: Aggregation }),
+  importance_sampling: z.strictObject({ aggregation: Aggregation, temperature: z.number().positive().optional() }),
   ppo: z.strictObject({
     clip_low: z.number().min(0),
     clip_high: z.number().min(0),
@@ -85,13 +85,14 @@ const LossConfigs = {
     entropy_coef: z.number(),
     aggregation: Aggregation,
     constant_normalizer: z.number().positive().optional(),
+    temperature: z.number().positive().optional(),
   }),
 } as const;
 
 /** The zod schema of each request body (exported for benchmarks and clients that want to pre-validate). */
 export const RequestSchemas = {
   sample: z.strictObject({ requests: z.array(WireSampleRequest) }),
-  data: z.strictObject({ data: z.array(WireDatum) }),
+  data: z.strictObject({ data: z.array(WireDatum), temperature: z.number().positive().optional() }),
   forwardBackward: z.strictObject({
     data: z.array(WireDatum),
     loss_fn: z.enum(["cross_entropy", "importance_sampling", "ppo"]),
@@ -113,7 +114,7 @@ export const RequestSchemas = {
     z.strictObject({ files: z.array(z.strictObject({ name: z.string().min(1), data: z.string() })).min(1) }),
   ]),
   snapshot: z.strictObject({}),
-  refData: z.strictObject({ reference_id: z.string().min(1), data: z.array(WireDatum) }),
+  refData: z.strictObject({ reference_id: z.string().min(1), data: z.array(WireDatum), temperature: z.number().positive().optional() }),
   refSample: z.strictObject({ reference_id: z.string().min(1), requests: z.array(WireSampleRequest) }),
   refRelease: z.strictObject({ reference_id: z.string().min(1) }),
 };
@@ -180,13 +181,14 @@ export function lossSpecToWire(spec: LossSpec): { loss_fn: LossSpec["kind"]; los
     case "cross_entropy":
       return { loss_fn: "cross_entropy", loss_fn_config: spec.aggregation ? { aggregation: spec.aggregation } : {} };
     case "importance_sampling":
-      return { loss_fn: "importance_sampling", loss_fn_config: { aggregation: spec.aggregation } };
+      return { loss_fn: "importance_sampling", loss_fn_config: { aggregation: spec.aggregation, ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}) } };
     case "ppo": {
       const c: Record<string, unknown> = {
         clip_low: spec.clipLow, clip_high: spec.clipHigh, kl_coef: spec.klCoef, kl_estimator: spec.klEstimator,
         entropy_coef: spec.entropyCoef, aggregation: spec.aggregation,
       };
       if (spec.constantNormalizer !== undefined) c.constant_normalizer = spec.constantNormalizer;
+      if (spec.temperature !== undefined) c.temperature = spec.temperature;
       return { loss_fn: "ppo", loss_fn_config: c };
     }
   }
@@ -197,14 +199,22 @@ export function lossSpecFromWire(kind: LossSpec["kind"], config: Record<string, 
   if (!parsed.success) throw new ApiError(400, "invalid_request", `loss_fn_config for '${kind}': ${issues(parsed.error, "loss_fn_config")}`);
   const c = parsed.data as Record<string, unknown>;
   if (kind === "cross_entropy") return c.aggregation ? { kind, aggregation: c.aggregation as never } : { kind };
-  if (kind === "importance_sampling") return { kind, aggregation: c.aggregation as never };
+  if (kind === "importance_sampling") {
+    return typeof c.temperature === "number" ? { kind, aggregation: c.aggregation as never, temperature: c.temperature } : { kind, aggregation: c.aggregation as never };
+  }
   const p = parsed.data as z.infer<typeof LossConfigs.ppo>;
   const spec: LossSpec = {
     kind: "ppo", clipLow: p.clip_low, clipHigh: p.clip_high, klCoef: p.kl_coef, klEstimator: p.kl_estimator,
     entropyCoef: p.entropy_coef, aggregation: p.aggregation,
   };
   if (p.constant_normalizer !== undefined) spec.constantNormalizer = p.constant_normalizer;
+  if (p.temperature !== undefined) spec.temperature = p.temperature;
   return spec;
+}
+
+/** The optional `temperature` field of compute_logprobs requests (absent = 1). */
+export function temperatureToWire(opts: { temperature?: number }): { temperature?: number } {
+  return opts.temperature !== undefined && opts.temperature !== 1 ? { temperature: opts.temperature } : {};
 }
 
 export function adamToWire(a: AdamParams): Record<string, number> {

@@ -91,8 +91,10 @@ export type LossSpec =
       aggregation: Aggregation;
       /** Dr.GRPO's constant normaliser (tokens) for aggregation "seq-sum-constant". */
       constantNormalizer?: number;
+      /** Sampling temperature: log-probs of softmax(logits / temperature) (TRL / verl); default 1. */
+      temperature?: number;
     }
-  | { kind: "importance_sampling"; aggregation: Aggregation };
+  | { kind: "importance_sampling"; aggregation: Aggregation; temperature?: number };
 
 /**
  * token-mean: mean over all valid tokens of the batch (DAPO / TRL "dapo" style)
@@ -140,10 +142,21 @@ export interface Sampler {
   sample(requests: SampleRequest[]): Promise<SampledSequence[][]>;
 }
 
+export interface LogprobOptions {
+  /** Log-probs of softmax(logits / temperature); default 1. */
+  temperature?: number;
+}
+
+/** A sampler that also scores datums (a frozen reference snapshot). */
+export type ScoringSampler = Sampler & { computeLogprobs(datums: Datum[], opts?: LogprobOptions): Promise<number[][]> };
+
 /** The full training interface (Tinker-shaped). */
 export interface Policy extends Sampler {
-  /** Per-token log-probs of targetTokens under the current weights (no gradients). */
-  computeLogprobs(datums: Datum[]): Promise<number[][]>;
+  /**
+   * Per-token log-probs of targetTokens under the current weights (no gradients), of softmax(logits / T) with
+   * T = `opts.temperature` (default 1; RL passes its sampling temperature, as TRL / verl do).
+   */
+  computeLogprobs(datums: Datum[], opts?: LogprobOptions): Promise<number[][]>;
   /** Accumulates gradients of the loss over the datums; call optimStep to apply them. */
   forwardBackward(datums: Datum[], loss: LossSpec): Promise<ForwardBackwardResult>;
   /** Applies (and clears) the accumulated gradients. */
@@ -152,6 +165,6 @@ export interface Policy extends Sampler {
   saveState(dir: string): Promise<void>;
   loadState(dir: string): Promise<void>;
   /** A frozen copy of the current weights for reference log-probs (KL). */
-  snapshotReference(): Promise<Sampler & { computeLogprobs(datums: Datum[]): Promise<number[][]> }>;
+  snapshotReference(): Promise<ScoringSampler>;
   close?(): Promise<void>;
 }

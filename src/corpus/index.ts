@@ -20,3 +20,4 @@ export { FILE_DROP_REASONS, FUNCTION_DROP_REASONS } from "./filters.js";
 
 /** The bundled default corpus (data/corpus/default), resolved from this module's location. */
 export const DEFAULT_CORPUS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../data/corpus/default");
+export { generateTinyFunctions, TINY_LANGS, type TinyFile, type TinyLang } from "./tinyfuncs.js";

@@ -246,7 +246,7 @@ export interface Kernels {
    * Token choice for R rows of logits [R, V]: params[3r..3r+2] = (temperature, topK, topP), uniforms[r] in [0,1).
    * Temperature 0 is argmax; otherwise softmax(z/T) over the topK largest logits (0 = all), then the smallest
    * most-likely set holding topP of the mass, renormalised and inverted at the uniform draw.
-   * outLogp[r] = log softmax(z)[token] at temperature 1.
+   * outLogp[r] = log softmax(z / T)[token] (T > 0; temperature 1 when greedy), before top-k / top-p.
    */
   sampleRows(
     z: Float32Array,
@@ -394,6 +394,12 @@ export function chooseTokenTs(
       }
       if (token < 0) token = last;
     }
+  }
+  if (T > 0 && T !== 1) {
+    // log softmax(z / T)[token]: the sampling temperature's distribution (TRL / verl), before top-k / top-p
+    let sT = 0;
+    for (let j = 0; j < V; j++) sT += Math.exp((z[o + j]! - m) / T);
+    return { token, logprob: (z[o + token]! - m) / T - Math.log(sT) };
   }
   return { token, logprob: z[o + token]! - lse };
 }

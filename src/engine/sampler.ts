@@ -10,10 +10,9 @@
  * greedy (argmax). Each sequence has its own PRNG: derived from `params.seed` and the sample index when a seed is
  * given (so results do not depend on batching), otherwise from the caller's generator.
  *
- * RETURNED LOG-PROBS: `logprobs[t]` is log softmax(raw logits)[token] — the model's own distribution at
- * temperature 1, before temperature, top-k and top-p. That is the quantity the RL importance ratio needs
- * (it matches `computeLogprobs` of the same weights up to float32 rounding), not the probability of the draw
- * under the truncated/tempered sampling distribution.
+ * RETURNED LOG-PROBS: `logprobs[t]` is log softmax(logits / T)[token] at the sampling temperature T (T = 1 when
+ * greedy), before top-k and top-p — the distribution TRL and verl use for the RL loss, ratio and KL. It matches
+ * `computeLogprobs(datums, {temperature: T})` of the same weights up to float32 rounding.
  *
  * Stops: generation ends at a stop token id (EOS always counts; the token is kept in `tokens` but not in `text`),
  * at the first occurrence of a stop string in the decoded text (`text` is cut before it; `tokens` keep everything
@@ -43,7 +42,7 @@ export function validateSamplingParams(p: SamplingParams, where = "sampling para
   if (p.seed !== undefined && !Number.isFinite(p.seed)) throw new Error(`${where}: seed must be a number`);
 }
 
-/** Chooses a token from logits row `o` of `z` with the kernels' sampler; returns it and its temperature-1 log-prob. */
+/** Chooses a token from logits row `o` of `z` with the kernels' sampler; returns it and its log-prob at the sampling temperature. */
 export function chooseToken(model: LlamaModel, z: Float32Array, o: number, p: SamplingParams, rng: Rng): { token: number; logprob: number } {
   const tok = new Int32Array(1), lp = new Float32Array(1);
   model.kernels.sampleRows(z.subarray(o, o + model.V), 1, model.V, Float32Array.of(p.temperature, p.topK ?? 0, p.topP ?? 1), Float64Array.of(rng.next()), tok, lp);

@@ -55,9 +55,20 @@ interface ChunkFwd {
   ent: Float32Array | null;
 }
 
-function forwardChunk(model: LlamaModel, datums: Datum[], idx: number[], withEnt: boolean, keep = true): ChunkFwd {
+/** Divides logits by the temperature in place (no-op at 1). */
+function temper(model: LlamaModel, logits: Float32Array, N: number, temperature: number): void {
+  if (temperature !== 1) model.kernels.scale(logits, 1 / temperature, N * model.V);
+}
+
+function checkTemperature(t: number): number {
+  if (!(Number.isFinite(t) && t > 0)) throw new Error(`temperature must be > 0 for log-probs, got ${t}`);
+  return t;
+}
+
+function forwardChunk(model: LlamaModel, datums: Datum[], idx: number[], withEnt: boolean, keep = true, temperature = 1): ChunkFwd {
   const cache = model.forward(packSequences(idx.map((i) => datums[i]!.modelInput)), keep);
   const N = cache.N;
+  temper(model, cache.logits, N, temperature);
   const targets = new Int32Array(N);
   let o = 0;
   for (const i of idx) {
@@ -79,17 +90,21 @@ function scatter(idx: number[], datums: Datum[], flat: Float32Array, into: numbe
   }
 }
 
-/** Per-token log-probs of the targets (and entropies) without gradients. */
+/**
+ * Per-token log-probs of the targets (and entropies) without gradients, of softmax(logits / temperature)
+ * (temperature 1 by default; the RL trainer passes its sampling temperature, as TRL / verl do).
+ */
 export function datumLogprobs(
   model: LlamaModel,
   datums: Datum[],
-  opts: { withEntropy?: boolean; maxTokens?: number } = {},
+  opts: { withEntropy?: boolean; maxTokens?: number; temperature?: number } = {},
 ): { logprobs: number[][]; entropies: number[][] | undefined } {
   validateDatums(datums, model.V, model.ctx);
+  const T = checkTemperature(opts.temperature ?? 1);
   const logprobs: number[][] = new Array(datums.length);
   const entropies: number[][] | undefined = opts.withEntropy ? new Array(datums.length) : undefined;
   for (const idx of chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS)) {
-    const f = forwardChunk(model, datums, idx, !!opts.withEntropy, false);
+    const f = forwardChunk(model, datums, idx, !!opts.withEntropy, false, T);
     scatter(idx, datums, f.logp, logprobs);
     if (entropies) scatter(idx, datums, f.ent!, entropies);
   }
@@ -116,6 +131,8 @@ export function lossForwardBackward(
 ): ForwardBackwardResult {
   validateDatums(datums, model.V, model.ctx);
   if (datums.length === 0) return { loss: 0, logprobs: [], metrics: { tokens: 0 } };
+  // Policy-gradient losses use log softmax(logits / T) at the sampling temperature T (spec.temperature, default 1).
+  const T = checkTemperature(spec.kind === "cross_entropy" ? 1 : (spec.temperature ?? 1));
   const withEnt = needsEntropy(spec);
   const computeLoss = opts.lossFn ?? computeLossShared;
   const chunks = chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS);
@@ -134,11 +151,12 @@ export function lossForwardBackward(
       o += n;
     }
     model.kernels.logsoftmaxBwd(f.cache.logits, N, model.V, f.targets, f.lse, gLogp, f.ent, gEnt);
+    temper(model, f.cache.logits, N, T); // d/dlogits = (d/d(logits/T)) / T
     model.backward(f.cache, grads);
   };
   let single: ReturnType<typeof computeLossShared> | null = null;
   for (const idx of chunks) {
-    const f = forwardChunk(model, datums, idx, withEnt);
+    const f = forwardChunk(model, datums, idx, withEnt, true, T);
     scatter(idx, datums, f.logp, logprobs);
     if (entropies) scatter(idx, datums, f.ent!, entropies);
     const lo = computeLoss(spec, { datums, logprobs, entropies });
@@ -169,7 +187,7 @@ export function lossForwardBackward(
       }
       if (differs) {
         corrections++;
-        backwardWith(forwardChunk(model, datums, idx, withEnt), idx, ddl, dde);
+        backwardWith(forwardChunk(model, datums, idx, withEnt, true, T), idx, ddl, dde);
       }
     });
   }

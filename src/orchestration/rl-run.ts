@@ -12,7 +12,8 @@ import { bootstrapCI, type MeanCI } from "../core/stats.js";
 import { SamplerGenerator } from "../core/generator.js";
 import { evaluateBenchmark } from "../eval/evaluate.js";
 import type { RLConfig } from "../rl/config.js";
-import { evaluateHeldOut, type HeldOutEval } from "../rl/eval.js";
+import { evaluateHeldOut, HEADLINE_KEYS, HEADLINE_LABELS, type HeadlineKey, type HeldOutEval } from "../rl/eval.js";
+import { BehaviourRunner } from "../behaviour/index.js";
 import { createRewardBackend } from "../rl/reward.js";
 import { trainRL, type EvalFn, type RewardBackend } from "../rl/trainer.js";
 import { loadEvalItems, loadTrainItems } from "./items.js";
@@ -53,11 +54,14 @@ export async function runRL(opts: {
   opts.log(`RL: ${train.length} training functions (code only), ${evalItems.length} held-out functions; run dir ${runDir}`);
   if (cfg.signature_hint) opts.log("NOTE: signature_hint is ON — doc→code prompts include the function's signature after <|code|> (not the pure method)");
   const maxRebuild = cfg.max_rebuild_tokens ?? cfg.max_code_tokens + 16;
+  // Behaviour of held-out rebuilds (headline metrics): fixed input seed, so every evaluation runs the same inputs.
+  const evalBehaviour = evalItems.length && cfg.eval_behaviour ? new BehaviourRunner({ seed: 0 }) : null;
   const evaluate: EvalFn | undefined = evalItems.length
     ? async (sampler, step) => {
         let bar: ProgressBar | null = null;
         const r = await evaluateHeldOut(sampler, evalItems, reward, {
           maxDocTokens: cfg.max_doc_tokens, maxCodeTokens: maxRebuild, batchSize: cfg.eval_batch_size, signatureHint: cfg.signature_hint, temperature: cfg.eval_temperature,
+          behaviour: evalBehaviour,
           onProgress: (d, t) => {
             bar ??= new ProgressBar(`eval@${step} (${evalItems.length} fns)`, t, opts.progress);
             bar.update(d);
@@ -102,44 +106,62 @@ export async function runRL(opts: {
   }
 }
 
+type PairedKey = "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL" | HeadlineKey;
+
 /**
  * Paired change after − before over the same held-out functions (same ids, same order), with a 95% bootstrap
- * interval of the mean difference. Null when the two evaluations did not score the same functions.
+ * interval of the mean difference, over the functions where the metric applies in both (and, with `lang`, of
+ * that language). Null when the two evaluations did not score the same functions or nothing applies.
  */
-export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"): MeanCI | null {
+export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: PairedKey, lang?: string): MeanCI | null {
   const a = before.per_function;
   const b = after.per_function;
   if (!a || !b || a.ids.length !== b.ids.length || a.ids.some((id, i) => id !== b.ids[i])) return null;
-  return bootstrapCI(b[key].map((x, i) => x - a[key][i]!));
+  const xa = a[key], xb = b[key];
+  if (!xa || !xb) return null;
+  const d: number[] = [];
+  xa.forEach((x, i) => {
+    const y = xb[i];
+    if (lang && a.langs?.[i] !== lang) return;
+    if (typeof x === "number" && typeof y === "number" && Number.isFinite(x) && Number.isFinite(y)) d.push(y - x);
+  });
+  return d.length ? bootstrapCI(d) : null;
 }
 
 /** The before/after table printed at the end of `batcoder train`. */
 export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval | null): string {
   if (!before) return "(no held-out evaluation)";
-  const rows: Array<[string, "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"]> = [
-    ["round-trip similarity (code→doc→code)", "roundtrip"],
-    ["doc→code similarity from human docs", "doc2code_human"],
+  const f = (c: { mean: number; lo: number; hi: number }) => `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
+  const sgn = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
+  const deltaText = (d: MeanCI | null) => (d ? `${sgn(d.mean)} [${sgn(d.lo)}, ${sgn(d.hi)}]${d.lo > 0 ? " *" : d.hi < 0 ? " (lower)" : ""}` : "");
+  const staticRows: Array<[string, "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"]> = [
+    ["round-trip similarity (code→doc→code, static)", "roundtrip"],
+    ["doc→code similarity from human docs (static)", "doc2code_human"],
     ["doc BLEU vs human docs", "doc_bleu"],
     ["doc ROUGE-L vs human docs", "doc_rougeL"],
   ];
-  const f = (c: { mean: number; lo: number; hi: number }) => `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
-  const sgn = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
-  const w = Math.max(...rows.map((r) => r[0].length));
+  const w = Math.max(...staticRows.map((r) => r[0].length), ...HEADLINE_KEYS.map((k) => HEADLINE_LABELS[k].length)) + 2;
+  const row = (label: string, a: MeanCI | undefined, b: MeanCI | undefined, d: MeanCI | null) =>
+    `${label.padEnd(w)}  ${(a ? f(a) : "n/a").padEnd(24)}  ${after ? (b ? f(b) : "n/a").padEnd(24) + "  " + deltaText(d) : ""}`;
   const lines = [
     `held-out functions: n=${before.n} (mean [95% bootstrap CI]; Δ is the paired after − before difference over the same functions)`,
     `${"".padEnd(w)}  ${"warm start".padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ paired [95% CI]" : ""}`,
   ];
-  for (const [label, k] of rows) {
-    const a = before[k];
-    const b = after ? after[k] : null;
-    let delta = "";
-    if (after && b) {
-      const d = pairedDelta(before, after, k);
-      delta = d ? `${sgn(d.mean)} [${sgn(d.lo)}, ${sgn(d.hi)}]${d.lo > 0 ? " *" : d.hi < 0 ? " (worse)" : ""}` : sgn(b.mean - a.mean);
+  const headlineBlock = (title: string, hb: HeldOutEval["headline"], ha: HeldOutEval["headline"], lang?: string) => {
+    if (!hb) return;
+    lines.push(`${title} (n=${hb.n}, executable originals ${hb.n_executable}; NOT optimised by RL)`);
+    for (const k of HEADLINE_KEYS) {
+      if (!hb[k] && !ha?.[k]) continue;
+      lines.push(row(`  ${HEADLINE_LABELS[k]}`, hb[k], ha?.[k], after ? pairedDelta(before, after, k, lang) : null));
     }
-    lines.push(`${label.padEnd(w)}  ${f(a).padEnd(24)}  ${b ? f(b).padEnd(24) + "  " + delta : ""}`);
+  };
+  headlineBlock("headline, all languages", before.headline, after?.headline);
+  for (const lang of Object.keys(before.headline_by_lang ?? {})) {
+    headlineBlock(`headline, ${lang}`, before.headline_by_lang![lang], after?.headline_by_lang?.[lang], lang);
   }
-  lines.push(`${"doc format-valid rate".padEnd(w)}  ${before.doc_valid_rate.toFixed(3).padEnd(24)}  ${after ? after.doc_valid_rate.toFixed(3) : ""}`);
-  if (after) lines.push("* = the paired 95% interval lies above zero (RL raised it beyond noise)");
+  lines.push("static similarities (the reward's own terms, shown beside)");
+  for (const [label, k] of staticRows) lines.push(row(`  ${label}`, before[k], after?.[k], after ? pairedDelta(before, after, k) : null));
+  lines.push(`${"  doc format-valid rate".padEnd(w)}  ${before.doc_valid_rate.toFixed(3).padEnd(24)}  ${after ? after.doc_valid_rate.toFixed(3) : ""}`);
+  if (after) lines.push("* = the paired 95% interval lies above zero; (lower) = it lies below zero");
   return lines.join("\n");
 }

@@ -66,11 +66,26 @@ export const RLConfigSchema = z
     /** Soft overlong penalty (DAPO / verl names): linear ramp over the last overlong_buffer_len tokens. */
     overlong_buffer_len: nonNegInt("overlong_buffer_len").default(0),
     overlong_penalty_factor: nonNeg("overlong_penalty_factor").default(1.0),
-    /** Extra options handed to the similarity module's reward() (RewardConfigSchema there). */
+    /**
+     * Extra options handed to the similarity module's reward() (RewardConfigSchema there: mode, penalties,
+     * syntaxErrors, ...), and `behaviour` = {enabled, weight, inputs, seed, call_ms, workers} for the behavioural
+     * term (src/rl/reward.ts: sim = weight·behaviour + (1 − weight)·static where the original is executable).
+     */
     reward_options: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Largest share of a step's reward jobs that may fail in an expected way (an unusable original) before the run
+     * stops with an error; failures are logged per step as `reward/errors`. Internal errors always stop the run.
+     */
+    max_reward_error_rate: z.number().min(0).max(1).default(0.2),
     reward_workers: nonNegInt("reward_workers").default(0),
 
     // ---- advantages / loss ----
+    /**
+     * Default `reinforce_pp` (the paper's choice) does NOT use the group structure: it whitens returns over the
+     * whole batch of a direction, with no per-function / per-documentation baseline. `reinforce_pp_baseline`,
+     * `grpo`, `dr_grpo` and `rloo` subtract a group baseline (documentations of one function; reconstructions of
+     * one documentation). The default was not re-chosen on the validation split after the behaviour reward.
+     */
     advantage_estimator: z.enum(ADVANTAGE_ESTIMATORS).default("reinforce_pp"),
     adv_eps: z.number().positive().nullable().default(null),
     /** KL coefficient (TRL beta, OpenRLHF init_kl_coef). */
@@ -89,12 +104,18 @@ export const RLConfigSchema = z
     ppo_epochs: posInt("ppo_epochs").default(1),
     num_mini_batches: posInt("num_mini_batches").default(1),
     /**
-     * Denominator of the importance ratio. "sampler": the log-probs the sampler returned (the embedded engine
-     * reports log softmax of the raw logits, i.e. temperature 1, whatever the sampling temperature — exactly
-     * the policy's log-prob; saves one forward pass, ~20% of a step); "recompute": a forward pass before the
-     * update (for backends whose sampler reports log-probs of a processed distribution).
+     * Denominator of the importance ratio. All log-probs of RL (ratio, loss, KL) are of softmax(logits / T) at
+     * the sampling temperature T, as in TRL / verl. "sampler": the log-probs the sampler returned (the embedded
+     * engine reports exactly those; saves one forward pass, ~20% of a step); "recompute": a forward pass at T
+     * before the update (for backends whose sampler reports log-probs of another distribution).
      */
     old_logprobs: z.enum(["recompute", "sampler"]).default("sampler"),
+    /**
+     * Normalise the loss per direction: each direction present in a mini-batch weighs the same, whatever its
+     * token count (token-mean) or sequence count (seq-* modes), so the code direction's longer and more numerous
+     * sequences do not drown the documentation direction. `code2doc_weight` / `doc2code_weight` act on top.
+     */
+    loss_norm_per_direction: z.boolean().default(true),
     code2doc_weight: nonNeg("code2doc_weight").default(1),
     doc2code_weight: nonNeg("doc2code_weight").default(1),
 
@@ -117,6 +138,8 @@ export const RLConfigSchema = z
     eval_at_end: z.boolean().default(true),
     /** Decoding temperature of the held-out evaluation (0 = greedy, the default; >0 = seeded sampling). */
     eval_temperature: z.number().min(0).max(2).default(0),
+    /** Behavioural headline metrics of held-out rebuilds (sandboxed; src/behaviour). */
+    eval_behaviour: z.boolean().default(true),
     /** Sampling batch size for eval (prompts per sample() call). */
     eval_batch_size: posInt("eval_batch_size").default(32),
     /** Optional pass@1 through the eval harness (src/eval) at the first and last evaluation, e.g. "humaneval"; null = off. */

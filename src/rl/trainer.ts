@@ -8,7 +8,8 @@
  *   4. doc→code: for every kept d sample K reconstructions c' from d ALONE,
  *   5. rewards on the reward backend (worker pool): r(c') = similarity(c, c') (+ length penalty);
  *      r(d) = mean (or max) of its reconstructions' rewards, gated/penalised by validity and leakage,
- *   6. log-probs under the sampling policy (recomputed) and the frozen reference (KL),
+ *   6. log-probs at the sampling temperature (log softmax(logits / T)) under the sampling policy and the frozen
+ *      reference (KL); the loss uses the same temperature,
  *   7. advantages, per direction, with the two kinds of groups kept apart (docs of one c; codes of one d),
  *   8. ppo_epochs × num_mini_batches policy updates (PPO clipped loss, direction weights on the datums),
  *   9. metrics.jsonl / samples.jsonl, atomic checkpoint every save_steps, evaluation every eval_steps.
@@ -18,7 +19,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler } from "../core/policy.js";
+import type { AdamParams, Datum, LossSpec, Policy, SampledSequence, Sampler, ScoringSampler } from "../core/policy.js";
 import { klTerm } from "../core/losses.js";
 import { computeAdvantages, type AdvSample } from "./advantages.js";
 import { derived, type RLConfig } from "./config.js";
@@ -40,8 +41,15 @@ export type DocVerdict = DocCheck;
 export interface RewardScore {
   /** Reward of the (doc, rebuilt) pair as the reward module combines similarity, validity and leakage. */
   total: number;
-  /** similarity(code, rebuilt) alone — the reconstruction's own reward. */
+  /** The similarity of rebuilt to code (behaviour and/or static, before documentation gates). */
   similarity: number;
+  /**
+   * The reconstruction's own reward (doc→code direction): the similarity with the syntax penalty / floor as the
+   * reward config says, no documentation gates. Defaults to `similarity` when a backend does not set it.
+   */
+  code?: number;
+  /** Set when the job failed in an EXPECTED way (e.g. an unusable original): counted in `reward/errors`. */
+  error?: string;
   /** Every component, for logging. */
   components: Record<string, number>;
 }
@@ -112,6 +120,38 @@ export function makeDatum(prompt: number[], completion: number[], w: number): Da
   };
 }
 
+export type Direction = "code2doc" | "doc2code";
+
+/** Mean of the numbers among xs (NaN when there are none). */
+function meanOf(xs: (number | undefined)[]): number {
+  const v = xs.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+  return v.length ? mean(v) : NaN;
+}
+
+/**
+ * Per-direction loss normalisation: scale factors that make each direction present in a mini-batch weigh the
+ * same in the aggregated loss, whatever its number of tokens (token-mean) or sequences (the seq-* modes):
+ * factor_dir = total / (nDirections · count_dir), so Σ_dir (1/nDirections) · (direction's own aggregate).
+ * Without it, token-mean over a batch whose reconstructions are 3× longer than the documentation gives the
+ * doc→code direction ~3/4 of the gradient.
+ */
+export function directionScales(dirs: Direction[], counts: number[]): Record<Direction, number> {
+  const per: Record<Direction, number> = { code2doc: 0, doc2code: 0 };
+  dirs.forEach((d, i) => (per[d] += counts[i]!));
+  const total = per.code2doc + per.doc2code;
+  const present = (["code2doc", "doc2code"] as const).filter((d) => per[d] > 0);
+  const out: Record<Direction, number> = { code2doc: 1, doc2code: 1 };
+  for (const d of present) out[d] = total / (present.length * per[d]);
+  return out;
+}
+
+/** Copies of the datums with their weights scaled by `directionScales` (tokens for token-mean, else sequences). */
+export function reweightByDirection(mb: Datum[], dirs: Direction[], mode: string): Datum[] {
+  const counts = mb.map((dt) => (mode === "token-mean" ? dt.lossInputs.weights.filter((w) => w > 0).length : 1));
+  const s = directionScales(dirs, counts);
+  return mb.map((dt, i) => ({ ...dt, lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map((w) => w * s[dirs[i]!]) } }));
+}
+
 /** DAPO soft overlong penalty: 0 up to (max - buffer) tokens, then a linear ramp down to -factor at max. */
 export function overlongPenalty(len: number, max: number, buffer: number, factor: number): number {
   if (buffer <= 0) return 0;
@@ -176,7 +216,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
 
   // ---- state: fresh or resumed ----
   let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: new Rng(hashSeed(cfg.seed, 0x5eed)).getState(), elapsed_s: 0 };
-  let ref: (Sampler & { computeLogprobs(d: Datum[]): Promise<number[][]> }) | null = null;
+  let ref: ScoringSampler | null = null;
   const latest = opts.resume ? latestTrainerCheckpoint(runDir) : null;
   if (opts.resume && latest) {
     hooks.onPhase?.(`resuming from ${path.relative(process.cwd(), latest.dir) || latest.dir}`);
@@ -216,7 +256,10 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     entropyCoef: cfg.entropy_coef,
     aggregation: cfg.loss_agg_mode,
     constantNormalizer: d.constantNormalizer,
+    // log-probs of the loss, the ratio and the KL at the SAMPLING temperature (log softmax(logits / T), TRL / verl)
+    temperature: cfg.temperature,
   };
+  const atT = { temperature: cfg.temperature };
 
   const runEval = async (step: number) => {
     if (!opts.evaluate) return;
@@ -301,8 +344,17 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     );
     codes.forEach((r, i) => {
       r.score = scores[i]!;
-      r.reward = r.score.similarity + overlongPenalty(r.seq.tokens.length, d.maxRebuildTokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
+      r.reward = (r.score.code ?? r.score.similarity) + overlongPenalty(r.seq.tokens.length, d.maxRebuildTokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
     });
+    // Reward failures: the share of this step's jobs that failed; past the threshold the run stops, loudly.
+    const failed = scores.filter((s) => s.error !== undefined);
+    const errorShare = scores.length ? failed.length / scores.length : 0;
+    if (failed.length && errorShare > cfg.max_reward_error_rate) {
+      throw new Error(
+        `step ${step}: ${failed.length} of ${scores.length} reward jobs failed (${(100 * errorShare).toFixed(1)}% > max_reward_error_rate ` +
+          `${cfg.max_reward_error_rate}); first: ${failed[0]!.error}`,
+      );
+    }
     for (const x of docs) {
       let r: number;
       if (!x.kept) {
@@ -327,8 +379,8 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const datums = [...docDatums, ...codeDatums];
     const completionOnly = (row: number[], i: number) => row.slice(promptLens[i]! - 1);
     const oldLp =
-      cfg.old_logprobs === "recompute" ? (await policy.computeLogprobs(datums)).map(completionOnly) : seqs.map((s) => s.logprobs.slice());
-    const refLp = ref ? (await ref.computeLogprobs(datums)).map(completionOnly) : null;
+      cfg.old_logprobs === "recompute" ? (await policy.computeLogprobs(datums, atT)).map(completionOnly) : seqs.map((s) => s.logprobs.slice());
+    const refLp = ref ? (await ref.computeLogprobs(datums, atT)).map(completionOnly) : null;
     const kl = refLp ? oldLp.map((row, i) => row.map((lp, t) => klTerm(cfg.kl_estimator, lp, refLp[i]![t]!).kl)) : null;
 
     // ---- 7. advantages, per direction, each kind of group apart ----
@@ -359,14 +411,19 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     let gradNorm = 0;
     let lossSum = 0;
     const adam: AdamParams = { learningRate: lrAt(step - 1, { peakLr: cfg.learning_rate, warmupSteps: cfg.warmup_steps, totalSteps: cfg.max_steps, minLrRatio: 1 }), beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_eps, weightDecay: cfg.weight_decay, maxGradNorm: cfg.max_grad_norm };
-    const trainable = datums.filter((dt) => dt.lossInputs.weights.some((w) => w > 0));
+    const isTrainable = datums.map((dt) => dt.lossInputs.weights.some((w) => w > 0));
+    const trainable = datums.filter((_, i) => isTrainable[i]);
+    const trainableDir = datums.map((_, i): Direction => (i < docs.length ? "code2doc" : "doc2code")).filter((_, i) => isTrainable[i]);
     let nUpdates = 0;
     for (let epoch = 0; epoch < cfg.ppo_epochs; epoch++) {
       const order = rng.shuffle(trainable.map((_, i) => i));
       const nMb = Math.min(cfg.num_mini_batches, order.length);
       for (let m = 0; m < nMb; m++) {
-        const mb = order.filter((_, k) => k % nMb === m).map((k) => trainable[k]!);
-        if (mb.length === 0) continue;
+        const mbIdx = order.filter((_, k) => k % nMb === m);
+        if (mbIdx.length === 0) continue;
+        const mb = cfg.loss_norm_per_direction
+          ? reweightByDirection(mbIdx.map((k) => trainable[k]!), mbIdx.map((k) => trainableDir[k]!), cfg.loss_agg_mode)
+          : mbIdx.map((k) => trainable[k]!);
         const fb = await policy.forwardBackward(mb, lossSpec);
         const os = await policy.optimStep(adam);
         fbMetrics.push(fb.metrics);
@@ -394,6 +451,11 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       [METRIC_KEYS.rewardDoc2Code]: codeR.length ? mean(codeR) : NaN,
       "reward/doc2code/std": codeR.length ? std(codeR) : NaN,
       "reward/doc2code/similarity": codes.length ? mean(codes.map((r) => r.score!.similarity)) : NaN,
+      // behaviour (mean over rebuilds of executable originals), static metric (all rebuilds), share executable
+      "reward/behaviour": meanOf(codes.map((r) => r.score!.components.behaviour)),
+      "reward/static": meanOf(codes.map((r) => r.score!.components.static)),
+      "reward/executable_share": meanOf(codes.map((r) => r.score!.components.executable)),
+      "reward/errors": errorShare,
       "reward/kept_doc/mean": kept.length ? mean(kept.map(({ x }) => x.reward)) : NaN,
       [METRIC_KEYS.docValidRate]: mean(docs.map((x) => (x.verdict.valid ? 1 : 0))),
       [METRIC_KEYS.docLeakRate]: mean(docs.map((x) => (x.verdict.leaked ? 1 : 0))),
@@ -445,6 +507,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         rebuilt: best?.text ?? null,
         rebuilt_similarity: best?.score?.similarity ?? null,
         rebuilt_reward: best?.reward ?? null,
+        rebuilt_components: best?.score?.components ?? null,
       });
     }
     state = { step, cursor: { ...cursor.state }, rng: rng.getState(), elapsed_s: (Date.now() - startWall) / 1000 };

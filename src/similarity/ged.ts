@@ -24,9 +24,11 @@ import type { Pdg } from "./pdg.js";
 export interface GedOptions {
   /** Cost of substituting a node by one of the same class but another label (default 0.5). */
   labelCost?: number;
-  /** Relabelling cost for operator nodes (default 1: a flipped comparison or a changed arithmetic operator
-   * inverts meaning, so it costs as much as a deleted operand edge pair). */
+  /** Relabelling cost for operator nodes (default 3: a flipped comparison or a changed arithmetic operator
+   * changes behaviour as much as a rewritten statement, so it costs more than a deleted node). */
   opLabelCost?: number;
+  /** Relabelling cost for one number constant into another (default 2: an off-by-one changes behaviour). */
+  constLabelCost?: number;
   /** Weight of the local-edge term in the assignment costs (default 1). */
   edgeWeight?: number;
   /** Above this many nodes in one class, use a greedy assignment (default 400). */
@@ -102,7 +104,7 @@ export function hungarian(cost: Float64Array, n: number): Int32Array {
 }
 
 /** 32-bit FNV-1a hash of a string (features are hashed, not interned, so nothing grows across calls). */
-function strHash(s: string): number {
+export function strHash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h | 0;
@@ -191,8 +193,15 @@ function sigDiff(a: Int32Array, b: Int32Array): number {
 
 export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
   const labelCost = opts.labelCost ?? 0.5;
-  const opLabelCost = opts.opLabelCost ?? 1;
-  const relabel = (cls: string): number => (cls === "op" ? opLabelCost : labelCost);
+  const opLabelCost = opts.opLabelCost ?? 3;
+  const constLabelCost = opts.constLabelCost ?? 2;
+  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
+  const relabel = (cls: string, a = "", b = ""): number =>
+    cls === "op" || (cls === "assign" && augmented(a) && augmented(b))
+      ? opLabelCost
+      : cls === "const" && a.startsWith("num:") && b.startsWith("num:")
+        ? constLabelCost
+        : labelCost;
   const ew = opts.edgeWeight ?? 1;
   const maxGroup = opts.maxGroup ?? 400;
   const F1 = features(g1);
@@ -219,7 +228,7 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
   const subCost = (i: number, j: number): number => {
     const a = g1.nodes[i]!;
     const b = g2.nodes[j]!;
-    let c = a.label === b.label ? 0 : relabel(a.cls);
+    let c = a.label === b.label ? 0 : relabel(a.cls, a.label, b.label);
     c += (ew * sigDiff(F1.sig[i]!, F2.sig[j]!)) / 2;
     for (let r = 0; r < W1.length; r++) if (W1[r]![i] !== W2[r]![j]) c += 0.02;
     return c;
@@ -234,15 +243,17 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     if (n + m > maxGroup) {
       greedy = true;
       const pairs: Array<[number, number, number]> = [];
-      for (const i of A) for (const j of B) {
-        const c = subCost(i, j);
-        if (c < delCost(i) + insCost(j)) pairs.push([c - delCost(i) - insCost(j), i, j]);
-      }
+      for (const i of A)
+        for (const j of B) {
+          const c = subCost(i, j);
+          if (c < delCost(i) + insCost(j)) pairs.push([c - delCost(i) - insCost(j), i, j]);
+        }
       pairs.sort((x, y) => x[0] - y[0]);
-      for (const [, i, j] of pairs) if (map12[i] === -1 && map21[j] === -1) {
-        map12[i] = j;
-        map21[j] = i;
-      }
+      for (const [, i, j] of pairs)
+        if (map12[i] === -1 && map21[j] === -1) {
+          map12[i] = j;
+          map21[j] = i;
+        }
       continue;
     }
     // Riesen-Bunke: the (n+m)-square problem [sub | del ; ins | 0] has the same optimum as the max(n,m)-square
@@ -291,16 +302,17 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     } else {
       substituted++;
       if (g1.nodes[i]!.label !== g2.nodes[j]!.label) {
-        cost += relabel(g1.nodes[i]!.cls);
+        cost += relabel(g1.nodes[i]!.cls, g1.nodes[i]!.label, g2.nodes[j]!.label);
         relabelled++;
       }
     }
   }
   let inserted = 0;
-  for (let j = 0; j < g2.nodes.length; j++) if (map21[j]! < 0) {
-    cost += 1;
-    inserted++;
-  }
+  for (let j = 0; j < g2.nodes.length; j++)
+    if (map21[j]! < 0) {
+      cost += 1;
+      inserted++;
+    }
   // edges of g2 by (from, to) -> kind/role codes still unmatched
   const n2 = g2.nodes.length;
   const e2 = new Map<number, number[]>();

@@ -81,7 +81,7 @@ test("sample: seeds, greedy, stop strings, stop ids, max tokens, n, temperature-
     assert.ok(s.tokens.length <= 12);
     if (s.finishReason === "length") assert.equal(s.tokens.length, 12);
   }
-  // logprobs are the model's temperature-1 log-probs: match computeLogprobs on prompt+completion
+  // at temperature 1 the sampled logprobs are the model's log-probs: they match computeLogprobs on prompt+completion
   const s0 = a![0]!;
   const full = [...prompt, ...s0.tokens];
   const lp = await p.computeLogprobs([{ modelInput: full.slice(0, -1), lossInputs: { targetTokens: full.slice(1), weights: full.slice(1).map(() => 1) } }]);
@@ -212,5 +212,69 @@ test("a LoRA policy checkpoints its adapter and the adapter's AdamW state; loadS
     assert.equal((await p.optimStep(adam)).step, 2);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Log-probs at the sampling temperature (TRL / verl): the sampler, computeLogprobs and the PPO loss all use
+// log softmax(logits / T). Fails if any of them used temperature-1 log-probs while sampling at T = 0.6.
+test("temperature: sampled log-probs at T=0.6 equal recomputed ones; PPO ratio is 1 at the first epoch; exact gradient", async () => {
+  const p = createEmbeddedPolicy({ config, tokenizer: tok, seed: 3 });
+  await trainSteps(p, 3);
+  const T = 0.6;
+  const prompt = [tok.bosId, ...tok.encode("sum: ")];
+  const [seqs] = await p.sample([{ prompt, n: 3, params: { maxTokens: 10, temperature: T, seed: 9 } }]);
+  const datums: Datum[] = seqs!.map((s) => {
+    const full = [...prompt, ...s.tokens];
+    const n = full.length - 1;
+    const start = prompt.length - 1;
+    const pad = (xs: number[]) => [...new Array<number>(start).fill(0), ...xs];
+    return {
+      modelInput: full.slice(0, n),
+      lossInputs: {
+        targetTokens: full.slice(1),
+        weights: Array.from({ length: n }, (_, t) => (t >= start ? 1 : 0)),
+        advantages: pad(s.tokens.map((_, t) => (t % 2 ? 1 : -0.5))),
+        samplingLogprobs: pad(s.logprobs),
+      },
+    };
+  });
+  const atT = await p.computeLogprobs(datums, { temperature: T });
+  const at1 = await p.computeLogprobs(datums);
+  let maxDiffT = 0, maxDiff1 = 0;
+  seqs!.forEach((s, i) => s.logprobs.forEach((lp, t) => {
+    maxDiffT = Math.max(maxDiffT, Math.abs(atT[i]![prompt.length - 1 + t]! - lp));
+    maxDiff1 = Math.max(maxDiff1, Math.abs(at1[i]![prompt.length - 1 + t]! - lp));
+  }));
+  assert.ok(maxDiffT < 1e-3, `sampled vs recomputed at T: ${maxDiffT}`);
+  assert.ok(maxDiff1 > 1e-2, `temperature-1 log-probs should differ from the T=0.6 ones (max diff ${maxDiff1})`);
+  const spec = { kind: "ppo" as const, clipLow: 0.2, clipHigh: 0.2, klCoef: 0, klEstimator: "k1" as const, entropyCoef: 0, aggregation: "token-mean" as const, temperature: T };
+  const fb = await p.forwardBackward(datums, spec);
+  assert.ok(Math.abs(fb.metrics.ratio_mean! - 1) < 1e-3, `ratio_mean at the first epoch: ${fb.metrics.ratio_mean}`);
+  assert.equal(fb.metrics.clip_fraction, 0);
+  p.zeroGrad();
+  const wrong = await p.forwardBackward(datums, { ...spec, temperature: 1 });
+  assert.ok(Math.abs(wrong.metrics.ratio_mean! - 1) > 1e-2, "a temperature-1 loss on T=0.6 samples has ratio != 1");
+  p.zeroGrad();
+  // the gradient of the tempered loss matches finite differences (the 1/T of the backward pass)
+  const isSpec = { kind: "importance_sampling" as const, aggregation: "token-mean" as const, temperature: T };
+  await p.forwardBackward(datums, isSpec);
+  const grads = (p as unknown as { grads: Map<string, Float32Array> }).grads;
+  for (const name of [p.llama.lmHeadName, [...p.llama.weights.keys()].find((k) => k.includes("mlp"))!]) {
+    const w = p.llama.weights.get(name)!.data;
+    const g = grads.get(name)!;
+    let j = 0;
+    for (let k = 0; k < g.length; k++) if (Math.abs(g[k]!) > Math.abs(g[j]!)) j = k;
+    const eps = 1e-2, w0 = w[j]!, gj = g[j]!;
+    const lossAt = async (v: number) => {
+      w[j] = v;
+      const r = await p.forwardBackward(datums, isSpec);
+      p.zeroGrad();
+      return r.loss;
+    };
+    const fd = ((await lossAt(w0 + eps)) - (await lossAt(w0 - eps))) / (2 * eps);
+    w[j] = w0;
+    assert.ok(Math.abs(gj) > 1e-4, `${name}: no gradient`);
+    assert.ok(Math.abs(fd - gj) < 0.05 * Math.abs(gj) + 1e-4, `${name}[${j}]: analytic ${gj} vs finite difference ${fd}`);
+    await p.forwardBackward(datums, isSpec); // the next weight's gradient
   }
 });

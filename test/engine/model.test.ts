@@ -217,9 +217,14 @@ test("token choice follows temperature / top-k / top-p (TS and native)", () => {
     for (const u of [0, 0.5, 0.99]) assert.equal(pick(1, 0, 0.5, u).t, 4);
     // top-p 0.8 keeps {4, 0}
     for (const u of [0, 0.5, 0.99]) assert.ok([0, 4].includes(pick(1, 0, 0.8, u).t));
-    // the reported log-prob is always temperature 1, whatever the sampling temperature
-    const hot = pick(5, 0, 1, 0.0);
-    assert.ok(Math.abs(hot.l - (z[hot.t]! - lse)) < 1e-5);
+    // the reported log-prob is of softmax(z / T) at the sampling temperature (before top-k / top-p)
+    for (const T of [5, 0.6]) {
+      const lseT = Math.log(Array.from(z).reduce((a, x) => a + Math.exp(x / T), 0));
+      for (const [k, p] of [[0, 1], [2, 1], [0, 0.8]] as const) {
+        const hot = pick(T, k, p, 0.3);
+        assert.ok(Math.abs(hot.l - (z[hot.t]! / T - lseT)) < 1e-5, `${K.name} T=${T} k=${k} p=${p}: ${hot.l}`);
+      }
+    }
   }
 });
 

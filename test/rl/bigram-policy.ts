@@ -2,10 +2,11 @@
  * A small but real Policy for the trainer's unit tests: a bigram language model (logits W[prev][next]) with
  * exact log-probs, entropies and gradients through computeLoss, Adam, seeded sampling and save/load. It runs
  * in microseconds, so the loop's bookkeeping (rollouts, groups, resume) can be tested without the engine.
+ * Like the engine, every log-prob is of softmax(W[prev] / T) at the sampling temperature T.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AdamParams, Datum, ForwardBackwardResult, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, TokenizerLike } from "../../src/core/policy.js";
+import type { AdamParams, Datum, ForwardBackwardResult, LogprobOptions, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, TokenizerLike } from "../../src/core/policy.js";
 import { computeLoss, needsEntropy } from "../../src/core/losses.js";
 import { Rng } from "../../src/core/rng.js";
 
@@ -26,13 +27,13 @@ export class BigramPolicy implements Policy {
     this.m = new Float64Array(this.W.length);
     this.v = new Float64Array(this.W.length);
   }
-  private row(prev: number): Float64Array {
+  private row(prev: number, T = 1): Float64Array {
     const z = this.W.subarray(prev * this.V, (prev + 1) * this.V);
     let mx = -Infinity;
     for (const x of z) mx = Math.max(mx, x);
     const p = new Float64Array(this.V);
     let s = 0;
-    for (let j = 0; j < this.V; j++) s += p[j] = Math.exp(z[j]! - mx);
+    for (let j = 0; j < this.V; j++) s += p[j] = Math.exp((z[j]! - mx) / T);
     for (let j = 0; j < this.V; j++) p[j]! /= s;
     return p;
   }
@@ -46,16 +47,11 @@ export class BigramPolicy implements Policy {
         let prev = req.prompt.at(-1)!;
         let finish: "stop" | "length" = "length";
         for (let k = 0; k < req.params.maxTokens; k++) {
-          const p = this.row(prev);
+          const p = this.row(prev, req.params.temperature || 1);
           let u = rng.next();
           let j = 0;
           if (req.params.temperature === 0) j = p.indexOf(Math.max(...p));
-          else {
-            const q = p.map((x) => Math.pow(x, 1 / req.params.temperature));
-            const s = q.reduce((a, b) => a + b, 0);
-            u *= s;
-            for (j = 0; j < this.V - 1; j++) if ((u -= q[j]!) <= 0) break;
-          }
+          else for (j = 0; j < this.V - 1; j++) if ((u -= p[j]!) <= 0) break;
           tokens.push(j);
           logprobs.push(Math.log(p[j]!));
           prev = j;
@@ -69,11 +65,12 @@ export class BigramPolicy implements Policy {
       });
     });
   }
-  async computeLogprobs(datums: Datum[]): Promise<number[][]> {
-    return datums.map((d) => d.lossInputs.targetTokens.map((y, t) => Math.log(this.row(d.modelInput[t]!)[y]!)));
+  async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
+    return datums.map((d) => d.lossInputs.targetTokens.map((y, t) => Math.log(this.row(d.modelInput[t]!, opts.temperature ?? 1)[y]!)));
   }
   async forwardBackward(datums: Datum[], spec: LossSpec): Promise<ForwardBackwardResult> {
-    const probs = datums.map((d) => d.lossInputs.targetTokens.map((_, t) => this.row(d.modelInput[t]!)));
+    const T = spec.kind === "cross_entropy" ? 1 : (spec.temperature ?? 1);
+    const probs = datums.map((d) => d.lossInputs.targetTokens.map((_, t) => this.row(d.modelInput[t]!, T)));
     const logprobs = datums.map((d, i) => d.lossInputs.targetTokens.map((y, t) => Math.log(probs[i]![t]![y]!)));
     const entropies = needsEntropy(spec) ? probs.map((rows) => rows.map((p) => -p.reduce((a, x) => a + (x > 0 ? x * Math.log(x) : 0), 0))) : undefined;
     const out = computeLoss(spec, { datums, logprobs, entropies });
@@ -86,9 +83,9 @@ export class BigramPolicy implements Policy {
         const base = d.modelInput[t]! * this.V;
         const H = entropies ? entropies[i]![t]! : 0;
         for (let j = 0; j < this.V; j++) {
-          // d logp_y / dz_j = [j==y] - p_j ; dH/dz_j = -p_j (log p_j + H)
-          let dz = g * ((j === y ? 1 : 0) - p[j]!);
-          if (ge !== 0) dz += ge * -p[j]! * (Math.log(p[j]!) + H);
+          // d logp_y / dz_j = ([j==y] - p_j) / T ; dH/dz_j = -p_j (log p_j + H) / T
+          let dz = (g * ((j === y ? 1 : 0) - p[j]!)) / T;
+          if (ge !== 0) dz += (ge * -p[j]! * (Math.log(p[j]!) + H)) / T;
           this.grad[base + j]! += dz;
         }
       }),

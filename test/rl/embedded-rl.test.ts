@@ -56,16 +56,34 @@ test("embedded policy: resume after a kill reproduces the uninterrupted run's we
   assert.equal(b2.step, a.step);
 });
 
-test("embedded sampler log-probs equal the training forward's log-probs (old_logprobs=sampler is exact)", async () => {
+test("embedded sampler log-probs equal the training forward's log-probs at the sampling temperature (old_logprobs=sampler is exact)", async () => {
   const policy = createEmbeddedPolicy({ config: tiny, tokenizer: tok, seed: 5 });
   const prompt = [tok.bosId, ...tok.encode("def f(x):")];
   for (const temperature of [1, 0.7]) {
     const [seqs] = await policy.sample([{ prompt, n: 3, params: { maxTokens: 12, temperature, seed: 1 } }]);
     const datums = seqs!.map((s) => makeDatum(prompt, s.tokens, 1));
-    const lps = await policy.computeLogprobs(datums);
+    const lps = await policy.computeLogprobs(datums, { temperature });
     seqs!.forEach((s, i) => {
       const rec = lps[i]!.slice(prompt.length - 1);
       s.logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - rec[t]!) < 1e-4, `T=${temperature} token ${t}: sampler ${lp} vs forward ${rec[t]}`));
     });
+  }
+});
+
+test("trainer at temperature 0.6: the first PPO epoch's ratio is 1 and nothing is clipped (sampler and recomputed log-probs)", async () => {
+  for (const old_logprobs of ["sampler", "recompute"] as const) {
+    const policy = createEmbeddedPolicy({ config: tiny, tokenizer: tok, seed: 4 });
+    const dir = tmp();
+    const cfg = parseConfig({
+      max_steps: 2, rollout_batch_size: 2, num_docs_per_code: 2, num_codes_per_doc: 2, max_doc_tokens: 6, max_rebuild_tokens: 6,
+      temperature: 0.6, learning_rate: 0.01, kl_coef: 0.05, save_steps: 0, eval_at_start: false, eval_at_end: false, old_logprobs,
+    });
+    await trainRL({ config: cfg, policy, reward: toy, train: items, runDir: dir });
+    for (const m of readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"))) {
+      assert.ok(Math.abs(m.ratio_mean! - 1) < 1e-3, `${old_logprobs}: ratio_mean ${m.ratio_mean} at step ${m.step}`);
+      assert.equal(m.clip_fraction, 0);
+      // KL to the reference at step 1 (same weights, same temperature) is zero
+      if (m.step === 1) assert.ok(Math.abs(m.kl!) < 1e-4, `${old_logprobs}: kl at step 1 ${m.kl}`);
+    }
   }
 });

@@ -52,7 +52,8 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
   ];
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /round-trip similarity \(code→doc→code\)\s+\d\.\d{3} \[/);
+  assert.match(r.stdout, /round-trip similarity \(code→doc→code, static\)\s+\d\.\d{3} \[/);
+  assert.match(r.stdout, /round trips behaviourally equivalent \(share\)\s+\d\.\d{3} \[/);
   assert.match(r.stdout, /report: runs\/t\/report.html/);
   const run = path.join(dir, "runs", "t");
   for (const f of ["config.resolved.json", "metrics.jsonl", "samples.jsonl", "evals.jsonl", "summary.json", "report.html", "warmstart.json"]) assert.ok(fs.existsSync(path.join(run, f)), f);

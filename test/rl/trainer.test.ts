@@ -178,3 +178,63 @@ test("reject_invalid_docs=false: invalid documentation is still reconstructed (a
   await trainRL({ config: baseCfg({ max_steps: 1, kl_coef: 0, max_doc_tokens: 2 }), policy: new BigramPolicy(tok, 3), reward: { ...r3, penalties: { formatPenalty: 0.3, leakPenalty: 0.5 }, checkDoc: strict.checkDoc }, train: items, runDir: dir3 });
   assert.ok(Math.abs(readJsonl<Record<string, number>>(path.join(dir3, "metrics.jsonl"))[0]!["reward/code2doc/mean"]! - -0.3) < 1e-12);
 });
+
+test("reward failures: reward/errors is the share of jobs that failed; past max_reward_error_rate the run fails loudly", async () => {
+  // every 4th job fails in an expected way (25%)
+  const failing = (): RewardBackend => {
+    const base = toyReward();
+    let n = 0;
+    return {
+      ...base,
+      async score(js) {
+        const out = await base.score(js);
+        return out.map((s) => (n++ % 4 === 0 ? { total: 0, similarity: 0, code: 0, error: "unusable original", components: { error: 1 } } : s));
+      },
+    };
+  };
+  const dir = tmp();
+  await trainRL({ config: baseCfg({ max_steps: 2, save_steps: 0, max_reward_error_rate: 0.5 }), policy: new BigramPolicy(tok, 2), reward: failing(), train: items, runDir: dir });
+  const m = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"));
+  for (const x of m) assert.ok(x["reward/errors"]! > 0.15 && x["reward/errors"]! < 0.35, `reward/errors ${x["reward/errors"]}`);
+  await assert.rejects(
+    trainRL({ config: baseCfg({ max_steps: 2, save_steps: 0 }), policy: new BigramPolicy(tok, 2), reward: failing(), train: items, runDir: tmp() }),
+    /reward jobs failed .*max_reward_error_rate 0.2.*unusable original/,
+  );
+});
+
+test("the code direction's reward is the backend's `code` (syntax penalty as configured), not the raw similarity", async () => {
+  const penalised = (): RewardBackend => {
+    const base = toyReward();
+    return { ...base, async score(js) { return (await base.score(js)).map((s) => ({ ...s, code: s.similarity - 0.25 })); } };
+  };
+  const dir = tmp();
+  await trainRL({ config: baseCfg({ max_steps: 1, save_steps: 0, kl_coef: 0 }), policy: new BigramPolicy(tok, 2), reward: penalised(), train: items, runDir: dir });
+  const [m] = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"));
+  assert.ok(Math.abs(m!["reward/doc2code/mean"]! - (m!["reward/doc2code/similarity"]! - 0.25)) < 1e-9);
+});
+
+test("per-direction loss normalisation: hand values", async () => {
+  const { directionScales, reweightByDirection } = await import("../../src/rl/trainer.js");
+  // 2 documentation sequences of 3 tokens, 2 reconstructions of 9 tokens: token-mean counts 6 vs 18 of 24
+  const s = directionScales(["code2doc", "code2doc", "doc2code", "doc2code"], [3, 3, 9, 9]);
+  assert.equal(s.code2doc, 24 / (2 * 6));
+  assert.equal(s.doc2code, 24 / (2 * 18));
+  // one direction alone: unchanged
+  assert.deepEqual(directionScales(["doc2code"], [5]), { code2doc: 1, doc2code: 1 });
+  // token-mean over the reweighted datums = (mean over doc tokens + mean over code tokens) / 2
+  const mk = (n: number, w = 1) => makeDatum([1, 2], Array.from({ length: n }, (_, i) => 3 + i), w);
+  const mb = [mk(3), mk(3), mk(9), mk(9)];
+  const rw = reweightByDirection(mb, ["code2doc", "code2doc", "doc2code", "doc2code"], "token-mean");
+  const loss = [1, 1, 4, 4]; // a per-token loss of 1 on documentation tokens, 4 on code tokens
+  let num = 0, den = 0;
+  rw.forEach((d, i) => d.lossInputs.weights.forEach((w) => { if (w > 0) { num += w * loss[i]!; den++; } }));
+  assert.ok(Math.abs(num / den - (1 + 4) / 2) < 1e-12, `${num / den}`);
+  // without it: (6*1 + 18*4) / 24 = 3.25, the code direction dominates
+  assert.ok(Math.abs(num / den - 3.25) > 0.5);
+  // seq-mean-token-mean counts sequences: 1 doc vs 3 code sequences
+  const s2 = reweightByDirection([mk(3), mk(9), mk(9), mk(9)], ["code2doc", "doc2code", "doc2code", "doc2code"], "seq-mean-token-mean");
+  assert.ok(Math.abs(s2[0]!.lossInputs.weights.at(-1)! - 4 / 2) < 1e-12);
+  assert.ok(Math.abs(s2[1]!.lossInputs.weights.at(-1)! - 4 / 6) < 1e-12);
+  // direction weights still act on top
+  assert.equal(reweightByDirection([mk(3, 0.5), mk(3)], ["code2doc", "doc2code"], "token-mean")[0]!.lossInputs.weights.at(-1), 0.5);
+});
