@@ -85,7 +85,7 @@ test("batcoder train --model DIR --lora-rank 4: RL on the user's model with a Lo
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stderr, /using weights: HF folder .*Qwen2ForCausalLM/);
     assert.match(r.stderr, /LoRA: rank 4, alpha 8/);
-    assert.match(r.stdout, /round-trip similarity \(code→doc→code\)\s+\d\.\d{3} \[/);
+    assert.match(r.stdout, /round-trip similarity \(code→doc→code[^)]*\)\s+\d\.\d{3} \[/);
     const evals = readJsonl<Record<string, unknown>>(path.join(dir, "runs", "m", "evals.jsonl"));
     assert.deepEqual(
       evals.map((m) => m.step),
