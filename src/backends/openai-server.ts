@@ -4,7 +4,8 @@
  *   GET  /v1/models
  *   POST /v1/completions        prompt (string | string[] | token ids | token-id arrays), max_tokens (default 16),
  *                               temperature (default 1), top_p, n, stop (string | up to 4 strings), seed,
- *                               logprobs (0-5), stream, stream_options.include_usage, echo (false only)
+ *                               logprobs (0-5), stream, stream_options.include_usage, echo (false only);
+ *                               vLLM's return_tokens_as_token_ids, stop_token_ids, prompt_logprobs (0) (not streamed)
  *   POST /v1/chat/completions   messages, max_tokens | max_completion_tokens (default: the rest of the context),
  *                               temperature, top_p, n, stop, seed, logprobs (bool), top_logprobs (0-20), stream
  *
@@ -29,11 +30,11 @@
 import http from "node:http";
 import crypto from "node:crypto";
 import { ApiError } from "../core/errors.js";
-import type { SampledSequence, SampleRequest, Sampler } from "../core/policy.js";
+import type { Datum, SampledSequence, SampleRequest, Sampler } from "../core/policy.js";
 import { CHAT_TURN_STOP, renderChatPrompt } from "../core/generator.js";
 import { close, createServer, listen, readJsonBody, sendJson, toApiError } from "./http.js";
 import {
-  chatMessages, chatTokenLogprob, completionLogprobs, encodePrompt, int, pieces, samplingParams, usageOf, visibleTokens, type Json,
+  chatMessages, chatTokenLogprob, completionLogprobs, encodePrompt, int, pieces, samplingParams, tokenExtensions, tokenIdLogprobs, usageOf, visibleTokens, type Json,
 } from "./openai-wire.js";
 
 export interface OpenAIServerOptions {
@@ -163,11 +164,26 @@ export class OpenAIServer {
     const logprobs = int(body, "logprobs", undefined, 0, 5);
     const ps = prompts.map((p) => samplingParams(body, this.opts.sampler.info.contextLength, p.length, 16));
     const P = ps[0]!;
+    const ext = tokenExtensions(body, this.opts.sampler.tokenizer.vocabSize);
+    if (P.stream && (ext.tokenIds || ext.promptLogprobs)) throw new ApiError(400, "unsupported_parameter", "'return_tokens_as_token_ids' and 'prompt_logprobs' are not supported with stream", { param: "stream" });
+    const scorer = this.opts.sampler as Partial<{ computeLogprobs(d: Datum[]): Promise<number[][]> }>;
+    if (ext.promptLogprobs && typeof scorer.computeLogprobs !== "function") throw new ApiError(400, "unsupported_parameter", "'prompt_logprobs' needs a model that can score prompts; this sampler cannot", { param: "prompt_logprobs" });
     const results = await Promise.all(
       prompts.map((prompt, i) =>
-        this.enqueue({ prompt, n: P.n, params: { maxTokens: ps[i]!.maxTokens, temperature: P.temperature, topP: P.topP, stop: P.stop.length ? P.stop : undefined, seed: P.seed } }),
+        this.enqueue({ prompt, n: P.n, params: { maxTokens: ps[i]!.maxTokens, temperature: P.temperature, topP: P.topP, stop: P.stop.length ? P.stop : undefined, ...(ext.stopTokenIds ? { stopTokenIds: ext.stopTokenIds } : {}), seed: P.seed } }),
       ),
     );
+    // the prompt tokens' own log-probs ([null, lp(t1 | t0), …]), scored by the same model after the batch
+    const promptLp = ext.promptLogprobs
+      ? await Promise.all(
+          prompts.map(async (p) => {
+            if (p.length < 2) return [null];
+            const lp = (await scorer.computeLogprobs!([{ modelInput: p.slice(0, -1), lossInputs: { targetTokens: p.slice(1), weights: p.slice(1).map(() => 1) } }]))[0]!;
+            const tok = this.opts.sampler.tokenizer;
+            return [null, ...lp.map((x, i) => ({ [String(p[i + 1])]: { logprob: x, decoded_token: tok.decode([p[i + 1]!]) } }))];
+          }),
+        )
+      : null;
     const id = `cmpl-${crypto.randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const usage = usageOf(prompts, results);
@@ -189,8 +205,9 @@ export class OpenAIServer {
       seqs.map((s, si) => ({
         index: pi * P.n + si,
         text: s.text,
-        logprobs: logprobs !== undefined ? completionLogprobs(this.opts.sampler.tokenizer, s) : null,
+        logprobs: logprobs !== undefined ? (ext.tokenIds ? tokenIdLogprobs(this.opts.sampler.tokenizer, s) : completionLogprobs(this.opts.sampler.tokenizer, s)) : null,
         finish_reason: s.finishReason,
+        ...(promptLp ? { prompt_logprobs: promptLp[pi] } : {}),
       })),
     );
     this.sendJson(res, 200, { id, object: "text_completion", created, model: this.modelName, choices, usage });

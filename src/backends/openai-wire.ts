@@ -140,3 +140,34 @@ export function usageOf(prompts: number[][], results: SampledSequence[][]) {
   const completion_tokens = results.reduce((a, seqs) => a + seqs.reduce((b, s) => b + s.tokens.length, 0), 0);
   return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
 }
+
+/**
+ * vLLM's extensions to /v1/completions that keep token ids exact between stages: `return_tokens_as_token_ids`
+ * (log-prob tokens as "token_id:N", and then EVERY sampled token, a final stop token included), `stop_token_ids`,
+ * and `prompt_logprobs` (0 only: the log-prob of each prompt token itself; the first is null).
+ */
+export interface TokenExtensions {
+  tokenIds: boolean;
+  stopTokenIds: number[] | undefined;
+  promptLogprobs: boolean;
+}
+export function tokenExtensions(body: Json, vocabSize: number): TokenExtensions {
+  const t = body.return_tokens_as_token_ids;
+  if (t !== undefined && t !== null && typeof t !== "boolean") throw new ApiError(400, "invalid_type", "'return_tokens_as_token_ids' must be a boolean", { param: "return_tokens_as_token_ids" });
+  const ids = body.stop_token_ids;
+  if (ids !== undefined && ids !== null && !(Array.isArray(ids) && ids.every((x) => Number.isInteger(x) && x >= 0 && x < vocabSize))) {
+    throw new ApiError(400, "invalid_value", `'stop_token_ids' must be an array of token ids below ${vocabSize}`, { param: "stop_token_ids" });
+  }
+  const pl = body.prompt_logprobs;
+  if (pl !== undefined && pl !== null && pl !== 0) {
+    throw new ApiError(400, "unsupported_parameter", "'prompt_logprobs' supports only 0 here (the prompt tokens' own log-probs, no top-k alternatives)", { param: "prompt_logprobs" });
+  }
+  return { tokenIds: t === true, stopTokenIds: Array.isArray(ids) ? (ids as number[]) : undefined, promptLogprobs: pl === 0 };
+}
+
+/** Completion log-probs with token ids ("token_id:N") for every sampled token, as vLLM returns them. */
+export function tokenIdLogprobs(tok: TokenizerLike, s: SampledSequence) {
+  const tokens = s.tokens.map((id) => `token_id:${id}`);
+  const offsets = s.tokens.map((_, i) => Math.min(tok.decode(s.tokens.slice(0, i)).length, s.text.length));
+  return { tokens, token_logprobs: s.logprobs.slice(), top_logprobs: tokens.map((k, i) => ({ [k]: s.logprobs[i]! })), text_offset: offsets };
+}

@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, string> = {
   pretrain: "Causal-LM pretraining of the embedded model on a corpus",
   sft: "Supervised warm start on naturally occurring code/doc pairs, both directions",
   rl: "Back-translation RL from an existing checkpoint",
+  recipe: "A scale-out recipe: cost estimate, Tinker / SkyRL commands, --dry-run on a tiny local model",
   eval: "Evaluate a model on HumanEval / MBPP / MultiPL-E with sandboxed execution",
   serve: "Serve a checkpoint over the OpenAI-compatible HTTP API",
   export: "Export a checkpoint (e.g. --format gguf)",
@@ -27,6 +28,9 @@ export const COMMANDS: Record<string, string> = {
   "doc-check": "Validate a documentation text (and check it for code leakage)",
   report: "Render a run directory as a self-contained HTML report",
   tokenizer: "Train or inspect the byte-level BPE tokenizer",
+  document: "Write documentation for undocumented functions with a model (diff, --write, --check)",
+  implement: "Write code from documentation with a model (n samples, ranked by --test in the sandbox)",
+  roundtrip: "Round-trip evaluation on your code: document, rebuild, score every function (table + HTML)",
 };
 
 function usage(): string {

@@ -2,7 +2,7 @@
  * The text-level generator interface evaluation talks to, and its adapter for any `Sampler` (the embedded
  * model). The OpenAI-compatible HTTP adapter lives in src/backends/openai-client.ts.
  */
-import type { Sampler, SamplingParams } from "../core/policy.js";
+import type { Sampler, SamplingParams } from "./policy.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -54,12 +54,30 @@ export function renderChatPrompt(messages: readonly ChatMessage[]): string {
 }
 export const CHAT_TURN_STOP = "\n### ";
 
-/** Adapter: any Sampler (tokenizer + sample) as a TextGenerator. */
+/** A model's chat template as the generator needs it (src/engine/chat-template.ts's `ChatTemplate` is one). */
+export interface ChatRenderer {
+  render(messages: readonly ChatMessage[], opts?: { addGenerationPrompt?: boolean; variables?: Record<string, unknown> }): string;
+}
+
+/** The chat path of a SamplerGenerator: the model's template and the token ids that end its turn. */
+export interface SamplerChat {
+  template: ChatRenderer;
+  /** e.g. specialStopIds(tokenizer) from src/engine/special.ts (<|im_end|>, <|eot_id|>, which need not be EOS). */
+  stopTokenIds: number[];
+}
+
+/**
+ * Adapter: any Sampler (tokenizer + sample) as a TextGenerator. Conversations (the instruct format) go through the
+ * model's own chat template when it has one (`chat`: rendered with the generation prompt and thinking off, its
+ * special tokens recognised, no extra BOS — the template writes it, generation ends at its end-of-turn tokens);
+ * otherwise through renderChatPrompt's plain-text turns.
+ */
 export class SamplerGenerator implements TextGenerator {
   readonly supportsChat = true;
   constructor(
     private readonly sampler: Sampler,
     readonly name: string = sampler.info.modelName,
+    private readonly chat: SamplerChat | null = null,
   ) {}
 
   async generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]> {
@@ -67,16 +85,21 @@ export class SamplerGenerator implements TextGenerator {
     const ctx = this.sampler.info.contextLength;
     const requests = inputs.map((inp) => {
       const isChat = typeof inp !== "string";
-      const text = isChat ? renderChatPrompt(inp.messages) : inp;
-      let ids = [tok.bosId, ...tok.encode(text)];
+      const chat = isChat ? this.chat : null;
+      const templated = chat !== null;
+      // the template writes its own BOS (if the model uses one); plain prompts get the tokenizer's
+      const lead = templated || tok.bosId < 0 ? [] : [tok.bosId];
+      const text = !isChat ? inp : chat ? chat.template.render(inp.messages, { variables: { enable_thinking: false } }) : renderChatPrompt(inp.messages);
+      let ids = [...lead, ...tok.encode(text)];
       const room = Math.max(1, Math.min(params.maxTokens, ctx - 1));
       // Keep the end of an over-long prompt (the part next to the completion), leaving room to generate.
-      if (ids.length + room > ctx) ids = [tok.bosId, ...ids.slice(ids.length - (ctx - room - 1))];
+      if (ids.length + room > ctx) ids = [...lead, ...ids.slice(ids.length - (ctx - room - lead.length))];
       const sp: SamplingParams = {
         maxTokens: Math.min(params.maxTokens, Math.max(1, ctx - ids.length)),
         temperature: params.temperature,
         topP: params.topP,
-        stop: [...(params.stop ?? []), ...(isChat ? [CHAT_TURN_STOP] : [])],
+        stop: [...(params.stop ?? []), ...(isChat && !templated ? [CHAT_TURN_STOP] : [])],
+        ...(chat ? { stopTokenIds: chat.stopTokenIds } : {}),
         seed: params.seed,
       };
       return { prompt: ids, n: params.n, params: sp };

@@ -31,7 +31,7 @@ export function needsEntropy(spec: LossSpec): boolean {
 }
 
 /** Cross-entropy (negative log-likelihood) — the one loss needed for pretraining and SFT. */
-function crossEntropy(inp: LossInputs): LossOutputs {
+function crossEntropy(inp: LossInputs, agg?: Aggregation): LossOutputs {
   let total = 0;
   let count = 0;
   for (let i = 0; i < inp.datums.length; i++) {
@@ -42,7 +42,8 @@ function crossEntropy(inp: LossInputs): LossOutputs {
       count += w[t]!;
     }
   }
-  const norm = count > 0 ? count : 1;
+  // "sum" (Tinker's semantics: sum(-logp * weights), no normalisation) or the weighted mean (the default).
+  const norm = agg === "sum" ? 1 : count > 0 ? count : 1;
   const dLogprobs = inp.datums.map((d, i) => inp.logprobs[i]!.map((_, t) => -d.lossInputs.weights[t]! / norm));
   return { loss: total / norm, dLogprobs, dEntropies: null, metrics: { tokens: count, nll: total / norm } };
 }
@@ -73,9 +74,11 @@ export function klTerm(estimator: "k1" | "k2" | "k3", logp: number, ref: number)
  * contribution. So direction weights (e.g. 0.5 on every doc->code datum) really re-weight the two tasks under
  * every aggregation instead of cancelling out in the token count.
  */
-function aggregationFactors(datums: Datum[], agg: Aggregation, constantNormalizer: number | undefined): number[] {
+export function aggregationFactors(datums: Datum[], agg: Aggregation, constantNormalizer: number | undefined): number[] {
   const counts = datums.map((d) => d.lossInputs.weights.reduce((a, w) => a + (w > 0 ? 1 : 0), 0));
   switch (agg) {
+    case "sum":
+      return counts.map(() => 1);
     case "token-mean": {
       const total = counts.reduce((a, b) => a + b, 0);
       return counts.map(() => (total > 0 ? 1 / total : 0));
@@ -221,7 +224,7 @@ export function computeLoss(spec: LossSpec, inp: LossInputs): LossOutputs {
   }
   switch (spec.kind) {
     case "cross_entropy":
-      return crossEntropy(inp);
+      return crossEntropy(inp, spec.aggregation);
     case "ppo":
       return ppo(spec, inp);
     case "importance_sampling":

@@ -100,8 +100,9 @@ export type LossSpec =
  * token-mean: mean over all valid tokens of the batch (DAPO / TRL "dapo" style)
  * seq-mean-token-mean: mean over sequences of each sequence's token mean (GRPO original)
  * seq-sum-constant: sum over tokens / (constantNormalizer * nSeq) (Dr.GRPO)
+ * sum: plain sum of the weighted per-token terms (Tinker's built-in losses; cross_entropy = sum(-logp * weights))
  */
-export type Aggregation = "token-mean" | "seq-mean-token-mean" | "seq-sum-constant";
+export type Aggregation = "token-mean" | "seq-mean-token-mean" | "seq-sum-constant" | "sum";
 
 export interface ForwardBackwardResult {
   /** Scalar loss averaged as the spec says. */

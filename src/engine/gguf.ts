@@ -26,7 +26,8 @@ import { UserError } from "../core/errors.js";
 import { headDim, type ModelConfig, ModelConfigSchema, parameterShapes, ropeInvFreq } from "./config.js";
 import { getKernels } from "./kernels.js";
 import { toBf16, toF16 } from "./safetensors.js";
-import { BpeTokenizer, GGUF_PRE_TOKENIZER } from "./tokenizer.js";
+import { BpeTokenizer } from "./tokenizer.js";
+import { ggufTokenizerMetadata } from "./gguf-tokenizer.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as u32 LE
 export const GGUF_VERSION = 3;
@@ -684,14 +685,14 @@ export interface GgufTokenizerData {
 
 /** GGUF tokenizer data of the engine's own BPE tokenizer. */
 export function bpeTokenizerData(tokenizer: BpeTokenizer, config: ModelConfig): GgufTokenizerData {
-  const tokens = tokenizer.tokenStrings();
+  const meta = ggufTokenizerMetadata(tokenizer);
   const pad = config.pad_token_id ?? tokenizer.tokenId("<|pad|>");
   const data: GgufTokenizerData = {
     model: "gpt2",
-    pre: GGUF_PRE_TOKENIZER,
-    tokens,
-    tokenTypes: tokens.map((_, id) => (tokenizer.isSpecial(id) ? GgufTokenType.CONTROL : GgufTokenType.NORMAL)),
-    merges: tokenizer.mergeStrings(),
+    pre: meta.pre,
+    tokens: meta.tokens,
+    tokenTypes: meta.types,
+    merges: meta.merges,
     bosId: config.bos_token_id,
     eosId: config.eos_token_id,
     addBos: false,

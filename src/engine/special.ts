@@ -25,3 +25,21 @@ export type SpecialToken = (typeof SPECIAL_TOKENS)[number];
 export const PAD_ID = 0;
 export const BOS_ID = 1;
 export const EOS_ID = 2;
+
+/**
+ * Token ids generation stops on: EOS and every special token the tokenizer knows except padding (SPECIAL_TOKENS,
+ * and for a pretrained tokenizer its added tokens flagged special, e.g. <|im_end|>, <|eot_id|>).
+ */
+export function specialStopIds(tok: {
+  eosId: number;
+  tokenId(s: string): number | undefined;
+  specials?: readonly string[];
+}): number[] {
+  const ids = new Set<number>(tok.eosId >= 0 ? [tok.eosId] : []);
+  for (const s of [...SPECIAL_TOKENS, ...(tok.specials ?? [])]) {
+    if (/pad/i.test(s)) continue;
+    const id = tok.tokenId(s);
+    if (id !== undefined) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}

@@ -1,5 +1,8 @@
 /**
- * Byte-level BPE tokenizer (GPT-2 style) for the embedded model.
+ * Byte-level BPE tokenizer: the embedded model's (trained here, GPT-2 style) and Hugging Face `tokenizer.json`
+ * files of Qwen2/Qwen3, Llama-3, DeepSeek and GPT-2 style models, in one implementation. The pipeline parts around
+ * the BPE model (normalizers, Split/ByteLevel pre-tokenizers, added tokens, post-processor, decoder) are compiled
+ * by ./tokenizer-pipeline.ts; what follows describes the embedded layout and the shared contracts.
  *
  * Vocabulary layout of a trained tokenizer:
  *   ids 0..S-1        the special tokens (src/engine/special.ts order by default), never split, never merged
@@ -32,6 +35,25 @@ import path from "node:path";
 import { SPECIAL_TOKENS, BOS_ID, EOS_ID } from "./special.js";
 import type { TokenizerLike } from "../core/policy.js";
 import { writeFileAtomic } from "../core/jsonl.js";
+import { UserError } from "../core/errors.js";
+import {
+  AddedTokenMatcher,
+  addedTokenJSON,
+  applyStep,
+  checkDecoder,
+  compileNormalizer,
+  compilePostProcessor,
+  compilePreTokenizer,
+  parseAddedToken,
+  type AddedToken,
+  type CompiledPostProcessor,
+  type CompiledPreTokenizer,
+  type Json,
+  type JsonObject,
+  type NormalizeFn,
+} from "./tokenizer-pipeline.js";
+
+export type { AddedToken } from "./tokenizer-pipeline.js";
 
 /** The GPT-2 pre-tokenization pattern as published (`\s` meaning Unicode White_Space). */
 export const GPT2_PRETOKENIZE_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
@@ -39,8 +61,6 @@ export const GPT2_PRETOKENIZE_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{
 const WS = String.raw`\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
 /** The pattern this module runs: GPT2_PRETOKENIZE_PATTERN with `\s` spelled out as Unicode White_Space. */
 export const PRETOKENIZE_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^${WS}\p{L}\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`;
-/** The `tokenizer.ggml.pre` value for GGUF export that makes llama.cpp use the same pre-tokenizer. */
-export const GGUF_PRE_TOKENIZER = "gpt-2";
 
 export interface EncodeOptions {
   /** Recognise special-token strings in the text (default true). */
@@ -186,62 +206,176 @@ class Heap<T> {
 // BpeTokenizer
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// BpeTokenizer
+// ---------------------------------------------------------------------------------------------
+
+/** The tokenizer.json components around the BPE model (kept as JSON so save() writes them back unchanged). */
+export interface PipelineSpec {
+  normalizer: Json;
+  pre_tokenizer: Json;
+  post_processor: Json;
+  decoder: Json;
+}
+
+/** What the embedded model's tokenizers use: GPT-2 byte-level pre-tokenization, no normalizer, no template. */
+export const EMBEDDED_PIPELINE: PipelineSpec = {
+  normalizer: null,
+  pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+  post_processor: null,
+  decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+};
+
 interface BpeParts {
-  /** Special token strings; their ids are given in specialIds (same order). */
-  specials: string[];
-  specialIds: number[];
-  /** bytes of every non-special token, indexed by id (null for special ids). */
+  /** Bytes of every model-vocabulary token, indexed by id (null for ids that exist only as added tokens). */
   tokenBytes: (Uint8Array | null)[];
   /** merges in rank order: [leftId, rightId, resultId]. */
   merges: Array<[number, number, number]>;
+  /** Added tokens (specials and others), split out of the text before BPE. */
+  added: AddedToken[];
+  pipeline: PipelineSpec;
+  /** model.ignore_merges: a pre-token that is itself in the vocabulary is emitted whole. */
+  ignoreMerges: boolean;
+  /** Vocabulary strings that are not GPT-2 byte-level text (kept verbatim for save()). */
+  rawVocab?: Map<number, string>;
+  /** Token strings for bos/eos (e.g. from tokenizer_config.json); default "<|bos|>"/"<|eos|>". */
+  bosToken?: string | null;
+  eosToken?: string | null;
 }
 
+export interface FromJSONOptions {
+  /** BOS / EOS token strings (tokenizer_config.json's bos_token / eos_token); they must be added tokens. */
+  bosToken?: string | null;
+  eosToken?: string | null;
+}
+
+/** Options of encode beyond EncodeOptions. */
+export interface EncodeFullOptions extends EncodeOptions {
+  /** Apply the post-processor's template (e.g. Llama-3's leading <|begin_of_text|>); default false. */
+  addSpecialTokens?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Leave out added tokens flagged `special` (transformers' skip_special_tokens). */
+  skipSpecialTokens?: boolean;
+}
+
+/**
+ * One byte-level BPE tokenizer for every model: the embedded model's trained vocabularies and Hugging Face
+ * `tokenizer.json` files (Qwen2/Qwen3, Llama-3, DeepSeek, GPT-2 style) go through the same code; a GGUF file's
+ * tokenizer metadata is turned into the same parts (src/engine/gguf-tokenizer.ts).
+ *
+ * encode: added tokens are split out (leftmost-longest), the rest is normalized, pre-tokenized into pieces, and
+ * each piece's UTF-8 bytes are merged by rank (ignore_merges: a piece that is a token is emitted whole).
+ */
 export class BpeTokenizer implements TokenizerLike {
   readonly vocabSize: number;
   readonly eosId: number;
   readonly bosId: number;
-  /** Special token strings, in the order of specialIds. */
+  /** Special token strings (added tokens flagged special), in id order. */
   readonly specials: readonly string[];
-  private readonly specialIds: readonly number[];
-  private readonly specialToId = new Map<string, number>();
-  private readonly idToSpecial = new Map<number, string>();
+  private readonly added: readonly AddedToken[];
+  private readonly addedById = new Map<number, AddedToken>();
+  private readonly addedByContent = new Map<string, AddedToken>();
+  /** Bytes an added token decodes to (its content through the ByteLevel decoder). */
+  private readonly addedBytes = new Map<number, Uint8Array>();
   private readonly tokenBytes: (Uint8Array | null)[];
+  private readonly rawVocab: Map<number, string>;
   private readonly merges: Array<[number, number, number]>;
+  private readonly pipeline: PipelineSpec;
+  private readonly ignoreMerges: boolean;
   /** pairKey(left,right) -> rank */
   private readonly mergeRank = new Map<number, number>();
   /** byte value -> token id */
   private readonly byteIds = new Int32Array(256);
-  private readonly specialRe: RegExp | null;
-  private readonly pretokRe = new RegExp(PRETOKENIZE_PATTERN, "gu");
+  /** ignore_merges: text of a token whose bytes are valid UTF-8 -> id. */
+  private readonly textToId: Map<string, number> | null;
+  private readonly normalize: NormalizeFn | null;
+  private readonly pre: CompiledPreTokenizer;
+  private readonly post: CompiledPostProcessor;
+  /** [all added tokens, added tokens without the special ones] for raw (normalized: false) matching. */
+  private readonly rawMatchers: [AddedTokenMatcher, AddedTokenMatcher];
+  private readonly normMatchers: [AddedTokenMatcher, AddedTokenMatcher];
   private cache = new Map<string, readonly number[]>();
   private static readonly CACHE_LIMIT = 200_000;
 
   protected constructor(parts: BpeParts) {
-    this.specials = parts.specials;
-    this.specialIds = parts.specialIds;
+    // the pipeline first: an unsupported component is the error a user needs to see
+    this.normalize = compileNormalizer(parts.pipeline.normalizer);
+    this.pre = compilePreTokenizer(parts.pipeline.pre_tokenizer);
+    this.post = compilePostProcessor(parts.pipeline.post_processor);
+    checkDecoder(parts.pipeline.decoder);
     this.tokenBytes = parts.tokenBytes;
     this.merges = parts.merges;
-    this.vocabSize = parts.tokenBytes.length;
-    for (let i = 0; i < parts.specials.length; i++) {
-      this.specialToId.set(parts.specials[i]!, parts.specialIds[i]!);
-      this.idToSpecial.set(parts.specialIds[i]!, parts.specials[i]!);
+    this.pipeline = parts.pipeline;
+    this.ignoreMerges = parts.ignoreMerges;
+    this.rawVocab = parts.rawVocab ?? new Map();
+    this.added = [...parts.added].sort((a, b) => a.id - b.id);
+    let size = parts.tokenBytes.length;
+    for (const t of this.added) {
+      if (this.addedByContent.has(t.content)) throw new UserError(`tokenizer: added token ${JSON.stringify(t.content)} appears twice`);
+      if (this.addedById.has(t.id)) throw new UserError(`tokenizer: two added tokens have id ${t.id}`);
+      this.addedById.set(t.id, t);
+      this.addedByContent.set(t.content, t);
+      this.addedBytes.set(t.id, byteLevelToBytes(t.content) ?? utf8Encoder.encode(t.content));
+      size = Math.max(size, t.id + 1);
     }
+    if (size >= 2097152) throw new UserError("tokenizer: vocabulary too large (ids must be < 2097152)");
+    for (let id = 0; id < size; id++) {
+      if (!this.tokenBytes[id] && !this.addedById.has(id)) throw new UserError(`tokenizer: id ${id} is neither a vocabulary token nor an added token`);
+    }
+    this.vocabSize = size;
+    this.specials = this.added.filter((t) => t.special).map((t) => t.content);
     this.byteIds.fill(-1);
     for (let id = 0; id < parts.tokenBytes.length; id++) {
       const b = parts.tokenBytes[id];
-      if (b && b.length === 1 && this.byteIds[b[0]!] === -1) this.byteIds[b[0]!] = id;
+      if (b && b.length === 1 && this.byteIds[b[0]!] === -1 && !this.rawVocab.has(id)) this.byteIds[b[0]!] = id;
     }
     for (let v = 0; v < 256; v++) {
-      if (this.byteIds[v] === -1) throw new Error(`tokenizer: vocabulary has no token for byte 0x${v.toString(16)}`);
+      if (this.byteIds[v] === -1) throw new UserError(`tokenizer: vocabulary has no token for byte 0x${v.toString(16)} (byte-level BPE needs all 256)`);
     }
     for (let r = 0; r < parts.merges.length; r++) {
       const [a, b] = parts.merges[r]!;
       const k = pairKey(a, b);
       if (!this.mergeRank.has(k)) this.mergeRank.set(k, r);
     }
-    this.specialRe = makeSpecialSplitter(parts.specials);
-    this.bosId = this.specialToId.get("<|bos|>") ?? BOS_ID;
-    this.eosId = this.specialToId.get("<|eos|>") ?? EOS_ID;
+    if (this.ignoreMerges) {
+      this.textToId = new Map();
+      const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      for (let id = 0; id < parts.tokenBytes.length; id++) {
+        const b = parts.tokenBytes[id];
+        if (!b || this.rawVocab.has(id)) continue;
+        try {
+          const s = strict.decode(b);
+          if (!this.textToId.has(s)) this.textToId.set(s, id);
+        } catch {
+          // not valid UTF-8 on its own: a pre-token (always whole UTF-8) can never equal it
+        }
+      }
+    } else this.textToId = null;
+    const raw = this.added.filter((t) => !t.normalized || !this.normalize);
+    const norm = this.normalize ? this.added.filter((t) => t.normalized) : [];
+    this.rawMatchers = [new AddedTokenMatcher(raw), new AddedTokenMatcher(raw.filter((t) => !t.special))];
+    this.normMatchers = [new AddedTokenMatcher(norm), new AddedTokenMatcher(norm.filter((t) => !t.special))];
+    const idOf = (s: string | null | undefined, fallback: string, dflt: number): number => {
+      if (s === null) return -1;
+      if (s !== undefined) {
+        const t = this.addedByContent.get(s);
+        if (!t) throw new UserError(`tokenizer: ${JSON.stringify(s)} (bos/eos token) is not an added token of this tokenizer`);
+        return t.id;
+      }
+      return this.addedByContent.get(fallback)?.id ?? dflt;
+    };
+    // Without a named bos/eos (tokenizer_config.json), the embedded names, else the embedded ids (as always).
+    this.bosId = idOf(parts.bosToken, "<|bos|>", BOS_ID);
+    this.eosId = idOf(parts.eosToken, "<|eos|>", EOS_ID);
+  }
+
+  /** The embedded model's layout: specials at ids 0..S-1 as special added tokens, GPT-2 pre-tokenization. */
+  protected static embedded(specials: readonly string[], tokenBytes: (Uint8Array | null)[], merges: Array<[number, number, number]>): BpeTokenizer {
+    validateSpecials(specials);
+    const added: AddedToken[] = specials.map((content, id) => ({ id, content, special: true, normalized: false, lstrip: false, rstrip: false, singleWord: false }));
+    return new BpeTokenizer({ tokenBytes, merges, added, pipeline: EMBEDDED_PIPELINE, ignoreMerges: false });
   }
 
   // ------------------------------------------------------------------ training
@@ -404,79 +538,104 @@ export class BpeTokenizer implements TokenizerLike {
     }
     opts.onProgress?.(merges.length, wanted);
 
-    return new BpeTokenizer({
-      specials,
-      specialIds: specials.map((_, i) => i),
-      tokenBytes,
-      merges,
-    });
+    return BpeTokenizer.embedded(specials, tokenBytes, merges);
   }
 
   // ------------------------------------------------------------------ encoding
 
-  /** Token ids of the text. Special-token strings are recognised unless `allowSpecial` is false. */
-  encode(text: string, opts: EncodeOptions = {}): number[] {
+  /**
+   * Token ids of the text. Added tokens flagged special (e.g. "<|eos|>", "<|im_end|>") are recognised unless
+   * `allowSpecial` is false (then they are tokenized as ordinary characters; non-special added tokens still are
+   * recognised, as in the Rust crate). `addSpecialTokens` applies the post-processor template.
+   */
+  encode(text: string, opts: EncodeFullOptions = {}): number[] {
     if (typeof text !== "string") throw new TypeError("tokenizer.encode: text must be a string");
     const out: number[] = [];
-    const allowSpecial = opts.allowSpecial ?? true;
-    if (!allowSpecial || !this.specialRe) {
-      this.encodeOrdinary(text, out);
-      return out;
+    const which = (opts.allowSpecial ?? true) ? 0 : 1;
+    const rawM = this.rawMatchers[which];
+    const normM = this.normMatchers[which];
+    const push = (t: AddedToken): void => {
+      out.push(t.id);
+    };
+    const plain = (s: string): void => this.encodeOrdinary(s, out);
+    if (!this.normalize) rawM.split(text, plain, push);
+    else rawM.split(text, (seg) => normM.split(this.normalize!(seg), plain, push), push);
+    if (opts.addSpecialTokens && (this.post.prefix.length || this.post.suffix.length)) {
+      return [...this.post.prefix, ...out, ...this.post.suffix];
     }
-    const re = this.specialRe;
-    re.lastIndex = 0;
-    let last = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      if (m.index > last) this.encodeOrdinary(text.slice(last, m.index), out);
-      out.push(this.specialToId.get(m[0])!);
-      last = m.index + m[0].length;
-    }
-    if (last < text.length) this.encodeOrdinary(last === 0 ? text : text.slice(last), out);
     return out;
   }
 
-  /** The pre-tokens (regex pieces, and specials unless allowSpecial is false) that BPE runs on; for inspection. */
+  /** The pre-tokens (and added tokens) that BPE runs on, after normalization; for inspection. */
   pretokenize(text: string, opts: EncodeOptions = {}): string[] {
     const out: string[] = [];
-    const split = (s: string): void => {
-      const re = new RegExp(PRETOKENIZE_PATTERN, "gu");
-      for (const m of s.matchAll(re)) out.push(m[0]);
+    const which = (opts.allowSpecial ?? true) ? 0 : 1;
+    const push = (t: AddedToken): void => {
+      out.push(t.content);
     };
-    if ((opts.allowSpecial ?? true) && this.specialRe) {
-      let last = 0;
-      for (const m of text.matchAll(new RegExp(this.specialRe.source, "g"))) {
-        if (m.index! > last) split(text.slice(last, m.index));
-        out.push(m[0]);
-        last = m.index! + m[0].length;
-      }
-      if (last < text.length) split(text.slice(last));
-    } else split(text);
+    const plain = (s: string): void => this.pieces(s, (p) => out.push(p));
+    if (!this.normalize) this.rawMatchers[which].split(text, plain, push);
+    else this.rawMatchers[which].split(text, (seg) => this.normMatchers[which].split(this.normalize!(seg), plain, push), push);
     return out;
   }
 
   /** Like encode, as an Int32Array. */
-  encodeToArray(text: string, opts: EncodeOptions = {}): Int32Array {
+  encodeToArray(text: string, opts: EncodeFullOptions = {}): Int32Array {
     return Int32Array.from(this.encode(text, opts));
   }
 
+  /** Pre-tokenizes normalized text (no added tokens in it) into pieces. */
+  private pieces(text: string, emit: (p: string) => void): void {
+    const steps = this.pre.steps;
+    const run = (k: number, piece: string): void => {
+      if (k === steps.length) emit(piece);
+      else applyStep(steps[k]!, piece, (p) => run(k + 1, p));
+    };
+    run(0, text);
+  }
+
   private encodeOrdinary(text: string, out: number[]): void {
-    const re = this.pretokRe;
-    re.lastIndex = 0;
+    const re = this.pre.single;
+    if (!re) {
+      this.pieces(text, (w) => this.pushWord(w, out));
+      return;
+    }
+    // fast path: one Isolated regex split is the whole pre-tokenizer; gaps between matches are pieces too
     const cache = this.cache;
+    re.lastIndex = 0;
+    let last = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const w = m[0];
-      let ids = cache.get(w);
-      if (ids === undefined) {
-        ids = this.bpeWord(w);
-        if (cache.size >= BpeTokenizer.CACHE_LIMIT) cache.clear();
-        cache.set(w, ids);
+      if (w.length === 0) {
+        re.lastIndex++;
+        continue;
       }
-      for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+      if (m.index > last) this.pushWord(text.slice(last, m.index), out);
+      last = m.index + w.length;
+      const ids = cache.get(w);
+      if (ids === undefined) this.pushWord(w, out);
+      else for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
     }
+    if (last < text.length) this.pushWord(last === 0 ? text : text.slice(last), out);
+  }
+
+  /** Appends the ids of one pre-token (through the word cache). */
+  private pushWord(w: string, out: number[]): void {
+    let ids = this.cache.get(w);
+    if (ids === undefined) {
+      ids = this.bpeWord(w);
+      if (this.cache.size >= BpeTokenizer.CACHE_LIMIT) this.cache.clear();
+      this.cache.set(w, ids);
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }
 
   /** BPE of one pre-token. */
   private bpeWord(word: string): number[] {
+    if (this.textToId) {
+      const whole = this.textToId.get(word);
+      if (whole !== undefined) return [whole];
+    }
     // bytes of the word
     let bytes: Uint8Array;
     let ascii = true;
@@ -557,20 +716,25 @@ export class BpeTokenizer implements TokenizerLike {
     return out;
   }
 
+
   // ------------------------------------------------------------------ decoding
 
-  /** Exact bytes of the ids (specials contribute their UTF-8 text; unknown ids contribute U+FFFD's bytes). */
-  decodeBytes(ids: readonly number[] | Int32Array): Uint8Array {
+  /** Bytes one id decodes to (unknown ids: U+FFFD's bytes). */
+  private idBytes(id: number): Uint8Array {
+    const ab = this.addedBytes.get(id);
+    if (ab) return ab;
+    const tb = Number.isInteger(id) && id >= 0 && id < this.tokenBytes.length ? this.tokenBytes[id] : undefined;
+    return tb ?? REPLACEMENT_BYTES;
+  }
+
+  /** Exact bytes of the ids (added tokens contribute their text; unknown ids contribute U+FFFD's bytes). */
+  decodeBytes(ids: readonly number[] | Int32Array, opts: DecodeOptions = {}): Uint8Array {
     let total = 0;
     const parts: Uint8Array[] = [];
+    const skip = opts.skipSpecialTokens === true;
     for (const id of ids) {
-      let b: Uint8Array;
-      const tb = Number.isInteger(id) && id >= 0 && id < this.tokenBytes.length ? this.tokenBytes[id] : undefined;
-      if (tb) b = tb;
-      else {
-        const sp = this.idToSpecial.get(id);
-        b = sp !== undefined ? utf8Encoder.encode(sp) : REPLACEMENT_BYTES;
-      }
+      if (skip && this.addedById.get(id)?.special) continue;
+      const b = this.idBytes(id);
       parts.push(b);
       total += b.length;
     }
@@ -584,8 +748,8 @@ export class BpeTokenizer implements TokenizerLike {
   }
 
   /** Text of the ids; never throws (invalid UTF-8 and unknown ids become U+FFFD). */
-  decode(ids: readonly number[] | Int32Array): string {
-    return utf8Decoder.decode(this.decodeBytes(ids));
+  decode(ids: readonly number[] | Int32Array, opts: DecodeOptions = {}): string {
+    return utf8Decoder.decode(this.decodeBytes(ids, opts));
   }
 
   /**
@@ -593,73 +757,88 @@ export class BpeTokenizer implements TokenizerLike {
    * bytes of a UTF-8 character that is not finished yet; end() flushes (an unfinished character becomes U+FFFD).
    * The concatenation of all returned pieces equals decode(allIds).
    */
-  streamDecoder(): { push(ids: readonly number[] | Int32Array): string; end(): string } {
+  streamDecoder(opts: DecodeOptions = {}): { push(ids: readonly number[] | Int32Array): string; end(): string } {
     const dec = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
     return {
-      push: (ids) => dec.decode(this.decodeBytes(ids), { stream: true }),
+      push: (ids) => dec.decode(this.decodeBytes(ids, opts), { stream: true }),
       end: () => dec.decode(),
     };
   }
 
-  /** Id of a special token such as "<|eos|>", undefined if the vocabulary lacks it. */
+  /** Id of an added token such as "<|eos|>" or "<|im_end|>", undefined if the tokenizer lacks it. */
   tokenId(special: string): number | undefined {
-    return this.specialToId.get(special);
+    return this.addedByContent.get(special)?.id;
   }
 
-  /** Whether the id is a special token. */
+  /** Whether the id is an added token flagged special. */
   isSpecial(id: number): boolean {
-    return this.idToSpecial.has(id);
+    return this.addedById.get(id)?.special === true;
   }
 
-  /** Bytes of a non-special token (a copy), or null for specials / out-of-range ids. */
+  /** The added token with this id (a copy), if any. */
+  addedToken(id: number): AddedToken | undefined {
+    const t = this.addedById.get(id);
+    return t ? { ...t } : undefined;
+  }
+
+  /** All added tokens (copies), in id order. */
+  addedTokens(): AddedToken[] {
+    return this.added.map((t) => ({ ...t }));
+  }
+
+  /** Bytes of a vocabulary token (a copy), or null for added-only / out-of-range ids. */
   tokenBytesOf(id: number): Uint8Array | null {
+    if (this.addedById.has(id)) return null;
     const b = this.tokenBytes[id];
     return b ? b.slice() : null;
   }
 
-  /** The token strings in id order, in GPT-2 byte-level form (specials as their literal text). */
+  /** The token strings in id order, in GPT-2 byte-level form (added tokens as their literal text). */
   tokenStrings(): string[] {
     const out: string[] = new Array(this.vocabSize);
-    for (let id = 0; id < this.vocabSize; id++) {
-      const sp = this.idToSpecial.get(id);
-      out[id] = sp !== undefined ? sp : bytesToByteLevel(this.tokenBytes[id]!);
-    }
+    for (let id = 0; id < this.vocabSize; id++) out[id] = this.tokenString(id);
     return out;
+  }
+
+  private tokenString(id: number): string {
+    const t = this.addedById.get(id);
+    if (t) return t.content;
+    return this.rawVocab.get(id) ?? bytesToByteLevel(this.tokenBytes[id]!);
+  }
+
+  private vocabString(id: number): string {
+    return this.rawVocab.get(id) ?? bytesToByteLevel(this.tokenBytes[id]!);
   }
 
   /** The merges in rank order as "left right" byte-level strings (tokenizer.json / GGUF form). */
   mergeStrings(): string[] {
-    return this.merges.map(([a, b]) => `${bytesToByteLevel(this.tokenBytes[a]!)} ${bytesToByteLevel(this.tokenBytes[b]!)}`);
+    return this.merges.map(([a, b]) => `${this.vocabString(a)} ${this.vocabString(b)}`);
   }
 
   get numMerges(): number {
     return this.merges.length;
   }
 
+  /** The pre-tokenizer JSON (what GGUF export maps to tokenizer.ggml.pre). */
+  get preTokenizerSpec(): Json {
+    return this.pipeline.pre_tokenizer;
+  }
+
   // ------------------------------------------------------------------ serialization
 
-  /** A Hugging Face `tokenizer.json` object (BPE model, ByteLevel pre-tokenizer and decoder, specials as added tokens). */
+  /** A Hugging Face `tokenizer.json` object: the BPE model, the added tokens and the pipeline components. */
   toHuggingFaceJSON(): Record<string, unknown> {
     const vocab: Record<string, number> = {};
-    const strings = this.tokenStrings();
-    for (let id = 0; id < strings.length; id++) vocab[strings[id]!] = id;
+    for (let id = 0; id < this.tokenBytes.length; id++) if (this.tokenBytes[id]) vocab[this.vocabString(id)] = id;
     return {
       version: "1.0",
       truncation: null,
       padding: null,
-      added_tokens: this.specials.map((content, i) => ({
-        id: this.specialIds[i],
-        content,
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
-      })),
-      normalizer: null,
-      pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
-      post_processor: null,
-      decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      added_tokens: this.added.map(addedTokenJSON),
+      normalizer: this.pipeline.normalizer,
+      pre_tokenizer: this.pipeline.pre_tokenizer,
+      post_processor: this.pipeline.post_processor,
+      decoder: this.pipeline.decoder,
       model: {
         type: "BPE",
         dropout: null,
@@ -668,7 +847,7 @@ export class BpeTokenizer implements TokenizerLike {
         end_of_word_suffix: null,
         fuse_unk: false,
         byte_fallback: false,
-        ignore_merges: false,
+        ignore_merges: this.ignoreMerges,
         vocab,
         merges: this.mergeStrings(),
       },
@@ -680,82 +859,74 @@ export class BpeTokenizer implements TokenizerLike {
     writeFileAtomic(file, JSON.stringify(this.toHuggingFaceJSON()));
   }
 
-  /** Loads a `tokenizer.json` written by save() (or any byte-level BPE tokenizer.json of the same shape). */
-  static load(file: string): BpeTokenizer {
+  /** Loads a `tokenizer.json` (one written by save() or a Hugging Face model's). */
+  static load(file: string, opts: FromJSONOptions = {}): BpeTokenizer {
     let text: string;
     try {
       text = fs.readFileSync(file, "utf8");
     } catch (e) {
-      throw new Error(`tokenizer: cannot read ${file}: ${(e as Error).message}`);
+      throw new UserError(`tokenizer: cannot read ${file}: ${(e as Error).message}`);
     }
     let obj: unknown;
     try {
       obj = JSON.parse(text);
     } catch (e) {
-      throw new Error(`tokenizer: ${file} is not valid JSON: ${(e as Error).message}`);
+      throw new UserError(`tokenizer: ${file} is not valid JSON: ${(e as Error).message}`);
     }
     try {
-      return BpeTokenizer.fromJSON(obj);
+      return BpeTokenizer.fromJSON(obj, opts);
     } catch (e) {
-      throw new Error(`${(e as Error).message} (in ${file})`);
+      if (e instanceof UserError) throw new UserError(`${e.message} (in ${file})`);
+      throw e;
     }
   }
 
   /** Builds a tokenizer from a Hugging Face tokenizer.json object; validates it with clear errors. */
-  static fromJSON(obj: unknown): BpeTokenizer {
+  static fromJSON(obj: unknown, opts: FromJSONOptions = {}): BpeTokenizer {
     const fail = (msg: string): never => {
-      throw new Error(`tokenizer.json: ${msg}`);
+      throw new UserError(`tokenizer.json: ${msg}`);
     };
     if (!obj || typeof obj !== "object") fail("expected an object");
-    const o = obj as Record<string, unknown>;
-    const model = o.model as Record<string, unknown> | undefined;
+    const o = obj as Record<string, Json>;
+    const model = o.model as JsonObject | undefined;
     if (!model || typeof model !== "object") fail("missing 'model'");
-    if (model!.type !== "BPE") fail(`model.type must be "BPE", got ${JSON.stringify(model!.type)}`);
-    const pre = o.pre_tokenizer as Record<string, unknown> | null | undefined;
-    if (!pre || pre.type !== "ByteLevel" || pre.use_regex === false || pre.add_prefix_space === true) {
-      fail("only a ByteLevel pre-tokenizer with use_regex and without add_prefix_space is supported");
+    if (model!.type !== undefined && model!.type !== "BPE") fail(`model.type ${JSON.stringify(model!.type)} is not supported (supported: byte-level "BPE")`);
+    if (model!.byte_fallback === true) fail("model.byte_fallback (SentencePiece-style BPE) is not supported (supported: byte-level BPE)");
+    if (model!.dropout != null && model!.dropout !== 0) fail("model.dropout is not supported");
+    for (const k of ["continuing_subword_prefix", "end_of_word_suffix"] as const) {
+      if (model![k] != null && model![k] !== "") fail(`model.${k} is not supported (byte-level BPE has none)`);
     }
-    if (o.normalizer != null) fail("normalizers are not supported");
-    if (model!.ignore_merges === true) fail("ignore_merges is not supported");
-    const vocab = model!.vocab as Record<string, unknown> | undefined;
-    if (!vocab || typeof vocab !== "object") fail("missing model.vocab");
-    const added = Array.isArray(o.added_tokens) ? (o.added_tokens as Array<Record<string, unknown>>) : [];
-    const specials: string[] = [];
-    const specialIds: number[] = [];
-    for (const t of added) {
-      if (typeof t.content !== "string" || !Number.isInteger(t.id)) fail("malformed added_tokens entry");
-      specials.push(t.content as string);
-      specialIds.push(t.id as number);
-    }
-    validateSpecials(specials);
-    const specialSet = new Map(specials.map((s, i) => [s, specialIds[i]!]));
+    const vocab = model!.vocab as JsonObject | undefined;
+    if (!vocab || typeof vocab !== "object" || Array.isArray(vocab)) fail("missing model.vocab");
+    const added = (Array.isArray(o.added_tokens) ? o.added_tokens : []).map(parseAddedToken);
+    const addedById = new Map(added.map((t) => [t.id, t]));
     let maxId = -1;
     for (const v of Object.values(vocab!)) {
       if (!Number.isInteger(v) || (v as number) < 0) fail("vocab ids must be non-negative integers");
       maxId = Math.max(maxId, v as number);
     }
-    for (const id of specialIds) maxId = Math.max(maxId, id);
-    const size = maxId + 1;
-    if (size >= 2097152) fail("vocabulary too large");
-    const tokenBytes: (Uint8Array | null)[] = new Array(size).fill(null);
-    const filled = new Uint8Array(size);
-    for (const id of specialIds) filled[id] = 1;
+    if (maxId + 1 >= 2097152) fail("vocabulary too large");
+    const tokenBytes: (Uint8Array | null)[] = new Array(maxId + 1).fill(null);
+    const rawVocab = new Map<number, string>();
     const strToId = new Map<string, number>();
     for (const [s, v] of Object.entries(vocab!)) {
       const id = v as number;
+      if (tokenBytes[id]) fail(`id ${id} is used twice in model.vocab`);
       strToId.set(s, id);
-      if (specialSet.get(s) === id) continue;
-      if (filled[id]) fail(`id ${id} is used twice`);
       const bytes = byteLevelToBytes(s);
-      if (!bytes || bytes.length === 0) fail(`vocab entry ${JSON.stringify(s)} is not a byte-level token`);
-      tokenBytes[id] = bytes;
-      filled[id] = 1;
+      if (bytes && bytes.length > 0) tokenBytes[id] = bytes;
+      else {
+        // not byte-level text (e.g. an added token's content also listed in the vocabulary): the ByteLevel
+        // decoder emits such a token's UTF-8 text, and BPE can only produce it through merges of its parts
+        if (s === "" && !addedById.has(id)) fail(`vocab entry "" (id ${id}) is empty`);
+        tokenBytes[id] = utf8Encoder.encode(s);
+        rawVocab.set(id, s);
+      }
     }
-    for (let id = 0; id < size; id++) if (!filled[id]) fail(`id ${id} is missing from the vocabulary`);
-    const rawMerges = model!.merges;
+    const rawMerges = model!.merges ?? [];
     if (!Array.isArray(rawMerges)) fail("model.merges must be an array");
     const merges: Array<[number, number, number]> = [];
-    for (const m of rawMerges as unknown[]) {
+    for (const m of rawMerges as Json[]) {
       let l: string | undefined;
       let r: string | undefined;
       if (typeof m === "string") {
@@ -772,7 +943,27 @@ export class BpeTokenizer implements TokenizerLike {
       if (a === undefined || b === undefined || c === undefined) fail(`merge ${JSON.stringify(m)} refers to unknown tokens`);
       merges.push([a!, b!, c!]);
     }
-    return new BpeTokenizer({ specials, specialIds, tokenBytes, merges });
+    const pipeline: PipelineSpec = {
+      normalizer: o.normalizer ?? null,
+      pre_tokenizer: o.pre_tokenizer ?? null,
+      post_processor: o.post_processor ?? null,
+      decoder: o.decoder ?? null,
+    };
+    return new BpeTokenizer({
+      tokenBytes,
+      merges,
+      added,
+      pipeline,
+      ignoreMerges: model!.ignore_merges === true,
+      rawVocab,
+      bosToken: opts.bosToken,
+      eosToken: opts.eosToken,
+    });
+  }
+
+  /** Builds a tokenizer from parts (used by the GGUF reader); same validation as fromJSON. */
+  static fromParts(parts: BpeParts): BpeTokenizer {
+    return new BpeTokenizer(parts);
   }
 }
 
@@ -789,12 +980,18 @@ export class ByteTokenizer extends BpeTokenizer {
     validateSpecials(specials);
     const tokenBytes: (Uint8Array | null)[] = specials.map(() => null);
     for (let b = 0; b < 256; b++) tokenBytes.push(Uint8Array.of(b));
-    super({ specials: [...specials], specialIds: specials.map((_, i) => i), tokenBytes, merges: [] });
+    super({
+      tokenBytes,
+      merges: [],
+      added: specials.map((content, id) => ({ id, content, special: true, normalized: false, lstrip: false, rstrip: false, singleWord: false })),
+      pipeline: EMBEDDED_PIPELINE,
+      ignoreMerges: false,
+    });
   }
 }
 
 /** Loads a tokenizer from a checkpoint directory (its tokenizer.json) or a tokenizer.json file. */
-export function loadTokenizer(p: string): BpeTokenizer {
+export function loadTokenizer(p: string, opts: FromJSONOptions = {}): BpeTokenizer {
   const file = fs.existsSync(p) && fs.statSync(p).isDirectory() ? path.join(p, "tokenizer.json") : p;
-  return BpeTokenizer.load(file);
+  return BpeTokenizer.load(file, opts);
 }

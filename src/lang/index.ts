@@ -10,6 +10,7 @@ export {
   type LangId,
   type LanguageSpec,
   type DocStyle,
+  type DocConvention,
 } from "./languages.js";
 export {
   loadLanguage,
@@ -43,3 +44,4 @@ export {
   type ExtractedFunction,
   type ExtractResult,
 } from "./extract.js";
+export { docTargets, renderDoc, applyDocs, detectEol, type DocTarget, type DocEdit, type ApplyResult, type RenderContext } from "./docwrite.js";

@@ -36,6 +36,28 @@ export type LangId =
  */
 export type DocStyle = "docstring" | "string-before" | "attribute-before" | "comment-before";
 
+/**
+ * How new documentation is written (src/lang/docwrite.ts renders it): inside the body as a docstring, or in a
+ * block before the definition made of an optional `open` line, body lines each starting with `prefix` (the
+ * first with `firstPrefix` when set) and an optional `close` line. `tags` says how the format's sections
+ * (Parameters / Returns / Raises, src/similarity/docformat.ts) are written: as they are ("plain"), or as
+ * JSDoc (`@param name text`, `@returns`), Javadoc/Doxygen/PHPDoc/KDoc/Scaladoc (`@param`, `@return`, `@throws`),
+ * YARD (`@param`, `@return`, `@raise`), LDoc (`@param`, `@return`, `@raise`), roxygen (`@param`, `@return`), or
+ * Swift markup (`- Parameter name:`, `- Returns:`, `- Throws:`). `tagsOnlyIfFileUses`: a regular expression
+ * (multiline) the file must match for the tags to be used (Ruby: YARD only where the file already uses it);
+ * otherwise the sections stay plain. `startsWithName`: the first sentence starts with the function's name (Go).
+ */
+export interface DocConvention {
+  placement: "docstring" | "before";
+  open?: string;
+  close?: string;
+  prefix: string;
+  firstPrefix?: string;
+  tags: "plain" | "jsdoc" | "javadoc" | "yard" | "ldoc" | "roxygen" | "swift";
+  tagsOnlyIfFileUses?: string;
+  startsWithName?: boolean;
+}
+
 export interface LanguageSpec {
   id: LangId;
   /** Human-readable name. */
@@ -51,6 +73,8 @@ export interface LanguageSpec {
   lineComment?: string[];
   blockComment?: [string, string][];
   docStyle: DocStyle;
+  /** How `batcoder document` writes new documentation in this language's own convention (src/lang/docwrite.ts). */
+  docConvention: DocConvention;
   /** Markers that open a documentation comment (e.g. "/**", "///", "-- |", "#'", "(**"). */
   docCommentMarkers?: string[];
   /** Node types that define a function or method (more may be recognised structurally, see extract.ts). */
@@ -111,6 +135,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     lineComment: ["#"],
     docStyle: "docstring",
+    docConvention: { placement: "docstring", open: '"""', close: '"""', prefix: "", tags: "plain" },
     functionNodeTypes: ["function_definition"],
     classNodeTypes: ["class_definition"],
     commentNodeTypes: ["comment"],
@@ -127,6 +152,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     keywords: JS_KEYWORDS,
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "jsdoc" },
     docCommentMarkers: ["/**"],
     functionNodeTypes: [
       "function_declaration", "function_expression", "function", "arrow_function", "method_definition",
@@ -147,6 +173,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     keywords: [...JS_KEYWORDS, ...TS_EXTRA],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "jsdoc" },
     docCommentMarkers: ["/**"],
     functionNodeTypes: [
       "function_declaration", "function_expression", "function", "arrow_function", "method_definition",
@@ -173,6 +200,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "javadoc" },
     docCommentMarkers: ["/**"],
     functionNodeTypes: ["method_declaration", "constructor_declaration", "lambda_expression"],
     classNodeTypes: ["class_declaration", "interface_declaration", "enum_declaration", "record_declaration"],
@@ -192,6 +220,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", prefix: "// ", tags: "plain", startsWithName: true },
     functionNodeTypes: ["function_declaration", "method_declaration", "func_literal"],
     classNodeTypes: [],
     commentNodeTypes: ["comment"],
@@ -211,6 +240,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", prefix: "/// ", tags: "plain" },
     docCommentMarkers: ["///", "//!", "/**"],
     functionNodeTypes: ["function_item", "closure_expression"],
     classNodeTypes: ["impl_item", "trait_item"],
@@ -227,6 +257,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     keywords: C_KEYWORDS,
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "javadoc" },
     docCommentMarkers: ["/**", "///"],
     functionNodeTypes: ["function_definition"],
     classNodeTypes: [],
@@ -242,6 +273,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     keywords: [...C_KEYWORDS, ...CPP_EXTRA],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "javadoc" },
     docCommentMarkers: ["/**", "///", "//!"],
     functionNodeTypes: ["function_definition", "lambda_expression"],
     classNodeTypes: ["class_specifier", "struct_specifier"],
@@ -266,6 +298,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     lineComment: ["#"],
     blockComment: [["=begin", "=end"]],
     docStyle: "comment-before",
+    docConvention: { placement: "before", prefix: "# ", tags: "yard", tagsOnlyIfFileUses: "^\\s*#\\s*@(?:param|return)\\b" },
     functionNodeTypes: ["method", "singleton_method"],
     classNodeTypes: ["class", "module", "singleton_class"],
     commentNodeTypes: ["comment"],
@@ -286,6 +319,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     lineComment: ["--"],
     blockComment: [["--[[", "]]"]],
     docStyle: "comment-before",
+    docConvention: { placement: "before", firstPrefix: "--- ", prefix: "-- ", tags: "ldoc" },
     docCommentMarkers: ["---"],
     functionNodeTypes: ["function_declaration", "function_definition"],
     classNodeTypes: [],
@@ -308,6 +342,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     lineComment: ["#"],
     blockComment: [["#=", "=#"]],
     docStyle: "string-before",
+    docConvention: { placement: "before", open: '"""', close: '"""', prefix: "", tags: "plain" },
     functionNodeTypes: ["function_definition", "short_function_definition"],
     classNodeTypes: ["struct_definition", "module_definition"],
     commentNodeTypes: ["line_comment", "block_comment", "comment"],
@@ -330,6 +365,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     blockComment: [["(*", "*)"]],
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "(**", prefix: "    ", close: "*)", tags: "plain" },
     docCommentMarkers: ["(**"],
     functionNodeTypes: ["let_binding", "method_definition"],
     classNodeTypes: ["class_definition", "module_definition"],
@@ -352,6 +388,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     lineComment: ["--"],
     blockComment: [["{-", "-}"]],
     docStyle: "comment-before",
+    docConvention: { placement: "before", firstPrefix: "-- | ", prefix: "-- ", tags: "plain" },
     docCommentMarkers: ["-- |", "{- |"],
     functionNodeTypes: ["function", "bind"],
     classNodeTypes: ["class", "instance"],
@@ -374,6 +411,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     lineComment: ["#"],
     docStyle: "attribute-before",
+    docConvention: { placement: "before", open: '@doc """', close: '"""', prefix: "", tags: "plain" },
     functionNodeTypes: ["call"],
     classNodeTypes: ["call"],
     commentNodeTypes: ["comment"],
@@ -393,6 +431,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     lineComment: ["#"],
     docStyle: "comment-before",
+    docConvention: { placement: "before", prefix: "#' ", tags: "roxygen" },
     docCommentMarkers: ["#'"],
     functionNodeTypes: ["function_definition"],
     classNodeTypes: [],
@@ -414,6 +453,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     lineComment: ["#"],
     docStyle: "comment-before",
+    docConvention: { placement: "before", prefix: "# ", tags: "plain" },
     functionNodeTypes: ["function_definition"],
     classNodeTypes: [],
     commentNodeTypes: ["comment"],
@@ -439,6 +479,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     lineComment: ["//", "#"],
     blockComment: [["/*", "*/"]],
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "javadoc" },
     docCommentMarkers: ["/**"],
     functionNodeTypes: ["function_definition", "method_declaration", "anonymous_function", "arrow_function"],
     classNodeTypes: ["class_declaration", "interface_declaration", "trait_declaration"],
@@ -460,6 +501,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "javadoc" },
     docCommentMarkers: ["/**"],
     functionNodeTypes: ["function_definition", "lambda_expression"],
     classNodeTypes: ["class_definition", "object_definition", "trait_definition"],
@@ -482,6 +524,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", open: "/**", prefix: " * ", close: " */", tags: "javadoc" },
     docCommentMarkers: ["/**"],
     functionNodeTypes: ["function_declaration", "anonymous_function", "lambda_literal"],
     classNodeTypes: ["class_declaration", "object_declaration"],
@@ -505,6 +548,7 @@ export const LANGUAGES: Record<LangId, LanguageSpec> = {
     ],
     ...C_COMMENTS,
     docStyle: "comment-before",
+    docConvention: { placement: "before", prefix: "/// ", tags: "swift" },
     docCommentMarkers: ["///", "/**"],
     functionNodeTypes: ["function_declaration", "init_declaration", "lambda_literal"],
     classNodeTypes: ["class_declaration", "protocol_declaration"],

@@ -99,7 +99,8 @@ export function resolveCli(values: { config?: string; set?: string[]; "run-name"
   }
   if (values.config) {
     const file = readConfigFile(values.config);
-    const { warmstart, ...rest } = file as { warmstart?: Record<string, unknown> };
+    // "recipe" (configs/paper-7b.json) describes the run for `batcoder recipe`; it is not an RL option.
+    const { warmstart, recipe: _recipe, ...rest } = file as { warmstart?: Record<string, unknown>; recipe?: unknown };
     if (warmstart !== undefined && (typeof warmstart !== "object" || warmstart === null)) throw new UserError(`${values.config}: "warmstart" must be an object`);
     raw = { ...raw, ...rest };
     wsRaw = { ...wsRaw, ...(warmstart ?? {}) };

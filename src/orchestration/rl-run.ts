@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Policy } from "../core/policy.js";
+import type { Policy, Sampler } from "../core/policy.js";
 import { readJsonl, writeFileAtomic } from "../core/jsonl.js";
 import { ProgressBar } from "../core/progress.js";
 import { METRIC_KEYS, runPaths } from "../core/runs.js";
@@ -38,6 +38,8 @@ export async function runRL(opts: {
   log: (s: string) => void;
   warmInfo?: WarmStartInfo | null;
   stopAfterSteps?: number;
+  /** Samples the rollouts instead of the policy (--sampler-url); see TrainerOptions.rolloutSampler. */
+  rolloutSampler?: Sampler;
 }): Promise<RLRunResult> {
   const { cfg, policy } = opts;
   const runDir = path.join(cfg.output_dir, cfg.run_name);
@@ -85,6 +87,7 @@ export async function runRL(opts: {
   try {
     const res = await trainRL({
       config: cfg, policy, reward, train, evaluate, runDir, resume: opts.resume, stopAfterSteps: opts.stopAfterSteps,
+      ...(opts.rolloutSampler ? { rolloutSampler: opts.rolloutSampler } : {}),
       hooks: {
         onStart: (i) => {
           bar = new ProgressBar("rl", i.maxSteps, opts.progress);

@@ -116,6 +116,12 @@ export const RLConfigSchema = z
      * sequences do not drown the documentation direction. `code2doc_weight` / `doc2code_weight` act on top.
      */
     loss_norm_per_direction: z.boolean().default(true),
+    /**
+     * Truncated importance sampling cap, used when rollouts come from a separate sampler (--sampler-url): each
+     * token's advantage is weighted by min(pi_trainer / pi_sampler, tis_cap) and the trainer's own log-probs are
+     * the ratio denominator. 0 disables the correction (the mismatch is still logged).
+     */
+    tis_cap: nonNeg("tis_cap").default(2),
     code2doc_weight: nonNeg("code2doc_weight").default(1),
     doc2code_weight: nonNeg("doc2code_weight").default(1),
 

@@ -87,9 +87,62 @@ export interface TrainerOptions {
   hooks?: TrainerHooks;
   /** Return (as if the process died) after this many steps of THIS call — used by the resume tests. */
   stopAfterSteps?: number;
+  /**
+   * Samples both rollout stages instead of the policy (e.g. an OpenAI-compatible server: --sampler-url). The
+   * trainer then recomputes log-probs under the policy, logs the sampler/trainer mismatch and corrects it with
+   * truncated importance sampling (cfg.tis_cap).
+   */
+  rolloutSampler?: Sampler;
 }
 
 export type StepMetrics = Record<string, number> & { step: number };
+
+/**
+ * Sampler vs trainer log-probs of the same sampled tokens: mean |Δ logprob|, percentiles of the ratio
+ * pi_trainer / pi_sampler, and the truncated-IS weights min(ratio, cap) (null when cap is 0 or the sampler gave no
+ * log-probs: a text-only server — the correction is then impossible, and `mismatch/unavailable` says so).
+ */
+export function samplerMismatch(trainLp: number[][], samplerLp: number[][], cap: number): { weights: number[][] | null; metrics: Record<string, number> } {
+  const ratios: number[] = [];
+  let absSum = 0, n = 0, truncated = 0, missing = 0;
+  for (let i = 0; i < trainLp.length; i++) {
+    for (let t = 0; t < trainLp[i]!.length; t++) {
+      const s = samplerLp[i]?.[t];
+      if (s === undefined || !Number.isFinite(s)) {
+        missing++;
+        continue;
+      }
+      const d = trainLp[i]![t]! - s;
+      absSum += Math.abs(d);
+      ratios.push(Math.exp(d));
+      n++;
+    }
+  }
+  const sorted = ratios.slice().sort((a, b) => a - b);
+  const pct = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
+  const usable = missing === 0 && cap > 0;
+  const weights = usable
+    ? trainLp.map((row, i) =>
+        row.map((lp, t) => {
+          const r = Math.exp(lp - samplerLp[i]![t]!);
+          if (r > cap) truncated++;
+          return Math.min(r, cap);
+        }),
+      )
+    : null;
+  return {
+    weights,
+    metrics: {
+      "mismatch/mean_abs_dlogp": n ? absSum / n : NaN,
+      "mismatch/ratio_p05": pct(0.05),
+      "mismatch/ratio_p50": pct(0.5),
+      "mismatch/ratio_p95": pct(0.95),
+      "mismatch/ratio_max": sorted.length ? sorted[sorted.length - 1]! : NaN,
+      "mismatch/tis_truncated_frac": usable && n ? truncated / n : 0,
+      "mismatch/unavailable": missing > 0 ? 1 : 0,
+    },
+  };
+}
 
 export interface TrainerState {
   step: number;
@@ -206,6 +259,8 @@ interface CodeRollout {
 
 export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean; state: TrainerState; summary?: Record<string, unknown> }> {
   const { config: cfg, policy, reward, runDir, hooks = {} } = opts;
+  const rollout: Sampler = opts.rolloutSampler ?? policy;
+  const separateSampler = opts.rolloutSampler !== undefined && opts.rolloutSampler !== policy;
   const d = derived(cfg);
   const tok = policy.tokenizer;
   const train = opts.train;
@@ -285,7 +340,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     // ---- 2. code→doc rollouts: G documentations per code sample ----
     const tSample0 = Date.now();
     const docPrompts = batch.map((c) => code2docPrompt(tok, c.code, c.lang));
-    const docSamples = await policy.sample(
+    const docSamples = await rollout.sample(
       docPrompts.map((prompt, i) => ({
         prompt,
         n: cfg.num_docs_per_code,
@@ -315,7 +370,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       return doc2codePrompt(tok, x.seq.text.trim(), c.lang, { signature: cfg.signature_hint ? c.signature : null });
     });
     const codeSamples = kept.length
-      ? await policy.sample(
+      ? await rollout.sample(
           codePrompts.map((prompt, k) => ({
             prompt,
             n: cfg.num_codes_per_doc,
@@ -378,8 +433,12 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const promptLens = [...docs.map((x) => x.prompt.length), ...codes.map((r) => r.prompt.length)];
     const datums = [...docDatums, ...codeDatums];
     const completionOnly = (row: number[], i: number) => row.slice(promptLens[i]! - 1);
+    // With a separate sampler the trainer's own log-probs are the ratio denominator, and the sampler's only weigh
+    // each token (truncated importance sampling); the mismatch between the two is logged.
+    const samplerLp = seqs.map((s) => s.logprobs.slice());
     const oldLp =
-      cfg.old_logprobs === "recompute" ? (await policy.computeLogprobs(datums, atT)).map(completionOnly) : seqs.map((s) => s.logprobs.slice());
+      cfg.old_logprobs === "recompute" || separateSampler ? (await policy.computeLogprobs(datums, atT)).map(completionOnly) : samplerLp;
+    const mismatch = separateSampler ? samplerMismatch(oldLp, samplerLp, cfg.tis_cap) : null;
     const refLp = ref ? (await ref.computeLogprobs(datums, atT)).map(completionOnly) : null;
     const kl = refLp ? oldLp.map((row, i) => row.map((lp, t) => klTerm(cfg.kl_estimator, lp, refLp[i]![t]!).kl)) : null;
 
@@ -401,7 +460,9 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     datums.forEach((dt, i) => {
       const start = promptLens[i]! - 1;
       const pad = (xs: number[]) => [...new Array<number>(start).fill(0), ...xs];
-      dt.lossInputs.advantages = pad(advs[i]!);
+      // float32, as every training service carries loss inputs (Tinker's wire): the same numbers in-process and remote.
+      const tis = mismatch?.weights?.[i];
+      dt.lossInputs.advantages = pad(advs[i]!.map((a, t) => Math.fround(tis ? a * tis[t]! : a)));
       dt.lossInputs.samplingLogprobs = pad(oldLp[i]!);
       if (refLp && cfg.use_kl_loss) dt.lossInputs.refLogprobs = pad(refLp[i]!);
     });
@@ -422,7 +483,11 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         const mbIdx = order.filter((_, k) => k % nMb === m);
         if (mbIdx.length === 0) continue;
         const mb = cfg.loss_norm_per_direction
-          ? reweightByDirection(mbIdx.map((k) => trainable[k]!), mbIdx.map((k) => trainableDir[k]!), cfg.loss_agg_mode)
+          ? // weights in float32, as a training service's wire carries them: the same numbers in-process and remote
+            reweightByDirection(mbIdx.map((k) => trainable[k]!), mbIdx.map((k) => trainableDir[k]!), cfg.loss_agg_mode).map((dt) => ({
+              ...dt,
+              lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map(Math.fround) },
+            }))
           : mbIdx.map((k) => trainable[k]!);
         const fb = await policy.forwardBackward(mb, lossSpec);
         const os = await policy.optimStep(adam);
@@ -477,6 +542,7 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       clip_fraction: fbMean("clip_fraction"),
       ratio_mean: fbMean("ratio_mean"),
       approx_kl_old: fbMean("approx_kl_old"),
+      ...(mismatch ? mismatch.metrics : {}),
       "tokens/generated": genTokens,
       "tokens/trained": trainTokens,
       tokens_per_s: (genTokens + trainTokens) / Math.max(1e-3, stepMs / 1000),

@@ -78,7 +78,7 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
   }
 });
 
-test("openModel (eval --model / serve) takes an HF folder; a GGUF tokenizer, a foreign tokenizer.json and an uncached hub id are clear errors", async () => {
+test("openModel (eval --model / serve) takes an HF folder; and a GGUF file with its own tokenizer; an unsupported tokenizer.json and an uncached hub id are clear errors", async () => {
   const { openModel } = await import("../../src/orchestration/models.js");
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "open-"));
   try {
@@ -96,15 +96,36 @@ test("openModel (eval --model / serve) takes an HF folder; a GGUF tokenizer, a f
     const got = await (await openModel(hfDir, { log: (l) => logs.push(l) })).generate(inputs, params);
     assert.deepEqual(got, want, "the HF folder generates what the checkpoint with the same weights generates");
     assert.ok(logs.some((l) => l.includes(`HF folder ${hfDir} (Qwen3ForCausalLM)`)), logs.join("\n"));
-    // a GGUF file loads, but its own tokenizer is not wired in yet: a clear error, not a silent fallback
+    // a GGUF file carries its own tokenizer: same generations as the checkpoint
     const gguf = path.join(root, "m.gguf");
     exportModelGguf(gguf, config, model.weights, tok);
-    await assert.rejects(openModel(gguf, { log: () => {} }), (e: Error) => e instanceof UserError && /GGUF file's own tokenizer .* not wired/.test(e.message));
-    // a foreign tokenizer.json is named as such
+    const fromGguf = await (await openModel(gguf, { log: () => {} })).generate(inputs, params);
+    assert.deepEqual(fromGguf, want, "the GGUF file (its own tokenizer) generates what the checkpoint generates");
+    // a tokenizer.json of a kind the pipeline does not implement is a clear error naming it
     fs.writeFileSync(path.join(hfDir, "tokenizer.json"), JSON.stringify({ model: { type: "Unigram" } }));
-    await assert.rejects(openModel(hfDir, { log: () => {} }), /tokenizer.json is not one the embedded byte-level BPE reads/);
+    await assert.rejects(openModel(hfDir, { log: () => {} }), (e: Error) => e instanceof UserError && /Unigram/.test(e.message));
     await assert.rejects(openModel("nobody/nothing", { log: () => {} }), /not in the Hugging Face cache/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("tokenizerFor: a real Hugging Face tokenizer.json and a GGUF's tokenizer.ggml.* keys give the HF pipeline's ids", async () => {
+  const { tokenizerFor } = await import("../../src/backends/model-ref.js");
+  const { loadHfTokenizer } = await import("../../src/engine/hf-tokenizer.js");
+  const { bpeTokenizerData } = await import("../../src/engine/gguf.js");
+  const { lenmlModels } = await import("../engine/tokenizer-docs.js");
+  const dir = lenmlModels("qwen3");
+  const ref = loadHfTokenizer(dir).tokenizer;
+  const text = "def área(xs: list[int]) -> int:\n    return sum(x * x for x in xs)  # 平方和\n<|im_end|>";
+  const want = ref.encode(text);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8")) as Record<string, unknown>;
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+  const fromJson = tokenizerFor({ ref: "qwen3", tokenizer: { kind: "tokenizer.json", json, config: cfg } });
+  assert.deepEqual(fromJson.encode(text), want);
+  const config = ModelConfigSchema.parse({ ...ARCH_CONFIGS.qwen2!, vocab_size: ref.vocabSize,
+    bos_token_id: ref.tokenId("<|endoftext|>")!, eos_token_id: ref.tokenId("<|im_end|>")! });
+  const fromGguf = tokenizerFor({ ref: "qwen3.gguf", tokenizer: { kind: "gguf", data: bpeTokenizerData(ref, config) } });
+  assert.deepEqual(fromGguf.encode(text), want);
+  assert.equal(fromGguf.decode(want), text);
 });

@@ -1,11 +1,11 @@
 // RemotePolicy against a REAL training server on 127.0.0.1 backed by a real tiny EmbeddedPolicy: every primitive
 // gives the numbers the in-process policy gives, idempotency keys prevent double updates, errors are clear.
+import { lossyProxy } from "./helpers/lossy-proxy.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import net from "node:net";
 import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { BpeTokenizer, ByteTokenizer } from "../../src/engine/tokenizer.js";
 import type { AdamParams, Datum, LossSpec } from "../../src/core/policy.js";
@@ -242,43 +242,6 @@ test("a repeated Idempotency-Key returns the first response instead of accumulat
     await server.close();
   }
 });
-
-/** A TCP proxy in front of the server that swallows the response to the first request whose head matches `drop`. */
-async function lossyProxy(target: string, drop: RegExp): Promise<{ url: string; dropped: () => number; close(): Promise<void> }> {
-  const port = Number(new URL(target).port);
-  let dropped = 0;
-  const socks = new Set<net.Socket>();
-  const proxy = net.createServer((c) => {
-    const s = net.connect(port, "127.0.0.1");
-    socks.add(c).add(s);
-    let swallow = false;
-    c.on("data", (d: Buffer) => {
-      if (dropped === 0 && drop.test(d.toString("latin1"))) {
-        swallow = true;
-        dropped++;
-      }
-      s.write(d);
-    });
-    s.on("data", (d: Buffer) => {
-      if (swallow) c.destroy(); // the request ran on the server, but its response is lost
-      else c.write(d);
-    });
-    c.on("close", () => s.destroy());
-    s.on("close", () => c.destroy());
-    c.on("error", () => s.destroy());
-    s.on("error", () => c.destroy());
-  });
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-  const a = proxy.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${a.port}`,
-    dropped: () => dropped,
-    close: () => new Promise<void>((r) => {
-      for (const x of socks) x.destroy();
-      proxy.close(() => r());
-    }),
-  };
-}
 
 test("a forward_backward whose response is lost is retried under its Idempotency-Key and runs once", async () => {
   const { local, served, server, url } = await pair(12);

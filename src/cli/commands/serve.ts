@@ -1,6 +1,7 @@
 /**
  * `batcoder serve`: an embedded-model checkpoint behind the OpenAI-compatible HTTP API, or (with --training)
- * behind the Tinker-shaped training API (src/backends/training-server.ts) that RemotePolicy talks to.
+ * behind the training APIs: Tinker's protocol (src/backends/tinker/server.ts: TinkerPolicy and the stock `tinker`
+ * SDK) under /api/v1, and batcoder's own (src/backends/training-server.ts: RemotePolicy) under /v1/training.
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -25,14 +26,21 @@ are rendered as plain "### User:" / "### Assistant:" turns (the model has no cha
   --allow-download      let a hub id missing from the HF cache be downloaded into it
   --adapter DIR         apply a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to MODEL
 
-Training API (--training): serves the checkpoint's full training state (weights, AdamW, step, RNG) for a
-remote trainer (RemotePolicy, src/backends/remote.ts) under /v1/training/: info, sample, compute_logprobs,
-forward_backward, optim_step, save_state, load_state, reference/{snapshot,compute_logprobs,sample,release}.
-One training op runs at a time. Only /v1/training/* is served in this mode.
+Training APIs (--training): serve the checkpoint's full training state (weights, AdamW, step, RNG), on one port:
+- Tinker's protocol (tinker SDK 0.38.0 wire format) under /api/v1/: sessions, create_model, forward_backward
+  (protobuf), optim_step, asample with prompt_logprobs, save_weights / save_weights_for_sampler / load_weights with
+  tinker:// paths, retrieve_future. For TinkerPolicy (batcoder rl --policy-url URL) and the stock Python SDK
+  (TINKER_BASE_URL=URL; its API keys must start with "tml-"). One model per server.
+- batcoder's own protocol under /v1/training/ (RemotePolicy): info, sample, compute_logprobs, forward_backward,
+  optim_step, save_state, load_state, reference/{snapshot,compute_logprobs,sample,release}.
+One training op runs at a time.
 
-  --training            serve the training API instead of the OpenAI one
-  --api-key KEY         require "Authorization: Bearer KEY" (or set BATCODER_API_KEY)
-  --state-dir DIR       allow save_state/load_state with server-side paths inside DIR
+  --training            serve the training APIs instead of the OpenAI one
+  --api-key KEY         require it: "X-API-Key: KEY" (Tinker) / "Authorization: Bearer KEY" (batcoder)
+                        (or set BATCODER_API_KEY / TINKER_API_KEY)
+  --state-dir DIR       where tinker:// states are written (and the root for /v1/training server-side
+                        paths)                                          [./tinker-states for Tinker only]
+  --model-name NAME     the base model id Tinker clients name in create_model   [the checkpoint's model name]
   --port N              as above                                        [8001 with --training]
   --host ADDR           as above; binding beyond 127.0.0.1 without --api-key is refused`;
 
@@ -138,7 +146,7 @@ async function runTraining(
     port: n(str("port"), 8001, "--port"),
     host: str("host") ?? "127.0.0.1",
     modelName: str("model-name"),
-    apiKey: str("api-key") ?? (process.env.BATCODER_API_KEY || undefined),
+    apiKey: str("api-key") ?? (process.env.BATCODER_API_KEY || process.env.TINKER_API_KEY || undefined),
     stateDir: str("state-dir"),
   });
   if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
@@ -154,14 +162,26 @@ async function runTraining(
     const fs = await import("node:fs");
     fs.mkdirSync(cfg.stateDir, { recursive: true });
   }
-  const server = new TrainingServer({ policy, modelName: cfg.modelName, apiKey: cfg.apiKey, stateRoot: cfg.stateDir, log: (l) => console.error(l) });
+  const legacy = new TrainingServer({ policy, modelName: cfg.modelName, apiKey: cfg.apiKey, stateRoot: cfg.stateDir, log: (l) => console.error(l) });
+  const { TinkerServer } = await import("../../backends/tinker/server.js");
+  const path = await import("node:path");
+  const stateRoot = path.resolve(cfg.stateDir ?? "tinker-states");
+  const server = new TinkerServer({
+    policy,
+    baseModel: cfg.modelName,
+    apiKey: cfg.apiKey,
+    stateRoot,
+    fallback: (req, res) => legacy.server.emit("request", req, res),
+    log: (l) => console.error(l),
+  });
   let url: string;
   try {
     url = await server.listen(cfg.port, cfg.host);
   } catch (e) {
     throw new UserError(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`);
   }
-  console.error(`batcoder serve --training: ${server.modelName} (${dir}, step ${policy.step}) at ${url}/v1/training  — Ctrl-C to stop`);
+  console.error(`batcoder serve --training: ${server.baseModel} (${dir}, step ${policy.step}) at ${url} — Tinker API ${url}/api/v1 (states in ${stateRoot}), batcoder API ${url}/v1/training — Ctrl-C to stop`);
+  console.log(url);
   console.log(`${url}/v1/training`);
   await new Promise<void>((resolve) => {
     const stop = () => {
