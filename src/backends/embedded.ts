@@ -22,7 +22,9 @@ import { Rng, type RngState } from "../core/rng.js";
 import { generate } from "../engine/sampler.js";
 import { datumLogprobs, lossForwardBackward, DEFAULT_MAX_CHUNK_TOKENS } from "../engine/train.js";
 import { getKernels, type Kernels } from "../engine/kernels.js";
+import path from "node:path";
 import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
+import { loadAdapter, saveAdapter } from "../engine/lora.js";
 import type { BpeTokenizer } from "../engine/tokenizer.js";
 import { PAD_ID } from "../engine/special.js";
 
@@ -121,7 +123,7 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
 
   async optimStep(adam: AdamParams): Promise<OptimStepResult> {
     if (!this.grads) this.grads = this.model.zeroGrads(); // a step with no gradients still decays weights / advances state
-    const gradNorm = this.optimizer.update(this.model.weights, this.grads, adam);
+    const gradNorm = this.optimizer.update(this.model.trainableWeights(), this.grads, adam);
     for (const g of this.grads.values()) g.fill(0);
     return { gradNorm, step: this.optimizer.step };
   }
@@ -133,7 +135,7 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
 
   async saveState(dir: string, extra?: Record<string, unknown>): Promise<void> {
     const state = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, t] of this.model.weights) {
+    for (const [name, t] of this.model.trainableWeights()) {
       const m = this.optimizer.m.get(name), v = this.optimizer.v.get(name);
       if (m && v) {
         state.set(`m.${name}`, { shape: t.shape, data: m });
@@ -149,6 +151,9 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
       step: this.optimizer.step,
       trainerState: { ...(extra ?? {}), step: this.optimizer.step, modelName: this.info.modelName },
     });
+    // A LoRA adapter (frozen base): its tensors in the PEFT layout next to the checkpoint; its AdamW moments are in
+    // the optimizer state above under the adapter's parameter names.
+    if (this.model.lora) saveAdapter(path.join(dir, "adapter"), this.model.lora);
   }
 
   async loadState(dir: string): Promise<void> {
@@ -156,6 +161,15 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     const cfgA = JSON.stringify(ck.config), cfgB = JSON.stringify(this.model.config);
     if (cfgA !== cfgB) throw new Error(`loadState: checkpoint ${dir} has a different model config than this policy`);
     for (const [name, t] of ck.weights) this.model.weights.get(name)!.data.set(t.data);
+    if (this.model.lora) {
+      const saved = loadAdapter(path.join(dir, "adapter"), this.model.config);
+      const params = this.model.lora.parameters();
+      for (const [name, t] of saved.parameters()) {
+        const p = params.get(name);
+        if (!p) throw new Error(`loadState: the checkpoint's adapter has ${name}, which this policy's adapter lacks`);
+        p.data.set(t.data);
+      }
+    }
     restoreOptimizer(this.optimizer, ck.optimizer, this.model);
     if (Array.isArray(ck.rng)) this.rng.setState(ck.rng as number[]);
     this.zeroGrad();
@@ -187,7 +201,7 @@ function restoreOptimizer(opt: AdamW, saved: { state: Map<string, { shape: numbe
   opt.step = step;
   for (const [key, t] of saved.state) {
     const kind = key.slice(0, 2), name = key.slice(2);
-    const w = model.weights.get(name);
+    const w = model.trainableWeights().get(name);
     if ((kind !== "m." && kind !== "v.") || !w) throw new Error(`loadState: unexpected optimizer tensor ${key}`);
     if (!(t.data instanceof Float32Array) || t.data.length !== w.data.length) throw new Error(`loadState: optimizer tensor ${key} has the wrong size or type`);
     (kind === "m." ? opt.m : opt.v).set(name, t.data);

@@ -57,6 +57,8 @@ export interface LoadedModelRef {
 
 export interface LoadModelOptions extends HubOptions {
   kernels?: Kernels;
+  /** A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to apply on top of the base. */
+  adapter?: string;
 }
 
 /**
@@ -95,8 +97,22 @@ export async function resolveModelRef(
   throw new UserError(`model ${ref}: no such file or directory, and not a hub id (ORG/NAME)`);
 }
 
-/** Resolves and loads a model reference into the engine (see the header comment). Nothing half-loaded is returned. */
+/**
+ * Resolves and loads a model reference into the engine (see the header comment), with `opts.adapter` attached as
+ * `model.lora` when given. Nothing half-loaded is returned.
+ */
 export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promise<LoadedModelRef> {
+  const loaded = await loadBase(ref, opts);
+  if (opts.adapter !== undefined) {
+    const { loadAdapter } = await import("../engine/lora.js");
+    loaded.model.lora = loadAdapter(opts.adapter, loaded.config);
+    const c = loaded.model.lora.config;
+    loaded.description += ` + LoRA adapter ${opts.adapter} (rank ${c.rank}, alpha ${c.alpha}, ${c.targetModules.join("/")})`;
+  }
+  return loaded;
+}
+
+async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedModelRef> {
   const { kind, path: p, description } = await resolveModelRef(ref, opts);
   if (kind === "checkpoint") {
     const { loadCheckpoint } = await import("../engine/checkpoint.js");

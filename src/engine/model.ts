@@ -24,6 +24,7 @@ import {
 } from "./config.js";
 import { getKernels, type Kernels } from "./kernels.js";
 import { Rng } from "../core/rng.js";
+import { type LoraActs, type LoraAdapter, loraBackward, loraForward } from "./lora.js";
 
 export interface Tensor {
   shape: number[];
@@ -78,6 +79,8 @@ interface LayerActs {
   g: Float32Array;
   u: Float32Array;
   act: Float32Array;
+  /** LoRA activations by module suffix (`self_attn.q_proj`), when an adapter is attached. */
+  lora: Map<string, LoraActs> | null;
 }
 
 export interface ForwardCache {
@@ -142,14 +145,14 @@ export function matmulForward(
 
 /**
  * Backward of matmulForward: dinp = dout W (added to dinp when accumulate), dW += dout^T inp, dbias += column
- * sums of dout. dinp may be null when the input needs no gradient.
+ * sums of dout. dinp may be null when the input needs no gradient, dW null for a frozen weight.
  */
 export function matmulBackward(
-  K: Kernels, dinp: Float32Array | null, dW: Float32Array, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array,
+  K: Kernels, dinp: Float32Array | null, dW: Float32Array | null, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array,
   W: Float32Array, N: number, I: number, O: number, accumulate = false,
 ): void {
   if (dinp) K.sgemm(false, false, N, I, O, 1, dout, O, W, I, accumulate ? 1 : 0, dinp, I);
-  K.sgemm(true, false, O, I, N, 1, dout, O, inp, I, 1, dW, I);
+  if (dW) K.sgemm(true, false, O, I, N, 1, dout, O, inp, I, 1, dW, I);
   if (dbias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) dbias[o]! += dout[ro + o]!;
 }
 
@@ -188,6 +191,12 @@ export class LlamaModel {
   readonly oBias: boolean;
   readonly qkNorm: boolean;
   kernels: Kernels;
+  /**
+   * LoRA adapter applied on top of the base weights (src/engine/lora.ts), or null. With an adapter and
+   * `freezeBase`, zeroGrads / trainableWeights cover the adapter only: the base gets no gradient or optimizer state.
+   */
+  lora: LoraAdapter | null = null;
+  freezeBase = true;
 
   constructor(config: ModelConfig, weights: Map<string, Tensor>, kernels?: Kernels) {
     this.config = ModelConfigSchema.parse(config);
@@ -255,7 +264,10 @@ export class LlamaModel {
   clone(): LlamaModel {
     const w = new Map<string, Tensor>();
     for (const [k, t] of this.weights) w.set(k, { shape: [...t.shape], data: t.data.slice() });
-    return new LlamaModel(this.config, w, this.kernels);
+    const m = new LlamaModel(this.config, w, this.kernels);
+    if (this.lora) m.lora = this.lora.clone();
+    m.freezeBase = this.freezeBase;
+    return m;
   }
 
   nParams(): number {
@@ -317,6 +329,7 @@ export class LlamaModel {
    */
   private attnInputs(
     W: LayerW, xn: Float32Array, N: number, positions: Int32Array, q: Float32Array, k: Float32Array, v: Float32Array, keep: boolean,
+    l: number, la: Map<string, LoraActs> | null,
   ): Pick<LayerActs, "qpre" | "kpre" | "rstdq" | "rstdk"> {
     const K = this.kernels;
     const { d, H, Hkv, hd } = this;
@@ -324,6 +337,11 @@ export class LlamaModel {
     this.linear(xn, W.wq, N, d, qd, q, 0, W.bq);
     this.linear(xn, W.wk, N, d, kvd, k, 0, W.bk);
     this.linear(xn, W.wv, N, d, kvd, v, 0, W.bv);
+    if (this.lora) {
+      this.loraAdd(l, "self_attn.q_proj", xn, q, N, la);
+      this.loraAdd(l, "self_attn.k_proj", xn, k, N, la);
+      this.loraAdd(l, "self_attn.v_proj", xn, v, N, la);
+    }
     let saved: Pick<LayerActs, "qpre" | "kpre" | "rstdq" | "rstdk"> = { qpre: null, kpre: null, rstdq: null, rstdk: null };
     if (W.qNorm && W.kNorm) {
       const qpre = keep ? q.slice() : q, kpre = keep ? k.slice() : k;
@@ -335,6 +353,39 @@ export class LlamaModel {
     K.rope(q, N, H, hd, positions, this.ropeCos, this.ropeSin, 1);
     K.rope(k, N, Hkv, hd, positions, this.ropeCos, this.ropeSin, 1);
     return saved;
+  }
+
+  /** Adds the adapter of layer l's module `mod` (if any) to y; keeps its activations in `la` (training). */
+  private loraAdd(l: number, mod: string, x: Float32Array, y: Float32Array, N: number, la: Map<string, LoraActs> | null): void {
+    const a = this.lora;
+    const m = a?.modules.get(`model.layers.${l}.${mod}`);
+    if (!a || !m) return;
+    const acts = loraForward(this.kernels, m, a.scale, a.config.rank, a.config.dropout, x, y, N, la ? a.dropoutRng : null);
+    la?.set(mod, acts);
+  }
+
+  private loraBwd(
+    l: number, mod: string, acts: LayerActs, dout: Float32Array, dinp: Float32Array, N: number, grads: Map<string, Float32Array>,
+  ): void {
+    const a = this.lora;
+    const name = `model.layers.${l}.${mod}`;
+    const m = a?.modules.get(name);
+    if (!a || !m) return;
+    const la = acts.lora?.get(mod);
+    if (!la) throw new Error(`backward: no LoRA activations for ${name} (adapter attached after the forward pass?)`);
+    const gA = grads.get(`${name}.lora_A.weight`) ?? null, gB = grads.get(`${name}.lora_B.weight`) ?? null;
+    loraBackward(this.kernels, m, a.scale, a.config.rank, la, dout, dinp, gA, gB, N);
+  }
+
+  /**
+   * The tensors the optimizer updates: the adapter's A/B when a LoRA adapter is attached with a frozen base
+   * (optionally plus the base when freezeBase is false), else every base weight.
+   */
+  trainableWeights(): Map<string, Tensor> {
+    if (!this.lora) return this.weights;
+    const out = new Map<string, Tensor>(this.freezeBase ? [] : this.weights);
+    for (const [k, t] of this.lora.parameters()) out.set(k, t);
+    return out;
   }
 
   private embed(tokens: Int32Array): Float32Array {
@@ -374,21 +425,26 @@ export class LlamaModel {
       const xn1 = new Float32Array(N * d), rstd1 = new Float32Array(N);
       K.rmsnormFwd(x, W.inNorm, xn1, rstd1, N, d, eps);
       const q = new Float32Array(N * qd), k = new Float32Array(N * kvd), v = new Float32Array(N * kvd);
-      const qkActs = this.attnInputs(W, xn1, N, batch.positions, q, k, v, keep);
+      const la = keep && this.lora ? new Map<string, LoraActs>() : null;
+      const qkActs = this.attnInputs(W, xn1, N, batch.positions, q, k, v, keep, l, la);
       const att = new Float32Array(N * qd), lse = new Float32Array(N * H);
       K.attnFwd(q, k, v, att, lse, batch.segStart, batch.segLen, H, Hkv, hd);
       const xmid = x.slice();
       this.linear(att, W.wo, N, qd, d, xmid, 1, W.bo);
+      this.loraAdd(l, "self_attn.o_proj", att, xmid, N, la);
       const xn2 = new Float32Array(N * d), rstd2 = new Float32Array(N);
       K.rmsnormFwd(xmid, W.postNorm, xn2, rstd2, N, d, eps);
       const g = this.linear(xn2, W.wg, N, d, F);
       const u = this.linear(xn2, W.wu, N, d, F);
+      this.loraAdd(l, "mlp.gate_proj", xn2, g, N, la);
+      this.loraAdd(l, "mlp.up_proj", xn2, u, N, la);
       const act = new Float32Array(N * F);
       K.swigluFwd(g, u, act, N * F);
       const xout = xmid.slice();
       this.linear(act, W.wd, N, F, d, xout, 1);
+      this.loraAdd(l, "mlp.down_proj", act, xout, N, la);
       onKV?.(l, k, v);
-      if (keep) layers.push({ xin: x, xn1, rstd1, ...qkActs, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act });
+      if (keep) layers.push({ xin: x, xn1, rstd1, ...qkActs, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act, lora: la });
       x = xout;
     }
     if (logitRows) {
@@ -440,7 +496,7 @@ export class LlamaModel {
   /** Zeroed gradient buffers, one per parameter. */
   zeroGrads(): Map<string, Float32Array> {
     const g = new Map<string, Float32Array>();
-    for (const [k, t] of this.weights) g.set(k, new Float32Array(t.data.length));
+    for (const [k, t] of this.trainableWeights()) g.set(k, new Float32Array(t.data.length));
     return g;
   }
 
@@ -455,13 +511,16 @@ export class LlamaModel {
     const K = this.kernels;
     const { d, H, Hkv, hd, F, V } = this;
     const N = cache.N, qd = H * hd, kvd = Hkv * hd;
-    const G = (name: string) => grads.get(name)!;
-    const Gopt = (name: string, present: boolean) => (present ? grads.get(name)! : null);
+    // A weight with no gradient buffer (frozen base under LoRA) gets no gradient; norms write into a scratch buffer.
+    const G = (name: string) => grads.get(name) ?? null;
+    const Gopt = (name: string, present: boolean) => (present ? (grads.get(name) ?? null) : null);
+    const scratch = new Float32Array(Math.max(d, hd));
+    const Gn = (name: string) => grads.get(name) ?? scratch.fill(0);
     const dlogits = cache.logits;
     const dxf = new Float32Array(N * d);
     matmulBackward(K, dxf, G(this.lmHeadName), null, dlogits, cache.xf, this.w(this.lmHeadName), N, d, V);
     let dx = new Float32Array(N * d);
-    K.rmsnormBwd(dxf, cache.xfinalIn, this.w("model.norm.weight"), cache.rstdf, dx, G("model.norm.weight"), N, d);
+    K.rmsnormBwd(dxf, cache.xfinalIn, this.w("model.norm.weight"), cache.rstdf, dx, Gn("model.norm.weight"), N, d);
     const dact = new Float32Array(N * F), dg = new Float32Array(N * F), du = new Float32Array(N * F);
     const dxn = new Float32Array(N * d);
     const datt = new Float32Array(N * qd), dq = new Float32Array(N * qd);
@@ -474,13 +533,17 @@ export class LlamaModel {
       const p = `model.layers.${l}.`;
       // MLP: xout = xmid + down(silu(gate(xn2)) * up(xn2)), xn2 = rmsnorm(xmid)
       matmulBackward(K, dact, G(p + "mlp.down_proj.weight"), null, dx, A.act, W.wd, N, F, d);
+      this.loraBwd(l, "mlp.down_proj", A, dx, dact, N, grads);
       K.swigluBwd(dact, A.g, A.u, dg, du, N * F);
       matmulBackward(K, dxn, G(p + "mlp.gate_proj.weight"), null, dg, A.xn2, W.wg, N, d, F);
       matmulBackward(K, dxn, G(p + "mlp.up_proj.weight"), null, du, A.xn2, W.wu, N, d, F, true);
+      this.loraBwd(l, "mlp.gate_proj", A, dg, dxn, N, grads);
+      this.loraBwd(l, "mlp.up_proj", A, du, dxn, N, grads);
       const dxmid = dx; // residual path: dxmid = dx + rmsnorm backward
-      K.rmsnormBwd(dxn, A.xmid, W.postNorm, A.rstd2, dxmid, G(p + "post_attention_layernorm.weight"), N, d);
+      K.rmsnormBwd(dxn, A.xmid, W.postNorm, A.rstd2, dxmid, Gn(p + "post_attention_layernorm.weight"), N, d);
       // attention: xmid = xin + o(att), att = attention(rope(norm(q(xn1))), rope(norm(k(xn1))), v(xn1))
       matmulBackward(K, datt, G(p + "self_attn.o_proj.weight"), Gopt(p + "self_attn.o_proj.bias", this.oBias), dxmid, A.att, W.wo, N, qd, d);
+      this.loraBwd(l, "self_attn.o_proj", A, dxmid, datt, N, grads);
       dk.fill(0);
       dv.fill(0);
       K.attnBwd(datt, A.q, A.k, A.v, A.att, A.lse, dq, dk, dv, segStart, segLen, H, Hkv, hd);
@@ -490,8 +553,8 @@ export class LlamaModel {
       if (dqpre && dkpre) {
         dqpre.fill(0);
         dkpre.fill(0);
-        K.rmsnormBwd(dq, A.qpre!, W.qNorm!, A.rstdq!, dqpre, G(p + "self_attn.q_norm.weight"), N * H, hd);
-        K.rmsnormBwd(dk, A.kpre!, W.kNorm!, A.rstdk!, dkpre, G(p + "self_attn.k_norm.weight"), N * Hkv, hd);
+        K.rmsnormBwd(dq, A.qpre!, W.qNorm!, A.rstdq!, dqpre, Gn(p + "self_attn.q_norm.weight"), N * H, hd);
+        K.rmsnormBwd(dk, A.kpre!, W.kNorm!, A.rstdk!, dkpre, Gn(p + "self_attn.k_norm.weight"), N * Hkv, hd);
         dqLin = dqpre;
         dkLin = dkpre;
       }
@@ -499,11 +562,15 @@ export class LlamaModel {
       matmulBackward(K, dxn, G(p + "self_attn.q_proj.weight"), Gopt(p + "self_attn.q_proj.bias", qb), dqLin, A.xn1, W.wq, N, d, qd);
       matmulBackward(K, dxn, G(p + "self_attn.k_proj.weight"), Gopt(p + "self_attn.k_proj.bias", qb), dkLin, A.xn1, W.wk, N, d, kvd, true);
       matmulBackward(K, dxn, G(p + "self_attn.v_proj.weight"), Gopt(p + "self_attn.v_proj.bias", qb), dv, A.xn1, W.wv, N, d, kvd, true);
-      K.rmsnormBwd(dxn, A.xin, W.inNorm, A.rstd1, dxmid, G(p + "input_layernorm.weight"), N, d);
+      this.loraBwd(l, "self_attn.q_proj", A, dqLin, dxn, N, grads);
+      this.loraBwd(l, "self_attn.k_proj", A, dkLin, dxn, N, grads);
+      this.loraBwd(l, "self_attn.v_proj", A, dv, dxn, N, grads);
+      K.rmsnormBwd(dxn, A.xin, W.inNorm, A.rstd1, dxmid, Gn(p + "input_layernorm.weight"), N, d);
       dx = dxmid;
       cache.layers[l] = undefined as unknown as LayerActs; // free activations early
     }
     const gE = G("model.embed_tokens.weight");
+    if (!gE) return;
     const toks = cache.batch.tokens;
     for (let i = 0; i < N; i++) {
       const o = toks[i]! * d, io = i * d;
@@ -547,7 +614,7 @@ export class LlamaModel {
     for (let l = 0; l < this.L; l++) {
       const W = this.layerW(l);
       K.rmsnormFwd(x, W.inNorm, xn, rstd, R, d, eps);
-      this.attnInputs(W, xn, R, rowPos, q, k, v, false);
+      this.attnInputs(W, xn, R, rowPos, q, k, v, false, l, null);
       const kc = cache.k[l]!, vc = cache.v[l]!;
       for (let r = 0; r < R; r++) {
         const o = (rowSlot[r]! * cache.maxLen + rowPos[r]!) * kvd;
@@ -556,11 +623,15 @@ export class LlamaModel {
       }
       K.attnCached(q, kc, vc, rowSlot, rowPos, att, H, Hkv, hd, cache.maxLen);
       this.linear(att, W.wo, R, qd, d, x, 1, W.bo);
+      this.loraAdd(l, "self_attn.o_proj", att, x, R, null);
       K.rmsnormFwd(x, W.postNorm, xn, rstd, R, d, eps);
       this.linear(xn, W.wg, R, d, F, g);
       this.linear(xn, W.wu, R, d, F, u);
+      this.loraAdd(l, "mlp.gate_proj", xn, g, R, null);
+      this.loraAdd(l, "mlp.up_proj", xn, u, R, null);
       K.swigluFwd(g, u, g, R * F);
       this.linear(g, W.wd, R, F, d, x, 1);
+      this.loraAdd(l, "mlp.down_proj", g, x, R, null);
     }
     cache.len.set(next);
     const nl = logitRows.length;

@@ -43,11 +43,13 @@ export async function loadPolicyFrom(spec: string, log: (line: string) => void =
 }
 
 export async function loadCheckpointSampler(
-  spec: string, log: (line: string) => void = logToStderr, opts: { allowDownload?: boolean } = {},
+  spec: string, log: (line: string) => void = logToStderr, opts: { allowDownload?: boolean; adapter?: string } = {},
 ): Promise<{ sampler: Sampler; dir: string }> {
   const { isExternalModelRef, loadPolicyForRef } = await import("../backends/model-ref.js");
-  if (isExternalModelRef(spec)) {
-    const { policy, loaded } = await loadPolicyForRef(spec, { log, allowDownload: opts.allowDownload ?? false });
+  if (isExternalModelRef(spec) || opts.adapter !== undefined) {
+    const { policy, loaded } = await loadPolicyForRef(spec, {
+      log, allowDownload: opts.allowDownload ?? false, ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
+    });
     return { sampler: policy, dir: loaded.path };
   }
   const { policy, weights } = await loadPolicyFrom(spec, log);

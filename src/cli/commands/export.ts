@@ -20,7 +20,13 @@ also be a run directory: its latest complete checkpoint is used.
 
 Example:
   batcoder export runs/rl/step-00000200 --format gguf --dtype f16 --out model.gguf
-  llama-cli -m model.gguf -p '<|bos|><|doc2code|><|lang:python|>Add two numbers.<|code|>' -n 64`;
+  llama-cli -m model.gguf -p '<|bos|><|doc2code|><|lang:python|>Add two numbers.<|code|>' -n 64
+
+Merge-and-export of a LoRA adapter (PEFT layout) into its base model:
+batcoder export MODEL --adapter DIR --format hf|gguf --out PATH [--dtype f32|f16|bf16]
+  MODEL is any model reference (checkpoint / run directory, HF folder, hub id from the cache, .gguf file); the
+  merged weights W + (alpha/r) B A are written as an HF folder (with the base's tokenizer files) or a GGUF file.
+  --allow-download      let a hub id missing from the HF cache be downloaded into it`;
 
 const OptionsSchema = z.object({
   checkpoint: z.string().min(1),
@@ -36,7 +42,10 @@ export async function run(argv: string[]): Promise<number> {
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
-      options: { format: { type: "string" }, out: { type: "string" }, dtype: { type: "string" }, name: { type: "string" } },
+      options: {
+        format: { type: "string" }, out: { type: "string" }, dtype: { type: "string" }, name: { type: "string" },
+        adapter: { type: "string" }, "allow-download": { type: "boolean" },
+      },
       strict: true,
       allowPositionals: true,
     }));
@@ -48,7 +57,20 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`batcoder export: expected exactly one CHECKPOINT argument\n\n${help}`);
     return 2;
   }
-  const parsed = OptionsSchema.safeParse({ checkpoint: positionals[0], ...values });
+  if (values.adapter !== undefined) {
+    const format = values.format;
+    if (format !== "hf" && format !== "gguf") throw new UserError(`export --adapter: --format must be hf or gguf, got ${String(format)}`);
+    if (!values.out) throw new UserError("export --adapter: --out PATH is required");
+    const { mergeAndExport } = await import("../../orchestration/lora-export.js");
+    const r = await mergeAndExport(positionals[0]!, values.adapter, values.out, {
+      format, ...(values.dtype ? { dtype: values.dtype } : {}), ...(values.name ? { name: values.name } : {}),
+      allowDownload: values["allow-download"] ?? false,
+    });
+    console.log(JSON.stringify(r));
+    return 0;
+  }
+  if (values["allow-download"] !== undefined) throw new UserError("--allow-download only applies with --adapter");
+  const parsed = OptionsSchema.safeParse({ checkpoint: positionals[0], format: values.format, out: values.out, dtype: values.dtype, name: values.name });
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ");
     throw new UserError(`export: ${msg}`);

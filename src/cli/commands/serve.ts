@@ -24,6 +24,7 @@ are rendered as plain "### User:" / "### Assistant:" turns (the model has no cha
   --batch-window MS     wait this long for more requests before sampling [5]
   --max-batch N         max sequences (sum of n) per sampling call      [64]
   --allow-download      let a hub id missing from the HF cache be downloaded into it
+  --adapter DIR         apply a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to MODEL
 
 Training APIs (--training): serve the checkpoint's full training state (weights, AdamW, step, RNG), on one port:
 - Tinker's protocol (tinker SDK 0.38.0 wire format) under /api/v1/: sessions, create_model, forward_backward
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
         port: { type: "string" }, host: { type: "string" }, "model-name": { type: "string" },
         "batch-window": { type: "string" }, "max-batch": { type: "string" },
         training: { type: "boolean" }, "api-key": { type: "string" }, "state-dir": { type: "string" },
-        "allow-download": { type: "boolean" },
+        "allow-download": { type: "boolean" }, adapter: { type: "string" },
       },
       strict: true,
       allowPositionals: true,
@@ -87,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     if (v.trim() === "" || !Number.isFinite(x)) throw new UserError(`${flag} expects a number, got '${v}'`);
     return x;
   };
+  if (values.training && values.adapter !== undefined) throw new UserError("--adapter is not supported with --training");
   if (values.training) return runTraining(positionals[0]!, values, n);
   for (const f of ["api-key", "state-dir"] as const) {
     if (values[f] !== undefined) throw new UserError(`--${f} only applies with --training`);
@@ -101,7 +103,9 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
   const cfg = parsed.data;
-  const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint, undefined, { allowDownload: values["allow-download"] ?? false });
+  const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint, undefined, {
+    allowDownload: values["allow-download"] ?? false, ...(values.adapter !== undefined ? { adapter: values.adapter } : {}),
+  });
   const server = new OpenAIServer({
     sampler,
     modelName: cfg.modelName,

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
-import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../orchestration/config.js";
+import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../orchestration/config.js";
 import { checkCorpusUsable } from "../../orchestration/items.js";
 import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
 import { warmStart } from "../../orchestration/warmstart.js";
@@ -19,6 +19,14 @@ then a before/after table on held-out functions and an HTML report (runs/NAME/re
 Options:
 ${COMMON_HELP}
   --no-report          skip the HTML report
+  --model REF          start from your own model instead of the warm start (no pretraining, no SFT): an HF
+                       folder, a hub id in the HF cache, a .gguf file or a batcoder checkpoint
+  --lora-rank R        with --model: train a LoRA adapter of rank R (alpha 2R) on q/k/v/o/gate/up/down with a
+                       frozen base; 0 = full fine-tuning                                              [16]
+  --allow-download     with --model: let a hub id missing from the HF cache be downloaded into it
+
+Prompts for --model go through the model's tokenizer with batcoder's plain prompt format; the chat-template
+prompt builders (the hftok branch) plug in at src/rl/prompts.ts (seam: not wired in this build).
 
 Examples:
   batcoder train
@@ -28,7 +36,14 @@ Examples:
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, "no-report": { type: "boolean" } }, allowPositionals: false });
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        ...COMMON_OPTIONS, "no-report": { type: "boolean" }, model: { type: "string" }, "lora-rank": { type: "string" },
+        "allow-download": { type: "boolean" },
+      },
+      allowPositionals: false,
+    });
   } catch (e) {
     throw new UserError(`${(e as Error).message}\n\n${help}`);
   }
@@ -39,6 +54,8 @@ export async function run(argv: string[]): Promise<number> {
   // Fail fast on an unusable corpus, before any training.
   const stats = checkCorpusUsable(rl.corpus, rl.train_split, rl.languages);
   log(`corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`);
+  if (v.model !== undefined) return trainOwnModel(v.model, v, rl, log, t0);
+  if (v["lora-rank"] !== undefined || v["allow-download"]) throw new UserError("--lora-rank and --allow-download apply only with --model");
   const { policy, info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens, ws, progress: !v.quiet, log });
   const runDir = path.join(rl.output_dir, rl.run_name);
   writeFileAtomic(runPaths(runDir).warmstartConfig, JSON.stringify(ws, null, 2));
@@ -51,6 +68,35 @@ export async function run(argv: string[]): Promise<number> {
     const r = renderReport(res.runDir);
     console.log(`report: ${r.file}`);
   }
+  console.log(`run: ${res.runDir}   total time ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+  return 0;
+}
+
+/** `train --model REF`: RL straight from a pretrained model (LoRA by default), no warm start. */
+async function trainOwnModel(
+  ref: string, v: Record<string, unknown>, rl: ReturnType<typeof resolveCli>["rl"], log: (s: string) => void, t0: number,
+): Promise<number> {
+  const rank = toInt("--lora-rank", v["lora-rank"] as string | undefined) ?? 16;
+  if (!(rank >= 0)) throw new UserError(`--lora-rank must be a non-negative integer, got ${String(v["lora-rank"])}`);
+  const { loadPolicyForRef } = await import("../../backends/model-ref.js");
+  const { LoraAdapter } = await import("../../engine/lora.js");
+  const { policy, loaded } = await loadPolicyForRef(ref, { log, seed: rl.seed, allowDownload: !!v["allow-download"] });
+  if (rank > 0) {
+    policy.llama.lora = LoraAdapter.init(loaded.config, { rank, alpha: 2 * rank }, rl.seed);
+    log(`LoRA: rank ${rank}, alpha ${2 * rank}, ${policy.llama.lora.nParams().toLocaleString("en-US")} trainable parameters; base frozen`);
+  } else log("full fine-tuning (--lora-rank 0)");
+  const cfg = { ...rl, init_from: rl.init_from ?? ref };
+  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log });
+  const table = beforeAfterTable(res.before, res.after);
+  writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
+  console.log(`\n${table}`);
+  if (policy.llama.lora) {
+    const { saveAdapter } = await import("../../engine/lora.js");
+    const out = path.join(res.runDir, "adapter");
+    saveAdapter(out, policy.llama.lora, { baseModel: ref });
+    console.log(`adapter: ${out}`);
+  }
+  if (!v["no-report"]) console.log(`report: ${renderReport(res.runDir).file}`);
   console.log(`run: ${res.runDir}   total time ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   return 0;
 }

@@ -1,0 +1,140 @@
+// LoRA adapters through model references: `loadModel(ref, {adapter})` attaches a PEFT folder, merge-and-export
+// writes an HF folder and a GGUF file whose logits equal the adapted model's, and `batcoder serve --adapter`
+// serves base + adapter (its greedy completion equals the engine's greedy decoding of the adapted model and differs
+// from the base's).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { ModelConfigSchema } from "../../src/engine/config.js";
+import { saveHfFolder, loadHfFolder } from "../../src/engine/hf.js";
+import { loadGgufModel } from "../../src/engine/gguf.js";
+import { LlamaModel } from "../../src/engine/model.js";
+import { LoraAdapter, saveAdapter } from "../../src/engine/lora.js";
+import { BpeTokenizer } from "../../src/engine/tokenizer.js";
+import { Rng } from "../../src/core/rng.js";
+import { UserError } from "../../src/core/errors.js";
+import { loadModel } from "../../src/backends/model-ref.js";
+import { mergeAndExport } from "../../src/orchestration/lora-export.js";
+import { ARCH_CONFIGS, randomModel } from "../engine/arch-helpers.js";
+import { repoRoot } from "../helpers/python.js";
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+async function fixture(root: string) {
+  const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "the sum of two numbers"], {
+    vocabSize: 300,
+  });
+  const config = ModelConfigSchema.parse({
+    ...ARCH_CONFIGS.qwen2!,
+    vocab_size: tok.vocabSize,
+    bos_token_id: tok.bosId,
+    eos_token_id: tok.eosId,
+  });
+  const model = randomModel(config, 12);
+  const hfDir = path.join(root, "hf");
+  saveHfFolder(hfDir, config, model.weights, {
+    extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) },
+  });
+  const lora = LoraAdapter.init(config, { rank: 4, alpha: 8 }, 3);
+  const rng = new Rng(5);
+  for (const m of lora.modules.values()) for (let i = 0; i < m.B.data.length; i++) m.B.data[i] = rng.normal() * 0.2;
+  const adapterDir = path.join(root, "adapter");
+  saveAdapter(adapterDir, lora);
+  const adapted = new LlamaModel(config, model.weights);
+  adapted.lora = lora;
+  return { tok, config, model, hfDir, adapterDir, adapted };
+}
+
+test("loadModel attaches an adapter; merge-and-export to an HF folder and to GGUF keeps the adapted logits", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "lora-export-"));
+  try {
+    const { model, hfDir, adapterDir, adapted } = await fixture(root);
+    const toks = [5, 9, 40, 77, 120, 3, 18];
+    const want = adapted.forwardLogits(toks);
+    assert.ok(maxDiff(want, model.forwardLogits(toks)) > 1e-3, "the adapter changes the logits");
+    const loaded = await loadModel(hfDir, { adapter: adapterDir });
+    assert.match(loaded.description, /LoRA adapter .*\(rank 4,/);
+    assert.ok(maxDiff(loaded.model.forwardLogits(toks), want) < 1e-5);
+    const hfOut = path.join(root, "merged-hf");
+    const r1 = await mergeAndExport(hfDir, adapterDir, hfOut, { format: "hf" });
+    assert.equal(r1.format, "hf");
+    assert.ok(fs.existsSync(path.join(hfOut, "tokenizer.json")), "the base's tokenizer travels with the merged folder");
+    const hf = loadHfFolder(hfOut);
+    assert.ok(maxDiff(new LlamaModel(hf.config, hf.weights).forwardLogits(toks), want) < 1e-4);
+    const ggufOut = path.join(root, "merged.gguf");
+    await mergeAndExport(hfDir, adapterDir, ggufOut, { format: "gguf" });
+    const g = loadGgufModel(ggufOut);
+    assert.ok(maxDiff(new LlamaModel(g.config, g.weights).forwardLogits(toks), want) < 1e-4);
+    await assert.rejects(
+      mergeAndExport(hfDir, path.join(root, "none"), path.join(root, "x"), { format: "hf" }),
+      UserError,
+    );
+    await assert.rejects(
+      mergeAndExport(hfDir, adapterDir, path.join(root, "y"), { format: "hf", dtype: "q4" }),
+      /--dtype must be/,
+    );
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+function serve(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(repoRoot, "dist/src/cli/main.js"), "serve", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /^(http:\/\/\S+)$/m.exec(out);
+      if (m) {
+        resolve({
+          url: m[1]!,
+          stop: () =>
+            new Promise<void>((res) => {
+              child.once("exit", () => res());
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+}
+
+test("batcoder serve --adapter serves base + adapter", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "lora-serve-"));
+  try {
+    const { tok, hfDir, adapterDir, adapted, model } = await fixture(root);
+    const prompt = "def add(a, b):";
+    const ids = tok.encode(prompt);
+    const wantIds = adapted.generateGreedy(ids, 8, []);
+    const baseIds = model.generateGreedy(ids, 8, []);
+    assert.notDeepEqual(wantIds, baseIds, "the adapter changes greedy decoding");
+    const s = await serve([hfDir, "--adapter", adapterDir, "--port", "0"]);
+    try {
+      const res = await fetch(`${s.url.replace(/\/v1\/?$/, "")}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt: ids, max_tokens: 8, temperature: 0 }),
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { choices: { text: string }[] };
+      assert.equal(body.choices[0]!.text, tok.decode(wantIds));
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
