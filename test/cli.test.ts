@@ -7,7 +7,8 @@ const bin = "bin/batcoder.js";
 test("batcoder --help lists every command", () => {
   const r = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
   assert.equal(r.status, 0);
-  for (const c of ["train", "eval", "corpus", "similarity", "serve", "export"]) assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
+  for (const c of ["train", "eval", "corpus", "similarity", "serve", "export"])
+    assert.match(r.stdout, new RegExp(`\\b${c}\\b`));
 });
 
 test("unknown command exits 2 with a clear message", () => {

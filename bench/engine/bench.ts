@@ -22,12 +22,37 @@ import { engineInfo, getKernels, setThreads } from "../../src/engine/kernels.js"
 import type { Datum, TokenizerLike } from "../../src/core/policy.js";
 
 const SIZES: Record<string, Partial<ModelConfig>> = {
-  "4M": { hidden_size: 192, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 6, num_key_value_heads: 6, vocab_size: 8192 },
-  "25M": { hidden_size: 448, intermediate_size: 1216, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, vocab_size: 8192 },
-  "100M": { hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 12, vocab_size: 16384 },
+  "4M": {
+    hidden_size: 192,
+    intermediate_size: 512,
+    num_hidden_layers: 4,
+    num_attention_heads: 6,
+    num_key_value_heads: 6,
+    vocab_size: 8192,
+  },
+  "25M": {
+    hidden_size: 448,
+    intermediate_size: 1216,
+    num_hidden_layers: 8,
+    num_attention_heads: 8,
+    num_key_value_heads: 8,
+    vocab_size: 8192,
+  },
+  "100M": {
+    hidden_size: 768,
+    intermediate_size: 2048,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    num_key_value_heads: 12,
+    vocab_size: 16384,
+  },
 };
 // training shape per size: [sequences, seqLen, timed steps]
-const TRAIN_SHAPE: Record<string, [number, number, number]> = { "4M": [16, 256, 4], "25M": [8, 256, 3], "100M": [4, 256, 2] };
+const TRAIN_SHAPE: Record<string, [number, number, number]> = {
+  "4M": [16, 256, 4],
+  "25M": [8, 256, 3],
+  "100M": [4, 256, 2],
+};
 
 function fullConfig(size: string): ModelConfig {
   return ModelConfigSchema.parse({ ...SIZES[size], max_position_embeddings: 1024, bos_token_id: 1, eos_token_id: 2 });
@@ -57,11 +82,21 @@ async function worker(a: WorkerArgs): Promise<Record<string, unknown>> {
       const datums: Datum[] = [];
       for (let b = 0; b < a.batch; b++) {
         const w = Array.from({ length: a.seqLen + 1 }, () => rng.int(config.vocab_size));
-        datums.push({ modelInput: w.slice(0, -1), lossInputs: { targetTokens: w.slice(1), weights: new Array(a.seqLen).fill(1) } });
+        datums.push({
+          modelInput: w.slice(0, -1),
+          lossInputs: { targetTokens: w.slice(1), weights: new Array(a.seqLen).fill(1) },
+        });
       }
       const grads = model.zeroGrads();
       lossForwardBackward(model, datums, { kind: "cross_entropy" }, grads);
-      opt.update(model.weights, grads, { learningRate: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 });
+      opt.update(model.weights, grads, {
+        learningRate: 1e-4,
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        weightDecay: 0.1,
+        maxGradNorm: 1,
+      });
     };
     for (let i = 0; i < a.warmup; i++) step();
     const t0 = performance.now();
@@ -69,7 +104,14 @@ async function worker(a: WorkerArgs): Promise<Record<string, unknown>> {
     out.tokensPerSecond = (a.batch * a.seqLen * a.steps) / ((performance.now() - t0) / 1000);
   } else {
     // a tokenizer stub whose EOS can never be sampled, so every sequence generates exactly genTokens tokens
-    const tok: TokenizerLike = { encode: () => [], decode: () => "", tokenId: () => undefined, vocabSize: config.vocab_size, eosId: -1, bosId: 1 };
+    const tok: TokenizerLike = {
+      encode: () => [],
+      decode: () => "",
+      tokenId: () => undefined,
+      vocabSize: config.vocab_size,
+      eosId: -1,
+      bosId: 1,
+    };
     const run = () => {
       const reqs = Array.from({ length: a.batch }, (_, i) => ({
         prompt: Array.from({ length: a.promptLen }, () => rng.int(config.vocab_size)),
@@ -125,35 +167,72 @@ async function main(): Promise<void> {
   const genTokens = Number(values["gen-tokens"]);
   const rounds = Math.max(1, Number(values.rounds));
   console.log(`# engine benchmark — ${new Date().toISOString()}`);
-  console.log(`# rounds per measurement: ${rounds} (alternating, best kept); load average at start: ${(await import("node:os")).loadavg().map((x) => x.toFixed(1)).join(" ")}`);
-  console.log(`# engine kernels: ${info.kernels}, OpenBLAS core ${info.blasCore ?? "-"}, OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE ?? "(unset)"} (${info.coretype.source}), threads ${threads}`);
+  console.log(
+    `# rounds per measurement: ${rounds} (alternating, best kept); load average at start: ${(await import("node:os"))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}`,
+  );
+  console.log(
+    `# engine kernels: ${info.kernels}, OpenBLAS core ${info.blasCore ?? "-"}, OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE ?? "(unset)"} (${info.coretype.source}), threads ${threads}`,
+  );
   const rows: string[] = [];
   const fmt = (x: unknown) => (typeof x === "number" ? Math.round(x).toLocaleString("en-US") : "-");
-  const ratio = (a: unknown, b: unknown) => (typeof a === "number" && typeof b === "number" ? (a / b).toFixed(2) + "x" : "-");
+  const ratio = (a: unknown, b: unknown) =>
+    typeof a === "number" && typeof b === "number" ? (a / b).toFixed(2) + "x" : "-";
   rows.push("| what | size (params) | batch | ours tok/s | torch tok/s | ours/torch | ours peak MB | torch peak MB |");
   rows.push("|---|---|---|---|---|---|---|---|");
   // best of `rounds` alternating runs of each side: the machine is shared, so the best run is the least disturbed one
   const best = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-    typeof b.tokensPerSecond === "number" && !(typeof a.tokensPerSecond === "number" && a.tokensPerSecond >= b.tokensPerSecond) ? b : a;
+    typeof b.tokensPerSecond === "number" &&
+    !(typeof a.tokensPerSecond === "number" && a.tokensPerSecond >= b.tokensPerSecond)
+      ? b
+      : a;
   const measure = (wa: WorkerArgs) => {
     let ours: Record<string, unknown> = {};
     let torch: Record<string, unknown> = {};
     for (let r = 0; r < rounds; r++) {
       ours = best(ours, runChild(process.execPath, [self, "--worker", JSON.stringify(wa)], env));
-      if (!values["no-torch"]) torch = best(torch, runChild("/usr/bin/python3", [torchScript, JSON.stringify({ ...wa, config: fullConfig(wa.size) })], env));
+      if (!values["no-torch"])
+        torch = best(
+          torch,
+          runChild("/usr/bin/python3", [torchScript, JSON.stringify({ ...wa, config: fullConfig(wa.size) })], env),
+        );
     }
     if (ours.error) console.error(`ours ${wa.mode} ${wa.size}: ${ours.error}`);
-    if ((torch as { error?: string }).error) console.error(`torch ${wa.mode} ${wa.size}: ${(torch as { error: string }).error}`);
+    if ((torch as { error?: string }).error)
+      console.error(`torch ${wa.mode} ${wa.size}: ${(torch as { error: string }).error}`);
     const row = `| ${wa.mode === "train" ? `train (seq ${wa.seqLen})` : `generate ${wa.genTokens} (prompt ${wa.promptLen})`} | ${wa.size} (${((ours.nParams as number) / 1e6).toFixed(1)}M) | ${wa.mode === "train" ? `${wa.batch}x${wa.seqLen}` : wa.batch} | ${fmt(ours.tokensPerSecond)} | ${fmt(torch.tokensPerSecond)} | ${ratio(ours.tokensPerSecond, torch.tokensPerSecond)} | ${fmt(ours.peakRssMB)} | ${fmt(torch.peakRssMB)} |`;
     rows.push(row);
     console.log(row);
   };
   for (const size of sizes) {
     const [batch, seqLen, steps] = TRAIN_SHAPE[size]!;
-    measure({ mode: "train", size, threads, batch, seqLen, steps: values.quick ? 1 : steps, warmup: 1, promptLen: 0, genTokens: 0 });
+    measure({
+      mode: "train",
+      size,
+      threads,
+      batch,
+      seqLen,
+      steps: values.quick ? 1 : steps,
+      warmup: 1,
+      promptLen: 0,
+      genTokens: 0,
+    });
   }
   for (const size of sizes) {
-    for (const batch of [1, 16]) measure({ mode: "gen", size, threads, batch, seqLen: 0, steps: 0, warmup: 0, promptLen: 16, genTokens: values.quick ? 32 : genTokens });
+    for (const batch of [1, 16])
+      measure({
+        mode: "gen",
+        size,
+        threads,
+        batch,
+        seqLen: 0,
+        steps: 0,
+        warmup: 0,
+        promptLen: 16,
+        genTokens: values.quick ? 32 : genTokens,
+      });
   }
   console.log("\n" + rows.join("\n"));
 }

@@ -29,9 +29,20 @@ import type { TokenizerLike } from "../../src/core/policy.js";
 /** Qwen2.5-0.5B(-Coder)(-Instruct) config.json shapes. */
 function qwen05Config(layers: number): ModelConfig {
   return ModelConfigSchema.parse({
-    architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", vocab_size: 151936, hidden_size: 896, intermediate_size: 4864,
-    num_hidden_layers: layers, num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768,
-    rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
+    architectures: ["Qwen2ForCausalLM"],
+    model_type: "qwen2",
+    vocab_size: 151936,
+    hidden_size: 896,
+    intermediate_size: 4864,
+    num_hidden_layers: layers,
+    num_attention_heads: 14,
+    num_key_value_heads: 2,
+    max_position_embeddings: 32768,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1e6,
+    tie_word_embeddings: true,
+    bos_token_id: 1,
+    eos_token_id: 2,
   });
 }
 
@@ -58,7 +69,11 @@ async function runJob(j: Job): Promise<Record<string, unknown>> {
     const model = LlamaModel.init(config, 1234);
     const tok = await BpeTokenizer.train(["def f(x):\n    return x\n"], { vocabSize: 300 });
     const tk = { ...bpeTokenizerData(tok, config), bosId: 1, eosId: 2 };
-    for (const dtype of ["f32", "f16"] as const) exportModelGguf(path.join(j.dir, `${dtype}.gguf`), config, model.weights, tk, { dtype, name: "qwen2.5-0.5b-shaped" });
+    for (const dtype of ["f32", "f16"] as const)
+      exportModelGguf(path.join(j.dir, `${dtype}.gguf`), config, model.weights, tk, {
+        dtype,
+        name: "qwen2.5-0.5b-shaped",
+      });
     return { nParams: model.nParams(), exportSeconds: (performance.now() - t0) / 1000 };
   }
   const ps = prompts(j, config.vocab_size);
@@ -66,39 +81,69 @@ async function runJob(j: Job): Promise<Record<string, unknown>> {
     setThreads(j.threads);
     const model = LlamaModel.init(config, 1234);
     // EOS can never be produced (id -1): every sequence generates exactly genTokens tokens
-    const tok: TokenizerLike = { encode: () => [], decode: () => "", tokenId: () => undefined, vocabSize: config.vocab_size, eosId: -1, bosId: 1 };
+    const tok: TokenizerLike = {
+      encode: () => [],
+      decode: () => "",
+      tokenId: () => undefined,
+      vocabSize: config.vocab_size,
+      eosId: -1,
+      bosId: 1,
+    };
     const reqs = ps.map((p) => ({ prompt: p, n: 1, params: { maxTokens: j.genTokens, temperature: 0 } }));
-    generate(model, tok, reqs.map((r) => ({ ...r, params: { ...r.params, maxTokens: 4 } })), new Rng(1), { maxBatch: j.batch }); // warm-up
+    generate(
+      model,
+      tok,
+      reqs.map((r) => ({ ...r, params: { ...r.params, maxTokens: 4 } })),
+      new Rng(1),
+      { maxBatch: j.batch },
+    ); // warm-up
     const t0 = performance.now();
     const res = generate(model, tok, reqs, new Rng(1), { maxBatch: j.batch });
     const secs = (performance.now() - t0) / 1000;
     const n = res.reduce((a, r) => a + r[0]!.tokens.length, 0);
-    return { tokens: n, seconds: secs, tokensPerSecond: n / secs, engine: engineInfo(), peakRssMB: process.resourceUsage().maxRSS / 1024,
-      firstTokens: res[0]![0]!.tokens.slice(0, 8) };
+    return {
+      tokens: n,
+      seconds: secs,
+      tokensPerSecond: n / secs,
+      engine: engineInfo(),
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      firstTokens: res[0]![0]!.tokens.slice(0, 8),
+    };
   }
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: j.threads });
   const lm = await llama.loadModel({ modelPath: path.join(j.dir, `${j.dtype}.gguf`) });
   const ctx = await lm.createContext({
-    contextSize: Math.max(256, j.batch * (j.promptLen + j.genTokens + 8)), sequences: j.batch, threads: j.threads, flashAttention: false,
+    contextSize: Math.max(256, j.batch * (j.promptLen + j.genTokens + 8)),
+    sequences: j.batch,
+    threads: j.threads,
+    flashAttention: false,
   });
   const seqs = Array.from({ length: j.batch }, () => ctx.getSequence());
   const gen = async (n: number): Promise<number[][]> =>
-    Promise.all(seqs.map(async (s, i) => {
-      await s.clearHistory();
-      const out: number[] = [];
-      for await (const t of s.evaluate(ps[i]! as never[], { temperature: 0 })) {
-        out.push(t as number);
-        if (out.length >= n) break;
-      }
-      return out;
-    }));
+    Promise.all(
+      seqs.map(async (s, i) => {
+        await s.clearHistory();
+        const out: number[] = [];
+        for await (const t of s.evaluate(ps[i]! as never[], { temperature: 0 })) {
+          out.push(t as number);
+          if (out.length >= n) break;
+        }
+        return out;
+      }),
+    );
   await gen(4); // warm-up
   const t0 = performance.now();
   const res = await gen(j.genTokens);
   const secs = (performance.now() - t0) / 1000;
   const n = res.reduce((a, r) => a + r.length, 0);
-  const out = { tokens: n, seconds: secs, tokensPerSecond: n / secs, peakRssMB: process.resourceUsage().maxRSS / 1024, firstTokens: res[0]!.slice(0, 8) };
+  const out = {
+    tokens: n,
+    seconds: secs,
+    tokensPerSecond: n / secs,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    firstTokens: res[0]!.slice(0, 8),
+  };
   await ctx.dispose();
   await lm.dispose();
   await llama.dispose();
@@ -107,7 +152,10 @@ async function runJob(j: Job): Promise<Record<string, unknown>> {
 
 function child(j: Job, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--job", JSON.stringify(j)], {
-    encoding: "utf8", env, maxBuffer: 1 << 24, timeout: 60 * 60_000,
+    encoding: "utf8",
+    env,
+    maxBuffer: 1 << 24,
+    timeout: 60 * 60_000,
   });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   try {
@@ -135,40 +183,69 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await runJob(JSON.parse(values.job) as Job)));
     return;
   }
-  const threads = Number(values.threads), layers = Number(values.layers), rounds = Math.max(1, Number(values.rounds));
+  const threads = Number(values.threads),
+    layers = Number(values.layers),
+    rounds = Math.max(1, Number(values.rounds));
   const base = { layers, threads, promptLen: Number(values["prompt-len"]), genTokens: Number(values["gen-tokens"]) };
   const dir = values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "bench-llamacpp-"));
   const info = engineInfo();
   const env = { ...process.env };
   if (info.coretype.value) env.OPENBLAS_CORETYPE = info.coretype.value;
-  console.log(`# engine vs llama.cpp generation — ${new Date().toISOString()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
-  console.log(`# model: Qwen2.5-0.5B shapes${layers === 24 ? "" : ` but ${layers} layers (NOT the full 0.5B model)`}, random weights; threads ${threads}; ` +
-    `prompt ${base.promptLen}, ${base.genTokens} new tokens, greedy; engine kernels ${info.kernels}, OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE ?? "(unset)"}`);
+  console.log(
+    `# engine vs llama.cpp generation — ${new Date().toISOString()}, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}`,
+  );
+  console.log(
+    `# model: Qwen2.5-0.5B shapes${layers === 24 ? "" : ` but ${layers} layers (NOT the full 0.5B model)`}, random weights; threads ${threads}; ` +
+      `prompt ${base.promptLen}, ${base.genTokens} new tokens, greedy; engine kernels ${info.kernels}, OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE ?? "(unset)"}`,
+  );
   if (!fs.existsSync(path.join(dir, "f16.gguf"))) {
     const ex = child({ ...base, mode: "export", dir, batch: 1 }, env);
     console.log(`# exported GGUF F32/F16 to ${dir}: ${JSON.stringify(ex)}`);
   }
   const dtypes = values.dtypes!.split(",") as Array<"f32" | "f16">;
-  console.log("| batch | engine (f32) tok/s | " + dtypes.map((d) => `llama.cpp ${d.toUpperCase()} tok/s | engine / llama.cpp ${d.toUpperCase()}`).join(" | ") + " | engine peak MB |");
+  console.log(
+    "| batch | engine (f32) tok/s | " +
+      dtypes.map((d) => `llama.cpp ${d.toUpperCase()} tok/s | engine / llama.cpp ${d.toUpperCase()}`).join(" | ") +
+      " | engine peak MB |",
+  );
   console.log("|---|---|" + dtypes.map(() => "---|---").join("|") + "|---|");
   const best = (a: Record<string, unknown> | undefined, b: Record<string, unknown>) =>
-    a && typeof a.tokensPerSecond === "number" && !(typeof b.tokensPerSecond === "number" && b.tokensPerSecond > a.tokensPerSecond) ? a : b;
+    a &&
+    typeof a.tokensPerSecond === "number" &&
+    !(typeof b.tokensPerSecond === "number" && b.tokensPerSecond > a.tokensPerSecond)
+      ? a
+      : b;
   for (const batch of values.batches!.split(",").map(Number)) {
     let ours: Record<string, unknown> | undefined;
     const theirs: Record<string, Record<string, unknown> | undefined> = {};
     for (let r = 0; r < rounds; r++) {
       ours = best(ours, child({ ...base, mode: "engine", dir, batch }, env));
-      for (const dtype of dtypes) theirs[dtype] = best(theirs[dtype], child({ ...base, mode: "llama", dir, batch, dtype }, env));
+      for (const dtype of dtypes)
+        theirs[dtype] = best(theirs[dtype], child({ ...base, mode: "llama", dir, batch, dtype }, env));
     }
-    const tps = (x: Record<string, unknown> | undefined) => (typeof x?.tokensPerSecond === "number" ? x.tokensPerSecond : NaN);
+    const tps = (x: Record<string, unknown> | undefined) =>
+      typeof x?.tokensPerSecond === "number" ? x.tokensPerSecond : NaN;
     const cells = dtypes.map((d) => `${tps(theirs[d]).toFixed(2)} | ${(tps(ours) / tps(theirs[d])).toFixed(2)}x`);
-    console.log(`| ${batch} | ${tps(ours).toFixed(2)} | ${cells.join(" | ")} | ${Math.round(Number(ours?.peakRssMB ?? NaN))} |`);
+    console.log(
+      `| ${batch} | ${tps(ours).toFixed(2)} | ${cells.join(" | ")} | ${Math.round(Number(ours?.peakRssMB ?? NaN))} |`,
+    );
     for (const [k, v] of [["engine", ours], ...dtypes.map((d) => [`llama.cpp ${d}`, theirs[d]] as const)] as const) {
       if (v?.error) console.log(`#   ${k} batch ${batch}: ${String(v.error)}`);
-      else console.log(`#   ${k} batch ${batch}: ${v?.tokens} tokens in ${Number(v?.seconds).toFixed(1)} s, first tokens ${JSON.stringify(v?.firstTokens)}`);
+      else
+        console.log(
+          `#   ${k} batch ${batch}: ${v?.tokens} tokens in ${Number(v?.seconds).toFixed(1)} s, first tokens ${JSON.stringify(v?.firstTokens)}`,
+        );
     }
   }
-  console.log(`# load average at end ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+  console.log(
+    `# load average at end ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}`,
+  );
   if (!values.dir) fs.rmSync(dir, { recursive: true, force: true });
 }
 

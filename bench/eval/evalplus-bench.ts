@@ -12,7 +12,13 @@
  */
 import { parseArgs } from "node:util";
 import { Pool, scoreSamples, type ResultRecord } from "../../src/eval/evaluate.js";
-import { groundTruth, loadHumanEvalPlus, loadHumanEvalPlusTasks, loadMbppPlus, loadMbppPlusTasks } from "../../src/eval/evalplus.js";
+import {
+  groundTruth,
+  loadHumanEvalPlus,
+  loadHumanEvalPlusTasks,
+  loadMbppPlus,
+  loadMbppPlusTasks,
+} from "../../src/eval/evalplus.js";
 import { Sandbox } from "../../src/sandbox/sandbox.js";
 import { runReference } from "../../test/eval/evalplus-reference.js";
 
@@ -55,17 +61,27 @@ function mutate(code: string, i: number): string | undefined {
 }
 
 async function one(dataset: "humaneval" | "mbpp"): Promise<void> {
-  const tasks = (dataset === "humaneval" ? loadHumanEvalPlusTasks() : loadMbppPlusTasks()).filter((t) => !only || only.has(t.taskId)).slice(0, limit);
-  const problems = (dataset === "humaneval" ? loadHumanEvalPlus() : loadMbppPlus()).filter((p) => !only || only.has(p.taskId)).slice(0, limit);
+  const tasks = (dataset === "humaneval" ? loadHumanEvalPlusTasks() : loadMbppPlusTasks())
+    .filter((t) => !only || only.has(t.taskId))
+    .slice(0, limit);
+  const problems = (dataset === "humaneval" ? loadHumanEvalPlus() : loadMbppPlus())
+    .filter((p) => !only || only.has(p.taskId))
+    .slice(0, limit);
   const sandbox = new Sandbox();
   const pool = new Pool(conc);
   const nInputs = tasks.reduce((a, t) => a + t.nBase + t.nPlus, 0);
   let t0 = performance.now();
   await Promise.all(tasks.map((t) => pool.run(() => groundTruth(sandbox, t))));
   const gtS = (performance.now() - t0) / 1000;
-  console.log(`${dataset}+: ground truth for ${tasks.length} tasks (${nInputs} inputs): ${gtS.toFixed(1)} s (${(tasks.length / gtS).toFixed(2)} tasks/s)`);
+  console.log(
+    `${dataset}+: ground truth for ${tasks.length} tasks (${nInputs} inputs): ${gtS.toFixed(1)} s (${(tasks.length / gtS).toFixed(2)} tasks/s)`,
+  );
 
-  const samples: { task_id: string; completion: string; kind: string }[] = problems.map((p) => ({ task_id: p.taskId, completion: p.canonical!, kind: "canonical" }));
+  const samples: { task_id: string; completion: string; kind: string }[] = problems.map((p) => ({
+    task_id: p.taskId,
+    completion: p.canonical!,
+    kind: "canonical",
+  }));
   if (values.mutants) {
     problems.forEach((p, i) => {
       const m = mutate(p.canonical!, i);
@@ -73,7 +89,12 @@ async function one(dataset: "humaneval" | "mbpp"): Promise<void> {
     });
   }
   t0 = performance.now();
-  const { results } = await scoreSamples({ benchmark: problems, samples: samples.map(({ task_id, completion }) => ({ task_id, completion })), concurrency: conc, k: [1] });
+  const { results } = await scoreSamples({
+    benchmark: problems,
+    samples: samples.map(({ task_id, completion }) => ({ task_id, completion })),
+    concurrency: conc,
+    k: [1],
+  });
   const s = (performance.now() - t0) / 1000;
   for (const kind of ["canonical", "mutant"]) {
     const rs = results.filter((_, i) => samples[i]!.kind === kind);
@@ -81,13 +102,20 @@ async function one(dataset: "humaneval" | "mbpp"): Promise<void> {
     const base = rs.filter((r) => r.base_passed).length;
     const plus = rs.filter((r) => r.passed).length;
     console.log(`${dataset}+ ${kind}: ${rs.length} solutions, base pass ${base}, base+plus pass ${plus}`);
-    if (kind === "canonical") for (const r of rs.filter((x) => !x.passed)) console.log(`  canonical FAIL ${r.task_id}: ${r.result}`);
+    if (kind === "canonical")
+      for (const r of rs.filter((x) => !x.passed)) console.log(`  canonical FAIL ${r.task_id}: ${r.result}`);
   }
-  console.log(`${dataset}+: judged ${results.length} solutions in ${s.toFixed(1)} s (${(results.length / s).toFixed(2)} solutions/s, ground truth cached)`);
+  console.log(
+    `${dataset}+: judged ${results.length} solutions in ${s.toFixed(1)} s (${(results.length / s).toFixed(2)} solutions/s, ground truth cached)`,
+  );
 
   if (values.reference) {
     t0 = performance.now();
-    const ref = await runReference(tasks, samples.map(({ task_id, completion }) => ({ task_id, completion })), values.reference);
+    const ref = await runReference(
+      tasks,
+      samples.map(({ task_id, completion }) => ({ task_id, completion })),
+      values.reference,
+    );
     const rs = (performance.now() - t0) / 1000;
     const seen = new Map<string, number>();
     const agree = { base: 0, plus: 0 };
@@ -100,10 +128,15 @@ async function one(dataset: "humaneval" | "mbpp"): Promise<void> {
       const refPlus = refBase && rp === "pass";
       if (refBase === r.base_passed) agree.base++;
       if (refPlus === r.passed) agree.plus++;
-      if (refBase !== r.base_passed || refPlus !== r.passed) diffs.push(`${r.task_id} ${samples[i]!.kind}: ours ${r.base_passed ? "pass" : "fail"}/${r.passed ? "pass" : "fail"} (${r.result}); reference ${rb}/${rp}`);
+      if (refBase !== r.base_passed || refPlus !== r.passed)
+        diffs.push(
+          `${r.task_id} ${samples[i]!.kind}: ours ${r.base_passed ? "pass" : "fail"}/${r.passed ? "pass" : "fail"} (${r.result}); reference ${rb}/${rp}`,
+        );
     });
     console.log(`${dataset}+: reference evalplus ${ref.version} (same sandbox, own ground truth): ${rs.toFixed(1)} s`);
-    console.log(`${dataset}+: agreement base ${agree.base}/${results.length}, base+plus ${agree.plus}/${results.length}`);
+    console.log(
+      `${dataset}+: agreement base ${agree.base}/${results.length}, base+plus ${agree.plus}/${results.length}`,
+    );
     for (const d of diffs) console.log(`  DIFF ${d}`);
   }
 }

@@ -19,7 +19,12 @@ import { executeProgram, EXEC_LANGUAGES, type Language } from "../../src/sandbox
 import { Sandbox } from "../../src/sandbox/sandbox.js";
 
 const { values } = parseArgs({
-  options: { rounds: { type: "string" }, concurrency: { type: "string" }, mbpp: { type: "boolean" }, langs: { type: "boolean" } },
+  options: {
+    rounds: { type: "string" },
+    concurrency: { type: "string" },
+    mbpp: { type: "boolean" },
+    langs: { type: "boolean" },
+  },
 });
 const rounds = Number(values.rounds ?? 2);
 const conc = Number(values.concurrency ?? 2);
@@ -45,7 +50,9 @@ async function main(): Promise<void> {
     return f;
   });
   const sandboxMode = new Sandbox().mode;
-  console.log(`HumanEval canonical: ${problems.length} programs, concurrency ${conc}, sandbox mode ${sandboxMode}, node ${process.version}, ${os.cpus().length} CPUs`);
+  console.log(
+    `HumanEval canonical: ${problems.length} programs, concurrency ${conc}, sandbox mode ${sandboxMode}, node ${process.version}, ${os.cpus().length} CPUs`,
+  );
   console.log("| round | plain python3 loop | sandboxed (harness) | ratio | plain passed | sandboxed passed |");
   console.log("|---|---|---|---|---|---|");
   const ratios: number[] = [];
@@ -70,9 +77,15 @@ async function main(): Promise<void> {
     for (const name of ["mbpp:all", "mbpp-sanitized"]) {
       const ps = loadBenchmark(name);
       const t0 = performance.now();
-      const { summary, results } = await scoreSamples({ benchmark: ps, samples: ps.map((p) => ({ task_id: p.taskId, completion: p.canonical! })), concurrency: conc });
+      const { summary, results } = await scoreSamples({
+        benchmark: ps,
+        samples: ps.map((p) => ({ task_id: p.taskId, completion: p.canonical! })),
+        concurrency: conc,
+      });
       const s = (performance.now() - t0) / 1000;
-      console.log(`${name}: reference solutions ${summary.passed}/${summary.samples} pass, ${s.toFixed(1)} s (${(ps.length / s).toFixed(1)} prog/s)`);
+      console.log(
+        `${name}: reference solutions ${summary.passed}/${summary.samples} pass, ${s.toFixed(1)} s (${(ps.length / s).toFixed(1)} prog/s)`,
+      );
       for (const r of results.filter((x) => !x.passed)) console.log(`  FAIL ${r.task_id}: ${r.result}`);
     }
   }
@@ -87,14 +100,14 @@ async function main(): Promise<void> {
       sh: "echo 1\n",
       js: "console.log(1);\n",
       ts: "const x: number = 1; console.log(x);\n",
-      go: "package main_test\nimport \"testing\"\nfunc TestX(t *testing.T) {}\n",
+      go: 'package main_test\nimport "testing"\nfunc TestX(t *testing.T) {}\n',
       cpp: "#include <bits/stdc++.h>\nint main() {\n  std::cout << 1 << std::endl;\n}\n",
       java: "class Problem {\n    public static void main(String[] args) {\n        System.out.println(1);\n    }\n}\n",
-      rs: "fn main() {\n    println!(\"1\");\n}\n",
+      rs: 'fn main() {\n    println!("1");\n}\n',
       pl: "print 1;\n",
-      r: "cat(1, \"\\n\")\n",
+      r: 'cat(1, "\\n")\n',
       rkt: "#lang racket\n(displayln 1)\n",
-      ml: "let () = print_endline \"1\"\n",
+      ml: 'let () = print_endline "1"\n',
       scala: "object Problem {\n    def main(args: Array[String]) = {\n        println(1)\n    }\n\n}\n",
     };
     console.log("| language | sandboxed run of a trivial program (compile + run), median of 3 |");

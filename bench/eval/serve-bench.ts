@@ -12,7 +12,12 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import type { ModelPreset } from "../../src/engine/config.js";
 
 const { values } = parseArgs({
-  options: { preset: { type: "string" }, concurrency: { type: "string" }, "max-tokens": { type: "string" }, rounds: { type: "string" } },
+  options: {
+    preset: { type: "string" },
+    concurrency: { type: "string" },
+    "max-tokens": { type: "string" },
+    rounds: { type: "string" },
+  },
 });
 const preset = (values.preset ?? "small") as ModelPreset;
 const C = Number(values.concurrency ?? 16);
@@ -22,7 +27,12 @@ const rounds = Number(values.rounds ?? 2);
 async function measure(maxBatch: number): Promise<{ s: number; tokens: number; calls: number }> {
   const policy = createEmbeddedPolicy({ preset, tokenizer: new ByteTokenizer(), seed: 1, modelName: "bench" });
   let calls = 0;
-  const server = new OpenAIServer({ sampler: policy, batchWindowMs: 5, maxBatchSequences: maxBatch, onBatch: () => calls++ });
+  const server = new OpenAIServer({
+    sampler: policy,
+    batchWindowMs: 5,
+    maxBatchSequences: maxBatch,
+    onBatch: () => calls++,
+  });
   const base = await server.listen(0, "127.0.0.1");
   try {
     const t0 = performance.now();
@@ -43,7 +53,9 @@ async function measure(maxBatch: number): Promise<{ s: number; tokens: number; c
 }
 
 async function main(): Promise<void> {
-  console.log(`embedded model preset '${preset}' (random init, byte tokenizer), ${C} concurrent requests x ${maxTokens} tokens`);
+  console.log(
+    `embedded model preset '${preset}' (random init, byte tokenizer), ${C} concurrent requests x ${maxTokens} tokens`,
+  );
   console.log("| round | unbatched (1 seq/call) | batched (one call) | speed-up |");
   console.log("|---|---|---|---|");
   for (let r = 1; r <= rounds; r++) {

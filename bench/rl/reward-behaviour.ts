@@ -14,17 +14,34 @@ import { parseConfig } from "../../src/rl/config.js";
 import { createRewardBackend } from "../../src/rl/reward.js";
 import type { RewardJob } from "../../src/similarity/index.js";
 
-const { values } = parseArgs({ options: { steps: { type: "string", default: "3" }, B: { type: "string", default: "8" }, G: { type: "string", default: "4" }, K: { type: "string", default: "2" }, langs: { type: "string", default: "python,ruby,go" }, metric: { type: "string", default: "dfg" } } });
-const steps = Number(values.steps), B = Number(values.B), G = Number(values.G), K = Number(values.K);
+const { values } = parseArgs({
+  options: {
+    steps: { type: "string", default: "3" },
+    B: { type: "string", default: "8" },
+    G: { type: "string", default: "4" },
+    K: { type: "string", default: "2" },
+    langs: { type: "string", default: "python,ruby,go" },
+    metric: { type: "string", default: "dfg" },
+  },
+});
+const steps = Number(values.steps),
+  B = Number(values.B),
+  G = Number(values.G),
+  K = Number(values.K);
 const langs = values.langs!.split(",");
-const recs = readSplit("data/corpus/default", "train", langs).filter((r) => r.kind !== "method" && r.n_lines >= 3 && r.n_lines <= 20);
+const recs = readSplit("data/corpus/default", "train", langs).filter(
+  (r) => r.kind !== "method" && r.n_lines >= 3 && r.n_lines <= 20,
+);
 // interleave languages, deterministic
 const byLang = langs.map((l) => recs.filter((r) => r.lang === l));
 const pool: typeof recs = [];
-for (let i = 0; pool.length < steps * B && i < 10_000; i++) for (const xs of byLang) if (xs[i * 7]) pool.push(xs[i * 7]!);
+for (let i = 0; pool.length < steps * B && i < 10_000; i++)
+  for (const xs of byLang) if (xs[i * 7]) pool.push(xs[i * 7]!);
 
 function variants(code: string): string[] {
-  const brk = /\b(\d+)\b/.test(code) ? code.replace(/\b(\d+)\b/, (_, d: string) => String(Number(d) + 1)) : code.replace(/==|<=|>=|<|>/, (m) => ({ "==": "!=", "<=": ">", ">=": "<", "<": ">=", ">": "<=" })[m]!);
+  const brk = /\b(\d+)\b/.test(code)
+    ? code.replace(/\b(\d+)\b/, (_, d: string) => String(Number(d) + 1))
+    : code.replace(/==|<=|>=|<|>/, (m) => ({ "==": "!=", "<=": ">", ">=": "<", "<": ">=", ">": "<=" })[m]!);
   const lines = code.split("\n");
   return [code, brk, lines.slice(0, Math.max(2, Math.ceil(lines.length / 2))).join("\n")];
 }
@@ -34,7 +51,8 @@ for (let s = 0; s < steps; s++) {
   const jobs: RewardJob<string>[] = [];
   for (const r of pool.slice(s * B, (s + 1) * B)) {
     const vs = variants(r.code);
-    for (let k = 0; k < G * K; k++) jobs.push({ code: r.code, doc: "Computes the result.", rebuilt: vs[k % vs.length]!, lang: r.lang });
+    for (let k = 0; k < G * K; k++)
+      jobs.push({ code: r.code, doc: "Computes the result.", rebuilt: vs[k % vs.length]!, lang: r.lang });
   }
   batches.push(jobs);
 }
@@ -56,8 +74,14 @@ for (const mode of ["off", "on"] as const) {
   await rb.close?.();
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`jobs per step: ${B}×${G}×${K} = ${B * G * K} (${langs.join(", ")}; metric ${values.metric}); steps ${steps}`);
+console.log(
+  `jobs per step: ${B}×${G}×${K} = ${B * G * K} (${langs.join(", ")}; metric ${values.metric}); steps ${steps}`,
+);
 for (const m of ["off", "on"]) {
-  console.log(`behaviour ${m.padEnd(3)}: reward time per step ${mean(out[m]!.ms).toFixed(0)} ms (per step: ${out[m]!.ms.map((x) => x.toFixed(0)).join(", ")}); executable share ${mean(out[m]!.exec).toFixed(3)}; mean behaviour ${mean(out[m]!.beh).toFixed(3)}`);
+  console.log(
+    `behaviour ${m.padEnd(3)}: reward time per step ${mean(out[m]!.ms).toFixed(0)} ms (per step: ${out[m]!.ms.map((x) => x.toFixed(0)).join(", ")}); executable share ${mean(out[m]!.exec).toFixed(3)}; mean behaviour ${mean(out[m]!.beh).toFixed(3)}`,
+  );
 }
-console.log(`ratio on/off: ${(mean(out.on!.ms) / mean(out.off!.ms)).toFixed(2)}×; extra per step ${(mean(out.on!.ms) - mean(out.off!.ms)).toFixed(0)} ms`);
+console.log(
+  `ratio on/off: ${(mean(out.on!.ms) / mean(out.off!.ms)).toFixed(2)}×; extra per step ${(mean(out.on!.ms) - mean(out.off!.ms)).toFixed(0)} ms`,
+);

@@ -20,18 +20,30 @@ import { readJsonl } from "../../src/core/jsonl.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import type { ModelPreset } from "../../src/engine/config.js";
 
-const { values } = parseArgs({ options: { preset: { type: "string", default: "small" }, steps: { type: "string", default: "3" }, batch: { type: "string", default: "8" }, G: { type: "string", default: "4" }, K: { type: "string", default: "2" } } });
+const { values } = parseArgs({
+  options: {
+    preset: { type: "string", default: "small" },
+    steps: { type: "string", default: "3" },
+    batch: { type: "string", default: "8" },
+    G: { type: "string", default: "4" },
+    K: { type: "string", default: "2" },
+  },
+});
 
 await loadLanguage("python");
 const srcDir = "/usr/lib/python3.11";
 const texts: string[] = [];
 const items: CodeItem[] = [];
-for (const f of fs.readdirSync(srcDir).filter((f) => f.endsWith(".py")).sort()) {
+for (const f of fs
+  .readdirSync(srcDir)
+  .filter((f) => f.endsWith(".py"))
+  .sort()) {
   const text = fs.readFileSync(path.join(srcDir, f), "utf8");
   texts.push(text);
   for (const fn of extractFunctions("python", text).functions) {
     const lines = fn.codeStripped.split("\n").length;
-    if (lines >= 3 && lines <= 15) items.push({ id: `${f}:${fn.name}`, lang: "python", code: fn.codeStripped, signature: fn.signature });
+    if (lines >= 3 && lines <= 15)
+      items.push({ id: `${f}:${fn.name}`, lang: "python", code: fn.codeStripped, signature: fn.signature });
   }
 }
 const tok = await BpeTokenizer.train(texts, { vocabSize: 2048 });
@@ -56,8 +68,18 @@ for (const mode of ["sampler", "recompute"] as const) {
   const policy = createEmbeddedPolicy({ preset: values.preset as ModelPreset, tokenizer: tok, seed: 1 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-bench-"));
   const cfg = parseConfig({
-    max_steps: Number(values.steps), rollout_batch_size: Number(values.batch), num_docs_per_code: Number(values.G), num_codes_per_doc: Number(values.K),
-    max_doc_tokens: 48, max_code_tokens: 160, max_rebuild_tokens: 160, save_steps: 0, eval_at_start: false, eval_at_end: false, old_logprobs: mode, kl_coef: 0.01,
+    max_steps: Number(values.steps),
+    rollout_batch_size: Number(values.batch),
+    num_docs_per_code: Number(values.G),
+    num_codes_per_doc: Number(values.K),
+    max_doc_tokens: 48,
+    max_code_tokens: 160,
+    max_rebuild_tokens: 160,
+    save_steps: 0,
+    eval_at_start: false,
+    eval_at_end: false,
+    old_logprobs: mode,
+    kl_coef: 0.01,
   });
   await trainRL({ config: cfg, policy, reward, train: items, runDir: dir });
   const m = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"));

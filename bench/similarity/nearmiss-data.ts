@@ -25,10 +25,15 @@ export const NEARMISS: Record<"python" | "ruby" | "javascript", NearMissBase[]> 
     return out
 `,
       rewrites: [
-        ["comprehension", `def squares_of_evens(xs):
+        [
+          "comprehension",
+          `def squares_of_evens(xs):
     return [x * x for x in xs if x % 2 == 0]
-`],
-        ["while-for", `def squares_of_evens(xs):
+`,
+        ],
+        [
+          "while-for",
+          `def squares_of_evens(xs):
     out = []
     i = 0
     while i < len(xs):
@@ -37,7 +42,8 @@ export const NEARMISS: Record<"python" | "ruby" | "javascript", NearMissBase[]> 
             out.append(x * x)
         i += 1
     return out
-`],
+`,
+        ],
       ],
     },
     {
@@ -50,15 +56,20 @@ export const NEARMISS: Record<"python" | "ruby" | "javascript", NearMissBase[]> 
     return v
 `,
       rewrites: [
-        ["negated-if", `def clamp(v, lo, hi):
+        [
+          "negated-if",
+          `def clamp(v, lo, hi):
     if not (v < lo):
         if v > hi:
             return hi
         return v
     else:
         return lo
-`],
-        ["early-return", `def clamp(v, lo, hi):
+`,
+        ],
+        [
+          "early-return",
+          `def clamp(v, lo, hi):
     if v < lo:
         result = lo
     elif v > hi:
@@ -66,7 +77,8 @@ export const NEARMISS: Record<"python" | "ruby" | "javascript", NearMissBase[]> 
     else:
         result = v
     return result
-`],
+`,
+        ],
       ],
     },
     {
@@ -79,18 +91,26 @@ export const NEARMISS: Record<"python" | "ruby" | "javascript", NearMissBase[]> 
     return count
 `,
       rewrites: [
-        ["comprehension", `def count_positive(nums):
+        [
+          "comprehension",
+          `def count_positive(nums):
     return sum([1 for n in nums if n > 0])
-`],
-        ["negated-if", `def count_positive(nums):
+`,
+        ],
+        [
+          "negated-if",
+          `def count_positive(nums):
     count = 0
     for n in nums:
         if not n > 0:
             continue
         count += 1
     return count
-`],
-        ["while-for", `def count_positive(nums):
+`,
+        ],
+        [
+          "while-for",
+          `def count_positive(nums):
     count = 0
     i = 0
     while i < len(nums):
@@ -98,7 +118,8 @@ export const NEARMISS: Record<"python" | "ruby" | "javascript", NearMissBase[]> 
             count += 1
         i += 1
     return count
-`],
+`,
+        ],
       ],
     },
     {
@@ -110,22 +131,28 @@ export const NEARMISS: Record<"python" | "ruby" | "javascript", NearMissBase[]> 
     return -1
 `,
       rewrites: [
-        ["while-for", `def first_index(items, target):
+        [
+          "while-for",
+          `def first_index(items, target):
     i = 0
     while i < len(items):
         if items[i] == target:
             return i
         i += 1
     return -1
-`],
-        ["early-return", `def first_index(items, target):
+`,
+        ],
+        [
+          "early-return",
+          `def first_index(items, target):
     found = -1
     for i in range(len(items)):
         if items[i] == target:
             found = i
             break
     return found
-`],
+`,
+        ],
       ],
     },
     {
@@ -141,19 +168,25 @@ def scaled_total(values, factor):
     return total
 `,
       rewrites: [
-        ["inlined-helper", `def scaled_total(values, factor):
+        [
+          "inlined-helper",
+          `def scaled_total(values, factor):
     total = 0
     for v in values:
         total += v * factor + 1
     return total
-`],
-        ["comprehension", `def scale(x, factor):
+`,
+        ],
+        [
+          "comprehension",
+          `def scale(x, factor):
     return x * factor + 1
 
 
 def scaled_total(values, factor):
     return sum([scale(v, factor) for v in values])
-`],
+`,
+        ],
       ],
     },
     {
@@ -168,14 +201,19 @@ def scaled_total(values, factor):
     return label
 `,
       rewrites: [
-        ["early-return", `def sign_label(n):
+        [
+          "early-return",
+          `def sign_label(n):
     if n < 0:
         return "negative"
     if n == 0:
         return "zero"
     return "positive"
-`],
-        ["negated-if", `def sign_label(n):
+`,
+        ],
+        [
+          "negated-if",
+          `def sign_label(n):
     if not n < 0:
         if n == 0:
             label = "zero"
@@ -184,7 +222,8 @@ def scaled_total(values, factor):
     else:
         label = "negative"
     return label
-`],
+`,
+        ],
       ],
     },
     {
@@ -199,7 +238,9 @@ def scaled_total(values, factor):
     return out
 `,
       rewrites: [
-        ["while-for", `def running_max(xs):
+        [
+          "while-for",
+          `def running_max(xs):
     best = xs[0]
     out = []
     k = 0
@@ -210,8 +251,11 @@ def scaled_total(values, factor):
         out.append(best)
         k += 1
     return out
-`],
-        ["negated-if", `def running_max(xs):
+`,
+        ],
+        [
+          "negated-if",
+          `def running_max(xs):
     best = xs[0]
     out = []
     for x in xs:
@@ -221,7 +265,8 @@ def scaled_total(values, factor):
             best = x
         out.append(best)
     return out
-`],
+`,
+        ],
       ],
     },
     {
@@ -238,20 +283,26 @@ def normalize_words(words, limit):
     return kept
 `,
       rewrites: [
-        ["inlined-helper", `def normalize_words(words, limit):
+        [
+          "inlined-helper",
+          `def normalize_words(words, limit):
     kept = []
     for w in words:
         if len(w) <= limit:
             kept.append(w.lower())
     return kept
-`],
-        ["comprehension", `def is_short(word, limit):
+`,
+        ],
+        [
+          "comprehension",
+          `def is_short(word, limit):
     return len(word) <= limit
 
 
 def normalize_words(words, limit):
     return [w.lower() for w in words if is_short(w, limit)]
-`],
+`,
+        ],
       ],
     },
   ],
@@ -269,11 +320,16 @@ def normalize_words(words, limit):
 end
 `,
       rewrites: [
-        ["comprehension", `def squares_of_evens(xs)
+        [
+          "comprehension",
+          `def squares_of_evens(xs)
   xs.select { |x| x % 2 == 0 }.map { |x| x * x }
 end
-`],
-        ["while-for", `def squares_of_evens(xs)
+`,
+        ],
+        [
+          "while-for",
+          `def squares_of_evens(xs)
   out = []
   i = 0
   while i < xs.length
@@ -285,7 +341,8 @@ end
   end
   out
 end
-`],
+`,
+        ],
       ],
     },
     {
@@ -301,7 +358,9 @@ end
 end
 `,
       rewrites: [
-        ["negated-if", `def clamp(v, lo, hi)
+        [
+          "negated-if",
+          `def clamp(v, lo, hi)
   unless v < lo
     if v > hi
       return hi
@@ -311,8 +370,11 @@ end
     lo
   end
 end
-`],
-        ["early-return", `def clamp(v, lo, hi)
+`,
+        ],
+        [
+          "early-return",
+          `def clamp(v, lo, hi)
   if v < lo
     result = lo
   elsif v > hi
@@ -322,7 +384,8 @@ end
   end
   result
 end
-`],
+`,
+        ],
       ],
     },
     {
@@ -338,7 +401,9 @@ end
 end
 `,
       rewrites: [
-        ["negated-if", `def count_positive(nums)
+        [
+          "negated-if",
+          `def count_positive(nums)
   count = 0
   nums.each do |n|
     unless n > 0
@@ -348,8 +413,11 @@ end
   end
   count
 end
-`],
-        ["while-for", `def count_positive(nums)
+`,
+        ],
+        [
+          "while-for",
+          `def count_positive(nums)
   count = 0
   i = 0
   while i < nums.length
@@ -360,7 +428,8 @@ end
   end
   count
 end
-`],
+`,
+        ],
       ],
     },
     {
@@ -377,7 +446,9 @@ end
 end
 `,
       rewrites: [
-        ["while-for", `def first_index(items, target)
+        [
+          "while-for",
+          `def first_index(items, target)
   for i in 0...items.length
     if items[i] == target
       return i
@@ -385,8 +456,11 @@ end
   end
   -1
 end
-`],
-        ["early-return", `def first_index(items, target)
+`,
+        ],
+        [
+          "early-return",
+          `def first_index(items, target)
   found = -1
   i = 0
   while i < items.length
@@ -398,7 +472,8 @@ end
   end
   found
 end
-`],
+`,
+        ],
       ],
     },
     {
@@ -416,14 +491,17 @@ def scaled_total(values, factor)
 end
 `,
       rewrites: [
-        ["inlined-helper", `def scaled_total(values, factor)
+        [
+          "inlined-helper",
+          `def scaled_total(values, factor)
   total = 0
   values.each do |v|
     total += v * factor + 1
   end
   total
 end
-`],
+`,
+        ],
       ],
     },
     {
@@ -440,7 +518,9 @@ end
 end
 `,
       rewrites: [
-        ["early-return", `def sign_label(n)
+        [
+          "early-return",
+          `def sign_label(n)
   if n < 0
     return "negative"
   end
@@ -449,8 +529,11 @@ end
   end
   "positive"
 end
-`],
-        ["negated-if", `def sign_label(n)
+`,
+        ],
+        [
+          "negated-if",
+          `def sign_label(n)
   unless n < 0
     if n == 0
       label = "zero"
@@ -462,7 +545,8 @@ end
   end
   label
 end
-`],
+`,
+        ],
       ],
     },
   ],
@@ -480,11 +564,16 @@ end
 }
 `,
       rewrites: [
-        ["comprehension", `function squaresOfEvens(xs) {
+        [
+          "comprehension",
+          `function squaresOfEvens(xs) {
   return xs.filter((x) => x % 2 === 0).map((x) => x * x);
 }
-`],
-        ["while-for", `function squaresOfEvens(xs) {
+`,
+        ],
+        [
+          "while-for",
+          `function squaresOfEvens(xs) {
   const out = [];
   let i = 0;
   while (i < xs.length) {
@@ -496,7 +585,8 @@ end
   }
   return out;
 }
-`],
+`,
+        ],
       ],
     },
     {
@@ -512,7 +602,9 @@ end
 }
 `,
       rewrites: [
-        ["negated-if", `function clamp(v, lo, hi) {
+        [
+          "negated-if",
+          `function clamp(v, lo, hi) {
   if (!(v < lo)) {
     if (v > hi) {
       return hi;
@@ -522,8 +614,11 @@ end
     return lo;
   }
 }
-`],
-        ["early-return", `function clamp(v, lo, hi) {
+`,
+        ],
+        [
+          "early-return",
+          `function clamp(v, lo, hi) {
   let result;
   if (v < lo) {
     result = lo;
@@ -534,7 +629,8 @@ end
   }
   return result;
 }
-`],
+`,
+        ],
       ],
     },
     {
@@ -550,7 +646,9 @@ end
 }
 `,
       rewrites: [
-        ["negated-if", `function countPositive(nums) {
+        [
+          "negated-if",
+          `function countPositive(nums) {
   let count = 0;
   for (const n of nums) {
     if (!(n > 0)) {
@@ -560,8 +658,11 @@ end
   }
   return count;
 }
-`],
-        ["while-for", `function countPositive(nums) {
+`,
+        ],
+        [
+          "while-for",
+          `function countPositive(nums) {
   let count = 0;
   for (let i = 0; i < nums.length; i++) {
     if (nums[i] > 0) {
@@ -570,7 +671,8 @@ end
   }
   return count;
 }
-`],
+`,
+        ],
       ],
     },
     {
@@ -585,7 +687,9 @@ end
 }
 `,
       rewrites: [
-        ["while-for", `function firstIndex(items, target) {
+        [
+          "while-for",
+          `function firstIndex(items, target) {
   let i = 0;
   while (i < items.length) {
     if (items[i] === target) {
@@ -595,8 +699,11 @@ end
   }
   return -1;
 }
-`],
-        ["early-return", `function firstIndex(items, target) {
+`,
+        ],
+        [
+          "early-return",
+          `function firstIndex(items, target) {
   let found = -1;
   for (let i = 0; i < items.length; i++) {
     if (items[i] === target) {
@@ -606,7 +713,8 @@ end
   }
   return found;
 }
-`],
+`,
+        ],
       ],
     },
     {
@@ -624,14 +732,17 @@ function scaledTotal(values, factor) {
 }
 `,
       rewrites: [
-        ["inlined-helper", `function scaledTotal(values, factor) {
+        [
+          "inlined-helper",
+          `function scaledTotal(values, factor) {
   let total = 0;
   for (const v of values) {
     total += v * factor + 1;
   }
   return total;
 }
-`],
+`,
+        ],
       ],
     },
     {
@@ -649,7 +760,9 @@ function scaledTotal(values, factor) {
 }
 `,
       rewrites: [
-        ["early-return", `function signLabel(n) {
+        [
+          "early-return",
+          `function signLabel(n) {
   if (n < 0) {
     return "negative";
   }
@@ -658,8 +771,11 @@ function scaledTotal(values, factor) {
   }
   return "positive";
 }
-`],
-        ["negated-if", `function signLabel(n) {
+`,
+        ],
+        [
+          "negated-if",
+          `function signLabel(n) {
   let label;
   if (!(n < 0)) {
     if (n === 0) {
@@ -672,7 +788,8 @@ function scaledTotal(values, factor) {
   }
   return label;
 }
-`],
+`,
+        ],
       ],
     },
   ],

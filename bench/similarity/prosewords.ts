@@ -19,7 +19,11 @@ for (const r of recs) {
   const words = new Set((r.doc ?? "").toLowerCase().match(/[a-z][a-z']*[a-z]|[a-z]/g) ?? []);
   for (const w of words) df.set(w, (df.get(w) ?? 0) + 1);
 }
-const ranked = [...df.entries()].filter(([, n]) => n >= 3).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP).map(([w]) => w);
+const ranked = [...df.entries()]
+  .filter(([, n]) => n >= 3)
+  .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+  .slice(0, TOP)
+  .map(([w]) => w);
 const lines: string[] = [];
 let cur = "";
 for (const w of ranked) {

@@ -17,7 +17,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 
 export function loadPythonFunctions(): Array<{ id: string; code: string }> {
   const out: Array<{ id: string; code: string }> = [];
-  const he = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "data/benchmarks/humaneval/HumanEval.jsonl.gz"))).toString("utf8");
+  const he = zlib
+    .gunzipSync(fs.readFileSync(path.join(ROOT, "data/benchmarks/humaneval/HumanEval.jsonl.gz")))
+    .toString("utf8");
   for (const line of he.split("\n")) {
     if (!line.trim()) continue;
     const r = JSON.parse(line) as { task_id: string; prompt: string; canonical_solution: string; entry_point: string };
@@ -25,7 +27,10 @@ export function loadPythonFunctions(): Array<{ id: string; code: string }> {
     const fn = extractFunctions("python", src).functions.find((f) => f.name === r.entry_point);
     if (fn && !fn.hasErrors) out.push({ id: r.task_id, code: fn.codeStripped + "\n" });
   }
-  const mb = JSON.parse(fs.readFileSync(path.join(ROOT, "data/benchmarks/mbpp/sanitized-mbpp.json"), "utf8")) as Array<{ task_id: number; code: string }>;
+  const mb = JSON.parse(fs.readFileSync(path.join(ROOT, "data/benchmarks/mbpp/sanitized-mbpp.json"), "utf8")) as Array<{
+    task_id: number;
+    code: string;
+  }>;
   for (const r of mb) {
     const code = r.code.replace(/\r\n?/g, "\n");
     if (!parseCode("python", code).hasErrors) out.push({ id: `MBPP/${r.task_id}`, code });
@@ -93,13 +98,31 @@ async function main(): Promise<void> {
   });
   const secs = (Date.now() - t0) / 1000;
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
-  console.log(`functions: ${fns.length} (HumanEval canonical solutions + sanitized MBPP), pairs: ${Object.values(counts).reduce((a, b) => a + b, 0)}`);
-  console.log(`variants: ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" ")}`);
-  console.log(`\n| metric | ROC-AUC | ${Object.keys(counts).map((k) => `mean ${k}`).join(" | ")} |`);
-  console.log(`|---|---|${Object.keys(counts).map(() => "---").join("|")}|`);
+  console.log(
+    `functions: ${fns.length} (HumanEval canonical solutions + sanitized MBPP), pairs: ${Object.values(counts).reduce((a, b) => a + b, 0)}`,
+  );
+  console.log(
+    `variants: ${Object.entries(counts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+  );
+  console.log(
+    `\n| metric | ROC-AUC | ${Object.keys(counts)
+      .map((k) => `mean ${k}`)
+      .join(" | ")} |`,
+  );
+  console.log(
+    `|---|---|${Object.keys(counts)
+      .map(() => "---")
+      .join("|")}|`,
+  );
   for (const m of METRICS) {
     const s = scores[m];
-    console.log(`| ${m} | ${rocAuc(s.pos, s.neg).toFixed(4)} | ${Object.keys(counts).map((k) => mean(s.byKind[k] ?? []).toFixed(3)).join(" | ")} |`);
+    console.log(
+      `| ${m} | ${rocAuc(s.pos, s.neg).toFixed(4)} | ${Object.keys(counts)
+        .map((k) => mean(s.byKind[k] ?? []).toFixed(3))
+        .join(" | ")} |`,
+    );
   }
   // AUC of the hard case alone: preserving vs. small semantic edits (other-task excluded)
   console.log("\nROC-AUC without the other-task negatives (preserving vs. small semantic edits):");

@@ -26,7 +26,18 @@ function boundNames(root: SyntaxNode): Set<string> {
   const collect = (n: SyntaxNode | null): void => {
     if (!n) return;
     if (n.type === "identifier") out.add(n.text);
-    else if (["pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "list_splat_pattern", "parenthesized_expression"].includes(n.type)) n.namedChildren.forEach(collect);
+    else if (
+      [
+        "pattern_list",
+        "tuple_pattern",
+        "list_pattern",
+        "tuple",
+        "list",
+        "list_splat_pattern",
+        "parenthesized_expression",
+      ].includes(n.type)
+    )
+      n.namedChildren.forEach(collect);
   };
   for (const n of all(root)) {
     if (n.type === "parameters" || n.type === "lambda_parameters") {
@@ -92,7 +103,10 @@ export function reorder(src: string): string | null {
       // independent: neither writes what the other reads or writes; no calls (side effects)
       if ([...wa].some((x) => rb.has(x)) || [...wb].some((x) => ra.has(x))) continue;
       if ([...a.descendants(), ...b.descendants()].some((d) => d.type === "call")) continue;
-      return applyEdits(src, [[a.start, a.end, b.text], [b.start, b.end, a.text]]);
+      return applyEdits(src, [
+        [a.start, a.end, b.text],
+        [b.start, b.end, a.text],
+      ]);
     }
   }
   return null;
@@ -119,7 +133,16 @@ export function reformat(src: string): string | null {
   return re.hasErrors ? null : out;
 }
 
-const FLIP: Record<string, string> = { "<": ">=", ">": "<=", "<=": ">", ">=": "<", "==": "!=", "!=": "==", in: "not in", is: "is not" };
+const FLIP: Record<string, string> = {
+  "<": ">=",
+  ">": "<=",
+  "<=": ">",
+  ">=": "<",
+  "==": "!=",
+  "!=": "==",
+  in: "not in",
+  is: "is not",
+};
 
 export function flipComparison(src: string): string | null {
   const pr = parseCode("python", src);
@@ -137,7 +160,9 @@ export function deleteStatement(src: string): string | null {
     if (blk.type !== "block") continue;
     const st = blk.namedChildren.filter((c) => c.type !== "comment");
     if (st.length < 2) continue;
-    const victim = st.find((c) => c.type === "expression_statement" && c.namedChildren[0]?.type !== "string") ?? st.find((c) => ["if_statement", "for_statement", "while_statement"].includes(c.type) && c !== st[st.length - 1]);
+    const victim =
+      st.find((c) => c.type === "expression_statement" && c.namedChildren[0]?.type !== "string") ??
+      st.find((c) => ["if_statement", "for_statement", "while_statement"].includes(c.type) && c !== st[st.length - 1]);
     if (!victim) continue;
     const ls = src.lastIndexOf("\n", victim.start - 1) + 1;
     let le = src.indexOf("\n", victim.end);
@@ -151,8 +176,15 @@ export function swapArguments(src: string): string | null {
   const pr = parseCode("python", src);
   for (const n of all(pr.tree.rootNode)) {
     if (n.type === "call") {
-      const args = n.childByField("arguments")?.namedChildren.filter((c) => c.type !== "keyword_argument" && c.type !== "comment") ?? [];
-      if (args.length >= 2 && args[0]!.text !== args[1]!.text) return applyEdits(src, [[args[0]!.start, args[0]!.end, args[1]!.text], [args[1]!.start, args[1]!.end, args[0]!.text]]);
+      const args =
+        n
+          .childByField("arguments")
+          ?.namedChildren.filter((c) => c.type !== "keyword_argument" && c.type !== "comment") ?? [];
+      if (args.length >= 2 && args[0]!.text !== args[1]!.text)
+        return applyEdits(src, [
+          [args[0]!.start, args[0]!.end, args[1]!.text],
+          [args[1]!.start, args[1]!.end, args[0]!.text],
+        ]);
     }
   }
   for (const n of all(pr.tree.rootNode)) {
@@ -160,7 +192,11 @@ export function swapArguments(src: string): string | null {
       const op = n.childByField("operator")?.text;
       const l = n.childByField("left");
       const r = n.childByField("right");
-      if (l && r && op && ["-", "/", "//", "%", "**"].includes(op) && l.text !== r.text) return applyEdits(src, [[l.start, l.end, r.text], [r.start, r.end, l.text]]);
+      if (l && r && op && ["-", "/", "//", "%", "**"].includes(op) && l.text !== r.text)
+        return applyEdits(src, [
+          [l.start, l.end, r.text],
+          [r.start, r.end, l.text],
+        ]);
     }
   }
   return null;
@@ -168,9 +204,29 @@ export function swapArguments(src: string): string | null {
 
 // ---- one-token semantic breaks for any tree-sitter language (near-miss benchmark) ---------------------------
 
-const NEGATE: Record<string, string> = { "<": ">=", ">": "<=", "<=": ">", ">=": "<", "==": "!=", "!=": "==", "===": "!==", "!==": "===" };
-const WRONG_OP: Record<string, string> = { "+": "-", "-": "+", "*": "+", "/": "*", "%": "*", "//": "*", "+=": "-=", "-=": "+=", "*=": "+=" };
-const BINARY_PARENTS = /^(binary_operator|binary_expression|binary|comparison_operator|augmented_assignment|augmented_assignment_expression|operator_assignment)$/;
+const NEGATE: Record<string, string> = {
+  "<": ">=",
+  ">": "<=",
+  "<=": ">",
+  ">=": "<",
+  "==": "!=",
+  "!=": "==",
+  "===": "!==",
+  "!==": "===",
+};
+const WRONG_OP: Record<string, string> = {
+  "+": "-",
+  "-": "+",
+  "*": "+",
+  "/": "*",
+  "%": "*",
+  "//": "*",
+  "+=": "-=",
+  "-=": "+=",
+  "*=": "+=",
+};
+const BINARY_PARENTS =
+  /^(binary_operator|binary_expression|binary|comparison_operator|augmented_assignment|augmented_assignment_expression|operator_assignment)$/;
 
 function leaves(root: SyntaxNode): SyntaxNode[] {
   return all(root).filter((n) => n.children.length === 0);

@@ -45,7 +45,9 @@ const fns = loadPythonFunctions().filter((f) => {
 });
 const pairs = fns.map((f) => [f.code, rename(f.code) ?? f.code] as const);
 const avgLines = fns.reduce((a, f) => a + f.code.trim().split("\n").length, 0) / fns.length;
-console.log(`pairs: ${pairs.length} Python functions of 15-45 lines (mean ${avgLines.toFixed(1)} lines); cores: ${os.availableParallelism()}`);
+console.log(
+  `pairs: ${pairs.length} Python functions of 15-45 lines (mean ${avgLines.toFixed(1)} lines); cores: ${os.availableParallelism()}`,
+);
 
 {
   // floor: parsing one side of a pair (parse + JS tree), the cost every metric pays at least once
@@ -79,11 +81,14 @@ for (const m of ["bleu", "codebleu", "dfg", "exact"] as Metric[]) {
 
 // reward: in-process vs pool, same jobs. Wall-clock jobs/s (what training sees) and jobs per CPU-second.
 const doc = "Do the computation described by the task.\n\nReturns:\n  the result";
-console.log("\n| reward metric | jobs | in-process jobs/s (wall) | in-process jobs/CPU-s | pool jobs/s (wall) | pool jobs/CPU-s | pool/in-process (wall) |");
+console.log(
+  "\n| reward metric | jobs | in-process jobs/s (wall) | in-process jobs/CPU-s | pool jobs/s (wall) | pool jobs/CPU-s | pool/in-process (wall) |",
+);
 console.log("|---|---|---|---|---|---|---|");
 for (const metric of ["codebleu", "dfg"] as Metric[]) {
   const jobs: RewardJob[] = [];
-  for (let r = 0; r < 8; r++) for (const [a, b] of pairs) jobs.push({ code: a + `\n# ${r}\n`, doc, rebuilt: b, lang: "python", cfg: { metric } });
+  for (let r = 0; r < 8; r++)
+    for (const [a, b] of pairs) jobs.push({ code: a + `\n# ${r}\n`, doc, rebuilt: b, lang: "python", cfg: { metric } });
   await scoreInProcess(jobs); // warm
   let c0 = cpuSeconds();
   const t0 = performance.now();
@@ -98,7 +103,9 @@ for (const metric of ["codebleu", "dfg"] as Metric[]) {
   const allWall = jobs.length / ((performance.now() - t1) / 1000);
   const allCpu = jobs.length / (cpuSeconds() - c0);
   await pool.close();
-  console.log(`| ${metric} | ${jobs.length} | ${oneWall.toFixed(0)} | ${oneCpu.toFixed(0)} | ${allWall.toFixed(0)} (x${pool.size} workers) | ${allCpu.toFixed(0)} | x${(allWall / oneWall).toFixed(2)} |`);
+  console.log(
+    `| ${metric} | ${jobs.length} | ${oneWall.toFixed(0)} | ${oneCpu.toFixed(0)} | ${allWall.toFixed(0)} (x${pool.size} workers) | ${allCpu.toFixed(0)} | x${(allWall / oneWall).toFixed(2)} |`,
+  );
 }
 
 // parse speed per language: the registry's sample files repeated to ~256 KB
@@ -114,7 +121,8 @@ for (const f of files) {
   ext[lang] = lang;
   const body = lang === "php" ? src.replace(/^<\?php\n/, "") : src;
   let big = lang === "php" ? "<?php\n" : "";
-  while (big.length < 256 * 1024) big += body.replace(/\badd\b/g, `add${big.length}`).replace(/\bGreeter\b/g, `Greeter${big.length}`) + "\n";
+  while (big.length < 256 * 1024)
+    big += body.replace(/\badd\b/g, `add${big.length}`).replace(/\bGreeter\b/g, `Greeter${big.length}`) + "\n";
   const mbps = rate(() => {
     parseCode(lang, big);
     return big.length / 1e6;

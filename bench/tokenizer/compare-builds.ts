@@ -13,12 +13,16 @@ import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { BpeTokenizer } from "../../src/engine/tokenizer.js";
 
-const { values } = parseArgs({ options: { old: { type: "string" }, mb: { type: "string" }, vocab: { type: "string" }, rounds: { type: "string" } } });
+const { values } = parseArgs({
+  options: { old: { type: "string" }, mb: { type: "string" }, vocab: { type: "string" }, rounds: { type: "string" } },
+});
 if (!values.old) throw new Error("--old path/to/old/tokenizer.js is required");
 interface OldTok {
   encode(t: string): number[];
 }
-const oldMod = (await import(pathToFileURL(path.resolve(values.old)).href)) as { BpeTokenizer: { fromJSON(o: unknown): OldTok } };
+const oldMod = (await import(pathToFileURL(path.resolve(values.old)).href)) as {
+  BpeTokenizer: { fromJSON(o: unknown): OldTok };
+};
 const limit = Number(values.mb ?? 3) * 1e6;
 const rounds = Number(values.rounds ?? 3);
 
@@ -62,4 +66,6 @@ for (let r = 0; r < rounds; r++) {
   newS += sn;
   console.log(`round ${r + 1}: old ${(bytes / 1e6 / so).toFixed(2)} MB/s, new ${(bytes / 1e6 / sn).toFixed(2)} MB/s`);
 }
-console.log(`encode (cold cache, ${rounds} rounds): old ${((rounds * bytes) / 1e6 / oldS).toFixed(2)} MB/s, new ${((rounds * bytes) / 1e6 / newS).toFixed(2)} MB/s, new/old ${(oldS / newS).toFixed(2)}, identical ids`);
+console.log(
+  `encode (cold cache, ${rounds} rounds): old ${((rounds * bytes) / 1e6 / oldS).toFixed(2)} MB/s, new ${((rounds * bytes) / 1e6 / newS).toFixed(2)} MB/s, new/old ${(oldS / newS).toFixed(2)}, identical ids`,
+);

@@ -12,8 +12,18 @@
  * computeLogprobs / forwardBackward take the same temperature (`opts.temperature`, `LossSpec.temperature`).
  */
 import type {
-  AdamParams, Datum, ForwardBackwardResult, LogprobOptions, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
-  Sampler, ScoringSampler,
+  AdamParams,
+  Datum,
+  ForwardBackwardResult,
+  LogprobOptions,
+  LossSpec,
+  OptimStepResult,
+  Policy,
+  PolicyInfo,
+  SampledSequence,
+  SampleRequest,
+  Sampler,
+  ScoringSampler,
 } from "../core/policy.js";
 import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig, type ModelPreset } from "../engine/config.js";
 import { LlamaModel } from "../engine/model.js";
@@ -45,7 +55,10 @@ export interface EmbeddedPolicyOptions {
 }
 
 /** Resolves a preset or partial config against a tokenizer into a full, validated ModelConfig. */
-export function modelConfigFor(opts: { config?: Partial<ModelConfig>; preset?: ModelPreset }, tokenizer: BpeTokenizer): ModelConfig {
+export function modelConfigFor(
+  opts: { config?: Partial<ModelConfig>; preset?: ModelPreset },
+  tokenizer: BpeTokenizer,
+): ModelConfig {
   let base: Record<string, unknown>;
   if (opts.preset) {
     const p = MODEL_PRESETS[opts.preset];
@@ -60,9 +73,14 @@ export function modelConfigFor(opts: { config?: Partial<ModelConfig>; preset?: M
     pad_token_id: tokenizer.tokenId("<|pad|>") ?? PAD_ID,
     ...base,
   });
-  if (!parsed.success) throw new Error(`invalid model config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(
+      `invalid model config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   if (parsed.data.vocab_size < tokenizer.vocabSize) {
-    throw new Error(`model vocab_size ${parsed.data.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
+    throw new Error(
+      `model vocab_size ${parsed.data.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`,
+    );
   }
   return parsed.data;
 }
@@ -82,7 +100,8 @@ class FrozenSampler implements Sampler {
   }
 
   async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
-    return datumLogprobs(this.model, datums, { maxTokens: this.maxChunkTokens, temperature: opts.temperature }).logprobs;
+    return datumLogprobs(this.model, datums, { maxTokens: this.maxChunkTokens, temperature: opts.temperature })
+      .logprobs;
   }
 }
 
@@ -90,9 +109,19 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
   private optimizer: AdamW;
   private grads: Map<string, Float32Array> | null = null;
 
-  constructor(model: LlamaModel, tokenizer: BpeTokenizer, rng: Rng, opts: { maxChunkTokens?: number; maxSampleBatch?: number; modelName?: string } = {}) {
+  constructor(
+    model: LlamaModel,
+    tokenizer: BpeTokenizer,
+    rng: Rng,
+    opts: { maxChunkTokens?: number; maxSampleBatch?: number; modelName?: string } = {},
+  ) {
     super(
-      { backend: "embedded", modelName: opts.modelName ?? "batcoder-llama", nParams: model.nParams(), contextLength: model.ctx },
+      {
+        backend: "embedded",
+        modelName: opts.modelName ?? "batcoder-llama",
+        nParams: model.nParams(),
+        contextLength: model.ctx,
+      },
       tokenizer,
       model,
       rng,
@@ -136,7 +165,8 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
   async saveState(dir: string, extra?: Record<string, unknown>): Promise<void> {
     const state = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, t] of this.model.trainableWeights()) {
-      const m = this.optimizer.m.get(name), v = this.optimizer.v.get(name);
+      const m = this.optimizer.m.get(name),
+        v = this.optimizer.v.get(name);
       if (m && v) {
         state.set(`m.${name}`, { shape: t.shape, data: m });
         state.set(`v.${name}`, { shape: t.shape, data: v });
@@ -158,7 +188,8 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
 
   async loadState(dir: string): Promise<void> {
     const ck = loadCheckpoint(dir);
-    const cfgA = JSON.stringify(ck.config), cfgB = JSON.stringify(this.model.config);
+    const cfgA = JSON.stringify(ck.config),
+      cfgB = JSON.stringify(this.model.config);
     if (cfgA !== cfgB) throw new Error(`loadState: checkpoint ${dir} has a different model config than this policy`);
     for (const [name, t] of ck.weights) this.model.weights.get(name)!.data.set(t.data);
     if (this.model.lora) {
@@ -191,19 +222,26 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
   }
 }
 
-function restoreOptimizer(opt: AdamW, saved: { state: Map<string, { shape: number[]; data: unknown }>; meta: Record<string, unknown> } | undefined, model: LlamaModel): void {
+function restoreOptimizer(
+  opt: AdamW,
+  saved: { state: Map<string, { shape: number[]; data: unknown }>; meta: Record<string, unknown> } | undefined,
+  model: LlamaModel,
+): void {
   opt.m.clear();
   opt.v.clear();
   opt.step = 0;
   if (!saved) return;
   const step = saved.meta.step;
-  if (typeof step !== "number" || !Number.isInteger(step) || step < 0) throw new Error("loadState: optimizer.json has no valid step");
+  if (typeof step !== "number" || !Number.isInteger(step) || step < 0)
+    throw new Error("loadState: optimizer.json has no valid step");
   opt.step = step;
   for (const [key, t] of saved.state) {
-    const kind = key.slice(0, 2), name = key.slice(2);
+    const kind = key.slice(0, 2),
+      name = key.slice(2);
     const w = model.trainableWeights().get(name);
     if ((kind !== "m." && kind !== "v.") || !w) throw new Error(`loadState: unexpected optimizer tensor ${key}`);
-    if (!(t.data instanceof Float32Array) || t.data.length !== w.data.length) throw new Error(`loadState: optimizer tensor ${key} has the wrong size or type`);
+    if (!(t.data instanceof Float32Array) || t.data.length !== w.data.length)
+      throw new Error(`loadState: optimizer tensor ${key} has the wrong size or type`);
     (kind === "m." ? opt.m : opt.v).set(name, t.data);
   }
 }
@@ -218,7 +256,10 @@ export function createEmbeddedPolicy(opts: EmbeddedPolicyOptions): EmbeddedPolic
 }
 
 /** Loads a policy (weights, optimizer, step, RNG) from a checkpoint directory written by saveState / saveCheckpoint. */
-export function loadEmbeddedPolicy(dir: string, opts: { maxChunkTokens?: number; maxSampleBatch?: number; kernels?: Kernels } = {}): EmbeddedPolicy {
+export function loadEmbeddedPolicy(
+  dir: string,
+  opts: { maxChunkTokens?: number; maxSampleBatch?: number; kernels?: Kernels } = {},
+): EmbeddedPolicy {
   const ck = loadCheckpoint(dir);
   const model = new LlamaModel(ck.config, ck.weights, opts.kernels ?? getKernels());
   const rng = new Rng(0);

@@ -40,7 +40,9 @@ export function readJsonBody(req: http.IncomingMessage, o: JsonBodyOptions): Pro
       try {
         parsed = JSON.parse(text);
       } catch (e) {
-        return reject(new ApiError(400, "invalid_json", `request body is not valid JSON: ${(e as Error).message}`, { param: null }));
+        return reject(
+          new ApiError(400, "invalid_json", `request body is not valid JSON: ${(e as Error).message}`, { param: null }),
+        );
       }
       if (o.requireObject && (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))) {
         return reject(new ApiError(400, "invalid_json", "the request body must be a JSON object", { param: null }));
@@ -51,9 +53,18 @@ export function readJsonBody(req: http.IncomingMessage, o: JsonBodyOptions): Pro
 }
 
 /** Sends a JSON body (`text` already serialised, or an object to JSON.stringify). */
-export function sendJson(res: http.ServerResponse, status: number, body: string | object, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: string | object,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(text)),
+    ...headers,
+  });
   res.end(text);
 }
 

@@ -116,7 +116,8 @@ async function downloadHubModel(repo: string, revision: string, cacheDir: string
   for await (const entry of listFiles({ repo: repoDesignation, revision: sha, recursive: true, hubUrl, ...cred })) {
     if (entry.type === "file" && MODEL_FILE_PATTERNS.some((p) => p.test(entry.path))) wanted.push(entry.path);
   }
-  if (!wanted.includes("config.json")) throw new UserError(`hub model ${repo}@${revision} has no config.json: not a transformers model`);
+  if (!wanted.includes("config.json"))
+    throw new UserError(`hub model ${repo}@${revision} has no config.json: not a transformers model`);
   if (!wanted.some((f) => f.endsWith(".safetensors"))) {
     throw new UserError(`hub model ${repo}@${revision} has no safetensors weights (only those are supported)`);
   }

@@ -26,7 +26,7 @@ import type { GenerationConfig } from "../engine/hf.js";
 import type { GgufTokenizerData, GgufValue } from "../engine/gguf.js";
 import { tokenizerFromGguf } from "../engine/gguf-tokenizer.js";
 import { hfTokenizerFromData } from "../engine/hf-tokenizer.js";
-import { BpeTokenizer } from "../engine/tokenizer.js";
+import type { BpeTokenizer } from "../engine/tokenizer.js";
 import { Rng } from "../core/rng.js";
 import { EmbeddedPolicy } from "./embedded.js";
 import { isHubId, resolveHubModel, type HubOptions } from "./hub.js";
@@ -74,22 +74,28 @@ export function isExternalModelRef(ref: string): boolean {
 
 /** Classifies a reference without loading it (throws a UserError for something that is none of the four). */
 export async function resolveModelRef(
-  ref: string, opts: HubOptions = {},
+  ref: string,
+  opts: HubOptions = {},
 ): Promise<{ kind: ModelRefKind; path: string; description?: string }> {
   if (fs.existsSync(ref)) {
     const abs = path.resolve(ref);
     const st = fs.statSync(abs);
     if (st.isFile()) {
       if (abs.endsWith(".gguf")) return { kind: "gguf", path: abs };
-      throw new UserError(`model ${ref}: a file that is not .gguf (supported: a .gguf file, an HF model folder, a checkpoint directory, a hub id)`);
+      throw new UserError(
+        `model ${ref}: a file that is not .gguf (supported: a .gguf file, an HF model folder, a checkpoint directory, a hub id)`,
+      );
     }
     // an embedded checkpoint also has config.json + model.safetensors: its manifest.json tells it apart
-    if (fs.existsSync(path.join(abs, "config.json")) && !fs.existsSync(path.join(abs, "manifest.json"))) return { kind: "hf-folder", path: abs };
+    if (fs.existsSync(path.join(abs, "config.json")) && !fs.existsSync(path.join(abs, "manifest.json")))
+      return { kind: "hf-folder", path: abs };
     let w;
     try {
       w = resolveWeights(abs);
     } catch (e) {
-      throw new UserError(`model ${ref}: not a Hugging Face model folder (no config.json), and ${(e as Error).message}`);
+      throw new UserError(
+        `model ${ref}: not a Hugging Face model folder (no config.json), and ${(e as Error).message}`,
+      );
     }
     return { kind: "checkpoint", path: w.weights, description: w.description };
   }
@@ -119,7 +125,12 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
     const ck = loadCheckpoint(p, { optimizer: false });
     const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
     return {
-      kind, ref, path: p, config: ck.config, model, tokenizer: { kind: "bpe", tokenizer: ck.tokenizer },
+      kind,
+      ref,
+      path: p,
+      config: ck.config,
+      model,
+      tokenizer: { kind: "bpe", tokenizer: ck.tokenizer },
       description: `embedded model: ${description ?? p}`,
     };
   }
@@ -129,7 +140,12 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
     const model = new LlamaModel(g.config, g.weights, opts.kernels);
     const types = [...new Set(g.sourceTypes.values())].sort().join("/");
     const out: LoadedModelRef = {
-      kind, ref, path: p, config: g.config, model, tokenizer: { kind: "gguf", data: g.tokenizer },
+      kind,
+      ref,
+      path: p,
+      config: g.config,
+      model,
+      tokenizer: { kind: "gguf", data: g.tokenizer },
       description: `GGUF ${p} (${g.config.model_type}, ${types} dequantised to f32)`,
     };
     if (g.tokenizer.chatTemplate !== undefined) out.chatTemplate = g.tokenizer.chatTemplate;
@@ -140,11 +156,19 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
   const hf = loadHfFolder(p);
   const model = new LlamaModel(hf.config, hf.weights, opts.kernels);
   const out: LoadedModelRef = {
-    kind, ref, path: p, config: hf.config, model,
+    kind,
+    ref,
+    path: p,
+    config: hf.config,
+    model,
     description: `${kind === "hub" ? `hub model ${ref} from ${p}` : `HF folder ${p}`} (${hf.config.architectures[0]})`,
   };
   if (hf.tokenizerJson) {
-    out.tokenizer = { kind: "tokenizer.json", json: hf.tokenizerJson, ...(hf.tokenizerConfig ? { config: hf.tokenizerConfig } : {}) };
+    out.tokenizer = {
+      kind: "tokenizer.json",
+      json: hf.tokenizerJson,
+      ...(hf.tokenizerConfig ? { config: hf.tokenizerConfig } : {}),
+    };
   }
   if (hf.chatTemplate !== undefined) out.chatTemplate = hf.chatTemplate;
   if (hf.generationConfig) out.generationConfig = hf.generationConfig;
@@ -181,7 +205,8 @@ export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">):
  * reference's tokenizer. Announces which weights it loaded through `log`.
  */
 export async function loadPolicyForRef(
-  ref: string, opts: LoadModelOptions & { seed?: number; modelName?: string; log?: (line: string) => void } = {},
+  ref: string,
+  opts: LoadModelOptions & { seed?: number; modelName?: string; log?: (line: string) => void } = {},
 ): Promise<{ policy: EmbeddedPolicy; loaded: LoadedModelRef }> {
   const loaded = await loadModel(ref, opts);
   opts.log?.(`using weights: ${loaded.description}`);

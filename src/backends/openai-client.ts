@@ -69,7 +69,8 @@ export class OpenAIClient implements TextGenerator {
     } catch {
       throw new UserError(`not a valid URL: ${opts.baseUrl}`);
     }
-    if (base.protocol !== "http:" && base.protocol !== "https:") throw new UserError(`the model URL must be http(s): ${opts.baseUrl}`);
+    if (base.protocol !== "http:" && base.protocol !== "https:")
+      throw new UserError(`the model URL must be http(s): ${opts.baseUrl}`);
     let p = base.pathname.replace(/\/+$/, "");
     if (!/\/v\d+$/.test(p)) p += "/v1";
     this.baseUrl = `${base.origin}${p}`;
@@ -90,7 +91,8 @@ export class OpenAIClient implements TextGenerator {
       if (!id) throw new UserError(`${this.baseUrl}/models lists no model; pass --model-name`);
       this.model = id;
     }
-    if (this.opts.cacheDir && !this.cache) this.cache = new GenerationCache(GenerationCache.fileFor(this.opts.cacheDir, this.model));
+    if (this.opts.cacheDir && !this.cache)
+      this.cache = new GenerationCache(GenerationCache.fileFor(this.opts.cacheDir, this.model));
   }
 
   async generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]> {
@@ -129,7 +131,12 @@ export class OpenAIClient implements TextGenerator {
     }
   }
 
-  private async call(input: GenerationInput, params: GenerationParams, n: number, firstIndex: number): Promise<Generation[]> {
+  private async call(
+    input: GenerationInput,
+    params: GenerationParams,
+    n: number,
+    firstIndex: number,
+  ): Promise<Generation[]> {
     const chat = typeof input !== "string";
     const body: Record<string, unknown> = {
       model: this.model,
@@ -145,7 +152,12 @@ export class OpenAIClient implements TextGenerator {
     if (chat) body.messages = (input as { messages: ChatMessage[] }).messages;
     else body.prompt = input;
     const r = (await this.request("POST", chat ? "/chat/completions" : "/completions", body)) as {
-      choices?: { index?: number; text?: string; message?: { content?: string | null }; finish_reason?: string | null }[];
+      choices?: {
+        index?: number;
+        text?: string;
+        message?: { content?: string | null };
+        finish_reason?: string | null;
+      }[];
     };
     if (!Array.isArray(r.choices)) throw new Error(`${this.baseUrl}: response without 'choices'`);
     const choices = [...r.choices].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
@@ -198,9 +210,16 @@ export class OpenAIClient implements TextGenerator {
       if (key) headers.authorization = `Bearer ${key}`;
       let res: Response;
       try {
-        res = await this.fetchImpl(`${this.baseUrl}${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctl.signal });
+        res = await this.fetchImpl(`${this.baseUrl}${route}`, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: ctl.signal,
+        });
       } catch (e) {
-        const msg = ctl.signal.aborted ? `timed out after ${timeoutMs} ms` : ((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
+        const msg = ctl.signal.aborted
+          ? `timed out after ${timeoutMs} ms`
+          : ((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
         throw new HttpError(0, `${method} ${this.baseUrl}${route}: ${msg}`, true);
       }
       const text = await res.text();
@@ -214,7 +233,12 @@ export class OpenAIClient implements TextGenerator {
         }
         const retryable = res.status === 408 || res.status === 409 || res.status === 429 || res.status >= 500;
         const ra = Number(res.headers.get("retry-after"));
-        throw new HttpError(res.status, `${method} ${this.baseUrl}${route}: HTTP ${res.status}: ${detail}`, retryable, Number.isFinite(ra) && ra > 0 ? Math.min(ra * 1000, 60_000) : undefined);
+        throw new HttpError(
+          res.status,
+          `${method} ${this.baseUrl}${route}: HTTP ${res.status}: ${detail}`,
+          retryable,
+          Number.isFinite(ra) && ra > 0 ? Math.min(ra * 1000, 60_000) : undefined,
+        );
       }
       try {
         return JSON.parse(text);

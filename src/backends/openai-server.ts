@@ -27,14 +27,25 @@
  * missing parameters, context length exceeded), 404 (unknown route or model), 405 (wrong method), 413 (body
  * too large), 500 server_error (the sampler failed).
  */
-import http from "node:http";
+import type http from "node:http";
 import crypto from "node:crypto";
 import { ApiError } from "../core/errors.js";
 import type { Datum, SampledSequence, SampleRequest, Sampler } from "../core/policy.js";
 import { CHAT_TURN_STOP, renderChatPrompt } from "../core/generator.js";
 import { close, createServer, listen, readJsonBody, sendJson, toApiError } from "./http.js";
 import {
-  chatMessages, chatTokenLogprob, completionLogprobs, encodePrompt, int, pieces, samplingParams, tokenExtensions, tokenIdLogprobs, usageOf, visibleTokens, type Json,
+  chatMessages,
+  chatTokenLogprob,
+  completionLogprobs,
+  encodePrompt,
+  int,
+  pieces,
+  samplingParams,
+  tokenExtensions,
+  tokenIdLogprobs,
+  usageOf,
+  visibleTokens,
+  type Json,
 } from "./openai-wire.js";
 
 export interface OpenAIServerOptions {
@@ -68,7 +79,10 @@ export class OpenAIServer {
 
   constructor(private readonly opts: OpenAIServerOptions) {
     this.modelName = opts.modelName ?? opts.sampler.info.modelName;
-    this.server = createServer((req, res) => this.handle(req, res), (res, e) => this.sendError(res, e));
+    this.server = createServer(
+      (req, res) => this.handle(req, res),
+      (res, e) => this.sendError(res, e),
+    );
   }
 
   /** Starts listening; resolves to the base URL (".../v1"). */
@@ -113,7 +127,8 @@ export class OpenAIServer {
       this.opts.onBatch?.({ requests: batch.length, sequences: seqs });
       batch.forEach((j, i) => j.resolve(out[i] ?? []));
     } catch (e) {
-      for (const j of batch) j.reject(new ApiError(500, null, `sampling failed: ${(e as Error).message}`, { param: null }));
+      for (const j of batch)
+        j.reject(new ApiError(500, null, `sampling failed: ${(e as Error).message}`, { param: null }));
     } finally {
       this.busy = false;
       this.schedule();
@@ -125,27 +140,46 @@ export class OpenAIServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://x");
     const route = url.pathname.replace(/\/+$/, "");
-    const routes: Record<string, string> = { "/v1/models": "GET", "/v1/completions": "POST", "/v1/chat/completions": "POST" };
+    const routes: Record<string, string> = {
+      "/v1/models": "GET",
+      "/v1/completions": "POST",
+      "/v1/chat/completions": "POST",
+    };
     if (route.startsWith("/v1/models/") && req.method === "GET") {
       const id = decodeURIComponent(route.slice("/v1/models/".length));
-      if (id !== this.modelName) throw new ApiError(404, "model_not_found", `The model '${id}' does not exist`, { param: "model" });
+      if (id !== this.modelName)
+        throw new ApiError(404, "model_not_found", `The model '${id}' does not exist`, { param: "model" });
       return this.sendJson(res, 200, this.modelCard());
     }
     const method = routes[route];
     if (!method) throw new ApiError(404, "not_found", `Unknown route ${req.method} ${url.pathname}`, { param: null });
-    if (req.method !== method) throw new ApiError(405, "method_not_allowed", `Method ${req.method} not allowed on ${route} (use ${method})`, { param: null });
+    if (req.method !== method)
+      throw new ApiError(405, "method_not_allowed", `Method ${req.method} not allowed on ${route} (use ${method})`, {
+        param: null,
+      });
     if (route === "/v1/models") return this.sendJson(res, 200, { object: "list", data: [this.modelCard()] });
     const body = await this.readJson(req);
     const model = body.model;
     if (model !== undefined && model !== null && model !== this.modelName) {
-      throw new ApiError(404, "model_not_found", `The model '${String(model)}' does not exist (this server serves '${this.modelName}')`, { param: "model" });
+      throw new ApiError(
+        404,
+        "model_not_found",
+        `The model '${String(model)}' does not exist (this server serves '${this.modelName}')`,
+        { param: "model" },
+      );
     }
     if (route === "/v1/completions") return this.completions(body, res);
     return this.chat(body, res);
   }
 
   private modelCard(): Json {
-    return { id: this.modelName, object: "model", created: this.created, owned_by: "batcoder", context_length: this.opts.sampler.info.contextLength };
+    return {
+      id: this.modelName,
+      object: "model",
+      created: this.created,
+      owned_by: "batcoder",
+      context_length: this.opts.sampler.info.contextLength,
+    };
   }
 
   private async readJson(req: http.IncomingMessage): Promise<Json> {
@@ -154,23 +188,58 @@ export class OpenAIServer {
 
   private async completions(body: Json, res: http.ServerResponse): Promise<void> {
     const raw = body.prompt;
-    if (raw === undefined || raw === null) throw new ApiError(400, "missing_required_parameter", "you must provide a 'prompt'", { param: "prompt" });
-    if (body.echo === true) throw new ApiError(400, "unsupported_parameter", "'echo' is not supported by this server", { param: "echo" });
-    if (body.suffix !== undefined && body.suffix !== null) throw new ApiError(400, "unsupported_parameter", "'suffix' is not supported by this server", { param: "suffix" });
+    if (raw === undefined || raw === null)
+      throw new ApiError(400, "missing_required_parameter", "you must provide a 'prompt'", { param: "prompt" });
+    if (body.echo === true)
+      throw new ApiError(400, "unsupported_parameter", "'echo' is not supported by this server", { param: "echo" });
+    if (body.suffix !== undefined && body.suffix !== null)
+      throw new ApiError(400, "unsupported_parameter", "'suffix' is not supported by this server", { param: "suffix" });
     const list: unknown[] =
-      typeof raw === "string" ? [raw] : Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === "number") ? [raw] : Array.isArray(raw) ? raw : [raw];
-    if (list.length === 0 || list.length > 256) throw new ApiError(400, "invalid_value", "'prompt' must hold 1 to 256 prompts", { param: "prompt" });
-    const prompts = list.map((p, i) => encodePrompt(this.opts.sampler.tokenizer, p, list.length > 1 ? `prompt[${i}]` : "prompt"));
+      typeof raw === "string"
+        ? [raw]
+        : Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === "number")
+          ? [raw]
+          : Array.isArray(raw)
+            ? raw
+            : [raw];
+    if (list.length === 0 || list.length > 256)
+      throw new ApiError(400, "invalid_value", "'prompt' must hold 1 to 256 prompts", { param: "prompt" });
+    const prompts = list.map((p, i) =>
+      encodePrompt(this.opts.sampler.tokenizer, p, list.length > 1 ? `prompt[${i}]` : "prompt"),
+    );
     const logprobs = int(body, "logprobs", undefined, 0, 5);
     const ps = prompts.map((p) => samplingParams(body, this.opts.sampler.info.contextLength, p.length, 16));
     const P = ps[0]!;
     const ext = tokenExtensions(body, this.opts.sampler.tokenizer.vocabSize);
-    if (P.stream && (ext.tokenIds || ext.promptLogprobs)) throw new ApiError(400, "unsupported_parameter", "'return_tokens_as_token_ids' and 'prompt_logprobs' are not supported with stream", { param: "stream" });
+    if (P.stream && (ext.tokenIds || ext.promptLogprobs))
+      throw new ApiError(
+        400,
+        "unsupported_parameter",
+        "'return_tokens_as_token_ids' and 'prompt_logprobs' are not supported with stream",
+        { param: "stream" },
+      );
     const scorer = this.opts.sampler as Partial<{ computeLogprobs(d: Datum[]): Promise<number[][]> }>;
-    if (ext.promptLogprobs && typeof scorer.computeLogprobs !== "function") throw new ApiError(400, "unsupported_parameter", "'prompt_logprobs' needs a model that can score prompts; this sampler cannot", { param: "prompt_logprobs" });
+    if (ext.promptLogprobs && typeof scorer.computeLogprobs !== "function")
+      throw new ApiError(
+        400,
+        "unsupported_parameter",
+        "'prompt_logprobs' needs a model that can score prompts; this sampler cannot",
+        { param: "prompt_logprobs" },
+      );
     const results = await Promise.all(
       prompts.map((prompt, i) =>
-        this.enqueue({ prompt, n: P.n, params: { maxTokens: ps[i]!.maxTokens, temperature: P.temperature, topP: P.topP, stop: P.stop.length ? P.stop : undefined, ...(ext.stopTokenIds ? { stopTokenIds: ext.stopTokenIds } : {}), seed: P.seed } }),
+        this.enqueue({
+          prompt,
+          n: P.n,
+          params: {
+            maxTokens: ps[i]!.maxTokens,
+            temperature: P.temperature,
+            topP: P.topP,
+            stop: P.stop.length ? P.stop : undefined,
+            ...(ext.stopTokenIds ? { stopTokenIds: ext.stopTokenIds } : {}),
+            seed: P.seed,
+          },
+        }),
       ),
     );
     // the prompt tokens' own log-probs ([null, lp(t1 | t0), …]), scored by the same model after the batch
@@ -178,9 +247,19 @@ export class OpenAIServer {
       ? await Promise.all(
           prompts.map(async (p) => {
             if (p.length < 2) return [null];
-            const lp = (await scorer.computeLogprobs!([{ modelInput: p.slice(0, -1), lossInputs: { targetTokens: p.slice(1), weights: p.slice(1).map(() => 1) } }]))[0]!;
+            const lp = (
+              await scorer.computeLogprobs!([
+                {
+                  modelInput: p.slice(0, -1),
+                  lossInputs: { targetTokens: p.slice(1), weights: p.slice(1).map(() => 1) },
+                },
+              ])
+            )[0]!;
             const tok = this.opts.sampler.tokenizer;
-            return [null, ...lp.map((x, i) => ({ [String(p[i + 1])]: { logprob: x, decoded_token: tok.decode([p[i + 1]!]) } }))];
+            return [
+              null,
+              ...lp.map((x, i) => ({ [String(p[i + 1])]: { logprob: x, decoded_token: tok.decode([p[i + 1]!]) } })),
+            ];
           }),
         )
       : null;
@@ -193,19 +272,52 @@ export class OpenAIServer {
         seqs.forEach((s, si) => {
           const index = pi * P.n + si;
           for (const piece of pieces(this.opts.sampler.tokenizer, s)) {
-            this.sse(res, { id, object: "text_completion", created, model: this.modelName, choices: [{ index, text: piece.text, logprobs: logprobs !== undefined ? { tokens: [piece.tokenText], token_logprobs: [piece.logprob], top_logprobs: [{ [piece.tokenText]: piece.logprob }], text_offset: [piece.offset] } : null, finish_reason: null }] });
+            this.sse(res, {
+              id,
+              object: "text_completion",
+              created,
+              model: this.modelName,
+              choices: [
+                {
+                  index,
+                  text: piece.text,
+                  logprobs:
+                    logprobs !== undefined
+                      ? {
+                          tokens: [piece.tokenText],
+                          token_logprobs: [piece.logprob],
+                          top_logprobs: [{ [piece.tokenText]: piece.logprob }],
+                          text_offset: [piece.offset],
+                        }
+                      : null,
+                  finish_reason: null,
+                },
+              ],
+            });
           }
-          this.sse(res, { id, object: "text_completion", created, model: this.modelName, choices: [{ index, text: "", logprobs: null, finish_reason: s.finishReason }] });
+          this.sse(res, {
+            id,
+            object: "text_completion",
+            created,
+            model: this.modelName,
+            choices: [{ index, text: "", logprobs: null, finish_reason: s.finishReason }],
+          });
         }),
       );
-      if (P.includeUsage) this.sse(res, { id, object: "text_completion", created, model: this.modelName, choices: [], usage });
+      if (P.includeUsage)
+        this.sse(res, { id, object: "text_completion", created, model: this.modelName, choices: [], usage });
       return this.endSse(res);
     }
     const choices = results.flatMap((seqs, pi) =>
       seqs.map((s, si) => ({
         index: pi * P.n + si,
         text: s.text,
-        logprobs: logprobs !== undefined ? (ext.tokenIds ? tokenIdLogprobs(this.opts.sampler.tokenizer, s) : completionLogprobs(this.opts.sampler.tokenizer, s)) : null,
+        logprobs:
+          logprobs !== undefined
+            ? ext.tokenIds
+              ? tokenIdLogprobs(this.opts.sampler.tokenizer, s)
+              : completionLogprobs(this.opts.sampler.tokenizer, s)
+            : null,
         finish_reason: s.finishReason,
         ...(promptLp ? { prompt_logprobs: promptLp[pi] } : {}),
       })),
@@ -217,16 +329,27 @@ export class OpenAIServer {
     const messages = chatMessages(body);
     const tok = this.opts.sampler.tokenizer;
     const prompt = [tok.bosId, ...tok.encode(renderChatPrompt(messages))];
-    const maxKey = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? "max_completion_tokens" : "max_tokens";
+    const maxKey =
+      body.max_completion_tokens !== undefined && body.max_completion_tokens !== null
+        ? "max_completion_tokens"
+        : "max_tokens";
     const P = samplingParams(body, this.opts.sampler.info.contextLength, prompt.length, null, maxKey);
-    if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== "boolean") throw new ApiError(400, "invalid_type", "'logprobs' must be a boolean", { param: "logprobs" });
+    if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== "boolean")
+      throw new ApiError(400, "invalid_type", "'logprobs' must be a boolean", { param: "logprobs" });
     const topLogprobs = int(body, "top_logprobs", undefined, 0, 20);
-    if (topLogprobs !== undefined && body.logprobs !== true) throw new ApiError(400, "invalid_value", "'top_logprobs' requires 'logprobs': true", { param: "top_logprobs" });
+    if (topLogprobs !== undefined && body.logprobs !== true)
+      throw new ApiError(400, "invalid_value", "'top_logprobs' requires 'logprobs': true", { param: "top_logprobs" });
     const wantLp = body.logprobs === true;
     const seqs = await this.enqueue({
       prompt,
       n: P.n,
-      params: { maxTokens: P.maxTokens, temperature: P.temperature, topP: P.topP, stop: [...P.stop, CHAT_TURN_STOP], seed: P.seed },
+      params: {
+        maxTokens: P.maxTokens,
+        temperature: P.temperature,
+        topP: P.topP,
+        stop: [...P.stop, CHAT_TURN_STOP],
+        seed: P.seed,
+      },
     });
     const id = `chatcmpl-${crypto.randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
@@ -234,27 +357,56 @@ export class OpenAIServer {
     if (P.stream) {
       this.startSse(res);
       seqs.forEach((s, index) => {
-        this.sse(res, { id, object: "chat.completion.chunk", created, model: this.modelName, choices: [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }] });
+        this.sse(res, {
+          id,
+          object: "chat.completion.chunk",
+          created,
+          model: this.modelName,
+          choices: [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }],
+        });
         for (const piece of pieces(this.opts.sampler.tokenizer, s)) {
           const lp = wantLp ? { content: [chatTokenLogprob(piece.tokenText, piece.logprob, topLogprobs)] } : null;
-          this.sse(res, { id, object: "chat.completion.chunk", created, model: this.modelName, choices: [{ index, delta: { content: piece.text }, logprobs: lp, finish_reason: null }] });
+          this.sse(res, {
+            id,
+            object: "chat.completion.chunk",
+            created,
+            model: this.modelName,
+            choices: [{ index, delta: { content: piece.text }, logprobs: lp, finish_reason: null }],
+          });
         }
-        this.sse(res, { id, object: "chat.completion.chunk", created, model: this.modelName, choices: [{ index, delta: {}, logprobs: null, finish_reason: s.finishReason }] });
+        this.sse(res, {
+          id,
+          object: "chat.completion.chunk",
+          created,
+          model: this.modelName,
+          choices: [{ index, delta: {}, logprobs: null, finish_reason: s.finishReason }],
+        });
       });
-      if (P.includeUsage) this.sse(res, { id, object: "chat.completion.chunk", created, model: this.modelName, choices: [], usage });
+      if (P.includeUsage)
+        this.sse(res, { id, object: "chat.completion.chunk", created, model: this.modelName, choices: [], usage });
       return this.endSse(res);
     }
     const choices = seqs.map((s, index) => ({
       index,
       message: { role: "assistant", content: s.text },
-      logprobs: wantLp ? { content: visibleTokens(this.opts.sampler.tokenizer, s).map((t) => chatTokenLogprob(t.tokenText, t.logprob, topLogprobs)) } : null,
+      logprobs: wantLp
+        ? {
+            content: visibleTokens(this.opts.sampler.tokenizer, s).map((t) =>
+              chatTokenLogprob(t.tokenText, t.logprob, topLogprobs),
+            ),
+          }
+        : null,
       finish_reason: s.finishReason,
     }));
     this.sendJson(res, 200, { id, object: "chat.completion", created, model: this.modelName, choices, usage });
   }
 
   private startSse(res: http.ServerResponse): void {
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
   }
   private sse(res: http.ServerResponse, obj: object): void {
     res.write(`data: ${JSON.stringify(obj)}\n\n`);
@@ -280,7 +432,9 @@ export class OpenAIServer {
 }
 
 /** Convenience: build and start a server; resolves once it listens. */
-export async function serveSampler(opts: OpenAIServerOptions & { port?: number; host?: string }): Promise<{ server: OpenAIServer; url: string }> {
+export async function serveSampler(
+  opts: OpenAIServerOptions & { port?: number; host?: string },
+): Promise<{ server: OpenAIServer; url: string }> {
   const server = new OpenAIServer(opts);
   const url = await server.listen(opts.port ?? 8000, opts.host ?? "127.0.0.1");
   return { server, url };

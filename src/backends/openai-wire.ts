@@ -13,10 +13,17 @@ export function isObj(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-export function num(body: Json, key: string, def: number | undefined, check: (x: number) => boolean, what: string): number | undefined {
+export function num(
+  body: Json,
+  key: string,
+  def: number | undefined,
+  check: (x: number) => boolean,
+  what: string,
+): number | undefined {
   const v = body[key];
   if (v === undefined || v === null) return def;
-  if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) throw new ApiError(400, "invalid_value", `'${key}' must be ${what}; got ${JSON.stringify(v)}`, { param: key });
+  if (typeof v !== "number" || !Number.isFinite(v) || !check(v))
+    throw new ApiError(400, "invalid_value", `'${key}' must be ${what}; got ${JSON.stringify(v)}`, { param: key });
   return v;
 }
 
@@ -29,20 +36,41 @@ export function stops(body: Json): string[] {
   if (v === undefined || v === null) return [];
   const arr = typeof v === "string" ? [v] : v;
   if (!Array.isArray(arr) || arr.length > 4 || arr.some((s) => typeof s !== "string" || s.length === 0)) {
-    throw new ApiError(400, "invalid_value", "'stop' must be a non-empty string or an array of up to 4 non-empty strings", { param: "stop" });
+    throw new ApiError(
+      400,
+      "invalid_value",
+      "'stop' must be a non-empty string or an array of up to 4 non-empty strings",
+      { param: "stop" },
+    );
   }
   return arr as string[];
 }
 
 /** Common sampling parameters; `defMax` is the max_tokens default. */
-export function samplingParams(body: Json, ctx: number, promptLen: number, defMax: number | null, maxKey = "max_tokens") {
+export function samplingParams(
+  body: Json,
+  ctx: number,
+  promptLen: number,
+  defMax: number | null,
+  maxKey = "max_tokens",
+) {
   const room = ctx - promptLen;
   if (room < 1) {
-    throw new ApiError(400, "context_length_exceeded", `This model's maximum context length is ${ctx} tokens; the prompt has ${promptLen} tokens.`, { param: "messages" });
+    throw new ApiError(
+      400,
+      "context_length_exceeded",
+      `This model's maximum context length is ${ctx} tokens; the prompt has ${promptLen} tokens.`,
+      { param: "messages" },
+    );
   }
   const maxTokens = int(body, maxKey, defMax ?? room, 0, 1_000_000)!;
   if (promptLen + maxTokens > ctx) {
-    throw new ApiError(400, "context_length_exceeded", `This model's maximum context length is ${ctx} tokens. However, you requested ${promptLen + maxTokens} tokens (${promptLen} in the prompt, ${maxTokens} for the completion).`, { param: maxKey });
+    throw new ApiError(
+      400,
+      "context_length_exceeded",
+      `This model's maximum context length is ${ctx} tokens. However, you requested ${promptLen + maxTokens} tokens (${promptLen} in the prompt, ${maxTokens} for the completion).`,
+      { param: maxKey },
+    );
   }
   const temperature = num(body, "temperature", 1, (x) => x >= 0 && x <= 2, "a number in [0, 2]")!;
   const topP = num(body, "top_p", 1, (x) => x > 0 && x <= 1, "a number in (0, 1]")!;
@@ -50,39 +78,73 @@ export function samplingParams(body: Json, ctx: number, promptLen: number, defMa
   const seed = int(body, "seed", undefined, -(2 ** 53), 2 ** 53);
   for (const k of ["presence_penalty", "frequency_penalty"]) {
     const v = num(body, k, 0, (x) => x >= -2 && x <= 2, "a number in [-2, 2]");
-    if (v !== 0) throw new ApiError(400, "unsupported_parameter", `'${k}' is not supported by this server (only 0)`, { param: k });
+    if (v !== 0)
+      throw new ApiError(400, "unsupported_parameter", `'${k}' is not supported by this server (only 0)`, { param: k });
   }
   if (body.best_of !== undefined && body.best_of !== null && body.best_of !== n && body.best_of !== 1) {
     throw new ApiError(400, "unsupported_parameter", "'best_of' is not supported by this server", { param: "best_of" });
   }
-  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") throw new ApiError(400, "invalid_type", "'stream' must be a boolean", { param: "stream" });
-  return { maxTokens, temperature, topP, n, seed, stop: stops(body), stream: body.stream === true, includeUsage: isObj(body.stream_options) && body.stream_options.include_usage === true };
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean")
+    throw new ApiError(400, "invalid_type", "'stream' must be a boolean", { param: "stream" });
+  return {
+    maxTokens,
+    temperature,
+    topP,
+    n,
+    seed,
+    stop: stops(body),
+    stream: body.stream === true,
+    includeUsage: isObj(body.stream_options) && body.stream_options.include_usage === true,
+  };
 }
 
 export function encodePrompt(tok: TokenizerLike, p: unknown, where: string): number[] {
   if (typeof p === "string") return [tok.bosId, ...tok.encode(p)];
-  if (Array.isArray(p) && p.length > 0 && p.every((t) => Number.isInteger(t) && t >= 0 && t < tok.vocabSize)) return p as number[];
-  throw new ApiError(400, "invalid_value", `${where} must be a string or a non-empty array of token ids below ${tok.vocabSize}`, { param: "prompt" });
+  if (Array.isArray(p) && p.length > 0 && p.every((t) => Number.isInteger(t) && t >= 0 && t < tok.vocabSize))
+    return p as number[];
+  throw new ApiError(
+    400,
+    "invalid_value",
+    `${where} must be a string or a non-empty array of token ids below ${tok.vocabSize}`,
+    { param: "prompt" },
+  );
 }
 
 /** Validates and normalises `messages` ("developer" is read as "system"; text parts are joined). */
 export function chatMessages(body: Json): ChatMessage[] {
   const msgs = body.messages;
-  if (!Array.isArray(msgs) || msgs.length === 0) throw new ApiError(400, msgs === undefined ? "missing_required_parameter" : "invalid_value", "'messages' must be a non-empty array", { param: "messages" });
+  if (!Array.isArray(msgs) || msgs.length === 0)
+    throw new ApiError(
+      400,
+      msgs === undefined ? "missing_required_parameter" : "invalid_value",
+      "'messages' must be a non-empty array",
+      { param: "messages" },
+    );
   return msgs.map((m, i) => {
-    if (!isObj(m)) throw new ApiError(400, "invalid_type", `messages[${i}] must be an object`, { param: `messages[${i}]` });
+    if (!isObj(m))
+      throw new ApiError(400, "invalid_type", `messages[${i}] must be an object`, { param: `messages[${i}]` });
     const role = m.role;
     if (role !== "system" && role !== "user" && role !== "assistant" && role !== "developer") {
-      throw new ApiError(400, "invalid_value", `messages[${i}].role must be one of system, developer, user, assistant`, { param: `messages[${i}].role` });
+      throw new ApiError(
+        400,
+        "invalid_value",
+        `messages[${i}].role must be one of system, developer, user, assistant`,
+        { param: `messages[${i}].role` },
+      );
     }
     let content = m.content;
     if (Array.isArray(content)) {
       if (!content.every((p) => isObj(p) && p.type === "text" && typeof p.text === "string")) {
-        throw new ApiError(400, "invalid_value", `messages[${i}].content: only text parts are supported`, { param: `messages[${i}].content` });
+        throw new ApiError(400, "invalid_value", `messages[${i}].content: only text parts are supported`, {
+          param: `messages[${i}].content`,
+        });
       }
       content = content.map((p) => (p as Json).text as string).join("");
     }
-    if (typeof content !== "string") throw new ApiError(400, "invalid_type", `messages[${i}].content must be a string`, { param: `messages[${i}].content` });
+    if (typeof content !== "string")
+      throw new ApiError(400, "invalid_type", `messages[${i}].content must be a string`, {
+        param: `messages[${i}].content`,
+      });
     return { role: role === "developer" ? "system" : role, content };
   });
 }
@@ -96,7 +158,10 @@ export function chatTokenLogprob(token: string, logprob: number, top: number | u
  * The tokens that make up the returned text: the sampled tokens whose decoded prefix lies within `text`
  * (a stop string or the EOS token is not part of the text).
  */
-export function visibleTokens(tok: TokenizerLike, s: SampledSequence): { tokenText: string; logprob: number; offset: number }[] {
+export function visibleTokens(
+  tok: TokenizerLike,
+  s: SampledSequence,
+): { tokenText: string; logprob: number; offset: number }[] {
   const out: { tokenText: string; logprob: number; offset: number }[] = [];
   let prev = "";
   for (let i = 0; i < s.tokens.length; i++) {
@@ -109,7 +174,10 @@ export function visibleTokens(tok: TokenizerLike, s: SampledSequence): { tokenTe
 }
 
 /** Stream pieces: the text delta contributed by each visible token (an incomplete UTF-8 tail waits for the next token). */
-export function pieces(tok: TokenizerLike, s: SampledSequence): { text: string; tokenText: string; logprob: number; offset: number }[] {
+export function pieces(
+  tok: TokenizerLike,
+  s: SampledSequence,
+): { text: string; tokenText: string; logprob: number; offset: number }[] {
   const vis = visibleTokens(tok, s);
   const out: { text: string; tokenText: string; logprob: number; offset: number }[] = [];
   let emitted = 0;
@@ -153,21 +221,44 @@ export interface TokenExtensions {
 }
 export function tokenExtensions(body: Json, vocabSize: number): TokenExtensions {
   const t = body.return_tokens_as_token_ids;
-  if (t !== undefined && t !== null && typeof t !== "boolean") throw new ApiError(400, "invalid_type", "'return_tokens_as_token_ids' must be a boolean", { param: "return_tokens_as_token_ids" });
+  if (t !== undefined && t !== null && typeof t !== "boolean")
+    throw new ApiError(400, "invalid_type", "'return_tokens_as_token_ids' must be a boolean", {
+      param: "return_tokens_as_token_ids",
+    });
   const ids = body.stop_token_ids;
-  if (ids !== undefined && ids !== null && !(Array.isArray(ids) && ids.every((x) => Number.isInteger(x) && x >= 0 && x < vocabSize))) {
-    throw new ApiError(400, "invalid_value", `'stop_token_ids' must be an array of token ids below ${vocabSize}`, { param: "stop_token_ids" });
+  if (
+    ids !== undefined &&
+    ids !== null &&
+    !(Array.isArray(ids) && ids.every((x) => Number.isInteger(x) && x >= 0 && x < vocabSize))
+  ) {
+    throw new ApiError(400, "invalid_value", `'stop_token_ids' must be an array of token ids below ${vocabSize}`, {
+      param: "stop_token_ids",
+    });
   }
   const pl = body.prompt_logprobs;
   if (pl !== undefined && pl !== null && pl !== 0) {
-    throw new ApiError(400, "unsupported_parameter", "'prompt_logprobs' supports only 0 here (the prompt tokens' own log-probs, no top-k alternatives)", { param: "prompt_logprobs" });
+    throw new ApiError(
+      400,
+      "unsupported_parameter",
+      "'prompt_logprobs' supports only 0 here (the prompt tokens' own log-probs, no top-k alternatives)",
+      { param: "prompt_logprobs" },
+    );
   }
-  return { tokenIds: t === true, stopTokenIds: Array.isArray(ids) ? (ids as number[]) : undefined, promptLogprobs: pl === 0 };
+  return {
+    tokenIds: t === true,
+    stopTokenIds: Array.isArray(ids) ? (ids as number[]) : undefined,
+    promptLogprobs: pl === 0,
+  };
 }
 
 /** Completion log-probs with token ids ("token_id:N") for every sampled token, as vLLM returns them. */
 export function tokenIdLogprobs(tok: TokenizerLike, s: SampledSequence) {
   const tokens = s.tokens.map((id) => `token_id:${id}`);
   const offsets = s.tokens.map((_, i) => Math.min(tok.decode(s.tokens.slice(0, i)).length, s.text.length));
-  return { tokens, token_logprobs: s.logprobs.slice(), top_logprobs: tokens.map((k, i) => ({ [k]: s.logprobs[i]! })), text_offset: offsets };
+  return {
+    tokens,
+    token_logprobs: s.logprobs.slice(),
+    top_logprobs: tokens.map((k, i) => ({ [k]: s.logprobs[i]! })),
+    text_offset: offsets,
+  };
 }

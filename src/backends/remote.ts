@@ -23,14 +23,33 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type {
-  AdamParams, Datum, ForwardBackwardResult, LogprobOptions, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest,
+  AdamParams,
+  Datum,
+  ForwardBackwardResult,
+  LogprobOptions,
+  LossSpec,
+  OptimStepResult,
+  Policy,
+  PolicyInfo,
+  SampledSequence,
+  SampleRequest,
   Sampler,
 } from "../core/policy.js";
 import { BpeTokenizer } from "../engine/tokenizer.js";
 import { UserError } from "../core/errors.js";
 import {
-  adamToWire, datumToWire, lossSpecToWire, packDir, parseWire, sampleRequestToWire, sequenceFromWire, stringifyWire, temperatureToWire, TRAINING_PREFIX,
-  unpackDir, type WireSequence,
+  adamToWire,
+  datumToWire,
+  lossSpecToWire,
+  packDir,
+  parseWire,
+  sampleRequestToWire,
+  sequenceFromWire,
+  stringifyWire,
+  temperatureToWire,
+  TRAINING_PREFIX,
+  unpackDir,
+  type WireSequence,
 } from "./training-wire.js";
 
 export interface RemotePolicyOptions {
@@ -90,8 +109,12 @@ export function normalizeBaseUrl(url: string): string {
   } catch {
     throw new UserError(`not a URL: '${url}' (expected e.g. http://127.0.0.1:8001)`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UserError(`unsupported URL scheme '${u.protocol}' in '${url}' (use http or https)`);
-  const p = u.pathname.replace(/\/+$/, "").replace(/\/v1\/training$/, "").replace(/\/v1$/, "");
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new UserError(`unsupported URL scheme '${u.protocol}' in '${url}' (use http or https)`);
+  const p = u.pathname
+    .replace(/\/+$/, "")
+    .replace(/\/v1\/training$/, "")
+    .replace(/\/v1$/, "");
   return `${u.origin}${p}`;
 }
 
@@ -142,8 +165,15 @@ class Transport {
       } catch (e) {
         const err = e as Error & { cause?: { code?: string; message?: string } };
         const why =
-          err.name === "TimeoutError" ? `no response within ${timeout} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
-        lastErr = new RemotePolicyError(`${endpoint}: cannot reach the training server (${why})`, endpoint, 0, err.cause?.code ?? err.name);
+          err.name === "TimeoutError"
+            ? `no response within ${timeout} ms`
+            : (err.cause?.code ?? err.cause?.message ?? err.message);
+        lastErr = new RemotePolicyError(
+          `${endpoint}: cannot reach the training server (${why})`,
+          endpoint,
+          0,
+          err.cause?.code ?? err.name,
+        );
         if (kind === "mutate" && !this.instanceId) break;
         continue;
       }
@@ -151,7 +181,12 @@ class Transport {
       try {
         text = await res.text();
       } catch (e) {
-        lastErr = new RemotePolicyError(`${endpoint}: the connection broke while reading the response (${(e as Error).message})`, endpoint, 0, "read_failed");
+        lastErr = new RemotePolicyError(
+          `${endpoint}: the connection broke while reading the response (${(e as Error).message})`,
+          endpoint,
+          0,
+          "read_failed",
+        );
         if (kind === "mutate" && !this.instanceId) break;
         continue;
       }
@@ -159,13 +194,23 @@ class Transport {
       try {
         json = text === "" ? {} : parseWire(text);
       } catch {
-        lastErr = new RemotePolicyError(`${endpoint}: HTTP ${res.status}, response is not JSON: ${text.slice(0, 200)}`, endpoint, res.status, "bad_response");
+        lastErr = new RemotePolicyError(
+          `${endpoint}: HTTP ${res.status}, response is not JSON: ${text.slice(0, 200)}`,
+          endpoint,
+          res.status,
+          "bad_response",
+        );
         if (RETRY_STATUS.has(res.status)) continue;
         throw lastErr;
       }
       if (!res.ok) {
         const e = (json as { error?: { message?: string; code?: string } }).error;
-        lastErr = new RemotePolicyError(`${endpoint}: HTTP ${res.status}${e?.code ? ` ${e.code}` : ""}: ${e?.message ?? text.slice(0, 200)}`, endpoint, res.status, e?.code ?? null);
+        lastErr = new RemotePolicyError(
+          `${endpoint}: HTTP ${res.status}${e?.code ? ` ${e.code}` : ""}: ${e?.message ?? text.slice(0, 200)}`,
+          endpoint,
+          res.status,
+          e?.code ?? null,
+        );
         if (RETRY_STATUS.has(res.status)) continue;
         throw lastErr;
       }
@@ -186,12 +231,20 @@ export class RemoteReference implements Sampler {
   ) {}
 
   async sample(requests: SampleRequest[]): Promise<SampledSequence[][]> {
-    const r = await this.t.call<{ sequences: WireSequence[][] }>("reference/sample", { reference_id: this.referenceId, requests: requests.map(sampleRequestToWire) }, "read");
+    const r = await this.t.call<{ sequences: WireSequence[][] }>(
+      "reference/sample",
+      { reference_id: this.referenceId, requests: requests.map(sampleRequestToWire) },
+      "read",
+    );
     return r.sequences.map((s) => s.map(sequenceFromWire));
   }
 
   async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
-    const r = await this.t.call<{ logprobs: number[][] }>("reference/compute_logprobs", { reference_id: this.referenceId, data: datums.map(datumToWire), ...temperatureToWire(opts) }, "read");
+    const r = await this.t.call<{ logprobs: number[][] }>(
+      "reference/compute_logprobs",
+      { reference_id: this.referenceId, data: datums.map(datumToWire), ...temperatureToWire(opts) },
+      "read",
+    );
     return r.logprobs;
   }
 
@@ -211,13 +264,22 @@ export class RemotePolicy implements Policy {
     private readonly t: Transport,
     readonly serverInfo: ServerInfo,
   ) {
-    this.info = { backend: `remote:${serverInfo.backend}`, modelName: serverInfo.model_name, contextLength: serverInfo.context_length };
+    this.info = {
+      backend: `remote:${serverInfo.backend}`,
+      modelName: serverInfo.model_name,
+      contextLength: serverInfo.context_length,
+    };
     if (serverInfo.n_params !== null) this.info.nParams = serverInfo.n_params;
     this.step = serverInfo.step;
     try {
       this.tokenizer = BpeTokenizer.fromJSON(serverInfo.tokenizer);
     } catch (e) {
-      throw new RemotePolicyError(`${t.base}: the server's tokenizer cannot be loaded: ${(e as Error).message}`, `GET ${t.base}${TRAINING_PREFIX}/info`, 200, "bad_tokenizer");
+      throw new RemotePolicyError(
+        `${t.base}: the server's tokenizer cannot be loaded: ${(e as Error).message}`,
+        `GET ${t.base}${TRAINING_PREFIX}/info`,
+        200,
+        "bad_tokenizer",
+      );
     }
   }
 
@@ -226,26 +288,38 @@ export class RemotePolicy implements Policy {
   }
 
   async sample(requests: SampleRequest[]): Promise<SampledSequence[][]> {
-    const r = await this.t.call<{ sequences: WireSequence[][] }>("sample", { requests: requests.map(sampleRequestToWire) }, "read");
+    const r = await this.t.call<{ sequences: WireSequence[][] }>(
+      "sample",
+      { requests: requests.map(sampleRequestToWire) },
+      "read",
+    );
     return r.sequences.map((s) => s.map(sequenceFromWire));
   }
 
   async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
-    const r = await this.t.call<{ logprobs: number[][] }>("compute_logprobs", { data: datums.map(datumToWire), ...temperatureToWire(opts) }, "read");
+    const r = await this.t.call<{ logprobs: number[][] }>(
+      "compute_logprobs",
+      { data: datums.map(datumToWire), ...temperatureToWire(opts) },
+      "read",
+    );
     return r.logprobs;
   }
 
   async forwardBackward(datums: Datum[], loss: LossSpec): Promise<ForwardBackwardResult> {
-    const r = await this.t.call<{ loss: number; loss_fn_outputs: { logprobs: number[] }[]; metrics: Record<string, number> }>(
-      "forward_backward",
-      { data: datums.map(datumToWire), ...lossSpecToWire(loss) },
-      "mutate",
-    );
+    const r = await this.t.call<{
+      loss: number;
+      loss_fn_outputs: { logprobs: number[] }[];
+      metrics: Record<string, number>;
+    }>("forward_backward", { data: datums.map(datumToWire), ...lossSpecToWire(loss) }, "mutate");
     return { loss: r.loss, logprobs: r.loss_fn_outputs.map((o) => o.logprobs), metrics: r.metrics };
   }
 
   async optimStep(adam: AdamParams): Promise<OptimStepResult> {
-    const r = await this.t.call<{ grad_norm: number; step: number }>("optim_step", { adam_params: adamToWire(adam) }, "mutate");
+    const r = await this.t.call<{ grad_norm: number; step: number }>(
+      "optim_step",
+      { adam_params: adamToWire(adam) },
+      "mutate",
+    );
     this.step = r.step;
     return { gradNorm: r.grad_norm, step: r.step };
   }
@@ -277,7 +351,8 @@ export class RemotePolicy implements Policy {
     if (this.t.opts.stateLocation === "server") {
       await this.t.call("load_state", { path: dir }, "mutate");
     } else {
-      if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`loadState: ${dir} is not a directory`);
+      if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+        throw new UserError(`loadState: ${dir} is not a directory`);
       const files = packDir(dir);
       if (files.length === 0) throw new UserError(`loadState: ${dir} is empty`);
       await this.t.call("load_state", { files }, "mutate");
@@ -287,12 +362,15 @@ export class RemotePolicy implements Policy {
   }
 
   async snapshotReference(): Promise<RemoteReference> {
-    const r = await this.t.call<{ reference_id: string; info: { backend: string; model_name: string; n_params: number | null; context_length: number } }>(
-      "reference/snapshot",
-      {},
-      "mutate",
-    );
-    const info: PolicyInfo = { backend: `remote:${r.info.backend}`, modelName: r.info.model_name, contextLength: r.info.context_length };
+    const r = await this.t.call<{
+      reference_id: string;
+      info: { backend: string; model_name: string; n_params: number | null; context_length: number };
+    }>("reference/snapshot", {}, "mutate");
+    const info: PolicyInfo = {
+      backend: `remote:${r.info.backend}`,
+      modelName: r.info.model_name,
+      contextLength: r.info.context_length,
+    };
     if (r.info.n_params !== null) info.nParams = r.info.n_params;
     return new RemoteReference(this.t, r.reference_id, info, this.tokenizer);
   }
@@ -306,10 +384,20 @@ export async function connectRemotePolicy(url: string, opts: RemotePolicyOptions
   const t = new Transport(normalizeBaseUrl(url), opts);
   const info = await t.call<ServerInfo>("info", undefined, "read", "GET");
   if (info.api_version !== 1) {
-    throw new RemotePolicyError(`${t.base}: training API version ${String(info.api_version)} is not supported (this client speaks version 1)`, `GET ${t.base}${TRAINING_PREFIX}/info`, 200, "api_version");
+    throw new RemotePolicyError(
+      `${t.base}: training API version ${String(info.api_version)} is not supported (this client speaks version 1)`,
+      `GET ${t.base}${TRAINING_PREFIX}/info`,
+      200,
+      "api_version",
+    );
   }
   if (opts.stateLocation === "server" && !info.server_state_paths) {
-    throw new RemotePolicyError(`${t.base}: stateLocation "server" needs a server started with a state root (--state-dir)`, `GET ${t.base}${TRAINING_PREFIX}/info`, 200, "no_state_root");
+    throw new RemotePolicyError(
+      `${t.base}: stateLocation "server" needs a server started with a state root (--state-dir)`,
+      `GET ${t.base}${TRAINING_PREFIX}/info`,
+      200,
+      "no_state_root",
+    );
   }
   t.instanceId = info.instance_id;
   return new RemotePolicy(t, info);

@@ -35,18 +35,27 @@
  *   Non-finite values in RESPONSES (a NaN loss) are sent as `{"$nonfinite": "NaN" | "Infinity" | "-Infinity"}`
  *   and revived by the client; numbers in requests must be finite (400 otherwise).
  */
-import http from "node:http";
+import type http from "node:http";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { z } from "zod";
+import type { z } from "zod";
 import { ApiError } from "../core/errors.js";
 import type { AdamParams, Datum, Policy, Sampler, ScoringSampler } from "../core/policy.js";
 import { close, createServer, listen, readJsonBody, sendJson, toApiError } from "./http.js";
 import {
-  datumFromWire, issues, lossSpecFromWire, packDir, RequestSchemas, sampleRequestFromWire, sequenceToWire, stringifyWire,
-  TRAINING_API_VERSION, TRAINING_PREFIX, unpackDir,
+  datumFromWire,
+  issues,
+  lossSpecFromWire,
+  packDir,
+  RequestSchemas,
+  sampleRequestFromWire,
+  sequenceToWire,
+  stringifyWire,
+  TRAINING_API_VERSION,
+  TRAINING_PREFIX,
+  unpackDir,
 } from "./training-wire.js";
 
 export { TRAINING_API_VERSION, TRAINING_PREFIX };
@@ -95,10 +104,16 @@ export class TrainingServer {
   constructor(private readonly opts: TrainingServerOptions) {
     const tok = opts.policy.tokenizer as { toHuggingFaceJSON?: () => Record<string, unknown> };
     const tj = opts.tokenizerJSON ?? tok.toHuggingFaceJSON?.();
-    if (!tj) throw new Error("TrainingServer: the policy's tokenizer cannot be exported (no toHuggingFaceJSON); pass tokenizerJSON");
+    if (!tj)
+      throw new Error(
+        "TrainingServer: the policy's tokenizer cannot be exported (no toHuggingFaceJSON); pass tokenizerJSON",
+      );
     this.tokenizerJSON = tj;
     this.modelName = opts.modelName ?? opts.policy.info.modelName;
-    this.server = createServer((req, res) => this.handle(req, res), (res, e) => this.sendError(res, e));
+    this.server = createServer(
+      (req, res) => this.handle(req, res),
+      (res, e) => this.sendError(res, e),
+    );
   }
 
   /** Starts listening; resolves to the base URL (http://host:port). */
@@ -123,26 +138,51 @@ export class TrainingServer {
     if (this.opts.apiKey !== undefined) {
       const h = req.headers.authorization ?? "";
       const given = h.startsWith("Bearer ") ? h.slice(7) : "";
-      const a = Buffer.from(given), b = Buffer.from(this.opts.apiKey);
+      const a = Buffer.from(given),
+        b = Buffer.from(this.opts.apiKey);
       if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
         req.resume();
-        throw new ApiError(401, "unauthorized", h ? "invalid API key" : "missing API key: send 'Authorization: Bearer <key>'");
+        throw new ApiError(
+          401,
+          "unauthorized",
+          h ? "invalid API key" : "missing API key: send 'Authorization: Bearer <key>'",
+        );
       }
     }
     if (!route.startsWith(TRAINING_PREFIX + "/") && route !== TRAINING_PREFIX) {
       req.resume();
-      throw new ApiError(404, "not_found", `unknown path ${url.pathname} (the training API lives under ${TRAINING_PREFIX}/)`);
+      throw new ApiError(
+        404,
+        "not_found",
+        `unknown path ${url.pathname} (the training API lives under ${TRAINING_PREFIX}/)`,
+      );
     }
     const op = route.slice(TRAINING_PREFIX.length + 1);
-    const posts = new Set(["sample", "compute_logprobs", "forward_backward", "optim_step", "save_state", "load_state", "reference/snapshot", "reference/compute_logprobs", "reference/sample", "reference/release"]);
+    const posts = new Set([
+      "sample",
+      "compute_logprobs",
+      "forward_backward",
+      "optim_step",
+      "save_state",
+      "load_state",
+      "reference/snapshot",
+      "reference/compute_logprobs",
+      "reference/sample",
+      "reference/release",
+    ]);
     if (op === "info") {
       req.resume();
-      if (req.method !== "GET") throw new ApiError(405, "method_not_allowed", `${req.method} not allowed on ${route} (use GET)`);
+      if (req.method !== "GET")
+        throw new ApiError(405, "method_not_allowed", `${req.method} not allowed on ${route} (use GET)`);
       return this.send(res, 200, this.info());
     }
     if (!posts.has(op)) {
       req.resume();
-      throw new ApiError(404, "not_found", `unknown path ${url.pathname} (known: ${TRAINING_PREFIX}/info, ${[...posts].map((p) => `${TRAINING_PREFIX}/${p}`).join(", ")})`);
+      throw new ApiError(
+        404,
+        "not_found",
+        `unknown path ${url.pathname} (known: ${TRAINING_PREFIX}/info, ${[...posts].map((p) => `${TRAINING_PREFIX}/${p}`).join(", ")})`,
+      );
     }
     if (req.method !== "POST") {
       req.resume();
@@ -151,7 +191,11 @@ export class TrainingServer {
     const inst = req.headers["x-batcoder-instance"];
     if (typeof inst === "string" && inst !== this.instanceId) {
       req.resume();
-      throw new ApiError(409, "instance_mismatch", `the training server restarted (instance ${inst} is gone, this is ${this.instanceId}): its training state was lost; reconnect and reload a checkpoint`);
+      throw new ApiError(
+        409,
+        "instance_mismatch",
+        `the training server restarted (instance ${inst} is gone, this is ${this.instanceId}): its training state was lost; reconnect and reload a checkpoint`,
+      );
     }
     const body = await this.readJson(req);
     this.counts[op] = (this.counts[op] ?? 0) + 1;
@@ -159,7 +203,8 @@ export class TrainingServer {
     if (typeof key === "string" && key.length > 0) {
       const hit = this.idem.get(key);
       if (hit) {
-        if (hit.route !== op) throw new ApiError(409, "idempotency_conflict", `Idempotency-Key '${key}' was already used for ${hit.route}`);
+        if (hit.route !== op)
+          throw new ApiError(409, "idempotency_conflict", `Idempotency-Key '${key}' was already used for ${hit.route}`);
         const r = await hit.result;
         return this.send(res, r.status, r.body);
       }
@@ -202,16 +247,27 @@ export class TrainingServer {
 
   private ref(id: string): Reference {
     const r = this.refs.get(id);
-    if (!r) throw new ApiError(404, "unknown_reference", `no reference snapshot '${id}' (released, evicted, or from a previous server instance)`);
+    if (!r)
+      throw new ApiError(
+        404,
+        "unknown_reference",
+        `no reference snapshot '${id}' (released, evicted, or from a previous server instance)`,
+      );
     return r;
   }
 
   private statePath(p: string): string {
     const root = this.opts.stateRoot;
-    if (root === undefined) throw new ApiError(400, "invalid_request", "this server does not accept server-side state paths (start it with a state root); send no 'path' to get the state back in the response");
+    if (root === undefined)
+      throw new ApiError(
+        400,
+        "invalid_request",
+        "this server does not accept server-side state paths (start it with a state root); send no 'path' to get the state back in the response",
+      );
     const abs = path.resolve(root, p);
     const r = path.resolve(root);
-    if (abs !== r && !abs.startsWith(r + path.sep)) throw new ApiError(400, "invalid_request", `path '${p}' is outside the server's state root`);
+    if (abs !== r && !abs.startsWith(r + path.sep))
+      throw new ApiError(400, "invalid_request", `path '${p}' is outside the server's state root`);
     return abs;
   }
 
@@ -225,7 +281,11 @@ export class TrainingServer {
       }
       case "compute_logprobs": {
         const b = this.parse(RequestSchemas.data, body);
-        return { logprobs: await this.serial(() => policy.computeLogprobs(b.data.map(datumFromWire), { temperature: b.temperature })) };
+        return {
+          logprobs: await this.serial(() =>
+            policy.computeLogprobs(b.data.map(datumFromWire), { temperature: b.temperature }),
+          ),
+        };
       }
       case "forward_backward": {
         const b = this.parse(RequestSchemas.forwardBackward, body);
@@ -235,7 +295,14 @@ export class TrainingServer {
       }
       case "optim_step": {
         const a = this.parse(RequestSchemas.optimStep, body).adam_params;
-        const adam: AdamParams = { learningRate: a.learning_rate, beta1: a.beta1, beta2: a.beta2, eps: a.eps, weightDecay: a.weight_decay, maxGradNorm: a.max_grad_norm };
+        const adam: AdamParams = {
+          learningRate: a.learning_rate,
+          beta1: a.beta1,
+          beta2: a.beta2,
+          eps: a.eps,
+          weightDecay: a.weight_decay,
+          maxGradNorm: a.max_grad_norm,
+        };
         const r = await this.serial(() => policy.optimStep(adam));
         return { grad_norm: r.gradNorm, step: r.step };
       }
@@ -282,12 +349,24 @@ export class TrainingServer {
         const id = `ref-${++this.refCounter}`;
         this.refs.set(id, ref);
         while (this.refs.size > (this.opts.maxReferences ?? 4)) this.refs.delete(this.refs.keys().next().value!);
-        return { reference_id: id, info: { backend: ref.info.backend, model_name: ref.info.modelName, n_params: ref.info.nParams ?? null, context_length: ref.info.contextLength } };
+        return {
+          reference_id: id,
+          info: {
+            backend: ref.info.backend,
+            model_name: ref.info.modelName,
+            n_params: ref.info.nParams ?? null,
+            context_length: ref.info.contextLength,
+          },
+        };
       }
       case "reference/compute_logprobs": {
         const b = this.parse(RequestSchemas.refData, body);
         const ref = this.ref(b.reference_id);
-        return { logprobs: await this.serial(() => ref.computeLogprobs(b.data.map(datumFromWire), { temperature: b.temperature })) };
+        return {
+          logprobs: await this.serial(() =>
+            ref.computeLogprobs(b.data.map(datumFromWire), { temperature: b.temperature }),
+          ),
+        };
       }
       case "reference/sample": {
         const b = this.parse(RequestSchemas.refSample, body);
@@ -328,7 +407,9 @@ export class TrainingServer {
 }
 
 /** Convenience: build and start a training server; resolves once it listens. */
-export async function serveTraining(opts: TrainingServerOptions & { port?: number; host?: string }): Promise<{ server: TrainingServer; url: string }> {
+export async function serveTraining(
+  opts: TrainingServerOptions & { port?: number; host?: string },
+): Promise<{ server: TrainingServer; url: string }> {
   const server = new TrainingServer(opts);
   const url = await server.listen(opts.port ?? 8001, opts.host ?? "127.0.0.1");
   return { server, url };

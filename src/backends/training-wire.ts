@@ -20,15 +20,21 @@ export const TRAINING_PREFIX = "/v1/training";
  */
 function numberArray(ints: boolean): z.ZodType<number[]> {
   const what = ints ? "a non-negative integer (token id)" : "a finite number";
-  return z.custom<number[]>((v) => Array.isArray(v), { message: "expected an array of numbers" }).superRefine((arr, ctx) => {
-    for (let i = 0; i < arr.length; i++) {
-      const x = arr[i];
-      if (typeof x !== "number" || !Number.isFinite(x) || (ints && (!Number.isInteger(x) || x < 0))) {
-        ctx.addIssue({ code: "custom", message: `expected ${what}, got ${JSON.stringify(x) ?? String(x)}`, path: [i] });
-        return;
+  return z
+    .custom<number[]>((v) => Array.isArray(v), { message: "expected an array of numbers" })
+    .superRefine((arr, ctx) => {
+      for (let i = 0; i < arr.length; i++) {
+        const x = arr[i];
+        if (typeof x !== "number" || !Number.isFinite(x) || (ints && (!Number.isInteger(x) || x < 0))) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected ${what}, got ${JSON.stringify(x) ?? String(x)}`,
+            path: [i],
+          });
+          return;
+        }
       }
-    }
-  });
+    });
 }
 const Tokens = numberArray(true);
 const Floats = numberArray(false);
@@ -51,7 +57,11 @@ export const WireDatum = z
     for (const k of ["target_tokens", "weights", "advantages", "logprobs", "ref_logprobs"] as const) {
       const a = li[k];
       if (a !== undefined && a.length !== n) {
-        ctx.addIssue({ code: "custom", message: `has ${a.length} entries but model_input has ${n} (they must be aligned)`, path: ["loss_fn_inputs", k] });
+        ctx.addIssue({
+          code: "custom",
+          message: `has ${a.length} entries but model_input has ${n} (they must be aligned)`,
+          path: ["loss_fn_inputs", k],
+        });
       }
     }
   });
@@ -114,7 +124,11 @@ export const RequestSchemas = {
     z.strictObject({ files: z.array(z.strictObject({ name: z.string().min(1), data: z.string() })).min(1) }),
   ]),
   snapshot: z.strictObject({}),
-  refData: z.strictObject({ reference_id: z.string().min(1), data: z.array(WireDatum), temperature: z.number().positive().optional() }),
+  refData: z.strictObject({
+    reference_id: z.string().min(1),
+    data: z.array(WireDatum),
+    temperature: z.number().positive().optional(),
+  }),
   refSample: z.strictObject({ reference_id: z.string().min(1), requests: z.array(WireSampleRequest) }),
   refRelease: z.strictObject({ reference_id: z.string().min(1) }),
 };
@@ -123,7 +137,10 @@ export const RequestSchemas = {
 
 export function datumToWire(d: Datum): WireDatum {
   const li = d.lossInputs;
-  const w: WireDatum = { model_input: d.modelInput, loss_fn_inputs: { target_tokens: li.targetTokens, weights: li.weights } };
+  const w: WireDatum = {
+    model_input: d.modelInput,
+    loss_fn_inputs: { target_tokens: li.targetTokens, weights: li.weights },
+  };
   if (li.advantages) w.loss_fn_inputs.advantages = li.advantages;
   if (li.samplingLogprobs) w.loss_fn_inputs.logprobs = li.samplingLogprobs;
   if (li.refLogprobs) w.loss_fn_inputs.ref_logprobs = li.refLogprobs;
@@ -181,11 +198,21 @@ export function lossSpecToWire(spec: LossSpec): { loss_fn: LossSpec["kind"]; los
     case "cross_entropy":
       return { loss_fn: "cross_entropy", loss_fn_config: spec.aggregation ? { aggregation: spec.aggregation } : {} };
     case "importance_sampling":
-      return { loss_fn: "importance_sampling", loss_fn_config: { aggregation: spec.aggregation, ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}) } };
+      return {
+        loss_fn: "importance_sampling",
+        loss_fn_config: {
+          aggregation: spec.aggregation,
+          ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+        },
+      };
     case "ppo": {
       const c: Record<string, unknown> = {
-        clip_low: spec.clipLow, clip_high: spec.clipHigh, kl_coef: spec.klCoef, kl_estimator: spec.klEstimator,
-        entropy_coef: spec.entropyCoef, aggregation: spec.aggregation,
+        clip_low: spec.clipLow,
+        clip_high: spec.clipHigh,
+        kl_coef: spec.klCoef,
+        kl_estimator: spec.klEstimator,
+        entropy_coef: spec.entropyCoef,
+        aggregation: spec.aggregation,
       };
       if (spec.constantNormalizer !== undefined) c.constant_normalizer = spec.constantNormalizer;
       if (spec.temperature !== undefined) c.temperature = spec.temperature;
@@ -196,16 +223,28 @@ export function lossSpecToWire(spec: LossSpec): { loss_fn: LossSpec["kind"]; los
 
 export function lossSpecFromWire(kind: LossSpec["kind"], config: Record<string, unknown> | undefined): LossSpec {
   const parsed = LossConfigs[kind].safeParse(config ?? {});
-  if (!parsed.success) throw new ApiError(400, "invalid_request", `loss_fn_config for '${kind}': ${issues(parsed.error, "loss_fn_config")}`);
+  if (!parsed.success)
+    throw new ApiError(
+      400,
+      "invalid_request",
+      `loss_fn_config for '${kind}': ${issues(parsed.error, "loss_fn_config")}`,
+    );
   const c = parsed.data as Record<string, unknown>;
   if (kind === "cross_entropy") return c.aggregation ? { kind, aggregation: c.aggregation as never } : { kind };
   if (kind === "importance_sampling") {
-    return typeof c.temperature === "number" ? { kind, aggregation: c.aggregation as never, temperature: c.temperature } : { kind, aggregation: c.aggregation as never };
+    return typeof c.temperature === "number"
+      ? { kind, aggregation: c.aggregation as never, temperature: c.temperature }
+      : { kind, aggregation: c.aggregation as never };
   }
   const p = parsed.data as z.infer<typeof LossConfigs.ppo>;
   const spec: LossSpec = {
-    kind: "ppo", clipLow: p.clip_low, clipHigh: p.clip_high, klCoef: p.kl_coef, klEstimator: p.kl_estimator,
-    entropyCoef: p.entropy_coef, aggregation: p.aggregation,
+    kind: "ppo",
+    clipLow: p.clip_low,
+    clipHigh: p.clip_high,
+    klCoef: p.kl_coef,
+    klEstimator: p.kl_estimator,
+    entropyCoef: p.entropy_coef,
+    aggregation: p.aggregation,
   };
   if (p.constant_normalizer !== undefined) spec.constantNormalizer = p.constant_normalizer;
   if (p.temperature !== undefined) spec.temperature = p.temperature;
@@ -218,7 +257,14 @@ export function temperatureToWire(opts: { temperature?: number }): { temperature
 }
 
 export function adamToWire(a: AdamParams): Record<string, number> {
-  return { learning_rate: a.learningRate, beta1: a.beta1, beta2: a.beta2, eps: a.eps, weight_decay: a.weightDecay, max_grad_norm: a.maxGradNorm };
+  return {
+    learning_rate: a.learningRate,
+    beta1: a.beta1,
+    beta2: a.beta2,
+    eps: a.eps,
+    weight_decay: a.weightDecay,
+    max_grad_norm: a.maxGradNorm,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------ JSON helpers
@@ -254,7 +300,9 @@ const NONFINITE = "$nonfinite";
 /** JSON.stringify that sends NaN / ±Infinity as {"$nonfinite": "NaN" | "Infinity" | "-Infinity"}. */
 export function stringifyWire(v: unknown): string {
   if (!hasNonFinite(v)) return JSON.stringify(v);
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === "number" && !Number.isFinite(x) ? { [NONFINITE]: String(x) } : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === "number" && !Number.isFinite(x) ? { [NONFINITE]: String(x) } : x,
+  );
 }
 
 /** JSON.parse that turns {"$nonfinite": ...} markers back into numbers. */
@@ -290,9 +338,9 @@ export function unpackDir(files: { name: string; data: string }[], dir: string):
   const root = path.resolve(dir);
   for (const f of files) {
     const target = path.resolve(root, f.name);
-    if (!target.startsWith(root + path.sep) || f.name.includes("\\")) throw new ApiError(400, "invalid_request", `state file name '${f.name}' escapes the state directory`);
+    if (!target.startsWith(root + path.sep) || f.name.includes("\\"))
+      throw new ApiError(400, "invalid_request", `state file name '${f.name}' escapes the state directory`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, Buffer.from(f.data, "base64"));
   }
 }
-

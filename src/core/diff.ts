@@ -23,7 +23,9 @@ type Op = { kind: " " | "-" | "+"; line: string };
 
 /** Myers' greedy algorithm with a trace for the backtrack; returns the edit script in order. */
 function editScript(a: string[], b: string[]): Op[] {
-  const n = a.length, m = b.length, max = n + m;
+  const n = a.length,
+    m = b.length,
+    max = n + m;
   const off = max + 1;
   let v = new Int32Array(2 * max + 3);
   const trace: Int32Array[] = [];
@@ -49,7 +51,8 @@ function editScript(a: string[], b: string[]): Op[] {
   trace.push(v);
   // backtrack
   const ops: Op[] = [];
-  let x = n, y = m;
+  let x = n,
+    y = m;
   for (let d = trace.length - 2; d >= 0 && (x > 0 || y > 0); d--) {
     const vd = trace[d]!;
     const k = x - y;
@@ -76,11 +79,13 @@ export interface DiffOptions {
 export function unifiedDiff(a: string, b: string, opts: DiffOptions = {}): string {
   if (a === b) return "";
   const ctx = opts.context ?? 3;
-  const al = splitLines(a), bl = splitLines(b);
+  const al = splitLines(a),
+    bl = splitLines(b);
   const ops = editScript(al, bl);
   // positions (1-based line numbers) of each op in a and b
   const pos: { ai: number; bi: number }[] = [];
-  let ai = 0, bi = 0;
+  let ai = 0,
+    bi = 0;
   for (const op of ops) {
     pos.push({ ai, bi });
     if (op.kind !== "+") ai++;
@@ -95,8 +100,10 @@ export function unifiedDiff(a: string, b: string, opts: DiffOptions = {}): strin
     while (i + 1 < changed.length && changed[i + 1]! - ctx <= end) end = Math.min(ops.length, changed[++i]! + ctx + 1);
     i++;
     const hunk = ops.slice(start, end);
-    const aCount = hunk.filter((o) => o.kind !== "+").length, bCount = hunk.filter((o) => o.kind !== "-").length;
-    const aStart = aCount ? pos[start]!.ai + 1 : pos[start]!.ai, bStart = bCount ? pos[start]!.bi + 1 : pos[start]!.bi;
+    const aCount = hunk.filter((o) => o.kind !== "+").length,
+      bCount = hunk.filter((o) => o.kind !== "-").length;
+    const aStart = aCount ? pos[start]!.ai + 1 : pos[start]!.ai,
+      bStart = bCount ? pos[start]!.bi + 1 : pos[start]!.bi;
     out += `@@ -${aStart},${aCount} +${bStart},${bCount} @@\n`;
     for (const o of hunk) {
       out += o.kind + o.line;

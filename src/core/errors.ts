@@ -29,6 +29,13 @@ export class ApiError extends Error {
 
   /** The JSON error body (`param` only when the error names one, or null was given explicitly). */
   body(): { error: { message: string; type: string; param?: string | null; code: string | null } } {
-    return { error: { message: this.message, type: this.type, ...(this.param !== undefined ? { param: this.param } : {}), code: this.code } };
+    return {
+      error: {
+        message: this.message,
+        type: this.type,
+        ...(this.param !== undefined ? { param: this.param } : {}),
+        code: this.code,
+      },
+    };
   }
 }

@@ -17,7 +17,10 @@ import { appendJsonl, readJsonl } from "./jsonl.js";
 
 export function generationKey(model: string, input: GenerationInput, params: GenerationParams, index: number): string {
   const { n: _n, ...rest } = params;
-  return crypto.createHash("sha256").update(JSON.stringify({ m: model, input, params: rest, index })).digest("hex");
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify({ m: model, input, params: rest, index }))
+    .digest("hex");
 }
 
 export class GenerationCache {
@@ -26,7 +29,11 @@ export class GenerationCache {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     // a torn line from an interrupted run is skipped by readJsonl
     for (const e of readJsonl<{ key?: unknown; text?: unknown; finishReason?: unknown }>(file)) {
-      if (typeof e.key === "string" && typeof e.text === "string") this.map.set(e.key, { text: e.text, finishReason: typeof e.finishReason === "string" ? e.finishReason : "stop" });
+      if (typeof e.key === "string" && typeof e.text === "string")
+        this.map.set(e.key, {
+          text: e.text,
+          finishReason: typeof e.finishReason === "string" ? e.finishReason : "stop",
+        });
     }
   }
   get size(): number {
@@ -64,7 +71,9 @@ export class CachedGenerator implements TextGenerator {
   }
 
   async generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]> {
-    const keys = inputs.map((inp) => Array.from({ length: params.n }, (_, i) => generationKey(this.inner.name, inp, params, i)));
+    const keys = inputs.map((inp) =>
+      Array.from({ length: params.n }, (_, i) => generationKey(this.inner.name, inp, params, i)),
+    );
     const out: (Generation | undefined)[][] = keys.map((ks) => ks.map((k) => this.cache.get(k)));
     for (const row of out) this.stats.cacheHits += row.filter(Boolean).length;
     // inputs grouped by how many samples they miss (one inner call per group size)
@@ -74,7 +83,10 @@ export class CachedGenerator implements TextGenerator {
       if (m > 0) byMissing.set(m, [...(byMissing.get(m) ?? []), i]);
     });
     for (const [m, idx] of byMissing) {
-      const got = await this.inner.generate(idx.map((i) => inputs[i]!), { ...params, n: m });
+      const got = await this.inner.generate(
+        idx.map((i) => inputs[i]!),
+        { ...params, n: m },
+      );
       idx.forEach((i, t) => {
         const fresh = got[t] ?? [];
         let f = 0;

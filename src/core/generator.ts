@@ -56,7 +56,10 @@ export const CHAT_TURN_STOP = "\n### ";
 
 /** A model's chat template as the generator needs it (src/engine/chat-template.ts's `ChatTemplate` is one). */
 export interface ChatRenderer {
-  render(messages: readonly ChatMessage[], opts?: { addGenerationPrompt?: boolean; variables?: Record<string, unknown> }): string;
+  render(
+    messages: readonly ChatMessage[],
+    opts?: { addGenerationPrompt?: boolean; variables?: Record<string, unknown> },
+  ): string;
 }
 
 /** The chat path of a SamplerGenerator: the model's template and the token ids that end its turn. */
@@ -89,7 +92,11 @@ export class SamplerGenerator implements TextGenerator {
       const templated = chat !== null;
       // the template writes its own BOS (if the model uses one); plain prompts get the tokenizer's
       const lead = templated || tok.bosId < 0 ? [] : [tok.bosId];
-      const text = !isChat ? inp : chat ? chat.template.render(inp.messages, { variables: { enable_thinking: false } }) : renderChatPrompt(inp.messages);
+      const text = !isChat
+        ? inp
+        : chat
+          ? chat.template.render(inp.messages, { variables: { enable_thinking: false } })
+          : renderChatPrompt(inp.messages);
       let ids = [...lead, ...tok.encode(text)];
       const room = Math.max(1, Math.min(params.maxTokens, ctx - 1));
       // Keep the end of an over-long prompt (the part next to the completion), leaving room to generate.

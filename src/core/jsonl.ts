@@ -34,7 +34,8 @@ export function parseJsonl(text: string, where: string): Record<string, unknown>
     } catch (e) {
       throw new UserError(`${where}:${i + 1}: not valid JSON (${(e as Error).message})`);
     }
-    if (!r || typeof r !== "object" || Array.isArray(r)) throw new UserError(`${where}:${i + 1}: a record must be a JSON object`);
+    if (!r || typeof r !== "object" || Array.isArray(r))
+      throw new UserError(`${where}:${i + 1}: a record must be a JSON object`);
     out.push(r as Record<string, unknown>);
   }
   return out;

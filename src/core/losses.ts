@@ -74,7 +74,11 @@ export function klTerm(estimator: "k1" | "k2" | "k3", logp: number, ref: number)
  * contribution. So direction weights (e.g. 0.5 on every doc->code datum) really re-weight the two tasks under
  * every aggregation instead of cancelling out in the token count.
  */
-export function aggregationFactors(datums: Datum[], agg: Aggregation, constantNormalizer: number | undefined): number[] {
+export function aggregationFactors(
+  datums: Datum[],
+  agg: Aggregation,
+  constantNormalizer: number | undefined,
+): number[] {
   const counts = datums.map((d) => d.lossInputs.weights.reduce((a, w) => a + (w > 0 ? 1 : 0), 0));
   switch (agg) {
     case "sum":
@@ -89,18 +93,26 @@ export function aggregationFactors(datums: Datum[], agg: Aggregation, constantNo
     }
     case "seq-sum-constant": {
       const c = constantNormalizer;
-      if (c === undefined || !(c > 0)) throw new Error("aggregation 'seq-sum-constant' needs a positive constantNormalizer");
+      if (c === undefined || !(c > 0))
+        throw new Error("aggregation 'seq-sum-constant' needs a positive constantNormalizer");
       const nSeq = counts.filter((k) => k > 0).length;
       return counts.map((k) => (k > 0 && nSeq > 0 ? 1 / (c * nSeq) : 0));
     }
   }
 }
 
-function requireArray(d: Datum, i: number, key: "advantages" | "samplingLogprobs" | "refLogprobs", kind: string): number[] {
+function requireArray(
+  d: Datum,
+  i: number,
+  key: "advantages" | "samplingLogprobs" | "refLogprobs",
+  kind: string,
+): number[] {
   const a = d.lossInputs[key];
   if (!a) throw new Error(`loss '${kind}': datum ${i} has no lossInputs.${key}`);
   if (a.length !== d.lossInputs.targetTokens.length) {
-    throw new Error(`loss '${kind}': datum ${i} lossInputs.${key} has ${a.length} entries, targetTokens has ${d.lossInputs.targetTokens.length}`);
+    throw new Error(
+      `loss '${kind}': datum ${i} lossInputs.${key} has ${a.length} entries, targetTokens has ${d.lossInputs.targetTokens.length}`,
+    );
   }
   return a;
 }
@@ -119,7 +131,15 @@ function ppo(spec: Extract<LossSpec, { kind: "ppo" }>, inp: LossInputs): LossOut
   if (useEnt && !inp.entropies) throw new Error("loss 'ppo' with entropyCoef != 0 needs per-token entropies");
   const f = aggregationFactors(datums, spec.aggregation, spec.constantNormalizer);
   let loss = 0;
-  let pgSum = 0, klSum = 0, entSum = 0, ratioSum = 0, approxKlOld = 0, clipped = 0, clippedLow = 0, clippedHigh = 0, n = 0;
+  let pgSum = 0,
+    klSum = 0,
+    entSum = 0,
+    ratioSum = 0,
+    approxKlOld = 0,
+    clipped = 0,
+    clippedLow = 0,
+    clippedHigh = 0,
+    n = 0;
   const dLogprobs: number[][] = [];
   const dEntropies: number[][] | null = useEnt ? [] : null;
   for (let i = 0; i < datums.length; i++) {
@@ -196,7 +216,9 @@ function ppo(spec: Extract<LossSpec, { kind: "ppo" }>, inp: LossInputs): LossOut
  */
 function importanceSampling(spec: Extract<LossSpec, { kind: "importance_sampling" }>, inp: LossInputs): LossOutputs {
   const f = aggregationFactors(inp.datums, spec.aggregation, undefined);
-  let loss = 0, ratioSum = 0, n = 0;
+  let loss = 0,
+    ratioSum = 0,
+    n = 0;
   const dLogprobs = inp.datums.map((d, i) => {
     const w = d.lossInputs.weights;
     const lp = inp.logprobs[i]!;

@@ -68,6 +68,8 @@ export class ProgressBar {
 export function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return "?";
   s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), ss = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    ss = s % 60;
   return h ? `${h}h${String(m).padStart(2, "0")}m` : m ? `${m}m${String(ss).padStart(2, "0")}s` : `${ss}s`;
 }

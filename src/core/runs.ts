@@ -57,7 +57,8 @@ const STEP_RE = /^step-(\d+)$/;
 
 /** "step-00000060": eight digits, so names sort by step. */
 export function stepDirName(step: number): string {
-  if (!Number.isInteger(step) || step < 0) throw new Error(`stepDirName: step must be a non-negative integer, got ${step}`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new Error(`stepDirName: step must be a non-negative integer, got ${step}`);
   return `step-${String(step).padStart(8, "0")}`;
 }
 
@@ -70,8 +71,15 @@ export function parseStepDirName(name: string): number | null {
 /** Every path of a run directory (relative when `runDir` is). */
 export function runPaths(runDir: string) {
   const root = runDir;
-  const files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, path.join(root, f)])) as { [K in keyof typeof RUN_FILES]: string };
-  return { root, checkpoints: path.join(root, CHECKPOINTS_DIR), reference: path.join(root, CHECKPOINTS_DIR, REFERENCE_DIR), ...files };
+  const files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, path.join(root, f)])) as {
+    [K in keyof typeof RUN_FILES]: string;
+  };
+  return {
+    root,
+    checkpoints: path.join(root, CHECKPOINTS_DIR),
+    reference: path.join(root, CHECKPOINTS_DIR, REFERENCE_DIR),
+    ...files,
+  };
 }
 
 /** Whether `dir` is an embedded-model checkpoint (holds weights directly). */
@@ -148,19 +156,31 @@ export function resolveWeights(spec: string): ResolvedWeights {
   if (!fs.existsSync(dir)) throw new UserError(`'${spec}' does not exist (${expected})`);
   if (!fs.statSync(dir).isDirectory()) throw new UserError(`'${spec}' is not a directory (${expected})`);
   if (path.basename(dir) === REFERENCE_DIR && path.basename(path.dirname(dir)) === CHECKPOINTS_DIR) {
-    throw new UserError(`'${spec}' is the frozen reference model of an RL run (used for the KL penalty), not a trained checkpoint; point at the run directory or one of its step checkpoints`);
+    throw new UserError(
+      `'${spec}' is the frozen reference model of an RL run (used for the KL penalty), not a trained checkpoint; point at the run directory or one of its step checkpoints`,
+    );
   }
   const ownStep = parseStepDirName(path.basename(dir));
   const own = weightsOfCheckpoint(dir);
   if (own) {
     const step = ownStep ?? readManifestStep(own);
-    return { weights: own, step, kind: "checkpoint", description: `checkpoint ${rel(own)}${step !== null ? ` (step ${step})` : ""}` };
+    return {
+      weights: own,
+      step,
+      kind: "checkpoint",
+      description: `checkpoint ${rel(own)}${step !== null ? ` (step ${step})` : ""}`,
+    };
   }
   const isRun = fs.existsSync(path.join(dir, CHECKPOINTS_DIR));
   const latest = latestCheckpoint(dir);
   if (latest) {
     const kind = isRun ? "run" : "checkpoints-folder";
-    return { weights: latest.weights, step: latest.step, kind, description: `latest checkpoint of ${isRun ? "run" : "folder"} ${rel(dir)}: ${rel(latest.weights)} (step ${latest.step})` };
+    return {
+      weights: latest.weights,
+      step: latest.step,
+      kind,
+      description: `latest checkpoint of ${isRun ? "run" : "folder"} ${rel(dir)}: ${rel(latest.weights)} (step ${latest.step})`,
+    };
   }
   throw new UserError(
     `'${spec}' holds no checkpoint: expected ${WEIGHTS_MARKER} or ${POLICY_DIR}/ (one checkpoint), or ${CHECKPOINTS_DIR}/step-N/ (a run), or step-N/ inside (a checkpoints folder)`,

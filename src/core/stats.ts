@@ -13,11 +13,29 @@ export function std(xs: readonly number[]): number {
 
 /** Two-sided 97.5% quantile of Student's t (df >= 1); table + normal limit, good to ~3 decimals. */
 export function tQuantile975(df: number): number {
-  const table: Record<number, number> = { 1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042, 40: 2.021, 60: 2.0, 120: 1.98 };
+  const table: Record<number, number> = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    15: 2.131,
+    20: 2.086,
+    30: 2.042,
+    40: 2.021,
+    60: 2.0,
+    120: 1.98,
+  };
   if (df <= 10) return table[Math.max(1, Math.round(df))]!;
   const keys = [10, 15, 20, 30, 40, 60, 120];
   for (let i = 0; i < keys.length - 1; i++) {
-    const a = keys[i]!, b = keys[i + 1]!;
+    const a = keys[i]!,
+      b = keys[i + 1]!;
     if (df <= b) return table[a]! + ((df - a) / (b - a)) * (table[b]! - table[a]!);
   }
   return 1.96 + (1.98 - 1.96) * (120 / df);
@@ -54,5 +72,11 @@ export function bootstrapCI(xs: readonly number[], iters = 2000, seed = 1): Mean
     means[b] = s / n;
   }
   means.sort();
-  return { mean: m, lo: means[Math.floor(0.025 * (iters - 1))]!, hi: means[Math.ceil(0.975 * (iters - 1))]!, n, method: "bootstrap" };
+  return {
+    mean: m,
+    lo: means[Math.floor(0.025 * (iters - 1))]!,
+    hi: means[Math.ceil(0.975 * (iters - 1))]!,
+    n,
+    method: "bootstrap",
+  };
 }

@@ -40,7 +40,18 @@ export interface Candidate {
 
 export type FunctionOutcome =
   | { drop: FunctionDropReason; docWasLicense?: boolean }
-  | { contaminated: { id: string; name: string; class_name: string | null; start_line: number; code: string; doc: string | null; matches: ContaminationMatch[] }; docWasLicense: boolean }
+  | {
+      contaminated: {
+        id: string;
+        name: string;
+        class_name: string | null;
+        start_line: number;
+        code: string;
+        doc: string | null;
+        matches: ContaminationMatch[];
+      };
+      docWasLicense: boolean;
+    }
   | { candidate: Candidate };
 
 export interface FileResult {
@@ -51,7 +62,15 @@ export interface FileResult {
 
 export type AnalyzeConfig = Pick<
   CorpusConfig,
-  "minLines" | "maxLines" | "minTokens" | "maxTokens" | "excludeTests" | "dropTrivial" | "maxTrivialTokens" | "requireDoc" | "dedup"
+  | "minLines"
+  | "maxLines"
+  | "minTokens"
+  | "maxTokens"
+  | "excludeTests"
+  | "dropTrivial"
+  | "maxTrivialTokens"
+  | "requireDoc"
+  | "dedup"
 >;
 
 function countLines(s: string): number {
@@ -142,7 +161,10 @@ export class FileAnalyzer {
       if (this.bench) {
         const matches = this.bench.check(lang, lr, doc);
         if (matches.length) {
-          out.push({ contaminated: { id, name: fn.name, class_name: fn.className, start_line: fn.startLine, code, doc, matches }, docWasLicense });
+          out.push({
+            contaminated: { id, name: fn.name, class_name: fn.className, start_line: fn.startLine, code, doc, matches },
+            docWasLicense,
+          });
           continue;
         }
       }

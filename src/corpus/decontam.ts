@@ -75,7 +75,6 @@ export function defaultBenchmarksDir(): string {
   return path.resolve(here, "../../../data/benchmarks");
 }
 
-
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 const strList = (v: unknown): string => (Array.isArray(v) ? v.filter((x) => typeof x === "string").join("\n") : "");
 
@@ -93,9 +92,24 @@ export function loadBenchmarkUnits(dir: string): { units: BenchmarkUnit[]; files
   for (const f of [he, mb, ms]) if (!fs.existsSync(f)) throw new Error(`benchmark file missing: ${f}`);
   for (const r of readJsonl(he)) {
     const id = str(r.task_id);
-    units.push({ benchmark: "humaneval", taskId: id, part: "solution", lang: "python", code: str(r.prompt) + str(r.canonical_solution), renamed: true });
+    units.push({
+      benchmark: "humaneval",
+      taskId: id,
+      part: "solution",
+      lang: "python",
+      code: str(r.prompt) + str(r.canonical_solution),
+      renamed: true,
+    });
     // the body alone for the renamed test: a copy without the typed signature / imports must still match
-    units.push({ benchmark: "humaneval", taskId: id, part: "solution-body", lang: "python", code: str(r.canonical_solution), exact: false, renamed: true });
+    units.push({
+      benchmark: "humaneval",
+      taskId: id,
+      part: "solution-body",
+      lang: "python",
+      code: str(r.canonical_solution),
+      exact: false,
+      renamed: true,
+    });
     units.push({ benchmark: "humaneval", taskId: id, part: "tests", lang: "python", code: str(r.test) });
     units.push({ benchmark: "humaneval", taskId: id, part: "description", lang: "python", text: str(r.prompt) });
   }
@@ -116,13 +130,31 @@ export function loadBenchmarkUnits(dir: string): { units: BenchmarkUnit[]; files
   const san = JSON.parse(fs.readFileSync(ms, "utf8")) as Record<string, unknown>[];
   for (const r of san) {
     const id = String(r.task_id);
-    units.push({ benchmark: "mbpp-sanitized", taskId: id, part: "solution", lang: "python", code: str(r.code), renamed: true });
-    units.push({ benchmark: "mbpp-sanitized", taskId: id, part: "tests", lang: "python", code: strList(r.test_imports) + "\n" + strList(r.test_list) });
+    units.push({
+      benchmark: "mbpp-sanitized",
+      taskId: id,
+      part: "solution",
+      lang: "python",
+      code: str(r.code),
+      renamed: true,
+    });
+    units.push({
+      benchmark: "mbpp-sanitized",
+      taskId: id,
+      part: "tests",
+      lang: "python",
+      code: strList(r.test_imports) + "\n" + strList(r.test_list),
+    });
     units.push({ benchmark: "mbpp-sanitized", taskId: id, part: "description", lang: "python", text: str(r.prompt) });
   }
   files.push(ms);
   const mdir = path.join(dir, "multipl-e");
-  const mfiles = fs.existsSync(mdir) ? fs.readdirSync(mdir).filter((f) => /^(humaneval|mbpp)-.+\.jsonl(\.gz)?$/.test(f)).sort() : [];
+  const mfiles = fs.existsSync(mdir)
+    ? fs
+        .readdirSync(mdir)
+        .filter((f) => /^(humaneval|mbpp)-.+\.jsonl(\.gz)?$/.test(f))
+        .sort()
+    : [];
   if (mfiles.length === 0) throw new Error(`no MultiPL-E files found in ${mdir}`);
   for (const f of mfiles) {
     const bench = "multipl-e/" + f.replace(/\.jsonl(\.gz)?$/, "");
@@ -168,7 +200,6 @@ interface UnitInfo {
   unit: BenchmarkUnit;
   nAbstract: number;
 }
-
 
 /** The n-gram index over all benchmark units. */
 export class BenchmarkIndex {
@@ -235,7 +266,12 @@ export class BenchmarkIndex {
 
   /** The index as plain data (typed arrays, unit metadata without the benchmark text) for worker threads. */
   toData(): BenchmarkIndexData {
-    const meta = (u: BenchmarkUnit): BenchmarkUnit => ({ benchmark: u.benchmark, taskId: u.taskId, part: u.part, lang: u.lang });
+    const meta = (u: BenchmarkUnit): BenchmarkUnit => ({
+      benchmark: u.benchmark,
+      taskId: u.taskId,
+      part: u.part,
+      lang: u.lang,
+    });
     return {
       opts: this.opts,
       infos: this.infos.map((i) => ({ unit: meta(i.unit), nAbstract: i.nAbstract })),
@@ -276,7 +312,12 @@ export class BenchmarkIndex {
     return new BenchmarkIndex(loadBenchmarkUnits(dir).units, opts);
   }
 
-  private match(uid: number, kind: ContaminationMatch["kind"], evidence: string, coverage?: number): ContaminationMatch {
+  private match(
+    uid: number,
+    kind: ContaminationMatch["kind"],
+    evidence: string,
+    coverage?: number,
+  ): ContaminationMatch {
     const u = this.infos[uid]!.unit;
     const m: ContaminationMatch = { benchmark: u.benchmark, task_id: u.taskId, part: u.part, kind, evidence };
     if (coverage !== undefined) m.coverage = Math.round(coverage * 1000) / 1000;
@@ -301,12 +342,14 @@ export class BenchmarkIndex {
     const hs = ngramHashes(ids, codeN);
     for (let i = 0; i < hs.length && out.length < limit; i++) {
       const hit = this.code.get(hs[i]!);
-      if (hit !== null) for (const uid of postings(hit)) add(uid, "code-ngram", lr.tokens.slice(i, i + codeN).join(" "));
+      if (hit !== null)
+        for (const uid of postings(hit)) add(uid, "code-ngram", lr.tokens.slice(i, i + codeN).join(" "));
     }
     for (const [len, m] of this.codeShort) {
       for (let i = 0; i + len <= ids.length && out.length < limit; i++) {
         const hit = m.get(hashSeq52(ids, i, i + len));
-        if (hit !== null) for (const uid of postings(hit)) add(uid, "code-ngram", lr.tokens.slice(i, i + len).join(" "));
+        if (hit !== null)
+          for (const uid of postings(hit)) add(uid, "code-ngram", lr.tokens.slice(i, i + len).join(" "));
       }
     }
     if (out.length < limit && this.abs.size > 0) {
@@ -317,7 +360,9 @@ export class BenchmarkIndex {
         const hit = this.abs.get(h);
         if (hit !== null) for (const uid of postings(hit)) counts.set(uid, (counts.get(uid) ?? 0) + 1);
       }
-      const ranked = [...counts].map(([uid, c]) => [uid, c / this.infos[uid]!.nAbstract] as const).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+      const ranked = [...counts]
+        .map(([uid, c]) => [uid, c / this.infos[uid]!.nAbstract] as const)
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0]);
       for (const [uid, cov] of ranked) {
         if (cov < renamedCoverage) break;
         add(uid, "code-renamed", `${counts.get(uid)}/${this.infos[uid]!.nAbstract} abstract ${codeN}-grams`, cov);

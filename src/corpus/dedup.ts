@@ -124,7 +124,10 @@ export function tokenHashes(tokens: readonly string[]): Uint32Array {
 /** MinHash with `numPerm` hash functions h_k(x) = mix32(x ^ seed_k). */
 export class MinHasher {
   readonly seeds: Uint32Array;
-  constructor(readonly numPerm: number, seed = 1) {
+  constructor(
+    readonly numPerm: number,
+    seed = 1,
+  ) {
     this.seeds = new Uint32Array(numPerm);
     let s = seed >>> 0;
     for (let k = 0; k < numPerm; k++) {
@@ -184,7 +187,8 @@ export class NearDupIndex {
   private sigs: Uint8Array;
   private count = 0;
   constructor(readonly opts: NearDupOptions) {
-    if (opts.numPerm % opts.bands !== 0) throw new Error(`numPerm (${opts.numPerm}) must be a multiple of bands (${opts.bands})`);
+    if (opts.numPerm % opts.bands !== 0)
+      throw new Error(`numPerm (${opts.numPerm}) must be a multiple of bands (${opts.bands})`);
     this.hasher = new MinHasher(opts.numPerm, opts.seed ?? 1);
     this.rows = opts.numPerm / opts.bands;
     this.tables = Array.from({ length: opts.bands }, () => new BandTable());

@@ -173,7 +173,8 @@ export function isLicenseText(text: string): boolean {
   return LICENSE_RE.test(text);
 }
 
-const TEST_FUNC = /^(test(_\w*|[A-Z0-9]\w*)?|Test([A-Z_0-9]\w*)?|Benchmark[A-Z_0-9]\w*|Fuzz[A-Z_0-9]\w*|Example([A-Z_0-9]\w*)?)$/;
+const TEST_FUNC =
+  /^(test(_\w*|[A-Z0-9]\w*)?|Test([A-Z_0-9]\w*)?|Benchmark[A-Z_0-9]\w*|Fuzz[A-Z_0-9]\w*|Example([A-Z_0-9]\w*)?)$/;
 export function isTestFunctionName(name: string): boolean {
   return TEST_FUNC.test(name);
 }
@@ -203,7 +204,13 @@ export function isTrivialBody(lang: string, code: string, signature: string, max
   if (/^(pass|\.\.\.|return|return None|return nil|nil)$/.test(joined)) return true;
   if (/^raise NotImplementedError\b/.test(joined) && !toks.slice(1).some((t) => t === "raise")) {
     // only a single raise statement
-    if (body.trim().split("\n").filter((l) => l.trim()).length <= 2) return true;
+    if (
+      body
+        .trim()
+        .split("\n")
+        .filter((l) => l.trim()).length <= 2
+    )
+      return true;
   }
   if (/^panic \( "[^"]*" \)$/.test(joined)) return true;
   const bodyLines = body

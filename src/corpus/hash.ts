@@ -48,7 +48,9 @@ export function hashSeq52(vals: ArrayLike<number>, start = 0, end = vals.length)
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(typeof data === "string" ? textEncoder.encode(data) : data).digest("hex");
+  return createHash("sha256")
+    .update(typeof data === "string" ? textEncoder.encode(data) : data)
+    .digest("hex");
 }
 
 /** Uniform float in [0, 1) from a string key and a seed (deterministic across runs and machines). */

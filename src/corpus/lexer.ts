@@ -47,7 +47,16 @@ const C_LIKE: LexConfig = {
 
 const CONFIGS: Record<string, LexConfig> = {
   python: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'", triple: true, docstrings: true },
-  ruby: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'`", identExtra: "?!", identStart: "@$", rubyBlock: true, mlStrings: true },
+  ruby: {
+    ...C_LIKE,
+    line: ["#"],
+    block: [],
+    quotes: "\"'`",
+    identExtra: "?!",
+    identStart: "@$",
+    rubyBlock: true,
+    mlStrings: true,
+  },
   go: C_LIKE,
   javascript: C_LIKE,
   typescript: C_LIKE,
@@ -57,21 +66,28 @@ const CONFIGS: Record<string, LexConfig> = {
   cpp: C_LIKE,
   c_sharp: C_LIKE,
   csharp: C_LIKE,
-  rust: { ...C_LIKE, quotes: "\"" },
+  rust: { ...C_LIKE, quotes: '"' },
   kotlin: { ...C_LIKE, triple: true },
   scala: { ...C_LIKE, triple: true },
-  swift: { ...C_LIKE, quotes: "\"", triple: true },
+  swift: { ...C_LIKE, quotes: '"', triple: true },
   dart: { ...C_LIKE, triple: true },
   php: { ...C_LIKE, line: ["//", "#"], identStart: "$", mlStrings: true },
   lua: { ...C_LIKE, line: ["--"], block: [["--[[", "]]"]], quotes: "\"'" },
-  julia: { ...C_LIKE, line: ["#"], block: [["#=", "=#"]], quotes: "\"", triple: true, identExtra: "!", mlStrings: true },
+  julia: { ...C_LIKE, line: ["#"], block: [["#=", "=#"]], quotes: '"', triple: true, identExtra: "!", mlStrings: true },
   r: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'`", identExtra: ".", mlStrings: true },
   bash: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'", identStart: "$", mlStrings: true },
   perl: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'", identStart: "$@%", mlStrings: true },
-  ocaml: { ...C_LIKE, line: [], block: [["(*", "*)"]], quotes: "\"", identExtra: "'" },
-  haskell: { ...C_LIKE, line: ["--"], block: [["{-", "-}"]], quotes: "\"", identExtra: "'" },
+  ocaml: { ...C_LIKE, line: [], block: [["(*", "*)"]], quotes: '"', identExtra: "'" },
+  haskell: { ...C_LIKE, line: ["--"], block: [["{-", "-}"]], quotes: '"', identExtra: "'" },
   elixir: { ...C_LIKE, line: ["#"], block: [], quotes: "\"'", identExtra: "?!", mlStrings: true },
-  racket: { ...C_LIKE, line: [";"], block: [["#|", "|#"]], quotes: "\"", identExtra: "-?!*<>=/+:.%&^~", identStart: "-?!*<>=/+:%&^~" },
+  racket: {
+    ...C_LIKE,
+    line: [";"],
+    block: [["#|", "|#"]],
+    quotes: '"',
+    identExtra: "-?!*<>=/+:.%&^~",
+    identStart: "-?!*<>=/+:%&^~",
+  },
 };
 
 /** MultiPL-E / file-extension language names → lexer language names. */
@@ -146,15 +162,50 @@ function isIdentStart(c: string, cfg: LexConfig): boolean {
 }
 function isIdentChar(c: string, cfg: LexConfig): boolean {
   const code = c.charCodeAt(0);
-  if ((code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 95) return true;
+  if ((code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 95)
+    return true;
   if (code > 127) return /[\p{L}\p{N}]/u.test(c);
   return cfg.identExtra.includes(c);
 }
 
 const OPS = [
-  "<<=", ">>=", "**=", "//=", "===", "!==", "...", "..=", "<=>",
-  "==", "!=", "<=", ">=", "&&", "||", "->", "=>", "::", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=",
-  "<<", ">>", "**", "//", ":=", "<-", "++", "--", "..", "?.", "??",
+  "<<=",
+  ">>=",
+  "**=",
+  "//=",
+  "===",
+  "!==",
+  "...",
+  "..=",
+  "<=>",
+  "==",
+  "!=",
+  "<=",
+  ">=",
+  "&&",
+  "||",
+  "->",
+  "=>",
+  "::",
+  "+=",
+  "-=",
+  "*=",
+  "/=",
+  "%=",
+  "&=",
+  "|=",
+  "^=",
+  "<<",
+  ">>",
+  "**",
+  "//",
+  ":=",
+  "<-",
+  "++",
+  "--",
+  "..",
+  "?.",
+  "??",
 ];
 const OPS_BY_FIRST = new Map<string, string[]>();
 for (const o of OPS) {
@@ -182,7 +233,7 @@ export function lex(lang: string, src: string): LexResult {
       i++;
       continue;
     }
-    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v" || c === "\\" && src[i + 1] === "\n") {
+    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v" || (c === "\\" && src[i + 1] === "\n")) {
       i += c === "\\" ? 2 : 1;
       continue;
     }
@@ -194,23 +245,25 @@ export function lex(lang: string, src: string): LexResult {
     }
     // block comments
     let matched = false;
-    if (cfg.commentFirst.includes(c)) for (const [open, close] of cfg.block) {
-      if (src.startsWith(open, i)) {
-        const e = src.indexOf(close, i + open.length);
-        i = e < 0 ? n : e + close.length;
-        matched = true;
-        break;
+    if (cfg.commentFirst.includes(c))
+      for (const [open, close] of cfg.block) {
+        if (src.startsWith(open, i)) {
+          const e = src.indexOf(close, i + open.length);
+          i = e < 0 ? n : e + close.length;
+          matched = true;
+          break;
+        }
       }
-    }
     if (matched) continue;
-    if (cfg.commentFirst.includes(c)) for (const lc of cfg.line) {
-      if (src.startsWith(lc, i)) {
-        const e = src.indexOf("\n", i);
-        i = e < 0 ? n : e;
-        matched = true;
-        break;
+    if (cfg.commentFirst.includes(c))
+      for (const lc of cfg.line) {
+        if (src.startsWith(lc, i)) {
+          const e = src.indexOf("\n", i);
+          i = e < 0 ? n : e;
+          matched = true;
+          break;
+        }
       }
-    }
     if (matched) continue;
     // strings (with optional Python prefixes r, b, f, u, rb, br, fr, rf)
     let q = -1;
@@ -218,7 +271,8 @@ export function lex(lang: string, src: string): LexResult {
     else if (cfg.docstrings && /[rRbBfFuU]/.test(c) && (i === 0 || !isIdentChar(src[i - 1]!, cfg))) {
       const c2 = src[i + 1];
       if (c2 !== undefined && cfg.quotes.includes(c2)) q = i + 1;
-      else if (c2 !== undefined && /[rRbBfF]/.test(c2) && src[i + 2] !== undefined && cfg.quotes.includes(src[i + 2]!)) q = i + 2;
+      else if (c2 !== undefined && /[rRbBfF]/.test(c2) && src[i + 2] !== undefined && cfg.quotes.includes(src[i + 2]!))
+        q = i + 2;
     }
     if (q >= 0) {
       const qc = src[q]!;
@@ -291,7 +345,12 @@ export function lex(lang: string, src: string): LexResult {
         const dc = d.charCodeAt(0);
         if ((dc >= 48 && dc <= 57) || (dc >= 65 && dc <= 90) || (dc >= 97 && dc <= 122) || d === "_") j++;
         else if (d === "." && j + 1 < n && src.charCodeAt(j + 1) >= 48 && src.charCodeAt(j + 1) <= 57) j++;
-        else if ((d === "+" || d === "-") && (src[j - 1] === "e" || src[j - 1] === "E") && !/^0[xX]/.test(src.slice(i, j))) j++;
+        else if (
+          (d === "+" || d === "-") &&
+          (src[j - 1] === "e" || src[j - 1] === "E") &&
+          !/^0[xX]/.test(src.slice(i, j))
+        )
+          j++;
         else break;
       }
       tokens.push(src.slice(i, j).toLowerCase().replace(/_/g, ""));

@@ -29,7 +29,14 @@ import { sha256Hex, unitHash } from "./hash.js";
 import { AnalyzerPool } from "./pool.js";
 import { ProgressBar } from "../core/progress.js";
 import { CORPUS_FORMAT, type CorpusManifest } from "./reader.js";
-import { CorpusConfigSchema, SPLITS, type CorpusConfig, type CorpusConfigInput, type CorpusRecord, type Split } from "./schema.js";
+import {
+  CorpusConfigSchema,
+  SPLITS,
+  type CorpusConfig,
+  type CorpusConfigInput,
+  type CorpusRecord,
+  type Split,
+} from "./schema.js";
 import { inputKind, inputSources, normalizeInput, type NormalizedInput, type SourceFile } from "./sources.js";
 import { JsonlFile, ShardedWriter, type ShardInfo } from "./writer.js";
 
@@ -163,7 +170,11 @@ const LOGGED_FILE_DROPS = new Set<FileDropReason>([
  * disk reads (on the libuv thread pool) overlap with parsing. Order is preserved; at most `ahead` file
  * contents are held.
  */
-async function* prefetch(src: AsyncIterable<SourceFile>, ahead: number, wanted: (f: SourceFile) => boolean): AsyncGenerator<SourceFile> {
+async function* prefetch(
+  src: AsyncIterable<SourceFile>,
+  ahead: number,
+  wanted: (f: SourceFile) => boolean,
+): AsyncGenerator<SourceFile> {
   const it = src[Symbol.asyncIterator]();
   const queue: Promise<IteratorResult<SourceFile>>[] = [];
   const pull = (): void => {
@@ -266,7 +277,8 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   const dropFile = async (f: SourceFile, reason: FileDropReason, detail?: string, lang?: string): Promise<void> => {
     inc(stats.files.dropped, reason);
     if (lang) inc(langStats(lang).dropped, `file:${reason}`);
-    if (LOGGED_FILE_DROPS.has(reason)) await droppedFiles.write({ repo: f.repo, path: f.path, origin: f.origin, reason, detail: detail ?? null });
+    if (LOGGED_FILE_DROPS.has(reason))
+      await droppedFiles.write({ repo: f.repo, path: f.path, origin: f.origin, reason, detail: detail ?? null });
   };
   const dropFn = (lang: string, reason: FunctionDropReason): void => {
     inc(stats.functions.dropped, reason);
@@ -295,7 +307,18 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
         stats.contamination.records++;
         for (const b of new Set(c.matches.map((m) => m.benchmark))) inc(stats.contamination.by_benchmark, b);
         for (const k of new Set(c.matches.map((m) => m.kind))) inc(stats.contamination.by_kind, k);
-        await contamination.write({ id: c.id, lang, repo: f.repo, path: f.path, name: c.name, class_name: c.class_name, start_line: c.start_line, matches: c.matches, code: c.code, doc: c.doc });
+        await contamination.write({
+          id: c.id,
+          lang,
+          repo: f.repo,
+          path: f.path,
+          name: c.name,
+          class_name: c.class_name,
+          start_line: c.start_line,
+          matches: c.matches,
+          code: c.code,
+          doc: c.doc,
+        });
         continue;
       }
       const c = o.candidate;
@@ -396,7 +419,10 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
         return dropFile(f, "read-error", (e as Error).message);
       }
       const nl = buf.indexOf(10);
-      lang = detectLanguage(f.path, buf.subarray(0, nl < 0 ? Math.min(buf.length, 200) : Math.min(nl, 200)).toString("utf8"));
+      lang = detectLanguage(
+        f.path,
+        buf.subarray(0, nl < 0 ? Math.min(buf.length, 200) : Math.min(nl, 200)).toString("utf8"),
+      );
     } else if (!lang && text !== null) {
       lang = detectLanguage(f.path, text.slice(0, Math.max(0, text.indexOf("\n"))));
     }
@@ -431,7 +457,11 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   let sampleEvery = 2000;
   let lastSample = 0;
   const sample = (): void => {
-    samples.push([Math.round(stats.bytes_read / 1e5) / 10, Math.round(process.memoryUsage.rss() / 1e5) / 10, Math.round(dedupBytes() / 1e5) / 10]);
+    samples.push([
+      Math.round(stats.bytes_read / 1e5) / 10,
+      Math.round(process.memoryUsage.rss() / 1e5) / 10,
+      Math.round(dedupBytes() / 1e5) / 10,
+    ]);
     if (samples.length >= 64) {
       samples = samples.filter((_, i) => i % 2 === 0);
       sampleEvery *= 2;
@@ -439,7 +469,11 @@ export async function buildCorpus(input: CorpusConfigInput, opts: BuildOptions =
   };
   try {
     for (const inp of inputs) {
-      for await (const f of prefetch(inputSources(inp, (n) => (stats.bytes_read += n)), 8, willRead)) {
+      for await (const f of prefetch(
+        inputSources(inp, (n) => (stats.bytes_read += n)),
+        8,
+        willRead,
+      )) {
         await processFile(f);
         progress.update(stats.bytes_read, progressLine());
         const now = Date.now();
@@ -506,7 +540,9 @@ export function formatSummary(stats: CorpusStats, out: string, heading = "corpus
       `  ${lang.padEnd(16)} ${String(s.files).padStart(8)} ${(s.bytes / 1e6).toFixed(1).padStart(7)} ${String(s.extracted).padStart(11)} ${String(s.kept).padStart(8)} ${String(s.kept_with_doc).padStart(9)}`,
     );
   }
-  lines.push("splits: " + SPLITS.map((s) => `${s} ${stats.splits[s].total} (${stats.splits[s].with_doc} with doc)`).join(", "));
+  lines.push(
+    "splits: " + SPLITS.map((s) => `${s} ${stats.splits[s].total} (${stats.splits[s].with_doc} with doc)`).join(", "),
+  );
   const fd = Object.entries(stats.files.dropped).sort((a, b) => b[1] - a[1]);
   if (fd.length) lines.push("files dropped: " + fd.map(([k, v]) => `${k} ${v}`).join(", "));
   const dd = Object.entries(stats.functions.dropped).sort((a, b) => b[1] - a[1]);
@@ -520,7 +556,8 @@ export function formatSummary(stats: CorpusStats, out: string, heading = "corpus
         ` — see contamination.jsonl; checked against ${stats.decontamination.benchmarks.length} benchmark files`,
     );
   } else lines.push("contamination: decontamination DISABLED");
-  if (stats.docs_removed_as_license) lines.push(`license notices removed from documentation: ${stats.docs_removed_as_license}`);
+  if (stats.docs_removed_as_license)
+    lines.push(`license notices removed from documentation: ${stats.docs_removed_as_license}`);
   if (t)
     lines.push(
       `throughput: ${(stats.bytes_read / 1e6).toFixed(1)} MB read (${(stats.bytes_analyzed / 1e6).toFixed(1)} MB of source analysed) in ${t.seconds.toFixed(1)} s = ${t.mb_per_s.toFixed(2)} MB/s, ` +

@@ -61,7 +61,8 @@ export function readManifest(dir: string): CorpusManifest {
 
 function checkCorpusDir(dir: string, split: string): void {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`corpus directory not found: ${dir}`);
-  if (!(SPLITS as readonly string[]).includes(split)) throw new UserError(`unknown split '${split}' (expected one of ${SPLITS.join(", ")})`);
+  if (!(SPLITS as readonly string[]).includes(split))
+    throw new UserError(`unknown split '${split}' (expected one of ${SPLITS.join(", ")})`);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -88,7 +89,10 @@ function parseLine(buf: Buffer, file: string, no: number): CorpusRecord {
 }
 
 function makeFilter(opts: ReadOptions): (r: CorpusRecord) => boolean {
-  const langs = opts.lang === undefined ? null : new Set((Array.isArray(opts.lang) ? opts.lang : [opts.lang]).map((l) => resolveLangId(l) ?? l));
+  const langs =
+    opts.lang === undefined
+      ? null
+      : new Set((Array.isArray(opts.lang) ? opts.lang : [opts.lang]).map((l) => resolveLangId(l) ?? l));
   return (r) => (!langs || langs.has(r.lang)) && (!opts.withDoc || r.doc !== null) && r.split === opts.split;
 }
 

@@ -51,7 +51,10 @@ export function isJsonlPath(p: string): boolean {
 }
 
 /** Splits a byte stream into lines (without the newline), with 1-based line numbers. */
-export async function* byteLines(stream: Readable, maxLineBytes = 256 * 1024 * 1024): AsyncGenerator<{ line: Buffer; no: number }> {
+export async function* byteLines(
+  stream: Readable,
+  maxLineBytes = 256 * 1024 * 1024,
+): AsyncGenerator<{ line: Buffer; no: number }> {
   let pending: Buffer[] = [];
   let pendingLen = 0;
   let no = 0;
@@ -96,22 +99,52 @@ export async function* jsonlSources(inp: NormalizedInput, onBytes?: (n: number) 
     try {
       text = utf8.decode(line);
     } catch {
-      yield { repo: inp.repo, path: `${rel}:${no}`, license: inp.license, size: line.length, origin, dropped: "invalid-utf8", detail: "JSONL line is not valid UTF-8" };
+      yield {
+        repo: inp.repo,
+        path: `${rel}:${no}`,
+        license: inp.license,
+        size: line.length,
+        origin,
+        dropped: "invalid-utf8",
+        detail: "JSONL line is not valid UTF-8",
+      };
       continue;
     }
     let obj: unknown;
     try {
       obj = JSON.parse(text);
     } catch (e) {
-      yield { repo: inp.repo, path: `${rel}:${no}`, license: inp.license, size: line.length, origin, dropped: "bad-input-record", detail: `invalid JSON: ${(e as Error).message}` };
+      yield {
+        repo: inp.repo,
+        path: `${rel}:${no}`,
+        license: inp.license,
+        size: line.length,
+        origin,
+        dropped: "bad-input-record",
+        detail: `invalid JSON: ${(e as Error).message}`,
+      };
       continue;
     }
-    if (typeof obj !== "object" || obj === null || Array.isArray(obj) || typeof (obj as { content?: unknown }).content !== "string") {
-      yield { repo: inp.repo, path: `${rel}:${no}`, license: inp.license, size: line.length, origin, dropped: "bad-input-record", detail: "not an object with a string `content` field" };
+    if (
+      typeof obj !== "object" ||
+      obj === null ||
+      Array.isArray(obj) ||
+      typeof (obj as { content?: unknown }).content !== "string"
+    ) {
+      yield {
+        repo: inp.repo,
+        path: `${rel}:${no}`,
+        license: inp.license,
+        size: line.length,
+        origin,
+        dropped: "bad-input-record",
+        detail: "not an object with a string `content` field",
+      };
       continue;
     }
     const r = obj as Record<string, unknown>;
-    const s = (k: string): string | null => (typeof r[k] === "string" && (r[k] as string).length > 0 ? (r[k] as string) : null);
+    const s = (k: string): string | null =>
+      typeof r[k] === "string" && (r[k] as string).length > 0 ? (r[k] as string) : null;
     const p = s("path") ?? s("max_stars_repo_path") ?? s("filename") ?? `${rel}:${no}`;
     yield {
       repo: s("repo") ?? s("repo_name") ?? s("max_stars_repo_name") ?? inp.repo,
@@ -144,7 +177,9 @@ export async function* directorySources(inp: NormalizedInput): AsyncGenerator<So
     const gi = entries.find((e) => e.name === ".gitignore" && e.isFile());
     if (gi) {
       try {
-        rules = rules.concat(parseGitignore(await fs.promises.readFile(path.join(dirAbs, ".gitignore"), "utf8"), dirRel));
+        rules = rules.concat(
+          parseGitignore(await fs.promises.readFile(path.join(dirAbs, ".gitignore"), "utf8"), dirRel),
+        );
       } catch {
         /* unreadable .gitignore: ignore it */
       }
@@ -195,7 +230,14 @@ export async function* gitSources(inp: NormalizedInput): AsyncGenerator<SourceFi
       } catch (e) {
         // tracked but missing from the work tree (or a dangling link): reported as a read error
         const err = e as Error;
-        yield { repo: inp.repo, path: rel, license: inp.license, size: 0, origin: abs, read: () => Promise.reject(err) };
+        yield {
+          repo: inp.repo,
+          path: rel,
+          license: inp.license,
+          size: 0,
+          origin: abs,
+          read: () => Promise.reject(err),
+        };
         continue;
       }
       if (!st.isFile()) continue;

@@ -74,7 +74,8 @@ export class NgramTable {
     t.lo = d.lo;
     t.val = d.val;
     t.size = d.size;
-    for (let i = 0; i + 1 < d.offsets.length; i++) (t.overflow as number[][]).push(Array.from(d.flat.subarray(d.offsets[i]!, d.offsets[i + 1]!)));
+    for (let i = 0; i + 1 < d.offsets.length; i++)
+      (t.overflow as number[][]).push(Array.from(d.flat.subarray(d.offsets[i]!, d.offsets[i + 1]!)));
     return t;
   }
 

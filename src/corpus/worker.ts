@@ -18,7 +18,8 @@ const analyzer = new FileAnalyzer(init.cfg, bench);
 parentPort!.on("message", (msg: { seq: number; task: FileTask }) => {
   analyzer.analyze(msg.task).then(
     (result) => parentPort!.postMessage({ seq: msg.seq, result }),
-    (e: unknown) => parentPort!.postMessage({ seq: msg.seq, result: { functions: [], error: String((e as Error)?.message ?? e) } }),
+    (e: unknown) =>
+      parentPort!.postMessage({ seq: msg.seq, result: { functions: [], error: String((e as Error)?.message ?? e) } }),
   );
 });
 parentPort!.postMessage({ ready: true });

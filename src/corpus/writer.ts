@@ -25,7 +25,11 @@ class OpenShard {
   bytes = 0;
   records = 0;
   readonly closed: Promise<void>;
-  constructor(readonly abs: string, readonly rel: string, level: number) {
+  constructor(
+    readonly abs: string,
+    readonly rel: string,
+    level: number,
+  ) {
     // a large write buffer lets compression (on the libuv thread pool) overlap with the analysis instead of
     // blocking it at every 16 KiB
     this.gz = zlib.createGzip({ level, writableHighWaterMark: 2 << 20 } as zlib.ZlibOptions);
@@ -73,7 +77,13 @@ export class ShardedWriter {
     this.cur = null;
     s.gz.end();
     await s.closed;
-    this.shards.push({ path: s.rel, split: this.split, records: s.records, bytes: s.bytes, sha256: s.hash.digest("hex") });
+    this.shards.push({
+      path: s.rel,
+      split: this.split,
+      records: s.records,
+      bytes: s.bytes,
+      sha256: s.hash.digest("hex"),
+    });
   }
 
   async close(): Promise<ShardInfo[]> {

@@ -43,7 +43,8 @@ export interface TokenizerConfig {
 
 /** Reads tokenizer_config.json's object (already parsed). `chat_template` may be a string or a list of named ones. */
 export function parseTokenizerConfig(obj: unknown): TokenizerConfig {
-  if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new UserError("tokenizer_config.json: expected a JSON object");
+  if (!obj || typeof obj !== "object" || Array.isArray(obj))
+    throw new UserError("tokenizer_config.json: expected a JSON object");
   const o = obj as Record<string, unknown>;
   let chatTemplate: string | null = null;
   const ct = o.chat_template;
@@ -55,7 +56,9 @@ export function parseTokenizerConfig(obj: unknown): TokenizerConfig {
   } else if (ct !== undefined && ct !== null) {
     throw new UserError("tokenizer_config.json: chat_template must be a string or a list of {name, template}");
   }
-  const extra = Array.isArray(o.additional_special_tokens) ? (o.additional_special_tokens as TokenField[]).map(tokenString).filter((s): s is string => s !== null) : [];
+  const extra = Array.isArray(o.additional_special_tokens)
+    ? (o.additional_special_tokens as TokenField[]).map(tokenString).filter((s): s is string => s !== null)
+    : [];
   return {
     chatTemplate,
     bosToken: tokenString(o.bos_token as TokenField),
@@ -100,7 +103,12 @@ export class ChatTemplate {
       ...opts.variables,
     };
     // transformers leaves a special token variable undefined when the config has none; mirror that
-    for (const [k, v] of [["bos_token", c.bosToken], ["eos_token", c.eosToken], ["pad_token", c.padToken], ["unk_token", c.unkToken]] as const) {
+    for (const [k, v] of [
+      ["bos_token", c.bosToken],
+      ["eos_token", c.eosToken],
+      ["pad_token", c.padToken],
+      ["unk_token", c.unkToken],
+    ] as const) {
       if (v === null && !(opts.variables && k in opts.variables)) delete vars[k];
     }
     try {

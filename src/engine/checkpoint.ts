@@ -190,11 +190,15 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   const config = parsed.data;
   validateWeights(config, ckpt.weights, "saveCheckpoint");
   const tokJson = tokenizerJSON(ckpt.tokenizer);
-  const tokSize = ckpt.tokenizer instanceof BpeTokenizer ? ckpt.tokenizer.vocabSize : BpeTokenizer.fromJSON(tokJson).vocabSize;
+  const tokSize =
+    ckpt.tokenizer instanceof BpeTokenizer ? ckpt.tokenizer.vocabSize : BpeTokenizer.fromJSON(tokJson).vocabSize;
   if (tokSize > config.vocab_size) {
-    throw new CheckpointError(`saveCheckpoint: tokenizer has ${tokSize} tokens but config.vocab_size is ${config.vocab_size}`);
+    throw new CheckpointError(
+      `saveCheckpoint: tokenizer has ${tokSize} tokens but config.vocab_size is ${config.vocab_size}`,
+    );
   }
-  const step = ckpt.step ?? (typeof ckpt.trainerState?.step === "number" ? (ckpt.trainerState.step as number) : undefined);
+  const step =
+    ckpt.step ?? (typeof ckpt.trainerState?.step === "number" ? (ckpt.trainerState.step as number) : undefined);
 
   fs.mkdirSync(parent, { recursive: true });
   recoverCheckpoint(target);
@@ -213,7 +217,12 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
       writeSafetensors(path.join(tmp, "optimizer.safetensors"), ot, undefined, { fsync: true });
       writeFileSynced(path.join(tmp, "optimizer.json"), JSON.stringify(ckpt.optimizer.meta ?? {}, null, 2) + "\n");
     }
-    const state = { step, rng: ckpt.rng ?? null, trainerState: ckpt.trainerState ?? null, savedAt: new Date().toISOString() };
+    const state = {
+      step,
+      rng: ckpt.rng ?? null,
+      trainerState: ckpt.trainerState ?? null,
+      savedAt: new Date().toISOString(),
+    };
     writeFileSynced(path.join(tmp, "state.json"), JSON.stringify(state, null, 2) + "\n");
     const files: Manifest["files"] = {};
     for (const name of fs.readdirSync(tmp).sort()) {
@@ -280,7 +289,9 @@ export function verifyCheckpoint(dir: string, verify: "sha256" | "size" = "sha25
   if (!fs.statSync(target).isDirectory()) throw new CheckpointError(`checkpoint ${dir} is not a directory`);
   const mpath = path.join(target, "manifest.json");
   if (!fs.existsSync(mpath)) {
-    throw new CheckpointError(`checkpoint ${dir} is incomplete or damaged: manifest.json is missing (the save did not finish?)`);
+    throw new CheckpointError(
+      `checkpoint ${dir} is incomplete or damaged: manifest.json is missing (the save did not finish?)`,
+    );
   }
   const m = readJson(mpath, `checkpoint ${dir}: manifest.json is unreadable`) as Manifest;
   if (!m || m.format !== CHECKPOINT_FORMAT || !m.files || typeof m.files !== "object") {
@@ -291,13 +302,18 @@ export function verifyCheckpoint(dir: string, verify: "sha256" | "size" = "sha25
   }
   const entries = Object.entries(m.files);
   for (const [name] of entries) {
-    if (name.includes("/") || name.includes("\\") || name.startsWith("..")) throw new CheckpointError(`checkpoint ${dir}: bad file name in manifest: ${name}`);
+    if (name.includes("/") || name.includes("\\") || name.startsWith(".."))
+      throw new CheckpointError(`checkpoint ${dir}: bad file name in manifest: ${name}`);
   }
   const missing = entries.filter(([name]) => !fs.existsSync(path.join(target, name))).map(([name]) => name);
-  if (missing.length) throw new CheckpointError(`checkpoint ${dir} is damaged: ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} missing`);
+  if (missing.length)
+    throw new CheckpointError(
+      `checkpoint ${dir} is damaged: ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} missing`,
+    );
   for (const [name, info] of entries) {
     const size = fs.statSync(path.join(target, name)).size;
-    if (size !== info.bytes) throw new CheckpointError(`checkpoint ${dir} is damaged: ${name} has ${size} bytes, manifest says ${info.bytes}`);
+    if (size !== info.bytes)
+      throw new CheckpointError(`checkpoint ${dir} is damaged: ${name} has ${size} bytes, manifest says ${info.bytes}`);
   }
   if (verify === "sha256") {
     for (const [name, info] of entries) {
@@ -409,7 +425,9 @@ export function listCheckpoints(runDir: string): CheckpointInfo[] {
     if (m.format !== CHECKPOINT_FORMAT) continue;
     out.push({ dir, name: n, ...(typeof m.step === "number" ? { step: m.step } : {}), createdAt: m.createdAt });
   }
-  out.sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
+  out.sort(
+    (a, b) => (a.step ?? -1) - (b.step ?? -1) || a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name),
+  );
   return out;
 }
 

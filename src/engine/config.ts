@@ -82,7 +82,9 @@ export const ModelConfigSchema = z
   })
   .refine((c) => headDim(c) % 2 === 0, { message: "head_dim must be even (rotary)" })
   .refine((c) => ARCHITECTURES[c.architectures[0] as Architecture] === c.model_type, {
-    message: `architectures[0] must match model_type (${Object.entries(ARCHITECTURES).map(([a, t]) => `${a}=${t}`).join(", ")})`,
+    message: `architectures[0] must match model_type (${Object.entries(ARCHITECTURES)
+      .map(([a, t]) => `${a}=${t}`)
+      .join(", ")})`,
   });
 
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
@@ -114,8 +116,11 @@ export function contextLength(c: Pick<ModelConfig, "max_position_embeddings" | "
  * (wavelengths above original_max/low_freq_factor divided by `factor`, below original_max/high_freq_factor kept,
  * smoothly interpolated in between, as transformers' _compute_llama3_parameters).
  */
-export function ropeInvFreq(c: { rope_theta: number; rope_scaling?: Llama3RopeScaling | undefined } & HeadFields): Float64Array {
-  const hd = headDim(c), half = hd / 2;
+export function ropeInvFreq(
+  c: { rope_theta: number; rope_scaling?: Llama3RopeScaling | undefined } & HeadFields,
+): Float64Array {
+  const hd = headDim(c),
+    half = hd / 2;
   const inv = new Float64Array(half);
   for (let j = 0; j < half; j++) inv[j] = Math.pow(c.rope_theta, -(2 * j) / hd);
   const s = c.rope_scaling;
@@ -126,7 +131,8 @@ export function ropeInvFreq(c: { rope_theta: number; rope_scaling?: Llama3RopeSc
       const wave = (2 * Math.PI) / inv[j]!;
       if (wave > lowWave) inv[j] = inv[j]! / s.factor;
       else if (wave >= highWave) {
-        const smooth = (s.original_max_position_embeddings / wave - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+        const smooth =
+          (s.original_max_position_embeddings / wave - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
         inv[j] = (1 - smooth) * (inv[j]! / s.factor) + smooth * inv[j]!;
       }
     }
@@ -136,9 +142,14 @@ export function ropeInvFreq(c: { rope_theta: number; rope_scaling?: Llama3RopeSc
 
 /** Every parameter name and shape of a config (see the header comment). */
 export function parameterShapes(c: ModelConfig): Map<string, number[]> {
-  const d = c.hidden_size, hd = headDim(c);
-  const kvd = c.num_key_value_heads * hd, qd = c.num_attention_heads * hd, F = c.intermediate_size;
-  const qkvBias = hasQkvBias(c), oBias = hasOBias(c), qkNorm = hasQkNorm(c);
+  const d = c.hidden_size,
+    hd = headDim(c);
+  const kvd = c.num_key_value_heads * hd,
+    qd = c.num_attention_heads * hd,
+    F = c.intermediate_size;
+  const qkvBias = hasQkvBias(c),
+    oBias = hasOBias(c),
+    qkNorm = hasQkNorm(c);
   const m = new Map<string, number[]>();
   m.set("model.embed_tokens.weight", [c.vocab_size, d]);
   for (let i = 0; i < c.num_hidden_layers; i++) {
@@ -174,14 +185,49 @@ export function parameterShapes(c: ModelConfig): Map<string, number[]> {
  */
 export const MODEL_PRESETS = {
   // 0.36M / 0.62M / 1.15M (tests)
-  tiny: { hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 4, max_position_embeddings: 512 },
+  tiny: {
+    hidden_size: 64,
+    intermediate_size: 176,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 4,
+    max_position_embeddings: 512,
+  },
   // 2.6M / 3.3M / 4.9M
-  small: { hidden_size: 192, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 6, num_key_value_heads: 6, max_position_embeddings: 1024 },
+  small: {
+    hidden_size: 192,
+    intermediate_size: 512,
+    num_hidden_layers: 4,
+    num_attention_heads: 6,
+    num_key_value_heads: 6,
+    max_position_embeddings: 1024,
+  },
   // 8.8M / 10.1M / 12.7M (comfortable RL size on a 2-core CPU)
-  base: { hidden_size: 320, intermediate_size: 864, num_hidden_layers: 6, num_attention_heads: 8, num_key_value_heads: 8, max_position_embeddings: 1024 },
+  base: {
+    hidden_size: 320,
+    intermediate_size: 864,
+    num_hidden_layers: 6,
+    num_attention_heads: 8,
+    num_key_value_heads: 8,
+    max_position_embeddings: 1024,
+  },
   // 21.3M / 23.2M / 26.8M
-  medium: { hidden_size: 448, intermediate_size: 1216, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, max_position_embeddings: 1024 },
+  medium: {
+    hidden_size: 448,
+    intermediate_size: 1216,
+    num_hidden_layers: 8,
+    num_attention_heads: 8,
+    num_key_value_heads: 8,
+    max_position_embeddings: 1024,
+  },
   // 88.1M / 91.3M / 97.5M
-  large: { hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 12, max_position_embeddings: 1024 },
+  large: {
+    hidden_size: 768,
+    intermediate_size: 2048,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    num_key_value_heads: 12,
+    max_position_embeddings: 1024,
+  },
 } as const;
 export type ModelPreset = keyof typeof MODEL_PRESETS;

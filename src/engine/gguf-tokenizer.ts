@@ -25,17 +25,32 @@ const USER_DEFINED = 4;
 const UNUSED = 5;
 const BYTE = 6;
 
-const QWEN2_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const LLAMA3_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const QWEN2_REGEX =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const LLAMA3_REGEX =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 const DEEPSEEK_V3_REGEXES = [
   "\\p{N}{1,3}",
   "[一-龥぀-ゟ゠-ヿ]+",
   "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
 ];
 
-const split = (regex: string): JsonObject => ({ type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false });
-const byteLevelNoRegex: JsonObject = { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: false };
-const sequence = (regexes: string[]): JsonObject => ({ type: "Sequence", pretokenizers: [...regexes.map(split), byteLevelNoRegex] });
+const split = (regex: string): JsonObject => ({
+  type: "Split",
+  pattern: { Regex: regex },
+  behavior: "Isolated",
+  invert: false,
+});
+const byteLevelNoRegex: JsonObject = {
+  type: "ByteLevel",
+  add_prefix_space: false,
+  trim_offsets: false,
+  use_regex: false,
+};
+const sequence = (regexes: string[]): JsonObject => ({
+  type: "Sequence",
+  pretokenizers: [...regexes.map(split), byteLevelNoRegex],
+});
 
 interface PreSpec {
   normalizer: Json;
@@ -46,10 +61,30 @@ interface PreSpec {
 }
 
 const PRE: Record<string, PreSpec> = {
-  "gpt-2": { normalizer: null, pre_tokenizer: EMBEDDED_PIPELINE.pre_tokenizer as JsonObject, regexes: [], ignoreMerges: false },
-  qwen2: { normalizer: { type: "NFC" }, pre_tokenizer: sequence([QWEN2_REGEX]), regexes: [QWEN2_REGEX], ignoreMerges: false },
-  "llama-bpe": { normalizer: null, pre_tokenizer: sequence([LLAMA3_REGEX]), regexes: [LLAMA3_REGEX], ignoreMerges: true },
-  "deepseek-v3": { normalizer: null, pre_tokenizer: sequence(DEEPSEEK_V3_REGEXES), regexes: DEEPSEEK_V3_REGEXES, ignoreMerges: false },
+  "gpt-2": {
+    normalizer: null,
+    pre_tokenizer: EMBEDDED_PIPELINE.pre_tokenizer as JsonObject,
+    regexes: [],
+    ignoreMerges: false,
+  },
+  qwen2: {
+    normalizer: { type: "NFC" },
+    pre_tokenizer: sequence([QWEN2_REGEX]),
+    regexes: [QWEN2_REGEX],
+    ignoreMerges: false,
+  },
+  "llama-bpe": {
+    normalizer: null,
+    pre_tokenizer: sequence([LLAMA3_REGEX]),
+    regexes: [LLAMA3_REGEX],
+    ignoreMerges: true,
+  },
+  "deepseek-v3": {
+    normalizer: null,
+    pre_tokenizer: sequence(DEEPSEEK_V3_REGEXES),
+    regexes: DEEPSEEK_V3_REGEXES,
+    ignoreMerges: false,
+  },
 };
 const PRE_ALIASES: Record<string, string> = { llama3: "llama-bpe", qwen3: "qwen2" };
 export const GGUF_PRE_TOKENIZERS: readonly string[] = Object.keys(PRE);
@@ -73,16 +108,22 @@ function scalar(md: Map<string, GgufValue>, key: string): unknown {
 export function tokenizerFromGguf(md: Map<string, GgufValue>): BpeTokenizer {
   const model = scalar(md, "tokenizer.ggml.model");
   if (model !== "gpt2") {
-    throw new UserError(`gguf: tokenizer.ggml.model ${JSON.stringify(model)} is not supported (supported: "gpt2", byte-level BPE)`);
+    throw new UserError(
+      `gguf: tokenizer.ggml.model ${JSON.stringify(model)} is not supported (supported: "gpt2", byte-level BPE)`,
+    );
   }
   const preRaw = String(scalar(md, "tokenizer.ggml.pre") ?? "gpt-2");
   const preName = PRE_ALIASES[preRaw] ?? preRaw;
   const pre = PRE[preName];
-  if (!pre) throw new UserError(`gguf: tokenizer.ggml.pre ${JSON.stringify(preRaw)} is not supported (supported: ${GGUF_PRE_TOKENIZERS.join(", ")})`);
+  if (!pre)
+    throw new UserError(
+      `gguf: tokenizer.ggml.pre ${JSON.stringify(preRaw)} is not supported (supported: ${GGUF_PRE_TOKENIZERS.join(", ")})`,
+    );
   const tokens = arr(md, "tokenizer.ggml.tokens", true)!;
   const types = arr(md, "tokenizer.ggml.token_type", false);
   const merges = arr(md, "tokenizer.ggml.merges", false) ?? [];
-  if (types && types.length !== tokens.length) throw new UserError(`gguf: ${types.length} token types for ${tokens.length} tokens`);
+  if (types && types.length !== tokens.length)
+    throw new UserError(`gguf: ${types.length} token types for ${tokens.length} tokens`);
   const tokenBytes: (Uint8Array | null)[] = new Array(tokens.length).fill(null);
   const rawVocab = new Map<number, string>();
   const added: AddedToken[] = [];
@@ -91,10 +132,19 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>): BpeTokenizer {
     if (typeof t !== "string") throw new UserError(`gguf: token ${id} is not a string`);
     const type = types ? Number(types[id]) : NORMAL;
     if (type === CONTROL || type === USER_DEFINED) {
-      added.push({ id, content: t, special: type === CONTROL, normalized: false, lstrip: false, rstrip: false, singleWord: false });
+      added.push({
+        id,
+        content: t,
+        special: type === CONTROL,
+        normalized: false,
+        lstrip: false,
+        rstrip: false,
+        singleWord: false,
+      });
       return;
     }
-    if (type !== NORMAL && type !== UNUSED && type !== UNKNOWN && type !== BYTE) throw new UserError(`gguf: token ${id} has unknown type ${type}`);
+    if (type !== NORMAL && type !== UNUSED && type !== UNKNOWN && type !== BYTE)
+      throw new UserError(`gguf: token ${id} has unknown type ${type}`);
     if (!idOf.has(t)) idOf.set(t, id);
     const b = byteLevelToBytes(t);
     if (b && b.length > 0) tokenBytes[id] = b;
@@ -109,7 +159,8 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>): BpeTokenizer {
     const a = idOf.get(s.slice(0, sp));
     const b = idOf.get(s.slice(sp + 1));
     const c = idOf.get(s.slice(0, sp) + s.slice(sp + 1));
-    if (sp <= 0 || a === undefined || b === undefined || c === undefined) throw new UserError(`gguf: merge ${r} ${JSON.stringify(s)} refers to unknown tokens`);
+    if (sp <= 0 || a === undefined || b === undefined || c === undefined)
+      throw new UserError(`gguf: merge ${r} ${JSON.stringify(s)} refers to unknown tokens`);
     return [a, b, c];
   });
   const tokenAt = (key: string): string | null => {
@@ -130,13 +181,26 @@ export function tokenizerFromGguf(md: Map<string, GgufValue>): BpeTokenizer {
       ? {
           type: "TemplateProcessing",
           single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-          pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
+          pair: [
+            { SpecialToken: { id: bos, type_id: 0 } },
+            { Sequence: { id: "A", type_id: 0 } },
+            { Sequence: { id: "B", type_id: 1 } },
+          ],
           special_tokens: { [bos]: { id: bos, ids: [added.find((x) => x.content === bos)!.id], tokens: [bos] } },
         }
       : null,
     decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
   };
-  return BpeTokenizer.fromParts({ tokenBytes, merges: mergeIds, added, pipeline, ignoreMerges: pre.ignoreMerges, rawVocab, bosToken: bos, eosToken: eos });
+  return BpeTokenizer.fromParts({
+    tokenBytes,
+    merges: mergeIds,
+    added,
+    pipeline,
+    ignoreMerges: pre.ignoreMerges,
+    rawVocab,
+    bosToken: bos,
+    eosToken: eos,
+  });
 }
 
 /** The `tokenizer.ggml.pre` name of a tokenizer's pre-tokenizer (and normalizer), or a UserError if GGUF has none. */
@@ -154,15 +218,26 @@ export function ggufPreName(tok: BpeTokenizer): string {
   for (const [name, p] of Object.entries(PRE)) {
     const want = p.regexes.map((r) => JSON.stringify({ Regex: r }));
     const gpt2 = name === "gpt-2";
-    if (gpt2 ? byteLevelRegex && regexes.length === 0 : !byteLevelRegex && want.length === regexes.length && want.every((w, i) => w === regexes[i])) {
+    if (
+      gpt2
+        ? byteLevelRegex && regexes.length === 0
+        : !byteLevelRegex && want.length === regexes.length && want.every((w, i) => w === regexes[i])
+    ) {
       return name;
     }
   }
-  throw new UserError(`gguf export: this tokenizer's pre-tokenizer has no llama.cpp name (supported: ${GGUF_PRE_TOKENIZERS.join(", ")})`);
+  throw new UserError(
+    `gguf export: this tokenizer's pre-tokenizer has no llama.cpp name (supported: ${GGUF_PRE_TOKENIZERS.join(", ")})`,
+  );
 }
 
 /** Tokens, token types, merges and pre-tokenizer name for a GGUF's tokenizer.ggml.* metadata. */
-export function ggufTokenizerMetadata(tok: BpeTokenizer): { pre: string; tokens: string[]; types: number[]; merges: string[] } {
+export function ggufTokenizerMetadata(tok: BpeTokenizer): {
+  pre: string;
+  tokens: string[];
+  types: number[];
+  merges: string[];
+} {
   const tokens = tok.tokenStrings();
   const types = tokens.map((_, id) => {
     const a = tok.addedToken(id);

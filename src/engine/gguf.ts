@@ -110,7 +110,10 @@ export interface GgufTensor {
 export function ggmlTensorBytes(type: GgmlType, n: number, name = "tensor"): number {
   const b = GGML_BLOCK[type];
   if (!b) throw new GgufError(`gguf: ${name} has unsupported ggml type ${type}`);
-  if (n % b.n !== 0) throw new GgufError(`gguf: ${name} has ${n} elements, not a multiple of the ${GGML_TYPE_NAMES[type]} block (${b.n})`);
+  if (n % b.n !== 0)
+    throw new GgufError(
+      `gguf: ${name} has ${n} elements, not a multiple of the ${GGML_TYPE_NAMES[type]} block (${b.n})`,
+    );
   return (n / b.n) * b.bytes;
 }
 
@@ -304,26 +307,39 @@ export interface WriteGgufOptions {
  * Writes a GGUF v3 file. `metadata` is written in insertion order; `general.alignment` is added when a non-default
  * alignment is requested.
  */
-export function writeGguf(file: string, metadata: Map<string, GgufValue>, tensors: GgufTensor[], opts: WriteGgufOptions = {}): void {
+export function writeGguf(
+  file: string,
+  metadata: Map<string, GgufValue>,
+  tensors: GgufTensor[],
+  opts: WriteGgufOptions = {},
+): void {
   const align = opts.alignment ?? GGUF_DEFAULT_ALIGNMENT;
-  if (!Number.isInteger(align) || align <= 0 || align % 8 !== 0) throw new GgufError(`gguf: alignment must be a positive multiple of 8, got ${align}`);
+  if (!Number.isInteger(align) || align <= 0 || align % 8 !== 0)
+    throw new GgufError(`gguf: alignment must be a positive multiple of 8, got ${align}`);
   const md = new Map(metadata);
   if (align !== GGUF_DEFAULT_ALIGNMENT) md.set("general.alignment", { type: "uint32", value: align });
   const names = new Set<string>();
   for (const t of tensors) {
     if (names.has(t.name)) throw new GgufError(`gguf: duplicate tensor name ${t.name}`);
     names.add(t.name);
-    if (Buffer.byteLength(t.name) >= 64) throw new GgufError(`gguf: tensor name too long (ggml limit 63 bytes): ${t.name}`);
+    if (Buffer.byteLength(t.name) >= 64)
+      throw new GgufError(`gguf: tensor name too long (ggml limit 63 bytes): ${t.name}`);
     const n = t.shape.reduce((a, b) => a * b, 1);
     const quant = t.type === GgmlType.Q8_0 || t.type === GgmlType.Q4_K || t.type === GgmlType.Q6_K;
     const len = quant ? ggmlTensorBytes(t.type, n, t.name) : n;
-    if (t.data.length !== len) throw new GgufError(`gguf: tensor ${t.name} has ${t.data.length} values, ${GGML_TYPE_NAMES[t.type]} [${t.shape}] needs ${len}`);
-    if (t.type === GgmlType.F32 && !(t.data instanceof Float32Array)) throw new GgufError(`gguf: F32 tensor ${t.name} needs a Float32Array`);
+    if (t.data.length !== len)
+      throw new GgufError(
+        `gguf: tensor ${t.name} has ${t.data.length} values, ${GGML_TYPE_NAMES[t.type]} [${t.shape}] needs ${len}`,
+      );
+    if (t.type === GgmlType.F32 && !(t.data instanceof Float32Array))
+      throw new GgufError(`gguf: F32 tensor ${t.name} needs a Float32Array`);
     if ((t.type === GgmlType.F16 || t.type === GgmlType.BF16) && !(t.data instanceof Uint16Array)) {
       throw new GgufError(`gguf: ${GGML_TYPE_NAMES[t.type]} tensor ${t.name} needs a Uint16Array`);
     }
-    if (quant && !(t.data instanceof Uint8Array)) throw new GgufError(`gguf: ${GGML_TYPE_NAMES[t.type]} tensor ${t.name} needs a Uint8Array of blocks`);
-    if (t.shape.length < 1 || t.shape.length > 4) throw new GgufError(`gguf: tensor ${t.name} must have 1..4 dimensions`);
+    if (quant && !(t.data instanceof Uint8Array))
+      throw new GgufError(`gguf: ${GGML_TYPE_NAMES[t.type]} tensor ${t.name} needs a Uint8Array of blocks`);
+    if (t.shape.length < 1 || t.shape.length > 4)
+      throw new GgufError(`gguf: tensor ${t.name} must have 1..4 dimensions`);
   }
   const s = new ByteSink();
   s.u32(GGUF_MAGIC);
@@ -408,7 +424,13 @@ export function readGguf(file: string): GgufFile {
   const fd = fs.openSync(file, "r");
   try {
     for (let off = 0; off < size; ) {
-      const n = fs.readSync(fd, new Uint8Array(ab, off, Math.min(1 << 26, size - off)), 0, Math.min(1 << 26, size - off), off);
+      const n = fs.readSync(
+        fd,
+        new Uint8Array(ab, off, Math.min(1 << 26, size - off)),
+        0,
+        Math.min(1 << 26, size - off),
+        off,
+      );
       if (n === 0) throw new GgufError(`gguf: ${file}: file shrank while reading`);
       off += n;
     }
@@ -441,29 +463,29 @@ export function readGguf(file: string): GgufFile {
   const scalar = (type: GgufScalarType): GgufScalar => {
     switch (type) {
       case "uint8":
-        return need(1), (p += 1), dv.getUint8(p - 1);
+        return (need(1), (p += 1), dv.getUint8(p - 1));
       case "int8":
-        return need(1), (p += 1), dv.getInt8(p - 1);
+        return (need(1), (p += 1), dv.getInt8(p - 1));
       case "uint16":
-        return need(2), (p += 2), dv.getUint16(p - 2, true);
+        return (need(2), (p += 2), dv.getUint16(p - 2, true));
       case "int16":
-        return need(2), (p += 2), dv.getInt16(p - 2, true);
+        return (need(2), (p += 2), dv.getInt16(p - 2, true));
       case "uint32":
         return u32();
       case "int32":
-        return need(4), (p += 4), dv.getInt32(p - 4, true);
+        return (need(4), (p += 4), dv.getInt32(p - 4, true));
       case "float32":
-        return need(4), (p += 4), dv.getFloat32(p - 4, true);
+        return (need(4), (p += 4), dv.getFloat32(p - 4, true));
       case "float64":
-        return need(8), (p += 8), dv.getFloat64(p - 8, true);
+        return (need(8), (p += 8), dv.getFloat64(p - 8, true));
       case "bool":
-        return need(1), (p += 1), dv.getUint8(p - 1) !== 0;
+        return (need(1), (p += 1), dv.getUint8(p - 1) !== 0);
       case "string":
         return str();
       case "uint64":
-        return need(8), (p += 8), dv.getBigUint64(p - 8, true);
+        return (need(8), (p += 8), dv.getBigUint64(p - 8, true));
       case "int64":
-        return need(8), (p += 8), dv.getBigInt64(p - 8, true);
+        return (need(8), (p += 8), dv.getBigInt64(p - 8, true));
     }
   };
   if (u32() !== GGUF_MAGIC) fail("not a GGUF file (bad magic)");
@@ -516,10 +538,19 @@ export function readGguf(file: string): GgufFile {
     const at = dataStart + t.offset;
     if (at + bytes > ab.byteLength) fail(`tensor ${t.name} runs past the end of the file`);
     const data =
-      type === GgmlType.F32 ? new Float32Array(ab, at, n)
-      : type === GgmlType.F16 || type === GgmlType.BF16 ? new Uint16Array(ab, at, n)
-      : new Uint8Array(ab, at, bytes);
-    tensors.set(t.name, { name: t.name, ne: t.ne, shape: [...t.ne].reverse(), type: t.type as GgmlType, data, offset: t.offset });
+      type === GgmlType.F32
+        ? new Float32Array(ab, at, n)
+        : type === GgmlType.F16 || type === GgmlType.BF16
+          ? new Uint16Array(ab, at, n)
+          : new Uint8Array(ab, at, bytes);
+    tensors.set(t.name, {
+      name: t.name,
+      ne: t.ne,
+      shape: [...t.ne].reverse(),
+      type: t.type as GgmlType,
+      data,
+      offset: t.offset,
+    });
   }
   return { version, alignment, metadata, tensors };
 }
@@ -533,7 +564,8 @@ export function readGguf(file: string): GgufFile {
  * adjacent pairing: in each head, row a*(headDim/2) + j goes to row 2j + a.
  */
 export function permuteRotaryRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
-  if (rows % nHeads !== 0 || (rows / nHeads) % 2 !== 0) throw new GgufError(`gguf: cannot permute ${rows} rows into ${nHeads} heads`);
+  if (rows % nHeads !== 0 || (rows / nHeads) % 2 !== 0)
+    throw new GgufError(`gguf: cannot permute ${rows} rows into ${nHeads} heads`);
   const hd = rows / nHeads;
   const half = hd / 2;
   const out = new Float32Array(w.length);
@@ -549,10 +581,10 @@ export function permuteRotaryRows(w: Float32Array, nHeads: number, rows: number,
   return out;
 }
 
-
 /** Inverse of permuteRotaryRows (llama.cpp adjacent pairs -> HF rotate_half). */
 export function unpermuteRotaryRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
-  if (rows % nHeads !== 0 || (rows / nHeads) % 2 !== 0) throw new GgufError(`gguf: cannot permute ${rows} rows into ${nHeads} heads`);
+  if (rows % nHeads !== 0 || (rows / nHeads) % 2 !== 0)
+    throw new GgufError(`gguf: cannot permute ${rows} rows into ${nHeads} heads`);
   const hd = rows / nHeads;
   const half = hd / 2;
   const out = new Float32Array(w.length);
@@ -704,7 +736,9 @@ export function bpeTokenizerData(tokenizer: BpeTokenizer, config: ModelConfig): 
 
 /** Metadata for llama.cpp: architecture hyper-parameters and the tokenizer. */
 export function buildGgufMetadata(
-  config: ModelConfig, tokenizer: BpeTokenizer | GgufTokenizerData, opts: { dtype: GgufDtype; name: string },
+  config: ModelConfig,
+  tokenizer: BpeTokenizer | GgufTokenizerData,
+  opts: { dtype: GgufDtype; name: string },
 ): Map<string, GgufValue> {
   const md = new Map<string, GgufValue>();
   const u32 = (k: string, v: number): void => void md.set(k, { type: "uint32", value: v });
@@ -732,7 +766,9 @@ export function buildGgufMetadata(
   const tokens = [...tk.tokens];
   const types = [...tk.tokenTypes];
   if (tokens.length > config.vocab_size) {
-    throw new GgufError(`gguf: tokenizer has ${tokens.length} tokens but the model's vocab_size is ${config.vocab_size}`);
+    throw new GgufError(
+      `gguf: tokenizer has ${tokens.length} tokens but the model's vocab_size is ${config.vocab_size}`,
+    );
   }
   // the embedding matrix may be padded beyond the tokenizer: name the extra rows, never used for tokenization
   for (let id = tokens.length; id < config.vocab_size; id++) {
@@ -772,7 +808,8 @@ export function buildGgufTensors(config: ModelConfig, weights: Map<string, Tenso
     if (!name) throw new GgufError(`gguf: no llama.cpp name for weight ${hf}`);
     if (hf === "lm_head.weight" && config.tie_word_embeddings) continue;
     let data = t.data;
-    const rows = t.shape[0]!, cols = t.shape.length > 1 ? t.shape[1]! : 1;
+    const rows = t.shape[0]!,
+      cols = t.shape.length > 1 ? t.shape[1]! : 1;
     if (permute && /self_attn\.q_proj\.(weight|bias)$/.test(hf)) data = permuteRotaryRows(data, H, rows, cols);
     else if (permute && /self_attn\.k_proj\.(weight|bias)$/.test(hf)) data = permuteRotaryRows(data, Hkv, rows, cols);
     // llama.cpp keeps 1-D tensors (norms, biases) in F32 whatever the file type
@@ -788,11 +825,15 @@ export function buildGgufTensors(config: ModelConfig, weights: Map<string, Tenso
 
 /** Writes a model (config + HF-named f32 weights + tokenizer) as a GGUF file llama.cpp can run. */
 export function exportModelGguf(
-  outFile: string, config: ModelConfig, weights: Map<string, Tensor32>, tokenizer: BpeTokenizer | GgufTokenizerData,
+  outFile: string,
+  config: ModelConfig,
+  weights: Map<string, Tensor32>,
+  tokenizer: BpeTokenizer | GgufTokenizerData,
   opts: ExportOptions = {},
 ): { tensors: number; bytes: number } {
   const dtype = opts.dtype ?? "f32";
-  if (!GGUF_DTYPES.includes(dtype)) throw new GgufError(`gguf: dtype must be one of ${GGUF_DTYPES.join(", ")}, got ${String(dtype)}`);
+  if (!GGUF_DTYPES.includes(dtype))
+    throw new GgufError(`gguf: dtype must be one of ${GGUF_DTYPES.join(", ")}, got ${String(dtype)}`);
   const md = buildGgufMetadata(config, tokenizer, { dtype, name: opts.name ?? "model" });
   const tensors = buildGgufTensors(config, weights, dtype);
   fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
@@ -801,9 +842,14 @@ export function exportModelGguf(
 }
 
 /** Exports a checkpoint directory (saveCheckpoint layout) to a GGUF file llama.cpp can run. */
-export function exportGguf(checkpointDir: string, outFile: string, opts: ExportOptions = {}): { tensors: number; bytes: number } {
+export function exportGguf(
+  checkpointDir: string,
+  outFile: string,
+  opts: ExportOptions = {},
+): { tensors: number; bytes: number } {
   const dtype = opts.dtype ?? "f32";
-  if (!GGUF_DTYPES.includes(dtype)) throw new GgufError(`gguf: dtype must be one of ${GGUF_DTYPES.join(", ")}, got ${String(dtype)}`);
+  if (!GGUF_DTYPES.includes(dtype))
+    throw new GgufError(`gguf: dtype must be one of ${GGUF_DTYPES.join(", ")}, got ${String(dtype)}`);
   const ck = loadCheckpoint(checkpointDir, { optimizer: false });
   const name = opts.name ?? path.basename(path.resolve(checkpointDir));
   return exportModelGguf(outFile, ck.config, ck.weights, ck.tokenizer, { dtype, name });
@@ -829,7 +875,8 @@ function mdValue(md: Map<string, GgufValue>, key: string): GgufScalar | GgufScal
 /** Tokenizer metadata (tokenizer.ggml.*) of a GGUF file. */
 export function ggufTokenizerData(md: Map<string, GgufValue>, where = "gguf"): GgufTokenizerData {
   const tokens = mdValue(md, "tokenizer.ggml.tokens");
-  if (!Array.isArray(tokens)) throw new UserError(`${where}: no tokenizer.ggml.tokens array (the file carries no tokenizer)`);
+  if (!Array.isArray(tokens))
+    throw new UserError(`${where}: no tokenizer.ggml.tokens array (the file carries no tokenizer)`);
   const types = mdValue(md, "tokenizer.ggml.token_type");
   const merges = mdValue(md, "tokenizer.ggml.merges");
   const id = (k: string): number | undefined => {
@@ -848,11 +895,16 @@ export function ggufTokenizerData(md: Map<string, GgufValue>, where = "gguf"): G
   };
   const pre = mdValue(md, "tokenizer.ggml.pre");
   if (typeof pre === "string") out.pre = pre;
-  const [bos, eos, pad] = [id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"), id("tokenizer.ggml.padding_token_id")];
+  const [bos, eos, pad] = [
+    id("tokenizer.ggml.bos_token_id"),
+    id("tokenizer.ggml.eos_token_id"),
+    id("tokenizer.ggml.padding_token_id"),
+  ];
   if (bos !== undefined) out.bosId = bos;
   if (eos !== undefined) out.eosId = eos;
   if (pad !== undefined) out.padId = pad;
-  const ab = bool("tokenizer.ggml.add_bos_token"), ae = bool("tokenizer.ggml.add_eos_token");
+  const ab = bool("tokenizer.ggml.add_bos_token"),
+    ae = bool("tokenizer.ggml.add_eos_token");
   if (ab !== undefined) out.addBos = ab;
   if (ae !== undefined) out.addEos = ae;
   const ct = mdValue(md, "tokenizer.chat_template");
@@ -867,30 +919,43 @@ export function ggufTokenizerData(md: Map<string, GgufValue>, where = "gguf"): G
  * high_freq_factor and the original context; one fixes the context with high_freq_factor 4; none gives the
  * Llama-3 defaults (4, 8192). The result must reproduce every divisor, or the file is rejected.
  */
-function llama3ScalingFromFreqs(freqs: Float32Array, base: Omit<ModelConfig, "rope_scaling">, where: string): ModelConfig["rope_scaling"] {
+function llama3ScalingFromFreqs(
+  freqs: Float32Array,
+  base: Omit<ModelConfig, "rope_scaling">,
+  where: string,
+): ModelConfig["rope_scaling"] {
   let factor = 1;
   for (const f of freqs) factor = Math.max(factor, f);
   const inv = ropeInvFreq({ ...base, rope_scaling: undefined });
   const pts: Array<{ x: number; s: number }> = [];
   for (let j = 0; j < freqs.length; j++) {
     const f = freqs[j]!;
-    if (f > 1 + 1e-6 && f < factor * (1 - 1e-6)) pts.push({ x: inv[j]! / (2 * Math.PI), s: (1 / f - 1 / factor) / (1 - 1 / factor) });
+    if (f > 1 + 1e-6 && f < factor * (1 - 1e-6))
+      pts.push({ x: inv[j]! / (2 * Math.PI), s: (1 / f - 1 / factor) / (1 - 1 / factor) });
   }
-  let hff = 4, orig = 8192;
+  let hff = 4,
+    orig = 8192;
   if (pts.length >= 2) {
     const [p, q] = [pts[0]!, pts[pts.length - 1]!];
-    const a = (q.s - p.s) / (q.x - p.x), b = p.s - a * p.x; // s = a/wave + b = a*x + b
+    const a = (q.s - p.s) / (q.x - p.x),
+      b = p.s - a * p.x; // s = a/wave + b = a*x + b
     hff = 1 - 1 / b;
     orig = a * (hff - 1);
   } else if (pts.length === 1) orig = (1 + (hff - 1) * pts[0]!.s) / pts[0]!.x;
   const scaling = {
-    rope_type: "llama3" as const, factor, low_freq_factor: 1, high_freq_factor: Number(hff.toPrecision(6)),
+    rope_type: "llama3" as const,
+    factor,
+    low_freq_factor: 1,
+    high_freq_factor: Number(hff.toPrecision(6)),
     original_max_position_embeddings: Math.round(orig),
   };
-  const again = Number.isFinite(orig) && orig > 0 ? ropeFreqFactors({ ...base, rope_scaling: scaling } as ModelConfig) : undefined;
+  const again =
+    Number.isFinite(orig) && orig > 0 ? ropeFreqFactors({ ...base, rope_scaling: scaling } as ModelConfig) : undefined;
   for (let j = 0; j < freqs.length; j++) {
     if (!again || Math.abs(again[j]! - freqs[j]!) > 1e-4 * freqs[j]!) {
-      throw new UserError(`${where}: rope_freqs.weight does not follow Llama-3 rotary scaling; other frequency factors are not supported`);
+      throw new UserError(
+        `${where}: rope_freqs.weight does not follow Llama-3 rotary scaling; other frequency factors are not supported`,
+      );
     }
   }
   return scaling;
@@ -901,7 +966,9 @@ export function ggufToModel(g: GgufFile, where = "gguf"): GgufModel {
   const md = g.metadata;
   const arch = mdValue(md, "general.architecture");
   if (typeof arch !== "string" || !(GGUF_ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new UserError(`${where}: unsupported GGUF architecture ${JSON.stringify(arch)}; supported: ${GGUF_ARCHITECTURES.join(", ")}`);
+    throw new UserError(
+      `${where}: unsupported GGUF architecture ${JSON.stringify(arch)}; supported: ${GGUF_ARCHITECTURES.join(", ")}`,
+    );
   }
   const num = (k: string, required = true): number | undefined => {
     const v = mdValue(md, `${arch}.${k}`);
@@ -912,19 +979,26 @@ export function ggufToModel(g: GgufFile, where = "gguf"): GgufModel {
   };
   const scalingType = mdValue(md, `${arch}.rope.scaling.type`);
   if (scalingType !== undefined && scalingType !== "none") {
-    throw new UserError(`${where}: ${arch}.rope.scaling.type ${JSON.stringify(scalingType)} is not supported (only none, or Llama-3 rope_freqs)`);
+    throw new UserError(
+      `${where}: ${arch}.rope.scaling.type ${JSON.stringify(scalingType)} is not supported (only none, or Llama-3 rope_freqs)`,
+    );
   }
   const tokenizer = ggufTokenizerData(md, where);
   const embd = g.tensors.get("token_embd.weight");
   if (!embd) throw new UserError(`${where}: no token_embd.weight tensor`);
-  const d = num("embedding_length")!, H = num("attention.head_count")!;
+  const d = num("embedding_length")!,
+    H = num("attention.head_count")!;
   const hd = num("attention.key_length", false) ?? d / H;
   const ropeDim = num("rope.dimension_count", false) ?? hd;
-  if (ropeDim !== hd) throw new UserError(`${where}: partial rotary (rope.dimension_count ${ropeDim} < head dim ${hd}) is not supported`);
+  if (ropeDim !== hd)
+    throw new UserError(`${where}: partial rotary (rope.dimension_count ${ropeDim} < head dim ${hd}) is not supported`);
   const valueLen = num("attention.value_length", false) ?? hd;
-  if (valueLen !== hd) throw new UserError(`${where}: attention.value_length ${valueLen} differs from key_length ${hd}; not supported`);
+  if (valueLen !== hd)
+    throw new UserError(`${where}: attention.value_length ${valueLen} differs from key_length ${hd}; not supported`);
   const modelType = arch === "llama" ? "llama" : arch;
-  const archName = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM" }[arch as "llama" | "qwen2" | "qwen3"];
+  const archName = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM" }[
+    arch as "llama" | "qwen2" | "qwen3"
+  ];
   const hasBias = g.tensors.has("blk.0.attn_q.bias");
   const base = {
     architectures: [archName],
@@ -948,10 +1022,17 @@ export function ggufToModel(g: GgufFile, where = "gguf"): GgufModel {
     torch_dtype: "float32",
   };
   const parsed0 = ModelConfigSchema.safeParse(base);
-  if (!parsed0.success) throw new UserError(`${where}: metadata does not describe a valid model: ${parsed0.error.issues.map((i) => i.message).join("; ")}`);
+  if (!parsed0.success)
+    throw new UserError(
+      `${where}: metadata does not describe a valid model: ${parsed0.error.issues.map((i) => i.message).join("; ")}`,
+    );
   let config = parsed0.data;
   const freqs = g.tensors.get("rope_freqs.weight");
-  if (freqs) config = ModelConfigSchema.parse({ ...config, rope_scaling: llama3ScalingFromFreqs(dequantize(freqs), config, where) });
+  if (freqs)
+    config = ModelConfigSchema.parse({
+      ...config,
+      rope_scaling: llama3ScalingFromFreqs(dequantize(freqs), config, where),
+    });
   if (modelType === "llama" && hasBias && !g.tensors.has("blk.0.attn_output.bias")) {
     throw new UserError(`${where}: llama file with q/k/v biases but no attn_output.bias is not supported`);
   }
@@ -973,16 +1054,22 @@ export function ggufToModel(g: GgufFile, where = "gguf"): GgufModel {
       continue;
     }
     let data = dequantize(t);
-    const rows = shape[0]!, cols = shape.length > 1 ? shape[1]! : 1;
-    if (permute && /self_attn\.q_proj\./.test(hf)) data = unpermuteRotaryRows(data, config.num_attention_heads, rows, cols);
-    else if (permute && /self_attn\.k_proj\./.test(hf)) data = unpermuteRotaryRows(data, config.num_key_value_heads, rows, cols);
+    const rows = shape[0]!,
+      cols = shape.length > 1 ? shape[1]! : 1;
+    if (permute && /self_attn\.q_proj\./.test(hf))
+      data = unpermuteRotaryRows(data, config.num_attention_heads, rows, cols);
+    else if (permute && /self_attn\.k_proj\./.test(hf))
+      data = unpermuteRotaryRows(data, config.num_key_value_heads, rows, cols);
     weights.set(hf, { shape: [...shape], data });
     sourceTypes.set(hf, GGML_TYPE_NAMES[t.type]);
   }
-  for (const name of expected.keys()) if (!weights.has(name)) problems.push(`missing tensor ${ggufTensorName(name) ?? name}`);
+  for (const name of expected.keys())
+    if (!weights.has(name)) problems.push(`missing tensor ${ggufTensorName(name) ?? name}`);
   if (problems.length) {
     const more = problems.length > 6 ? ` (and ${problems.length - 6} more)` : "";
-    throw new UserError(`${where}: tensors do not match the ${arch} metadata: ${problems.slice(0, 6).join("; ")}${more}`);
+    throw new UserError(
+      `${where}: tensors do not match the ${arch} metadata: ${problems.slice(0, 6).join("; ")}${more}`,
+    );
   }
   return { config, weights, tokenizer, sourceTypes };
 }

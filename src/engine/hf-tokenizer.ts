@@ -39,7 +39,9 @@ function readJson(file: string): unknown {
 export function loadHfTokenizer(dir: string): HfTokenizerBundle {
   const tj = path.join(dir, "tokenizer.json");
   if (!fs.existsSync(tj)) {
-    throw new UserError(`${dir}: no tokenizer.json (a Hugging Face model folder needs one; only fast byte-level BPE tokenizers are supported)`);
+    throw new UserError(
+      `${dir}: no tokenizer.json (a Hugging Face model folder needs one; only fast byte-level BPE tokenizers are supported)`,
+    );
   }
   const tc = path.join(dir, "tokenizer_config.json");
   try {

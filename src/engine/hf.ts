@@ -12,13 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
-import {
-  ARCHITECTURES,
-  type Architecture,
-  type ModelConfig,
-  ModelConfigSchema,
-  parameterShapes,
-} from "./config.js";
+import { ARCHITECTURES, type Architecture, type ModelConfig, ModelConfigSchema, parameterShapes } from "./config.js";
 import {
   readSafetensors,
   readSafetensorsHeader,
@@ -66,7 +60,9 @@ export interface GenerationConfig {
 }
 
 const idList = (v: unknown): number[] =>
-  (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).filter((x): x is number => Number.isInteger(x) && x >= 0);
+  (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).filter(
+    (x): x is number => Number.isInteger(x) && x >= 0,
+  );
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 function readJsonFile(file: string, what: string): Record<string, unknown> {
@@ -89,10 +85,15 @@ function readJsonFile(file: string, what: string): Record<string, unknown> {
 /** generation_config.json (object) -> GenerationConfig. */
 export function parseGenerationConfig(raw: Record<string, unknown>): GenerationConfig {
   const g: GenerationConfig = { eosTokenIds: idList(raw.eos_token_id), raw };
-  const bos = idList(raw.bos_token_id)[0], pad = idList(raw.pad_token_id)[0];
+  const bos = idList(raw.bos_token_id)[0],
+    pad = idList(raw.pad_token_id)[0];
   if (bos !== undefined) g.bosTokenId = bos;
   if (pad !== undefined) g.padTokenId = pad;
-  const t = num(raw.temperature), k = num(raw.top_k), p = num(raw.top_p), m = num(raw.max_new_tokens), r = num(raw.repetition_penalty);
+  const t = num(raw.temperature),
+    k = num(raw.top_k),
+    p = num(raw.top_p),
+    m = num(raw.max_new_tokens),
+    r = num(raw.repetition_penalty);
   if (t !== undefined) g.temperature = t;
   if (k !== undefined) g.topK = k;
   if (p !== undefined) g.topP = p;
@@ -126,7 +127,9 @@ export function configFromHf(raw: Record<string, unknown>, where = "config.json"
     const type = rs.rope_type ?? rs.type;
     if (type === "default") ropeScaling = undefined;
     else if (type !== "llama3") {
-      throw new UserError(`${where}: rope_scaling type ${JSON.stringify(type)} is not supported (supported: "llama3", or none)`);
+      throw new UserError(
+        `${where}: rope_scaling type ${JSON.stringify(type)} is not supported (supported: "llama3", or none)`,
+      );
     } else {
       ropeScaling = {
         rope_type: "llama3",
@@ -165,7 +168,8 @@ export function configFromHf(raw: Record<string, unknown>, where = "config.json"
     eos_token_id: eos[0] ?? 0,
     pad_token_id: pad,
     attention_bias: modelType === "qwen2" ? false : (raw.attention_bias ?? false),
-    torch_dtype: typeof raw.torch_dtype === "string" ? raw.torch_dtype : typeof raw.dtype === "string" ? raw.dtype : "float32",
+    torch_dtype:
+      typeof raw.torch_dtype === "string" ? raw.torch_dtype : typeof raw.dtype === "string" ? raw.dtype : "float32",
   };
   for (const k of Object.keys(candidate)) if (candidate[k] === undefined) delete candidate[k];
   const parsed = ModelConfigSchema.safeParse(candidate);
@@ -199,7 +203,8 @@ export function hfConfigJson(c: ModelConfig): Record<string, unknown> {
   };
   if (c.head_dim !== undefined) out.head_dim = c.head_dim;
   if (c.pad_token_id !== undefined) out.pad_token_id = c.pad_token_id;
-  if (c.model_type === "llama" || c.model_type === "mistral" || c.model_type === "qwen3") out.attention_bias = c.attention_bias;
+  if (c.model_type === "llama" || c.model_type === "mistral" || c.model_type === "qwen3")
+    out.attention_bias = c.attention_bias;
   if (c.model_type === "llama") out.mlp_bias = false;
   if (c.model_type === "mistral") out.sliding_window = c.sliding_window ?? null;
   if (c.model_type === "qwen2" || c.model_type === "qwen3") out.use_sliding_window = false;
@@ -214,17 +219,22 @@ export function weightFiles(dir: string): Map<string, string[]> {
   if (fs.existsSync(index)) {
     const raw = readJsonFile(index, "model index");
     const wm = raw.weight_map;
-    if (!wm || typeof wm !== "object" || Array.isArray(wm)) throw new UserError(`model index: ${index} has no weight_map object`);
+    if (!wm || typeof wm !== "object" || Array.isArray(wm))
+      throw new UserError(`model index: ${index} has no weight_map object`);
     for (const [name, file] of Object.entries(wm as Record<string, unknown>)) {
       if (typeof file !== "string" || file.includes("/") || file.includes("\\") || file.startsWith(".")) {
-        throw new UserError(`model index: ${index}: tensor ${name} maps to an invalid shard name ${JSON.stringify(file)}`);
+        throw new UserError(
+          `model index: ${index}: tensor ${name} maps to an invalid shard name ${JSON.stringify(file)}`,
+        );
       }
       if (!files.has(file)) files.set(file, []);
       files.get(file)!.push(name);
     }
     for (const file of files.keys()) {
       if (!fs.existsSync(path.join(dir, file))) {
-        throw new UserError(`model index: shard ${file} listed in ${index} is missing (${files.get(file)!.length} tensors)`);
+        throw new UserError(
+          `model index: shard ${file} listed in ${index} is missing (${files.get(file)!.length} tensors)`,
+        );
       }
     }
     return files;
@@ -233,8 +243,13 @@ export function weightFiles(dir: string): Map<string, string[]> {
     files.set("model.safetensors", []);
     return files;
   }
-  if (fs.existsSync(path.join(dir, "pytorch_model.bin")) || fs.existsSync(path.join(dir, "pytorch_model.bin.index.json"))) {
-    throw new UserError(`${dir}: only PyTorch .bin weights found; convert them to safetensors (supported: model.safetensors, model.safetensors.index.json)`);
+  if (
+    fs.existsSync(path.join(dir, "pytorch_model.bin")) ||
+    fs.existsSync(path.join(dir, "pytorch_model.bin.index.json"))
+  ) {
+    throw new UserError(
+      `${dir}: only PyTorch .bin weights found; convert them to safetensors (supported: model.safetensors, model.safetensors.index.json)`,
+    );
   }
   throw new UserError(`${dir}: no model.safetensors or model.safetensors.index.json`);
 }
@@ -257,7 +272,8 @@ export function readHfWeights(dir: string, config: ModelConfig): Map<string, Ten
     } catch (e) {
       throw new UserError(`${full}: ${(e as Error).message}`);
     }
-    for (const name of listed) if (!header.tensors.has(name)) problems.push(`${name} is listed for ${file} but not in it`);
+    for (const name of listed)
+      if (!header.tensors.has(name)) problems.push(`${name} is listed for ${file} but not in it`);
     for (const [name, t] of header.tensors) {
       if (IGNORED_TENSOR.test(name)) continue;
       if (name === "lm_head.weight" && config.tie_word_embeddings) continue;
@@ -271,13 +287,16 @@ export function readHfWeights(dir: string, config: ModelConfig): Map<string, Ten
       if (!(HF_WEIGHT_DTYPES as readonly string[]).includes(t.dtype)) {
         problems.push(`${name} in ${file} has dtype ${t.dtype} (supported: ${HF_WEIGHT_DTYPES.join(", ")})`);
       }
-      if (t.shape.join(",") !== shape.join(",")) problems.push(`${name} in ${file} has shape [${t.shape}], the config needs [${shape}]`);
+      if (t.shape.join(",") !== shape.join(","))
+        problems.push(`${name} in ${file} has shape [${t.shape}], the config needs [${shape}]`);
     }
   }
   for (const name of expected.keys()) if (!where.has(name)) problems.push(`missing tensor ${name}`);
   if (problems.length) {
     const more = problems.length > 6 ? ` (and ${problems.length - 6} more)` : "";
-    throw new UserError(`${dir}: weights do not match config.json (${config.architectures[0]}): ${problems.slice(0, 6).join("; ")}${more}`);
+    throw new UserError(
+      `${dir}: weights do not match config.json (${config.architectures[0]}): ${problems.slice(0, 6).join("; ")}${more}`,
+    );
   }
   const weights = new Map<string, Tensor>();
   for (const file of files.keys()) {
@@ -310,7 +329,11 @@ export function isHfFolder(dir: string): boolean {
   if (!fs.existsSync(f)) return false;
   try {
     const raw = JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, unknown>;
-    return Array.isArray(raw.architectures) && (fs.existsSync(path.join(dir, "model.safetensors")) || fs.existsSync(path.join(dir, "model.safetensors.index.json")));
+    return (
+      Array.isArray(raw.architectures) &&
+      (fs.existsSync(path.join(dir, "model.safetensors")) ||
+        fs.existsSync(path.join(dir, "model.safetensors.index.json")))
+    );
   } catch {
     return false; // not JSON: not an HF folder (the caller reports what the reference is not)
   }
@@ -333,7 +356,10 @@ function chatTemplateOf(dir: string, tokCfg: Record<string, unknown> | undefined
 export function loadHfFolder(dir: string): HfFolder {
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new UserError(`${dir}: not a directory`);
-  const config = configFromHf(readJsonFile(path.join(abs, "config.json"), "model config"), path.join(abs, "config.json"));
+  const config = configFromHf(
+    readJsonFile(path.join(abs, "config.json"), "model config"),
+    path.join(abs, "config.json"),
+  );
   const weights = readHfWeights(abs, config);
   const out: HfFolder = { dir: abs, config, weights };
   const gen = path.join(abs, "generation_config.json");
@@ -358,24 +384,37 @@ export interface SaveHfOptions {
 }
 
 /** Writes a Hugging Face model folder (config.json, safetensors weights, optional extra files). */
-export function saveHfFolder(dir: string, config: ModelConfig, weights: Map<string, Tensor>, opts: SaveHfOptions = {}): void {
+export function saveHfFolder(
+  dir: string,
+  config: ModelConfig,
+  weights: Map<string, Tensor>,
+  opts: SaveHfOptions = {},
+): void {
   const dtype = opts.dtype ?? "F32";
   const shards = opts.shards ?? 1;
-  if (!Number.isInteger(shards) || shards < 1) throw new UserError(`saveHfFolder: shards must be a positive integer, got ${shards}`);
+  if (!Number.isInteger(shards) || shards < 1)
+    throw new UserError(`saveHfFolder: shards must be a positive integer, got ${shards}`);
   const expected = parameterShapes(config);
   for (const [name, shape] of expected) {
     const t = weights.get(name);
-    if (!t || t.shape.join(",") !== shape.join(",")) throw new UserError(`saveHfFolder: weight ${name} is missing or not of shape [${shape}]`);
+    if (!t || t.shape.join(",") !== shape.join(","))
+      throw new UserError(`saveHfFolder: weight ${name} is missing or not of shape [${shape}]`);
   }
   fs.mkdirSync(dir, { recursive: true });
   const torchDtype = { F32: "float32", F16: "float16", BF16: "bfloat16" }[dtype];
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...hfConfigJson(config), torch_dtype: torchDtype }, null, 2) + "\n");
+  fs.writeFileSync(
+    path.join(dir, "config.json"),
+    JSON.stringify({ ...hfConfigJson(config), torch_dtype: torchDtype }, null, 2) + "\n",
+  );
   const names = [...expected.keys()];
   const per = Math.ceil(names.length / shards);
   const weightMap: Record<string, string> = {};
   let totalSize = 0;
   for (let s = 0; s < shards; s++) {
-    const file = shards === 1 ? "model.safetensors" : `model-${String(s + 1).padStart(5, "0")}-of-${String(shards).padStart(5, "0")}.safetensors`;
+    const file =
+      shards === 1
+        ? "model.safetensors"
+        : `model-${String(s + 1).padStart(5, "0")}-of-${String(shards).padStart(5, "0")}.safetensors`;
     const part = new Map<string, SafeTensor>();
     for (const name of names.slice(s * per, (s + 1) * per)) {
       const t = weights.get(name)!;
@@ -392,6 +431,7 @@ export function saveHfFolder(dir: string, config: ModelConfig, weights: Map<stri
       JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + "\n",
     );
   }
-  if (opts.generationConfig) fs.writeFileSync(path.join(dir, "generation_config.json"), JSON.stringify(opts.generationConfig, null, 2) + "\n");
+  if (opts.generationConfig)
+    fs.writeFileSync(path.join(dir, "generation_config.json"), JSON.stringify(opts.generationConfig, null, 2) + "\n");
   for (const [name, text] of Object.entries(opts.extraFiles ?? {})) fs.writeFileSync(path.join(dir, name), text);
 }

@@ -117,7 +117,8 @@ export class KVCache {
   /** Copies slot src's cached positions into slot dst (e.g. one prefilled prompt shared by n samples). */
   copySlot(src: number, dst: number): void {
     const n = this.len[src]! * this.kvDim;
-    const so = src * this.maxLen * this.kvDim, dso = dst * this.maxLen * this.kvDim;
+    const so = src * this.maxLen * this.kvDim,
+      dso = dst * this.maxLen * this.kvDim;
     for (let l = 0; l < this.nLayers; l++) {
       this.k[l]!.copyWithin(dso, so, so + n);
       this.v[l]!.copyWithin(dso, so, so + n);
@@ -136,7 +137,15 @@ export function countParams(c: ModelConfig): number {
 
 /** out[N, O] = inp[N, I] W[O, I]^T (+ bias[O]) (+ out when beta is 1). */
 export function matmulForward(
-  K: Kernels, out: Float32Array, inp: Float32Array, W: Float32Array, bias: Float32Array | null, N: number, I: number, O: number, beta = 0,
+  K: Kernels,
+  out: Float32Array,
+  inp: Float32Array,
+  W: Float32Array,
+  bias: Float32Array | null,
+  N: number,
+  I: number,
+  O: number,
+  beta = 0,
 ): Float32Array {
   K.sgemm(false, true, N, O, I, 1, inp, I, W, I, beta, out, O);
   if (bias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) out[ro + o]! += bias[o]!;
@@ -148,8 +157,17 @@ export function matmulForward(
  * sums of dout. dinp may be null when the input needs no gradient, dW null for a frozen weight.
  */
 export function matmulBackward(
-  K: Kernels, dinp: Float32Array | null, dW: Float32Array | null, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array,
-  W: Float32Array, N: number, I: number, O: number, accumulate = false,
+  K: Kernels,
+  dinp: Float32Array | null,
+  dW: Float32Array | null,
+  dbias: Float32Array | null,
+  dout: Float32Array,
+  inp: Float32Array,
+  W: Float32Array,
+  N: number,
+  I: number,
+  O: number,
+  accumulate = false,
 ): void {
   if (dinp) K.sgemm(false, false, N, I, O, 1, dout, O, W, I, accumulate ? 1 : 0, dinp, I);
   if (dW) K.sgemm(true, false, O, I, N, 1, dout, O, inp, I, 1, dW, I);
@@ -222,7 +240,8 @@ export class LlamaModel {
         throw new Error(`model weights: ${name} has shape [${t.shape}] (${t.data.length} values), expected [${shape}]`);
       }
     }
-    for (const name of weights.keys()) if (!shapes.has(name)) throw new Error(`model weights: unexpected tensor ${name}`);
+    for (const name of weights.keys())
+      if (!shapes.has(name)) throw new Error(`model weights: unexpected tensor ${name}`);
     this.weights = weights;
     const half = this.hd / 2;
     const invFreq = ropeInvFreq(c);
@@ -318,7 +337,14 @@ export class LlamaModel {
 
   /** y[N, out] = x[N, in] W^T (+ bias) */
   private linear(
-    x: Float32Array, W: Float32Array, N: number, inDim: number, outDim: number, y?: Float32Array, beta = 0, bias: Float32Array | null = null,
+    x: Float32Array,
+    W: Float32Array,
+    N: number,
+    inDim: number,
+    outDim: number,
+    y?: Float32Array,
+    beta = 0,
+    bias: Float32Array | null = null,
   ): Float32Array {
     return matmulForward(this.kernels, y ?? new Float32Array(N * outDim), x, W, bias, N, inDim, outDim, beta);
   }
@@ -328,12 +354,22 @@ export class LlamaModel {
    * With `acts`, the pre-norm q/k and their rstd are returned for the backward pass.
    */
   private attnInputs(
-    W: LayerW, xn: Float32Array, N: number, positions: Int32Array, q: Float32Array, k: Float32Array, v: Float32Array, keep: boolean,
-    l: number, la: Map<string, LoraActs> | null,
+    W: LayerW,
+    xn: Float32Array,
+    N: number,
+    positions: Int32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    keep: boolean,
+    l: number,
+    la: Map<string, LoraActs> | null,
   ): Pick<LayerActs, "qpre" | "kpre" | "rstdq" | "rstdk"> {
     const K = this.kernels;
     const { d, H, Hkv, hd } = this;
-    const qd = H * hd, kvd = Hkv * hd, eps = this.config.rms_norm_eps;
+    const qd = H * hd,
+      kvd = Hkv * hd,
+      eps = this.config.rms_norm_eps;
     this.linear(xn, W.wq, N, d, qd, q, 0, W.bq);
     this.linear(xn, W.wk, N, d, kvd, k, 0, W.bk);
     this.linear(xn, W.wv, N, d, kvd, v, 0, W.bv);
@@ -342,10 +378,17 @@ export class LlamaModel {
       this.loraAdd(l, "self_attn.k_proj", xn, k, N, la);
       this.loraAdd(l, "self_attn.v_proj", xn, v, N, la);
     }
-    let saved: Pick<LayerActs, "qpre" | "kpre" | "rstdq" | "rstdk"> = { qpre: null, kpre: null, rstdq: null, rstdk: null };
+    let saved: Pick<LayerActs, "qpre" | "kpre" | "rstdq" | "rstdk"> = {
+      qpre: null,
+      kpre: null,
+      rstdq: null,
+      rstdk: null,
+    };
     if (W.qNorm && W.kNorm) {
-      const qpre = keep ? q.slice() : q, kpre = keep ? k.slice() : k;
-      const rstdq = new Float32Array(N * H), rstdk = new Float32Array(N * Hkv);
+      const qpre = keep ? q.slice() : q,
+        kpre = keep ? k.slice() : k;
+      const rstdq = new Float32Array(N * H),
+        rstdk = new Float32Array(N * Hkv);
       K.rmsnormFwd(qpre, W.qNorm, q, rstdq, N * H, hd, eps);
       K.rmsnormFwd(kpre, W.kNorm, k, rstdk, N * Hkv, hd, eps);
       if (keep) saved = { qpre, kpre, rstdq, rstdk };
@@ -356,16 +399,39 @@ export class LlamaModel {
   }
 
   /** Adds the adapter of layer l's module `mod` (if any) to y; keeps its activations in `la` (training). */
-  private loraAdd(l: number, mod: string, x: Float32Array, y: Float32Array, N: number, la: Map<string, LoraActs> | null): void {
+  private loraAdd(
+    l: number,
+    mod: string,
+    x: Float32Array,
+    y: Float32Array,
+    N: number,
+    la: Map<string, LoraActs> | null,
+  ): void {
     const a = this.lora;
     const m = a?.modules.get(`model.layers.${l}.${mod}`);
     if (!a || !m) return;
-    const acts = loraForward(this.kernels, m, a.scale, a.config.rank, a.config.dropout, x, y, N, la ? a.dropoutRng : null);
+    const acts = loraForward(
+      this.kernels,
+      m,
+      a.scale,
+      a.config.rank,
+      a.config.dropout,
+      x,
+      y,
+      N,
+      la ? a.dropoutRng : null,
+    );
     la?.set(mod, acts);
   }
 
   private loraBwd(
-    l: number, mod: string, acts: LayerActs, dout: Float32Array, dinp: Float32Array, N: number, grads: Map<string, Float32Array>,
+    l: number,
+    mod: string,
+    acts: LayerActs,
+    dout: Float32Array,
+    dinp: Float32Array,
+    N: number,
+    grads: Map<string, Float32Array>,
   ): void {
     const a = this.lora;
     const name = `model.layers.${l}.${mod}`;
@@ -373,7 +439,8 @@ export class LlamaModel {
     if (!a || !m) return;
     const la = acts.lora?.get(mod);
     if (!la) throw new Error(`backward: no LoRA activations for ${name} (adapter attached after the forward pass?)`);
-    const gA = grads.get(`${name}.lora_A.weight`) ?? null, gB = grads.get(`${name}.lora_B.weight`) ?? null;
+    const gA = grads.get(`${name}.lora_A.weight`) ?? null,
+      gB = grads.get(`${name}.lora_B.weight`) ?? null;
     loraBackward(this.kernels, m, a.scale, a.config.rank, la, dout, dinp, gA, gB, N);
   }
 
@@ -389,7 +456,8 @@ export class LlamaModel {
   }
 
   private embed(tokens: Int32Array): Float32Array {
-    const d = this.d, E = this.w("model.embed_tokens.weight");
+    const d = this.d,
+      E = this.w("model.embed_tokens.weight");
     const x = new Float32Array(tokens.length * d);
     for (let i = 0; i < tokens.length; i++) x.set(E.subarray(tokens[i]! * d, tokens[i]! * d + d), i * d);
     return x;
@@ -415,24 +483,32 @@ export class LlamaModel {
     const N = batch.tokens.length;
     this.checkTokens(batch.tokens);
     for (let s = 0; s < batch.segLen.length; s++) {
-      if (batch.segLen[s]! > this.ctx) throw new Error(`sequence of ${batch.segLen[s]} tokens exceeds the context length ${this.ctx}`);
+      if (batch.segLen[s]! > this.ctx)
+        throw new Error(`sequence of ${batch.segLen[s]} tokens exceeds the context length ${this.ctx}`);
     }
-    const qd = H * hd, kvd = Hkv * hd, eps = this.config.rms_norm_eps;
+    const qd = H * hd,
+      kvd = Hkv * hd,
+      eps = this.config.rms_norm_eps;
     let x = this.embed(batch.tokens);
     const layers: LayerActs[] = [];
     for (let l = 0; l < this.L; l++) {
       const W = this.layerW(l);
-      const xn1 = new Float32Array(N * d), rstd1 = new Float32Array(N);
+      const xn1 = new Float32Array(N * d),
+        rstd1 = new Float32Array(N);
       K.rmsnormFwd(x, W.inNorm, xn1, rstd1, N, d, eps);
-      const q = new Float32Array(N * qd), k = new Float32Array(N * kvd), v = new Float32Array(N * kvd);
+      const q = new Float32Array(N * qd),
+        k = new Float32Array(N * kvd),
+        v = new Float32Array(N * kvd);
       const la = keep && this.lora ? new Map<string, LoraActs>() : null;
       const qkActs = this.attnInputs(W, xn1, N, batch.positions, q, k, v, keep, l, la);
-      const att = new Float32Array(N * qd), lse = new Float32Array(N * H);
+      const att = new Float32Array(N * qd),
+        lse = new Float32Array(N * H);
       K.attnFwd(q, k, v, att, lse, batch.segStart, batch.segLen, H, Hkv, hd);
       const xmid = x.slice();
       this.linear(att, W.wo, N, qd, d, xmid, 1, W.bo);
       this.loraAdd(l, "self_attn.o_proj", att, xmid, N, la);
-      const xn2 = new Float32Array(N * d), rstd2 = new Float32Array(N);
+      const xn2 = new Float32Array(N * d),
+        rstd2 = new Float32Array(N);
       K.rmsnormFwd(xmid, W.postNorm, xn2, rstd2, N, d, eps);
       const g = this.linear(xn2, W.wg, N, d, F);
       const u = this.linear(xn2, W.wu, N, d, F);
@@ -444,7 +520,8 @@ export class LlamaModel {
       this.linear(act, W.wd, N, F, d, xout, 1);
       this.loraAdd(l, "mlp.down_proj", act, xout, N, la);
       onKV?.(l, k, v);
-      if (keep) layers.push({ xin: x, xn1, rstd1, ...qkActs, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act, lora: la });
+      if (keep)
+        layers.push({ xin: x, xn1, rstd1, ...qkActs, q, k, v, att, lse, xmid, xn2, rstd2, g, u, act, lora: la });
       x = xout;
     }
     if (logitRows) {
@@ -455,11 +532,13 @@ export class LlamaModel {
         if (!(r >= 0 && r < N)) throw new Error(`logit row ${r} out of range`);
         xs.set(x.subarray(r * d, r * d + d), i * d);
       }
-      const xf = new Float32Array(nl * d), rf = new Float32Array(nl);
+      const xf = new Float32Array(nl * d),
+        rf = new Float32Array(nl);
       K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
       return this.linear(xf, this.w(this.lmHeadName), nl, d, V);
     }
-    const xf = new Float32Array(N * d), rstdf = new Float32Array(N);
+    const xf = new Float32Array(N * d),
+      rstdf = new Float32Array(N);
     K.rmsnormFwd(x, this.w("model.norm.weight"), xf, rstdf, N, d, eps);
     const logits = this.linear(xf, this.w(this.lmHeadName), N, d, V);
     return { batch, N, layers, xfinalIn: x, xf, rstdf, logits };
@@ -477,13 +556,15 @@ export class LlamaModel {
       if (!(s >= 0 && s < cache.slots)) throw new Error(`cache slot ${s} out of range`);
       if (cache.len[s] !== 0) throw new Error(`prefill: cache slot ${s} is not empty`);
       if (prompts[i]!.length === 0) throw new Error("prefill: empty prompt");
-      if (prompts[i]!.length > cache.maxLen) throw new Error(`prompt of ${prompts[i]!.length} tokens exceeds the cache length ${cache.maxLen}`);
+      if (prompts[i]!.length > cache.maxLen)
+        throw new Error(`prompt of ${prompts[i]!.length} tokens exceeds the cache length ${cache.maxLen}`);
     }
     const batch = packSequences(prompts);
     const last = Array.from(batch.segStart, (st, i) => st + batch.segLen[i]! - 1);
     const logits = this.forwardImpl(batch, false, last, (l, k, v) => {
       for (let i = 0; i < prompts.length; i++) {
-        const st = batch.segStart[i]!, n = batch.segLen[i]!;
+        const st = batch.segStart[i]!,
+          n = batch.segLen[i]!;
         const o = slots[i]! * cache.maxLen * kvd;
         cache.k[l]!.set(k.subarray(st * kvd, (st + n) * kvd), o);
         cache.v[l]!.set(v.subarray(st * kvd, (st + n) * kvd), o);
@@ -510,7 +591,9 @@ export class LlamaModel {
     }
     const K = this.kernels;
     const { d, H, Hkv, hd, F, V } = this;
-    const N = cache.N, qd = H * hd, kvd = Hkv * hd;
+    const N = cache.N,
+      qd = H * hd,
+      kvd = Hkv * hd;
     // A weight with no gradient buffer (frozen base under LoRA) gets no gradient; norms write into a scratch buffer.
     const G = (name: string) => grads.get(name) ?? null;
     const Gopt = (name: string, present: boolean) => (present ? (grads.get(name) ?? null) : null);
@@ -521,11 +604,16 @@ export class LlamaModel {
     matmulBackward(K, dxf, G(this.lmHeadName), null, dlogits, cache.xf, this.w(this.lmHeadName), N, d, V);
     let dx = new Float32Array(N * d);
     K.rmsnormBwd(dxf, cache.xfinalIn, this.w("model.norm.weight"), cache.rstdf, dx, Gn("model.norm.weight"), N, d);
-    const dact = new Float32Array(N * F), dg = new Float32Array(N * F), du = new Float32Array(N * F);
+    const dact = new Float32Array(N * F),
+      dg = new Float32Array(N * F),
+      du = new Float32Array(N * F);
     const dxn = new Float32Array(N * d);
-    const datt = new Float32Array(N * qd), dq = new Float32Array(N * qd);
-    const dk = new Float32Array(N * kvd), dv = new Float32Array(N * kvd);
-    const dqpre = this.qkNorm ? new Float32Array(N * qd) : null, dkpre = this.qkNorm ? new Float32Array(N * kvd) : null;
+    const datt = new Float32Array(N * qd),
+      dq = new Float32Array(N * qd);
+    const dk = new Float32Array(N * kvd),
+      dv = new Float32Array(N * kvd);
+    const dqpre = this.qkNorm ? new Float32Array(N * qd) : null,
+      dkpre = this.qkNorm ? new Float32Array(N * kvd) : null;
     const { positions, segStart, segLen } = cache.batch;
     for (let l = this.L - 1; l >= 0; l--) {
       const A = cache.layers[l]!;
@@ -542,14 +630,26 @@ export class LlamaModel {
       const dxmid = dx; // residual path: dxmid = dx + rmsnorm backward
       K.rmsnormBwd(dxn, A.xmid, W.postNorm, A.rstd2, dxmid, Gn(p + "post_attention_layernorm.weight"), N, d);
       // attention: xmid = xin + o(att), att = attention(rope(norm(q(xn1))), rope(norm(k(xn1))), v(xn1))
-      matmulBackward(K, datt, G(p + "self_attn.o_proj.weight"), Gopt(p + "self_attn.o_proj.bias", this.oBias), dxmid, A.att, W.wo, N, qd, d);
+      matmulBackward(
+        K,
+        datt,
+        G(p + "self_attn.o_proj.weight"),
+        Gopt(p + "self_attn.o_proj.bias", this.oBias),
+        dxmid,
+        A.att,
+        W.wo,
+        N,
+        qd,
+        d,
+      );
       this.loraBwd(l, "self_attn.o_proj", A, dxmid, datt, N, grads);
       dk.fill(0);
       dv.fill(0);
       K.attnBwd(datt, A.q, A.k, A.v, A.att, A.lse, dq, dk, dv, segStart, segLen, H, Hkv, hd);
       K.rope(dq, N, H, hd, positions, this.ropeCos, this.ropeSin, -1);
       K.rope(dk, N, Hkv, hd, positions, this.ropeCos, this.ropeSin, -1);
-      let dqLin = dq, dkLin = dk;
+      let dqLin = dq,
+        dkLin = dk;
       if (dqpre && dkpre) {
         dqpre.fill(0);
         dkpre.fill(0);
@@ -559,9 +659,44 @@ export class LlamaModel {
         dkLin = dkpre;
       }
       const qb = this.qkvBias;
-      matmulBackward(K, dxn, G(p + "self_attn.q_proj.weight"), Gopt(p + "self_attn.q_proj.bias", qb), dqLin, A.xn1, W.wq, N, d, qd);
-      matmulBackward(K, dxn, G(p + "self_attn.k_proj.weight"), Gopt(p + "self_attn.k_proj.bias", qb), dkLin, A.xn1, W.wk, N, d, kvd, true);
-      matmulBackward(K, dxn, G(p + "self_attn.v_proj.weight"), Gopt(p + "self_attn.v_proj.bias", qb), dv, A.xn1, W.wv, N, d, kvd, true);
+      matmulBackward(
+        K,
+        dxn,
+        G(p + "self_attn.q_proj.weight"),
+        Gopt(p + "self_attn.q_proj.bias", qb),
+        dqLin,
+        A.xn1,
+        W.wq,
+        N,
+        d,
+        qd,
+      );
+      matmulBackward(
+        K,
+        dxn,
+        G(p + "self_attn.k_proj.weight"),
+        Gopt(p + "self_attn.k_proj.bias", qb),
+        dkLin,
+        A.xn1,
+        W.wk,
+        N,
+        d,
+        kvd,
+        true,
+      );
+      matmulBackward(
+        K,
+        dxn,
+        G(p + "self_attn.v_proj.weight"),
+        Gopt(p + "self_attn.v_proj.bias", qb),
+        dv,
+        A.xn1,
+        W.wv,
+        N,
+        d,
+        kvd,
+        true,
+      );
       this.loraBwd(l, "self_attn.q_proj", A, dqLin, dxn, N, grads);
       this.loraBwd(l, "self_attn.k_proj", A, dkLin, dxn, N, grads);
       this.loraBwd(l, "self_attn.v_proj", A, dv, dxn, N, grads);
@@ -573,7 +708,8 @@ export class LlamaModel {
     if (!gE) return;
     const toks = cache.batch.tokens;
     for (let i = 0; i < N; i++) {
-      const o = toks[i]! * d, io = i * d;
+      const o = toks[i]! * d,
+        io = i * d;
       for (let j = 0; j < d; j++) gE[o + j]! += dx[io + j]!;
     }
   }
@@ -596,7 +732,10 @@ export class LlamaModel {
   forwardCached(cache: KVCache, tokens: Int32Array, rowSlot: Int32Array, logitRows: ArrayLike<number>): Float32Array {
     const K = this.kernels;
     const { d, H, Hkv, hd, F, V } = this;
-    const R = tokens.length, qd = H * hd, kvd = Hkv * hd, eps = this.config.rms_norm_eps;
+    const R = tokens.length,
+      qd = H * hd,
+      kvd = Hkv * hd,
+      eps = this.config.rms_norm_eps;
     this.checkTokens(tokens);
     const rowPos = new Int32Array(R);
     const next = Int32Array.from(cache.len);
@@ -606,16 +745,21 @@ export class LlamaModel {
       if (next[s]! >= cache.maxLen) throw new Error(`KV cache slot ${s} is full (${cache.maxLen} positions)`);
       rowPos[r] = next[s]!++;
     }
-    let x = this.embed(tokens);
-    const xn = new Float32Array(R * d), rstd = new Float32Array(R);
+    const x = this.embed(tokens);
+    const xn = new Float32Array(R * d),
+      rstd = new Float32Array(R);
     const att = new Float32Array(R * qd);
-    const g = new Float32Array(R * F), u = new Float32Array(R * F);
-    const q = new Float32Array(R * qd), k = new Float32Array(R * kvd), v = new Float32Array(R * kvd);
+    const g = new Float32Array(R * F),
+      u = new Float32Array(R * F);
+    const q = new Float32Array(R * qd),
+      k = new Float32Array(R * kvd),
+      v = new Float32Array(R * kvd);
     for (let l = 0; l < this.L; l++) {
       const W = this.layerW(l);
       K.rmsnormFwd(x, W.inNorm, xn, rstd, R, d, eps);
       this.attnInputs(W, xn, R, rowPos, q, k, v, false, l, null);
-      const kc = cache.k[l]!, vc = cache.v[l]!;
+      const kc = cache.k[l]!,
+        vc = cache.v[l]!;
       for (let r = 0; r < R; r++) {
         const o = (rowSlot[r]! * cache.maxLen + rowPos[r]!) * kvd;
         kc.set(k.subarray(r * kvd, r * kvd + kvd), o);
@@ -641,16 +785,22 @@ export class LlamaModel {
       if (r < 0 || r >= R) throw new Error(`logit row ${r} out of range`);
       xs.set(x.subarray(r * d, r * d + d), i * d);
     }
-    const xf = new Float32Array(nl * d), rf = new Float32Array(nl);
+    const xf = new Float32Array(nl * d),
+      rf = new Float32Array(nl);
     K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
     return this.linear(xf, this.w(this.lmHeadName), nl, d, V);
   }
 
   /** Greedy decoding with the KV cache; stops at any of stopIds. Returns the generated ids. */
-  generateGreedy(prompt: ArrayLike<number>, maxNewTokens: number, stopIds: readonly number[] = [this.config.eos_token_id]): number[] {
+  generateGreedy(
+    prompt: ArrayLike<number>,
+    maxNewTokens: number,
+    stopIds: readonly number[] = [this.config.eos_token_id],
+  ): number[] {
     if (prompt.length === 0) throw new Error("generateGreedy: empty prompt");
     const maxLen = Math.min(this.ctx, prompt.length + maxNewTokens);
-    if (prompt.length > maxLen || prompt.length >= this.ctx) throw new Error(`prompt of ${prompt.length} tokens leaves no room in context ${this.ctx}`);
+    if (prompt.length > maxLen || prompt.length >= this.ctx)
+      throw new Error(`prompt of ${prompt.length} tokens leaves no room in context ${this.ctx}`);
     const cache = this.createCache(1, maxLen);
     let logits = this.prefill(cache, [prompt], [0]);
     const out: number[] = [];

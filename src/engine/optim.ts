@@ -44,7 +44,8 @@ export class AdamW {
     for (const [name, t] of weights) {
       const g = grads.get(name);
       if (!g) continue;
-      let m = this.m.get(name), v = this.v.get(name);
+      let m = this.m.get(name),
+        v = this.v.get(name);
       if (!m || !v) {
         m = new Float32Array(g.length);
         v = new Float32Array(g.length);

@@ -14,7 +14,20 @@
 import fs from "node:fs";
 import os from "node:os";
 
-export type Dtype = "BOOL" | "U8" | "I8" | "I16" | "U16" | "F16" | "BF16" | "I32" | "U32" | "F32" | "F64" | "I64" | "U64";
+export type Dtype =
+  | "BOOL"
+  | "U8"
+  | "I8"
+  | "I16"
+  | "U16"
+  | "F16"
+  | "BF16"
+  | "I32"
+  | "U32"
+  | "F32"
+  | "F64"
+  | "I64"
+  | "U64";
 
 export type TypedArray =
   | Float32Array
@@ -39,7 +52,10 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-const DTYPE_INFO: Record<Dtype, { bytes: number; ctor: new (buf: ArrayBuffer, off: number, len: number) => TypedArray }> = {
+const DTYPE_INFO: Record<
+  Dtype,
+  { bytes: number; ctor: new (buf: ArrayBuffer, off: number, len: number) => TypedArray }
+> = {
   BOOL: { bytes: 1, ctor: Uint8Array },
   U8: { bytes: 1, ctor: Uint8Array },
   I8: { bytes: 1, ctor: Int8Array },
@@ -116,7 +132,9 @@ function buildHeader(
     }
     const ctorName = t.data?.constructor?.name;
     if (ctorName !== EXPECTED_ARRAY[t.dtype]) {
-      throw new SafetensorsError(`safetensors: tensor '${name}' (${t.dtype}) needs a ${EXPECTED_ARRAY[t.dtype]}, got ${ctorName}`);
+      throw new SafetensorsError(
+        `safetensors: tensor '${name}' (${t.dtype}) needs a ${EXPECTED_ARRAY[t.dtype]}, got ${ctorName}`,
+      );
     }
     const n = numel(t.shape);
     if (t.data.length !== n) {
@@ -195,7 +213,11 @@ interface HeaderEntry {
   end: number;
 }
 
-function parseHeader(buf: Uint8Array, fileSize: number, where: string): { entries: Map<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
+function parseHeader(
+  buf: Uint8Array,
+  fileSize: number,
+  where: string,
+): { entries: Map<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
   const fail = (msg: string): never => {
     throw new SafetensorsError(`safetensors: ${where}: ${msg}`);
   };
@@ -203,7 +225,8 @@ function parseHeader(buf: Uint8Array, fileSize: number, where: string): { entrie
   const n64 = Buffer.from(buf.buffer, buf.byteOffset, 8).readBigUInt64LE(0);
   if (n64 > BigInt(MAX_HEADER)) fail(`header length ${n64} is larger than the ${MAX_HEADER}-byte limit`);
   const n = Number(n64);
-  if (8 + n > fileSize) fail(`header length ${n} runs past the end of the file (${fileSize} bytes): truncated or not a safetensors file`);
+  if (8 + n > fileSize)
+    fail(`header length ${n} runs past the end of the file (${fileSize} bytes): truncated or not a safetensors file`);
   if (buf.length < 8 + n) fail("internal: header not fully read");
   const text = Buffer.from(buf.buffer, buf.byteOffset + 8, n).toString("utf8");
   if (!text.startsWith("{")) fail("header does not start with '{'");
@@ -230,19 +253,25 @@ function parseHeader(buf: Uint8Array, fileSize: number, where: string): { entrie
     if (!v || typeof v !== "object") fail(`entry '${name}' is not an object`);
     const e = v as Record<string, unknown>;
     const dtype = e.dtype as Dtype;
-    if (typeof dtype !== "string" || !(dtype in DTYPE_INFO)) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof dtype !== "string" || !(dtype in DTYPE_INFO))
+      fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
     const shape = e.shape;
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
       fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
     }
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) {
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)
+    ) {
       fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
     if (end < begin) fail(`tensor '${name}' has data_offsets with end < begin`);
     const want = numel(shape as number[]) * DTYPE_INFO[dtype].bytes;
-    if (end - begin !== want) fail(`tensor '${name}' spans ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${want}`);
+    if (end - begin !== want)
+      fail(`tensor '${name}' spans ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${want}`);
     if (end > dataLen) fail(`tensor '${name}' ends at byte ${end} of a ${dataLen}-byte data buffer: file truncated?`);
     entries.set(name, { dtype, shape: shape as number[], begin, end });
   }
@@ -250,7 +279,12 @@ function parseHeader(buf: Uint8Array, fileSize: number, where: string): { entrie
   const sorted = [...entries.entries()].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
   let pos = 0;
   for (const [name, e] of sorted) {
-    if (e.begin !== pos) fail(e.begin < pos ? `tensor '${name}' overlaps the previous tensor` : `hole in the data buffer before tensor '${name}'`);
+    if (e.begin !== pos)
+      fail(
+        e.begin < pos
+          ? `tensor '${name}' overlaps the previous tensor`
+          : `hole in the data buffer before tensor '${name}'`,
+      );
     pos = e.end;
   }
   if (pos !== dataLen) fail(`data buffer has ${dataLen - pos} trailing bytes not covered by any tensor`);
@@ -284,7 +318,8 @@ export function parseSafetensors(bytes: Uint8Array, where = "<buffer>"): Safeten
     new Uint8Array(ab).set(bytes);
     base = dataStart;
   }
-  for (const [name, e] of entries) tensors.set(name, { dtype: e.dtype, shape: e.shape.slice(), data: materialize(ab, base, e) });
+  for (const [name, e] of entries)
+    tensors.set(name, { dtype: e.dtype, shape: e.shape.slice(), data: materialize(ab, base, e) });
   return { tensors, metadata };
 }
 
@@ -314,7 +349,10 @@ export function readSafetensors(file: string): SafetensorsFile {
 }
 
 /** Reads only the header (names, dtypes, shapes, metadata) without loading the data. */
-export function readSafetensorsHeader(file: string): { tensors: Map<string, { dtype: Dtype; shape: number[] }>; metadata: Record<string, string> } {
+export function readSafetensorsHeader(file: string): {
+  tensors: Map<string, { dtype: Dtype; shape: number[] }>;
+  metadata: Record<string, string>;
+} {
   const size = fs.statSync(file).size;
   const fd = fs.openSync(file, "r");
   try {
@@ -348,7 +386,7 @@ export function f32ToF16Bits(x: number): number {
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;

@@ -29,23 +29,45 @@ export interface SampleOptions {
 
 export function validateSamplingParams(p: SamplingParams, where = "sampling params"): void {
   if (!p || typeof p !== "object") throw new Error(`${where}: missing`);
-  if (!Number.isInteger(p.maxTokens) || p.maxTokens < 0) throw new Error(`${where}: maxTokens must be an integer >= 0, got ${p.maxTokens}`);
-  if (!(Number.isFinite(p.temperature) && p.temperature >= 0)) throw new Error(`${where}: temperature must be >= 0, got ${p.temperature}`);
-  if (p.topP !== undefined && !(p.topP > 0 && p.topP <= 1)) throw new Error(`${where}: topP must be in (0, 1], got ${p.topP}`);
-  if (p.topK !== undefined && !(Number.isInteger(p.topK) && p.topK >= 0)) throw new Error(`${where}: topK must be an integer >= 0, got ${p.topK}`);
+  if (!Number.isInteger(p.maxTokens) || p.maxTokens < 0)
+    throw new Error(`${where}: maxTokens must be an integer >= 0, got ${p.maxTokens}`);
+  if (!(Number.isFinite(p.temperature) && p.temperature >= 0))
+    throw new Error(`${where}: temperature must be >= 0, got ${p.temperature}`);
+  if (p.topP !== undefined && !(p.topP > 0 && p.topP <= 1))
+    throw new Error(`${where}: topP must be in (0, 1], got ${p.topP}`);
+  if (p.topK !== undefined && !(Number.isInteger(p.topK) && p.topK >= 0))
+    throw new Error(`${where}: topK must be an integer >= 0, got ${p.topK}`);
   if (p.stop !== undefined && (!Array.isArray(p.stop) || p.stop.some((s) => typeof s !== "string" || s.length === 0))) {
     throw new Error(`${where}: stop must be an array of non-empty strings`);
   }
-  if (p.stopTokenIds !== undefined && (!Array.isArray(p.stopTokenIds) || p.stopTokenIds.some((t) => !Number.isInteger(t)))) {
+  if (
+    p.stopTokenIds !== undefined &&
+    (!Array.isArray(p.stopTokenIds) || p.stopTokenIds.some((t) => !Number.isInteger(t)))
+  ) {
     throw new Error(`${where}: stopTokenIds must be an array of integers`);
   }
   if (p.seed !== undefined && !Number.isFinite(p.seed)) throw new Error(`${where}: seed must be a number`);
 }
 
 /** Chooses a token from logits row `o` of `z` with the kernels' sampler; returns it and its log-prob at the sampling temperature. */
-export function chooseToken(model: LlamaModel, z: Float32Array, o: number, p: SamplingParams, rng: Rng): { token: number; logprob: number } {
-  const tok = new Int32Array(1), lp = new Float32Array(1);
-  model.kernels.sampleRows(z.subarray(o, o + model.V), 1, model.V, Float32Array.of(p.temperature, p.topK ?? 0, p.topP ?? 1), Float64Array.of(rng.next()), tok, lp);
+export function chooseToken(
+  model: LlamaModel,
+  z: Float32Array,
+  o: number,
+  p: SamplingParams,
+  rng: Rng,
+): { token: number; logprob: number } {
+  const tok = new Int32Array(1),
+    lp = new Float32Array(1);
+  model.kernels.sampleRows(
+    z.subarray(o, o + model.V),
+    1,
+    model.V,
+    Float32Array.of(p.temperature, p.topK ?? 0, p.topP ?? 1),
+    Float64Array.of(rng.next()),
+    tok,
+    lp,
+  );
   return { token: tok[0]!, logprob: lp[0]! };
 }
 
@@ -76,17 +98,32 @@ export function generate(
   const seqs: Seq[] = [];
   requests.forEach((r, i) => {
     const where = `sample request ${i}`;
-    if (!Array.isArray(r.prompt) || r.prompt.length === 0) throw new Error(`${where}: prompt must be a non-empty array of token ids`);
-    for (const t of r.prompt) if (!Number.isInteger(t) || t < 0 || t >= model.V) throw new Error(`${where}: prompt token ${t} out of range [0, ${model.V})`);
-    if (r.prompt.length >= model.ctx) throw new Error(`${where}: prompt of ${r.prompt.length} tokens leaves no room in the context length ${model.ctx}`);
+    if (!Array.isArray(r.prompt) || r.prompt.length === 0)
+      throw new Error(`${where}: prompt must be a non-empty array of token ids`);
+    for (const t of r.prompt)
+      if (!Number.isInteger(t) || t < 0 || t >= model.V)
+        throw new Error(`${where}: prompt token ${t} out of range [0, ${model.V})`);
+    if (r.prompt.length >= model.ctx)
+      throw new Error(
+        `${where}: prompt of ${r.prompt.length} tokens leaves no room in the context length ${model.ctx}`,
+      );
     if (!Number.isInteger(r.n) || r.n < 1) throw new Error(`${where}: n must be a positive integer, got ${r.n}`);
     validateSamplingParams(r.params, where);
     const base = r.params.seed !== undefined ? new Rng(r.params.seed) : rng.fork();
     const stopIds = new Set<number>([tokenizer.eosId, ...(r.params.stopTokenIds ?? [])]);
     for (let j = 0; j < r.n; j++) {
       seqs.push({
-        req: i, sample: j, prompt: r.prompt, params: r.params, rng: base.fork(), stopIds,
-        tokens: [], logprobs: [], done: r.params.maxTokens === 0, finish: "length", text: null,
+        req: i,
+        sample: j,
+        prompt: r.prompt,
+        params: r.params,
+        rng: base.fork(),
+        stopIds,
+        tokens: [],
+        logprobs: [],
+        done: r.params.maxTokens === 0,
+        finish: "length",
+        text: null,
         maxLen: Math.min(model.ctx, r.prompt.length + r.params.maxTokens),
       });
     }
@@ -96,7 +133,10 @@ export function generate(
   for (const s of seqs) {
     let text = s.text;
     if (text === null) {
-      const toks = s.finish === "stop" && s.tokens.length && s.stopIds.has(s.tokens[s.tokens.length - 1]!) ? s.tokens.slice(0, -1) : s.tokens;
+      const toks =
+        s.finish === "stop" && s.tokens.length && s.stopIds.has(s.tokens[s.tokens.length - 1]!)
+          ? s.tokens.slice(0, -1)
+          : s.tokens;
       text = tokenizer.decode(toks);
     }
     out[s.req]![s.sample] = { tokens: s.tokens, logprobs: s.logprobs, text, finishReason: s.finish };
@@ -112,7 +152,8 @@ function decodeGroup(model: LlamaModel, tokenizer: TokenizerLike, group: Seq[]):
   const cache = model.createCache(live.length, maxLen);
   // prefill each distinct prompt once (one packed forward pass), then share its cache among its samples
   const firstSlot = new Map<number, number>();
-  const prompts: number[][] = [], pslots: number[] = [];
+  const prompts: number[][] = [],
+    pslots: number[] = [];
   const rowOfSlot = new Map<number, number>();
   live.forEach((s, slot) => {
     if (firstSlot.has(s.req)) return;
@@ -134,7 +175,8 @@ function decodeGroup(model: LlamaModel, tokenizer: TokenizerLike, group: Seq[]):
     const next: number[] = [];
     // one batched token choice for every active row (rows of `logits` are in `active` order)
     const R = active.length;
-    const prm = new Float32Array(R * 3), uni = new Float64Array(R);
+    const prm = new Float32Array(R * 3),
+      uni = new Float64Array(R);
     active.forEach((slot, i) => {
       const s = live[slot]!;
       if (rowOf.get(slot) !== i) throw new Error("sampler: row order mismatch");
@@ -143,12 +185,14 @@ function decodeGroup(model: LlamaModel, tokenizer: TokenizerLike, group: Seq[]):
       prm[i * 3 + 2] = s.params.topP ?? 1;
       uni[i] = s.rng.next();
     });
-    const chosen = new Int32Array(R), chosenLp = new Float32Array(R);
+    const chosen = new Int32Array(R),
+      chosenLp = new Float32Array(R);
     model.kernels.sampleRows(logits, R, V, prm, uni, chosen, chosenLp);
     for (let i = 0; i < R; i++) {
       const slot = active[i]!;
       const s = live[slot]!;
-      const token = chosen[i]!, logprob = chosenLp[i]!;
+      const token = chosen[i]!,
+        logprob = chosenLp[i]!;
       s.tokens.push(token);
       s.logprobs.push(logprob);
       if (s.stopIds.has(token)) {
@@ -178,7 +222,12 @@ function decodeGroup(model: LlamaModel, tokenizer: TokenizerLike, group: Seq[]):
     active = next;
     if (!active.length) break;
     const toks = Int32Array.from(active.map((slot) => live[slot]!.tokens[live[slot]!.tokens.length - 1]!));
-    logits = model.forwardCached(cache, toks, Int32Array.from(active), active.map((_, i) => i));
+    logits = model.forwardCached(
+      cache,
+      toks,
+      Int32Array.from(active),
+      active.map((_, i) => i),
+    );
     rowOf = new Map(active.map((slot, i) => [slot, i]));
   }
 }

@@ -43,7 +43,9 @@ function propertyEscape(neg: boolean, name: string): string {
   const p = neg ? "P" : "p";
   if (tryRe(name)) return `\\${p}{${name}}`;
   if (tryRe(`Script=${name}`)) return `\\${p}{Script=${name}}`;
-  throw new UserError(`tokenizer regex: unknown Unicode property \\p{${name}} (supported: general categories and scripts)`);
+  throw new UserError(
+    `tokenizer regex: unknown Unicode property \\p{${name}} (supported: general categories and scripts)`,
+  );
 }
 
 /**
@@ -59,7 +61,9 @@ export function translateOnigRegex(src: string): string {
   const groupStack: boolean[] = []; // per open group: does it switch case-insensitivity on?
   const ci = (): boolean => groupStack.includes(true);
   const fail = (what: string): never => {
-    throw new UserError(`tokenizer regex: unsupported construct ${what} in ${JSON.stringify(src)} (supported: ${SUPPORTED_REGEX})`);
+    throw new UserError(
+      `tokenizer regex: unsupported construct ${what} in ${JSON.stringify(src)} (supported: ${SUPPORTED_REGEX})`,
+    );
   };
   const cp = (c: string): string => `\\u{${c.codePointAt(0)!.toString(16)}}`;
   while (i < src.length) {
@@ -219,7 +223,8 @@ function isObject(v: unknown): v is JsonObject {
 }
 
 function typeOf(v: unknown, where: string): string {
-  if (!isObject(v) || typeof v.type !== "string") throw new UserError(`tokenizer.json: ${where} must be an object with a "type"`);
+  if (!isObject(v) || typeof v.type !== "string")
+    throw new UserError(`tokenizer.json: ${where} must be an object with a "type"`);
   return v.type;
 }
 
@@ -254,20 +259,26 @@ export function compileNormalizer(spec: unknown): NormalizeFn | null {
     case "Replace": {
       const pat = o.pattern;
       if (!isObject(pat) || typeof pat.String !== "string") {
-        throw new UserError(`tokenizer.json: Replace normalizer supports a String pattern only (got ${JSON.stringify(pat)})`);
+        throw new UserError(
+          `tokenizer.json: Replace normalizer supports a String pattern only (got ${JSON.stringify(pat)})`,
+        );
       }
       const from = pat.String;
       const to = String(o.content ?? "");
       return (s) => s.split(from).join(to);
     }
     case "Sequence": {
-      const parts = (Array.isArray(o.normalizers) ? o.normalizers : []).map(compileNormalizer).filter((f): f is NormalizeFn => f !== null);
+      const parts = (Array.isArray(o.normalizers) ? o.normalizers : [])
+        .map(compileNormalizer)
+        .filter((f): f is NormalizeFn => f !== null);
       if (parts.length === 0) return null;
       if (parts.length === 1) return parts[0]!;
       return (s) => parts.reduce((acc, f) => f(acc), s);
     }
     default:
-      throw new UserError(`tokenizer.json: normalizer ${JSON.stringify(type)} is not supported (supported: ${NORMALIZERS})`);
+      throw new UserError(
+        `tokenizer.json: normalizer ${JSON.stringify(type)} is not supported (supported: ${NORMALIZERS})`,
+      );
   }
 }
 
@@ -293,7 +304,8 @@ export interface CompiledPreTokenizer {
   single: RegExp | null;
 }
 
-const PRE_TOKENIZERS = "ByteLevel, Split (Regex or String pattern; Isolated, Removed, MergedWithPrevious, MergedWithNext), Sequence";
+const PRE_TOKENIZERS =
+  "ByteLevel, Split (Regex or String pattern; Isolated, Removed, MergedWithPrevious, MergedWithNext), Sequence";
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -306,8 +318,15 @@ function splitStep(o: JsonObject): PreStep {
   else if (isObject(pat) && typeof pat.String === "string") source = escapeRegExp(pat.String);
   else throw new UserError(`tokenizer.json: Split needs pattern {Regex} or {String}, got ${JSON.stringify(pat)}`);
   const behavior = o.behavior;
-  if (behavior !== "Isolated" && behavior !== "Removed" && behavior !== "MergedWithPrevious" && behavior !== "MergedWithNext") {
-    throw new UserError(`tokenizer.json: Split behavior ${JSON.stringify(behavior)} is not supported (supported: ${PRE_TOKENIZERS})`);
+  if (
+    behavior !== "Isolated" &&
+    behavior !== "Removed" &&
+    behavior !== "MergedWithPrevious" &&
+    behavior !== "MergedWithNext"
+  ) {
+    throw new UserError(
+      `tokenizer.json: Split behavior ${JSON.stringify(behavior)} is not supported (supported: ${PRE_TOKENIZERS})`,
+    );
   }
   return { kind: "split", re: new RegExp(source, "gu"), behavior, invert: o.invert === true };
 }
@@ -326,17 +345,29 @@ export function compilePreTokenizer(spec: unknown): CompiledPreTokenizer {
     const type = typeOf(s, "pre_tokenizer");
     const o = s as JsonObject;
     if (type === "Sequence") {
-      if (!Array.isArray(o.pretokenizers)) throw new UserError("tokenizer.json: Sequence pre_tokenizer needs 'pretokenizers'");
+      if (!Array.isArray(o.pretokenizers))
+        throw new UserError("tokenizer.json: Sequence pre_tokenizer needs 'pretokenizers'");
       for (const p of o.pretokenizers) add(p);
     } else if (type === "ByteLevel") {
       if (o.add_prefix_space === true) steps.push({ kind: "prefix-space" });
-      if (o.use_regex !== false) steps.push({ kind: "split", re: new RegExp(translateOnigRegex(GPT2_PATTERN), "gu"), behavior: "Isolated", invert: false });
+      if (o.use_regex !== false)
+        steps.push({
+          kind: "split",
+          re: new RegExp(translateOnigRegex(GPT2_PATTERN), "gu"),
+          behavior: "Isolated",
+          invert: false,
+        });
     } else if (type === "Split") steps.push(splitStep(o));
-    else throw new UserError(`tokenizer.json: pre_tokenizer ${JSON.stringify(type)} is not supported (supported: ${PRE_TOKENIZERS})`);
+    else
+      throw new UserError(
+        `tokenizer.json: pre_tokenizer ${JSON.stringify(type)} is not supported (supported: ${PRE_TOKENIZERS})`,
+      );
   };
-  if (spec === null || spec === undefined) throw new UserError("tokenizer.json: a byte-level BPE needs a pre_tokenizer (ByteLevel)");
+  if (spec === null || spec === undefined)
+    throw new UserError("tokenizer.json: a byte-level BPE needs a pre_tokenizer (ByteLevel)");
   add(spec);
-  if (!hasByteLevel(spec)) throw new UserError("tokenizer.json: only byte-level BPE is supported: the pre_tokenizer must include ByteLevel");
+  if (!hasByteLevel(spec))
+    throw new UserError("tokenizer.json: only byte-level BPE is supported: the pre_tokenizer must include ByteLevel");
   const only = steps.length === 1 ? steps[0]! : null;
   const single = only && only.kind === "split" && only.behavior === "Isolated" && !only.invert ? only.re : null;
   return { steps, single };
@@ -414,7 +445,13 @@ export interface AddedToken {
 }
 
 export function parseAddedToken(t: unknown): AddedToken {
-  if (!isObject(t) || typeof t.content !== "string" || !Number.isInteger(t.id) || (t.id as number) < 0 || t.content === "") {
+  if (
+    !isObject(t) ||
+    typeof t.content !== "string" ||
+    !Number.isInteger(t.id) ||
+    (t.id as number) < 0 ||
+    t.content === ""
+  ) {
     throw new UserError(`tokenizer.json: malformed added_tokens entry ${JSON.stringify(t)}`);
   }
   const special = t.special === true;
@@ -431,7 +468,15 @@ export function parseAddedToken(t: unknown): AddedToken {
 }
 
 export function addedTokenJSON(t: AddedToken): JsonObject {
-  return { id: t.id, content: t.content, single_word: t.singleWord, lstrip: t.lstrip, rstrip: t.rstrip, normalized: t.normalized, special: t.special };
+  return {
+    id: t.id,
+    content: t.content,
+    single_word: t.singleWord,
+    lstrip: t.lstrip,
+    rstrip: t.rstrip,
+    normalized: t.normalized,
+    special: t.special,
+  };
 }
 
 const isWs = (c: string): boolean => /^[\s\u0085]$/u.test(c) && c !== "\ufeff";
@@ -533,7 +578,9 @@ export function compilePostProcessor(spec: unknown): CompiledPostProcessor {
       return;
     }
     if (type !== "TemplateProcessing") {
-      throw new UserError(`tokenizer.json: post_processor ${JSON.stringify(type)} is not supported (supported: ${POST_PROCESSORS})`);
+      throw new UserError(
+        `tokenizer.json: post_processor ${JSON.stringify(type)} is not supported (supported: ${POST_PROCESSORS})`,
+      );
     }
     const single = Array.isArray(o.single) ? o.single : [];
     const specials = isObject(o.special_tokens) ? o.special_tokens : {};
@@ -549,7 +596,9 @@ export function compilePostProcessor(spec: unknown): CompiledPostProcessor {
       const name = piece.SpecialToken.id;
       const entry = specials[name];
       if (!isObject(entry) || !Array.isArray(entry.ids)) {
-        throw new UserError(`tokenizer.json: TemplateProcessing names ${JSON.stringify(name)} but special_tokens lacks its ids`);
+        throw new UserError(
+          `tokenizer.json: TemplateProcessing names ${JSON.stringify(name)} but special_tokens lacks its ids`,
+        );
       }
       (seenSeq ? out.suffix : out.prefix).push(...(entry.ids as number[]));
     }

@@ -313,7 +313,8 @@ export class BpeTokenizer implements TokenizerLike {
     this.added = [...parts.added].sort((a, b) => a.id - b.id);
     let size = parts.tokenBytes.length;
     for (const t of this.added) {
-      if (this.addedByContent.has(t.content)) throw new UserError(`tokenizer: added token ${JSON.stringify(t.content)} appears twice`);
+      if (this.addedByContent.has(t.content))
+        throw new UserError(`tokenizer: added token ${JSON.stringify(t.content)} appears twice`);
       if (this.addedById.has(t.id)) throw new UserError(`tokenizer: two added tokens have id ${t.id}`);
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
@@ -322,7 +323,8 @@ export class BpeTokenizer implements TokenizerLike {
     }
     if (size >= 2097152) throw new UserError("tokenizer: vocabulary too large (ids must be < 2097152)");
     for (let id = 0; id < size; id++) {
-      if (!this.tokenBytes[id] && !this.addedById.has(id)) throw new UserError(`tokenizer: id ${id} is neither a vocabulary token nor an added token`);
+      if (!this.tokenBytes[id] && !this.addedById.has(id))
+        throw new UserError(`tokenizer: id ${id} is neither a vocabulary token nor an added token`);
     }
     this.vocabSize = size;
     this.specials = this.added.filter((t) => t.special).map((t) => t.content);
@@ -332,7 +334,10 @@ export class BpeTokenizer implements TokenizerLike {
       if (b && b.length === 1 && this.byteIds[b[0]!] === -1 && !this.rawVocab.has(id)) this.byteIds[b[0]!] = id;
     }
     for (let v = 0; v < 256; v++) {
-      if (this.byteIds[v] === -1) throw new UserError(`tokenizer: vocabulary has no token for byte 0x${v.toString(16)} (byte-level BPE needs all 256)`);
+      if (this.byteIds[v] === -1)
+        throw new UserError(
+          `tokenizer: vocabulary has no token for byte 0x${v.toString(16)} (byte-level BPE needs all 256)`,
+        );
     }
     for (let r = 0; r < parts.merges.length; r++) {
       const [a, b] = parts.merges[r]!;
@@ -361,7 +366,10 @@ export class BpeTokenizer implements TokenizerLike {
       if (s === null) return -1;
       if (s !== undefined) {
         const t = this.addedByContent.get(s);
-        if (!t) throw new UserError(`tokenizer: ${JSON.stringify(s)} (bos/eos token) is not an added token of this tokenizer`);
+        if (!t)
+          throw new UserError(
+            `tokenizer: ${JSON.stringify(s)} (bos/eos token) is not an added token of this tokenizer`,
+          );
         return t.id;
       }
       return this.addedByContent.get(fallback)?.id ?? dflt;
@@ -372,9 +380,21 @@ export class BpeTokenizer implements TokenizerLike {
   }
 
   /** The embedded model's layout: specials at ids 0..S-1 as special added tokens, GPT-2 pre-tokenization. */
-  protected static embedded(specials: readonly string[], tokenBytes: (Uint8Array | null)[], merges: Array<[number, number, number]>): BpeTokenizer {
+  protected static embedded(
+    specials: readonly string[],
+    tokenBytes: (Uint8Array | null)[],
+    merges: Array<[number, number, number]>,
+  ): BpeTokenizer {
     validateSpecials(specials);
-    const added: AddedToken[] = specials.map((content, id) => ({ id, content, special: true, normalized: false, lstrip: false, rstrip: false, singleWord: false }));
+    const added: AddedToken[] = specials.map((content, id) => ({
+      id,
+      content,
+      special: true,
+      normalized: false,
+      lstrip: false,
+      rstrip: false,
+      singleWord: false,
+    }));
     return new BpeTokenizer({ tokenBytes, merges, added, pipeline: EMBEDDED_PIPELINE, ignoreMerges: false });
   }
 
@@ -384,16 +404,15 @@ export class BpeTokenizer implements TokenizerLike {
    * Trains a byte-level BPE on the texts (strings; special-token strings inside them are treated as separators and
    * never merged). Pair counts are maintained incrementally: each merge only touches the words containing the pair.
    */
-  static async train(
-    texts: Iterable<string> | AsyncIterable<string>,
-    opts: TrainOptions,
-  ): Promise<BpeTokenizer> {
+  static async train(texts: Iterable<string> | AsyncIterable<string>, opts: TrainOptions): Promise<BpeTokenizer> {
     const specials = [...(opts.specials ?? SPECIAL_TOKENS)];
     validateSpecials(specials);
     const minFrequency = opts.minFrequency ?? 2;
     const base = specials.length + 256;
     if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < base) {
-      throw new Error(`tokenizer: vocabSize must be an integer >= ${base} (specials + 256 bytes), got ${opts.vocabSize}`);
+      throw new Error(
+        `tokenizer: vocabSize must be an integer >= ${base} (specials + 256 bytes), got ${opts.vocabSize}`,
+      );
     }
     if (opts.vocabSize >= 2097152) throw new Error("tokenizer: vocabSize must be < 2097152");
     const specialRe = makeSpecialSplitter(specials);
@@ -575,7 +594,12 @@ export class BpeTokenizer implements TokenizerLike {
     };
     const plain = (s: string): void => this.pieces(s, (p) => out.push(p));
     if (!this.normalize) this.rawMatchers[which].split(text, plain, push);
-    else this.rawMatchers[which].split(text, (seg) => this.normMatchers[which].split(this.normalize!(seg), plain, push), push);
+    else
+      this.rawMatchers[which].split(
+        text,
+        (seg) => this.normMatchers[which].split(this.normalize!(seg), plain, push),
+        push,
+      );
     return out;
   }
 
@@ -715,7 +739,6 @@ export class BpeTokenizer implements TokenizerLike {
     for (let i = 0; i >= 0; i = next[i]!) out.push(sym[i]!);
     return out;
   }
-
 
   // ------------------------------------------------------------------ decoding
 
@@ -890,8 +913,10 @@ export class BpeTokenizer implements TokenizerLike {
     const o = obj as Record<string, Json>;
     const model = o.model as JsonObject | undefined;
     if (!model || typeof model !== "object") fail("missing 'model'");
-    if (model!.type !== undefined && model!.type !== "BPE") fail(`model.type ${JSON.stringify(model!.type)} is not supported (supported: byte-level "BPE")`);
-    if (model!.byte_fallback === true) fail("model.byte_fallback (SentencePiece-style BPE) is not supported (supported: byte-level BPE)");
+    if (model!.type !== undefined && model!.type !== "BPE")
+      fail(`model.type ${JSON.stringify(model!.type)} is not supported (supported: byte-level "BPE")`);
+    if (model!.byte_fallback === true)
+      fail("model.byte_fallback (SentencePiece-style BPE) is not supported (supported: byte-level BPE)");
     if (model!.dropout != null && model!.dropout !== 0) fail("model.dropout is not supported");
     for (const k of ["continuing_subword_prefix", "end_of_word_suffix"] as const) {
       if (model![k] != null && model![k] !== "") fail(`model.${k} is not supported (byte-level BPE has none)`);
@@ -940,7 +965,8 @@ export class BpeTokenizer implements TokenizerLike {
       const a = strToId.get(l!);
       const b = strToId.get(r!);
       const c = strToId.get(l! + r!);
-      if (a === undefined || b === undefined || c === undefined) fail(`merge ${JSON.stringify(m)} refers to unknown tokens`);
+      if (a === undefined || b === undefined || c === undefined)
+        fail(`merge ${JSON.stringify(m)} refers to unknown tokens`);
       merges.push([a!, b!, c!]);
     }
     const pipeline: PipelineSpec = {
@@ -983,7 +1009,15 @@ export class ByteTokenizer extends BpeTokenizer {
     super({
       tokenBytes,
       merges: [],
-      added: specials.map((content, id) => ({ id, content, special: true, normalized: false, lstrip: false, rstrip: false, singleWord: false })),
+      added: specials.map((content, id) => ({
+        id,
+        content,
+        special: true,
+        normalized: false,
+        lstrip: false,
+        rstrip: false,
+        singleWord: false,
+      })),
       pipeline: EMBEDDED_PIPELINE,
       ignoreMerges: false,
     });

@@ -17,13 +17,19 @@ export function validateDatums(datums: Datum[], vocab: number, ctx: number): voi
     if (!n) throw new Error(`datum ${i}: modelInput is empty`);
     if (n > ctx) throw new Error(`datum ${i}: ${n} tokens exceed the model's context length ${ctx}`);
     const li = d.lossInputs;
-    if (!li || li.targetTokens?.length !== n) throw new Error(`datum ${i}: lossInputs.targetTokens must have ${n} entries (one per modelInput token)`);
+    if (!li || li.targetTokens?.length !== n)
+      throw new Error(`datum ${i}: lossInputs.targetTokens must have ${n} entries (one per modelInput token)`);
     if (li.weights?.length !== n) throw new Error(`datum ${i}: lossInputs.weights must have ${n} entries`);
     for (const [name, arr] of Object.entries(li)) {
-      if (arr !== undefined && (arr as number[]).length !== n) throw new Error(`datum ${i}: lossInputs.${name} has ${(arr as number[]).length} entries, expected ${n}`);
+      if (arr !== undefined && (arr as number[]).length !== n)
+        throw new Error(`datum ${i}: lossInputs.${name} has ${(arr as number[]).length} entries, expected ${n}`);
     }
-    for (const t of d.modelInput) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`datum ${i}: modelInput token ${t} out of range [0, ${vocab})`);
-    for (const t of li.targetTokens) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`datum ${i}: target token ${t} out of range [0, ${vocab})`);
+    for (const t of d.modelInput)
+      if (!Number.isInteger(t) || t < 0 || t >= vocab)
+        throw new Error(`datum ${i}: modelInput token ${t} out of range [0, ${vocab})`);
+    for (const t of li.targetTokens)
+      if (!Number.isInteger(t) || t < 0 || t >= vocab)
+        throw new Error(`datum ${i}: target token ${t} out of range [0, ${vocab})`);
     for (const w of li.weights) if (!Number.isFinite(w)) throw new Error(`datum ${i}: non-finite loss weight`);
   });
 }
@@ -65,7 +71,14 @@ function checkTemperature(t: number): number {
   return t;
 }
 
-function forwardChunk(model: LlamaModel, datums: Datum[], idx: number[], withEnt: boolean, keep = true, temperature = 1): ChunkFwd {
+function forwardChunk(
+  model: LlamaModel,
+  datums: Datum[],
+  idx: number[],
+  withEnt: boolean,
+  keep = true,
+  temperature = 1,
+): ChunkFwd {
   const cache = model.forward(packSequences(idx.map((i) => datums[i]!.modelInput)), keep);
   const N = cache.N;
   temper(model, cache.logits, N, temperature);
@@ -75,7 +88,8 @@ function forwardChunk(model: LlamaModel, datums: Datum[], idx: number[], withEnt
     targets.set(datums[i]!.lossInputs.targetTokens, o);
     o += datums[i]!.modelInput.length;
   }
-  const logp = new Float32Array(N), lse = new Float32Array(N);
+  const logp = new Float32Array(N),
+    lse = new Float32Array(N);
   const ent = withEnt ? new Float32Array(N) : null;
   model.kernels.logsoftmaxFwd(cache.logits, N, model.V, targets, logp, lse, ent);
   return { cache, targets, logp, lse, ent };
@@ -127,7 +141,7 @@ export function lossForwardBackward(
   datums: Datum[],
   spec: LossSpec,
   grads: Map<string, Float32Array>,
-  opts: { maxTokens?: number; /** Loss function override (tests). */ lossFn?: typeof computeLossShared } = {},
+  opts: { maxTokens?: number /** Loss function override (tests). */; lossFn?: typeof computeLossShared } = {},
 ): ForwardBackwardResult {
   validateDatums(datums, model.V, model.ctx);
   if (datums.length === 0) return { loss: 0, logprobs: [], metrics: { tokens: 0 } };
@@ -136,8 +150,12 @@ export function lossForwardBackward(
   const withEnt = needsEntropy(spec);
   const computeLoss = opts.lossFn ?? computeLossShared;
   const chunks = chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS);
-  const logprobs: number[][] = datums.map((d) => d.lossInputs.samplingLogprobs?.slice() ?? new Array<number>(d.modelInput.length).fill(0));
-  const entropies: number[][] | undefined = withEnt ? datums.map((d) => new Array<number>(d.modelInput.length).fill(0)) : undefined;
+  const logprobs: number[][] = datums.map(
+    (d) => d.lossInputs.samplingLogprobs?.slice() ?? new Array<number>(d.modelInput.length).fill(0),
+  );
+  const entropies: number[][] | undefined = withEnt
+    ? datums.map((d) => new Array<number>(d.modelInput.length).fill(0))
+    : undefined;
   const used: { dl: number[][]; de: number[][] | null }[] = [];
   const backwardWith = (f: ChunkFwd, idx: number[], dl: number[][], de: number[][] | null) => {
     const N = f.cache.N;
@@ -192,6 +210,7 @@ export function lossForwardBackward(
     });
   }
   const result = (single ?? final)!;
-  if (!Number.isFinite(result.loss)) throw new Error(`loss is ${result.loss} (gradients were accumulated: call zeroGrad)`);
+  if (!Number.isFinite(result.loss))
+    throw new Error(`loss is ${result.loss} (gradients were accumulated: call zeroGrad)`);
   return { loss: result.loss, logprobs, metrics: { ...result.metrics, microbatches: chunks.length, corrections } };
 }

@@ -63,7 +63,24 @@ export const MBPP_SPLITS = {
 export type MbppSplit = keyof typeof MBPP_SPLITS;
 
 /** MultiPL-E languages this harness can execute (the data has more). */
-export const MULTIPLE_LANGS: readonly Language[] = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl", "r", "rkt", "ml", "scala"];
+export const MULTIPLE_LANGS: readonly Language[] = [
+  "py",
+  "rb",
+  "go",
+  "lua",
+  "js",
+  "ts",
+  "php",
+  "sh",
+  "cpp",
+  "java",
+  "rs",
+  "pl",
+  "r",
+  "rkt",
+  "ml",
+  "scala",
+];
 
 export const HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
 export const MBPP_STOP = ["\nassert", '\n"""', "\nprint(", "\nif __name__", "\n```"];
@@ -77,7 +94,9 @@ export function benchmarkDataDir(): string {
     if (fs.existsSync(path.join(c, "humaneval"))) return c;
     d = path.dirname(d);
   }
-  throw new UserError("benchmark data not found (expected data/benchmarks/ in the repository; set BATCODER_BENCHMARK_DIR)");
+  throw new UserError(
+    "benchmark data not found (expected data/benchmarks/ in the repository; set BATCODER_BENCHMARK_DIR)",
+  );
 }
 
 function readMaybeGz(file: string): string {
@@ -93,7 +112,6 @@ function readMaybeGz(file: string): string {
 function readJsonl(file: string): Record<string, unknown>[] {
   return parseJsonl(readMaybeGz(file), file);
 }
-
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
@@ -135,7 +153,13 @@ function entryFromAsserts(asserts: string[]): string | undefined {
  * One MBPP-style problem. `testPrelude` (setup code / imports) opens the appended tests; `programPrelude` is put
  * before the completion (the sanitized set's imports, which its reference solutions rely on).
  */
-function mbppProblem(r: Record<string, unknown>, benchmark: "mbpp" | "mbpp-sanitized", text: string, testPrelude: string, programPrelude: string): Problem {
+function mbppProblem(
+  r: Record<string, unknown>,
+  benchmark: "mbpp" | "mbpp-sanitized",
+  text: string,
+  testPrelude: string,
+  programPrelude: string,
+): Problem {
   const asserts = (r.test_list as string[]) ?? [];
   const tests = `${testPrelude}\n${asserts.join("\n")}\n`;
   return {
@@ -227,14 +251,18 @@ export function loadBenchmark(name: string): Problem[] {
   if (n === "mbpp+" || n === "mbppplus") return loadMbppPlus();
   if (n === "mbpp" || n.startsWith("mbpp:")) {
     const split = (n.split(":")[1] ?? "test") as MbppSplit;
-    if (!(split in MBPP_SPLITS)) throw new UserError(`unknown MBPP split '${split}' (use ${Object.keys(MBPP_SPLITS).join(", ")})`);
+    if (!(split in MBPP_SPLITS))
+      throw new UserError(`unknown MBPP split '${split}' (use ${Object.keys(MBPP_SPLITS).join(", ")})`);
     return loadMbpp(split);
   }
   if (n === "mbpp-sanitized") return loadMbppSanitized();
   const m = /^multipl-e(-mbpp|-humaneval)?:([a-z]+)$/.exec(n);
   if (m) {
     const lang = m[2] as Language;
-    if (!MULTIPLE_LANGS.includes(lang)) throw new UserError(`MultiPL-E language '${m[2]}' is not supported here (use one of: ${MULTIPLE_LANGS.join(", ")})`);
+    if (!MULTIPLE_LANGS.includes(lang))
+      throw new UserError(
+        `MultiPL-E language '${m[2]}' is not supported here (use one of: ${MULTIPLE_LANGS.join(", ")})`,
+      );
     return loadMultiPLE(m[1] === "-mbpp" ? "mbpp" : "humaneval", lang);
   }
   throw new UserError(`unknown benchmark '${name}'. Use: ${BENCHMARK_HELP}`);

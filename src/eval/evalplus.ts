@@ -137,7 +137,9 @@ export function parsePythonJson(line: string): unknown {
 
 function readLines(file: string): string[] {
   if (!fs.existsSync(file)) throw new UserError(`benchmark file missing: ${file}`);
-  return readTextMaybeGz(file).split("\n").filter((l) => l.trim());
+  return readTextMaybeGz(file)
+    .split("\n")
+    .filter((l) => l.trim());
 }
 
 const str = (v: unknown, what: string): string => {
@@ -145,7 +147,11 @@ const str = (v: unknown, what: string): string => {
   return v;
 };
 
-function toTask(line: string, dataset: "humaneval" | "mbpp", prompt?: (r: Record<string, unknown>) => string): EvalPlusTask {
+function toTask(
+  line: string,
+  dataset: "humaneval" | "mbpp",
+  prompt?: (r: Record<string, unknown>) => string,
+): EvalPlusTask {
   const r = parsePythonJson(line) as Record<string, unknown>;
   const taskId = str(r.task_id, "task_id");
   const atol = typeof r.atol === "number" ? r.atol : Number(r.atol ?? 0);
@@ -182,7 +188,11 @@ export function loadMbppPlusTasks(): EvalPlusTask[] {
       text = text.replace(/^'''\s*/, "").replace(/\s*'''$/, "");
       const link = MBPP_PLUS_V020_LINKS[n];
       if (link) text = text.replace(link, "");
-      const firstAssert = str(r.assertion ?? "", `${String(r.task_id)}.assertion`).split("\n").map((s) => s.trim()).find((s) => s.startsWith("assert")) ?? "";
+      const firstAssert =
+        str(r.assertion ?? "", `${String(r.task_id)}.assertion`)
+          .split("\n")
+          .map((s) => s.trim())
+          .find((s) => s.startsWith("assert")) ?? "";
       return `"""\n${text.trim()}\n${firstAssert}\n"""\n`;
     });
     if (!removed.has(Number(t.taskId.split("/")[1]))) out.push(t);
@@ -217,11 +227,21 @@ export function groundTruth(sandbox: Sandbox, t: EvalPlusTask, opts: EvalPlusOpt
   return p;
 }
 
-async function computeGroundTruth(sandbox: Sandbox, t: EvalPlusTask, key: string, opts: EvalPlusOptions): Promise<GroundTruth> {
+async function computeGroundTruth(
+  sandbox: Sandbox,
+  t: EvalPlusTask,
+  key: string,
+  opts: EvalPlusOptions,
+): Promise<GroundTruth> {
   const cacheFile = opts.cacheDir ? path.join(opts.cacheDir, `${key}.json`) : undefined;
   if (cacheFile && fs.existsSync(cacheFile)) {
     const g = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as GroundTruth;
-    if ((typeof g.expected === "string" || g.expected === null) && g.baseTime?.length === t.nBase && g.plusTime?.length === t.nPlus) return g;
+    if (
+      (typeof g.expected === "string" || g.expected === null) &&
+      g.baseTime?.length === t.nBase &&
+      g.plusTime?.length === t.nPlus
+    )
+      return g;
   }
   const sentinel = newSentinel();
   const r = await sandbox.run({
@@ -231,8 +251,13 @@ async function computeGroundTruth(sandbox: Sandbox, t: EvalPlusTask, key: string
     limits: { wallMs: 300_000, cpuSeconds: 300, memoryBytes: EVALPLUS_MEMORY, outputBytes: 64 * 1024 * 1024 },
   });
   const c = classify("py", r, sentinel);
-  if (!c.passed) throw new Error(`EvalPlus ground truth for ${t.taskId} failed in the sandbox: ${c.result} ${r.stderr.slice(-500)}`);
-  const o = JSON.parse(c.stdout.trim().split("\n").pop() ?? "") as { base_time: number[]; plus_time: number[]; expected: string | null };
+  if (!c.passed)
+    throw new Error(`EvalPlus ground truth for ${t.taskId} failed in the sandbox: ${c.result} ${r.stderr.slice(-500)}`);
+  const o = JSON.parse(c.stdout.trim().split("\n").pop() ?? "") as {
+    base_time: number[];
+    plus_time: number[];
+    expected: string | null;
+  };
   const g: GroundTruth = { expected: o.expected, baseTime: o.base_time, plusTime: o.plus_time };
   if (cacheFile) {
     writeFileAtomic(cacheFile, JSON.stringify(g));
@@ -250,37 +275,85 @@ export function timeLimits(times: number[], opts: EvalPlusOptions = {}): { limit
 }
 
 /** Judges one solution program (prompt + completion, or a sample's full `solution`) on a task's base and plus inputs. */
-export async function judgeEvalPlus(sandbox: Sandbox, t: EvalPlusTask, solution: string, opts: EvalPlusOptions & { limits?: Partial<SandboxLimits> } = {}): Promise<EvalPlusResult> {
+export async function judgeEvalPlus(
+  sandbox: Sandbox,
+  t: EvalPlusTask,
+  solution: string,
+  opts: EvalPlusOptions & { limits?: Partial<SandboxLimits> } = {},
+): Promise<EvalPlusResult> {
   const t0 = performance.now();
   const gt = await groundTruth(sandbox, t, opts);
   const b = timeLimits(gt.baseTime, opts);
   const p = timeLimits(gt.plusTime, opts);
-  const meta = { ...metaFor(t), base_limits: b.limits, base_timeout: b.timeout, plus_limits: p.limits, plus_timeout: p.timeout };
+  const meta = {
+    ...metaFor(t),
+    base_limits: b.limits,
+    base_timeout: b.timeout,
+    plus_limits: p.limits,
+    plus_timeout: p.timeout,
+  };
   const sentinel = newSentinel();
   const wallMs = Math.ceil((b.timeout + p.timeout + 20) * 1000);
   const r = await sandbox.run({
-    command: ["/usr/bin/python3", "-I", "/src/driver.py", "check", "/src/task.json", "/src/meta.json", "/src/expected.b64", "/src/solution.py"],
-    files: { "driver.py": EVALPLUS_DRIVER, "task.json": t.line, "meta.json": JSON.stringify(meta), "expected.b64": gt.expected ?? "", "solution.py": solution },
+    command: [
+      "/usr/bin/python3",
+      "-I",
+      "/src/driver.py",
+      "check",
+      "/src/task.json",
+      "/src/meta.json",
+      "/src/expected.b64",
+      "/src/solution.py",
+    ],
+    files: {
+      "driver.py": EVALPLUS_DRIVER,
+      "task.json": t.line,
+      "meta.json": JSON.stringify(meta),
+      "expected.b64": gt.expected ?? "",
+      "solution.py": solution,
+    },
     stdin: sentinel + "\n",
-    limits: { ...(opts.limits ?? {}), wallMs, cpuSeconds: Math.ceil(wallMs / 1000), memoryBytes: EVALPLUS_MEMORY, maxProcs: 64 },
+    limits: {
+      ...(opts.limits ?? {}),
+      wallMs,
+      cpuSeconds: Math.ceil(wallMs / 1000),
+      memoryBytes: EVALPLUS_MEMORY,
+      maxProcs: 64,
+    },
   });
   const c = classify("py", r, sentinel);
   const none: PhaseVerdict = { status: "fail", passed_inputs: 0, inputs: 0 };
   if (!c.passed) {
     const why = c.status === "passed" ? "failed: harness error" : c.result;
-    return { ...c, status: c.status === "passed" ? "error" : c.status, passed: false, result: `failed: harness: ${why}`, base: { ...none, inputs: t.nBase }, plus: { ...none, inputs: t.nPlus } };
+    return {
+      ...c,
+      status: c.status === "passed" ? "error" : c.status,
+      passed: false,
+      result: `failed: harness: ${why}`,
+      base: { ...none, inputs: t.nBase },
+      plus: { ...none, inputs: t.nPlus },
+    };
   }
   const v = JSON.parse(c.stdout.trim().split("\n").pop() ?? "") as { base: PhaseVerdict; plus: PhaseVerdict };
   const basePass = v.base.status === "pass";
   const plusPass = basePass && v.plus.status === "pass";
-  const failed = !basePass ? ["base", v.base] as const : !plusPass ? ["plus", v.plus] as const : undefined;
+  const failed = !basePass ? (["base", v.base] as const) : !plusPass ? (["plus", v.plus] as const) : undefined;
   const result = failed
     ? failed[1].status === "timeout"
       ? `timed out (${failed[0]} input ${failed[1].passed_inputs + 1} of ${failed[1].inputs})`
       : `failed: ${failed[0]} input ${failed[1].passed_inputs + 1} of ${failed[1].inputs}`
     : "passed";
   const status = plusPass ? "passed" : failed![1].status === "timeout" ? "timeout" : "failed";
-  return { ...c, stdout: "", status, passed: plusPass, result, wallMs: performance.now() - t0, base: v.base, plus: v.plus };
+  return {
+    ...c,
+    stdout: "",
+    status,
+    passed: plusPass,
+    result,
+    wallMs: performance.now() - t0,
+    base: v.base,
+    plus: v.plus,
+  };
 }
 
 /** Cache directory used by `batcoder eval` for ground truths (relative to the working directory). */
@@ -307,7 +380,11 @@ function toProblem(t: EvalPlusTask, benchmark: string): Problem {
     canonical: t.canonical,
     tests: `# EvalPlus differential testing: ${t.nBase} base + ${t.nPlus} plus inputs, expected outputs from the canonical solution`,
     assemble: (c: string) => t.prompt + c,
-    judge: (sandbox, sample, o) => judgeEvalPlus(sandbox, t, sample.solution ?? t.prompt + sample.completion, { cacheDir: gtCacheDir, limits: o.limits }),
+    judge: (sandbox, sample, o) =>
+      judgeEvalPlus(sandbox, t, sample.solution ?? t.prompt + sample.completion, {
+        cacheDir: gtCacheDir,
+        limits: o.limits,
+      }),
   };
 }
 

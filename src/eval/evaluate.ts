@@ -70,7 +70,13 @@ export interface ExecOptions {
   unsafeNoSandbox?: boolean;
   limits?: Partial<SandboxLimits>;
   /** done = programs executed so far; generated = samples generated so far (= total when only scoring). */
-  onProgress?: (p: { done: number; generated: number; total: number; passed: number; phase: "generate" | "execute" }) => void;
+  onProgress?: (p: {
+    done: number;
+    generated: number;
+    total: number;
+    passed: number;
+    phase: "generate" | "execute";
+  }) => void;
 }
 
 /** A small async semaphore. */
@@ -92,7 +98,11 @@ export class Pool {
   }
 }
 
-function resolveProblems(benchmark: string | Problem[], limit?: number, taskIds?: string[]): { name: string; problems: Problem[] } {
+function resolveProblems(
+  benchmark: string | Problem[],
+  limit?: number,
+  taskIds?: string[],
+): { name: string; problems: Problem[] } {
   let problems = typeof benchmark === "string" ? loadBenchmark(benchmark) : benchmark;
   const name = typeof benchmark === "string" ? benchmark : (problems[0]?.benchmark ?? "custom");
   if (taskIds?.length) {
@@ -111,29 +121,56 @@ function resolveProblems(benchmark: string | Problem[], limit?: number, taskIds?
 }
 
 /** Runs one sample of a problem: its judge (EvalPlus) or the language executor on the assembled program. */
-export async function runSample(sandbox: Sandbox, p: Problem, s: SampleRecord, limits?: Partial<SandboxLimits>): Promise<Omit<ResultRecord, keyof SampleRecord>> {
+export async function runSample(
+  sandbox: Sandbox,
+  p: Problem,
+  s: SampleRecord,
+  limits?: Partial<SandboxLimits>,
+): Promise<Omit<ResultRecord, keyof SampleRecord>> {
   let r: JudgeResult;
   try {
-    if (s.solution !== undefined && !p.judge) throw new UserError(`sample for ${s.task_id} has a "solution" but no "completion"; only EvalPlus benchmarks take whole solutions`);
-    r = p.judge ? await p.judge(sandbox, s, { limits }) : await executeProgram(sandbox, p.language, p.assemble(s.completion), { limits });
+    if (s.solution !== undefined && !p.judge)
+      throw new UserError(
+        `sample for ${s.task_id} has a "solution" but no "completion"; only EvalPlus benchmarks take whole solutions`,
+      );
+    r = p.judge
+      ? await p.judge(sandbox, s, { limits })
+      : await executeProgram(sandbox, p.language, p.assemble(s.completion), { limits });
   } catch (e) {
     if ((e as { userFacing?: boolean }).userFacing) throw e;
-    r = { status: "error", passed: false, result: `failed: harness error: ${(e as Error).message}`, exitCode: null, stdout: "", stderr: "", wallMs: 0 };
+    r = {
+      status: "error",
+      passed: false,
+      result: `failed: harness error: ${(e as Error).message}`,
+      exitCode: null,
+      stdout: "",
+      stderr: "",
+      wallMs: 0,
+    };
   }
   return {
     passed: r.passed,
     result: r.result,
     status: r.status,
     wall_ms: Math.round(r.wallMs),
-    ...(r.base ? { base_passed: r.base.status === "pass", base_status: r.base.status, plus_status: r.plus?.status } : {}),
+    ...(r.base
+      ? { base_passed: r.base.status === "pass", base_status: r.base.status, plus_status: r.plus?.status }
+      : {}),
   };
 }
 
 /** Runs samples (task_id + completion) against their problems in the sandbox. Order of results = order of samples. */
-export async function executeSamples(problems: Problem[], samples: SampleRecord[], opts: ExecOptions = {}): Promise<ResultRecord[]> {
+export async function executeSamples(
+  problems: Problem[],
+  samples: SampleRecord[],
+  opts: ExecOptions = {},
+): Promise<ResultRecord[]> {
   const byId = new Map(problems.map((p) => [p.taskId, p]));
   for (const s of samples) {
-    if (!byId.has(s.task_id)) throw new UserError(`sample for unknown task_id '${s.task_id}' (not in ${problems[0]?.benchmark ?? "the benchmark"})`);
+    if (!byId.has(s.task_id))
+      throw new UserError(
+        `sample for unknown task_id '${s.task_id}' (not in ${problems[0]?.benchmark ?? "the benchmark"})`,
+      );
   }
   const sandbox = new Sandbox({ unsafe: opts.unsafeNoSandbox, limits: opts.limits });
   const pool = new Pool(opts.concurrency ?? 2);
@@ -153,7 +190,13 @@ export async function executeSamples(problems: Problem[], samples: SampleRecord[
   );
 }
 
-export function summarize(benchmark: string, problems: Problem[], results: ResultRecord[], ks: number[], extra: Partial<EvalSummary> = {}): EvalSummary {
+export function summarize(
+  benchmark: string,
+  problems: Problem[],
+  results: ResultRecord[],
+  ks: number[],
+  extra: Partial<EvalSummary> = {},
+): EvalSummary {
   const per = new Map<string, TaskSummary>();
   for (const p of problems) per.set(p.taskId, { task_id: p.taskId, n: 0, c: 0 });
   const status: Partial<Record<ExecStatus, number>> = {};
@@ -220,11 +263,14 @@ export interface EvaluateOptions extends ExecOptions {
 }
 
 /** The library entry point (the trainer calls this): generate, execute, score. */
-export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summary: EvalSummary; results: ResultRecord[] }> {
+export async function evaluateBenchmark(
+  opts: EvaluateOptions,
+): Promise<{ summary: EvalSummary; results: ResultRecord[] }> {
   const t0 = performance.now();
   const { name, problems } = resolveProblems(opts.benchmark, opts.limit, opts.taskIds);
   const format = opts.format ?? "completion";
-  if (format === "instruct" && !opts.generator.supportsChat) throw new UserError(`model '${opts.generator.name}' has no chat endpoint; use --format completion`);
+  if (format === "instruct" && !opts.generator.supportsChat)
+    throw new UserError(`model '${opts.generator.name}' has no chat endpoint; use --format completion`);
   const n = opts.n ?? 1;
   const ks = (opts.k ?? [1]).filter((k) => k <= n);
   if (ks.length === 0) throw new UserError(`every k in --k exceeds --n ${n}; pass@k needs n >= k`);
@@ -269,7 +315,13 @@ export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summar
     chunk.forEach((p, j) => {
       (outs[j] ?? []).forEach((g, si) => {
         const completion = format === "instruct" ? completionFromChat(p, g.text) : completionFromBase(p, g.text);
-        const sample: SampleRecord = { task_id: p.taskId, completion, raw: g.text, finish_reason: g.finishReason, sample_index: si };
+        const sample: SampleRecord = {
+          task_id: p.taskId,
+          completion,
+          raw: g.text,
+          finish_reason: g.finishReason,
+          sample_index: si,
+        };
         generated++;
         pending.push(
           pool.run(async () => {
@@ -296,7 +348,9 @@ export async function evaluateBenchmark(opts: EvaluateOptions): Promise<{ summar
 }
 
 /** Scores an existing samples file/array without a model (the reference harnesses' workflow). */
-export async function scoreSamples(opts: ExecOptions & { benchmark: string | Problem[]; samples: SampleRecord[]; k?: number[]; outDir?: string }): Promise<{ summary: EvalSummary; results: ResultRecord[] }> {
+export async function scoreSamples(
+  opts: ExecOptions & { benchmark: string | Problem[]; samples: SampleRecord[]; k?: number[]; outDir?: string },
+): Promise<{ summary: EvalSummary; results: ResultRecord[] }> {
   const t0 = performance.now();
   const { name, problems } = resolveProblems(opts.benchmark);
   const results = await executeSamples(problems, opts.samples, opts);
@@ -304,10 +358,16 @@ export async function scoreSamples(opts: ExecOptions & { benchmark: string | Pro
   for (const s of opts.samples) perTaskN.set(s.task_id, (perTaskN.get(s.task_id) ?? 0) + 1);
   const minN = Math.min(...perTaskN.values());
   const ks = (opts.k ?? [1]).filter((k) => k <= minN);
-  const summary = summarize(name, problems.filter((p) => perTaskN.has(p.taskId)), results, ks.length ? ks : [1], {
-    wallSeconds: (performance.now() - t0) / 1000,
-    sandbox: opts.unsafeNoSandbox ? "unsafe" : new Sandbox({ unsafe: opts.unsafeNoSandbox }).mode,
-  });
+  const summary = summarize(
+    name,
+    problems.filter((p) => perTaskN.has(p.taskId)),
+    results,
+    ks.length ? ks : [1],
+    {
+      wallSeconds: (performance.now() - t0) / 1000,
+      sandbox: opts.unsafeNoSandbox ? "unsafe" : new Sandbox({ unsafe: opts.unsafeNoSandbox }).mode,
+    },
+  );
   if (opts.outDir) writeEvalOutputs(opts.outDir, results, summary);
   return { summary, results };
 }
@@ -323,9 +383,15 @@ export function readSamplesFile(file: string): SampleRecord[] {
   const out: SampleRecord[] = [];
   parseJsonl(text, file).forEach((r, i) => {
     if (typeof r.task_id !== "string" || (typeof r.completion !== "string" && typeof r.solution !== "string")) {
-      throw new UserError(`${file}: record ${i + 1}: each line needs string fields "task_id" and "completion" (EvalPlus: or "solution")`);
+      throw new UserError(
+        `${file}: record ${i + 1}: each line needs string fields "task_id" and "completion" (EvalPlus: or "solution")`,
+      );
     }
-    out.push(typeof r.completion === "string" ? { task_id: r.task_id, completion: r.completion } : { task_id: r.task_id, completion: "", solution: r.solution as string });
+    out.push(
+      typeof r.completion === "string"
+        ? { task_id: r.task_id, completion: r.completion }
+        : { task_id: r.task_id, completion: "", solution: r.solution as string },
+    );
   });
   if (out.length === 0) throw new UserError(`${file} holds no samples`);
   return out;
@@ -339,7 +405,19 @@ export function writeEvalOutputs(outDir: string, results: ResultRecord[], summar
     fs.writeFileSync(p + ".tmp", data);
     fs.renameSync(p + ".tmp", p);
   };
-  write("samples.jsonl", jsonl(results.map(({ task_id, completion, solution, raw, finish_reason, sample_index }) => ({ task_id, completion, solution, raw, finish_reason, sample_index }))));
+  write(
+    "samples.jsonl",
+    jsonl(
+      results.map(({ task_id, completion, solution, raw, finish_reason, sample_index }) => ({
+        task_id,
+        completion,
+        solution,
+        raw,
+        finish_reason,
+        sample_index,
+      })),
+    ),
+  );
   write("results.jsonl", jsonl(results));
   write("summary.json", JSON.stringify(summary, null, 2) + "\n");
 }
@@ -353,8 +431,14 @@ export function formatSummaryTable(s: EvalSummary): string {
     ["tasks", String(s.tasks)],
     ["samples", String(s.samples)],
     ["passed", `${s.passed} / ${s.samples}`],
-    ...(s.basePassAtK ? Object.entries(s.basePassAtK).map(([k, v]) => [`${k} (base tests)`, `${(v * 100).toFixed(2)}%`] as [string, string]) : []),
-    ...Object.entries(s.passAtK).map(([k, v]) => [s.basePassAtK ? `${k} (base + extra tests)` : k, `${(v * 100).toFixed(2)}%`] as [string, string]),
+    ...(s.basePassAtK
+      ? Object.entries(s.basePassAtK).map(
+          ([k, v]) => [`${k} (base tests)`, `${(v * 100).toFixed(2)}%`] as [string, string],
+        )
+      : []),
+    ...Object.entries(s.passAtK).map(
+      ([k, v]) => [s.basePassAtK ? `${k} (base + extra tests)` : k, `${(v * 100).toFixed(2)}%`] as [string, string],
+    ),
     ...Object.entries(s.status).map(([k, v]) => [`status ${k}`, String(v)] as [string, string]),
     ["sandbox", s.sandbox],
     ["wall time", `${s.wallSeconds.toFixed(1)} s`],

@@ -15,7 +15,10 @@ export function passAtK(n: number, c: number, k: number): number {
 }
 
 /** Mean pass@k over tasks, each with its own (n, c); tasks with n < k are skipped (and counted). */
-export function meanPassAtK(tasks: readonly { n: number; c: number }[], k: number): { value: number; tasks: number; skipped: number } {
+export function meanPassAtK(
+  tasks: readonly { n: number; c: number }[],
+  k: number,
+): { value: number; tasks: number; skipped: number } {
   let sum = 0;
   let used = 0;
   let skipped = 0;

@@ -122,7 +122,10 @@ export function completionFromChat(problem: Problem, answer: string): string {
     const name = problem.entryPoint;
     const defRe = new RegExp(`(?:^|[\\s*&])(?:def|fn|func|function|sub)?\\s*${escapeRe(name)}\\s*\\(`);
     at = lines.findIndex((l) => defRe.test(l) && /[{:]\s*$|\)\s*$|do\s*$|\bthen\s*$/.test(l.trim()) === true);
-    if (at < 0) at = lines.findIndex((l) => /^\s*(?:def|fn|func|function|local function|public static|static)\b/.test(l) && l.includes(name + "("));
+    if (at < 0)
+      at = lines.findIndex(
+        (l) => /^\s*(?:def|fn|func|function|local function|public static|static)\b/.test(l) && l.includes(name + "("),
+      );
   }
   const lead = problem.prompt.endsWith("\n") ? "" : "\n";
   if (at < 0) return truncateAtStop(lead + code.replace(/^\n+/, ""), problem.stop);
@@ -133,7 +136,10 @@ export function completionFromChat(problem: Problem, answer: string): string {
   if (BRACE_LANGS.has(problem.language) && sigLine.trimEnd().endsWith("{")) {
     const end = matchingClose(after.join("\n"), problem.language);
     if (end >= 0) {
-      const body = after.join("\n").slice(0, end).replace(/[ \t]*$/, "");
+      const body = after
+        .join("\n")
+        .slice(0, end)
+        .replace(/[ \t]*$/, "");
       const testsClose = problem.tests.trimStart().startsWith("}");
       return lead + body + (testsClose ? "" : "}\n");
     }
@@ -147,7 +153,19 @@ export function completionFromChat(problem: Problem, answer: string): string {
   return truncateAtStop(lead + after.join("\n").replace(/^\n+/, ""), problem.stop);
 }
 
-const BRACE_LANGS: ReadonlySet<string> = new Set(["go", "js", "ts", "php", "cpp", "java", "rs", "sh", "pl", "r", "scala"]);
+const BRACE_LANGS: ReadonlySet<string> = new Set([
+  "go",
+  "js",
+  "ts",
+  "php",
+  "cpp",
+  "java",
+  "rs",
+  "sh",
+  "pl",
+  "r",
+  "scala",
+]);
 
 /**
  * Index in `src` of the `}` that closes a block opened just before `src` starts (depth 1), skipping string
@@ -174,7 +192,7 @@ export function matchingClose(src: string, lang: string): number {
       continue;
     }
     if (c === '"' || c === "`" || (c === "'" && lang !== "rs")) {
-      if (lang === "sh" && c === "'" ) {
+      if (lang === "sh" && c === "'") {
         const e = src.indexOf("'", i + 1);
         if (e < 0) return -1;
         i = e;

@@ -17,7 +17,9 @@ export const ProblemLineSchema = z
   .object({
     task_id: z.string().min(1, "must be a non-empty string"),
     prompt: z.string(),
-    entry_point: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a Python identifier (the function the test calls)"),
+    entry_point: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a Python identifier (the function the test calls)"),
     test: z.string().min(1, "must be a non-empty string (a check(candidate) function)"),
     canonical_solution: z.string().optional(),
   })
@@ -48,7 +50,9 @@ export function parseProblems(buf: Buffer, name: string): ProblemLine[] {
   try {
     text = utf8.decode(buf);
   } catch {
-    throw new UserError(`${name}:${firstBadUtf8Line(buf)}: not valid UTF-8 (the file must be UTF-8 encoded JSON lines)`);
+    throw new UserError(
+      `${name}:${firstBadUtf8Line(buf)}: not valid UTF-8 (the file must be UTF-8 encoded JSON lines)`,
+    );
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const records = parseJsonl(text, name);
@@ -63,10 +67,13 @@ export function parseProblems(buf: Buffer, name: string): ProblemLine[] {
       const issue = r.error.issues[0]!;
       const field = String(issue.path[0] ?? "?");
       const msg = issue.code === "invalid_type" && obj[field] === undefined ? "is missing" : issue.message;
-      throw new UserError(`${name}:${lineNo}: field "${field}" ${msg} (needed: task_id, prompt, entry_point, test; optional: canonical_solution)`);
+      throw new UserError(
+        `${name}:${lineNo}: field "${field}" ${msg} (needed: task_id, prompt, entry_point, test; optional: canonical_solution)`,
+      );
     }
     const seen = firstLine.get(r.data.task_id);
-    if (seen !== undefined) throw new UserError(`${name}:${lineNo}: duplicate task_id "${r.data.task_id}" (first on line ${seen})`);
+    if (seen !== undefined)
+      throw new UserError(`${name}:${lineNo}: duplicate task_id "${r.data.task_id}" (first on line ${seen})`);
     firstLine.set(r.data.task_id, lineNo);
     out.push(r.data);
   });

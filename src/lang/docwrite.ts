@@ -46,7 +46,8 @@ function findNode(root: SyntaxNode, types: Set<string>, fn: ExtractedFunction): 
   while (stack.length) {
     const n = stack.pop()!;
     if (n.end < fn.startByte || n.start > fn.endByte) continue;
-    if (types.has(n.type) && n.end === fn.endByte && n.start >= fn.startByte && (!best || n.start < best.start)) best = n;
+    if (types.has(n.type) && n.end === fn.endByte && n.start >= fn.startByte && (!best || n.start < best.start))
+      best = n;
     for (const c of n.children) stack.push(c);
   }
   return best;
@@ -68,7 +69,13 @@ export function docTargets(lang: LangId, src: string): DocTarget[] {
       const body = node?.children.find((c) => c.field === "body") ?? null;
       const first = body?.children.find((c) => c.named && c.type !== "comment") ?? null;
       if (!node || !body || !first) {
-        out.push({ ...base, insertAt: fn.startByte, replaceEnd: fn.startByte, indent: "", skip: "no function body found" });
+        out.push({
+          ...base,
+          insertAt: fn.startByte,
+          replaceEnd: fn.startByte,
+          indent: "",
+          skip: "no function body found",
+        });
         continue;
       }
       const ls = lineStart(src, first.start);
@@ -84,21 +91,39 @@ export function docTargets(lang: LangId, src: string): DocTarget[] {
     }
     // before the definition: the definition starts at its outermost wrapper (export, decorators, attributes)
     let def = node;
-    while (def?.parent && def.parent.end === fn.endByte && def.parent.start >= fn.startByte && def.parent.type !== "program") def = def.parent;
+    while (
+      def?.parent &&
+      def.parent.end === fn.endByte &&
+      def.parent.start >= fn.startByte &&
+      def.parent.type !== "program"
+    )
+      def = def.parent;
     const defStart = documented ? (def ? def.start : fn.startByte) : fn.startByte;
     let ls = lineStart(src, defStart);
     if (documented && def) {
       // the existing doc block: from the span's first line to the definition's line
       const docLs = lineStart(src, fn.startByte);
       if (docLs === ls) {
-        out.push({ ...base, insertAt: ls, replaceEnd: ls, indent: indentOf(src, ls), skip: "documentation on the definition line" });
+        out.push({
+          ...base,
+          insertAt: ls,
+          replaceEnd: ls,
+          indent: indentOf(src, ls),
+          skip: "documentation on the definition line",
+        });
         continue;
       }
       out.push({ ...base, insertAt: docLs, replaceEnd: ls, indent: indentOf(src, ls) });
       continue;
     }
     if (src.slice(ls, defStart).trim() !== "") {
-      out.push({ ...base, insertAt: ls, replaceEnd: ls, indent: indentOf(src, ls), skip: "the definition does not start its line" });
+      out.push({
+        ...base,
+        insertAt: ls,
+        replaceEnd: ls,
+        indent: indentOf(src, ls),
+        skip: "the definition does not start its line",
+      });
       continue;
     }
     ls = lineStart(src, defStart);
@@ -141,7 +166,10 @@ function parseSections(doc: string): ParsedDoc {
       }
       return es;
     };
-    const joined = body.map((l) => l.trim()).filter(Boolean).join(" ");
+    const joined = body
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(" ");
     if (header === "Parameters") out.params = entries();
     else if (header === "Raises") out.raises = entries();
     else if (header === "Returns") out.returns = joined;
@@ -153,7 +181,8 @@ function parseSections(doc: string): ParsedDoc {
 }
 
 function tagLines(style: string, d: ParsedDoc): string[] | null {
-  const p = d.params, t: string[] = [];
+  const p = d.params,
+    t: string[] = [];
   switch (style) {
     case "jsdoc":
       for (const e of p) t.push(`@param ${e.name} ${e.text}`);
@@ -237,12 +266,16 @@ export function renderDoc(lang: LangId, doc: string, ctx: RenderContext): string
     return s;
   };
   body = body.map(esc);
-  const ind = ctx.indent, eol = ctx.eol;
-  const line = (prefix: string, text: string): string => (text ? `${ind}${prefix}${text}` : `${ind}${prefix.trimEnd()}`).trimEnd();
+  const ind = ctx.indent,
+    eol = ctx.eol;
+  const line = (prefix: string, text: string): string =>
+    (text ? `${ind}${prefix}${text}` : `${ind}${prefix.trimEnd()}`).trimEnd();
   if (conv.placement === "docstring" || conv.close === '"""') {
     const open = conv.open ?? '"""';
     if (body.length === 1 && !body[0]!.endsWith('"')) return `${ind}${open}${body[0]}"""${eol}`;
-    return [`${ind}${open}${body[0] ?? ""}`.trimEnd(), ...body.slice(1).map((l) => line("", l)), `${ind}"""`].join(eol) + eol;
+    return (
+      [`${ind}${open}${body[0] ?? ""}`.trimEnd(), ...body.slice(1).map((l) => line("", l)), `${ind}"""`].join(eol) + eol
+    );
   }
   const lines: string[] = [];
   if (conv.open) lines.push(`${ind}${conv.open}`);

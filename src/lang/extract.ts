@@ -51,10 +51,29 @@ interface Described {
 }
 
 const PARAM_LIST_TYPES = new Set([
-  "parameters", "formal_parameters", "parameter_list", "method_parameters", "function_value_parameters",
-  "lambda_parameters", "patterns", "argument_list", "arguments", "class_parameters",
+  "parameters",
+  "formal_parameters",
+  "parameter_list",
+  "method_parameters",
+  "function_value_parameters",
+  "lambda_parameters",
+  "patterns",
+  "argument_list",
+  "arguments",
+  "class_parameters",
 ]);
-const PARAM_SKIP = new Set(["(", ")", ",", "comma", "open", "close", "comment", "line_comment", "block_comment", "multiline_comment"]);
+const PARAM_SKIP = new Set([
+  "(",
+  ")",
+  ",",
+  "comma",
+  "open",
+  "close",
+  "comment",
+  "line_comment",
+  "block_comment",
+  "multiline_comment",
+]);
 const ELIXIR_DEFS = new Set(["def", "defp", "defmacro", "defmacrop", "defguard", "defguardp", "defn", "defnp"]);
 const DOC_SKIP_RE = /copyright|licen[cs]e|spdx-license/i;
 
@@ -68,7 +87,17 @@ function firstOfTypes(n: SyntaxNode, types: Set<string> | string[]): SyntaxNode 
 function declaratorName(n: SyntaxNode | null): SyntaxNode | null {
   let cur = n;
   for (let i = 0; cur && i < 32; i++) {
-    if (["identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name", "type_identifier", "template_function"].includes(cur.type))
+    if (
+      [
+        "identifier",
+        "field_identifier",
+        "qualified_identifier",
+        "destructor_name",
+        "operator_name",
+        "type_identifier",
+        "template_function",
+      ].includes(cur.type)
+    )
       return cur;
     const d = cur.childByField("declarator");
     if (!d) return firstOfTypes(cur, ["identifier", "field_identifier"]);
@@ -134,7 +163,11 @@ function juliaFindCall(n: SyntaxNode | undefined): SyntaxNode | null {
 /** Recognises a function definition and its parts; null when `n` is not a named function. */
 function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
   const lang = spec.id;
-  const base = (name: SyntaxNode | string | null | undefined, params: SyntaxNode[], body?: SyntaxNode | null): Described | null => {
+  const base = (
+    name: SyntaxNode | string | null | undefined,
+    params: SyntaxNode[],
+    body?: SyntaxNode | null,
+  ): Described | null => {
     const nm = typeof name === "string" ? name : name?.text;
     if (!nm) return null;
     return { name: nm, node: n, outer: n, last: n, params, body: body === undefined ? n.childByField("body") : body };
@@ -156,8 +189,17 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
         if (p?.type === "variable_declarator" && p.childByField("value") === n) {
           name = p.childByField("name");
           const decl = p.parent;
-          if (decl && (decl.type === "lexical_declaration" || decl.type === "variable_declaration") && decl.namedChildren.length === 1) outer = decl;
-        } else if (p && (p.type === "public_field_definition" || p.type === "field_definition") && p.childByField("value") === n) {
+          if (
+            decl &&
+            (decl.type === "lexical_declaration" || decl.type === "variable_declaration") &&
+            decl.namedChildren.length === 1
+          )
+            outer = decl;
+        } else if (
+          p &&
+          (p.type === "public_field_definition" || p.type === "field_definition") &&
+          p.childByField("value") === n
+        ) {
           name = p.childByField("name") ?? p.childByField("property");
           outer = p;
         } else if (p?.type === "pair" && p.childByField("value") === n) {
@@ -169,7 +211,10 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
         } else if (!name) return null;
       }
       if (!name || name.type === "array_pattern" || name.type === "object_pattern") return null;
-      const params = n.type === "arrow_function" && n.childByField("parameter") ? [n.childByField("parameter")!] : paramNodes(paramList(n));
+      const params =
+        n.type === "arrow_function" && n.childByField("parameter")
+          ? [n.childByField("parameter")!]
+          : paramNodes(paramList(n));
       const d = base(name, params);
       if (d) {
         if (outer.parent?.type === "export_statement") outer = outer.parent;
@@ -183,10 +228,13 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
     case "go":
       if (n.type !== "function_declaration" && n.type !== "method_declaration") return null;
       {
-        const d = base(n.childByField("name"), paramNodes(n.childByField("parameters")).flatMap((p) => {
-          const names = p.childrenByField("name");
-          return names.length > 1 ? names : [p];
-        }));
+        const d = base(
+          n.childByField("name"),
+          paramNodes(n.childByField("parameters")).flatMap((p) => {
+            const names = p.childrenByField("name");
+            return names.length > 1 ? names : [p];
+          }),
+        );
         if (d && n.type === "method_declaration") {
           const recv = n.childByField("receiver");
           const t = recv ? firstOfTypes(recv, ["type_identifier"]) : null;
@@ -228,7 +276,12 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
       if (n.type !== "function_declaration") return null;
       const nm = n.childByField("name");
       if (!nm) return null;
-      const d = base(nm.type === "identifier" ? nm : nm.childByField("method") ?? nm.childByField("field") ?? nm.namedChildren[nm.namedChildren.length - 1], paramNodes(n.childByField("parameters")));
+      const d = base(
+        nm.type === "identifier"
+          ? nm
+          : (nm.childByField("method") ?? nm.childByField("field") ?? nm.namedChildren[nm.namedChildren.length - 1]),
+        paramNodes(n.childByField("parameters")),
+      );
       if (d && nm.type !== "identifier") d.className = nm.childByField("table")?.text ?? null;
       return d;
     }
@@ -252,9 +305,15 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
       if (!pat || pat.type !== "value_name") return null;
       const params = n.children.filter((c) => c.type === "parameter");
       const body = n.childByField("body");
-      if (params.length === 0 && !(body && (body.type === "fun_expression" || body.type === "function_expression"))) return null;
+      if (params.length === 0 && !(body && (body.type === "fun_expression" || body.type === "function_expression")))
+        return null;
       const d = base(pat, params, body);
-      if (d && n.parent?.type === "value_definition" && n.parent.namedChildren.filter((c) => c.type === "let_binding").length === 1) d.outer = n.parent;
+      if (
+        d &&
+        n.parent?.type === "value_definition" &&
+        n.parent.namedChildren.filter((c) => c.type === "let_binding").length === 1
+      )
+        d.outer = n.parent;
       return d;
     }
     case "haskell": {
@@ -267,7 +326,12 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
       const d = base(name, pats ? pats.namedChildren : [], n.childByField("match"));
       if (!d) return null;
       let last = n;
-      for (let s = nextNamedSibling(n, true); s && s.type === "function" && s.childByField("name")?.text === name.text; s = nextNamedSibling(s, true)) last = s;
+      for (
+        let s = nextNamedSibling(n, true);
+        s && s.type === "function" && s.childByField("name")?.text === name.text;
+        s = nextNamedSibling(s, true)
+      )
+        last = s;
       d.last = last;
       if (prev && prev.type === "signature" && prev.childByField("name")?.text === name.text) d.outer = prev;
       return d;
@@ -306,7 +370,10 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
       return base(n.childByField("name"), paramNodes(paramList(n)));
     case "scala":
       if (n.type !== "function_definition") return null;
-      return base(n.childByField("name"), n.childrenByField("parameters").flatMap((l) => paramNodes(l)));
+      return base(
+        n.childByField("name"),
+        n.childrenByField("parameters").flatMap((l) => paramNodes(l)),
+      );
     case "kotlin": {
       if (n.type !== "function_declaration") return null;
       const params = paramNodes(n.childOfType("function_value_parameters"));
@@ -314,8 +381,13 @@ function describe(spec: LanguageSpec, n: SyntaxNode): Described | null {
     }
     case "swift": {
       if (n.type !== "function_declaration" && n.type !== "init_declaration") return null;
-      const name = n.type === "init_declaration" ? "init" : n.childrenByField("name").find((c) => c.type === "simple_identifier");
-      return base(name, n.children.filter((c) => c.type === "parameter"), n.childByField("body"));
+      const name =
+        n.type === "init_declaration" ? "init" : n.childrenByField("name").find((c) => c.type === "simple_identifier");
+      return base(
+        name,
+        n.children.filter((c) => c.type === "parameter"),
+        n.childByField("body"),
+      );
     }
   }
   return null;
@@ -365,14 +437,18 @@ function classNameOf(spec: LanguageSpec, n: SyntaxNode): string | null {
 
 /** Strips comment markers from one comment's text. */
 export function stripCommentMarkers(text: string): string {
-  let t = text.replace(/\r\n?/g, "\n");
+  const t = text.replace(/\r\n?/g, "\n");
   // block comments
   let m: RegExpExecArray | null;
   if ((m = /^\s*\/\*\*?!?([\s\S]*?)\*\/\s*$/.exec(t))) {
     const lines = m[1]!.split("\n").map((l) => l.replace(/^\s*\*(?!\/) ?/, ""));
     return lines.join("\n");
   }
-  if ((m = /^\s*\(\*\*?([\s\S]*?)\*\)\s*$/.exec(t))) return m[1]!.split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join("\n");
+  if ((m = /^\s*\(\*\*?([\s\S]*?)\*\)\s*$/.exec(t)))
+    return m[1]!
+      .split("\n")
+      .map((l) => l.replace(/^\s*\* ?/, ""))
+      .join("\n");
   if ((m = /^\s*\{-\s*\|?([\s\S]*?)-\}\s*$/.exec(t))) return m[1]!;
   if ((m = /^\s*--\[(=*)\[([\s\S]*?)\]\1\]\s*$/.exec(t))) return m[2]!;
   if ((m = /^\s*#=([\s\S]*?)=#\s*$/.exec(t))) return m[1]!;
@@ -411,7 +487,8 @@ function pythonDocNode(fn: SyntaxNode): SyntaxNode | null {
   if (!body) return null;
   for (const c of body.namedChildren) {
     if (c.type === "comment") continue;
-    if (c.type === "expression_statement" && c.namedChildren.length === 1 && c.namedChildren[0]!.type === "string") return c;
+    if (c.type === "expression_statement" && c.namedChildren.length === 1 && c.namedChildren[0]!.type === "string")
+      return c;
     return null;
   }
   return null;
@@ -471,7 +548,8 @@ export function extractFunctionsParsed(pr: ParseResult): ExtractResult {
   const comments = cidx.comments.slice().sort((a, b) => a.start - b.start);
   const docNodes = cidx.docNodes;
   const errorSpans: Array<[number, number]> = [];
-  for (const n of root.descendants()) if (n.isError || n.isMissing) errorSpans.push([n.start, Math.max(n.end, n.start + 1)]);
+  for (const n of root.descendants())
+    if (n.isError || n.isMissing) errorSpans.push([n.start, Math.max(n.end, n.start + 1)]);
   const classTypes = new Set(spec.classNodeTypes);
   const out: ExtractedFunction[] = [];
 
@@ -563,10 +641,15 @@ function buildRecord(
   if (spec.id === "haskell" && d.outer.type === "signature") sigText = d.outer.text;
   else {
     const sigStart = src.indexOf(sigText, Math.min(d.outer.start, d.node.start));
-    const inSig = comments.filter((c) => c.start >= sigStart && c.end <= sigStart + sigText.length).map((c) => [c.start, c.end] as [number, number]);
+    const inSig = comments
+      .filter((c) => c.start >= sigStart && c.end <= sigStart + sigText.length)
+      .map((c) => [c.start, c.end] as [number, number]);
     if (inSig.length) sigText = removeRanges(sigText, inSig, sigStart);
   }
-  const signature = sigText.replace(/\s+/g, " ").replace(/\s*\{\s*$/, "").trim();
+  const signature = sigText
+    .replace(/\s+/g, " ")
+    .replace(/\s*\{\s*$/, "")
+    .trim();
 
   const startLine = (src.slice(0, start).match(/\n/g) ?? []).length + 1;
   const endLine = startLine + (src.slice(start, end).match(/\n/g) ?? []).length;

@@ -44,4 +44,13 @@ export {
   type ExtractedFunction,
   type ExtractResult,
 } from "./extract.js";
-export { docTargets, renderDoc, applyDocs, detectEol, type DocTarget, type DocEdit, type ApplyResult, type RenderContext } from "./docwrite.js";
+export {
+  docTargets,
+  renderDoc,
+  applyDocs,
+  detectEol,
+  type DocTarget,
+  type DocEdit,
+  type ApplyResult,
+  type RenderContext,
+} from "./docwrite.js";

@@ -205,7 +205,8 @@ export function rejectReason(source: string, maxChars = DEFAULT_MAX_PARSE_CHARS)
     if (c === 0) return "input looks binary (contains NUL bytes)";
     if ((c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12) || c === 0xfffd) ctrl++;
   }
-  if (head.length > 0 && ctrl / head.length > 0.1) return "input looks binary (many control or invalid UTF-8 characters)";
+  if (head.length > 0 && ctrl / head.length > 0.1)
+    return "input looks binary (many control or invalid UTF-8 characters)";
   return null;
 }
 
@@ -238,15 +239,29 @@ function tablesOf(language: Language): TypeTables {
  * the tree has errors); type names and named-ness come from per-language tables. Offsets are read for every
  * node: hidden tokens mean a node's span is not always the union of its visible children's.
  */
-function convert(source: string, cursor: TreeCursor, language: Language, withMissing: boolean, depthOut: { max: number }): SyntaxNode {
+function convert(
+  source: string,
+  cursor: TreeCursor,
+  language: Language,
+  withMissing: boolean,
+  depthOut: { max: number },
+): SyntaxNode {
   const lines = new LineIndex(source);
   const tt = tablesOf(language);
   const mk = (): SyntaxNode => {
     const id = cursor.nodeTypeId;
-    const name = id === 65535 ? "ERROR" : tt.names[id] ?? cursor.nodeType;
+    const name = id === 65535 ? "ERROR" : (tt.names[id] ?? cursor.nodeType);
     const named = id === 65535 ? true : tt.named[id] === 1;
     const f = cursor.currentFieldId;
-    return new SyntaxNode(lines, name, named, f ? tt.fields[f] ?? null : null, cursor.startIndex, cursor.endIndex, false);
+    return new SyntaxNode(
+      lines,
+      name,
+      named,
+      f ? (tt.fields[f] ?? null) : null,
+      cursor.startIndex,
+      cursor.endIndex,
+      false,
+    );
   };
   const root = new SyntaxNode(lines, cursor.nodeType, true, null, cursor.startIndex, cursor.endIndex, false);
   let cur = root;
@@ -277,13 +292,21 @@ function collectIssues(root: SyntaxNode, maxIssues: number): ParseIssue[] {
   while (stack.length && out.length < maxIssues) {
     const n = stack.pop()!;
     if (n.isMissing) {
-      out.push({ line: n.startRow + 1, col: n.startCol + 1, message: `missing ${n.named ? n.type : JSON.stringify(n.type)}` });
+      out.push({
+        line: n.startRow + 1,
+        col: n.startCol + 1,
+        message: `missing ${n.named ? n.type : JSON.stringify(n.type)}`,
+      });
       continue;
     }
     if (n.isError) {
       const t = n.text.trim();
       const snippet = t.length > 40 ? t.slice(0, 40) + "..." : t;
-      out.push({ line: n.startRow + 1, col: n.startCol + 1, message: snippet ? `syntax error near ${JSON.stringify(snippet)}` : "syntax error" });
+      out.push({
+        line: n.startRow + 1,
+        col: n.startCol + 1,
+        message: snippet ? `syntax error near ${JSON.stringify(snippet)}` : "syntax error",
+      });
       continue;
     }
     for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
@@ -301,11 +324,25 @@ export function parseCode(lang: LangId, source: string, opts: ParseOptions = {})
   const reason = rejectReason(source, opts.maxChars ?? DEFAULT_MAX_PARSE_CHARS);
   if (reason) {
     const s = typeof source === "string" ? source : "";
-    return { lang, source: s, tree: emptyTree(s), hasErrors: true, errors: [{ line: 1, col: 1, message: reason }], maxDepth: 0 };
+    return {
+      lang,
+      source: s,
+      tree: emptyTree(s),
+      hasErrors: true,
+      errors: [{ line: 1, col: 1, message: reason }],
+      maxDepth: 0,
+    };
   }
   const tree = parser.parse(source);
   if (!tree) {
-    return { lang, source, tree: emptyTree(source), hasErrors: true, errors: [{ line: 1, col: 1, message: "parser gave no tree" }], maxDepth: 0 };
+    return {
+      lang,
+      source,
+      tree: emptyTree(source),
+      hasErrors: true,
+      errors: [{ line: 1, col: 1, message: "parser gave no tree" }],
+      maxDepth: 0,
+    };
   }
   let root: SyntaxNode;
   let hasErrors: boolean;

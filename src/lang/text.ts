@@ -45,8 +45,15 @@ export function elixirDocString(n: SyntaxNode): SyntaxNode | null {
 }
 
 const JULIA_DEFS = new Set([
-  "function_definition", "assignment", "short_function_definition", "struct_definition", "module_definition",
-  "macro_definition", "abstract_definition", "const_statement", "macrocall_expression",
+  "function_definition",
+  "assignment",
+  "short_function_definition",
+  "struct_definition",
+  "module_definition",
+  "macro_definition",
+  "abstract_definition",
+  "const_statement",
+  "macrocall_expression",
 ]);
 
 function isJuliaDocString(n: SyntaxNode): boolean {
@@ -140,7 +147,10 @@ export function normalizeWhitespace(code: string): string {
     if (/^\s*$/.test(raw)) continue;
     const m = /^[ \t]*/.exec(raw)![0];
     const indent = m.replace(/\t/g, "    ");
-    const rest = raw.slice(m.length).replace(/[ \t]+/g, " ").trimEnd();
+    const rest = raw
+      .slice(m.length)
+      .replace(/[ \t]+/g, " ")
+      .trimEnd();
     out.push(indent + rest);
   }
   return dedent(out.join("\n"));

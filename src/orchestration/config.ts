@@ -20,15 +20,24 @@ export function parseSetValue(v: string): unknown {
 }
 
 /** Applies `key=value` overrides; keys must be fields of `shape` (unknown keys: a UserError with near names). */
-export function applySets(base: Record<string, unknown>, sets: string[], shape: Record<string, unknown> = RLConfigSchema.shape, prefix = ""): Record<string, unknown> {
+export function applySets(
+  base: Record<string, unknown>,
+  sets: string[],
+  shape: Record<string, unknown> = RLConfigSchema.shape,
+  prefix = "",
+): Record<string, unknown> {
   const out = { ...base };
   for (const s of sets) {
     const eq = s.indexOf("=");
     if (eq <= 0) throw new UserError(`--set expects key=value, got '${s}'`);
     const key = s.slice(prefix.length, eq).trim();
     if (!(key in shape)) {
-      const near = Object.keys(shape).filter((k) => k.includes(key) || key.includes(k)).slice(0, 3);
-      throw new UserError(`--set: unknown option '${prefix}${key}'${near.length ? ` (did you mean ${near.map((k) => prefix + k).join(", ")}?)` : ""}`);
+      const near = Object.keys(shape)
+        .filter((k) => k.includes(key) || key.includes(k))
+        .slice(0, 3);
+      throw new UserError(
+        `--set: unknown option '${prefix}${key}'${near.length ? ` (did you mean ${near.map((k) => prefix + k).join(", ")}?)` : ""}`,
+      );
     }
     out[key] = parseSetValue(s.slice(eq + 1));
   }
@@ -48,7 +57,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
   } catch (e) {
     throw new UserError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new UserError(`config file ${file} must hold a JSON object`);
+  if (!obj || typeof obj !== "object" || Array.isArray(obj))
+    throw new UserError(`config file ${file} must hold a JSON object`);
   return obj as Record<string, unknown>;
 }
 
@@ -85,7 +95,10 @@ export function toInt(name: string, v: string | undefined): number | undefined {
 /**
  * defaults < (run's saved config when resuming) < --config file < --set < dedicated flags.
  */
-export function resolveCli(values: { config?: string; set?: string[]; "run-name"?: string; resume?: boolean; corpus?: string; steps?: string }, extra: Record<string, unknown> = {}): ResolvedCli {
+export function resolveCli(
+  values: { config?: string; set?: string[]; "run-name"?: string; resume?: boolean; corpus?: string; steps?: string },
+  extra: Record<string, unknown> = {},
+): ResolvedCli {
   let raw: Record<string, unknown> = {};
   let wsRaw: Record<string, unknown> = {};
   const runName = values["run-name"];
@@ -101,13 +114,22 @@ export function resolveCli(values: { config?: string; set?: string[]; "run-name"
     const file = readConfigFile(values.config);
     // "recipe" (configs/paper-7b.json) describes the run for `batcoder recipe`; it is not an RL option.
     const { warmstart, recipe: _recipe, ...rest } = file as { warmstart?: Record<string, unknown>; recipe?: unknown };
-    if (warmstart !== undefined && (typeof warmstart !== "object" || warmstart === null)) throw new UserError(`${values.config}: "warmstart" must be an object`);
+    if (warmstart !== undefined && (typeof warmstart !== "object" || warmstart === null))
+      throw new UserError(`${values.config}: "warmstart" must be an object`);
     raw = { ...raw, ...rest };
     wsRaw = { ...wsRaw, ...(warmstart ?? {}) };
   }
   const sets = values.set ?? [];
-  raw = applySets(raw, sets.filter((s) => !s.startsWith("warmstart.")));
-  wsRaw = applySets(wsRaw, sets.filter((s) => s.startsWith("warmstart.")), WarmStartSchema.shape, "warmstart.");
+  raw = applySets(
+    raw,
+    sets.filter((s) => !s.startsWith("warmstart.")),
+  );
+  wsRaw = applySets(
+    wsRaw,
+    sets.filter((s) => s.startsWith("warmstart.")),
+    WarmStartSchema.shape,
+    "warmstart.",
+  );
   if (runName) raw.run_name = runName;
   if (values.corpus) raw.corpus = values.corpus;
   const steps = toInt("steps", values.steps);

@@ -87,18 +87,29 @@ const DEFAULT_DOC_TOKENS = 256;
 const DEFAULT_CODE_TOKENS = 512;
 
 /** The instruction conversations of the "chat" format. */
-export function chatMessagesFor(direction: "code2doc" | "doc2code", input: string, lang: LangId, signature?: string | null): ChatMessage[] {
+export function chatMessagesFor(
+  direction: "code2doc" | "doc2code",
+  input: string,
+  lang: LangId,
+  signature?: string | null,
+): ChatMessage[] {
   const name = LANGUAGES[lang].name;
   if (direction === "code2doc") {
     return [
       { role: "system", content: `You write documentation for functions.\n\n${DOC_FORMAT_SPEC}` },
-      { role: "user", content: `Write the documentation of this ${name} function. Reply with the documentation text only.\n\n${input}` },
+      {
+        role: "user",
+        content: `Write the documentation of this ${name} function. Reply with the documentation text only.\n\n${input}`,
+      },
     ];
   }
   const sig = signature ? `\n\nThe function starts with:\n${signature}` : "";
   return [
     { role: "system", content: `You write ${name} functions from their documentation.` },
-    { role: "user", content: `Write the ${name} function this documentation describes. Reply with the code only.\n\n${input}${sig}` },
+    {
+      role: "user",
+      content: `Write the ${name} function this documentation describes. Reply with the code only.\n\n${input}${sig}`,
+    },
   ];
 }
 
@@ -135,7 +146,13 @@ class SamplerDirections implements BatDirections {
         return {
           prompt: ids,
           n: p.n ?? 1,
-          params: { maxTokens: Math.max(1, Math.min(maxTokens, ctx - ids.length)), temperature: p.temperature ?? 0, topP: p.topP, stopTokenIds: stop, seed: (p.seed ?? 0) + i + k },
+          params: {
+            maxTokens: Math.max(1, Math.min(maxTokens, ctx - ids.length)),
+            temperature: p.temperature ?? 0,
+            topP: p.topP,
+            stopTokenIds: stop,
+            seed: (p.seed ?? 0) + i + k,
+          },
         };
       });
       const res = await this.sampler.sample(reqs);
@@ -147,25 +164,50 @@ class SamplerDirections implements BatDirections {
   private async chat(msgs: ChatMessage[][], p: DirectionParams, maxTokens: number): Promise<string[][]> {
     const gen = new SamplerGenerator(this.sampler, this.name);
     const inputs = this.renderChat ? msgs.map((m) => this.renderChat!(m)) : msgs.map((messages) => ({ messages }));
-    const res = await gen.generate(inputs, { n: p.n ?? 1, maxTokens, temperature: p.temperature ?? 0, topP: p.topP, seed: p.seed });
+    const res = await gen.generate(inputs, {
+      n: p.n ?? 1,
+      maxTokens,
+      temperature: p.temperature ?? 0,
+      topP: p.topP,
+      seed: p.seed,
+    });
     return res.map((r) => r.map((g) => g.text));
   }
 
   async document(items: readonly CodeInput[], p: DirectionParams = {}): Promise<string[][]> {
     const max = p.maxTokens ?? DEFAULT_DOC_TOKENS;
-    if (this.format === "chat") return (await this.chat(items.map((it) => chatMessagesFor("code2doc", it.code, it.lang)), p, max)).map((r) => r.map(docFromChat));
+    if (this.format === "chat")
+      return (
+        await this.chat(
+          items.map((it) => chatMessagesFor("code2doc", it.code, it.lang)),
+          p,
+          max,
+        )
+      ).map((r) => r.map(docFromChat));
     const tok = this.sampler.tokenizer;
-    return this.sampleIds(items.map((it) => code2docPrompt(tok, it.code, it.lang)), p, max);
+    return this.sampleIds(
+      items.map((it) => code2docPrompt(tok, it.code, it.lang)),
+      p,
+      max,
+    );
   }
 
   async implement(items: readonly DocInput[], p: DirectionParams = {}): Promise<string[][]> {
     const max = p.maxTokens ?? DEFAULT_CODE_TOKENS;
     if (this.format === "chat") {
-      const res = await this.chat(items.map((it) => chatMessagesFor("doc2code", it.doc, it.lang, it.signature)), p, max);
+      const res = await this.chat(
+        items.map((it) => chatMessagesFor("doc2code", it.doc, it.lang, it.signature)),
+        p,
+        max,
+      );
       return res.map((r, i) => r.map((a) => codeFromChat(a, items[i]!.lang, items[i]!.signature)));
     }
     const tok = this.sampler.tokenizer;
-    const res = await this.sampleIds(items.map((it) => doc2codePrompt(tok, it.doc, it.lang, { signature: it.signature ?? null })), p, max);
+    const res = await this.sampleIds(
+      items.map((it) => doc2codePrompt(tok, it.doc, it.lang, { signature: it.signature ?? null })),
+      p,
+      max,
+    );
     return res.map((r, i) => r.map((c) => (items[i]!.signature ?? "") + c));
   }
 
@@ -176,7 +218,9 @@ class SamplerDirections implements BatDirections {
  * Stop strings for the batcoder format over HTTP (OpenAI allows at most 4): the end of text and the markers a
  * model that lost track would start a new task with. `batcoder serve` also stops on <|eos|> as a token.
  */
-const URL_STOPS: string[] = ["<|eos|>", "<|bos|>", "<|code|>", "<|doc|>"].filter((t) => (SPECIAL_TOKENS as readonly string[]).includes(t));
+const URL_STOPS: string[] = ["<|eos|>", "<|bos|>", "<|code|>", "<|doc|>"].filter((t) =>
+  (SPECIAL_TOKENS as readonly string[]).includes(t),
+);
 
 class GeneratorDirections implements BatDirections {
   constructor(
@@ -188,9 +232,17 @@ class GeneratorDirections implements BatDirections {
     return this.gen.name;
   }
 
-  private async run(inputs: (string | { messages: ChatMessage[] })[], p: DirectionParams, maxTokens: number): Promise<string[][]> {
+  private async run(
+    inputs: (string | { messages: ChatMessage[] })[],
+    p: DirectionParams,
+    maxTokens: number,
+  ): Promise<string[][]> {
     const res = await this.gen.generate(inputs, {
-      n: p.n ?? 1, maxTokens, temperature: p.temperature ?? 0, topP: p.topP, seed: p.seed,
+      n: p.n ?? 1,
+      maxTokens,
+      temperature: p.temperature ?? 0,
+      topP: p.topP,
+      seed: p.seed,
       ...(this.format === "batcoder" ? { stop: URL_STOPS } : {}),
     });
     return res.map((r) => r.map((g) => g.text));
@@ -198,18 +250,37 @@ class GeneratorDirections implements BatDirections {
 
   async document(items: readonly CodeInput[], p: DirectionParams = {}): Promise<string[][]> {
     const max = p.maxTokens ?? DEFAULT_DOC_TOKENS;
-    if (this.format === "chat") return (await this.run(items.map((it) => ({ messages: chatMessagesFor("code2doc", it.code, it.lang) })), p, max)).map((r) => r.map(docFromChat));
-    const res = await this.run(items.map((it) => promptText("code2doc", it.code, it.lang).slice("<|bos|>".length)), p, max);
+    if (this.format === "chat")
+      return (
+        await this.run(
+          items.map((it) => ({ messages: chatMessagesFor("code2doc", it.code, it.lang) })),
+          p,
+          max,
+        )
+      ).map((r) => r.map(docFromChat));
+    const res = await this.run(
+      items.map((it) => promptText("code2doc", it.code, it.lang).slice("<|bos|>".length)),
+      p,
+      max,
+    );
     return res.map((r) => r.map((t) => t.trim()));
   }
 
   async implement(items: readonly DocInput[], p: DirectionParams = {}): Promise<string[][]> {
     const max = p.maxTokens ?? DEFAULT_CODE_TOKENS;
     if (this.format === "chat") {
-      const res = await this.run(items.map((it) => ({ messages: chatMessagesFor("doc2code", it.doc, it.lang, it.signature) })), p, max);
+      const res = await this.run(
+        items.map((it) => ({ messages: chatMessagesFor("doc2code", it.doc, it.lang, it.signature) })),
+        p,
+        max,
+      );
       return res.map((r, i) => r.map((a) => codeFromChat(a, items[i]!.lang, items[i]!.signature)));
     }
-    const res = await this.run(items.map((it) => promptText("doc2code", it.doc, it.lang, it.signature ?? null).slice("<|bos|>".length)), p, max);
+    const res = await this.run(
+      items.map((it) => promptText("doc2code", it.doc, it.lang, it.signature ?? null).slice("<|bos|>".length)),
+      p,
+      max,
+    );
     return res.map((r, i) => r.map((c) => ((items[i]!.signature ?? "") + c).trimEnd()));
   }
 
@@ -231,9 +302,12 @@ export async function openDirections(ref: string, opts: OpenDirectionsOptions = 
     return new GeneratorDirections(c, format, `${c.name} at ${ref}`);
   }
   const { sampler, dir } = await loadCheckpointSampler(ref, log, { allowDownload: opts.allowDownload ?? false });
-  const hasTaskTokens = sampler.tokenizer.tokenId("<|code2doc|>") !== undefined && sampler.tokenizer.tokenId("<|doc2code|>") !== undefined;
+  const hasTaskTokens =
+    sampler.tokenizer.tokenId("<|code2doc|>") !== undefined && sampler.tokenizer.tokenId("<|doc2code|>") !== undefined;
   if (want === "batcoder" && !hasTaskTokens) {
-    throw new UserError(`model ${ref}: its tokenizer has no <|code2doc|>/<|doc2code|> tokens, so the batcoder prompt format cannot be used; use --prompt-format chat`);
+    throw new UserError(
+      `model ${ref}: its tokenizer has no <|code2doc|>/<|doc2code|> tokens, so the batcoder prompt format cannot be used; use --prompt-format chat`,
+    );
   }
   const format: PromptFormat = want === "auto" ? (hasTaskTokens ? "batcoder" : "chat") : want;
   return new SamplerDirections(sampler, sampler.info.modelName, format, dir, opts.batchSize ?? 16, opts.renderChat);

@@ -11,7 +11,15 @@ import { unifiedDiff } from "../core/diff.js";
 import { writeFileAtomic } from "../core/jsonl.js";
 import { ProgressBar } from "../core/progress.js";
 import {
-  LANG_IDS, LANGUAGES, applyDocs, detectLanguage, docTargets, loadLanguage, type DocEdit, type DocTarget, type LangId,
+  LANG_IDS,
+  LANGUAGES,
+  applyDocs,
+  detectLanguage,
+  docTargets,
+  loadLanguage,
+  type DocEdit,
+  type DocTarget,
+  type LangId,
 } from "../lang/index.js";
 import { checkDoc, similarity, type Metric } from "../similarity/index.js";
 import { directorySources, normalizeInput } from "../corpus/sources.js";
@@ -57,7 +65,10 @@ export interface CollectOptions {
  * .gitignore honoured, the corpus reader's walk) are kept when their language is known and they decode,
  * and listed in `skipped` otherwise.
  */
-export async function collectSources(paths: readonly string[], opts: CollectOptions = {}): Promise<{ files: SourceText[]; skipped: FileProblem[] }> {
+export async function collectSources(
+  paths: readonly string[],
+  opts: CollectOptions = {},
+): Promise<{ files: SourceText[]; skipped: FileProblem[] }> {
   if (paths.length === 0) throw new UserError("no PATH given (files or directories)");
   const include = opts.include?.length ? parseGitignore(opts.include.join("\n"), "") : null;
   const files: SourceText[] = [];
@@ -174,11 +185,16 @@ function summarise(outcomes: FileOutcome[], skippedFiles: FileProblem[]): Docume
  * Documents every undocumented function of the files (every function with `overwrite`). Returns the per-file
  * outcomes (with a diff) and a summary; with `write` the changed files are replaced atomically.
  */
-export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: FileOutcome[]; skippedFiles: FileProblem[]; summary: DocumentSummary }> {
+export async function documentFiles(
+  opts: DocumentOptions,
+): Promise<{ outcomes: FileOutcome[]; skippedFiles: FileProblem[]; summary: DocumentSummary }> {
   const { files, skipped: skippedFiles } = await collectSources(opts.paths, opts);
   for (const l of new Set(files.map((f) => f.lang))) await loadLanguage(l);
   const plans = files.map((f) => ({ file: f, targets: docTargets(f.lang, f.text) }));
-  const todoCount = plans.reduce((s, p) => s + p.targets.filter((t) => !t.skip && (!t.documented || opts.overwrite)).length, 0);
+  const todoCount = plans.reduce(
+    (s, p) => s + p.targets.filter((t) => !t.skip && (!t.documented || opts.overwrite)).length,
+    0,
+  );
   const bar = new ProgressBar("document", todoCount, (opts.progress ?? false) && opts.directions !== null);
   let done = 0;
   const outcomes: FileOutcome[] = [];
@@ -190,11 +206,22 @@ export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: 
     for (const t of targets) {
       const base = { name: t.fn.name, line: t.fn.startLine };
       if (t.documented && !opts.overwrite) out.functions.push({ ...base, status: "has-doc" });
-      else if (t.skip) out.functions.push({ ...base, status: "skipped", reason: opts.directions || t.documented ? t.skip : `undocumented (${t.skip})` });
+      else if (t.skip)
+        out.functions.push({
+          ...base,
+          status: "skipped",
+          reason: opts.directions || t.documented ? t.skip : `undocumented (${t.skip})`,
+        });
       else todo.push(t);
     }
     if (!opts.directions) {
-      for (const t of todo) out.functions.push({ name: t.fn.name, line: t.fn.startLine, status: "skipped", reason: "undocumented (check only)" });
+      for (const t of todo)
+        out.functions.push({
+          name: t.fn.name,
+          line: t.fn.startLine,
+          status: "skipped",
+          reason: "undocumented (check only)",
+        });
       out.functions.sort((a, b) => a.line - b.line);
       continue;
     }
@@ -202,15 +229,25 @@ export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: 
     const bs = opts.batchSize ?? 16;
     for (let i = 0; i < todo.length; i += bs) {
       const chunk = todo.slice(i, i + bs);
-      const docs = (await opts.directions.document(chunk.map((t) => ({ code: modelCode(t), lang: file.lang })), { maxTokens: opts.maxDocTokens, seed: opts.seed })).map((d) => d[0] ?? "");
+      const docs = (
+        await opts.directions.document(
+          chunk.map((t) => ({ code: modelCode(t), lang: file.lang })),
+          { maxTokens: opts.maxDocTokens, seed: opts.seed },
+        )
+      ).map((d) => d[0] ?? "");
       let sims: (number | undefined)[] = chunk.map(() => undefined);
       const checks = chunk.map((t, k) => checkDoc(docs[k]!, modelCode(t), file.lang));
       if (opts.minRoundtrip !== undefined) {
         const ok = chunk.map((_, k) => checks[k]!.valid && !checks[k]!.leaked && docs[k]!.trim() !== "");
         const idx = chunk.map((_, k) => k).filter((k) => ok[k]);
-        const rebuilt = await opts.directions.implement(idx.map((k) => ({ doc: docs[k]!, lang: file.lang })), { maxTokens: opts.maxCodeTokens, seed: opts.seed });
+        const rebuilt = await opts.directions.implement(
+          idx.map((k) => ({ doc: docs[k]!, lang: file.lang })),
+          { maxTokens: opts.maxCodeTokens, seed: opts.seed },
+        );
         sims = chunk.map(() => undefined);
-        idx.forEach((k, j) => (sims[k] = similarity(metric, modelCode(chunk[k]!), rebuilt[j]![0] ?? "", file.lang).score));
+        idx.forEach(
+          (k, j) => (sims[k] = similarity(metric, modelCode(chunk[k]!), rebuilt[j]![0] ?? "", file.lang).score),
+        );
       }
       chunk.forEach((t, k) => {
         const doc = docs[k]!.trim();
@@ -238,7 +275,8 @@ export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: 
     const res = applyDocs(file.lang, file.text, edits);
     if (!res.ok) {
       out.failed = `the documented file would not parse (${res.errorsAfter} syntax errors, ${res.errorsBefore} before); left unchanged`;
-      for (const f of out.functions) if (f.status === "documented") Object.assign(f, { status: "failed", reason: "file would not parse" });
+      for (const f of out.functions)
+        if (f.status === "documented") Object.assign(f, { status: "failed", reason: "file would not parse" });
       continue;
     }
     out.newText = res.text;
@@ -254,7 +292,10 @@ export async function documentFiles(opts: DocumentOptions): Promise<{ outcomes: 
 
 export function formatSummary(s: DocumentSummary, check: boolean): string {
   if (check) {
-    return `${s.files} files: ${s.skipped} undocumented functions (${s.alreadyDocumented} documented)` + (s.filesSkipped ? `, ${s.filesSkipped} files skipped` : "");
+    return (
+      `${s.files} files: ${s.skipped} undocumented functions (${s.alreadyDocumented} documented)` +
+      (s.filesSkipped ? `, ${s.filesSkipped} files skipped` : "")
+    );
   }
   return (
     `${s.files} files (${s.filesChanged} changed${s.filesFailed ? `, ${s.filesFailed} left alone: would not parse` : ""}` +

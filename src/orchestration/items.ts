@@ -20,8 +20,13 @@ import { validateDoc } from "../similarity/index.js";
 // Corpus → items
 // ---------------------------------------------------------------------------------------------------------
 
-export function readSplit(corpus: string, split: "train" | "validation" | "test", langs: string[] | null): CorpusRecord[] {
-  if (!fs.existsSync(corpus)) throw new UserError(`corpus ${corpus} does not exist (build one with \`batcoder corpus build\`)`);
+export function readSplit(
+  corpus: string,
+  split: "train" | "validation" | "test",
+  langs: string[] | null,
+): CorpusRecord[] {
+  if (!fs.existsSync(corpus))
+    throw new UserError(`corpus ${corpus} does not exist (build one with \`batcoder corpus build\`)`);
   return readCorpusSync(corpus, { split, ...(langs ? { lang: langs } : {}) });
 }
 
@@ -29,7 +34,8 @@ export function readSplit(corpus: string, split: "train" | "validation" | "test"
 export function loadTrainItems(cfg: RLConfig, tok: TokenizerLike): CodeItem[] {
   const recs = readSplit(cfg.corpus, cfg.train_split as "train", cfg.languages);
   const items: CodeItem[] = [];
-  let tooShort = 0, tooLong = 0;
+  let tooShort = 0,
+    tooLong = 0;
   for (const r of recs) {
     const n = encodePlain(tok, r.code).length;
     if (n < cfg.min_code_tokens) tooShort++;
@@ -46,10 +52,16 @@ export function loadTrainItems(cfg: RLConfig, tok: TokenizerLike): CodeItem[] {
 }
 
 /** A cheap pre-check (before any training) that the corpus has training functions at all. */
-export function checkCorpusUsable(corpus: string, split: string, langs: string[] | null): { train: number; withDoc: number } {
+export function checkCorpusUsable(
+  corpus: string,
+  split: string,
+  langs: string[] | null,
+): { train: number; withDoc: number } {
   const recs = readSplit(corpus, split as "train", langs);
   if (recs.length === 0) {
-    throw new UserError(`corpus ${corpus} has zero usable functions in split '${split}'${langs ? ` for languages ${langs.join(",")}` : ""}: nothing to train on`);
+    throw new UserError(
+      `corpus ${corpus} has zero usable functions in split '${split}'${langs ? ` for languages ${langs.join(",")}` : ""}: nothing to train on`,
+    );
   }
   return { train: recs.length, withDoc: recs.filter((r) => r.doc).length };
 }
@@ -77,7 +89,11 @@ export async function loadEvalItems(cfg: RLConfig, tok: TokenizerLike, n: number
     const doc = full ? (fitDoc(full, tok, cfg.max_doc_tokens - 1) ?? full) : null;
     if (doc) items.push({ id: r.id, lang: r.lang, code: r.code, signature: r.signature, doc });
   }
-  items.sort((a, b) => hashSeed(cfg.seed, parseInt(a.id.slice(0, 8), 16)) - hashSeed(cfg.seed, parseInt(b.id.slice(0, 8), 16)) || a.id.localeCompare(b.id));
+  items.sort(
+    (a, b) =>
+      hashSeed(cfg.seed, parseInt(a.id.slice(0, 8), 16)) - hashSeed(cfg.seed, parseInt(b.id.slice(0, 8), 16)) ||
+      a.id.localeCompare(b.id),
+  );
   return items.slice(0, n);
 }
 
@@ -112,11 +128,11 @@ export async function loadSftPairs(
   for (const r of readSplit(corpus, "train", langs)) {
     let doc = canonical(r);
     if (doc && fit) {
-      doc = encodePlain(fit.tok, r.code).length <= fit.maxCodeTokens ? fitDoc(doc, fit.tok, fit.maxDocTokens - 1) : null;
+      doc =
+        encodePlain(fit.tok, r.code).length <= fit.maxCodeTokens ? fitDoc(doc, fit.tok, fit.maxDocTokens - 1) : null;
     }
     if (doc) out.push({ id: r.id, lang: r.lang, code: r.code, doc, signature: r.signature });
     if (out.length >= max) break;
   }
   return out;
 }
-

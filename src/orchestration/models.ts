@@ -31,7 +31,10 @@ export function pickWeights(spec: string, log: (line: string) => void = logToStd
 }
 
 /** Loads the embedded policy (full training state) from a run / checkpoints folder / checkpoint. */
-export async function loadPolicyFrom(spec: string, log: (line: string) => void = logToStderr): Promise<{ policy: EmbeddedPolicy; weights: ResolvedWeights }> {
+export async function loadPolicyFrom(
+  spec: string,
+  log: (line: string) => void = logToStderr,
+): Promise<{ policy: EmbeddedPolicy; weights: ResolvedWeights }> {
   const weights = pickWeights(spec, log);
   const { loadEmbeddedPolicy } = await import("../backends/embedded.js");
   try {
@@ -43,12 +46,16 @@ export async function loadPolicyFrom(spec: string, log: (line: string) => void =
 }
 
 export async function loadCheckpointSampler(
-  spec: string, log: (line: string) => void = logToStderr, opts: { allowDownload?: boolean; adapter?: string } = {},
+  spec: string,
+  log: (line: string) => void = logToStderr,
+  opts: { allowDownload?: boolean; adapter?: string } = {},
 ): Promise<{ sampler: Sampler; dir: string }> {
   const { isExternalModelRef, loadPolicyForRef } = await import("../backends/model-ref.js");
   if (isExternalModelRef(spec) || opts.adapter !== undefined) {
     const { policy, loaded } = await loadPolicyForRef(spec, {
-      log, allowDownload: opts.allowDownload ?? false, ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
+      log,
+      allowDownload: opts.allowDownload ?? false,
+      ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
     });
     return { sampler: policy, dir: loaded.path };
   }
@@ -72,7 +79,14 @@ export interface OpenModelOptions {
 export async function openModel(spec: string, opts: OpenModelOptions = {}): Promise<TextGenerator> {
   if (isUrl(spec)) {
     const { OpenAIClient } = await import("../backends/openai-client.js");
-    const c = new OpenAIClient({ baseUrl: spec, model: opts.modelName, cacheDir: opts.cacheDir, concurrency: opts.concurrency, timeoutMs: opts.timeoutMs, retries: opts.retries });
+    const c = new OpenAIClient({
+      baseUrl: spec,
+      model: opts.modelName,
+      cacheDir: opts.cacheDir,
+      concurrency: opts.concurrency,
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+    });
     await c.init();
     return c;
   }

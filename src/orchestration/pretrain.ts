@@ -117,7 +117,8 @@ function listFiles(dir: string): string[] {
 /** Loads the documents of a corpus path (see the module comment for the accepted layouts). */
 export function loadPretrainDocs(corpus: string): Docs {
   if (!fs.existsSync(corpus)) throw new UserError(`corpus ${corpus} does not exist`);
-  const train: string[] = [], validation: string[] = [];
+  const train: string[] = [],
+    validation: string[] = [];
   const add = (items: { doc: string; split?: string }[], defaultSplit: "train" | "validation" = "train") => {
     for (const it of items) {
       const s = it.split ?? defaultSplit;
@@ -135,7 +136,8 @@ export function loadPretrainDocs(corpus: string): Docs {
     const isBuilt = fs.existsSync(path.join(corpus, "manifest.json")) || fs.existsSync(path.join(corpus, "train"));
     for (const f of files) {
       const rel = path.relative(corpus, f).split(path.sep);
-      const split = isBuilt && (rel[0] === "train" || rel[0] === "validation" || rel[0] === "test") ? rel[0] : undefined;
+      const split =
+        isBuilt && (rel[0] === "train" || rel[0] === "validation" || rel[0] === "test") ? rel[0] : undefined;
       if (split === "test") continue;
       // In a built corpus only the split shards are training text: its reports (dropped-files.jsonl,
       // contamination.jsonl, stats), manifests and license files are not.
@@ -145,7 +147,8 @@ export function loadPretrainDocs(corpus: string): Docs {
       else train.push(fs.readFileSync(f, "utf8"));
     }
   }
-  if (train.length === 0) throw new UserError(`corpus ${corpus}: no training documents found (.jsonl records with code/doc, or .txt files)`);
+  if (train.length === 0)
+    throw new UserError(`corpus ${corpus}: no training documents found (.jsonl records with code/doc, or .txt files)`);
   if (validation.length === 0 && train.length >= 2) {
     const nVal = Math.max(1, Math.floor(train.length * 0.05));
     validation.push(...train.splice(train.length - nVal, nVal));
@@ -190,11 +193,21 @@ function resolveModelConfig(spec: string, tok: BpeTokenizer): Record<string, unk
     } catch (e) {
       throw new UserError(`--config ${spec}: not valid JSON (${(e as Error).message})`);
     }
-    const parsed = ModelConfigSchema.safeParse({ vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId, ...(raw as object) });
-    if (!parsed.success) throw new UserError(`--config ${spec}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const parsed = ModelConfigSchema.safeParse({
+      vocab_size: tok.vocabSize,
+      bos_token_id: tok.bosId,
+      eos_token_id: tok.eosId,
+      ...(raw as object),
+    });
+    if (!parsed.success)
+      throw new UserError(
+        `--config ${spec}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+      );
     return parsed.data;
   }
-  throw new UserError(`--config '${spec}' is neither a preset (${Object.keys(MODEL_PRESETS).join(", ")}) nor a config.json file`);
+  throw new UserError(
+    `--config '${spec}' is neither a preset (${Object.keys(MODEL_PRESETS).join(", ")}) nor a config.json file`,
+  );
 }
 
 function sha(s: string): string {
@@ -204,12 +217,17 @@ function sha(s: string): string {
 /** Runs (or resumes) pretraining; see the module comment. */
 export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = {}): Promise<PretrainResult> {
   const parsed = PretrainOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new UserError(`pretrain: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new UserError(
+      `pretrain: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`,
+    );
   const o = parsed.data;
   const out = path.resolve(o.out);
   fs.mkdirSync(out, { recursive: true });
-    if (!(o.config in MODEL_PRESETS) && !fs.existsSync(o.config)) {
-    throw new UserError(`--config '${o.config}' is neither a preset (${Object.keys(MODEL_PRESETS).join(", ")}) nor a config.json file`);
+  if (!(o.config in MODEL_PRESETS) && !fs.existsSync(o.config)) {
+    throw new UserError(
+      `--config '${o.config}' is neither a preset (${Object.keys(MODEL_PRESETS).join(", ")}) nor a config.json file`,
+    );
   }
   const docs = loadPretrainDocs(o.corpus);
 
@@ -226,14 +244,22 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   if (latest) {
     policy = loadEmbeddedPolicy(latest.dir, { maxChunkTokens: o.maxChunkTokens });
     tok = policy.tokenizer;
-    const prev = JSON.parse(fs.readFileSync(path.join(out, RUN_FILES.pretrainConfig), "utf8")) as { fingerprint?: string; dataRng?: unknown };
-    const ts = JSON.parse(fs.readFileSync(path.join(latest.dir, "state.json"), "utf8")) as { trainerState?: { dataRng?: number[]; fingerprint?: string } };
+    const prev = JSON.parse(fs.readFileSync(path.join(out, RUN_FILES.pretrainConfig), "utf8")) as {
+      fingerprint?: string;
+      dataRng?: unknown;
+    };
+    const ts = JSON.parse(fs.readFileSync(path.join(latest.dir, "state.json"), "utf8")) as {
+      trainerState?: { dataRng?: number[]; fingerprint?: string };
+    };
     const fp = fingerprint(o);
     if (prev.fingerprint && prev.fingerprint !== fp) {
-      throw new UserError(`--resume: the options differ from the run in ${out} (only --steps, --save-every, --eval-every may change)`);
+      throw new UserError(
+        `--resume: the options differ from the run in ${out} (only --steps, --save-every, --eval-every may change)`,
+      );
     }
     dataRng = new Rng(0);
-    if (!Array.isArray(ts.trainerState?.dataRng)) throw new UserError(`--resume: ${latest.dir} has no data-sampler state`);
+    if (!Array.isArray(ts.trainerState?.dataRng))
+      throw new UserError(`--resume: ${latest.dir} has no data-sampler state`);
     dataRng.setState(ts.trainerState!.dataRng);
     if (o.progress) process.stderr.write(`pretrain: resuming from ${latest.dir} (step ${policy.step})\n`);
   } else {
@@ -245,17 +271,34 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
       }
     } else {
       const vocabSize = o.vocabSize ?? 4096;
-      if (o.progress) process.stderr.write(`pretrain: training a ${vocabSize}-token BPE tokenizer on ${docs.train.length} documents\n`);
+      if (o.progress)
+        process.stderr.write(
+          `pretrain: training a ${vocabSize}-token BPE tokenizer on ${docs.train.length} documents\n`,
+        );
       tok = await BpeTokenizer.train(docs.train, { vocabSize });
     }
     tok.save(path.join(out, "tokenizer.json"));
     const modelConfig = resolveModelConfig(o.config, tok);
-    policy = createEmbeddedPolicy({ config: modelConfig, tokenizer: tok, seed: o.seed, maxChunkTokens: o.maxChunkTokens, modelName: `batcoder-${o.config in MODEL_PRESETS ? o.config : "custom"}` });
+    policy = createEmbeddedPolicy({
+      config: modelConfig,
+      tokenizer: tok,
+      seed: o.seed,
+      maxChunkTokens: o.maxChunkTokens,
+      modelName: `batcoder-${o.config in MODEL_PRESETS ? o.config : "custom"}`,
+    });
     dataRng = new Rng(o.seed ^ 0x5eed);
   }
   const model = policy.llama;
   const seqLen = Math.min(o.seqLen, model.ctx);
-  const resolved = { ...o, seqLen, out, fingerprint: fingerprint(o), modelConfig: model.config, nParams: model.nParams(), engine: engineInfo() };
+  const resolved = {
+    ...o,
+    seqLen,
+    out,
+    fingerprint: fingerprint(o),
+    modelConfig: model.config,
+    nParams: model.nParams(),
+    engine: engineInfo(),
+  };
   fs.writeFileSync(path.join(out, RUN_FILES.pretrainConfig), JSON.stringify(resolved, null, 2) + "\n");
 
   const trainStream = tokenizeDocs(tok, docs.train);
@@ -277,11 +320,13 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const validate = async (): Promise<number> => {
     if (!valDatums.length) return NaN;
     const lp = await policy.computeLogprobs(valDatums);
-    let s = 0, n = 0;
-    for (const row of lp) for (const x of row) {
-      s -= x;
-      n++;
-    }
+    let s = 0,
+      n = 0;
+    for (const row of lp)
+      for (const x of row) {
+        s -= x;
+        n++;
+      }
     return s / n;
   };
 
@@ -300,10 +345,18 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const bar = new ProgressBar("pretrain", o.steps, o.progress, { startAt: startStep });
   for (let step = startStep; step < o.steps; step++) {
     const batch: Datum[] = [];
-    for (let b = 0; b < perStep; b++) batch.push(windowDatum(trainStream, dataRng.int(trainStream.length - winLen), winLen));
+    for (let b = 0; b < perStep; b++)
+      batch.push(windowDatum(trainStream, dataRng.int(trainStream.length - winLen), winLen));
     const lr = lrAt(step, { peakLr: o.lr, warmupSteps: warmup, totalSteps: o.steps, minLrRatio: o.minLrRatio });
     const r = await policy.forwardBackward(batch, { kind: "cross_entropy" });
-    const st = await policy.optimStep({ learningRate: lr, beta1: o.beta1, beta2: o.beta2, eps: 1e-8, weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm });
+    const st = await policy.optimStep({
+      learningRate: lr,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: 1e-8,
+      weightDecay: o.weightDecay,
+      maxGradNorm: o.maxGradNorm,
+    });
     lastLoss = r.loss;
     tokensDone += perStep * winLen;
     const secs = (Date.now() - t0) / 1000;
@@ -311,9 +364,23 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
     const done = st.step;
     const isEval = done % o.evalEvery === 0 || done === o.steps;
     if (isEval) valLoss = await validate();
-    fs.appendFileSync(logFile, JSON.stringify({ step: done, loss: r.loss, lr, gradNorm: st.gradNorm, tokensPerSecond: Math.round(tps), ...(isEval ? { valLoss } : {}) }) + "\n");
+    fs.appendFileSync(
+      logFile,
+      JSON.stringify({
+        step: done,
+        loss: r.loss,
+        lr,
+        gradNorm: st.gradNorm,
+        tokensPerSecond: Math.round(tps),
+        ...(isEval ? { valLoss } : {}),
+      }) + "\n",
+    );
     hooks.onStep?.({ step: done, loss: r.loss, lr, gradNorm: st.gradNorm, tokensPerSecond: tps });
-    bar.update(done, `loss ${r.loss.toFixed(3)}  val ${Number.isNaN(valLoss) ? "-" : valLoss.toFixed(3)}  ${Math.round(tps).toLocaleString("en-US")} tok/s`, isEval);
+    bar.update(
+      done,
+      `loss ${r.loss.toFixed(3)}  val ${Number.isNaN(valLoss) ? "-" : valLoss.toFixed(3)}  ${Math.round(tps).toLocaleString("en-US")} tok/s`,
+      isEval,
+    );
     if (done % o.saveEvery === 0 && done !== o.steps) await save(done);
   }
   bar.done(`loss ${lastLoss.toFixed(3)}`);
@@ -321,15 +388,39 @@ export async function pretrain(options: PretrainOptions, hooks: PretrainHooks = 
   const finalDir = await save(policy.step);
   const secs = (Date.now() - t0) / 1000;
   const summary = {
-    checkpoint: finalDir, steps: policy.step, trainLoss: lastLoss, valLoss, tokensPerSecond: tokensDone / Math.max(1e-3, secs),
-    trainTokens: trainStream.length, validationTokens: valStream.length, nParams: model.nParams(), finishedAt: new Date().toISOString(),
+    checkpoint: finalDir,
+    steps: policy.step,
+    trainLoss: lastLoss,
+    valLoss,
+    tokensPerSecond: tokensDone / Math.max(1e-3, secs),
+    trainTokens: trainStream.length,
+    validationTokens: valStream.length,
+    nParams: model.nParams(),
+    finishedAt: new Date().toISOString(),
   };
   fs.writeFileSync(path.join(out, RUN_FILES.pretrainSummary), JSON.stringify(summary, null, 2) + "\n");
-  return { policy, checkpoint: finalDir, steps: policy.step, trainLoss: lastLoss, valLoss, tokensPerSecond: summary.tokensPerSecond };
+  return {
+    policy,
+    checkpoint: finalDir,
+    steps: policy.step,
+    trainLoss: lastLoss,
+    valLoss,
+    tokensPerSecond: summary.tokensPerSecond,
+  };
 }
 
 /** Options that must not change across a resume. */
 function fingerprint(o: ResolvedPretrainOptions): string {
-  const { steps: _s, saveEvery: _a, evalEvery: _e, resume: _r, progress: _p, keep: _k, maxChunkTokens: _m, out: _o, ...rest } = o;
+  const {
+    steps: _s,
+    saveEvery: _a,
+    evalEvery: _e,
+    resume: _r,
+    progress: _p,
+    keep: _k,
+    maxChunkTokens: _m,
+    out: _o,
+    ...rest
+  } = o;
   return sha(JSON.stringify(rest));
 }

@@ -46,15 +46,25 @@ export async function runRL(opts: {
   const tok = policy.tokenizer;
   const train = loadTrainItems(cfg, tok);
   const langs = [...new Set(train.map((t) => t.lang))];
-  const evalItems = cfg.eval_at_start || cfg.eval_at_end || cfg.eval_steps > 0 ? await loadEvalItems(cfg, tok, cfg.eval_size) : [];
+  const evalItems =
+    cfg.eval_at_start || cfg.eval_at_end || cfg.eval_steps > 0 ? await loadEvalItems(cfg, tok, cfg.eval_size) : [];
   if (evalItems.length && evalItems.length < Math.min(200, cfg.eval_size)) {
-    opts.log(`note: only ${evalItems.length} held-out documented functions available for evaluation (asked for ${cfg.eval_size})`);
+    opts.log(
+      `note: only ${evalItems.length} held-out documented functions available for evaluation (asked for ${cfg.eval_size})`,
+    );
   }
-  const reward: RewardBackend = await createRewardBackend(cfg, [...new Set([...langs, ...evalItems.map((e) => e.lang)])]);
+  const reward: RewardBackend = await createRewardBackend(cfg, [
+    ...new Set([...langs, ...evalItems.map((e) => e.lang)]),
+  ]);
   fs.mkdirSync(runDir, { recursive: true });
   if (opts.warmInfo) writeFileAtomic(runPaths(runDir).warmstart, JSON.stringify(opts.warmInfo, null, 2));
-  opts.log(`RL: ${train.length} training functions (code only), ${evalItems.length} held-out functions; run dir ${runDir}`);
-  if (cfg.signature_hint) opts.log("NOTE: signature_hint is ON — doc→code prompts include the function's signature after <|code|> (not the pure method)");
+  opts.log(
+    `RL: ${train.length} training functions (code only), ${evalItems.length} held-out functions; run dir ${runDir}`,
+  );
+  if (cfg.signature_hint)
+    opts.log(
+      "NOTE: signature_hint is ON — doc→code prompts include the function's signature after <|code|> (not the pure method)",
+    );
   const maxRebuild = cfg.max_rebuild_tokens ?? cfg.max_code_tokens + 16;
   // Behaviour of held-out rebuilds (headline metrics): fixed input seed, so every evaluation runs the same inputs.
   const evalBehaviour = evalItems.length && cfg.eval_behaviour ? new BehaviourRunner({ seed: 0 }) : null;
@@ -62,23 +72,39 @@ export async function runRL(opts: {
     ? async (sampler, step) => {
         let bar: ProgressBar | null = null;
         const r = await evaluateHeldOut(sampler, evalItems, reward, {
-          maxDocTokens: cfg.max_doc_tokens, maxCodeTokens: maxRebuild, batchSize: cfg.eval_batch_size, signatureHint: cfg.signature_hint, temperature: cfg.eval_temperature,
+          maxDocTokens: cfg.max_doc_tokens,
+          maxCodeTokens: maxRebuild,
+          batchSize: cfg.eval_batch_size,
+          signatureHint: cfg.signature_hint,
+          temperature: cfg.eval_temperature,
           behaviour: evalBehaviour,
           onProgress: (d, t) => {
             bar ??= new ProgressBar(`eval@${step} (${evalItems.length} fns)`, t, opts.progress);
             bar.update(d);
           },
         });
-        (bar as ProgressBar | null)?.done(`round-trip ${r.roundtrip.mean.toFixed(3)}  doc→code(human) ${r.doc2code_human.mean.toFixed(3)}`);
+        (bar as ProgressBar | null)?.done(
+          `round-trip ${r.roundtrip.mean.toFixed(3)}  doc→code(human) ${r.doc2code_human.mean.toFixed(3)}`,
+        );
         const out = { ...r } as unknown as Record<string, unknown>;
         if (cfg.eval_benchmark && (step === 0 || step === cfg.max_steps)) {
           // pass@1 through the eval harness (sandboxed execution), greedy, plain completion format.
           const { summary } = await evaluateBenchmark({
-            benchmark: cfg.eval_benchmark, generator: new SamplerGenerator(sampler), limit: cfg.eval_benchmark_limit ?? undefined,
-            maxTokens: maxRebuild, temperature: 0, batchSize: cfg.eval_batch_size,
+            benchmark: cfg.eval_benchmark,
+            generator: new SamplerGenerator(sampler),
+            limit: cfg.eval_benchmark_limit ?? undefined,
+            maxTokens: maxRebuild,
+            temperature: 0,
+            batchSize: cfg.eval_batch_size,
           });
-          out.benchmark = { name: summary.benchmark, tasks: summary.tasks, pass_at_1: summary.passAtK["pass@1"] ?? null };
-          opts.log(`${summary.benchmark}: pass@1 ${(summary.passAtK["pass@1"] ?? 0).toFixed(3)} over ${summary.tasks} tasks`);
+          out.benchmark = {
+            name: summary.benchmark,
+            tasks: summary.tasks,
+            pass_at_1: summary.passAtK["pass@1"] ?? null,
+          };
+          opts.log(
+            `${summary.benchmark}: pass@1 ${(summary.passAtK["pass@1"] ?? 0).toFixed(3)} over ${summary.tasks} tasks`,
+          );
         }
         return out;
       }
@@ -86,7 +112,14 @@ export async function runRL(opts: {
   let bar: ProgressBar | null = null;
   try {
     const res = await trainRL({
-      config: cfg, policy, reward, train, evaluate, runDir, resume: opts.resume, stopAfterSteps: opts.stopAfterSteps,
+      config: cfg,
+      policy,
+      reward,
+      train,
+      evaluate,
+      runDir,
+      resume: opts.resume,
+      stopAfterSteps: opts.stopAfterSteps,
       ...(opts.rolloutSampler ? { rolloutSampler: opts.rolloutSampler } : {}),
       hooks: {
         onStart: (i) => {
@@ -94,7 +127,11 @@ export async function runRL(opts: {
           if (i.resumed) opts.log(`resumed at step ${i.startStep}`);
         },
         onStep: (m) =>
-          bar?.update(m.step, `r(doc) ${m[METRIC_KEYS.rewardCode2Doc]!.toFixed(3)} r(code) ${(m[METRIC_KEYS.rewardDoc2Code] ?? NaN).toFixed(3)} valid ${m[METRIC_KEYS.docValidRate]!.toFixed(2)} kl ${m[METRIC_KEYS.kl]!.toFixed(4)} ${m[METRIC_KEYS.stepSeconds]!.toFixed(1)}s/step`, true),
+          bar?.update(
+            m.step,
+            `r(doc) ${m[METRIC_KEYS.rewardCode2Doc]!.toFixed(3)} r(code) ${(m[METRIC_KEYS.rewardDoc2Code] ?? NaN).toFixed(3)} valid ${m[METRIC_KEYS.docValidRate]!.toFixed(2)} kl ${m[METRIC_KEYS.kl]!.toFixed(4)} ${m[METRIC_KEYS.stepSeconds]!.toFixed(1)}s/step`,
+            true,
+          ),
         onPhase: (p) => {
           if (!opts.progress) return;
           if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${p}\n`);
@@ -120,7 +157,8 @@ export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: Paired
   const a = before.per_function;
   const b = after.per_function;
   if (!a || !b || a.ids.length !== b.ids.length || a.ids.some((id, i) => id !== b.ids[i])) return null;
-  const xa = a[key], xb = b[key];
+  const xa = a[key],
+    xb = b[key];
   if (!xa || !xb) return null;
   const d: number[] = [];
   xa.forEach((x, i) => {
@@ -134,9 +172,11 @@ export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: Paired
 /** The before/after table printed at the end of `batcoder train`. */
 export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval | null): string {
   if (!before) return "(no held-out evaluation)";
-  const f = (c: { mean: number; lo: number; hi: number }) => `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
+  const f = (c: { mean: number; lo: number; hi: number }) =>
+    `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
   const sgn = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(3)}`;
-  const deltaText = (d: MeanCI | null) => (d ? `${sgn(d.mean)} [${sgn(d.lo)}, ${sgn(d.hi)}]${d.lo > 0 ? " *" : d.hi < 0 ? " (lower)" : ""}` : "");
+  const deltaText = (d: MeanCI | null) =>
+    d ? `${sgn(d.mean)} [${sgn(d.lo)}, ${sgn(d.hi)}]${d.lo > 0 ? " *" : d.hi < 0 ? " (lower)" : ""}` : "";
   const staticRows: Array<[string, "roundtrip" | "doc2code_human" | "doc_bleu" | "doc_rougeL"]> = [
     ["round-trip similarity (code→doc→code, static)", "roundtrip"],
     ["doc→code similarity from human docs (static)", "doc2code_human"],
@@ -163,8 +203,11 @@ export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval 
     headlineBlock(`headline, ${lang}`, before.headline_by_lang![lang], after?.headline_by_lang?.[lang], lang);
   }
   lines.push("static similarities (the reward's own terms, shown beside)");
-  for (const [label, k] of staticRows) lines.push(row(`  ${label}`, before[k], after?.[k], after ? pairedDelta(before, after, k) : null));
-  lines.push(`${"  doc format-valid rate".padEnd(w)}  ${before.doc_valid_rate.toFixed(3).padEnd(24)}  ${after ? after.doc_valid_rate.toFixed(3) : ""}`);
+  for (const [label, k] of staticRows)
+    lines.push(row(`  ${label}`, before[k], after?.[k], after ? pairedDelta(before, after, k) : null));
+  lines.push(
+    `${"  doc format-valid rate".padEnd(w)}  ${before.doc_valid_rate.toFixed(3).padEnd(24)}  ${after ? after.doc_valid_rate.toFixed(3) : ""}`,
+  );
   if (after) lines.push("* = the paired 95% interval lies above zero; (lower) = it lies below zero");
   return lines.join("\n");
 }

@@ -55,7 +55,32 @@ export interface RoundtripOptions extends CollectOptions {
   limit?: number;
 }
 
-const GENERIC_NAMES = new Set(["f", "g", "h", "fn", "func", "foo", "bar", "baz", "helper", "doit", "do_it", "process", "handle", "run", "tmp", "temp", "test", "x", "aux", "impl", "main", "go", "exec", "call"]);
+const GENERIC_NAMES = new Set([
+  "f",
+  "g",
+  "h",
+  "fn",
+  "func",
+  "foo",
+  "bar",
+  "baz",
+  "helper",
+  "doit",
+  "do_it",
+  "process",
+  "handle",
+  "run",
+  "tmp",
+  "temp",
+  "test",
+  "x",
+  "aux",
+  "impl",
+  "main",
+  "go",
+  "exec",
+  "call",
+]);
 
 /** Identifiers called in `code` (`name(` and `.name(`), for the unknown-API guess. */
 function calledNames(code: string): Set<string> {
@@ -65,29 +90,47 @@ function calledNames(code: string): Set<string> {
 }
 
 /** Guesses why the model could not rebuild a function (heuristics, each with its evidence). */
-export function reasonGuesses(row: Pick<RoundtripRow, "name" | "code" | "doc" | "rebuilt" | "docValid" | "docLeaked" | "lang">): string[] {
+export function reasonGuesses(
+  row: Pick<RoundtripRow, "name" | "code" | "doc" | "rebuilt" | "docValid" | "docLeaked" | "lang">,
+): string[] {
   const out: string[] = [];
   if (!row.doc.trim()) out.push("no documentation: the model wrote nothing");
   else if (!row.docValid) out.push("badly formed documentation");
   if (row.docLeaked) out.push("the documentation copies the code");
   const bare = row.name.replace(/^_+/, "").toLowerCase();
   const params = (row.code.split("\n")[0] ?? "").match(/\(([^)]*)\)/)?.[1] ?? "";
-  const shortParams = params.split(",").map((p) => p.trim().split(/[\s:=]/)[0]!.replace(/^[*&$]+/, "")).filter((p) => p && p !== "self" && p.length <= 1);
-  if (GENERIC_NAMES.has(bare) || bare.length <= 2) out.push(`poorly named: '${row.name}' says little about what it does`);
+  const shortParams = params
+    .split(",")
+    .map((p) =>
+      p
+        .trim()
+        .split(/[\s:=]/)[0]!
+        .replace(/^[*&$]+/, ""),
+    )
+    .filter((p) => p && p !== "self" && p.length <= 1);
+  if (GENERIC_NAMES.has(bare) || bare.length <= 2)
+    out.push(`poorly named: '${row.name}' says little about what it does`);
   else if (shortParams.length >= 2) out.push(`poorly named: one-letter parameters (${shortParams.join(", ")})`);
   const lines = row.code.trimEnd().split("\n").length;
   if (lines > 40) out.push(`too long: ${lines} lines`);
   const parsed = parseCode(row.lang, row.code);
   const longest = Math.max(0, ...row.code.split("\n").map((l) => l.trim().length));
-  if (parsed.maxDepth > 28 || longest > 110) out.push(`too clever: deep nesting (syntax depth ${parsed.maxDepth}) or dense lines (${longest} chars)`);
-  const orig = calledNames(row.code), rebuilt = calledNames(row.rebuilt);
+  if (parsed.maxDepth > 28 || longest > 110)
+    out.push(`too clever: deep nesting (syntax depth ${parsed.maxDepth}) or dense lines (${longest} chars)`);
+  const orig = calledNames(row.code),
+    rebuilt = calledNames(row.rebuilt);
   const missing = [...orig].filter((n) => n !== row.name && !rebuilt.has(n) && !row.doc.includes(n));
-  if (missing.length) out.push(`unknown API: calls ${missing.slice(0, 4).join(", ")} that neither the documentation nor the rebuild mention`);
+  if (missing.length)
+    out.push(
+      `unknown API: calls ${missing.slice(0, 4).join(", ")} that neither the documentation nor the rebuild mention`,
+    );
   if (!out.length) out.push("no clear cause (the documentation may be too vague)");
   return out;
 }
 
-export async function roundtripFiles(opts: RoundtripOptions): Promise<{ rows: RoundtripRow[]; skippedFiles: FileProblem[] }> {
+export async function roundtripFiles(
+  opts: RoundtripOptions,
+): Promise<{ rows: RoundtripRow[]; skippedFiles: FileProblem[] }> {
   const { files, skipped } = await collectSources(opts.paths, opts);
   for (const l of new Set(files.map((f) => f.lang))) await loadLanguage(l);
   type Item = { path: string; lang: LangId; name: string; line: number; code: string };
@@ -105,13 +148,30 @@ export async function roundtripFiles(opts: RoundtripOptions): Promise<{ rows: Ro
   const threshold = opts.threshold ?? 0.5;
   for (let i = 0; i < items.length; i += bs) {
     const chunk = items.slice(i, i + bs);
-    const docs = (await opts.directions.document(chunk, { maxTokens: opts.maxDocTokens, seed: opts.seed })).map((d) => (d[0] ?? "").trim());
-    const rebuilt = (await opts.directions.implement(chunk.map((it, k) => ({ doc: docs[k]!, lang: it.lang })), { maxTokens: opts.maxCodeTokens, seed: opts.seed })).map((r) => r[0] ?? "");
-    let beh: (BehaviourResult | null)[] = chunk.map(() => null);
+    const docs = (await opts.directions.document(chunk, { maxTokens: opts.maxDocTokens, seed: opts.seed })).map((d) =>
+      (d[0] ?? "").trim(),
+    );
+    const rebuilt = (
+      await opts.directions.implement(
+        chunk.map((it, k) => ({ doc: docs[k]!, lang: it.lang })),
+        { maxTokens: opts.maxCodeTokens, seed: opts.seed },
+      )
+    ).map((r) => r[0] ?? "");
+    const beh: (BehaviourResult | null)[] = chunk.map(() => null);
     if (opts.behaviour ?? true) {
-      const idx = chunk.map((it, k) => ((BEHAVIOUR_LANGS as readonly string[]).includes(it.lang) ? k : -1)).filter((k) => k >= 0);
+      const idx = chunk
+        .map((it, k) => ((BEHAVIOUR_LANGS as readonly string[]).includes(it.lang) ? k : -1))
+        .filter((k) => k >= 0);
       if (idx.length) {
-        const res = await compareBehaviour(idx.map((k) => ({ lang: chunk[k]!.lang, original: chunk[k]!.code, rebuilt: rebuilt[k]!, entryPoint: chunk[k]!.name })), { unsafe: opts.unsafeNoSandbox ?? false });
+        const res = await compareBehaviour(
+          idx.map((k) => ({
+            lang: chunk[k]!.lang,
+            original: chunk[k]!.code,
+            rebuilt: rebuilt[k]!,
+            entryPoint: chunk[k]!.name,
+          })),
+          { unsafe: opts.unsafeNoSandbox ?? false },
+        );
         idx.forEach((k, j) => (beh[k] = res[j]!));
       }
     }
@@ -122,11 +182,25 @@ export async function roundtripFiles(opts: RoundtripOptions): Promise<{ rows: Ro
       const behaviour = b && b.executable ? b.score : null;
       const score = behaviour ?? sims.codebleu.score;
       const row: RoundtripRow = {
-        ...it, doc: docs[k]!, rebuilt: rebuilt[k]!, docValid: check.valid, docLeaked: check.leaked,
-        scores: { bleu: sims.bleu.score, codebleu: sims.codebleu.score, dfg: sims.dfg.score, exact: sims.exact.score, behaviour },
-        score, flags: [],
+        ...it,
+        doc: docs[k]!,
+        rebuilt: rebuilt[k]!,
+        docValid: check.valid,
+        docLeaked: check.leaked,
+        scores: {
+          bleu: sims.bleu.score,
+          codebleu: sims.codebleu.score,
+          dfg: sims.dfg.score,
+          exact: sims.exact.score,
+          behaviour,
+        },
+        score,
+        flags: [],
       };
-      if (b) row.behaviourNote = b.executable ? `${b.agree}/${b.nInputs} inputs agree${b.reason ? `; ${b.reason}` : ""}` : (b.reason ?? "not executable");
+      if (b)
+        row.behaviourNote = b.executable
+          ? `${b.agree}/${b.nInputs} inputs agree${b.reason ? `; ${b.reason}` : ""}`
+          : (b.reason ?? "not executable");
       if (score < threshold) row.flags = reasonGuesses(row);
       rows.push(row);
     });
@@ -141,21 +215,53 @@ const num = (x: number | null): string => (x === null ? "  -  " : x.toFixed(3));
 /** The plain-text table of a round trip (one line per function, then the means). */
 export function roundtripTable(rows: readonly RoundtripRow[]): string {
   const head = ["function", "bleu", "codebleu", "graph", "exact", "behav", "score", "flag"];
-  const lines = rows.map((r) => [`${r.path}:${r.line} ${r.name}`, num(r.scores.bleu), num(r.scores.codebleu), num(r.scores.dfg), num(r.scores.exact), num(r.scores.behaviour), num(r.score), r.flags[0] ?? ""]);
+  const lines = rows.map((r) => [
+    `${r.path}:${r.line} ${r.name}`,
+    num(r.scores.bleu),
+    num(r.scores.codebleu),
+    num(r.scores.dfg),
+    num(r.scores.exact),
+    num(r.scores.behaviour),
+    num(r.score),
+    r.flags[0] ?? "",
+  ]);
   const mean = (f: (r: RoundtripRow) => number | null): string => {
     const xs = rows.map(f).filter((x): x is number => x !== null);
     return xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3) : "  -  ";
   };
-  lines.push([`mean of ${rows.length}`, mean((r) => r.scores.bleu), mean((r) => r.scores.codebleu), mean((r) => r.scores.dfg), mean((r) => r.scores.exact), mean((r) => r.scores.behaviour), mean((r) => r.score), `${rows.filter((r) => r.flags.length).length} flagged`]);
+  lines.push([
+    `mean of ${rows.length}`,
+    mean((r) => r.scores.bleu),
+    mean((r) => r.scores.codebleu),
+    mean((r) => r.scores.dfg),
+    mean((r) => r.scores.exact),
+    mean((r) => r.scores.behaviour),
+    mean((r) => r.score),
+    `${rows.filter((r) => r.flags.length).length} flagged`,
+  ]);
   const w = head.map((h, c) => Math.max(h.length, ...lines.map((l) => (c === 7 ? 0 : l[c]!.length))));
-  const fmt = (l: string[]): string => l.map((x, c) => (c === 0 ? x.padEnd(w[0]!) : c === 7 ? x : x.padStart(w[c]!))).join("  ").trimEnd();
+  const fmt = (l: string[]): string =>
+    l
+      .map((x, c) => (c === 0 ? x.padEnd(w[0]!) : c === 7 ? x : x.padStart(w[c]!)))
+      .join("  ")
+      .trimEnd();
   return [fmt(head), ...lines.map(fmt)].join("\n");
 }
 
 // ---- implement ------------------------------------------------------------------------------------------
 
 const EXEC_LANG: Partial<Record<LangId, Language>> = {
-  python: "py", ruby: "rb", go: "go", lua: "lua", javascript: "js", typescript: "ts", php: "php", bash: "sh", cpp: "cpp", java: "java", rust: "rs",
+  python: "py",
+  ruby: "rb",
+  go: "go",
+  lua: "lua",
+  javascript: "js",
+  typescript: "ts",
+  php: "php",
+  bash: "sh",
+  cpp: "cpp",
+  java: "java",
+  rust: "rs",
 };
 
 export interface TestUnit {
@@ -216,11 +322,17 @@ export async function implementFromDoc(opts: ImplementOptions): Promise<Implemen
   if (!opts.doc.trim()) throw new UserError("the documentation is empty: nothing to implement");
   const n = opts.n ?? 1;
   const temperature = opts.temperature ?? (n > 1 ? 0.8 : 0);
-  const [codes] = await opts.directions.implement([{ doc: opts.doc, lang: opts.lang, signature: opts.signature ?? null }], { n, temperature, maxTokens: opts.maxTokens, seed: opts.seed });
+  const [codes] = await opts.directions.implement(
+    [{ doc: opts.doc, lang: opts.lang, signature: opts.signature ?? null }],
+    { n, temperature, maxTokens: opts.maxTokens, seed: opts.seed },
+  );
   const samples: ImplementSample[] = codes!.map((code, index) => ({ index, code }));
   if (opts.tests == null) return samples;
   const exec = EXEC_LANG[opts.lang];
-  if (!exec) throw new UserError(`--test: running ${opts.lang} is not supported (supported: ${Object.keys(EXEC_LANG).join(", ")})`);
+  if (!exec)
+    throw new UserError(
+      `--test: running ${opts.lang} is not supported (supported: ${Object.keys(EXEC_LANG).join(", ")})`,
+    );
   const sandbox = new Sandbox({ unsafe: opts.unsafeNoSandbox ?? false });
   const units = splitTests(opts.lang, opts.tests);
   for (const s of samples) {

@@ -20,12 +20,18 @@ export interface SftStageInfo {
 export async function sftStage(
   policy: Policy,
   pairs: PairItem[],
-  o: { ws: Pick<WarmStartConfig, "sft_steps" | "sft_batch_tokens" | "sft_lr" | "sft_warmup_steps">; seed: number; signatureHint: boolean; progress: boolean },
+  o: {
+    ws: Pick<WarmStartConfig, "sft_steps" | "sft_batch_tokens" | "sft_lr" | "sft_warmup_steps">;
+    seed: number;
+    signatureHint: boolean;
+    progress: boolean;
+  },
 ): Promise<SftStageInfo> {
   const { ws } = o;
   const ctx = policy.info.contextLength;
   const nVal = Math.min(64, Math.floor(pairs.length * 0.05));
-  const valPairs = pairs.slice(0, nVal), trPairs = pairs.slice(nVal);
+  const valPairs = pairs.slice(0, nVal),
+    trPairs = pairs.slice(nVal);
   const trD = sftDatums(policy.tokenizer, trPairs, ctx, { signatureHint: o.signatureHint });
   const vaD = sftDatums(policy.tokenizer, valPairs, ctx, { signatureHint: o.signatureHint });
   if (trD.length === 0) throw new UserError(`no SFT example fits the model's context of ${ctx} tokens`);
@@ -34,9 +40,21 @@ export async function sftStage(
   const t0 = Date.now();
   let toks = 0;
   const losses = await crossEntropyLoop(policy, trD, {
-    steps: ws.sft_steps, batchTokens: ws.sft_batch_tokens, learningRate: ws.sft_lr, warmupSteps: ws.sft_warmup_steps, minLrRatio: 0.1,
-    weightDecay: 0.0, maxGradNorm: 1, seed: o.seed,
-    onStep: (s) => ((toks += s.tokens), bar.update(s.step, `loss ${s.loss.toFixed(3)} ${Math.round(toks / Math.max(1e-3, (Date.now() - t0) / 1000))} tok/s`)),
+    steps: ws.sft_steps,
+    batchTokens: ws.sft_batch_tokens,
+    learningRate: ws.sft_lr,
+    warmupSteps: ws.sft_warmup_steps,
+    minLrRatio: 0.1,
+    weightDecay: 0.0,
+    maxGradNorm: 1,
+    seed: o.seed,
+    onStep: (s) => (
+      (toks += s.tokens),
+      bar.update(
+        s.step,
+        `loss ${s.loss.toFixed(3)} ${Math.round(toks / Math.max(1e-3, (Date.now() - t0) / 1000))} tok/s`,
+      )
+    ),
   });
   const after = vaD.length ? await evalLoss(policy, vaD) : NaN;
   bar.done(`val loss ${before.toFixed(3)} -> ${after.toFixed(3)}`);

@@ -117,8 +117,15 @@ export async function warmStart(opts: {
 }): Promise<{ policy: EmbeddedPolicy; info: WarmStartInfo }> {
   const { ws } = opts;
   const key = {
-    ws: { ...ws, cache_dir: undefined }, corpus: corpusFingerprint(opts.corpus), languages: opts.languages, seed: opts.seed, signatureHint: opts.signatureHint,
-    maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens, code: codeFingerprint(), v: 3,
+    ws: { ...ws, cache_dir: undefined },
+    corpus: corpusFingerprint(opts.corpus),
+    languages: opts.languages,
+    seed: opts.seed,
+    signatureHint: opts.signatureHint,
+    maxDocTokens: opts.maxDocTokens,
+    maxCodeTokens: opts.maxCodeTokens,
+    code: codeFingerprint(),
+    v: 3,
   };
   const hash = crypto.createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
   const dir = path.resolve(ws.cache_dir, hash);
@@ -141,7 +148,8 @@ export async function warmStart(opts: {
   if (!fs.existsSync(dataFile)) {
     const lines: string[] = [];
     for (const split of ["train", "validation"] as const) {
-      for (const r of readSplit(opts.corpus, split, opts.languages)) lines.push(JSON.stringify({ text: (r.doc ? r.doc.trim() + "\n" : "") + r.code, split }));
+      for (const r of readSplit(opts.corpus, split, opts.languages))
+        lines.push(JSON.stringify({ text: (r.doc ? r.doc.trim() + "\n" : "") + r.code, split }));
     }
     writeFileAtomic(dataFile, lines.join("\n") + "\n");
   }
@@ -151,28 +159,56 @@ export async function warmStart(opts: {
     modelSpec = path.join(dir, "model-config.json");
     writeFileAtomic(modelSpec, JSON.stringify(ws.model, null, 2));
   }
-  opts.log(`warm start 1/2: tokenizer (${ws.vocab_size}) + ${typeof ws.model === "string" ? ws.model : "custom"} model pretraining, ${ws.pretrain_steps} steps`);
+  opts.log(
+    `warm start 1/2: tokenizer (${ws.vocab_size}) + ${typeof ws.model === "string" ? ws.model : "custom"} model pretraining, ${ws.pretrain_steps} steps`,
+  );
   const bar1 = new ProgressBar("pretrain", Math.max(1, ws.pretrain_steps), opts.progress);
   const losses1: number[] = [];
   const resumePre = fs.existsSync(path.join(pre, RUN_FILES.pretrainConfig)) && latestCheckpoint(pre) !== null;
   const pr = await pretrain(
     {
-      corpus: dataFile, out: pre, config: modelSpec, vocabSize: ws.vocab_size, steps: Math.max(1, ws.pretrain_steps), seqLen: ws.pretrain_seq_len,
-      batchTokens: ws.pretrain_batch_tokens, lr: ws.pretrain_lr, seed: opts.seed, progress: false, resume: resumePre, saveEvery: 50,
+      corpus: dataFile,
+      out: pre,
+      config: modelSpec,
+      vocabSize: ws.vocab_size,
+      steps: Math.max(1, ws.pretrain_steps),
+      seqLen: ws.pretrain_seq_len,
+      batchTokens: ws.pretrain_batch_tokens,
+      lr: ws.pretrain_lr,
+      seed: opts.seed,
+      progress: false,
+      resume: resumePre,
+      saveEvery: 50,
       evalEvery: Math.max(1, ws.pretrain_steps),
     },
-    { onStep: (s) => (losses1.push(s.loss), bar1.update(s.step, `loss ${s.loss.toFixed(3)} ${Math.round(s.tokensPerSecond)} tok/s`)) },
+    {
+      onStep: (s) => (
+        losses1.push(s.loss), bar1.update(s.step, `loss ${s.loss.toFixed(3)} ${Math.round(s.tokensPerSecond)} tok/s`)
+      ),
+    },
   );
   bar1.done(`loss ${pr.trainLoss.toFixed(3)} val ${pr.valLoss.toFixed(3)}`);
   const policy = pr.policy;
 
   // ---- stage 2: SFT on natural pairs, both directions ----
-  const pairs = await loadSftPairs(opts.corpus, opts.languages, ws.sft_max_pairs, { tok: policy.tokenizer, maxDocTokens: opts.maxDocTokens, maxCodeTokens: opts.maxCodeTokens });
+  const pairs = await loadSftPairs(opts.corpus, opts.languages, ws.sft_max_pairs, {
+    tok: policy.tokenizer,
+    maxDocTokens: opts.maxDocTokens,
+    maxCodeTokens: opts.maxCodeTokens,
+  });
   let sftInfo: WarmStartInfo["sft"] = null;
   if (ws.sft_steps > 0) {
-    if (pairs.length === 0) throw new UserError(`corpus ${opts.corpus}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`);
+    if (pairs.length === 0)
+      throw new UserError(
+        `corpus ${opts.corpus}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`,
+      );
     opts.log(`warm start 2/2: SFT on natural (code, doc) pairs, both directions, ${ws.sft_steps} steps`);
-    sftInfo = await sftStage(policy, pairs, { ws, seed: opts.seed, signatureHint: opts.signatureHint, progress: opts.progress });
+    sftInfo = await sftStage(policy, pairs, {
+      ws,
+      seed: opts.seed,
+      signatureHint: opts.signatureHint,
+      progress: opts.progress,
+    });
   }
   const ckpt = path.join(dir, POLICY_DIR);
   const tmp = `${ckpt}.tmp`;
@@ -180,17 +216,23 @@ export async function warmStart(opts: {
   await policy.saveState(tmp);
   fs.rmSync(ckpt, { recursive: true, force: true });
   fs.renameSync(tmp, ckpt);
-  const preLosses = readJsonl<{ loss?: number }>(path.join(pre, RUN_FILES.pretrainLog)).map((r) => r.loss).filter((x): x is number => typeof x === "number");
+  const preLosses = readJsonl<{ loss?: number }>(path.join(pre, RUN_FILES.pretrainLog))
+    .map((r) => r.loss)
+    .filter((x): x is number => typeof x === "number");
   const info: WarmStartInfo = {
     dir,
     checkpoint: ckpt,
     cached: false,
     hash,
-    pretrain: { steps: pr.steps, losses: preLosses.length ? preLosses : losses1, val_loss: pr.valLoss, tokens_per_s: pr.tokensPerSecond },
+    pretrain: {
+      steps: pr.steps,
+      losses: preLosses.length ? preLosses : losses1,
+      val_loss: pr.valLoss,
+      tokens_per_s: pr.tokensPerSecond,
+    },
     sft: sftInfo,
     rebuild_command: `rm -rf ${path.relative(process.cwd(), dir)} && batcoder train  # (same config) rebuilds this warm start`,
   };
   writeFileAtomic(infoFile, JSON.stringify(info, null, 2));
   return { policy, info };
 }
-

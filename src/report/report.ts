@@ -60,7 +60,8 @@ export interface ReportResult {
 }
 
 export function renderReport(runDir: string, outFile?: string): ReportResult {
-  if (!fs.existsSync(runDir) || !fs.statSync(runDir).isDirectory()) throw new UserError(`no run directory at ${runDir}`);
+  if (!fs.existsSync(runDir) || !fs.statSync(runDir).isDirectory())
+    throw new UserError(`no run directory at ${runDir}`);
   const files = runPaths(runDir);
   const metricsFile = files.metrics;
   if (!fs.existsSync(metricsFile)) throw new UserError(`${runDir} is not a run directory: metrics.jsonl is missing`);
@@ -82,21 +83,84 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
   const name = String(config.run_name ?? path.basename(path.resolve(runDir)));
 
   const charts: string[] = [];
-  const add = (title: string, series: Series[], yLabel?: string, yInclude?: number[]) => charts.push(lineChart({ title, series, xLabel: "step", yLabel, yInclude }));
-  add("Reward per direction", [seriesOf(metrics, METRIC_KEYS.rewardCode2Doc, "code→doc (documentation)"), seriesOf(metrics, METRIC_KEYS.rewardDoc2Code, "doc→code (reconstruction)"), seriesOf(metrics, "reward/doc2code/similarity", "reconstruction similarity")], "reward");
-  const compKeys = [...new Set(metrics.flatMap((m) => Object.keys(m).filter((k) => k.startsWith("reward/component/"))))];
+  const add = (title: string, series: Series[], yLabel?: string, yInclude?: number[]) =>
+    charts.push(lineChart({ title, series, xLabel: "step", yLabel, yInclude }));
+  add(
+    "Reward per direction",
+    [
+      seriesOf(metrics, METRIC_KEYS.rewardCode2Doc, "code→doc (documentation)"),
+      seriesOf(metrics, METRIC_KEYS.rewardDoc2Code, "doc→code (reconstruction)"),
+      seriesOf(metrics, "reward/doc2code/similarity", "reconstruction similarity"),
+    ],
+    "reward",
+  );
+  const compKeys = [
+    ...new Set(metrics.flatMap((m) => Object.keys(m).filter((k) => k.startsWith("reward/component/")))),
+  ];
   // Components on a [0, 1]-like scale share a chart; counts (parse errors, ...) get their own.
   const maxAbs = (k: string) => Math.max(0, ...metrics.map((m) => Math.abs(num(m[k]))).filter(Number.isFinite));
   const unitKeys = compKeys.filter((k) => maxAbs(k) <= 1.5 && !/errors/.test(k));
   const otherKeys = compKeys.filter((k) => !unitKeys.includes(k));
-  if (unitKeys.length) add("Reward components (reconstructions)", unitKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))), "value");
-  if (otherKeys.length) add("Reward diagnostics (reconstructions)", otherKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))), "mean per reconstruction", [0]);
-  add("Documentation checks", [seriesOf(metrics, METRIC_KEYS.docValidRate, "format valid"), seriesOf(metrics, METRIC_KEYS.docLeakRate, "leaking"), seriesOf(metrics, "doc/kept_rate", "kept")], "rate", [0, 1]);
-  add("KL to the reference (per token)", [seriesOf(metrics, METRIC_KEYS.kl, "KL (all)"), seriesOf(metrics, "kl/code2doc", "KL code→doc"), seriesOf(metrics, "kl/doc2code", "KL doc→code")], "nats", [0]);
+  if (unitKeys.length)
+    add(
+      "Reward components (reconstructions)",
+      unitKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))),
+      "value",
+    );
+  if (otherKeys.length)
+    add(
+      "Reward diagnostics (reconstructions)",
+      otherKeys.map((k) => seriesOf(metrics, k, k.slice("reward/component/".length))),
+      "mean per reconstruction",
+      [0],
+    );
+  add(
+    "Documentation checks",
+    [
+      seriesOf(metrics, METRIC_KEYS.docValidRate, "format valid"),
+      seriesOf(metrics, METRIC_KEYS.docLeakRate, "leaking"),
+      seriesOf(metrics, "doc/kept_rate", "kept"),
+    ],
+    "rate",
+    [0, 1],
+  );
+  add(
+    "KL to the reference (per token)",
+    [
+      seriesOf(metrics, METRIC_KEYS.kl, "KL (all)"),
+      seriesOf(metrics, "kl/code2doc", "KL code→doc"),
+      seriesOf(metrics, "kl/doc2code", "KL doc→code"),
+    ],
+    "nats",
+    [0],
+  );
   add("Entropy (per token)", [seriesOf(metrics, "entropy", "entropy")], "nats", [0]);
-  add("Lengths (tokens)", [seriesOf(metrics, "len/doc_mean", "documentation"), seriesOf(metrics, "len/code_mean", "reconstruction")], "tokens", [0]);
-  add("PPO diagnostics", [seriesOf(metrics, "clip_fraction", "clip fraction"), seriesOf(metrics, "approx_kl_old", "approx KL(old‖new)"), seriesOf(metrics, "grad_norm", "grad norm")], "value", [0]);
-  add("Time per step", [seriesOf(metrics, "time/sampling_s", "sampling"), seriesOf(metrics, "time/reward_s", "reward"), seriesOf(metrics, "time/update_s", "update")], "seconds", [0]);
+  add(
+    "Lengths (tokens)",
+    [seriesOf(metrics, "len/doc_mean", "documentation"), seriesOf(metrics, "len/code_mean", "reconstruction")],
+    "tokens",
+    [0],
+  );
+  add(
+    "PPO diagnostics",
+    [
+      seriesOf(metrics, "clip_fraction", "clip fraction"),
+      seriesOf(metrics, "approx_kl_old", "approx KL(old‖new)"),
+      seriesOf(metrics, "grad_norm", "grad norm"),
+    ],
+    "value",
+    [0],
+  );
+  add(
+    "Time per step",
+    [
+      seriesOf(metrics, "time/sampling_s", "sampling"),
+      seriesOf(metrics, "time/reward_s", "reward"),
+      seriesOf(metrics, "time/update_s", "update"),
+    ],
+    "seconds",
+    [0],
+  );
   const evalKeys: Array<[string, string]> = [
     ["roundtrip", "round-trip similarity"],
     ["doc2code_human", "doc→code from human docs"],
@@ -112,7 +176,11 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
         series: evalKeys.map(([k, label]) => ({
           name: label,
           points: evals.map((e) => [num(e.step), isCI(e[k]) ? (e[k] as CI).mean : NaN] as [number, number]),
-          band: evals.map((e) => (isCI(e[k]) ? ([num(e.step), (e[k] as CI).lo, (e[k] as CI).hi] as [number, number, number]) : ([NaN, NaN, NaN] as [number, number, number]))),
+          band: evals.map((e) =>
+            isCI(e[k])
+              ? ([num(e.step), (e[k] as CI).lo, (e[k] as CI).hi] as [number, number, number])
+              : ([NaN, NaN, NaN] as [number, number, number]),
+          ),
         })),
       }),
     );
@@ -125,7 +193,15 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
     };
     for (const k of ["pretrain", "sft"]) {
       const s = stage(k);
-      if (s) charts.push(lineChart({ title: `Warm start: ${k} (cross-entropy)`, series: [s], xLabel: "optimizer step", yLabel: "nats/token" }));
+      if (s)
+        charts.push(
+          lineChart({
+            title: `Warm start: ${k} (cross-entropy)`,
+            series: [s],
+            xLabel: "optimizer step",
+            yLabel: "nats/token",
+          }),
+        );
     }
   }
 
@@ -134,18 +210,26 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
   const last = evals.length > 1 ? evals.at(-1) : undefined;
   let table = `<p class="muted">No held-out evaluation in this run.</p>`;
   if (first) {
-    const rows = [...evalKeys, ["doc_valid_rate", "doc format-valid rate"], ["doc_leak_rate", "doc leak rate"]] as Array<[string, string]>;
+    const rows = [
+      ...evalKeys,
+      ["doc_valid_rate", "doc format-valid rate"],
+      ["doc_leak_rate", "doc leak rate"],
+    ] as Array<[string, string]>;
     table = `<table><tr><th>metric (held-out, n=${isCI(first.roundtrip) ? (first.roundtrip as CI).n : "?"})</th><th>step ${num(first.step)} (start)</th>${last ? `<th>step ${num(last.step)} (after RL)</th><th>Δ</th>` : ""}</tr>`;
     for (const [k, label] of rows) {
-      const a = first[k], b = last?.[k];
-      const av = isCI(a) ? a.mean : num(a), bv = isCI(b) ? b.mean : num(b);
+      const a = first[k],
+        b = last?.[k];
+      const av = isCI(a) ? a.mean : num(a),
+        bv = isCI(b) ? b.mean : num(b);
       const delta = last && Number.isFinite(av) && Number.isFinite(bv) ? bv - av : NaN;
       const cls = delta > 0 ? "good" : delta < 0 ? "bad" : "";
       table += `<tr><td>${escapeHtml(label)}</td><td>${isCI(a) ? ciCell(a) : fmt(a)}</td>${last ? `<td>${isCI(b) ? ciCell(b) : fmt(b)}</td><td class="${cls}">${Number.isFinite(delta) ? (delta >= 0 ? "+" : "") + delta.toFixed(3) : "–"}</td>` : ""}</tr>`;
     }
-    const bm = (e: Row | undefined) => (e && e.benchmark && typeof e.benchmark === "object" ? (e.benchmark as Row) : null);
+    const bm = (e: Row | undefined) =>
+      e && e.benchmark && typeof e.benchmark === "object" ? (e.benchmark as Row) : null;
     if (bm(first)) {
-      const a = num(bm(first)!.pass_at_1), b = num(bm(last)?.pass_at_1);
+      const a = num(bm(first)!.pass_at_1),
+        b = num(bm(last)?.pass_at_1);
       table += `<tr><td>${escapeHtml(String(bm(first)!.name))} pass@1 (${num(bm(first)!.tasks)} tasks)</td><td>${fmt(a)}</td>${last ? `<td>${fmt(b)}</td><td>${Number.isFinite(b - a) ? (b - a >= 0 ? "+" : "") + (b - a).toFixed(3) : "–"}</td>` : ""}</tr>`;
     }
     table += `</table>`;

@@ -38,7 +38,10 @@ var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:String(x).localeCompare(String(y));return a
 const f3 = (x: number | null): string => (x === null ? "–" : x.toFixed(3));
 const cell = (x: number | null): string => `<td data-v="${x === null ? -1 : x}">${f3(x)}</td>`;
 
-export function renderRoundtripReport(rows: readonly RoundtripReportRow[], meta: { model: string; threshold: number; title?: string }): string {
+export function renderRoundtripReport(
+  rows: readonly RoundtripReportRow[],
+  meta: { model: string; threshold: number; title?: string },
+): string {
   const mean = (f: (r: RoundtripReportRow) => number | null): string => {
     const xs = rows.map(f).filter((x): x is number => x !== null);
     return xs.length ? f3(xs.reduce((a, b) => a + b, 0) / xs.length) : "–";
@@ -46,7 +49,8 @@ export function renderRoundtripReport(rows: readonly RoundtripReportRow[], meta:
   const body = rows
     .map((r) => {
       const id = `${r.path}:${r.line} ${r.name}`;
-      const detail = `<details><summary>${escapeHtml(id)}</summary><div class="sbs"><div><b>original (${escapeHtml(r.lang)})</b><pre>${escapeHtml(r.code)}</pre></div>` +
+      const detail =
+        `<details><summary>${escapeHtml(id)}</summary><div class="sbs"><div><b>original (${escapeHtml(r.lang)})</b><pre>${escapeHtml(r.code)}</pre></div>` +
         `<div><b>documentation</b>${r.docValid ? "" : ' <span class="muted">(badly formed)</span>'}${r.docLeaked ? ' <span class="muted">(leaks code)</span>' : ""}<pre>${escapeHtml(r.doc)}</pre></div>` +
         `<div><b>rebuild</b><pre>${escapeHtml(r.rebuilt)}</pre></div></div>${r.behaviourNote ? `<div class="muted">behaviour: ${escapeHtml(r.behaviourNote)}</div>` : ""}</details>`;
       return `<tr${r.flags.length ? ' class="low"' : ""}><td class="l" data-v="${escapeHtml(id)}">${detail}</td>${cell(r.scores.bleu)}${cell(r.scores.codebleu)}${cell(r.scores.dfg)}${cell(r.scores.exact)}${cell(r.scores.behaviour)}${cell(r.score)}<td class="l" data-v="${escapeHtml(r.flags.join("; "))}">${escapeHtml(r.flags.join("; "))}</td></tr>`;

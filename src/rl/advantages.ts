@@ -64,7 +64,8 @@ function groupsOf(samples: AdvSample[]): Map<string | number, number[]> {
 
 function checkSample(s: AdvSample, i: number, klCoef: number): void {
   if (!Number.isFinite(s.reward)) throw new Error(`advantages: sample ${i} has a non-finite reward (${s.reward})`);
-  if (!Number.isInteger(s.nTokens) || s.nTokens < 0) throw new Error(`advantages: sample ${i} has an invalid nTokens (${s.nTokens})`);
+  if (!Number.isInteger(s.nTokens) || s.nTokens < 0)
+    throw new Error(`advantages: sample ${i} has an invalid nTokens (${s.nTokens})`);
   if (klCoef !== 0 && s.kl && s.kl.length !== s.nTokens) {
     throw new Error(`advantages: sample ${i} has ${s.kl.length} KL values for ${s.nTokens} tokens`);
   }

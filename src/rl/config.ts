@@ -10,14 +10,25 @@ import { ADVANTAGE_ESTIMATORS } from "./advantages.js";
 /** A removed option: accepted by name only to fail with a message that names its replacement. */
 const removed = (name: string, use: string) =>
   z.undefined({ error: `'${name}' was removed: documentation penalties have one set of knobs; use ${use}` }).optional();
-const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).positive(`${what} must be > 0`);
-const nonNegInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).min(0, `${what} must be >= 0`);
+const posInt = (what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be an integer`)
+    .positive(`${what} must be > 0`);
+const nonNegInt = (what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be an integer`)
+    .min(0, `${what} must be >= 0`);
 const nonNeg = (what: string) => z.number({ error: `${what} must be a number` }).min(0, `${what} must be >= 0`);
 
 export const RLConfigSchema = z
   .object({
     // ---- run ----
-    run_name: z.string().regex(/^[A-Za-z0-9._-]+$/, "run_name may only contain letters, digits, '.', '_' and '-'").default("batcoder-rl"),
+    run_name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, "run_name may only contain letters, digits, '.', '_' and '-'")
+      .default("batcoder-rl"),
     output_dir: z.string().min(1).default("runs"),
     seed: nonNegInt("seed").default(42),
     /** Checkpoint directory of the policy to start from (a warm-start or any saved policy). */
@@ -39,7 +50,11 @@ export const RLConfigSchema = z
     num_docs_per_code: posInt("num_docs_per_code").default(4),
     /** K: reconstructions sampled per kept documentation. */
     num_codes_per_doc: posInt("num_codes_per_doc").default(2),
-    temperature: z.number().positive("temperature must be > 0 for RL sampling (use eval for greedy)").max(5).default(0.6),
+    temperature: z
+      .number()
+      .positive("temperature must be > 0 for RL sampling (use eval for greedy)")
+      .max(5)
+      .default(0.6),
     top_p: z.number().gt(0, "top_p must be in (0, 1]").max(1, "top_p must be in (0, 1]").default(1.0),
     top_k: nonNegInt("top_k").default(0),
     max_doc_tokens: posInt("max_doc_tokens").default(64),
@@ -53,8 +68,14 @@ export const RLConfigSchema = z
     /** How a documentation's reward aggregates its reconstructions' rewards. */
     doc_reward_agg: z.enum(["mean", "max"]).default("mean"),
     /** Removed: one knob set controls the documentation penalties (reward_options.formatPenalty / leakPenalty). */
-    invalid_doc_reward: removed("invalid_doc_reward", "reward_options.formatPenalty (a positive penalty: invalid_doc_reward=-0.1 is formatPenalty=0.1)"),
-    leaked_doc_reward: removed("leaked_doc_reward", "reward_options.leakPenalty (a positive penalty: leaked_doc_reward=-0.5 is leakPenalty=0.5)"),
+    invalid_doc_reward: removed(
+      "invalid_doc_reward",
+      "reward_options.formatPenalty (a positive penalty: invalid_doc_reward=-0.1 is formatPenalty=0.1)",
+    ),
+    leaked_doc_reward: removed(
+      "leaked_doc_reward",
+      "reward_options.leakPenalty (a positive penalty: leaked_doc_reward=-0.5 is leakPenalty=0.5)",
+    ),
     /**
      * Reject documentation that breaks the format before reconstruction (the method's rule). When false, it is
      * reconstructed anyway and only penalised through the reward module's format gate/penalty — useful when a
@@ -157,20 +178,40 @@ export const RLConfigSchema = z
   .superRefine((c, ctx) => {
     const groupEst = ["grpo", "dr_grpo", "rloo", "reinforce_pp_baseline"].includes(c.advantage_estimator);
     if (groupEst && c.num_docs_per_code < 2) {
-      ctx.addIssue({ code: "custom", path: ["num_docs_per_code"], message: `advantage_estimator '${c.advantage_estimator}' compares samples within a group: num_docs_per_code must be >= 2 (got ${c.num_docs_per_code})` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["num_docs_per_code"],
+        message: `advantage_estimator '${c.advantage_estimator}' compares samples within a group: num_docs_per_code must be >= 2 (got ${c.num_docs_per_code})`,
+      });
     }
     if (groupEst && c.num_codes_per_doc < 2) {
-      ctx.addIssue({ code: "custom", path: ["num_codes_per_doc"], message: `advantage_estimator '${c.advantage_estimator}' compares samples within a group: num_codes_per_doc must be >= 2 (got ${c.num_codes_per_doc})` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["num_codes_per_doc"],
+        message: `advantage_estimator '${c.advantage_estimator}' compares samples within a group: num_codes_per_doc must be >= 2 (got ${c.num_codes_per_doc})`,
+      });
     }
     if (c.min_code_tokens > c.max_code_tokens) {
-      ctx.addIssue({ code: "custom", path: ["min_code_tokens"], message: `min_code_tokens (${c.min_code_tokens}) exceeds max_code_tokens (${c.max_code_tokens})` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["min_code_tokens"],
+        message: `min_code_tokens (${c.min_code_tokens}) exceeds max_code_tokens (${c.max_code_tokens})`,
+      });
     }
     if (c.code2doc_weight === 0 && c.doc2code_weight === 0) {
-      ctx.addIssue({ code: "custom", path: ["code2doc_weight"], message: "code2doc_weight and doc2code_weight are both 0: nothing would be trained" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["code2doc_weight"],
+        message: "code2doc_weight and doc2code_weight are both 0: nothing would be trained",
+      });
     }
     const nSeq = c.rollout_batch_size * c.num_docs_per_code;
     if (c.num_mini_batches > nSeq) {
-      ctx.addIssue({ code: "custom", path: ["num_mini_batches"], message: `num_mini_batches (${c.num_mini_batches}) exceeds the ${nSeq} documentation samples per step` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["num_mini_batches"],
+        message: `num_mini_batches (${c.num_mini_batches}) exceeds the ${nSeq} documentation samples per step`,
+      });
     }
   });
 
@@ -183,7 +224,8 @@ export function formatIssues(err: z.ZodError): string {
     .map((i) => {
       const where = i.path.length ? i.path.join(".") : "(config)";
       let msg = i.message;
-      if (i.code === "unrecognized_keys") msg = `unknown option(s) ${(i as { keys: string[] }).keys.map((k) => `'${k}'`).join(", ")}`;
+      if (i.code === "unrecognized_keys")
+        msg = `unknown option(s) ${(i as { keys: string[] }).keys.map((k) => `'${k}'`).join(", ")}`;
       return `  ${where}: ${msg}`;
     })
     .join("\n");

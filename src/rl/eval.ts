@@ -37,7 +37,14 @@ export interface HeldOutEvalOptions {
 
 /** Per-function headline metrics (null = not applicable: the original is not executable, or no runner). */
 export const HEADLINE_KEYS = [
-  "rt_equiv", "rt_pass", "human_equiv", "human_pass", "overlap3", "overlap4", "leak", "doc_len",
+  "rt_equiv",
+  "rt_pass",
+  "human_equiv",
+  "human_pass",
+  "overlap3",
+  "overlap4",
+  "leak",
+  "doc_len",
 ] as const;
 export type HeadlineKey = (typeof HEADLINE_KEYS)[number];
 export const HEADLINE_LABELS: Record<HeadlineKey, string> = {
@@ -74,8 +81,14 @@ export interface HeldOutEval {
   doc_leak_rate: number;
   examples: EvalExample[];
   /** Per-function scores, aligned with `ids`, so two evaluations of the same functions can be compared paired. */
-  per_function?: { ids: string[]; langs?: string[]; roundtrip: number[]; doc2code_human: number[]; doc_bleu: number[]; doc_rougeL: number[] } &
-    Partial<Record<HeadlineKey, (number | null)[]>>;
+  per_function?: {
+    ids: string[];
+    langs?: string[];
+    roundtrip: number[];
+    doc2code_human: number[];
+    doc_bleu: number[];
+    doc_rougeL: number[];
+  } & Partial<Record<HeadlineKey, (number | null)[]>>;
   /** The metrics RL does not optimise, over all functions and per language. */
   headline?: Headline;
   headline_by_lang?: Record<string, Headline>;
@@ -83,7 +96,10 @@ export interface HeldOutEval {
 
 /** Mean and CI of each headline metric over the functions where it applies (rows selects a subset). */
 export function headlineOf(pf: Partial<Record<HeadlineKey, (number | null)[]>>, rows: number[]): Headline {
-  const out: Headline = { n: rows.length, n_executable: rows.filter((i) => typeof pf.rt_pass?.[i] === "number").length };
+  const out: Headline = {
+    n: rows.length,
+    n_executable: rows.filter((i) => typeof pf.rt_pass?.[i] === "number").length,
+  };
   for (const k of HEADLINE_KEYS) {
     const xs = rows.map((i) => pf[k]?.[i]).filter((x): x is number => typeof x === "number" && Number.isFinite(x));
     if (xs.length) out[k] = bootstrapCI(xs);
@@ -91,11 +107,22 @@ export function headlineOf(pf: Partial<Record<HeadlineKey, (number | null)[]>>, 
   return out;
 }
 
-async function greedyAll(sampler: Sampler, prompts: number[][], maxTokens: number, batch: number, progress: () => void, temperature = 0): Promise<string[]> {
+async function greedyAll(
+  sampler: Sampler,
+  prompts: number[][],
+  maxTokens: number,
+  batch: number,
+  progress: () => void,
+  temperature = 0,
+): Promise<string[]> {
   const stop = specialStopIds(sampler.tokenizer);
   const out: string[] = [];
   for (let i = 0; i < prompts.length; i += batch) {
-    const reqs: SampleRequest[] = prompts.slice(i, i + batch).map((prompt, k) => ({ prompt, n: 1, params: { maxTokens, temperature, stopTokenIds: stop, seed: 1000 + i + k } }));
+    const reqs: SampleRequest[] = prompts.slice(i, i + batch).map((prompt, k) => ({
+      prompt,
+      n: 1,
+      params: { maxTokens, temperature, stopTokenIds: stop, seed: 1000 + i + k },
+    }));
     const res = await sampler.sample(reqs);
     for (const r of res) out.push(r[0]!.text.trim());
     progress();
@@ -104,7 +131,12 @@ async function greedyAll(sampler: Sampler, prompts: number[][], maxTokens: numbe
 }
 
 /** Items must carry `doc` (the canonicalised human documentation). */
-export async function evaluateHeldOut(sampler: Sampler, items: HeldOutItem[], reward: RewardBackend, cfg: HeldOutEvalOptions): Promise<HeldOutEval> {
+export async function evaluateHeldOut(
+  sampler: Sampler,
+  items: HeldOutItem[],
+  reward: RewardBackend,
+  cfg: HeldOutEvalOptions,
+): Promise<HeldOutEval> {
   const tok = sampler.tokenizer;
   const withDoc = items.filter((it) => it.doc);
   const nBatches = Math.ceil(withDoc.length / cfg.batchSize) * 3;
@@ -112,16 +144,41 @@ export async function evaluateHeldOut(sampler: Sampler, items: HeldOutItem[], re
   const tick = () => cfg.onProgress?.(++done, nBatches);
   const sig = (it: HeldOutItem) => (cfg.signatureHint && it.signature ? it.signature : null);
 
-  const genDocs = await greedyAll(sampler, withDoc.map((it) => code2docPrompt(tok, it.code, it.lang)), cfg.maxDocTokens, cfg.batchSize, tick, cfg.temperature);
-  const rtCodes = (await greedyAll(sampler, withDoc.map((it, i) => doc2codePrompt(tok, genDocs[i]!, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick, cfg.temperature)).map(
-    (c, i) => (sig(withDoc[i]!) ?? "") + c,
+  const genDocs = await greedyAll(
+    sampler,
+    withDoc.map((it) => code2docPrompt(tok, it.code, it.lang)),
+    cfg.maxDocTokens,
+    cfg.batchSize,
+    tick,
+    cfg.temperature,
   );
-  const hCodes = (await greedyAll(sampler, withDoc.map((it) => doc2codePrompt(tok, it.doc, it.lang, { signature: sig(it) })), cfg.maxCodeTokens, cfg.batchSize, tick, cfg.temperature)).map(
-    (c, i) => (sig(withDoc[i]!) ?? "") + c,
-  );
+  const rtCodes = (
+    await greedyAll(
+      sampler,
+      withDoc.map((it, i) => doc2codePrompt(tok, genDocs[i]!, it.lang, { signature: sig(it) })),
+      cfg.maxCodeTokens,
+      cfg.batchSize,
+      tick,
+      cfg.temperature,
+    )
+  ).map((c, i) => (sig(withDoc[i]!) ?? "") + c);
+  const hCodes = (
+    await greedyAll(
+      sampler,
+      withDoc.map((it) => doc2codePrompt(tok, it.doc, it.lang, { signature: sig(it) })),
+      cfg.maxCodeTokens,
+      cfg.batchSize,
+      tick,
+      cfg.temperature,
+    )
+  ).map((c, i) => (sig(withDoc[i]!) ?? "") + c);
 
-  const rt = await reward.score(withDoc.map((it, i) => ({ code: it.code, doc: genDocs[i]!, rebuilt: rtCodes[i]!, lang: it.lang })));
-  const hd = await reward.score(withDoc.map((it, i) => ({ code: it.code, doc: it.doc, rebuilt: hCodes[i]!, lang: it.lang })));
+  const rt = await reward.score(
+    withDoc.map((it, i) => ({ code: it.code, doc: genDocs[i]!, rebuilt: rtCodes[i]!, lang: it.lang })),
+  );
+  const hd = await reward.score(
+    withDoc.map((it, i) => ({ code: it.code, doc: it.doc, rebuilt: hCodes[i]!, lang: it.lang })),
+  );
   const verdicts = await Promise.all(withDoc.map((it, i) => reward.checkDoc(genDocs[i]!, it.code, it.lang)));
   const rtSim = rt.map((s) => s.similarity);
   const hSim = hd.map((s) => s.similarity);
@@ -130,7 +187,9 @@ export async function evaluateHeldOut(sampler: Sampler, items: HeldOutItem[], re
   const bIdx = cfg.behaviour ? withDoc.map((it, i) => (behLangs.has(it.lang) ? i : -1)).filter((i) => i >= 0) : [];
   const runBeh = async (codes: string[]): Promise<Map<number, BehaviourResult>> => {
     if (!cfg.behaviour || !bIdx.length) return new Map();
-    const res = await cfg.behaviour.compare(bIdx.map((i) => ({ lang: withDoc[i]!.lang, original: withDoc[i]!.code, rebuilt: codes[i]! })));
+    const res = await cfg.behaviour.compare(
+      bIdx.map((i) => ({ lang: withDoc[i]!.lang, original: withDoc[i]!.code, rebuilt: codes[i]! })),
+    );
     return new Map(bIdx.map((i, k) => [i, res[k]!]));
   };
   const [rtBeh, hBeh] = [await runBeh(rtCodes), await runBeh(hCodes)];
@@ -155,7 +214,11 @@ export async function evaluateHeldOut(sampler: Sampler, items: HeldOutItem[], re
   headlinePf.leak = verdicts.map((v) => (v.leaked ? 1 : 0));
   const all = withDoc.map((_, i) => i);
   const byLang: Record<string, Headline> = {};
-  for (const lang of [...new Set(withDoc.map((it) => it.lang))].sort()) byLang[lang] = headlineOf(headlinePf, all.filter((i) => withDoc[i]!.lang === lang));
+  for (const lang of [...new Set(withDoc.map((it) => it.lang))].sort())
+    byLang[lang] = headlineOf(
+      headlinePf,
+      all.filter((i) => withDoc[i]!.lang === lang),
+    );
   const keep = cfg.keepExamples ?? 8;
   return {
     n: withDoc.length,
@@ -165,7 +228,15 @@ export async function evaluateHeldOut(sampler: Sampler, items: HeldOutItem[], re
     doc_rougeL: bootstrapCI(rl),
     doc_valid_rate: verdicts.filter((v) => v.valid).length / Math.max(1, verdicts.length),
     doc_leak_rate: verdicts.filter((v) => v.leaked).length / Math.max(1, verdicts.length),
-    per_function: { ids: withDoc.map((it) => it.id), langs: withDoc.map((it) => it.lang), roundtrip: rtSim, doc2code_human: hSim, doc_bleu: bleu, doc_rougeL: rl, ...headlinePf },
+    per_function: {
+      ids: withDoc.map((it) => it.id),
+      langs: withDoc.map((it) => it.lang),
+      roundtrip: rtSim,
+      doc2code_human: hSim,
+      doc_bleu: bleu,
+      doc_rougeL: rl,
+      ...headlinePf,
+    },
     headline: headlineOf(headlinePf, all),
     headline_by_lang: byLang,
     examples: withDoc.slice(0, keep).map((it, i) => ({

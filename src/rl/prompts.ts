@@ -35,19 +35,31 @@ export function langToken(lang: string): SpecialToken {
  * `allowSpecial`), so code or documentation that contains e.g. "<|eos|>" stays text.
  */
 export function encodePlain(tok: TokenizerLike, text: string): number[] {
-  return (tok.encode as (t: string, o?: { allowSpecial?: boolean }) => number[]).call(tok, text, { allowSpecial: false });
+  return (tok.encode as (t: string, o?: { allowSpecial?: boolean }) => number[]).call(tok, text, {
+    allowSpecial: false,
+  });
 }
 
 function sid(tok: TokenizerLike, s: SpecialToken): number {
   const id = tok.tokenId(s);
-  if (id === undefined) throw new Error(`tokenizer has no special token ${s}; train it with the project's SPECIAL_TOKENS (src/engine/special.ts)`);
+  if (id === undefined)
+    throw new Error(
+      `tokenizer has no special token ${s}; train it with the project's SPECIAL_TOKENS (src/engine/special.ts)`,
+    );
   return id;
 }
 
 export { specialStopIds } from "../engine/special.js";
 
 /** Human names of the languages for the chat instructions. */
-const LANG_NAMES: Record<string, string> = { python: "Python", ruby: "Ruby", go: "Go", javascript: "JavaScript", typescript: "TypeScript", lua: "Lua" };
+const LANG_NAMES: Record<string, string> = {
+  python: "Python",
+  ruby: "Ruby",
+  go: "Go",
+  javascript: "JavaScript",
+  typescript: "TypeScript",
+  lua: "Lua",
+};
 const langName = (lang: string): string => LANG_NAMES[lang] ?? lang;
 /** Template variables for every chat prompt: no hidden reasoning turn (Qwen3); ignored by other templates. */
 const CHAT_VARIABLES = { enable_thinking: false } as const;
@@ -62,7 +74,9 @@ export function code2docMessages(code: string, lang: string): ChatMessage[] {
       content:
         `Write the documentation for this ${langName(lang)} function: what it does, its parameters, what it returns ` +
         `and the errors it raises. Write prose only; do not include code.\n\n` +
-        "```" + `${lang}\n${code}\n` + "```",
+        "```" +
+        `${lang}\n${code}\n` +
+        "```",
     },
   ];
 }
@@ -89,7 +103,13 @@ export interface PromptOptions {
 
 export function code2docPrompt(tok: TokenizerLike, code: string, lang: string, opts: PromptOptions = {}): number[] {
   if (opts.chat) return tok.encode(opts.chat.render(code2docMessages(code, lang), { variables: CHAT_VARIABLES }));
-  return [sid(tok, "<|bos|>"), sid(tok, "<|code2doc|>"), sid(tok, langToken(lang)), ...encodePlain(tok, code), sid(tok, "<|doc|>")];
+  return [
+    sid(tok, "<|bos|>"),
+    sid(tok, "<|code2doc|>"),
+    sid(tok, langToken(lang)),
+    ...encodePlain(tok, code),
+    sid(tok, "<|doc|>"),
+  ];
 }
 
 export interface Doc2CodeOptions extends PromptOptions {
@@ -103,17 +123,30 @@ export function doc2codePrompt(tok: TokenizerLike, doc: string, lang: string, op
     const head = tok.encode(opts.chat.render(doc2codeMessages(doc, lang), { variables: CHAT_VARIABLES }));
     return [...head, ...encodePlain(tok, chatCodeOpening(lang, opts.signature))];
   }
-  const ids = [sid(tok, "<|bos|>"), sid(tok, "<|doc2code|>"), sid(tok, langToken(lang)), ...encodePlain(tok, doc), sid(tok, "<|code|>")];
+  const ids = [
+    sid(tok, "<|bos|>"),
+    sid(tok, "<|doc2code|>"),
+    sid(tok, langToken(lang)),
+    ...encodePlain(tok, doc),
+    sid(tok, "<|code|>"),
+  ];
   if (opts.signature) ids.push(...encodePlain(tok, opts.signature));
   return ids;
 }
 
 /** Human-readable rendering of a prompt (for samples.jsonl and the report). */
-export function promptText(direction: Direction, input: string, lang: string, signature?: string | null, opts: PromptOptions = {}): string {
+export function promptText(
+  direction: Direction,
+  input: string,
+  lang: string,
+  signature?: string | null,
+  opts: PromptOptions = {},
+): string {
   if (opts.chat) {
     return direction === "code2doc"
       ? opts.chat.render(code2docMessages(input, lang), { variables: CHAT_VARIABLES })
-      : opts.chat.render(doc2codeMessages(input, lang), { variables: CHAT_VARIABLES }) + chatCodeOpening(lang, signature);
+      : opts.chat.render(doc2codeMessages(input, lang), { variables: CHAT_VARIABLES }) +
+          chatCodeOpening(lang, signature);
   }
   return direction === "code2doc"
     ? `<|bos|><|code2doc|>${langToken(lang)}${input}<|doc|>`
@@ -132,10 +165,14 @@ export function sftPair(
   doc: string,
   opts: Doc2CodeOptions = {},
 ): { prompt: number[]; completion: number[] } {
-  if (direction === "code2doc") return { prompt: code2docPrompt(tok, code, lang, opts), completion: [...encodePlain(tok, doc), tok.eosId] };
+  if (direction === "code2doc")
+    return { prompt: code2docPrompt(tok, code, lang, opts), completion: [...encodePlain(tok, doc), tok.eosId] };
   const sig = opts.signature && code.startsWith(opts.signature) ? opts.signature : null;
   const rest = sig ? code.slice(sig.length) : code;
   // chat path: the answer closes the code fence its prompt opened, then ends the turn
   const tail = opts.chat ? `\n${CHAT_CODE_STOP}` : "";
-  return { prompt: doc2codePrompt(tok, doc, lang, { ...opts, signature: sig }), completion: [...encodePlain(tok, rest + tail), tok.eosId] };
+  return {
+    prompt: doc2codePrompt(tok, doc, lang, { ...opts, signature: sig }),
+    completion: [...encodePlain(tok, rest + tail), tok.eosId],
+  };
 }

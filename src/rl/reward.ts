@@ -24,7 +24,14 @@ import { UserError } from "../core/errors.js";
 import { isLangId, loadLanguage, type LangId } from "../lang/index.js";
 import { BEHAVIOUR_LANGS, BehaviourRunner, type BehaviourResult } from "../behaviour/index.js";
 import {
-  canonicalizeDoc, checkDoc, isRewardError, RewardConfigSchema, RewardPool, type RewardBreakdown, type RewardConfig, type RewardJob,
+  canonicalizeDoc,
+  checkDoc,
+  isRewardError,
+  RewardConfigSchema,
+  RewardPool,
+  type RewardBreakdown,
+  type RewardConfig,
+  type RewardJob,
 } from "../similarity/index.js";
 import type { RLConfig } from "./config.js";
 import type { DocVerdict, RewardBackend, RewardScore } from "./trainer.js";
@@ -62,7 +69,11 @@ export const BehaviourRewardSchema = z
     /** Score rebuilds by running them (sandboxed) where the original is executable. */
     enabled: z.boolean().default(true),
     /** w in sim = w·behaviour + (1 − w)·static for executable originals. */
-    weight: z.number().min(0, "behaviour.weight must be in [0, 1]").max(1, "behaviour.weight must be in [0, 1]").default(0.9),
+    weight: z
+      .number()
+      .min(0, "behaviour.weight must be in [0, 1]")
+      .max(1, "behaviour.weight must be in [0, 1]")
+      .default(0.9),
     /** Generated inputs compared per function. */
     inputs: z.number().int().positive().max(256).default(16),
     /** Input-generation seed (same seed, same inputs, same scores). */
@@ -80,7 +91,10 @@ export interface RLRewardConfig {
   behaviour: BehaviourRewardConfig;
 }
 
-const issuesOf = (e: z.ZodError, prefix: string) => e.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join(".") || "(root)"}: ${i.message}`).join("; ");
+const issuesOf = (e: z.ZodError, prefix: string) =>
+  e.issues
+    .map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join(".") || "(root)"}: ${i.message}`)
+    .join("; ");
 
 /** Reward config from the RL config: metric from `reward_metric`, `reward_options.behaviour` apart, the rest for src/similarity. */
 export function rlRewardConfigFor(cfg: RLConfig): RLRewardConfig {
@@ -99,7 +113,10 @@ export function rewardConfigFor(cfg: RLConfig): RewardConfig {
 
 /** Whether a breakdown's rebuilt code sits at the floor reward (empty, unusable, or syntax errors with "minimum"). */
 function atFloor(r: RewardBreakdown): boolean {
-  return r.rebuilt.empty || r.warnings.some((w) => /^candidate has no code tokens|^candidate code|minimum reward \(syntaxErrors/.test(w));
+  return (
+    r.rebuilt.empty ||
+    r.warnings.some((w) => /^candidate has no code tokens|^candidate code|minimum reward \(syntaxErrors/.test(w))
+  );
 }
 
 /**
@@ -110,7 +127,15 @@ export function combineReward(
   r: RewardBreakdown,
   beh: BehaviourResult | null,
   cfg: RLRewardConfig,
-): { total: number; code: number; sim: number; executable: boolean; behaviour: number | null; staticSim: number; syntaxBad: boolean } {
+): {
+  total: number;
+  code: number;
+  sim: number;
+  executable: boolean;
+  behaviour: number | null;
+  staticSim: number;
+  syntaxBad: boolean;
+} {
   const s = r.similarity;
   const executable = !!beh && beh.executable && beh.score !== null;
   const b = executable ? beh!.score! : null;
@@ -144,7 +169,12 @@ export async function createRewardBackend(cfg: RLConfig, langs: string[]): Promi
   const pool = new RewardPool({ workers: cfg.reward_workers || undefined });
   const behaviourLangs = new Set<string>(BEHAVIOUR_LANGS);
   const runner = rc.behaviour.enabled
-    ? new BehaviourRunner({ seed: rc.behaviour.seed, nInputs: rc.behaviour.inputs, callMs: rc.behaviour.call_ms, workers: rc.behaviour.workers || undefined })
+    ? new BehaviourRunner({
+        seed: rc.behaviour.seed,
+        nInputs: rc.behaviour.inputs,
+        callMs: rc.behaviour.call_ms,
+        workers: rc.behaviour.workers || undefined,
+      })
     : null;
   return {
     config: rc,
@@ -157,22 +187,44 @@ export async function createRewardBackend(cfg: RLConfig, langs: string[]): Promi
       const behIdx = runner ? jobs.map((j, i) => (behaviourLangs.has(j.lang) ? i : -1)).filter((i) => i >= 0) : [];
       // static (worker threads) and behaviour (sandboxed processes) at the same time; behaviour batched for the step
       const [res, behRes] = await Promise.all([
-        pool.score(jobs.map((j) => ({ code: j.code, doc: j.doc, rebuilt: j.rebuilt, lang: toLangId(j.lang), cfg: rewardCfg, docCheck: j.docCheck }))),
-        runner && behIdx.length ? runner.compare(behIdx.map((i) => ({ lang: jobs[i]!.lang, original: jobs[i]!.code, rebuilt: jobs[i]!.rebuilt }))) : Promise.resolve([]),
+        pool.score(
+          jobs.map((j) => ({
+            code: j.code,
+            doc: j.doc,
+            rebuilt: j.rebuilt,
+            lang: toLangId(j.lang),
+            cfg: rewardCfg,
+            docCheck: j.docCheck,
+          })),
+        ),
+        runner && behIdx.length
+          ? runner.compare(
+              behIdx.map((i) => ({ lang: jobs[i]!.lang, original: jobs[i]!.code, rebuilt: jobs[i]!.rebuilt })),
+            )
+          : Promise.resolve([]),
       ]);
       const beh = new Map<number, BehaviourResult>(behIdx.map((i, k) => [i, behRes[k]!]));
       return res.map((r, i) => {
         if (isRewardError(r)) {
           // A programming error in a metric is never a silent minimum reward.
-          if (!r.userFacing) throw new Error(`reward: scoring job ${i} (${jobs[i]!.lang}) failed with an internal error: ${r.error}`);
+          if (!r.userFacing)
+            throw new Error(`reward: scoring job ${i} (${jobs[i]!.lang}) failed with an internal error: ${r.error}`);
           const floor = rewardCfg.mode === "gate" ? 0 : rewardCfg.minReward;
           return { total: floor, similarity: 0, code: floor, error: r.error, components: { error: 1 } };
         }
         const c = combineReward(r, beh.get(i) ?? null, rc);
         const components = numericComponents({
-          similarity: c.sim, static: c.staticSim, executable: c.executable, ...(c.behaviour !== null ? { behaviour: c.behaviour } : {}),
-          ...r.terms, format_score: r.format.score, leak_fraction: r.leak.fraction, rebuilt_parse_errors: r.rebuilt.parseErrors,
-          rebuilt_syntax_error: c.syntaxBad, rebuilt_empty: r.rebuilt.empty, sim: r.similarityComponents,
+          similarity: c.sim,
+          static: c.staticSim,
+          executable: c.executable,
+          ...(c.behaviour !== null ? { behaviour: c.behaviour } : {}),
+          ...r.terms,
+          format_score: r.format.score,
+          leak_fraction: r.leak.fraction,
+          rebuilt_parse_errors: r.rebuilt.parseErrors,
+          rebuilt_syntax_error: c.syntaxBad,
+          rebuilt_empty: r.rebuilt.empty,
+          sim: r.similarityComponents,
         });
         return { total: c.total, similarity: c.sim, code: c.code, components };
       });

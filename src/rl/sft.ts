@@ -60,11 +60,29 @@ export async function crossEntropyLoop(policy: Policy, datums: Datum[], o: CeLoo
   for (let step = 0; step < o.steps; step++) {
     const batch = it.next().value as Datum[];
     const fb = await policy.forwardBackward(batch, { kind: "cross_entropy" });
-    const lr = lrAt(step, { peakLr: o.learningRate, warmupSteps: o.warmupSteps, totalSteps: o.steps, minLrRatio: o.minLrRatio });
-    const adam: AdamParams = { learningRate: lr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm };
+    const lr = lrAt(step, {
+      peakLr: o.learningRate,
+      warmupSteps: o.warmupSteps,
+      totalSteps: o.steps,
+      minLrRatio: o.minLrRatio,
+    });
+    const adam: AdamParams = {
+      learningRate: lr,
+      beta1: 0.9,
+      beta2: 0.95,
+      eps: 1e-8,
+      weightDecay: o.weightDecay,
+      maxGradNorm: o.maxGradNorm,
+    };
     await policy.optimStep(adam);
     losses.push(fb.loss);
-    o.onStep?.({ step: step + 1, steps: o.steps, loss: fb.loss, tokens: batch.reduce((a, d) => a + d.modelInput.length, 0), lr });
+    o.onStep?.({
+      step: step + 1,
+      steps: o.steps,
+      loss: fb.loss,
+      tokens: batch.reduce((a, d) => a + d.modelInput.length, 0),
+      lr,
+    });
   }
   return losses;
 }
@@ -100,7 +118,9 @@ export function sftDatums(
     for (const dir of opts.directions ?? ["code2doc", "doc2code"]) {
       const w = opts.weights?.[dir] ?? 1;
       if (w <= 0) continue;
-      const { prompt, completion } = sftPair(tok, dir, p.lang, p.code, p.doc, { signature: opts.signatureHint ? p.signature : null });
+      const { prompt, completion } = sftPair(tok, dir, p.lang, p.code, p.doc, {
+        signature: opts.signatureHint ? p.signature : null,
+      });
       if (prompt.length + completion.length > ctx) continue;
       out.push(makeDatum(prompt, completion, w));
     }
@@ -116,7 +136,10 @@ export function lmDatums(tok: TokenizerLike, texts: string[], ctx: number): Datu
     for (let s = 0; s < ids.length - 1; s += ctx) {
       const w = ids.slice(s, s + ctx + 1);
       if (w.length < 2) break;
-      out.push({ modelInput: w.slice(0, -1), lossInputs: { targetTokens: w.slice(1), weights: new Array<number>(w.length - 1).fill(1) } });
+      out.push({
+        modelInput: w.slice(0, -1),
+        lossInputs: { targetTokens: w.slice(1), weights: new Array<number>(w.length - 1).fill(1) },
+      });
     }
   }
   return out;

@@ -27,7 +27,15 @@ import { DataCursor, type CodeItem, type CursorState } from "./data.js";
 import { code2docPrompt, doc2codePrompt, specialStopIds, promptText } from "./prompts.js";
 import { appendJsonl, readJsonl, truncateJsonlByStep, writeFileAtomic } from "../core/jsonl.js";
 import { hashSeed, Rng, type RngState } from "../core/rng.js";
-import { listStepCheckpoints, METRIC_KEYS, POLICY_DIR, runPaths, stepDirName, TRAINER_STATE_FILE, type StepCheckpoint } from "../core/runs.js";
+import {
+  listStepCheckpoints,
+  METRIC_KEYS,
+  POLICY_DIR,
+  runPaths,
+  stepDirName,
+  TRAINER_STATE_FILE,
+  type StepCheckpoint,
+} from "../core/runs.js";
 import { lrAt } from "../core/schedule.js";
 import { mean, std } from "../core/stats.js";
 import { rejectedDocReward, type DocCheck, type RewardJob } from "../similarity/index.js";
@@ -102,9 +110,16 @@ export type StepMetrics = Record<string, number> & { step: number };
  * pi_trainer / pi_sampler, and the truncated-IS weights min(ratio, cap) (null when cap is 0 or the sampler gave no
  * log-probs: a text-only server — the correction is then impossible, and `mismatch/unavailable` says so).
  */
-export function samplerMismatch(trainLp: number[][], samplerLp: number[][], cap: number): { weights: number[][] | null; metrics: Record<string, number> } {
+export function samplerMismatch(
+  trainLp: number[][],
+  samplerLp: number[][],
+  cap: number,
+): { weights: number[][] | null; metrics: Record<string, number> } {
   const ratios: number[] = [];
-  let absSum = 0, n = 0, truncated = 0, missing = 0;
+  let absSum = 0,
+    n = 0,
+    truncated = 0,
+    missing = 0;
   for (let i = 0; i < trainLp.length; i++) {
     for (let t = 0; t < trainLp[i]!.length; t++) {
       const s = samplerLp[i]?.[t];
@@ -119,7 +134,8 @@ export function samplerMismatch(trainLp: number[][], samplerLp: number[][], cap:
     }
   }
   const sorted = ratios.slice().sort((a, b) => a - b);
-  const pct = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
+  const pct = (q: number) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
   const usable = missing === 0 && cap > 0;
   const weights = usable
     ? trainLp.map((row, i) =>
@@ -202,7 +218,10 @@ export function directionScales(dirs: Direction[], counts: number[]): Record<Dir
 export function reweightByDirection(mb: Datum[], dirs: Direction[], mode: string): Datum[] {
   const counts = mb.map((dt) => (mode === "token-mean" ? dt.lossInputs.weights.filter((w) => w > 0).length : 1));
   const s = directionScales(dirs, counts);
-  return mb.map((dt, i) => ({ ...dt, lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map((w) => w * s[dirs[i]!]) } }));
+  return mb.map((dt, i) => ({
+    ...dt,
+    lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map((w) => w * s[dirs[i]!]) },
+  }));
 }
 
 /** DAPO soft overlong penalty: 0 up to (max - buffer) tokens, then a linear ramp down to -factor at max. */
@@ -215,7 +234,11 @@ export function overlongPenalty(len: number, max: number, buffer: number, factor
 
 /** The newest complete RL checkpoint of a run (one with the trainer's state), or null. */
 export function latestTrainerCheckpoint(runDir: string): StepCheckpoint | null {
-  return listStepCheckpoints(runPaths(runDir).checkpoints).filter((c) => fs.existsSync(path.join(c.dir, TRAINER_STATE_FILE))).at(-1) ?? null;
+  return (
+    listStepCheckpoints(runPaths(runDir).checkpoints)
+      .filter((c) => fs.existsSync(path.join(c.dir, TRAINER_STATE_FILE)))
+      .at(-1) ?? null
+  );
 }
 
 /** Atomic: the checkpoint is written into a dot-named temp dir and renamed into place when complete. */
@@ -257,7 +280,9 @@ interface CodeRollout {
 // The loop
 // ---------------------------------------------------------------------------------------------------------
 
-export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean; state: TrainerState; summary?: Record<string, unknown> }> {
+export async function trainRL(
+  opts: TrainerOptions,
+): Promise<{ finished: boolean; state: TrainerState; summary?: Record<string, unknown> }> {
   const { config: cfg, policy, reward, runDir, hooks = {} } = opts;
   const rollout: Sampler = opts.rolloutSampler ?? policy;
   const separateSampler = opts.rolloutSampler !== undefined && opts.rolloutSampler !== policy;
@@ -270,13 +295,19 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
   const needRef = cfg.kl_coef > 0;
 
   // ---- state: fresh or resumed ----
-  let state: TrainerState = { step: 0, cursor: { epoch: 0, pos: 0 }, rng: new Rng(hashSeed(cfg.seed, 0x5eed)).getState(), elapsed_s: 0 };
+  let state: TrainerState = {
+    step: 0,
+    cursor: { epoch: 0, pos: 0 },
+    rng: new Rng(hashSeed(cfg.seed, 0x5eed)).getState(),
+    elapsed_s: 0,
+  };
   let ref: ScoringSampler | null = null;
   const latest = opts.resume ? latestTrainerCheckpoint(runDir) : null;
   if (opts.resume && latest) {
     hooks.onPhase?.(`resuming from ${path.relative(process.cwd(), latest.dir) || latest.dir}`);
     if (needRef) {
-      if (!fs.existsSync(files.reference)) throw new Error(`cannot resume: ${files.reference} (the KL reference) is missing`);
+      if (!fs.existsSync(files.reference))
+        throw new Error(`cannot resume: ${files.reference} (the KL reference) is missing`);
       await policy.loadState(files.reference);
       ref = await policy.snapshotReference();
     }
@@ -344,7 +375,14 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       docPrompts.map((prompt, i) => ({
         prompt,
         n: cfg.num_docs_per_code,
-        params: { maxTokens: cfg.max_doc_tokens, temperature: cfg.temperature, topP: cfg.top_p, topK: cfg.top_k || undefined, stopTokenIds: stopIds, seed: hashSeed(cfg.seed, step, 1, i) },
+        params: {
+          maxTokens: cfg.max_doc_tokens,
+          temperature: cfg.temperature,
+          topP: cfg.top_p,
+          topK: cfg.top_k || undefined,
+          stopTokenIds: stopIds,
+          seed: hashSeed(cfg.seed, step, 1, i),
+        },
       })),
     );
     let sampleMs = Date.now() - tSample0;
@@ -374,7 +412,14 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
           codePrompts.map((prompt, k) => ({
             prompt,
             n: cfg.num_codes_per_doc,
-            params: { maxTokens: d.maxRebuildTokens, temperature: cfg.temperature, topP: cfg.top_p, topK: cfg.top_k || undefined, stopTokenIds: stopIds, seed: hashSeed(cfg.seed, step, 2, k) },
+            params: {
+              maxTokens: d.maxRebuildTokens,
+              temperature: cfg.temperature,
+              topP: cfg.top_p,
+              topK: cfg.top_k || undefined,
+              stopTokenIds: stopIds,
+              seed: hashSeed(cfg.seed, step, 2, k),
+            },
           })),
         )
       : [];
@@ -394,12 +439,20 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const scores = await reward.score(
       codes.map((r) => {
         const x = docs[r.doc]!;
-        return { code: batch[x.item]!.code, doc: x.seq.text.trim(), rebuilt: r.text, lang: batch[x.item]!.lang, docCheck: x.verdict };
+        return {
+          code: batch[x.item]!.code,
+          doc: x.seq.text.trim(),
+          rebuilt: r.text,
+          lang: batch[x.item]!.lang,
+          docCheck: x.verdict,
+        };
       }),
     );
     codes.forEach((r, i) => {
       r.score = scores[i]!;
-      r.reward = (r.score.code ?? r.score.similarity) + overlongPenalty(r.seq.tokens.length, d.maxRebuildTokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
+      r.reward =
+        (r.score.code ?? r.score.similarity) +
+        overlongPenalty(r.seq.tokens.length, d.maxRebuildTokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
     });
     // Reward failures: the share of this step's jobs that failed; past the threshold the run stops, loudly.
     const failed = scores.filter((s) => s.error !== undefined);
@@ -416,12 +469,13 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         const invalidHit = !x.verdict.valid && cfg.reject_invalid_docs;
         const leakHit = x.verdict.leaked && cfg.reject_leaked_docs;
         r = rejectedDocReward({ format: invalidHit, leak: leakHit }, reward.penalties);
-      }
-      else {
+      } else {
         const totals = x.recs.map((k) => codes[k]!.score!.total);
         r = cfg.doc_reward_agg === "max" ? Math.max(...totals) : mean(totals);
       }
-      x.reward = r + overlongPenalty(x.seq.tokens.length, cfg.max_doc_tokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
+      x.reward =
+        r +
+        overlongPenalty(x.seq.tokens.length, cfg.max_doc_tokens, cfg.overlong_buffer_len, cfg.overlong_penalty_factor);
     }
     rewardMs += Date.now() - tReward1;
 
@@ -437,7 +491,9 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     // each token (truncated importance sampling); the mismatch between the two is logged.
     const samplerLp = seqs.map((s) => s.logprobs.slice());
     const oldLp =
-      cfg.old_logprobs === "recompute" || separateSampler ? (await policy.computeLogprobs(datums, atT)).map(completionOnly) : samplerLp;
+      cfg.old_logprobs === "recompute" || separateSampler
+        ? (await policy.computeLogprobs(datums, atT)).map(completionOnly)
+        : samplerLp;
     const mismatch = separateSampler ? samplerMismatch(oldLp, samplerLp, cfg.tis_cap) : null;
     const refLp = ref ? (await ref.computeLogprobs(datums, atT)).map(completionOnly) : null;
     const kl = refLp ? oldLp.map((row, i) => row.map((lp, t) => klTerm(cfg.kl_estimator, lp, refLp[i]![t]!).kl)) : null;
@@ -445,14 +501,27 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     // ---- 7. advantages, per direction, each kind of group apart ----
     const nDoc = docs.length;
     const klInReward = !cfg.use_kl_loss && cfg.kl_coef > 0;
-    const advOpts = { estimator: cfg.advantage_estimator, klCoef: klInReward ? cfg.kl_coef : 0, eps: cfg.adv_eps ?? undefined };
+    const advOpts = {
+      estimator: cfg.advantage_estimator,
+      klCoef: klInReward ? cfg.kl_coef : 0,
+      eps: cfg.adv_eps ?? undefined,
+    };
     const docAdv = computeAdvantages(
-      docs.map((x, i): AdvSample => ({ group: `c${x.item}`, reward: x.reward, nTokens: x.seq.tokens.length, kl: kl?.[i] })),
+      docs.map(
+        (x, i): AdvSample => ({ group: `c${x.item}`, reward: x.reward, nTokens: x.seq.tokens.length, kl: kl?.[i] }),
+      ),
       advOpts,
     );
     const codeAdv = codes.length
       ? computeAdvantages(
-          codes.map((r, i): AdvSample => ({ group: `d${r.doc}`, reward: r.reward, nTokens: r.seq.tokens.length, kl: kl?.[nDoc + i] })),
+          codes.map(
+            (r, i): AdvSample => ({
+              group: `d${r.doc}`,
+              reward: r.reward,
+              nTokens: r.seq.tokens.length,
+              kl: kl?.[nDoc + i],
+            }),
+          ),
           advOpts,
         )
       : null;
@@ -471,10 +540,24 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
     const fbMetrics: Record<string, number>[] = [];
     let gradNorm = 0;
     let lossSum = 0;
-    const adam: AdamParams = { learningRate: lrAt(step - 1, { peakLr: cfg.learning_rate, warmupSteps: cfg.warmup_steps, totalSteps: cfg.max_steps, minLrRatio: 1 }), beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_eps, weightDecay: cfg.weight_decay, maxGradNorm: cfg.max_grad_norm };
+    const adam: AdamParams = {
+      learningRate: lrAt(step - 1, {
+        peakLr: cfg.learning_rate,
+        warmupSteps: cfg.warmup_steps,
+        totalSteps: cfg.max_steps,
+        minLrRatio: 1,
+      }),
+      beta1: cfg.adam_beta1,
+      beta2: cfg.adam_beta2,
+      eps: cfg.adam_eps,
+      weightDecay: cfg.weight_decay,
+      maxGradNorm: cfg.max_grad_norm,
+    };
     const isTrainable = datums.map((dt) => dt.lossInputs.weights.some((w) => w > 0));
     const trainable = datums.filter((_, i) => isTrainable[i]);
-    const trainableDir = datums.map((_, i): Direction => (i < docs.length ? "code2doc" : "doc2code")).filter((_, i) => isTrainable[i]);
+    const trainableDir = datums
+      .map((_, i): Direction => (i < docs.length ? "code2doc" : "doc2code"))
+      .filter((_, i) => isTrainable[i]);
     let nUpdates = 0;
     for (let epoch = 0; epoch < cfg.ppo_epochs; epoch++) {
       const order = rng.shuffle(trainable.map((_, i) => i));
@@ -484,7 +567,11 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         if (mbIdx.length === 0) continue;
         const mb = cfg.loss_norm_per_direction
           ? // weights in float32, as a training service's wire carries them: the same numbers in-process and remote
-            reweightByDirection(mbIdx.map((k) => trainable[k]!), mbIdx.map((k) => trainableDir[k]!), cfg.loss_agg_mode).map((dt) => ({
+            reweightByDirection(
+              mbIdx.map((k) => trainable[k]!),
+              mbIdx.map((k) => trainableDir[k]!),
+              cfg.loss_agg_mode,
+            ).map((dt) => ({
               ...dt,
               lossInputs: { ...dt.lossInputs, weights: dt.lossInputs.weights.map(Math.fround) },
             }))
@@ -553,7 +640,10 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
       "time/elapsed_s": (Date.now() - startWall) / 1000,
       epoch: cursor.state.epoch,
     };
-    for (const k of compKeys) metrics[`reward/component/${k}`] = mean(codes.map((r) => r.score!.components[k]).filter((v): v is number => typeof v === "number"));
+    for (const k of compKeys)
+      metrics[`reward/component/${k}`] = mean(
+        codes.map((r) => r.score!.components[k]).filter((v): v is number => typeof v === "number"),
+      );
     appendJsonl(files.metrics, metrics);
     for (let s = 0; s < Math.min(cfg.log_samples_per_step, batch.length); s++) {
       const x = docs.find((dd) => dd.item === s)!;
@@ -569,7 +659,9 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
         doc_violations: x.verdict.violations,
         doc_leaked: x.verdict.leaked,
         doc_reward: x.reward,
-        doc2code_prompt: best ? promptText("doc2code", x.seq.text.trim(), c.lang, cfg.signature_hint ? c.signature : null) : null,
+        doc2code_prompt: best
+          ? promptText("doc2code", x.seq.text.trim(), c.lang, cfg.signature_hint ? c.signature : null)
+          : null,
         rebuilt: best?.text ?? null,
         rebuilt_similarity: best?.score?.similarity ?? null,
         rebuilt_reward: best?.reward ?? null,
@@ -590,7 +682,8 @@ export async function trainRL(opts: TrainerOptions): Promise<{ finished: boolean
   const metrics = readJsonl<StepMetrics>(files.metrics);
   const evals = readJsonl(files.evals);
   const lastK = metrics.slice(-Math.max(1, Math.ceil(metrics.length / 5)));
-  const avg = (k: string) => mean(lastK.map((m) => m[k]).filter((v): v is number => typeof v === "number" && Number.isFinite(v)));
+  const avg = (k: string) =>
+    mean(lastK.map((m) => m[k]).filter((v): v is number => typeof v === "number" && Number.isFinite(v)));
   const summary = {
     run_name: cfg.run_name,
     steps: state.step,

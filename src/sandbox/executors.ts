@@ -31,7 +31,24 @@ import { createRequire } from "node:module";
 import type { Sandbox, SandboxLimits, SandboxResult } from "./sandbox.js";
 
 /** Short names of the languages the sandbox can execute (not the src/lang registry, which is `LANGUAGES` there). */
-export const EXEC_LANGUAGES = ["py", "rb", "go", "lua", "js", "ts", "php", "sh", "cpp", "java", "rs", "pl", "r", "rkt", "ml", "scala"] as const;
+export const EXEC_LANGUAGES = [
+  "py",
+  "rb",
+  "go",
+  "lua",
+  "js",
+  "ts",
+  "php",
+  "sh",
+  "cpp",
+  "java",
+  "rs",
+  "pl",
+  "r",
+  "rkt",
+  "ml",
+  "scala",
+] as const;
 export type Language = (typeof EXEC_LANGUAGES)[number];
 
 export const LANGUAGE_NAMES: Record<Language, string> = {
@@ -185,9 +202,15 @@ function tsCommand(tsc: string): string {
 export function prepareProgram(lang: Language, src: string): PreparedRun | { compileError: string } {
   switch (lang) {
     case "py":
-      return { files: { "runner.py": PY_RUNNER, "prog.py": src }, command: ["/usr/bin/python3", "-I", "/src/runner.py", "/src/prog.py"] };
+      return {
+        files: { "runner.py": PY_RUNNER, "prog.py": src },
+        command: ["/usr/bin/python3", "-I", "/src/runner.py", "/src/prog.py"],
+      };
     case "js":
-      return { files: { "runner.js": JS_RUNNER, "prog.js": src }, command: ["/usr/bin/node", "--max-old-space-size=512", "/src/runner.js", "/src/prog.js"] };
+      return {
+        files: { "runner.js": JS_RUNNER, "prog.js": src },
+        command: ["/usr/bin/node", "--max-old-space-size=512", "/src/runner.js", "/src/prog.js"],
+      };
     case "ts": {
       const tsc = toolchain().tscNative;
       if (!tsc) return { compileError: "typescript compiler not found (npm ci installs the typescript package)" };
@@ -200,20 +223,27 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
     }
     case "r":
       return {
-        files: { "prog.r": src + `\nbc.sentinel <- readLines(file("stdin"), n = 1)\ncat("\\n", bc.sentinel, "\\n", sep = "")\n` },
+        files: {
+          "prog.r":
+            src + `\nbc.sentinel <- readLines(file("stdin"), n = 1)\ncat("\\n", bc.sentinel, "\\n", sep = "")\n`,
+        },
         command: ["/usr/bin/Rscript", "--vanilla", "/src/prog.r"],
         roBinds: ["/etc/R"],
       };
     case "rkt":
       return {
-        files: { "prog.rkt": src + `\n(let ([s (read-line)]) (display "\\n") (display (if (eof-object? s) "" s)) (newline))\n` },
+        files: {
+          "prog.rkt": src + `\n(let ([s (read-line)]) (display "\\n") (display (if (eof-object? s) "" s)) (newline))\n`,
+        },
         command: ["/usr/bin/racket", "/src/prog.rkt"],
         env: { HOME: "/tmp", PLTUSERHOME: "/tmp" },
         roBinds: ["/etc/racket"],
       };
     case "ml":
       return {
-        files: { "prog.ml": src + `\nlet () = print_string ("\\n" ^ (try read_line () with End_of_file -> "") ^ "\\n")\n` },
+        files: {
+          "prog.ml": src + `\nlet () = print_string ("\\n" ^ (try read_line () with End_of_file -> "") ^ "\\n")\n`,
+        },
         command: ["/usr/bin/ocaml", "/src/prog.ml"],
       };
     case "scala": {
@@ -239,13 +269,21 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
     case "lua": {
       const ending = /os\.exit\(\s*lu\.LuaUnit\.run\(\)\s*\)\s*$/;
       const tail = `local __bc_rc = lu.LuaUnit.run()\nif __bc_rc == 0 then io.write("\\n", io.read("l") or "", "\\n") io.stdout:flush() end\nos.exit(__bc_rc)\n`;
-      const prog = ending.test(src) ? src.replace(ending, tail) : src + `\nio.write("\\n", io.read("l") or "", "\\n")\n`;
+      const prog = ending.test(src)
+        ? src.replace(ending, tail)
+        : src + `\nio.write("\\n", io.read("l") or "", "\\n")\n`;
       return { files: { "prog.lua": prog }, command: ["/usr/bin/lua5.4", "/src/prog.lua"] };
     }
     case "php":
-      return { files: { "prog.php": src + `\n$__bc_s = fgets(STDIN);\necho "\\n" . $__bc_s;\n` }, command: ["/usr/bin/php", "-n", "-d", "display_errors=stderr", "/src/prog.php"] };
+      return {
+        files: { "prog.php": src + `\n$__bc_s = fgets(STDIN);\necho "\\n" . $__bc_s;\n` },
+        command: ["/usr/bin/php", "-n", "-d", "display_errors=stderr", "/src/prog.php"],
+      };
     case "sh":
-      return { files: { "prog.sh": src + `\nread -r __bc_s\nprintf '\\n%s\\n' "$__bc_s"\n` }, command: ["/bin/bash", "/src/prog.sh"] };
+      return {
+        files: { "prog.sh": src + `\nread -r __bc_s\nprintf '\\n%s\\n' "$__bc_s"\n` },
+        command: ["/bin/bash", "/src/prog.sh"],
+      };
     case "pl":
       return {
         files: { "prog.pl": src + `\nmy $__bc_s = <STDIN>;\nprint "\\n", (defined $__bc_s ? $__bc_s : "");\n` },
@@ -255,8 +293,20 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
     case "go":
       return {
         files: { "prog_test.go": goPrepare(src) },
-        command: ["/bin/sh", "-c", "go test -c -o /tmp/prog.test /src/prog_test.go >&2 || exit 99; exec /tmp/prog.test -test.timeout=60s"],
-        env: { GOCACHE: "/tmp/gocache", GOPATH: "/tmp/gopath", GO111MODULE: "off", GOFLAGS: "", CGO_ENABLED: "0", GOTOOLCHAIN: "local", PATH: "/usr/lib/go/bin:/usr/local/bin:/usr/bin:/bin" },
+        command: [
+          "/bin/sh",
+          "-c",
+          "go test -c -o /tmp/prog.test /src/prog_test.go >&2 || exit 99; exec /tmp/prog.test -test.timeout=60s",
+        ],
+        env: {
+          GOCACHE: "/tmp/gocache",
+          GOPATH: "/tmp/gopath",
+          GO111MODULE: "off",
+          GOFLAGS: "",
+          CGO_ENABLED: "0",
+          GOTOOLCHAIN: "local",
+          PATH: "/usr/lib/go/bin:/usr/local/bin:/usr/bin:/bin",
+        },
         limits: { maxProcs: 256 },
       };
     case "cpp": {
@@ -289,7 +339,11 @@ export function prepareProgram(lang: Language, src: string): PreparedRun | { com
       const code = `\n    { let mut __bc_s = String::new(); std::io::stdin().read_line(&mut __bc_s).unwrap(); print!("\\n{}", __bc_s); }\n`;
       return {
         files: { "prog.rs": spliceBeforeClosingBrace(src, code, 0) },
-        command: ["/bin/sh", "-c", `${sysroot}/bin/rustc --edition 2021 -A warnings -o /tmp/prog /src/prog.rs >&2 || exit 99; exec /tmp/prog`],
+        command: [
+          "/bin/sh",
+          "-c",
+          `${sysroot}/bin/rustc --edition 2021 -A warnings -o /tmp/prog /src/prog.rs >&2 || exit 99; exec /tmp/prog`,
+        ],
         roBinds: [sysroot],
         limits: { maxProcs: 128 },
       };
@@ -330,7 +384,9 @@ export function classify(lang: Language, r: SandboxResult, sentinel: string): Ex
   const lines = r.stdout.replace(/\s+$/, "").split("\n");
   const last = lines[lines.length - 1] ?? "";
   const earned = r.exitCode === 0 && last.trim() === sentinel && !r.timedOut && !r.outputLimited;
-  const stdout = earned ? lines.slice(0, -1).join("\n").replace(/\n$/, "") : r.stdout.replaceAll(sentinel, "<sentinel>");
+  const stdout = earned
+    ? lines.slice(0, -1).join("\n").replace(/\n$/, "")
+    : r.stdout.replaceAll(sentinel, "<sentinel>");
   const base = { exitCode: r.exitCode, stdout, stderr: r.stderr, wallMs: r.wallMs };
   if (earned && STDERR_FAILS.has(lang) && r.stderr.trim()) {
     return { ...base, status: "failed", passed: false, result: `failed: wrote to stderr: ${failureLine(r.stderr)}` };
@@ -338,19 +394,35 @@ export function classify(lang: Language, r: SandboxResult, sentinel: string): Ex
   if (earned) return { ...base, status: "passed", passed: true, result: "passed" };
   if (r.timedOut) return { ...base, status: "timeout", passed: false, result: "timed out" };
   if (r.cpuExceeded) return { ...base, status: "timeout", passed: false, result: "timed out (cpu time limit)" };
-  if (r.outputLimited) return { ...base, status: "output-limit", passed: false, result: "failed: output limit exceeded" };
+  if (r.outputLimited)
+    return { ...base, status: "output-limit", passed: false, result: "failed: output limit exceeded" };
   if (r.memoryExceeded) return { ...base, status: "memory", passed: false, result: "failed: memory limit exceeded" };
-  if (COMPILED.has(lang) && r.exitCode === 99) return { ...base, status: "compile-error", passed: false, result: `failed: compile error: ${failureLine(r.stderr)}` };
-  if (r.exitCode === 0) return { ...base, status: "failed", passed: false, result: "failed: exited before the tests completed" };
-  if (r.signal === "SIGXFSZ" || r.exitCode === 128 + 25) return { ...base, status: "failed", passed: false, result: "failed: file size limit exceeded" };
-  const why = failureLine(r.stderr) || failureLine(r.stdout) || (r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`);
+  if (COMPILED.has(lang) && r.exitCode === 99)
+    return {
+      ...base,
+      status: "compile-error",
+      passed: false,
+      result: `failed: compile error: ${failureLine(r.stderr)}`,
+    };
+  if (r.exitCode === 0)
+    return { ...base, status: "failed", passed: false, result: "failed: exited before the tests completed" };
+  if (r.signal === "SIGXFSZ" || r.exitCode === 128 + 25)
+    return { ...base, status: "failed", passed: false, result: "failed: file size limit exceeded" };
+  const why =
+    failureLine(r.stderr) ||
+    failureLine(r.stdout) ||
+    (r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`);
   return { ...base, status: "failed", passed: false, result: `failed: ${why}` };
 }
 
 /** The most informative line of an error output: the last one naming an error/assertion, else the last line. */
 export function failureLine(s: string): string {
-  const lines = s.split("\n").map((l) => l.trim()).filter(Boolean);
-  const noise = /^(at |Node\.js v|note: run with|thrown in|\^+$|~+$|Traceback \(most recent call last\)|File "|\d+ tests?, \d+ assertions)|tests\/s|^(FAIL|ok)\s/;
+  const lines = s
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const noise =
+    /^(at |Node\.js v|note: run with|thrown in|\^+$|~+$|Traceback \(most recent call last\)|File "|\d+ tests?, \d+ assertions)|tests\/s|^(FAIL|ok)\s/;
   const tiers = [
     /(\w*(Error|Exception)\b|panicked|Assertion|[Aa]ssert\w*\(|expected|Failure:)/,
     /([Aa]ssert|\bFAIL\b|\berror\b|failed)/,
@@ -369,11 +441,24 @@ export interface ExecuteOptions {
 }
 
 /** Runs one complete program (prompt + completion + tests) in the sandbox and classifies it. */
-export async function executeProgram(sandbox: Sandbox, lang: Language, source: string, opts: ExecuteOptions = {}): Promise<ExecResult> {
+export async function executeProgram(
+  sandbox: Sandbox,
+  lang: Language,
+  source: string,
+  opts: ExecuteOptions = {},
+): Promise<ExecResult> {
   const t0 = performance.now();
   const prep = prepareProgram(lang, source);
   if ("compileError" in prep) {
-    return { status: "compile-error", passed: false, result: `failed: compile error: ${prep.compileError.split("\n")[0]}`, exitCode: null, stdout: "", stderr: prep.compileError, wallMs: performance.now() - t0 };
+    return {
+      status: "compile-error",
+      passed: false,
+      result: `failed: compile error: ${prep.compileError.split("\n")[0]}`,
+      exitCode: null,
+      stdout: "",
+      stderr: prep.compileError,
+      wallMs: performance.now() - t0,
+    };
   }
   const sentinel = newSentinel();
   const limits: Partial<SandboxLimits> = {
@@ -406,7 +491,9 @@ export function availableLanguages(): Language[] {
       case "go":
         return has("/usr/bin/go");
       case "lua":
-        return has("/usr/bin/lua5.4") && (has("/usr/share/lua/5.4/luaunit.lua") || has("/usr/share/lua/5.1/luaunit.lua"));
+        return (
+          has("/usr/bin/lua5.4") && (has("/usr/share/lua/5.4/luaunit.lua") || has("/usr/share/lua/5.1/luaunit.lua"))
+        );
       case "js":
         return has("/usr/bin/node");
       case "ts":

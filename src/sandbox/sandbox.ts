@@ -138,11 +138,21 @@ export function probeSandbox(force = false): Probe {
   // BATCODER_BWRAP overrides the bubblewrap binary (tests use it to simulate a machine without one).
   const bwrap = process.env.BATCODER_BWRAP ?? which("bwrap");
   if (!bwrap || !fs.existsSync(bwrap)) {
-    probeCache = { ok: false, mode, reason: "bubblewrap (bwrap) is not installed — apt-get install bubblewrap", cgroups: isRoot && cgroupsUsable() };
+    probeCache = {
+      ok: false,
+      mode,
+      reason: "bubblewrap (bwrap) is not installed — apt-get install bubblewrap",
+      cgroups: isRoot && cgroupsUsable(),
+    };
     return probeCache;
   }
   if (isRoot && !which("setpriv")) {
-    probeCache = { ok: false, mode, reason: "setpriv (util-linux) is missing; needed to drop root inside the sandbox", cgroups: false };
+    probeCache = {
+      ok: false,
+      mode,
+      reason: "setpriv (util-linux) is missing; needed to drop root inside the sandbox",
+      cgroups: false,
+    };
     return probeCache;
   }
   const args = [...bwrapBaseArgs(mode, []), "--", ...(isRoot ? setprivArgs() : []), "/bin/true"];
@@ -200,7 +210,8 @@ function parentsOf(target: string): string[] {
 
 function bwrapBaseArgs(mode: "root" | "user", roBinds: string[], tmpBytes = DEFAULT_LIMITS.tmpBytes): string[] {
   const a: string[] = [];
-  if (mode === "root") a.push("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
+  if (mode === "root")
+    a.push("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   else a.push("--unshare-all", "--unshare-user");
   a.push("--die-with-parent", "--new-session", "--hostname", "sandbox");
   a.push("--ro-bind", "/usr", "/usr");
@@ -217,7 +228,14 @@ function bwrapBaseArgs(mode: "root" | "user", roBinds: string[], tmpBytes = DEFA
   a.push("--proc", "/proc", "--dev", "/dev");
   a.push("--size", String(tmpBytes), "--perms", "1777", "--tmpfs", "/tmp");
   const made = new Set<string>(["/tmp"]);
-  const etc = ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf"];
+  const etc = [
+    "/etc/alternatives",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+  ];
   for (const p of [...etc, ...roBinds]) {
     if (!fs.existsSync(p)) continue;
     for (const parent of parentsOf(p)) {
@@ -273,7 +291,10 @@ function countUserProcs(): number {
 
 class Cgroup {
   readonly dirs: string[];
-  constructor(readonly id: string, limits: SandboxLimits) {
+  constructor(
+    readonly id: string,
+    limits: SandboxLimits,
+  ) {
     this.dirs = ["memory", "pids"].map((c) => path.join(CG_ROOT, c, CG_NAME, id));
     for (const d of this.dirs) fs.mkdirSync(d, { recursive: true });
     const [mem, pids] = this.dirs as [string, string];
@@ -307,7 +328,8 @@ class Cgroup {
     const out = new Set<number>();
     for (const d of this.dirs) {
       try {
-        for (const s of fs.readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n")) if (s.trim()) out.add(Number(s));
+        for (const s of fs.readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n"))
+          if (s.trim()) out.add(Number(s));
       } catch {
         /* gone */
       }
@@ -438,20 +460,40 @@ export class Sandbox {
         // No isolation: /src and /tmp are rewritten to host directories.
         const tmp = path.join(hostDir, "tmp");
         fs.mkdirSync(tmp);
-        const rewrite = (s: string) => s.replace(/(^|[^\w./-])\/(src|tmp)(?=\/|$|[\s;&|'"])/g, (_m, pre: string, which: string) => pre + (which === "src" ? srcDir : tmp));
+        const rewrite = (s: string) =>
+          s.replace(
+            /(^|[^\w./-])\/(src|tmp)(?=\/|$|[\s;&|'"])/g,
+            (_m, pre: string, which: string) => pre + (which === "src" ? srcDir : tmp),
+          );
         // Still never run generated code as root: drop to uid 65534 with no capabilities (no isolation otherwise;
         // a toolchain only root can reach, such as rustup under /root, is then unavailable).
         const drop = process.getuid?.() === 0 && fs.existsSync("/usr/bin/setpriv");
         if (drop) fs.chownSync(tmp, SANDBOX_UID, SANDBOX_GID);
         argv = [...rlimitArgs(limits, "unsafe"), ...(drop ? setprivArgs() : []), ...job.command.map(rewrite)];
-        spawnEnv = Object.fromEntries(Object.entries({ ...env, HOME: tmp, TMPDIR: tmp }).map(([k, v]) => [k, rewrite(v)]));
+        spawnEnv = Object.fromEntries(
+          Object.entries({ ...env, HOME: tmp, TMPDIR: tmp }).map(([k, v]) => [k, rewrite(v)]),
+        );
         cwd = tmp;
       } else {
-        const bw = [...bwrapBaseArgs(this.mode, job.roBinds ?? [], limits.tmpBytes), "--ro-bind", srcDir, "/src", "--chdir", "/tmp", "--clearenv"];
+        const bw = [
+          ...bwrapBaseArgs(this.mode, job.roBinds ?? [], limits.tmpBytes),
+          "--ro-bind",
+          srcDir,
+          "/src",
+          "--chdir",
+          "/tmp",
+          "--clearenv",
+        ];
         if (job.shm) bw.push("--size", String(limits.tmpBytes), "--perms", "1777", "--tmpfs", "/dev/shm");
         for (const [k, v] of Object.entries(env)) bw.push("--setenv", k, v);
         bw.push("--");
-        argv = [...rlimitArgs(limits, this.mode), probeSandbox().bwrap ?? "/usr/bin/bwrap", ...bw, ...(this.mode === "root" ? setprivArgs() : []), ...job.command];
+        argv = [
+          ...rlimitArgs(limits, this.mode),
+          probeSandbox().bwrap ?? "/usr/bin/bwrap",
+          ...bw,
+          ...(this.mode === "root" ? setprivArgs() : []),
+          ...job.command,
+        ];
         spawnEnv = { PATH: "/usr/bin:/bin" };
         cwd = hostDir;
       }
@@ -462,7 +504,14 @@ export class Sandbox {
         cg = new Cgroup(id, limits);
         script = `${cg.enterScript()} && exec "$@"`;
       }
-      return await this.spawnAndWatch(["/bin/sh", "-c", script, "sh", ...argv], spawnEnv, cwd, job.stdin ?? "", limits, cg);
+      return await this.spawnAndWatch(
+        ["/bin/sh", "-c", script, "sh", ...argv],
+        spawnEnv,
+        cwd,
+        job.stdin ?? "",
+        limits,
+        cg,
+      );
     } finally {
       if (cg) await cg.destroy();
       fs.rmSync(hostDir, { recursive: true, force: true });
@@ -527,7 +576,10 @@ export class Sandbox {
         const stderr = Buffer.concat(err).toString("utf8");
         const oom = cg ? cg.oomKills() > 0 : false;
         const memoryExceeded =
-          oom || /MemoryError|Cannot allocate memory|out of memory|failed to allocate|std::bad_alloc|OutOfMemoryError|memory allocation of \d+ bytes failed|heap out of memory|Allowed memory size/i.test(stderr);
+          oom ||
+          /MemoryError|Cannot allocate memory|out of memory|failed to allocate|std::bad_alloc|OutOfMemoryError|memory allocation of \d+ bytes failed|heap out of memory|Allowed memory size/i.test(
+            stderr,
+          );
         const cpuExceeded = signal === "SIGXCPU" || code === 128 + 24;
         resolve({
           exitCode: code,

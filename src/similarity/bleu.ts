@@ -105,7 +105,11 @@ export function brevityPenalty(refLen: number, candLen: number): number {
 }
 
 /** Combines per-order (match, total) into a smoothed BLEU score. */
-export function combineBleu(stats: Array<{ match: number; total: number }>, refLen: number, candLen: number): { score: number; components: BleuComponents } {
+export function combineBleu(
+  stats: Array<{ match: number; total: number }>,
+  refLen: number,
+  candLen: number,
+): { score: number; components: BleuComponents } {
   const precisions: number[] = [];
   let logSum = 0;
   for (let i = 0; i < stats.length; i++) {
@@ -118,15 +122,36 @@ export function combineBleu(stats: Array<{ match: number; total: number }>, refL
   }
   const bp = brevityPenalty(refLen, candLen);
   const score = candLen === 0 || precisions[0] === 0 ? 0 : bp * Math.exp(logSum / stats.length);
-  return { score: Math.min(1, Math.max(0, score)), components: { precisions, brevityPenalty: bp, candidateLength: candLen, referenceLength: refLen } };
+  return {
+    score: Math.min(1, Math.max(0, score)),
+    components: { precisions, brevityPenalty: bp, candidateLength: candLen, referenceLength: refLen },
+  };
 }
 
 /** Smoothed sentence BLEU of candidate tokens against reference tokens. */
-export function sentenceBleu(reference: readonly string[], candidate: readonly string[], maxN = 4): { score: number; components: BleuComponents } {
-  return sentenceBleuCounts(allNgramCounts(reference, maxN), allNgramCounts(candidate, maxN), reference.length, candidate.length);
+export function sentenceBleu(
+  reference: readonly string[],
+  candidate: readonly string[],
+  maxN = 4,
+): { score: number; components: BleuComponents } {
+  return sentenceBleuCounts(
+    allNgramCounts(reference, maxN),
+    allNgramCounts(candidate, maxN),
+    reference.length,
+    candidate.length,
+  );
 }
 
 /** The same from precomputed n-gram counts (orders 1..N). */
-export function sentenceBleuCounts<K>(ref: Map<K, number>[], cand: Map<K, number>[], refLen: number, candLen: number): { score: number; components: BleuComponents } {
-  return combineBleu(ref.map((r, i) => clippedMatches(r, cand[i]!)), refLen, candLen);
+export function sentenceBleuCounts<K>(
+  ref: Map<K, number>[],
+  cand: Map<K, number>[],
+  refLen: number,
+  candLen: number,
+): { score: number; components: BleuComponents } {
+  return combineBleu(
+    ref.map((r, i) => clippedMatches(r, cand[i]!)),
+    refLen,
+    candLen,
+  );
 }

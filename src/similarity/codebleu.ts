@@ -55,7 +55,11 @@ export interface CodeBleuComponents {
  * a hash of its type and its named children's hashes (so equal subtrees get equal ids across trees). The
  * hash is 52 bits wide (two 26-bit halves); a collision would only ever merge two distinct subtrees.
  */
-export function subtreeMultiset(lang: LangId, root: SyntaxNode, skip?: Set<SyntaxNode>): { set: Map<number, number>; count: number } {
+export function subtreeMultiset(
+  lang: LangId,
+  root: SyntaxNode,
+  skip?: Set<SyntaxNode>,
+): { set: Map<number, number>; count: number } {
   const comments = new Set(LANGUAGES[lang].commentNodeTypes);
   const set = new Map<number, number>();
   let count = 0;
@@ -113,7 +117,10 @@ function mix32(h: number, x: number): number {
 }
 
 /** Normalises data-flow items: variables renamed v0, v1, ... by first appearance; parents sorted. */
-export function normaliseDataflow(items: Array<[string, string, string[]]>): { set: Map<string, number>; count: number } {
+export function normaliseDataflow(items: Array<[string, string, string[]]>): {
+  set: Map<string, number>;
+  count: number;
+} {
   const names = new Map<string, string>();
   const nm = (s: string): string => {
     let v = names.get(s);
@@ -193,12 +200,18 @@ export function codeBleu(
     dataflow = null;
     warnings.push("codebleu: neither code has data flow; the data-flow weight is spread over the other parts");
   } else dataflow = multisetF1(ref.dataflow, ref.dataflowCount, cand.dataflow, cand.dataflowCount);
-  let wsum = weights.ngram + weights.weighted + weights.syntax + (dataflow === null ? 0 : weights.dataflow);
+  const wsum = weights.ngram + weights.weighted + weights.syntax + (dataflow === null ? 0 : weights.dataflow);
   let score: number;
   if (wsum <= 0) {
     score = (ng.score + wg.score + syntax) / 3;
     warnings.push("codebleu: all weight was on the undefined data-flow part; used the mean of the other parts");
-  } else score = (weights.ngram * ng.score + weights.weighted * wg.score + weights.syntax * syntax + (dataflow === null ? 0 : weights.dataflow * dataflow)) / wsum;
+  } else
+    score =
+      (weights.ngram * ng.score +
+        weights.weighted * wg.score +
+        weights.syntax * syntax +
+        (dataflow === null ? 0 : weights.dataflow * dataflow)) /
+      wsum;
   return {
     score: Math.min(1, Math.max(0, score)),
     components: { ngram: ng.score, weighted: wg.score, syntax, dataflow, bleu: ng.components, weights },

@@ -54,7 +54,8 @@ export interface ValidateOptions {
 /** A section header: one to three words and a colon, alone on a line. Longer lines ending in ':' are prose. */
 const HEADER_RE = /^([A-Z][A-Za-z]*(?: [A-Za-z]+){0,2}):\s*$/;
 const ENTRY_RE = /^ {2}(\*{0,2}[A-Za-z_$][\w$.]*(?:\s*,\s*\*{0,2}[A-Za-z_$][\w$.]*)*)\s*:\s+\S/;
-const HTML_TAG = /<\/?(?:code|pre|p|br|b|i|em|strong|a|ul|ol|li|tt|div|span|table|tr|td|th|h[1-6]|sup|sub|blockquote|kbd|var|samp)(?:\s+[a-z-]+=(?:"[^"]*"|'[^']*'|[^\s>]+))*\s*\/?>/i;
+const HTML_TAG =
+  /<\/?(?:code|pre|p|br|b|i|em|strong|a|ul|ol|li|tt|div|span|table|tr|td|th|h[1-6]|sup|sub|blockquote|kbd|var|samp)(?:\s+[a-z-]+=(?:"[^"]*"|'[^']*'|[^\s>]+))*\s*\/?>/i;
 const MARKUP: Array<[RegExp, string]> = [
   [/```|~~~/, "code fence"],
   [/^\s*@(param|return|returns|throws|raise|raises|example|type|arg|argument)\b/m, "@tag"],
@@ -78,9 +79,11 @@ export function validateDoc(text: string, opts: ValidateOptions = {}): DocValida
   if (lines.length > maxLines) v.push(`too long: ${lines.length} lines (at most ${maxLines})`);
   const summary = lines[0]!;
   if (/^\s/.test(summary)) v.push("summary line is indented");
-  if (HEADER_RE.test(summary.trim()) && DOC_SECTIONS.includes(summary.trim().slice(0, -1) as DocSection)) v.push("summary line is missing (the text starts with a section)");
+  if (HEADER_RE.test(summary.trim()) && DOC_SECTIONS.includes(summary.trim().slice(0, -1) as DocSection))
+    v.push("summary line is missing (the text starts with a section)");
   else {
-    if (summary.length > maxSummary) v.push(`summary line is too long: ${summary.length} characters (at most ${maxSummary})`);
+    if (summary.length > maxSummary)
+      v.push(`summary line is too long: ${summary.length} characters (at most ${maxSummary})`);
     if (!/[.!?]$/.test(summary.trim())) v.push("summary line does not end with a period");
     if (!/^[A-Z0-9"'(]/.test(summary.trim())) v.push("summary line does not start with a capital letter");
     if (summary.trim().split(/\s+/).length < 2) v.push("summary line has fewer than two words");
@@ -108,7 +111,8 @@ export function validateDoc(text: string, opts: ValidateOptions = {}): DocValida
       closeSection(i + 1);
       const sec = name as DocSection;
       if (seen.includes(sec)) v.push(`section ${sec} appears twice`);
-      else if (seen.length && DOC_SECTIONS.indexOf(sec) < DOC_SECTIONS.indexOf(seen[seen.length - 1]!)) v.push(`section ${sec} is out of order (order: ${DOC_SECTIONS.join(", ")})`);
+      else if (seen.length && DOC_SECTIONS.indexOf(sec) < DOC_SECTIONS.indexOf(seen[seen.length - 1]!))
+        v.push(`section ${sec} is out of order (order: ${DOC_SECTIONS.join(", ")})`);
       if (i > 0 && lines[i - 1]!.trim() !== "") v.push(`section ${sec} must follow a blank line (line ${i + 1})`);
       seen.push(sec);
       cur = sec;
@@ -130,7 +134,8 @@ export function validateDoc(text: string, opts: ValidateOptions = {}): DocValida
       const m = ENTRY_RE.exec(line);
       if (!m) v.push(`line ${i + 1}: ${cur} entries look like "  name: description"`);
       else if (cur === "Parameters" && params) {
-        for (const n of m[1]!.split(",").map((s) => s.trim().replace(/^\*+/, ""))) if (!params.has(n)) v.push(`Parameters names '${n}', which is not a parameter`);
+        for (const n of m[1]!.split(",").map((s) => s.trim().replace(/^\*+/, "")))
+          if (!params.has(n)) v.push(`Parameters names '${n}', which is not a parameter`);
       }
     }
   }
@@ -151,14 +156,46 @@ interface ParsedDoc {
 }
 
 const GOOGLE_HEADERS: Record<string, keyof ParsedDoc | "skip"> = {
-  args: "params", arguments: "params", parameters: "params", params: "params", param: "params", "keyword args": "params",
-  "keyword arguments": "params", "other parameters": "params", kwargs: "params",
-  returns: "returns", return: "returns", yields: "yields", yield: "yields",
-  raises: "raises", raise: "raises", throws: "raises", exceptions: "raises", errors: "notes", panics: "notes",
-  example: "examples", examples: "examples", usage: "examples", "for example": "examples", "for examples": "examples",
-  "example usage": "examples", sample: "examples", samples: "examples", "example input": "examples", doctest: "examples", doctests: "examples",
-  note: "notes", notes: "notes", warning: "notes", warnings: "notes", "see also": "skip", references: "skip",
-  attributes: "skip", todo: "skip", safety: "notes", arguments_: "params",
+  args: "params",
+  arguments: "params",
+  parameters: "params",
+  params: "params",
+  param: "params",
+  "keyword args": "params",
+  "keyword arguments": "params",
+  "other parameters": "params",
+  kwargs: "params",
+  returns: "returns",
+  return: "returns",
+  yields: "yields",
+  yield: "yields",
+  raises: "raises",
+  raise: "raises",
+  throws: "raises",
+  exceptions: "raises",
+  errors: "notes",
+  panics: "notes",
+  example: "examples",
+  examples: "examples",
+  usage: "examples",
+  "for example": "examples",
+  "for examples": "examples",
+  "example usage": "examples",
+  sample: "examples",
+  samples: "examples",
+  "example input": "examples",
+  doctest: "examples",
+  doctests: "examples",
+  note: "notes",
+  notes: "notes",
+  warning: "notes",
+  warnings: "notes",
+  "see also": "skip",
+  references: "skip",
+  attributes: "skip",
+  todo: "skip",
+  safety: "notes",
+  arguments_: "params",
 };
 
 /** Removes inline markup: backticks, bold/italics, {@link X}, HTML tags, reST roles. */
@@ -215,7 +252,17 @@ function parseDoc(text: string): ParsedDoc {
       continue;
     }
     if (inFence) {
-      if (section === "examples" || section === null && /^#+\s*examples?/i.test(lines.slice(0, i).reverse().find((l) => l.trim()) ?? "")) d.examples.push(raw.trimEnd());
+      if (
+        section === "examples" ||
+        (section === null &&
+          /^#+\s*examples?/i.test(
+            lines
+              .slice(0, i)
+              .reverse()
+              .find((l) => l.trim()) ?? "",
+          ))
+      )
+        d.examples.push(raw.trimEnd());
       continue;
     }
     // NumPy underline
@@ -243,7 +290,12 @@ function parseDoc(text: string): ParsedDoc {
     void numpyPending;
     // tags (JSDoc / Javadoc / PHPDoc / YARD / reST)
     let m: RegExpExecArray | null;
-    if ((m = /^@(?:param|arg|argument)\s+(?:\{[^}]*\}\s*)?\[?([\w$.]+)(?:=[^\]]*)?\]?\s*(?:\[[^\]]*\])?\s*(?:-\s*)?(.*)$/.exec(line))) {
+    if (
+      (m =
+        /^@(?:param|arg|argument)\s+(?:\{[^}]*\}\s*)?\[?([\w$.]+)(?:=[^\]]*)?\]?\s*(?:\[[^\]]*\])?\s*(?:-\s*)?(.*)$/.exec(
+          line,
+        ))
+    ) {
       lastEntry = [m[1]!, m[2]!];
       d.params.push(lastEntry);
       section = "params";
@@ -317,7 +369,7 @@ function parseDoc(text: string): ParsedDoc {
         (indent === 0 ? /^(\*{0,2}[\w$.]+)\s*$/.exec(line) : null);
       if (e && (entryIndent < 0 || indent <= entryIndent || /^[*-]/.test(line))) {
         if (entryIndent < 0) entryIndent = indent;
-        const desc = section === "params" && /^-{3,}/.test(next) ? "" : e[2] ?? "";
+        const desc = section === "params" && /^-{3,}/.test(next) ? "" : (e[2] ?? "");
         // NumPy: "name : type" with description on the following indented lines
         const numpyStyle = /\s:\s/.test(line) && indent === 0 && !/[.!?]$/.test(desc);
         lastEntry = [e[1]!, numpyStyle ? "" : desc];
@@ -335,7 +387,13 @@ function parseDoc(text: string): ParsedDoc {
       if (entryIndent < 0) entryIndent = indent;
       const nextIndent = /^\s*/.exec(lines[i + 1] ?? "")![0].length;
       // NumPy "name : type" / bare type line followed by an indented description
-      if (indent === entryIndent && nextIndent > indent && (lines[i + 1] ?? "").trim() && /^[\w.\[\], |]+(\s:\s[\w.\[\], |]+)?$/.test(line)) continue;
+      if (
+        indent === entryIndent &&
+        nextIndent > indent &&
+        (lines[i + 1] ?? "").trim() &&
+        /^[\w.\[\], |]+(\s:\s[\w.\[\], |]+)?$/.test(line)
+      )
+        continue;
       // Google "type: description"
       arr.push(arr.length === 0 ? line.replace(/^[\w.\[\]|]+(?:\[[^\]]*\])?:\s+(?=\S)/, "") : line);
       continue;
@@ -357,7 +415,10 @@ function firstSentence(text: string): [string, string] {
 }
 
 function sentenceCase(s: string): string {
-  let t = s.trim().replace(/\s*[:;,]$/, "").replace(/^[^A-Za-z0-9"'(]+\s*/, "");
+  let t = s
+    .trim()
+    .replace(/\s*[:;,]$/, "")
+    .replace(/^[^A-Za-z0-9"'(]+\s*/, "");
   if (!t) return t;
   t = t[0]!.toUpperCase() + t.slice(1);
   if (!/[.!?]$/.test(t)) t += ".";
@@ -378,7 +439,8 @@ function wrap(text: string, width: number, indent: string): string[] {
   return out;
 }
 
-const JUNK_DOC = /^(todo|fixme|xxx|tbd|no ?doc|undocumented|auto-?generated|generated by|@?inherit ?doc|\{@inheritdoc\}|deprecated\.?$|constructor\.?$|getter\.?$|setter\.?$|main\.?$)/i;
+const JUNK_DOC =
+  /^(todo|fixme|xxx|tbd|no ?doc|undocumented|auto-?generated|generated by|@?inherit ?doc|\{@inheritdoc\}|deprecated\.?$|constructor\.?$|getter\.?$|setter\.?$|main\.?$)/i;
 
 export interface CanonicalizeFn {
   name?: string;
@@ -409,12 +471,17 @@ export function canonicalizeDoc(rawDocstring: string, fn?: CanonicalizeFn): stri
   if (cur.length) paras.push(plain(cur.join(" ")));
   let body = paras.filter((p) => p.length > 0);
   // drop a leading signature line (Julia "add(a, b)", Python "add(a, b) -> int")
-  if (body.length && fn?.name && new RegExp(`^[\\w.]*${escapeRe(fn.name)}\\s*\\(.*\\)\\s*(->.*)?$`).test(body[0]!)) body = body.slice(1);
+  if (body.length && fn?.name && new RegExp(`^[\\w.]*${escapeRe(fn.name)}\\s*\\(.*\\)\\s*(->.*)?$`).test(body[0]!))
+    body = body.slice(1);
   if (body.length === 0) return null;
   const [first, rest] = firstSentence(body[0]!);
   const summary = sentenceCase(first);
   if (JUNK_DOC.test(summary) || summary.split(/\s+/).length < 2 || summary.length < 8) return null;
-  if (/[{};]\s*$|^\s*(return|if|for|while|def|function|var|let|const)\b.*[=({]/.test(first) && !/\s[a-z]+\s[a-z]+\s/.test(first)) return null;
+  if (
+    /[{};]\s*$|^\s*(return|if|for|while|def|function|var|let|const)\b.*[=({]/.test(first) &&
+    !/\s[a-z]+\s[a-z]+\s/.test(first)
+  )
+    return null;
   const out: string[] = [];
   if (summary.length > 160) {
     out.push(...wrapSummary(summary));
@@ -448,15 +515,21 @@ export function canonicalizeDoc(rawDocstring: string, fn?: CanonicalizeFn): stri
   section("Yields", yl ? wrap(yl, 100, "  ") : []);
   section(
     "Raises",
-    d.raises.map(([n, t]) => [n.replace(/^[\w.]*\./, ""), plain(t)] as [string, string]).filter(([n]) => /^[A-Za-z_][\w]*$/.test(n)).map(([n, t]) => `  ${n}: ${t || "(not described)"}`),
+    d.raises
+      .map(([n, t]) => [n.replace(/^[\w.]*\./, ""), plain(t)] as [string, string])
+      .filter(([n]) => /^[A-Za-z_][\w]*$/.test(n))
+      .map(([n, t]) => `  ${n}: ${t || "(not described)"}`),
   );
-  const ex = dedentLines(d.examples.filter((l) => l.trim() && !/^(```|~~~)/.test(l.trim()))).map((l) => "  " + l.replace(/`/g, "'").trimEnd());
+  const ex = dedentLines(d.examples.filter((l) => l.trim() && !/^(```|~~~)/.test(l.trim()))).map(
+    (l) => "  " + l.replace(/`/g, "'").trimEnd(),
+  );
   section("Examples", ex.slice(0, 12));
   const notes = plain(d.notes.join(" "));
   section("Notes", notes ? wrap(notes, 100, "  ") : []);
   // a description line that would read as a section header ("For instance:") becomes a sentence
   const firstSection = out.findIndex((l, i) => i > 0 && DOC_SECTIONS.some((sct) => l === `${sct}:`));
-  for (let i = 1; i < (firstSection < 0 ? out.length : firstSection); i++) if (HEADER_RE.test(out[i]!)) out[i] = out[i]!.replace(/:\s*$/, ".");
+  for (let i = 1; i < (firstSection < 0 ? out.length : firstSection); i++)
+    if (HEADER_RE.test(out[i]!)) out[i] = out[i]!.replace(/:\s*$/, ".");
   let result = out.join("\n").replace(/`/g, "'");
   // never emit markup the validator rejects
   result = result.replace(/^(\s*)@(\w)/gm, "$1$2").replace(/^#{1,6}\s+/gm, "");
@@ -465,7 +538,8 @@ export function canonicalizeDoc(rawDocstring: string, fn?: CanonicalizeFn): stri
   if (lines.length > 40) {
     // keep the summary, description head and sections as they fit; never end on a bare section header
     lines = lines.slice(0, 40);
-    while (lines.length > 1 && (!lines[lines.length - 1]!.trim() || HEADER_RE.test(lines[lines.length - 1]!))) lines.pop();
+    while (lines.length > 1 && (!lines[lines.length - 1]!.trim() || HEADER_RE.test(lines[lines.length - 1]!)))
+      lines.pop();
     result = lines.join("\n");
   }
   return result;

@@ -17,7 +17,14 @@ import {
 } from "../lang/index.js";
 import { UserError } from "../core/errors.js";
 import { allNgramCounts, sentenceBleuCounts } from "./bleu.js";
-import { codeBleu, DEFAULT_CODEBLEU_WEIGHTS, normaliseDataflow, subtreeMultiset, type CodeBleuInput, type CodeBleuWeights } from "./codebleu.js";
+import {
+  codeBleu,
+  DEFAULT_CODEBLEU_WEIGHTS,
+  normaliseDataflow,
+  subtreeMultiset,
+  type CodeBleuInput,
+  type CodeBleuWeights,
+} from "./codebleu.js";
 import { buildPdg, PDG_LANGUAGES, type Pdg } from "./pdg.js";
 import { graphEditSimilarity, type GedOptions } from "./ged.js";
 
@@ -47,7 +54,9 @@ export const MAX_GRAPH_DEPTH = 1000;
 
 /** Why the graph-based parts cannot be computed for this code (too deep), or null. */
 function graphBlocker(p: PreparedCode): string | null {
-  return p.parse.maxDepth > MAX_GRAPH_DEPTH ? `nested too deeply (${p.parse.maxDepth} levels, limit ${MAX_GRAPH_DEPTH})` : null;
+  return p.parse.maxDepth > MAX_GRAPH_DEPTH
+    ? `nested too deeply (${p.parse.maxDepth} levels, limit ${MAX_GRAPH_DEPTH})`
+    : null;
 }
 
 /** A parsed, analysed piece of code, reusable across metrics. */
@@ -70,7 +79,14 @@ function checkInput(which: string, src: unknown, maxChars: number): string {
 export function prepareCode(lang: LangId, source: string): PreparedCode {
   const parse = parseCode(lang, source);
   const comments = indexComments(lang, parse.tree.rootNode);
-  return { lang, source, parse, tokens: codeTokensParsed(parse, comments), parseErrors: parse.errors.length, private_: { comments } };
+  return {
+    lang,
+    source,
+    parse,
+    tokens: codeTokensParsed(parse, comments),
+    parseErrors: parse.errors.length,
+    private_: { comments },
+  };
 }
 
 function codebleuInput(p: PreparedCode): CodeBleuInput {
@@ -78,7 +94,14 @@ function codebleuInput(p: PreparedCode): CodeBleuInput {
     const idx = p.private_.comments ?? indexComments(p.lang, p.parse.tree.rootNode);
     const st = subtreeMultiset(p.lang, p.parse.tree.rootNode, new Set<SyntaxNode>(idx.docNodes));
     const df = normaliseDataflow(pdgOf(p).dataflow);
-    p.private_.codebleu = { tokens: p.tokens, ngrams: ngramsOf(p), subtrees: st.set, subtreeCount: st.count, dataflow: df.set, dataflowCount: df.count };
+    p.private_.codebleu = {
+      tokens: p.tokens,
+      ngrams: ngramsOf(p),
+      subtrees: st.set,
+      subtreeCount: st.count,
+      dataflow: df.set,
+      dataflowCount: df.count,
+    };
   }
   return p.private_.codebleu;
 }
@@ -94,7 +117,8 @@ function pdgOf(p: PreparedCode): Pdg {
       p.private_.pdg = buildPdg(p.lang, p.parse.tree.rootNode);
     } catch (e) {
       // safety net below MAX_GRAPH_DEPTH: a stack overflow on an unusually deep tree
-      if (e instanceof RangeError) throw new GraphTooDeep(`nested too deeply for the dependence graph (${p.parse.maxDepth} levels)`);
+      if (e instanceof RangeError)
+        throw new GraphTooDeep(`nested too deeply for the dependence graph (${p.parse.maxDepth} levels)`);
       throw e;
     }
   }
@@ -126,8 +150,10 @@ function clamp01(x: number): number {
 
 function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: SimilarityOptions): SimilarityResult {
   const warnings: string[] = [];
-  if (cand.parseErrors > 0) warnings.push(`candidate has ${cand.parseErrors} syntax error(s); scored on the partial tree`);
-  if (ref.parseErrors > 0) warnings.push(`reference has ${ref.parseErrors} syntax error(s); scored on the partial tree`);
+  if (cand.parseErrors > 0)
+    warnings.push(`candidate has ${cand.parseErrors} syntax error(s); scored on the partial tree`);
+  if (ref.parseErrors > 0)
+    warnings.push(`reference has ${ref.parseErrors} syntax error(s); scored on the partial tree`);
   if (cand.tokens.length === 0) {
     warnings.push("candidate has no code tokens");
     return { metric, score: 0, components: {}, warnings };
@@ -144,7 +170,12 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
   switch (metric) {
     case "exact": {
       const eq = ref.tokens.length === cand.tokens.length && ref.tokens.every((t, i) => t === cand.tokens[i]);
-      return { metric, score: eq ? 1 : 0, components: { tokensRef: ref.tokens.length, tokensCand: cand.tokens.length }, warnings };
+      return {
+        metric,
+        score: eq ? 1 : 0,
+        components: { tokensRef: ref.tokens.length, tokensCand: cand.tokens.length },
+        warnings,
+      };
     }
     case "bleu": {
       const b = sentenceBleuCounts(ngramsOf(ref), ngramsOf(cand), ref.tokens.length, cand.tokens.length);
@@ -152,7 +183,15 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
       return {
         metric,
         score: clamp01(b.score),
-        components: { p1: p1 ?? 0, p2: p2 ?? 0, p3: p3 ?? 0, p4: p4 ?? 0, brevityPenalty: b.components.brevityPenalty, candidateLength: cand.tokens.length, referenceLength: ref.tokens.length },
+        components: {
+          p1: p1 ?? 0,
+          p2: p2 ?? 0,
+          p3: p3 ?? 0,
+          p4: p4 ?? 0,
+          brevityPenalty: b.components.brevityPenalty,
+          candidateLength: cand.tokens.length,
+          referenceLength: ref.tokens.length,
+        },
         warnings,
       };
     }
@@ -160,7 +199,12 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
       const w = { ...DEFAULT_CODEBLEU_WEIGHTS, ...(opts.codebleuWeights ?? {}) };
       const r = codeBleu(ref.lang, codebleuInput(ref), codebleuInput(cand), w, warnings);
       const c = r.components;
-      return { metric, score: clamp01(r.score), components: { ngram: c.ngram, weighted: c.weighted, syntax: c.syntax, dataflow: c.dataflow }, warnings };
+      return {
+        metric,
+        score: clamp01(r.score),
+        components: { ngram: c.ngram, weighted: c.weighted, syntax: c.syntax, dataflow: c.dataflow },
+        warnings,
+      };
     }
     case "dfg": {
       if (!PDG_LANGUAGES.includes(ref.lang)) {
@@ -169,7 +213,10 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
           metric,
           score: cb.score,
           components: { ...cb.components, fallbackCodebleu: 1 },
-          warnings: [...cb.warnings, `dfg: no dependence-graph support for ${LANGUAGES[ref.lang].name}; fell back to CodeBLEU`],
+          warnings: [
+            ...cb.warnings,
+            `dfg: no dependence-graph support for ${LANGUAGES[ref.lang].name}; fell back to CodeBLEU`,
+          ],
         };
       }
       const g = graphEditSimilarity(pdgOf(ref), pdgOf(cand), opts.ged);
@@ -195,7 +242,12 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
   }
 }
 
-function prepPair(reference: string, candidate: string, lang: LangId, opts: SimilarityOptions): [PreparedCode, PreparedCode] {
+function prepPair(
+  reference: string,
+  candidate: string,
+  lang: LangId,
+  opts: SimilarityOptions,
+): [PreparedCode, PreparedCode] {
   if (!isLangId(lang)) throw new UserError(`unknown language '${String(lang)}'`);
   const max = opts.maxChars ?? DEFAULT_MAX_SIMILARITY_CHARS;
   checkInput("reference", reference, max);
@@ -212,8 +264,15 @@ function prepPair(reference: string, candidate: string, lang: LangId, opts: Simi
  * Throws UserError for an unknown language, binary / oversized input or an empty reference; an empty or
  * unparseable candidate scores 0 (with a warning) rather than throwing.
  */
-export function similarity(metric: Metric, reference: string, candidate: string, lang: LangId, opts: SimilarityOptions = {}): SimilarityResult {
-  if (!METRICS.includes(metric)) throw new UserError(`unknown metric '${String(metric)}' (expected one of ${METRICS.join(", ")})`);
+export function similarity(
+  metric: Metric,
+  reference: string,
+  candidate: string,
+  lang: LangId,
+  opts: SimilarityOptions = {},
+): SimilarityResult {
+  if (!METRICS.includes(metric))
+    throw new UserError(`unknown metric '${String(metric)}' (expected one of ${METRICS.join(", ")})`);
   const [ref, cand] = prepPair(reference, candidate, lang, opts);
   return guarded(metric, ref, cand, opts);
 }
@@ -230,7 +289,12 @@ function guarded(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: Si
 }
 
 /** Every metric on one pair (parsing each side once). */
-export function similarityAll(reference: string, candidate: string, lang: LangId, opts: SimilarityOptions = {}): Record<Metric, SimilarityResult> {
+export function similarityAll(
+  reference: string,
+  candidate: string,
+  lang: LangId,
+  opts: SimilarityOptions = {},
+): Record<Metric, SimilarityResult> {
   const [ref, cand] = prepPair(reference, candidate, lang, opts);
   const out = {} as Record<Metric, SimilarityResult>;
   for (const m of METRICS) out[m] = guarded(m, ref, cand, opts);

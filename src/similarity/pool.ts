@@ -14,7 +14,14 @@
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { loadLanguage, type LangId } from "../lang/index.js";
-import { reward, resolveRewardConfig, type DocCheck, type RewardBreakdown, type RewardConfig, type RewardConfigInput } from "./reward.js";
+import {
+  reward,
+  resolveRewardConfig,
+  type DocCheck,
+  type RewardBreakdown,
+  type RewardConfig,
+  type RewardConfigInput,
+} from "./reward.js";
 
 /** One reconstruction to score. `L`: the language type (a checked `LangId` here; a plain string before checking). */
 export interface RewardJob<L extends string = LangId> {
@@ -49,12 +56,16 @@ export class RewardPool {
   private readonly inProcessBelow: number;
   private slots: Slot[] = [];
   private nextId = 1;
-  private pending = new Map<number, { resolve: (r: RewardJobResult[]) => void; reject: (e: Error) => void; slot: Slot; jobs: RewardJob[] }>();
+  private pending = new Map<
+    number,
+    { resolve: (r: RewardJobResult[]) => void; reject: (e: Error) => void; slot: Slot; jobs: RewardJob[] }
+  >();
   private closed = false;
   private queue: Array<() => void> = [];
 
   constructor(opts: RewardPoolOptions = {}) {
-    const n = opts.workers ?? (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
+    const n =
+      opts.workers ?? (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
     if (!Number.isInteger(n) || n < 0) throw new Error(`RewardPool: workers must be a non-negative integer, got ${n}`);
     this.size = n;
     this.inProcessBelow = opts.inProcessBelow ?? 8;

@@ -218,4 +218,6 @@ optimization ordinary ostruct outer outputmethod overflows overview overwrite ow
 parentheses parseform parsemultipartform patch pathlike pb perfect permutation pi popped portable precise
 precondition predeclared prettyprint prng procedure ptrsize pushed quo rbx reaches readerfrom readers readfull
 receivers recognised ref remember repl requiring
-`.trim().split(/\s+/);
+`
+  .trim()
+  .split(/\s+/);

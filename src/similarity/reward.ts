@@ -25,7 +25,12 @@ export const RewardConfigSchema = z
     metric: z.enum(METRICS as unknown as [Metric, ...Metric[]]).default("dfg"),
     mode: z.enum(["gate", "penalty"]).default("gate"),
     codebleuWeights: z
-      .object({ ngram: z.number().min(0), weighted: z.number().min(0), syntax: z.number().min(0), dataflow: z.number().min(0) })
+      .object({
+        ngram: z.number().min(0),
+        weighted: z.number().min(0),
+        syntax: z.number().min(0),
+        dataflow: z.number().min(0),
+      })
       .partial()
       .optional(),
     /** Applied when the documentation breaks the format. */
@@ -69,7 +74,10 @@ export interface RewardBreakdown {
 
 export function resolveRewardConfig(cfg?: RewardConfigInput | RewardConfig): RewardConfig {
   const r = RewardConfigSchema.safeParse(cfg ?? {});
-  if (!r.success) throw new UserError(`invalid reward config: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  if (!r.success)
+    throw new UserError(
+      `invalid reward config: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+    );
   return r.data;
 }
 
@@ -95,7 +103,10 @@ export function checkDoc(doc: string, code: string, lang: LangId, cfgIn?: Reward
  * each check it failed (the larger one when both) — the same formatPenalty / leakPenalty knobs that act on
  * reconstructed documentation.
  */
-export function rejectedDocReward(failed: { format: boolean; leak: boolean }, cfg: Pick<RewardConfig, "formatPenalty" | "leakPenalty">): number {
+export function rejectedDocReward(
+  failed: { format: boolean; leak: boolean },
+  cfg: Pick<RewardConfig, "formatPenalty" | "leakPenalty">,
+): number {
   return -Math.max(failed.format ? cfg.formatPenalty : 0, failed.leak ? cfg.leakPenalty : 0);
 }
 
@@ -109,7 +120,14 @@ function finite(x: number, dflt = 0): number {
  * language) or a bad config; anything wrong with `doc` or `rebuilt` lowers the reward instead. `docCheck`: the
  * documentation's checks when already made (one documentation has several reconstructions; check it once).
  */
-export function reward(code: string, doc: string, rebuilt: string, lang: LangId, cfgIn?: RewardConfigInput | RewardConfig, docCheck?: DocCheck): RewardBreakdown {
+export function reward(
+  code: string,
+  doc: string,
+  rebuilt: string,
+  lang: LangId,
+  cfgIn?: RewardConfigInput | RewardConfig,
+  docCheck?: DocCheck,
+): RewardBreakdown {
   const cfg = resolveRewardConfig(cfgIn);
   if (!isLangId(lang)) throw new UserError(`unknown language '${String(lang)}'`);
   if (typeof code !== "string" || !code.trim()) throw new UserError("reference code is empty");
@@ -129,7 +147,10 @@ export function reward(code: string, doc: string, rebuilt: string, lang: LangId,
   if (empty) warnings.push("rebuilt code is empty");
   else {
     try {
-      const s = similarity(cfg.metric, code, rb, lang, { codebleuWeights: cfg.codebleuWeights, maxChars: cfg.maxChars });
+      const s = similarity(cfg.metric, code, rb, lang, {
+        codebleuWeights: cfg.codebleuWeights,
+        maxChars: cfg.maxChars,
+      });
       sim = finite(s.score);
       simComponents = s.components;
       warnings.push(...s.warnings);
@@ -153,7 +174,8 @@ export function reward(code: string, doc: string, rebuilt: string, lang: LangId,
 
   const floor = cfg.mode === "gate" ? 0 : cfg.minReward;
   const atFloor = empty || unusable || (syntaxBad && cfg.syntaxErrors === "minimum");
-  if (syntaxBad && cfg.syntaxErrors === "minimum") warnings.push("rebuilt code has syntax errors: minimum reward (syntaxErrors = minimum)");
+  if (syntaxBad && cfg.syntaxErrors === "minimum")
+    warnings.push("rebuilt code has syntax errors: minimum reward (syntaxErrors = minimum)");
   if (atFloor) sim = 0;
   let value: number;
   const terms: Record<string, number> = {};

@@ -28,7 +28,8 @@ export function rougeL(reference: string, candidate: string): number {
   let prev = new Array<number>(c.length + 1).fill(0);
   for (let i = 1; i <= r.length; i++) {
     const cur = new Array<number>(c.length + 1).fill(0);
-    for (let j = 1; j <= c.length; j++) cur[j] = r[i - 1] === c[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
+    for (let j = 1; j <= c.length; j++)
+      cur[j] = r[i - 1] === c[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
     prev = cur;
   }
   const lcs = prev[c.length]!;

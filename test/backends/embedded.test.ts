@@ -10,13 +10,19 @@ import type { AdamParams, Datum } from "../../src/core/policy.js";
 
 const tok = new ByteTokenizer();
 const config = {
-  hidden_size: 48, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 96,
+  hidden_size: 48,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 96,
 };
 const adam: AdamParams = { learningRate: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 };
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "batcoder-embedded-"));
 
 function datum(prompt: string, completion: string): Datum {
-  const p = [tok.bosId, ...tok.encode(prompt)], c = [...tok.encode(completion), tok.eosId];
+  const p = [tok.bosId, ...tok.encode(prompt)],
+    c = [...tok.encode(completion), tok.eosId];
   const all = [...p, ...c];
   return {
     modelInput: all.slice(0, -1),
@@ -45,12 +51,16 @@ test("forwardBackward + optimStep lower the loss; logprobs agree with computeLog
   const before = await p.computeLogprobs(data);
   const r = await p.forwardBackward(data, { kind: "cross_entropy" });
   assert.equal(r.logprobs.length, 3);
-  for (let i = 0; i < 3; i++) for (let t = 0; t < before[i]!.length; t++) assert.ok(Math.abs(before[i]![t]! - r.logprobs[i]![t]!) < 1e-5);
+  for (let i = 0; i < 3; i++)
+    for (let t = 0; t < before[i]!.length; t++) assert.ok(Math.abs(before[i]![t]! - r.logprobs[i]![t]!) < 1e-5);
   const st = await p.optimStep(adam);
   assert.equal(st.step, 1);
   assert.ok(st.gradNorm > 0);
   const losses = await trainSteps(p, 30);
-  assert.ok(losses[losses.length - 1]! < losses[0]! * 0.7, `loss did not drop: ${losses[0]} -> ${losses[losses.length - 1]}`);
+  assert.ok(
+    losses[losses.length - 1]! < losses[0]! * 0.7,
+    `loss did not drop: ${losses[0]} -> ${losses[losses.length - 1]}`,
+  );
 });
 
 test("micro-batching (small chunk budget) gives the same loss and gradients as one batch", async () => {
@@ -60,7 +70,8 @@ test("micro-batching (small chunk budget) gives the same loss and gradients as o
   const rb = await b.forwardBackward(data, { kind: "cross_entropy" });
   assert.ok(rb.metrics.microbatches! > 1);
   assert.ok(Math.abs(ra.loss - rb.loss) < 1e-5);
-  const sa = await a.optimStep(adam), sb = await b.optimStep(adam);
+  const sa = await a.optimStep(adam),
+    sb = await b.optimStep(adam);
   assert.ok(Math.abs(sa.gradNorm - sb.gradNorm) < 1e-4 * sa.gradNorm);
 });
 
@@ -73,7 +84,10 @@ test("sample: seeds, greedy, stop strings, stop ids, max tokens, n, temperature-
   const [b] = await p.sample([{ prompt, n: 3, params }]);
   assert.deepEqual(a, b, "same seed -> same samples");
   // seeded results do not depend on what else is in the batch
-  const [, c] = await p.sample([{ prompt: [tok.bosId], n: 2, params: { maxTokens: 5, temperature: 1 } }, { prompt, n: 3, params }]);
+  const [, c] = await p.sample([
+    { prompt: [tok.bosId], n: 2, params: { maxTokens: 5, temperature: 1 } },
+    { prompt, n: 3, params },
+  ]);
   assert.deepEqual(c, a);
   assert.equal(a!.length, 3);
   for (const s of a!) {
@@ -84,8 +98,11 @@ test("sample: seeds, greedy, stop strings, stop ids, max tokens, n, temperature-
   // at temperature 1 the sampled logprobs are the model's log-probs: they match computeLogprobs on prompt+completion
   const s0 = a![0]!;
   const full = [...prompt, ...s0.tokens];
-  const lp = await p.computeLogprobs([{ modelInput: full.slice(0, -1), lossInputs: { targetTokens: full.slice(1), weights: full.slice(1).map(() => 1) } }]);
-  for (let t = 0; t < s0.tokens.length; t++) assert.ok(Math.abs(lp[0]![prompt.length - 1 + t]! - s0.logprobs[t]!) < 1e-3);
+  const lp = await p.computeLogprobs([
+    { modelInput: full.slice(0, -1), lossInputs: { targetTokens: full.slice(1), weights: full.slice(1).map(() => 1) } },
+  ]);
+  for (let t = 0; t < s0.tokens.length; t++)
+    assert.ok(Math.abs(lp[0]![prompt.length - 1 + t]! - s0.logprobs[t]!) < 1e-3);
   // greedy == topK 1, and greedy is deterministic without a seed
   const [g1] = await p.sample([{ prompt, n: 2, params: { maxTokens: 10, temperature: 0 } }]);
   const [g2] = await p.sample([{ prompt, n: 1, params: { maxTokens: 10, temperature: 0.8, topK: 1 } }]);
@@ -115,11 +132,22 @@ test("sample: seeds, greedy, stop strings, stop ids, max tokens, n, temperature-
 
 test("sample and training reject bad input clearly", async () => {
   const p = createEmbeddedPolicy({ config, tokenizer: tok, seed: 2 });
-  await assert.rejects(p.sample([{ prompt: [], n: 1, params: { maxTokens: 5, temperature: 1 } }]), /prompt must be a non-empty/);
+  await assert.rejects(
+    p.sample([{ prompt: [], n: 1, params: { maxTokens: 5, temperature: 1 } }]),
+    /prompt must be a non-empty/,
+  );
   await assert.rejects(p.sample([{ prompt: [1], n: 1, params: { maxTokens: 5, temperature: -1 } }]), /temperature/);
   await assert.rejects(p.sample([{ prompt: [1], n: 1, params: { maxTokens: 5, temperature: 1, topP: 2 } }]), /topP/);
-  await assert.rejects(p.sample([{ prompt: new Array(96).fill(5), n: 1, params: { maxTokens: 5, temperature: 1 } }]), /context length/);
-  await assert.rejects(p.forwardBackward([{ modelInput: [1, 9999], lossInputs: { targetTokens: [1, 2], weights: [1, 1] } }], { kind: "cross_entropy" }), /out of range/);
+  await assert.rejects(
+    p.sample([{ prompt: new Array(96).fill(5), n: 1, params: { maxTokens: 5, temperature: 1 } }]),
+    /context length/,
+  );
+  await assert.rejects(
+    p.forwardBackward([{ modelInput: [1, 9999], lossInputs: { targetTokens: [1, 2], weights: [1, 1] } }], {
+      kind: "cross_entropy",
+    }),
+    /out of range/,
+  );
   await assert.rejects(p.optimStep({ ...adam, learningRate: NaN }), /learningRate/);
   assert.throws(() => createEmbeddedPolicy({ preset: "nope" as never, tokenizer: tok }), /unknown model preset 'nope'/);
 });
@@ -136,7 +164,8 @@ test("save -> load gives identical logits; resume continues bit-for-bit", async 
     const x = data[0]!.modelInput;
     assert.deepEqual(b.llama.forwardLogits(x), a.llama.forwardLogits(x));
     // continue both for 3 more steps: everything (weights, losses, samples) identical
-    const la = await trainSteps(a, 3), lb = await trainSteps(b, 3);
+    const la = await trainSteps(a, 3),
+      lb = await trainSteps(b, 3);
     assert.deepEqual(lb, la);
     for (const [name, t] of a.llama.weights) assert.deepEqual(b.llama.weights.get(name)!.data, t.data, name);
     assert.deepEqual(b.rngState, a.rngState);
@@ -172,7 +201,9 @@ test("the pure-TS fallback kernels run the same policy to the same results", asy
   const a = createEmbeddedPolicy({ config, tokenizer: tok, seed: 6, kernels: tsKernels });
   const ra = await a.forwardBackward(data, { kind: "cross_entropy" });
   const sa = await a.optimStep(adam);
-  const ga = await a.sample([{ prompt: [tok.bosId, ...tok.encode("sum: ")], n: 1, params: { maxTokens: 8, temperature: 0 } }]);
+  const ga = await a.sample([
+    { prompt: [tok.bosId, ...tok.encode("sum: ")], n: 1, params: { maxTokens: 8, temperature: 0 } },
+  ]);
   assert.ok(Number.isFinite(ra.loss) && sa.gradNorm > 0);
   assert.equal(ga[0]![0]!.tokens.length, ga[0]![0]!.logprobs.length);
   if (!nk) return;
@@ -181,8 +212,10 @@ test("the pure-TS fallback kernels run the same policy to the same results", asy
   const sb = await b.optimStep(adam);
   assert.ok(Math.abs(ra.loss - rb.loss) < 1e-4);
   assert.ok(Math.abs(sa.gradNorm - sb.gradNorm) < 1e-3 * sa.gradNorm);
-  const la = await a.computeLogprobs(data), lb = await b.computeLogprobs(data);
-  for (let i = 0; i < la.length; i++) for (let t = 0; t < la[i]!.length; t++) assert.ok(Math.abs(la[i]![t]! - lb[i]![t]!) < 1e-3);
+  const la = await a.computeLogprobs(data),
+    lb = await b.computeLogprobs(data);
+  for (let i = 0; i < la.length; i++)
+    for (let t = 0; t < la[i]!.length; t++) assert.ok(Math.abs(la[i]![t]! - lb[i]![t]!) < 1e-3);
 });
 
 test("a LoRA policy checkpoints its adapter and the adapter's AdamW state; loadState restores them (base untouched)", async () => {
@@ -240,14 +273,26 @@ test("temperature: sampled log-probs at T=0.6 equal recomputed ones; PPO ratio i
   });
   const atT = await p.computeLogprobs(datums, { temperature: T });
   const at1 = await p.computeLogprobs(datums);
-  let maxDiffT = 0, maxDiff1 = 0;
-  seqs!.forEach((s, i) => s.logprobs.forEach((lp, t) => {
-    maxDiffT = Math.max(maxDiffT, Math.abs(atT[i]![prompt.length - 1 + t]! - lp));
-    maxDiff1 = Math.max(maxDiff1, Math.abs(at1[i]![prompt.length - 1 + t]! - lp));
-  }));
+  let maxDiffT = 0,
+    maxDiff1 = 0;
+  seqs!.forEach((s, i) =>
+    s.logprobs.forEach((lp, t) => {
+      maxDiffT = Math.max(maxDiffT, Math.abs(atT[i]![prompt.length - 1 + t]! - lp));
+      maxDiff1 = Math.max(maxDiff1, Math.abs(at1[i]![prompt.length - 1 + t]! - lp));
+    }),
+  );
   assert.ok(maxDiffT < 1e-3, `sampled vs recomputed at T: ${maxDiffT}`);
   assert.ok(maxDiff1 > 1e-2, `temperature-1 log-probs should differ from the T=0.6 ones (max diff ${maxDiff1})`);
-  const spec = { kind: "ppo" as const, clipLow: 0.2, clipHigh: 0.2, klCoef: 0, klEstimator: "k1" as const, entropyCoef: 0, aggregation: "token-mean" as const, temperature: T };
+  const spec = {
+    kind: "ppo" as const,
+    clipLow: 0.2,
+    clipHigh: 0.2,
+    klCoef: 0,
+    klEstimator: "k1" as const,
+    entropyCoef: 0,
+    aggregation: "token-mean" as const,
+    temperature: T,
+  };
   const fb = await p.forwardBackward(datums, spec);
   assert.ok(Math.abs(fb.metrics.ratio_mean! - 1) < 1e-3, `ratio_mean at the first epoch: ${fb.metrics.ratio_mean}`);
   assert.equal(fb.metrics.clip_fraction, 0);
@@ -264,7 +309,9 @@ test("temperature: sampled log-probs at T=0.6 equal recomputed ones; PPO ratio i
     const g = grads.get(name)!;
     let j = 0;
     for (let k = 0; k < g.length; k++) if (Math.abs(g[k]!) > Math.abs(g[j]!)) j = k;
-    const eps = 1e-2, w0 = w[j]!, gj = g[j]!;
+    const eps = 1e-2,
+      w0 = w[j]!,
+      gj = g[j]!;
     const lossAt = async (v: number) => {
       w[j] = v;
       const r = await p.forwardBackward(datums, isSpec);
@@ -274,7 +321,10 @@ test("temperature: sampled log-probs at T=0.6 equal recomputed ones; PPO ratio i
     const fd = ((await lossAt(w0 + eps)) - (await lossAt(w0 - eps))) / (2 * eps);
     w[j] = w0;
     assert.ok(Math.abs(gj) > 1e-4, `${name}: no gradient`);
-    assert.ok(Math.abs(fd - gj) < 0.05 * Math.abs(gj) + 1e-4, `${name}[${j}]: analytic ${gj} vs finite difference ${fd}`);
+    assert.ok(
+      Math.abs(fd - gj) < 0.05 * Math.abs(gj) + 1e-4,
+      `${name}[${j}]: analytic ${gj} vs finite difference ${fd}`,
+    );
     await p.forwardBackward(datums, isSpec); // the next weight's gradient
   }
 });

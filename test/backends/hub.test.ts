@@ -32,7 +32,13 @@ async function serveHub(repo: string, sha: string, dir: string): Promise<Served>
   const isLfs = (f: string): boolean => f.endsWith(".safetensors") || f.endsWith(".bin");
   const entry = (f: string) => {
     const b = files.get(f)!;
-    return { type: "file", path: f, oid: oid(b), size: b.length, ...(isLfs(f) ? { lfs: { oid: sha256(b), size: b.length, pointerSize: 130 } } : {}) };
+    return {
+      type: "file",
+      path: f,
+      oid: oid(b),
+      size: b.length,
+      ...(isLfs(f) ? { lfs: { oid: sha256(b), size: b.length, pointerSize: 130 } } : {}),
+    };
   };
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
@@ -44,7 +50,15 @@ async function serveHub(repo: string, sha: string, dir: string): Promise<Served>
     };
     const api = `/api/models/${repo}`;
     if (req.method === "GET" && url.pathname.startsWith(`${api}/revision/`)) {
-      return json(200, { _id: "0123", id: repo, sha, private: false, downloads: 0, likes: 0, lastModified: "2025-01-01T00:00:00.000Z" });
+      return json(200, {
+        _id: "0123",
+        id: repo,
+        sha,
+        private: false,
+        downloads: 0,
+        likes: 0,
+        lastModified: "2025-01-01T00:00:00.000Z",
+      });
     }
     if (req.method === "GET" && url.pathname === `${api}/tree/${sha}`) return json(200, [...files.keys()].map(entry));
     if (req.method === "POST" && url.pathname === `${api}/paths-info/${sha}`) {
@@ -52,7 +66,12 @@ async function serveHub(repo: string, sha: string, dir: string): Promise<Served>
       req.on("data", (c) => (body += c));
       req.on("end", () => {
         const { paths } = JSON.parse(body) as { paths: string[] };
-        json(200, paths.filter((p) => files.has(p)).map((p) => ({ ...entry(p), lastCommit: { id: sha, title: "init", date: "2025-01-01T00:00:00.000Z" } })));
+        json(
+          200,
+          paths
+            .filter((p) => files.has(p))
+            .map((p) => ({ ...entry(p), lastCommit: { id: sha, title: "init", date: "2025-01-01T00:00:00.000Z" } })),
+        );
       });
       return;
     }
@@ -83,7 +102,10 @@ async function serveHub(repo: string, sha: string, dir: string): Promise<Served>
 }
 
 test("hub ids: parse, cache location from HF_HUB_CACHE / HF_HOME", () => {
-  assert.deepEqual(parseHubId("Qwen/Qwen2.5-Coder-0.5B-Instruct"), { repo: "Qwen/Qwen2.5-Coder-0.5B-Instruct", revision: "main" });
+  assert.deepEqual(parseHubId("Qwen/Qwen2.5-Coder-0.5B-Instruct"), {
+    repo: "Qwen/Qwen2.5-Coder-0.5B-Instruct",
+    revision: "main",
+  });
   assert.deepEqual(parseHubId("org/m@v1.0"), { repo: "org/m", revision: "v1.0" });
   assert.throws(() => parseHubId("just-a-name"), UserError);
   const saved = { HF_HUB_CACHE: process.env.HF_HUB_CACHE, HF_HOME: process.env.HF_HOME };
@@ -94,8 +116,9 @@ test("hub ids: parse, cache location from HF_HUB_CACHE / HF_HOME", () => {
     process.env.HF_HUB_CACHE = "/tmp/hubcache";
     assert.equal(hubCacheDir(), "/tmp/hubcache");
   } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 });
 
@@ -107,20 +130,30 @@ test("hub ids: offline miss is a clear error; download from a hub-shaped server 
   const src = path.join(root, "src");
   const model = randomModel(ARCH_CONFIGS.qwen2!, 5);
   saveHfFolder(src, model.config, model.weights, {
-    dtype: "BF16", shards: 2, generationConfig: { eos_token_id: 2 },
+    dtype: "BF16",
+    shards: 2,
+    generationConfig: { eos_token_id: 2 },
     extraFiles: { "tokenizer_config.json": JSON.stringify({ chat_template: "{{ bos_token }}" }) },
   });
   const hub = await serveHub(repo, sha, src);
   try {
-    await assert.rejects(resolveHubModel(repo, { cacheDir }), (e: Error) =>
-      e instanceof UserError && e.message.includes(path.join(cacheDir, "models--test-org--tiny-qwen2")) && /--allow-download/.test(e.message));
+    await assert.rejects(
+      resolveHubModel(repo, { cacheDir }),
+      (e: Error) =>
+        e instanceof UserError &&
+        e.message.includes(path.join(cacheDir, "models--test-org--tiny-qwen2")) &&
+        /--allow-download/.test(e.message),
+    );
     assert.equal(hub.requests.length, 0, "offline resolution made no request");
     const snap = await resolveHubModel(repo, { cacheDir, allowDownload: true, endpoint: hub.url });
     assert.equal(snap, path.join(cacheDir, "models--test-org--tiny-qwen2", "snapshots", sha));
     assert.equal(fs.readFileSync(path.join(cacheDir, "models--test-org--tiny-qwen2", "refs", "main"), "utf8"), sha);
     assert.ok(fs.lstatSync(path.join(snap, "config.json")).isSymbolicLink(), "snapshot files link into blobs/");
     const fetched = hub.requests.filter((r) => r.includes("/resolve/")).map((r) => r.split("/").pop());
-    assert.ok(!fetched.includes("README.md") && !fetched.includes("pytorch_model.bin"), `fetched only model files: ${fetched}`);
+    assert.ok(
+      !fetched.includes("README.md") && !fetched.includes("pytorch_model.bin"),
+      `fetched only model files: ${fetched}`,
+    );
     assert.ok(fetched.includes("model-00002-of-00002.safetensors"));
     const hf = loadHfFolder(snap);
     assert.equal(hf.chatTemplate, "{{ bos_token }}");
@@ -134,12 +167,17 @@ test("hub ids: offline miss is a clear error; download from a hub-shaped server 
     // HF_HUB_OFFLINE wins over --allow-download
     process.env.HF_HUB_OFFLINE = "1";
     try {
-      await assert.rejects(resolveHubModel("test-org/other", { cacheDir, allowDownload: true, endpoint: hub.url }), /HF_HUB_OFFLINE is set/);
+      await assert.rejects(
+        resolveHubModel("test-org/other", { cacheDir, allowDownload: true, endpoint: hub.url }),
+        /HF_HUB_OFFLINE is set/,
+      );
     } finally {
       delete process.env.HF_HUB_OFFLINE;
     }
-    await assert.rejects(resolveHubModel("test-org/missing", { cacheDir, allowDownload: true, endpoint: hub.url }),
-      (e: Error) => e instanceof UserError && /cannot fetch model test-org\/missing@main/.test(e.message));
+    await assert.rejects(
+      resolveHubModel("test-org/missing", { cacheDir, allowDownload: true, endpoint: hub.url }),
+      (e: Error) => e instanceof UserError && /cannot fetch model test-org\/missing@main/.test(e.message),
+    );
   } finally {
     await hub.close();
     fs.rmSync(root, { recursive: true, force: true });

@@ -20,7 +20,12 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "ref-"));
   try {
     const tok = await BpeTokenizer.train(["def f(x):\n    return x + 1\n", "hello world"], { vocabSize: 300 });
-    const config = ModelConfigSchema.parse({ ...ARCH_CONFIGS.llama!, vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId });
+    const config = ModelConfigSchema.parse({
+      ...ARCH_CONFIGS.llama!,
+      vocab_size: tok.vocabSize,
+      bos_token_id: tok.bosId,
+      eos_token_id: tok.eosId,
+    });
     const model = randomModel(config, 2);
     const tokens = [tok.bosId, 40, 41, 99, 120];
     const want = model.forwardLogits(tokens);
@@ -31,8 +36,12 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
     // HF folder with tokenizer files and a chat template
     const hfDir = path.join(root, "hf");
     saveHfFolder(hfDir, config, model.weights, {
-      dtype: "F32", generationConfig: { eos_token_id: [tok.eosId], temperature: 0.6 },
-      extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()), "tokenizer_config.json": JSON.stringify({ chat_template: "T" }) },
+      dtype: "F32",
+      generationConfig: { eos_token_id: [tok.eosId], temperature: 0.6 },
+      extraFiles: {
+        "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()),
+        "tokenizer_config.json": JSON.stringify({ chat_template: "T" }),
+      },
     });
     // the same folder as a hub snapshot in an HF cache
     const cache = path.join(root, "cache");
@@ -44,10 +53,17 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
     fs.writeFileSync(path.join(cache, "models--org--tiny", "refs", "main"), sha);
     // GGUF
     const gguf = path.join(root, "m.gguf");
-    exportModelGguf(gguf, config, model.weights, { ...(await import("../../src/engine/gguf.js")).bpeTokenizerData(tok, config), chatTemplate: "G" });
+    exportModelGguf(gguf, config, model.weights, {
+      ...(await import("../../src/engine/gguf.js")).bpeTokenizerData(tok, config),
+      chatTemplate: "G",
+    });
 
     const cases: Array<[string, string, string]> = [
-      [ck, "checkpoint", ck], [run, "checkpoint", ck], [hfDir, "hf-folder", hfDir], ["org/tiny", "hub", snap], [gguf, "gguf", gguf],
+      [ck, "checkpoint", ck],
+      [run, "checkpoint", ck],
+      [hfDir, "hf-folder", hfDir],
+      ["org/tiny", "hub", snap],
+      [gguf, "gguf", gguf],
     ];
     for (const [ref, kind, p] of cases) {
       const m = await loadModel(ref, { cacheDir: cache });
@@ -69,8 +85,14 @@ test("loadModel: checkpoint dir, run dir, HF folder, hub id (cache), .gguf give 
     }
     fs.writeFileSync(path.join(root, "notes.txt"), "x");
     fs.mkdirSync(path.join(root, "empty"));
-    await assert.rejects(resolveModelRef(path.join(root, "notes.txt")), (e: Error) => e instanceof UserError && /not .gguf/.test(e.message));
-    await assert.rejects(resolveModelRef(path.join(root, "empty")), /not a Hugging Face model folder \(no config.json\), and .* holds no checkpoint/);
+    await assert.rejects(
+      resolveModelRef(path.join(root, "notes.txt")),
+      (e: Error) => e instanceof UserError && /not .gguf/.test(e.message),
+    );
+    await assert.rejects(
+      resolveModelRef(path.join(root, "empty")),
+      /not a Hugging Face model folder \(no config.json\), and .* holds no checkpoint/,
+    );
     await assert.rejects(resolveModelRef("./does/not/exist.gguf"), /no such file or directory, and not a hub id/);
     await assert.rejects(loadModel("org/absent", { cacheDir: cache }), /not in the Hugging Face cache/);
   } finally {
@@ -82,20 +104,32 @@ test("openModel (eval --model / serve) takes an HF folder; and a GGUF file with 
   const { openModel } = await import("../../src/orchestration/models.js");
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "open-"));
   try {
-    const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "the sum of two numbers"], { vocabSize: 300 });
-    const config = ModelConfigSchema.parse({ ...ARCH_CONFIGS.qwen3!, vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId });
+    const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "the sum of two numbers"], {
+      vocabSize: 300,
+    });
+    const config = ModelConfigSchema.parse({
+      ...ARCH_CONFIGS.qwen3!,
+      vocab_size: tok.vocabSize,
+      bos_token_id: tok.bosId,
+      eos_token_id: tok.eosId,
+    });
     const model = randomModel(config, 9);
     const ck = path.join(root, "ck");
     saveCheckpoint(ck, { config, weights: model.weights, tokenizer: tok, step: 1 });
     const hfDir = path.join(root, "hf");
-    saveHfFolder(hfDir, config, model.weights, { extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) } });
+    saveHfFolder(hfDir, config, model.weights, {
+      extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) },
+    });
     const params = { n: 1, maxTokens: 12, temperature: 0 };
     const inputs = ["def add(a, b):"];
     const logs: string[] = [];
     const want = await (await openModel(ck, { log: (l) => logs.push(l) })).generate(inputs, params);
     const got = await (await openModel(hfDir, { log: (l) => logs.push(l) })).generate(inputs, params);
     assert.deepEqual(got, want, "the HF folder generates what the checkpoint with the same weights generates");
-    assert.ok(logs.some((l) => l.includes(`HF folder ${hfDir} (Qwen3ForCausalLM)`)), logs.join("\n"));
+    assert.ok(
+      logs.some((l) => l.includes(`HF folder ${hfDir} (Qwen3ForCausalLM)`)),
+      logs.join("\n"),
+    );
     // a GGUF file carries its own tokenizer: same generations as the checkpoint
     const gguf = path.join(root, "m.gguf");
     exportModelGguf(gguf, config, model.weights, tok);
@@ -103,7 +137,10 @@ test("openModel (eval --model / serve) takes an HF folder; and a GGUF file with 
     assert.deepEqual(fromGguf, want, "the GGUF file (its own tokenizer) generates what the checkpoint generates");
     // a tokenizer.json of a kind the pipeline does not implement is a clear error naming it
     fs.writeFileSync(path.join(hfDir, "tokenizer.json"), JSON.stringify({ model: { type: "Unigram" } }));
-    await assert.rejects(openModel(hfDir, { log: () => {} }), (e: Error) => e instanceof UserError && /Unigram/.test(e.message));
+    await assert.rejects(
+      openModel(hfDir, { log: () => {} }),
+      (e: Error) => e instanceof UserError && /Unigram/.test(e.message),
+    );
     await assert.rejects(openModel("nobody/nothing", { log: () => {} }), /not in the Hugging Face cache/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -123,9 +160,16 @@ test("tokenizerFor: a real Hugging Face tokenizer.json and a GGUF's tokenizer.gg
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
   const fromJson = tokenizerFor({ ref: "qwen3", tokenizer: { kind: "tokenizer.json", json, config: cfg } });
   assert.deepEqual(fromJson.encode(text), want);
-  const config = ModelConfigSchema.parse({ ...ARCH_CONFIGS.qwen2!, vocab_size: ref.vocabSize,
-    bos_token_id: ref.tokenId("<|endoftext|>")!, eos_token_id: ref.tokenId("<|im_end|>")! });
-  const fromGguf = tokenizerFor({ ref: "qwen3.gguf", tokenizer: { kind: "gguf", data: bpeTokenizerData(ref, config) } });
+  const config = ModelConfigSchema.parse({
+    ...ARCH_CONFIGS.qwen2!,
+    vocab_size: ref.vocabSize,
+    bos_token_id: ref.tokenId("<|endoftext|>")!,
+    eos_token_id: ref.tokenId("<|im_end|>")!,
+  });
+  const fromGguf = tokenizerFor({
+    ref: "qwen3.gguf",
+    tokenizer: { kind: "gguf", data: bpeTokenizerData(ref, config) },
+  });
   assert.deepEqual(fromGguf.encode(text), want);
   assert.equal(fromGguf.decode(want), text);
 });

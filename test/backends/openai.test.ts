@@ -16,7 +16,14 @@ import { evaluateBenchmark } from "../../src/eval/evaluate.js";
 import { SamplerGenerator, renderChatPrompt } from "../../src/core/generator.js";
 
 const tok = new ByteTokenizer();
-const config = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 2048 };
+const config = {
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  max_position_embeddings: 2048,
+};
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bc-openai-"));
 
 let policy: EmbeddedPolicy;
@@ -25,7 +32,11 @@ let base: string;
 const batches: { requests: number; sequences: number }[] = [];
 
 async function post(route: string, body: unknown, raw?: string): Promise<{ status: number; json: any; text: string }> {
-  const res = await fetch(`${base}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body: raw ?? JSON.stringify(body) });
+  const res = await fetch(`${base}${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: raw ?? JSON.stringify(body),
+  });
   const text = await res.text();
   let json: any;
   try {
@@ -80,12 +91,28 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.object, "text_completion");
     assert.equal(r.json.choices.length, 3);
-    const direct = await policy.sample([{ prompt: [tok.bosId, ...tok.encode(body.prompt)], n: 3, params: { maxTokens: 12, temperature: 0.9, topP: 1, seed: 42 } }]);
-    assert.deepEqual(r.json.choices.map((c: any) => c.text), direct[0]!.map((s) => s.text));
-    assert.deepEqual(r.json.choices.map((c: any) => c.index), [0, 1, 2]);
+    const direct = await policy.sample([
+      {
+        prompt: [tok.bosId, ...tok.encode(body.prompt)],
+        n: 3,
+        params: { maxTokens: 12, temperature: 0.9, topP: 1, seed: 42 },
+      },
+    ]);
+    assert.deepEqual(
+      r.json.choices.map((c: any) => c.text),
+      direct[0]!.map((s) => s.text),
+    );
+    assert.deepEqual(
+      r.json.choices.map((c: any) => c.index),
+      [0, 1, 2],
+    );
     for (const c of r.json.choices) assert.ok(["stop", "length"].includes(c.finish_reason));
     const again = await post("/completions", body);
-    assert.deepEqual(again.json.choices.map((c: any) => c.text), r.json.choices.map((c: any) => c.text), "same seed, same text");
+    assert.deepEqual(
+      again.json.choices.map((c: any) => c.text),
+      r.json.choices.map((c: any) => c.text),
+      "same seed, same text",
+    );
     assert.equal(r.json.usage.prompt_tokens, 1 + tok.encode(body.prompt).length);
     assert.ok(r.json.usage.completion_tokens <= 36);
     assert.equal(r.json.usage.total_tokens, r.json.usage.prompt_tokens + r.json.usage.completion_tokens);
@@ -94,7 +121,10 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
   it("completions: a list of prompts gives n choices each; default max_tokens is 16", async () => {
     const r = await post("/completions", { prompt: ["a", "b"], n: 2, seed: 1, temperature: 1 });
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json.choices.map((c: any) => c.index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      r.json.choices.map((c: any) => c.index),
+      [0, 1, 2, 3],
+    );
     assert.ok(r.json.usage.completion_tokens <= 4 * 16);
   });
 
@@ -116,7 +146,13 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
     assert.equal(lp.tokens.length, lp.text_offset.length);
     for (const x of lp.token_logprobs) assert.ok(Number.isFinite(x) && x <= 0);
     if (!c.text.includes("\uFFFD")) assert.equal(lp.tokens.join(""), c.text);
-    const chat = await post("/chat/completions", { messages: [{ role: "user", content: "hi" }], max_tokens: 6, seed: 3, logprobs: true, top_logprobs: 1 });
+    const chat = await post("/chat/completions", {
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 6,
+      seed: 3,
+      logprobs: true,
+      top_logprobs: 1,
+    });
     assert.equal(chat.status, 200, chat.text);
     for (const t of chat.json.choices[0].logprobs.content) {
       assert.ok(t.logprob <= 0 && Array.isArray(t.bytes) && t.top_logprobs.length === 1);
@@ -126,27 +162,52 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
   it("streaming: SSE chunks concatenate to the non-streamed text, then [DONE]", async () => {
     const body = { prompt: "for i in", max_tokens: 15, temperature: 1, seed: 9, n: 2 };
     const plain = await post("/completions", body);
-    const res = await fetch(`${base}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }) });
+    const res = await fetch(`${base}/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+    });
     assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
     const events = sseEvents(await res.text());
     assert.equal(events[events.length - 1], "[DONE]");
     const chunks = events.slice(0, -1);
     const texts = ["", ""];
     for (const e of chunks) for (const ch of e.choices) texts[ch.index] += ch.text;
-    assert.deepEqual(texts, plain.json.choices.map((c: any) => c.text));
-    assert.ok(chunks.some((e) => e.choices.some((ch: any) => ch.finish_reason)), "a final chunk carries finish_reason");
+    assert.deepEqual(
+      texts,
+      plain.json.choices.map((c: any) => c.text),
+    );
+    assert.ok(
+      chunks.some((e) => e.choices.some((ch: any) => ch.finish_reason)),
+      "a final chunk carries finish_reason",
+    );
     assert.deepEqual(chunks[chunks.length - 1].usage, plain.json.usage);
 
-    const cbody = { messages: [{ role: "system", content: "be brief" }, { role: "user", content: "write code" }], max_tokens: 10, seed: 5, temperature: 1 };
+    const cbody = {
+      messages: [
+        { role: "system", content: "be brief" },
+        { role: "user", content: "write code" },
+      ],
+      max_tokens: 10,
+      seed: 5,
+      temperature: 1,
+    };
     const cplain = await post("/chat/completions", cbody);
     assert.equal(cplain.json.object, "chat.completion");
     assert.equal(cplain.json.choices[0].message.role, "assistant");
-    const cres = await fetch(`${base}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...cbody, stream: true }) });
+    const cres = await fetch(`${base}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...cbody, stream: true }),
+    });
     const cev = sseEvents(await cres.text());
     assert.equal(cev[cev.length - 1], "[DONE]");
     assert.equal(cev[0].object, "chat.completion.chunk");
     assert.equal(cev[0].choices[0].delta.role, "assistant");
-    const ctext = cev.slice(0, -1).map((e: any) => e.choices[0]?.delta?.content ?? "").join("");
+    const ctext = cev
+      .slice(0, -1)
+      .map((e: any) => e.choices[0]?.delta?.content ?? "")
+      .join("");
     assert.equal(ctext, cplain.json.choices[0].message.content);
   });
 
@@ -155,14 +216,18 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
     const r = await post("/chat/completions", { messages, max_tokens: 8, temperature: 0 });
     const prompt = [tok.bosId, ...tok.encode(renderChatPrompt(messages))];
     assert.equal(renderChatPrompt(messages), "### User:\nSay hi\n\n### Assistant:\n");
-    const direct = await policy.sample([{ prompt, n: 1, params: { maxTokens: 8, temperature: 0, topP: 1, stop: ["\n### "] } }]);
+    const direct = await policy.sample([
+      { prompt, n: 1, params: { maxTokens: 8, temperature: 0, topP: 1, stop: ["\n### "] } },
+    ]);
     assert.equal(r.json.choices[0].message.content, direct[0]![0]!.text);
     assert.equal(r.json.usage.prompt_tokens, prompt.length);
   });
 
   it("concurrent requests are batched into one sampler call", async () => {
     batches.length = 0;
-    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => post("/completions", { prompt: `p${i}`, max_tokens: 4, seed: i })));
+    const rs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => post("/completions", { prompt: `p${i}`, max_tokens: 4, seed: i })),
+    );
     for (const r of rs) assert.equal(r.status, 200);
     assert.ok(batches.length < 6, `6 requests took ${batches.length} sampler calls`);
     assert.ok(batches.some((b) => b.requests > 1));
@@ -175,12 +240,25 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
     expectError(await post("/completions", { prompt: "x", n: 0 }), 400, "n");
     expectError(await post("/completions", { prompt: "x", max_tokens: -1 }), 400, "max_tokens");
     expectError(await post("/completions", { prompt: "x", stop: ["a", "b", "c", "d", "e"] }), 400, "stop");
-    expectError(await post("/completions", { prompt: "x", max_tokens: 5000 }), 400, "max_tokens", "context_length_exceeded");
+    expectError(
+      await post("/completions", { prompt: "x", max_tokens: 5000 }),
+      400,
+      "max_tokens",
+      "context_length_exceeded",
+    );
     expectError(await post("/completions", { prompt: "x", model: "gpt-4" }), 404, "model", "model_not_found");
     expectError(await post("/completions", { prompt: [999999] }), 400, "prompt");
     expectError(await post("/chat/completions", { messages: [] }), 400, "messages");
-    expectError(await post("/chat/completions", { messages: [{ role: "robot", content: "x" }] }), 400, "messages[0].role");
-    expectError(await post("/chat/completions", { messages: [{ role: "user", content: "x" }], top_logprobs: 2 }), 400, "top_logprobs");
+    expectError(
+      await post("/chat/completions", { messages: [{ role: "robot", content: "x" }] }),
+      400,
+      "messages[0].role",
+    );
+    expectError(
+      await post("/chat/completions", { messages: [{ role: "user", content: "x" }], top_logprobs: 2 }),
+      400,
+      "top_logprobs",
+    );
     expectError(await post("/nope", {}), 404);
     const get = await fetch(`${base}/completions`);
     assert.equal(get.status, 405);
@@ -215,7 +293,8 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
       assert.equal(g3[0]!.length, 4);
       assert.equal(g3[1]!.length, 4);
       let same = 0;
-      for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) if (JSON.stringify(g3[i]![j]) === JSON.stringify(g1[i]![j])) same++;
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 3; j++) if (JSON.stringify(g3[i]![j]) === JSON.stringify(g1[i]![j])) same++;
       assert.ok(same >= 4, "the generations still in the cache are reused verbatim");
       assert.equal(c3.stats.requests, 3, "GET /models, then one request per input for its missing samples");
     } finally {
@@ -227,21 +306,49 @@ describe("OpenAI-compatible server + client on the embedded model", () => {
     const out = tmp();
     try {
       const client = new OpenAIClient({ baseUrl: base });
-      const { summary, results } = await evaluateBenchmark({ benchmark: "humaneval", generator: client, n: 2, k: [1, 2], limit: 2, maxTokens: 8, temperature: 0.8, seed: 1, outDir: out });
+      const { summary, results } = await evaluateBenchmark({
+        benchmark: "humaneval",
+        generator: client,
+        n: 2,
+        k: [1, 2],
+        limit: 2,
+        maxTokens: 8,
+        temperature: 0.8,
+        seed: 1,
+        outDir: out,
+      });
       assert.equal(summary.tasks, 2);
       assert.equal(summary.samples, 4);
       assert.deepEqual(Object.keys(summary.passAtK).sort(), ["pass@1", "pass@2"]);
-      for (const r of results) assert.ok(typeof r.passed === "boolean" && r.result.length > 0 && typeof r.completion === "string");
+      for (const r of results)
+        assert.ok(typeof r.passed === "boolean" && r.result.length > 0 && typeof r.completion === "string");
       assert.equal(fs.readFileSync(path.join(out, "results.jsonl"), "utf8").trim().split("\n").length, 4);
       const gen = new SamplerGenerator(policy);
       const seen: (string[] | undefined)[] = [];
-      const recording = { name: gen.name, supportsChat: true, generate: (i: Parameters<typeof gen.generate>[0], p: Parameters<typeof gen.generate>[1]) => (seen.push(p.stop), gen.generate(i, p)) };
-      const r2 = await evaluateBenchmark({ benchmark: "multipl-e:lua", generator: recording, format: "instruct", n: 1, limit: 1, maxTokens: 8 });
+      const recording = {
+        name: gen.name,
+        supportsChat: true,
+        generate: (i: Parameters<typeof gen.generate>[0], p: Parameters<typeof gen.generate>[1]) => (
+          seen.push(p.stop), gen.generate(i, p)
+        ),
+      };
+      const r2 = await evaluateBenchmark({
+        benchmark: "multipl-e:lua",
+        generator: recording,
+        format: "instruct",
+        n: 1,
+        limit: 1,
+        maxTokens: 8,
+      });
       assert.equal(r2.summary.samples, 1);
       assert.equal(r2.summary.format, "instruct");
       assert.deepEqual(seen, [undefined], "instruct: no benchmark stop sequences");
       await evaluateBenchmark({ benchmark: "multipl-e:lua", generator: recording, n: 1, limit: 2, maxTokens: 4 });
-      assert.deepEqual(seen[1], ["\nlocal", "\nfunction", "\n--", "\n\n"], "completion: the problem's stop_tokens reach the model");
+      assert.deepEqual(
+        seen[1],
+        ["\nlocal", "\nfunction", "\n--", "\n\n"],
+        "completion: the problem's stop_tokens reach the model",
+      );
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
@@ -262,7 +369,11 @@ describe("OpenAI client: retries, backoff, timeouts", () => {
         }
         if (hits === 3) {
           res.writeHead(400, { "content-type": "application/json" });
-          return res.end(JSON.stringify({ error: { message: "bad max_tokens", type: "invalid_request_error", param: "max_tokens", code: null } }));
+          return res.end(
+            JSON.stringify({
+              error: { message: "bad max_tokens", type: "invalid_request_error", param: "max_tokens", code: null },
+            }),
+          );
         }
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ choices: [{ index: 0, text: " ok", finish_reason: "stop" }] }));
@@ -289,7 +400,13 @@ describe("OpenAI client: retries, backoff, timeouts", () => {
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
     const port = (srv.address() as { port: number }).port;
     try {
-      const c = new OpenAIClient({ baseUrl: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 150, retries: 1, backoffMs: 10 });
+      const c = new OpenAIClient({
+        baseUrl: `http://127.0.0.1:${port}`,
+        model: "m",
+        timeoutMs: 150,
+        retries: 1,
+        backoffMs: 10,
+      });
       await assert.rejects(c.generate(["x"], { n: 1, maxTokens: 2, temperature: 0 }), /timed out after 150 ms/);
       assert.equal(c.stats.requests, 2);
     } finally {

@@ -14,7 +14,14 @@ import type { AdamParams, Datum } from "../../src/core/policy.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.resolve(here, "../../../bin/batcoder.js");
 const tok = new ByteTokenizer();
-const config = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64 };
+const config = {
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+};
 const adam: AdamParams = { learningRate: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 };
 
 test("serve --training: a separate process serves the checkpoint's training state; errors are clear", async () => {
@@ -22,7 +29,9 @@ test("serve --training: a separate process serves the checkpoint's training stat
   const ck = path.join(dir, "ck");
   const local = createEmbeddedPolicy({ config, tokenizer: tok, seed: 5, modelName: "tiny-train" });
   await local.saveState(ck);
-  const child = spawn(process.execPath, [bin, "serve", ck, "--training", "--port", "0", "--api-key", "key-12345678"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, "serve", ck, "--training", "--port", "0", "--api-key", "key-12345678"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   try {
@@ -42,8 +51,14 @@ test("serve --training: a separate process serves the checkpoint's training stat
     const remote = await connectRemotePolicy(url, { apiKey: "key-12345678" });
     assert.equal(remote.info.modelName, "tiny-train");
     const full = [tok.bosId, ...tok.encode("def f(): pass"), tok.eosId];
-    const d: Datum = { modelInput: full.slice(0, -1), lossInputs: { targetTokens: full.slice(1), weights: full.slice(1).map(() => 1) } };
-    assert.deepEqual(await remote.forwardBackward([d], { kind: "cross_entropy" }), await local.forwardBackward([d], { kind: "cross_entropy" }));
+    const d: Datum = {
+      modelInput: full.slice(0, -1),
+      lossInputs: { targetTokens: full.slice(1), weights: full.slice(1).map(() => 1) },
+    };
+    assert.deepEqual(
+      await remote.forwardBackward([d], { kind: "cross_entropy" }),
+      await local.forwardBackward([d], { kind: "cross_entropy" }),
+    );
     assert.deepEqual(await remote.optimStep(adam), await local.optimStep(adam));
     const out = path.join(dir, "after");
     await remote.saveState(out);
@@ -53,12 +68,17 @@ test("serve --training: a separate process serves the checkpoint's training stat
     // the server process goes away: the client says so, naming the endpoint
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
-    await assert.rejects(remote.computeLogprobs([d]), (e: unknown) => e instanceof RemotePolicyError && /compute_logprobs: cannot reach the training server/.test(e.message));
+    await assert.rejects(
+      remote.computeLogprobs([d]),
+      (e: unknown) =>
+        e instanceof RemotePolicyError && /compute_logprobs: cannot reach the training server/.test(e.message),
+    );
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
   }
 
-  const run = (args: string[]) => spawnSync(process.execPath, [bin, "serve", ...args], { encoding: "utf8", timeout: 60_000 });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [bin, "serve", ...args], { encoding: "utf8", timeout: 60_000 });
   let r = run([ck, "--api-key", "key-12345678"]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /--api-key only applies with --training/);

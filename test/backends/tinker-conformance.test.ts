@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { z } from "zod";
+import type { z } from "zod";
 import * as W from "../../src/backends/tinker/wire.js";
 import * as P from "../../src/backends/tinker/protobuf.js";
 import { createEmbeddedPolicy } from "../../src/backends/embedded.js";

@@ -16,9 +16,15 @@ test("jsonl: run logs skip a torn line, truncate by step, atomic writes leave no
   const f = path.join(d, "metrics.jsonl");
   for (let s = 1; s <= 4; s++) appendJsonl(f, { step: s, x: s * 2 });
   fs.appendFileSync(f, '{"step": 5, "x"'); // a kill mid-append
-  assert.deepEqual(readJsonl<{ step: number }>(f).map((r) => r.step), [1, 2, 3, 4]);
+  assert.deepEqual(
+    readJsonl<{ step: number }>(f).map((r) => r.step),
+    [1, 2, 3, 4],
+  );
   truncateJsonlByStep(f, 2);
-  assert.deepEqual(readJsonl<{ step: number }>(f).map((r) => r.step), [1, 2]);
+  assert.deepEqual(
+    readJsonl<{ step: number }>(f).map((r) => r.step),
+    [1, 2],
+  );
   assert.deepEqual(readJsonl(path.join(d, "missing.jsonl")), []);
   writeFileAtomic(path.join(d, "sub", "a.json"), "{}");
   assert.deepEqual(fs.readdirSync(path.join(d, "sub")), ["a.json"]);
@@ -28,11 +34,17 @@ test("jsonl: data files are strict (file and line named), .gz is read transparen
   const d = tmp();
   const good = path.join(d, "a.jsonl.gz");
   fs.writeFileSync(good, zlib.gzipSync('{"code": "x"}\n\n{"code": "y"}\n'));
-  assert.deepEqual(readJsonlStrict(good).map((r) => r.code), ["x", "y"]);
+  assert.deepEqual(
+    readJsonlStrict(good).map((r) => r.code),
+    ["x", "y"],
+  );
   const bad = path.join(d, "b.jsonl");
   fs.writeFileSync(bad, '{"code": "x"}\nnot json\n');
-  assert.throws(() => readJsonlStrict(bad), (e: unknown) => e instanceof UserError && /b\.jsonl:2: not valid JSON/.test(e.message));
-  fs.writeFileSync(bad, '[1, 2]\n');
+  assert.throws(
+    () => readJsonlStrict(bad),
+    (e: unknown) => e instanceof UserError && /b\.jsonl:2: not valid JSON/.test(e.message),
+  );
+  fs.writeFileSync(bad, "[1, 2]\n");
   assert.throws(() => readJsonlStrict(bad), /b\.jsonl:1: a record must be a JSON object/);
   fs.writeFileSync(path.join(d, "c.jsonl.gz"), "plain text");
   assert.throws(() => readJsonlStrict(path.join(d, "c.jsonl.gz")), /not a valid gzip file/);
@@ -64,7 +76,10 @@ test("rng: seeded shuffles are permutations and reproducible; hashSeed separates
   const a = new Rng(hashSeed(1, 2)).shuffle([...Array(50).keys()]);
   const b = new Rng(hashSeed(1, 2)).shuffle([...Array(50).keys()]);
   assert.deepEqual(a, b);
-  assert.deepEqual([...a].sort((x, y) => x - y), [...Array(50).keys()]);
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    [...Array(50).keys()],
+  );
   assert.notDeepEqual(a, [...Array(50).keys()]);
   assert.notEqual(hashSeed(1, 2), hashSeed(2, 1));
 });

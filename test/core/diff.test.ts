@@ -23,7 +23,10 @@ function patchApplies(a: string, b: string): string {
 
 test("unifiedDiff: equal texts give no diff; insertions show context and correct ranges", () => {
   assert.equal(unifiedDiff("a\nb\n", "a\nb\n"), "");
-  const d = unifiedDiff("1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\n2\n3\n4\nnew\n5\n6\n7\n8\n9\n", { fromFile: "x", toFile: "y" });
+  const d = unifiedDiff("1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\n2\n3\n4\nnew\n5\n6\n7\n8\n9\n", {
+    fromFile: "x",
+    toFile: "y",
+  });
   assert.equal(d, "--- x\n+++ y\n@@ -2,6 +2,7 @@\n 2\n 3\n 4\n+new\n 5\n 6\n 7\n");
 });
 
@@ -39,7 +42,8 @@ test("unifiedDiff: random edits round-trip through patch(1), LF, CRLF and no fin
       else if (b.length) b.splice(Math.min(at, b.length - 1), 1);
     }
     const tail = trial % 4 === 1 ? "" : eol;
-    const A = a.join(eol) + eol, B = b.join(eol) + tail;
+    const A = a.join(eol) + eol,
+      B = b.join(eol) + tail;
     assert.equal(patchApplies(A, B), B, `trial ${trial}`);
   }
 });

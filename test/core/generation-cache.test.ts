@@ -9,7 +9,14 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { CachedGenerator, GenerationCache, generationKey } from "../../src/core/generation-cache.js";
 import { SamplerGenerator, type GenerationInput, type GenerationParams } from "../../src/core/generator.js";
 
-const config = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 256 };
+const config = {
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  max_position_embeddings: 256,
+};
 
 test("CachedGenerator: second run is served from disk; a torn line is ignored; only missing samples are generated", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-cache-"));
@@ -17,7 +24,11 @@ test("CachedGenerator: second run is served from disk; a torn line is ignored; o
     const policy = createEmbeddedPolicy({ config, tokenizer: new ByteTokenizer(), seed: 2, modelName: "tiny-cache" });
     let calls = 0;
     const inner = new SamplerGenerator(policy);
-    const counting = { name: inner.name, supportsChat: true, generate: (i: GenerationInput[], p: GenerationParams) => (calls++, inner.generate(i, p)) };
+    const counting = {
+      name: inner.name,
+      supportsChat: true,
+      generate: (i: GenerationInput[], p: GenerationParams) => (calls++, inner.generate(i, p)),
+    };
     const inputs: GenerationInput[] = ["def a():", "def b():", { messages: [{ role: "user", content: "hi" }] }];
     const params = { n: 2, maxTokens: 5, temperature: 1, seed: 4 };
     const c1 = new CachedGenerator(counting, dir);
@@ -41,7 +52,11 @@ test("CachedGenerator: second run is served from disk; a torn line is ignored; o
     assert.equal(c3.stats.generated, 3, "one new sample per input");
     g3.forEach((row, i) => assert.deepEqual(row.slice(0, 2), g1[i]));
     assert.notEqual(generationKey("m", "p", params, 0), generationKey("m", "p", params, 1));
-    assert.equal(generationKey("m", "p", params, 0), generationKey("m", "p", { ...params, n: 9 }, 0), "n is not part of the key");
+    assert.equal(
+      generationKey("m", "p", params, 0),
+      generationKey("m", "p", { ...params, n: 9 }, 0),
+      "n is not part of the key",
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -3,17 +3,31 @@ import assert from "node:assert/strict";
 import { computeLoss, klTerm, needsEntropy } from "../../src/core/losses.js";
 import type { Datum, LossSpec } from "../../src/core/policy.js";
 
-const close = (a: number, b: number, eps = 1e-9, msg = "") => assert.ok(Math.abs(a - b) <= eps, `${msg} expected ${b}, got ${a}`);
+const close = (a: number, b: number, eps = 1e-9, msg = "") =>
+  assert.ok(Math.abs(a - b) <= eps, `${msg} expected ${b}, got ${a}`);
 
 function datum(n: number, adv: number[], old: number[], weights: number[], ref?: number[]): Datum {
   return {
     modelInput: Array.from({ length: n }, (_, i) => i + 1),
-    lossInputs: { targetTokens: Array.from({ length: n }, (_, i) => i + 2), weights, advantages: adv, samplingLogprobs: old, refLogprobs: ref },
+    lossInputs: {
+      targetTokens: Array.from({ length: n }, (_, i) => i + 2),
+      weights,
+      advantages: adv,
+      samplingLogprobs: old,
+      refLogprobs: ref,
+    },
   };
 }
 
 const ppo = (over: Partial<Extract<LossSpec, { kind: "ppo" }>> = {}): LossSpec => ({
-  kind: "ppo", clipLow: 0.2, clipHigh: 0.2, klCoef: 0, klEstimator: "k3", entropyCoef: 0, aggregation: "token-mean", ...over,
+  kind: "ppo",
+  clipLow: 0.2,
+  clipHigh: 0.2,
+  klCoef: 0,
+  klEstimator: "k3",
+  entropyCoef: 0,
+  aggregation: "token-mean",
+  ...over,
 });
 
 test("ppo: clipped surrogate, token-mean, hand-computed", () => {
@@ -26,7 +40,10 @@ test("ppo: clipped surrogate, token-mean, hand-computed", () => {
   // token-mean over 4 valid tokens: loss = (-1.2 + 0.8 - 2 + 1.1)/4 = -1.3/4 = -0.325
   const d0 = datum(3, [0, 1, -1], [0, 0, 0], [0, 1, 1]);
   const d1 = datum(2, [2, -1], [-1, -1], [1, 1]);
-  const lp = [[-5, Math.log(1.5), Math.log(0.5)], [-1, -1 + Math.log(1.1)]];
+  const lp = [
+    [-5, Math.log(1.5), Math.log(0.5)],
+    [-1, -1 + Math.log(1.1)],
+  ];
   const out = computeLoss(ppo(), { datums: [d0, d1], logprobs: lp });
   close(out.loss, -0.325, 1e-12, "loss");
   assert.deepEqual(out.dLogprobs[0], [0, 0, 0]);
@@ -71,14 +88,25 @@ test("ppo: aggregation modes give the hand-computed normalisers", () => {
   close(s.loss, -1.5, 1e-12);
   close(s.dLogprobs[1]![0]!, -1 / 3, 1e-12);
   // seq-sum-constant with C = 10: (-1 - 6) / (10 * 2) = -0.35
-  close(computeLoss(ppo({ aggregation: "seq-sum-constant", constantNormalizer: 10 }), { datums: [a, b], logprobs: lp }).loss, -0.35, 1e-12);
-  assert.throws(() => computeLoss(ppo({ aggregation: "seq-sum-constant" }), { datums: [a, b], logprobs: lp }), /constantNormalizer/);
+  close(
+    computeLoss(ppo({ aggregation: "seq-sum-constant", constantNormalizer: 10 }), { datums: [a, b], logprobs: lp })
+      .loss,
+    -0.35,
+    1e-12,
+  );
+  assert.throws(
+    () => computeLoss(ppo({ aggregation: "seq-sum-constant" }), { datums: [a, b], logprobs: lp }),
+    /constantNormalizer/,
+  );
 });
 
 test("ppo: fractional weights re-weight tokens without changing the token count", () => {
   // Two 1-token sequences, A = 1 and A = 1, r = 1; weights 1 and 0.5.
   // token-mean: (1 * -1 + 0.5 * -1) / 2 = -0.75 (count is 2 masked tokens, not 1.5)
-  const out = computeLoss(ppo(), { datums: [datum(1, [1], [0], [1]), datum(1, [1], [0], [0.5])], logprobs: [[0], [0]] });
+  const out = computeLoss(ppo(), {
+    datums: [datum(1, [1], [0], [1]), datum(1, [1], [0], [0.5])],
+    logprobs: [[0], [0]],
+  });
   close(out.loss, -0.75, 1e-12);
   close(out.dLogprobs[1]![0]!, -0.25, 1e-12);
 });
@@ -86,12 +114,15 @@ test("ppo: fractional weights re-weight tokens without changing the token count"
 test("kl estimators: values and derivatives by hand", () => {
   // logp = -1, ref = -2 -> d = log(pi/ref) = 1
   const k1 = klTerm("k1", -1, -2);
-  close(k1.kl, 1); close(k1.dkl, 1);
+  close(k1.kl, 1);
+  close(k1.dkl, 1);
   const k2 = klTerm("k2", -1, -2);
-  close(k2.kl, 0.5); close(k2.dkl, 1);
+  close(k2.kl, 0.5);
+  close(k2.dkl, 1);
   // k3 = e^{-1} - 1 + 1 = 0.36787944117144233 ; dk3 = 1 - e^{-1} = 0.6321205588285577
   const k3 = klTerm("k3", -1, -2);
-  close(k3.kl, Math.exp(-1)); close(k3.dkl, 1 - Math.exp(-1));
+  close(k3.kl, Math.exp(-1));
+  close(k3.dkl, 1 - Math.exp(-1));
   // identical distributions -> every estimator is 0
   for (const e of ["k1", "k2", "k3"] as const) close(klTerm(e, -0.3, -0.3).kl, 0);
   // derivative check by finite differences
@@ -117,7 +148,10 @@ test("ppo: KL-as-loss and entropy bonus terms", () => {
   close(out.metrics.kl!, Math.exp(-1), 1e-12);
   close(out.metrics.entropy!, 2, 1e-12);
   assert.throws(() => computeLoss(spec, { datums: [d], logprobs: [[-1]] }), /entropies/);
-  assert.throws(() => computeLoss(ppo({ klCoef: 0.1 }), { datums: [datum(1, [0], [0], [1])], logprobs: [[0]] }), /refLogprobs/);
+  assert.throws(
+    () => computeLoss(ppo({ klCoef: 0.1 }), { datums: [datum(1, [0], [0], [1])], logprobs: [[0]] }),
+    /refLogprobs/,
+  );
 });
 
 test("ppo gradient matches finite differences of the loss", () => {
@@ -127,9 +161,14 @@ test("ppo gradient matches finite differences of the loss", () => {
   const out = computeLoss(spec, { datums: [d0], logprobs: lp });
   for (let t = 0; t < 4; t++) {
     const h = 1e-6;
-    const up = lp.map((r) => r.slice()); up[0]![t]! += h;
-    const dn = lp.map((r) => r.slice()); dn[0]![t]! -= h;
-    const fd = (computeLoss(spec, { datums: [d0], logprobs: up }).loss - computeLoss(spec, { datums: [d0], logprobs: dn }).loss) / (2 * h);
+    const up = lp.map((r) => r.slice());
+    up[0]![t]! += h;
+    const dn = lp.map((r) => r.slice());
+    dn[0]![t]! -= h;
+    const fd =
+      (computeLoss(spec, { datums: [d0], logprobs: up }).loss -
+        computeLoss(spec, { datums: [d0], logprobs: dn }).loss) /
+      (2 * h);
     close(out.dLogprobs[0]![t]!, fd, 1e-6, `t=${t}`);
   }
 });
@@ -137,7 +176,10 @@ test("ppo gradient matches finite differences of the loss", () => {
 test("importance_sampling: -r*A without clipping", () => {
   // r = 2, A = 1 -> -2 ; r = 0.5, A = -2 -> +1 ; token-mean = -0.5
   const d = datum(2, [1, -2], [0, 0], [1, 1]);
-  const out = computeLoss({ kind: "importance_sampling", aggregation: "token-mean" }, { datums: [d], logprobs: [[Math.log(2), Math.log(0.5)]] });
+  const out = computeLoss(
+    { kind: "importance_sampling", aggregation: "token-mean" },
+    { datums: [d], logprobs: [[Math.log(2), Math.log(0.5)]] },
+  );
   close(out.loss, -0.5, 1e-12);
   close(out.dLogprobs[0]![0]!, -1, 1e-12);
   close(out.dLogprobs[0]![1]!, 0.5, 1e-12);

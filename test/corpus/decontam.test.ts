@@ -27,7 +27,14 @@ test("the index covers every benchmark file: HumanEval, MBPP full + sanitized, a
   assert.ok(multiple.length >= 36);
   for (const f of multiple) assert.ok(files.includes(path.join(benchDir, "multipl-e", f)), f);
   const idx = benchmarkIndex();
-  for (const b of ["humaneval", "mbpp", "mbpp-sanitized", "multipl-e/humaneval-rb", "multipl-e/mbpp-go", "multipl-e/humaneval-lua"])
+  for (const b of [
+    "humaneval",
+    "mbpp",
+    "mbpp-sanitized",
+    "multipl-e/humaneval-rb",
+    "multipl-e/mbpp-go",
+    "multipl-e/humaneval-lua",
+  ])
     assert.ok(idx.stats.benchmarks.has(b), b);
   assert.throws(() => loadBenchmarkUnits(path.join(benchDir, "nope")), /benchmark directory not found/);
 });
@@ -35,7 +42,8 @@ test("the index covers every benchmark file: HumanEval, MBPP full + sanitized, a
 test("verbatim HumanEval and MBPP solutions are all caught", () => {
   const idx = benchmarkIndex();
   let missed: string[] = [];
-  for (const t of humaneval) if (idx.check("python", t.prompt + t.canonical_solution, null).length === 0) missed.push(t.task_id);
+  for (const t of humaneval)
+    if (idx.check("python", t.prompt + t.canonical_solution, null).length === 0) missed.push(t.task_id);
   assert.deepEqual(missed, []);
   missed = [];
   for (const t of mbpp) if (idx.check("python", t.code, null).length === 0) missed.push(String(t.task_id));
@@ -60,7 +68,10 @@ test("renamed and reformatted planted solutions are caught (HumanEval ≥ 97%, M
     if (m.some((x) => x.benchmark === "mbpp" && x.task_id === String(t.task_id))) caught++;
     else missed.push(t.task_id);
   }
-  assert.ok(caught / mbpp.length >= 0.95, `caught ${caught}/${mbpp.length} planted MBPP; missed e.g. ${missed.slice(0, 10).join(",")}`);
+  assert.ok(
+    caught / mbpp.length >= 0.95,
+    `caught ${caught}/${mbpp.length} planted MBPP; missed e.g. ${missed.slice(0, 10).join(",")}`,
+  );
 });
 
 test("documentation copied from a benchmark description is caught; ordinary documentation is not", () => {
@@ -81,8 +92,21 @@ test("clean fixture code is not flagged; a custom unit list is honoured", () => 
     const src = fs.readFileSync(path.join(fixtureSrc, f), "utf8");
     for (const chunk of src.split(/\n\n\n/)) assert.deepEqual(idx.check("python", chunk, null), [], chunk);
   }
-  const custom = new BenchmarkIndex([{ benchmark: "mine", taskId: "t1", part: "solution", lang: "go", code: "func Sum(xs []int) int {\n\ts := 0\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n\treturn s\n}\n", renamed: true }]);
-  const hit = custom.check("go", "func Total(values []int) int {\n  acc := 0\n  for _, v := range values { acc += v }\n  return acc\n}", null);
+  const custom = new BenchmarkIndex([
+    {
+      benchmark: "mine",
+      taskId: "t1",
+      part: "solution",
+      lang: "go",
+      code: "func Sum(xs []int) int {\n\ts := 0\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n\treturn s\n}\n",
+      renamed: true,
+    },
+  ]);
+  const hit = custom.check(
+    "go",
+    "func Total(values []int) int {\n  acc := 0\n  for _, v := range values { acc += v }\n  return acc\n}",
+    null,
+  );
   assert.equal(hit.length, 1);
   assert.equal(hit[0]!.kind, "code-renamed");
   assert.equal(hit[0]!.task_id, "t1");

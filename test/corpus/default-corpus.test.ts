@@ -14,7 +14,9 @@ test("the bundled default corpus matches its SHA256SUMS and manifest", () => {
   assert.ok(sums.length >= 7);
   for (const line of sums) {
     const [hash, file] = line.split(/\s+/);
-    const actual = createHash("sha256").update(fs.readFileSync(path.join(dir, file!))).digest("hex");
+    const actual = createHash("sha256")
+      .update(fs.readFileSync(path.join(dir, file!)))
+      .digest("hex");
     assert.equal(actual, hash, file);
   }
   assert.deepEqual(verifyCorpus(dir), []);
@@ -44,6 +46,8 @@ test("default corpus: Python, Ruby and Go; short functions; enough documented he
 test("default corpus: no held-out function (nor a sample of training ones) is flagged by decontamination", () => {
   const idx = benchmarkIndex();
   const sample = all.filter((r, i) => r.split !== "train" || i % 6 === 0);
-  const flagged = sample.filter((r) => idx.check(r.lang, r.code, r.doc).length > 0).map((r) => `${r.repo}/${r.path}:${r.name}`);
+  const flagged = sample
+    .filter((r) => idx.check(r.lang, r.code, r.doc).length > 0)
+    .map((r) => `${r.repo}/${r.path}:${r.name}`);
   assert.deepEqual(flagged, []);
 });

@@ -43,14 +43,23 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 test("every file and function drop reason triggers on the fixtures", async () => {
   for (const r of FILE_DROP_REASONS) {
     if (r === "extract-error") continue; // safety net for language-layer exceptions; nothing here throws
-    assert.ok((stats.files.dropped[r] ?? 0) > 0, `file drop reason '${r}' never triggered: ${JSON.stringify(stats.files.dropped)}`);
+    assert.ok(
+      (stats.files.dropped[r] ?? 0) > 0,
+      `file drop reason '${r}' never triggered: ${JSON.stringify(stats.files.dropped)}`,
+    );
   }
   for (const r of FUNCTION_DROP_REASONS) {
     if (r === "no-doc") continue; // needs requireDoc, checked below
-    assert.ok((stats.functions.dropped[r] ?? 0) > 0, `function drop reason '${r}' never triggered: ${JSON.stringify(stats.functions.dropped)}`);
+    assert.ok(
+      (stats.functions.dropped[r] ?? 0) > 0,
+      `function drop reason '${r}' never triggered: ${JSON.stringify(stats.functions.dropped)}`,
+    );
   }
   const out2 = path.join(root, "out-require-doc");
-  const s2 = await buildCorpus({ ...baseConfig(), out: out2, requireDoc: true }, { benchmarkIndex: benchmarkIndex(), progress: false });
+  const s2 = await buildCorpus(
+    { ...baseConfig(), out: out2, requireDoc: true },
+    { benchmarkIndex: benchmarkIndex(), progress: false },
+  );
   assert.ok((s2.functions.dropped["no-doc"] ?? 0) > 0);
   assert.equal(s2.functions.kept, s2.functions.kept_with_doc);
   assert.ok(readCorpusSync(out2, { split: "train" }).every((r) => r.doc !== null));
@@ -108,7 +117,14 @@ test("the specific fixture functions are dropped for the expected reasons", () =
   const dropped = readJsonlFile(path.join(out, "dropped-files.jsonl"));
   assert.ok(dropped.some((d) => d.reason === "invalid-utf8" && String(d.path).endsWith("latin1.py")));
   assert.ok(dropped.some((d) => d.reason === "invalid-utf8" && /records\.jsonl\.gz:6$/.test(String(d.origin))));
-  assert.ok(dropped.some((d) => d.reason === "bad-input-record" && /records\.jsonl\.gz:3$/.test(String(d.origin)) && /invalid JSON/.test(String(d.detail))));
+  assert.ok(
+    dropped.some(
+      (d) =>
+        d.reason === "bad-input-record" &&
+        /records\.jsonl\.gz:3$/.test(String(d.origin)) &&
+        /invalid JSON/.test(String(d.detail)),
+    ),
+  );
   assert.ok(dropped.some((d) => d.reason === "read-error" && String(d.path) === "src/deleted.py"));
   assert.equal(stats.files.dropped["bad-input-record"], 3);
 });
@@ -164,11 +180,16 @@ test("output layout: shards per split, manifest with sha256, resolved config, st
 
 test("decontamination removes planted benchmark solutions and reports each with its task", () => {
   const report = readJsonlFile(path.join(out, "contamination.jsonl"));
-  const byName = new Map(report.map((r) => [r.name as string, r.matches as { benchmark: string; task_id: string; kind: string }[]]));
+  const byName = new Map(
+    report.map((r) => [r.name as string, r.matches as { benchmark: string; task_id: string; kind: string }[]]),
+  );
   const expect = (name: string, benchmark: string, task: string, kind: string): void => {
     const m = byName.get(name);
     assert.ok(m, `${name} not reported as contaminated`);
-    assert.ok(m.some((x) => x.benchmark === benchmark && x.task_id === task && x.kind === kind), `${name}: ${JSON.stringify(m)}`);
+    assert.ok(
+      m.some((x) => x.benchmark === benchmark && x.task_id === task && x.kind === kind),
+      `${name}: ${JSON.stringify(m)}`,
+    );
   };
   expect("any_pair_within", "humaneval", "HumanEval/0", "code-renamed");
   expect("count_palindromes", "humaneval", "HumanEval/107", "code-renamed");
@@ -200,9 +221,15 @@ test("rebuilds are byte-identical (also with worker threads); splits are stable 
   // adding another input does not move existing files between splits
   const extra = path.join(root, "extra");
   fs.mkdirSync(extra);
-  fs.writeFileSync(path.join(extra, "more.py"), "def more_things(a):\n    b = a + 1\n    c = b * b\n    return c - a\n");
+  fs.writeFileSync(
+    path.join(extra, "more.py"),
+    "def more_things(a):\n    b = a + 1\n    c = b * b\n    return c - a\n",
+  );
   const out3 = path.join(root, "out-extra");
-  await buildCorpus({ ...baseConfig(), inputs: [extra, ...baseConfig().inputs], out: out3 }, { benchmarkIndex: benchmarkIndex(), progress: false });
+  await buildCorpus(
+    { ...baseConfig(), inputs: [extra, ...baseConfig().inputs], out: out3 },
+    { benchmarkIndex: benchmarkIndex(), progress: false },
+  );
   const again = SPLITS.flatMap((split) => readCorpusSync(out3, { split }));
   for (const r of again) if (r.repo !== "extra") assert.equal(r.split, fileSplit.get(`${r.repo}/${r.path}`), r.name);
   assert.ok(new Set(records.map((r) => r.split)).size >= 2, "fixture spans at least two splits");
@@ -228,7 +255,10 @@ test("assignSplit follows the configured ratios and the key mode", () => {
   let moved = 0;
   for (let i = 0; i < 1000; i++) if (assignSplit(`k${i}`, cfg) !== assignSplit(`k${i}`, other)) moved++;
   assert.ok(moved > 100, "the seed changes the assignment");
-  assert.throws(() => resolveCorpusConfig({ inputs: ["x"], out: "y", split: { train: 0.5, validation: 0.1, test: 0.1 } }), /sum to 1/);
+  assert.throws(
+    () => resolveCorpusConfig({ inputs: ["x"], out: "y", split: { train: 0.5, validation: 0.1, test: 0.1 } }),
+    /sum to 1/,
+  );
 });
 
 test("readCorpus streams one split filtered by language; readCorpusSync agrees", async () => {
@@ -249,12 +279,21 @@ test("malformed corpora give clear errors naming the file and line", async () =>
   const good = JSON.stringify(records[0]);
   const shard = path.join(shardDir, "shard-00000.jsonl.gz");
   const writeShard = (lines: (string | Buffer)[]): void =>
-    fs.writeFileSync(shard, zlib.gzipSync(Buffer.concat(lines.map((l) => Buffer.concat([Buffer.from(l), Buffer.from("\n")])))));
+    fs.writeFileSync(
+      shard,
+      zlib.gzipSync(Buffer.concat(lines.map((l) => Buffer.concat([Buffer.from(l), Buffer.from("\n")])))),
+    );
   const expectError = async (re: RegExp): Promise<void> => {
-    assert.throws(() => readCorpusSync(bad, { split: "train" }), (e: unknown) => e instanceof UserError && re.test((e as Error).message));
-    await assert.rejects(async () => {
-      for await (const _ of readCorpus(bad, { split: "train" })) void _;
-    }, (e: unknown) => e instanceof UserError && re.test((e as Error).message));
+    assert.throws(
+      () => readCorpusSync(bad, { split: "train" }),
+      (e: unknown) => e instanceof UserError && re.test((e as Error).message),
+    );
+    await assert.rejects(
+      async () => {
+        for await (const _ of readCorpus(bad, { split: "train" })) void _;
+      },
+      (e: unknown) => e instanceof UserError && re.test((e as Error).message),
+    );
   };
   writeShard([good, "{oops"]);
   await expectError(/shard-00000\.jsonl\.gz:2: invalid JSON/);
@@ -269,12 +308,25 @@ test("malformed corpora give clear errors naming the file and line", async () =>
 });
 
 test("bad configuration and inputs are user errors, not crashes", async () => {
-  await assert.rejects(buildCorpus({ inputs: [path.join(root, "missing")], out: path.join(root, "o1") }), (e: unknown) => e instanceof UserError && /input not found/.test((e as Error).message));
-  await assert.rejects(buildCorpus({ inputs: [tree], out: path.join(root, "o2"), langs: ["klingon"] }), /unknown language 'klingon'/);
-  await assert.rejects(buildCorpus({ inputs: [tree], out: path.join(root, "o3"), dedup: { threshold: 2 } } as never), /dedup.threshold/);
+  await assert.rejects(
+    buildCorpus({ inputs: [path.join(root, "missing")], out: path.join(root, "o1") }),
+    (e: unknown) => e instanceof UserError && /input not found/.test((e as Error).message),
+  );
+  await assert.rejects(
+    buildCorpus({ inputs: [tree], out: path.join(root, "o2"), langs: ["klingon"] }),
+    /unknown language 'klingon'/,
+  );
+  await assert.rejects(
+    buildCorpus({ inputs: [tree], out: path.join(root, "o3"), dedup: { threshold: 2 } } as never),
+    /dedup.threshold/,
+  );
   await assert.rejects(buildCorpus({ inputs: [tree], out: tree }), /not empty and does not hold a corpus/);
   await assert.rejects(
-    buildCorpus({ inputs: [tree], out: path.join(root, "o4"), decontam: { benchmarksDir: path.join(root, "no-benchmarks") } }),
+    buildCorpus({
+      inputs: [tree],
+      out: path.join(root, "o4"),
+      decontam: { benchmarksDir: path.join(root, "no-benchmarks") },
+    }),
     /decontamination: benchmark directory not found/,
   );
 });
@@ -282,7 +334,11 @@ test("bad configuration and inputs are user errors, not crashes", async () => {
 test("the CLI builds a corpus, prints the summary and rejects bad arguments", () => {
   const cliOut = path.join(root, "cli-out");
   const bin = path.join(repoRoot, "bin/batcoder.js");
-  const r = spawnSync(process.execPath, [bin, "corpus", "build", "--out", cliOut, "--lang", "py", "--quiet", "--input", gitRepo, jsonl], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [bin, "corpus", "build", "--out", cliOut, "--lang", "py", "--quiet", "--input", gitRepo, jsonl],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /functions: \d+ extracted, 2 kept/, "two inputs after one --input");
   assert.match(r.stdout, /contamination: 0 functions removed/);
@@ -292,7 +348,11 @@ test("the CLI builds a corpus, prints the summary and rejects bad arguments", ()
   const bad = spawnSync(process.execPath, [bin, "corpus", "build", "--input", gitRepo], { encoding: "utf8" });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--out DIR is required/);
-  const badLang = spawnSync(process.execPath, [bin, "corpus", "build", "--input", gitRepo, "--out", path.join(root, "cli2"), "--lang", "cobol"], { encoding: "utf8" });
+  const badLang = spawnSync(
+    process.execPath,
+    [bin, "corpus", "build", "--input", gitRepo, "--out", path.join(root, "cli2"), "--lang", "cobol"],
+    { encoding: "utf8" },
+  );
   assert.equal(badLang.status, 1);
   assert.match(badLang.stderr, /unknown language 'cobol'/);
   const badOpt = spawnSync(process.execPath, [bin, "corpus", "build", "--frobnicate"], { encoding: "utf8" });

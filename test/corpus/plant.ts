@@ -5,7 +5,8 @@
  */
 import { KEEP_NAMES, KEYWORDS } from "../../src/corpus/lexer.js";
 
-const STRING_RE = /((?:\b[rRbBuUfF]{1,2})?(?:"""[\s\S]*?"""|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|#[^\n]*)/g;
+const STRING_RE =
+  /((?:\b[rRbBuUfF]{1,2})?(?:"""[\s\S]*?"""|'''[\s\S]*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')|#[^\n]*)/g;
 
 export function plantPython(src: string, salt: string): string {
   const names = new Map<string, string>();
@@ -24,7 +25,14 @@ export function plantPython(src: string, salt: string): string {
       return part
         .replace(/(\.\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\b/g, (m, dot: string | undefined, w: string) => {
           if (dot) return m;
-          if (KEYWORDS.has(w) || KEEP_NAMES.has(w) || /^(self|cls|True|False|None|List|Tuple|Dict|Optional|Any|typing|import|from|math|re|heapq|collections|itertools)$/.test(w)) return m;
+          if (
+            KEYWORDS.has(w) ||
+            KEEP_NAMES.has(w) ||
+            /^(self|cls|True|False|None|List|Tuple|Dict|Optional|Any|typing|import|from|math|re|heapq|collections|itertools)$/.test(
+              w,
+            )
+          )
+            return m;
           return rename(w);
         })
         .replace(/[ \t]*,[ \t]*/g, " , ")

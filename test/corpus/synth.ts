@@ -46,15 +46,20 @@ export class Synth {
     const name = this.ident();
     const args = Array.from({ length: this.int(1, 3) }, () => this.ident());
     const lines: string[] = [`def ${name}(${args.join(", ")}):`];
-    if (this.rnd() < 0.35) lines.push(`    """Compute the ${this.pick(WORDS)} of ${args[0]} scaled by ${this.int(2, 99)} and return it."""`);
+    if (this.rnd() < 0.35)
+      lines.push(`    """Compute the ${this.pick(WORDS)} of ${args[0]} scaled by ${this.int(2, 99)} and return it."""`);
     const vars = [...args];
     for (let i = 0, n = this.int(3, 14); i < n; i++) {
       const v = this.ident();
       const a = this.pick(vars);
       const kind = this.int(0, 3);
       if (kind === 0) lines.push(`    ${v} = ${a} * ${this.int(1, 500)} + ${this.pick(vars)}`);
-      else if (kind === 1) lines.push(`    ${v} = [x + ${this.int(1, 50)} for x in range(${this.int(2, 90)}) if x % ${this.int(2, 9)}]`);
-      else if (kind === 2) lines.push(`    if ${a} > ${this.int(0, 1000)}:\n        ${v} = ${a} - ${this.int(1, 77)}\n    else:\n        ${v} = ${this.int(0, 9)}`);
+      else if (kind === 1)
+        lines.push(`    ${v} = [x + ${this.int(1, 50)} for x in range(${this.int(2, 90)}) if x % ${this.int(2, 9)}]`);
+      else if (kind === 2)
+        lines.push(
+          `    if ${a} > ${this.int(0, 1000)}:\n        ${v} = ${a} - ${this.int(1, 77)}\n    else:\n        ${v} = ${this.int(0, 9)}`,
+        );
       else lines.push(`    ${v} = str(${a}).replace("${this.pick(WORDS)}", "${this.pick(WORDS)}")`);
       vars.push(v);
     }
@@ -64,10 +69,14 @@ export class Synth {
   private go(): string {
     const name = this.ident().replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
     const lines: string[] = [];
-    if (this.rnd() < 0.35) lines.push(`// ${name} folds the ${this.pick(WORDS)} values into a ${this.pick(WORDS)} of width ${this.int(2, 64)}.`);
+    if (this.rnd() < 0.35)
+      lines.push(
+        `// ${name} folds the ${this.pick(WORDS)} values into a ${this.pick(WORDS)} of width ${this.int(2, 64)}.`,
+      );
     lines.push(`func ${name}(xs []int, k int) int {`, `\tacc := ${this.int(0, 100)}`);
     for (let i = 0, n = this.int(2, 10); i < n; i++) {
-      if (this.rnd() < 0.5) lines.push(`\tfor i, x := range xs {`, `\t\tacc += x*${this.int(1, 300)} - i%${this.int(2, 17)}`, `\t}`);
+      if (this.rnd() < 0.5)
+        lines.push(`\tfor i, x := range xs {`, `\t\tacc += x*${this.int(1, 300)} - i%${this.int(2, 17)}`, `\t}`);
       else lines.push(`\tif acc > ${this.int(10, 9000)} {`, `\t\tacc = acc/${this.int(2, 9)} + k`, `\t}`);
     }
     lines.push(`\treturn acc`, `}`);
@@ -76,10 +85,16 @@ export class Synth {
   private ruby(): string {
     const name = this.ident();
     const lines: string[] = [];
-    if (this.rnd() < 0.35) lines.push(`# Returns the ${this.pick(WORDS)} of the ${this.pick(WORDS)} list, capped at ${this.int(5, 500)}.`);
+    if (this.rnd() < 0.35)
+      lines.push(`# Returns the ${this.pick(WORDS)} of the ${this.pick(WORDS)} list, capped at ${this.int(5, 500)}.`);
     lines.push(`def ${name}(items, limit = ${this.int(1, 90)})`, `  total = ${this.int(0, 50)}`);
     for (let i = 0, n = this.int(2, 10); i < n; i++) {
-      if (this.rnd() < 0.5) lines.push(`  items.each_with_index do |x, i|`, `    total += x * ${this.int(1, 300)} - i * ${this.int(2, 17)}`, `  end`);
+      if (this.rnd() < 0.5)
+        lines.push(
+          `  items.each_with_index do |x, i|`,
+          `    total += x * ${this.int(1, 300)} - i * ${this.int(2, 17)}`,
+          `  end`,
+        );
       else lines.push(`  total = [total, limit * ${this.int(2, 40)}].min if total > ${this.int(10, 9000)}`);
     }
     lines.push(`  total`, `end`);
@@ -96,11 +111,30 @@ export class Synth {
   /** A non-code file as found in real repositories: data, prose, vendored code, lockfiles, minified bundles. */
   private noise(k: number): string {
     const kind = k % 5;
-    const rows = Array.from({ length: this.int(200, 1200) }, () => `${this.ident()},${this.int(0, 1e6)},${this.pick(WORDS)}`);
-    if (kind === 0) return JSON.stringify({ repo: `synth-${k % 64}`, path: `data/table_${k}.csv`, content: rows.join("\n") });
-    if (kind === 1) return JSON.stringify({ repo: `synth-${k % 64}`, path: `docs/notes_${k}.md`, content: rows.map((r) => `- ${r.replace(/,/g, " ")}`).join("\n") });
-    if (kind === 2) return JSON.stringify({ repo: `synth-${k % 64}`, path: `vendor/lib${k}/mod.py`, content: Array.from({ length: 20 }, () => this.python()).join("\n\n") });
-    if (kind === 3) return JSON.stringify({ repo: `synth-${k % 64}`, path: `pkg${k}/package-lock.json`, content: JSON.stringify({ deps: rows }) });
+    const rows = Array.from(
+      { length: this.int(200, 1200) },
+      () => `${this.ident()},${this.int(0, 1e6)},${this.pick(WORDS)}`,
+    );
+    if (kind === 0)
+      return JSON.stringify({ repo: `synth-${k % 64}`, path: `data/table_${k}.csv`, content: rows.join("\n") });
+    if (kind === 1)
+      return JSON.stringify({
+        repo: `synth-${k % 64}`,
+        path: `docs/notes_${k}.md`,
+        content: rows.map((r) => `- ${r.replace(/,/g, " ")}`).join("\n"),
+      });
+    if (kind === 2)
+      return JSON.stringify({
+        repo: `synth-${k % 64}`,
+        path: `vendor/lib${k}/mod.py`,
+        content: Array.from({ length: 20 }, () => this.python()).join("\n\n"),
+      });
+    if (kind === 3)
+      return JSON.stringify({
+        repo: `synth-${k % 64}`,
+        path: `pkg${k}/package-lock.json`,
+        content: JSON.stringify({ deps: rows }),
+      });
     return JSON.stringify({ repo: `synth-${k % 64}`, path: `web/bundle_${k}.min.js`, content: rows.join(";") });
   }
 
@@ -112,7 +146,11 @@ export class Synth {
     const ext = lang === "python" ? "py" : lang === "go" ? "go" : "rb";
     const head = lang === "go" ? `package p${k % 50}\n\n` : "";
     const fns = Array.from({ length: this.int(4, 12) }, () => this.fn(lang));
-    return JSON.stringify({ repo: `synth-${k % 64}`, path: `pkg${k % 101}/mod_${k}.${ext}`, content: head + fns.join("\n\n") });
+    return JSON.stringify({
+      repo: `synth-${k % 64}`,
+      path: `pkg${k % 101}/mod_${k}.${ext}`,
+      content: head + fns.join("\n\n"),
+    });
   }
 }
 

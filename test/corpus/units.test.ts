@@ -4,7 +4,13 @@ import { lex, abstractTokens, words } from "../../src/corpus/lexer.js";
 import { HashSet52, MinHasher, NearDupIndex, estimateJaccard, jaccard, shingles } from "../../src/corpus/dedup.js";
 import { isIgnored, parseGitignore } from "../../src/corpus/gitignore.js";
 import { ngramHashes, hashSeq52 } from "../../src/corpus/hash.js";
-import { contentDropReason, isBinary, isTrivialBody, pathDropReason, isTestFunctionName } from "../../src/corpus/filters.js";
+import {
+  contentDropReason,
+  isBinary,
+  isTrivialBody,
+  pathDropReason,
+  isTestFunctionName,
+} from "../../src/corpus/filters.js";
 
 test("lexer drops comments and docstrings, keeps literals, normalises quotes", () => {
   const py = lex("python", 'def f(a):\n    """Doc."""\n    # note\n    s = \'x\' + "y"  # tail\n    return a ** 2\n');
@@ -51,7 +57,11 @@ test("MinHash estimates Jaccard similarity", () => {
 test("near-duplicates collapse to the first; distinct functions survive", () => {
   const idx = new NearDupIndex({ threshold: 0.85, numPerm: 128, bands: 16, shingle: 5 });
   const fn = (k: number, c: number): string[] =>
-    lex("python", `def f${k}(xs, limit=${c}):\n` + Array.from({ length: 30 }, (_, i) => `    y${i} = xs[${i}] * ${i + k} + limit`).join("\n")).tokens;
+    lex(
+      "python",
+      `def f${k}(xs, limit=${c}):\n` +
+        Array.from({ length: 30 }, (_, i) => `    y${i} = xs[${i}] * ${i + k} + limit`).join("\n"),
+    ).tokens;
   assert.equal(idx.check(fn(1, 10)).dupOf, -1);
   assert.equal(idx.check(fn(1, 11)).dupOf, 0, "one constant changed: near duplicate");
   let distinct = 0;
@@ -65,7 +75,10 @@ test("near-duplicates collapse to the first; distinct functions survive", () => 
 });
 
 test(".gitignore rules: globs, anchoring, directories, negation, nesting", () => {
-  const rules = [...parseGitignore("# c\n*.log\n/build/\ndocs/**/*.tmp\n!keep.log\nnode_modules\n", ""), ...parseGitignore("*.py\n!main.py\n", "sub")];
+  const rules = [
+    ...parseGitignore("# c\n*.log\n/build/\ndocs/**/*.tmp\n!keep.log\nnode_modules\n", ""),
+    ...parseGitignore("*.py\n!main.py\n", "sub"),
+  ];
   assert.equal(isIgnored(rules, "a.log", false), true);
   assert.equal(isIgnored(rules, "deep/x/a.log", false), true);
   assert.equal(isIgnored(rules, "keep.log", false), false);

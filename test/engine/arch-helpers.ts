@@ -4,15 +4,52 @@ import { LlamaModel } from "../../src/engine/model.js";
 import { Rng } from "../../src/core/rng.js";
 
 export const BASE = {
-  vocab_size: 40, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4,
-  num_key_value_heads: 2, max_position_embeddings: 64, bos_token_id: 1, eos_token_id: 2,
+  vocab_size: 40,
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+  bos_token_id: 1,
+  eos_token_id: 2,
 };
 export const ARCH_CONFIGS: Record<string, Record<string, unknown>> = {
-  llama: { ...BASE, rope_theta: 500000, tie_word_embeddings: true,
-    rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 } },
-  qwen2: { ...BASE, architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", rope_theta: 1e6, rms_norm_eps: 1e-6, tie_word_embeddings: true },
-  qwen3: { ...BASE, architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", head_dim: 12, rms_norm_eps: 1e-6, tie_word_embeddings: false },
-  mistral: { ...BASE, architectures: ["MistralForCausalLM"], model_type: "mistral", sliding_window: 64, tie_word_embeddings: false },
+  llama: {
+    ...BASE,
+    rope_theta: 500000,
+    tie_word_embeddings: true,
+    rope_scaling: {
+      rope_type: "llama3",
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 16,
+    },
+  },
+  qwen2: {
+    ...BASE,
+    architectures: ["Qwen2ForCausalLM"],
+    model_type: "qwen2",
+    rope_theta: 1e6,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+  },
+  qwen3: {
+    ...BASE,
+    architectures: ["Qwen3ForCausalLM"],
+    model_type: "qwen3",
+    head_dim: 12,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: false,
+  },
+  mistral: {
+    ...BASE,
+    architectures: ["MistralForCausalLM"],
+    model_type: "mistral",
+    sliding_window: 64,
+    tie_word_embeddings: false,
+  },
 };
 
 /** A random model with non-trivial biases and norm weights. */
@@ -26,4 +63,3 @@ export function randomModel(cfg: Record<string, unknown>, seed: number): LlamaMo
   }
   return model;
 }
-

@@ -19,7 +19,7 @@ const CONVERSATIONS: ChatMessage[][] = [
   [{ role: "user", content: "Write a Python function that returns the n-th Fibonacci number." }],
   [
     { role: "system", content: "You are a careful programmer. Answer with code only." },
-    { role: "user", content: "def add(a, b):\n    \"\"\"Add two numbers.\"\"\"\n" },
+    { role: "user", content: 'def add(a, b):\n    """Add two numbers."""\n' },
   ],
   [
     { role: "system", content: "Document code." },
@@ -33,7 +33,10 @@ test("Llama-3's template renders the documented header format with bos and a gen
   const { tokenizer, chatTemplate } = loadHfTokenizer(lenmlModels("llama3"));
   const t = requireChatTemplate(chatTemplate, "llama3");
   const text = t.render([{ role: "user", content: " hi " }]);
-  assert.equal(text, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  assert.equal(
+    text,
+    "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+  );
   const ids = t.encode(tokenizer, [{ role: "user", content: "hi" }]);
   assert.equal(ids[0], tokenizer.tokenId("<|begin_of_text|>"));
   assert.equal(ids.filter((x) => x === tokenizer.tokenId("<|start_header_id|>")).length, 2);
@@ -48,20 +51,37 @@ test("Llama-3's template renders the documented header format with bos and a gen
 test("a tokenizer with no chat template in instruct mode is a clear UserError", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "batcoder-notemplate-"));
   fs.copyFileSync(path.join(lenmlModels("llama3"), "tokenizer.json"), path.join(dir, "tokenizer.json"));
-  fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify({ bos_token: "<|begin_of_text|>", eos_token: "<|end_of_text|>" }));
+  fs.writeFileSync(
+    path.join(dir, "tokenizer_config.json"),
+    JSON.stringify({ bos_token: "<|begin_of_text|>", eos_token: "<|end_of_text|>" }),
+  );
   const b = loadHfTokenizer(dir);
   assert.equal(b.chatTemplate, null);
-  assert.throws(() => requireChatTemplate(b.chatTemplate, "my-base-model"), (e: unknown) => e instanceof UserError && /my-base-model.*no chat template/.test((e as Error).message));
+  assert.throws(
+    () => requireChatTemplate(b.chatTemplate, "my-base-model"),
+    (e: unknown) => e instanceof UserError && /my-base-model.*no chat template/.test((e as Error).message),
+  );
   // a template that raises reports the template's message
-  fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify({ chat_template: "{{ raise_exception('roles must alternate') }}" }));
-  assert.throws(() => loadHfTokenizer(dir).chatTemplate!.render([{ role: "user", content: "x" }]), /roles must alternate/);
+  fs.writeFileSync(
+    path.join(dir, "tokenizer_config.json"),
+    JSON.stringify({ chat_template: "{{ raise_exception('roles must alternate') }}" }),
+  );
+  assert.throws(
+    () => loadHfTokenizer(dir).chatTemplate!.render([{ role: "user", content: "x" }]),
+    /roles must alternate/,
+  );
   // a bos/eos token the tokenizer does not know
   fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify({ eos_token: "<nope>" }));
-  assert.throws(() => loadHfTokenizer(dir), (e: unknown) => e instanceof UserError && /"<nope>".*not an added token/.test((e as Error).message));
+  assert.throws(
+    () => loadHfTokenizer(dir),
+    (e: unknown) => e instanceof UserError && /"<nope>".*not an added token/.test((e as Error).message),
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("chat templates are byte-identical to transformers' apply_chat_template, and tokenize to the same ids", { skip: pythonSkip() }, () => {
+test("chat templates are byte-identical to transformers' apply_chat_template, and tokenize to the same ids", {
+  skip: pythonSkip(),
+}, () => {
   const dirs = NAMES.map(lenmlModels);
   const out = runPython({ script: path.join(repoRoot, "test/engine/chat_template_reference.py") }, [], {
     input: JSON.stringify({ dirs, conversations: CONVERSATIONS }),

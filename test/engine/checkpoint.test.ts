@@ -79,7 +79,15 @@ if (process.env.CKPT_CRASH_CHILD) {
       ]);
       const ck = makeCkpt(3, { optimizer: { state: opt, meta: { kind: "adamw", beta1: 0.9 } } });
       saveCheckpoint(dir, ck);
-      for (const f of ["config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors", "optimizer.json", "state.json", "manifest.json"]) {
+      for (const f of [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "optimizer.safetensors",
+        "optimizer.json",
+        "state.json",
+        "manifest.json",
+      ]) {
         assert.ok(fs.existsSync(path.join(dir, f)), f);
       }
       const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
@@ -168,12 +176,18 @@ if (process.env.CKPT_CRASH_CHILD) {
       fs.mkdirSync(path.join(root, "not-a-checkpoint"));
       fs.mkdirSync(path.join(root, ".step-00000200.tmp-999999-abcd")); // half-written by a dead writer
       const all = listCheckpoints(root);
-      assert.deepEqual(all.map((c) => c.step), [5, 20, 100]);
+      assert.deepEqual(
+        all.map((c) => c.step),
+        [5, 20, 100],
+      );
       assert.equal(path.basename(latestCheckpoint(root)!.dir), "step-00000100");
       assert.ok(!fs.existsSync(path.join(root, ".step-00000200.tmp-999999-abcd")), "stale temp dir removed");
       const removed = pruneCheckpoints(root, 2);
       assert.equal(removed.length, 1);
-      assert.deepEqual(listCheckpoints(root).map((c) => c.step), [20, 100]);
+      assert.deepEqual(
+        listCheckpoints(root).map((c) => c.step),
+        [20, 100],
+      );
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -11,8 +11,17 @@ import path from "node:path";
 import type { ControlledEvaluateInputItem, Llama, Token } from "node-llama-cpp";
 import { ModelConfigSchema, type ModelConfig } from "../../src/engine/config.js";
 import {
-  exportModelGguf, GgmlType, GGML_TYPE_NAMES, bpeTokenizerData, buildGgufMetadata, loadGgufModel, quantizeQ8_0, readGguf, writeGguf,
-  type GgufTensor, ggufTensorName,
+  exportModelGguf,
+  GgmlType,
+  GGML_TYPE_NAMES,
+  bpeTokenizerData,
+  buildGgufMetadata,
+  loadGgufModel,
+  quantizeQ8_0,
+  readGguf,
+  writeGguf,
+  type GgufTensor,
+  ggufTensorName,
 } from "../../src/engine/gguf.js";
 import { loadHfFolder, saveHfFolder } from "../../src/engine/hf.js";
 import { LlamaModel } from "../../src/engine/model.js";
@@ -49,13 +58,20 @@ function logSoftmax(z: Float32Array): Float64Array {
  * tokens llama.cpp gives probability >= 1e-6, plus llama.cpp's greedy continuation of `nGreedy` tokens.
  */
 async function compareWithLlamaCpp(
-  file: string, model: LlamaModel, prompt: number[], nGreedy: number,
+  file: string,
+  model: LlamaModel,
+  prompt: number[],
+  nGreedy: number,
 ): Promise<{ maxDiff: number; compared: number; greedy: number[] }> {
   const llama = await llamaCpp();
   const lm = await llama.loadModel({ modelPath: file });
   try {
     const ctx = await lm.createContext({
-      contextSize: 256, threads: 1, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false,
+      contextSize: 256,
+      threads: 1,
+      experimentalKvCacheKeyType: "F32",
+      experimentalKvCacheValueType: "F32",
+      flashAttention: false,
     });
     try {
       const seq = ctx.getSequence();
@@ -64,7 +80,8 @@ async function compareWithLlamaCpp(
       );
       const V = model.V;
       const logits = model.forwardLogits(prompt);
-      let maxDiff = 0, compared = 0;
+      let maxDiff = 0,
+        compared = 0;
       for (let i = 0; i < prompt.length; i++) {
         const ours = logSoftmax(logits.subarray(i * V, (i + 1) * V));
         for (const [id, pr] of res[i]!.next!.probabilities!) {
@@ -90,13 +107,52 @@ async function compareWithLlamaCpp(
   }
 }
 
-const SHAPES = { hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 };
+const SHAPES = {
+  hidden_size: 64,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 256,
+};
 const ARCHS: Record<string, Record<string, unknown>> = {
-  llama: { ...SHAPES, rope_theta: 500000, tie_word_embeddings: false, attention_bias: true,
-    rope_scaling: { rope_type: "llama3", factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } },
-  mistral: { ...SHAPES, architectures: ["MistralForCausalLM"], model_type: "mistral", sliding_window: 256, tie_word_embeddings: false },
-  qwen2: { ...SHAPES, architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", rope_theta: 1e6, rms_norm_eps: 1e-6, tie_word_embeddings: true },
-  qwen3: { ...SHAPES, architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", head_dim: 24, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: false },
+  llama: {
+    ...SHAPES,
+    rope_theta: 500000,
+    tie_word_embeddings: false,
+    attention_bias: true,
+    rope_scaling: {
+      rope_type: "llama3",
+      factor: 32,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 8192,
+    },
+  },
+  mistral: {
+    ...SHAPES,
+    architectures: ["MistralForCausalLM"],
+    model_type: "mistral",
+    sliding_window: 256,
+    tie_word_embeddings: false,
+  },
+  qwen2: {
+    ...SHAPES,
+    architectures: ["Qwen2ForCausalLM"],
+    model_type: "qwen2",
+    rope_theta: 1e6,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+  },
+  qwen3: {
+    ...SHAPES,
+    architectures: ["Qwen3ForCausalLM"],
+    model_type: "qwen3",
+    head_dim: 24,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1e6,
+    tie_word_embeddings: false,
+  },
 };
 
 function promptIds(tok: BpeTokenizer, n: number, seed: number): number[] {
@@ -112,7 +168,12 @@ for (const [arch, cfg] of Object.entries(ARCHS)) {
     const tok = await tokenizer();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gguf-${arch}-`));
     try {
-      const config = ModelConfigSchema.parse({ ...cfg, vocab_size: tok.vocabSize + 3, bos_token_id: tok.bosId, eos_token_id: tok.eosId });
+      const config = ModelConfigSchema.parse({
+        ...cfg,
+        vocab_size: tok.vocabSize + 3,
+        bos_token_id: tok.bosId,
+        eos_token_id: tok.eosId,
+      });
       // weights at std 0.1 (not the 0.02 init) so the next-token distribution is peaked and greedy choices are stable
       const original = randomModel(config, 21);
       saveHfFolder(path.join(dir, "hf"), config, original.weights, { dtype: "F32", shards: 2 });
@@ -125,8 +186,17 @@ for (const [arch, cfg] of Object.entries(ARCHS)) {
       // the reader recovers the exact weights and config (Q/K rows un-permuted, llama3 scaling from rope_freqs)
       const back = loadGgufModel(file);
       // (Mistral comes back as llama without its window; the tokenizer's <|pad|> id is added)
-      assert.deepEqual({ ...back.config, architectures: [], model_type: "llama", sliding_window: 0, pad_token_id: 0 },
-        { ...hf.config, architectures: [], model_type: "llama", sliding_window: 0, pad_token_id: 0, torch_dtype: "float32" });
+      assert.deepEqual(
+        { ...back.config, architectures: [], model_type: "llama", sliding_window: 0, pad_token_id: 0 },
+        {
+          ...hf.config,
+          architectures: [],
+          model_type: "llama",
+          sliding_window: 0,
+          pad_token_id: 0,
+          torch_dtype: "float32",
+        },
+      );
       for (const [name, t] of hf.weights) assert.deepEqual(back.weights.get(name)!.data, t.data, name);
       assert.equal(back.tokenizer.tokens.length, config.vocab_size);
       assert.deepEqual(back.tokenizer.merges, tok.mergeStrings());
@@ -174,16 +244,28 @@ for (const qtype of [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K] as const) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gguf-q-"));
     try {
       const config: ModelConfig = ModelConfigSchema.parse({
-        architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", hidden_size: 256, intermediate_size: 256, num_hidden_layers: 1,
-        num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256, rope_theta: 1e6, rms_norm_eps: 1e-6,
-        tie_word_embeddings: false, vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId,
+        architectures: ["Qwen2ForCausalLM"],
+        model_type: "qwen2",
+        hidden_size: 256,
+        intermediate_size: 256,
+        num_hidden_layers: 1,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        max_position_embeddings: 256,
+        rope_theta: 1e6,
+        rms_norm_eps: 1e-6,
+        tie_word_embeddings: false,
+        vocab_size: tok.vocabSize,
+        bos_token_id: tok.bosId,
+        eos_token_id: tok.eosId,
       });
       const base = randomModel(config, 3);
       const rng = new Rng(4);
       const tensors: GgufTensor[] = [];
       for (const [hf, t] of base.weights) {
         const name = ggufTensorName(hf)!;
-        if (hf !== "model.embed_tokens.weight") tensors.push({ name, shape: t.shape, type: GgmlType.F32, data: t.data });
+        if (hf !== "model.embed_tokens.weight")
+          tensors.push({ name, shape: t.shape, type: GgmlType.F32, data: t.data });
         else {
           const data = qtype === GgmlType.Q8_0 ? quantizeQ8_0(t.data) : randomBlocks(qtype, t.data.length, rng);
           tensors.push({ name, shape: t.shape, type: qtype, data });
@@ -201,10 +283,12 @@ for (const qtype of [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K] as const) {
         for (let b = 0; b < e.length; b += 32) {
           let amax = 0;
           for (let i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(e[i]!));
-          for (let i = b; i < b + 32; i++) assert.ok(Math.abs(e[i]! - emb[i]!) <= (amax / 127) * 0.6 + 1e-7, `Q8_0 element ${i}`);
+          for (let i = b; i < b + 32; i++)
+            assert.ok(Math.abs(e[i]! - emb[i]!) <= (amax / 127) * 0.6 + 1e-7, `Q8_0 element ${i}`);
         }
       } else {
-        let lo = Infinity, hi = -Infinity;
+        let lo = Infinity,
+          hi = -Infinity;
         for (const v of emb) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
         assert.ok(hi - lo > 0.01 && Number.isFinite(lo) && Number.isFinite(hi), `dequantised range [${lo}, ${hi}]`);
       }
@@ -223,7 +307,12 @@ test("GGUF: an unsupported tensor type or architecture is a clear error", async 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gguf-bad-"));
   try {
     const tok = await tokenizer();
-    const config = ModelConfigSchema.parse({ ...SHAPES, vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId });
+    const config = ModelConfigSchema.parse({
+      ...SHAPES,
+      vocab_size: tok.vocabSize,
+      bos_token_id: tok.bosId,
+      eos_token_id: tok.eosId,
+    });
     const m = randomModel(config, 1);
     const file = path.join(dir, "m.gguf");
     exportModelGguf(file, config, m.weights, tok);
@@ -234,12 +323,18 @@ test("GGUF: an unsupported tensor type or architecture is a clear error", async 
     assert.equal(buf.readUInt32LE(at), 2);
     buf.writeUInt32LE(2, at + 4 + 16);
     fs.writeFileSync(path.join(dir, "q4_0.gguf"), buf);
-    assert.throws(() => loadGgufModel(path.join(dir, "q4_0.gguf")),
-      (e: Error) => e instanceof UserError && /ggml type 2.*supported: F32, F16, Q8_0, Q4_K, Q6_K, BF16/.test(e.message));
+    assert.throws(
+      () => loadGgufModel(path.join(dir, "q4_0.gguf")),
+      (e: Error) =>
+        e instanceof UserError && /ggml type 2.*supported: F32, F16, Q8_0, Q4_K, Q6_K, BF16/.test(e.message),
+    );
     const md = buildGgufMetadata(config, tok, { dtype: "f32", name: "x" });
     md.set("general.architecture", { type: "string", value: "gemma" });
     writeGguf(path.join(dir, "gemma.gguf"), md, []);
-    assert.throws(() => loadGgufModel(path.join(dir, "gemma.gguf")), /unsupported GGUF architecture "gemma"; supported: llama, qwen2, qwen3/);
+    assert.throws(
+      () => loadGgufModel(path.join(dir, "gemma.gguf")),
+      /unsupported GGUF architecture "gemma"; supported: llama, qwen2, qwen3/,
+    );
     assert.throws(() => loadGgufModel(path.join(dir, "none.gguf")), /no such GGUF file/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -17,12 +17,21 @@ test("batcoder export CHECKPOINT --format gguf writes a loadable GGUF; run dirs 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "export-cli-"));
   try {
     const tok = new ByteTokenizer();
-    const config = ModelConfigSchema.parse({ ...MODEL_PRESETS.tiny, vocab_size: tok.vocabSize, bos_token_id: tok.bosId, eos_token_id: tok.eosId });
+    const config = ModelConfigSchema.parse({
+      ...MODEL_PRESETS.tiny,
+      vocab_size: tok.vocabSize,
+      bos_token_id: tok.bosId,
+      eos_token_id: tok.eosId,
+    });
     const weights = new Map<string, Tensor32>();
     for (const [name, shape] of expectedWeightShapes(config)) {
-      weights.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) });
+      weights.set(name, {
+        shape,
+        data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)),
+      });
     }
-    for (const step of [10, 20]) saveCheckpoint(path.join(root, stepDirName(step)), { config, weights, tokenizer: tok, step });
+    for (const step of [10, 20])
+      saveCheckpoint(path.join(root, stepDirName(step)), { config, weights, tokenizer: tok, step });
     const out = path.join(root, "m.gguf");
     const r = cli("export", root, "--format", "gguf", "--dtype", "f16", "--out", out, "--name", "tiny-test");
     assert.equal(r.status, 0, r.stderr);

@@ -11,7 +11,7 @@ import { UserError } from "../../src/core/errors.js";
 import { GgmlType, readGguf, writeGguf, type GgufValue } from "../../src/engine/gguf.js";
 import { ggufPreName, ggufTokenizerMetadata, tokenizerFromGguf } from "../../src/engine/gguf-tokenizer.js";
 import { loadHfTokenizer } from "../../src/engine/hf-tokenizer.js";
-import { BpeTokenizer, ByteTokenizer } from "../../src/engine/tokenizer.js";
+import { type BpeTokenizer, ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { EDGE_CASES, collectDocs, lenmlModels } from "./tokenizer-docs.js";
 
 function tokenizerMetadata(tok: BpeTokenizer, opts: { addBos?: boolean } = {}): Map<string, GgufValue> {
@@ -38,7 +38,9 @@ function roundTripThroughFile(md: Map<string, GgufValue>): BpeTokenizer {
   return back;
 }
 
-const sample = collectDocs(200).map((d) => d.text).concat(EDGE_CASES);
+const sample = collectDocs(200)
+  .map((d) => d.text)
+  .concat(EDGE_CASES);
 
 for (const name of ["qwen3", "llama3", "deepseek_v3"] as const) {
   test(`${name}: the tokenizer read back from a GGUF gives identical ids`, () => {
@@ -70,10 +72,22 @@ test("GGUF tokenizers we cannot build are clear UserErrors", () => {
   const bad = (mut: (m: Map<string, GgufValue>) => void, re: RegExp): void => {
     const m = new Map(md);
     mut(m);
-    assert.throws(() => tokenizerFromGguf(m), (e: unknown) => e instanceof UserError && re.test((e as Error).message));
+    assert.throws(
+      () => tokenizerFromGguf(m),
+      (e: unknown) => e instanceof UserError && re.test((e as Error).message),
+    );
   };
-  bad((m) => m.set("tokenizer.ggml.model", { type: "string", value: "llama" }), /"llama" is not supported \(supported: "gpt2"/);
-  bad((m) => m.set("tokenizer.ggml.pre", { type: "string", value: "falcon" }), /"falcon" is not supported \(supported: gpt-2, qwen2, llama-bpe, deepseek-v3\)/);
+  bad(
+    (m) => m.set("tokenizer.ggml.model", { type: "string", value: "llama" }),
+    /"llama" is not supported \(supported: "gpt2"/,
+  );
+  bad(
+    (m) => m.set("tokenizer.ggml.pre", { type: "string", value: "falcon" }),
+    /"falcon" is not supported \(supported: gpt-2, qwen2, llama-bpe, deepseek-v3\)/,
+  );
   bad((m) => m.delete("tokenizer.ggml.tokens"), /no tokenizer\.ggml\.tokens/);
-  bad((m) => m.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: ["zz qq"] }), /merge 0 "zz qq" refers to unknown tokens/);
+  bad(
+    (m) => m.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: ["zz qq"] }),
+    /merge 0 "zz qq" refers to unknown tokens/,
+  );
 });

@@ -70,7 +70,10 @@ test("GGUF v3 writer/reader round-trip: every metadata type, arrays, F32/F16 ten
       for (const t of g.tensors.values()) assert.equal(t.offset % alignment, 0);
       assert.equal(g.tensors.get("n")!.data[0], 7);
     }
-    assert.throws(() => writeGguf(path.join(dir, "x.gguf"), new Map([["k", { type: "uint8", value: 300 }]]), []), /not a valid uint8/);
+    assert.throws(
+      () => writeGguf(path.join(dir, "x.gguf"), new Map([["k", { type: "uint8", value: 300 }]]), []),
+      /not a valid uint8/,
+    );
     assert.throws(() => writeGguf(path.join(dir, "x.gguf"), new Map(), [tensors[0]!, tensors[0]!]), /duplicate tensor/);
     fs.writeFileSync(path.join(dir, "bad.gguf"), "GGML0000");
     assert.throws(() => readGguf(path.join(dir, "bad.gguf")), /bad magic|truncated/);
@@ -81,7 +84,9 @@ test("GGUF v3 writer/reader round-trip: every metadata type, arrays, F32/F16 ten
 
 /** HF rotary (rotate_half: pairs (i, i + d/2)) applied to one head vector at position p. */
 function ropeHalf(x: Float64Array, p: number, theta: number): Float64Array {
-  const d = x.length, h = d / 2, y = new Float64Array(d);
+  const d = x.length,
+    h = d / 2,
+    y = new Float64Array(d);
   for (let i = 0; i < h; i++) {
     const a = p * theta ** (-(2 * i) / d);
     y[i] = x[i]! * Math.cos(a) - x[i + h]! * Math.sin(a);
@@ -91,7 +96,8 @@ function ropeHalf(x: Float64Array, p: number, theta: number): Float64Array {
 }
 /** llama.cpp LLaMA rotary (adjacent pairs (2i, 2i+1)). */
 function ropeInterleaved(x: Float64Array, p: number, theta: number): Float64Array {
-  const d = x.length, y = new Float64Array(d);
+  const d = x.length,
+    y = new Float64Array(d);
   for (let i = 0; i < d / 2; i++) {
     const a = p * theta ** (-(2 * i) / d);
     y[2 * i] = x[2 * i]! * Math.cos(a) - x[2 * i + 1]! * Math.sin(a);
@@ -101,14 +107,18 @@ function ropeInterleaved(x: Float64Array, p: number, theta: number): Float64Arra
 }
 
 test("Q/K row permutation turns rotate_half rotary into llama.cpp's interleaved rotary (same attention scores)", () => {
-  const nHeads = 3, hd = 8, cols = 5, rows = nHeads * hd;
+  const nHeads = 3,
+    hd = 8,
+    cols = 5,
+    rows = nHeads * hd;
   let s = 9;
-  const rnd = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5);
+  const rnd = (): number => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
   const Wq = Float32Array.from({ length: rows * cols }, rnd);
   const Wk = Float32Array.from({ length: rows * cols }, rnd);
   const Pq = permuteRotaryRows(Wq, nHeads, rows, cols);
   const Pk = permuteRotaryRows(Wk, nHeads, rows, cols);
-  const x1 = Array.from({ length: cols }, rnd), x2 = Array.from({ length: cols }, rnd);
+  const x1 = Array.from({ length: cols }, rnd),
+    x2 = Array.from({ length: cols }, rnd);
   const head = (W: Float32Array, x: number[], h: number): Float64Array => {
     const out = new Float64Array(hd);
     for (let r = 0; r < hd; r++) for (let c = 0; c < cols; c++) out[r] += W[(h * hd + r) * cols + c]! * x[c]!;
@@ -116,7 +126,11 @@ test("Q/K row permutation turns rotate_half rotary into llama.cpp's interleaved 
   };
   const dot = (a: Float64Array, b: Float64Array): number => a.reduce((acc, v, i) => acc + v * b[i]!, 0);
   for (let h = 0; h < nHeads; h++) {
-    for (const [p1, p2] of [[0, 0], [3, 1], [17, 5]] as const) {
+    for (const [p1, p2] of [
+      [0, 0],
+      [3, 1],
+      [17, 5],
+    ] as const) {
       const hf = dot(ropeHalf(head(Wq, x1, h), p1, 10000), ropeHalf(head(Wk, x2, h), p2, 10000));
       const ll = dot(ropeInterleaved(head(Pq, x1, h), p1, 10000), ropeInterleaved(head(Pk, x2, h), p2, 10000));
       assert.ok(Math.abs(hf - ll) < 1e-5, `head ${h} positions ${p1},${p2}: ${hf} vs ${ll}`);
@@ -137,7 +151,9 @@ const TRAIN_TEXT = [
   "for i in range(10):\n    print(i * i)\n",
 ];
 
-async function buildModel(cfg: Partial<ModelConfig>): Promise<{ model: LlamaModel; tok: BpeTokenizer; config: ModelConfig }> {
+async function buildModel(
+  cfg: Partial<ModelConfig>,
+): Promise<{ model: LlamaModel; tok: BpeTokenizer; config: ModelConfig }> {
   const corpus = [fs.readFileSync("src/engine/gguf.ts", "utf8"), ...TRAIN_TEXT, ...TRAIN_TEXT];
   const tok = await BpeTokenizer.train(corpus, { vocabSize: 400 });
   const config = ModelConfigSchema.parse({
@@ -163,7 +179,14 @@ async function buildModel(cfg: Partial<ModelConfig>): Promise<{ model: LlamaMode
   for (let step = 0; step < 40; step++) {
     const grads = model.zeroGrads();
     lossForwardBackward(model, datums, { kind: "cross_entropy" }, grads);
-    opt.update(model.weights, grads, { learningRate: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 });
+    opt.update(model.weights, grads, {
+      learningRate: 1e-2,
+      beta1: 0.9,
+      beta2: 0.99,
+      eps: 1e-8,
+      weightDecay: 0,
+      maxGradNorm: 1,
+    });
   }
   return { model, tok, config };
 }
@@ -212,7 +235,13 @@ test("exported GGUF has llama.cpp names, hyper-parameters and tokenizer metadata
       assert.equal(types[config.vocab_size - 1], GgufTokenType.UNUSED);
       assert.deepEqual(md("tokenizer.ggml.merges"), tok.mergeStrings());
       assert.equal(g.tensors.has("output.weight"), !tied);
-      for (const n of ["token_embd.weight", "output_norm.weight", "blk.1.attn_q.weight", "blk.1.attn_k.weight", "blk.0.ffn_down.weight"]) {
+      for (const n of [
+        "token_embd.weight",
+        "output_norm.weight",
+        "blk.1.attn_q.weight",
+        "blk.1.attn_k.weight",
+        "blk.0.ffn_down.weight",
+      ]) {
         assert.ok(g.tensors.has(n), n);
       }
       assert.equal(g.tensors.get("blk.0.attn_norm.weight")!.type, GgmlType.F32, "norms stay F32");
@@ -242,8 +271,16 @@ test("llama.cpp (node-llama-cpp 3.21.1) runs the export: same tokens, same greed
       const lm = await llama.loadModel({ modelPath: file });
       try {
         // tokenizer parity on code, prose, Unicode, specials and whitespace runs
-        for (const s of [...prompts, "naïve 中文 🎉 <|eos|>  x\t\ty\n\n  z", fs.readFileSync("src/engine/checkpoint.ts", "utf8")]) {
-          assert.deepEqual(Array.from(lm.tokenize(s, true)), tok.encode(s), `tokenize ${JSON.stringify(s.slice(0, 40))}`);
+        for (const s of [
+          ...prompts,
+          "naïve 中文 🎉 <|eos|>  x\t\ty\n\n  z",
+          fs.readFileSync("src/engine/checkpoint.ts", "utf8"),
+        ]) {
+          assert.deepEqual(
+            Array.from(lm.tokenize(s, true)),
+            tok.encode(s),
+            `tokenize ${JSON.stringify(s.slice(0, 40))}`,
+          );
         }
         // F32 KV cache so the f32 export is compared without llama.cpp's default F16 cache rounding
         if (dtype === "f32") {
@@ -260,25 +297,74 @@ test("llama.cpp (node-llama-cpp 3.21.1) runs the export: same tokens, same greed
           for (let i = 0; i < cps.length; i += 512) {
             const chunk = cps.slice(i, i + 512);
             const text = chunk.map(probe).join("");
-            if (JSON.stringify(Array.from(lm.tokenize(text, false))) === JSON.stringify(tok.encode(text, { allowSpecial: false }))) continue;
+            if (
+              JSON.stringify(Array.from(lm.tokenize(text, false))) ===
+              JSON.stringify(tok.encode(text, { allowSpecial: false }))
+            )
+              continue;
             for (const cp of chunk) {
               const one = probe(cp);
-              if (JSON.stringify(Array.from(lm.tokenize(one, false))) !== JSON.stringify(tok.encode(one, { allowSpecial: false }))) bad.push(cp.toString(16));
+              if (
+                JSON.stringify(Array.from(lm.tokenize(one, false))) !==
+                JSON.stringify(tok.encode(one, { allowSpecial: false }))
+              )
+                bad.push(cp.toString(16));
             }
           }
           assert.deepEqual(bad, [], "code points whose pre-tokenization differs from llama.cpp");
           // random mixtures of whitespace kinds, scripts, marks, digits, emoji, contractions and specials
-          const pool = [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u0085", "\u2028", "\u3000", "\ufeff", "\u200b", "a", "Z", "é", "中", "ж",
-            "\u0301", "ी", "0", "7", "١", "½", "'s", "'ll", "'D", ".", "(", "=>", "_", "🎉", "👍🏽", "\u0000", "<|eos|>", "<|", "|>"];
+          const pool = [
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\u00a0",
+            "\u0085",
+            "\u2028",
+            "\u3000",
+            "\ufeff",
+            "\u200b",
+            "a",
+            "Z",
+            "é",
+            "中",
+            "ж",
+            "\u0301",
+            "ी",
+            "0",
+            "7",
+            "١",
+            "½",
+            "'s",
+            "'ll",
+            "'D",
+            ".",
+            "(",
+            "=>",
+            "_",
+            "🎉",
+            "👍🏽",
+            "\u0000",
+            "<|eos|>",
+            "<|",
+            "|>",
+          ];
           let seed = 7;
-          const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+          const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
           for (let k = 0; k < 1500; k++) {
             let x = "";
             for (let j = 1 + Math.floor(rnd() * 20); j > 0; j--) x += pool[Math.floor(rnd() * pool.length)];
             assert.deepEqual(Array.from(lm.tokenize(x, true)), tok.encode(x), `random text ${JSON.stringify(x)}`);
           }
         }
-        const ctx = await lm.createContext({ contextSize: 256, threads: 1, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false });
+        const ctx = await lm.createContext({
+          contextSize: 256,
+          threads: 1,
+          experimentalKvCacheKeyType: "F32",
+          experimentalKvCacheValueType: "F32",
+          flashAttention: false,
+        });
         try {
           const seq = ctx.getSequence();
           for (const p of prompts) {
@@ -286,7 +372,10 @@ test("llama.cpp (node-llama-cpp 3.21.1) runs the export: same tokens, same greed
             // next-token distribution after the prompt
             await seq.clearHistory();
             const res = await seq.controlledEvaluate(
-              prompt.map((t, i): ControlledEvaluateInputItem => (i === prompt.length - 1 ? [t as Token, { generateNext: { probabilities: true } }] : (t as Token))),
+              prompt.map(
+                (t, i): ControlledEvaluateInputItem =>
+                  i === prompt.length - 1 ? [t as Token, { generateNext: { probabilities: true } }] : (t as Token),
+              ),
             );
             const probs = res[prompt.length - 1]!.next!.probabilities!;
             const logits = model.forwardLogits(prompt);
@@ -297,7 +386,10 @@ test("llama.cpp (node-llama-cpp 3.21.1) runs the export: same tokens, same greed
             let checked = 0;
             for (const [id, pr] of probs) {
               if (pr < 1e-6) continue;
-              assert.ok(Math.abs(Math.log(pr) - ours[id]!) < tol, `${dtype} ${JSON.stringify(p)} token ${id}: llama.cpp ${Math.log(pr)} vs engine ${ours[id]}`);
+              assert.ok(
+                Math.abs(Math.log(pr) - ours[id]!) < tol,
+                `${dtype} ${JSON.stringify(p)} token ${id}: llama.cpp ${Math.log(pr)} vs engine ${ours[id]}`,
+              );
               checked++;
             }
             assert.ok(checked >= 3, "compared several tokens");

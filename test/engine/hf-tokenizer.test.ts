@@ -20,7 +20,11 @@ const NAMES = ["qwen3", "llama3", "deepseek_v3"] as const;
 let docsCache: Doc[] | null = null;
 const docs = (): Doc[] => (docsCache ??= collectDocs(SWEEP ? 1 : 40));
 
-function load(name: (typeof NAMES)[number]): { json: Record<string, unknown>; config: Record<string, unknown>; file: string } {
+function load(name: (typeof NAMES)[number]): {
+  json: Record<string, unknown>;
+  config: Record<string, unknown>;
+  file: string;
+} {
   const dir = lenmlModels(name);
   const file = path.join(dir, "tokenizer.json");
   return {
@@ -30,7 +34,8 @@ function load(name: (typeof NAMES)[number]): { json: Record<string, unknown>; co
   };
 }
 
-const sameIds = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+const sameIds = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
 
 for (const name of NAMES) {
   test(`${name}: ids identical to @huggingface/tokenizers and exact round trip (${SWEEP ? "full sweep" : "every 40th document"})`, () => {
@@ -93,21 +98,40 @@ test("real tokenizers: specials split out, untrusted mode, decode skips specials
   // llama3: ignore_merges emits a whole-vocabulary pre-token even where merges would not reach it
   const l = BpeTokenizer.fromJSON(load("llama3").json);
   const hf = new HfTokenizer(load("llama3").json, {});
-  for (const w of [" supercalifragilistic", " tokenization", "ΑΒΓΔ", " 1234567"]) assert.deepEqual(l.encode(w), hf.encode(w).ids);
+  for (const w of [" supercalifragilistic", " tokenization", "ΑΒΓΔ", " 1234567"])
+    assert.deepEqual(l.encode(w), hf.encode(w).ids);
 });
 
 test("unsupported tokenizer.json components are clear UserErrors", () => {
   const { json } = load("llama3");
   const bad = (mut: (j: Record<string, any>) => void, re: RegExp): void => {
-    const j = JSON.parse(JSON.stringify({ ...json, added_tokens: [], model: { ...(json.model as object), vocab: { a: 0 }, merges: [] } })) as Record<string, any>;
+    const j = JSON.parse(
+      JSON.stringify({ ...json, added_tokens: [], model: { ...(json.model as object), vocab: { a: 0 }, merges: [] } }),
+    ) as Record<string, any>;
     mut(j);
-    assert.throws(() => BpeTokenizer.fromJSON(j), (e: unknown) => e instanceof UserError && re.test((e as Error).message));
+    assert.throws(
+      () => BpeTokenizer.fromJSON(j),
+      (e: unknown) => e instanceof UserError && re.test((e as Error).message),
+    );
   };
   bad((j) => (j.model.type = "Unigram"), /model\.type "Unigram" is not supported/);
   bad((j) => (j.model.byte_fallback = true), /byte_fallback/);
-  bad((j) => (j.normalizer = { type: "BertNormalizer" }), /normalizer "BertNormalizer" is not supported \(supported: NFC/);
+  bad(
+    (j) => (j.normalizer = { type: "BertNormalizer" }),
+    /normalizer "BertNormalizer" is not supported \(supported: NFC/,
+  );
   bad((j) => (j.pre_tokenizer = { type: "Metaspace" }), /pre_tokenizer "Metaspace" is not supported/);
-  bad((j) => (j.pre_tokenizer = { type: "Sequence", pretokenizers: [{ type: "Split", pattern: { Regex: "(?>a)" }, behavior: "Isolated" }, { type: "ByteLevel", use_regex: false }] }), /atomic group/);
+  bad(
+    (j) =>
+      (j.pre_tokenizer = {
+        type: "Sequence",
+        pretokenizers: [
+          { type: "Split", pattern: { Regex: "(?>a)" }, behavior: "Isolated" },
+          { type: "ByteLevel", use_regex: false },
+        ],
+      }),
+    /atomic group/,
+  );
   bad((j) => (j.decoder = { type: "WordPiece" }), /decoder "WordPiece" is not supported/);
   bad((j) => (j.post_processor = { type: "BertProcessing" }), /post_processor "BertProcessing" is not supported/);
   // a vocabulary lacking byte tokens cannot encode every text
@@ -123,8 +147,20 @@ function craftedTokenizerJSON(): Record<string, unknown> {
   }
   assert.equal(Object.keys(vocab).length, 256);
   const n = 256;
-  const tok = (id: number, content: string, special: boolean, flags: Partial<Record<"normalized" | "lstrip" | "rstrip" | "single_word", boolean>>) => ({
-    id, content, special, normalized: false, lstrip: false, rstrip: false, single_word: false, ...flags,
+  const tok = (
+    id: number,
+    content: string,
+    special: boolean,
+    flags: Partial<Record<"normalized" | "lstrip" | "rstrip" | "single_word", boolean>>,
+  ) => ({
+    id,
+    content,
+    special,
+    normalized: false,
+    lstrip: false,
+    rstrip: false,
+    single_word: false,
+    ...flags,
   });
   return {
     version: "1.0",
@@ -154,7 +190,14 @@ function craftedTokenizerJSON(): Record<string, unknown> {
     model: { type: "BPE", vocab, merges: [] },
   };
 }
-const CRAFTED_TEXTS = ["Hello  <L>x <R>  y", "a word, swordfish WORD-abc-ABC x", "  <L><R>\t\tword", "Abc-def-ghi", "x <s> y", "words word_ word2 (word)"];
+const CRAFTED_TEXTS = [
+  "Hello  <L>x <R>  y",
+  "a word, swordfish WORD-abc-ABC x",
+  "  <L><R>\t\tword",
+  "Abc-def-ghi",
+  "x <s> y",
+  "words word_ word2 (word)",
+];
 
 test("added-token flags, normalized added tokens, split behaviours and templates behave as the Rust crate", () => {
   const crafted = craftedTokenizerJSON();
@@ -185,7 +228,9 @@ test("the crafted tokenizer gives the Rust crate's ids (Python reference)", { sk
     "print(json.dumps([tok.encode(t).ids for t in json.load(sys.stdin)]))",
   ].join("\n");
   const ref = JSON.parse(runPython({ code }, [file], { input: JSON.stringify(CRAFTED_TEXTS) }).stdout) as number[][];
-  CRAFTED_TEXTS.forEach((t, i) => assert.deepEqual(ours.encode(t, { addSpecialTokens: true }), ref[i], JSON.stringify(t)));
+  CRAFTED_TEXTS.forEach((t, i) =>
+    assert.deepEqual(ours.encode(t, { addSpecialTokens: true }), ref[i], JSON.stringify(t)),
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -205,6 +250,9 @@ test("the Python reference (Rust tokenizers) gives the same ids on a sample", { 
     const ref = JSON.parse(out.stdout) as number[][];
     const differing = sample.filter((t, i) => !sameIds(ours.encode(t), ref[i]!));
     console.log(`${name}: ${sample.length} documents vs Rust tokenizers: ${differing.length} differing`);
-    assert.deepEqual(differing.map((t) => JSON.stringify(t.slice(0, 80))), []);
+    assert.deepEqual(
+      differing.map((t) => JSON.stringify(t.slice(0, 80))),
+      [],
+    );
   }
 });

@@ -28,18 +28,54 @@ for d in sys.argv[2:]:
 print(json.dumps(result))
 `;
 
-const SHAPES = { vocab_size: 64, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
-  max_position_embeddings: 128, bos_token_id: 1, eos_token_id: 2 };
+const SHAPES = {
+  vocab_size: 64,
+  hidden_size: 64,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 128,
+  bos_token_id: 1,
+  eos_token_id: 2,
+};
 const ARCHS: Record<string, Record<string, unknown>> = {
-  llama: { ...SHAPES, attention_bias: true, rope_theta: 500000, tie_word_embeddings: false,
-    rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 } },
+  llama: {
+    ...SHAPES,
+    attention_bias: true,
+    rope_theta: 500000,
+    tie_word_embeddings: false,
+    rope_scaling: {
+      rope_type: "llama3",
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 32,
+    },
+  },
   mistral: { ...SHAPES, architectures: ["MistralForCausalLM"], model_type: "mistral", sliding_window: 128 },
-  qwen2: { ...SHAPES, architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", rope_theta: 1e6, rms_norm_eps: 1e-6, tie_word_embeddings: true },
-  qwen3: { ...SHAPES, architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", head_dim: 24, rms_norm_eps: 1e-6, tie_word_embeddings: false },
+  qwen2: {
+    ...SHAPES,
+    architectures: ["Qwen2ForCausalLM"],
+    model_type: "qwen2",
+    rope_theta: 1e6,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+  },
+  qwen3: {
+    ...SHAPES,
+    architectures: ["Qwen3ForCausalLM"],
+    model_type: "qwen3",
+    head_dim: 24,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: false,
+  },
 };
 
 // one Python process for all four folders (importing torch dominates the time)
-test("llama / mistral / qwen2 / qwen3: engine logits equal transformers' (float32) within 1e-3", { skip: pythonSkip() }, (t) => {
+test("llama / mistral / qwen2 / qwen3: engine logits equal transformers' (float32) within 1e-3", {
+  skip: pythonSkip(),
+}, (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tf-"));
   try {
     const tokens = Array.from({ length: 48 }, (_, i) => (i * 37 + 5) % 64);
@@ -57,7 +93,8 @@ test("llama / mistral / qwen2 / qwen3: engine logits equal transformers' (float3
       const arch = path.basename(dir);
       const theirs = all[dir]!;
       assert.equal(theirs.length, mine.length, arch);
-      let maxDiff = 0, maxAbs = 0;
+      let maxDiff = 0,
+        maxAbs = 0;
       for (let i = 0; i < mine.length; i++) {
         maxDiff = Math.max(maxDiff, Math.abs(mine[i]! - theirs[i]!));
         maxAbs = Math.max(maxAbs, Math.abs(theirs[i]!));

@@ -7,7 +7,10 @@ import { tsKernels, nativeKernels } from "../../src/engine/kernels.js";
 import { Rng } from "../../src/core/rng.js";
 
 const nk = nativeKernels();
-if (!nk) throw new Error("native kernels addon not built (build/Release/batcoder_kernels.node): scripts/setup.sh builds it and fails without it; the native-vs-TypeScript comparisons never skip");
+if (!nk)
+  throw new Error(
+    "native kernels addon not built (build/Release/batcoder_kernels.node): scripts/setup.sh builds it and fails without it; the native-vs-TypeScript comparisons never skip",
+  );
 for (const K of [tsKernels, nk]) {
   test(`[${K.name}] AdamW matches a float64 reference for two steps; norms are not decayed; clipping scales`, () => {
     const w = new Map([
@@ -20,7 +23,12 @@ for (const K of [tsKernels, nk]) {
     ]);
     const p = { learningRate: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.5, maxGradNorm: 1 };
     // reference
-    const ref = new Map([...w].map(([k, t]) => [k, { x: Array.from(t.data), m: t.data.map(() => 0), v: t.data.map(() => 0), decay: t.shape.length > 1 }]));
+    const ref = new Map(
+      [...w].map(([k, t]) => [
+        k,
+        { x: Array.from(t.data), m: t.data.map(() => 0), v: t.data.map(() => 0), decay: t.shape.length > 1 },
+      ]),
+    );
     const opt = new AdamW(K);
     for (let step = 1; step <= 2; step++) {
       const grads = new Map([...g1].map(([k, g]) => [k, g.map((x) => x * step)]));
@@ -34,18 +42,26 @@ for (const K of [tsKernels, nk]) {
           const gi = g[i]! * clip;
           r.m[i] = p.beta1 * r.m[i]! + (1 - p.beta1) * gi;
           r.v[i] = p.beta2 * r.v[i]! + (1 - p.beta2) * gi * gi;
-          const mh = r.m[i]! / (1 - p.beta1 ** step), vh = r.v[i]! / (1 - p.beta2 ** step);
-          r.x[i] = r.x[i]! * (1 - p.learningRate * (r.decay ? p.weightDecay : 0)) - (p.learningRate * mh) / (Math.sqrt(vh) + p.eps);
+          const mh = r.m[i]! / (1 - p.beta1 ** step),
+            vh = r.v[i]! / (1 - p.beta2 ** step);
+          r.x[i] =
+            r.x[i]! * (1 - p.learningRate * (r.decay ? p.weightDecay : 0)) -
+            (p.learningRate * mh) / (Math.sqrt(vh) + p.eps);
         }
       }
       const reported = opt.update(w, grads, p);
       assert.ok(Math.abs(reported - norm) < 1e-5, "pre-clip norm is reported");
-      for (const [k, r] of ref) for (let i = 0; i < r.x.length; i++) assert.ok(Math.abs(w.get(k)!.data[i]! - r.x[i]!) < 1e-5, `${k}[${i}] step ${step}`);
+      for (const [k, r] of ref)
+        for (let i = 0; i < r.x.length; i++)
+          assert.ok(Math.abs(w.get(k)!.data[i]! - r.x[i]!) < 1e-5, `${k}[${i}] step ${step}`);
     }
     assert.equal(opt.step, 2);
     // non-finite gradients abort the step without touching the weights
     const before = w.get("model.norm.weight")!.data.slice();
-    assert.throws(() => opt.update(w, new Map([["model.norm.weight", Float32Array.from([NaN, 0])]]), p), /gradient norm is NaN/);
+    assert.throws(
+      () => opt.update(w, new Map([["model.norm.weight", Float32Array.from([NaN, 0])]]), p),
+      /gradient norm is NaN/,
+    );
     assert.deepEqual(w.get("model.norm.weight")!.data, before);
   });
 }
@@ -61,16 +77,30 @@ test("warmup + cosine schedule", () => {
 });
 
 test("Rng: seeded, state save/restore continues the same stream, uniform and normal look right", () => {
-  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+  const a = new Rng(42),
+    b = new Rng(42),
+    c = new Rng(43);
   const xs = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(Array.from({ length: 5 }, () => b.next()), xs);
-  assert.notDeepEqual(Array.from({ length: 5 }, () => c.next()), xs);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => b.next()),
+    xs,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 5 }, () => c.next()),
+    xs,
+  );
   const st = a.getState();
   const cont = Array.from({ length: 5 }, () => a.next());
   const d = new Rng(st);
-  assert.deepEqual(Array.from({ length: 5 }, () => d.next()), cont);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => d.next()),
+    cont,
+  );
   const r = new Rng(7);
-  let s = 0, s2 = 0, min = 1, max = 0;
+  let s = 0,
+    s2 = 0,
+    min = 1,
+    max = 0;
   const n = 20000;
   for (let i = 0; i < n; i++) {
     const u = r.next();

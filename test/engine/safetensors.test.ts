@@ -108,20 +108,38 @@ test("validation: clear errors for damaged or inconsistent files", () => {
     b.write(s, 8);
     return b;
   };
-  assert.throws(() => parseSafetensors(mk({ a: { dtype: "F99", shape: [1], data_offsets: [0, 4] } }, 4)), /unsupported dtype/);
+  assert.throws(
+    () => parseSafetensors(mk({ a: { dtype: "F99", shape: [1], data_offsets: [0, 4] } }, 4)),
+    /unsupported dtype/,
+  );
   assert.throws(() => parseSafetensors(mk({ a: { dtype: "F32", shape: [2], data_offsets: [0, 4] } }, 4)), /needs 8/);
-  assert.throws(() => parseSafetensors(mk({ a: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, 4)), /invalid shape/);
+  assert.throws(
+    () => parseSafetensors(mk({ a: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, 4)),
+    /invalid shape/,
+  );
   assert.throws(
     () =>
       parseSafetensors(
-        mk({ a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } }, 12),
+        mk(
+          {
+            a: { dtype: "F32", shape: [1], data_offsets: [0, 4] },
+            b: { dtype: "F32", shape: [1], data_offsets: [8, 12] },
+          },
+          12,
+        ),
       ),
     /hole/,
   );
   assert.throws(
     () =>
       parseSafetensors(
-        mk({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8),
+        mk(
+          {
+            a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+            b: { dtype: "F32", shape: [1], data_offsets: [4, 8] },
+          },
+          8,
+        ),
       ),
     /overlaps/,
   );
@@ -147,7 +165,7 @@ test("half-precision conversions: exact cases, rounding, specials", () => {
   assert.equal(f16BitsToF32(f32ToF16Bits(1 + 3 * 2 ** -11)), 1 + 2 * 2 ** -10);
   // relative error of random values stays within half an ulp (2^-11)
   let seed = 1;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let i = 0; i < 1000; i++) {
     const x = (rnd() - 0.5) * 100;
     const y = f16BitsToF32(f32ToF16Bits(x));

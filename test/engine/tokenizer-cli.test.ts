@@ -15,7 +15,9 @@ test("batcoder tokenizer train / encode / decode / info", () => {
     const corpus = path.join(root, "corpus.jsonl");
     const recs = [];
     for (let i = 0; i < 40; i++) {
-      recs.push(JSON.stringify({ code: `def add_${i}(a, b):\n    return a + b * ${i}\n`, doc: `Adds a to b times ${i}.` }));
+      recs.push(
+        JSON.stringify({ code: `def add_${i}(a, b):\n    return a + b * ${i}\n`, doc: `Adds a to b times ${i}.` }),
+      );
     }
     fs.writeFileSync(corpus, recs.join("\n") + "\n");
     const out = path.join(root, "tok", "tokenizer.json");

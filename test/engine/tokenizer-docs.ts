@@ -49,7 +49,12 @@ export function collectDocs(sample = 1): Doc[] {
       if (r.doc) docs.push({ source: `corpus/${split}/${r.id}/doc`, text: r.doc });
     }
   }
-  const names = ["humaneval", "mbpp:all", "mbpp-sanitized", ...MULTIPLE_LANGS.flatMap((l) => [`multipl-e:${l}`, `multipl-e-mbpp:${l}`])];
+  const names = [
+    "humaneval",
+    "mbpp:all",
+    "mbpp-sanitized",
+    ...MULTIPLE_LANGS.flatMap((l) => [`multipl-e:${l}`, `multipl-e-mbpp:${l}`]),
+  ];
   for (const name of names) {
     for (const p of keep(loadBenchmark(name))) {
       docs.push({ source: `${name}/${p.taskId}/prompt`, text: p.prompt });

@@ -36,7 +36,7 @@ async function tok(): Promise<BpeTokenizer> {
 }
 
 const SAMPLES = [
-  "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a + b\n",
+  'def add(a, b):\n    """Return the sum of a and b."""\n    return a + b\n',
   "function f(x) {\n\tif (x >= 10) { return x * 2; }\n\treturn -x; // negate\n}\n",
   "The quick brown fox jumps over the lazy dog. It's 3.14159, isn't it? They'll see; we'd've known.",
   "Ünïcödé: naïve café, Straße, Ελληνικά, русский, 中文字符, 日本語のテキスト, 한국어, عربى, हिन्दी",
@@ -91,7 +91,7 @@ test("round-trips arbitrary UTF-8 exactly (fixed samples and random code points)
     assert.equal(t.decode(t.encode(s, { allowSpecial: false })), s);
   }
   let seed = 12345;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let k = 0; k < 200; k++) {
     let s = "";
     const len = Math.floor(rnd() * 40);
@@ -130,7 +130,7 @@ test("decoding arbitrary ids never throws; partial UTF-8 gives U+FFFD; decodeByt
   assert.equal(bt.decode(cut), "\ufffd");
   assert.deepEqual([...bt.decodeBytes(cut)], [0xf0, 0x9f]);
   let seed = 7;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (let k = 0; k < 100; k++) {
     const seq = Array.from({ length: 20 }, () => Math.floor(rnd() * t.vocabSize));
     assert.equal(typeof t.decode(seq), "string");
@@ -143,7 +143,9 @@ test("saved tokenizer.json loads in @huggingface/tokenizers and encodes to the s
   const hf = new HfTokenizer(t.toHuggingFaceJSON(), {});
   // tokenizers.js runs the pattern with JavaScript's \s, which differs from Unicode White_Space (our and llama.cpp's
   // definition) on U+0085 and U+FEFF only; texts with those two are compared in the next test instead
-  const texts = [...SAMPLES, corpus(60_000).join("\n"), "lone surrogates \ud800 x \udfff y \ud83d"].map((x) => x.replace(/[\u0085\ufeff]/g, "?"));
+  const texts = [...SAMPLES, corpus(60_000).join("\n"), "lone surrogates \ud800 x \udfff y \ud83d"].map((x) =>
+    x.replace(/[\u0085\ufeff]/g, "?"),
+  );
   for (const s of texts) {
     const ours = t.encode(s);
     const theirs = hf.encode(s).ids;
@@ -219,7 +221,17 @@ test("whitespace is Unicode White_Space (as llama.cpp and Rust tokenizers), not 
   assert.deepEqual(t.pretokenize("a  \u0085b"), ["a", "  ", "\u0085", "b"]);
   // JS \s would give ["x", "  ", "\ufeff", "y"]: it counts U+FEFF (BOM) as whitespace
   assert.deepEqual(t.pretokenize("x  \ufeffy"), ["x", " ", " \ufeff", "y"]);
-  assert.deepEqual(t.pretokenize("def f(x):\n    return x  "), ["def", " f", "(", "x", "):", "\n   ", " return", " x", "  "]);
+  assert.deepEqual(t.pretokenize("def f(x):\n    return x  "), [
+    "def",
+    " f",
+    "(",
+    "x",
+    "):",
+    "\n   ",
+    " return",
+    " x",
+    "  ",
+  ]);
   assert.deepEqual(t.pretokenize("a<|eos|>b"), ["a", "<|eos|>", "b"]);
   assert.deepEqual(t.pretokenize("a<|eos|>b", { allowSpecial: false }), ["a", "<|", "eos", "|>", "b"]);
   assert.equal(t.decode(t.encode("a \u0085 \ufeff b")), "a \u0085 \ufeff b");
@@ -233,7 +245,10 @@ test("streamDecoder holds back unfinished UTF-8 and matches decode()", async () 
   const pieces = ids.map((id) => sd.push([id]));
   pieces.push(sd.end());
   assert.equal(pieces.join(""), text);
-  assert.ok(pieces.every((p) => !p.includes("\ufffd")), "no replacement characters mid-stream");
+  assert.ok(
+    pieces.every((p) => !p.includes("\ufffd")),
+    "no replacement characters mid-stream",
+  );
   const cut = t.streamDecoder();
   assert.equal(cut.push(t.encode("a🎉").slice(0, 3)), "a");
   assert.equal(cut.end(), "\ufffd");

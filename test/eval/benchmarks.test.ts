@@ -37,10 +37,17 @@ test("MBPP canonical solutions (every 10th task of the full set and of sanitized
     const problems = pick(name);
     const samples = problems.map((p) => ({ task_id: p.taskId, completion: p.canonical! }));
     const { results } = await scoreSamples({ benchmark: problems, samples });
-    assert.deepEqual(results.filter((r) => !r.passed).map((r) => `${r.task_id}: ${r.result}`), [], name);
+    assert.deepEqual(
+      results.filter((r) => !r.passed).map((r) => `${r.task_id}: ${r.result}`),
+      [],
+      name,
+    );
   }
   const p = loadBenchmark("mbpp").find((q) => q.taskId === "Mbpp/11")!;
-  const { results } = await scoreSamples({ benchmark: [p], samples: [{ task_id: p.taskId, completion: "def remove_Occ(s, ch):\n    return s\n" }] });
+  const { results } = await scoreSamples({
+    benchmark: [p],
+    samples: [{ task_id: p.taskId, completion: "def remove_Occ(s, ch):\n    return s\n" }],
+  });
   assert.equal(results[0]!.passed, false);
 });
 
@@ -48,20 +55,33 @@ test("samples files: human-eval format in, results with passed/result out; bad l
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-samples-"));
   try {
     const f = path.join(dir, "s.jsonl");
-    fs.writeFileSync(f, '{"task_id": "HumanEval/53", "completion": "    return x + y\\n"}\n{"task_id": "HumanEval/53", "completion": "    return 0\\n"}\n');
+    fs.writeFileSync(
+      f,
+      '{"task_id": "HumanEval/53", "completion": "    return x + y\\n"}\n{"task_id": "HumanEval/53", "completion": "    return 0\\n"}\n',
+    );
     const samples = readSamplesFile(f);
     const { summary, results } = await scoreSamples({ benchmark: "humaneval", samples, k: [1, 2], outDir: dir });
-    assert.deepEqual(results.map((r) => r.passed), [true, false]);
+    assert.deepEqual(
+      results.map((r) => r.passed),
+      [true, false],
+    );
     assert.equal(summary.passAtK["pass@1"], 0.5);
     assert.equal(summary.passAtK["pass@2"], 1);
-    const lines = fs.readFileSync(path.join(dir, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(dir, "results.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     assert.deepEqual(Object.keys(lines[0]).slice(0, 2), ["task_id", "completion"]);
     assert.equal(lines[1].result.startsWith("failed"), true);
     fs.writeFileSync(f, '{"task_id": 3}\n');
     assert.throws(() => readSamplesFile(f), /needs string fields/);
     fs.writeFileSync(f, "not json\n");
     assert.throws(() => readSamplesFile(f), /not valid JSON/);
-    await assert.rejects(scoreSamples({ benchmark: "humaneval", samples: [{ task_id: "Nope/1", completion: "" }] }), /unknown task_id/);
+    await assert.rejects(
+      scoreSamples({ benchmark: "humaneval", samples: [{ task_id: "Nope/1", completion: "" }] }),
+      /unknown task_id/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -71,9 +91,15 @@ test("evaluateBenchmark validates its selection before generating anything", asy
   const { evaluateBenchmark } = await import("../../src/eval/evaluate.js");
   let called = false;
   const generator = { name: "never", supportsChat: false, generate: async () => ((called = true), []) };
-  await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, taskIds: ["HumanEval/999"] }), /unknown task id/);
+  await assert.rejects(
+    evaluateBenchmark({ benchmark: "humaneval", generator, taskIds: ["HumanEval/999"] }),
+    /unknown task id/,
+  );
   await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, limit: 0 }), /--limit/);
   await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, n: 1, k: [5] }), /exceeds --n/);
-  await assert.rejects(evaluateBenchmark({ benchmark: "humaneval", generator, format: "instruct" }), /no chat endpoint/);
+  await assert.rejects(
+    evaluateBenchmark({ benchmark: "humaneval", generator, format: "instruct" }),
+    /no chat endpoint/,
+  );
   assert.equal(called, false);
 });

@@ -19,7 +19,8 @@ export function projectVenv(): string {
 /** Why the reference cannot run here (undefined when it can). */
 export function referenceMissing(venv = projectVenv()): string | undefined {
   const py = path.join(venv, "bin", "python");
-  if (venv === projectVenv() && !process.env.BATCODER_REFERENCE_VENV && !pythonReady()) return `the Python reference venv is not set up at ${venv} (bash scripts/setup-python.sh)`;
+  if (venv === projectVenv() && !process.env.BATCODER_REFERENCE_VENV && !pythonReady())
+    return `the Python reference venv is not set up at ${venv} (bash scripts/setup-python.sh)`;
   if (!fs.existsSync(py)) return `no Python venv at ${venv}`;
   const r = spawnSync(py, ["-c", "import evalplus.evaluate"], { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) return `the venv at ${venv} cannot import evalplus: ${(r.stderr || "").trim().split("\n").pop()}`;
@@ -87,6 +88,10 @@ export async function runReference(
     },
   });
   const c = classify("py", r, sentinel);
-  if (!c.passed) throw new Error(`reference evalplus failed: ${c.result}\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);
-  return JSON.parse(c.stdout.trim().split("\n").pop()!) as { version: string; verdicts: Record<string, [string, string | null][]> };
+  if (!c.passed)
+    throw new Error(`reference evalplus failed: ${c.result}\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);
+  return JSON.parse(c.stdout.trim().split("\n").pop()!) as {
+    version: string;
+    verdicts: Record<string, [string, string | null][]>;
+  };
 }

@@ -28,22 +28,37 @@ export const HAND_SOLUTIONS: Partial<Record<Language, HandSolution[]>> = {
   ],
   lua: [
     { task: "HumanEval_53_add", right: "  return x + y\nend\n", wrong: "  return x - y\nend\n" },
-    { task: "HumanEval_60_sum_to_n", right: "  local s = 0\n  for i = 1, n do s = s + i end\n  return s\nend\n", wrong: "  return n\nend\n" },
+    {
+      task: "HumanEval_60_sum_to_n",
+      right: "  local s = 0\n  for i = 1, n do s = s + i end\n  return s\nend\n",
+      wrong: "  return n\nend\n",
+    },
     { task: "HumanEval_23_strlen", right: "  return #string\nend\n" },
   ],
   js: [
     { task: "HumanEval_53_add", right: "  return x + y;\n}\n", wrong: "  return x - y;\n}\n" },
-    { task: "HumanEval_60_sum_to_n", right: "  let s = 0;\n  for (let i = 1; i <= n; i++) s += i;\n  return s;\n}\n", wrong: "  return n;\n}\n" },
+    {
+      task: "HumanEval_60_sum_to_n",
+      right: "  let s = 0;\n  for (let i = 1; i <= n; i++) s += i;\n  return s;\n}\n",
+      wrong: "  return n;\n}\n",
+    },
     { task: "HumanEval_23_strlen", right: "  return string.length;\n}\n" },
   ],
   ts: [
     { task: "HumanEval_53_add", right: "  return x + y;\n}\n", wrong: "  return x - y;\n}\n" },
-    { task: "HumanEval_60_sum_to_n", right: "  let s: number = 0;\n  for (let i = 1; i <= n; i++) s += i;\n  return s;\n}\n" },
+    {
+      task: "HumanEval_60_sum_to_n",
+      right: "  let s: number = 0;\n  for (let i = 1; i <= n; i++) s += i;\n  return s;\n}\n",
+    },
     { task: "HumanEval_23_strlen", right: "  return string.length as number;\n}\n" },
   ],
   php: [
     { task: "HumanEval_53_add", right: "  return $x + $y;\n}\n", wrong: "  return $x - $y;\n}\n" },
-    { task: "HumanEval_60_sum_to_n", right: "  $s = 0;\n  for ($i = 1; $i <= $n; $i++) { $s += $i; }\n  return $s;\n}\n", wrong: "  return $n;\n}\n" },
+    {
+      task: "HumanEval_60_sum_to_n",
+      right: "  $s = 0;\n  for ($i = 1; $i <= $n; $i++) { $s += $i; }\n  return $s;\n}\n",
+      wrong: "  return $n;\n}\n",
+    },
   ],
   sh: [
     { task: "HumanEval_53_add", right: "  echo $(( $1 + $2 ))\n", wrong: "  echo $(( $1 - $2 ))\n" },
@@ -65,7 +80,11 @@ export const HAND_SOLUTIONS: Partial<Record<Language, HandSolution[]>> = {
   ],
   pl: [
     { task: "HumanEval_53_add", right: "    return $x + $y;\n}\n", wrong: "    return $x - $y;\n}\n" },
-    { task: "HumanEval_60_sum_to_n", right: "    my $s = 0;\n    $s += $_ for 1 .. $n;\n    return $s;\n}\n", wrong: "    return $n;\n}\n" },
+    {
+      task: "HumanEval_60_sum_to_n",
+      right: "    my $s = 0;\n    $s += $_ for 1 .. $n;\n    return $s;\n}\n",
+      wrong: "    return $n;\n}\n",
+    },
   ],
   r: [
     { task: "HumanEval_53_add", right: "  x + y\n}\n", wrong: "  x - y\n}\n" },

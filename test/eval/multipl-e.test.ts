@@ -12,7 +12,10 @@ const ADDED = ["r", "rkt", "ml", "scala"] as const;
 
 test("every required language has its toolchain here", () => {
   const have = availableLanguages();
-  assert.deepEqual([...REQUIRED, ...ADDED].filter((l) => !have.includes(l)), []);
+  assert.deepEqual(
+    [...REQUIRED, ...ADDED].filter((l) => !have.includes(l)),
+    [],
+  );
 });
 
 test("TypeScript is type-checked as MultiPL-E does: a type error fails a program that would run", async () => {
@@ -31,7 +34,10 @@ test("TypeScript is type-checked as MultiPL-E does: a type error fails a program
 
 test("Racket: a failed rackunit check fails the program although racket exits 0 (as MultiPL-E)", async () => {
   const problems = loadBenchmark("multipl-e:rkt").filter((p) => p.taskId === "HumanEval_53_add");
-  const { results } = await scoreSamples({ benchmark: problems, samples: [{ task_id: "HumanEval_53_add", completion: "  (if (= x 7) 0 (+ x y)))\n" }] });
+  const { results } = await scoreSamples({
+    benchmark: problems,
+    samples: [{ task_id: "HumanEval_53_add", completion: "  (if (= x 7) 0 (+ x y)))\n" }],
+  });
   assert.equal(results[0]!.passed, false);
   assert.match(results[0]!.result, /stderr/);
 });
@@ -45,9 +51,21 @@ for (const lang of [...REQUIRED, ...ADDED]) {
       { task_id: s.task, completion: s.right, expect: true },
       ...(s.wrong !== undefined ? [{ task_id: s.task, completion: s.wrong, expect: false }] : []),
     ]);
-    const { results } = await scoreSamples({ benchmark: problems, samples: samples.map(({ task_id, completion }) => ({ task_id, completion })) });
-    results.forEach((r, i) => assert.equal(r.passed, samples[i]!.expect, `${r.task_id} (${samples[i]!.expect ? "right" : "wrong"}): ${r.result}`));
-    assert.ok(results.some((r) => !r.passed), "at least one wrong completion per language");
+    const { results } = await scoreSamples({
+      benchmark: problems,
+      samples: samples.map(({ task_id, completion }) => ({ task_id, completion })),
+    });
+    results.forEach((r, i) =>
+      assert.equal(
+        r.passed,
+        samples[i]!.expect,
+        `${r.task_id} (${samples[i]!.expect ? "right" : "wrong"}): ${r.result}`,
+      ),
+    );
+    assert.ok(
+      results.some((r) => !r.passed),
+      "at least one wrong completion per language",
+    );
   });
 }
 
@@ -63,15 +81,39 @@ test("instruct format: a chat answer holding the whole function (with prose, hel
     let fn = `${sig}\n${sol.right}${close}`;
     if (lang === "py") fn = `def add(x: int, y: int):\n${sol.right}`;
     if (lang === "pl") fn = `use strict;\n\nsub add {\n    my ($x, $y) = @_;\n${sol.right}\n1;\n`;
-    if (lang === "java") fn = `import java.util.*;\n\nclass Problem {\n${fn}\n    public static void main(String[] args) {\n        System.out.println(add(1, 2));\n    }\n}\n`;
+    if (lang === "java")
+      fn = `import java.util.*;\n\nclass Problem {\n${fn}\n    public static void main(String[] args) {\n        System.out.println(add(1, 2));\n    }\n}\n`;
     if (lang === "php") fn = `<?php\n${fn}`;
-    const fence = { py: "python", rb: "ruby", go: "go", lua: "lua", js: "javascript", ts: "typescript", php: "php", sh: "bash", cpp: "cpp", java: "java", rs: "rust", pl: "perl" }[lang];
-    jobs.push({ problem, answer: `Sure! Here is the function:\n\n\`\`\`${fence}\n${fn}\`\`\`\n\nIt adds the two numbers { and returns } the sum.` });
+    const fence = {
+      py: "python",
+      rb: "ruby",
+      go: "go",
+      lua: "lua",
+      js: "javascript",
+      ts: "typescript",
+      php: "php",
+      sh: "bash",
+      cpp: "cpp",
+      java: "java",
+      rs: "rust",
+      pl: "perl",
+    }[lang];
+    jobs.push({
+      problem,
+      answer: `Sure! Here is the function:\n\n\`\`\`${fence}\n${fn}\`\`\`\n\nIt adds the two numbers { and returns } the sum.`,
+    });
   }
   const { completionFromChat } = await import("../../src/eval/postprocess.js");
   for (const j of jobs) {
     const completion = completionFromChat(j.problem, j.answer);
-    const { results } = await scoreSamples({ benchmark: [j.problem], samples: [{ task_id: j.problem.taskId, completion }] });
-    assert.equal(results[0]!.passed, true, `${j.problem.benchmark}: ${results[0]!.result}\n--- completion:\n${completion}`);
+    const { results } = await scoreSamples({
+      benchmark: [j.problem],
+      samples: [{ task_id: j.problem.taskId, completion }],
+    });
+    assert.equal(
+      results[0]!.passed,
+      true,
+      `${j.problem.benchmark}: ${results[0]!.result}\n--- completion:\n${completion}`,
+    );
   }
 });

@@ -19,7 +19,15 @@ function bruteForce(n: number, c: number, k: number): number {
 }
 
 test("pass@k equals the subset-enumeration probability", () => {
-  for (const [n, c, k] of [[5, 0, 1], [5, 1, 1], [5, 2, 3], [10, 3, 5], [7, 7, 2], [8, 1, 8], [9, 4, 1]] as const) {
+  for (const [n, c, k] of [
+    [5, 0, 1],
+    [5, 1, 1],
+    [5, 2, 3],
+    [10, 3, 5],
+    [7, 7, 2],
+    [8, 1, 8],
+    [9, 4, 1],
+  ] as const) {
     assert.ok(Math.abs(passAtK(n, c, k) - bruteForce(n, c, k)) < 1e-12, `n=${n} c=${c} k=${k}`);
   }
 });
@@ -37,10 +45,23 @@ test("pass@k rejects invalid inputs", () => {
 });
 
 test("mean over tasks skips tasks with fewer than k samples", () => {
-  const m = meanPassAtK([{ n: 2, c: 1 }, { n: 2, c: 2 }, { n: 1, c: 1 }], 2);
+  const m = meanPassAtK(
+    [
+      { n: 2, c: 1 },
+      { n: 2, c: 2 },
+      { n: 1, c: 1 },
+    ],
+    2,
+  );
   assert.equal(m.tasks, 2);
   assert.equal(m.skipped, 1);
   assert.equal(m.value, 1);
-  const m1 = meanPassAtK([{ n: 2, c: 1 }, { n: 4, c: 0 }], 1);
+  const m1 = meanPassAtK(
+    [
+      { n: 2, c: 1 },
+      { n: 4, c: 0 },
+    ],
+    1,
+  );
   assert.equal(m1.value, 0.25);
 });

@@ -40,7 +40,11 @@ test("user mode (non-root): passes, refuses early exit, contains memory/loop/for
     t.skip("already running as a normal user: sandbox.test.ts exercises user mode");
     return;
   }
-  const probe = spawnSync("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "test", "-r", executors], { encoding: "utf8" });
+  const probe = spawnSync(
+    "/usr/bin/setpriv",
+    ["--reuid=65534", "--regid=65534", "--clear-groups", "test", "-r", executors],
+    { encoding: "utf8" },
+  );
   if (probe.status !== 0) {
     t.skip("the build is not readable by uid 65534 here");
     return;
@@ -50,11 +54,15 @@ test("user mode (non-root): passes, refuses early exit, contains memory/loop/for
   const file = path.join(dir, "run.mjs");
   fs.writeFileSync(file, script, { mode: 0o644 });
   try {
-    const r = spawnSync("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, file], {
-      encoding: "utf8",
-      timeout: 60_000,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp" },
-    });
+    const r = spawnSync(
+      "/usr/bin/setpriv",
+      ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, file],
+      {
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp" },
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
     assert.equal(out.mode, "user");

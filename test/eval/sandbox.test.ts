@@ -76,7 +76,11 @@ describe("sandbox: hostile programs", () => {
   });
 
   it("exit(0) before the tests is not a pass", async () => {
-    for (const c of ["    return x + y\nimport sys\nsys.exit(0)\n", "    import os\n    os._exit(0)\n", "    raise SystemExit(0)\n"]) {
+    for (const c of [
+      "    return x + y\nimport sys\nsys.exit(0)\n",
+      "    import os\n    os._exit(0)\n",
+      "    raise SystemExit(0)\n",
+    ]) {
       const r = await run(c);
       assert.equal(r.passed, false, c);
       assert.equal(r.status, "failed", c);
@@ -98,7 +102,8 @@ describe("sandbox: hostile programs", () => {
 
   it("JavaScript: patching node:assert does not make wrong code pass", async () => {
     const p = loadBenchmark("multipl-e:js").find((q) => q.taskId === "HumanEval_53_add")!;
-    const patch = "  return 0;\n}\nconst __a = require('node:assert'); __a.deepEqual = () => {}; __a.equal = () => {}; __a.strict.deepEqual = () => {};\n";
+    const patch =
+      "  return 0;\n}\nconst __a = require('node:assert'); __a.deepEqual = () => {}; __a.equal = () => {}; __a.strict.deepEqual = () => {};\n";
     const r = await executeProgram(sandbox, "js", p.assemble(patch), { limits });
     assert.equal(r.passed, false, r.stdout);
     const ok = await executeProgram(sandbox, "js", p.assemble("  return x + y;\n}\n"), { limits });
@@ -107,7 +112,9 @@ describe("sandbox: hostile programs", () => {
 
   it("fork bomb: contained by the process limit and the timeout", async () => {
     const t0 = Date.now();
-    const r = await run("    import os\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n");
+    const r = await run(
+      "    import os\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n",
+    );
     assert.equal(r.passed, false);
     assert.ok(["timeout", "failed", "memory"].includes(r.status), r.status);
     assert.ok(Date.now() - t0 < limits.wallMs + 5000);
@@ -134,19 +141,28 @@ describe("sandbox: hostile programs", () => {
   });
 
   it("file size, open files and /tmp size are limited", async () => {
-    const big = await executeProgram(sandbox, "py", add.assemble("    open('/tmp/big', 'wb').write(b'x' * (64 * 1024 * 1024))\n    return x + y\n"), {
-      limits: { ...limits, fileSizeBytes: 1024 * 1024 },
-    });
+    const big = await executeProgram(
+      sandbox,
+      "py",
+      add.assemble("    open('/tmp/big', 'wb').write(b'x' * (64 * 1024 * 1024))\n    return x + y\n"),
+      {
+        limits: { ...limits, fileSizeBytes: 1024 * 1024 },
+      },
+    );
     assert.equal(big.passed, false);
     assert.match(big.result, /file size limit|File too large/);
-    const files = await run("    fs = []\n    try:\n        while True:\n            fs.append(open('/dev/null'))\n    except OSError as e:\n        print('EMFILE after', len(fs))\n    return x + y\n");
+    const files = await run(
+      "    fs = []\n    try:\n        while True:\n            fs.append(open('/dev/null'))\n    except OSError as e:\n        print('EMFILE after', len(fs))\n    return x + y\n",
+    );
     assert.equal(files.status, "passed", files.stderr);
     const m = /EMFILE after (\d+)/.exec(files.stdout);
     assert.ok(m && Number(m[1]) < 300, files.stdout);
     const full = await executeProgram(
       sandbox,
       "py",
-      add.assemble("    import errno\n    try:\n        for i in range(64):\n            open(f'/tmp/f{i}', 'wb').write(b'x' * (1024 * 1024))\n    except OSError as e:\n        print('NOSPC' if e.errno == errno.ENOSPC else e)\n    return x + y\n"),
+      add.assemble(
+        "    import errno\n    try:\n        for i in range(64):\n            open(f'/tmp/f{i}', 'wb').write(b'x' * (1024 * 1024))\n    except OSError as e:\n        print('NOSPC' if e.errno == errno.ENOSPC else e)\n    return x + y\n",
+      ),
       { limits: { ...limits, tmpBytes: 8 * 1024 * 1024 } },
     );
     assert.equal(full.status, "passed", full.stderr);
@@ -163,7 +179,9 @@ describe("sandbox: hostile programs", () => {
     assert.equal(r.status, "passed", r.stderr);
     assert.doesNotMatch(r.stdout, /WROTE/);
     assert.equal(fs.existsSync(hostMarker), false);
-    const r2 = await run("    import os\n    print('LEFT' if os.path.exists('/tmp/left-behind') else 'FRESH')\n    return x + y\n");
+    const r2 = await run(
+      "    import os\n    print('LEFT' if os.path.exists('/tmp/left-behind') else 'FRESH')\n    return x + y\n",
+    );
     assert.match(r2.stdout, /FRESH/);
   });
 
@@ -213,8 +231,7 @@ describe("sandbox: hostile programs", () => {
   it("signals to the parent, to pid 1, to everyone (-1) and to a host process do not escape", async () => {
     const victim = spawn("/bin/sleep", ["30"], { stdio: "ignore" });
     try {
-      const c =
-        `    import os, signal\n    for pid in (os.getppid(), 1, -1, ${victim.pid}):\n        try:\n            os.kill(pid, signal.SIGKILL)\n        except OSError:\n            pass\n    return x + y\n`;
+      const c = `    import os, signal\n    for pid in (os.getppid(), 1, -1, ${victim.pid}):\n        try:\n            os.kill(pid, signal.SIGKILL)\n        except OSError:\n            pass\n    return x + y\n`;
       const r = await run(c);
       // Either the signals had no effect (tests completed: a legitimate pass) or the program only took down
       // its own sandbox (failed); nothing outside may be touched.
@@ -229,7 +246,9 @@ describe("sandbox: hostile programs", () => {
   });
 
   it("deep recursion: contained and classified", async () => {
-    const r = await run("    import sys\n    sys.setrecursionlimit(10**9)\n    def f(n):\n        return f(n + 1) + 1\n    return f(0)\n");
+    const r = await run(
+      "    import sys\n    sys.setrecursionlimit(10**9)\n    def f(n):\n        return f(n + 1) + 1\n    return f(0)\n",
+    );
     assert.equal(r.passed, false);
     assert.ok(["failed", "memory", "timeout"].includes(r.status), r.status);
     await stillHealthy();
@@ -241,14 +260,20 @@ describe("sandbox: hostile programs", () => {
     try {
       const p = probeSandbox(true);
       assert.equal(p.ok, false);
-      assert.throws(() => new Sandbox(), (e: Error & { userFacing?: boolean }) => e.userFacing === true && /bubblewrap/.test(e.message) && /--unsafe-no-sandbox/.test(e.message));
+      assert.throws(
+        () => new Sandbox(),
+        (e: Error & { userFacing?: boolean }) =>
+          e.userFacing === true && /bubblewrap/.test(e.message) && /--unsafe-no-sandbox/.test(e.message),
+      );
       const unsafe = new Sandbox({ unsafe: true });
       assert.equal(unsafe.mode, "unsafe");
       const ok = await executeProgram(unsafe, "py", add.assemble(CORRECT), { limits });
       assert.equal(ok.status, "passed", ok.stderr);
       const bad = await executeProgram(unsafe, "py", add.assemble("    import os\n    os._exit(0)\n"), { limits });
       assert.equal(bad.passed, false);
-      const loop = await executeProgram(unsafe, "py", add.assemble("    while True:\n        pass\n"), { limits: { ...limits, wallMs: 1500 } });
+      const loop = await executeProgram(unsafe, "py", add.assemble("    while True:\n        pass\n"), {
+        limits: { ...limits, wallMs: 1500 },
+      });
       assert.equal(loop.status, "timeout");
     } finally {
       if (saved === undefined) delete process.env.BATCODER_BWRAP;

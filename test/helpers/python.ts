@@ -40,7 +40,8 @@ export function runPython(
   args: string[] = [],
   opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): PythonRun {
-  if (!pythonReady()) throw new Error(`Python reference venv not ready at ${venvPython}: run bash scripts/setup-python.sh`);
+  if (!pythonReady())
+    throw new Error(`Python reference venv not ready at ${venvPython}: run bash scripts/setup-python.sh`);
   const argv = "code" in program ? ["-c", program.code, ...args] : [program.script, ...args];
   const r = spawnSync(venvPython, argv, {
     cwd: repoRoot,

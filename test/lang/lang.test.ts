@@ -22,10 +22,26 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 const FIX = path.join(ROOT, "test/fixtures/lang");
 
 const SAMPLES: Record<LangId, string> = {
-  python: "sample.py", javascript: "sample.js", typescript: "sample.ts", java: "Sample.java", go: "sample.go",
-  rust: "sample.rs", c: "sample.c", cpp: "sample.cpp", ruby: "sample.rb", lua: "sample.lua", julia: "sample.jl",
-  ocaml: "sample.ml", haskell: "sample.hs", elixir: "sample.ex", r: "sample.R", bash: "sample.sh",
-  php: "sample.php", scala: "sample.scala", kotlin: "sample.kt", swift: "sample.swift",
+  python: "sample.py",
+  javascript: "sample.js",
+  typescript: "sample.ts",
+  java: "Sample.java",
+  go: "sample.go",
+  rust: "sample.rs",
+  c: "sample.c",
+  cpp: "sample.cpp",
+  ruby: "sample.rb",
+  lua: "sample.lua",
+  julia: "sample.jl",
+  ocaml: "sample.ml",
+  haskell: "sample.hs",
+  elixir: "sample.ex",
+  r: "sample.R",
+  bash: "sample.sh",
+  php: "sample.php",
+  scala: "sample.scala",
+  kotlin: "sample.kt",
+  swift: "sample.swift",
 };
 
 before(async () => {
@@ -72,10 +88,13 @@ for (const lang of Object.keys(SAMPLES) as LangId[]) {
 test("function extraction, Python: methods, classes, params, docstring separated from code", () => {
   const src = fs.readFileSync(path.join(FIX, "sample.py"), "utf8");
   const { functions } = extractFunctions("python", src);
-  assert.deepEqual(functions.map((f) => [f.name, f.kind, f.className]), [
-    ["add", "function", null],
-    ["greet", "method", "Greeter"],
-  ]);
+  assert.deepEqual(
+    functions.map((f) => [f.name, f.kind, f.className]),
+    [
+      ["add", "function", null],
+      ["greet", "method", "Greeter"],
+    ],
+  );
   const [add, greet] = functions as [(typeof functions)[0], (typeof functions)[0]];
   assert.deepEqual(add.params, ["a", "b"]);
   assert.equal(add.signature, "def add(a, b=2):");
@@ -92,7 +111,9 @@ test("function extraction, Python: methods, classes, params, docstring separated
 
 test("function extraction, JavaScript/Go/Java/Ruby/Rust: classes and receivers", () => {
   const get = (lang: LangId) =>
-    extractFunctions(lang, fs.readFileSync(path.join(FIX, SAMPLES[lang]), "utf8")).functions.map((f) => `${f.kind}:${f.className ?? "-"}:${f.name}(${f.params.join(",")})`);
+    extractFunctions(lang, fs.readFileSync(path.join(FIX, SAMPLES[lang]), "utf8")).functions.map(
+      (f) => `${f.kind}:${f.className ?? "-"}:${f.name}(${f.params.join(",")})`,
+    );
   assert.deepEqual(get("javascript"), ["function:-:add(a,b)", "function:-:mul(x,y)", "method:Greeter:greet(name)"]);
   assert.deepEqual(get("go"), ["function:-:Add(a,b)", "method:Greeter:Greet(name)"]);
   assert.deepEqual(get("java"), ["method:Sample:add(a,b)", "method:Sample:greet(name)"]);
@@ -105,10 +126,13 @@ test("function extraction, JavaScript/Go/Java/Ruby/Rust: classes and receivers",
 test("nested functions are flagged and not methods", () => {
   const src = "class A:\n    def m(self):\n        def inner(x):\n            return x\n        return inner(1)\n";
   const fns = extractFunctions("python", src).functions;
-  assert.deepEqual(fns.map((f) => [f.name, f.kind, f.className, f.nested]), [
-    ["m", "method", "A", false],
-    ["inner", "function", null, true],
-  ]);
+  assert.deepEqual(
+    fns.map((f) => [f.name, f.kind, f.className, f.nested]),
+    [
+      ["m", "method", "A", false],
+      ["inner", "function", null, true],
+    ],
+  );
 });
 
 test("leading comments separated by a blank line, and licence headers, are not docs", () => {
@@ -140,7 +164,10 @@ test("parseCode reports syntax errors with positions and never throws; partial t
   assert.equal(pr.hasErrors, true);
   assert.ok(pr.errors.length > 0);
   assert.ok(pr.errors.every((e) => e.line >= 1 && e.col >= 1 && e.message.length > 0));
-  assert.ok(pr.errors.some((e) => e.line >= 4), JSON.stringify(pr.errors));
+  assert.ok(
+    pr.errors.some((e) => e.line >= 4),
+    JSON.stringify(pr.errors),
+  );
   const { functions, errors } = extractFunctions("python", src);
   assert.ok(errors.length > 0);
   const ok = functions.find((f) => f.name === "ok");
@@ -166,7 +193,10 @@ test("deeply nested code: parse, extraction, tokens and stripping work (iterativ
   const pr = parseCode("python", src);
   assert.ok(pr.maxDepth > 8000, String(pr.maxDepth));
   const { functions } = extractFunctions("python", src);
-  assert.deepEqual(functions.map((f) => f.name), ["f"]);
+  assert.deepEqual(
+    functions.map((f) => f.name),
+    ["f"],
+  );
   assert.equal(codeTokens("python", src).length, 16001 + 7);
   assert.ok(!stripComments("python", src).code.includes("#"));
 });

@@ -15,7 +15,14 @@ import { latestCheckpoint, parseStepDirName, resolveWeights, stepDirName } from 
 import { readGguf } from "../../src/engine/gguf.js";
 import { writeCorpus } from "../rl/corpus-fixture.js";
 
-const tiny = { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64 };
+const tiny = {
+  hidden_size: 16,
+  intermediate_size: 32,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+};
 
 test("resolveWeights: run dir and checkpoints folder → newest step; one checkpoint → itself; the reference is refused", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-runs-"));
@@ -59,33 +66,111 @@ test("round trip: train → eval --model runs/<name> → serve runs/<name> → e
   const bin = path.resolve("bin/batcoder.js");
   try {
     writeCorpus(path.join(dir, "corpus"), { train: 20, validation: 4, test: 6 });
-    const train = spawnSync(process.execPath, [
-      bin, "train", "--corpus", "corpus", "--run-name", "rt", "--quiet", "--steps", "2", "--no-report",
-      "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=1", "--set", "max_doc_tokens=32",
-      "--set", "max_rebuild_tokens=8", "--set", "eval_size=4", "--set", "save_steps=1", "--set", "keep_checkpoints=2", "--set", "kl_coef=0.01",
-      "--set", 'warmstart.model={"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":2,"max_position_embeddings":256}',
-      "--set", "warmstart.vocab_size=300", "--set", "warmstart.pretrain_steps=2", "--set", "warmstart.pretrain_seq_len=64",
-      "--set", "warmstart.pretrain_batch_tokens=256", "--set", "warmstart.sft_steps=1", "--set", "warmstart.sft_batch_tokens=512",
-    ], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    const train = spawnSync(
+      process.execPath,
+      [
+        bin,
+        "train",
+        "--corpus",
+        "corpus",
+        "--run-name",
+        "rt",
+        "--quiet",
+        "--steps",
+        "2",
+        "--no-report",
+        "--set",
+        "rollout_batch_size=2",
+        "--set",
+        "num_docs_per_code=2",
+        "--set",
+        "num_codes_per_doc=1",
+        "--set",
+        "max_doc_tokens=32",
+        "--set",
+        "max_rebuild_tokens=8",
+        "--set",
+        "eval_size=4",
+        "--set",
+        "save_steps=1",
+        "--set",
+        "keep_checkpoints=2",
+        "--set",
+        "kl_coef=0.01",
+        "--set",
+        'warmstart.model={"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":2,"max_position_embeddings":256}',
+        "--set",
+        "warmstart.vocab_size=300",
+        "--set",
+        "warmstart.pretrain_steps=2",
+        "--set",
+        "warmstart.pretrain_seq_len=64",
+        "--set",
+        "warmstart.pretrain_batch_tokens=256",
+        "--set",
+        "warmstart.sft_steps=1",
+        "--set",
+        "warmstart.sft_batch_tokens=512",
+      ],
+      { cwd: dir, encoding: "utf8", timeout: 120_000 },
+    );
     assert.equal(train.status, 0, train.stderr + train.stdout);
     const run = path.join("runs", "rt");
     const picked = path.join(run, "checkpoints", "step-00000002", "policy");
-    assert.ok(fs.existsSync(path.join(dir, run, "checkpoints", "reference", "manifest.json")), "an RL run with KL keeps its reference");
-    assert.deepEqual(fs.readdirSync(path.join(dir, run, "checkpoints")).sort(), ["reference", "step-00000001", "step-00000002"]);
+    assert.ok(
+      fs.existsSync(path.join(dir, run, "checkpoints", "reference", "manifest.json")),
+      "an RL run with KL keeps its reference",
+    );
+    assert.deepEqual(fs.readdirSync(path.join(dir, run, "checkpoints")).sort(), [
+      "reference",
+      "step-00000001",
+      "step-00000002",
+    ]);
 
     // eval: the run directory and its checkpoints folder both mean the newest checkpoint
     for (const spec of [run, path.join(run, "checkpoints")]) {
-      const ev = spawnSync(process.execPath, [bin, "eval", "--benchmark", "humaneval", "--model", spec, "--limit", "1", "--n", "1", "--k", "1", "--max-tokens", "8", "--out", "ev", "--quiet"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+      const ev = spawnSync(
+        process.execPath,
+        [
+          bin,
+          "eval",
+          "--benchmark",
+          "humaneval",
+          "--model",
+          spec,
+          "--limit",
+          "1",
+          "--n",
+          "1",
+          "--k",
+          "1",
+          "--max-tokens",
+          "8",
+          "--out",
+          "ev",
+          "--quiet",
+        ],
+        { cwd: dir, encoding: "utf8", timeout: 120_000 },
+      );
       assert.equal(ev.status, 0, ev.stderr + ev.stdout);
-      assert.ok(ev.stderr.includes(`using weights: latest checkpoint of ${spec === run ? "run" : "folder"} ${spec}: ${picked} (step 2)`), ev.stderr);
+      assert.ok(
+        ev.stderr.includes(
+          `using weights: latest checkpoint of ${spec === run ? "run" : "folder"} ${spec}: ${picked} (step 2)`,
+        ),
+        ev.stderr,
+      );
       const summary = JSON.parse(fs.readFileSync(path.join(dir, "ev", "summary.json"), "utf8")) as { tasks: number };
       assert.equal(summary.tasks, 1);
       fs.rmSync(path.join(dir, "ev"), { recursive: true });
     }
 
     // serve: the same weights behind the OpenAI-compatible API
-    const child = spawn(process.execPath, [bin, "serve", run, "--port", "0"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
+    const child = spawn(process.execPath, [bin, "serve", run, "--port", "0"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "",
+      err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr.on("data", (c: Buffer) => (err += c.toString()));
     try {
@@ -102,7 +187,11 @@ test("round trip: train → eval --model runs/<name> → serve runs/<name> → e
         child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
       });
       assert.ok(err.includes(`using weights: latest checkpoint of run ${run}: ${picked} (step 2)`), err);
-      const r = await fetch(`${url}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "def f(", max_tokens: 4, temperature: 0 }) });
+      const r = await fetch(`${url}/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "def f(", max_tokens: 4, temperature: 0 }),
+      });
       assert.equal(r.status, 200);
       const body = (await r.json()) as { choices: { text: string; finish_reason: string }[] };
       assert.equal(body.choices.length, 1);
@@ -113,19 +202,30 @@ test("round trip: train → eval --model runs/<name> → serve runs/<name> → e
     }
 
     // export: the same checkpoint, as GGUF
-    const ex = spawnSync(process.execPath, [bin, "export", run, "--format", "gguf", "--out", "m.gguf"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    const ex = spawnSync(process.execPath, [bin, "export", run, "--format", "gguf", "--out", "m.gguf"], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     assert.equal(ex.status, 0, ex.stderr);
     assert.ok(ex.stderr.includes(`using weights: latest checkpoint of run ${run}: ${picked} (step 2)`), ex.stderr);
     assert.equal(JSON.parse(ex.stdout).checkpoint, path.join(dir, picked));
     assert.ok(readGguf(path.join(dir, "m.gguf")).tensors.size > 0);
 
     // the tokenizer command reads the same run
-    const tk = spawnSync(process.execPath, [bin, "tokenizer", "info", "--tokenizer", run], { cwd: dir, encoding: "utf8" });
+    const tk = spawnSync(process.execPath, [bin, "tokenizer", "info", "--tokenizer", run], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     assert.equal(tk.status, 0, tk.stderr);
     assert.ok(tk.stderr.includes(`using weights: latest checkpoint of run ${run}: ${picked} (step 2)`), tk.stderr);
 
     // the frozen reference is refused by name
-    const ref = spawnSync(process.execPath, [bin, "export", path.join(run, "checkpoints", "reference"), "--format", "gguf", "--out", "r.gguf"], { cwd: dir, encoding: "utf8" });
+    const ref = spawnSync(
+      process.execPath,
+      [bin, "export", path.join(run, "checkpoints", "reference"), "--format", "gguf", "--out", "r.gguf"],
+      { cwd: dir, encoding: "utf8" },
+    );
     assert.equal(ref.status, 1);
     assert.match(ref.stderr, /frozen reference model/);
   } finally {

@@ -22,7 +22,21 @@ test("nice ticks cover the range with round steps", () => {
 });
 
 test("line chart: one path per series, breaks on NaN, empty chart says so", () => {
-  const svg = lineChart({ title: "t", series: [{ name: "a", points: [[1, 1], [2, NaN], [3, 2], [4, 3]] }, { name: "b<", points: [[1, 0]] }] });
+  const svg = lineChart({
+    title: "t",
+    series: [
+      {
+        name: "a",
+        points: [
+          [1, 1],
+          [2, NaN],
+          [3, 2],
+          [4, 3],
+        ],
+      },
+      { name: "b<", points: [[1, 0]] },
+    ],
+  });
   assert.equal((svg.match(/class="series"/g) ?? []).length, 2);
   assert.match(svg, /data-points="3"/);
   assert.match(svg, /b&lt;/);
@@ -34,17 +48,44 @@ test("line chart: one path per series, breaks on NaN, empty chart says so", () =
 async function makeRun(dir: string) {
   const tok = new TestByteTokenizer();
   const policy = new BigramPolicy(tok, 2);
-  const items = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, lang: "python", code: `def f${i}():\n    return ${i}\n` }));
+  const items = Array.from({ length: 4 }, (_, i) => ({
+    id: `f${i}`,
+    lang: "python",
+    code: `def f${i}():\n    return ${i}\n`,
+  }));
   const reward = lowercaseToyReward;
   const evalItems = items.map((it) => ({ ...it, doc: `Return ${it.id}.` }));
-  const cfg = parseConfig({ max_steps: 6, rollout_batch_size: 2, num_docs_per_code: 2, num_codes_per_doc: 2, max_doc_tokens: 6, max_rebuild_tokens: 6, learning_rate: 0.1, save_steps: 3, eval_steps: 3, run_name: "report-test" });
+  const cfg = parseConfig({
+    max_steps: 6,
+    rollout_batch_size: 2,
+    num_docs_per_code: 2,
+    num_codes_per_doc: 2,
+    max_doc_tokens: 6,
+    max_rebuild_tokens: 6,
+    learning_rate: 0.1,
+    save_steps: 3,
+    eval_steps: 3,
+    run_name: "report-test",
+  });
   await trainRL({
-    config: cfg, policy, reward, train: items, runDir: dir,
-    evaluate: (p) => evaluateHeldOut(p, evalItems, reward, { maxDocTokens: 6, maxCodeTokens: 6, batchSize: 4, signatureHint: false }) as unknown as Promise<Record<string, unknown>>,
+    config: cfg,
+    policy,
+    reward,
+    train: items,
+    runDir: dir,
+    evaluate: (p) =>
+      evaluateHeldOut(p, evalItems, reward, {
+        maxDocTokens: 6,
+        maxCodeTokens: 6,
+        batchSize: 4,
+        signatureHint: false,
+      }) as unknown as Promise<Record<string, unknown>>,
   });
 }
 
-test("report: self-contained page whose plots draw in headless Chromium", { skip: !fs.existsSync(CHROMIUM) && "chromium not installed" }, async () => {
+test("report: self-contained page whose plots draw in headless Chromium", {
+  skip: !fs.existsSync(CHROMIUM) && "chromium not installed",
+}, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-rep-"));
   await makeRun(dir);
   const r = renderReport(dir);
@@ -59,7 +100,18 @@ test("report: self-contained page whose plots draw in headless Chromium", { skip
   const ud = fs.mkdtempSync(path.join(os.tmpdir(), "bc-chr-"));
   const res = spawnSync(
     CHROMIUM,
-    ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${ud}`, "--dump-dom", `file://${r.file}`],
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${ud}`,
+      "--dump-dom",
+      `file://${r.file}`,
+    ],
     { encoding: "utf8", timeout: 60_000 },
   );
   fs.rmSync(ud, { recursive: true, force: true });
@@ -67,11 +119,17 @@ test("report: self-contained page whose plots draw in headless Chromium", { skip
   const dom = res.stdout;
   const charts = Number(dom.match(/<body[^>]*data-charts="(\d+)"/)?.[1]);
   assert.ok(charts >= 8, `only ${charts} charts rendered`);
-  const lengths = [...dom.matchAll(/data-points="(\d+)"[^>]*data-rendered-length="([\d.]+)"/g)].map((m) => ({ points: Number(m[1]), len: Number(m[2]) }));
+  const lengths = [...dom.matchAll(/data-points="(\d+)"[^>]*data-rendered-length="([\d.]+)"/g)].map((m) => ({
+    points: Number(m[1]),
+    len: Number(m[2]),
+  }));
   assert.ok(lengths.length >= 15, `only ${lengths.length} plotted series`);
   // every line with at least two points has a positive drawn length in the browser's layout
   for (const l of lengths.filter((x) => x.points >= 2)) assert.ok(l.len > 0, JSON.stringify(l));
-  assert.ok(lengths.filter((x) => x.points >= 6).length >= 10, "reward/KL/length curves should have one point per step");
+  assert.ok(
+    lengths.filter((x) => x.points >= 6).length >= 10,
+    "reward/KL/length curves should have one point per step",
+  );
 });
 
 test("report of a missing or empty directory is a clear error", () => {

@@ -6,7 +6,19 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { AdamParams, Datum, ForwardBackwardResult, LogprobOptions, LossSpec, OptimStepResult, Policy, PolicyInfo, SampledSequence, SampleRequest, TokenizerLike } from "../../src/core/policy.js";
+import type {
+  AdamParams,
+  Datum,
+  ForwardBackwardResult,
+  LogprobOptions,
+  LossSpec,
+  OptimStepResult,
+  Policy,
+  PolicyInfo,
+  SampledSequence,
+  SampleRequest,
+  TokenizerLike,
+} from "../../src/core/policy.js";
 import { computeLoss, needsEntropy } from "../../src/core/losses.js";
 import { Rng } from "../../src/core/rng.js";
 
@@ -18,7 +30,10 @@ export class BigramPolicy implements Policy {
   v: Float64Array;
   t = 0;
   readonly V: number;
-  constructor(readonly tokenizer: TokenizerLike, seed = 1) {
+  constructor(
+    readonly tokenizer: TokenizerLike,
+    seed = 1,
+  ) {
     this.V = tokenizer.vocabSize;
     this.W = new Float64Array(this.V * this.V);
     const r = new Rng(seed);
@@ -66,13 +81,17 @@ export class BigramPolicy implements Policy {
     });
   }
   async computeLogprobs(datums: Datum[], opts: LogprobOptions = {}): Promise<number[][]> {
-    return datums.map((d) => d.lossInputs.targetTokens.map((y, t) => Math.log(this.row(d.modelInput[t]!, opts.temperature ?? 1)[y]!)));
+    return datums.map((d) =>
+      d.lossInputs.targetTokens.map((y, t) => Math.log(this.row(d.modelInput[t]!, opts.temperature ?? 1)[y]!)),
+    );
   }
   async forwardBackward(datums: Datum[], spec: LossSpec): Promise<ForwardBackwardResult> {
     const T = spec.kind === "cross_entropy" ? 1 : (spec.temperature ?? 1);
     const probs = datums.map((d) => d.lossInputs.targetTokens.map((_, t) => this.row(d.modelInput[t]!, T)));
     const logprobs = datums.map((d, i) => d.lossInputs.targetTokens.map((y, t) => Math.log(probs[i]![t]![y]!)));
-    const entropies = needsEntropy(spec) ? probs.map((rows) => rows.map((p) => -p.reduce((a, x) => a + (x > 0 ? x * Math.log(x) : 0), 0))) : undefined;
+    const entropies = needsEntropy(spec)
+      ? probs.map((rows) => rows.map((p) => -p.reduce((a, x) => a + (x > 0 ? x * Math.log(x) : 0), 0)))
+      : undefined;
     const out = computeLoss(spec, { datums, logprobs, entropies });
     datums.forEach((d, i) =>
       d.lossInputs.targetTokens.forEach((y, t) => {
@@ -111,7 +130,10 @@ export class BigramPolicy implements Policy {
   }
   async saveState(dir: string): Promise<void> {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "bigram.json"), JSON.stringify({ W: [...this.W], m: [...this.m], v: [...this.v], t: this.t }));
+    fs.writeFileSync(
+      path.join(dir, "bigram.json"),
+      JSON.stringify({ W: [...this.W], m: [...this.m], v: [...this.v], t: this.t }),
+    );
   }
   async loadState(dir: string): Promise<void> {
     const j = JSON.parse(fs.readFileSync(path.join(dir, "bigram.json"), "utf8"));

@@ -6,7 +6,8 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 
 const bin = path.resolve("bin/batcoder.js");
-const run = (args: string[], cwd = process.cwd()) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd, timeout: 60_000 });
+const run = (args: string[], cwd = process.cwd()) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd, timeout: 60_000 });
 
 test("train on a corpus with zero usable functions fails fast with a reason", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-empty-"));

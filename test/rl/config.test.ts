@@ -18,7 +18,10 @@ test("bad values are rejected with field names and reasons", () => {
   assert.throws(() => parseConfig({ rollout_batch_size: -1 }), /rollout_batch_size: rollout_batch_size must be > 0/);
   assert.throws(() => parseConfig({ learning_rate: "fast" }), /learning_rate:/);
   assert.throws(() => parseConfig({ advantage_estimator: "ppo2" }), /advantage_estimator:.*(reinforce_pp|Invalid)/);
-  assert.throws(() => parseConfig({ num_docs_per_code: 1, advantage_estimator: "grpo" }), /num_docs_per_code: advantage_estimator 'grpo' compares samples within a group/);
+  assert.throws(
+    () => parseConfig({ num_docs_per_code: 1, advantage_estimator: "grpo" }),
+    /num_docs_per_code: advantage_estimator 'grpo' compares samples within a group/,
+  );
   assert.throws(() => parseConfig({ temprature: 0.7 }), /unknown option\(s\) 'temprature'/);
   assert.throws(() => parseConfig({ code2doc_weight: 0, doc2code_weight: 0 }), /nothing would be trained/);
   // several problems are all listed
@@ -34,8 +37,14 @@ test("bad values are rejected with field names and reasons", () => {
 });
 
 test("the removed penalty knobs fail with a message naming the one that replaces them", () => {
-  assert.throws(() => parseConfig({ invalid_doc_reward: -0.2 }), /invalid_doc_reward: 'invalid_doc_reward' was removed.*reward_options\.formatPenalty/);
-  assert.throws(() => parseConfig({ leaked_doc_reward: -1 }), /'leaked_doc_reward' was removed.*reward_options\.leakPenalty/);
+  assert.throws(
+    () => parseConfig({ invalid_doc_reward: -0.2 }),
+    /invalid_doc_reward: 'invalid_doc_reward' was removed.*reward_options\.formatPenalty/,
+  );
+  assert.throws(
+    () => parseConfig({ leaked_doc_reward: -1 }),
+    /'leaked_doc_reward' was removed.*reward_options\.leakPenalty/,
+  );
   const c = parseConfig({});
   assert.ok(!("invalid_doc_reward" in c) && !("leaked_doc_reward" in c));
 });
@@ -52,7 +61,10 @@ test("file < --set layering, with JSON-typed values and unknown keys caught", ()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-cfg-"));
   const f = path.join(dir, "c.json");
   fs.writeFileSync(f, JSON.stringify({ max_steps: 5, temperature: 0.7 }));
-  const { rl: c, ws } = resolveCli({ config: f, set: ["max_steps=9", "signature_hint=true", "languages=[\"go\"]", "run_name=abc", "warmstart.sft_steps=7"] });
+  const { rl: c, ws } = resolveCli({
+    config: f,
+    set: ["max_steps=9", "signature_hint=true", 'languages=["go"]', "run_name=abc", "warmstart.sft_steps=7"],
+  });
   assert.equal(ws.sft_steps, 7);
   assert.equal(c.max_steps, 9);
   assert.equal(c.temperature, 0.7);

@@ -21,7 +21,9 @@ export function record(i: number, split: "train" | "validation" | "test", withDo
     kind: "function",
     signature: code.split("\n")[0]!,
     code,
-    doc: withDoc ? `Scale every value by a factor and shift it by ${i}.\n\nArgs:\n    values: the numbers\n    factor: the multiplier\n\nReturns:\n    a new list` : null,
+    doc: withDoc
+      ? `Scale every value by a factor and shift it by ${i}.\n\nArgs:\n    values: the numbers\n    factor: the multiplier\n\nReturns:\n    a new list`
+      : null,
     start_line: 1,
     end_line: 5,
     n_lines: 5,
@@ -32,11 +34,16 @@ export function record(i: number, split: "train" | "validation" | "test", withDo
   };
 }
 
-export function writeCorpus(dir: string, counts: { train: number; validation: number; test: number }, langs = ["python"]): void {
+export function writeCorpus(
+  dir: string,
+  counts: { train: number; validation: number; test: number },
+  langs = ["python"],
+): void {
   for (const split of ["train", "validation", "test"] as const) {
     fs.mkdirSync(path.join(dir, split), { recursive: true });
     const lines: string[] = [];
-    for (const lang of langs) for (let i = 0; i < counts[split]; i++) lines.push(JSON.stringify(record(i, split, i % 3 !== 2, lang)));
+    for (const lang of langs)
+      for (let i = 0; i < counts[split]; i++) lines.push(JSON.stringify(record(i, split, i % 3 !== 2, lang)));
     fs.writeFileSync(path.join(dir, split, "shard-00000.jsonl"), lines.join("\n") + (lines.length ? "\n" : ""));
   }
 }

@@ -18,7 +18,11 @@ import { lowercaseToyReward, TINY_MODEL } from "./helpers.js";
 const tok = new ByteTokenizer();
 const tiny = TINY_MODEL;
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bc-rle-"));
-const items: CodeItem[] = Array.from({ length: 4 }, (_, i) => ({ id: `f${i}`, lang: "python", code: `def f${i}(x):\n    return x + ${i}\n` }));
+const items: CodeItem[] = Array.from({ length: 4 }, (_, i) => ({
+  id: `f${i}`,
+  lang: "python",
+  code: `def f${i}(x):\n    return x + ${i}\n`,
+}));
 
 /** Toy reward: the fraction of lowercase letters in the reconstruction (shared test fixture). */
 const toy: RewardBackend = lowercaseToyReward;
@@ -27,20 +31,41 @@ test("embedded policy: RL pushes toward the higher-reward completions", async ()
   const policy = createEmbeddedPolicy({ config: tiny, tokenizer: tok, seed: 3 });
   const dir = tmp();
   const cfg = parseConfig({
-    max_steps: 25, rollout_batch_size: 2, num_docs_per_code: 4, num_codes_per_doc: 4, max_doc_tokens: 6, max_rebuild_tokens: 8,
-    learning_rate: 0.02, kl_coef: 0, advantage_estimator: "grpo", save_steps: 0, eval_at_start: false, eval_at_end: false,
+    max_steps: 25,
+    rollout_batch_size: 2,
+    num_docs_per_code: 4,
+    num_codes_per_doc: 4,
+    max_doc_tokens: 6,
+    max_rebuild_tokens: 8,
+    learning_rate: 0.02,
+    kl_coef: 0,
+    advantage_estimator: "grpo",
+    save_steps: 0,
+    eval_at_start: false,
+    eval_at_end: false,
   });
   await trainRL({ config: cfg, policy, reward: toy, train: items, runDir: dir });
   const m = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"));
   const avg = (xs: Record<string, number>[]) => xs.reduce((a, x) => a + x["reward/doc2code/mean"]!, 0) / xs.length;
-  const early = avg(m.slice(0, 5)), late = avg(m.slice(-5));
+  const early = avg(m.slice(0, 5)),
+    late = avg(m.slice(-5));
   assert.ok(late > early + 0.15, `doc2code reward ${early.toFixed(3)} -> ${late.toFixed(3)}`);
 });
 
 test("embedded policy: resume after a kill reproduces the uninterrupted run's weights", async () => {
   const cfg = parseConfig({
-    max_steps: 4, rollout_batch_size: 2, num_docs_per_code: 2, num_codes_per_doc: 2, max_doc_tokens: 5, max_rebuild_tokens: 5,
-    learning_rate: 0.01, kl_coef: 0.05, save_steps: 2, eval_at_start: false, eval_at_end: false, ppo_epochs: 2,
+    max_steps: 4,
+    rollout_batch_size: 2,
+    num_docs_per_code: 2,
+    num_codes_per_doc: 2,
+    max_doc_tokens: 5,
+    max_rebuild_tokens: 5,
+    learning_rate: 0.01,
+    kl_coef: 0.05,
+    save_steps: 2,
+    eval_at_start: false,
+    eval_at_end: false,
+    ppo_epochs: 2,
   });
   const a = createEmbeddedPolicy({ config: tiny, tokenizer: tok, seed: 11 });
   await trainRL({ config: cfg, policy: a, reward: toy, train: items, runDir: tmp() });
@@ -65,7 +90,9 @@ test("embedded sampler log-probs equal the training forward's log-probs at the s
     const lps = await policy.computeLogprobs(datums, { temperature });
     seqs!.forEach((s, i) => {
       const rec = lps[i]!.slice(prompt.length - 1);
-      s.logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - rec[t]!) < 1e-4, `T=${temperature} token ${t}: sampler ${lp} vs forward ${rec[t]}`));
+      s.logprobs.forEach((lp, t) =>
+        assert.ok(Math.abs(lp - rec[t]!) < 1e-4, `T=${temperature} token ${t}: sampler ${lp} vs forward ${rec[t]}`),
+      );
     });
   }
 });
@@ -75,8 +102,19 @@ test("trainer at temperature 0.6: the first PPO epoch's ratio is 1 and nothing i
     const policy = createEmbeddedPolicy({ config: tiny, tokenizer: tok, seed: 4 });
     const dir = tmp();
     const cfg = parseConfig({
-      max_steps: 2, rollout_batch_size: 2, num_docs_per_code: 2, num_codes_per_doc: 2, max_doc_tokens: 6, max_rebuild_tokens: 6,
-      temperature: 0.6, learning_rate: 0.01, kl_coef: 0.05, save_steps: 0, eval_at_start: false, eval_at_end: false, old_logprobs,
+      max_steps: 2,
+      rollout_batch_size: 2,
+      num_docs_per_code: 2,
+      num_codes_per_doc: 2,
+      max_doc_tokens: 6,
+      max_rebuild_tokens: 6,
+      temperature: 0.6,
+      learning_rate: 0.01,
+      kl_coef: 0.05,
+      save_steps: 0,
+      eval_at_start: false,
+      eval_at_end: false,
+      old_logprobs,
     });
     await trainRL({ config: cfg, policy, reward: toy, train: items, runDir: dir });
     for (const m of readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"))) {

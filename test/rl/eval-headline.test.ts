@@ -24,7 +24,14 @@ function scripted(table: Array<[string, string]>): Sampler {
         const text = tok.decode(r.prompt);
         const hit = table.find(([k]) => text.includes(k));
         const out = hit ? hit[1] : "";
-        return [{ tokens: tok.encode(out), logprobs: tok.encode(out).map(() => -1), text: out, finishReason: "stop" as const }];
+        return [
+          {
+            tokens: tok.encode(out),
+            logprobs: tok.encode(out).map(() => -1),
+            text: out,
+            finishReason: "stop" as const,
+          },
+        ];
       });
     },
   };
@@ -33,11 +40,19 @@ function scripted(table: Array<[string, string]>): Sampler {
 const items: HeldOutItem[] = [
   { id: "a", lang: "python", code: "def double(x):\n    return x * 2\n", doc: "Twice the number." },
   { id: "b", lang: "python", code: "def inc(n):\n    return n + 1\n", doc: "The next integer." },
-  { id: "c", lang: "python", code: "def show(v):\n    print(open('/nonexistent-file').read())\n", doc: "Prints a file." },
+  {
+    id: "c",
+    lang: "python",
+    code: "def show(v):\n    print(open('/nonexistent-file').read())\n",
+    doc: "Prints a file.",
+  },
 ];
 
 test("evaluateHeldOut: behavioural equivalence / pass rate (real sandbox), overlap, leak, doc length, per language", async () => {
-  const reward = await createRewardBackend(parseConfig({ reward_workers: 1, reward_options: { behaviour: { enabled: false } } }), ["python"]);
+  const reward = await createRewardBackend(
+    parseConfig({ reward_workers: 1, reward_options: { behaviour: { enabled: false } } }),
+    ["python"],
+  );
   const runner = new BehaviourRunner({ seed: 0, nInputs: 8, workers: 1 });
   try {
     const sampler = scripted([
@@ -49,9 +64,19 @@ test("evaluateHeldOut: behavioural equivalence / pass rate (real sandbox), overl
       ["Returns twice the number.", "def double(y):\n    return y + y\n"],
       ["<|code|>", ""],
     ]);
-    const r = await evaluateHeldOut(sampler, items, reward, { maxDocTokens: 32, maxCodeTokens: 64, batchSize: 8, signatureHint: false, behaviour: runner });
+    const r = await evaluateHeldOut(sampler, items, reward, {
+      maxDocTokens: 32,
+      maxCodeTokens: 64,
+      batchSize: 8,
+      signatureHint: false,
+      behaviour: runner,
+    });
     const pf = r.per_function!;
-    assert.deepEqual(pf.rt_equiv, [1, 0, null], "a: equivalent; b: the rebuild defines no function; c: original not executable");
+    assert.deepEqual(
+      pf.rt_equiv,
+      [1, 0, null],
+      "a: equivalent; b: the rebuild defines no function; c: original not executable",
+    );
     assert.equal(pf.rt_pass![0], 1);
     assert.equal(pf.rt_pass![1], 0);
     assert.equal(pf.rt_pass![2], null);
@@ -70,10 +95,27 @@ test("evaluateHeldOut: behavioural equivalence / pass rate (real sandbox), overl
 test("paired deltas skip functions where a metric does not apply; the table prints headline rows", () => {
   const ci = { mean: 0, lo: 0, hi: 0, n: 3, method: "bootstrap" as const };
   const mk = (rtEquiv: (number | null)[]): HeldOutEval => {
-    const pf = { ids: ["a", "b", "c"], langs: ["python", "python", "go"], roundtrip: [0, 0, 0], doc2code_human: [0, 0, 0], doc_bleu: [0, 0, 0], doc_rougeL: [0, 0, 0], rt_equiv: rtEquiv };
+    const pf = {
+      ids: ["a", "b", "c"],
+      langs: ["python", "python", "go"],
+      roundtrip: [0, 0, 0],
+      doc2code_human: [0, 0, 0],
+      doc_bleu: [0, 0, 0],
+      doc_rougeL: [0, 0, 0],
+      rt_equiv: rtEquiv,
+    };
     return {
-      n: 3, roundtrip: ci, doc2code_human: ci, doc_bleu: ci, doc_rougeL: ci, doc_valid_rate: 1, doc_leak_rate: 0, examples: [], per_function: pf,
-      headline: headlineOf(pf, [0, 1, 2]), headline_by_lang: { go: headlineOf(pf, [2]), python: headlineOf(pf, [0, 1]) },
+      n: 3,
+      roundtrip: ci,
+      doc2code_human: ci,
+      doc_bleu: ci,
+      doc_rougeL: ci,
+      doc_valid_rate: 1,
+      doc_leak_rate: 0,
+      examples: [],
+      per_function: pf,
+      headline: headlineOf(pf, [0, 1, 2]),
+      headline_by_lang: { go: headlineOf(pf, [2]), python: headlineOf(pf, [0, 1]) },
     };
   };
   const before = mk([0, 0, null]);

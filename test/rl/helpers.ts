@@ -32,7 +32,13 @@ export class TestByteTokenizer implements TokenizerLike {
  */
 export const lowercaseToyReward = {
   penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
-  checkDoc: (doc: string) => ({ valid: doc.length > 0, violations: [] as string[], leaked: false, leakFraction: 0, reasons: [] as string[] }),
+  checkDoc: (doc: string) => ({
+    valid: doc.length > 0,
+    violations: [] as string[],
+    leaked: false,
+    leakFraction: 0,
+    reasons: [] as string[],
+  }),
   async score(jobs: { rebuilt: string }[]) {
     return jobs.map((j) => {
       const s = j.rebuilt.length ? [...j.rebuilt].filter((c) => c >= "a" && c <= "z").length / j.rebuilt.length : 0;
@@ -42,4 +48,11 @@ export const lowercaseToyReward = {
 };
 
 /** A one-layer LLaMA config small enough for RL loop tests. */
-export const TINY_MODEL = { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 128 };
+export const TINY_MODEL = {
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  max_position_embeddings: 128,
+};

@@ -49,7 +49,12 @@ test("confidence intervals: t by hand, bootstrap covers the mean", () => {
 test("held-out eval: greedy both directions, human doc used for doc→code, CI over functions", async () => {
   const tok = new TestByteTokenizer();
   const policy = new BigramPolicy(tok, 4);
-  const items = Array.from({ length: 12 }, (_, i) => ({ id: `e${i}`, lang: "go", code: `func F${i}() int { return ${i} }`, doc: `Returns the number ${i}.` }));
+  const items = Array.from({ length: 12 }, (_, i) => ({
+    id: `e${i}`,
+    lang: "go",
+    code: `func F${i}() int { return ${i} }`,
+    doc: `Returns the number ${i}.`,
+  }));
   const seen: string[] = [];
   const reward = {
     penalties: { formatPenalty: 0.1, leakPenalty: 0.5 },
@@ -60,7 +65,14 @@ test("held-out eval: greedy both directions, human doc used for doc→code, CI o
     },
   };
   let calls = 0;
-  const r = await evaluateHeldOut(policy, items, reward, { maxDocTokens: 6, maxCodeTokens: 6, batchSize: 5, signatureHint: false, keepExamples: 3, onProgress: () => calls++ });
+  const r = await evaluateHeldOut(policy, items, reward, {
+    maxDocTokens: 6,
+    maxCodeTokens: 6,
+    batchSize: 5,
+    signatureHint: false,
+    keepExamples: 3,
+    onProgress: () => calls++,
+  });
   assert.equal(r.n, 12);
   assert.equal(calls, 9); // 3 passes x ceil(12/5) batches
   assert.equal(r.examples.length, 3);

@@ -5,7 +5,15 @@ import type { PolicyInfo, SampleRequest, SampledSequence, Sampler } from "../../
 import { requireChatTemplate } from "../../src/engine/chat-template.js";
 import { loadHfTokenizer } from "../../src/engine/hf-tokenizer.js";
 import { SamplerGenerator } from "../../src/core/generator.js";
-import { CHAT_CODE_STOP, code2docMessages, code2docPrompt, doc2codePrompt, promptText, sftPair, specialStopIds } from "../../src/rl/prompts.js";
+import {
+  CHAT_CODE_STOP,
+  code2docMessages,
+  code2docPrompt,
+  doc2codePrompt,
+  promptText,
+  sftPair,
+  specialStopIds,
+} from "../../src/rl/prompts.js";
 import { lenmlModels } from "../engine/tokenizer-docs.js";
 
 const qwen = loadHfTokenizer(lenmlModels("qwen3"));
@@ -24,14 +32,19 @@ test("code→doc and doc→code prompts go through the model's chat template", (
   assert.equal(text, chat.render(code2docMessages(code, "python"), { variables: { enable_thinking: false } }));
   const d = doc2codePrompt(tok, "Adds two numbers.", "python", { chat, signature: "def add(a, b):" });
   const dt = tok.decode(d);
-  assert.ok(dt.includes("Implement the Python function this documentation describes") && dt.includes("Adds two numbers."));
+  assert.ok(
+    dt.includes("Implement the Python function this documentation describes") && dt.includes("Adds two numbers."),
+  );
   assert.ok(dt.endsWith("</think>\n\n```python\ndef add(a, b):"));
   // the embedded path is unchanged when no template is given
   assert.throws(() => code2docPrompt(tok, code, "python"), /no special token <\|bos\|>/);
 });
 
 test("SFT pairs in the chat path end the answer by closing the fence, then the end-of-turn token", () => {
-  const { prompt, completion } = sftPair(tok, "doc2code", "python", code, "Adds.", { chat, signature: "def add(a, b):" });
+  const { prompt, completion } = sftPair(tok, "doc2code", "python", code, "Adds.", {
+    chat,
+    signature: "def add(a, b):",
+  });
   assert.ok(tok.decode(prompt).endsWith("```python\ndef add(a, b):"));
   assert.equal(tok.decode(completion), code.slice("def add(a, b):".length) + "\n" + CHAT_CODE_STOP + "<|im_end|>");
   assert.equal(completion[completion.length - 1], tok.tokenId("<|im_end|>"));
@@ -53,11 +66,16 @@ test("the instruct benchmark format uses the chat template when the model has on
     tokenizer: tok,
     async sample(reqs: SampleRequest[]): Promise<SampledSequence[][]> {
       seen.push(...reqs);
-      return reqs.map((r) => Array.from({ length: r.n }, () => ({ tokens: [1], logprobs: [0], text: "ok", finishReason: "stop" as const })));
+      return reqs.map((r) =>
+        Array.from({ length: r.n }, () => ({ tokens: [1], logprobs: [0], text: "ok", finishReason: "stop" as const })),
+      );
     },
   };
   const messages = [{ role: "user" as const, content: "Write a function." }];
-  await new SamplerGenerator(sampler, "q", { template: chat, stopTokenIds: specialStopIds(tok) }).generate([{ messages }], { n: 1, maxTokens: 8, temperature: 0 });
+  await new SamplerGenerator(sampler, "q", { template: chat, stopTokenIds: specialStopIds(tok) }).generate(
+    [{ messages }],
+    { n: 1, maxTokens: 8, temperature: 0 },
+  );
   await new SamplerGenerator(sampler, "q").generate([{ messages }], { n: 1, maxTokens: 8, temperature: 0 });
   const [templated, plain] = seen;
   assert.equal(tok.decode(templated!.prompt), chat.render(messages, { variables: { enable_thinking: false } }));

@@ -47,7 +47,9 @@ test("SFT pairs end with <|eos|>; generation stops on every special token but pa
 });
 
 test("a tokenizer without the special tokens is a clear error", () => {
-  const bare = Object.assign(Object.create(TestByteTokenizer.prototype), new TestByteTokenizer(), { tokenId: () => undefined });
+  const bare = Object.assign(Object.create(TestByteTokenizer.prototype), new TestByteTokenizer(), {
+    tokenId: () => undefined,
+  });
   assert.throws(() => code2docPrompt(bare, code, "python"), /no special token <\|bos\|>/);
 });
 

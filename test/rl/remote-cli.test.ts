@@ -34,7 +34,14 @@ test("rl --policy-url trains a remote policy through the training API and writes
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bc-rl-remote-"));
   writeCorpus(path.join(dir, "corpus"), { train: 12, validation: 2, test: 6 });
   const policy = createEmbeddedPolicy({
-    config: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 256 },
+    config: {
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 2,
+      max_position_embeddings: 256,
+    },
     tokenizer: new ByteTokenizer(),
     seed: 3,
   });
@@ -42,20 +49,52 @@ test("rl --policy-url trains a remote policy through the training API and writes
   const { server, url } = await serveTraining({ policy, port: 0 });
   try {
     const r = await runAsync(
-      ["rl", "--policy-url", url, "--corpus", "corpus", "--run-name", "remote", "--steps", "2", "--quiet", "--no-report",
-        "--set", "rollout_batch_size=2", "--set", "num_docs_per_code=2", "--set", "num_codes_per_doc=1", "--set", "max_doc_tokens=16",
-        "--set", "max_rebuild_tokens=8", "--set", "eval_size=4", "--set", "reject_invalid_docs=false", "--set", "learning_rate=0.01"],
+      [
+        "rl",
+        "--policy-url",
+        url,
+        "--corpus",
+        "corpus",
+        "--run-name",
+        "remote",
+        "--steps",
+        "2",
+        "--quiet",
+        "--no-report",
+        "--set",
+        "rollout_batch_size=2",
+        "--set",
+        "num_docs_per_code=2",
+        "--set",
+        "num_codes_per_doc=1",
+        "--set",
+        "max_doc_tokens=16",
+        "--set",
+        "max_rebuild_tokens=8",
+        "--set",
+        "eval_size=4",
+        "--set",
+        "reject_invalid_docs=false",
+        "--set",
+        "learning_rate=0.01",
+      ],
       dir,
     );
     assert.equal(r.status, 0, r.stderr);
     const table = fs.readFileSync(path.join(dir, "runs", "remote", "before_after.txt"), "utf8");
     assert.match(table, /Δ paired/);
     assert.match(table, /round-trip similarity/);
-    const metrics = fs.readFileSync(path.join(dir, "runs", "remote", "metrics.jsonl"), "utf8").trim().split("\n");
+    const metrics = fs
+      .readFileSync(path.join(dir, "runs", "remote", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n");
     assert.equal(metrics.length, 2);
     // the server's weights moved: the optimizer steps ran remotely
     const after = policy.llama.weights.get("model.norm.weight")!.data;
-    assert.ok(after.some((x, i) => x !== before[i]), "remote optimizer steps changed the served policy's weights");
+    assert.ok(
+      after.some((x, i) => x !== before[i]),
+      "remote optimizer steps changed the served policy's weights",
+    );
     // exclusive options
     const bad = await runAsync(["rl", "--policy-url", url, "--from", "x"], dir);
     assert.equal(bad.status, 1);

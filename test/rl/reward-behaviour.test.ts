@@ -11,24 +11,50 @@ const near = (a: number, b: number, msg = "") => assert.ok(Math.abs(a - b) < 1e-
 
 function breakdown(over: Partial<RewardBreakdown> & { terms: Record<string, number> }): RewardBreakdown {
   return {
-    reward: 0, mode: "gate", metric: "dfg", similarity: 0.5, similarityComponents: {},
-    format: { valid: true, score: 1, violations: [] }, leak: { leaked: false, fraction: 0, reasons: [] },
-    rebuilt: { empty: false, parseErrors: 0 }, warnings: [], ...over,
+    reward: 0,
+    mode: "gate",
+    metric: "dfg",
+    similarity: 0.5,
+    similarityComponents: {},
+    format: { valid: true, score: 1, violations: [] },
+    leak: { leaked: false, fraction: 0, reasons: [] },
+    rebuilt: { empty: false, parseErrors: 0 },
+    warnings: [],
+    ...over,
   };
 }
-const beh = (score: number | null): BehaviourResult => ({ score, executable: score !== null, reason: null, nInputs: 16, agree: 0, entryPoint: "f" });
+const beh = (score: number | null): BehaviourResult => ({
+  score,
+  executable: score !== null,
+  reason: null,
+  nInputs: 16,
+  agree: 0,
+  entryPoint: "f",
+});
 
 test("combineReward: hand values (gate and penalty modes, executable and fallback, syntax penalty on the code direction)", () => {
   const cfg: RLRewardConfig = rlRewardConfigFor(parseConfig({ reward_options: { behaviour: { weight: 0.8 } } }));
   // gate: executable -> sim = 0.8*1 + 0.2*0.5 = 0.9; syntax gate 0.8 -> code 0.72; format gate 0.9 -> total 0.648
-  const g = combineReward(breakdown({ similarity: 0.5, rebuilt: { empty: false, parseErrors: 2 }, terms: { similarity: 0.5, formatGate: 0.9, leakGate: 1, syntaxGate: 0.8 } }), beh(1), cfg);
+  const g = combineReward(
+    breakdown({
+      similarity: 0.5,
+      rebuilt: { empty: false, parseErrors: 2 },
+      terms: { similarity: 0.5, formatGate: 0.9, leakGate: 1, syntaxGate: 0.8 },
+    }),
+    beh(1),
+    cfg,
+  );
   near(g.sim, 0.9);
   near(g.code, 0.72);
   near(g.total, 0.648);
   assert.equal(g.executable, true);
   assert.equal(g.syntaxBad, true);
   // not executable -> the static similarity alone
-  const f = combineReward(breakdown({ similarity: 0.5, terms: { similarity: 0.5, formatGate: 1, leakGate: 1, syntaxGate: 1 } }), beh(null), cfg);
+  const f = combineReward(
+    breakdown({ similarity: 0.5, terms: { similarity: 0.5, formatGate: 1, leakGate: 1, syntaxGate: 1 } }),
+    beh(null),
+    cfg,
+  );
   near(f.sim, 0.5);
   near(f.total, 0.5);
   assert.equal(f.executable, false);
@@ -41,22 +67,37 @@ test("combineReward: hand values (gate and penalty modes, executable and fallbac
   const tieB = combineReward(breakdown({ similarity: 0.2, terms: { similarity: 0.2 } }), beh(0), cfg);
   assert.ok(tieA.total > tieB.total);
   // penalty mode: code = max(min, sim - p_syntax); total also subtracts format and leak penalties
-  const pcfg = rlRewardConfigFor(parseConfig({ reward_options: { mode: "penalty", minReward: -1, behaviour: { weight: 0.5 } } }));
+  const pcfg = rlRewardConfigFor(
+    parseConfig({ reward_options: { mode: "penalty", minReward: -1, behaviour: { weight: 0.5 } } }),
+  );
   const p = combineReward(
-    breakdown({ mode: "penalty", similarity: 0.4, rebuilt: { empty: false, parseErrors: 1 }, terms: { similarity: 0.4, formatPenalty: 0.05, leakPenalty: 0, syntaxPenalty: 0.2 } }),
-    beh(0.8), pcfg,
+    breakdown({
+      mode: "penalty",
+      similarity: 0.4,
+      rebuilt: { empty: false, parseErrors: 1 },
+      terms: { similarity: 0.4, formatPenalty: 0.05, leakPenalty: 0, syntaxPenalty: 0.2 },
+    }),
+    beh(0.8),
+    pcfg,
   );
   near(p.sim, 0.6);
   near(p.code, 0.4);
   near(p.total, 0.35);
   // empty rebuilt code: the floor in both directions
-  const e = combineReward(breakdown({ mode: "penalty", similarity: 0, rebuilt: { empty: true, parseErrors: 0 }, terms: {} }), beh(0), pcfg);
+  const e = combineReward(
+    breakdown({ mode: "penalty", similarity: 0, rebuilt: { empty: true, parseErrors: 0 }, terms: {} }),
+    beh(0),
+    pcfg,
+  );
   assert.equal(e.total, -1);
   assert.equal(e.code, -1);
 });
 
 test("reward_options.behaviour is validated (zod) and kept apart from the similarity module's options", () => {
-  assert.throws(() => rlRewardConfigFor(parseConfig({ reward_options: { behaviour: { weight: 2 } } })), /behaviour.weight/);
+  assert.throws(
+    () => rlRewardConfigFor(parseConfig({ reward_options: { behaviour: { weight: 2 } } })),
+    /behaviour.weight/,
+  );
   assert.throws(() => rlRewardConfigFor(parseConfig({ reward_options: { behaviour: { sed: 1 } } })), /behaviour/);
   const c = rlRewardConfigFor(parseConfig({ reward_metric: "bleu", reward_options: { syntaxPenalty: 0.3 } }));
   assert.equal(c.static.metric, "bleu");
@@ -65,21 +106,32 @@ test("reward_options.behaviour is validated (zod) and kept apart from the simila
 });
 
 test("reward backend (real sandbox): behaviour ranks a correct rewrite above a one-token break; errors", async () => {
-  const cfg = parseConfig({ reward_metric: "bleu", reward_workers: 1, reward_options: { behaviour: { inputs: 8, workers: 1 } } });
+  const cfg = parseConfig({
+    reward_metric: "bleu",
+    reward_workers: 1,
+    reward_options: { behaviour: { inputs: 8, workers: 1 } },
+  });
   const rb = await createRewardBackend(cfg, ["python"]);
   try {
-    const code = "def total_even(xs):\n    s = 0\n    for x in xs:\n        if x % 2 == 0:\n            s += x\n    return s\n";
+    const code =
+      "def total_even(xs):\n    s = 0\n    for x in xs:\n        if x % 2 == 0:\n            s += x\n    return s\n";
     const rewrite = "def total_even(values):\n    return sum(v for v in values if v % 2 == 0)\n";
-    const brk = "def total_even(xs):\n    s = 0\n    for x in xs:\n        if x % 2 == 1:\n            s += x\n    return s\n";
+    const brk =
+      "def total_even(xs):\n    s = 0\n    for x in xs:\n        if x % 2 == 1:\n            s += x\n    return s\n";
     const syntaxBad = "def total_even(xs):\n    s = 0\n    for x in xs\n        s += x\n    return s\n";
     const doc = "Sum of the even numbers in a list.";
     const dc = await rb.checkDoc(doc, code, "python");
-    const [a, b, c] = await rb.score([rewrite, brk, syntaxBad].map((rebuilt) => ({ code, doc, rebuilt, lang: "python", docCheck: dc })));
+    const [a, b, c] = await rb.score(
+      [rewrite, brk, syntaxBad].map((rebuilt) => ({ code, doc, rebuilt, lang: "python", docCheck: dc })),
+    );
     assert.equal(a!.components.executable, 1);
     assert.equal(a!.components.behaviour, 1);
     assert.ok(b!.components.behaviour! < 1);
     assert.ok(a!.components.static! < b!.components.static!, "BLEU prefers the broken copy (the near-miss problem)");
-    assert.ok(a!.total > b!.total && a!.code! > b!.code!, `behaviour-first reward: rewrite ${a!.total} vs break ${b!.total}`);
+    assert.ok(
+      a!.total > b!.total && a!.code! > b!.code!,
+      `behaviour-first reward: rewrite ${a!.total} vs break ${b!.total}`,
+    );
     assert.equal(c!.components.rebuilt_syntax_error, 1);
     assert.ok(c!.code! < c!.similarity, "syntax penalty applies to the code direction");
     // an unusable original (a UserError in the reward module) is an expected failure: counted, floor reward
@@ -88,7 +140,10 @@ test("reward backend (real sandbox): behaviour ranks a correct rewrite above a o
     assert.equal(u!.total, 0);
     // a programming error inside the metric is rethrown, never the minimum reward
     const broken = { ...dc, violations: undefined as unknown as string[], valid: false };
-    await assert.rejects(rb.score([{ code, doc, rebuilt: rewrite, lang: "python", docCheck: broken }]), /internal error/);
+    await assert.rejects(
+      rb.score([{ code, doc, rebuilt: rewrite, lang: "python", docCheck: broken }]),
+      /internal error/,
+    );
   } finally {
     await rb.close?.();
   }

@@ -48,7 +48,9 @@ export const CASES: Case[] = [
     mean = total / max(count, 1)
     return clamp(mean, limit)
 `,
-    flipped: "", deleted: "", swapped: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "javascript",
@@ -65,7 +67,11 @@ export const CASES: Case[] = [
   return clamp(mean, limit);
 }
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "typescript",
@@ -82,7 +88,11 @@ export const CASES: Case[] = [
   return clamp(mean, limit);
 }
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "java",
@@ -101,7 +111,11 @@ export const CASES: Case[] = [
   }
 }
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "go",
@@ -120,7 +134,11 @@ func Score(items []int, limit int) float64 {
 	return clamp(mean, limit)
 }
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "ruby",
@@ -137,7 +155,11 @@ func Score(items []int, limit int) float64 {
   clamp(mean, limit)
 end
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "lua",
@@ -154,7 +176,11 @@ end
   return clamp(mean, limit)
 end
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "c",
@@ -171,7 +197,11 @@ end
     return clamp(mean, limit);
 }
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "cpp",
@@ -188,7 +218,11 @@ end
     return clamp(mean, limit);
 }
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
   {
     lang: "rust",
@@ -205,7 +239,11 @@ end
     return clamp(mean, limit);
 }
 `,
-    renamed: "", reordered: "", flipped: "", deleted: "", swapped: "",
+    renamed: "",
+    reordered: "",
+    flipped: "",
+    deleted: "",
+    swapped: "",
   },
 ];
 

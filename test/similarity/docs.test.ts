@@ -16,7 +16,10 @@ test("the spec's own example is valid; common breakages are named", () => {
   const bad = (t: string, re: RegExp) => {
     const r = validateDoc(t);
     assert.equal(r.valid, false, t);
-    assert.ok(r.violations.some((v) => re.test(v)), `${JSON.stringify(t)}: ${r.violations.join(" | ")}`);
+    assert.ok(
+      r.violations.some((v) => re.test(v)),
+      `${JSON.stringify(t)}: ${r.violations.join(" | ")}`,
+    );
   };
   bad("", /empty/);
   bad("adds numbers", /period/);
@@ -40,23 +43,41 @@ test("canonicalizeDoc: Google, NumPy, reST, JSDoc, Go, Ruby/YARD, Rust styles be
   const cases: Array<[string, string, RegExp[]]> = [
     [
       "google",
-      'Fetch rows.\n\n    Rows are read lazily.\n\n    Args:\n        table (Table): An open table.\n        keys (list[str]): Keys to fetch,\n            one per row.\n\n    Returns:\n        dict: Rows by key.\n\n    Raises:\n        IOError: On failure.\n    ',
-      [/^Fetch rows\.\n\nRows are read lazily\.\n\nParameters:\n  table: An open table\.\n  keys: Keys to fetch, one per row\.\n\nReturns:\n  Rows by key\.\n\nRaises:\n  IOError: On failure\.$/],
+      "Fetch rows.\n\n    Rows are read lazily.\n\n    Args:\n        table (Table): An open table.\n        keys (list[str]): Keys to fetch,\n            one per row.\n\n    Returns:\n        dict: Rows by key.\n\n    Raises:\n        IOError: On failure.\n    ",
+      [
+        /^Fetch rows\.\n\nRows are read lazily\.\n\nParameters:\n {2}table: An open table\.\n {2}keys: Keys to fetch, one per row\.\n\nReturns:\n {2}Rows by key\.\n\nRaises:\n {2}IOError: On failure\.$/,
+      ],
     ],
     [
       "numpy",
       "Compute the mean.\n\n    Parameters\n    ----------\n    a : array_like\n        Input values.\n\n    Returns\n    -------\n    m : ndarray\n        The mean.\n\n    Examples\n    --------\n    >>> mean([1, 2])\n    1.5\n",
-      [/Parameters:\n  a: Input values\./, /Returns:\n  The mean\./, /Examples:\n  >>> mean\(\[1, 2\]\)\n  1\.5/],
+      [
+        /Parameters:\n {2}a: Input values\./,
+        /Returns:\n {2}The mean\./,
+        /Examples:\n {2}>>> mean\(\[1, 2\]\)\n {2}1\.5/,
+      ],
     ],
-    ["rest", "Send a message.\n\n:param str sender: who sends\n:type sender: str\n:returns: the id\n:raises ValueError: if too long\n", [/Parameters:\n  sender: who sends\n\nReturns:\n  the id\n\nRaises:\n  ValueError: if too long/]],
+    [
+      "rest",
+      "Send a message.\n\n:param str sender: who sends\n:type sender: str\n:returns: the id\n:raises ValueError: if too long\n",
+      [/Parameters:\n {2}sender: who sends\n\nReturns:\n {2}the id\n\nRaises:\n {2}ValueError: if too long/],
+    ],
     [
       "jsdoc",
       "/**\n * Add two numbers, see {@link Math}.\n * @param {number} a - first\n * @param {number} b second\n * @returns {number} the `sum`\n */",
-      [/^Add two numbers, see Math\.\n\nParameters:\n  a: first\n  b: second\n\nReturns:\n  the sum$/],
+      [/^Add two numbers, see Math\.\n\nParameters:\n {2}a: first\n {2}b: second\n\nReturns:\n {2}the sum$/],
     ],
     ["go", "// Add adds two numbers.\n// It returns the sum.", [/^Add adds two numbers\.\n\nIt returns the sum\.$/]],
-    ["yard", "# Greets a person by **name**.\n# @param name [String] who to greet\n# @return [String] the greeting", [/^Greets a person by name\.\n\nParameters:\n  name: who to greet\n\nReturns:\n  the greeting$/]],
-    ["rust", "/// Parses a header line.\n///\n/// # Arguments\n///\n/// * `line` - the raw line\n///\n/// # Panics\n///\n/// Panics when empty.", [/Parameters:\n  line: the raw line\n\nNotes:\n  Panics when empty\./]],
+    [
+      "yard",
+      "# Greets a person by **name**.\n# @param name [String] who to greet\n# @return [String] the greeting",
+      [/^Greets a person by name\.\n\nParameters:\n {2}name: who to greet\n\nReturns:\n {2}the greeting$/],
+    ],
+    [
+      "rust",
+      "/// Parses a header line.\n///\n/// # Arguments\n///\n/// * `line` - the raw line\n///\n/// # Panics\n///\n/// Panics when empty.",
+      [/Parameters:\n {2}line: the raw line\n\nNotes:\n {2}Panics when empty\./],
+    ],
     ["plain lower-case, no period", "return the largest element", [/^Return the largest element\.$/]],
   ];
   for (const [name, raw, res] of cases) {
@@ -78,19 +99,26 @@ test("canonicalizeDoc: HumanEval-style prose with colons, 'For example:' and com
   const out = canonicalizeDoc(raw);
   assert.ok(out);
   assert.deepEqual(validateDoc(out).violations, [], out);
-  assert.match(out, /^Return True if a < b and b > c for every triple\.\n\nIt must be implemented like this:\n\nExamples:\n  >>> check\(\[1, 2, 3\]\)\n  True$/);
+  assert.match(
+    out,
+    /^Return True if a < b and b > c for every triple\.\n\nIt must be implemented like this:\n\nExamples:\n {2}>>> check\(\[1, 2, 3\]\)\n {2}True$/,
+  );
   // <b>bold</b> markup is removed, prose comparisons are not markup
   assert.equal(canonicalizeDoc("Compute <b>fast</b> sums."), "Compute fast sums.");
   assert.deepEqual(validateDoc("Return x when a<b and c>d.").violations, []);
 });
 
 test("canonicalizeDoc: placeholders and empty docs give null; self and unknown params are dropped; signature lines removed", () => {
-  for (const raw of ["", "   ", "# TODO", '"""FIXME"""', "/** @param a x */", "Constructor."]) assert.equal(canonicalizeDoc(raw), null, raw);
-  const out = canonicalizeDoc("Do the thing.\n\nArgs:\n    self: me\n    x: thing\n    ghost: not a param\n", { params: ["self", "x"] });
+  for (const raw of ["", "   ", "# TODO", '"""FIXME"""', "/** @param a x */", "Constructor."])
+    assert.equal(canonicalizeDoc(raw), null, raw);
+  const out = canonicalizeDoc("Do the thing.\n\nArgs:\n    self: me\n    x: thing\n    ghost: not a param\n", {
+    params: ["self", "x"],
+  });
   assert.equal(out, "Do the thing.\n\nParameters:\n  x: thing");
   assert.equal(canonicalizeDoc("    add(a, b)\n\nAdd two numbers.", { name: "add" }), "Add two numbers.");
   // operator method names (Ruby `+`, `<=>`, `[]`) are not regular expressions
-  for (const name of ["+", "<=>", "[]", "a.b*"]) assert.equal(canonicalizeDoc("# Combine two paths.", { name }), "Combine two paths.");
+  for (const name of ["+", "<=>", "[]", "a.b*"])
+    assert.equal(canonicalizeDoc("# Combine two paths.", { name }), "Combine two paths.");
 });
 
 const CODE = `def moving_average(values, window):
@@ -112,11 +140,13 @@ test("leak detector: pasted code, a fenced body and line-by-line copies are caug
   const a = detectLeak(pasted, CODE, "python");
   assert.equal(a.leaked, true);
   assert.ok(a.fraction > 0.9, String(a.fraction));
-  const fenced = "Moving average.\n\n```python\n    for i, v in enumerate(values):\n        acc += v\n        if i >= window:\n            acc -= values[i - window]\n```\n";
+  const fenced =
+    "Moving average.\n\n```python\n    for i, v in enumerate(values):\n        acc += v\n        if i >= window:\n            acc -= values[i - window]\n```\n";
   const b = detectLeak(fenced, CODE, "python");
   assert.equal(b.leaked, true);
   assert.ok(b.codeBlocks >= 1 && b.reasons.length > 0);
-  const lines = "Steps: for i, v in enumerate(values): then acc += v then acc -= values[i - window] then out.append(acc / window) and return out";
+  const lines =
+    "Steps: for i, v in enumerate(values): then acc += v then acc -= values[i - window] then out.append(acc / window) and return out";
   const c = detectLeak(lines, CODE, "python");
   assert.equal(c.leaked, true, JSON.stringify(c));
   assert.ok(c.fraction >= 0.25);
@@ -177,10 +207,12 @@ Examples:
 });
 
 test("leak detector works for other languages (Go, JavaScript)", () => {
-  const go = "func Sum(xs []int) int {\n\ttotal := 0\n\tfor _, x := range xs {\n\t\ttotal += x\n\t}\n\treturn total\n}\n";
+  const go =
+    "func Sum(xs []int) int {\n\ttotal := 0\n\tfor _, x := range xs {\n\t\ttotal += x\n\t}\n\treturn total\n}\n";
   assert.equal(detectLeak("Sum returns the total of xs.", go, "go").leaked, false);
   assert.equal(detectLeak("Sum: total := 0; for _, x := range xs { total += x }; return total", go, "go").leaked, true);
-  const js = "function pick(o, keys) {\n  const out = {};\n  for (const k of keys) if (k in o) out[k] = o[k];\n  return out;\n}\n";
+  const js =
+    "function pick(o, keys) {\n  const out = {};\n  for (const k of keys) if (k in o) out[k] = o[k];\n  return out;\n}\n";
   assert.equal(detectLeak("Return a copy of o with only the given keys.", js, "javascript").leaked, false);
   assert.equal(detectLeak("Loop: for (const k of keys) if (k in o) out[k] = o[k];", js, "javascript").leaked, true);
 });

@@ -15,7 +15,24 @@ const FIX = path.join(ROOT, "test/fixtures/lang");
 
 // The graph languages plus Haskell (fallback). The Julia, Swift and Kotlin grammars cost seconds of CPU to
 // compile, so this file leaves them to test/lang (which parses every registered language).
-const LANGS: LangId[] = ["python", "javascript", "typescript", "java", "go", "ruby", "lua", "c", "cpp", "rust", "haskell", "elixir", "r", "bash", "php", "ocaml"];
+const LANGS: LangId[] = [
+  "python",
+  "javascript",
+  "typescript",
+  "java",
+  "go",
+  "ruby",
+  "lua",
+  "c",
+  "cpp",
+  "rust",
+  "haskell",
+  "elixir",
+  "r",
+  "bash",
+  "php",
+  "ocaml",
+];
 
 before(async () => {
   for (const l of LANGS) await loadLanguage(l);
@@ -29,7 +46,8 @@ test("identical code scores 1.0 on every metric, in every loaded language", () =
     const all = similarityAll(src, src, lang);
     for (const m of METRICS) assert.equal(all[m].score, 1, `${lang} ${m}: ${JSON.stringify(all[m])}`);
   }
-  for (const c of CASES) for (const m of METRICS) assert.equal(similarity(m, c.ref, c.ref, c.lang).score, 1, `${c.lang} ${m}`);
+  for (const c of CASES)
+    for (const m of METRICS) assert.equal(similarity(m, c.ref, c.ref, c.lang).score, 1, `${c.lang} ${m}`);
 });
 
 test("smoothed BLEU matches a hand computation", () => {
@@ -61,8 +79,15 @@ for (const c0 of CASES) {
     assert.ok(similarity("bleu", c.ref, c.renamed, c.lang).score < 0.7);
   });
   test(`graph metric (${c.lang}): flipped comparison, deleted statement, swapped arguments lower it`, () => {
-    const keep = Math.min(similarity("dfg", c.ref, c.renamed, c.lang).score, similarity("dfg", c.ref, c.reordered, c.lang).score);
-    for (const [name, v] of [["flipped", c.flipped], ["deleted", c.deleted], ["swapped", c.swapped]] as const) {
+    const keep = Math.min(
+      similarity("dfg", c.ref, c.renamed, c.lang).score,
+      similarity("dfg", c.ref, c.reordered, c.lang).score,
+    );
+    for (const [name, v] of [
+      ["flipped", c.flipped],
+      ["deleted", c.deleted],
+      ["swapped", c.swapped],
+    ] as const) {
       assert.notEqual(v, c.ref, name);
       const g = similarity("dfg", c.ref, v, c.lang).score;
       assert.ok(g < keep && g < 1, `${c.lang} ${name}: ${g} vs ${keep}`);
@@ -87,8 +112,10 @@ test("unrelated functions of similar length score low on every metric", () => {
 });
 
 const JUNK: Partial<Record<LangId, string>> = {
-  python: "\ndef junk(a):\n    z = a * 3\n    while z > 0:\n        z -= 1\n    print(z)\n    return z\n\nunused = [k for k in range(10)]\n",
-  javascript: "\nfunction junk(a) {\n  let z = a * 3;\n  while (z > 0) { z -= 1; }\n  console.log(z);\n  return z;\n}\nconst unused = [1, 2, 3].map((k) => k * 2);\n",
+  python:
+    "\ndef junk(a):\n    z = a * 3\n    while z > 0:\n        z -= 1\n    print(z)\n    return z\n\nunused = [k for k in range(10)]\n",
+  javascript:
+    "\nfunction junk(a) {\n  let z = a * 3;\n  while (z > 0) { z -= 1; }\n  console.log(z);\n  return z;\n}\nconst unused = [1, 2, 3].map((k) => k * 2);\n",
   go: "\nfunc junk(a int) int {\n\tz := a * 3\n\tfor z > 0 {\n\t\tz -= 1\n\t}\n\tfmt.Println(z)\n\treturn z\n}\n",
   ruby: "\ndef junk(a)\n  z = a * 3\n  while z > 0\n    z -= 1\n  end\n  puts z\n  z\nend\n",
 };
@@ -115,7 +142,9 @@ test("CodeBLEU: a zero data-flow match counts as zero, not as full credit", () =
   const cand = "def f(a):\n    return 3\n";
   const r = similarity("codebleu", ref, cand, "python");
   assert.equal(r.components.dataflow, 0);
-  const onlyDf = similarity("codebleu", ref, cand, "python", { codebleuWeights: { ngram: 0, weighted: 0, syntax: 0, dataflow: 1 } });
+  const onlyDf = similarity("codebleu", ref, cand, "python", {
+    codebleuWeights: { ngram: 0, weighted: 0, syntax: 0, dataflow: 1 },
+  });
   assert.equal(onlyDf.score, 0);
   // weights are honoured: the score is the weighted mean of the parts
   const w = { ngram: 0.1, weighted: 0.2, syntax: 0.3, dataflow: 0.4 };
@@ -151,21 +180,38 @@ test("graph metric falls back to CodeBLEU for languages without graph support, w
 
 test("malformed input: binary, empty, huge and unknown give clear errors; bad candidates score, never NaN", () => {
   const ref = "def f(a):\n    return a + 1\n";
-  assert.throws(() => similarity("bleu", "\u0000\u0001ELF\u0000", ref, "python"), (e: unknown) => e instanceof UserError && /reference code: input looks binary/.test(e.message));
-  assert.throws(() => similarity("dfg", ref, "\u0000\u0000\u0000", "python"), (e: unknown) => e instanceof UserError && /candidate code: .*binary/.test(e.message));
-  assert.throws(() => similarity("codebleu", "  \n", ref, "python"), (e: unknown) => e instanceof UserError && /reference code is empty/.test(e.message));
-  assert.throws(() => similarity("bleu", ref, "x".repeat(300_000), "python"), (e: unknown) => e instanceof UserError && /too large/.test(e.message));
+  assert.throws(
+    () => similarity("bleu", "\u0000\u0001ELF\u0000", ref, "python"),
+    (e: unknown) => e instanceof UserError && /reference code: input looks binary/.test(e.message),
+  );
+  assert.throws(
+    () => similarity("dfg", ref, "\u0000\u0000\u0000", "python"),
+    (e: unknown) => e instanceof UserError && /candidate code: .*binary/.test(e.message),
+  );
+  assert.throws(
+    () => similarity("codebleu", "  \n", ref, "python"),
+    (e: unknown) => e instanceof UserError && /reference code is empty/.test(e.message),
+  );
+  assert.throws(
+    () => similarity("bleu", ref, "x".repeat(300_000), "python"),
+    (e: unknown) => e instanceof UserError && /too large/.test(e.message),
+  );
   assert.throws(() => similarity("bleu", ref, ref, "cobol" as LangId), /unknown language/);
   assert.throws(() => similarity("nope" as never, ref, ref, "python"), /unknown metric/);
   for (const cand of ["", "   \n", "# only a comment\n", "def (((( ::: return ]]]", ")))))"]) {
     const all = similarityAll(ref, cand, "python");
     for (const m of METRICS) {
-      assert.ok(Number.isFinite(all[m].score) && all[m].score >= 0 && all[m].score <= 1, `${m} ${JSON.stringify(cand)}: ${all[m].score}`);
+      assert.ok(
+        Number.isFinite(all[m].score) && all[m].score >= 0 && all[m].score <= 1,
+        `${m} ${JSON.stringify(cand)}: ${all[m].score}`,
+      );
       assert.ok(all[m].score < 0.5, `${m} ${JSON.stringify(cand)}: ${all[m].score}`);
     }
   }
   assert.ok(similarity("bleu", ref, "", "python").warnings.some((w) => /no code tokens/.test(w)));
-  assert.ok(similarity("dfg", ref, "def f(a:\n    return a +\n", "python").warnings.some((w) => /syntax error/.test(w)));
+  assert.ok(
+    similarity("dfg", ref, "def f(a:\n    return a +\n", "python").warnings.some((w) => /syntax error/.test(w)),
+  );
 });
 
 test("very deep code: the graph parts report it (0 for a candidate, UserError for a reference), never a stack overflow", () => {
@@ -179,15 +225,21 @@ test("very deep code: the graph parts report it (0 for a candidate, UserError fo
     assert.equal(all.codebleu.score, 0);
     assert.ok(all.bleu.score >= 0 && all.bleu.score < 0.1);
   }
-  assert.throws(() => similarity("dfg", chain, ref, "python"), (e: unknown) => e instanceof UserError && /reference code is nested too deeply/.test(e.message));
+  assert.throws(
+    () => similarity("dfg", chain, ref, "python"),
+    (e: unknown) => e instanceof UserError && /reference code is nested too deeply/.test(e.message),
+  );
   // BLEU and exact need no graph
   assert.ok(similarity("bleu", chain, chain, "python").score === 1);
 });
 
 test("Hungarian assignment is optimal (brute force on random 5x5 matrices)", () => {
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const perms = (n: number): number[][] => (n === 0 ? [[]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const perms = (n: number): number[][] =>
+    n === 0
+      ? [[]]
+      : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
   const all = perms(5);
   for (let t = 0; t < 20; t++) {
     const C = new Float64Array(25).map(() => Math.floor(rnd() * 20));

@@ -5,13 +5,22 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadLanguage } from "../../src/lang/index.js";
-import { checkDoc, rejectedDocReward, reward, RewardConfigSchema, resolveRewardConfig } from "../../src/similarity/reward.js";
+import {
+  checkDoc,
+  rejectedDocReward,
+  reward,
+  RewardConfigSchema,
+  resolveRewardConfig,
+} from "../../src/similarity/reward.js";
 import { RewardPool, isRewardError, type RewardJob } from "../../src/similarity/pool.js";
 import { UserError } from "../../src/core/errors.js";
 
-const CODE = "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n    return x\n";
-const DOC = "Limit a value to a closed range.\n\nParameters:\n  x: the value\n  lo: the lower bound\n  hi: the upper bound\n\nReturns:\n  x, or the nearest bound when x is outside the range";
-const REBUILT = "def clamp(v, low, high):\n    if v < low:\n        return low\n    if v > high:\n        return high\n    return v\n";
+const CODE =
+  "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n    return x\n";
+const DOC =
+  "Limit a value to a closed range.\n\nParameters:\n  x: the value\n  lo: the lower bound\n  hi: the upper bound\n\nReturns:\n  x, or the nearest bound when x is outside the range";
+const REBUILT =
+  "def clamp(v, low, high):\n    if v < low:\n        return low\n    if v > high:\n        return high\n    return v\n";
 const WRONG = "def clamp(x, lo, hi):\n    return (x + lo + hi) / 3\n";
 
 before(async () => {
@@ -22,7 +31,10 @@ test("reward config: defaults, validation with clear errors", () => {
   const d = RewardConfigSchema.parse({});
   assert.equal(d.metric, "dfg");
   assert.equal(d.mode, "gate");
-  assert.throws(() => resolveRewardConfig({ mode: "both" } as never), (e: unknown) => e instanceof UserError && /mode/.test(e.message));
+  assert.throws(
+    () => resolveRewardConfig({ mode: "both" } as never),
+    (e: unknown) => e instanceof UserError && /mode/.test(e.message),
+  );
   assert.throws(() => resolveRewardConfig({ leakPenalty: 2 }), UserError);
   assert.throws(() => resolveRewardConfig({ typo: 1 } as never), UserError);
 });
@@ -77,16 +89,35 @@ test("reward: empty, binary, unparseable rebuilt code gets the defined minimum, 
   assert.ok(s.terms.syntaxGate! < 1);
   const strict = reward(CODE, DOC, "def clamp(x, lo, hi):\n    if x <\n", "python", { syntaxErrors: "minimum" });
   assert.equal(strict.reward, 0);
-  assert.equal(reward(CODE, DOC, "def clamp(x, lo, hi):\n    if x <\n", "python", { syntaxErrors: "minimum", mode: "penalty", minReward: -0.5 }).reward, -0.5);
+  assert.equal(
+    reward(CODE, DOC, "def clamp(x, lo, hi):\n    if x <\n", "python", {
+      syntaxErrors: "minimum",
+      mode: "penalty",
+      minReward: -0.5,
+    }).reward,
+    -0.5,
+  );
   assert.throws(() => reward("", DOC, REBUILT, "python"), /reference code is empty/);
   assert.throws(() => reward("\u0000bin\u0000", DOC, REBUILT, "python"), /binary/);
 });
 
 test("RewardPool: worker results equal in-process results, in order; errors stay in their slot", async () => {
   const jobs: RewardJob[] = [];
-  for (let i = 0; i < 24; i++) jobs.push({ code: CODE, doc: DOC, rebuilt: i % 3 === 0 ? WRONG : i % 3 === 1 ? REBUILT : "", lang: "python", cfg: { mode: i % 2 ? "gate" : "penalty" } });
+  for (let i = 0; i < 24; i++)
+    jobs.push({
+      code: CODE,
+      doc: DOC,
+      rebuilt: i % 3 === 0 ? WRONG : i % 3 === 1 ? REBUILT : "",
+      lang: "python",
+      cfg: { mode: i % 2 ? "gate" : "penalty" },
+    });
   jobs.push({ code: "", doc: DOC, rebuilt: REBUILT, lang: "python" });
-  jobs.push({ code: "package p\nfunc F(a int) int { return a }\n", doc: "Return a.", rebuilt: "package p\nfunc F(b int) int { return b }\n", lang: "go" });
+  jobs.push({
+    code: "package p\nfunc F(a int) int { return a }\n",
+    doc: "Return a.",
+    rebuilt: "package p\nfunc F(b int) int { return b }\n",
+    lang: "go",
+  });
   const pool = new RewardPool({ workers: 2, inProcessBelow: 4 });
   try {
     const res = await pool.score(jobs);
@@ -110,7 +141,12 @@ test("RewardPool: worker results equal in-process results, in order; errors stay
 });
 
 test("RewardPool: a worker dying mid-batch loses no results (its chunk is rescored)", async () => {
-  const jobs: RewardJob[] = Array.from({ length: 120 }, (_, i) => ({ code: CODE + `# ${i}\n`, doc: DOC, rebuilt: REBUILT, lang: "python" as const }));
+  const jobs: RewardJob[] = Array.from({ length: 120 }, (_, i) => ({
+    code: CODE + `# ${i}\n`,
+    doc: DOC,
+    rebuilt: REBUILT,
+    lang: "python" as const,
+  }));
   const pool = new RewardPool({ workers: 2, inProcessBelow: 1 });
   try {
     await pool.score(jobs.slice(0, 10));
@@ -139,7 +175,10 @@ test("CLI: similarity and doc-check", () => {
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.lang, "python");
-  assert.deepEqual(j.results.map((x: { metric: string }) => x.metric), ["bleu", "codebleu", "dfg", "exact"]);
+  assert.deepEqual(
+    j.results.map((x: { metric: string }) => x.metric),
+    ["bleu", "codebleu", "dfg", "exact"],
+  );
   assert.equal(j.results[2].score, 1);
   const one = run("similarity", a, b, "--metric", "bleu");
   assert.equal(one.status, 0);
@@ -168,7 +207,12 @@ test("reward: a documentation's checks made once (checkDoc) are reused, not redo
   const fresh = reward(CODE, DOC, REBUILT, "python", cfg);
   assert.deepEqual(reward(CODE, DOC, REBUILT, "python", cfg, check), fresh);
   // the given verdict is what counts (here a made-up leak): proof the check is not recomputed
-  const leaked = reward(CODE, DOC, REBUILT, "python", cfg, { ...check, leaked: true, leakFraction: 0.9, reasons: ["copied"] });
+  const leaked = reward(CODE, DOC, REBUILT, "python", cfg, {
+    ...check,
+    leaked: true,
+    leakFraction: 0.9,
+    reasons: ["copied"],
+  });
   assert.equal(leaked.leak.leaked, true);
   assert.ok(Math.abs(leaked.reward - Math.max(cfg.minReward, fresh.reward - cfg.leakPenalty)) < 1e-12);
   // a documentation rejected before reconstruction: minus the penalty of the failed check (the larger when both)

@@ -399,7 +399,13 @@ export class TinkerSampler implements Sampler {
             );
         }
         if (!x.length) return [];
-        const resp = await this.call([...x, y[y.length - 1]!], 1, { max_tokens: 1, temperature: 1, top_k: -1 }, true, temp);
+        const resp = await this.call(
+          [...x, y[y.length - 1]!],
+          1,
+          { max_tokens: 1, temperature: 1, top_k: -1 },
+          true,
+          temp,
+        );
         if (!resp.promptLogprobs || resp.promptLogprobs.length !== x.length + 1)
           throw new TinkerError(
             `sample: expected ${x.length + 1} prompt_logprobs, got ${resp.promptLogprobs?.length ?? "none"}`,
@@ -522,7 +528,9 @@ export class TinkerPolicy implements Policy {
       modelInput: d.modelInput,
       lossInputs: { targetTokens: d.lossInputs.targetTokens, weights: d.lossInputs.targetTokens.map(() => 0) },
     }));
-    return (await this.forward(zero, "cross_entropy", temp !== 1 ? { batcoder_temperature: temp } : {}, ["weights"], true)).logprobs;
+    return (
+      await this.forward(zero, "cross_entropy", temp !== 1 ? { batcoder_temperature: temp } : {}, ["weights"], true)
+    ).logprobs;
   }
 
   async forwardBackward(datums: Datum[], spec: LossSpec): Promise<ForwardBackwardResult> {

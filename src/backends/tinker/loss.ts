@@ -152,7 +152,11 @@ export function lossFromTinker(lossFn: string, config: Record<string, number | s
     case "importance_sampling":
       if (aggregation === "weighted-mean")
         throw new Error("importance_sampling does not support batcoder_aggregation 'weighted-mean'");
-      return { kind: "importance_sampling", aggregation, ...(config.batcoder_temperature !== undefined ? { temperature: num("batcoder_temperature", 1) } : {}) };
+      return {
+        kind: "importance_sampling",
+        aggregation,
+        ...(config.batcoder_temperature !== undefined ? { temperature: num("batcoder_temperature", 1) } : {}),
+      };
     case "ppo": {
       if (aggregation === "weighted-mean") throw new Error("ppo does not support batcoder_aggregation 'weighted-mean'");
       const lo = num("clip_low_threshold", TINKER_DEFAULT_CLIP.low),

@@ -50,7 +50,7 @@ import {
   isValidName,
   parseTinkerPath,
   type ErrorCategory,
-  SampleRequestWire,
+  type SampleRequestWire,
 } from "./wire.js";
 
 export type Reference = ScoringSampler;
@@ -523,14 +523,20 @@ export class TinkerServer {
     const op = r.forwardOnly ? "forward" : "forward_backward";
     const temp = r.lossFnConfig.batcoder_temperature;
     if (!r.forwardOnly && r.lossFn === "cross_entropy" && temp !== undefined && temp !== 1) {
-      throw new HttpError(400, "forward_backward: cross_entropy trains at temperature 1 (batcoder_temperature applies to forward passes and the policy-gradient losses)");
+      throw new HttpError(
+        400,
+        "forward_backward: cross_entropy trains at temperature 1 (batcoder_temperature applies to forward passes and the policy-gradient losses)",
+      );
     }
     return this.trainingFuture(r.modelId, r.seqId || undefined, op, async () => {
       let loss: number, logprobs: number[][], metrics: Record<string, number>;
       try {
         if (r.forwardOnly) {
           const t = r.lossFnConfig.batcoder_temperature;
-          logprobs = await this.opts.policy.computeLogprobs(datums, typeof t === "number" ? { temperature: t } : undefined);
+          logprobs = await this.opts.policy.computeLogprobs(
+            datums,
+            typeof t === "number" ? { temperature: t } : undefined,
+          );
           const l = computeLoss(spec, { datums, logprobs });
           loss = l.loss;
           metrics = l.metrics;
@@ -755,10 +761,12 @@ export class TinkerServer {
             for (const t of new Set(scored.map((x) => x.temperature))) {
               const idx = scored.map((x, i) => (x.temperature === t ? i : -1)).filter((i) => i >= 0);
               const out = await sampler.computeLogprobs(
-                idx.map((i) => scored[i]!).map((x) => ({
-                  modelInput: x.req.prompt.slice(0, -1),
-                  lossInputs: { targetTokens: x.req.prompt.slice(1), weights: x.req.prompt.slice(1).map(() => 1) },
-                })),
+                idx
+                  .map((i) => scored[i]!)
+                  .map((x) => ({
+                    modelInput: x.req.prompt.slice(0, -1),
+                    lossInputs: { targetTokens: x.req.prompt.slice(1), weights: x.req.prompt.slice(1).map(() => 1) },
+                  })),
                 t === 1 ? undefined : { temperature: t },
               );
               idx.forEach((i, k) => (lps[i] = out[k]!));
@@ -773,7 +781,12 @@ export class TinkerServer {
       this.sampleBatches.set(sampler, b);
       batch = b;
     }
-    const index = batch.items.push({ req, promptLogprobs: r.prompt_logprobs === true, temperature: r.batcoder_logprob_temperature ?? 1 }) - 1;
+    const index =
+      batch.items.push({
+        req,
+        promptLogprobs: r.prompt_logprobs === true,
+        temperature: r.batcoder_logprob_temperature ?? 1,
+      }) - 1;
     const work = batch.run.then(
       (all): Outcome => {
         const { seqs: seqsOut, promptLp } = all[index]!;

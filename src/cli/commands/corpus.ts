@@ -109,12 +109,17 @@ async function build(argv: string[]): Promise<number> {
     } catch (e) {
       throw new UserError(`--config ${values.config}: ${(e as Error).message}`);
     }
-    if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) throw new UserError(`--config ${values.config}: expected a JSON object`);
+    if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg))
+      throw new UserError(`--config ${values.config}: expected a JSON object`);
     // relative input paths in a config file are relative to the file
     const base = path.dirname(path.resolve(values.config));
     if (Array.isArray(cfg.inputs))
       cfg.inputs = (cfg.inputs as unknown[]).map((i) =>
-        typeof i === "string" ? path.resolve(base, i) : i && typeof i === "object" && typeof (i as { path?: unknown }).path === "string" ? { ...(i as object), path: path.resolve(base, (i as { path: string }).path) } : i,
+        typeof i === "string"
+          ? path.resolve(base, i)
+          : i && typeof i === "object" && typeof (i as { path?: unknown }).path === "string"
+            ? { ...(i as object), path: path.resolve(base, (i as { path: string }).path) }
+            : i,
       );
   }
   if (inputsFromArgs.length) {
@@ -126,7 +131,11 @@ async function build(argv: string[]): Promise<number> {
   if (!cfg.inputs) throw new UserError("corpus build: --input PATH is required (repeatable)");
   if (values.out) cfg.out = values.out;
   if (!cfg.out) throw new UserError("corpus build: --out DIR is required");
-  if (values.lang) cfg.langs = values.lang.split(",").map((s) => s.trim()).filter(Boolean);
+  if (values.lang)
+    cfg.langs = values.lang
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   const setNum = (flag: string, key: string): void => {
     const n = num((values as Record<string, string | undefined>)[flag], flag);
     if (n !== undefined) cfg[key] = n;
@@ -157,7 +166,8 @@ async function build(argv: string[]): Promise<number> {
   const sp = { ...((cfg.split as object) ?? {}) } as Record<string, unknown>;
   if (values.split) {
     const parts = values.split.split(",").map(Number);
-    if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x))) throw new UserError(`--split expects three numbers train,validation,test (got '${values.split}')`);
+    if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)))
+      throw new UserError(`--split expects three numbers train,validation,test (got '${values.split}')`);
     [sp.train, sp.validation, sp.test] = parts;
   }
   if (values["split-key"]) sp.key = values["split-key"];
@@ -165,7 +175,8 @@ async function build(argv: string[]): Promise<number> {
   cfg.split = sp;
   const progress = values.quiet ? false : values.progress ? true : undefined;
   const workers = num(values.workers, "workers") ?? defaultWorkers();
-  if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new UserError(`--workers expects an integer 0..64 (got ${values.workers})`);
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64)
+    throw new UserError(`--workers expects an integer 0..64 (got ${values.workers})`);
   const stats = await buildCorpus(cfg as CorpusConfigInput, { progress, workers });
   console.log(formatSummary(stats, path.resolve(cfg.out as string)));
   return 0;
@@ -183,7 +194,9 @@ export async function run(argv: string[]): Promise<number> {
       for (const p of problems) console.error(`corpus verify: ${p}`);
       return 1;
     }
-    console.log(`corpus ${dir}: ${m.shards.length} shards, ${m.shards.reduce((s, x) => s + x.records, 0)} records, all sha256 match`);
+    console.log(
+      `corpus ${dir}: ${m.shards.length} shards, ${m.shards.reduce((s, x) => s + x.records, 0)} records, all sha256 match`,
+    );
     return 0;
   }
   if (sub === "stats") {

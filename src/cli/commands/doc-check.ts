@@ -27,7 +27,12 @@ export async function run(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { code: { type: "string" }, lang: { type: "string" }, json: { type: "boolean", default: false }, spec: { type: "boolean", default: false } },
+      options: {
+        code: { type: "string" },
+        lang: { type: "string" },
+        json: { type: "boolean", default: false },
+        spec: { type: "boolean", default: false },
+      },
     });
   } catch (e) {
     throw new UserError(`doc-check: ${(e as Error).message}`);
@@ -52,8 +57,17 @@ export async function run(argv: string[]): Promise<number> {
   const ok = v.valid && !(leak?.leaked ?? false);
   if (values.json) console.log(JSON.stringify({ file, valid: v.valid, violations: v.violations, leak, ok }, null, 2));
   else {
-    console.log(v.valid ? `${file}: format OK` : `${file}: ${v.violations.length} format violation(s):\n${v.violations.map((x) => `  - ${x}`).join("\n")}`);
-    if (leak) console.log(leak.leaked ? `leak: YES (${(leak.fraction * 100).toFixed(0)}% of the code)\n${leak.reasons.map((r) => `  - ${r}`).join("\n")}` : `leak: no (${(leak.fraction * 100).toFixed(0)}%)`);
+    console.log(
+      v.valid
+        ? `${file}: format OK`
+        : `${file}: ${v.violations.length} format violation(s):\n${v.violations.map((x) => `  - ${x}`).join("\n")}`,
+    );
+    if (leak)
+      console.log(
+        leak.leaked
+          ? `leak: YES (${(leak.fraction * 100).toFixed(0)}% of the code)\n${leak.reasons.map((r) => `  - ${r}`).join("\n")}`
+          : `leak: no (${(leak.fraction * 100).toFixed(0)}%)`,
+      );
   }
   return ok ? 0 : 1;
 }

@@ -67,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!positionals.length) throw new UserError("document: give one or more files or directories (see --help)");
   if (values.check && values.write) throw new UserError("document: --check and --write are exclusive");
   const metric = values.metric as Metric;
-  if (!METRICS.includes(metric)) throw new UserError(`--metric must be one of ${METRICS.join(", ")} (got '${values.metric}')`);
+  if (!METRICS.includes(metric))
+    throw new UserError(`--metric must be one of ${METRICS.join(", ")} (got '${values.metric}')`);
   const minRoundtrip = numFlag(values["min-roundtrip"], "--min-roundtrip", 0, 1);
   const common = {
     paths: positionals,
@@ -79,24 +80,44 @@ export async function run(argv: string[]): Promise<number> {
   };
   if (values.check) {
     const { outcomes, summary, skippedFiles } = await documentFiles({ ...common, directions: null });
-    for (const o of outcomes) for (const f of o.functions) if (f.status === "skipped" && f.reason?.startsWith("undocumented")) console.log(`${o.path}:${f.line}: ${f.name} has no documentation`);
+    for (const o of outcomes)
+      for (const f of o.functions)
+        if (f.status === "skipped" && f.reason?.startsWith("undocumented"))
+          console.log(`${o.path}:${f.line}: ${f.name} has no documentation`);
     for (const s of skippedFiles) console.error(`${s.path}: skipped (${s.reason})`);
     console.error(formatSummary(summary, true));
-    const undocumented = outcomes.reduce((n, o) => n + o.functions.filter((f) => f.reason?.startsWith("undocumented")).length, 0);
+    const undocumented = outcomes.reduce(
+      (n, o) => n + o.functions.filter((f) => f.reason?.startsWith("undocumented")).length,
+      0,
+    );
     return undocumented > 0 ? 1 : 0;
   }
   const directions = await directionsFrom(values, "document");
   try {
     const seed = intFlag(values.seed, "--seed") ?? 0;
     const { outcomes, summary, skippedFiles } = await documentFiles({
-      ...common, directions, write: values.write, minRoundtrip, metric, seed,
-      maxDocTokens: intFlag(values["max-doc-tokens"], "--max-doc-tokens", 1), maxCodeTokens: intFlag(values["max-code-tokens"], "--max-code-tokens", 1),
+      ...common,
+      directions,
+      write: values.write,
+      minRoundtrip,
+      metric,
+      seed,
+      maxDocTokens: intFlag(values["max-doc-tokens"], "--max-doc-tokens", 1),
+      maxCodeTokens: intFlag(values["max-code-tokens"], "--max-code-tokens", 1),
     });
-    if (values.json) console.log(JSON.stringify({ summary, files: outcomes.map(({ newText: _t, ...o }) => o), skipped_files: skippedFiles }, null, 2));
+    if (values.json)
+      console.log(
+        JSON.stringify(
+          { summary, files: outcomes.map(({ newText: _t, ...o }) => o), skipped_files: skippedFiles },
+          null,
+          2,
+        ),
+      );
     else if (!values.write) for (const o of outcomes) if (o.diff) process.stdout.write(o.diff);
     for (const o of outcomes) {
       if (o.failed) console.error(`${o.path}: ${o.failed}`);
-      for (const f of o.functions) if (f.status === "failed") console.error(`${o.path}:${f.line}: ${f.name}: not documented (${f.reason})`);
+      for (const f of o.functions)
+        if (f.status === "failed") console.error(`${o.path}:${f.line}: ${f.name}: not documented (${f.reason})`);
       if (o.written) console.error(`${o.path}: written`);
     }
     for (const s of skippedFiles) console.error(`${s.path}: skipped (${s.reason})`);

@@ -8,7 +8,13 @@ import { ProgressBar } from "../../core/progress.js";
 import { BENCHMARK_HELP, loadBenchmark, type Problem } from "../../eval/benchmarks.js";
 import { DEFAULT_GT_CACHE, setEvalPlusCacheDir } from "../../eval/evalplus.js";
 import { loadProblemsFile } from "../../eval/problems-file.js";
-import { evaluateBenchmark, formatSummaryTable, readSamplesFile, scoreSamples, type EvalSummary } from "../../eval/evaluate.js";
+import {
+  evaluateBenchmark,
+  formatSummaryTable,
+  readSamplesFile,
+  scoreSamples,
+  type EvalSummary,
+} from "../../eval/evaluate.js";
 import { openModel } from "../../orchestration/models.js";
 import { requireSandbox } from "../../sandbox/sandbox.js";
 
@@ -83,7 +89,8 @@ function num(v: string | undefined, flag: string): number | undefined {
 function progressBar(quiet: boolean) {
   let bar: ProgressBar | null = null;
   let last = { passed: 0, generated: 0, total: 0 };
-  const extra = () => `executed, ${last.passed} passed${last.generated < last.total ? `, generated ${last.generated}/${last.total}` : ""}`;
+  const extra = () =>
+    `executed, ${last.passed} passed${last.generated < last.total ? `, generated ${last.generated}/${last.total}` : ""}`;
   return {
     update(p: { done: number; generated: number; total: number; passed: number; phase: string }) {
       last = p;
@@ -102,11 +109,27 @@ export async function run(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        benchmark: { type: "string" }, problems: { type: "string" }, model: { type: "string" }, "model-name": { type: "string" }, samples: { type: "string" },
-        format: { type: "string" }, n: { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
-        "max-tokens": { type: "string" }, seed: { type: "string" }, k: { type: "string" }, limit: { type: "string" }, tasks: { type: "string" },
-        out: { type: "string" }, cache: { type: "string" }, concurrency: { type: "string" }, requests: { type: "string" },
-        timeout: { type: "string" }, "unsafe-no-sandbox": { type: "boolean" }, quiet: { type: "boolean" },
+        benchmark: { type: "string" },
+        problems: { type: "string" },
+        model: { type: "string" },
+        "model-name": { type: "string" },
+        samples: { type: "string" },
+        format: { type: "string" },
+        n: { type: "string" },
+        temperature: { type: "string" },
+        "top-p": { type: "string" },
+        "max-tokens": { type: "string" },
+        seed: { type: "string" },
+        k: { type: "string" },
+        limit: { type: "string" },
+        tasks: { type: "string" },
+        out: { type: "string" },
+        cache: { type: "string" },
+        concurrency: { type: "string" },
+        requests: { type: "string" },
+        timeout: { type: "string" },
+        "unsafe-no-sandbox": { type: "boolean" },
+        quiet: { type: "boolean" },
         "allow-download": { type: "boolean" },
       },
       strict: true,
@@ -118,12 +141,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values.benchmark && !values.problems) throw new UserError("--benchmark NAME or --problems FILE is required");
   if (values.benchmark && values.problems) throw new UserError("--benchmark and --problems are exclusive");
-  if (!values.model && !values.samples) throw new UserError("give --model URL|CHECKPOINT to generate, or --samples FILE to score existing samples");
+  if (!values.model && !values.samples)
+    throw new UserError("give --model URL|CHECKPOINT to generate, or --samples FILE to score existing samples");
   if (values.model && values.samples) throw new UserError("--model and --samples are exclusive");
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
   const benchName = values.benchmark ?? `custom-${path.basename(values.problems!)}`;
   const out = values.out ?? path.join("runs", `eval-${benchName.replace(/[^A-Za-z0-9_-]+/g, "_")}-${stamp}`);
-  const kList = (values.k ?? "1,10").split(",").map((s) => s.trim()).filter(Boolean).map((s) => num(s, "--k")!);
+  const kList = (values.k ?? "1,10")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => num(s, "--k")!);
   const parsed = ConfigSchema.safeParse({
     benchmark: values.benchmark,
     problems: values.problems,
@@ -138,7 +166,10 @@ export async function run(argv: string[]): Promise<number> {
     seed: num(values.seed, "--seed"),
     k: kList,
     limit: num(values.limit, "--limit"),
-    tasks: values.tasks?.split(",").map((t) => t.trim()).filter(Boolean),
+    tasks: values.tasks
+      ?.split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
     out,
     cache: values.cache ?? path.join(out, "cache"),
     concurrency: num(values.concurrency, "--concurrency") ?? 2,
@@ -146,25 +177,44 @@ export async function run(argv: string[]): Promise<number> {
     timeoutSeconds: num(values.timeout, "--timeout"),
     unsafeNoSandbox: !!values["unsafe-no-sandbox"],
   });
-  if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new UserError(
+      `invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`,
+    );
   const cfg = parsed.data;
   // Fail fast: benchmark name (or problems file) and sandbox before any generation.
   const benchmark: string | Problem[] = cfg.problems ? loadProblemsFile(cfg.problems) : cfg.benchmark!;
   if (typeof benchmark === "string") loadBenchmark(benchmark);
   setEvalPlusCacheDir(DEFAULT_GT_CACHE);
   const mode = requireSandbox(cfg.unsafeNoSandbox);
-  if (mode === "unsafe" && !values.quiet) console.error("batcoder eval: WARNING: --unsafe-no-sandbox: generated programs run directly on this machine");
+  if (mode === "unsafe" && !values.quiet)
+    console.error("batcoder eval: WARNING: --unsafe-no-sandbox: generated programs run directly on this machine");
   fs.mkdirSync(cfg.out, { recursive: true });
   fs.writeFileSync(path.join(cfg.out, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
   const bar = progressBar(!!values.quiet);
-  const limits = cfg.timeoutSeconds !== undefined ? { wallMs: cfg.timeoutSeconds * 1000, cpuSeconds: Math.ceil(cfg.timeoutSeconds) } : undefined;
+  const limits =
+    cfg.timeoutSeconds !== undefined
+      ? { wallMs: cfg.timeoutSeconds * 1000, cpuSeconds: Math.ceil(cfg.timeoutSeconds) }
+      : undefined;
   let summary: EvalSummary;
   if (cfg.samples) {
     const samples = readSamplesFile(cfg.samples);
-    ({ summary } = await scoreSamples({ benchmark, samples, k: cfg.k, outDir: cfg.out, concurrency: cfg.concurrency, unsafeNoSandbox: cfg.unsafeNoSandbox, limits, onProgress: (p) => bar.update(p) }));
+    ({ summary } = await scoreSamples({
+      benchmark,
+      samples,
+      k: cfg.k,
+      outDir: cfg.out,
+      concurrency: cfg.concurrency,
+      unsafeNoSandbox: cfg.unsafeNoSandbox,
+      limits,
+      onProgress: (p) => bar.update(p),
+    }));
   } else {
     const generator = await openModel(cfg.model!, {
-      modelName: cfg.modelName, cacheDir: cfg.cache, concurrency: cfg.requests, allowDownload: values["allow-download"] ?? false,
+      modelName: cfg.modelName,
+      cacheDir: cfg.cache,
+      concurrency: cfg.requests,
+      allowDownload: values["allow-download"] ?? false,
     });
     try {
       ({ summary } = await evaluateBenchmark({

@@ -43,8 +43,12 @@ export async function run(argv: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args: argv,
       options: {
-        format: { type: "string" }, out: { type: "string" }, dtype: { type: "string" }, name: { type: "string" },
-        adapter: { type: "string" }, "allow-download": { type: "boolean" },
+        format: { type: "string" },
+        out: { type: "string" },
+        dtype: { type: "string" },
+        name: { type: "string" },
+        adapter: { type: "string" },
+        "allow-download": { type: "boolean" },
       },
       strict: true,
       allowPositionals: true,
@@ -59,18 +63,27 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.adapter !== undefined) {
     const format = values.format;
-    if (format !== "hf" && format !== "gguf") throw new UserError(`export --adapter: --format must be hf or gguf, got ${String(format)}`);
+    if (format !== "hf" && format !== "gguf")
+      throw new UserError(`export --adapter: --format must be hf or gguf, got ${String(format)}`);
     if (!values.out) throw new UserError("export --adapter: --out PATH is required");
     const { mergeAndExport } = await import("../../orchestration/lora-export.js");
     const r = await mergeAndExport(positionals[0]!, values.adapter, values.out, {
-      format, ...(values.dtype ? { dtype: values.dtype } : {}), ...(values.name ? { name: values.name } : {}),
+      format,
+      ...(values.dtype ? { dtype: values.dtype } : {}),
+      ...(values.name ? { name: values.name } : {}),
       allowDownload: values["allow-download"] ?? false,
     });
     console.log(JSON.stringify(r));
     return 0;
   }
   if (values["allow-download"] !== undefined) throw new UserError("--allow-download only applies with --adapter");
-  const parsed = OptionsSchema.safeParse({ checkpoint: positionals[0], format: values.format, out: values.out, dtype: values.dtype, name: values.name });
+  const parsed = OptionsSchema.safeParse({
+    checkpoint: positionals[0],
+    format: values.format,
+    out: values.out,
+    dtype: values.dtype,
+    name: values.name,
+  });
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ");
     throw new UserError(`export: ${msg}`);
@@ -84,7 +97,14 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`export failed: ${(e as Error).message}`);
   }
   console.log(
-    JSON.stringify({ format: "gguf", checkpoint: dir, out: path.resolve(o.out), dtype: o.dtype, tensors: result.tensors, bytes: result.bytes }),
+    JSON.stringify({
+      format: "gguf",
+      checkpoint: dir,
+      out: path.resolve(o.out),
+      dtype: o.dtype,
+      tensors: result.tensors,
+      bytes: result.bytes,
+    }),
   );
   return 0;
 }

@@ -70,16 +70,27 @@ export async function run(argv: string[]): Promise<number> {
   const directions = await directionsFrom(values, "implement");
   try {
     const samples = await implementFromDoc({
-      directions, doc: dec.text, lang, signature: values.signature ?? null, n, tests, unsafeNoSandbox: values["unsafe-no-sandbox"],
-      temperature: numFlag(values.temperature, "--temperature", 0, 5), maxTokens: intFlag(values["max-tokens"], "--max-tokens", 1),
+      directions,
+      doc: dec.text,
+      lang,
+      signature: values.signature ?? null,
+      n,
+      tests,
+      unsafeNoSandbox: values["unsafe-no-sandbox"],
+      temperature: numFlag(values.temperature, "--temperature", 0, 5),
+      maxTokens: intFlag(values["max-tokens"], "--max-tokens", 1),
       seed: intFlag(values.seed, "--seed") ?? 0,
     });
     if (values.json) console.log(JSON.stringify({ model: directions.name, lang, samples }, null, 2));
     else {
       for (const s of samples) {
-        const head = s.total !== undefined ? `sample ${s.index + 1}: ${s.passed}/${s.total} tests passed` : `sample ${s.index + 1}`;
+        const head =
+          s.total !== undefined
+            ? `sample ${s.index + 1}: ${s.passed}/${s.total} tests passed`
+            : `sample ${s.index + 1}`;
         console.log(samples.length > 1 || s.total !== undefined ? `# ---- ${head} ----\n${s.code}\n` : s.code);
-        for (const r of s.results ?? []) if (r.status !== "passed") console.error(`sample ${s.index + 1}, ${r.name}: ${r.result}`);
+        for (const r of s.results ?? [])
+          if (r.status !== "passed") console.error(`sample ${s.index + 1}, ${r.name}: ${r.result}`);
       }
     }
     return 0;

@@ -31,7 +31,8 @@ export function intFlag(v: string | undefined, name: string, min = 0): number | 
 export function numFlag(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new UserError(`${name} must be a number in [${lo}, ${hi}] (got '${v}')`);
+  if (!Number.isFinite(n) || n < lo || n > hi)
+    throw new UserError(`${name} must be a number in [${lo}, ${hi}] (got '${v}')`);
   return n;
 }
 
@@ -42,9 +43,17 @@ export function langFlag(v: string | undefined): LangId | undefined {
   return l;
 }
 
-export async function directionsFrom(values: { model?: string; "model-name"?: string; "prompt-format"?: string; "allow-download"?: boolean }, cmd: string): Promise<BatDirections> {
+export async function directionsFrom(
+  values: { model?: string; "model-name"?: string; "prompt-format"?: string; "allow-download"?: boolean },
+  cmd: string,
+): Promise<BatDirections> {
   if (!values.model) throw new UserError(`${cmd}: --model REF is required (see --help)`);
   const f = values["prompt-format"] ?? "auto";
-  if (f !== "auto" && f !== "batcoder" && f !== "chat") throw new UserError(`--prompt-format must be auto, batcoder or chat (got '${f}')`);
-  return openDirections(values.model, { format: f as PromptFormat | "auto", modelName: values["model-name"], allowDownload: values["allow-download"] ?? false });
+  if (f !== "auto" && f !== "batcoder" && f !== "chat")
+    throw new UserError(`--prompt-format must be auto, batcoder or chat (got '${f}')`);
+  return openDirections(values.model, {
+    format: f as PromptFormat | "auto",
+    modelName: values["model-name"],
+    allowDownload: values["allow-download"] ?? false,
+  });
 }

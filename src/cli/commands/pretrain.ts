@@ -31,7 +31,8 @@ to DIR/pretrain-config.json.
 function num(v: string | undefined, flag: string, int = true): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) throw new UserError(`${flag} expects ${int ? "an integer" : "a number"}, got '${v}'`);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)))
+    throw new UserError(`${flag} expects ${int ? "an integer" : "a number"}, got '${v}'`);
   return n;
 }
 
@@ -41,10 +42,23 @@ export async function run(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        corpus: { type: "string" }, out: { type: "string" }, config: { type: "string" }, tokenizer: { type: "string" },
-        "vocab-size": { type: "string" }, steps: { type: "string" }, "seq-len": { type: "string" }, "batch-tokens": { type: "string" },
-        lr: { type: "string" }, warmup: { type: "string" }, "weight-decay": { type: "string" }, "eval-every": { type: "string" },
-        "save-every": { type: "string" }, seed: { type: "string" }, threads: { type: "string" }, resume: { type: "boolean" }, quiet: { type: "boolean" },
+        corpus: { type: "string" },
+        out: { type: "string" },
+        config: { type: "string" },
+        tokenizer: { type: "string" },
+        "vocab-size": { type: "string" },
+        steps: { type: "string" },
+        "seq-len": { type: "string" },
+        "batch-tokens": { type: "string" },
+        lr: { type: "string" },
+        warmup: { type: "string" },
+        "weight-decay": { type: "string" },
+        "eval-every": { type: "string" },
+        "save-every": { type: "string" },
+        seed: { type: "string" },
+        threads: { type: "string" },
+        resume: { type: "boolean" },
+        quiet: { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -61,7 +75,12 @@ export async function run(argv: string[]): Promise<number> {
       if (threads < 1) throw new UserError("--threads must be >= 1");
       setThreads(threads);
     }
-    const opts: PretrainOptions = { corpus: values.corpus, out: values.out, resume: !!values.resume, progress: !values.quiet };
+    const opts: PretrainOptions = {
+      corpus: values.corpus,
+      out: values.out,
+      resume: !!values.resume,
+      progress: !values.quiet,
+    };
     const set = <K extends keyof PretrainOptions>(k: K, v: PretrainOptions[K] | undefined) => {
       if (v !== undefined) opts[k] = v;
     };
@@ -79,10 +98,20 @@ export async function run(argv: string[]): Promise<number> {
     set("seed", num(values.seed, "--seed"));
     const info = engineInfo();
     if (!values.quiet) {
-      process.stderr.write(`pretrain: kernels ${info.kernels}${info.blasCore ? ` (OpenBLAS core ${info.blasCore}, coretype ${info.coretype.value ?? "default"} via ${info.coretype.source}, ${info.threads} threads)` : ""}\n`);
+      process.stderr.write(
+        `pretrain: kernels ${info.kernels}${info.blasCore ? ` (OpenBLAS core ${info.blasCore}, coretype ${info.coretype.value ?? "default"} via ${info.coretype.source}, ${info.threads} threads)` : ""}\n`,
+      );
     }
     const r = await pretrain(opts);
-    console.log(JSON.stringify({ checkpoint: r.checkpoint, steps: r.steps, trainLoss: r.trainLoss, valLoss: r.valLoss, tokensPerSecond: Math.round(r.tokensPerSecond) }));
+    console.log(
+      JSON.stringify({
+        checkpoint: r.checkpoint,
+        steps: r.steps,
+        trainLoss: r.trainLoss,
+        valLoss: r.valLoss,
+        tokensPerSecond: Math.round(r.tokensPerSecond),
+      }),
+    );
     return 0;
   } catch (e) {
     if (e instanceof UserError || (e as { userFacing?: boolean }).userFacing) {

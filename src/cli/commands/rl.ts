@@ -46,27 +46,50 @@ ${COMMON_HELP}
 
 function loraRank(s: string): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UserError(`--lora-rank must be an integer in 1..1024, got '${s}'`);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw new UserError(`--lora-rank must be an integer in 1..1024, got '${s}'`);
   return n;
 }
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, from: { type: "string" }, "policy-url": { type: "string" }, "api-key": { type: "string" }, "base-model": { type: "string" }, "lora-rank": { type: "string" }, tokenizer: { type: "string" }, "sampler-url": { type: "string" }, "sampler-model": { type: "string" }, "sampler-api-key": { type: "string" }, "no-report": { type: "boolean" } }, allowPositionals: false });
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        ...COMMON_OPTIONS,
+        from: { type: "string" },
+        "policy-url": { type: "string" },
+        "api-key": { type: "string" },
+        "base-model": { type: "string" },
+        "lora-rank": { type: "string" },
+        tokenizer: { type: "string" },
+        "sampler-url": { type: "string" },
+        "sampler-model": { type: "string" },
+        "sampler-api-key": { type: "string" },
+        "no-report": { type: "boolean" },
+      },
+      allowPositionals: false,
+    });
   } catch (e) {
     throw new UserError(`${(e as Error).message}\n\n${help}`);
   }
   const v = parsed.values;
   const url = v["policy-url"];
-  if (url && v.from) throw new UserError("--from and --policy-url are exclusive: a remote policy starts from whatever the server loaded");
+  if (url && v.from)
+    throw new UserError(
+      "--from and --policy-url are exclusive: a remote policy starts from whatever the server loaded",
+    );
   const { rl } = resolveCli(v, v.from ? { init_from: v.from } : url ? { init_from: url } : {});
   const log = makeLogger(!!v.quiet);
   let policy: Policy;
   let warmInfo: WarmStartInfo | null = null;
   if (url) {
     const apiKey = v["api-key"];
-    if (!/\/v1\/training\/?$/.test(url) && (await isTinkerService(url, apiKey ?? process.env.TINKER_API_KEY ?? process.env.BATCODER_API_KEY))) {
+    if (
+      !/\/v1\/training\/?$/.test(url) &&
+      (await isTinkerService(url, apiKey ?? process.env.TINKER_API_KEY ?? process.env.BATCODER_API_KEY))
+    ) {
       const tokFile = v.tokenizer;
       policy = await connectTinkerPolicy(url, {
         apiKey: apiKey ?? process.env.TINKER_API_KEY ?? process.env.BATCODER_API_KEY,
@@ -75,27 +98,45 @@ export async function run(argv: string[]): Promise<number> {
         ...(tokFile ? { tokenizer: BpeTokenizer.fromJSON(JSON.parse(fs.readFileSync(tokFile, "utf8"))) } : {}),
       });
     } else {
-      for (const f of ["base-model", "lora-rank", "tokenizer"] as const) if (v[f] !== undefined) throw new UserError(`--${f} applies only to a Tinker service (${url} speaks batcoder's own training API)`);
+      for (const f of ["base-model", "lora-rank", "tokenizer"] as const)
+        if (v[f] !== undefined)
+          throw new UserError(`--${f} applies only to a Tinker service (${url} speaks batcoder's own training API)`);
       policy = await connectRemotePolicy(url, { apiKey: apiKey ?? process.env.BATCODER_API_KEY });
     }
   } else {
     const from = rl.init_from;
-    if (!from) throw new UserError(`--from CHECKPOINT or --policy-url URL is required (or --resume an existing run)\n\n${help}`);
+    if (!from)
+      throw new UserError(`--from CHECKPOINT or --policy-url URL is required (or --resume an existing run)\n\n${help}`);
     const loaded = await loadPolicyFrom(from);
     policy = loaded.policy;
     // The warm start's record travels into the run (report): next to the weights, or in the named directory.
-    const warmFile = [path.join(path.dirname(loaded.weights.weights), RUN_FILES.warmstart), path.join(from, RUN_FILES.warmstart)].find((f) => fs.existsSync(f));
+    const warmFile = [
+      path.join(path.dirname(loaded.weights.weights), RUN_FILES.warmstart),
+      path.join(from, RUN_FILES.warmstart),
+    ].find((f) => fs.existsSync(f));
     if (warmFile) warmInfo = JSON.parse(fs.readFileSync(warmFile, "utf8")) as WarmStartInfo;
   }
   let rolloutSampler: Sampler | undefined;
   if (v["sampler-url"]) {
-    const client = new OpenAIClient({ baseUrl: v["sampler-url"], ...(v["sampler-model"] ? { model: v["sampler-model"] } : {}), ...(v["sampler-api-key"] ? { apiKey: v["sampler-api-key"] } : {}) });
+    const client = new OpenAIClient({
+      baseUrl: v["sampler-url"],
+      ...(v["sampler-model"] ? { model: v["sampler-model"] } : {}),
+      ...(v["sampler-api-key"] ? { apiKey: v["sampler-api-key"] } : {}),
+    });
     rolloutSampler = new OpenAISampler(client, policy.tokenizer, (l) => console.error(l), policy.info.contextLength);
     log(`rollouts from ${client.baseUrl} (truncated IS cap ${rl.tis_cap}); the trainer is ${policy.info.backend}`);
   } else if (v["sampler-model"] || v["sampler-api-key"]) {
     throw new UserError("--sampler-model / --sampler-api-key apply only with --sampler-url");
   }
-  const res = await runRL({ cfg: rl, policy, resume: !!v.resume, progress: !v.quiet, log, warmInfo, ...(rolloutSampler ? { rolloutSampler } : {}) });
+  const res = await runRL({
+    cfg: rl,
+    policy,
+    resume: !!v.resume,
+    progress: !v.quiet,
+    log,
+    warmInfo,
+    ...(rolloutSampler ? { rolloutSampler } : {}),
+  });
   const table = beforeAfterTable(res.before, res.after);
   writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);

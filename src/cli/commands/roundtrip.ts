@@ -62,10 +62,18 @@ export async function run(argv: string[]): Promise<number> {
   const directions = await directionsFrom(values, "roundtrip");
   try {
     const { rows, skippedFiles } = await roundtripFiles({
-      paths: positionals, directions, include: values.include, exclude: values.exclude, lang: langFlag(values.lang),
-      behaviour: !values["no-behaviour"], unsafeNoSandbox: values["unsafe-no-sandbox"], threshold,
-      limit: intFlag(values.limit, "--limit", 1), seed: intFlag(values.seed, "--seed") ?? 0,
-      maxDocTokens: intFlag(values["max-doc-tokens"], "--max-doc-tokens", 1), maxCodeTokens: intFlag(values["max-code-tokens"], "--max-code-tokens", 1),
+      paths: positionals,
+      directions,
+      include: values.include,
+      exclude: values.exclude,
+      lang: langFlag(values.lang),
+      behaviour: !values["no-behaviour"],
+      unsafeNoSandbox: values["unsafe-no-sandbox"],
+      threshold,
+      limit: intFlag(values.limit, "--limit", 1),
+      seed: intFlag(values.seed, "--seed") ?? 0,
+      maxDocTokens: intFlag(values["max-doc-tokens"], "--max-doc-tokens", 1),
+      maxCodeTokens: intFlag(values["max-code-tokens"], "--max-code-tokens", 1),
       progress: !values["no-progress"],
     });
     for (const s of skippedFiles) console.error(`${s.path}: skipped (${s.reason})`);

@@ -69,10 +69,16 @@ export async function run(argv: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args: argv,
       options: {
-        port: { type: "string" }, host: { type: "string" }, "model-name": { type: "string" },
-        "batch-window": { type: "string" }, "max-batch": { type: "string" },
-        training: { type: "boolean" }, "api-key": { type: "string" }, "state-dir": { type: "string" },
-        "allow-download": { type: "boolean" }, adapter: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        "model-name": { type: "string" },
+        "batch-window": { type: "string" },
+        "max-batch": { type: "string" },
+        training: { type: "boolean" },
+        "api-key": { type: "string" },
+        "state-dir": { type: "string" },
+        "allow-download": { type: "boolean" },
+        adapter: { type: "string" },
       },
       strict: true,
       allowPositionals: true,
@@ -81,14 +87,16 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`batcoder serve: ${(e as Error).message}\n\n${help}`);
     return 2;
   }
-  if (positionals.length !== 1) throw new UserError("give exactly one CHECKPOINT directory (see batcoder serve --help)");
+  if (positionals.length !== 1)
+    throw new UserError("give exactly one CHECKPOINT directory (see batcoder serve --help)");
   const n = (v: string | undefined, d: number, flag: string) => {
     if (v === undefined) return d;
     const x = Number(v);
     if (v.trim() === "" || !Number.isFinite(x)) throw new UserError(`${flag} expects a number, got '${v}'`);
     return x;
   };
-  if (values.training && values.adapter !== undefined) throw new UserError("--adapter is not supported with --training");
+  if (values.training && values.adapter !== undefined)
+    throw new UserError("--adapter is not supported with --training");
   if (values.training) return runTraining(positionals[0]!, values, n);
   for (const f of ["api-key", "state-dir"] as const) {
     if (values[f] !== undefined) throw new UserError(`--${f} only applies with --training`);
@@ -101,10 +109,14 @@ export async function run(argv: string[]): Promise<number> {
     batchWindowMs: n(values["batch-window"], 5, "--batch-window"),
     maxBatch: n(values["max-batch"], 64, "--max-batch"),
   });
-  if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new UserError(
+      `invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`,
+    );
   const cfg = parsed.data;
   const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint, undefined, {
-    allowDownload: values["allow-download"] ?? false, ...(values.adapter !== undefined ? { adapter: values.adapter } : {}),
+    allowDownload: values["allow-download"] ?? false,
+    ...(values.adapter !== undefined ? { adapter: values.adapter } : {}),
   });
   const server = new OpenAIServer({
     sampler,
@@ -138,7 +150,8 @@ async function runTraining(
   n: (v: string | undefined, d: number, flag: string) => number,
 ): Promise<number> {
   for (const f of ["batch-window", "max-batch"] as const) {
-    if (values[f] !== undefined) throw new UserError(`--${f} does not apply with --training (training ops run one at a time)`);
+    if (values[f] !== undefined)
+      throw new UserError(`--${f} does not apply with --training (training ops run one at a time)`);
   }
   const str = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
   const parsed = TrainingSchema.safeParse({
@@ -149,11 +162,16 @@ async function runTraining(
     apiKey: str("api-key") ?? (process.env.BATCODER_API_KEY || process.env.TINKER_API_KEY || undefined),
     stateDir: str("state-dir"),
   });
-  if (!parsed.success) throw new UserError(`invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new UserError(
+      `invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`,
+    );
   const cfg = parsed.data;
   const loopback = cfg.host === "127.0.0.1" || cfg.host === "::1" || cfg.host === "localhost";
   if (!loopback && cfg.apiKey === undefined) {
-    throw new UserError(`refusing to expose the training API on ${cfg.host} without --api-key (anyone reaching it could change or overwrite the model)`);
+    throw new UserError(
+      `refusing to expose the training API on ${cfg.host} without --api-key (anyone reaching it could change or overwrite the model)`,
+    );
   }
   const { policy, weights } = await loadPolicyFrom(cfg.checkpoint);
   const dir = weights.weights;
@@ -162,7 +180,13 @@ async function runTraining(
     const fs = await import("node:fs");
     fs.mkdirSync(cfg.stateDir, { recursive: true });
   }
-  const legacy = new TrainingServer({ policy, modelName: cfg.modelName, apiKey: cfg.apiKey, stateRoot: cfg.stateDir, log: (l) => console.error(l) });
+  const legacy = new TrainingServer({
+    policy,
+    modelName: cfg.modelName,
+    apiKey: cfg.apiKey,
+    stateRoot: cfg.stateDir,
+    log: (l) => console.error(l),
+  });
   const { TinkerServer } = await import("../../backends/tinker/server.js");
   const path = await import("node:path");
   const stateRoot = path.resolve(cfg.stateDir ?? "tinker-states");
@@ -180,7 +204,9 @@ async function runTraining(
   } catch (e) {
     throw new UserError(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`);
   }
-  console.error(`batcoder serve --training: ${server.baseModel} (${dir}, step ${policy.step}) at ${url} — Tinker API ${url}/api/v1 (states in ${stateRoot}), batcoder API ${url}/v1/training — Ctrl-C to stop`);
+  console.error(
+    `batcoder serve --training: ${server.baseModel} (${dir}, step ${policy.step}) at ${url} — Tinker API ${url}/api/v1 (states in ${stateRoot}), batcoder API ${url}/v1/training — Ctrl-C to stop`,
+  );
   console.log(url);
   console.log(`${url}/v1/training`);
   await new Promise<void>((resolve) => {

@@ -32,7 +32,13 @@ export async function run(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args: argv,
-      options: { ...COMMON_OPTIONS, from: { type: "string" }, out: { type: "string" }, "sft-steps": { type: "string" }, lr: { type: "string" } },
+      options: {
+        ...COMMON_OPTIONS,
+        from: { type: "string" },
+        out: { type: "string" },
+        "sft-steps": { type: "string" },
+        lr: { type: "string" },
+      },
       allowPositionals: false,
     });
   } catch (e) {
@@ -50,19 +56,48 @@ export async function run(argv: string[]): Promise<number> {
   const { rl, ws } = resolveCli({ ...v, set: sets, resume: false });
   const log = makeLogger(!!v.quiet);
   if (!v.from) {
-    if (v.out) throw new UserError("--out is only used with --from (the full warm start is cached under warmstart.cache_dir)");
-    const { info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens, ws, progress: !v.quiet, log });
+    if (v.out)
+      throw new UserError("--out is only used with --from (the full warm start is cached under warmstart.cache_dir)");
+    const { info } = await warmStart({
+      corpus: rl.corpus,
+      languages: rl.languages,
+      seed: rl.seed,
+      signatureHint: rl.signature_hint,
+      maxDocTokens: rl.max_doc_tokens,
+      maxCodeTokens: rl.max_code_tokens,
+      ws,
+      progress: !v.quiet,
+      log,
+    });
     console.log(info.checkpoint);
     return 0;
   }
   if (!v.out) throw new UserError("--from needs --out DIR for the SFT checkpoint");
   const { policy } = await loadPolicyFrom(v.from);
-  const pairs = await loadSftPairs(rl.corpus, rl.languages, ws.sft_max_pairs, { tok: policy.tokenizer, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens });
-  if (pairs.length === 0) throw new UserError(`corpus ${rl.corpus}: no documented functions in the train split to fine-tune on`);
-  const sft = await sftStage(policy, pairs, { ws, seed: rl.seed, signatureHint: rl.signature_hint, progress: !v.quiet });
+  const pairs = await loadSftPairs(rl.corpus, rl.languages, ws.sft_max_pairs, {
+    tok: policy.tokenizer,
+    maxDocTokens: rl.max_doc_tokens,
+    maxCodeTokens: rl.max_code_tokens,
+  });
+  if (pairs.length === 0)
+    throw new UserError(`corpus ${rl.corpus}: no documented functions in the train split to fine-tune on`);
+  const sft = await sftStage(policy, pairs, {
+    ws,
+    seed: rl.seed,
+    signatureHint: rl.signature_hint,
+    progress: !v.quiet,
+  });
   const out = path.resolve(v.out);
   await policy.saveState(path.join(out, POLICY_DIR));
-  const info: WarmStartInfo = { dir: out, checkpoint: path.join(out, POLICY_DIR), cached: false, hash: "", pretrain: null, sft, rebuild_command: `batcoder sft --from ${v.from} --out ${v.out}` };
+  const info: WarmStartInfo = {
+    dir: out,
+    checkpoint: path.join(out, POLICY_DIR),
+    cached: false,
+    hash: "",
+    pretrain: null,
+    sft,
+    rebuild_command: `batcoder sft --from ${v.from} --out ${v.out}`,
+  };
   writeFileAtomic(path.join(out, RUN_FILES.warmstart), JSON.stringify(info, null, 2));
   writeFileAtomic(path.join(out, RUN_FILES.warmstartConfig), JSON.stringify(ws, null, 2));
   console.log(path.join(out, POLICY_DIR));

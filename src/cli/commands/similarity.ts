@@ -25,7 +25,9 @@ export function readCodeFile(p: string, what: string): string {
     buf = fs.readFileSync(p);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read ${what} '${p}': ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`);
+    throw new UserError(
+      `cannot read ${what} '${p}': ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (e as Error).message}`,
+    );
   }
   if (buf.includes(0)) throw new UserError(`${what} '${p}' looks binary (contains NUL bytes)`);
   return buf.toString("utf8");
@@ -55,21 +57,28 @@ export async function run(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { lang: { type: "string" }, metric: { type: "string", default: "all" }, json: { type: "boolean", default: false } },
+      options: {
+        lang: { type: "string" },
+        metric: { type: "string", default: "all" },
+        json: { type: "boolean", default: false },
+      },
     });
   } catch (e) {
     throw new UserError(`similarity: ${(e as Error).message}`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 2) throw new UserError("similarity: expected two files, REFERENCE and CANDIDATE (see --help)");
+  if (positionals.length !== 2)
+    throw new UserError("similarity: expected two files, REFERENCE and CANDIDATE (see --help)");
   const metric = values.metric!;
-  if (metric !== "all" && !METRICS.includes(metric as Metric)) throw new UserError(`similarity: unknown metric '${metric}' (bleu, codebleu, dfg, exact, all)`);
+  if (metric !== "all" && !METRICS.includes(metric as Metric))
+    throw new UserError(`similarity: unknown metric '${metric}' (bleu, codebleu, dfg, exact, all)`);
   const [a, b] = positionals as [string, string];
   const ref = readCodeFile(a, "reference");
   const cand = readCodeFile(b, "candidate");
   const lang = resolveLang(values.lang, a, ref);
   await loadLanguage(lang);
-  const results: SimilarityResult[] = metric === "all" ? Object.values(similarityAll(ref, cand, lang)) : [similarity(metric as Metric, ref, cand, lang)];
+  const results: SimilarityResult[] =
+    metric === "all" ? Object.values(similarityAll(ref, cand, lang)) : [similarity(metric as Metric, ref, cand, lang)];
   if (values.json) console.log(JSON.stringify({ reference: a, candidate: b, lang, results }, null, 2));
   else {
     console.log(`${a} vs ${b} (${lang})`);

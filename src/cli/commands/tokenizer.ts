@@ -43,7 +43,8 @@ function openTokenizer(p: string | undefined): BpeTokenizer {
   if (!p) throw new UserError("--tokenizer is required");
   if (!fs.existsSync(p)) throw new UserError(`tokenizer ${p} does not exist`);
   // a directory without its own tokenizer.json: a run / checkpoints folder / checkpoint (the one run layout)
-  const file = fs.statSync(p).isDirectory() && !fs.existsSync(path.join(p, "tokenizer.json")) ? pickWeights(p).weights : p;
+  const file =
+    fs.statSync(p).isDirectory() && !fs.existsSync(path.join(p, "tokenizer.json")) ? pickWeights(p).weights : p;
   try {
     return loadTokenizer(file);
   } catch (e) {
@@ -83,7 +84,9 @@ export async function run(argv: string[]): Promise<number> {
         minFrequency: intOpt(values["min-frequency"], "--min-frequency"),
       });
       if (!parsed.success) {
-        throw new UserError(`tokenizer train: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`);
+        throw new UserError(
+          `tokenizer train: ${parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")}`,
+        );
       }
       const o = parsed.data;
       // the same corpus reader as `batcoder pretrain` (imported lazily: it pulls in the training engine)
@@ -97,9 +100,20 @@ export async function run(argv: string[]): Promise<number> {
       tok.save(o.out);
       const resolved = { ...o, corpus: path.resolve(o.corpus), out: path.resolve(o.out) };
       fs.writeFileSync(`${o.out}.config.json`, JSON.stringify(resolved, null, 2) + "\n");
-      console.log(JSON.stringify({ out: resolved.out, vocabSize: tok.vocabSize, merges: tok.numMerges, documents: docs.length, chars, seconds }));
+      console.log(
+        JSON.stringify({
+          out: resolved.out,
+          vocabSize: tok.vocabSize,
+          merges: tok.numMerges,
+          documents: docs.length,
+          chars,
+          seconds,
+        }),
+      );
       if (tok.vocabSize < o.vocabSize) {
-        console.error(`note: stopped at ${tok.vocabSize} tokens (no pair occurs ${o.minFrequency}+ times); use more text or a lower --min-frequency`);
+        console.error(
+          `note: stopped at ${tok.vocabSize} tokens (no pair occurs ${o.minFrequency}+ times); use more text or a lower --min-frequency`,
+        );
       }
       return 0;
     }
@@ -130,7 +144,19 @@ export async function run(argv: string[]): Promise<number> {
     }
     case "info": {
       const tok = openTokenizer(values.tokenizer);
-      console.log(JSON.stringify({ vocabSize: tok.vocabSize, merges: tok.numMerges, specials: tok.specials, bosId: tok.bosId, eosId: tok.eosId }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            vocabSize: tok.vocabSize,
+            merges: tok.numMerges,
+            specials: tok.specials,
+            bosId: tok.bosId,
+            eosId: tok.eosId,
+          },
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     default:

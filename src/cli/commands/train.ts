@@ -39,7 +39,10 @@ export async function run(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       options: {
-        ...COMMON_OPTIONS, "no-report": { type: "boolean" }, model: { type: "string" }, "lora-rank": { type: "string" },
+        ...COMMON_OPTIONS,
+        "no-report": { type: "boolean" },
+        model: { type: "string" },
+        "lora-rank": { type: "string" },
         "allow-download": { type: "boolean" },
       },
       allowPositionals: false,
@@ -53,10 +56,23 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = Date.now();
   // Fail fast on an unusable corpus, before any training.
   const stats = checkCorpusUsable(rl.corpus, rl.train_split, rl.languages);
-  log(`corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`);
+  log(
+    `corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`,
+  );
   if (v.model !== undefined) return trainOwnModel(v.model, v, rl, log, t0);
-  if (v["lora-rank"] !== undefined || v["allow-download"]) throw new UserError("--lora-rank and --allow-download apply only with --model");
-  const { policy, info } = await warmStart({ corpus: rl.corpus, languages: rl.languages, seed: rl.seed, signatureHint: rl.signature_hint, maxDocTokens: rl.max_doc_tokens, maxCodeTokens: rl.max_code_tokens, ws, progress: !v.quiet, log });
+  if (v["lora-rank"] !== undefined || v["allow-download"])
+    throw new UserError("--lora-rank and --allow-download apply only with --model");
+  const { policy, info } = await warmStart({
+    corpus: rl.corpus,
+    languages: rl.languages,
+    seed: rl.seed,
+    signatureHint: rl.signature_hint,
+    maxDocTokens: rl.max_doc_tokens,
+    maxCodeTokens: rl.max_code_tokens,
+    ws,
+    progress: !v.quiet,
+    log,
+  });
   const runDir = path.join(rl.output_dir, rl.run_name);
   writeFileAtomic(runPaths(runDir).warmstartConfig, JSON.stringify(ws, null, 2));
   const cfg = { ...rl, init_from: rl.init_from ?? info.checkpoint };
@@ -74,7 +90,11 @@ export async function run(argv: string[]): Promise<number> {
 
 /** `train --model REF`: RL straight from a pretrained model (LoRA by default), no warm start. */
 async function trainOwnModel(
-  ref: string, v: Record<string, unknown>, rl: ReturnType<typeof resolveCli>["rl"], log: (s: string) => void, t0: number,
+  ref: string,
+  v: Record<string, unknown>,
+  rl: ReturnType<typeof resolveCli>["rl"],
+  log: (s: string) => void,
+  t0: number,
 ): Promise<number> {
   const rank = toInt("--lora-rank", v["lora-rank"] as string | undefined) ?? 16;
   if (!(rank >= 0)) throw new UserError(`--lora-rank must be a non-negative integer, got ${String(v["lora-rank"])}`);
@@ -83,7 +103,9 @@ async function trainOwnModel(
   const { policy, loaded } = await loadPolicyForRef(ref, { log, seed: rl.seed, allowDownload: !!v["allow-download"] });
   if (rank > 0) {
     policy.llama.lora = LoraAdapter.init(loaded.config, { rank, alpha: 2 * rank }, rl.seed);
-    log(`LoRA: rank ${rank}, alpha ${2 * rank}, ${policy.llama.lora.nParams().toLocaleString("en-US")} trainable parameters; base frozen`);
+    log(
+      `LoRA: rank ${rank}, alpha ${2 * rank}, ${policy.llama.lora.nParams().toLocaleString("en-US")} trainable parameters; base frozen`,
+    );
   } else log("full fine-tuning (--lora-rank 0)");
   const cfg = { ...rl, init_from: rl.init_from ?? ref };
   const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log });
