@@ -26,6 +26,9 @@ import type { GenerationConfig } from "../engine/hf.js";
 import type { GgufTokenizerData, GgufValue } from "../engine/gguf.js";
 import { tokenizerFromGguf } from "../engine/gguf-tokenizer.js";
 import { hfTokenizerFromData } from "../engine/hf-tokenizer.js";
+import { ChatTemplate, parseTokenizerConfig } from "../engine/chat-template.js";
+import { specialStopIds } from "../engine/special.js";
+import type { SamplerChat } from "../core/generator.js";
 import type { BpeTokenizer } from "../engine/tokenizer.js";
 import { Rng } from "../core/rng.js";
 import { EmbeddedPolicy } from "./embedded.js";
@@ -198,6 +201,28 @@ export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">):
   md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: d.addBos ?? false });
   md.set("tokenizer.ggml.add_eos_token", { type: "bool", value: d.addEos ?? false });
   return tokenizerFromGguf(md);
+}
+
+/**
+ * The chat path of a loaded model for `SamplerGenerator`: the reference's own Jinja chat template (HF folder:
+ * tokenizer_config.json / chat_template.jinja with its special-token variables; GGUF: tokenizer.chat_template) and the
+ * token ids that end its turn. `null` when the reference carries no template (an embedded checkpoint).
+ */
+export function samplerChatFor(
+  loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer">,
+  tokenizer: BpeTokenizer,
+): SamplerChat | null {
+  if (loaded.chatTemplate === undefined) return null;
+  const src = loaded.tokenizer;
+  const cfg: Record<string, unknown> = src?.kind === "tokenizer.json" && src.config ? { ...src.config } : {};
+  if (src?.kind === "gguf") {
+    if (src.data.bosId !== undefined && src.data.tokens[src.data.bosId] !== undefined)
+      cfg.bos_token = src.data.tokens[src.data.bosId];
+    if (src.data.eosId !== undefined && src.data.tokens[src.data.eosId] !== undefined)
+      cfg.eos_token = src.data.tokens[src.data.eosId];
+  }
+  const template = ChatTemplate.fromConfig(parseTokenizerConfig({ ...cfg, chat_template: loaded.chatTemplate }));
+  return template === null ? null : { template, stopTokenIds: specialStopIds(tokenizer) };
 }
 
 /**

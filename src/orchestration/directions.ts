@@ -15,14 +15,14 @@
  *     ids, and adds <|bos|> itself), stopping at the special-token strings.
  *   - "chat": an instruction conversation (system: the documentation format; user: the code or the doc) for
  *     models without the task tokens (an instruct model behind vLLM / llama.cpp / Ollama, an HF folder). The
- *     answer's code fence, if any, is removed. THE CHAT-TEMPLATE SEAM: `renderChat` turns the conversation
- *     into the in-process model's prompt text; today `renderChatPrompt` (core/generator.ts); a model's own Jinja
- *     template (the hftok branch) plugs in there.
+ *     answer's code fence, if any, is removed. An in-process model whose reference carries a chat template (HF folder,
+ *     GGUF) renders the conversation with its own Jinja template and stops at its end-of-turn tokens; otherwise the
+ *     plain-text turns of `renderChatPrompt` (core/generator.ts). `renderChat` overrides both.
  *   - "auto" (default): "batcoder" when the model's tokenizer has the task tokens, "chat" otherwise; a URL is
  *     taken to be "batcoder" (pass `format: "chat"` for an instruct server).
  */
 import type { Sampler, SampleRequest } from "../core/policy.js";
-import { SamplerGenerator, type ChatMessage, type TextGenerator } from "../core/generator.js";
+import { SamplerGenerator, type ChatMessage, type SamplerChat, type TextGenerator } from "../core/generator.js";
 import { UserError } from "../core/errors.js";
 import type { LangId } from "../lang/index.js";
 import { LANGUAGES } from "../lang/index.js";
@@ -131,6 +131,7 @@ class SamplerDirections implements BatDirections {
     readonly description: string,
     private readonly batch: number,
     private readonly renderChat?: (messages: readonly ChatMessage[]) => string,
+    private readonly modelChat: SamplerChat | null = null,
   ) {}
 
   private async sampleIds(prompts: number[][], p: DirectionParams, maxTokens: number): Promise<string[][]> {
@@ -162,7 +163,7 @@ class SamplerDirections implements BatDirections {
   }
 
   private async chat(msgs: ChatMessage[][], p: DirectionParams, maxTokens: number): Promise<string[][]> {
-    const gen = new SamplerGenerator(this.sampler, this.name);
+    const gen = new SamplerGenerator(this.sampler, this.name, this.renderChat ? null : this.modelChat);
     const inputs = this.renderChat ? msgs.map((m) => this.renderChat!(m)) : msgs.map((messages) => ({ messages }));
     const res = await gen.generate(inputs, {
       n: p.n ?? 1,
@@ -301,7 +302,7 @@ export async function openDirections(ref: string, opts: OpenDirectionsOptions = 
     log(`using model ${c.name} at ${ref} (${format} prompts)`);
     return new GeneratorDirections(c, format, `${c.name} at ${ref}`);
   }
-  const { sampler, dir } = await loadCheckpointSampler(ref, log, { allowDownload: opts.allowDownload ?? false });
+  const { sampler, dir, chat } = await loadCheckpointSampler(ref, log, { allowDownload: opts.allowDownload ?? false });
   const hasTaskTokens =
     sampler.tokenizer.tokenId("<|code2doc|>") !== undefined && sampler.tokenizer.tokenId("<|doc2code|>") !== undefined;
   if (want === "batcoder" && !hasTaskTokens) {
@@ -310,5 +311,13 @@ export async function openDirections(ref: string, opts: OpenDirectionsOptions = 
     );
   }
   const format: PromptFormat = want === "auto" ? (hasTaskTokens ? "batcoder" : "chat") : want;
-  return new SamplerDirections(sampler, sampler.info.modelName, format, dir, opts.batchSize ?? 16, opts.renderChat);
+  return new SamplerDirections(
+    sampler,
+    sampler.info.modelName,
+    format,
+    dir,
+    opts.batchSize ?? 16,
+    opts.renderChat,
+    chat,
+  );
 }

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import type { Sampler } from "../core/policy.js";
-import { SamplerGenerator, type TextGenerator } from "../core/generator.js";
+import { SamplerGenerator, type SamplerChat, type TextGenerator } from "../core/generator.js";
 import { CachedGenerator } from "../core/generation-cache.js";
 import { resolveWeights, type ResolvedWeights } from "../core/runs.js";
 import type { EmbeddedPolicy } from "../backends/embedded.js";
@@ -49,18 +49,20 @@ export async function loadCheckpointSampler(
   spec: string,
   log: (line: string) => void = logToStderr,
   opts: { allowDownload?: boolean; adapter?: string } = {},
-): Promise<{ sampler: Sampler; dir: string }> {
-  const { isExternalModelRef, loadPolicyForRef } = await import("../backends/model-ref.js");
+): Promise<{ sampler: Sampler; dir: string; chat: SamplerChat | null }> {
+  const { isExternalModelRef, loadPolicyForRef, samplerChatFor } = await import("../backends/model-ref.js");
   if (isExternalModelRef(spec) || opts.adapter !== undefined) {
     const { policy, loaded } = await loadPolicyForRef(spec, {
       log,
       allowDownload: opts.allowDownload ?? false,
       ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
     });
-    return { sampler: policy, dir: loaded.path };
+    const chat = samplerChatFor(loaded, policy.tokenizer);
+    if (chat) log(`chat prompts (instruct format) go through the model's own chat template`);
+    return { sampler: policy, dir: loaded.path, chat };
   }
   const { policy, weights } = await loadPolicyFrom(spec, log);
-  return { sampler: policy, dir: weights.weights };
+  return { sampler: policy, dir: weights.weights, chat: null };
 }
 
 export interface OpenModelOptions {
@@ -94,8 +96,10 @@ export async function openModel(spec: string, opts: OpenModelOptions = {}): Prom
   if (!isExternalModelRef(spec) && (!fs.existsSync(spec) || !fs.statSync(spec).isDirectory())) {
     throw new UserError(`model '${spec}' is neither an http(s) URL, a directory, a .gguf file nor a hub id (ORG/NAME)`);
   }
-  const { sampler, dir } = await loadCheckpointSampler(spec, opts.log, { allowDownload: opts.allowDownload ?? false });
+  const { sampler, dir, chat } = await loadCheckpointSampler(spec, opts.log, {
+    allowDownload: opts.allowDownload ?? false,
+  });
   const label = path.basename(dir) === "policy" ? path.basename(path.dirname(dir)) : path.basename(dir);
-  const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${label}`);
+  const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${label}`, chat);
   return opts.cacheDir ? new CachedGenerator(gen, opts.cacheDir) : gen;
 }

@@ -173,3 +173,61 @@ test("tokenizerFor: a real Hugging Face tokenizer.json and a GGUF's tokenizer.gg
   assert.deepEqual(fromGguf.encode(text), want);
   assert.equal(fromGguf.decode(want), text);
 });
+
+test("a reference with a chat template: eval --model and the directions render conversations with the model's own template", async () => {
+  const { openModel } = await import("../../src/orchestration/models.js");
+  const { samplerChatFor } = await import("../../src/backends/model-ref.js");
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "chat-"));
+  try {
+    const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "user: add two numbers"], {
+      vocabSize: 300,
+    });
+    const config = ModelConfigSchema.parse({
+      ...ARCH_CONFIGS.qwen2!,
+      vocab_size: tok.vocabSize,
+      bos_token_id: tok.bosId,
+      eos_token_id: tok.eosId,
+    });
+    const model = randomModel(config, 5);
+    const hfDir = path.join(root, "hf");
+    const template =
+      "{{ bos_token }}{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+    saveHfFolder(hfDir, config, model.weights, {
+      extraFiles: {
+        "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()),
+        "tokenizer_config.json": JSON.stringify({
+          chat_template: template,
+          bos_token: "<|bos|>",
+          eos_token: "<|eos|>",
+        }),
+      },
+    });
+    const loaded = await loadModel(hfDir);
+    const chat = samplerChatFor(loaded, tok);
+    assert.ok(chat, "an HF folder with a chat template gives a chat path");
+    assert.equal(
+      chat.template.render([{ role: "user", content: "add two numbers" }], { addGenerationPrompt: true }),
+      "<|bos|>user: add two numbers\nassistant:",
+    );
+    assert.ok(chat.stopTokenIds.includes(tok.eosId), "generation ends at the end-of-turn/eos token");
+    // an embedded checkpoint carries no template: no chat path (plain-text turns)
+    const ck = path.join(root, "ck");
+    saveCheckpoint(ck, { config, weights: model.weights, tokenizer: tok, step: 1 });
+    assert.equal(samplerChatFor(await loadModel(ck), tok), null);
+    const logs: string[] = [];
+    const gen = await openModel(hfDir, { log: (l) => logs.push(l) });
+    assert.ok(
+      logs.some((l) => l.includes("model's own chat template")),
+      logs.join("\n"),
+    );
+    const out = await gen.generate([{ messages: [{ role: "user", content: "add two numbers" }] }], {
+      n: 2,
+      maxTokens: 6,
+      temperature: 0,
+    });
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.length, 2);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
