@@ -26,7 +26,7 @@ ${COMMON_HELP}
   --allow-download     with --model: let a hub id missing from the HF cache be downloaded into it
 
 Prompts for --model go through the model's tokenizer with batcoder's plain prompt format; the chat-template
-prompt builders (the hftok branch) plug in at src/rl/prompts.ts (seam: not wired in this build).
+prompt builders exist in src/rl/prompts.ts ({chat}) but the RL trainer does not use them yet.
 
 Examples:
   batcoder train
