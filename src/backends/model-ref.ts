@@ -211,7 +211,7 @@ export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">):
 export function samplerChatFor(
   loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer">,
   tokenizer: BpeTokenizer,
-): SamplerChat | null {
+): (SamplerChat & { template: ChatTemplate }) | null {
   if (loaded.chatTemplate === undefined) return null;
   const src = loaded.tokenizer;
   const cfg: Record<string, unknown> = src?.kind === "tokenizer.json" && src.config ? { ...src.config } : {};

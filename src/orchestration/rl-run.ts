@@ -12,6 +12,7 @@ import { bootstrapCI, type MeanCI } from "../core/stats.js";
 import { SamplerGenerator } from "../core/generator.js";
 import { evaluateBenchmark } from "../eval/evaluate.js";
 import type { RLConfig } from "../rl/config.js";
+import type { ChatTemplate } from "../engine/chat-template.js";
 import { evaluateHeldOut, HEADLINE_KEYS, HEADLINE_LABELS, type HeadlineKey, type HeldOutEval } from "../rl/eval.js";
 import { BehaviourRunner } from "../behaviour/index.js";
 import { createRewardBackend } from "../rl/reward.js";
@@ -40,6 +41,8 @@ export async function runRL(opts: {
   stopAfterSteps?: number;
   /** Samples the rollouts instead of the policy (--sampler-url); see TrainerOptions.rolloutSampler. */
   rolloutSampler?: Sampler;
+  /** The model's own chat template (train --model): both directions and the held-out eval use it. */
+  chat?: ChatTemplate | null;
 }): Promise<RLRunResult> {
   const { cfg, policy } = opts;
   const runDir = path.join(cfg.output_dir, cfg.run_name);
@@ -78,6 +81,7 @@ export async function runRL(opts: {
           signatureHint: cfg.signature_hint,
           temperature: cfg.eval_temperature,
           behaviour: evalBehaviour,
+          chat: opts.chat ?? null,
           onProgress: (d, t) => {
             bar ??= new ProgressBar(`eval@${step} (${evalItems.length} fns)`, t, opts.progress);
             bar.update(d);
@@ -121,6 +125,7 @@ export async function runRL(opts: {
       resume: opts.resume,
       stopAfterSteps: opts.stopAfterSteps,
       ...(opts.rolloutSampler ? { rolloutSampler: opts.rolloutSampler } : {}),
+      chat: opts.chat ?? null,
       hooks: {
         onStart: (i) => {
           bar = new ProgressBar("rl", i.maxSteps, opts.progress);

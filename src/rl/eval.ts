@@ -14,7 +14,8 @@
  */
 import type { Sampler, SampleRequest } from "../core/policy.js";
 import type { HeldOutItem } from "./data.js";
-import { code2docPrompt, doc2codePrompt, specialStopIds } from "./prompts.js";
+import { chatCodeAnswer, code2docPrompt, doc2codePrompt, specialStopIds } from "./prompts.js";
+import type { ChatTemplate } from "../engine/chat-template.js";
 import { docCodeOverlap, rougeL, textBleu } from "../similarity/index.js";
 import { BEHAVIOUR_LANGS, type BehaviourResult, type BehaviourRunner } from "../behaviour/index.js";
 import { isLangId } from "../lang/index.js";
@@ -33,6 +34,8 @@ export interface HeldOutEvalOptions {
   onProgress?: (done: number, total: number) => void;
   /** Sandboxed behaviour runner for the behavioural headline metrics (none = those are absent). */
   behaviour?: BehaviourRunner | null;
+  /** The model's own chat template: prompts as conversations, rebuilds cut at their closing fence (see trainer). */
+  chat?: ChatTemplate | null;
 }
 
 /** Per-function headline metrics (null = not applicable: the original is not executable, or no runner). */
@@ -143,10 +146,12 @@ export async function evaluateHeldOut(
   let done = 0;
   const tick = () => cfg.onProgress?.(++done, nBatches);
   const sig = (it: HeldOutItem) => (cfg.signatureHint && it.signature ? it.signature : null);
+  const chat = cfg.chat ?? null;
+  const codeOf = (text: string) => (chat ? chatCodeAnswer(text) : text);
 
   const genDocs = await greedyAll(
     sampler,
-    withDoc.map((it) => code2docPrompt(tok, it.code, it.lang)),
+    withDoc.map((it) => code2docPrompt(tok, it.code, it.lang, { chat })),
     cfg.maxDocTokens,
     cfg.batchSize,
     tick,
@@ -155,23 +160,23 @@ export async function evaluateHeldOut(
   const rtCodes = (
     await greedyAll(
       sampler,
-      withDoc.map((it, i) => doc2codePrompt(tok, genDocs[i]!, it.lang, { signature: sig(it) })),
+      withDoc.map((it, i) => doc2codePrompt(tok, genDocs[i]!, it.lang, { signature: sig(it), chat })),
       cfg.maxCodeTokens,
       cfg.batchSize,
       tick,
       cfg.temperature,
     )
-  ).map((c, i) => (sig(withDoc[i]!) ?? "") + c);
+  ).map((c, i) => (sig(withDoc[i]!) ?? "") + codeOf(c));
   const hCodes = (
     await greedyAll(
       sampler,
-      withDoc.map((it) => doc2codePrompt(tok, it.doc, it.lang, { signature: sig(it) })),
+      withDoc.map((it) => doc2codePrompt(tok, it.doc, it.lang, { signature: sig(it), chat })),
       cfg.maxCodeTokens,
       cfg.batchSize,
       tick,
       cfg.temperature,
     )
-  ).map((c, i) => (sig(withDoc[i]!) ?? "") + c);
+  ).map((c, i) => (sig(withDoc[i]!) ?? "") + codeOf(c));
 
   const rt = await reward.score(
     withDoc.map((it, i) => ({ code: it.code, doc: genDocs[i]!, rebuilt: rtCodes[i]!, lang: it.lang })),

@@ -91,6 +91,12 @@ export function doc2codeMessages(doc: string, lang: string): ChatMessage[] {
   ];
 }
 
+/** The code of a chat-path doc→code answer: everything before the code fence that closes it. */
+export function chatCodeAnswer(text: string): string {
+  const end = text.indexOf(CHAT_CODE_STOP);
+  return end < 0 ? text : text.slice(0, end).replace(/\n$/, "");
+}
+
 /** The opening of the chat-path doc→code answer: a code fence, then the signature hint when configured. */
 function chatCodeOpening(lang: string, signature?: string | null): string {
   return "```" + `${lang}\n${signature ?? ""}`;

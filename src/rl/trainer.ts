@@ -24,7 +24,8 @@ import { klTerm } from "../core/losses.js";
 import { computeAdvantages, type AdvSample } from "./advantages.js";
 import { derived, type RLConfig } from "./config.js";
 import { DataCursor, type CodeItem, type CursorState } from "./data.js";
-import { code2docPrompt, doc2codePrompt, specialStopIds, promptText } from "./prompts.js";
+import { chatCodeAnswer, code2docPrompt, doc2codePrompt, specialStopIds, promptText } from "./prompts.js";
+import type { ChatTemplate } from "../engine/chat-template.js";
 import { appendJsonl, readJsonl, truncateJsonlByStep, writeFileAtomic } from "../core/jsonl.js";
 import { hashSeed, Rng, type RngState } from "../core/rng.js";
 import {
@@ -101,6 +102,11 @@ export interface TrainerOptions {
    * truncated importance sampling (cfg.tis_cap).
    */
   rolloutSampler?: Sampler;
+  /**
+   * The model's own chat template (a pretrained instruct model, `train --model`): both directions are asked as
+   * conversations rendered by it (src/rl/prompts.ts chat path); a rebuild is the code before its closing fence.
+   */
+  chat?: ChatTemplate | null;
 }
 
 export type StepMetrics = Record<string, number> & { step: number };
@@ -288,6 +294,7 @@ export async function trainRL(
   const separateSampler = opts.rolloutSampler !== undefined && opts.rolloutSampler !== policy;
   const d = derived(cfg);
   const tok = policy.tokenizer;
+  const chat = opts.chat ?? null;
   const train = opts.train;
   if (train.length === 0) throw new Error("no training functions");
   fs.mkdirSync(runDir, { recursive: true });
@@ -370,7 +377,7 @@ export async function trainRL(
 
     // ---- 2. code→doc rollouts: G documentations per code sample ----
     const tSample0 = Date.now();
-    const docPrompts = batch.map((c) => code2docPrompt(tok, c.code, c.lang));
+    const docPrompts = batch.map((c) => code2docPrompt(tok, c.code, c.lang, { chat }));
     const docSamples = await rollout.sample(
       docPrompts.map((prompt, i) => ({
         prompt,
@@ -405,7 +412,10 @@ export async function trainRL(
     const kept = docs.map((x, j) => ({ x, j })).filter(({ x }) => x.kept);
     const codePrompts = kept.map(({ x }) => {
       const c = batch[x.item]!;
-      return doc2codePrompt(tok, x.seq.text.trim(), c.lang, { signature: cfg.signature_hint ? c.signature : null });
+      return doc2codePrompt(tok, x.seq.text.trim(), c.lang, {
+        signature: cfg.signature_hint ? c.signature : null,
+        chat,
+      });
     });
     const codeSamples = kept.length
       ? await rollout.sample(
@@ -430,7 +440,8 @@ export async function trainRL(
       const sig = cfg.signature_hint && c.signature ? c.signature : "";
       for (const seq of codeSamples[k]!) {
         x.recs.push(codes.length);
-        codes.push({ doc: j, seq, prompt: codePrompts[k]!, text: sig + seq.text, reward: 0, score: null });
+        const body = chat ? chatCodeAnswer(seq.text) : seq.text;
+        codes.push({ doc: j, seq, prompt: codePrompts[k]!, text: sig + body, reward: 0, score: null });
       }
     });
 
@@ -660,7 +671,7 @@ export async function trainRL(
         doc_leaked: x.verdict.leaked,
         doc_reward: x.reward,
         doc2code_prompt: best
-          ? promptText("doc2code", x.seq.text.trim(), c.lang, cfg.signature_hint ? c.signature : null)
+          ? promptText("doc2code", x.seq.text.trim(), c.lang, cfg.signature_hint ? c.signature : null, { chat })
           : null,
         rebuilt: best?.text ?? null,
         rebuilt_similarity: best?.score?.similarity ?? null,

@@ -36,7 +36,16 @@ test("batcoder train --model DIR --lora-rank 4: RL on the user's model with a Lo
     const model = randomModel(config, 3);
     const hfDir = path.join(dir, "base");
     saveHfFolder(hfDir, config, model.weights, {
-      extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) },
+      extraFiles: {
+        "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()),
+        // an instruct model's chat template: both directions are asked through it
+        "tokenizer_config.json": JSON.stringify({
+          bos_token: "<|bos|>",
+          eos_token: "<|eos|>",
+          chat_template:
+            "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}",
+        }),
+      },
     });
     const hash = () =>
       crypto
@@ -85,6 +94,15 @@ test("batcoder train --model DIR --lora-rank 4: RL on the user's model with a Lo
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stderr, /using weights: HF folder .*Qwen2ForCausalLM/);
     assert.match(r.stderr, /LoRA: rank 4, alpha 8/);
+    assert.match(r.stderr, /prompts: the model's own chat template/);
+    const samples = readJsonl<{ doc2code_prompt: string | null }>(path.join(dir, "runs", "m", "samples.jsonl"));
+    const prompts = samples.map((x) => x.doc2code_prompt).filter((p): p is string => p !== null);
+    assert.ok(prompts.length > 0, "some doc→code prompt was logged");
+    for (const p of prompts)
+      assert.match(
+        p,
+        /^<\|bos\|>\[user\] Implement the \w+ function this documentation describes\.[\s\S]*\n\[assistant\] ```\w+\n$/,
+      );
     assert.match(r.stdout, /round-trip similarity \(code→doc→code[^)]*\)\s+\d\.\d{3} \[/);
     const evals = readJsonl<Record<string, unknown>>(path.join(dir, "runs", "m", "evals.jsonl"));
     assert.deepEqual(

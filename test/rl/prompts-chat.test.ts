@@ -6,6 +6,7 @@ import { requireChatTemplate } from "../../src/engine/chat-template.js";
 import { loadHfTokenizer } from "../../src/engine/hf-tokenizer.js";
 import { SamplerGenerator } from "../../src/core/generator.js";
 import {
+  chatCodeAnswer,
   CHAT_CODE_STOP,
   code2docMessages,
   code2docPrompt,
@@ -82,4 +83,10 @@ test("the instruct benchmark format uses the chat template when the model has on
   assert.ok(templated!.params.stopTokenIds!.includes(tok.tokenId("<|im_end|>")!));
   assert.ok(!(templated!.params.stop ?? []).includes("\n### "));
   assert.ok(tok.decode(plain!.prompt).includes("### User:\nWrite a function."));
+});
+
+test("chatCodeAnswer: a chat doc→code answer is the code before the fence that closes it", () => {
+  assert.equal(chatCodeAnswer("def f(x):\n    return x\n```\nExplanation: ..."), "def f(x):\n    return x");
+  assert.equal(chatCodeAnswer("def f(x):\n    return x"), "def f(x):\n    return x", "no closing fence: all of it");
+  assert.equal(chatCodeAnswer("```"), "");
 });

@@ -25,8 +25,8 @@ ${COMMON_HELP}
                        frozen base; 0 = full fine-tuning                                              [16]
   --allow-download     with --model: let a hub id missing from the HF cache be downloaded into it
 
-Prompts for --model go through the model's tokenizer with batcoder's plain prompt format; the chat-template
-prompt builders exist in src/rl/prompts.ts ({chat}) but the RL trainer does not use them yet.
+Prompts for --model go through the model's own chat template when it has one (both directions, rollouts and the
+held-out evaluation); a model without one gets batcoder's plain prompt format.
 
 Examples:
   batcoder train
@@ -98,7 +98,7 @@ async function trainOwnModel(
 ): Promise<number> {
   const rank = toInt("--lora-rank", v["lora-rank"] as string | undefined) ?? 16;
   if (!(rank >= 0)) throw new UserError(`--lora-rank must be a non-negative integer, got ${String(v["lora-rank"])}`);
-  const { loadPolicyForRef } = await import("../../backends/model-ref.js");
+  const { loadPolicyForRef, samplerChatFor } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
   const { policy, loaded } = await loadPolicyForRef(ref, { log, seed: rl.seed, allowDownload: !!v["allow-download"] });
   if (rank > 0) {
@@ -108,7 +108,14 @@ async function trainOwnModel(
     );
   } else log("full fine-tuning (--lora-rank 0)");
   const cfg = { ...rl, init_from: rl.init_from ?? ref };
-  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log });
+  // both directions through the model's own chat template when it has one (an instruct model); else plain prompts
+  const chat = samplerChatFor(loaded, policy.tokenizer)?.template ?? null;
+  log(
+    chat
+      ? "prompts: the model's own chat template (both directions)"
+      : "prompts: batcoder's plain format (the model has no chat template)",
+  );
+  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, chat });
   const table = beforeAfterTable(res.before, res.after);
   writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);
