@@ -11,68 +11,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { createEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
-import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { engineInfo } from "../../src/engine/kernels.js";
 import type { ModelPreset } from "../../src/engine/config.js";
 import type { AdamParams, Datum, LossSpec, Policy, SampledSequence } from "../../src/core/policy.js";
+import { adam, codePrompts, datum, P, preset, spec, tok } from "./step-shape.js";
 import { serveTinker } from "../../src/backends/tinker/server.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
-
-const { values } = parseArgs({
-  options: {
-    preset: { type: "string", default: "tiny" },
-    steps: { type: "string", default: "6" },
-    B: { type: "string", default: "4" },
-    G: { type: "string", default: "4" },
-    K: { type: "string", default: "2" },
-    prompt: { type: "string", default: "96" },
-    doc: { type: "string", default: "32" },
-    code: { type: "string", default: "64" },
-  },
-});
-const P = {
-  steps: Number(values.steps),
-  B: Number(values.B),
-  G: Number(values.G),
-  K: Number(values.K),
-  prompt: Number(values.prompt),
-  doc: Number(values.doc),
-  code: Number(values.code),
-};
-const tok = new ByteTokenizer();
-const adam: AdamParams = { learningRate: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1 };
-const spec: LossSpec = {
-  kind: "ppo",
-  clipLow: 0.2,
-  clipHigh: 0.28,
-  klCoef: 0.01,
-  klEstimator: "k3",
-  entropyCoef: 0,
-  aggregation: "token-mean",
-};
-let s = 12345;
-const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
-const prompt = (n: number) => [
-  tok.bosId,
-  ...Array.from({ length: n - 1 }, () => tok.encode(String.fromCharCode(32 + Math.floor(rnd() * 90)))[0]!),
-];
-const codePrompts = Array.from({ length: P.B }, () => prompt(P.prompt));
-
-function datum(p: number[], seq: SampledSequence, adv: number): Datum {
-  const full = [...p, ...seq.tokens];
-  const n = full.length - 1,
-    start = p.length - 1;
-  return {
-    modelInput: full.slice(0, n),
-    lossInputs: {
-      targetTokens: full.slice(1),
-      weights: Array.from({ length: n }, (_, t) => (t >= start ? 1 : 0)),
-      advantages: Array.from({ length: n }, (_, t) => (t >= start ? adv : 0)),
-    },
-  };
-}
 
 let inside = 0;
 async function timed<T>(f: () => Promise<T>): Promise<T> {
@@ -179,8 +124,8 @@ const median = (xs: number[]) => {
 const empty = () => Object.fromEntries(phases.map((p) => [p, [] as number[]])) as Record<Phase, number[]>;
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "bc-bench-tinker-"));
-const local = createEmbeddedPolicy({ preset: values.preset as ModelPreset, tokenizer: tok, seed: 1 });
-const served = createEmbeddedPolicy({ preset: values.preset as ModelPreset, tokenizer: tok, seed: 1 });
+const local = createEmbeddedPolicy({ preset: preset as ModelPreset, tokenizer: tok, seed: 1 });
+const served = createEmbeddedPolicy({ preset: preset as ModelPreset, tokenizer: tok, seed: 1 });
 const { server, url } = await serveTinker({
   policy: new TimedPolicy(served),
   port: 0,
@@ -193,7 +138,7 @@ const localRef = await local.snapshotReference();
 const remoteRef = await remote.snapshotReference();
 console.log(`engine: ${JSON.stringify(engineInfo())}`);
 console.log(
-  `preset ${values.preset} (${local.info.nParams} params); step: B=${P.B} G=${P.G} K=${P.K}, prompt ${P.prompt} tok, doc ≤${P.doc}, code ≤${P.code}; ${P.B * P.G * (1 + P.K)} sequences/step; ${P.steps} steps each; Tinker loss path: ${remote.exact ? "exact" : "stock"}`,
+  `preset ${preset} (${local.info.nParams} params); step: B=${P.B} G=${P.G} K=${P.K}, prompt ${P.prompt} tok, doc ≤${P.doc}, code ≤${P.code}; ${P.B * P.G * (1 + P.K)} sequences/step; ${P.steps} steps each; Tinker loss path: ${remote.exact ? "exact" : "stock"}`,
 );
 
 const tl = empty(),
