@@ -89,7 +89,7 @@ async function worker(a: WorkerArgs): Promise<Record<string, unknown>> {
       }
       const grads = model.zeroGrads();
       lossForwardBackward(model, datums, { kind: "cross_entropy" }, grads);
-      opt.update(model.weights, grads, {
+      opt.update(model.trainableWeights(), grads, {
         learningRate: 1e-4,
         beta1: 0.9,
         beta2: 0.95,

@@ -26,7 +26,7 @@ import type {
   ScoringSampler,
 } from "../core/policy.js";
 import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig, type ModelPreset } from "../engine/config.js";
-import { LlamaModel } from "../engine/model.js";
+import { isHalfTensor, LlamaModel } from "../engine/model.js";
 import { AdamW } from "../engine/optim.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { generate } from "../engine/sampler.js";
@@ -191,7 +191,12 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     const cfgA = JSON.stringify(ck.config),
       cfgB = JSON.stringify(this.model.config);
     if (cfgA !== cfgB) throw new Error(`loadState: checkpoint ${dir} has a different model config than this policy`);
-    for (const [name, t] of ck.weights) this.model.weights.get(name)!.data.set(t.data);
+    for (const [name, t] of ck.weights) {
+      const w = this.model.weights.get(name)!;
+      // a 16-bit frozen base: the checkpoint holds the same bits, widened on load; narrowing them back is exact
+      if (isHalfTensor(w)) this.model.kernels.f32ToHalf(t.data, w.dtype, w.data, w.data.length);
+      else w.data.set(t.data);
+    }
     if (this.model.lora) {
       const saved = loadAdapter(path.join(dir, "adapter"), this.model.config);
       const params = this.model.lora.parameters();
@@ -210,7 +215,8 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     return new FrozenSampler(
       { ...this.info, modelName: `${this.info.modelName}@ref-step${this.optimizer.step}` },
       this.tokenizer,
-      this.model.clone(),
+      // a LoRA policy's frozen base is shared with the reference (never written while frozen); the adapter is copied
+      this.model.clone({ shareFrozenBase: true }),
       this.rng.fork(),
       this.maxChunkTokens,
       this.maxSampleBatch,

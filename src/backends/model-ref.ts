@@ -21,7 +21,7 @@ import { UserError } from "../core/errors.js";
 import { resolveWeights } from "../core/runs.js";
 import type { ModelConfig } from "../engine/config.js";
 import type { Kernels } from "../engine/kernels.js";
-import { LlamaModel } from "../engine/model.js";
+import { BASE_DTYPES, LlamaModel } from "../engine/model.js";
 import type { GenerationConfig } from "../engine/hf.js";
 import type { GgufTokenizerData, GgufValue } from "../engine/gguf.js";
 import { tokenizerFromGguf } from "../engine/gguf-tokenizer.js";
@@ -58,8 +58,36 @@ export interface LoadedModelRef {
   description: string;
 }
 
+/**
+ * How the base weight matrices (every linear, the embedding, the LM head) are stored; computation is f32 either way.
+ * - "auto": each matrix stored as BF16/F16 in the source (HF safetensors, GGUF F16/BF16) keeps those bits, so a
+ *   bf16 release takes half the memory of f32 and loses nothing; F32 and quantised (Q8_0/Q4_K/Q6_K) sources,
+ *   and embedded checkpoints, are f32.
+ * - "bf16" / "f16": every matrix in that type (f32 sources are rounded to nearest even: a slightly different model).
+ * - "f32": everything widened to f32 (needed for full fine-tuning: a 16-bit base is frozen, LoRA only).
+ * Norms and biases are always f32.
+ */
+export const BASE_DTYPE_CHOICES = ["auto", ...BASE_DTYPES] as const;
+export type BaseDtypeChoice = (typeof BASE_DTYPE_CHOICES)[number];
+
+/** Parses a --base-dtype value (UserError naming the choices). */
+export function parseBaseDtype(s: string | undefined, flag = "--base-dtype"): BaseDtypeChoice | undefined {
+  if (s === undefined) return undefined;
+  if (!(BASE_DTYPE_CHOICES as readonly string[]).includes(s))
+    throw new UserError(`${flag} must be one of ${BASE_DTYPE_CHOICES.join(", ")}, got ${JSON.stringify(s)}`);
+  return s as BaseDtypeChoice;
+}
+
+/** "bf16 (169 matrices), f32 (1 matrix); 988 MB of weights" — for the load log line. */
+export function describeBaseDtypes(model: LlamaModel): string {
+  const parts = Object.entries(model.baseDtypes()).map(([k, n]) => `${k} (${n} ${n === 1 ? "matrix" : "matrices"})`);
+  return `weight matrices ${parts.join(", ")}; ${(model.weightBytes() / 1e6).toFixed(0)} MB of weights`;
+}
+
 export interface LoadModelOptions extends HubOptions {
   kernels?: Kernels;
+  /** Storage of the base weight matrices (see BaseDtypeChoice); default "f32". */
+  baseDtype?: BaseDtypeChoice;
   /** A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to apply on top of the base. */
   adapter?: string;
 }
@@ -122,11 +150,32 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
 }
 
 async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedModelRef> {
+  const loaded = await loadBaseF32(ref, opts);
+  loaded.description += ` — ${describeBaseDtypes(loaded.model)}`;
+  return loaded;
+}
+
+/** Converts the matrices the choice names (see BaseDtypeChoice); `auto16` lists the 16-bit ones "auto" keeps. */
+function applyBaseDtype(model: LlamaModel, choice: BaseDtypeChoice, auto16: Map<string, "bf16" | "f16">): void {
+  if (choice !== "auto") {
+    model.setBaseDtype(choice);
+    return;
+  }
+  for (const dt of ["bf16", "f16"] as const)
+    model.setBaseDtype(
+      dt,
+      [...auto16].filter(([, d]) => d === dt).map(([k]) => k),
+    );
+}
+
+async function loadBaseF32(ref: string, opts: LoadModelOptions): Promise<LoadedModelRef> {
+  const choice = opts.baseDtype ?? "f32";
   const { kind, path: p, description } = await resolveModelRef(ref, opts);
   if (kind === "checkpoint") {
     const { loadCheckpoint } = await import("../engine/checkpoint.js");
     const ck = loadCheckpoint(p, { optimizer: false });
     const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
+    applyBaseDtype(model, choice, new Map()); // embedded checkpoints are F32: "auto" keeps f32
     return {
       kind,
       ref,
@@ -141,6 +190,10 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
     const { loadGgufModel } = await import("../engine/gguf.js");
     const g = loadGgufModel(p);
     const model = new LlamaModel(g.config, g.weights, opts.kernels);
+    const auto16 = new Map<string, "bf16" | "f16">();
+    for (const [k, t] of g.sourceTypes) if (t === "F16" || t === "BF16") auto16.set(k, t === "F16" ? "f16" : "bf16");
+    // exact: these f32 values were widened from 16-bit (llama's Q/K un-permutation only moves rows)
+    applyBaseDtype(model, choice, auto16);
     const types = [...new Set(g.sourceTypes.values())].sort().join("/");
     const out: LoadedModelRef = {
       kind,
@@ -149,15 +202,17 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
       config: g.config,
       model,
       tokenizer: { kind: "gguf", data: g.tokenizer },
-      description: `GGUF ${p} (${g.config.model_type}, ${types} dequantised to f32)`,
+      description: `GGUF ${p} (${g.config.model_type}, ${types})`,
     };
     if (g.tokenizer.chatTemplate !== undefined) out.chatTemplate = g.tokenizer.chatTemplate;
     if (g.tokenizer.eosId !== undefined) out.generationConfig = { eosTokenIds: [g.tokenizer.eosId], raw: {} };
     return out;
   }
   const { loadHfFolder } = await import("../engine/hf.js");
-  const hf = loadHfFolder(p);
+  // "auto"/"bf16"/"f16": 16-bit matrices stay 16-bit straight from the file (no f32 copy is made)
+  const hf = loadHfFolder(p, { keep16: choice !== "f32" });
   const model = new LlamaModel(hf.config, hf.weights, opts.kernels);
+  applyBaseDtype(model, choice, new Map());
   const out: LoadedModelRef = {
     kind,
     ref,

@@ -24,6 +24,7 @@ import crypto from "node:crypto";
 import { ModelConfigSchema, parameterShapes, type ModelConfig } from "./config.js";
 import { readSafetensors, writeSafetensors, tensorToF32, type SafeTensor, type TypedArray } from "./safetensors.js";
 import { BpeTokenizer } from "./tokenizer.js";
+import { isHalfTensor, type WeightTensor } from "./tensor.js";
 import { fsyncPath, writeFileSynced } from "../core/jsonl.js";
 
 export const CHECKPOINT_FORMAT = "batcoder-checkpoint-v1";
@@ -35,7 +36,8 @@ export interface Tensor32 {
 
 export interface Checkpoint {
   config: ModelConfig;
-  weights: Map<string, Tensor32>;
+  /** f32, or 16-bit matrices of a frozen base (saved as BF16/F16 and read back widened to f32). */
+  weights: Map<string, WeightTensor>;
   /** The tokenizer, or its tokenizer.json object. */
   tokenizer: BpeTokenizer | Record<string, unknown>;
   optimizer?: { state: Map<string, { shape: number[]; data: TypedArray }>; meta: Record<string, unknown> };
@@ -77,15 +79,18 @@ export function expectedWeightShapes(c: ModelConfig): Map<string, number[]> {
 }
 
 /** Throws a CheckpointError unless every expected weight is present with its shape and length. */
-export function validateWeights(config: ModelConfig, weights: Map<string, Tensor32>, where = "checkpoint"): void {
+export function validateWeights(config: ModelConfig, weights: Map<string, WeightTensor>, where = "checkpoint"): void {
   const problems: string[] = [];
   for (const [name, shape] of expectedWeightShapes(config)) {
     const w = weights.get(name);
     if (!w) problems.push(`missing ${name}`);
     else if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
       problems.push(`${name} has shape ${JSON.stringify(w.shape)}, expected ${JSON.stringify(shape)}`);
-    } else if (!(w.data instanceof Float32Array) || w.data.length !== shape.reduce((a, b) => a * b, 1)) {
-      problems.push(`${name} data is not a Float32Array of the right length`);
+    } else if (
+      !(w.data instanceof Float32Array || (isHalfTensor(w) && shape.length === 2)) ||
+      w.data.length !== shape.reduce((a, b) => a * b, 1)
+    ) {
+      problems.push(`${name} data is not a Float32Array (or a 16-bit matrix) of the right length`);
     }
   }
   if (problems.length) {
@@ -208,7 +213,8 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   try {
     writeFileSynced(path.join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
     const wt = new Map<string, SafeTensor>();
-    for (const [k, v] of ckpt.weights) wt.set(k, { dtype: "F32", shape: v.shape, data: v.data });
+    for (const [k, v] of ckpt.weights)
+      wt.set(k, { dtype: isHalfTensor(v) ? (v.dtype === "bf16" ? "BF16" : "F16") : "F32", shape: v.shape, data: v.data });
     writeSafetensors(path.join(tmp, "model.safetensors"), wt, { format: "pt" }, { fsync: true });
     writeFileSynced(path.join(tmp, "tokenizer.json"), JSON.stringify(tokJson));
     if (ckpt.optimizer) {

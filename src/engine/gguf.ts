@@ -28,6 +28,7 @@ import { getKernels } from "./kernels.js";
 import { toBf16, toF16 } from "./safetensors.js";
 import { BpeTokenizer } from "./tokenizer.js";
 import { ggufTokenizerMetadata } from "./gguf-tokenizer.js";
+import { type WeightTensor, weightF32 } from "./tensor.js";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as u32 LE
 export const GGUF_VERSION = 3;
@@ -827,7 +828,7 @@ export function buildGgufTensors(config: ModelConfig, weights: Map<string, Tenso
 export function exportModelGguf(
   outFile: string,
   config: ModelConfig,
-  weights: Map<string, Tensor32>,
+  weights: Map<string, WeightTensor>,
   tokenizer: BpeTokenizer | GgufTokenizerData,
   opts: ExportOptions = {},
 ): { tensors: number; bytes: number } {
@@ -835,7 +836,10 @@ export function exportModelGguf(
   if (!GGUF_DTYPES.includes(dtype))
     throw new GgufError(`gguf: dtype must be one of ${GGUF_DTYPES.join(", ")}, got ${String(dtype)}`);
   const md = buildGgufMetadata(config, tokenizer, { dtype, name: opts.name ?? "model" });
-  const tensors = buildGgufTensors(config, weights, dtype);
+  // 16-bit base matrices are widened (exact) and converted to the export dtype like f32 ones
+  const w32 = new Map<string, Tensor32>();
+  for (const [k, t] of weights) w32.set(k, { shape: t.shape, data: weightF32(t) });
+  const tensors = buildGgufTensors(config, w32, dtype);
   fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
   writeGguf(outFile, md, tensors);
   return { tensors: tensors.length, bytes: fs.statSync(outFile).size };

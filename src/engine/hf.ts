@@ -22,7 +22,7 @@ import {
   toF16,
   writeSafetensors,
 } from "./safetensors.js";
-import type { Tensor } from "./model.js";
+import { isHalfTensor, type Tensor, type WeightTensor, weightF32 } from "./tensor.js";
 import { getKernels } from "./kernels.js";
 
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
@@ -257,9 +257,15 @@ export function weightFiles(dir: string): Map<string, string[]> {
 /**
  * Reads and validates all weights of a folder for `config`: every expected tensor present once, with the
  * expected shape and a floating dtype (F32/F16/BF16), nothing unexpected (tied folders may carry an unused
- * lm_head.weight). Headers are all checked before any data is read.
+ * lm_head.weight). Headers are all checked before any data is read. With `keep16`, 2-D matrices stored as BF16/F16
+ * are kept as those bits (a `HalfTensor`: a frozen base at half the memory, no f32 copy is ever made); everything
+ * else is widened to f32.
  */
-export function readHfWeights(dir: string, config: ModelConfig): Map<string, Tensor> {
+export function readHfWeights(
+  dir: string,
+  config: ModelConfig,
+  opts: { keep16?: boolean; sourceDtypes?: Map<string, HfWeightDtype> } = {},
+): Map<string, WeightTensor> {
   const expected = parameterShapes(config);
   const files = weightFiles(dir);
   const where = new Map<string, string>();
@@ -298,11 +304,17 @@ export function readHfWeights(dir: string, config: ModelConfig): Map<string, Ten
       `${dir}: weights do not match config.json (${config.architectures[0]}): ${problems.slice(0, 6).join("; ")}${more}`,
     );
   }
-  const weights = new Map<string, Tensor>();
+  const weights = new Map<string, WeightTensor>();
   for (const file of files.keys()) {
     const st = readSafetensors(path.join(dir, file));
     for (const [name, t] of st.tensors) {
       if (where.get(name) !== file) continue;
+      opts.sourceDtypes?.set(name, t.dtype as HfWeightDtype);
+      if (opts.keep16 && t.shape.length === 2 && (t.dtype === "BF16" || t.dtype === "F16")) {
+        const bits = t.data as Uint16Array;
+        weights.set(name, { shape: t.shape, data: bits.slice(), dtype: t.dtype === "BF16" ? "bf16" : "f16" });
+        continue;
+      }
       const data = weightToF32(t);
       weights.set(name, { shape: t.shape, data: data.buffer === t.data.buffer ? data.slice() : data });
     }
@@ -314,7 +326,10 @@ export function readHfWeights(dir: string, config: ModelConfig): Map<string, Ten
 export interface HfFolder {
   dir: string;
   config: ModelConfig;
-  weights: Map<string, Tensor>;
+  /** f32, except 2-D BF16/F16 matrices when loaded with `keep16` (see readHfWeights). */
+  weights: Map<string, WeightTensor>;
+  /** The stored dtype of each tensor (F32, F16, BF16). */
+  sourceDtypes: Map<string, HfWeightDtype>;
   generationConfig?: GenerationConfig;
   /** tokenizer.json / tokenizer_config.json as parsed JSON, when present (for the tokenizer layer). */
   tokenizerJson?: Record<string, unknown>;
@@ -352,16 +367,20 @@ function chatTemplateOf(dir: string, tokCfg: Record<string, unknown> | undefined
   return undefined;
 }
 
-/** Loads a Hugging Face model folder (config, weights, generation config, tokenizer files). */
-export function loadHfFolder(dir: string): HfFolder {
+/**
+ * Loads a Hugging Face model folder (config, weights, generation config, tokenizer files). `keep16`: keep BF16/F16
+ * weight matrices as stored (see readHfWeights).
+ */
+export function loadHfFolder(dir: string, opts: { keep16?: boolean } = {}): HfFolder {
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new UserError(`${dir}: not a directory`);
   const config = configFromHf(
     readJsonFile(path.join(abs, "config.json"), "model config"),
     path.join(abs, "config.json"),
   );
-  const weights = readHfWeights(abs, config);
-  const out: HfFolder = { dir: abs, config, weights };
+  const sourceDtypes = new Map<string, HfWeightDtype>();
+  const weights = readHfWeights(abs, config, { ...opts, sourceDtypes });
+  const out: HfFolder = { dir: abs, config, weights, sourceDtypes };
   const gen = path.join(abs, "generation_config.json");
   if (fs.existsSync(gen)) out.generationConfig = parseGenerationConfig(readJsonFile(gen, "generation config"));
   const tj = path.join(abs, "tokenizer.json");
@@ -387,7 +406,7 @@ export interface SaveHfOptions {
 export function saveHfFolder(
   dir: string,
   config: ModelConfig,
-  weights: Map<string, Tensor>,
+  weights: Map<string, WeightTensor>,
   opts: SaveHfOptions = {},
 ): void {
   const dtype = opts.dtype ?? "F32";
@@ -418,7 +437,9 @@ export function saveHfFolder(
     const part = new Map<string, SafeTensor>();
     for (const name of names.slice(s * per, (s + 1) * per)) {
       const t = weights.get(name)!;
-      const data = dtype === "F32" ? t.data : dtype === "F16" ? toF16(t.data) : toBf16(t.data);
+      const same = isHalfTensor(t) && (t.dtype === "bf16" ? "BF16" : "F16") === dtype;
+      const f = same ? null : weightF32(t);
+      const data = same ? t.data : dtype === "F32" ? f! : dtype === "F16" ? toF16(f!) : toBf16(f!);
       part.set(name, { dtype, shape: t.shape, data });
       weightMap[name] = file;
       totalSize += data.byteLength;

@@ -19,6 +19,7 @@ import { type ModelConfig, parameterShapes } from "./config.js";
 import type { Kernels } from "./kernels.js";
 import { readSafetensors, type SafeTensor, writeSafetensors } from "./safetensors.js";
 import { weightToF32 } from "./hf.js";
+import { isHalfTensor, type WeightTensor, weightF32 } from "./tensor.js";
 
 export interface LoraTensor {
   shape: number[];
@@ -231,19 +232,20 @@ export function loraBackward(
 }
 
 /** Base weights with every adapter merged in (W + scale B A); the input map is not modified. */
-export function mergeAdapter<T extends { shape: number[]; data: Float32Array }>(
+export function mergeAdapter(
   K: Kernels,
-  weights: Map<string, T>,
+  weights: Map<string, WeightTensor>,
   adapter: LoraAdapter,
-): Map<string, { shape: number[]; data: Float32Array }> {
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [k, t] of weights) out.set(k, { shape: [...t.shape], data: t.data });
+): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>();
+  for (const [k, t] of weights) out.set(k, t);
   const r = adapter.config.rank;
   for (const m of adapter.modules.values()) {
     const name = `${m.module}.weight`;
     const w = out.get(name);
     if (!w) throw new UserError(`merge: the base has no weight ${name}`);
-    const data = w.data.slice();
+    // a 16-bit base weight is widened: the merged weight is f32 (W + scale B A is not a bf16 value)
+    const data = isHalfTensor(w) ? weightF32(w, K) : w.data.slice();
     K.sgemm(false, false, m.outDim, m.inDim, r, adapter.scale, m.B.data, r, m.A.data, m.inDim, 1, data, m.inDim);
     out.set(name, { shape: [...w.shape], data });
   }

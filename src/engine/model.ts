@@ -23,13 +23,15 @@ import {
   ropeInvFreq,
 } from "./config.js";
 import { getKernels, type Kernels } from "./kernels.js";
+import { type HalfTensor, isHalfTensor, type Tensor, type WeightTensor, weightF32, type BaseDtype } from "./tensor.js";
 import { Rng } from "../core/rng.js";
 import { type LoraActs, type LoraAdapter, loraBackward, loraForward } from "./lora.js";
 
-export interface Tensor {
-  shape: number[];
-  data: Float32Array;
-}
+export type { BaseDtype, HalfTensor, Tensor, WeightTensor } from "./tensor.js";
+export { BASE_DTYPES, isHalfTensor, weightF32 } from "./tensor.js";
+
+/** A linear layer's weight: f32 values or a 16-bit HalfTensor. */
+export type LinearWeight = Float32Array | HalfTensor;
 
 /** Several sequences packed into one batch. */
 export interface PackedBatch {
@@ -129,6 +131,12 @@ export class KVCache {
 
 export { parameterShapes };
 
+function cloneTensor(t: WeightTensor): WeightTensor {
+  return isHalfTensor(t)
+    ? { shape: [...t.shape], data: t.data.slice(), dtype: t.dtype }
+    : { shape: [...t.shape], data: t.data.slice() };
+}
+
 export function countParams(c: ModelConfig): number {
   let n = 0;
   for (const s of parameterShapes(c).values()) n += s.reduce((a, b) => a * b, 1);
@@ -140,13 +148,18 @@ export function matmulForward(
   K: Kernels,
   out: Float32Array,
   inp: Float32Array,
-  W: Float32Array,
+  W: LinearWeight,
   bias: Float32Array | null,
   N: number,
   I: number,
   O: number,
   beta = 0,
 ): Float32Array {
+  if (!(W instanceof Float32Array)) {
+    if (beta !== 0 && beta !== 1) throw new Error(`matmulForward: beta ${beta} with a 16-bit weight (only 0 or 1)`);
+    K.linearFwdHalf(inp, W.data, W.dtype, bias, out, N, I, O, beta === 1);
+    return out;
+  }
   K.sgemm(false, true, N, O, I, 1, inp, I, W, I, beta, out, O);
   if (bias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) out[ro + o]! += bias[o]!;
   return out;
@@ -154,7 +167,8 @@ export function matmulForward(
 
 /**
  * Backward of matmulForward: dinp = dout W (added to dinp when accumulate), dW += dout^T inp, dbias += column
- * sums of dout. dinp may be null when the input needs no gradient, dW null for a frozen weight.
+ * sums of dout. dinp may be null when the input needs no gradient, dW null for a frozen weight (always for a
+ * 16-bit weight, which is frozen by construction).
  */
 export function matmulBackward(
   K: Kernels,
@@ -163,12 +177,18 @@ export function matmulBackward(
   dbias: Float32Array | null,
   dout: Float32Array,
   inp: Float32Array,
-  W: Float32Array,
+  W: LinearWeight,
   N: number,
   I: number,
   O: number,
   accumulate = false,
 ): void {
+  if (!(W instanceof Float32Array)) {
+    if (dW) throw new Error("matmulBackward: a 16-bit (frozen) weight cannot get a gradient");
+    if (dinp) K.linearBwdHalf(dout, W.data, W.dtype, dinp, N, I, O, accumulate);
+    if (dbias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) dbias[o]! += dout[ro + o]!;
+    return;
+  }
   if (dinp) K.sgemm(false, false, N, I, O, 1, dout, O, W, I, accumulate ? 1 : 0, dinp, I);
   if (dW) K.sgemm(true, false, O, I, N, 1, dout, O, inp, I, 1, dW, I);
   if (dbias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) dbias[o]! += dout[ro + o]!;
@@ -176,10 +196,10 @@ export function matmulBackward(
 
 interface LayerW {
   inNorm: Float32Array;
-  wq: Float32Array;
-  wk: Float32Array;
-  wv: Float32Array;
-  wo: Float32Array;
+  wq: LinearWeight;
+  wk: LinearWeight;
+  wv: LinearWeight;
+  wo: LinearWeight;
   bq: Float32Array | null;
   bk: Float32Array | null;
   bv: Float32Array | null;
@@ -187,14 +207,15 @@ interface LayerW {
   qNorm: Float32Array | null;
   kNorm: Float32Array | null;
   postNorm: Float32Array;
-  wg: Float32Array;
-  wu: Float32Array;
-  wd: Float32Array;
+  wg: LinearWeight;
+  wu: LinearWeight;
+  wd: LinearWeight;
 }
 
 export class LlamaModel {
   readonly config: ModelConfig;
-  readonly weights: Map<string, Tensor>;
+  /** f32 tensors, except 2-D matrices converted to 16 bits by setBaseDtype (frozen base; see BaseDtype). */
+  readonly weights: Map<string, WeightTensor>;
   readonly d: number;
   readonly H: number;
   readonly Hkv: number;
@@ -216,7 +237,7 @@ export class LlamaModel {
   lora: LoraAdapter | null = null;
   freezeBase = true;
 
-  constructor(config: ModelConfig, weights: Map<string, Tensor>, kernels?: Kernels) {
+  constructor(config: ModelConfig, weights: Map<string, WeightTensor>, kernels?: Kernels) {
     this.config = ModelConfigSchema.parse(config);
     const c = this.config;
     this.d = c.hidden_size;
@@ -239,6 +260,8 @@ export class LlamaModel {
       if (t.data.length !== n || t.shape.join(",") !== shape.join(",")) {
         throw new Error(`model weights: ${name} has shape [${t.shape}] (${t.data.length} values), expected [${shape}]`);
       }
+      if (isHalfTensor(t) && shape.length !== 2)
+        throw new Error(`model weights: ${name} is ${t.dtype}; only 2-D weight matrices may be 16-bit`);
     }
     for (const name of weights.keys())
       if (!shapes.has(name)) throw new Error(`model weights: unexpected tensor ${name}`);
@@ -279,10 +302,14 @@ export class LlamaModel {
     return new LlamaModel(c, weights, kernels);
   }
 
-  /** A deep copy (e.g. a frozen reference model). */
-  clone(): LlamaModel {
-    const w = new Map<string, Tensor>();
-    for (const [k, t] of this.weights) w.set(k, { shape: [...t.shape], data: t.data.slice() });
+  /**
+   * A copy (e.g. a frozen reference model). Deep by default; with `shareFrozenBase` and a LoRA adapter on a frozen
+   * base, the base tensors are shared (never written while frozen) and only the adapter is copied.
+   */
+  clone(opts: { shareFrozenBase?: boolean } = {}): LlamaModel {
+    const share = !!opts.shareFrozenBase && this.lora !== null && this.freezeBase;
+    const w = new Map<string, WeightTensor>();
+    for (const [k, t] of this.weights) w.set(k, share ? t : cloneTensor(t));
     const m = new LlamaModel(this.config, w, this.kernels);
     if (this.lora) m.lora = this.lora.clone();
     m.freezeBase = this.freezeBase;
@@ -295,22 +322,87 @@ export class LlamaModel {
     return n;
   }
 
+  /** Bytes held by the base weights (f32: 4 per value, bf16/f16: 2), not counting an adapter. */
+  weightBytes(): number {
+    let n = 0;
+    for (const t of this.weights.values()) n += t.data.byteLength;
+    return n;
+  }
+
+  /** The storage type of each base weight matrix, counted: e.g. `{ bf16: 170 }` (1-D norms/biases are always f32). */
+  baseDtypes(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const t of this.weights.values()) {
+      if (t.shape.length !== 2) continue;
+      const k = isHalfTensor(t) ? t.dtype : "f32";
+      out[k] = (out[k] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  /**
+   * Stores the 2-D base weights (every linear, the embedding and the LM head; or only those in `names`) as `dtype`,
+   * in place: f32 -> bf16/f16 rounds to nearest even, 16-bit -> f32 widens exactly, bf16 <-> f16 goes through f32.
+   * Norms and biases stay f32. A 16-bit base is frozen: only a LoRA adapter on top of it can be trained
+   * (trainableWeights refuses otherwise). Returns this.
+   */
+  setBaseDtype(dtype: BaseDtype, names?: Iterable<string>): this {
+    const K = this.kernels;
+    for (const name of names ?? [...this.weights.keys()]) {
+      const t = this.weights.get(name);
+      if (!t) throw new Error(`setBaseDtype: no weight ${name}`);
+      if (t.shape.length !== 2) continue;
+      const cur = isHalfTensor(t) ? t.dtype : "f32";
+      if (cur === dtype) continue;
+      const n = t.data.length;
+      let f32: Float32Array;
+      if (isHalfTensor(t)) {
+        f32 = new Float32Array(n);
+        K.halfToF32(t.data, t.dtype, f32, n);
+      } else f32 = t.data;
+      if (dtype === "f32") {
+        this.weights.set(name, { shape: t.shape, data: f32 });
+      } else {
+        const bits = new Uint16Array(n);
+        K.f32ToHalf(f32, dtype, bits, n);
+        this.weights.set(name, { shape: t.shape, data: bits, dtype });
+      }
+    }
+    return this;
+  }
+
+  /** The base weights with every tensor in f32 (16-bit ones widened into new arrays; f32 ones shared). */
+  f32Weights(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [k, t] of this.weights) out.set(k, isHalfTensor(t) ? { shape: t.shape, data: weightF32(t, this.kernels) } : t);
+    return out;
+  }
+
+  /** An f32 weight (norms, biases; any weight of an all-f32 model). */
   private w(name: string): Float32Array {
-    return this.weights.get(name)!.data;
+    const t = this.weights.get(name)!;
+    if (isHalfTensor(t)) throw new Error(`model: ${name} is ${t.dtype}, expected f32`);
+    return t.data;
   }
 
   private wOpt(name: string, present: boolean): Float32Array | null {
-    return present ? this.weights.get(name)!.data : null;
+    return present ? this.w(name) : null;
+  }
+
+  /** A weight matrix for matmulForward / matmulBackward: f32 values or its 16-bit tensor. */
+  private m(name: string): LinearWeight {
+    const t = this.weights.get(name)!;
+    return isHalfTensor(t) ? t : t.data;
   }
 
   private layerW(i: number): LayerW {
     const p = `model.layers.${i}.`;
     return {
       inNorm: this.w(p + "input_layernorm.weight"),
-      wq: this.w(p + "self_attn.q_proj.weight"),
-      wk: this.w(p + "self_attn.k_proj.weight"),
-      wv: this.w(p + "self_attn.v_proj.weight"),
-      wo: this.w(p + "self_attn.o_proj.weight"),
+      wq: this.m(p + "self_attn.q_proj.weight"),
+      wk: this.m(p + "self_attn.k_proj.weight"),
+      wv: this.m(p + "self_attn.v_proj.weight"),
+      wo: this.m(p + "self_attn.o_proj.weight"),
       bq: this.wOpt(p + "self_attn.q_proj.bias", this.qkvBias),
       bk: this.wOpt(p + "self_attn.k_proj.bias", this.qkvBias),
       bv: this.wOpt(p + "self_attn.v_proj.bias", this.qkvBias),
@@ -318,9 +410,9 @@ export class LlamaModel {
       qNorm: this.wOpt(p + "self_attn.q_norm.weight", this.qkNorm),
       kNorm: this.wOpt(p + "self_attn.k_norm.weight", this.qkNorm),
       postNorm: this.w(p + "post_attention_layernorm.weight"),
-      wg: this.w(p + "mlp.gate_proj.weight"),
-      wu: this.w(p + "mlp.up_proj.weight"),
-      wd: this.w(p + "mlp.down_proj.weight"),
+      wg: this.m(p + "mlp.gate_proj.weight"),
+      wu: this.m(p + "mlp.up_proj.weight"),
+      wd: this.m(p + "mlp.down_proj.weight"),
     };
   }
 
@@ -338,7 +430,7 @@ export class LlamaModel {
   /** y[N, out] = x[N, in] W^T (+ bias) */
   private linear(
     x: Float32Array,
-    W: Float32Array,
+    W: LinearWeight,
     N: number,
     inDim: number,
     outDim: number,
@@ -449,17 +541,33 @@ export class LlamaModel {
    * (optionally plus the base when freezeBase is false), else every base weight.
    */
   trainableWeights(): Map<string, Tensor> {
-    if (!this.lora) return this.weights;
-    const out = new Map<string, Tensor>(this.freezeBase ? [] : this.weights);
+    const out = new Map<string, Tensor>();
+    if (!this.lora || !this.freezeBase) {
+      for (const [k, t] of this.weights) {
+        if (isHalfTensor(t))
+          throw new Error(
+            `full fine-tuning needs f32 base weights, but ${k} is ${t.dtype} (a 16-bit base is frozen: train a LoRA adapter, or load the base in f32)`,
+          );
+        out.set(k, t);
+      }
+    }
+    if (!this.lora) return out;
     for (const [k, t] of this.lora.parameters()) out.set(k, t);
     return out;
   }
 
   private embed(tokens: Int32Array): Float32Array {
     const d = this.d,
-      E = this.w("model.embed_tokens.weight");
+      E = this.m("model.embed_tokens.weight");
     const x = new Float32Array(tokens.length * d);
-    for (let i = 0; i < tokens.length; i++) x.set(E.subarray(tokens[i]! * d, tokens[i]! * d + d), i * d);
+    if (E instanceof Float32Array) {
+      for (let i = 0; i < tokens.length; i++) x.set(E.subarray(tokens[i]! * d, tokens[i]! * d + d), i * d);
+    } else {
+      for (let i = 0; i < tokens.length; i++) {
+        const o = tokens[i]! * d;
+        this.kernels.halfToF32(E.data.subarray(o, o + d), E.dtype, x.subarray(i * d, i * d + d), d);
+      }
+    }
     return x;
   }
 
@@ -535,12 +643,12 @@ export class LlamaModel {
       const xf = new Float32Array(nl * d),
         rf = new Float32Array(nl);
       K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
-      return this.linear(xf, this.w(this.lmHeadName), nl, d, V);
+      return this.linear(xf, this.m(this.lmHeadName), nl, d, V);
     }
     const xf = new Float32Array(N * d),
       rstdf = new Float32Array(N);
     K.rmsnormFwd(x, this.w("model.norm.weight"), xf, rstdf, N, d, eps);
-    const logits = this.linear(xf, this.w(this.lmHeadName), N, d, V);
+    const logits = this.linear(xf, this.m(this.lmHeadName), N, d, V);
     return { batch, N, layers, xfinalIn: x, xf, rstdf, logits };
   }
 
@@ -601,7 +709,7 @@ export class LlamaModel {
     const Gn = (name: string) => grads.get(name) ?? scratch.fill(0);
     const dlogits = cache.logits;
     const dxf = new Float32Array(N * d);
-    matmulBackward(K, dxf, G(this.lmHeadName), null, dlogits, cache.xf, this.w(this.lmHeadName), N, d, V);
+    matmulBackward(K, dxf, G(this.lmHeadName), null, dlogits, cache.xf, this.m(this.lmHeadName), N, d, V);
     let dx = new Float32Array(N * d);
     K.rmsnormBwd(dxf, cache.xfinalIn, this.w("model.norm.weight"), cache.rstdf, dx, Gn("model.norm.weight"), N, d);
     const dact = new Float32Array(N * F),
@@ -788,7 +896,7 @@ export class LlamaModel {
     const xf = new Float32Array(nl * d),
       rf = new Float32Array(nl);
     K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
-    return this.linear(xf, this.w(this.lmHeadName), nl, d, V);
+    return this.linear(xf, this.m(this.lmHeadName), nl, d, V);
   }
 
   /** Greedy decoding with the KV cache; stops at any of stopIds. Returns the generated ids. */

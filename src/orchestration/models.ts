@@ -13,6 +13,7 @@ import { SamplerGenerator, type SamplerChat, type TextGenerator } from "../core/
 import { CachedGenerator } from "../core/generation-cache.js";
 import { resolveWeights, type ResolvedWeights } from "../core/runs.js";
 import type { EmbeddedPolicy } from "../backends/embedded.js";
+import type { BaseDtypeChoice } from "../backends/model-ref.js";
 
 export function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
@@ -48,13 +49,15 @@ export async function loadPolicyFrom(
 export async function loadCheckpointSampler(
   spec: string,
   log: (line: string) => void = logToStderr,
-  opts: { allowDownload?: boolean; adapter?: string } = {},
+  opts: { allowDownload?: boolean; adapter?: string; baseDtype?: BaseDtypeChoice } = {},
 ): Promise<{ sampler: Sampler; dir: string; chat: SamplerChat | null }> {
   const { isExternalModelRef, loadPolicyForRef, samplerChatFor } = await import("../backends/model-ref.js");
-  if (isExternalModelRef(spec) || opts.adapter !== undefined) {
+  const half = opts.baseDtype === "bf16" || opts.baseDtype === "f16"; // an embedded checkpoint is f32 unless asked
+  if (isExternalModelRef(spec) || opts.adapter !== undefined || half) {
     const { policy, loaded } = await loadPolicyForRef(spec, {
       log,
       allowDownload: opts.allowDownload ?? false,
+      baseDtype: opts.baseDtype ?? "auto",
       ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
     });
     const chat = samplerChatFor(loaded, policy.tokenizer);
@@ -75,6 +78,8 @@ export interface OpenModelOptions {
   log?: (line: string) => void;
   /** Let a hub id be downloaded into the HF cache when it is not there. */
   allowDownload?: boolean;
+  /** Storage of the base weight matrices (src/backends/model-ref.ts BaseDtypeChoice; default "auto"). */
+  baseDtype?: BaseDtypeChoice;
 }
 
 /** A TextGenerator for `batcoder eval --model`: an HTTP endpoint, or embedded weights (cached when cacheDir is set). */
@@ -98,6 +103,7 @@ export async function openModel(spec: string, opts: OpenModelOptions = {}): Prom
   }
   const { sampler, dir, chat } = await loadCheckpointSampler(spec, opts.log, {
     allowDownload: opts.allowDownload ?? false,
+    ...(opts.baseDtype !== undefined ? { baseDtype: opts.baseDtype } : {}),
   });
   const label = path.basename(dir) === "policy" ? path.basename(path.dirname(dir)) : path.basename(dir);
   const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${label}`, chat);

@@ -262,7 +262,7 @@ for (const qtype of [GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K] as const) {
       const base = randomModel(config, 3);
       const rng = new Rng(4);
       const tensors: GgufTensor[] = [];
-      for (const [hf, t] of base.weights) {
+      for (const [hf, t] of base.f32Weights()) {
         const name = ggufTensorName(hf)!;
         if (hf !== "model.embed_tokens.weight")
           tensors.push({ name, shape: t.shape, type: GgmlType.F32, data: t.data });

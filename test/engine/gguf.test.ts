@@ -179,7 +179,7 @@ async function buildModel(
   for (let step = 0; step < 40; step++) {
     const grads = model.zeroGrads();
     lossForwardBackward(model, datums, { kind: "cross_entropy" }, grads);
-    opt.update(model.weights, grads, {
+    opt.update(model.trainableWeights(), grads, {
       learningRate: 1e-2,
       beta1: 0.9,
       beta2: 0.99,

@@ -253,7 +253,7 @@ for (const K of backends) {
       const res = lossForwardBackward(model, datums, spec, grads);
       const lossOf = () => lossForwardBackward(model, datums, spec, model.zeroGrads()).loss;
       assert.ok(Math.abs(lossOf() - res.loss) < 1e-6);
-      for (const [name, t] of model.weights) {
+      for (const [name, t] of model.f32Weights()) {
         const idx = [...Array(Math.min(12, t.data.length)).keys()].map(() => rng.int(t.data.length));
         fdCheck(name, t.data, lossOf, grads.get(name)!, 3e-3, 3e-2, idx);
       }

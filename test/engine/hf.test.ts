@@ -49,7 +49,7 @@ for (const [arch, cfg] of Object.entries(ARCH_CONFIGS)) {
             : dtype === "F16"
               ? (x: Float32Array) => Float32Array.from(toF16(x), f16BitsToF32)
               : (x: Float32Array) => Float32Array.from(toBf16(x), bf16BitsToF32);
-        for (const [name, t] of model.weights)
+        for (const [name, t] of model.f32Weights())
           assert.deepEqual(hf.weights.get(name)!.data, round(t.data), `${dtype} ${name}`);
         const got = new LlamaModel(hf.config, hf.weights).forwardLogits(tokens);
         if (dtype === "F32") assert.deepEqual(got, want);
@@ -207,7 +207,7 @@ test("HF folder: missing shard, missing tensor, shape or dtype mismatch, unexpec
     ): string => {
       const d = fresh(name);
       const m = new Map<string, { dtype: "F32" | "I32"; shape: number[]; data: Float32Array | Int32Array }>();
-      for (const [k, t] of model.weights) m.set(k, { dtype: "F32", shape: t.shape, data: t.data });
+      for (const [k, t] of model.f32Weights()) m.set(k, { dtype: "F32", shape: t.shape, data: t.data });
       edit(m);
       writeSafetensors(path.join(d, "model.safetensors"), m);
       return d;

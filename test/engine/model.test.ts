@@ -54,7 +54,7 @@ test("a tiny model overfits a short text to near-zero loss", () => {
     const r = lossForwardBackward(model, [datum], { kind: "cross_entropy" }, grads);
     if (s === 0) first = r.loss;
     last = r.loss;
-    opt.update(model.weights, grads, {
+    opt.update(model.trainableWeights(), grads, {
       learningRate: lrAt(s, { peakLr: 1e-2, warmupSteps: 10, totalSteps: steps }),
       beta1: 0.9,
       beta2: 0.98,

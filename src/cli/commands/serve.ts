@@ -8,6 +8,7 @@ import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { OpenAIServer } from "../../backends/openai-server.js";
 import { loadCheckpointSampler, loadPolicyFrom } from "../../orchestration/models.js";
+import { parseBaseDtype } from "../../backends/model-ref.js";
 
 export const help = `batcoder serve MODEL [--port 8000] [--host 127.0.0.1] [options]
 batcoder serve CHECKPOINT --training [--port 8001] [--api-key KEY] [--state-dir DIR]
@@ -25,6 +26,8 @@ are rendered as plain "### User:" / "### Assistant:" turns (the model has no cha
   --max-batch N         max sequences (sum of n) per sampling call      [64]
   --allow-download      let a hub id missing from the HF cache be downloaded into it
   --adapter DIR         apply a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to MODEL
+  --base-dtype T        storage of the weight matrices, computed in f32: auto (16-bit matrices of the source stay
+                        16-bit, the rest f32), bf16, f16 (f32 sources rounded) or f32                  [auto]
 
 Training APIs (--training): serve the checkpoint's full training state (weights, AdamW, step, RNG), on one port:
 - Tinker's protocol (tinker SDK 0.38.0 wire format) under /api/v1/: sessions, create_model, forward_backward
@@ -79,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
         "state-dir": { type: "string" },
         "allow-download": { type: "boolean" },
         adapter: { type: "string" },
+        "base-dtype": { type: "string" },
       },
       strict: true,
       allowPositionals: true,
@@ -97,6 +101,9 @@ export async function run(argv: string[]): Promise<number> {
   };
   if (values.training && values.adapter !== undefined)
     throw new UserError("--adapter is not supported with --training");
+  const baseDtype = parseBaseDtype(values["base-dtype"]);
+  if (values.training && baseDtype !== undefined)
+    throw new UserError("--base-dtype is not supported with --training (the training APIs serve an f32 checkpoint)");
   if (values.training) return runTraining(positionals[0]!, values, n);
   for (const f of ["api-key", "state-dir"] as const) {
     if (values[f] !== undefined) throw new UserError(`--${f} only applies with --training`);
@@ -116,6 +123,7 @@ export async function run(argv: string[]): Promise<number> {
   const cfg = parsed.data;
   const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint, undefined, {
     allowDownload: values["allow-download"] ?? false,
+    baseDtype: baseDtype ?? "auto",
     ...(values.adapter !== undefined ? { adapter: values.adapter } : {}),
   });
   const server = new OpenAIServer({

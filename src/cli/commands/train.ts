@@ -24,6 +24,10 @@ ${COMMON_HELP}
   --lora-rank R        with --model: train a LoRA adapter of rank R (alpha 2R) on q/k/v/o/gate/up/down with a
                        frozen base; 0 = full fine-tuning                                              [16]
   --allow-download     with --model: let a hub id missing from the HF cache be downloaded into it
+  --base-dtype T       with --model and LoRA: storage of the frozen base's weight matrices, computed in f32:
+                       auto (matrices stored as BF16/F16 in the source stay 16-bit: half the memory, exact;
+                       F32/quantised sources f32), bf16 / f16 (f32 sources rounded: half the memory, a slightly
+                       different model) or f32. Full fine-tuning (--lora-rank 0) is always f32.        [auto]
 
 Prompts for --model go through the model's own chat template when it has one (both directions, rollouts and the
 held-out evaluation); a model without one gets batcoder's plain prompt format.
@@ -44,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
         model: { type: "string" },
         "lora-rank": { type: "string" },
         "allow-download": { type: "boolean" },
+        "base-dtype": { type: "string" },
       },
       allowPositionals: false,
     });
@@ -60,8 +65,8 @@ export async function run(argv: string[]): Promise<number> {
     `corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`,
   );
   if (v.model !== undefined) return trainOwnModel(v.model, v, rl, log, t0);
-  if (v["lora-rank"] !== undefined || v["allow-download"])
-    throw new UserError("--lora-rank and --allow-download apply only with --model");
+  if (v["lora-rank"] !== undefined || v["allow-download"] || v["base-dtype"] !== undefined)
+    throw new UserError("--lora-rank, --allow-download and --base-dtype apply only with --model");
   const { policy, info } = await warmStart({
     corpus: rl.corpus,
     languages: rl.languages,
@@ -98,9 +103,20 @@ async function trainOwnModel(
 ): Promise<number> {
   const rank = toInt("--lora-rank", v["lora-rank"] as string | undefined) ?? 16;
   if (!(rank >= 0)) throw new UserError(`--lora-rank must be a non-negative integer, got ${String(v["lora-rank"])}`);
-  const { loadPolicyForRef, samplerChatFor } = await import("../../backends/model-ref.js");
+  const { loadPolicyForRef, samplerChatFor, parseBaseDtype } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
-  const { policy, loaded } = await loadPolicyForRef(ref, { log, seed: rl.seed, allowDownload: !!v["allow-download"] });
+  const asked = parseBaseDtype(v["base-dtype"] as string | undefined);
+  if (rank === 0 && (asked === "bf16" || asked === "f16"))
+    throw new UserError(
+      `--base-dtype ${asked} needs LoRA (a 16-bit base is frozen); full fine-tuning (--lora-rank 0) trains f32 weights`,
+    );
+  const baseDtype = rank === 0 ? "f32" : (asked ?? "auto");
+  const { policy, loaded } = await loadPolicyForRef(ref, {
+    log,
+    seed: rl.seed,
+    allowDownload: !!v["allow-download"],
+    baseDtype,
+  });
   if (rank > 0) {
     policy.llama.lora = LoraAdapter.init(loaded.config, { rank, alpha: 2 * rank }, rl.seed);
     log(
