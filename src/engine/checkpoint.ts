@@ -214,7 +214,11 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
     writeFileSynced(path.join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
     const wt = new Map<string, SafeTensor>();
     for (const [k, v] of ckpt.weights)
-      wt.set(k, { dtype: isHalfTensor(v) ? (v.dtype === "bf16" ? "BF16" : "F16") : "F32", shape: v.shape, data: v.data });
+      wt.set(k, {
+        dtype: isHalfTensor(v) ? (v.dtype === "bf16" ? "BF16" : "F16") : "F32",
+        shape: v.shape,
+        data: v.data,
+      });
     writeSafetensors(path.join(tmp, "model.safetensors"), wt, { format: "pt" }, { fsync: true });
     writeFileSynced(path.join(tmp, "tokenizer.json"), JSON.stringify(tokJson));
     if (ckpt.optimizer) {

@@ -374,7 +374,8 @@ export class LlamaModel {
   /** The base weights with every tensor in f32 (16-bit ones widened into new arrays; f32 ones shared). */
   f32Weights(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
-    for (const [k, t] of this.weights) out.set(k, isHalfTensor(t) ? { shape: t.shape, data: weightF32(t, this.kernels) } : t);
+    for (const [k, t] of this.weights)
+      out.set(k, isHalfTensor(t) ? { shape: t.shape, data: weightF32(t, this.kernels) } : t);
     return out;
   }
 

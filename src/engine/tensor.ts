@@ -38,4 +38,3 @@ export function weightF32(t: WeightTensor, K: Kernels = getKernels()): Float32Ar
   K.halfToF32(t.data, t.dtype, out, out.length);
   return out;
 }
-
