@@ -30,7 +30,7 @@ import { isHalfTensor, LlamaModel } from "../engine/model.js";
 import { AdamW } from "../engine/optim.js";
 import { Rng, type RngState } from "../core/rng.js";
 import { generate } from "../engine/sampler.js";
-import { datumLogprobs, lossForwardBackward, DEFAULT_MAX_CHUNK_TOKENS } from "../engine/train.js";
+import { datumLogprobs, lossForwardBackward } from "../engine/train.js";
 import { getKernels, type Kernels } from "../engine/kernels.js";
 import path from "node:path";
 import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
@@ -45,7 +45,7 @@ export interface EmbeddedPolicyOptions {
   preset?: ModelPreset;
   tokenizer: BpeTokenizer;
   seed?: number;
-  /** Micro-batch size in tokens for forward/backward (default 4096). */
+  /** Micro-batch size in tokens for forward/backward (default: 4096, less for big models; engine defaultChunkTokens). */
   maxChunkTokens?: number;
   /** Sequences decoded together when sampling (default 32). */
   maxSampleBatch?: number;
@@ -91,7 +91,7 @@ class FrozenSampler implements Sampler {
     readonly tokenizer: BpeTokenizer,
     protected model: LlamaModel,
     protected rng: Rng,
-    protected maxChunkTokens: number,
+    protected maxChunkTokens: number | undefined,
     protected maxSampleBatch: number,
   ) {}
 
@@ -125,7 +125,7 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
       tokenizer,
       model,
       rng,
-      opts.maxChunkTokens ?? DEFAULT_MAX_CHUNK_TOKENS,
+      opts.maxChunkTokens,
       opts.maxSampleBatch ?? 32,
     );
     this.optimizer = new AdamW(model.kernels);

@@ -322,6 +322,20 @@ export class LlamaModel {
     return n;
   }
 
+  /**
+   * Bytes a training forward pass keeps per token for the backward pass (every layer's activations, LoRA's
+   * rank-sized ones, the final norm and the [vocab] logits row), f32. Sizes micro-batches (train.ts).
+   */
+  trainingBytesPerToken(): number {
+    const { d, H, Hkv, hd, F, V } = this;
+    const qd = H * hd,
+      kvd = Hkv * hd;
+    let perLayer = 6 * d + 2 * qd + 2 * kvd + H + 2 + 3 * F;
+    if (this.qkNorm) perLayer += qd + kvd + H + Hkv;
+    if (this.lora) perLayer += 7 * this.lora.config.rank;
+    return 4 * (this.L * perLayer + 3 * d + 1 + V);
+  }
+
   /** Bytes held by the base weights (f32: 4 per value, bf16/f16: 2), not counting an adapter. */
   weightBytes(): number {
     let n = 0;

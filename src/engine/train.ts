@@ -9,6 +9,17 @@ import { computeLoss as computeLossShared, needsEntropy } from "../core/losses.j
 import { type LlamaModel, packSequences } from "./model.js";
 
 export const DEFAULT_MAX_CHUNK_TOKENS = 4096;
+/** Memory a default micro-batch may hold in activations and logits (see defaultChunkTokens). */
+export const MICROBATCH_BYTES = 2 * 1024 ** 3;
+
+/**
+ * The default micro-batch size of `model` in tokens: DEFAULT_MAX_CHUNK_TOKENS, lowered so that what a training
+ * forward pass keeps (LlamaModel.trainingBytesPerToken) stays within MICROBATCH_BYTES — at Qwen2.5-0.5B's shapes
+ * (~2.7 MB per token, a third of it the 151,936-wide logits) 4096 tokens would hold ~11 GB, the cap gives ~780.
+ */
+export function defaultChunkTokens(model: LlamaModel): number {
+  return Math.max(64, Math.min(DEFAULT_MAX_CHUNK_TOKENS, Math.floor(MICROBATCH_BYTES / model.trainingBytesPerToken())));
+}
 
 export function validateDatums(datums: Datum[], vocab: number, ctx: number): void {
   if (!Array.isArray(datums)) throw new Error("datums must be an array");
@@ -117,7 +128,7 @@ export function datumLogprobs(
   const T = checkTemperature(opts.temperature ?? 1);
   const logprobs: number[][] = new Array(datums.length);
   const entropies: number[][] | undefined = opts.withEntropy ? new Array(datums.length) : undefined;
-  for (const idx of chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS)) {
+  for (const idx of chunkDatums(datums, opts.maxTokens ?? defaultChunkTokens(model))) {
     const f = forwardChunk(model, datums, idx, !!opts.withEntropy, false, T);
     scatter(idx, datums, f.logp, logprobs);
     if (entropies) scatter(idx, datums, f.ent!, entropies);
@@ -149,7 +160,7 @@ export function lossForwardBackward(
   const T = checkTemperature(spec.kind === "cross_entropy" ? 1 : (spec.temperature ?? 1));
   const withEnt = needsEntropy(spec);
   const computeLoss = opts.lossFn ?? computeLossShared;
-  const chunks = chunkDatums(datums, opts.maxTokens ?? DEFAULT_MAX_CHUNK_TOKENS);
+  const chunks = chunkDatums(datums, opts.maxTokens ?? defaultChunkTokens(model));
   const logprobs: number[][] = datums.map(
     (d) => d.lossInputs.samplingLogprobs?.slice() ?? new Array<number>(d.modelInput.length).fill(0),
   );
