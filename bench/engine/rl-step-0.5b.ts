@@ -7,7 +7,7 @@
  * template), then ONE step of the real RL loop (orchestration/rl-run runRL -> rl/trainer trainRL: code->doc sampling
  * with the batched sampler, doc checks, doc->code rebuilds, the real reward backend with sandboxed behaviour runs,
  * advantages, the KL reference, forward/backward and AdamW), config configs/own-model-0.5b.json with max_steps 1 and
- * evaluation off. Each base dtype runs in its own child process, so its peak RSS (getrusage maxRSS, /proc VmHWM) is
+ * evaluation off (its max_code_tokens, 160, still picks the functions; --code-tokens caps the rebuilds). Each base dtype runs in its own child process, so its peak RSS (getrusage maxRSS, /proc VmHWM) is
  * its own. Random weights never emit EOS: every doc is --doc-tokens long and every rebuild --code-tokens long.
  *
  *   npx tsc -p . && node dist/bench/engine/rl-step-0.5b.js [--dtypes bf16,f32] [--threads 2] [--functions 8]
@@ -66,7 +66,7 @@ async function worker(j: Job): Promise<void> {
     num_docs_per_code: j.docs,
     num_codes_per_doc: j.rebuilds,
     max_doc_tokens: j.docTokens,
-    max_code_tokens: j.codeTokens,
+    // the corpus functions are filtered by the config's max_code_tokens (160); rebuilds are generated up to codeTokens
     max_rebuild_tokens: j.codeTokens,
     eval_at_start: false,
     eval_at_end: false,

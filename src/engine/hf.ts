@@ -305,18 +305,34 @@ export function readHfWeights(
     );
   }
   const weights = new Map<string, WeightTensor>();
+  const kept16 = (t: { dtype: string; shape: number[] }) =>
+    !!opts.keep16 && t.shape.length === 2 && (t.dtype === "BF16" || t.dtype === "F16");
   for (const file of files.keys()) {
     const st = readSafetensors(path.join(dir, file));
+    // Tensors kept as stored (F32, or 16-bit matrices with keep16) may stay views into the file's buffer, so loading
+    // needs no second copy of the weights; unless most of that buffer would be dead weight kept alive by them (e.g.
+    // an unused lm_head of a tied model, or a 16-bit file widened to f32): then every tensor is copied out.
+    let total = 0,
+      asStored = 0;
+    for (const [name, t] of st.tensors) {
+      total += t.data.byteLength;
+      if (where.get(name) === file && (t.dtype === "F32" || kept16(t))) asStored += t.data.byteLength;
+    }
+    const views = asStored >= 0.95 * total;
     for (const [name, t] of st.tensors) {
       if (where.get(name) !== file) continue;
       opts.sourceDtypes?.set(name, t.dtype as HfWeightDtype);
-      if (opts.keep16 && t.shape.length === 2 && (t.dtype === "BF16" || t.dtype === "F16")) {
+      if (kept16(t)) {
         const bits = t.data as Uint16Array;
-        weights.set(name, { shape: t.shape, data: bits.slice(), dtype: t.dtype === "BF16" ? "bf16" : "f16" });
+        weights.set(name, {
+          shape: t.shape,
+          data: views ? bits : bits.slice(),
+          dtype: t.dtype === "BF16" ? "bf16" : "f16",
+        });
         continue;
       }
       const data = weightToF32(t);
-      weights.set(name, { shape: t.shape, data: data.buffer === t.data.buffer ? data.slice() : data });
+      weights.set(name, { shape: t.shape, data: data.buffer === t.data.buffer && !views ? data.slice() : data });
     }
   }
   return weights;
