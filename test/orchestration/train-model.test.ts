@@ -36,6 +36,7 @@ test("batcoder train --model DIR --lora-rank 4: RL on the user's model with a Lo
     const model = randomModel(config, 3);
     const hfDir = path.join(dir, "base");
     saveHfFolder(hfDir, config, model.weights, {
+      dtype: "BF16", // as released checkpoints are: the frozen base stays bf16 (--base-dtype auto)
       extraFiles: {
         "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()),
         // an instruct model's chat template: both directions are asked through it
@@ -92,7 +93,7 @@ test("batcoder train --model DIR --lora-rank 4: RL on the user's model with a Lo
     ];
     const r = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", timeout: 240_000 });
     assert.equal(r.status, 0, r.stderr + r.stdout);
-    assert.match(r.stderr, /using weights: HF folder .*Qwen2ForCausalLM/);
+    assert.match(r.stderr, /using weights: HF folder .*Qwen2ForCausalLM.*weight matrices bf16 \(15 matrices\)/);
     assert.match(r.stderr, /LoRA: rank 4, alpha 8/);
     assert.match(r.stderr, /prompts: the model's own chat template/);
     const samples = readJsonl<{ doc2code_prompt: string | null }>(path.join(dir, "runs", "m", "samples.jsonl"));

@@ -16,7 +16,7 @@ import {
   scoreSamples,
   type EvalSummary,
 } from "../../eval/evaluate.js";
-import { openModel } from "../../orchestration/models.js";
+import { isUrl, openModel } from "../../orchestration/models.js";
 import { requireSandbox } from "../../sandbox/sandbox.js";
 
 export const help = `batcoder eval (--benchmark NAME | --problems FILE) (--model URL|CHECKPOINT | --samples FILE) [options]
@@ -187,6 +187,10 @@ export async function run(argv: string[]): Promise<number> {
     );
   const cfg = parsed.data;
   const baseDtype = parseBaseDtype(values["base-dtype"]);
+  if (baseDtype !== undefined && (cfg.model === undefined || isUrl(cfg.model)))
+    throw new UserError(
+      "--base-dtype applies to a local --model (a checkpoint, HF folder, hub id or .gguf), not to a URL",
+    );
   // Fail fast: benchmark name (or problems file) and sandbox before any generation.
   const benchmark: string | Problem[] = cfg.problems ? loadProblemsFile(cfg.problems) : cfg.benchmark!;
   if (typeof benchmark === "string") loadBenchmark(benchmark);

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
-import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../orchestration/config.js";
+import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../orchestration/config.js";
 import { checkCorpusUsable } from "../../orchestration/items.js";
 import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
 import { warmStart } from "../../orchestration/warmstart.js";
@@ -101,8 +101,11 @@ async function trainOwnModel(
   log: (s: string) => void,
   t0: number,
 ): Promise<number> {
-  const rank = toInt("--lora-rank", v["lora-rank"] as string | undefined) ?? 16;
-  if (!(rank >= 0)) throw new UserError(`--lora-rank must be a non-negative integer, got ${String(v["lora-rank"])}`);
+  // not toInt: 0 (full fine-tuning) is a valid rank
+  const rawRank = v["lora-rank"] as string | undefined;
+  const rank = rawRank === undefined ? 16 : rawRank.trim() === "" ? NaN : Number(rawRank);
+  if (!Number.isInteger(rank) || rank < 0)
+    throw new UserError(`--lora-rank must be a non-negative integer (0 = full fine-tuning), got '${rawRank}'`);
   const { loadPolicyForRef, samplerChatFor, parseBaseDtype } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
   const asked = parseBaseDtype(v["base-dtype"] as string | undefined);
