@@ -2,12 +2,13 @@
  * Generation speed of the embedded engine vs llama.cpp (node-llama-cpp 3.21.1, CPU build) on a random-weight model
  * with Qwen2.5-0.5B's exact shapes (Qwen2ForCausalLM: 24 layers, hidden 896, 14 heads / 2 KV heads, MLP 4864,
  * vocab 151,936, tied embeddings; 494M parameters). The same weights (same seed) are exported to GGUF in F32 and
- * F16 for llama.cpp; the engine computes in f32. Both sides: same thread count, greedy decoding, a 16-token prompt
+ * F16 for llama.cpp; the engine computes in f32 with its base matrices held in f32 and/or bf16 (`--engine-dtypes`,
+ * LlamaModel.setBaseDtype: bf16 rounds the same weights, llama.cpp's F16 file rounds them to f16). Both sides: same thread count, greedy decoding, a 16-token prompt
  * then `--gen-tokens` new tokens for B sequences at once (llama.cpp: B sequences of one context decoded together);
  * tokens/s = B * generated tokens / wall time including the prompt. Every measurement runs in its own process.
  *
  *   npx tsc -p . && node dist/bench/engine/llamacpp.js [--threads 2] [--batches 1,16] [--gen-tokens 64]
- *     [--dtypes f32,f16] [--rounds 1] [--layers 24]
+ *     [--dtypes f32,f16] [--engine-dtypes f32,bf16] [--rounds 1] [--layers 24]
  *
  * `--layers` < 24 gives a quicker, smaller run (NOT the 0.5B shapes; the header says so).
  */
@@ -55,6 +56,8 @@ interface Job {
   promptLen: number;
   genTokens: number;
   dtype?: "f32" | "f16";
+  /** How the engine holds its base matrices (compute is f32 either way). */
+  engineDtype?: "f32" | "bf16" | "f16";
 }
 
 function prompts(j: Job, vocab: number): number[][] {
@@ -79,7 +82,7 @@ async function runJob(j: Job): Promise<Record<string, unknown>> {
   const ps = prompts(j, config.vocab_size);
   if (j.mode === "engine") {
     setThreads(j.threads);
-    const model = LlamaModel.init(config, 1234);
+    const model = LlamaModel.init(config, 1234).setBaseDtype(j.engineDtype ?? "f32");
     // EOS can never be produced (id -1): every sequence generates exactly genTokens tokens
     const tok: TokenizerLike = {
       encode: () => [],
@@ -107,6 +110,7 @@ async function runJob(j: Job): Promise<Record<string, unknown>> {
       tokensPerSecond: n / secs,
       engine: engineInfo(),
       peakRssMB: process.resourceUsage().maxRSS / 1024,
+      weightsMB: model.weightBytes() / 2 ** 20,
       firstTokens: res[0]![0]!.tokens.slice(0, 8),
     };
   }
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
       "gen-tokens": { type: "string", default: "64" },
       "prompt-len": { type: "string", default: "16" },
       dtypes: { type: "string", default: "f32,f16" },
+      "engine-dtypes": { type: "string", default: "f32,bf16" },
       rounds: { type: "string", default: "1" },
       layers: { type: "string", default: "24" },
       dir: { type: "string" },
@@ -205,13 +210,14 @@ async function main(): Promise<void> {
     const ex = child({ ...base, mode: "export", dir, batch: 1 }, env);
     console.log(`# exported GGUF F32/F16 to ${dir}: ${JSON.stringify(ex)}`);
   }
-  const dtypes = values.dtypes!.split(",") as Array<"f32" | "f16">;
+  const dtypes = values.dtypes!.split(",").filter(Boolean) as Array<"f32" | "f16">;
+  const engineDtypes = values["engine-dtypes"]!.split(",") as Array<"f32" | "bf16" | "f16">;
   console.log(
-    "| batch | engine (f32) tok/s | " +
+    "| batch | engine base | engine tok/s | " +
       dtypes.map((d) => `llama.cpp ${d.toUpperCase()} tok/s | engine / llama.cpp ${d.toUpperCase()}`).join(" | ") +
       " | engine peak MB |",
   );
-  console.log("|---|---|" + dtypes.map(() => "---|---").join("|") + "|---|");
+  console.log("|---|---|---|" + dtypes.map(() => "---|---").join("|") + "|---|");
   const best = (a: Record<string, unknown> | undefined, b: Record<string, unknown>) =>
     a &&
     typeof a.tokensPerSecond === "number" &&
@@ -219,20 +225,27 @@ async function main(): Promise<void> {
       ? a
       : b;
   for (const batch of values.batches!.split(",").map(Number)) {
-    let ours: Record<string, unknown> | undefined;
+    const ours: Record<string, Record<string, unknown> | undefined> = {};
     const theirs: Record<string, Record<string, unknown> | undefined> = {};
     for (let r = 0; r < rounds; r++) {
-      ours = best(ours, child({ ...base, mode: "engine", dir, batch }, env));
+      for (const engineDtype of engineDtypes)
+        ours[engineDtype] = best(ours[engineDtype], child({ ...base, mode: "engine", dir, batch, engineDtype }, env));
       for (const dtype of dtypes)
         theirs[dtype] = best(theirs[dtype], child({ ...base, mode: "llama", dir, batch, dtype }, env));
     }
     const tps = (x: Record<string, unknown> | undefined) =>
       typeof x?.tokensPerSecond === "number" ? x.tokensPerSecond : NaN;
-    const cells = dtypes.map((d) => `${tps(theirs[d]).toFixed(2)} | ${(tps(ours) / tps(theirs[d])).toFixed(2)}x`);
-    console.log(
-      `| ${batch} | ${tps(ours).toFixed(2)} | ${cells.join(" | ")} | ${Math.round(Number(ours?.peakRssMB ?? NaN))} |`,
-    );
-    for (const [k, v] of [["engine", ours], ...dtypes.map((d) => [`llama.cpp ${d}`, theirs[d]] as const)] as const) {
+    for (const e of engineDtypes) {
+      const cells = dtypes.map((d) => `${tps(theirs[d]).toFixed(2)} | ${(tps(ours[e]) / tps(theirs[d])).toFixed(2)}x`);
+      console.log(
+        `| ${batch} | ${e} | ${tps(ours[e]).toFixed(2)} | ${cells.join(" | ")} | ${Math.round(Number(ours[e]?.peakRssMB ?? NaN))} |`,
+      );
+    }
+    const all = [
+      ...engineDtypes.map((e) => [`engine ${e}`, ours[e]] as const),
+      ...dtypes.map((d) => [`llama.cpp ${d}`, theirs[d]] as const),
+    ];
+    for (const [k, v] of all) {
       if (v?.error) console.log(`#   ${k} batch ${batch}: ${String(v.error)}`);
       else
         console.log(
