@@ -26,25 +26,11 @@ import { Rng } from "../../src/core/rng.js";
 import { generate } from "../../src/engine/sampler.js";
 import { BpeTokenizer } from "../../src/engine/tokenizer.js";
 import type { TokenizerLike } from "../../src/core/policy.js";
+import { QWEN25_05B } from "./qwen-shape.js";
 
-/** Qwen2.5-0.5B(-Coder)(-Instruct) config.json shapes. */
+/** Qwen2.5-0.5B(-Coder)(-Instruct) config.json shapes (bench/engine/qwen-shape.ts), ids of the bench's tiny tokenizer. */
 function qwen05Config(layers: number): ModelConfig {
-  return ModelConfigSchema.parse({
-    architectures: ["Qwen2ForCausalLM"],
-    model_type: "qwen2",
-    vocab_size: 151936,
-    hidden_size: 896,
-    intermediate_size: 4864,
-    num_hidden_layers: layers,
-    num_attention_heads: 14,
-    num_key_value_heads: 2,
-    max_position_embeddings: 32768,
-    rms_norm_eps: 1e-6,
-    rope_theta: 1e6,
-    tie_word_embeddings: true,
-    bos_token_id: 1,
-    eos_token_id: 2,
-  });
+  return ModelConfigSchema.parse({ ...QWEN25_05B, num_hidden_layers: layers, bos_token_id: 1, eos_token_id: 2 });
 }
 
 interface Job {

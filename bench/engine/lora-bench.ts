@@ -23,6 +23,7 @@ import { lossForwardBackward } from "../../src/engine/train.js";
 import { engineInfo, getKernels, setThreads } from "../../src/engine/kernels.js";
 import { Rng } from "../../src/core/rng.js";
 import type { Datum } from "../../src/core/policy.js";
+import { QWEN25_05B } from "./qwen-shape.js";
 
 const QWEN2 = {
   architectures: ["Qwen2ForCausalLM"],
@@ -45,18 +46,8 @@ const SHAPES: Record<string, Record<string, unknown>> = {
     max_position_embeddings: 1024,
     tie_word_embeddings: true,
   },
-  // Qwen2.5-0.5B's exact shapes (494,032,768 parameters)
-  "qwen0.5b": {
-    ...QWEN2,
-    hidden_size: 896,
-    intermediate_size: 4864,
-    num_hidden_layers: 24,
-    num_attention_heads: 14,
-    num_key_value_heads: 2,
-    vocab_size: 151936,
-    max_position_embeddings: 32768,
-    tie_word_embeddings: true,
-  },
+  // Qwen2.5-0.5B's exact shapes (494,032,768 parameters; bench/engine/qwen-shape.ts)
+  "qwen0.5b": { ...QWEN25_05B, bos_token_id: 1, eos_token_id: 2 },
 };
 
 interface Args {
