@@ -73,6 +73,9 @@ async function worker(j: Job): Promise<void> {
     eval_steps: 0,
     eval_benchmark: null,
     save_steps: 0,
+    // random weights write docs the format check rejects, and rejected docs get no rebuilds: rebuild every doc
+    // (the full step's work, as a trained model whose docs pass would do)
+    reject_invalid_docs: false,
   });
   const t1 = performance.now();
   const res = await runRL({ cfg, policy, resume: false, progress: false, log, chat });
