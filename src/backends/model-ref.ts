@@ -204,12 +204,14 @@ export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">):
 }
 
 /**
- * The chat path of a loaded model for `SamplerGenerator`: the reference's own Jinja chat template (HF folder:
- * tokenizer_config.json / chat_template.jinja with its special-token variables; GGUF: tokenizer.chat_template) and the
- * token ids that end its turn. `null` when the reference carries no template (an embedded checkpoint).
+ * The chat path of a loaded model for `SamplerGenerator` and `batcoder serve`'s /v1/chat/completions: the reference's
+ * own Jinja chat template (HF folder: tokenizer_config.json / chat_template.jinja with its special-token variables;
+ * GGUF: tokenizer.chat_template with its bos/eos tokens) and the token ids that end its turn (EOS, every special
+ * added token such as <|im_end|> / <|eot_id|>, and generation_config.json's eos_token_id list). `null` when the
+ * reference carries no template (an embedded checkpoint).
  */
 export function samplerChatFor(
-  loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer">,
+  loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer" | "generationConfig">,
   tokenizer: BpeTokenizer,
 ): (SamplerChat & { template: ChatTemplate }) | null {
   if (loaded.chatTemplate === undefined) return null;
@@ -222,7 +224,10 @@ export function samplerChatFor(
       cfg.eos_token = src.data.tokens[src.data.eosId];
   }
   const template = ChatTemplate.fromConfig(parseTokenizerConfig({ ...cfg, chat_template: loaded.chatTemplate }));
-  return template === null ? null : { template, stopTokenIds: specialStopIds(tokenizer) };
+  if (template === null) return null;
+  const eos = (loaded.generationConfig?.eosTokenIds ?? []).filter((id) => id >= 0 && id < tokenizer.vocabSize);
+  const stopTokenIds = [...new Set([...specialStopIds(tokenizer), ...eos])].sort((a, b) => a - b);
+  return { template, stopTokenIds };
 }
 
 /**

@@ -16,7 +16,9 @@ Serves MODEL over the OpenAI-compatible API: a checkpoint (or the latest checkpo
 Hugging Face model folder, a hub id ORG/NAME (from the HF cache; --allow-download fetches it) or a .gguf file:
 GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming and not; logprobs, stop, n,
 seed, max_tokens, temperature, top_p). Concurrent requests are batched into one sampling call. Chat messages
-are rendered as plain "### User:" / "### Assistant:" turns (the model has no chat training).
+go through the model's own chat template when it has one (an HF folder or hub id's tokenizer_config.json, a
+GGUF's tokenizer.chat_template; add_generation_prompt, generation ends at its end-of-turn tokens); an embedded
+checkpoint has none, so its chat messages are plain "### User:" / "### Assistant:" turns.
 
   --port N              TCP port (0 = any free port)                    [8000]
   --host ADDR           interface to bind                               [127.0.0.1]
@@ -114,12 +116,13 @@ export async function run(argv: string[]): Promise<number> {
       `invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`,
     );
   const cfg = parsed.data;
-  const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint, undefined, {
+  const { sampler, dir, chat } = await loadCheckpointSampler(cfg.checkpoint, undefined, {
     allowDownload: values["allow-download"] ?? false,
     ...(values.adapter !== undefined ? { adapter: values.adapter } : {}),
   });
   const server = new OpenAIServer({
     sampler,
+    chat,
     modelName: cfg.modelName,
     batchWindowMs: cfg.batchWindowMs,
     maxBatchSequences: cfg.maxBatch,
