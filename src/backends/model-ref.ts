@@ -127,6 +127,14 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
     const { loadCheckpoint } = await import("../engine/checkpoint.js");
     const ck = loadCheckpoint(p, { optimizer: false });
     const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
+    // a LoRA run's checkpoint holds the frozen base plus adapter/ (PEFT layout): the model is base + adapter
+    const own = path.join(p, "adapter");
+    let extra = "";
+    if (opts.adapter === undefined && fs.existsSync(path.join(own, "adapter_config.json"))) {
+      const { loadAdapter } = await import("../engine/lora.js");
+      model.lora = loadAdapter(own, ck.config);
+      extra = ` + its LoRA adapter (rank ${model.lora.config.rank})`;
+    }
     return {
       kind,
       ref,
@@ -134,7 +142,7 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
       config: ck.config,
       model,
       tokenizer: { kind: "bpe", tokenizer: ck.tokenizer },
-      description: `embedded model: ${description ?? p}`,
+      description: `embedded model: ${description ?? p}${extra}`,
     };
   }
   if (kind === "gguf") {

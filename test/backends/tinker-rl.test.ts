@@ -27,7 +27,8 @@ const items: CodeItem[] = Array.from({ length: 4 }, (_, i) => ({
   lang: "python",
   code: `def f${i}(x):\n    return x + ${i}\n`,
 }));
-const quiet = { log: () => {}, heartbeatMs: 0 };
+// full fine-tuning (LoRA rank 0), as the in-process runs it is compared with; LoRA: tinker-lora.test.ts
+const quiet = { log: () => {}, heartbeatMs: 0, loraRank: 0 };
 /**
  * The engine's float results depend on how sequences are batched together; Tinker's API carries one prompt per
  * sample request (and prompt_logprobs score one sequence), so both sides run per-sequence batches here.
