@@ -35,7 +35,7 @@ import { getKernels, type Kernels } from "../engine/kernels.js";
 import path from "node:path";
 import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
 import fs from "node:fs";
-import { LoraAdapter, loadAdapter, saveAdapter, type LoraConfigInput } from "../engine/lora.js";
+import { LoraAdapter, loadAdapter, saveAdapter, type LoraConfig, type LoraConfigInput } from "../engine/lora.js";
 import type { BpeTokenizer } from "../engine/tokenizer.js";
 import { PAD_ID } from "../engine/special.js";
 
@@ -172,6 +172,11 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     this.optimizer.step = 0;
     this.grads = null;
     return adapter;
+  }
+
+  /** The attached LoRA adapter's settings (null: every weight trains). */
+  get loraConfig(): LoraConfig | null {
+    return this.model.lora?.config ?? null;
   }
 
   /** Drops accumulated gradients without stepping. */

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
+import { createEmbeddedPolicy, loadEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { serveTinker, TINKER_LORA_ALPHA } from "../../src/backends/tinker/server.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
@@ -148,6 +148,33 @@ test("Tinker create_model with a LoRA rank trains only the adapter; states keep 
     } finally {
       await s2.server.close();
     }
+    // `serve STATE --training` on a LoRA state: the checkpoint loads with its adapter, and create_model continues it
+    const fromDisk = loadEmbeddedPolicy(path.dirname(onDisk));
+    assert.equal(fromDisk.loraConfig?.rank, r);
+    for (const [k, t] of adapterTensors(fromDisk)) assert.deepEqual(t, trained.get(k), `loaded with its adapter: ${k}`);
+    for (const rank of [0, 8]) {
+      const sx = await serveTinker({ policy: fromDisk, port: 0, stateRoot, baseModel: "tiny", log: () => {} });
+      try {
+        await assert.rejects(
+          connectTinkerPolicy(sx.url, { loraRank: rank, log: () => {}, heartbeatMs: 0, retries: 0 }),
+          /carries a LoRA adapter of rank 4: create the model with rank 4/,
+        );
+      } finally {
+        await sx.server.close();
+      }
+    }
+    const cont: string[] = [];
+    const s4 = await serveTinker({ policy: fromDisk, port: 0, stateRoot, baseModel: "tiny", log: (l) => cont.push(l) });
+    try {
+      const p4 = await connectTinkerPolicy(s4.url, { loraRank: r, log: () => {}, heartbeatMs: 0 });
+      assert.ok(cont.some((l) => l.includes("continuing the served checkpoint's LoRA adapter (rank 4")));
+      await p4.forwardBackward([datum], { kind: "cross_entropy" });
+      await p4.optimStep(adam);
+      for (const [k, w] of base) assert.deepEqual(fromDisk.llama.weights.get(k)!.data, w);
+    } finally {
+      await s4.server.close();
+    }
+
     // a state of another rank is refused clearly, before anything changes
     const other = make();
     const s3 = await serveTinker({ policy: other, port: 0, stateRoot, baseModel: "tiny", log: () => {} });

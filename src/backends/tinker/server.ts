@@ -64,6 +64,8 @@ export type Reference = ScoringSampler;
 /** A policy that can train a LoRA adapter on a frozen base (EmbeddedPolicy). */
 export interface LoraTrainable {
   attachLora(config: LoraConfigInput, seed?: number): { nParams(): number };
+  /** The adapter the policy already carries (a LoRA run's checkpoint), or null. */
+  readonly loraConfig: { rank: number; alpha: number; targetModules: readonly string[] } | null;
 }
 
 /** The adapter's alpha for every rank (Tinker's API has no alpha field). */
@@ -492,8 +494,16 @@ export class TinkerServer {
       const rank = lc?.rank ?? 0;
       const id = `${this.instance}-m${this.modelCounter + 1}`;
       let what = "full fine-tuning (LoRA rank 0: every weight trains)";
-      if (rank > 0) {
-        const p = this.opts.policy as Partial<LoraTrainable>;
+      const p = this.opts.policy as Partial<LoraTrainable>;
+      const has = p.loraConfig ?? null;
+      if (has && rank !== has.rank)
+        throw new UserFault(
+          `the served checkpoint carries a LoRA adapter of rank ${has.rank}: create the model with rank ${has.rank} ` +
+            "to continue training it (full fine-tuning or another rank needs a merged checkpoint: batcoder export --adapter)",
+        );
+      if (has) {
+        what = `continuing the served checkpoint's LoRA adapter (rank ${has.rank}, alpha ${has.alpha}, ${has.targetModules.join("/")}), base frozen`;
+      } else if (rank > 0) {
         if (typeof p.attachLora !== "function")
           throw new UserFault(
             `LoRA rank ${rank} requested, but this server's policy cannot train an adapter (create the model with rank 0 for full fine-tuning)`,
