@@ -31,6 +31,8 @@ export const RUN_FILES = {
   config: "config.resolved.json",
   warmstartConfig: "warmstart.config.json",
   warmstart: "warmstart.json",
+  /** `train --model`: the model reference and LoRA settings of the run (what `--resume` rebuilds the policy from). */
+  ownModel: "model.json",
   metrics: "metrics.jsonl",
   samples: "samples.jsonl",
   evals: "evals.jsonl",

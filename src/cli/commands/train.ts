@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
 import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../orchestration/config.js";
@@ -6,7 +7,7 @@ import { checkCorpusUsable } from "../../orchestration/items.js";
 import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
 import { warmStart } from "../../orchestration/warmstart.js";
 import { writeFileAtomic } from "../../core/jsonl.js";
-import { runPaths } from "../../core/runs.js";
+import { RUN_FILES, runPaths } from "../../core/runs.js";
 import { renderReport } from "../../report/report.js";
 
 export const help = `batcoder train [options]
@@ -59,6 +60,20 @@ export async function run(argv: string[]): Promise<number> {
   log(
     `corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`,
   );
+  // --resume of a `--model` run: the model and LoRA settings come from the run directory
+  const saved = readOwnModel(path.join(rl.output_dir, rl.run_name));
+  if (v.resume && saved) {
+    if (v.model !== undefined && v.model !== saved.model)
+      throw new UserError(
+        `--resume: run ${rl.run_name} trained --model ${saved.model}, not ${v.model} (leave --model out to continue it)`,
+      );
+    const r = v["lora-rank"] as string | undefined;
+    if (r !== undefined && toLoraRank(r) !== saved.lora_rank)
+      throw new UserError(`--resume: run ${rl.run_name} trains LoRA rank ${saved.lora_rank}, not ${r}`);
+    return trainOwnModel(saved.model, { ...v, "lora-rank": String(saved.lora_rank) }, rl, log, t0);
+  }
+  if (v.resume && v.model !== undefined)
+    throw new UserError(`--resume: run ${rl.run_name} was not a --model run (no ${RUN_FILES.ownModel}); drop --model`);
   if (v.model !== undefined) return trainOwnModel(v.model, v, rl, log, t0);
   if (v["lora-rank"] !== undefined || v["allow-download"])
     throw new UserError("--lora-rank and --allow-download apply only with --model");
@@ -96,8 +111,7 @@ async function trainOwnModel(
   log: (s: string) => void,
   t0: number,
 ): Promise<number> {
-  const rank = toInt("--lora-rank", v["lora-rank"] as string | undefined) ?? 16;
-  if (!(rank >= 0)) throw new UserError(`--lora-rank must be a non-negative integer, got ${String(v["lora-rank"])}`);
+  const rank = v["lora-rank"] === undefined ? 16 : toLoraRank(v["lora-rank"] as string);
   const { loadPolicyForRef, samplerChatFor } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
   const { policy, loaded } = await loadPolicyForRef(ref, { log, seed: rl.seed, allowDownload: !!v["allow-download"] });
@@ -108,6 +122,12 @@ async function trainOwnModel(
     );
   } else log("full fine-tuning (--lora-rank 0)");
   const cfg = { ...rl, init_from: rl.init_from ?? ref };
+  const runDir = path.join(cfg.output_dir, cfg.run_name);
+  const own: OwnModelRecord = { model: ref, lora_rank: rank, lora_alpha: 2 * rank };
+  if (!v.resume) {
+    fs.mkdirSync(runDir, { recursive: true });
+    writeFileAtomic(runPaths(runDir).ownModel, JSON.stringify(own, null, 2) + "\n");
+  }
   // both directions through the model's own chat template when it has one (an instruct model); else plain prompts
   const chat = samplerChatFor(loaded, policy.tokenizer)?.template ?? null;
   log(
@@ -128,4 +148,27 @@ async function trainOwnModel(
   if (!v["no-report"]) console.log(`report: ${renderReport(res.runDir).file}`);
   console.log(`run: ${res.runDir}   total time ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   return 0;
+}
+
+/** `runs/NAME/model.json` of a `train --model` run. */
+interface OwnModelRecord {
+  model: string;
+  lora_rank: number;
+  lora_alpha: number;
+}
+
+function readOwnModel(runDir: string): OwnModelRecord | null {
+  const f = runPaths(runDir).ownModel;
+  if (!fs.existsSync(f)) return null;
+  const o = JSON.parse(fs.readFileSync(f, "utf8")) as Partial<OwnModelRecord>;
+  if (typeof o.model !== "string" || typeof o.lora_rank !== "number")
+    throw new UserError(`${f}: not a train --model record (expected {model, lora_rank})`);
+  return { model: o.model, lora_rank: o.lora_rank, lora_alpha: o.lora_alpha ?? 2 * o.lora_rank };
+}
+
+function toLoraRank(s: string): number {
+  const n = Number(s);
+  if (s.trim() === "" || !Number.isInteger(n) || n < 0)
+    throw new UserError(`--lora-rank must be a non-negative integer (0 = full fine-tuning), got '${s}'`);
+  return n;
 }
