@@ -27,7 +27,8 @@ ${COMMON_HELP}
   --allow-download     with --model: let a hub id missing from the HF cache be downloaded into it
 
 Prompts for --model go through the model's own chat template when it has one (both directions, rollouts and the
-held-out evaluation); a model without one gets batcoder's plain prompt format.
+held-out evaluation); a model without one gets batcoder's plain prompt format. A --model run records its model and
+LoRA settings in runs/NAME/model.json: \`--resume --run-name NAME\` continues it from them (no --model needed).
 
 Examples:
   batcoder train
