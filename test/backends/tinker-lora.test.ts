@@ -218,3 +218,77 @@ test("Tinker create_model with rank 0 is full fine-tuning; a full state does not
     fs.rmSync(stateRoot, { recursive: true, force: true });
   }
 });
+
+test("batcoder serve HF_FOLDER --training: a Tinker client's LoRA rank trains an adapter on the user's model, base frozen", async () => {
+  const { spawn } = await import("node:child_process");
+  const { ModelConfigSchema } = await import("../../src/engine/config.js");
+  const { saveHfFolder, loadHfFolder } = await import("../../src/engine/hf.js");
+  const { BpeTokenizer } = await import("../../src/engine/tokenizer.js");
+  const { readSafetensors } = await import("../../src/engine/safetensors.js");
+  const { ARCH_CONFIGS, randomModel } = await import("../engine/arch-helpers.js");
+  const dir = tmp();
+  const hfTok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "hello world"], { vocabSize: 300 });
+  const config = ModelConfigSchema.parse({
+    ...ARCH_CONFIGS.qwen2!,
+    vocab_size: hfTok.vocabSize,
+    bos_token_id: hfTok.bosId,
+    eos_token_id: hfTok.eosId,
+    max_position_embeddings: 128,
+  });
+  const hfDir = path.join(dir, "qwen2-tiny");
+  saveHfFolder(hfDir, config, randomModel(config, 7).weights, {
+    dtype: "F32",
+    extraFiles: { "tokenizer.json": JSON.stringify(hfTok.toHuggingFaceJSON()) },
+  });
+  const states = path.join(dir, "states");
+  const child = spawn(
+    process.execPath,
+    [path.resolve("bin/batcoder.js"), "serve", hfDir, "--training", "--port", "0", "--state-dir", states],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        out += d;
+        const m = /^(http:\/\/\S+)\n/m.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on("exit", (c) => reject(new Error(`serve exited ${c}: ${stderr}`)));
+    });
+    const p = await connectTinkerPolicy(url, { loraRank: 2, log: () => {}, heartbeatMs: 0 });
+    const ids = [hfTok.bosId, ...hfTok.encode("def add(a, b):\n    return a + b\n")];
+    const d: Datum = {
+      modelInput: ids.slice(0, -1),
+      lossInputs: { targetTokens: ids.slice(1), weights: ids.slice(1).map(() => 1) },
+    };
+    const l1 = (await p.forwardBackward([d], { kind: "cross_entropy" })).loss;
+    await p.optimStep(adam);
+    const l2 = (await p.forwardBackward([d], { kind: "cross_entropy" })).loss;
+    assert.ok(l2 < l1, `${l1} -> ${l2}`);
+    await p.saveState(path.join(dir, "saved"));
+    assert.match(stderr, /using weights: HF folder .*Qwen2ForCausalLM/);
+    assert.match(
+      stderr,
+      /LoRA rank 2, alpha 32 on q_proj\/k_proj\/v_proj\/o_proj\/gate_proj\/up_proj\/down_proj: [\d,]+ trainable/,
+    );
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "saved", "tinker-state.json"), "utf8"));
+    const m = /^tinker:\/\/([^/]+)\/weights\/(.+)$/.exec(manifest.path)!;
+    const state = path.join(states, m[1]!, "weights", m[2]!);
+    const adapter = loadAdapter(path.join(state, "adapter"), config);
+    assert.equal(adapter.config.rank, 2);
+    assert.ok(
+      [...adapter.modules.values()].some((x) => x.B.data.some((v) => v !== 0)),
+      "the adapter trained",
+    );
+    const saved = readSafetensors(path.join(state, "model.safetensors")).tensors;
+    for (const [k, t] of loadHfFolder(hfDir).weights)
+      assert.deepEqual(new Float32Array(saved.get(k)!.data as Float32Array), t.data, `base ${k} unchanged`);
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("close", r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

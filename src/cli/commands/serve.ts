@@ -10,7 +10,7 @@ import { OpenAIServer } from "../../backends/openai-server.js";
 import { loadCheckpointSampler, loadPolicyFrom } from "../../orchestration/models.js";
 
 export const help = `batcoder serve MODEL [--port 8000] [--host 127.0.0.1] [options]
-batcoder serve CHECKPOINT --training [--port 8001] [--api-key KEY] [--state-dir DIR]
+batcoder serve MODEL --training [--port 8001] [--api-key KEY] [--state-dir DIR]
 
 Serves MODEL over the OpenAI-compatible API: a checkpoint (or the latest checkpoint of a run directory), a
 Hugging Face model folder, a hub id ORG/NAME (from the HF cache; --allow-download fetches it) or a .gguf file:
@@ -28,11 +28,14 @@ checkpoint has none, so its chat messages are plain "### User:" / "### Assistant
   --allow-download      let a hub id missing from the HF cache be downloaded into it
   --adapter DIR         apply a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to MODEL
 
-Training APIs (--training): serve the checkpoint's full training state (weights, AdamW, step, RNG), on one port:
+Training APIs (--training): serve the checkpoint's full training state (weights, AdamW, step, RNG), or any other
+MODEL reference (HF folder, hub id, .gguf; a fresh optimizer), on one port:
 - Tinker's protocol (tinker SDK 0.38.0 wire format) under /api/v1/: sessions, create_model, forward_backward
   (protobuf), optim_step, asample with prompt_logprobs, save_weights / save_weights_for_sampler / load_weights with
   tinker:// paths, retrieve_future. For TinkerPolicy (batcoder rl --policy-url URL) and the stock Python SDK
-  (TINKER_BASE_URL=URL; its API keys must start with "tml-"). One model per server.
+  (TINKER_BASE_URL=URL; its API keys must start with "tml-"). One model per server. create_model's LoRA rank r > 0
+  trains a rank-r adapter (alpha 32; train_attn: q/k/v/o, train_mlp: gate/up/down) on the frozen base; rank 0
+  trains every weight; a checkpoint that carries an adapter continues it at its rank.
 - batcoder's own protocol under /v1/training/ (RemotePolicy): info, sample, compute_logprobs, forward_backward,
   optim_step, save_state, load_state, reference/{snapshot,compute_logprobs,sample,release}.
 One training op runs at a time.
@@ -176,8 +179,23 @@ async function runTraining(
       `refusing to expose the training API on ${cfg.host} without --api-key (anyone reaching it could change or overwrite the model)`,
     );
   }
-  const { policy, weights } = await loadPolicyFrom(cfg.checkpoint);
-  const dir = weights.weights;
+  // an embedded checkpoint / run (full training state), or any outside model reference (HF folder, hub id, .gguf:
+  // fresh optimizer; a Tinker client's LoRA rank then trains an adapter on its frozen base)
+  const { isExternalModelRef, loadPolicyForRef } = await import("../../backends/model-ref.js");
+  let policy: Awaited<ReturnType<typeof loadPolicyFrom>>["policy"];
+  let dir: string;
+  if (isExternalModelRef(cfg.checkpoint)) {
+    const r = await loadPolicyForRef(cfg.checkpoint, {
+      log: (l) => console.error(l),
+      allowDownload: values["allow-download"] === true,
+    });
+    policy = r.policy;
+    dir = r.loaded.path;
+  } else {
+    const r = await loadPolicyFrom(cfg.checkpoint);
+    policy = r.policy;
+    dir = r.weights.weights;
+  }
   const { TrainingServer } = await import("../../backends/training-server.js");
   if (cfg.stateDir) {
     const fs = await import("node:fs");
