@@ -133,7 +133,8 @@ const { server, url } = await serveTinker({
   baseModel: "bench",
   tokenizerJSON: tok.toHuggingFaceJSON(),
 });
-const remote = await connectTinkerPolicy(url, { log: () => {}, heartbeatMs: 0 });
+// full fine-tuning (LoRA rank 0) on both sides: the same work in-process and behind the protocol
+const remote = await connectTinkerPolicy(url, { loraRank: 0, log: () => {}, heartbeatMs: 0 });
 const localRef = await local.snapshotReference();
 const remoteRef = await remote.snapshotReference();
 console.log(`engine: ${JSON.stringify(engineInfo())}`);
