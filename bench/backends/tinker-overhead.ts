@@ -14,7 +14,7 @@ import path from "node:path";
 import { createEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { engineInfo } from "../../src/engine/kernels.js";
 import type { ModelPreset } from "../../src/engine/config.js";
-import type { AdamParams, Datum, LossSpec, Policy, SampledSequence } from "../../src/core/policy.js";
+import type { AdamParams, Datum, LossSpec, Policy } from "../../src/core/policy.js";
 import { adam, codePrompts, datum, P, preset, spec, tok } from "./step-shape.js";
 import { serveTinker } from "../../src/backends/tinker/server.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";

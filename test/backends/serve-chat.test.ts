@@ -73,7 +73,15 @@ function writeModels(): Fixture {
   return { root, hfDir, cache, gguf };
 }
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
+/** The response fields these tests read (chat.completion / text_completion / error bodies). */
+interface Reply {
+  choices: { finish_reason: string; message?: { content: string } }[];
+  usage: { prompt_tokens: number; completion_tokens: number };
+  prompt_logprobs?: Array<Record<string, { logprob: number }> | null>;
+  error?: { param: string | null };
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: Reply }> {
   const r = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -115,7 +123,7 @@ test("serve: /v1/chat/completions feeds the model its own chat template (HF fold
         );
         assert.equal(sampled.at(-1)!.params.stop, undefined, "no plain-turn stop string with a template");
         // over HTTP: prompt_logprobs (vLLM) names every prompt id after the first
-        const pl = r.json.prompt_logprobs as Array<Record<string, { logprob: number }> | null>;
+        const pl = r.json.prompt_logprobs!;
         assert.equal(pl[0], null);
         assert.deepEqual(
           pl.slice(1).map((x) => Number(Object.keys(x!)[0])),
@@ -134,7 +142,7 @@ test("serve: /v1/chat/completions feeds the model its own chat template (HF fold
         assert.equal(tok.decode(sampled.at(-1)!.prompt), `${RENDERED}<think>\n\n</think>\n\n`);
         const bad = await postJson(`${base}/chat/completions`, { messages, add_generation_prompt: "yes" });
         assert.equal(bad.status, 400);
-        assert.equal(bad.json.error.param, "add_generation_prompt");
+        assert.equal(bad.json.error?.param, "add_generation_prompt");
       } finally {
         await server.close();
       }
@@ -156,12 +164,12 @@ test("serve: /v1/chat/completions feeds the model its own chat template (HF fold
     const base = await server.listen(0);
     try {
       const r = await postJson(`${base}/chat/completions`, { messages, max_tokens: 5, temperature: 0 });
-      assert.equal(r.json.choices[0].finish_reason, "stop");
-      assert.equal(r.json.choices[0].message.content, "");
+      assert.equal(r.json.choices[0]!.finish_reason, "stop");
+      assert.equal(r.json.choices[0]!.message?.content, "");
       assert.equal(r.json.usage.completion_tokens, 1);
       // the same prompt as a plain completion (no template stop ids) runs to max_tokens
       const c = await postJson(`${base}/completions`, { prompt: tok.encode(RENDERED), max_tokens: 5, temperature: 0 });
-      assert.equal(c.json.choices[0].finish_reason, "length");
+      assert.equal(c.json.choices[0]!.finish_reason, "length");
     } finally {
       await server.close();
     }
@@ -247,9 +255,7 @@ test("batcoder serve HF_FOLDER (the CLI): chat requests go through the model's t
       prompt_logprobs: 0,
     });
     assert.equal(r.status, 200, JSON.stringify(r.json));
-    const ids = (r.json.prompt_logprobs as Array<Record<string, unknown> | null>)
-      .slice(1)
-      .map((x) => Number(Object.keys(x!)[0]));
+    const ids = r.json.prompt_logprobs!.slice(1).map((x) => Number(Object.keys(x!)[0]));
     assert.deepEqual(ids, tok.encode(RENDERED).slice(1));
     assert.match(stderr, /chat prompts \(instruct format\) go through the model's own chat template/);
   } finally {

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
-import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../orchestration/config.js";
+import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../orchestration/config.js";
 import { checkCorpusUsable } from "../../orchestration/items.js";
 import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
 import { warmStart } from "../../orchestration/warmstart.js";
