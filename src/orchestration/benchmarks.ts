@@ -51,7 +51,10 @@ export interface BenchmarkRecord {
  * a chat template), and that generated code can be sandboxed. Null when there is nothing to evaluate.
  */
 export function planBenchmarks(
-  cfg: Pick<RLConfig, "eval_benchmarks" | "eval_benchmark_limit" | "eval_benchmark_format" | "eval_benchmark_max_tokens">,
+  cfg: Pick<
+    RLConfig,
+    "eval_benchmarks" | "eval_benchmark_limit" | "eval_benchmark_format" | "eval_benchmark_max_tokens"
+  >,
   opts: { ownModel: boolean; hasChatTemplate: boolean; model: string },
 ): BenchmarkPlan | null {
   const names = cfg.eval_benchmarks ?? (opts.ownModel ? [...OWN_MODEL_BENCHMARKS] : []);
@@ -70,8 +73,7 @@ export function planBenchmarks(
     try {
       all = loadBenchmark(name);
     } catch (e) {
-      if ((e as { userFacing?: boolean }).userFacing)
-        throw new UserError(`eval_benchmarks: ${(e as Error).message}`);
+      if ((e as { userFacing?: boolean }).userFacing) throw new UserError(`eval_benchmarks: ${(e as Error).message}`);
       throw e;
     }
     const problems = cfg.eval_benchmark_limit === null ? all : all.slice(0, cfg.eval_benchmark_limit);
@@ -115,7 +117,11 @@ export async function runBenchmarks(
 ): Promise<BenchmarkRecord[]> {
   if (plan.format === "instruct" && !opts.chat)
     throw new Error("runBenchmarks: an instruct-format plan needs the model's chat template");
-  const generator = new SamplerGenerator(sampler, sampler.info.modelName, plan.format === "instruct" ? opts.chat : null);
+  const generator = new SamplerGenerator(
+    sampler,
+    sampler.info.modelName,
+    plan.format === "instruct" ? opts.chat : null,
+  );
   const out: BenchmarkRecord[] = [];
   for (const b of plan.benchmarks) {
     const bar = new ProgressBar(`${b.name}@${opts.step}`, b.problems.length, opts.progress);

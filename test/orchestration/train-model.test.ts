@@ -157,7 +157,10 @@ test("batcoder train --model DIR --lora-rank 4 --limit 2: LoRA RL on the user's 
         assert.equal(b.pass_at_1, b.per_task.passed.reduce((x, y) => x + y, 0) / 2);
         assert.ok(b.pass_at_1 >= 0 && b.pass_at_1 <= 1);
         // per-task results: the prompt went through the chat template, the verdict came from the sandbox
-        assert.equal(b.results_file, path.join("eval", "benchmarks", `${b.name.replace(":", "-")}-step-0000000${e.step}.jsonl`));
+        assert.equal(
+          b.results_file,
+          path.join("eval", "benchmarks", `${b.name.replace(":", "-")}-step-0000000${e.step}.jsonl`),
+        );
         const rows = readJsonl<{ task_id: string; prompt: string; status: string; passed: boolean }>(
           path.join(run, b.results_file),
         );
@@ -180,7 +183,9 @@ test("batcoder train --model DIR --lora-rank 4 --limit 2: LoRA RL on the user's 
     for (const name of OWN_BENCHMARKS)
       assert.match(
         table,
-        new RegExp(`  ${name.replace("+", "\\+")} \\(n=2 tasks\\)\\s+\\d\\.\\d{3} \\[.*\\]\\s+\\d\\.\\d{3} \\[.*\\]\\s+[+-]\\d\\.\\d{3} \\[`),
+        new RegExp(
+          `  ${name.replace("+", "\\+")} \\(n=2 tasks\\)\\s+\\d\\.\\d{3} \\[.*\\]\\s+\\d\\.\\d{3} \\[.*\\]\\s+[+-]\\d\\.\\d{3} \\[`,
+        ),
         name,
       );
     assert.ok(fs.existsSync(path.join(run, "checkpoints")));
@@ -224,13 +229,19 @@ test("train --model: an unknown benchmark or the instruct format without a chat 
       );
     const unknown = train(plain, "eval_benchmarks=humaneval,multipl-e:cobol");
     assert.equal(unknown.status, 1, unknown.stderr);
-    assert.match(unknown.stderr, /eval_benchmarks: MultiPL-E language 'cobol' is not supported here \(use one of: py, rb/);
+    assert.match(
+      unknown.stderr,
+      /eval_benchmarks: MultiPL-E language 'cobol' is not supported here \(use one of: py, rb/,
+    );
     const typo = train(plain, "eval_benchmarks=humaneval,humanevl");
     assert.equal(typo.status, 1, typo.stderr);
     assert.match(typo.stderr, /eval_benchmarks: unknown benchmark 'humanevl'\. Use: humaneval \| humaneval\+/);
     const instruct = train(plain, "eval_benchmark_format=instruct");
     assert.equal(instruct.status, 1, instruct.stderr);
-    assert.match(instruct.stderr, /eval_benchmark_format=instruct: .*plain has no chat template.*eval_benchmark_format=completion/);
+    assert.match(
+      instruct.stderr,
+      /eval_benchmark_format=instruct: .*plain has no chat template.*eval_benchmark_format=completion/,
+    );
     const old = train(plain, "eval_benchmark=humaneval");
     assert.equal(old.status, 1, old.stderr);
     assert.match(old.stderr, /'eval_benchmark' was removed: .*use eval_benchmarks/);
