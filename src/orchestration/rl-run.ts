@@ -198,8 +198,15 @@ export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: Paired
   return d.length ? bootstrapCI(d) : null;
 }
 
-/** The before/after table printed at the end of `batcoder train`. */
-export function beforeAfterTable(before: RunEval | null, after: RunEval | null): string {
+/**
+ * The before/after table printed at the end of `batcoder train`; `beforeLabel` heads the first column ("warm start"
+ * for the embedded model, "before RL" for an own model).
+ */
+export function beforeAfterTable(
+  before: RunEval | null,
+  after: RunEval | null,
+  opts: { beforeLabel?: string } = {},
+): string {
   if (!before) return "(no held-out evaluation)";
   const f = (c: { mean: number; lo: number; hi: number }) =>
     `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
@@ -217,7 +224,7 @@ export function beforeAfterTable(before: RunEval | null, after: RunEval | null):
     `${label.padEnd(w)}  ${(a ? f(a) : "n/a").padEnd(24)}  ${after ? (b ? f(b) : "n/a").padEnd(24) + "  " + deltaText(d) : ""}`;
   const lines = [
     `held-out functions: n=${before.n} (mean [95% bootstrap CI]; Δ is the paired after − before difference over the same functions)`,
-    `${"".padEnd(w)}  ${"warm start".padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ paired [95% CI]" : ""}`,
+    `${"".padEnd(w)}  ${(opts.beforeLabel ?? "warm start").padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ paired [95% CI]" : ""}`,
   ];
   const headlineBlock = (title: string, hb: HeldOutEval["headline"], ha: HeldOutEval["headline"], lang?: string) => {
     if (!hb) return;

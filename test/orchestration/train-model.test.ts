@@ -179,6 +179,10 @@ test("batcoder train --model DIR --lora-rank 4 --limit 2: LoRA RL on the user's 
     }
     // the before/after table carries pass@1 of each benchmark with its task count and a paired Δ
     const table = fs.readFileSync(path.join(run, "before_after.txt"), "utf8");
+    assert.match(table, /^\s+before RL\s+after RL\s+Δ paired/m);
+    // one progress bar per benchmark and evaluation (stderr is not a TTY here: one line per redraw)
+    for (const name of OWN_BENCHMARKS)
+      for (const step of [0, 2]) assert.ok(r.stderr.includes(`${name}@${step} [########################] 2/2`), name);
     assert.match(table, /benchmarks: pass@1 .*instruct format \(the model's chat template\), sandboxed/);
     for (const name of OWN_BENCHMARKS)
       assert.match(

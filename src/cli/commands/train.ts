@@ -137,7 +137,7 @@ async function trainOwnModel(
       : "prompts: batcoder's plain format (the model has no chat template)",
   );
   const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, chat, ownModel: true });
-  const table = beforeAfterTable(res.before, res.after);
+  const table = beforeAfterTable(res.before, res.after, { beforeLabel: "before RL" });
   writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);
   if (policy.llama.lora) {
