@@ -76,7 +76,7 @@ export const COMMON_HELP = `  --config FILE.json   options from a JSON file (RL 
   --set KEY=VALUE      override one option (repeatable); warm-start options as warmstart.KEY=VALUE
   --run-name NAME      run directory runs/NAME (default from the config: batcoder-rl)
   --resume             continue runs/NAME from its last checkpoint (config taken from the run)
-  --corpus DIR         corpus directory (default data/corpus/default)
+  --corpus DIR         corpus directory (default data/corpus/exec, the executable slice)
   --steps N            RL steps (max_steps)
   --quiet              no progress bars`;
 

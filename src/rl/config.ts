@@ -48,7 +48,7 @@ export const RLConfigSchema = z
     init_from: z.string().nullable().default(null),
 
     // ---- data (code only; documentation in the corpus is never used by RL) ----
-    corpus: z.string().min(1).default("data/corpus/default"),
+    corpus: z.string().min(1).default("data/corpus/exec"),
     train_split: z.string().default("train"),
     eval_split: z.string().default("test"),
     languages: z.array(z.string()).nullable().default(null),
