@@ -143,3 +143,25 @@ export function makeLogger(quiet: boolean): (s: string) => void {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
 }
+
+/**
+ * `--limit N`, the quick mode of `batcoder train` (a smoke run): caps the tasks of each held-out benchmark, the
+ * held-out functions and the RL steps at N (each only lowered, never raised). Returns the capped config and one
+ * "what: before → after" entry per option it changed.
+ */
+export function applyLimit(rl: RLConfig, n: number): { rl: RLConfig; changes: string[] } {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--limit expects a positive integer, got ${n}`);
+  const changes: string[] = [];
+  const out = { ...rl };
+  const cap = (key: "eval_benchmark_limit" | "eval_size" | "max_steps", what: string) => {
+    const cur = out[key];
+    if (cur === null || cur > n) {
+      changes.push(`${what} ${cur === null ? "all" : cur} → ${n}`);
+      out[key] = n;
+    }
+  };
+  cap("eval_benchmark_limit", "benchmark tasks per benchmark");
+  cap("eval_size", "held-out functions");
+  cap("max_steps", "RL steps");
+  return { rl: out, changes };
+}
