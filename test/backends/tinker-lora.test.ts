@@ -112,7 +112,7 @@ test("Tinker create_model with a LoRA rank trains only the adapter; states keep 
     for (const [k, t] of adapterTensors(served)) assert.deepEqual(local.llama.lora!.parameters().get(k)!.data, t, k);
 
     // save_weights: a tinker:// state whose adapter/ is a PEFT folder with the trained adapter
-    const ckDir = tmp();
+    const ckDir = path.join(stateRoot, "client-side");
     await p.saveState(ckDir);
     const manifest = JSON.parse(fs.readFileSync(path.join(ckDir, "tinker-state.json"), "utf8"));
     const m = /^tinker:\/\/([^/]+)\/weights\/(.+)$/.exec(manifest.path)!;
@@ -204,7 +204,7 @@ test("Tinker create_model with rank 0 is full fine-tuning; a full state does not
       [...base].every(([k, w]) => served.llama.weights.get(k)!.data.some((x, j) => x !== w[j]) || k.includes("norm")),
       "every matrix trained",
     );
-    const ckDir = tmp();
+    const ckDir = path.join(stateRoot, "client-side");
     await p.saveState(ckDir);
     const s2 = await serveTinker({ policy: make(), port: 0, stateRoot, baseModel: "tiny", log: () => {} });
     try {
