@@ -33,10 +33,20 @@ export interface GedOptions {
   edgeWeight?: number;
   /** Above this many nodes in one class, use a greedy assignment (default 400). */
   maxGroup?: number;
+  /** Factor applied once per semantic edit (see `semanticEdits`): similarity = structural x factor^edits
+   * (default SEMANTIC_EDIT_FACTOR; 1 turns it off). */
+  semanticEditFactor?: number;
 }
 
 export interface GedResult {
+  /** structural x semanticEditFactor^semanticEdits */
   similarity: number;
+  /** 1 - cost / maxCost: the normalised graph edit similarity alone */
+  structural: number;
+  /** Matched operations whose identity differs: an operator or constant node substituted by one with another
+   * label, or a matched node whose matched operand / control edges carry other roles (swapped operands or
+   * arguments, swapped branch arms). Counted once per node of the reference graph. */
+  semanticEdits: number;
   cost: number;
   maxCost: number;
   /** Node counts and how they were matched. */
@@ -191,6 +201,61 @@ function sigDiff(a: Int32Array, b: Int32Array): number {
   return a.length + b.length - 2 * common;
 }
 
+/** Classes whose label is the operation's identity (operator, constant value). */
+const IDENTITY_CLASSES = new Set(["op", "const"]);
+/** Default of `semanticEditFactor`. */
+export const SEMANTIC_EDIT_FACTOR = 0.3;
+
+/**
+ * Semantic edits under a node mapping: point mutations of an operation. A matched reference node counts when
+ * its context is intact (every incident edge joins it to a matched neighbour, and the candidate node has the
+ * same incident edges, kinds and directions, to the images of those neighbours) and yet the operation differs:
+ * another label for an operator, a constant or an augmented assignment (`<` vs `<=`, `1` vs `2`, `+=` vs `-=`),
+ * or other roles on the same edges (`a - b` vs `b - a`, `f(x, y)` vs `f(y, x)`, swapped then/else arms).
+ * Differences inside a rewritten region (neighbours deleted, inserted or matched elsewhere) are structural, and
+ * the edit cost already counts them.
+ */
+function countSemanticEdits(g1: Pdg, g2: Pdg, map12: Int32Array): number {
+  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
+  const inc1: string[][] = g1.nodes.map(() => []);
+  const inc2: string[][] = g2.nodes.map(() => []);
+  const bare1: string[][] = g1.nodes.map(() => []);
+  const bare2: string[][] = g2.nodes.map(() => []);
+  for (const e of g1.edges) {
+    const f = map12[e.from]!;
+    const t = map12[e.to]!;
+    // an edge to an unmatched neighbour marks both ends as rewritten (never equal to a candidate entry); a role
+  // belongs to the operation that reads the operand (incoming data edges) or to the branch that owns the arm
+  // (outgoing control edges), so one swap is one edit however many nodes sit under the arms
+    bare1[e.from]!.push(`>${e.kind}:${t}`);
+    bare1[e.to]!.push(`<${e.kind}:${f}`);
+    inc1[e.from]!.push(`>${e.kind}:${e.kind === "ctl" ? e.role : ""}:${t}`);
+    inc1[e.to]!.push(`<${e.kind}:${e.kind === "ctl" ? "" : e.role}:${f}`);
+  }
+  for (const e of g2.edges) {
+    bare2[e.from]!.push(`>${e.kind}:${e.to}`);
+    bare2[e.to]!.push(`<${e.kind}:${e.from}`);
+    inc2[e.from]!.push(`>${e.kind}:${e.kind === "ctl" ? e.role : ""}:${e.to}`);
+    inc2[e.to]!.push(`<${e.kind}:${e.kind === "ctl" ? "" : e.role}:${e.from}`);
+  }
+  const same = (x: string[], y: string[]): boolean =>
+    x.length === y.length && x.sort().join("\u0000") === y.sort().join("\u0000");
+  let edits = 0;
+  for (let i = 0; i < g1.nodes.length; i++) {
+    const j = map12[i]!;
+    if (j < 0 || !same(bare1[i]!, bare2[j]!)) continue;
+    const a = g1.nodes[i]!;
+    const b = g2.nodes[j]!;
+    // a value nothing reads (a stray string statement) is dead code: its label is no semantic edit
+    const relabel =
+      a.label !== b.label &&
+      bare1[i]!.some((x) => x.startsWith(">data:")) &&
+      (IDENTITY_CLASSES.has(a.cls) || (a.cls === "assign" && augmented(a.label) && augmented(b.label)));
+    if (relabel || !same(inc1[i]!, inc2[j]!)) edits++;
+  }
+  return edits;
+}
+
 export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
   const labelCost = opts.labelCost ?? 0.5;
   const opLabelCost = opts.opLabelCost ?? 3;
@@ -337,9 +402,13 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
   });
   cost += g1.edges.length - kept + (g2.edges.length - kept);
   const maxCost = g1.nodes.length + g2.nodes.length + g1.edges.length + g2.edges.length;
-  const similarity = maxCost === 0 ? 1 : Math.min(1, Math.max(0, 1 - cost / maxCost));
+  const structural = maxCost === 0 ? 1 : Math.min(1, Math.max(0, 1 - cost / maxCost));
+  const semanticEdits = countSemanticEdits(g1, g2, map12);
+  const similarity = structural * (opts.semanticEditFactor ?? SEMANTIC_EDIT_FACTOR) ** semanticEdits;
   return {
     similarity,
+    structural,
+    semanticEdits,
     cost,
     maxCost,
     nodes1: g1.nodes.length,
