@@ -201,8 +201,8 @@ function sigDiff(a: Int32Array, b: Int32Array): number {
   return a.length + b.length - 2 * common;
 }
 
-/** Classes whose label is the operation's identity (operator, constant value). */
-const IDENTITY_CLASSES = new Set(["op", "const"]);
+/** Classes whose label is the operation's identity (operator, constant value, parameter position). */
+const IDENTITY_CLASSES = new Set(["op", "const", "param"]);
 /** Default of `semanticEditFactor`. */
 export const SEMANTIC_EDIT_FACTOR = 0.3;
 
@@ -210,7 +210,8 @@ export const SEMANTIC_EDIT_FACTOR = 0.3;
  * Semantic edits under a node mapping: point mutations of an operation. A matched reference node counts when
  * its context is intact (every incident edge joins it to a matched neighbour, and the candidate node has the
  * same incident edges, kinds and directions, to the images of those neighbours) and yet the operation differs:
- * another label for an operator, a constant or an augmented assignment (`<` vs `<=`, `1` vs `2`, `+=` vs `-=`),
+ * another label for an operator, a constant, a parameter position or an augmented assignment (`<` vs `<=`, `1` vs
+ * `2`, `+=` vs `-=`),
  * or other roles on the same edges (`a - b` vs `b - a`, `f(x, y)` vs `f(y, x)`, swapped then/else arms).
  * Differences inside a rewritten region (neighbours deleted, inserted or matched elsewhere) are structural, and
  * the edit cost already counts them.
