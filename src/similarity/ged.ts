@@ -135,8 +135,14 @@ interface Features {
   wl: Int32Array[];
   /** per edge: hash of kind and role */
   edgeCode: Int32Array;
+  /** `sig` and `wl` without roles and without the labels of identity classes (operators, constants,
+   * parameters): the structural position of a node, for the correspondence mapping of `countSemanticEdits` */
+  sigBare: Int32Array[];
+  wlBare: Int32Array[];
 }
 
+/** Classes whose label is the operation's identity (operator, constant value, parameter position). */
+const IDENTITY_CLASSES = new Set(["op", "const", "param"]);
 const WL_ROUNDS = 3;
 const featureCache = new WeakMap<Pdg, Features>();
 
@@ -160,8 +166,32 @@ function features(g: Pdg): Features {
   });
   const sig = lists.map((l) => Int32Array.from(l).sort());
   const deg = Int32Array.from(lists.map((l) => l.length));
-  let cur = new Int32Array(n);
-  for (let i = 0; i < n; i++) cur[i] = strHash(`${g.nodes[i]!.cls}|${g.nodes[i]!.label}`);
+  const bareCode = Int32Array.from(g.edges, (e) => strHash(e.kind));
+  const bareLists: number[][] = g.nodes.map(() => []);
+  g.edges.forEach((e, k) => {
+    bareLists[e.from]!.push(mix(mix(bareCode[k]!, 1), clsH[e.to]!));
+    bareLists[e.to]!.push(mix(mix(bareCode[k]!, 2), clsH[e.from]!));
+  });
+  const sigBare = bareLists.map((l) => Int32Array.from(l).sort());
+  const wl = wlColours(
+    g,
+    edgeCode,
+    g.nodes.map((x) => strHash(`${x.cls}|${x.label}`)),
+  );
+  const wlBare = wlColours(
+    g,
+    bareCode,
+    g.nodes.map((x) => strHash(IDENTITY_CLASSES.has(x.cls) ? x.cls : `${x.cls}|${x.label}`)),
+  );
+  const f = { sig, deg, wl, edgeCode, sigBare, wlBare };
+  featureCache.set(g, f);
+  return f;
+}
+
+/** Weisfeiler-Lehman colours after 1..WL_ROUNDS refinements from the given initial colours. */
+function wlColours(g: Pdg, edgeCode: Int32Array, init: number[]): Int32Array[] {
+  const n = g.nodes.length;
+  let cur = Int32Array.from(init);
   const wl: Int32Array[] = [];
   const nb: number[][] = g.nodes.map(() => []);
   for (let r = 0; r < WL_ROUNDS; r++) {
@@ -180,9 +210,7 @@ function features(g: Pdg): Features {
     cur = next;
     wl.push(cur);
   }
-  const f = { sig, deg, wl, edgeCode };
-  featureCache.set(g, f);
-  return f;
+  return wl;
 }
 
 /** Size of the symmetric difference of two sorted multisets. */
@@ -201,8 +229,6 @@ function sigDiff(a: Int32Array, b: Int32Array): number {
   return a.length + b.length - 2 * common;
 }
 
-/** Classes whose label is the operation's identity (operator, constant value, parameter position). */
-const IDENTITY_CLASSES = new Set(["op", "const", "param"]);
 /** Default of `semanticEditFactor`. */
 export const SEMANTIC_EDIT_FACTOR = 0.3;
 
@@ -257,27 +283,35 @@ function countSemanticEdits(g1: Pdg, g2: Pdg, map12: Int32Array): number {
   return edits;
 }
 
-export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
-  const labelCost = opts.labelCost ?? 0.5;
-  const opLabelCost = opts.opLabelCost ?? 3;
-  const constLabelCost = opts.constLabelCost ?? 2;
-  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
-  const relabel = (cls: string, a = "", b = ""): number =>
-    cls === "op" || (cls === "assign" && augmented(a) && augmented(b))
-      ? opLabelCost
-      : cls === "const" && a.startsWith("num:") && b.startsWith("num:")
-        ? constLabelCost
-        : labelCost;
-  const ew = opts.edgeWeight ?? 1;
-  const maxGroup = opts.maxGroup ?? 400;
-  const F1 = features(g1);
-  const F2 = features(g2);
-  const W1 = F1.wl;
-  const W2 = F2.wl;
-  const map12 = new Int32Array(g1.nodes.length).fill(-1);
-  const map21 = new Int32Array(g2.nodes.length).fill(-1);
-  let greedy = false;
+/** Roots map to roots (both graphs start with the program root at index 0). */
+function rootsToRoots(g1: Pdg, g2: Pdg, map12: Int32Array, map21: Int32Array): void {
+  if (g1.nodes.length && g2.nodes.length && g1.nodes[0]!.cls === "root" && g2.nodes[0]!.cls === "root") {
+    if (map12[0] !== 0) {
+      const j = map12[0]!;
+      const i = map21[0]!;
+      if (j >= 0) map21[j] = -1;
+      if (i >= 0) map12[i] = -1;
+      map12[0] = 0;
+      map21[0] = 0;
+    }
+  }
+}
 
+/**
+ * Node assignment per class (Riesen-Bunke bipartite approximation, solved exactly per class with the Hungarian
+ * algorithm, greedily above `maxGroup` nodes); fills map12 / map21 and returns whether a greedy one was used.
+ */
+function assignByClass(
+  g1: Pdg,
+  g2: Pdg,
+  subCost: (i: number, j: number) => number,
+  delCost: (i: number) => number,
+  insCost: (j: number) => number,
+  maxGroup: number,
+  map12: Int32Array,
+  map21: Int32Array,
+): boolean {
+  let greedy = false;
   // group nodes by class
   const groups = new Map<string, [number[], number[]]>();
   g1.nodes.forEach((n, i) => {
@@ -290,17 +324,6 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     if (!groups.has(k)) groups.set(k, [[], []]);
     groups.get(k)![1].push(j);
   });
-
-  const subCost = (i: number, j: number): number => {
-    const a = g1.nodes[i]!;
-    const b = g2.nodes[j]!;
-    let c = a.label === b.label ? 0 : relabel(a.cls, a.label, b.label);
-    c += (ew * sigDiff(F1.sig[i]!, F2.sig[j]!)) / 2;
-    for (let r = 0; r < W1.length; r++) if (W1[r]![i] !== W2[r]![j]) c += 0.02;
-    return c;
-  };
-  const delCost = (i: number): number => 1 + (ew * F1.deg[i]!) / 2;
-  const insCost = (j: number): number => 1 + (ew * F2.deg[j]!) / 2;
 
   for (const [, [A, B]] of groups) {
     const n = A.length;
@@ -343,17 +366,41 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
       }
     }
   }
-  // roots to roots (both graphs start with the program root at index 0)
-  if (g1.nodes.length && g2.nodes.length && g1.nodes[0]!.cls === "root" && g2.nodes[0]!.cls === "root") {
-    if (map12[0] !== 0) {
-      const j = map12[0]!;
-      const i = map21[0]!;
-      if (j >= 0) map21[j] = -1;
-      if (i >= 0) map12[i] = -1;
-      map12[0] = 0;
-      map21[0] = 0;
-    }
-  }
+  return greedy;
+}
+
+export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
+  const labelCost = opts.labelCost ?? 0.5;
+  const opLabelCost = opts.opLabelCost ?? 3;
+  const constLabelCost = opts.constLabelCost ?? 2;
+  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
+  const relabel = (cls: string, a = "", b = ""): number =>
+    cls === "op" || (cls === "assign" && augmented(a) && augmented(b))
+      ? opLabelCost
+      : cls === "const" && a.startsWith("num:") && b.startsWith("num:")
+        ? constLabelCost
+        : labelCost;
+  const ew = opts.edgeWeight ?? 1;
+  const maxGroup = opts.maxGroup ?? 400;
+  const F1 = features(g1);
+  const F2 = features(g2);
+  const W1 = F1.wl;
+  const W2 = F2.wl;
+  const map12 = new Int32Array(g1.nodes.length).fill(-1);
+  const map21 = new Int32Array(g2.nodes.length).fill(-1);
+  const subCost = (i: number, j: number): number => {
+    const a = g1.nodes[i]!;
+    const b = g2.nodes[j]!;
+    let c = a.label === b.label ? 0 : relabel(a.cls, a.label, b.label);
+    c += (ew * sigDiff(F1.sig[i]!, F2.sig[j]!)) / 2;
+    for (let r = 0; r < W1.length; r++) if (W1[r]![i] !== W2[r]![j]) c += 0.02;
+    return c;
+  };
+  const delCost = (i: number): number => 1 + (ew * F1.deg[i]!) / 2;
+  const insCost = (j: number): number => 1 + (ew * F2.deg[j]!) / 2;
+
+  const greedy = assignByClass(g1, g2, subCost, delCost, insCost, maxGroup, map12, map21);
+  rootsToRoots(g1, g2, map12, map21);
 
   // exact cost induced by the mapping
   let cost = 0;
@@ -404,7 +451,27 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
   cost += g1.edges.length - kept + (g2.edges.length - kept);
   const maxCost = g1.nodes.length + g2.nodes.length + g1.edges.length + g2.edges.length;
   const structural = maxCost === 0 ? 1 : Math.min(1, Math.max(0, 1 - cost / maxCost));
-  const semanticEdits = countSemanticEdits(g1, g2, map12);
+  // semantic edits are read off a second, purely structural correspondence (labels of operators, constants
+  // and parameters and all edge roles ignored), so that a decoy elsewhere in the candidate (an appended
+  // function with the reference's operator) cannot attract the operation away from its position
+  const c12 = new Int32Array(g1.nodes.length).fill(-1);
+  const c21 = new Int32Array(g2.nodes.length).fill(-1);
+  const bareSub = (i: number, j: number): number => {
+    const a = g1.nodes[i]!;
+    const b = g2.nodes[j]!;
+    // an identity label only breaks ties (less than one differing edge, 0.5): `a = 0; b = 1` reordered
+    let c = a.label === b.label ? 0 : IDENTITY_CLASSES.has(a.cls) ? 0.1 : labelCost;
+    c += (ew * sigDiff(F1.sigBare[i]!, F2.sigBare[j]!)) / 2;
+    for (let r = 0; r < WL_ROUNDS; r++) {
+      if (F1.wlBare[r]![i] !== F2.wlBare[r]![j]) c += 0.02;
+      // labelled neighbourhoods break the remaining ties (two structurally identical loops)
+      if (W1[r]![i] !== W2[r]![j]) c += 0.01;
+    }
+    return c;
+  };
+  assignByClass(g1, g2, bareSub, delCost, insCost, maxGroup, c12, c21);
+  rootsToRoots(g1, g2, c12, c21);
+  const semanticEdits = countSemanticEdits(g1, g2, c12);
   const similarity = structural * (opts.semanticEditFactor ?? SEMANTIC_EDIT_FACTOR) ** semanticEdits;
   return {
     similarity,

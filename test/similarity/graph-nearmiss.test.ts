@@ -204,14 +204,25 @@ test("semantic edits: a renamed copy has none; one flipped operator is one edit 
   // swapped operands of a non-commutative operator: the same edges with other roles
   const sw = dfg("def f(a, b):\n    return a * 3 - b\n", "def f(a, b):\n    return b - a * 3\n", "python");
   assert.equal(sw.components.semanticEdits, 1);
-  // in `a - b` vs `b - a` the cheapest mapping swaps the parameters: two parameter positions differ
-  assert.equal(dfg(small, "def f(a, b):\n    return b - a\n", "python").components.semanticEdits, 2);
+  assert.equal(dfg(small, "def f(a, b):\n    return b - a\n", "python").components.semanticEdits, 1);
   // the factor is an option; 1 gives the plain edit-distance similarity
   const g1 = buildPdg("python", parseCode("python", small).tree.rootNode);
   const g2 = buildPdg("python", parseCode("python", "def f(a, b):\n    return a + b\n").tree.rootNode);
   const plain = graphEditSimilarity(g1, g2, { semanticEditFactor: 1 });
   assert.equal(plain.similarity, plain.structural);
   assert.ok(plain.structural > 0.8 && plain.semanticEdits === 1);
+});
+
+test("semantic edits: a decoy appended to the candidate does not hide a flipped comparison", () => {
+  const base = "function f(xs, lim) {\n  let n = 0;\n  for (const x of xs) {\n    if (x.v < lim) {\n      n += x.v * 2;\n    }\n  }\n  return n;\n}\n";
+  const flipped = base.replace("x.v < lim", "x.v > lim");
+  const decoy = "\nfunction g(a) {\n  let z = a * 3;\n  while (z > 0) { z -= 1; }\n  return z < a;\n}\n";
+  const alone = dfg(base, flipped, "javascript");
+  const padded = dfg(base, flipped + decoy, "javascript");
+  // `x.v > lim` is folded into `x.v <= lim` with swapped arms: another operator and swapped arms
+  assert.equal(alone.components.semanticEdits, 2);
+  assert.equal(padded.components.semanticEdits, 2);
+  assert.ok(padded.score < alone.score, `${padded.score} vs ${alone.score}`);
 });
 
 test("semantic edits: a dead string statement that changes is not one; an unrelated function gets no bonus", () => {
