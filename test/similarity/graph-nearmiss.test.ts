@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { loadLanguage, type LangId } from "../../src/lang/index.js";
 import { similarity, graphEditSimilarity, buildPdg } from "../../src/similarity/index.js";
 import { parseCode } from "../../src/lang/index.js";
+import { SEMANTIC_EDIT_FACTOR } from "../../src/similarity/ged.js";
 
 before(async () => {
   for (const l of ["python", "ruby", "javascript"] as const) await loadLanguage(l);
@@ -198,8 +199,10 @@ test("semantic edits: a renamed copy has none; one flipped operator is one edit 
     assert.equal(same.components.semanticEdits, 0);
     const broken = dfg(code, code.replace("return a - b", "return a + b").replace("return s - b", "return s + b"), "python");
     assert.equal(broken.components.semanticEdits, 1);
-    // the drop does not shrink with the size of the graph: structural x 0.3
-    assert.ok(Math.abs(broken.score - 0.3 * (broken.components.structural as number)) < 1e-12);
+    // the drop does not shrink with the size of the graph: structural x SEMANTIC_EDIT_FACTOR
+    const expected = SEMANTIC_EDIT_FACTOR * (broken.components.structural as number);
+    assert.ok(Math.abs(broken.score - expected) < 1e-12);
+    assert.ok(broken.score < 0.5 * same.score);
   }
   // swapped operands of a non-commutative operator: the same edges with other roles
   const sw = dfg("def f(a, b):\n    return a * 3 - b\n", "def f(a, b):\n    return b - a * 3\n", "python");
