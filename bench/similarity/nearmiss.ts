@@ -97,9 +97,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(
-    `near-miss ROC-AUC, split ${split} (behaviour seed ${seed}; label 1 = rewrite, 0 = one-token break)\n`,
-  );
+  console.log(`near-miss ROC-AUC, split ${split} (behaviour seed ${seed}; label 1 = rewrite, 0 = one-token break)\n`);
   console.log(
     `| language | rewrites / breaks | ${Object.values(NAMES).join(" | ")} | behaviour not executable | behaviour time |`,
   );

@@ -184,7 +184,8 @@ for (const c of CASES) {
       return [k, r.score] as const;
     });
     for (const [rk, rs] of rw)
-      for (const [bk, bs] of br) assert.ok(rs > bs, `${c.lang} ${c.name}: ${rk} ${rs.toFixed(3)} <= ${bk} ${bs.toFixed(3)}`);
+      for (const [bk, bs] of br)
+        assert.ok(rs > bs, `${c.lang} ${c.name}: ${rk} ${rs.toFixed(3)} <= ${bk} ${bs.toFixed(3)}`);
   });
 }
 
@@ -197,7 +198,11 @@ test("semantic edits: a renamed copy has none; one flipped operator is one edit 
     const same = dfg(code, renamed, "python");
     assert.equal(same.score, 1);
     assert.equal(same.components.semanticEdits, 0);
-    const broken = dfg(code, code.replace("return a - b", "return a + b").replace("return s - b", "return s + b"), "python");
+    const broken = dfg(
+      code,
+      code.replace("return a - b", "return a + b").replace("return s - b", "return s + b"),
+      "python",
+    );
     assert.equal(broken.components.semanticEdits, 1);
     // the drop does not shrink with the size of the graph: structural x SEMANTIC_EDIT_FACTOR
     const expected = SEMANTIC_EDIT_FACTOR * (broken.components.structural as number);
@@ -217,7 +222,8 @@ test("semantic edits: a renamed copy has none; one flipped operator is one edit 
 });
 
 test("semantic edits: a decoy appended to the candidate does not hide a flipped comparison", () => {
-  const base = "function f(xs, lim) {\n  let n = 0;\n  for (const x of xs) {\n    if (x.v < lim) {\n      n += x.v * 2;\n    }\n  }\n  return n;\n}\n";
+  const base =
+    "function f(xs, lim) {\n  let n = 0;\n  for (const x of xs) {\n    if (x.v < lim) {\n      n += x.v * 2;\n    }\n  }\n  return n;\n}\n";
   const flipped = base.replace("x.v < lim", "x.v > lim");
   const decoy = "\nfunction g(a) {\n  let z = a * 3;\n  while (z > 0) { z -= 1; }\n  return z < a;\n}\n";
   const alone = dfg(base, flipped, "javascript");
@@ -232,6 +238,7 @@ test("semantic edits: a dead string statement that changes is not one; an unrela
   const a = 'def f(x):\n    "note one"\n    return x + 1\n';
   const b = 'def f(x):\n    "note two, longer"\n    return x + 1\n';
   assert.equal(dfg(a, b, "python").components.semanticEdits, 0);
-  const other = "def f(x):\n    out = []\n    for c in str(x):\n        out.append(c.upper())\n    return ''.join(out)\n";
+  const other =
+    "def f(x):\n    out = []\n    for c in str(x):\n        out.append(c.upper())\n    return ''.join(out)\n";
   assert.ok(dfg(a, other, "python").score < 0.5);
 });

@@ -221,7 +221,8 @@ test("a usage example that calls the function is not a leak; the body passed off
 });
 
 test("a recursive function's body in a line that calls the function is never skipped as a usage example", () => {
-  const code = "def tri(n):\n    if n <= 2:\n        return n * 3 - 1\n    return tri(n - 1) + tri(n - 2) * 2 - tri(n - 3) // 4\n";
+  const code =
+    "def tri(n):\n    if n <= 2:\n        return n * 3 - 1\n    return tri(n - 1) + tri(n - 2) * 2 - tri(n - 3) // 4\n";
   const doc =
     "Compute the sequence.\n\nThe value follows the rule below for n above two, with small values given directly.\n" +
     "tri(n - 1) + tri(n - 2) * 2 - tri(n - 3) // 4\n";
