@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
-import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../orchestration/config.js";
+import { applyLimit, COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../orchestration/config.js";
 import { checkCorpusUsable } from "../../orchestration/items.js";
 import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
 import { warmStart } from "../../orchestration/warmstart.js";
@@ -24,13 +24,23 @@ ${COMMON_HELP}
   --lora-rank R        with --model: train a LoRA adapter of rank R (alpha 2R) on q/k/v/o/gate/up/down with a
                        frozen base; 0 = full fine-tuning                                              [16]
   --allow-download     with --model: let a hub id missing from the HF cache be downloaded into it
+  --limit N            quick mode (a smoke run): at most N tasks per held-out benchmark, N held-out functions
+                       and N RL steps; prints what it changed
 
 Prompts for --model go through the model's own chat template when it has one (both directions, rollouts and the
 held-out evaluation); a model without one gets batcoder's plain prompt format.
 
+Held-out benchmarks (eval_benchmarks): pass@1 before and after RL, greedy, generated code run in the sandbox,
+per-task results in runs/NAME/eval/benchmarks/. With --model the default is HumanEval, MBPP and MultiPL-E
+Ruby / Go / Lua in the instruct format (the model's own chat template; eval_benchmark_format=auto|instruct|
+completion); without --model none unless configured. --set eval_benchmarks=humaneval,multipl-e:rb picks others
+(names as batcoder eval --benchmark takes them), --set eval_benchmarks=[] turns them off,
+--set eval_benchmark_limit=N keeps the first N tasks of each.
+
 Examples:
   batcoder train
   batcoder train --steps 10 --set rollout_batch_size=4 --run-name quick
+  batcoder train --model ~/models/Qwen2.5-Coder-0.5B-Instruct --limit 5      # a smoke run of your own model
   batcoder train --config configs/grpo.json --set warmstart.sft_steps=100`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -44,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
         model: { type: "string" },
         "lora-rank": { type: "string" },
         "allow-download": { type: "boolean" },
+        limit: { type: "string" },
       },
       allowPositionals: false,
     });
@@ -51,8 +62,18 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`${(e as Error).message}\n\n${help}`);
   }
   const v = parsed.values;
-  const { rl, ws } = resolveCli(v);
+  const resolved = resolveCli(v);
+  const { ws } = resolved;
+  let { rl } = resolved;
   const log = makeLogger(!!v.quiet);
+  const limit = toInt("limit", v.limit);
+  if (limit !== undefined) {
+    const capped = applyLimit(rl, limit);
+    rl = capped.rl;
+    log(
+      `--limit ${limit} (quick mode): ${capped.changes.length ? capped.changes.join(", ") : "nothing to lower (every cap is already ≤ the limit)"}`,
+    );
+  }
   const t0 = Date.now();
   // Fail fast on an unusable corpus, before any training.
   const stats = checkCorpusUsable(rl.corpus, rl.train_split, rl.languages);
@@ -115,8 +136,8 @@ async function trainOwnModel(
       ? "prompts: the model's own chat template (both directions)"
       : "prompts: batcoder's plain format (the model has no chat template)",
   );
-  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, chat });
-  const table = beforeAfterTable(res.before, res.after);
+  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, chat, ownModel: true });
+  const table = beforeAfterTable(res.before, res.after, { beforeLabel: "before RL" });
   writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);
   if (policy.llama.lora) {
