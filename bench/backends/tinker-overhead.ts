@@ -14,7 +14,7 @@ import path from "node:path";
 import { createEmbeddedPolicy, type EmbeddedPolicy } from "../../src/backends/embedded.js";
 import { engineInfo } from "../../src/engine/kernels.js";
 import type { ModelPreset } from "../../src/engine/config.js";
-import type { AdamParams, Datum, LossSpec, Policy, SampledSequence } from "../../src/core/policy.js";
+import type { AdamParams, Datum, LossSpec, Policy } from "../../src/core/policy.js";
 import { adam, codePrompts, datum, P, preset, spec, tok } from "./step-shape.js";
 import { serveTinker } from "../../src/backends/tinker/server.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
@@ -133,7 +133,8 @@ const { server, url } = await serveTinker({
   baseModel: "bench",
   tokenizerJSON: tok.toHuggingFaceJSON(),
 });
-const remote = await connectTinkerPolicy(url, { log: () => {}, heartbeatMs: 0 });
+// full fine-tuning (LoRA rank 0) on both sides: the same work in-process and behind the protocol
+const remote = await connectTinkerPolicy(url, { loraRank: 0, log: () => {}, heartbeatMs: 0 });
 const localRef = await local.snapshotReference();
 const remoteRef = await remote.snapshotReference();
 console.log(`engine: ${JSON.stringify(engineInfo())}`);

@@ -34,7 +34,8 @@ import { datumLogprobs, lossForwardBackward } from "../engine/train.js";
 import { getKernels, type Kernels } from "../engine/kernels.js";
 import path from "node:path";
 import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
-import { loadAdapter, saveAdapter } from "../engine/lora.js";
+import fs from "node:fs";
+import { LoraAdapter, loadAdapter, saveAdapter, type LoraConfig, type LoraConfigInput } from "../engine/lora.js";
 import type { BpeTokenizer } from "../engine/tokenizer.js";
 import { PAD_ID } from "../engine/special.js";
 
@@ -157,6 +158,27 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     return { gradNorm, step: this.optimizer.step };
   }
 
+  /**
+   * Starts LoRA training on this policy: a fresh adapter (A Kaiming-uniform from `seed`, B zero, so the model is
+   * unchanged) on the frozen base. Only the adapter trains from here on; the optimizer starts afresh (no moments, step
+   * 0) because its parameters are new. Accumulated gradients are dropped. Replaces an adapter already attached.
+   */
+  attachLora(config: LoraConfigInput, seed = 0): LoraAdapter {
+    const adapter = LoraAdapter.init(this.model.config, config, seed);
+    this.model.lora = adapter;
+    this.model.freezeBase = true;
+    this.optimizer.m.clear();
+    this.optimizer.v.clear();
+    this.optimizer.step = 0;
+    this.grads = null;
+    return adapter;
+  }
+
+  /** The attached LoRA adapter's settings (null: every weight trains). */
+  get loraConfig(): LoraConfig | null {
+    return this.model.lora?.config ?? null;
+  }
+
   /** Drops accumulated gradients without stepping. */
   zeroGrad(): void {
     if (this.grads) for (const g of this.grads.values()) g.fill(0);
@@ -179,7 +201,13 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
       optimizer: { state, meta: { kind: "adamw", step: this.optimizer.step } },
       rng: this.rng.getState(),
       step: this.optimizer.step,
-      trainerState: { ...(extra ?? {}), step: this.optimizer.step, modelName: this.info.modelName },
+      trainerState: {
+        ...(extra ?? {}),
+        step: this.optimizer.step,
+        modelName: this.info.modelName,
+        // LoRA dropout draws from the adapter's own stream: saved so a resumed run draws the same masks
+        ...(this.model.lora ? { loraDropoutRng: this.model.lora.dropoutRng.getState() } : {}),
+      },
     });
     // A LoRA adapter (frozen base): its tensors in the PEFT layout next to the checkpoint; its AdamW moments are in
     // the optimizer state above under the adapter's parameter names.
@@ -191,20 +219,37 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     const cfgA = JSON.stringify(ck.config),
       cfgB = JSON.stringify(this.model.config);
     if (cfgA !== cfgB) throw new Error(`loadState: checkpoint ${dir} has a different model config than this policy`);
+    const adapterDir = path.join(dir, "adapter");
+    const hasAdapter = fs.existsSync(path.join(adapterDir, "adapter_config.json"));
+    // a LoRA state and a full fine-tuning state do not mix: refuse before touching anything
+    if (hasAdapter !== !!this.model.lora)
+      throw new Error(
+        hasAdapter
+          ? `loadState: ${dir} is a LoRA training state (adapter/), but this policy trains all weights`
+          : `loadState: ${dir} has no LoRA adapter (adapter/), but this policy trains one`,
+      );
+    let saved: LoraAdapter | null = null;
+    if (this.model.lora) {
+      saved = loadAdapter(adapterDir, this.model.config);
+      const a = saved.config,
+        b = this.model.lora.config;
+      if (a.rank !== b.rank || a.alpha !== b.alpha || a.targetModules.join(",") !== b.targetModules.join(","))
+        throw new Error(
+          `loadState: ${dir} holds a LoRA adapter of rank ${a.rank}, alpha ${a.alpha} on ${a.targetModules.join("/")}; ` +
+            `this policy's is rank ${b.rank}, alpha ${b.alpha} on ${b.targetModules.join("/")}`,
+        );
+    }
     for (const [name, t] of ck.weights) {
       const w = this.model.weights.get(name)!;
       // a 16-bit frozen base: the checkpoint holds the same bits, widened on load; narrowing them back is exact
       if (isHalfTensor(w)) this.model.kernels.f32ToHalf(t.data, w.dtype, w.data, w.data.length);
       else w.data.set(t.data);
     }
-    if (this.model.lora) {
-      const saved = loadAdapter(path.join(dir, "adapter"), this.model.config);
+    if (saved && this.model.lora) {
       const params = this.model.lora.parameters();
-      for (const [name, t] of saved.parameters()) {
-        const p = params.get(name);
-        if (!p) throw new Error(`loadState: the checkpoint's adapter has ${name}, which this policy's adapter lacks`);
-        p.data.set(t.data);
-      }
+      for (const [name, t] of saved.parameters()) params.get(name)!.data.set(t.data);
+      const drng = ck.trainerState?.loraDropoutRng;
+      if (Array.isArray(drng)) this.model.lora.dropoutRng.setState(drng as number[]);
     }
     restoreOptimizer(this.optimizer, ck.optimizer, this.model);
     if (Array.isArray(ck.rng)) this.rng.setState(ck.rng as number[]);
@@ -271,6 +316,13 @@ export function loadEmbeddedPolicy(
   const rng = new Rng(0);
   if (Array.isArray(ck.rng)) rng.setState(ck.rng as number[]);
   const name = typeof ck.trainerState?.modelName === "string" ? (ck.trainerState.modelName as string) : undefined;
+  // a LoRA training state (saveState wrote adapter/ next to the base weights): the adapter comes back attached
+  const adapterDir = path.join(dir, "adapter");
+  if (fs.existsSync(path.join(adapterDir, "adapter_config.json"))) {
+    model.lora = loadAdapter(adapterDir, ck.config);
+    const drng = ck.trainerState?.loraDropoutRng;
+    if (Array.isArray(drng)) model.lora.dropoutRng.setState(drng as number[]);
+  }
   const p = new EmbeddedPolicy(model, ck.tokenizer, rng, { ...opts, ...(name ? { modelName: name } : {}) });
   restoreOptimizer((p as unknown as { optimizer: AdamW }).optimizer, ck.optimizer, model);
   return p;

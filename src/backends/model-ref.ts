@@ -22,6 +22,7 @@ import { resolveWeights } from "../core/runs.js";
 import type { ModelConfig } from "../engine/config.js";
 import type { Kernels } from "../engine/kernels.js";
 import { BASE_DTYPES, LlamaModel } from "../engine/model.js";
+import { readSafetensorsHeader } from "../engine/safetensors.js";
 import type { GenerationConfig } from "../engine/hf.js";
 import type { GgufTokenizerData, GgufValue } from "../engine/gguf.js";
 import { tokenizerFromGguf } from "../engine/gguf-tokenizer.js";
@@ -155,6 +156,15 @@ async function loadBase(ref: string, opts: LoadModelOptions): Promise<LoadedMode
   return loaded;
 }
 
+/** The 2-D tensors an embedded checkpoint stores as BF16/F16 (a LoRA run on a 16-bit base saves its base so). */
+function checkpoint16(dir: string): Map<string, "bf16" | "f16"> {
+  const out = new Map<string, "bf16" | "f16">();
+  for (const [k, t] of readSafetensorsHeader(path.join(dir, "model.safetensors")).tensors)
+    if (t.shape.length === 2 && (t.dtype === "BF16" || t.dtype === "F16"))
+      out.set(k, t.dtype === "BF16" ? "bf16" : "f16");
+  return out;
+}
+
 /** Converts the matrices the choice names (see BaseDtypeChoice); `auto16` lists the 16-bit ones "auto" keeps. */
 function applyBaseDtype(model: LlamaModel, choice: BaseDtypeChoice, auto16: Map<string, "bf16" | "f16">): void {
   if (choice !== "auto") {
@@ -175,7 +185,16 @@ async function loadBaseF32(ref: string, opts: LoadModelOptions): Promise<LoadedM
     const { loadCheckpoint } = await import("../engine/checkpoint.js");
     const ck = loadCheckpoint(p, { optimizer: false });
     const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
-    applyBaseDtype(model, choice, new Map()); // embedded checkpoints are F32: "auto" keeps f32
+    // a LoRA run's checkpoint holds the frozen base plus adapter/ (PEFT layout): the model is base + adapter
+    const own = path.join(p, "adapter");
+    let extra = "";
+    if (opts.adapter === undefined && fs.existsSync(path.join(own, "adapter_config.json"))) {
+      const { loadAdapter } = await import("../engine/lora.js");
+      model.lora = loadAdapter(own, ck.config);
+      extra = ` + its LoRA adapter (rank ${model.lora.config.rank})`;
+    }
+    // the checkpoint of a LoRA run on a 16-bit base stores those matrices as BF16/F16: "auto" keeps them so (exact)
+    applyBaseDtype(model, choice, checkpoint16(p));
     return {
       kind,
       ref,
@@ -183,7 +202,7 @@ async function loadBaseF32(ref: string, opts: LoadModelOptions): Promise<LoadedM
       config: ck.config,
       model,
       tokenizer: { kind: "bpe", tokenizer: ck.tokenizer },
-      description: `embedded model: ${description ?? p}`,
+      description: `embedded model: ${description ?? p}${extra}`,
     };
   }
   if (kind === "gguf") {
@@ -259,12 +278,14 @@ export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">):
 }
 
 /**
- * The chat path of a loaded model for `SamplerGenerator`: the reference's own Jinja chat template (HF folder:
- * tokenizer_config.json / chat_template.jinja with its special-token variables; GGUF: tokenizer.chat_template) and the
- * token ids that end its turn. `null` when the reference carries no template (an embedded checkpoint).
+ * The chat path of a loaded model for `SamplerGenerator` and `batcoder serve`'s /v1/chat/completions: the reference's
+ * own Jinja chat template (HF folder: tokenizer_config.json / chat_template.jinja with its special-token variables;
+ * GGUF: tokenizer.chat_template with its bos/eos tokens) and the token ids that end its turn (EOS, every special
+ * added token such as <|im_end|> / <|eot_id|>, and generation_config.json's eos_token_id list). `null` when the
+ * reference carries no template (an embedded checkpoint).
  */
 export function samplerChatFor(
-  loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer">,
+  loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer" | "generationConfig">,
   tokenizer: BpeTokenizer,
 ): (SamplerChat & { template: ChatTemplate }) | null {
   if (loaded.chatTemplate === undefined) return null;
@@ -277,7 +298,10 @@ export function samplerChatFor(
       cfg.eos_token = src.data.tokens[src.data.eosId];
   }
   const template = ChatTemplate.fromConfig(parseTokenizerConfig({ ...cfg, chat_template: loaded.chatTemplate }));
-  return template === null ? null : { template, stopTokenIds: specialStopIds(tokenizer) };
+  if (template === null) return null;
+  const eos = (loaded.generationConfig?.eosTokenIds ?? []).filter((id) => id >= 0 && id < tokenizer.vocabSize);
+  const stopTokenIds = [...new Set([...specialStopIds(tokenizer), ...eos])].sort((a, b) => a - b);
+  return { template, stopTokenIds };
 }
 
 /**

@@ -13,9 +13,14 @@
  * sampled together in ONE `sampler.sample([...])` call; requests are validated individually first so one
  * bad request cannot fail a batch.
  *
- * Chat: the embedded model has no chat training, so messages are rendered to a plain prompt with
- * `renderChatPrompt` (src/core/generator.ts: "### User:\n…\n\n### Assistant:\n") and "\n### " is added to the
- * stop strings.
+ * Chat: with `chat` (a model that carries a Jinja chat template: an HF folder / hub id's tokenizer_config.json, a GGUF's
+ * tokenizer.chat_template; see model-ref.ts `samplerChatFor`) the messages are rendered by the model's own template
+ * with `add_generation_prompt` (default true; vLLM's `add_generation_prompt` and `chat_template_kwargs` are accepted),
+ * tokenized with its special tokens recognised and nothing added (the template writes BOS), and generation also
+ * ends at the template's end-of-turn tokens (`chat.stopTokenIds`: EOS, <|im_end|>, <|eot_id|>, …). Without one (the
+ * embedded model has no chat training) messages are rendered to a plain prompt with `renderChatPrompt`
+ * (src/core/generator.ts: "### User:\n…\n\n### Assistant:\n") and "\n### " is added to the stop strings.
+ * vLLM's `prompt_logprobs: 0` works on chat too (top level of the response), so a client can see the exact prompt ids.
  *
  * Log-probs are the sampler's (log softmax of the raw logits of the sampled token); `top_logprobs` can only
  * list the sampled token itself, because the Sampler interface does not expose alternatives.
@@ -29,9 +34,9 @@
  */
 import type http from "node:http";
 import crypto from "node:crypto";
-import { ApiError } from "../core/errors.js";
+import { ApiError, UserError } from "../core/errors.js";
 import type { Datum, SampledSequence, SampleRequest, Sampler } from "../core/policy.js";
-import { CHAT_TURN_STOP, renderChatPrompt } from "../core/generator.js";
+import { CHAT_TURN_STOP, renderChatPrompt, type SamplerChat } from "../core/generator.js";
 import { close, createServer, listen, readJsonBody, sendJson, toApiError } from "./http.js";
 import {
   chatMessages,
@@ -58,8 +63,13 @@ export interface OpenAIServerOptions {
   maxBatchSequences?: number;
   /** Largest accepted request body (default 4 MiB). */
   maxBodyBytes?: number;
-  /** Called after each sampler call (tests, metrics). */
-  onBatch?: (info: { requests: number; sequences: number }) => void;
+  /**
+   * The model's own chat template and end-of-turn token ids (model-ref.ts `samplerChatFor`); null/absent: plain
+   * "### User:" turns (the embedded model).
+   */
+  chat?: SamplerChat | null;
+  /** Called after each sampler call with the exact requests the sampler got (tests, metrics). */
+  onBatch?: (info: { requests: number; sequences: number; sampled: readonly SampleRequest[] }) => void;
   log?: (line: string) => void;
 }
 
@@ -124,7 +134,7 @@ export class OpenAIServer {
     }
     try {
       const out = await this.opts.sampler.sample(batch.map((j) => j.request));
-      this.opts.onBatch?.({ requests: batch.length, sequences: seqs });
+      this.opts.onBatch?.({ requests: batch.length, sequences: seqs, sampled: batch.map((j) => j.request) });
       batch.forEach((j, i) => j.resolve(out[i] ?? []));
     } catch (e) {
       for (const j of batch)
@@ -218,14 +228,7 @@ export class OpenAIServer {
         "'return_tokens_as_token_ids' and 'prompt_logprobs' are not supported with stream",
         { param: "stream" },
       );
-    const scorer = this.opts.sampler as Partial<{ computeLogprobs(d: Datum[]): Promise<number[][]> }>;
-    if (ext.promptLogprobs && typeof scorer.computeLogprobs !== "function")
-      throw new ApiError(
-        400,
-        "unsupported_parameter",
-        "'prompt_logprobs' needs a model that can score prompts; this sampler cannot",
-        { param: "prompt_logprobs" },
-      );
+    if (ext.promptLogprobs) this.requireScorer();
     const results = await Promise.all(
       prompts.map((prompt, i) =>
         this.enqueue({
@@ -243,26 +246,7 @@ export class OpenAIServer {
       ),
     );
     // the prompt tokens' own log-probs ([null, lp(t1 | t0), …]), scored by the same model after the batch
-    const promptLp = ext.promptLogprobs
-      ? await Promise.all(
-          prompts.map(async (p) => {
-            if (p.length < 2) return [null];
-            const lp = (
-              await scorer.computeLogprobs!([
-                {
-                  modelInput: p.slice(0, -1),
-                  lossInputs: { targetTokens: p.slice(1), weights: p.slice(1).map(() => 1) },
-                },
-              ])
-            )[0]!;
-            const tok = this.opts.sampler.tokenizer;
-            return [
-              null,
-              ...lp.map((x, i) => ({ [String(p[i + 1])]: { logprob: x, decoded_token: tok.decode([p[i + 1]!]) } })),
-            ];
-          }),
-        )
-      : null;
+    const promptLp = ext.promptLogprobs ? await this.promptLogprobs(prompts) : null;
     const id = `cmpl-${crypto.randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const usage = usageOf(prompts, results);
@@ -328,7 +312,18 @@ export class OpenAIServer {
   private async chat(body: Json, res: http.ServerResponse): Promise<void> {
     const messages = chatMessages(body);
     const tok = this.opts.sampler.tokenizer;
-    const prompt = [tok.bosId, ...tok.encode(renderChatPrompt(messages))];
+    const chat = this.opts.chat ?? null;
+    const prompt = chat
+      ? this.templatePrompt(chat, messages, body)
+      : [tok.bosId, ...tok.encode(renderChatPrompt(messages))];
+    const ext = tokenExtensions(body, tok.vocabSize);
+    if (ext.tokenIds)
+      throw new ApiError(
+        400,
+        "unsupported_parameter",
+        "'return_tokens_as_token_ids' is supported on /v1/completions only",
+        { param: "return_tokens_as_token_ids" },
+      );
     const maxKey =
       body.max_completion_tokens !== undefined && body.max_completion_tokens !== null
         ? "max_completion_tokens"
@@ -340,6 +335,15 @@ export class OpenAIServer {
     if (topLogprobs !== undefined && body.logprobs !== true)
       throw new ApiError(400, "invalid_value", "'top_logprobs' requires 'logprobs': true", { param: "top_logprobs" });
     const wantLp = body.logprobs === true;
+    if (ext.promptLogprobs) {
+      if (P.stream)
+        throw new ApiError(400, "unsupported_parameter", "'prompt_logprobs' is not supported with stream", {
+          param: "stream",
+        });
+      this.requireScorer();
+    }
+    const stopTokenIds = [...new Set([...(chat?.stopTokenIds ?? []), ...(ext.stopTokenIds ?? [])])];
+    const stop = chat ? P.stop : [...P.stop, CHAT_TURN_STOP];
     const seqs = await this.enqueue({
       prompt,
       n: P.n,
@@ -347,10 +351,12 @@ export class OpenAIServer {
         maxTokens: P.maxTokens,
         temperature: P.temperature,
         topP: P.topP,
-        stop: [...P.stop, CHAT_TURN_STOP],
+        ...(stop.length ? { stop } : {}),
+        ...(stopTokenIds.length ? { stopTokenIds } : {}),
         seed: P.seed,
       },
     });
+    const promptLp = ext.promptLogprobs ? (await this.promptLogprobs([prompt]))[0]! : null;
     const id = `chatcmpl-${crypto.randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const usage = usageOf([prompt], [seqs]);
@@ -398,7 +404,81 @@ export class OpenAIServer {
         : null,
       finish_reason: s.finishReason,
     }));
-    this.sendJson(res, 200, { id, object: "chat.completion", created, model: this.modelName, choices, usage });
+    this.sendJson(res, 200, {
+      id,
+      object: "chat.completion",
+      created,
+      model: this.modelName,
+      choices,
+      usage,
+      ...(promptLp ? { prompt_logprobs: promptLp } : {}),
+    });
+  }
+
+  /**
+   * The conversation through the model's own chat template: rendered with add_generation_prompt (vLLM's
+   * `add_generation_prompt`, default true) and `chat_template_kwargs` as extra variables, then tokenized with the
+   * special tokens recognised and nothing added (the template writes BOS), as transformers' apply_chat_template.
+   */
+  private templatePrompt(chat: SamplerChat, messages: ReturnType<typeof chatMessages>, body: Json): number[] {
+    const agp = body.add_generation_prompt;
+    if (agp !== undefined && agp !== null && typeof agp !== "boolean")
+      throw new ApiError(400, "invalid_type", "'add_generation_prompt' must be a boolean", {
+        param: "add_generation_prompt",
+      });
+    const kw = body.chat_template_kwargs;
+    if (kw !== undefined && kw !== null && (typeof kw !== "object" || Array.isArray(kw)))
+      throw new ApiError(400, "invalid_type", "'chat_template_kwargs' must be an object", {
+        param: "chat_template_kwargs",
+      });
+    let text: string;
+    try {
+      text = chat.template.render(messages, {
+        addGenerationPrompt: agp !== false,
+        ...(kw ? { variables: kw as Record<string, unknown> } : {}),
+      });
+    } catch (e) {
+      if (e instanceof UserError) throw new ApiError(400, "invalid_value", e.message, { param: "messages" });
+      throw e;
+    }
+    const ids = this.opts.sampler.tokenizer.encode(text);
+    if (ids.length === 0)
+      throw new ApiError(400, "invalid_value", "the chat template rendered an empty prompt", { param: "messages" });
+    return ids;
+  }
+
+  private requireScorer(): void {
+    const scorer = this.opts.sampler as Partial<{ computeLogprobs(d: Datum[]): Promise<number[][]> }>;
+    if (typeof scorer.computeLogprobs !== "function")
+      throw new ApiError(
+        400,
+        "unsupported_parameter",
+        "'prompt_logprobs' needs a model that can score prompts; this sampler cannot",
+        { param: "prompt_logprobs" },
+      );
+  }
+
+  /** vLLM's prompt_logprobs (0): `[null, {"<id>": {logprob, decoded_token}}, …]` per prompt, scored by the model. */
+  private async promptLogprobs(prompts: number[][]): Promise<Array<Array<Json | null>>> {
+    const scorer = this.opts.sampler as unknown as { computeLogprobs(d: Datum[]): Promise<number[][]> };
+    const tok = this.opts.sampler.tokenizer;
+    return Promise.all(
+      prompts.map(async (p) => {
+        if (p.length < 2) return [null];
+        const lp = (
+          await scorer.computeLogprobs([
+            {
+              modelInput: p.slice(0, -1),
+              lossInputs: { targetTokens: p.slice(1), weights: p.slice(1).map(() => 1) },
+            },
+          ])
+        )[0]!;
+        return [
+          null,
+          ...lp.map((x, i) => ({ [String(p[i + 1])]: { logprob: x, decoded_token: tok.decode([p[i + 1]!]) } })),
+        ];
+      }),
+    );
   }
 
   private startSse(res: http.ServerResponse): void {

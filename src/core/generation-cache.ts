@@ -69,6 +69,9 @@ export class CachedGenerator implements TextGenerator {
   get supportsChat(): boolean {
     return this.inner.supportsChat;
   }
+  renderPrompt(input: GenerationInput): string | undefined {
+    return this.inner.renderPrompt?.(input);
+  }
 
   async generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]> {
     const keys = inputs.map((inp) =>

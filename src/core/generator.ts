@@ -35,6 +35,11 @@ export interface TextGenerator {
   readonly supportsChat: boolean;
   /** One array of n generations per input, in input order. */
   generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]>;
+  /**
+   * The exact text the model is given for an input (a conversation rendered through its chat template), when the
+   * generator renders prompts itself; absent (or undefined) for a server that renders them (an OpenAI endpoint).
+   */
+  renderPrompt?(input: GenerationInput): string | undefined;
   close?(): Promise<void>;
 }
 
@@ -83,6 +88,19 @@ export class SamplerGenerator implements TextGenerator {
     private readonly chat: SamplerChat | null = null,
   ) {}
 
+  /** Whether conversations go through the model's own chat template (else through renderChatPrompt). */
+  get hasChatTemplate(): boolean {
+    return this.chat !== null;
+  }
+
+  /** The prompt text of an input: as given, the model's chat template with the generation prompt, or plain turns. */
+  renderPrompt(inp: GenerationInput): string {
+    if (typeof inp === "string") return inp;
+    return this.chat
+      ? this.chat.template.render(inp.messages, { variables: { enable_thinking: false } })
+      : renderChatPrompt(inp.messages);
+  }
+
   async generate(inputs: GenerationInput[], params: GenerationParams): Promise<Generation[][]> {
     const tok = this.sampler.tokenizer;
     const ctx = this.sampler.info.contextLength;
@@ -92,11 +110,7 @@ export class SamplerGenerator implements TextGenerator {
       const templated = chat !== null;
       // the template writes its own BOS (if the model uses one); plain prompts get the tokenizer's
       const lead = templated || tok.bosId < 0 ? [] : [tok.bosId];
-      const text = !isChat
-        ? inp
-        : chat
-          ? chat.template.render(inp.messages, { variables: { enable_thinking: false } })
-          : renderChatPrompt(inp.messages);
+      const text = this.renderPrompt(inp);
       let ids = [...lead, ...tok.encode(text)];
       const room = Math.max(1, Math.min(params.maxTokens, ctx - 1));
       // Keep the end of an over-long prompt (the part next to the completion), leaving room to generate.

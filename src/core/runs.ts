@@ -4,6 +4,8 @@
  *   runs/<name>/
  *     config.resolved.json   the validated config the run used (every run writes its own)
  *     metrics.jsonl  samples.jsonl  evals.jsonl  summary.json  before_after.txt  report.html  warmstart.json
+ *     eval/benchmarks/       per-task results of the held-out benchmark pass@1 (`benchmarkResultsFile`):
+ *       humaneval-step-00000000.jsonl  multipl-e-rb-step-00000020.jsonl …
  *     checkpoints/
  *       step-00000060/       one checkpoint per saved step (`stepDirName`), written atomically (temp dir + rename):
  *         manifest.json …    an embedded-model checkpoint directly (pretrain), or
@@ -31,6 +33,8 @@ export const RUN_FILES = {
   config: "config.resolved.json",
   warmstartConfig: "warmstart.config.json",
   warmstart: "warmstart.json",
+  /** `train --model`: the model reference and LoRA settings of the run (what `--resume` rebuilds the policy from). */
+  ownModel: "model.json",
   metrics: "metrics.jsonl",
   samples: "samples.jsonl",
   evals: "evals.jsonl",
@@ -41,6 +45,21 @@ export const RUN_FILES = {
   pretrainLog: "pretrain-log.jsonl",
   pretrainSummary: "pretrain.json",
 } as const;
+
+/** Inside a run directory: the per-task results of the held-out benchmarks, one JSONL file per benchmark and step. */
+export const BENCHMARK_RESULTS_DIR = path.join("eval", "benchmarks");
+
+/**
+ * `eval/benchmarks/<benchmark>-step-NNNNNNNN.jsonl` of a run: the benchmark's name with every run of characters other
+ * than letters, digits, '.', '+' and '_' turned into '-' ("multipl-e:rb" → "multipl-e-rb"), then the step.
+ */
+export function benchmarkResultsFile(runDir: string, benchmark: string, step: number): string {
+  const safe = benchmark
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9.+_]+/g, "-");
+  return path.join(runDir, BENCHMARK_RESULTS_DIR, `${safe}-${stepDirName(step)}.jsonl`);
+}
 
 /** Metric keys the RL trainer logs to metrics.jsonl and the report plots. */
 export const METRIC_KEYS = {
@@ -78,6 +97,7 @@ export function runPaths(runDir: string) {
     root,
     checkpoints: path.join(root, CHECKPOINTS_DIR),
     reference: path.join(root, CHECKPOINTS_DIR, REFERENCE_DIR),
+    benchmarks: path.join(root, BENCHMARK_RESULTS_DIR),
     ...files,
   };
 }

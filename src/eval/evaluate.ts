@@ -26,6 +26,8 @@ export interface SampleRecord {
   solution?: string;
   /** The model's raw text (before post-processing). */
   raw?: string;
+  /** The exact prompt text the model was given (chat template applied), when the generator renders it itself. */
+  prompt?: string;
   finish_reason?: string;
   sample_index?: number;
 }
@@ -313,6 +315,7 @@ export async function evaluateBenchmark(
       }),
     );
     chunk.forEach((p, j) => {
+      const prompt = opts.generator.renderPrompt?.(inputs[j]!);
       (outs[j] ?? []).forEach((g, si) => {
         const completion = format === "instruct" ? completionFromChat(p, g.text) : completionFromBase(p, g.text);
         const sample: SampleRecord = {
@@ -321,6 +324,7 @@ export async function evaluateBenchmark(
           raw: g.text,
           finish_reason: g.finishReason,
           sample_index: si,
+          ...(prompt !== undefined ? { prompt } : {}),
         };
         generated++;
         pending.push(

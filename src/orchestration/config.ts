@@ -76,7 +76,7 @@ export const COMMON_HELP = `  --config FILE.json   options from a JSON file (RL 
   --set KEY=VALUE      override one option (repeatable); warm-start options as warmstart.KEY=VALUE
   --run-name NAME      run directory runs/NAME (default from the config: batcoder-rl)
   --resume             continue runs/NAME from its last checkpoint (config taken from the run)
-  --corpus DIR         corpus directory (default data/corpus/default)
+  --corpus DIR         corpus directory (default data/corpus/exec, the executable slice)
   --steps N            RL steps (max_steps)
   --quiet              no progress bars`;
 
@@ -142,4 +142,26 @@ export function makeLogger(quiet: boolean): (s: string) => void {
   return (s: string) => {
     if (!quiet) process.stderr.write(`${s}\n`);
   };
+}
+
+/**
+ * `--limit N`, the quick mode of `batcoder train` (a smoke run): caps the tasks of each held-out benchmark, the
+ * held-out functions and the RL steps at N (each only lowered, never raised). Returns the capped config and one
+ * "what: before → after" entry per option it changed.
+ */
+export function applyLimit(rl: RLConfig, n: number): { rl: RLConfig; changes: string[] } {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--limit expects a positive integer, got ${n}`);
+  const changes: string[] = [];
+  const out = { ...rl };
+  const cap = (key: "eval_benchmark_limit" | "eval_size" | "max_steps", what: string) => {
+    const cur = out[key];
+    if (cur === null || cur > n) {
+      changes.push(`${what} ${cur === null ? "all" : cur} → ${n}`);
+      out[key] = n;
+    }
+  };
+  cap("eval_benchmark_limit", "benchmark tasks per benchmark");
+  cap("eval_size", "held-out functions");
+  cap("max_steps", "RL steps");
+  return { rl: out, changes };
 }

@@ -5,6 +5,7 @@
  * cache; downloaded only with allowDownload) or a .gguf file. Every loader says which weights it picked (on
  * stderr, through `log`).
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../core/errors.js";
@@ -14,6 +15,7 @@ import { CachedGenerator } from "../core/generation-cache.js";
 import { resolveWeights, type ResolvedWeights } from "../core/runs.js";
 import type { EmbeddedPolicy } from "../backends/embedded.js";
 import type { BaseDtypeChoice } from "../backends/model-ref.js";
+import { ADAPTER_WEIGHTS } from "../engine/lora.js";
 
 export function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
@@ -80,11 +82,22 @@ export interface OpenModelOptions {
   allowDownload?: boolean;
   /** Storage of the base weight matrices (src/backends/model-ref.ts BaseDtypeChoice; default "auto"). */
   baseDtype?: BaseDtypeChoice;
+  /** A PEFT LoRA adapter folder applied on top of the model (not for a URL); see loadCheckpointSampler. */
+  adapter?: string;
+  /**
+   * The instruct format will be asked for: a Hugging Face folder, hub id or .gguf file without a chat template is
+   * refused (a UserError) instead of getting batcoder's plain "### User:" turns, which such a model never saw.
+   */
+  instruct?: boolean;
 }
 
 /** A TextGenerator for `batcoder eval --model`: an HTTP endpoint, or embedded weights (cached when cacheDir is set). */
 export async function openModel(spec: string, opts: OpenModelOptions = {}): Promise<TextGenerator> {
   if (isUrl(spec)) {
+    if (opts.adapter !== undefined)
+      throw new UserError(
+        `--adapter applies to a model loaded here (a checkpoint, HF folder, hub id or .gguf), not to the endpoint ${spec}`,
+      );
     const { OpenAIClient } = await import("../backends/openai-client.js");
     const c = new OpenAIClient({
       baseUrl: spec,
@@ -104,8 +117,22 @@ export async function openModel(spec: string, opts: OpenModelOptions = {}): Prom
   const { sampler, dir, chat } = await loadCheckpointSampler(spec, opts.log, {
     allowDownload: opts.allowDownload ?? false,
     ...(opts.baseDtype !== undefined ? { baseDtype: opts.baseDtype } : {}),
+    ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
   });
+  if (opts.instruct && !chat && isExternalModelRef(spec)) {
+    const { requireChatTemplate } = await import("../engine/chat-template.js");
+    requireChatTemplate(null, spec);
+  }
   const label = path.basename(dir) === "policy" ? path.basename(path.dirname(dir)) : path.basename(dir);
-  const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${label}`, chat);
+  // the adapter is part of the name: results files say which, and the generation cache never mixes base and adapted
+  const withAdapter = opts.adapter !== undefined ? `+${adapterLabel(opts.adapter)}` : "";
+  const gen = new SamplerGenerator(sampler, opts.modelName ?? `${sampler.info.modelName}@${label}${withAdapter}`, chat);
   return opts.cacheDir ? new CachedGenerator(gen, opts.cacheDir) : gen;
+}
+
+/** "adapter-name#1a2b3c4d": the adapter folder's name and the start of its weights' SHA-256. */
+function adapterLabel(dir: string): string {
+  const weights = path.join(dir, ADAPTER_WEIGHTS);
+  const h = crypto.createHash("sha256").update(fs.readFileSync(weights)).digest("hex").slice(0, 8);
+  return `${path.basename(path.resolve(dir))}#${h}`;
 }

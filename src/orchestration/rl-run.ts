@@ -1,33 +1,44 @@
 /**
  * The RL run behind `batcoder train` / `rl`: training items (code only), held-out evaluation before, during and
- * after RL (plus an optional benchmark pass@1), the trainer, and the paired before/after table.
+ * after RL (plus benchmark pass@1 before and after, ./benchmarks.ts), the trainer, and the paired before/after table.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { UserError } from "../core/errors.js";
 import type { Policy, Sampler } from "../core/policy.js";
 import { readJsonl, writeFileAtomic } from "../core/jsonl.js";
 import { ProgressBar } from "../core/progress.js";
 import { METRIC_KEYS, runPaths } from "../core/runs.js";
 import { bootstrapCI, type MeanCI } from "../core/stats.js";
-import { SamplerGenerator } from "../core/generator.js";
-import { evaluateBenchmark } from "../eval/evaluate.js";
 import type { RLConfig } from "../rl/config.js";
 import type { ChatTemplate } from "../engine/chat-template.js";
+import { specialStopIds } from "../engine/special.js";
 import { evaluateHeldOut, HEADLINE_KEYS, HEADLINE_LABELS, type HeadlineKey, type HeldOutEval } from "../rl/eval.js";
 import { BehaviourRunner } from "../behaviour/index.js";
 import { createRewardBackend } from "../rl/reward.js";
 import { trainRL, type EvalFn, type RewardBackend } from "../rl/trainer.js";
 import { loadEvalItems, loadTrainItems } from "./items.js";
 import type { WarmStartInfo } from "./warmstart.js";
+import {
+  benchmarkDelta,
+  describePlan,
+  passAt1CI,
+  planBenchmarks,
+  runBenchmarks,
+  type BenchmarkRecord,
+} from "./benchmarks.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // RL with evaluation
 // ---------------------------------------------------------------------------------------------------------
 
+/** One line of evals.jsonl: the held-out metrics, and at the first and last evaluation the benchmarks' pass@1. */
+export type RunEval = HeldOutEval & { step?: number; benchmarks?: BenchmarkRecord[] };
+
 export interface RLRunResult {
   runDir: string;
-  before: HeldOutEval | null;
-  after: HeldOutEval | null;
+  before: RunEval | null;
+  after: RunEval | null;
   finished: boolean;
 }
 
@@ -43,14 +54,35 @@ export async function runRL(opts: {
   rolloutSampler?: Sampler;
   /** The model's own chat template (train --model): both directions and the held-out eval use it. */
   chat?: ChatTemplate | null;
+  /**
+   * The user's own model (`train --model`): `eval_benchmarks: null` means OWN_MODEL_BENCHMARKS (src/rl/config.ts)
+   * instead of none.
+   */
+  ownModel?: boolean;
 }): Promise<RLRunResult> {
-  const { cfg, policy } = opts;
+  const { policy } = opts;
+  // Benchmarks first: a bad name, instruct format without a chat template or no sandbox fail before anything runs.
+  const plan = planBenchmarks(opts.cfg, {
+    ownModel: !!opts.ownModel,
+    hasChatTemplate: !!opts.chat,
+    model: policy.info.modelName,
+  });
+  // the resolved config names the benchmarks it ran (null resolved to the command's default)
+  const cfg: RLConfig = { ...opts.cfg, eval_benchmarks: plan ? plan.benchmarks.map((b) => b.name) : [] };
   const runDir = path.join(cfg.output_dir, cfg.run_name);
   const tok = policy.tokenizer;
   const train = loadTrainItems(cfg, tok);
   const langs = [...new Set(train.map((t) => t.lang))];
   const evalItems =
     cfg.eval_at_start || cfg.eval_at_end || cfg.eval_steps > 0 ? await loadEvalItems(cfg, tok, cfg.eval_size) : [];
+  if (plan) {
+    opts.log(describePlan(plan));
+    if (!evalItems.length)
+      throw new UserError(
+        "eval_benchmarks run at the held-out evaluations before and after RL, but there are none " +
+          "(eval_at_start / eval_at_end are off, or the eval split is empty); set eval_benchmarks=[] to skip them",
+      );
+  }
   if (evalItems.length && evalItems.length < Math.min(200, cfg.eval_size)) {
     opts.log(
       `note: only ${evalItems.length} held-out documented functions available for evaluation (asked for ${cfg.eval_size})`,
@@ -91,24 +123,16 @@ export async function runRL(opts: {
           `round-trip ${r.roundtrip.mean.toFixed(3)}  doc→code(human) ${r.doc2code_human.mean.toFixed(3)}`,
         );
         const out = { ...r } as unknown as Record<string, unknown>;
-        if (cfg.eval_benchmark && (step === 0 || step === cfg.max_steps)) {
-          // pass@1 through the eval harness (sandboxed execution), greedy, plain completion format.
-          const { summary } = await evaluateBenchmark({
-            benchmark: cfg.eval_benchmark,
-            generator: new SamplerGenerator(sampler),
-            limit: cfg.eval_benchmark_limit ?? undefined,
-            maxTokens: maxRebuild,
-            temperature: 0,
+        if (plan && (step === 0 || step === cfg.max_steps)) {
+          // pass@1 through the eval harness (sandboxed execution), greedy, the same settings before and after
+          out.benchmarks = await runBenchmarks(plan, sampler, {
+            step,
+            runDir,
+            chat: opts.chat ? { template: opts.chat, stopTokenIds: specialStopIds(policy.tokenizer) } : null,
             batchSize: cfg.eval_batch_size,
+            progress: opts.progress,
+            log: opts.log,
           });
-          out.benchmark = {
-            name: summary.benchmark,
-            tasks: summary.tasks,
-            pass_at_1: summary.passAtK["pass@1"] ?? null,
-          };
-          opts.log(
-            `${summary.benchmark}: pass@1 ${(summary.passAtK["pass@1"] ?? 0).toFixed(3)} over ${summary.tasks} tasks`,
-          );
         }
         return out;
       }
@@ -144,7 +168,7 @@ export async function runRL(opts: {
         },
       },
     });
-    const evals = readJsonl<HeldOutEval & { step: number }>(runPaths(runDir).evals);
+    const evals = readJsonl<RunEval & { step: number }>(runPaths(runDir).evals);
     return { runDir, before: evals[0] ?? null, after: evals.length > 1 ? evals.at(-1)! : null, finished: res.finished };
   } finally {
     await reward.close?.();
@@ -174,8 +198,15 @@ export function pairedDelta(before: HeldOutEval, after: HeldOutEval, key: Paired
   return d.length ? bootstrapCI(d) : null;
 }
 
-/** The before/after table printed at the end of `batcoder train`. */
-export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval | null): string {
+/**
+ * The before/after table printed at the end of `batcoder train`; `beforeLabel` heads the first column ("warm start"
+ * for the embedded model, "before RL" for an own model).
+ */
+export function beforeAfterTable(
+  before: RunEval | null,
+  after: RunEval | null,
+  opts: { beforeLabel?: string } = {},
+): string {
   if (!before) return "(no held-out evaluation)";
   const f = (c: { mean: number; lo: number; hi: number }) =>
     `${c.mean.toFixed(3)} [${c.lo.toFixed(3)}, ${c.hi.toFixed(3)}]`;
@@ -193,7 +224,7 @@ export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval 
     `${label.padEnd(w)}  ${(a ? f(a) : "n/a").padEnd(24)}  ${after ? (b ? f(b) : "n/a").padEnd(24) + "  " + deltaText(d) : ""}`;
   const lines = [
     `held-out functions: n=${before.n} (mean [95% bootstrap CI]; Δ is the paired after − before difference over the same functions)`,
-    `${"".padEnd(w)}  ${"warm start".padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ paired [95% CI]" : ""}`,
+    `${"".padEnd(w)}  ${(opts.beforeLabel ?? "warm start").padEnd(24)}  ${after ? "after RL".padEnd(24) + "  Δ paired [95% CI]" : ""}`,
   ];
   const headlineBlock = (title: string, hb: HeldOutEval["headline"], ha: HeldOutEval["headline"], lang?: string) => {
     if (!hb) return;
@@ -206,6 +237,27 @@ export function beforeAfterTable(before: HeldOutEval | null, after: HeldOutEval 
   headlineBlock("headline, all languages", before.headline, after?.headline);
   for (const lang of Object.keys(before.headline_by_lang ?? {})) {
     headlineBlock(`headline, ${lang}`, before.headline_by_lang![lang], after?.headline_by_lang?.[lang], lang);
+  }
+  const benchBefore = before.benchmarks ?? [];
+  if (benchBefore.length || after?.benchmarks?.length) {
+    const fmt = benchBefore[0]?.format ?? after?.benchmarks?.[0]?.format;
+    lines.push(
+      `benchmarks: pass@1 [95% bootstrap CI over tasks], greedy, ${fmt === "instruct" ? "instruct format (the model's chat template)" : "completion format"}, sandboxed; NOT optimised by RL`,
+    );
+    const names = [...new Set([...benchBefore, ...(after?.benchmarks ?? [])].map((b) => b.name))];
+    for (const name of names) {
+      const b = benchBefore.find((x) => x.name === name);
+      const a = after?.benchmarks?.find((x) => x.name === name);
+      const n = b?.tasks ?? a?.tasks ?? 0;
+      lines.push(
+        row(
+          `  ${name} (n=${n} tasks)`,
+          b ? passAt1CI(b) : undefined,
+          a ? passAt1CI(a) : undefined,
+          a && b ? benchmarkDelta(b, a) : null,
+        ),
+      );
+    }
   }
   lines.push("static similarities (the reward's own terms, shown beside)");
   for (const [label, k] of staticRows)

@@ -13,6 +13,7 @@ import { writeFileAtomic, readJsonl } from "../core/jsonl.js";
 import { ProgressBar } from "../core/progress.js";
 import { latestCheckpoint, POLICY_DIR, RUN_FILES } from "../core/runs.js";
 import { loadEmbeddedPolicy, type EmbeddedPolicy } from "../backends/embedded.js";
+import { subsetSources } from "../corpus/subset.js";
 import { formatIssues } from "../rl/config.js";
 import { loadSftPairs, readSplit } from "./items.js";
 import { pretrain } from "./pretrain.js";
@@ -39,6 +40,12 @@ export const WarmStartSchema = z
     sft_warmup_steps: z.number().int().min(0).default(10),
     sft_max_pairs: z.number().int().positive().default(20000),
     cache_dir: z.string().default(".cache/warmstart"),
+    /**
+     * Corpora the warm start learns from (pretraining text from their train + validation splits, SFT pairs from
+     * their train splits). Lets RL run on a slice (e.g. data/corpus/exec) while the warm start reads other corpora. Default: the corpora a subset corpus was cut from (its config.json `sources`),
+     * else the RL corpus itself. Test splits are never read.
+     */
+    corpora: z.array(z.string().min(1)).min(1).nullable().default(null),
   })
   .strict();
 export type WarmStartConfig = z.infer<typeof WarmStartSchema>;
@@ -116,9 +123,11 @@ export async function warmStart(opts: {
   log: (s: string) => void;
 }): Promise<{ policy: EmbeddedPolicy; info: WarmStartInfo }> {
   const { ws } = opts;
+  // A slice (data/corpus/exec) warm-starts on the corpora it was cut from.
+  const corpora = ws.corpora ?? subsetSources(opts.corpus) ?? [opts.corpus];
   const key = {
     ws: { ...ws, cache_dir: undefined },
-    corpus: corpusFingerprint(opts.corpus),
+    corpus: corpora.map(corpusFingerprint).join(","),
     languages: opts.languages,
     seed: opts.seed,
     signatureHint: opts.signatureHint,
@@ -147,10 +156,11 @@ export async function warmStart(opts: {
   const dataFile = path.join(dir, "pretrain-data.jsonl");
   if (!fs.existsSync(dataFile)) {
     const lines: string[] = [];
-    for (const split of ["train", "validation"] as const) {
-      for (const r of readSplit(opts.corpus, split, opts.languages))
-        lines.push(JSON.stringify({ text: (r.doc ? r.doc.trim() + "\n" : "") + r.code, split }));
-    }
+    for (const corpus of corpora)
+      for (const split of ["train", "validation"] as const) {
+        for (const r of readSplit(corpus, split, opts.languages))
+          lines.push(JSON.stringify({ text: (r.doc ? r.doc.trim() + "\n" : "") + r.code, split }));
+      }
     writeFileAtomic(dataFile, lines.join("\n") + "\n");
   }
   let modelSpec: string;
@@ -159,6 +169,9 @@ export async function warmStart(opts: {
     modelSpec = path.join(dir, "model-config.json");
     writeFileAtomic(modelSpec, JSON.stringify(ws.model, null, 2));
   }
+  opts.log(
+    `warm start corpora (train + validation splits): ${corpora.map((c) => path.relative(process.cwd(), c) || c).join(", ")}`,
+  );
   opts.log(
     `warm start 1/2: tokenizer (${ws.vocab_size}) + ${typeof ws.model === "string" ? ws.model : "custom"} model pretraining, ${ws.pretrain_steps} steps`,
   );
@@ -191,16 +204,21 @@ export async function warmStart(opts: {
   const policy = pr.policy;
 
   // ---- stage 2: SFT on natural pairs, both directions ----
-  const pairs = await loadSftPairs(opts.corpus, opts.languages, ws.sft_max_pairs, {
-    tok: policy.tokenizer,
-    maxDocTokens: opts.maxDocTokens,
-    maxCodeTokens: opts.maxCodeTokens,
-  });
+  const pairs = [];
+  for (const corpus of corpora)
+    if (pairs.length < ws.sft_max_pairs)
+      pairs.push(
+        ...(await loadSftPairs(corpus, opts.languages, ws.sft_max_pairs - pairs.length, {
+          tok: policy.tokenizer,
+          maxDocTokens: opts.maxDocTokens,
+          maxCodeTokens: opts.maxCodeTokens,
+        })),
+      );
   let sftInfo: WarmStartInfo["sft"] = null;
   if (ws.sft_steps > 0) {
     if (pairs.length === 0)
       throw new UserError(
-        `corpus ${opts.corpus}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`,
+        `corpus ${corpora.join(", ")}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`,
       );
     opts.log(`warm start 2/2: SFT on natural (code, doc) pairs, both directions, ${ws.sft_steps} steps`);
     sftInfo = await sftStage(policy, pairs, {

@@ -225,12 +225,21 @@ export function renderReport(runDir: string, outFile?: string): ReportResult {
       const cls = delta > 0 ? "good" : delta < 0 ? "bad" : "";
       table += `<tr><td>${escapeHtml(label)}</td><td>${isCI(a) ? ciCell(a) : fmt(a)}</td>${last ? `<td>${isCI(b) ? ciCell(b) : fmt(b)}</td><td class="${cls}">${Number.isFinite(delta) ? (delta >= 0 ? "+" : "") + delta.toFixed(3) : "–"}</td>` : ""}</tr>`;
     }
-    const bm = (e: Row | undefined) =>
-      e && e.benchmark && typeof e.benchmark === "object" ? (e.benchmark as Row) : null;
-    if (bm(first)) {
-      const a = num(bm(first)!.pass_at_1),
-        b = num(bm(last)?.pass_at_1);
-      table += `<tr><td>${escapeHtml(String(bm(first)!.name))} pass@1 (${num(bm(first)!.tasks)} tasks)</td><td>${fmt(a)}</td>${last ? `<td>${fmt(b)}</td><td>${Number.isFinite(b - a) ? (b - a >= 0 ? "+" : "") + (b - a).toFixed(3) : "–"}</td>` : ""}</tr>`;
+    // benchmark pass@1 at the first and last evaluation: `benchmarks` (a list), or one `benchmark` (older runs)
+    const bms = (e: Row | undefined): Row[] =>
+      !e
+        ? []
+        : Array.isArray(e.benchmarks)
+          ? (e.benchmarks as Row[])
+          : e.benchmark && typeof e.benchmark === "object"
+            ? [e.benchmark as Row]
+            : [];
+    for (const bf of bms(first)) {
+      const bl = bms(last).find((x) => x.name === bf.name);
+      const a = num(bf.pass_at_1),
+        b = num(bl?.pass_at_1);
+      const fmtNote = typeof bf.format === "string" ? `, ${bf.format}` : "";
+      table += `<tr><td>${escapeHtml(String(bf.name))} pass@1 (${num(bf.tasks)} tasks${escapeHtml(fmtNote)})</td><td>${fmt(a)}</td>${last ? `<td>${fmt(b)}</td><td>${Number.isFinite(b - a) ? (b - a >= 0 ? "+" : "") + (b - a).toFixed(3) : "–"}</td>` : ""}</tr>`;
     }
     table += `</table>`;
   }

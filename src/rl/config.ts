@@ -10,6 +10,19 @@ import { ADVANTAGE_ESTIMATORS } from "./advantages.js";
 /** A removed option: accepted by name only to fail with a message that names its replacement. */
 const removed = (name: string, use: string) =>
   z.undefined({ error: `'${name}' was removed: documentation penalties have one set of knobs; use ${use}` }).optional();
+/**
+ * The benchmarks `batcoder train --model` evaluates before and after RL when `eval_benchmarks` is null: pass@1 on
+ * HumanEval, MBPP and MultiPL-E Ruby / Go / Lua (names as `batcoder eval --benchmark` takes them).
+ */
+export const OWN_MODEL_BENCHMARKS = ["humaneval", "mbpp", "multipl-e:rb", "multipl-e:go", "multipl-e:lua"] as const;
+/** A list option: a JSON array, or (from `--set key=a,b`) one comma-separated string. */
+const commaList = (v: unknown) =>
+  typeof v === "string"
+    ? v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : v;
 const posInt = (what: string) =>
   z
     .number({ error: `${what} must be a number` })
@@ -35,7 +48,7 @@ export const RLConfigSchema = z
     init_from: z.string().nullable().default(null),
 
     // ---- data (code only; documentation in the corpus is never used by RL) ----
-    corpus: z.string().min(1).default("data/corpus/default"),
+    corpus: z.string().min(1).default("data/corpus/exec"),
     train_split: z.string().default("train"),
     eval_split: z.string().default("test"),
     languages: z.array(z.string()).nullable().default(null),
@@ -169,10 +182,45 @@ export const RLConfigSchema = z
     eval_behaviour: z.boolean().default(true),
     /** Sampling batch size for eval (prompts per sample() call). */
     eval_batch_size: posInt("eval_batch_size").default(32),
-    /** Optional pass@1 through the eval harness (src/eval) at the first and last evaluation, e.g. "humaneval"; null = off. */
-    eval_benchmark: z.string().nullable().default(null),
-    /** Only the first N tasks of eval_benchmark (null = all). */
+    /**
+     * Benchmarks whose pass@1 the eval harness (src/eval; sandboxed execution, greedy) measures at the first and
+     * the last evaluation, e.g. ["humaneval", "multipl-e:rb"]. null = the command's default: OWN_MODEL_BENCHMARKS
+     * for `train --model`, none for the embedded model (`train`, `rl`). [] = none.
+     */
+    eval_benchmarks: z
+      .preprocess(
+        commaList,
+        z
+          .array(z.string().min(1, "eval_benchmarks: a benchmark name is empty"), {
+            error: 'eval_benchmarks must be a list of benchmark names, e.g. ["humaneval","mbpp"]',
+          })
+          .refine((a) => new Set(a.map((x) => x.trim().toLowerCase())).size === a.length, {
+            error: "eval_benchmarks lists a benchmark twice",
+          })
+          .nullable(),
+      )
+      .default(null),
+    /**
+     * Removed: one benchmark became a list. null (what older runs' config.resolved.json hold) is still accepted so
+     * that they resume; a name fails with a message naming the replacement.
+     */
+    eval_benchmark: z
+      .null({
+        error:
+          "'eval_benchmark' was removed: the held-out benchmarks are a list; use eval_benchmarks " +
+          '(eval_benchmark=humaneval is eval_benchmarks=["humaneval"])',
+      })
+      .optional(),
+    /** Only the first N tasks of each of eval_benchmarks (null = all). */
     eval_benchmark_limit: posInt("eval_benchmark_limit").nullable().default(null),
+    /**
+     * Prompt format of eval_benchmarks: "instruct" = the task as a user message through the model's own chat
+     * template (a UserError when the model has none), "completion" = the benchmark's prompt continued, "auto" =
+     * instruct when the model has a chat template, else completion.
+     */
+    eval_benchmark_format: z.enum(["auto", "instruct", "completion"]).default("auto"),
+    /** Max generated tokens per benchmark task (null = 512, `batcoder eval`'s default). */
+    eval_benchmark_max_tokens: posInt("eval_benchmark_max_tokens").nullable().default(null),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -235,7 +283,9 @@ export function formatIssues(err: z.ZodError): string {
 export function parseConfig(raw: unknown, source = "config"): RLConfig {
   const r = RLConfigSchema.safeParse(raw);
   if (!r.success) throw new UserError(`invalid ${source}:\n${formatIssues(r.error)}`);
-  return r.data;
+  // the removed eval_benchmark, accepted as null only so that older runs resume: not carried on
+  const { eval_benchmark: _gone, ...cfg } = r.data;
+  return cfg;
 }
 
 /** Derived values used by the trainer. */

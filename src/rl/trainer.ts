@@ -325,6 +325,7 @@ export async function trainRL(
   } else {
     for (const f of [files.metrics, files.samples, files.evals, files.summary]) fs.rmSync(f, { force: true });
     fs.rmSync(files.checkpoints, { recursive: true, force: true });
+    fs.rmSync(files.benchmarks, { recursive: true, force: true });
     if (needRef) {
       // Keep the starting weights: the frozen KL reference, restorable on resume.
       const tmp = `${files.reference}.tmp`;

@@ -14,10 +14,20 @@
  * each solved exactly with the Hungarian algorithm (O(k^3) for k nodes of that class). Classes larger than
  * `maxGroup` nodes (very large functions) fall back to a greedy assignment on the same costs.
  *
- * Costs: node deletion/insertion 1, substitution 0 (same label) or `labelCost` (same class, different
- * label; `opLabelCost` for operators), edge deletion/insertion 1 (an edge is preserved when both ends map and kind and role agree).
- * Normalisation: similarity = 1 - cost / (|V1| + |V2| + |E1| + |E2|), the cost of deleting one graph and
- * inserting the other, so it lies in [0, 1].
+ * The assignment costs are structural: a node's incident edges by kind, direction and neighbour class, with
+ * edge roles and the labels of operators, constants and parameters only breaking ties, so an operation is
+ * matched to the node at its position in the graph even when its operator, value or operand order changed.
+ *
+ * Costs of the induced edit: node deletion/insertion 1, substitution 0 (same label) or `labelCost` (same
+ * class, different label; `opLabelCost` for operators, `constLabelCost` for numbers), edge deletion/insertion
+ * 1 (an edge is preserved when both ends map and kind and role agree). Normalisation: structural = 1 - cost /
+ * (|V1| + |V2| + |E1| + |E2|), the cost of deleting one graph and inserting the other, so it lies in [0, 1].
+ *
+ * Semantic edits: a size-normalised cost lets a one-token break of a large function (a flipped comparison, an
+ * off-by-one) score ~0.98, above any rewrite that restructures it. So every point mutation of an operation
+ * (`countSemanticEdits`) multiplies the similarity by `semanticEditFactor` (default SEMANTIC_EDIT_FACTOR,
+ * chosen on the development half of the near-miss benchmark, bench/similarity/nearmiss.ts --split dev):
+ * similarity = structural x factor^edits.
  */
 import type { Pdg } from "./pdg.js";
 
@@ -33,10 +43,20 @@ export interface GedOptions {
   edgeWeight?: number;
   /** Above this many nodes in one class, use a greedy assignment (default 400). */
   maxGroup?: number;
+  /** Factor applied once per semantic edit (see `semanticEdits`): similarity = structural x factor^edits
+   * (default SEMANTIC_EDIT_FACTOR; 1 turns it off). */
+  semanticEditFactor?: number;
 }
 
 export interface GedResult {
+  /** structural x semanticEditFactor^semanticEdits */
   similarity: number;
+  /** 1 - cost / maxCost: the normalised graph edit similarity alone */
+  structural: number;
+  /** Matched operations whose identity differs: an operator or constant node substituted by one with another
+   * label, or a matched node whose matched operand / control edges carry other roles (swapped operands or
+   * arguments, swapped branch arms). Counted once per node of the reference graph. */
+  semanticEdits: number;
   cost: number;
   maxCost: number;
   /** Node counts and how they were matched. */
@@ -118,40 +138,59 @@ function mix(h: number, x: number): number {
 }
 
 interface Features {
-  /** per node: sorted multiset of incident edge descriptors (direction, kind, role, neighbour class) */
+  /** per node: sorted multiset of incident edge descriptors (direction, kind, neighbour class; no role) */
   sig: Int32Array[];
   deg: Int32Array;
-  /** Weisfeiler-Lehman colours after 1..WL_ROUNDS refinements */
+  /** Weisfeiler-Lehman colours after 1..WL_ROUNDS refinements, from labels and edge roles */
   wl: Int32Array[];
+  /** the same without edge roles and without the labels of identity classes: a node's structural position */
+  wlBare: Int32Array[];
   /** per edge: hash of kind and role */
   edgeCode: Int32Array;
 }
 
+/** Classes whose label is the operation's identity (operator, constant value, parameter position). */
+const IDENTITY_CLASSES = new Set(["op", "const", "param"]);
 const WL_ROUNDS = 3;
 const featureCache = new WeakMap<Pdg, Features>();
 
 /**
  * Per-graph features, computed once per graph (a cached reference graph reuses them). The Weisfeiler-Lehman
- * colours (label + sorted neighbour colours) only break ties between nodes whose local costs are equal, e.g.
- * two `x = 0` whose uses differ further away.
+ * colours only break ties between nodes whose local costs are equal, e.g. two `x = 0` whose uses differ
+ * further away.
  */
 function features(g: Pdg): Features {
   const hit = featureCache.get(g);
   if (hit) return hit;
-  const n = g.nodes.length;
   const clsH = g.nodes.map((x) => strHash(x.cls));
-  const edgeCode = new Int32Array(g.edges.length);
+  const edgeCode = Int32Array.from(g.edges, (e) => strHash(`${e.kind}:${e.role}`));
+  const bareCode = Int32Array.from(g.edges, (e) => strHash(e.kind));
   const lists: number[][] = g.nodes.map(() => []);
   g.edges.forEach((e, k) => {
-    const code = strHash(`${e.kind}:${e.role}`);
-    edgeCode[k] = code;
-    lists[e.from]!.push(mix(mix(code, 1), clsH[e.to]!));
-    lists[e.to]!.push(mix(mix(code, 2), clsH[e.from]!));
+    lists[e.from]!.push(mix(mix(bareCode[k]!, 1), clsH[e.to]!));
+    lists[e.to]!.push(mix(mix(bareCode[k]!, 2), clsH[e.from]!));
   });
   const sig = lists.map((l) => Int32Array.from(l).sort());
   const deg = Int32Array.from(lists.map((l) => l.length));
-  let cur = new Int32Array(n);
-  for (let i = 0; i < n; i++) cur[i] = strHash(`${g.nodes[i]!.cls}|${g.nodes[i]!.label}`);
+  const wl = wlColours(
+    g,
+    edgeCode,
+    g.nodes.map((x) => strHash(`${x.cls}|${x.label}`)),
+  );
+  const wlBare = wlColours(
+    g,
+    bareCode,
+    g.nodes.map((x) => strHash(IDENTITY_CLASSES.has(x.cls) ? x.cls : `${x.cls}|${x.label}`)),
+  );
+  const f = { sig, deg, wl, wlBare, edgeCode };
+  featureCache.set(g, f);
+  return f;
+}
+
+/** Weisfeiler-Lehman colours after 1..WL_ROUNDS refinements from the given initial colours. */
+function wlColours(g: Pdg, edgeCode: Int32Array, init: number[]): Int32Array[] {
+  const n = g.nodes.length;
+  let cur = Int32Array.from(init);
   const wl: Int32Array[] = [];
   const nb: number[][] = g.nodes.map(() => []);
   for (let r = 0; r < WL_ROUNDS; r++) {
@@ -170,9 +209,7 @@ function features(g: Pdg): Features {
     cur = next;
     wl.push(cur);
   }
-  const f = { sig, deg, wl, edgeCode };
-  featureCache.set(g, f);
-  return f;
+  return wl;
 }
 
 /** Size of the symmetric difference of two sorted multisets. */
@@ -191,27 +228,103 @@ function sigDiff(a: Int32Array, b: Int32Array): number {
   return a.length + b.length - 2 * common;
 }
 
-export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
-  const labelCost = opts.labelCost ?? 0.5;
-  const opLabelCost = opts.opLabelCost ?? 3;
-  const constLabelCost = opts.constLabelCost ?? 2;
-  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
-  const relabel = (cls: string, a = "", b = ""): number =>
-    cls === "op" || (cls === "assign" && augmented(a) && augmented(b))
-      ? opLabelCost
-      : cls === "const" && a.startsWith("num:") && b.startsWith("num:")
-        ? constLabelCost
-        : labelCost;
-  const ew = opts.edgeWeight ?? 1;
-  const maxGroup = opts.maxGroup ?? 400;
-  const F1 = features(g1);
-  const F2 = features(g2);
-  const W1 = F1.wl;
-  const W2 = F2.wl;
-  const map12 = new Int32Array(g1.nodes.length).fill(-1);
-  const map21 = new Int32Array(g2.nodes.length).fill(-1);
-  let greedy = false;
+/** Default of `semanticEditFactor`. */
+export const SEMANTIC_EDIT_FACTOR = 0.25;
 
+/**
+ * Semantic edits under a node mapping: point mutations of an operation. A matched reference node counts when
+ * its context is intact (every incident edge joins it to a matched neighbour, and the candidate node has the
+ * same incident edges, kinds and directions, to the images of those neighbours) and yet the operation differs:
+ * another label for an operator, a constant, a parameter position or an augmented assignment (`<` vs `<=`, `1` vs
+ * `2`, `+=` vs `-=`),
+ * or other roles on the same edges (`a - b` vs `b - a`, `f(x, y)` vs `f(y, x)`, swapped then/else arms).
+ * Differences inside a rewritten region (neighbours deleted, inserted or matched elsewhere) are structural, and
+ * the edit cost already counts them.
+ */
+function countSemanticEdits(g1: Pdg, g2: Pdg, map12: Int32Array, F1: Features, F2: Features): number {
+  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
+  // per node, order-free hashes (sums of mixed 32-bit codes) of its incident edges: `bare` by kind, direction
+  // and (mapped) neighbour, `roled` with the role too. An edge to an unmatched neighbour gets a code no
+  // candidate edge has, so the node's context is not intact. A role belongs to the operation that reads the
+  // operand (incoming data edges) or to the branch that owns the arm (outgoing control edges), so one swap is
+  // one edit however many nodes sit under the arms.
+  const n1 = g1.nodes.length;
+  const n2 = g2.nodes.length;
+  const bare1 = new Int32Array(n1);
+  const bare2 = new Int32Array(n2);
+  const roled1 = new Int32Array(n1);
+  const roled2 = new Int32Array(n2);
+  const deg1 = new Int32Array(n1);
+  const deg2 = new Int32Array(n2);
+  const reads1 = new Uint8Array(n1);
+  const code = (kind: number, dir: number, nb: number): number => mix(mix(kind, dir), nb);
+  const kinds = new Map<string, number>();
+  const add = (g: Pdg, F: Features, map: Int32Array | null, bare: Int32Array, roled: Int32Array, deg: Int32Array) =>
+    g.edges.forEach((e, k) => {
+      let kind = kinds.get(e.kind);
+      if (kind === undefined) kinds.set(e.kind, (kind = strHash(e.kind)));
+      const f = map ? map[e.from]! : e.from;
+      const t = map ? map[e.to]! : e.to;
+      const fOut = f < 0 ? 0x7fffffff : f;
+      const tIn = t < 0 ? 0x7fffffff : t;
+      const out = code(kind, 1, tIn);
+      const inn = code(kind, 2, fOut);
+      bare[e.from] = (bare[e.from]! + out) | 0;
+      bare[e.to] = (bare[e.to]! + inn) | 0;
+      const roleCode = F.edgeCode[k]!;
+      roled[e.from] = (roled[e.from]! + (e.kind === "ctl" ? mix(out, roleCode) : out)) | 0;
+      roled[e.to] = (roled[e.to]! + (e.kind === "ctl" ? inn : mix(inn, roleCode))) | 0;
+      deg[e.from]!++;
+      deg[e.to]!++;
+    });
+  add(g1, F1, map12, bare1, roled1, deg1);
+  add(g2, F2, null, bare2, roled2, deg2);
+  for (const e of g1.edges) if (e.kind === "data") reads1[e.from] = 1;
+  let edits = 0;
+  for (let i = 0; i < n1; i++) {
+    const j = map12[i]!;
+    if (j < 0 || deg1[i] !== deg2[j] || bare1[i] !== bare2[j]) continue;
+    const a = g1.nodes[i]!;
+    const b = g2.nodes[j]!;
+    // a value nothing reads (a stray string statement) is dead code: its label is no semantic edit
+    const relabel =
+      a.label !== b.label &&
+      reads1[i] === 1 &&
+      (IDENTITY_CLASSES.has(a.cls) || (a.cls === "assign" && augmented(a.label) && augmented(b.label)));
+    if (relabel || roled1[i] !== roled2[j]) edits++;
+  }
+  return edits;
+}
+
+/** Roots map to roots (both graphs start with the program root at index 0). */
+function rootsToRoots(g1: Pdg, g2: Pdg, map12: Int32Array, map21: Int32Array): void {
+  if (g1.nodes.length && g2.nodes.length && g1.nodes[0]!.cls === "root" && g2.nodes[0]!.cls === "root") {
+    if (map12[0] !== 0) {
+      const j = map12[0]!;
+      const i = map21[0]!;
+      if (j >= 0) map21[j] = -1;
+      if (i >= 0) map12[i] = -1;
+      map12[0] = 0;
+      map21[0] = 0;
+    }
+  }
+}
+
+/**
+ * Node assignment per class (Riesen-Bunke bipartite approximation, solved exactly per class with the Hungarian
+ * algorithm, greedily above `maxGroup` nodes); fills map12 / map21 and returns whether a greedy one was used.
+ */
+function assignByClass(
+  g1: Pdg,
+  g2: Pdg,
+  subCost: (i: number, j: number) => number,
+  delCost: (i: number) => number,
+  insCost: (j: number) => number,
+  maxGroup: number,
+  map12: Int32Array,
+  map21: Int32Array,
+): boolean {
+  let greedy = false;
   // group nodes by class
   const groups = new Map<string, [number[], number[]]>();
   g1.nodes.forEach((n, i) => {
@@ -224,17 +337,6 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
     if (!groups.has(k)) groups.set(k, [[], []]);
     groups.get(k)![1].push(j);
   });
-
-  const subCost = (i: number, j: number): number => {
-    const a = g1.nodes[i]!;
-    const b = g2.nodes[j]!;
-    let c = a.label === b.label ? 0 : relabel(a.cls, a.label, b.label);
-    c += (ew * sigDiff(F1.sig[i]!, F2.sig[j]!)) / 2;
-    for (let r = 0; r < W1.length; r++) if (W1[r]![i] !== W2[r]![j]) c += 0.02;
-    return c;
-  };
-  const delCost = (i: number): number => 1 + (ew * F1.deg[i]!) / 2;
-  const insCost = (j: number): number => 1 + (ew * F2.deg[j]!) / 2;
 
   for (const [, [A, B]] of groups) {
     const n = A.length;
@@ -277,17 +379,49 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
       }
     }
   }
-  // roots to roots (both graphs start with the program root at index 0)
-  if (g1.nodes.length && g2.nodes.length && g1.nodes[0]!.cls === "root" && g2.nodes[0]!.cls === "root") {
-    if (map12[0] !== 0) {
-      const j = map12[0]!;
-      const i = map21[0]!;
-      if (j >= 0) map21[j] = -1;
-      if (i >= 0) map12[i] = -1;
-      map12[0] = 0;
-      map21[0] = 0;
+  return greedy;
+}
+
+export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): GedResult {
+  const labelCost = opts.labelCost ?? 0.5;
+  const opLabelCost = opts.opLabelCost ?? 3;
+  const constLabelCost = opts.constLabelCost ?? 2;
+  const augmented = (l: string): boolean => /^[^\w=]+=$/.test(l);
+  const relabel = (cls: string, a = "", b = ""): number =>
+    cls === "op" || (cls === "assign" && augmented(a) && augmented(b))
+      ? opLabelCost
+      : cls === "const" && a.startsWith("num:") && b.startsWith("num:")
+        ? constLabelCost
+        : labelCost;
+  const ew = opts.edgeWeight ?? 1;
+  const maxGroup = opts.maxGroup ?? 400;
+  const F1 = features(g1);
+  const F2 = features(g2);
+  const map12 = new Int32Array(g1.nodes.length).fill(-1);
+  const map21 = new Int32Array(g2.nodes.length).fill(-1);
+  const delCost = (i: number): number => 1 + (ew * F1.deg[i]!) / 2;
+  const insCost = (j: number): number => 1 + (ew * F2.deg[j]!) / 2;
+
+  // The assignment is structural: edge roles and the labels of identity classes (operators, constants,
+  // parameters) only break ties, so an operation is matched to the node at its position even when its label or
+  // operand order changed, which is what `countSemanticEdits` reads; a decoy elsewhere in the candidate (an
+  // appended function with the reference's operator) cannot attract it away. The induced cost below still
+  // charges every relabelling and every edge whose role differs.
+  const subCost = (i: number, j: number): number => {
+    const a = g1.nodes[i]!;
+    const b = g2.nodes[j]!;
+    // an identity label only breaks ties (less than one differing edge, 0.5): `a = 0; b = 1` reordered
+    let c = a.label === b.label ? 0 : IDENTITY_CLASSES.has(a.cls) ? 0.1 : labelCost;
+    c += (ew * sigDiff(F1.sig[i]!, F2.sig[j]!)) / 2;
+    for (let r = 0; r < WL_ROUNDS; r++) {
+      if (F1.wlBare[r]![i] !== F2.wlBare[r]![j]) c += 0.02;
+      // labelled neighbourhoods break the remaining ties (two structurally identical loops)
+      if (F1.wl[r]![i] !== F2.wl[r]![j]) c += 0.01;
     }
-  }
+    return c;
+  };
+  const greedy = assignByClass(g1, g2, subCost, delCost, insCost, maxGroup, map12, map21);
+  rootsToRoots(g1, g2, map12, map21);
 
   // exact cost induced by the mapping
   let cost = 0;
@@ -337,9 +471,13 @@ export function graphEditSimilarity(g1: Pdg, g2: Pdg, opts: GedOptions = {}): Ge
   });
   cost += g1.edges.length - kept + (g2.edges.length - kept);
   const maxCost = g1.nodes.length + g2.nodes.length + g1.edges.length + g2.edges.length;
-  const similarity = maxCost === 0 ? 1 : Math.min(1, Math.max(0, 1 - cost / maxCost));
+  const structural = maxCost === 0 ? 1 : Math.min(1, Math.max(0, 1 - cost / maxCost));
+  const semanticEdits = countSemanticEdits(g1, g2, map12, F1, F2);
+  const similarity = structural * (opts.semanticEditFactor ?? SEMANTIC_EDIT_FACTOR) ** semanticEdits;
   return {
     similarity,
+    structural,
+    semanticEdits,
     cost,
     maxCost,
     nodes1: g1.nodes.length,

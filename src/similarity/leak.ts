@@ -146,6 +146,11 @@ interface CodeSide {
   shapeRuns: Map<string, number[]>;
   keywords: Set<string>;
   leaf: LeafSide;
+  /** names of the functions in the code that their bodies never call (case-sensitive: Go's `Ilogb` calls
+   * `ilogb`): a documentation line that calls one of them is a usage example (see usageExampleLines) */
+  selfNames: Set<string>;
+  /** the body's leaf tokens, case-folded */
+  bodyTokens: Set<string>;
 }
 
 /** Length of the identifier-abstracted runs that signal renamed copied code. */
@@ -406,12 +411,14 @@ function codeSide(code: string, lang: LangId, minRun: number, minLineTokens: num
   let signatures: string[] = [];
   let leaves: string[] | null = null;
   const allowed = new Set<string>(["self", "this", "cls"]);
+  const fnNames: string[] = [];
   if (isLanguageLoaded(lang)) {
     const pr = parseCode(lang, code);
     bare = stripCommentsParsed(pr).code;
     const fns = extractFunctionsParsed(pr).functions;
     signatures = fns.map((f) => f.signature);
     for (const f of fns) {
+      fnNames.push(f.name);
       allowed.add(f.name.toLowerCase());
       for (const p of f.params) allowed.add(p.replace(/^[*&$]+/, "").toLowerCase());
     }
@@ -434,6 +441,11 @@ function codeSide(code: string, lang: LangId, minRun: number, minLineTokens: num
   }
   const runs = new Map<string, number[]>();
   for (let i = 0; i + minRun <= tokens.length; i++) {
+    // a run of only literals and punctuation is a stated table of constants ('y', 'yes', 't', ...), which a
+    // specification legitimately lists; a copied run has a name or an operator in it
+    let named = false;
+    for (let t = i; t < i + minRun && !named; t++) named = isIdent(tokens[t]!) || isOp(tokens[t]!);
+    if (!named) continue;
     const k = tokens.slice(i, i + minRun).join("\u0001");
     const a = runs.get(k);
     if (a) a.push(i);
@@ -459,7 +471,20 @@ function codeSide(code: string, lang: LangId, minRun: number, minLineTokens: num
     else shapeRuns.set(k, [i]);
   }
   const leaf = leafSide(leaves ?? tokens, signatures, allowed, keywords);
-  const cs = { tokens, runs, lines, header, bodyCount, shapeRuns, keywords, leaf };
+  const selfNames = new Set<string>();
+  for (const f of fnNames) {
+    let called = false;
+    // `Addrinfo.unix(path)` in the body of `unix` calls another receiver's method, `self.unix` / `unix` itself
+    for (let i = 0; i < tokens.length && !called; i++)
+      called =
+        !header[i] &&
+        tokens[i] === f &&
+        (tokens[i - 1] !== "." || tokens[i - 2] === "self" || tokens[i - 2] === "this");
+    if (!called) selfNames.add(f);
+  }
+  const bodyTokens = new Set<string>();
+  leaf.toks.forEach((t, i) => leaf.body[i] && bodyTokens.add(t));
+  const cs = { tokens, runs, lines, header, bodyCount, shapeRuns, keywords, leaf, selfNames, bodyTokens };
   codeCache.set(key, cs);
   if (codeCache.size > 64) codeCache.delete(codeCache.keys().next().value!);
   return cs;
@@ -551,7 +576,16 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
   if (inFence && fenceHasCode && !inExamples) blocks++;
 
   // 5-7. gapped chains on the leaf token stream and its identifier / operator projections
-  const g = gappedSignals(cs.leaf, dt, dl);
+  // usage examples (lines that call the documented function) show how to call it, not its body: the gapped
+  // alignments skip them
+  const usage = usageExampleLines(dl, cs.selfNames, cs.bodyTokens);
+  const g = usage.size
+    ? gappedSignals(
+        cs.leaf,
+        dl.filter((_, k) => !usage.has(k)).flatMap((l) => lexTokens(l)),
+        dl.filter((_, k) => !usage.has(k)),
+      )
+    : gappedSignals(cs.leaf, dt, dl);
   const fraction = Math.min(1, Math.max(tokenFraction, lineFraction, shapeFraction, g.gappedFraction));
   const hits = leakVerdict(
     { copiedFraction: Math.max(tokenFraction, lineFraction, shapeFraction), codeBlocks: blocks, ...g },
@@ -585,6 +619,64 @@ export function detectLeak(doc: string, code: string, lang: LangId, opts: LeakOp
     codeBlocks: blocks,
     ...g,
   };
+}
+
+/** Most tokens one usage example may span (a call with its arguments and a short block, over a few lines). */
+const USAGE_MAX_TOKENS = 60;
+
+/**
+ * Indices of documentation lines that are usage examples: a line with a call of one of `names` (the name
+ * followed by `(`, or after a `.`), e.g. `Socket.unix("/tmp/sock") {|sock| ...` or Go's `Ilogb(0) = MinInt32`,
+ * and the lines after it while a bracket it opened is still open, at most USAGE_MAX_TOKENS tokens in all (a
+ * longer "example" is read in full), when fewer of its tokens are the body's than are code of its own (other
+ * names, literals, operators; prose words do not count). `names` holds only functions whose bodies do not call
+ * themselves, so the body of a recursive function copied into a line is never skipped; at most half of the
+ * documentation's tokens are skipped (a document made of "example" lines is read in full).
+ */
+function usageExampleLines(lines: string[], names: Set<string>, body: Set<string>): Set<number> {
+  const out = new Set<number>();
+  if (!names.size) return out;
+  const toks = lines.map((l) => lexTokens(l));
+  const total = toks.reduce((a, t) => a + t.length, 0);
+  let skipped = 0;
+  for (let k = 0; k < lines.length; k++) {
+    const t = toks[k]!;
+    let call = false;
+    for (let i = 0; i < t.length && !call; i++) call = names.has(t[i]!) && (t[i + 1] === "(" || t[i - 1] === ".");
+    if (!call) continue;
+    const span = [k];
+    let n = t.length;
+    let depth = bracketDepth(t);
+    while (depth > 0 && span.length < 4 && k + span.length < lines.length) {
+      const next = toks[k + span.length]!;
+      n += next.length;
+      depth += bracketDepth(next);
+      span.push(k + span.length);
+    }
+    if (n > USAGE_MAX_TOKENS) continue;
+    // an example's code is mostly the caller's (its arguments, variables, other calls); a "usage example" made
+    // of the body's own tokens (prose filler words aside) is read in full
+    let own = 0;
+    let foreign = 0;
+    for (const x of span)
+      for (const tok of toks[x]!) {
+        const low = tok.toLowerCase();
+        if (names.has(tok) || /^[(),.;:{}[\]|]$/.test(tok)) continue;
+        if (body.has(low)) own++;
+        else if (!isIdent(tok) || identifierRarity(tok) >= 0.6) foreign++;
+      }
+    if (own >= foreign) continue;
+    for (const x of span) out.add(x);
+    skipped += n;
+    k = span[span.length - 1]!;
+  }
+  return skipped * 2 <= total ? out : new Set();
+}
+
+function bracketDepth(t: string[]): number {
+  let d = 0;
+  for (const x of t) d += x === "(" || x === "[" || x === "{" ? 1 : x === ")" || x === "]" || x === "}" ? -1 : 0;
+  return d;
 }
 
 export interface LeakSignals extends GappedSignals {

@@ -225,6 +225,8 @@ function metricOn(metric: Metric, ref: PreparedCode, cand: PreparedCode, opts: S
         metric,
         score: clamp01(g.similarity),
         components: {
+          structural: g.structural,
+          semanticEdits: g.semanticEdits,
           cost: g.cost,
           maxCost: g.maxCost,
           nodesRef: g.nodes1,

@@ -1557,6 +1557,10 @@ class Builder {
       return [o];
     }
     if (UNOP.has(t)) {
+      // a negative number literal is one constant (`-1` and `0` differ by a label, as `1` and `0` do)
+      const ops = this.operandChildren(n);
+      const lit = ops.length === 1 && this.operatorText(n) === "-" ? constKind(ops[0]!, this.spec) : null;
+      if (lit?.startsWith("num:") && lit !== "num:#") return [this.node("const", `num:-${lit.slice(4)}`, ctl)];
       const o = this.node("op", `u${this.operatorText(n)}`, ctl);
       for (const c of this.operandChildren(n)) this.feed(c, env, ctl, o, "u");
       return [o];

@@ -89,7 +89,7 @@ test("serve --training: one process speaks Tinker's protocol (/api/v1) and batco
       modelInput: full.slice(0, -1),
       lossInputs: { targetTokens: full.slice(1), weights: full.slice(1).map(() => 1) },
     };
-    const p = await connectTinkerPolicy(url, { apiKey: "tml-key-12345", log: () => {}, heartbeatMs: 0 });
+    const p = await connectTinkerPolicy(url, { apiKey: "tml-key-12345", loraRank: 0, log: () => {}, heartbeatMs: 0 });
     assert.equal(p.info.modelName, "tiny-train");
     assert.equal(p.baseModel, "tiny-train");
     assert.deepEqual(
@@ -176,14 +176,16 @@ test("rl --policy-url URL trains through TinkerPolicy when URL is a Tinker servi
       2,
     );
     assert.ok(server.counts.forward_backward! >= 2 && server.counts.optim_step! >= 2);
-    const after = policy.llama.weights.get("model.norm.weight")!.data;
+    // rank 4: the server trained a LoRA adapter on the frozen base
+    assert.equal(policy.llama.lora?.config.rank, 4);
     assert.ok(
-      after.some((x, i) => x !== before[i]),
-      "the optimizer steps ran on the Tinker server",
+      [...policy.llama.lora!.modules.values()].some((m) => m.B.data.some((x) => x !== 0)),
+      "the optimizer steps ran on the Tinker server (the adapter's B left zero)",
     );
+    assert.deepEqual(policy.llama.weights.get("model.norm.weight")!.data, before, "the base stayed frozen");
     const bad = await runAsync(["rl", "--policy-url", url, "--lora-rank", "zero", "--corpus", "corpus"], dir);
     assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /--lora-rank must be an integer in 1\.\.1024, got 'zero'/);
+    assert.match(bad.stderr, /--lora-rank must be an integer in 0\.\.1024 \(0 = full fine-tuning\), got 'zero'/);
   } finally {
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });

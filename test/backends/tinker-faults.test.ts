@@ -25,7 +25,8 @@ const tok = new ByteTokenizer();
 const make = (seed = 13) =>
   createEmbeddedPolicy({ config: TINY_MODEL, tokenizer: tok, seed, maxSampleBatch: 1, maxChunkTokens: 1 });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bc-tinker-faults-"));
-const quiet = { log: () => {}, heartbeatMs: 0, backoffMs: 5 };
+// full fine-tuning (LoRA rank 0): the runs are compared with in-process training of every weight
+const quiet = { log: () => {}, heartbeatMs: 0, backoffMs: 5, loraRank: 0 };
 const d: Datum = {
   modelInput: [3, 4, 5, 6],
   lossInputs: {

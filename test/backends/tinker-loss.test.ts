@@ -119,7 +119,12 @@ test("stock-Tinker loss paths reproduce our losses and updates (folded and custo
       const { server, url } = await serveTinker({ policy: served, port: 0, stateRoot, baseModel: "batcoder/tiny" });
       try {
         const lines: string[] = [];
-        const p = await connectTinkerPolicy(url, { useExtensions: false, log: (l) => lines.push(l), heartbeatMs: 0 });
+        const p = await connectTinkerPolicy(url, {
+          useExtensions: false,
+          loraRank: 0,
+          log: (l) => lines.push(l),
+          heartbeatMs: 0,
+        });
         const rr = await p.forwardBackward(datums, spec);
         await p.optimStep(adam);
         assert.equal(p.lossPaths[want], 1, name);

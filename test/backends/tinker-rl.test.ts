@@ -27,7 +27,8 @@ const items: CodeItem[] = Array.from({ length: 4 }, (_, i) => ({
   lang: "python",
   code: `def f${i}(x):\n    return x + ${i}\n`,
 }));
-const quiet = { log: () => {}, heartbeatMs: 0 };
+// full fine-tuning (LoRA rank 0), as the in-process runs it is compared with; LoRA: tinker-lora.test.ts
+const quiet = { log: () => {}, heartbeatMs: 0, loraRank: 0 };
 /**
  * The engine's float results depend on how sequences are batched together; Tinker's API carries one prompt per
  * sample request (and prompt_logprobs score one sequence), so both sides run per-sequence batches here.
@@ -123,6 +124,71 @@ test("trainRL through TinkerPolicy (Tinker protocol) equals trainRL in-process: 
       resume: true,
     });
     sameWeights(a, b2, "resumed Tinker-protocol run");
+    assert.deepEqual(metrics(resumeDir), metrics(localDir));
+  } finally {
+    for (const s of servers) await s.close();
+    for (const d of [localDir, remoteDir, resumeDir, stateRoot]) fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test("LoRA: trainRL through TinkerPolicy with a rank equals trainRL in-process with the same adapter; resume on a fresh server", async () => {
+  const { TINKER_LORA_ALPHA } = await import("../../src/backends/tinker/server.js");
+  const localDir = tmp(),
+    remoteDir = tmp(),
+    resumeDir = tmp(),
+    stateRoot = tmp();
+  const servers: { close(): Promise<void> }[] = [];
+  const lora = { log: () => {}, heartbeatMs: 0, loraRank: 4 };
+  const sameAdapter = (a: EmbeddedPolicy, b: EmbeddedPolicy, what: string) => {
+    sameWeights(a, b, what);
+    for (const [k, t] of a.llama.lora!.parameters())
+      assert.deepEqual(b.llama.lora!.parameters().get(k)!.data, t.data, `${what}: adapter differs: ${k}`);
+  };
+  try {
+    const a = make(11);
+    const base = new Map([...a.llama.weights].map(([k, t]) => [k, t.data.slice()]));
+    a.attachLora({ rank: 4, alpha: TINKER_LORA_ALPHA }, 0);
+    await trainRL({ config: cfg, policy: a, reward: lowercaseToyReward, train: items, runDir: localDir });
+    for (const [k, w] of base)
+      assert.deepEqual(a.llama.weights.get(k)!.data, w, `in-process LoRA moved the base: ${k}`);
+
+    const served = make(11);
+    const s1 = await serveTinker({ policy: served, port: 0, stateRoot, baseModel: "batcoder/tiny", log: () => {} });
+    servers.push(s1.server);
+    await trainRL({
+      config: cfg,
+      policy: await connectTinkerPolicy(s1.url, lora),
+      reward: lowercaseToyReward,
+      train: items,
+      runDir: remoteDir,
+    });
+    sameAdapter(a, served, "Tinker-protocol LoRA run");
+    assert.deepEqual(metrics(remoteDir), metrics(localDir));
+
+    const b1 = make(11);
+    const s2 = await serveTinker({ policy: b1, port: 0, stateRoot, baseModel: "batcoder/tiny", log: () => {} });
+    servers.push(s2.server);
+    await trainRL({
+      config: cfg,
+      policy: await connectTinkerPolicy(s2.url, lora),
+      reward: lowercaseToyReward,
+      train: items,
+      runDir: resumeDir,
+      stopAfterSteps: 3,
+    });
+    await s2.server.close();
+    const b2 = make(999);
+    const s3 = await serveTinker({ policy: b2, port: 0, stateRoot, baseModel: "batcoder/tiny", log: () => {} });
+    servers.push(s3.server);
+    await trainRL({
+      config: cfg,
+      policy: await connectTinkerPolicy(s3.url, lora),
+      reward: lowercaseToyReward,
+      train: items,
+      runDir: resumeDir,
+      resume: true,
+    });
+    sameAdapter(a, b2, "resumed Tinker-protocol LoRA run");
     assert.deepEqual(metrics(resumeDir), metrics(localDir));
   } finally {
     for (const s of servers) await s.close();

@@ -26,6 +26,7 @@ test("the stock tinker SDK trains and samples through our server (protobuf forwa
 }, async () => {
   const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), "bc-tinker-sdk-"));
   const policy = createEmbeddedPolicy({ config: TINY_MODEL, tokenizer: new ByteTokenizer(), seed: 5 });
+  const base = new Map([...policy.llama.weights].map(([k, t]) => [k, t.data.slice()]));
   const { server, url } = await serveTinker({
     policy,
     port: 0,
@@ -73,6 +74,10 @@ test("the stock tinker SDK trains and samples through our server (protobuf forwa
       /loss_fn 'dro' is not supported by this server \(supported: cross_entropy, importance_sampling, ppo\)/,
     );
     assert.ok(server.counts.forward_backward! >= 4 && server.counts.retrieve_future! >= 6);
+    // create_lora_training_client(rank=8): only a rank-8 adapter trained; the base is bit-identical
+    assert.equal(policy.llama.lora?.config.rank, 8);
+    assert.ok([...policy.llama.lora!.modules.values()].some((m) => m.B.data.some((x) => x !== 0)));
+    for (const [k, w] of base) assert.deepEqual(policy.llama.weights.get(k)!.data, w, `base weight ${k}`);
 
     // the same server then serves our own client (a second model is refused: one training state per server)
     await assert.rejects(

@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -49,17 +49,55 @@ export function runPython(
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
     timeout: opts.timeoutMs ?? 120_000,
-    env: {
-      ...process.env,
-      HF_HUB_OFFLINE: "1",
-      TRANSFORMERS_OFFLINE: "1",
-      TOKENIZERS_PARALLELISM: "false",
-      OMP_NUM_THREADS: "1",
-      PYTHONIOENCODING: "utf-8",
-      ...opts.env,
-    },
+    env: pythonEnv(opts.env),
   });
   if (r.error) throw new Error(`python failed to run: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`python exited ${r.status ?? r.signal}: ${r.stderr.slice(-4000)}`);
   return { stdout: r.stdout, stderr: r.stderr };
+}
+
+function pythonEnv(extra?: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HF_HUB_OFFLINE: "1",
+    TRANSFORMERS_OFFLINE: "1",
+    TOKENIZERS_PARALLELISM: "false",
+    OMP_NUM_THREADS: "1",
+    PYTHONIOENCODING: "utf-8",
+    ...extra,
+  };
+}
+
+/**
+ * runPython without blocking the event loop: for a Python program that talks to a server running in this process
+ * (e.g. an HTTP client against a server the test started). Rejects with the interpreter's stderr on failure.
+ */
+export function runPythonAsync(
+  program: { code: string } | { script: string },
+  args: string[] = [],
+  opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<PythonRun> {
+  if (!pythonReady())
+    return Promise.reject(
+      new Error(`Python reference venv not ready at ${venvPython}: run bash scripts/setup-python.sh`),
+    );
+  const argv = "code" in program ? ["-c", program.code, ...args] : [program.script, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(venvPython, argv, { cwd: repoRoot, env: pythonEnv(opts.env) });
+    let stdout = "",
+      stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`python failed to run: ${e.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`python exited ${code ?? signal}: ${stderr.slice(-4000)}`));
+    });
+    child.stdin.end(opts.input ?? "");
+  });
 }

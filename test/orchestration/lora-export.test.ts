@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { ModelConfigSchema } from "../../src/engine/config.js";
 import { saveHfFolder, loadHfFolder } from "../../src/engine/hf.js";
 import { loadGgufModel } from "../../src/engine/gguf.js";
@@ -134,6 +134,61 @@ test("batcoder serve --adapter serves base + adapter", async () => {
     } finally {
       await s.stop();
     }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("batcoder eval --model DIR --adapter DIR: the adapter changes the generations; bad combinations are refused", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "lora-eval-"));
+  try {
+    const { hfDir, adapterDir } = await fixture(root);
+    const evalRun = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [path.join(repoRoot, "dist/src/cli/main.js"), "eval", "--benchmark", "humaneval", "--limit", "3", ...args],
+        { cwd: root, encoding: "utf8", timeout: 120_000 },
+      );
+    const common = ["--model", hfDir, "--max-tokens", "8", "--k", "1", "--quiet"];
+    const base = evalRun(...common, "--out", "base");
+    assert.equal(base.status, 0, base.stderr);
+    const withAdapter = evalRun(...common, "--adapter", adapterDir, "--out", "adapted");
+    assert.equal(withAdapter.status, 0, withAdapter.stderr);
+    assert.match(withAdapter.stderr, /LoRA adapter .*\(rank 4, alpha 8/);
+    const raws = (out: string) =>
+      fs
+        .readFileSync(path.join(root, out, "samples.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { task_id: string; raw: string }).raw);
+    const a = raws("base"),
+      b = raws("adapted");
+    assert.equal(a.length, 3);
+    assert.equal(b.length, 3);
+    assert.notDeepEqual(b, a, "greedy generations with the adapter differ from the base model's");
+    // the adapter is part of the model's name (results and the generation cache never mix base and adapted)
+    const name = (out: string) =>
+      (JSON.parse(fs.readFileSync(path.join(root, out, "summary.json"), "utf8")) as { model: string }).model;
+    assert.match(name("adapted"), /\+adapter#[0-9a-f]{8}$/);
+    assert.doesNotMatch(name("base"), /adapter/);
+    // the same adapter again: identical generations (greedy, deterministic)
+    const again = evalRun(...common, "--adapter", adapterDir, "--out", "again");
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(raws("again"), b);
+    // refused with a clear message
+    const noChat = evalRun(...common, "--format", "instruct", "--out", "x1");
+    assert.equal(noChat.status, 1);
+    assert.match(noChat.stderr, /has no chat template .*instruct mode cannot build prompts/);
+    const url = evalRun("--model", "http://127.0.0.1:9/v1", "--adapter", adapterDir, "--out", "x2");
+    assert.equal(url.status, 1);
+    assert.match(url.stderr, /--adapter applies to a model loaded here .*not to the endpoint/);
+    fs.writeFileSync(path.join(root, "s.jsonl"), JSON.stringify({ task_id: "HumanEval/0", completion: "" }) + "\n");
+    const samples = evalRun("--samples", "s.jsonl", "--adapter", adapterDir, "--out", "x3");
+    assert.equal(samples.status, 1);
+    assert.match(samples.stderr, /--adapter applies to a --model/);
+    const missing = evalRun(...common, "--adapter", path.join(root, "no-such-adapter"), "--out", "x4");
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no-such-adapter/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -49,6 +49,46 @@ test("the removed penalty knobs fail with a message naming the one that replaces
   assert.ok(!("invalid_doc_reward" in c) && !("leaked_doc_reward" in c));
 });
 
+test("eval_benchmarks: a list (JSON or comma-separated), its format and limit; eval_benchmark names its replacement", () => {
+  const d = parseConfig({});
+  assert.equal(d.eval_benchmarks, null, "null = the command's default");
+  assert.equal(d.eval_benchmark_format, "auto");
+  assert.equal(d.eval_benchmark_limit, null);
+  assert.deepEqual(parseConfig({ eval_benchmarks: ["humaneval", "multipl-e:rb"] }).eval_benchmarks, [
+    "humaneval",
+    "multipl-e:rb",
+  ]);
+  const sets = resolveCli({ set: ["eval_benchmarks=humaneval, mbpp", "eval_benchmark_format=instruct"] }).rl;
+  assert.deepEqual(sets.eval_benchmarks, ["humaneval", "mbpp"]);
+  assert.equal(sets.eval_benchmark_format, "instruct");
+  assert.deepEqual(resolveCli({ set: ["eval_benchmarks=[]"] }).rl.eval_benchmarks, []);
+  assert.throws(() => parseConfig({ eval_benchmarks: ["mbpp", "MBPP"] }), /eval_benchmarks lists a benchmark twice/);
+  assert.throws(() => parseConfig({ eval_benchmarks: 7 }), /eval_benchmarks must be a list of benchmark names/);
+  assert.throws(() => parseConfig({ eval_benchmark_format: "chat" }), /eval_benchmark_format:/);
+  assert.throws(() => parseConfig({ eval_benchmark_limit: 0 }), /eval_benchmark_limit must be > 0/);
+  assert.throws(
+    () => parseConfig({ eval_benchmark: "humaneval" }),
+    /eval_benchmark: 'eval_benchmark' was removed: .*use eval_benchmarks \(eval_benchmark=humaneval is eval_benchmarks=\["humaneval"\]\)/,
+  );
+  assert.throws(() => resolveCli({ set: ["eval_benchmark=mbpp"] }), /'eval_benchmark' was removed/);
+  // older runs' config.resolved.json hold "eval_benchmark": null: they still resume, and it is not carried on
+  const old = parseConfig({ eval_benchmark: null });
+  assert.ok(!("eval_benchmark" in old));
+});
+
+test("--limit N (quick mode) lowers benchmark tasks, held-out functions and steps, and says what it changed", async () => {
+  const { applyLimit } = await import("../../src/orchestration/config.js");
+  const base = parseConfig({ eval_size: 50, max_steps: 3 });
+  const { rl, changes } = applyLimit(base, 5);
+  assert.equal(rl.eval_benchmark_limit, 5);
+  assert.equal(rl.eval_size, 5);
+  assert.equal(rl.max_steps, 3, "never raised");
+  assert.deepEqual(changes, ["benchmark tasks per benchmark all → 5", "held-out functions 50 → 5"]);
+  assert.equal(base.eval_size, 50, "the input config is not changed");
+  assert.deepEqual(applyLimit(parseConfig({ eval_benchmark_limit: 2, eval_size: 1, max_steps: 1 }), 5).changes, []);
+  assert.throws(() => applyLimit(base, 0), /--limit expects a positive integer/);
+});
+
 test("RL's documentation penalties: RL defaults 0.1 / 0.5 (validation-chosen) under reward_options overrides", async () => {
   const { rewardConfigFor } = await import("../../src/rl/reward.js");
   const d = rewardConfigFor(parseConfig({}));

@@ -83,9 +83,11 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
     "--set",
     "reject_invalid_docs=false",
     "--set",
-    "eval_benchmark=humaneval",
+    "eval_benchmarks=humaneval",
     "--set",
     "eval_benchmark_limit=2",
+    "--set",
+    "eval_benchmark_max_tokens=8",
     "--set",
     'warmstart.model={"hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":2,"max_position_embeddings":256}',
     "--set",
@@ -126,13 +128,18 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
     evals.map((m) => m.step),
     [0, 2],
   );
-  // optional pass@1 through the eval harness (sandboxed execution) at the first and last evaluation
+  // optional pass@1 through the eval harness (sandboxed execution) at the first and last evaluation; the embedded
+  // model has no chat template, so "auto" is the completion format
   for (const e of evals) {
-    const b = e.benchmark as { name: string; tasks: number; pass_at_1: number };
-    assert.equal(b.tasks, 2);
-    assert.ok(b.pass_at_1 >= 0 && b.pass_at_1 <= 1);
+    const [b, ...more] = e.benchmarks as Array<{ name: string; format: string; tasks: number; pass_at_1: number }>;
+    assert.equal(more.length, 0);
+    assert.equal(b!.name, "humaneval");
+    assert.equal(b!.format, "completion");
+    assert.equal(b!.tasks, 2);
+    assert.ok(b!.pass_at_1 >= 0 && b!.pass_at_1 <= 1);
   }
-  assert.match(fs.readFileSync(path.join(run, "report.html"), "utf8"), /humaneval pass@1 \(2 tasks\)/);
+  assert.match(fs.readFileSync(path.join(run, "report.html"), "utf8"), /humaneval pass@1 \(2 tasks, completion\)/);
+  assert.match(r.stdout, /  humaneval \(n=2 tasks\)\s+\d\.\d{3} \[/);
   const ws = JSON.parse(fs.readFileSync(path.join(run, "warmstart.json"), "utf8"));
   assert.equal(ws.sft.steps, 2);
   // the warm start's pretraining text excludes the test split

@@ -164,3 +164,67 @@ test("docCodeOverlap: pasted code overlaps fully, honest prose not at all, empty
     codeNgrams3: 0,
   });
 });
+
+// ---- honest documentation that states constants or shows usage examples (written for this test) ----
+
+const PY_PARSE = `def parse_switch(word):
+    w = word.strip().lower()
+    if w in ('enabled', 'active', 'up', 'yes', 'hi', '1'):
+        return True
+    if w in ('disabled', 'inactive', 'down', 'no', 'lo', '0'):
+        return False
+    raise KeyError("unknown switch word %r" % (word,))
+`;
+
+test("a documentation that lists the accepted literal values is not a leak; the copied body still is", () => {
+  const doc =
+    "Read an on/off word.\n\nAccepted on words are 'enabled', 'active', 'up', 'yes', 'hi', '1'; off words are\n" +
+    "'disabled', 'inactive', 'down', 'no', 'lo', '0'. Raises KeyError for anything else.\n";
+  assert.ok(validateDoc(doc).valid);
+  const r = detectLeak(doc, PY_PARSE, "python");
+  assert.equal(r.leaked, false, JSON.stringify(r.reasons));
+  const pasted = detectLeak(`Read an on/off word.\n\n${PY_PARSE.split("\n").slice(1).join("\n")}`, PY_PARSE, "python");
+  assert.equal(pasted.leaked, true);
+});
+
+const RB_WATCH = `def self.watch_dir(dir, interval)
+  seen = Dir.children(dir).sort
+  loop do
+    sleep interval
+    now = Dir.children(dir).sort
+    added = now - seen
+    yield added unless added.empty?
+    seen = now
+  end
+end
+`;
+
+test("a usage example that calls the function is not a leak; the body passed off as an example still is", () => {
+  const doc =
+    "Watch a directory and report new entries.\n\nThe block receives the names added since the previous poll. It\n" +
+    "never returns; stop it with break or an exception.\n\nLog incoming files.\n" +
+    'Watcher.watch_dir(Rails.root.join("tmp"), 3) {|added| Queue.push(added.sort) unless added.empty? }\n';
+  assert.ok(validateDoc(doc).valid, JSON.stringify(validateDoc(doc).violations));
+  const honest = detectLeak(doc, RB_WATCH, "ruby");
+  assert.equal(honest.leaked, false, JSON.stringify(honest.reasons));
+  // (main's detector flagged it: `added.sort ... unless added.empty?` is a gapped chain of the body)
+  // the same prose, the "example" line carrying the body's tokens in order: read in full, caught
+  const body = RB_WATCH.split("\n").slice(1, -2).join(" ").replace(/\s+/g, " ");
+  const disguised = doc.replace(/Watcher\.watch_dir\(.*\n$/, `watch_dir(dir, interval) { ${body} }\n`);
+  assert.notEqual(disguised, doc);
+  assert.equal(detectLeak(disguised, RB_WATCH, "ruby").leaked, true);
+  // every format-valid leak kind of this function is still caught
+  for (const k of LEAK_KINDS) {
+    const d = leakingDoc(RB_WATCH, "ruby", k);
+    if (d) assert.equal(detectLeak(d, RB_WATCH, "ruby").leaked, true, k);
+  }
+});
+
+test("a recursive function's body in a line that calls the function is never skipped as a usage example", () => {
+  const code =
+    "def tri(n):\n    if n <= 2:\n        return n * 3 - 1\n    return tri(n - 1) + tri(n - 2) * 2 - tri(n - 3) // 4\n";
+  const doc =
+    "Compute the sequence.\n\nThe value follows the rule below for n above two, with small values given directly.\n" +
+    "tri(n - 1) + tri(n - 2) * 2 - tri(n - 3) // 4\n";
+  assert.equal(detectLeak(doc, code, "python").leaked, true);
+});

@@ -69,7 +69,7 @@ export interface TinkerPolicyOptions {
   apiKey?: string;
   /** The base model to train (default: the service's first trainable model). */
   baseModel?: string;
-  /** LoRA rank for create_model (default 32). */
+  /** LoRA rank for create_model (default 32); 0 = full fine-tuning (batcoder's server; stock Tinker needs ≥ 1). */
   loraRank?: number;
   /** Required for services without batcoder's tokenizer endpoint (e.g. a Hugging Face tokenizer). */
   tokenizer?: TokenizerLike;

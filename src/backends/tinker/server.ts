@@ -4,7 +4,12 @@
  * TinkerPolicy and the stock SDK train against it.
  *
  * - Sessions and ONE trainable model per server (the policy is one training state); `create_model` checks the
- *   base model id; a LoRA rank is accepted and reported by get_info, but the embedded engine trains all weights.
+ *   base model id. A LoRA rank r > 0 attaches a fresh adapter to the policy (`LoraTrainable.attachLora`, the
+ *   embedded engine's src/engine/lora.ts): rank r, alpha 32 (our choice; Tinker does not expose alpha), seed
+ *   `lora_config.seed` (default 0), on q/k/v/o (`train_attn`) and gate/up/down (`train_mlp`), the base frozen; only
+ *   the adapter trains and `tinker://…/weights/…` states carry it in the PEFT layout (adapter/). `train_unembed`
+ *   is not implemented: the unembedding stays frozen (logged). Rank 0 (or no lora_config) is full fine-tuning, as
+ *   Tinker-compatible services that train all weights take it.
  * - Training ops (forward_backward [protobuf], optim_step, save_weights, save_weights_for_sampler, load_weights)
  *   and samples return futures; `retrieve_future` long-polls (up to `longPollMs`) and answers `try_again` while a
  *   request runs, the result (JSON, or protobuf for ForwardBackwardOutput / SampleResponse when the client
@@ -32,6 +37,7 @@ import type { z } from "zod";
 import { computeLoss } from "../../core/losses.js";
 import { close as closeServer, createServer, listen as listenOn, sendJson } from "../http.js";
 import type { Datum, LossSpec, Policy, SampledSequence, SampleRequest, ScoringSampler } from "../../core/policy.js";
+import type { LoraConfigInput, LoraTarget } from "../../engine/lora.js";
 import { lossFromTinker, BATCODER_CONFIG_KEYS, BATCODER_INPUTS } from "./loss.js";
 import {
   decodeForwardBackwardRequest,
@@ -54,6 +60,16 @@ import {
 } from "./wire.js";
 
 export type Reference = ScoringSampler;
+
+/** A policy that can train a LoRA adapter on a frozen base (EmbeddedPolicy). */
+export interface LoraTrainable {
+  attachLora(config: LoraConfigInput, seed?: number): { nParams(): number };
+  /** The adapter the policy already carries (a LoRA run's checkpoint), or null. */
+  readonly loraConfig: { rank: number; alpha: number; targetModules: readonly string[] } | null;
+}
+
+/** The adapter's alpha for every rank (Tinker's API has no alpha field). */
+export const TINKER_LORA_ALPHA = 32;
 
 export interface TinkerServerOptions {
   policy: Policy;
@@ -474,16 +490,39 @@ export class TinkerServer {
       if (r.base_model !== this.baseModel)
         throw new UserFault(`base_model '${r.base_model}' is not served here (supported: ${this.baseModel})`);
       if (this.model) throw new UserFault(`this server trains one model at a time and already has '${this.model.id}'`);
-      this.model = {
-        id: `${this.instance}-m${++this.modelCounter}`,
-        baseModel: r.base_model,
-        loraRank: r.lora_config?.rank,
-        seqs: new Map(),
-      };
-      if (r.lora_config)
-        this.log(
-          `tinker server: model ${this.model.id}: LoRA rank ${r.lora_config.rank} requested; the embedded engine trains all weights`,
+      const lc = r.lora_config;
+      const rank = lc?.rank ?? 0;
+      const id = `${this.instance}-m${this.modelCounter + 1}`;
+      let what = "full fine-tuning (LoRA rank 0: every weight trains)";
+      const p = this.opts.policy as Partial<LoraTrainable>;
+      const has = p.loraConfig ?? null;
+      if (has && rank !== has.rank)
+        throw new UserFault(
+          `the served checkpoint carries a LoRA adapter of rank ${has.rank}: create the model with rank ${has.rank} ` +
+            "to continue training it (full fine-tuning or another rank needs a merged checkpoint: batcoder export --adapter)",
         );
+      if (has) {
+        what = `continuing the served checkpoint's LoRA adapter (rank ${has.rank}, alpha ${has.alpha}, ${has.targetModules.join("/")}), base frozen`;
+      } else if (rank > 0) {
+        if (typeof p.attachLora !== "function")
+          throw new UserFault(
+            `LoRA rank ${rank} requested, but this server's policy cannot train an adapter (create the model with rank 0 for full fine-tuning)`,
+          );
+        const targets: LoraTarget[] = [
+          ...(lc?.train_attn !== false ? (["q_proj", "k_proj", "v_proj", "o_proj"] as const) : []),
+          ...(lc?.train_mlp !== false ? (["gate_proj", "up_proj", "down_proj"] as const) : []),
+        ];
+        if (targets.length === 0)
+          throw new UserFault("lora_config: train_attn and train_mlp are both false, so there is nothing to adapt");
+        const adapter = p.attachLora({ rank, alpha: TINKER_LORA_ALPHA, targetModules: targets }, lc?.seed ?? 0);
+        what =
+          `LoRA rank ${rank}, alpha ${TINKER_LORA_ALPHA} on ${targets.join("/")}: ` +
+          `${adapter.nParams().toLocaleString("en-US")} trainable parameters, base frozen` +
+          (lc?.train_unembed ? " (train_unembed is not implemented: the unembedding stays frozen)" : "");
+      }
+      this.modelCounter++;
+      this.model = { id, baseModel: r.base_model, ...(rank > 0 ? { loraRank: rank } : {}), seqs: new Map() };
+      this.log(`tinker server: model ${id}: ${what}`);
       return { kind: "json", body: { model_id: this.model.id, type: "create_model" } };
     });
   }

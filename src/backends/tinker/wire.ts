@@ -72,7 +72,8 @@ export const SessionHeartbeatRequest = z
   .strict();
 export const LoraConfig = z
   .object({
-    rank: z.number().int().positive(),
+    /** 0 = full fine-tuning (batcoder's server, and Tinker-compatible services that train all weights). */
+    rank: z.number().int().nonnegative(),
     seed: int.optional(),
     train_unembed: z.boolean().optional(),
     train_mlp: z.boolean().optional(),

@@ -9,8 +9,9 @@ import { UserError } from "../../core/errors.js";
 import { buildCorpus, formatSummary } from "../../corpus/pipeline.js";
 import { readManifest, verifyCorpus } from "../../corpus/reader.js";
 import type { CorpusConfigInput } from "../../corpus/schema.js";
+import { buildExecSlice } from "../../orchestration/exec-slice.js";
 
-export const help = `batcoder corpus <build|verify|stats> [options]
+export const help = `batcoder corpus <build|exec-slice|verify|stats> [options]
 
   corpus build --input PATH [--input PATH ...] --out DIR [options]
     Turns directories (recursive, .gitignore honoured), git repositories (tracked files), JSONL(.gz) files
@@ -41,6 +42,11 @@ export const help = `batcoder corpus <build|verify|stats> [options]
     --workers N           analysis worker threads (default: cores - 1, at most 4, 0 with ≤ 2 cores);
                           the output is byte-identical whatever N
     --progress / --quiet  force the progress line on / off (default: on when stderr is a terminal)
+
+  corpus exec-slice --from DIR [--from DIR ...] --out DIR [--lang LIST] [--seed N] [--inputs N]
+    The records of the given corpora whose functions the behaviour runner can run alone in the sandbox
+    (deterministic, defined alone, not failing on most inputs), each kept in its split; dropped.jsonl.gz and
+    subset-stats.json give the reason for every other record. Default check settings: the RL reward's.
 
   corpus verify DIR       check every shard against manifest.json (sha256, record counts)
   corpus stats DIR        print the corpus' stats.json summary`;
@@ -182,9 +188,54 @@ async function build(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function execSlice(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        from: { type: "string", multiple: true },
+        out: { type: "string" },
+        lang: { type: "string" },
+        seed: { type: "string" },
+        inputs: { type: "string" },
+        progress: { type: "boolean" },
+        quiet: { type: "boolean" },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    throw new UserError(`corpus exec-slice: ${(e as Error).message}`);
+  }
+  const v = parsed.values;
+  if (!v.from?.length) throw new UserError("corpus exec-slice: at least one --from DIR is required");
+  if (!v.out) throw new UserError("corpus exec-slice: --out DIR is required");
+  const stats = await buildExecSlice({
+    sources: v.from,
+    out: v.out,
+    langs: v.lang ? v.lang.split(",").map((s) => s.trim()) : undefined,
+    seed: num(v.seed, "seed"),
+    inputs: num(v.inputs, "inputs"),
+    progress: v.quiet ? false : (v.progress ?? process.stderr.isTTY),
+    log: (s) => console.error(s),
+  });
+  console.log(
+    `exec slice written to ${v.out}: train ${stats.kept.train}, validation ${stats.kept.validation}, test ${stats.kept.test}`,
+  );
+  for (const [src, bySplit] of Object.entries(stats.counts))
+    for (const [split, byLang] of Object.entries(bySplit))
+      console.log(
+        `  ${src} ${split}: ${Object.entries(byLang)
+          .map(([l, c]) => `${l} ${c.kept}/${c.read}`)
+          .join(", ")}`,
+      );
+  return 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "build") return build(rest);
+  if (sub === "exec-slice") return execSlice(rest);
   if (sub === "verify") {
     const dir = rest[0];
     if (!dir) throw new UserError("corpus verify: DIR is required");

@@ -33,13 +33,17 @@ Writes DIR/config.json (resolved options), DIR/samples.jsonl (task_id, completio
   --model URL|REF       an OpenAI-compatible endpoint (http://host:8000/v1: vLLM, llama.cpp, Ollama,
                         batcoder serve), an embedded-model checkpoint / run directory, a Hugging Face
                         model folder, a hub id ORG/NAME (from the HF cache) or a .gguf file
+  --adapter DIR         apply a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors, e.g.
+                        runs/NAME/adapter from train --model) to the --model loaded here (not to a URL)
   --allow-download      let a hub id missing from the HF cache be downloaded into it
   --base-dtype T        with a local model: storage of its weight matrices, computed in f32: auto (16-bit
                         matrices of the source stay 16-bit, the rest f32), bf16, f16 (f32 rounded) or f32 [auto]
   --model-name NAME     model id sent to the endpoint (default: the first of GET /v1/models)
   --samples FILE        score an existing human-eval style samples file (task_id, completion) instead
   --format F            completion (base models: prompt continued, cut at stop sequences) or
-                        instruct (chat models: instruction wrapped, code block extracted)   [completion]
+                        instruct (chat models: the task as a user message through the model's own chat
+                        template, code block extracted; an HF folder / hub id / .gguf without a chat
+                        template is refused)                                                [completion]
   --n N                 samples per task                                                    [1]
   --temperature X       sampling temperature (0 = greedy)                                   [0]
   --top-p X             nucleus sampling                                                    [1]
@@ -61,6 +65,7 @@ const ConfigSchema = z.object({
   benchmark: z.string().min(1).optional(),
   problems: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
+  adapter: z.string().min(1).optional(),
   modelName: z.string().min(1).optional(),
   samples: z.string().min(1).optional(),
   format: z.enum(["completion", "instruct"]),
@@ -115,6 +120,7 @@ export async function run(argv: string[]): Promise<number> {
         benchmark: { type: "string" },
         problems: { type: "string" },
         model: { type: "string" },
+        adapter: { type: "string" },
         "model-name": { type: "string" },
         samples: { type: "string" },
         format: { type: "string" },
@@ -148,6 +154,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.model && !values.samples)
     throw new UserError("give --model URL|CHECKPOINT to generate, or --samples FILE to score existing samples");
   if (values.model && values.samples) throw new UserError("--model and --samples are exclusive");
+  if (values.adapter !== undefined && !values.model)
+    throw new UserError("--adapter applies to a --model (the base the adapter was trained on)");
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
   const benchName = values.benchmark ?? `custom-${path.basename(values.problems!)}`;
   const out = values.out ?? path.join("runs", `eval-${benchName.replace(/[^A-Za-z0-9_-]+/g, "_")}-${stamp}`);
@@ -160,6 +168,7 @@ export async function run(argv: string[]): Promise<number> {
     benchmark: values.benchmark,
     problems: values.problems,
     model: values.model,
+    adapter: values.adapter,
     modelName: values["model-name"],
     samples: values.samples,
     format: values.format ?? "completion",
@@ -225,6 +234,8 @@ export async function run(argv: string[]): Promise<number> {
       concurrency: cfg.requests,
       allowDownload: values["allow-download"] ?? false,
       ...(baseDtype !== undefined ? { baseDtype } : {}),
+      ...(cfg.adapter !== undefined ? { adapter: cfg.adapter } : {}),
+      instruct: cfg.format === "instruct",
     });
     try {
       ({ summary } = await evaluateBenchmark({

@@ -32,7 +32,8 @@ Options:
                        a URL ending in /v1/training uses batcoder's own protocol (RemotePolicy)
   --api-key KEY        key for --policy-url (default: $TINKER_API_KEY, then $BATCODER_API_KEY)
   --base-model NAME    Tinker: the base model to train [the service's first trainable model]
-  --lora-rank N        Tinker: LoRA rank for create_model [32]
+  --lora-rank N        Tinker: LoRA rank for create_model; 0 = full fine-tuning (batcoder's server; a stock Tinker
+                       service needs N >= 1)                                                             [32]
   --tokenizer FILE     Tinker: the base model's tokenizer.json (required unless the service is batcoder's)
   --sampler-url URL    sample BOTH rollout stages from an OpenAI-compatible server (vLLM, SGLang, llama.cpp server,
                        \`batcoder serve\`) with the policy's tokenizer: token ids in and out where offered (vLLM's
@@ -46,8 +47,8 @@ ${COMMON_HELP}
 
 function loraRank(s: string): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 1 || n > 1024)
-    throw new UserError(`--lora-rank must be an integer in 1..1024, got '${s}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 1024)
+    throw new UserError(`--lora-rank must be an integer in 0..1024 (0 = full fine-tuning), got '${s}'`);
   return n;
 }
 

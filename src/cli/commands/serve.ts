@@ -11,13 +11,15 @@ import { loadCheckpointSampler, loadPolicyFrom } from "../../orchestration/model
 import { parseBaseDtype } from "../../backends/model-ref.js";
 
 export const help = `batcoder serve MODEL [--port 8000] [--host 127.0.0.1] [options]
-batcoder serve CHECKPOINT --training [--port 8001] [--api-key KEY] [--state-dir DIR]
+batcoder serve MODEL --training [--port 8001] [--api-key KEY] [--state-dir DIR]
 
 Serves MODEL over the OpenAI-compatible API: a checkpoint (or the latest checkpoint of a run directory), a
 Hugging Face model folder, a hub id ORG/NAME (from the HF cache; --allow-download fetches it) or a .gguf file:
 GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming and not; logprobs, stop, n,
 seed, max_tokens, temperature, top_p). Concurrent requests are batched into one sampling call. Chat messages
-are rendered as plain "### User:" / "### Assistant:" turns (the model has no chat training).
+go through the model's own chat template when it has one (an HF folder or hub id's tokenizer_config.json, a
+GGUF's tokenizer.chat_template; add_generation_prompt, generation ends at its end-of-turn tokens); an embedded
+checkpoint has none, so its chat messages are plain "### User:" / "### Assistant:" turns.
 
   --port N              TCP port (0 = any free port)                    [8000]
   --host ADDR           interface to bind                               [127.0.0.1]
@@ -29,11 +31,14 @@ are rendered as plain "### User:" / "### Assistant:" turns (the model has no cha
   --base-dtype T        storage of the weight matrices, computed in f32: auto (16-bit matrices of the source stay
                         16-bit, the rest f32), bf16, f16 (f32 sources rounded) or f32                  [auto]
 
-Training APIs (--training): serve the checkpoint's full training state (weights, AdamW, step, RNG), on one port:
+Training APIs (--training): serve the checkpoint's full training state (weights, AdamW, step, RNG), or any other
+MODEL reference (HF folder, hub id, .gguf; a fresh optimizer), on one port:
 - Tinker's protocol (tinker SDK 0.38.0 wire format) under /api/v1/: sessions, create_model, forward_backward
   (protobuf), optim_step, asample with prompt_logprobs, save_weights / save_weights_for_sampler / load_weights with
   tinker:// paths, retrieve_future. For TinkerPolicy (batcoder rl --policy-url URL) and the stock Python SDK
-  (TINKER_BASE_URL=URL; its API keys must start with "tml-"). One model per server.
+  (TINKER_BASE_URL=URL; its API keys must start with "tml-"). One model per server. create_model's LoRA rank r > 0
+  trains a rank-r adapter (alpha 32; train_attn: q/k/v/o, train_mlp: gate/up/down) on the frozen base; rank 0
+  trains every weight; a checkpoint that carries an adapter continues it at its rank.
 - batcoder's own protocol under /v1/training/ (RemotePolicy): info, sample, compute_logprobs, forward_backward,
   optim_step, save_state, load_state, reference/{snapshot,compute_logprobs,sample,release}.
 One training op runs at a time.
@@ -103,7 +108,9 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError("--adapter is not supported with --training");
   const baseDtype = parseBaseDtype(values["base-dtype"]);
   if (values.training && baseDtype !== undefined)
-    throw new UserError("--base-dtype is not supported with --training (the training APIs serve an f32 checkpoint)");
+    throw new UserError(
+      "--base-dtype is not supported with --training (the training APIs keep the base in f32: a client may train all weights)",
+    );
   if (values.training) return runTraining(positionals[0]!, values, n);
   for (const f of ["api-key", "state-dir"] as const) {
     if (values[f] !== undefined) throw new UserError(`--${f} only applies with --training`);
@@ -121,13 +128,14 @@ export async function run(argv: string[]): Promise<number> {
       `invalid options: ${parsed.error.issues.map((i) => `${String(i.path[0] ?? "")}: ${i.message}`).join("; ")}`,
     );
   const cfg = parsed.data;
-  const { sampler, dir } = await loadCheckpointSampler(cfg.checkpoint, undefined, {
+  const { sampler, dir, chat } = await loadCheckpointSampler(cfg.checkpoint, undefined, {
     allowDownload: values["allow-download"] ?? false,
     baseDtype: baseDtype ?? "auto",
     ...(values.adapter !== undefined ? { adapter: values.adapter } : {}),
   });
   const server = new OpenAIServer({
     sampler,
+    chat,
     modelName: cfg.modelName,
     batchWindowMs: cfg.batchWindowMs,
     maxBatchSequences: cfg.maxBatch,
@@ -181,8 +189,23 @@ async function runTraining(
       `refusing to expose the training API on ${cfg.host} without --api-key (anyone reaching it could change or overwrite the model)`,
     );
   }
-  const { policy, weights } = await loadPolicyFrom(cfg.checkpoint);
-  const dir = weights.weights;
+  // an embedded checkpoint / run (full training state), or any outside model reference (HF folder, hub id, .gguf:
+  // fresh optimizer; a Tinker client's LoRA rank then trains an adapter on its frozen base)
+  const { isExternalModelRef, loadPolicyForRef } = await import("../../backends/model-ref.js");
+  let policy: Awaited<ReturnType<typeof loadPolicyFrom>>["policy"];
+  let dir: string;
+  if (isExternalModelRef(cfg.checkpoint)) {
+    const r = await loadPolicyForRef(cfg.checkpoint, {
+      log: (l) => console.error(l),
+      allowDownload: values["allow-download"] === true,
+    });
+    policy = r.policy;
+    dir = r.loaded.path;
+  } else {
+    const r = await loadPolicyFrom(cfg.checkpoint);
+    policy = r.policy;
+    dir = r.weights.weights;
+  }
   const { TrainingServer } = await import("../../backends/training-server.js");
   if (cfg.stateDir) {
     const fs = await import("node:fs");

@@ -1,12 +1,14 @@
 import { parseArgs } from "node:util";
+import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../core/errors.js";
-import { COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli } from "../../orchestration/config.js";
+import { type BaseDtypeChoice, parseBaseDtype } from "../../backends/model-ref.js";
+import { applyLimit, COMMON_HELP, COMMON_OPTIONS, makeLogger, resolveCli, toInt } from "../../orchestration/config.js";
 import { checkCorpusUsable } from "../../orchestration/items.js";
 import { beforeAfterTable, runRL } from "../../orchestration/rl-run.js";
 import { warmStart } from "../../orchestration/warmstart.js";
 import { writeFileAtomic } from "../../core/jsonl.js";
-import { runPaths } from "../../core/runs.js";
+import { RUN_FILES, runPaths } from "../../core/runs.js";
 import { renderReport } from "../../report/report.js";
 
 export const help = `batcoder train [options]
@@ -28,13 +30,24 @@ ${COMMON_HELP}
                        auto (matrices stored as BF16/F16 in the source stay 16-bit: half the memory, exact;
                        F32/quantised sources f32), bf16 / f16 (f32 sources rounded: half the memory, a slightly
                        different model) or f32. Full fine-tuning (--lora-rank 0) is always f32.        [auto]
+  --limit N            quick mode (a smoke run): at most N tasks per held-out benchmark, N held-out functions
+                       and N RL steps; prints what it changed
 
 Prompts for --model go through the model's own chat template when it has one (both directions, rollouts and the
-held-out evaluation); a model without one gets batcoder's plain prompt format.
+held-out evaluation); a model without one gets batcoder's plain prompt format. A --model run records its model and
+LoRA settings in runs/NAME/model.json: \`--resume --run-name NAME\` continues it from them (no --model needed).
+
+Held-out benchmarks (eval_benchmarks): pass@1 before and after RL, greedy, generated code run in the sandbox,
+per-task results in runs/NAME/eval/benchmarks/. With --model the default is HumanEval, MBPP and MultiPL-E
+Ruby / Go / Lua in the instruct format (the model's own chat template; eval_benchmark_format=auto|instruct|
+completion); without --model none unless configured. --set eval_benchmarks=humaneval,multipl-e:rb picks others
+(names as batcoder eval --benchmark takes them), --set eval_benchmarks=[] turns them off,
+--set eval_benchmark_limit=N keeps the first N tasks of each.
 
 Examples:
   batcoder train
   batcoder train --steps 10 --set rollout_batch_size=4 --run-name quick
+  batcoder train --model ~/models/Qwen2.5-Coder-0.5B-Instruct --limit 5      # a smoke run of your own model
   batcoder train --config configs/grpo.json --set warmstart.sft_steps=100`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -49,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
         "lora-rank": { type: "string" },
         "allow-download": { type: "boolean" },
         "base-dtype": { type: "string" },
+        limit: { type: "string" },
       },
       allowPositionals: false,
     });
@@ -56,14 +70,51 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`${(e as Error).message}\n\n${help}`);
   }
   const v = parsed.values;
-  const { rl, ws } = resolveCli(v);
+  const resolved = resolveCli(v);
+  const { ws } = resolved;
+  let { rl } = resolved;
   const log = makeLogger(!!v.quiet);
+  const limit = toInt("limit", v.limit);
+  if (limit !== undefined) {
+    const capped = applyLimit(rl, limit);
+    rl = capped.rl;
+    log(
+      `--limit ${limit} (quick mode): ${capped.changes.length ? capped.changes.join(", ") : "nothing to lower (every cap is already ≤ the limit)"}`,
+    );
+  }
   const t0 = Date.now();
   // Fail fast on an unusable corpus, before any training.
   const stats = checkCorpusUsable(rl.corpus, rl.train_split, rl.languages);
   log(
     `corpus ${rl.corpus}: ${stats.train} training functions (${stats.withDoc} with documentation for the warm start)`,
   );
+  // --resume of a `--model` run: the model and LoRA settings come from the run directory
+  const saved = readOwnModel(path.join(rl.output_dir, rl.run_name));
+  if (v.resume && saved) {
+    if (v.model !== undefined && v.model !== saved.model)
+      throw new UserError(
+        `--resume: run ${rl.run_name} trained --model ${saved.model}, not ${v.model} (leave --model out to continue it)`,
+      );
+    const r = v["lora-rank"] as string | undefined;
+    if (r !== undefined && toLoraRank(r) !== saved.lora_rank)
+      throw new UserError(`--resume: run ${rl.run_name} trains LoRA rank ${saved.lora_rank}, not ${r}`);
+    const bd = v["base-dtype"] as string | undefined;
+    if (bd !== undefined && saved.base_dtype !== undefined && bd !== saved.base_dtype)
+      throw new UserError(`--resume: run ${rl.run_name} keeps its base in ${saved.base_dtype}, not ${bd}`);
+    return trainOwnModel(
+      saved.model,
+      {
+        ...v,
+        "lora-rank": String(saved.lora_rank),
+        ...(saved.base_dtype !== undefined ? { "base-dtype": saved.base_dtype } : {}),
+      },
+      rl,
+      log,
+      t0,
+    );
+  }
+  if (v.resume && v.model !== undefined)
+    throw new UserError(`--resume: run ${rl.run_name} was not a --model run (no ${RUN_FILES.ownModel}); drop --model`);
   if (v.model !== undefined) return trainOwnModel(v.model, v, rl, log, t0);
   if (v["lora-rank"] !== undefined || v["allow-download"] || v["base-dtype"] !== undefined)
     throw new UserError("--lora-rank, --allow-download and --base-dtype apply only with --model");
@@ -101,19 +152,15 @@ async function trainOwnModel(
   log: (s: string) => void,
   t0: number,
 ): Promise<number> {
-  // not toInt: 0 (full fine-tuning) is a valid rank
-  const rawRank = v["lora-rank"] as string | undefined;
-  const rank = rawRank === undefined ? 16 : rawRank.trim() === "" ? NaN : Number(rawRank);
-  if (!Number.isInteger(rank) || rank < 0)
-    throw new UserError(`--lora-rank must be a non-negative integer (0 = full fine-tuning), got '${rawRank}'`);
-  const { loadPolicyForRef, samplerChatFor, parseBaseDtype } = await import("../../backends/model-ref.js");
+  const rank = v["lora-rank"] === undefined ? 16 : toLoraRank(v["lora-rank"] as string);
+  const { loadPolicyForRef, samplerChatFor } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
   const asked = parseBaseDtype(v["base-dtype"] as string | undefined);
   if (rank === 0 && (asked === "bf16" || asked === "f16"))
     throw new UserError(
       `--base-dtype ${asked} needs LoRA (a 16-bit base is frozen); full fine-tuning (--lora-rank 0) trains f32 weights`,
     );
-  const baseDtype = rank === 0 ? "f32" : (asked ?? "auto");
+  const baseDtype: BaseDtypeChoice = rank === 0 ? "f32" : (asked ?? "auto");
   const { policy, loaded } = await loadPolicyForRef(ref, {
     log,
     seed: rl.seed,
@@ -127,6 +174,12 @@ async function trainOwnModel(
     );
   } else log("full fine-tuning (--lora-rank 0)");
   const cfg = { ...rl, init_from: rl.init_from ?? ref };
+  const runDir = path.join(cfg.output_dir, cfg.run_name);
+  const own: OwnModelRecord = { model: ref, lora_rank: rank, lora_alpha: 2 * rank, base_dtype: baseDtype };
+  if (!v.resume) {
+    fs.mkdirSync(runDir, { recursive: true });
+    writeFileAtomic(runPaths(runDir).ownModel, JSON.stringify(own, null, 2) + "\n");
+  }
   // both directions through the model's own chat template when it has one (an instruct model); else plain prompts
   const chat = samplerChatFor(loaded, policy.tokenizer)?.template ?? null;
   log(
@@ -134,8 +187,8 @@ async function trainOwnModel(
       ? "prompts: the model's own chat template (both directions)"
       : "prompts: batcoder's plain format (the model has no chat template)",
   );
-  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, chat });
-  const table = beforeAfterTable(res.before, res.after);
+  const res = await runRL({ cfg, policy, resume: !!v.resume, progress: !v.quiet, log, chat, ownModel: true });
+  const table = beforeAfterTable(res.before, res.after, { beforeLabel: "before RL" });
   writeFileAtomic(runPaths(res.runDir).beforeAfter, table + "\n");
   console.log(`\n${table}`);
   if (policy.llama.lora) {
@@ -147,4 +200,34 @@ async function trainOwnModel(
   if (!v["no-report"]) console.log(`report: ${renderReport(res.runDir).file}`);
   console.log(`run: ${res.runDir}   total time ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   return 0;
+}
+
+/** `runs/NAME/model.json` of a `train --model` run. */
+interface OwnModelRecord {
+  model: string;
+  lora_rank: number;
+  lora_alpha: number;
+  /** --base-dtype the run was started with (a resume keeps it); absent in records written before it existed. */
+  base_dtype?: BaseDtypeChoice;
+}
+
+function readOwnModel(runDir: string): OwnModelRecord | null {
+  const f = runPaths(runDir).ownModel;
+  if (!fs.existsSync(f)) return null;
+  const o = JSON.parse(fs.readFileSync(f, "utf8")) as Partial<OwnModelRecord>;
+  if (typeof o.model !== "string" || typeof o.lora_rank !== "number")
+    throw new UserError(`${f}: not a train --model record (expected {model, lora_rank})`);
+  return {
+    model: o.model,
+    lora_rank: o.lora_rank,
+    lora_alpha: o.lora_alpha ?? 2 * o.lora_rank,
+    ...(o.base_dtype !== undefined ? { base_dtype: parseBaseDtype(o.base_dtype, `${f}: base_dtype`)! } : {}),
+  };
+}
+
+function toLoraRank(s: string): number {
+  const n = Number(s);
+  if (s.trim() === "" || !Number.isInteger(n) || n < 0)
+    throw new UserError(`--lora-rank must be a non-negative integer (0 = full fine-tuning), got '${s}'`);
+  return n;
 }
