@@ -62,8 +62,8 @@ export interface LoadedModelRef {
 /**
  * How the base weight matrices (every linear, the embedding, the LM head) are stored; computation is f32 either way.
  * - "auto": each matrix stored as BF16/F16 in the source (HF safetensors, GGUF F16/BF16) keeps those bits, so a
- *   bf16 release takes half the memory of f32 and loses nothing; F32 and quantised (Q8_0/Q4_K/Q6_K) sources,
- *   and embedded checkpoints, are f32.
+ *   bf16 release takes half the memory of f32 and loses nothing; F32 and quantised (Q8_0/Q4_K/Q6_K) sources are
+ *   f32. An embedded checkpoint keeps what it stores (F32; BF16/F16 matrices when a LoRA run's base was 16-bit).
  * - "bf16" / "f16": every matrix in that type (f32 sources are rounded to nearest even: a slightly different model).
  * - "f32": everything widened to f32 (needed for full fine-tuning: a 16-bit base is frozen, LoRA only).
  * Norms and biases are always f32.

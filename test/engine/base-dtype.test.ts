@@ -228,8 +228,14 @@ test("loaders: --base-dtype auto keeps a BF16 folder's bits, f32 widens, bf16 ro
     const back = loadCheckpoint(ck);
     const want = g.clone().setBaseDtype("bf16").setBaseDtype("f32");
     for (const [k, t] of back.weights) assert.deepEqual(t.data, want.weights.get(k)!.data, k);
+    // "auto" on a checkpoint: matrices it stores as BF16 (a LoRA run's 16-bit base) come back as the same bits
     const ckAuto = await loadModel(ck, { baseDtype: "auto" });
-    assert.deepEqual(ckAuto.model.baseDtypes(), { f32: 15 }, "embedded checkpoints are read as f32 under auto");
+    assert.deepEqual(ckAuto.model.baseDtypes(), { bf16: 15 });
+    for (const [k, t] of ckAuto.model.weights)
+      if (t.shape.length === 2) assert.deepEqual(t.data, g.clone().setBaseDtype("bf16").weights.get(k)!.data, k);
+    const ck32 = path.join(dir, "ck32");
+    saveCheckpoint(ck32, { config: cfg, weights: g.weights, tokenizer: tok, step: 1 });
+    assert.deepEqual((await loadModel(ck32, { baseDtype: "auto" })).model.baseDtypes(), { f32: 15 });
     assert.equal(parseBaseDtype(undefined), undefined);
     assert.throws(
       () => parseBaseDtype("fp8"),
