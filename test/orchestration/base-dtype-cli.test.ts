@@ -20,7 +20,7 @@ test("--base-dtype: bad input is a clear error before loading", () => {
     [["train", "--model", "/nonexistent", "--lora-rank", "0", "--base-dtype", "bf16"], /needs LoRA.*full fine-tuning/],
     [["train", "--model", "/nonexistent", "--base-dtype", "fp8"], /--base-dtype must be one of auto, f32, bf16, f16/],
     [["train", "--base-dtype", "bf16"], /apply only with --model/],
-    [["train", "--model", "/nonexistent", "--lora-rank", "-1"], /--lora-rank must be a non-negative integer/],
+    [["train", "--model", "/nonexistent", "--lora-rank=-1"], /--lora-rank must be a non-negative integer/],
     [["serve", "/nonexistent", "--training", "--base-dtype", "bf16"], /not supported with --training/],
     [
       ["eval", "--benchmark", "humaneval", "--model", "http://127.0.0.1:9/v1", "--base-dtype", "bf16"],
