@@ -22,7 +22,7 @@ import {
   toF16,
   writeSafetensors,
 } from "./safetensors.js";
-import { isHalfTensor, type Tensor, type WeightTensor, weightF32 } from "./tensor.js";
+import { isHalfTensor, type WeightTensor, weightF32 } from "./tensor.js";
 import { getKernels } from "./kernels.js";
 
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
