@@ -196,7 +196,7 @@ export async function warmStart(opts: {
   let modelSpec: string;
   if (typeof ws.model === "string") modelSpec = ws.model;
   else {
-    modelSpec = path.join(dir, "model-config.json");
+    modelSpec = path.join(preRoot, "model-config.json");
     writeFileAtomic(modelSpec, JSON.stringify(ws.model, null, 2));
   }
   opts.log(
