@@ -230,7 +230,11 @@ export async function warmStart(opts: {
       ),
     },
   );
-  bar1.done(`loss ${pr.trainLoss.toFixed(3)} val ${pr.valLoss.toFixed(3)}`);
+  bar1.done(
+    Number.isFinite(pr.trainLoss)
+      ? `loss ${pr.trainLoss.toFixed(3)} val ${pr.valLoss.toFixed(3)}`
+      : `cached in ${path.relative(process.cwd(), preRoot)}, val ${pr.valLoss.toFixed(3)}`,
+  );
   const policy = pr.policy;
 
   // ---- stage 2: SFT on natural pairs, both directions ----
