@@ -393,7 +393,7 @@ export function goBatchProgram(spec: BatchSpec): GoProgram {
   for (const g of spec.groups) {
     if (!g.goSig) throw new Error("behaviour: a Go group needs its signature");
     const list: [string, string][] = [];
-    if (g.original !== null) list.push(["o1", g.original], ["o2", g.original]);
+    if (g.original !== null) for (const s of g.originalSides ?? ["o1", "o2"]) list.push([s, g.original]);
     for (const r of g.rebuilds) list.push([`r:${r.id}`, r.src]);
     for (const [side, src] of list) {
       const pkg = `s${n++}`;
