@@ -355,6 +355,8 @@ class WindowGuard {
   expired: string | null = null;
   private tail = "";
   private timer: NodeJS.Timeout | null = null;
+  private deadline: number | null = null;
+  private why = "";
   private sideEnd = 0;
   constructor(
     private readonly nonce: string,
@@ -379,25 +381,32 @@ class WindowGuard {
   }
 
   private arm(now: number, ms: number, what: string): void {
-    this.disarm();
-    const until = Math.min(now + ms, this.sideEnd);
-    const why = until < now + ms ? "the side ran past its budget" : `${what} (${Math.round(ms)} ms)`;
-    this.timer = setTimeout(
-      () => {
-        this.expired = why;
-        this.abort.abort();
-      },
-      Math.max(0, until - now),
-    );
+    this.deadline = Math.min(now + ms, this.sideEnd);
+    this.why = this.deadline < now + ms ? "the side ran past its budget" : `${what} (${Math.round(ms)} ms)`;
+    // One timer at a time: when it fires early (the deadline moved on), it re-arms for the rest.
+    if (!this.timer) this.timer = setTimeout(this.check, Math.max(0, this.deadline - now));
   }
 
-  private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
+  private readonly check = (): void => {
     this.timer = null;
+    if (this.deadline === null) return;
+    const now = performance.now();
+    if (now < this.deadline) {
+      this.timer = setTimeout(this.check, this.deadline - now);
+      return;
+    }
+    this.expired = this.why;
+    this.abort.abort();
+  };
+
+  private disarm(): void {
+    this.deadline = null;
   }
 
   stop(): void {
-    this.disarm();
+    this.deadline = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }
 
