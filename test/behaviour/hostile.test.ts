@@ -39,9 +39,12 @@ const CASES: Case[] = [
     same: "def f(x)\n  1 + x + x\nend\n",
     broken: "def f(x)\n  x.abs * 2 + 1\nend\n",
     hostile: {
-      "loop rescuing Exception": "def f(x)\n  loop do\n    begin\n      loop { }\n    rescue Exception\n    end\n  end\nend\n",
-      "sleep rescuing Exception": "def f(x)\n  loop do\n    begin\n      sleep 100\n    rescue Exception\n    end\n  end\nend\n",
-      "filesystem walk": "require 'find'\ndef f(x)\n  loop do\n    begin\n      Find.find('/') { |p| p }\n    rescue Exception\n    end\n  end\nend\n",
+      "loop rescuing Exception":
+        "def f(x)\n  loop do\n    begin\n      loop { }\n    rescue Exception\n    end\n  end\nend\n",
+      "sleep rescuing Exception":
+        "def f(x)\n  loop do\n    begin\n      sleep 100\n    rescue Exception\n    end\n  end\nend\n",
+      "filesystem walk":
+        "require 'find'\ndef f(x)\n  loop do\n    begin\n      Find.find('/') { |p| p }\n    rescue Exception\n    end\n  end\nend\n",
       "kills the watchdog": "def f(x)\n  Thread.list.each { |t| t.kill unless t == Thread.current }\n  loop { }\nend\n",
       "endless top level": "begin\n  loop { }\nrescue Exception\n  retry\nend\ndef f(x)\n  x * 2 + 1\nend\n",
     },
@@ -49,7 +52,8 @@ const CASES: Case[] = [
     hostileOriginals: {
       // As irb/cmd/help.rb in the bundled corpus: each timeout re-enters the method from its `ensure`.
       "ensure re-entry": "def g(*names)\n  sleep 10\nensure\n  g(*names)\nend\n",
-      "loop rescuing Exception": "def g(x)\n  loop do\n    begin\n      loop { }\n    rescue Exception\n    end\n  end\nend\n",
+      "loop rescuing Exception":
+        "def g(x)\n  loop do\n    begin\n      loop { }\n    rescue Exception\n    end\n  end\nend\n",
     },
   },
   {
@@ -85,7 +89,8 @@ const CASES: Case[] = [
     hostile: {
       "loop catching everything": "function f(x) {\n  for (;;) { try { for (;;) {} } catch (e) {} }\n}\n",
       "regexp blow-up": "function f(x) {\n  /(a+)+b/.test('a'.repeat(40) + 'c');\n  return x * 2 + 1;\n}\n",
-      "Atomics.wait": "function f(x) {\n  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\n  return x * 2 + 1;\n}\n",
+      "Atomics.wait":
+        "function f(x) {\n  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\n  return x * 2 + 1;\n}\n",
       "endless top level": "for (;;) { try { for (;;) {} } catch (e) {} }\nfunction f(x) {\n  return x * 2 + 1;\n}\n",
     },
     // No process or require inside the context: reading stdin is a ReferenceError, not a block.
@@ -103,7 +108,8 @@ const CASES: Case[] = [
       "loop catching errors": "function f(x)\n  while true do pcall(function() while true do end end) end\nend\n",
       "pattern blow-up": "function f(x)\n  string.find(string.rep('a', 3000), '.-.-.-.-b')\n  return x * 2 + 1\nend\n",
       "child process sleeps": "function f(x)\n  os.execute('sleep 100')\n  return x * 2 + 1\nend\n",
-      "endless top level": "while true do pcall(function() while true do end end) end\nfunction f(x)\n  return x * 2 + 1\nend\n",
+      "endless top level":
+        "while true do pcall(function() while true do end end) end\nfunction f(x)\n  return x * 2 + 1\nend\n",
     },
     stdin: "function f(x)\n  local s = io.read('a') or ''\n  return #s + x * 2 + 1\nend\n",
     hostileOriginals: {
@@ -125,7 +131,9 @@ describe("behaviour: per-call limits hold against hostile programs", () => {
   });
 
   for (const c of CASES) {
-    it(`${c.lang}: hostile rebuilds score 0 and hostile originals are not executable, each within seconds`, { timeout: 180_000 }, async () => {
+    it(`${c.lang}: hostile rebuilds score 0 and hostile originals are not executable, each within seconds`, {
+      timeout: 180_000,
+    }, async () => {
       const runner = new BehaviourRunner({ callMs: CALL_MS, workers: 2 });
       const names = Object.keys(c.hostile);
       const origNames = Object.keys(c.hostileOriginals);
@@ -143,7 +151,10 @@ describe("behaviour: per-call limits hold against hostile programs", () => {
       assert.equal(r[0]!.executable, true, show(r[0]!));
       assert.equal(r[0]!.score, 1, `a correct rewrite in the same batch: ${show(r[0]!)}`);
       assert.ok(r[0]!.nInputs >= 8, show(r[0]!));
-      assert.ok(r[1]!.score !== null && r[1]!.score < 1 && r[1]!.score > 0, `a break that is wrong on some inputs: ${show(r[1]!)}`);
+      assert.ok(
+        r[1]!.score !== null && r[1]!.score < 1 && r[1]!.score > 0,
+        `a break that is wrong on some inputs: ${show(r[1]!)}`,
+      );
       names.forEach((n, k) => {
         const x = r[2 + k]!;
         assert.ok(x.executable && x.score === 0, `hostile rebuild "${n}" must score 0: ${show(x)}`);
