@@ -182,7 +182,9 @@ function runSide(src, entry, inputs, gkey, side) {
 }
 
 for (const g of batch.groups) {
-  if (g.original !== null) for (const s of g.originalSides || ["o1", "o2"]) runSide(g.original, g.entry, g.inputs, g.key, s);
+  if (g.original !== null) {
+    for (const s of g.originalSides || ["o1", "o2"]) runSide(g.original, g.entry, g.inputs, g.key, s);
+  }
   for (const r of g.rebuilds) runSide(r.src, g.entry, g.inputs, g.key, "r:" + r.id);
 }
 const cu = process.cpuUsage();
