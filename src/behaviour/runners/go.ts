@@ -393,7 +393,7 @@ export function goBatchProgram(spec: BatchSpec): GoProgram {
   for (const g of spec.groups) {
     if (!g.goSig) throw new Error("behaviour: a Go group needs its signature");
     const list: [string, string, string][] = [];
-    if (g.original !== null) list.push(["o1", g.original, g.entry], ["o2", g.original, g.entry]);
+    if (g.original !== null) for (const s of g.originalSides ?? ["o1", "o2"]) list.push([s, g.original, g.entry]);
     for (const r of g.rebuilds) list.push([`r:${r.id}`, r.src, r.entry ?? g.entry]);
     for (const [side, src, entry] of list) {
       const pkg = `s${n++}`;
