@@ -124,6 +124,8 @@ interface GroupWork {
   /** Candidates before this index are the main ones; the rest explore other kinds. */
   nMain: number;
   rebuilds: Map<string, string>;
+  /** A rebuild's own function name where it does not define the original's (rebuildEntry). */
+  rebuildEntries: Map<string, string>;
   /** Filled by the batches. */
   sides: Map<string, SideResult>;
 }
@@ -323,6 +325,106 @@ function crashReason(r: SandboxResult): string {
   return `the sandboxed process died (${r.signal ?? `exit ${r.exitCode}`}${tail ? `: ${tail.slice(0, 160)}` : ""})`;
 }
 
+/**
+ * The function of a rebuild to call. A rebuild made from documentation alone cannot know the original's name (the
+ * documentation does not carry it), so when the rebuild does not define that name, its first top-level function
+ * (not a method) stands in for it: behaviour is compared, not naming. Null = call the original's name (defined, or
+ * nothing better to call; the runner then reports the missing definition).
+ */
+export function rebuildEntry(lang: BehaviourLang, rebuilt: string, entry: string): string | null {
+  if (!("error" in analyseFunction(lang, rebuilt, entry))) return null;
+  const first = analyseFunction(lang, rebuilt);
+  if ("error" in first || first.method || first.entry === entry) return null;
+  return first.entry;
+}
+
+/** How long the host lets one window of user code run before it kills the runner (ms). */
+export interface HostWindows {
+  /** Loading a side (its top-level code), from its `begin` (or `{"l":1}`) line. */
+  loadMs: number;
+  /** One call with the canonical form of its result, from its `{"c":1}` line (JavaScript: all calls at once). */
+  callMs: number;
+  /** A whole side, from its `begin` line: caps the windows a program could extend by forging lines. */
+  sideMs: number;
+}
+
+/**
+ * The host's own per-call limit, a second line of defence behind the runners' in-process timers: those cannot
+ * stop a call stuck in native code that never yields (Ruby holding the GVL, a C loop in Python or Lua, a child
+ * process) or a program that disables them. The slack (callMs + 1 s) leaves the in-process timer time to fire
+ * first on a loaded machine, so an ordinary timeout stays an outcome ("timeout") and is not a kill.
+ */
+export function hostWindows(o: { callMs: number; sideMs: number }): HostWindows {
+  const slack = o.callMs + 1000;
+  const loadMs = Math.max(o.callMs * 5, 1000) + slack;
+  return { loadMs, callMs: o.callMs + slack, sideMs: loadMs * 2 + o.sideMs + slack };
+}
+
+/**
+ * Watches a runner's stdout as it streams: each window line arms a deadline; a side's result line (or `done`)
+ * disarms it (the runner's own work between sides is left to the batch's wall limit). When a deadline passes,
+ * `abort` fires (the sandbox kills the process) and `expired` says which window ran over.
+ */
+class WindowGuard {
+  readonly abort = new AbortController();
+  expired: string | null = null;
+  private tail = "";
+  private timer: NodeJS.Timeout | null = null;
+  private deadline: number | null = null;
+  private why = "";
+  private sideEnd = 0;
+  constructor(
+    private readonly nonce: string,
+    private readonly w: HostWindows,
+  ) {}
+
+  feed(b: Buffer): void {
+    const lines = (this.tail + b.toString("utf8")).split("\n");
+    this.tail = lines.pop()!;
+    if (this.tail.length > 1 << 20) this.tail = ""; // not a protocol line
+    for (const line of lines) {
+      if (!line.startsWith(this.nonce + " ")) continue;
+      const rest = line.slice(this.nonce.length + 1);
+      const now = performance.now();
+      if (rest === '{"c":1}') this.arm(now, this.w.callMs, "a call ran past the per-call limit");
+      else if (rest === '{"l":1}') this.arm(now, this.w.loadMs, "loading ran past its limit");
+      else if (/"begin": ?1\}$/.test(rest)) {
+        this.sideEnd = now + this.w.sideMs;
+        this.arm(now, this.w.loadMs, "loading ran past its limit");
+      } else this.disarm();
+    }
+  }
+
+  private arm(now: number, ms: number, what: string): void {
+    this.deadline = Math.min(now + ms, this.sideEnd);
+    this.why = this.deadline < now + ms ? "the side ran past its budget" : `${what} (${Math.round(ms)} ms)`;
+    // One timer at a time: when it fires early (the deadline moved on), it re-arms for the rest.
+    if (!this.timer) this.timer = setTimeout(this.check, Math.max(0, this.deadline - now));
+  }
+
+  private readonly check = (): void => {
+    this.timer = null;
+    if (this.deadline === null) return;
+    const now = performance.now();
+    if (now < this.deadline) {
+      this.timer = setTimeout(this.check, this.deadline - now);
+      return;
+    }
+    this.expired = this.why;
+    this.abort.abort();
+  };
+
+  private disarm(): void {
+    this.deadline = null;
+  }
+
+  stop(): void {
+    this.deadline = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
 /** A reusable behavioural comparator: keeps the sandbox and the cache of probed originals. */
 export class BehaviourRunner {
   readonly opts: Required<Omit<BehaviourOptions, "sandbox" | "unsafe">>;
@@ -435,12 +537,15 @@ export class BehaviourRunner {
           probe: cached ?? null,
           nMain,
           rebuilds: new Map(),
+          rebuildEntries: new Map(),
           sides: new Map(),
         };
         groups.set(key, g);
       }
       const rid = sha(job.rebuilt).slice(0, 12);
       g.rebuilds.set(rid, job.rebuilt);
+      const own = rebuildEntry(lang, job.rebuilt, g.entry);
+      if (own) g.rebuildEntries.set(rid, own);
       members.push({ job: i, group: key, rid });
     }
     // Phase 1: probe the originals not in the cache (run twice on every candidate input).
@@ -490,7 +595,7 @@ export class BehaviourRunner {
         continue;
       }
       if (side && side.load === null && side.arity === null)
-        side.arity = hostArity(g.lang, g.rebuilds.get(m.rid)!, g.entry);
+        side.arity = hostArity(g.lang, g.rebuilds.get(m.rid)!, g.rebuildEntries.get(m.rid) ?? g.entry);
       results[m.job] = scoreSide(p, side);
     }
     return results as BehaviourResult[];
@@ -508,8 +613,13 @@ export class BehaviourRunner {
     for (const s of pending) byLang.set(s.g.lang, [...(byLang.get(s.g.lang) ?? []), s]);
     const batches: { lang: BehaviourLang; sides: Side[] }[] = [];
     for (const [lang, sides] of byLang) {
-      for (let i = 0; i < sides.length; i += this.opts.batchSize)
-        batches.push({ lang, sides: sides.slice(i, i + this.opts.batchSize) });
+      for (let i = 0; i < sides.length; ) {
+        // An original's two runs stay in one batch (one process): o2 follows o1.
+        let end = Math.min(sides.length, i + this.opts.batchSize);
+        if (end < sides.length && sides[end]!.side === "o2" && sides[end]!.g === sides[end - 1]!.g) end++;
+        batches.push({ lang, sides: sides.slice(i, end) });
+        i = end;
+      }
     }
     await pool(batches, this.opts.workers, async (b) => {
       const stack = [b.sides];
@@ -526,10 +636,10 @@ export class BehaviourRunner {
     sides: { g: GroupWork; side: string }[],
   ): Promise<{ g: GroupWork; side: string }[][]> {
     const o = this.opts;
-    const byGroup = new Map<string, { g: GroupWork; orig: boolean; rebuilds: string[] }>();
+    const byGroup = new Map<string, { g: GroupWork; orig: ("o1" | "o2")[]; rebuilds: string[] }>();
     for (const s of sides) {
-      const e = byGroup.get(s.g.key) ?? { g: s.g, orig: false, rebuilds: [] };
-      if (s.side === "o1" || s.side === "o2") e.orig = true;
+      const e = byGroup.get(s.g.key) ?? { g: s.g, orig: [], rebuilds: [] };
+      if (s.side === "o1" || s.side === "o2") e.orig.push(s.side);
       else e.rebuilds.push(s.side.slice(2));
       byGroup.set(s.g.key, e);
     }
@@ -543,8 +653,13 @@ export class BehaviourRunner {
           key: e.g.key,
           entry: e.g.entry,
           inputs: e.g.inputs,
-          original: e.orig ? e.g.original : null,
-          rebuilds: e.rebuilds.map((id) => ({ id, src: e.g.rebuilds.get(id)! })),
+          original: e.orig.length ? e.g.original : null,
+          // o2 alone only when o1 already ran (a process that ended after o1); otherwise both, in one process.
+          ...(e.orig.length === 1 && e.orig[0] === "o2" && e.g.sides.has("o1") ? { originalSides: e.orig } : {}),
+          rebuilds: e.rebuilds.map((id) => {
+            const entry = e.g.rebuildEntries.get(id);
+            return { id, src: e.g.rebuilds.get(id)!, ...(entry ? { entry } : {}) };
+          }),
           ...(e.g.info.go ? { goSig: { params: e.g.info.go.paramTypes, results: e.g.info.go.results } } : {}),
         }),
       ),
@@ -554,11 +669,13 @@ export class BehaviourRunner {
     const nonce = crypto.randomBytes(16).toString("hex");
     const wallMs = Math.min(120_000, prep.setupMs + 5_000 + sides.length * Math.min(o.sideMs, o.callMs * 8 + 200));
     this.processes++;
+    const guard = prep.windows ? new WindowGuard(nonce, hostWindows(o)) : null;
     const r = await this.sandbox.run({
       command: prep.command,
       files: prep.files,
       stdin: nonce + "\n",
       env: prep.env,
+      ...(guard ? { onStdout: (b: Buffer) => guard.feed(b), signal: guard.abort.signal } : {}),
       limits: {
         wallMs,
         cpuSeconds: Math.ceil(wallMs / 1000),
@@ -567,6 +684,7 @@ export class BehaviourRunner {
         ...(prep.limits ?? {}),
       },
     });
+    guard?.stop();
     const groupsByKey = new Map([...byGroup.values()].map((e) => [e.g.key, e.g]));
     const begun = new Set<string>();
     const finished = new Set<string>();
@@ -640,7 +758,10 @@ export class BehaviourRunner {
     if (lastBegun === null || finished.has(lastBegun)) return [left]; // died between sides: nothing to blame
     const [gk, side] = lastBegun.split("\u0000") as [string, string];
     const g = groupsByKey.get(gk)!;
-    const why = `crashed the runner: ${crashReason(r)}`;
+    const why =
+      r.aborted && guard?.expired
+        ? `timed out: ${guard.expired} (the runner did not stop it; the host killed the process)`
+        : `crashed the runner: ${crashReason(r)}`;
     if (side === "o1" || side === "o2") {
       g.sides.set("o1!", { load: `original ${why}`, arity: null, out: [] });
       // Without its original the group cannot be scored: drop its other sides.

@@ -1,7 +1,8 @@
 /**
  * The cached warm start behind `batcoder train` / `sft`: corpus → tokenizer + causal-LM pretraining
- * (pretrain.ts) → SFT on natural (code, doc) pairs, both directions (sft.ts), cached under
- * <cache_dir>/<hash>/ where the hash covers the config, the corpus and the code that builds it.
+ * (pretrain.ts) → SFT on natural (code, doc) pairs, both directions (sft.ts). Pretraining is cached under
+ * <cache_dir>/pretrain-<hash>/ (its settings, corpora, seed and code), the finished warm start under
+ * <cache_dir>/<hash>/ (all settings, the SFT corpora and the pretraining hash), so SFT-only changes reuse pretraining.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -46,6 +47,12 @@ export const WarmStartSchema = z
      * else the RL corpus itself. Test splits are never read.
      */
     corpora: z.array(z.string().min(1)).min(1).nullable().default(null),
+    /**
+     * Corpora whose train-split (code, doc) pairs the SFT stage learns from; null = the RL corpus. On the
+     * executable slice that means the natural pairs of the functions RL will see (their code, never their test
+     * split), while pretraining reads the wider corpora above.
+     */
+    sft_corpora: z.array(z.string().min(1)).min(1).nullable().default(null),
   })
   .strict();
 export type WarmStartConfig = z.infer<typeof WarmStartSchema>;
@@ -125,16 +132,37 @@ export async function warmStart(opts: {
   const { ws } = opts;
   // A slice (data/corpus/exec) warm-starts on the corpora it was cut from.
   const corpora = ws.corpora ?? subsetSources(opts.corpus) ?? [opts.corpus];
+  const sftCorpora = ws.sft_corpora ?? [opts.corpus];
+  const code = codeFingerprint();
+  // Pretraining is cached on its own (keyed by what it depends on), so changing only SFT settings reuses it.
+  const preKey = {
+    pretrain: {
+      model: ws.model,
+      vocab_size: ws.vocab_size,
+      pretrain_steps: ws.pretrain_steps,
+      pretrain_seq_len: ws.pretrain_seq_len,
+      pretrain_batch_tokens: ws.pretrain_batch_tokens,
+      pretrain_lr: ws.pretrain_lr,
+    },
+    corpus: corpora.map(corpusFingerprint).join(","),
+    languages: opts.languages,
+    seed: opts.seed,
+    code,
+    v: 1,
+  };
+  const preHash = crypto.createHash("sha256").update(JSON.stringify(preKey)).digest("hex").slice(0, 12);
+  const preRoot = path.resolve(ws.cache_dir, `pretrain-${preHash}`);
   const key = {
     ws: { ...ws, cache_dir: undefined },
-    corpus: corpora.map(corpusFingerprint).join(","),
+    pretrain: preHash,
+    sftCorpus: sftCorpora.map(corpusFingerprint).join(","),
     languages: opts.languages,
     seed: opts.seed,
     signatureHint: opts.signatureHint,
     maxDocTokens: opts.maxDocTokens,
     maxCodeTokens: opts.maxCodeTokens,
-    code: codeFingerprint(),
-    v: 3,
+    code,
+    v: 4,
   };
   const hash = crypto.createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
   const dir = path.resolve(ws.cache_dir, hash);
@@ -152,8 +180,10 @@ export async function warmStart(opts: {
   // ---- stage 1: tokenizer + causal-LM pretraining (engine) ----
   // The pretraining text is written here from the corpus' train/validation splits (language-filtered; the test
   // split is never included), as {text, split} JSONL records the engine's pretrain() reads.
-  const pre = path.join(dir, "pretrain");
-  const dataFile = path.join(dir, "pretrain-data.jsonl");
+  fs.mkdirSync(preRoot, { recursive: true });
+  writeFileAtomic(path.join(preRoot, "key.json"), JSON.stringify(preKey, null, 2));
+  const pre = path.join(preRoot, "pretrain");
+  const dataFile = path.join(preRoot, "pretrain-data.jsonl");
   if (!fs.existsSync(dataFile)) {
     const lines: string[] = [];
     for (const corpus of corpora)
@@ -166,7 +196,7 @@ export async function warmStart(opts: {
   let modelSpec: string;
   if (typeof ws.model === "string") modelSpec = ws.model;
   else {
-    modelSpec = path.join(dir, "model-config.json");
+    modelSpec = path.join(preRoot, "model-config.json");
     writeFileAtomic(modelSpec, JSON.stringify(ws.model, null, 2));
   }
   opts.log(
@@ -200,12 +230,16 @@ export async function warmStart(opts: {
       ),
     },
   );
-  bar1.done(`loss ${pr.trainLoss.toFixed(3)} val ${pr.valLoss.toFixed(3)}`);
+  bar1.done(
+    Number.isFinite(pr.trainLoss)
+      ? `loss ${pr.trainLoss.toFixed(3)} val ${pr.valLoss.toFixed(3)}`
+      : `cached in ${path.relative(process.cwd(), preRoot)}, val ${pr.valLoss.toFixed(3)}`,
+  );
   const policy = pr.policy;
 
   // ---- stage 2: SFT on natural pairs, both directions ----
   const pairs = [];
-  for (const corpus of corpora)
+  for (const corpus of sftCorpora)
     if (pairs.length < ws.sft_max_pairs)
       pairs.push(
         ...(await loadSftPairs(corpus, opts.languages, ws.sft_max_pairs - pairs.length, {
@@ -218,9 +252,11 @@ export async function warmStart(opts: {
   if (ws.sft_steps > 0) {
     if (pairs.length === 0)
       throw new UserError(
-        `corpus ${corpora.join(", ")}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`,
+        `corpus ${sftCorpora.join(", ")}: no documented training functions for the SFT warm start (set warmstart.sft_steps=0 to skip it)`,
       );
-    opts.log(`warm start 2/2: SFT on natural (code, doc) pairs, both directions, ${ws.sft_steps} steps`);
+    opts.log(
+      `warm start 2/2: SFT on ${pairs.length} natural (code, doc) pairs of ${sftCorpora.map((c) => path.relative(process.cwd(), c) || c).join(", ")} (train split), both directions, ${ws.sft_steps} steps`,
+    );
     sftInfo = await sftStage(policy, pairs, {
       ws,
       seed: opts.seed,
@@ -249,7 +285,7 @@ export async function warmStart(opts: {
       tokens_per_s: pr.tokensPerSecond,
     },
     sft: sftInfo,
-    rebuild_command: `rm -rf ${path.relative(process.cwd(), dir)} && batcoder train  # (same config) rebuilds this warm start`,
+    rebuild_command: `rm -rf ${path.relative(process.cwd(), dir)} ${path.relative(process.cwd(), preRoot)} && batcoder train  # (same config) rebuilds this warm start`,
   };
   writeFileAtomic(infoFile, JSON.stringify(info, null, 2));
   return { policy, info };

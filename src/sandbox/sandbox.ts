@@ -71,6 +71,13 @@ export interface SandboxRun {
   /** A private, size-limited (tmpBytes) writable tmpfs at /dev/shm (POSIX semaphores: Python multiprocessing). */
   shm?: boolean;
   limits?: Partial<SandboxLimits>;
+  /**
+   * Called with each piece of stdout as it arrives (the whole stdout is still in the result). A caller that
+   * watches a protocol streamed by the program (e.g. per-call deadlines) stops the run with `signal`.
+   */
+  onStdout?: (chunk: Buffer) => void;
+  /** Aborting it kills the whole process tree at once; the result then has `aborted: true`. */
+  signal?: AbortSignal;
 }
 
 export type SandboxMode = "root" | "user" | "unsafe";
@@ -87,6 +94,8 @@ export interface SandboxResult {
   memoryExceeded: boolean;
   /** RLIMIT_CPU was hit (SIGXCPU / SIGKILL from the kernel). */
   cpuExceeded: boolean;
+  /** The caller stopped the run through `SandboxRun.signal`. */
+  aborted: boolean;
   mode: SandboxMode;
 }
 
@@ -511,6 +520,7 @@ export class Sandbox {
         job.stdin ?? "",
         limits,
         cg,
+        job,
       );
     } finally {
       if (cg) await cg.destroy();
@@ -525,6 +535,7 @@ export class Sandbox {
     stdin: string,
     limits: SandboxLimits,
     cg: Cgroup | undefined,
+    watch: Pick<SandboxRun, "onStdout" | "signal">,
   ): Promise<SandboxResult> {
     return new Promise((resolve) => {
       const t0 = performance.now();
@@ -534,6 +545,7 @@ export class Sandbox {
       let total = 0;
       let timedOut = false;
       let outputLimited = false;
+      let aborted = false;
       let done = false;
       const killTree = () => {
         try {
@@ -556,7 +568,18 @@ export class Sandbox {
         bucket.push(b);
         total += b.length;
       };
-      child.stdout!.on("data", take(out));
+      const takeOut = take(out);
+      child.stdout!.on("data", (b: Buffer) => {
+        takeOut(b);
+        watch.onStdout?.(b);
+      });
+      const onAbort = () => {
+        if (done) return;
+        aborted = true;
+        killTree();
+      };
+      if (watch.signal?.aborted) onAbort();
+      else watch.signal?.addEventListener("abort", onAbort, { once: true });
       child.stderr!.on("data", take(err));
       child.stdin!.on("error", () => {
         /* the program may exit without reading stdin */
@@ -570,6 +593,7 @@ export class Sandbox {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        watch.signal?.removeEventListener("abort", onAbort);
         // Anything left in the group (e.g. a daemon in unsafe mode) goes too.
         killTree();
         const stdout = Buffer.concat(out).toString("utf8");
@@ -589,8 +613,9 @@ export class Sandbox {
           wallMs: performance.now() - t0,
           timedOut,
           outputLimited,
-          memoryExceeded: memoryExceeded && !timedOut && !outputLimited,
+          memoryExceeded: memoryExceeded && !timedOut && !outputLimited && !aborted,
           cpuExceeded,
+          aborted,
           mode: this.mode,
         });
       };

@@ -134,6 +134,27 @@ describe("sandbox: hostile programs", () => {
     assert.ok(Date.now() - t0 < limits.wallMs + 3000);
   });
 
+  it("a caller watching stdout as it streams can stop the run at once (onStdout + signal)", async () => {
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const t0 = Date.now();
+    const r = await sandbox.run({
+      command: ["/usr/bin/python3", "-c", "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"],
+      onStdout: (b) => {
+        seen.push(b.toString());
+        if (seen.join("").includes("ready\n")) ac.abort();
+      },
+      signal: ac.signal,
+      limits: { wallMs: 30_000, cpuSeconds: 30 },
+    });
+    assert.equal(r.aborted, true);
+    assert.equal(r.timedOut, false);
+    assert.equal(r.stdout, "ready\n", "the whole stdout is still in the result");
+    assert.ok(Date.now() - t0 < 10_000, `stopped after ${Date.now() - t0} ms, not at the wall limit`);
+    const plain = await sandbox.run({ command: ["/bin/echo", "hi"] });
+    assert.equal(plain.aborted, false);
+  });
+
   it("infinite output: classified as output-limit, capture bounded", async () => {
     const r = await run("    while True:\n        print('spam' * 100)\n");
     assert.equal(r.status, "output-limit");

@@ -143,7 +143,11 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
   const ws = JSON.parse(fs.readFileSync(path.join(run, "warmstart.json"), "utf8"));
   assert.equal(ws.sft.steps, 2);
   // the warm start's pretraining text excludes the test split
-  const pre = fs.readFileSync(path.join(ws.dir, "pretrain-data.jsonl"), "utf8");
+  const cacheDir = path.join(dir, ".cache", "warmstart");
+  const preDirs = () => fs.readdirSync(cacheDir).filter((d) => d.startsWith("pretrain-"));
+  assert.equal(preDirs().length, 1, "pretraining is cached on its own");
+  const preRoot = path.join(cacheDir, preDirs()[0]!);
+  const pre = fs.readFileSync(path.join(preRoot, "pretrain-data.jsonl"), "utf8");
   assert.ok(!pre.includes("scale_test_"), "test-split functions leaked into pretraining");
   assert.ok(pre.includes("scale_train_"));
 
@@ -158,7 +162,27 @@ test("batcoder train end to end on a tiny corpus and model: warm start cached, R
     readJsonl(path.join(run, "metrics.jsonl")).map((m) => m.step),
     [1, 2, 3],
   );
-  assert.equal(fs.readdirSync(path.join(dir, ".cache", "warmstart")).length, 1);
+  assert.equal(fs.readdirSync(cacheDir).length, 2, "one pretraining + one warm start");
+
+  // an SFT-only change makes a new warm start on the SAME pretraining (its log and weights untouched)
+  const preLog = fs.readFileSync(path.join(preRoot, "pretrain", "pretrain-log.jsonl"));
+  const r2b = spawnSync(
+    process.execPath,
+    [
+      ...args.map((a) => (a === "warmstart.sft_steps=2" ? "warmstart.sft_steps=3" : a)),
+      "--steps",
+      "1",
+      "--run-name",
+      "t2",
+      "--no-report",
+    ],
+    { cwd: dir, encoding: "utf8", timeout: 120_000 },
+  );
+  assert.equal(r2b.status, 0, r2b.stderr + r2b.stdout);
+  assert.equal(preDirs().length, 1, "no second pretraining");
+  assert.equal(fs.readdirSync(cacheDir).length, 3);
+  assert.deepEqual(fs.readFileSync(path.join(preRoot, "pretrain", "pretrain-log.jsonl")), preLog);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(run, "..", "t2", "warmstart.json"), "utf8")).sft.steps, 3);
 
   // `batcoder sft --from CKPT --out DIR`: SFT only, from an existing checkpoint; `rl --from` then trains from it
   const r3 = spawnSync(

@@ -20,7 +20,13 @@ export interface BatchGroup {
   inputs: unknown[][];
   /** The original's source, present when the original must be run (twice: sides o1, o2). */
   original: string | null;
-  rebuilds: { id: string; src: string }[];
+  /**
+   * Which runs of the original this process makes (default both, "o1" then "o2"): after a process ended
+   * between the two (o1 reported and exited), the next one runs "o2" alone.
+   */
+  originalSides?: ("o1" | "o2")[];
+  /** `entry`: the rebuild's own function to call when it does not define the original's name (rebuildEntry). */
+  rebuilds: { id: string; src: string; entry?: string }[];
   /** Go only: parameter types of the entry point and its number of results, from the original's declaration. */
   goSig?: { params: string[]; results: number };
 }
@@ -41,6 +47,12 @@ export interface PreparedBatch {
   limits?: Partial<SandboxLimits>;
   /** Extra wall-clock time the batch needs before the first side runs (compilation), ms. */
   setupMs: number;
+  /**
+   * The runner announces each window of user code on stdout (`{"l":1}` before loading a side again, `{"c":1}`
+   * before each call; a `begin` line opens the load window), so the host can enforce the per-call limit
+   * itself (see `hostWindows` in compare.ts).
+   */
+  windows: boolean;
 }
 
 const GO_ENV = {
@@ -61,12 +73,14 @@ export function prepareBatch(lang: BehaviourLang, spec: BatchSpec): PreparedBatc
         files: { "runner.py": PYTHON_RUNNER, "batch.json": batch },
         command: ["/usr/bin/python3", "-I", "-S", "/src/runner.py"],
         setupMs: 0,
+        windows: true,
       };
     case "ruby":
       return {
         files: { "runner.rb": RUBY_RUNNER, "batch.json": batch },
         command: ["/usr/bin/ruby", "--disable-gems", "/src/runner.rb"],
         setupMs: 0,
+        windows: true,
       };
     case "go":
       return {
@@ -75,18 +89,21 @@ export function prepareBatch(lang: BehaviourLang, spec: BatchSpec): PreparedBatc
         env: GO_ENV,
         limits: { maxProcs: 256 },
         setupMs: 60_000,
+        windows: false,
       };
     case "lua":
       return {
         files: { "runner.lua": LUA_RUNNER, "batch.json": batch },
         command: ["/usr/bin/lua5.4", "/src/runner.lua"],
         setupMs: 0,
+        windows: true,
       };
     case "javascript":
       return {
         files: { "runner.js": JS_RUNNER, "batch.json": batch },
         command: ["/usr/bin/node", "--max-old-space-size=384", "--stack-size=2000", "/src/runner.js"],
         setupMs: 0,
+        windows: true,
       };
   }
 }

@@ -17,6 +17,13 @@ const emit = (o) => {
   let off = 0;
   while (off < b.length) off += fs.writeSync(OUT, b, off);
 };
+// '{"c":1}' before each run of calls, '{"l":1}' before loading a side again: the host's own deadline
+// (compare.ts, WindowGuard) for what vm's timeout does not stop.
+const windowLine = (w) => {
+  const b = Buffer.from(nonce + " {\"" + w + "\":1}\n");
+  let off = 0;
+  while (off < b.length) off += fs.writeSync(OUT, b, off);
+};
 // Evaluated inside every context: canonical serialisation and preview, in that realm.
 const PRELUDE = "var __bc_log = [];\n" +
   "var console = { log: (...a) => { __bc_log.push(a.map(String).join(' ')); }, error: () => {}, warn: () => {}, info: (...a) => { __bc_log.push(a.map(String).join(' ')); } };\n" +
@@ -119,6 +126,7 @@ function runSide(src, entry, inputs, gkey, side) {
   try {
     L.ctx.__bc_ins = JSON.stringify(inputs);
     L.ctx.__bc_res = [];
+    windowLine("c");
     const all = scriptFor("all:" + entry, "(function () { const ins = JSON.parse(__bc_ins); const res = __bc_res; for (let k = 0; k < ins.length; k++) { const a = ins[k]; __bc_started = Date.now(); " + CALL_BODY(entry) + " } return res; })()");
     const res = all.runInContext(L.ctx, { timeout: batch.callMs });
     if (Array.isArray(res) && res.length === inputs.length) {
@@ -144,6 +152,7 @@ function runSide(src, entry, inputs, gkey, side) {
     }
     // otherwise (slow calls, or the program broke the harness): redo this side call by call in a fresh context
   }
+  windowLine("l");
   L = load(src, entry);
   if (L.err) {
     emit({ g: gkey, side, load: L.err, arity: null, out: [] });
@@ -157,6 +166,7 @@ function runSide(src, entry, inputs, gkey, side) {
   for (const raw of inputs) {
     if (Date.now() > tEnd || timeouts >= 1) { out.push(["side-timeout", "", ""]); continue; }
     ctx.__bc_in = JSON.stringify(raw);
+    windowLine("c");
     try {
       out.push(outcome(call.runInContext(ctx, { timeout: batch.callMs })));
     } catch (e) {
@@ -173,10 +183,9 @@ function runSide(src, entry, inputs, gkey, side) {
 
 for (const g of batch.groups) {
   if (g.original !== null) {
-    runSide(g.original, g.entry, g.inputs, g.key, "o1");
-    runSide(g.original, g.entry, g.inputs, g.key, "o2");
+    for (const s of g.originalSides || ["o1", "o2"]) runSide(g.original, g.entry, g.inputs, g.key, s);
   }
-  for (const r of g.rebuilds) runSide(r.src, g.entry, g.inputs, g.key, "r:" + r.id);
+  for (const r of g.rebuilds) runSide(r.src, r.entry || g.entry, g.inputs, g.key, "r:" + r.id);
 }
 const cu = process.cpuUsage();
 emit({ done: 1, cpu: (cu.user + cu.system) / 1e6 });

@@ -85,7 +85,8 @@ local function utf8clean(s)
   return (s:gsub("[\128-\255]", "?"))
 end
 
-local function emit(raw) io.stdout:write(nonce .. " " .. raw .. "\n"); io.stdout:flush() end
+local out_fh = io.stdout
+local function emit(raw) out_fh:write(nonce .. " " .. raw .. "\n"); out_fh:flush() end
 
 local function fnv(s)
   local h = 0xcbf29ce484222325
@@ -187,6 +188,28 @@ local function strip_loc(msg)
   return (msg:gsub("^[^:]*:%d+: ", ""))
 end
 
+-- Runs a chunk's top-level code under a CPU-time hook (max(5 callMs, 1 s) / 10), as a call is; a program that
+-- keeps catching the stop is reported as not loading and the runner ends.
+local function load_limited(chunk, gkey, side)
+  local deadline = os.clock() + math.max(call_s * 5, 1) / 10
+  local firings = 0
+  debug.sethook(function()
+    if os.clock() > deadline then
+      firings = firings + 1
+      if firings > 50 then
+        debug.sethook()
+        emit(side_json(gkey, side, "loading timed out", nil, {}))
+        os.exit(0, true)
+      end
+      error("__bc_timeout", 0)
+    end
+  end, "", 1000)
+  local ok, r = pcall(chunk)
+  debug.sethook()
+  if not ok and r == "__bc_timeout" then r = "loading timed out" end
+  return ok, r
+end
+
 local function run_side(src, entry, inputs, gkey, side)
   emit('{"g":' .. jstr(gkey) .. ',"side":' .. jstr(side) .. ',"begin":1}')
   local buf = {}
@@ -194,13 +217,13 @@ local function run_side(src, entry, inputs, gkey, side)
   local chunk = load(src .. "\nreturn " .. entry, "prog", "t", env)
   local fn
   if chunk then
-    local ok, r = pcall(chunk)
+    local ok, r = load_limited(chunk, gkey, side)
     if not ok then emit(side_json(gkey, side, "error: " .. strip_loc(r):sub(1, 200), nil, {})); return end
     fn = r
   else
     local chunk2, err = load(src, "prog", "t", env)
     if not chunk2 then emit(side_json(gkey, side, "syntax error: " .. strip_loc(err):sub(1, 200), nil, {})); return end
-    local ok, r = pcall(chunk2)
+    local ok, r = load_limited(chunk2, gkey, side)
     if not ok then emit(side_json(gkey, side, "error: " .. strip_loc(r):sub(1, 200), nil, {})); return end
     fn = env[entry]
   end
@@ -220,6 +243,9 @@ local function run_side(src, entry, inputs, gkey, side)
       local deadline = os.clock() + call_s / 10
       local firings = 0
       cur = { gkey, side, out, #inputs }
+      -- The host's own per-call deadline (compare.ts, WindowGuard): a C function (a pattern match, os.execute)
+      -- runs no hook.
+      emit('{"c":1}')
       debug.sethook(function()
         if os.clock() > deadline then
           firings = firings + 1
@@ -265,10 +291,9 @@ end
 
 for _, g in ipairs(batch.groups) do
   if g.original ~= nil then
-    run_side(g.original, g.entry, g.inputs, g.key, "o1")
-    run_side(g.original, g.entry, g.inputs, g.key, "o2")
+    for _, s in ipairs(g.originalSides or { "o1", "o2" }) do run_side(g.original, g.entry, g.inputs, g.key, s) end
   end
-  for _, r in ipairs(g.rebuilds) do run_side(r.src, g.entry, g.inputs, g.key, "r:" .. r.id) end
+  for _, r in ipairs(g.rebuilds) do run_side(r.src, r.entry or g.entry, g.inputs, g.key, "r:" .. r.id) end
 end
 emit('{"done":1,"cpu":' .. string.format("%.6f", os.clock()) .. '}')
 os.exit(0, true)

@@ -22,8 +22,24 @@ $bc_side_s = $bc_batch["sideMs"] / 1000.0
 $bc_pid = Process.pid
 
 def bc_emit(obj)
+  bc_emit_raw(JSON.generate(obj))
+end
+
+# '{"c":1}' before a call: the host's own per-call deadline (compare.ts, WindowGuard), for what the watchdog
+# thread cannot stop (a C method that holds the GVL, a program that kills the watchdog). Written only when 0.1 s
+# or more passed since the last one (a call always starts within 0.1 s of a window line; the host's window has
+# more slack than that), not once per call.
+$bc_last_line = 0.0
+def bc_call_line
+  t = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  return if t - $bc_last_line < 0.1
+  bc_emit_raw('{"c":1}')
+  $bc_last_line = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+end
+
+def bc_emit_raw(text)
   exit!(0) if Process.pid != $bc_pid
-  $bc_out.write($bc_nonce + " " + JSON.generate(obj) + "\n")
+  $bc_out.write($bc_nonce + " " + text + "\n")
 end
 
 class BcTooBig < StandardError; end
@@ -32,26 +48,37 @@ class BcTimeout < Exception; end
 $bc_deadline = nil
 $bc_firings = 0
 $bc_cur = nil
+$bc_loading = nil
 $bc_main = Thread.current
-$bc_watch = Thread.new do
-  loop do
-    d = $bc_deadline
-    if d && Process.clock_gettime(Process::CLOCK_MONOTONIC) > d
-      $bc_firings += 1
-      if $bc_firings >= 4 && $bc_cur
-        gkey, side, out, n = $bc_cur
-        rest = [n - out.length - 1, 0].max
-        bc_emit({ "g" => gkey, "side" => side, "load" => nil, "arity" => nil, "out" => out + [["timeout", "", ""]] + [["side-timeout", "", ""]] * rest })
-        exit!(0)
+def bc_watchdog
+  Thread.new do
+    loop do
+      d = $bc_deadline
+      if d && Process.clock_gettime(Process::CLOCK_MONOTONIC) > d
+        $bc_firings += 1
+        if $bc_firings >= 4 && $bc_loading
+          gkey, side = $bc_loading
+          bc_emit({ "g" => gkey, "side" => side, "load" => "loading timed out", "arity" => nil, "out" => [] })
+          exit!(0)
+        end
+        if $bc_firings >= 4 && $bc_cur
+          gkey, side, out, n = $bc_cur
+          rest = [n - out.length - 1, 0].max
+          bc_emit({ "g" => gkey, "side" => side, "load" => nil, "arity" => nil, "out" => out + [["timeout", "", ""]] + [["side-timeout", "", ""]] * rest })
+          exit!(0)
+        end
+        $bc_deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 0.05
+        $bc_main.raise(BcTimeout.new)
       end
-      $bc_deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 0.05
-      $bc_main.raise(BcTimeout.new)
+      sleep 0.005
     end
-    sleep 0.005
   end
 end
+$bc_watch = bc_watchdog
 
 def bc_arm(seconds)
+  # A program that killed the watchdog thread gets a new one.
+  $bc_watch = bc_watchdog unless $bc_watch.alive?
   $bc_firings = 0
   $bc_deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
 end
@@ -109,14 +136,16 @@ def bc_preview(v)
   s.to_s.dup.force_encoding("UTF-8").scrub[0, 80]
 end
 
-def bc_load(src, entry)
+def bc_load(src, entry, gkey, side)
   m = Module.new
   begin
     begin
+      $bc_loading = [gkey, side]
       bc_arm([$bc_call_s * 5, 1.0].max)
       m.module_eval(src, "prog.rb")
     ensure
       bc_disarm
+      $bc_loading = nil
     end
   rescue BcTimeout
     return [nil, "loading timed out"]
@@ -161,8 +190,9 @@ end
 
 def bc_run_side(src, entry, inputs, gkey, side)
   bc_emit({ "g" => gkey, "side" => side, "begin" => 1 })
+  $bc_last_line = 0.0
   bc_fresh_cwd
-  fn, err = bc_load(src, entry)
+  fn, err = bc_load(src, entry, gkey, side)
   unless err.nil?
     bc_emit({ "g" => gkey, "side" => side, "load" => err, "arity" => nil, "out" => [] })
     return
@@ -187,6 +217,7 @@ def bc_run_side(src, entry, inputs, gkey, side)
     begin
       begin
         before = BcCanon.new.c(args)
+        bc_call_line
         bc_arm($bc_call_s)
         r = fn.call(*args)
         cn = BcCanon.new
@@ -223,10 +254,9 @@ end
 
 $bc_batch["groups"].each do |g|
   unless g["original"].nil?
-    bc_run_side(g["original"], g["entry"], g["inputs"], g["key"], "o1")
-    bc_run_side(g["original"], g["entry"], g["inputs"], g["key"], "o2")
+    (g["originalSides"] || %w[o1 o2]).each { |s| bc_run_side(g["original"], g["entry"], g["inputs"], g["key"], s) }
   end
-  g["rebuilds"].each { |r| bc_run_side(r["src"], g["entry"], g["inputs"], g["key"], "r:" + r["id"]) }
+  g["rebuilds"].each { |r| bc_run_side(r["src"], r["entry"] || g["entry"], g["inputs"], g["key"], "r:" + r["id"]) }
 end
 bc_t = Process.times
 bc_emit({ "done" => 1, "cpu" => bc_t.utime + bc_t.stime })
