@@ -70,6 +70,7 @@ async function worker(j: Job): Promise<void> {
     max_rebuild_tokens: j.codeTokens,
     eval_at_start: false,
     eval_at_end: false,
+    eval_benchmarks: [],
     eval_steps: 0,
     eval_benchmark: null,
     save_steps: 0,

@@ -45,8 +45,8 @@ export const SEED_METRICS: [string, string][] = [
   ["overlap3", "doc↔code 3-gram overlap"],
 ];
 const STATIC_METRICS: [keyof EvalSummary, string][] = [
-  ["roundtrip", "round-trip similarity (static, the reward's own term)"],
-  ["doc2code_human", "doc→code from human docs (static)"],
+  ["roundtrip", "round-trip similarity (the reward's own score: behaviour-first mix)"],
+  ["doc2code_human", "doc→code from human docs (the reward's score)"],
   ["doc_rougeL", "doc ROUGE-L vs human docs"],
 ];
 
