@@ -124,6 +124,8 @@ interface GroupWork {
   /** Candidates before this index are the main ones; the rest explore other kinds. */
   nMain: number;
   rebuilds: Map<string, string>;
+  /** A rebuild's own function name where it does not define the original's (rebuildEntry). */
+  rebuildEntries: Map<string, string>;
   /** Filled by the batches. */
   sides: Map<string, SideResult>;
 }
@@ -323,6 +325,19 @@ function crashReason(r: SandboxResult): string {
   return `the sandboxed process died (${r.signal ?? `exit ${r.exitCode}`}${tail ? `: ${tail.slice(0, 160)}` : ""})`;
 }
 
+/**
+ * The function of a rebuild to call. A rebuild made from documentation alone cannot know the original's name (the
+ * documentation does not carry it), so when the rebuild does not define that name, its first top-level function
+ * (not a method) stands in for it: behaviour is compared, not naming. Null = call the original's name (defined, or
+ * nothing better to call; the runner then reports the missing definition).
+ */
+export function rebuildEntry(lang: BehaviourLang, rebuilt: string, entry: string): string | null {
+  if (!("error" in analyseFunction(lang, rebuilt, entry))) return null;
+  const first = analyseFunction(lang, rebuilt);
+  if ("error" in first || first.method || first.entry === entry) return null;
+  return first.entry;
+}
+
 /** A reusable behavioural comparator: keeps the sandbox and the cache of probed originals. */
 export class BehaviourRunner {
   readonly opts: Required<Omit<BehaviourOptions, "sandbox" | "unsafe">>;
@@ -435,12 +450,15 @@ export class BehaviourRunner {
           probe: cached ?? null,
           nMain,
           rebuilds: new Map(),
+          rebuildEntries: new Map(),
           sides: new Map(),
         };
         groups.set(key, g);
       }
       const rid = sha(job.rebuilt).slice(0, 12);
       g.rebuilds.set(rid, job.rebuilt);
+      const own = rebuildEntry(lang, job.rebuilt, g.entry);
+      if (own) g.rebuildEntries.set(rid, own);
       members.push({ job: i, group: key, rid });
     }
     // Phase 1: probe the originals not in the cache (run twice on every candidate input).
@@ -490,7 +508,7 @@ export class BehaviourRunner {
         continue;
       }
       if (side && side.load === null && side.arity === null)
-        side.arity = hostArity(g.lang, g.rebuilds.get(m.rid)!, g.entry);
+        side.arity = hostArity(g.lang, g.rebuilds.get(m.rid)!, g.rebuildEntries.get(m.rid) ?? g.entry);
       results[m.job] = scoreSide(p, side);
     }
     return results as BehaviourResult[];
@@ -544,7 +562,10 @@ export class BehaviourRunner {
           entry: e.g.entry,
           inputs: e.g.inputs,
           original: e.orig ? e.g.original : null,
-          rebuilds: e.rebuilds.map((id) => ({ id, src: e.g.rebuilds.get(id)! })),
+          rebuilds: e.rebuilds.map((id) => {
+            const entry = e.g.rebuildEntries.get(id);
+            return { id, src: e.g.rebuilds.get(id)!, ...(entry ? { entry } : {}) };
+          }),
           ...(e.g.info.go ? { goSig: { params: e.g.info.go.paramTypes, results: e.g.info.go.results } } : {}),
         }),
       ),

@@ -54,7 +54,7 @@ describe("behaviour: sandboxed comparison", () => {
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs):\n    return sum(1 for x in xs if x >= 0)\n" },
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs):\n    return sum(1 for x in xs if x > 1)\n" },
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs, extra):\n    return 0\n" },
-      { lang: "python", original: COUNT_POS, rebuilt: "def other(xs):\n    return 0\n" },
+      { lang: "python", original: COUNT_POS, rebuilt: "LIMIT = 3\n" },
       { lang: "python", original: COUNT_POS, rebuilt: "def count_pos(xs:\n    return (\n" },
     ];
     const r = await runner.compare(jobs);
@@ -67,6 +67,45 @@ describe("behaviour: sandboxed comparison", () => {
     assert.match(r[4]!.reason ?? "", /arity differs/);
     assert.equal(r[5]!.score, 0);
     assert.match(r[5]!.reason ?? "", /does not define count_pos/);
+    // a rebuild from documentation cannot know the original's name: its own function stands in for it
+    const named = await runner.compare([
+      {
+        lang: "python",
+        original: COUNT_POS,
+        rebuilt: "def positives(values):\n    return len([v for v in values if v > 0])\n",
+      },
+      {
+        lang: "python",
+        original: COUNT_POS,
+        rebuilt: "def positives(values):\n    return len([v for v in values if v >= 0])\n",
+      },
+      {
+        lang: "ruby",
+        original: 'def vowels_7(s)\n  s.downcase.count("aeiou")\nend\n',
+        rebuilt: 'def vowel_total(word)\n  word.downcase.count("aeiou")\nend\n',
+      },
+      {
+        lang: "go",
+        original: "func tri(n int) int {\n\tt := 0\n\tfor i := 1; i <= n; i++ {\n\t\tt += i\n\t}\n\treturn t\n}\n",
+        rebuilt: "func sumTo(n int) int {\n\treturn n * (n + 1) / 2\n}\n",
+      },
+      {
+        lang: "javascript",
+        original: "function add(a, b) { return a + b; }",
+        rebuilt: "function plus(x, y) { return x + y; }",
+      },
+      { lang: "lua", original: "function add(a, b) return a + b end", rebuilt: "function plus(x, y) return x + y end" },
+    ]);
+    assert.equal(ok(named[0]!, "renamed rewrite"), 1);
+    assert.ok(ok(named[1]!, "renamed break") < 1);
+    for (const [i, what] of [
+      [2, "ruby"],
+      [4, "javascript"],
+      [5, "lua"],
+    ] as const)
+      assert.equal(ok(named[i]!, what), 1);
+    // n(n+1)/2 equals the loop for n >= 0 and differs below: a renamed Go rebuild is run and judged
+    assert.ok(ok(named[3]!, "go renamed") > 0 && named[3]!.score! < 1, JSON.stringify(named[3]));
     assert.equal(r[6]!.score, 0);
     assert.match(r[6]!.reason ?? "", /does not load: SyntaxError/);
   });

@@ -392,14 +392,14 @@ export function goBatchProgram(spec: BatchSpec): GoProgram {
   let n = 0;
   for (const g of spec.groups) {
     if (!g.goSig) throw new Error("behaviour: a Go group needs its signature");
-    const list: [string, string][] = [];
-    if (g.original !== null) list.push(["o1", g.original], ["o2", g.original]);
-    for (const r of g.rebuilds) list.push([`r:${r.id}`, r.src]);
-    for (const [side, src] of list) {
+    const list: [string, string, string][] = [];
+    if (g.original !== null) list.push(["o1", g.original, g.entry], ["o2", g.original, g.entry]);
+    for (const r of g.rebuilds) list.push([`r:${r.id}`, r.src, r.entry ?? g.entry]);
+    for (const [side, src, entry] of list) {
       const pkg = `s${n++}`;
       const text =
         `package ${pkg}\n\nimport __bcjson "encoding/json"\nimport __bcreg "bcprog/reg"\n${goAutoImports(src).join("\n")}\n` +
-        `${sideSource(src)}\n${wrapper(g.entry, g.key, side, g.goSig.params, g.goSig.results)}`;
+        `${sideSource(src)}\n${wrapper(entry, g.key, side, g.goSig.params, g.goSig.results)}`;
       files[`prog/${pkg}/side.go`] = text;
       sides.push({ pkg, g: g.key, side });
       imports.push(`\t_ "bcprog/${pkg}"`);

@@ -20,7 +20,8 @@ export interface BatchGroup {
   inputs: unknown[][];
   /** The original's source, present when the original must be run (twice: sides o1, o2). */
   original: string | null;
-  rebuilds: { id: string; src: string }[];
+  /** `entry`: the rebuild's own function to call when it does not define the original's name (see bindEntry). */
+  rebuilds: { id: string; src: string; entry?: string }[];
   /** Go only: parameter types of the entry point and its number of results, from the original's declaration. */
   goSig?: { params: string[]; results: number };
 }

@@ -176,7 +176,7 @@ for (const g of batch.groups) {
     runSide(g.original, g.entry, g.inputs, g.key, "o1");
     runSide(g.original, g.entry, g.inputs, g.key, "o2");
   }
-  for (const r of g.rebuilds) runSide(r.src, g.entry, g.inputs, g.key, "r:" + r.id);
+  for (const r of g.rebuilds) runSide(r.src, r.entry || g.entry, g.inputs, g.key, "r:" + r.id);
 }
 const cu = process.cpuUsage();
 emit({ done: 1, cpu: (cu.user + cu.system) / 1e6 });

@@ -268,7 +268,7 @@ for _, g in ipairs(batch.groups) do
     run_side(g.original, g.entry, g.inputs, g.key, "o1")
     run_side(g.original, g.entry, g.inputs, g.key, "o2")
   end
-  for _, r in ipairs(g.rebuilds) do run_side(r.src, g.entry, g.inputs, g.key, "r:" .. r.id) end
+  for _, r in ipairs(g.rebuilds) do run_side(r.src, r.entry or g.entry, g.inputs, g.key, "r:" .. r.id) end
 end
 emit('{"done":1,"cpu":' .. string.format("%.6f", os.clock()) .. '}')
 os.exit(0, true)

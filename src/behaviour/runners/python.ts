@@ -305,7 +305,7 @@ for _g in _batch["groups"]:
         _run_side(_g["original"], _entry, _inputs, _key, "o1", _bf)
         _run_side(_g["original"], _entry, _inputs, _key, "o2", _bf)
     for _r in _g["rebuilds"]:
-        _run_side(_r["src"], _entry, _inputs, _key, "r:" + _r["id"], _bf)
+        _run_side(_r["src"], _r.get("entry") or _entry, _inputs, _key, "r:" + _r["id"], _bf)
 _ru = resource.getrusage(resource.RUSAGE_SELF)
 _emit({"done": 1, "cpu": _ru.ru_utime + _ru.ru_stime})
 os._exit(0)

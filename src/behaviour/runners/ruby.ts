@@ -226,7 +226,7 @@ $bc_batch["groups"].each do |g|
     bc_run_side(g["original"], g["entry"], g["inputs"], g["key"], "o1")
     bc_run_side(g["original"], g["entry"], g["inputs"], g["key"], "o2")
   end
-  g["rebuilds"].each { |r| bc_run_side(r["src"], g["entry"], g["inputs"], g["key"], "r:" + r["id"]) }
+  g["rebuilds"].each { |r| bc_run_side(r["src"], r["entry"] || g["entry"], g["inputs"], g["key"], "r:" + r["id"]) }
 end
 bc_t = Process.times
 bc_emit({ "done" => 1, "cpu" => bc_t.utime + bc_t.stime })
