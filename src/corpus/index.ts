@@ -45,3 +45,10 @@ export const DEFAULT_CORPUS_DIR = path.resolve(
   "../../../data/corpus/default",
 );
 export { generateTinyFunctions, TINY_LANGS, type TinyFile, type TinyLang } from "./tinyfuncs.js";
+export {
+  writeCorpusSubset,
+  subsetSources,
+  type SubsetOptions,
+  type SubsetStats,
+  type SubsetVerdict,
+} from "./subset.js";
