@@ -10,22 +10,11 @@ import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { readCorpusSync, DEFAULT_CORPUS_DIR, type CorpusRecord } from "../../src/corpus/index.js";
 import { BehaviourRunner, BEHAVIOUR_LANGS } from "../../src/behaviour/index.js";
+import { reasonCategory as category } from "../../src/orchestration/exec-slice.js";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
-}
-
-/** A short category for a reason (numbers and quoted details dropped). */
-function category(reason: string): string {
-  const m = /^(every input raises) \(\d+\/\d+ (\w+)/.exec(reason);
-  if (m) return `${m[1]} ${m[2]}`;
-  const c = /^original does not load: compile error: side\.go:\d+:\d+: ([a-z ]+)/.exec(reason);
-  if (c) return `does not compile alone: ${c[1]!.trim()}`;
-  if (/parameter type/.test(reason)) return "a parameter type the generator cannot make";
-  const l = /^original does not load: (\w+)/.exec(reason);
-  if (l) return `does not load: ${l[1]}`;
-  return reason.replace(/\(.*$/, "").replace(/: .*$/, "").replace(/\d+/g, "N").trim();
 }
 
 async function main(): Promise<void> {
@@ -61,7 +50,10 @@ async function main(): Promise<void> {
     const selfOne = exec.filter((r) => r.score === 1).length;
     const reasons = new Map<string, number>();
     for (const r of res)
-      if (!r.executable) reasons.set(category(r.reason ?? "?"), (reasons.get(category(r.reason ?? "?")) ?? 0) + 1);
+      if (!r.executable) {
+        const c = category(r.reason ?? "?");
+        reasons.set(c, (reasons.get(c) ?? 0) + 1);
+      }
     reasonsByLang.push([lang, reasons]);
     console.log(
       `| ${lang} | ${sample.length} | ${exec.length} | ${((100 * exec.length) / Math.max(1, sample.length)).toFixed(1)}% | ` +

@@ -3,7 +3,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { buildCorpus } from "../../src/corpus/pipeline.js";
@@ -11,6 +10,7 @@ import { readCorpusSync, verifyCorpus } from "../../src/corpus/reader.js";
 import { SPLITS, type CorpusRecord } from "../../src/corpus/schema.js";
 import { subsetSources, writeCorpusSubset } from "../../src/corpus/subset.js";
 import { buildExecSlice, reasonCategory } from "../../src/orchestration/exec-slice.js";
+import { tmpDir } from "../corpus/helpers.js";
 
 const FUNCS: Record<string, string> = {
   // pure, runs alone
@@ -24,10 +24,6 @@ const FUNCS: Record<string, string> = {
   // every input fails
   "always_raises.py": `def must_fail(thing):\n    """Always fails."""\n    message = "cannot use " + str(thing)\n    raise ValueError(message)\n`,
 };
-
-function tmp(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `batcoder-${prefix}-`));
-}
 
 async function sourceCorpus(root: string): Promise<string> {
   const src = path.join(root, "src");
@@ -55,7 +51,7 @@ function all(dir: string): CorpusRecord[] {
 }
 
 test("exec slice: keeps exactly the functions that run alone, in their own split; the result verifies", async () => {
-  const root = tmp("exec-slice");
+  const root = tmpDir("exec-slice");
   const src = await sourceCorpus(root);
   const before = all(src);
   assert.equal(before.length, Object.keys(FUNCS).length, "every fixture function is in the source corpus");
@@ -88,7 +84,7 @@ test("exec slice: keeps exactly the functions that run alone, in their own split
 });
 
 test("corpus subset: a selection that fails leaves the previous corpus whole; --out cannot be a source", async () => {
-  const root = tmp("subset-fail");
+  const root = tmpDir("subset-fail");
   const src = await sourceCorpus(root);
   const out = path.join(root, "slice");
   await writeCorpusSubset({
