@@ -3,7 +3,10 @@
 //
 // Forward, few input rows (decoding; see fused_max_rows): a fused micro-kernel reads two weight rows at a time, widens
 // them to f32 in registers and dots them with up to 4 input rows (8 accumulators), so the weight streams from memory
-// once per 4 input rows and a bf16/f16 matvec reads half the bytes of an f32 one. Many rows (prefill, training):
+// once per 4 input rows and a bf16/f16 matvec reads half the bytes of an f32 one. A single input row (batch-1
+// decoding) reads four weight rows at a time instead: four memory streams and four independent FMA chains (measured
+// at Qwen2.5-0.5B shapes, 2 threads: f32 20-26 -> 25-33 GB/s; see bench/engine/RESULTS.md). Every row's dot product
+// is summed in the same order on every path, so a row's result does not depend on how many rows came with it. Many rows (prefill, training):
 // tiles of weight rows are widened into a small f32 buffer and multiplied by OpenBLAS (single-threaded per tile).
 // Either way the weight's rows are split over the thread pool, so every output value is one dot product computed
 // the same way whatever the thread count.
@@ -23,8 +26,9 @@ using namespace simd;
 
 enum class WType { F32, BF16, F16 };
 
-// Below this many multiply-adds a call runs on the calling thread.
-constexpr int64_t POOL_MIN_WORK = int64_t(1) << 20;
+// Below this many multiply-adds a call runs on the calling thread. (1 << 20 kept Qwen2.5-0.5B's 896x896 q/o
+// projections on one thread at batch 1; splitting them over 2 threads took them from 12 to 21+ GB/s.)
+constexpr int64_t POOL_MIN_WORK = int64_t(1) << 16;
 // Up to this many input rows take the fused path; more rows widen tiles for OpenBLAS (f32: plain OpenBLAS sgemm).
 // Measured at Qwen2.5-0.5B shapes (bench/engine/RESULTS.md): f32 fused beats OpenBLAS up to 8 rows; for bf16/f16
 // widening a tile once and letting OpenBLAS reuse it wins from 4 rows on.
@@ -109,7 +113,22 @@ inline void dot_block_n(int64_t nx, const float* x, int64_t ldx, const WElem<T>*
 template <WType T>
 void forward_rows_fused(const float* x, const WElem<T>* W, float* out, int64_t N, int64_t inDim, int64_t outDim,
                         bool accumulate, int64_t r0, int64_t r1) {
-  float res[8];
+  float res[16];
+  if (N == 1) {
+    // one input row (batch-1 decoding): four weight rows at a time, four independent streams and accumulator
+    // chains; each row's sum runs in the same order as below, so results do not depend on N
+    int64_t j = r0;
+    for (; j + 4 <= r1; j += 4) {
+      dot_block<T, 4, 1>(x, inDim, W + j * inDim, inDim, inDim, res);
+      for (int r = 0; r < 4; r++)
+        out[j + r] = accumulate ? out[j + r] + res[r * 4] : res[r * 4];
+    }
+    for (; j < r1; j++) {
+      dot_block<T, 1, 1>(x, inDim, W + j * inDim, inDim, inDim, res);
+      out[j] = accumulate ? out[j] + res[0] : res[0];
+    }
+    return;
+  }
   for (int64_t j = r0; j < r1; j += 2) {
     int R = j + 1 < r1 ? 2 : 1;
     const WElem<T>* w = W + j * inDim;

@@ -160,6 +160,11 @@ export function matmulForward(
     K.linearFwdHalf(inp, W.data, W.dtype, bias, out, N, I, O, beta === 1);
     return out;
   }
+  if (beta === 0 || beta === 1) {
+    // few rows (decoding): the fused matvec kernel streams W once per 4 rows; many rows: OpenBLAS sgemm
+    K.linearFwd(inp, W, bias, out, N, I, O, beta === 1);
+    return out;
+  }
   K.sgemm(false, true, N, O, I, 1, inp, I, W, I, beta, out, O);
   if (bias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) out[ro + o]! += bias[o]!;
   return out;

@@ -67,6 +67,7 @@ const LINEAR_SHAPES: Array<[number, number, number]> = [
   [1, 7, 5],
   [3, 61, 37],
   [1, 896, 4864],
+  [1, 300, 263], // one row, split over threads, a tail of rows that is not a multiple of 4
   [5, 896, 896],
   [16, 600, 500],
   [40, 96, 130],
@@ -271,8 +272,11 @@ test("native linear kernels give the same bits with 1, 2 and 4 threads (rows are
   const W = randn(outDim * inDim, 0.05),
     Wh = new Uint16Array(W.length);
   K.f32ToHalf(W, "bf16", Wh, W.length);
+  let single: Float32Array[] | undefined;
+  let singleX: Float32Array | undefined;
   for (const N of [1, 2, 5, 16]) {
     const x = randn(N * inDim);
+    if (single) x.set(singleX!); // row 0 is the batch-1 input
     const run = (): Float32Array[] => {
       const a = new Float32Array(N * outDim),
         b = new Float32Array(N * outDim),
@@ -283,6 +287,15 @@ test("native linear kernels give the same bits with 1, 2 and 4 threads (rows are
       return [a, b, c];
     };
     const one = withThreads(1, run);
+    if (N === 1) {
+      single = one;
+      singleX = x.slice();
+    } else {
+      // the fused kernels sum each row in the same order whatever the batch: row 0 is the batch-1 result
+      const row0 = (a: Float32Array, n: number) => a.subarray(0, n);
+      if (N <= 2) assertBitsEqual(row0(one[0]!, outDim), single![0]!, `linearFwdHalf row 0 of N=${N} vs N=1`);
+      if (N <= 8) assertBitsEqual(row0(one[1]!, outDim), single![1]!, `linearFwd row 0 of N=${N} vs N=1`);
+    }
     for (const t of [2, 4]) {
       const many = withThreads(t, run);
       assertBitsEqual(many[0]!, one[0]!, `linearFwdHalf N=${N} threads=${t}`);
