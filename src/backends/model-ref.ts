@@ -269,11 +269,16 @@ export function tokenizerFor(loaded: Pick<LoadedModelRef, "ref" | "tokenizer">):
   md.set("tokenizer.ggml.tokens", { type: "array", itemType: "string", value: d.tokens });
   md.set("tokenizer.ggml.token_type", { type: "array", itemType: "int32", value: d.tokenTypes });
   md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: d.merges });
+  if (d.scores !== undefined) md.set("tokenizer.ggml.scores", { type: "array", itemType: "float32", value: d.scores });
+  if (d.addSpacePrefix !== undefined)
+    md.set("tokenizer.ggml.add_space_prefix", { type: "bool", value: d.addSpacePrefix });
+  if (d.unkId !== undefined) md.set("tokenizer.ggml.unknown_token_id", { type: "uint32", value: d.unkId });
   if (d.bosId !== undefined) md.set("tokenizer.ggml.bos_token_id", { type: "uint32", value: d.bosId });
   if (d.eosId !== undefined) md.set("tokenizer.ggml.eos_token_id", { type: "uint32", value: d.eosId });
   if (d.padId !== undefined) md.set("tokenizer.ggml.padding_token_id", { type: "uint32", value: d.padId });
-  md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: d.addBos ?? false });
-  md.set("tokenizer.ggml.add_eos_token", { type: "bool", value: d.addEos ?? false });
+  // absent flags stay absent: llama.cpp's defaults differ per tokenizer model (SentencePiece adds BOS)
+  if (d.addBos !== undefined) md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: d.addBos });
+  if (d.addEos !== undefined) md.set("tokenizer.ggml.add_eos_token", { type: "bool", value: d.addEos });
   return tokenizerFromGguf(md);
 }
 

@@ -708,9 +708,15 @@ export interface GgufTokenizerData {
   tokens: string[];
   tokenTypes: number[];
   merges: string[];
+  /** tokenizer.ggml.scores: SentencePiece scores ("llama": llama.cpp merges the highest-scoring pair first). */
+  scores?: number[];
+  /** tokenizer.ggml.add_space_prefix ("llama"; llama.cpp's default true). */
+  addSpacePrefix?: boolean;
   bosId?: number;
   eosId?: number;
   padId?: number;
+  /** tokenizer.ggml.unknown_token_id. */
+  unkId?: number;
   addBos?: boolean;
   addEos?: boolean;
   chatTemplate?: string;
@@ -720,9 +726,27 @@ export interface GgufTokenizerData {
 export function bpeTokenizerData(tokenizer: BpeTokenizer, config: ModelConfig): GgufTokenizerData {
   const meta = ggufTokenizerMetadata(tokenizer);
   const pad = config.pad_token_id ?? tokenizer.tokenId("<|pad|>");
+  if (meta.model === "llama") {
+    // SentencePiece ("llama"): scores instead of merges; BOS/EOS as the tokenizer's template adds them
+    const data: GgufTokenizerData = {
+      model: "llama",
+      tokens: meta.tokens,
+      tokenTypes: meta.types,
+      merges: [],
+      scores: meta.scores!,
+      addSpacePrefix: meta.addSpacePrefix!,
+      bosId: config.bos_token_id,
+      eosId: config.eos_token_id,
+      addBos: meta.addBos,
+      addEos: meta.addEos,
+    };
+    if (meta.unkId !== undefined && meta.unkId >= 0) data.unkId = meta.unkId;
+    if (pad !== undefined) data.padId = pad;
+    return data;
+  }
   const data: GgufTokenizerData = {
     model: "gpt2",
-    pre: meta.pre,
+    pre: meta.pre!,
     tokens: meta.tokens,
     tokenTypes: meta.types,
     merges: meta.merges,
@@ -766,6 +790,7 @@ export function buildGgufMetadata(
   const tk = tokenizer instanceof BpeTokenizer ? bpeTokenizerData(tokenizer, config) : tokenizer;
   const tokens = [...tk.tokens];
   const types = [...tk.tokenTypes];
+  const scores = tk.scores ? [...tk.scores] : undefined;
   if (tokens.length > config.vocab_size) {
     throw new GgufError(
       `gguf: tokenizer has ${tokens.length} tokens but the model's vocab_size is ${config.vocab_size}`,
@@ -775,14 +800,19 @@ export function buildGgufMetadata(
   for (let id = tokens.length; id < config.vocab_size; id++) {
     tokens.push(`[PAD${id}]`);
     types.push(GgufTokenType.UNUSED);
+    scores?.push(0);
   }
   str("tokenizer.ggml.model", tk.model);
   if (tk.pre !== undefined) str("tokenizer.ggml.pre", tk.pre);
   md.set("tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens });
   md.set("tokenizer.ggml.token_type", { type: "array", itemType: "int32", value: types });
-  md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tk.merges });
+  if (tk.model !== "llama" || tk.merges.length > 0)
+    md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tk.merges });
+  if (scores) md.set("tokenizer.ggml.scores", { type: "array", itemType: "float32", value: scores });
+  if (tk.addSpacePrefix !== undefined) md.set("tokenizer.ggml.add_space_prefix", { type: "bool", value: tk.addSpacePrefix });
   u32("tokenizer.ggml.bos_token_id", tk.bosId ?? config.bos_token_id);
   u32("tokenizer.ggml.eos_token_id", tk.eosId ?? config.eos_token_id);
+  if (tk.unkId !== undefined) u32("tokenizer.ggml.unknown_token_id", tk.unkId);
   if (tk.padId !== undefined) u32("tokenizer.ggml.padding_token_id", tk.padId);
   md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: tk.addBos ?? false });
   md.set("tokenizer.ggml.add_eos_token", { type: "bool", value: tk.addEos ?? false });
@@ -899,14 +929,20 @@ export function ggufTokenizerData(md: Map<string, GgufValue>, where = "gguf"): G
   };
   const pre = mdValue(md, "tokenizer.ggml.pre");
   if (typeof pre === "string") out.pre = pre;
-  const [bos, eos, pad] = [
+  const scores = mdValue(md, "tokenizer.ggml.scores");
+  if (Array.isArray(scores)) out.scores = scores.map(Number);
+  const asp = bool("tokenizer.ggml.add_space_prefix");
+  if (asp !== undefined) out.addSpacePrefix = asp;
+  const [bos, eos, pad, unk] = [
     id("tokenizer.ggml.bos_token_id"),
     id("tokenizer.ggml.eos_token_id"),
     id("tokenizer.ggml.padding_token_id"),
+    id("tokenizer.ggml.unknown_token_id"),
   ];
   if (bos !== undefined) out.bosId = bos;
   if (eos !== undefined) out.eosId = eos;
   if (pad !== undefined) out.padId = pad;
+  if (unk !== undefined) out.unkId = unk;
   const ab = bool("tokenizer.ggml.add_bos_token"),
     ae = bool("tokenizer.ggml.add_eos_token");
   if (ab !== undefined) out.addBos = ab;

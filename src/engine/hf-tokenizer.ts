@@ -40,7 +40,7 @@ export function loadHfTokenizer(dir: string): HfTokenizerBundle {
   const tj = path.join(dir, "tokenizer.json");
   if (!fs.existsSync(tj)) {
     throw new UserError(
-      `${dir}: no tokenizer.json (a Hugging Face model folder needs one; only fast byte-level BPE tokenizers are supported)`,
+      `${dir}: no tokenizer.json (a Hugging Face model folder needs one; supported: BPE tokenizer.json files, byte-level or SentencePiece-style)`,
     );
   }
   const tc = path.join(dir, "tokenizer_config.json");

@@ -1,7 +1,8 @@
 /**
  * The parts of a Hugging Face `tokenizer.json` pipeline around the BPE model, compiled from their JSON:
- * normalizers, pre-tokenizers (Split with Oniguruma-style regexes, ByteLevel), added-token matching, the
- * post-processor and the decoder. src/engine/tokenizer.ts runs them; this module only parses and compiles.
+ * normalizers, pre-tokenizers (Split with Oniguruma-style regexes, ByteLevel, Metaspace), added-token matching, the
+ * post-processor and the decoder (ByteLevel, or a chain of Replace / ByteFallback / Fuse / Strip / Metaspace for
+ * SentencePiece-style BPE). src/engine/tokenizer.ts runs them; this module only parses and compiles.
  *
  * Semantics follow the Rust `tokenizers` crate (what transformers runs):
  * - added tokens whose `normalized` is false are split out of the raw text first; the rest of the text is
@@ -234,7 +235,17 @@ function typeOf(v: unknown, where: string): string {
 
 export type NormalizeFn = (s: string) => string;
 
-const NORMALIZERS = "NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace (String pattern), Sequence";
+const NORMALIZERS = "NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace (String or Regex pattern), Sequence";
+
+/** A Replace pattern ({String} or {Regex}): a literal, or a global regex (Oniguruma syntax translated). */
+function replacePattern(pat: Json | undefined, where: string): { re: RegExp | null; literal: string | null } {
+  if (isObject(pat) && typeof pat.String === "string") {
+    if (pat.String === "") throw new UserError(`tokenizer.json: ${where} with an empty String pattern`);
+    return { re: null, literal: pat.String };
+  }
+  if (isObject(pat) && typeof pat.Regex === "string") return { re: new RegExp(translateOnigRegex(pat.Regex), "gu"), literal: null };
+  throw new UserError(`tokenizer.json: ${where} needs pattern {String} or {Regex}, got ${JSON.stringify(pat)}`);
+}
 
 /** Compiles a normalizer; null for none (or an empty Sequence). */
 export function compileNormalizer(spec: unknown): NormalizeFn | null {
@@ -257,15 +268,10 @@ export function compileNormalizer(spec: unknown): NormalizeFn | null {
       return (s) => (s.length ? p + s : s);
     }
     case "Replace": {
-      const pat = o.pattern;
-      if (!isObject(pat) || typeof pat.String !== "string") {
-        throw new UserError(
-          `tokenizer.json: Replace normalizer supports a String pattern only (got ${JSON.stringify(pat)})`,
-        );
-      }
-      const from = pat.String;
+      const { re, literal } = replacePattern(o.pattern, "Replace normalizer");
       const to = String(o.content ?? "");
-      return (s) => s.split(from).join(to);
+      if (literal !== null) return (s) => (s.includes(literal) ? s.split(literal).join(to) : s);
+      return (s) => s.replace(re!, () => to);
     }
     case "Sequence": {
       const parts = (Array.isArray(o.normalizers) ? o.normalizers : [])
@@ -291,9 +297,13 @@ export const GPT2_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+
 
 type SplitBehavior = "Isolated" | "Removed" | "MergedWithPrevious" | "MergedWithNext";
 
+export type PrependScheme = "always" | "first" | "never";
+
 export type PreStep =
   | { kind: "split"; re: RegExp; behavior: SplitBehavior; invert: boolean }
-  | { kind: "prefix-space" };
+  | { kind: "prefix-space" }
+  /** SentencePiece's whitespace handling: spaces become `replacement`, which may be prepended, and may split. */
+  | { kind: "metaspace"; replacement: string; prepend: PrependScheme; split: RegExp | null };
 
 export interface CompiledPreTokenizer {
   steps: PreStep[];
@@ -302,10 +312,12 @@ export interface CompiledPreTokenizer {
    * the encoder then runs the regex over the text directly (the fast path).
    */
   single: RegExp | null;
+  /** Whether a ByteLevel pre-tokenizer is part of it: the BPE then works on bytes (byte-level BPE). */
+  byteLevel: boolean;
 }
 
 const PRE_TOKENIZERS =
-  "ByteLevel, Split (Regex or String pattern; Isolated, Removed, MergedWithPrevious, MergedWithNext), Sequence";
+  "ByteLevel, Split (Regex or String pattern; Isolated, Removed, MergedWithPrevious, MergedWithNext), Metaspace, Sequence, or none";
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -331,6 +343,29 @@ function splitStep(o: JsonObject): PreStep {
   return { kind: "split", re: new RegExp(source, "gu"), behavior, invert: o.invert === true };
 }
 
+/**
+ * Metaspace's settings as the Rust crate reads them (pre-tokenizer and decoder alike): `replacement` (one
+ * character), `prepend_scheme` always/first/never — absent: "always", or "never" when the legacy
+ * `add_prefix_space` is false —, `split` (default true).
+ */
+export function metaspaceSettings(o: JsonObject, where: string): { replacement: string; prepend: PrependScheme; split: boolean } {
+  const replacement = o.replacement;
+  if (typeof replacement !== "string" || [...replacement].length !== 1)
+    throw new UserError(`tokenizer.json: ${where} Metaspace needs a one-character replacement, got ${JSON.stringify(replacement)}`);
+  let prepend = o.prepend_scheme;
+  if (o.add_prefix_space === false) {
+    if (prepend !== undefined && prepend !== null && prepend !== "never")
+      throw new UserError(`tokenizer.json: ${where} Metaspace add_prefix_space false contradicts prepend_scheme ${JSON.stringify(prepend)}`);
+    prepend = "never";
+  }
+  if (prepend === undefined || prepend === null) prepend = "always";
+  if (prepend !== "always" && prepend !== "first" && prepend !== "never")
+    throw new UserError(
+      `tokenizer.json: ${where} Metaspace prepend_scheme ${JSON.stringify(prepend)} is not supported (supported: always, first, never)`,
+    );
+  return { replacement, prepend, split: o.split !== false };
+}
+
 /** Whether a ByteLevel pre-tokenizer/decoder is part of the spec (byte-level BPE needs it). */
 export function hasByteLevel(spec: unknown): boolean {
   if (!isObject(spec)) return false;
@@ -339,6 +374,7 @@ export function hasByteLevel(spec: unknown): boolean {
   return Array.isArray(list) && list.some(hasByteLevel);
 }
 
+/** Compiles a pre-tokenizer (null: none, the whole normalized text is one piece). */
 export function compilePreTokenizer(spec: unknown): CompiledPreTokenizer {
   const steps: PreStep[] = [];
   const add = (s: unknown): void => {
@@ -358,28 +394,63 @@ export function compilePreTokenizer(spec: unknown): CompiledPreTokenizer {
           invert: false,
         });
     } else if (type === "Split") steps.push(splitStep(o));
-    else
+    else if (type === "Metaspace") {
+      const m = metaspaceSettings(o, "pre_tokenizer");
+      steps.push({
+        kind: "metaspace",
+        replacement: m.replacement,
+        prepend: m.prepend,
+        split: m.split ? new RegExp(escapeRegExp(m.replacement), "gu") : null,
+      });
+    } else
       throw new UserError(
         `tokenizer.json: pre_tokenizer ${JSON.stringify(type)} is not supported (supported: ${PRE_TOKENIZERS})`,
       );
   };
-  if (spec === null || spec === undefined)
-    throw new UserError("tokenizer.json: a byte-level BPE needs a pre_tokenizer (ByteLevel)");
-  add(spec);
-  if (!hasByteLevel(spec))
-    throw new UserError("tokenizer.json: only byte-level BPE is supported: the pre_tokenizer must include ByteLevel");
+  if (spec !== null && spec !== undefined) add(spec);
+  const byteLevel = hasByteLevel(spec);
+  if (byteLevel && steps.some((s) => s.kind === "metaspace"))
+    throw new UserError("tokenizer.json: a pre_tokenizer with both ByteLevel and Metaspace is not supported");
   const only = steps.length === 1 ? steps[0]! : null;
   const single = only && only.kind === "split" && only.behavior === "Isolated" && !only.invert ? only.re : null;
-  return { steps, single };
+  return { steps, single, byteLevel };
 }
 
-/** Applies one split step to a piece, calling emit for each resulting non-empty piece. */
-export function applyStep(step: PreStep, piece: string, emit: (p: string) => void): void {
+/**
+ * Applies one step to a piece, calling emit for each resulting non-empty piece. `origin`: the piece starts at
+ * offset 0 of the original text (Metaspace's prepend_scheme "first" prepends only there); a piece split off at a
+ * later position is not at the origin.
+ */
+export function applyStep(
+  step: PreStep,
+  piece: string,
+  origin: boolean,
+  emit: (p: string, origin: boolean) => void,
+): void {
   if (step.kind === "prefix-space") {
-    emit(piece.startsWith(" ") ? piece : ` ${piece}`);
+    emit(piece.startsWith(" ") ? piece : ` ${piece}`, origin);
     return;
   }
-  const re = step.re;
+  if (step.kind === "metaspace") {
+    const r = step.replacement;
+    let s = piece.includes(" ") ? piece.split(" ").join(r) : piece;
+    if ((step.prepend === "always" || (step.prepend === "first" && origin)) && !s.startsWith(r)) s = r + s;
+    if (step.split) splitPiece(step.split, "MergedWithNext", false, s, origin, emit);
+    else emit(s, origin);
+    return;
+  }
+  splitPiece(step.re, step.behavior, step.invert, piece, origin, emit);
+}
+
+function splitPiece(
+  re: RegExp,
+  behavior: SplitBehavior,
+  invert: boolean,
+  piece: string,
+  origin: boolean,
+  emit: (p: string, origin: boolean) => void,
+): void {
+  const out = (a: number, b: number): void => emit(piece.slice(a, b), origin && a === 0);
   // Collect [start, end, isMatch] spans covering the piece (matches of the regex, or their complement if inverted).
   let last = 0;
   const spans: Array<[number, number, boolean]> = [];
@@ -394,13 +465,13 @@ export function applyStep(step: PreStep, piece: string, emit: (p: string) => voi
     last = m.index + m[0].length;
   }
   if (last < piece.length) spans.push([last, piece.length, false]);
-  if (step.invert) for (const s of spans) s[2] = !s[2];
-  switch (step.behavior) {
+  if (invert) for (const s of spans) s[2] = !s[2];
+  switch (behavior) {
     case "Isolated":
-      for (const [a, b] of spans) emit(piece.slice(a, b));
+      for (const [a, b] of spans) out(a, b);
       return;
     case "Removed":
-      for (const [a, b, isM] of spans) if (!isM) emit(piece.slice(a, b));
+      for (const [a, b, isM] of spans) if (!isM) out(a, b);
       return;
     case "MergedWithPrevious": {
       // a match joins the piece before it (unless that piece is itself a match), as the Rust crate does
@@ -411,7 +482,7 @@ export function applyStep(step: PreStep, piece: string, emit: (p: string) => voi
         else merged.push([a, b]);
         prevMatch = isM;
       }
-      for (const [a, b] of merged) emit(piece.slice(a, b));
+      for (const [a, b] of merged) out(a, b);
       return;
     }
     case "MergedWithNext": {
@@ -424,7 +495,7 @@ export function applyStep(step: PreStep, piece: string, emit: (p: string) => voi
         else merged.push([a, b]);
         nextMatch = isM;
       }
-      for (let k = merged.length - 1; k >= 0; k--) emit(piece.slice(merged[k]![0], merged[k]![1]));
+      for (let k = merged.length - 1; k >= 0; k--) out(merged[k]![0], merged[k]![1]);
       return;
     }
   }
@@ -511,12 +582,12 @@ export class AddedTokenMatcher {
   }
 
   /**
-   * Splits text into plain segments (onText) and added tokens (onToken), in order. lstrip/rstrip whitespace is
+   * Splits text into plain segments (onText, with their offset in text) and added tokens (onToken), in order. lstrip/rstrip whitespace is
    * absorbed by the token; single_word tokens only match with no word character on either side.
    */
-  split(text: string, onText: (s: string) => void, onToken: (t: AddedToken) => void): void {
+  split(text: string, onText: (s: string, offset: number) => void, onToken: (t: AddedToken) => void): void {
     if (this.byFirst.size === 0) {
-      if (text) onText(text);
+      if (text) onText(text, 0);
       return;
     }
     const re = this.firstRe;
@@ -545,12 +616,12 @@ export class AddedTokenMatcher {
       let end = at + hit.content.length;
       if (hit.lstrip) while (start > emitted && isWs(text[start - 1]!)) start--;
       if (hit.rstrip) while (end < text.length && isWs(text[end]!)) end++;
-      if (start > emitted) onText(text.slice(emitted, start));
+      if (start > emitted) onText(text.slice(emitted, start), emitted);
       onToken(hit);
       emitted = end;
       re.lastIndex = end;
     }
-    if (emitted < text.length) onText(emitted === 0 ? text : text.slice(emitted));
+    if (emitted < text.length) onText(emitted === 0 ? text : text.slice(emitted), emitted);
   }
 }
 
@@ -607,21 +678,177 @@ export function compilePostProcessor(spec: unknown): CompiledPostProcessor {
   return out;
 }
 
-const DECODERS = "ByteLevel, Sequence of ByteLevel";
+
+/** One step of a string decoder chain (the Rust crate's `decode_chain` over the list of token strings). */
+export type DecodeStep =
+  | { kind: "replace"; re: RegExp | null; literal: string | null; content: string }
+  | { kind: "byte-fallback" }
+  | { kind: "fuse" }
+  | { kind: "strip"; content: string; start: number; stop: number }
+  | { kind: "metaspace"; replacement: string; prepend: PrependScheme };
+
+/**
+ * How ids become text. "bytes": byte-level BPE, the tokens' bytes are concatenated (ByteLevel decoder).
+ * "chain": the token strings go through the decoder steps in order and are joined (SentencePiece-style BPE:
+ * Replace("▁", " "), ByteFallback, Fuse, Strip, Metaspace); `joiner` " " when there is no decoder at all.
+ */
+export type CompiledDecoder =
+  | { kind: "bytes" }
+  | { kind: "chain"; steps: DecodeStep[]; joiner: string };
+
+const BYTE_LEVEL_DECODERS = "ByteLevel, Sequence of ByteLevel";
+const CHAIN_DECODERS = "Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence of these";
+
+/**
+ * Compiles the decoder. A byte-level BPE (ByteLevel pre-tokenizer) decodes by concatenating token bytes: its
+ * decoder must be ByteLevel (alone or in a Sequence). Any other BPE decodes token strings through a chain.
+ */
+export function compileDecoder(spec: unknown, byteLevel: boolean): CompiledDecoder {
+  if (byteLevel) {
+    checkByteLevelDecoder(spec);
+    return { kind: "bytes" };
+  }
+  if (spec === null || spec === undefined) return { kind: "chain", steps: [], joiner: " " };
+  const steps: DecodeStep[] = [];
+  const add = (d: unknown): void => {
+    const type = typeOf(d, "decoder");
+    const o = d as JsonObject;
+    switch (type) {
+      case "Sequence":
+        if (!Array.isArray(o.decoders)) throw new UserError("tokenizer.json: Sequence decoder needs 'decoders'");
+        for (const x of o.decoders) add(x);
+        return;
+      case "Replace": {
+        const { re, literal } = replacePattern(o.pattern, "Replace decoder");
+        steps.push({ kind: "replace", re, literal, content: String(o.content ?? "") });
+        return;
+      }
+      case "ByteFallback":
+        steps.push({ kind: "byte-fallback" });
+        return;
+      case "Fuse":
+        steps.push({ kind: "fuse" });
+        return;
+      case "Strip": {
+        const content = o.content;
+        const n = (v: Json | undefined): number => (Number.isInteger(v) && (v as number) >= 0 ? (v as number) : 0);
+        if (typeof content !== "string" || [...content].length !== 1)
+          throw new UserError(`tokenizer.json: Strip decoder needs a one-character content, got ${JSON.stringify(content)}`);
+        steps.push({ kind: "strip", content, start: n(o.start), stop: n(o.stop) });
+        return;
+      }
+      case "Metaspace": {
+        const m = metaspaceSettings(o, "decoder");
+        steps.push({ kind: "metaspace", replacement: m.replacement, prepend: m.prepend });
+        return;
+      }
+      case "ByteLevel":
+        throw new UserError(
+          "tokenizer.json: a ByteLevel decoder needs a ByteLevel pre_tokenizer (byte-level BPE); this tokenizer has none",
+        );
+      default:
+        throw new UserError(
+          `tokenizer.json: decoder ${JSON.stringify(type)} is not supported (supported: ${BYTE_LEVEL_DECODERS} for byte-level BPE; ${CHAIN_DECODERS} otherwise)`,
+        );
+    }
+  };
+  add(spec);
+  return { kind: "chain", steps, joiner: "" };
+}
 
 /** Byte-level BPE decodes by concatenating token bytes: the decoder must be ByteLevel (alone or in a Sequence). */
-export function checkDecoder(spec: unknown): void {
+function checkByteLevelDecoder(spec: unknown): void {
   if (spec === null || spec === undefined) {
-    throw new UserError(`tokenizer.json: a byte-level BPE needs a decoder (supported: ${DECODERS})`);
+    throw new UserError(`tokenizer.json: a byte-level BPE needs a decoder (supported: ${BYTE_LEVEL_DECODERS})`);
   }
   const type = typeOf(spec, "decoder");
   if (type === "ByteLevel") return;
   if (type === "Sequence") {
     const list = (spec as JsonObject).decoders;
     if (Array.isArray(list) && list.length > 0) {
-      for (const d of list) checkDecoder(d);
+      for (const d of list) checkByteLevelDecoder(d);
       return;
     }
   }
-  throw new UserError(`tokenizer.json: decoder ${JSON.stringify(type)} is not supported (supported: ${DECODERS})`);
+  throw new UserError(
+    `tokenizer.json: decoder ${JSON.stringify(type)} is not supported with a ByteLevel pre_tokenizer (supported: ${BYTE_LEVEL_DECODERS})`,
+  );
+}
+
+const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The byte a `<0xNN>` token stands for, or -1. */
+export function byteTokenValue(token: string): number {
+  const m = token.length === 6 ? BYTE_TOKEN.exec(token) : null;
+  return m ? Number.parseInt(m[1]!, 16) : -1;
+}
+
+/**
+ * Runs a decoder chain over token strings, as the Rust crate does: Replace per token; ByteFallback turns each run
+ * of `<0xNN>` tokens into its UTF-8 text, or one U+FFFD per byte when the run is not valid UTF-8; Fuse joins all
+ * tokens into one; Strip removes up to `start` leading and `stop` trailing `content` characters of each token;
+ * Metaspace turns the replacement into spaces and drops it at the very start of the first token unless the
+ * prepend scheme is "never".
+ */
+export function runDecoderChain(steps: readonly DecodeStep[], joiner: string, tokens: string[]): string {
+  let toks = tokens;
+  for (const st of steps) {
+    switch (st.kind) {
+      case "replace":
+        toks = toks.map((t) =>
+          st.literal !== null
+            ? t.includes(st.literal)
+              ? t.split(st.literal).join(st.content)
+              : t
+            : t.replace(st.re!, () => st.content),
+        );
+        break;
+      case "byte-fallback": {
+        const out: string[] = [];
+        let run: number[] = [];
+        const flush = (): void => {
+          if (run.length === 0) return;
+          try {
+            out.push(strictUtf8.decode(Uint8Array.from(run)));
+          } catch {
+            for (let i = 0; i < run.length; i++) out.push("\ufffd");
+          }
+          run = [];
+        };
+        for (const t of toks) {
+          const b = byteTokenValue(t);
+          if (b >= 0) run.push(b);
+          else {
+            flush();
+            out.push(t);
+          }
+        }
+        flush();
+        toks = out;
+        break;
+      }
+      case "fuse":
+        toks = [toks.join("")];
+        break;
+      case "strip":
+        toks = toks.map((t) => {
+          const cs = [...t];
+          let a = 0;
+          while (a < st.start && a < cs.length && cs[a] === st.content) a++;
+          let b = cs.length;
+          while (cs.length - b < st.stop && b > a && cs[b - 1] === st.content) b--;
+          return cs.slice(a, b).join("");
+        });
+        break;
+      case "metaspace":
+        toks = toks.map((t, i) => {
+          let s = t.includes(st.replacement) ? t.split(st.replacement).join(" ") : t;
+          if (i === 0 && st.prepend !== "never" && t.startsWith(st.replacement)) s = s.slice(1);
+          return s;
+        });
+        break;
+    }
+  }
+  return toks.join(joiner);
 }

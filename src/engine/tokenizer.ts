@@ -1,8 +1,17 @@
 /**
- * Byte-level BPE tokenizer: the embedded model's (trained here, GPT-2 style) and Hugging Face `tokenizer.json`
- * files of Qwen2/Qwen3, Llama-3, DeepSeek and GPT-2 style models, in one implementation. The pipeline parts around
- * the BPE model (normalizers, Split/ByteLevel pre-tokenizers, added tokens, post-processor, decoder) are compiled
- * by ./tokenizer-pipeline.ts; what follows describes the embedded layout and the shared contracts.
+ * The one BPE tokenizer: the embedded model's (trained here, GPT-2 style byte-level BPE), Hugging Face
+ * `tokenizer.json` files of byte-level models (Qwen2/Qwen3, Llama-3, DeepSeek, GPT-2) and of SentencePiece-style
+ * models (Llama-2, Mistral, CodeLlama: character-level BPE with byte fallback), and GGUF tokenizers (gpt2 and
+ * llama/SPM, src/engine/gguf-tokenizer.ts). The pipeline parts around the BPE model (normalizers,
+ * Split/ByteLevel/Metaspace pre-tokenizers, added tokens, post-processor, decoder) are compiled by
+ * ./tokenizer-pipeline.ts; what follows describes the embedded layout and the shared contracts.
+ *
+ * Byte-level vs character-level: with a ByteLevel pre-tokenizer the BPE symbols are bytes (vocabulary strings are
+ * GPT-2's byte mapping). Without one, symbols are characters as the Rust crate makes them: a character's own
+ * token; else, with byte_fallback, its `<0xNN>` tokens; else the unk token (fuse_unk: one per run); merges apply
+ * to those symbols. Decoding then runs the decoder chain over token strings (Replace("▁", " "), ByteFallback,
+ * Fuse, Strip, Metaspace). Merge order is by rank, or by an explicit priority (llama.cpp's SPM scores; equal
+ * priorities merge leftmost first).
  *
  * Vocabulary layout of a trained tokenizer:
  *   ids 0..S-1        the special tokens (src/engine/special.ts order by default), never split, never merged
@@ -40,17 +49,21 @@ import {
   AddedTokenMatcher,
   addedTokenJSON,
   applyStep,
-  checkDecoder,
+  byteTokenValue,
+  compileDecoder,
   compileNormalizer,
   compilePostProcessor,
   compilePreTokenizer,
   parseAddedToken,
   type AddedToken,
+  type CompiledDecoder,
   type CompiledPostProcessor,
   type CompiledPreTokenizer,
   type Json,
   type JsonObject,
   type NormalizeFn,
+  hasByteLevel,
+  runDecoderChain,
 } from "./tokenizer-pipeline.js";
 
 export type { AddedToken } from "./tokenizer-pipeline.js";
@@ -241,6 +254,22 @@ interface BpeParts {
   /** Token strings for bos/eos (e.g. from tokenizer_config.json); default "<|bos|>"/"<|eos|>". */
   bosToken?: string | null;
   eosToken?: string | null;
+  /**
+   * model.byte_fallback (SentencePiece-style BPE): a character with no token becomes its `<0xNN>` byte tokens
+   * (when the vocabulary has all of them; else the unk token).
+   */
+  byteFallback?: boolean;
+  /** model.unk_token: the vocabulary token an unknown character becomes (none: it is dropped, as in the crate). */
+  unkToken?: string | null;
+  /** model.fuse_unk: a run of unknown characters gives one unk token. */
+  fuseUnk?: boolean;
+  /**
+   * Per merge (rank order) its priority: lower merges first, equal priorities leftmost first (llama.cpp's SPM
+   * tokenizer merges by token score). Default: the rank itself (Hugging Face BPE).
+   */
+  mergePriority?: Int32Array;
+  /** Per token its SentencePiece score (GGUF `tokenizer.ggml.scores`), kept for export. */
+  scores?: Float32Array;
 }
 
 export interface FromJSONOptions {
@@ -286,10 +315,25 @@ export class BpeTokenizer implements TokenizerLike {
   private readonly ignoreMerges: boolean;
   /** pairKey(left,right) -> rank */
   private readonly mergeRank = new Map<number, number>();
-  /** byte value -> token id */
+  /** rank -> priority (lower first; ties leftmost first) */
+  private readonly mergePrio: Int32Array;
+  /**
+   * byte value -> token id: the byte's token (byte-level BPE), or its `<0xNN>` token (SentencePiece-style; -1 when
+   * the vocabulary lacks it).
+   */
   private readonly byteIds = new Int32Array(256);
   /** ignore_merges: text of a token whose bytes are valid UTF-8 -> id. */
   private readonly textToId: Map<string, number> | null;
+  /** Byte-level BPE (a ByteLevel pre-tokenizer): symbols are bytes. Otherwise symbols are characters. */
+  private readonly byteLevel: boolean;
+  /** Character-level BPE: every vocabulary string -> id (the crate's `vocab`). */
+  private readonly vocabIds: Map<string, number> | null;
+  private readonly byteFallback: boolean;
+  private readonly unkId: number;
+  private readonly fuseUnk: boolean;
+  private readonly unkToken: string | null;
+  private readonly scores: Float32Array | null;
+  private readonly decoder: CompiledDecoder;
   private readonly normalize: NormalizeFn | null;
   private readonly pre: CompiledPreTokenizer;
   private readonly post: CompiledPostProcessor;
@@ -298,13 +342,15 @@ export class BpeTokenizer implements TokenizerLike {
   private readonly normMatchers: [AddedTokenMatcher, AddedTokenMatcher];
   private cache = new Map<string, readonly number[]>();
   private static readonly CACHE_LIMIT = 200_000;
+  private static readonly CACHE_WORD_CHARS = 256;
 
   protected constructor(parts: BpeParts) {
     // the pipeline first: an unsupported component is the error a user needs to see
     this.normalize = compileNormalizer(parts.pipeline.normalizer);
     this.pre = compilePreTokenizer(parts.pipeline.pre_tokenizer);
+    this.byteLevel = this.pre.byteLevel;
     this.post = compilePostProcessor(parts.pipeline.post_processor);
-    checkDecoder(parts.pipeline.decoder);
+    this.decoder = compileDecoder(parts.pipeline.decoder, this.byteLevel);
     this.tokenBytes = parts.tokenBytes;
     this.merges = parts.merges;
     this.pipeline = parts.pipeline;
@@ -318,7 +364,10 @@ export class BpeTokenizer implements TokenizerLike {
       if (this.addedById.has(t.id)) throw new UserError(`tokenizer: two added tokens have id ${t.id}`);
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
-      this.addedBytes.set(t.id, byteLevelToBytes(t.content) ?? utf8Encoder.encode(t.content));
+      this.addedBytes.set(
+        t.id,
+        (this.byteLevel ? byteLevelToBytes(t.content) : null) ?? utf8Encoder.encode(t.content),
+      );
       size = Math.max(size, t.id + 1);
     }
     if (size >= 2097152) throw new UserError("tokenizer: vocabulary too large (ids must be < 2097152)");
@@ -329,22 +378,49 @@ export class BpeTokenizer implements TokenizerLike {
     this.vocabSize = size;
     this.specials = this.added.filter((t) => t.special).map((t) => t.content);
     this.byteIds.fill(-1);
-    for (let id = 0; id < parts.tokenBytes.length; id++) {
-      const b = parts.tokenBytes[id];
-      if (b && b.length === 1 && this.byteIds[b[0]!] === -1 && !this.rawVocab.has(id)) this.byteIds[b[0]!] = id;
-    }
-    for (let v = 0; v < 256; v++) {
-      if (this.byteIds[v] === -1)
-        throw new UserError(
-          `tokenizer: vocabulary has no token for byte 0x${v.toString(16)} (byte-level BPE needs all 256)`,
-        );
+    this.byteFallback = !this.byteLevel && parts.byteFallback === true;
+    this.fuseUnk = parts.fuseUnk === true;
+    this.unkToken = parts.unkToken ?? null;
+    this.scores = parts.scores ?? null;
+    if (this.byteLevel) {
+      this.vocabIds = null;
+      for (let id = 0; id < parts.tokenBytes.length; id++) {
+        const b = parts.tokenBytes[id];
+        if (b && b.length === 1 && this.byteIds[b[0]!] === -1 && !this.rawVocab.has(id)) this.byteIds[b[0]!] = id;
+      }
+      for (let v = 0; v < 256; v++) {
+        if (this.byteIds[v] === -1)
+          throw new UserError(
+            `tokenizer: vocabulary has no token for byte 0x${v.toString(16)} (byte-level BPE needs all 256)`,
+          );
+      }
+      this.unkId = -1;
+    } else {
+      // character-level BPE (SentencePiece style): symbols are the vocabulary's strings
+      const vocabIds = new Map<string, number>();
+      for (let id = 0; id < parts.tokenBytes.length; id++) {
+        const s = this.rawVocab.get(id);
+        if (s !== undefined) vocabIds.set(s, id);
+      }
+      this.vocabIds = vocabIds;
+      for (let v = 0; v < 256; v++) {
+        this.byteIds[v] = vocabIds.get(`<0x${v.toString(16).toUpperCase().padStart(2, "0")}>`) ?? -1;
+      }
+      const unk = this.unkToken === null ? undefined : vocabIds.get(this.unkToken);
+      if (this.unkToken !== null && unk === undefined)
+        throw new UserError(`tokenizer: model.unk_token ${JSON.stringify(this.unkToken)} is not in the vocabulary`);
+      this.unkId = unk ?? -1;
     }
     for (let r = 0; r < parts.merges.length; r++) {
       const [a, b] = parts.merges[r]!;
       const k = pairKey(a, b);
       if (!this.mergeRank.has(k)) this.mergeRank.set(k, r);
     }
-    if (this.ignoreMerges) {
+    if (parts.mergePriority && parts.mergePriority.length !== parts.merges.length)
+      throw new UserError("tokenizer: one merge priority per merge is needed");
+    this.mergePrio = parts.mergePriority ?? Int32Array.from(parts.merges, (_, r) => r);
+    if (this.ignoreMerges && this.vocabIds) this.textToId = this.vocabIds;
+    else if (this.ignoreMerges) {
       this.textToId = new Map();
       const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
       for (let id = 0; id < parts.tokenBytes.length; id++) {
@@ -576,9 +652,13 @@ export class BpeTokenizer implements TokenizerLike {
     const push = (t: AddedToken): void => {
       out.push(t.id);
     };
-    const plain = (s: string): void => this.encodeOrdinary(s, out);
-    if (!this.normalize) rawM.split(text, plain, push);
-    else rawM.split(text, (seg) => normM.split(this.normalize!(seg), plain, push), push);
+    if (!this.normalize) rawM.split(text, (s, at) => this.encodeOrdinary(s, at === 0, out), push);
+    else
+      rawM.split(
+        text,
+        (seg, at) => normM.split(this.normalize!(seg), (s, at2) => this.encodeOrdinary(s, at === 0 && at2 === 0, out), push),
+        push,
+      );
     if (opts.addSpecialTokens && (this.post.prefix.length || this.post.suffix.length)) {
       return [...this.post.prefix, ...out, ...this.post.suffix];
     }
@@ -592,12 +672,12 @@ export class BpeTokenizer implements TokenizerLike {
     const push = (t: AddedToken): void => {
       out.push(t.content);
     };
-    const plain = (s: string): void => this.pieces(s, (p) => out.push(p));
-    if (!this.normalize) this.rawMatchers[which].split(text, plain, push);
+    const plain = (s: string, origin: boolean): void => this.pieces(s, origin, (p) => out.push(p));
+    if (!this.normalize) this.rawMatchers[which].split(text, (s, at) => plain(s, at === 0), push);
     else
       this.rawMatchers[which].split(
         text,
-        (seg) => this.normMatchers[which].split(this.normalize!(seg), plain, push),
+        (seg, at) => this.normMatchers[which].split(this.normalize!(seg), (s, at2) => plain(s, at === 0 && at2 === 0), push),
         push,
       );
     return out;
@@ -608,20 +688,23 @@ export class BpeTokenizer implements TokenizerLike {
     return Int32Array.from(this.encode(text, opts));
   }
 
-  /** Pre-tokenizes normalized text (no added tokens in it) into pieces. */
-  private pieces(text: string, emit: (p: string) => void): void {
+  /**
+   * Pre-tokenizes normalized text (no added tokens in it) into pieces; `origin`: the text starts at offset 0 of
+   * what was encoded (Metaspace's prepend_scheme "first").
+   */
+  private pieces(text: string, origin: boolean, emit: (p: string) => void): void {
     const steps = this.pre.steps;
-    const run = (k: number, piece: string): void => {
+    const run = (k: number, piece: string, o: boolean): void => {
       if (k === steps.length) emit(piece);
-      else applyStep(steps[k]!, piece, (p) => run(k + 1, p));
+      else applyStep(steps[k]!, piece, o, (p, o2) => run(k + 1, p, o2));
     };
-    run(0, text);
+    run(0, text, origin);
   }
 
-  private encodeOrdinary(text: string, out: number[]): void {
+  private encodeOrdinary(text: string, origin: boolean, out: number[]): void {
     const re = this.pre.single;
     if (!re) {
-      this.pieces(text, (w) => this.pushWord(w, out));
+      this.pieces(text, origin, (w) => this.pushWord(w, out));
       return;
     }
     // fast path: one Isolated regex split is the whole pre-tokenizer; gaps between matches are pieces too
@@ -643,15 +726,56 @@ export class BpeTokenizer implements TokenizerLike {
     if (last < text.length) this.pushWord(last === 0 ? text : text.slice(last), out);
   }
 
-  /** Appends the ids of one pre-token (through the word cache). */
+  /** Appends the ids of one pre-token (through the word cache; a long piece, e.g. a whole SentencePiece text, is not cached). */
   private pushWord(w: string, out: number[]): void {
     let ids = this.cache.get(w);
     if (ids === undefined) {
       ids = this.bpeWord(w);
-      if (this.cache.size >= BpeTokenizer.CACHE_LIMIT) this.cache.clear();
-      this.cache.set(w, ids);
+      if (w.length <= BpeTokenizer.CACHE_WORD_CHARS) {
+        if (this.cache.size >= BpeTokenizer.CACHE_LIMIT) this.cache.clear();
+        this.cache.set(w, ids);
+      }
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+  }
+
+  /**
+   * The initial symbols of a character-level pre-token, as the crate's BPE makes them: each character's token;
+   * else (byte_fallback) its `<0xNN>` tokens if the vocabulary has them all; else the unk token (a run of them
+   * fused with fuse_unk; an unk is emitted once the next known character or the end is reached, so it follows
+   * byte-fallback tokens that came after it, as in the crate); without an unk token the character is dropped.
+   */
+  private charSymbols(word: string): number[] {
+    const vocab = this.vocabIds!;
+    const sym: number[] = [];
+    let pendingUnk = false;
+    for (const ch of word) {
+      const id = vocab.get(ch);
+      if (id !== undefined) {
+        if (pendingUnk) {
+          sym.push(this.unkId);
+          pendingUnk = false;
+        }
+        sym.push(id);
+        continue;
+      }
+      if (this.byteFallback) {
+        const cp = ch.codePointAt(0)!;
+        const bytes = cp < 0x80 ? [cp] : utf8Encoder.encode(ch);
+        let ok = true;
+        for (const b of bytes) if (this.byteIds[b]! < 0) ok = false;
+        if (ok) {
+          for (const b of bytes) sym.push(this.byteIds[b]!);
+          continue;
+        }
+      }
+      if (this.unkId >= 0) {
+        if (pendingUnk && !this.fuseUnk) sym.push(this.unkId);
+        pendingUnk = true;
+      }
+    }
+    if (pendingUnk) sym.push(this.unkId);
+    return sym;
   }
 
   /** BPE of one pre-token. */
@@ -659,6 +783,11 @@ export class BpeTokenizer implements TokenizerLike {
     if (this.textToId) {
       const whole = this.textToId.get(word);
       if (whole !== undefined) return [whole];
+    }
+    if (!this.byteLevel) {
+      const sym = this.charSymbols(word);
+      if (sym.length < 2 || this.merges.length === 0) return sym;
+      return sym.length <= 48 ? this.bpeSmall(sym) : this.bpeLarge(sym);
     }
     // bytes of the word
     let bytes: Uint8Array;
@@ -683,19 +812,22 @@ export class BpeTokenizer implements TokenizerLike {
   /** Quadratic scan: fastest for short words. */
   private bpeSmall(sym: number[]): number[] {
     const ranks = this.mergeRank;
+    const prio = this.mergePrio;
     const merges = this.merges;
     for (;;) {
       let best = Infinity;
       let at = -1;
+      let bestRank = -1;
       for (let i = 0; i + 1 < sym.length; i++) {
         const r = ranks.get(pairKey(sym[i]!, sym[i + 1]!));
-        if (r !== undefined && r < best) {
-          best = r;
+        if (r !== undefined && prio[r]! < best) {
+          best = prio[r]!;
           at = i;
+          bestRank = r;
         }
       }
       if (at < 0) return sym;
-      sym.splice(at, 2, merges[best]![2]);
+      sym.splice(at, 2, merges[bestRank]![2]);
       if (sym.length < 2) return sym;
     }
   }
@@ -712,18 +844,21 @@ export class BpeTokenizer implements TokenizerLike {
       prev[i] = i - 1;
     }
     const ranks = this.mergeRank;
+    const prio = this.mergePrio;
     const merges = this.merges;
-    // entries: [rank, pos, leftSym, rightSym]
-    const heap = new Heap<[number, number, number, number]>((x, y) => x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]));
+    // entries: [priority, pos, leftSym, rightSym, rank]
+    const heap = new Heap<[number, number, number, number, number]>(
+      (x, y) => x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]),
+    );
     const consider = (i: number): void => {
       const j = next[i]!;
       if (i < 0 || j < 0) return;
       const r = ranks.get(pairKey(sym[i]!, sym[j]!));
-      if (r !== undefined) heap.push([r, i, sym[i]!, sym[j]!]);
+      if (r !== undefined) heap.push([prio[r]!, i, sym[i]!, sym[j]!, r]);
     };
     for (let i = 0; i + 1 < n; i++) consider(i);
     while (heap.size > 0) {
-      const [r, i, ls, rs] = heap.pop()!;
+      const [, i, ls, rs, r] = heap.pop()!;
       if (!alive[i]) continue;
       const j = next[i]!;
       if (j < 0 || sym[i] !== ls || sym[j] !== rs) continue;
@@ -750,8 +885,12 @@ export class BpeTokenizer implements TokenizerLike {
     return tb ?? REPLACEMENT_BYTES;
   }
 
-  /** Exact bytes of the ids (added tokens contribute their text; unknown ids contribute U+FFFD's bytes). */
+  /**
+   * Exact bytes of the ids (added tokens contribute their text; unknown ids contribute U+FFFD's bytes). A tokenizer
+   * with a decoder chain (SentencePiece style) gives the UTF-8 of decode(ids), which is what its decoder defines.
+   */
   decodeBytes(ids: readonly number[] | Int32Array, opts: DecodeOptions = {}): Uint8Array {
+    if (this.decoder.kind === "chain") return utf8Encoder.encode(this.decode(ids, opts));
     let total = 0;
     const parts: Uint8Array[] = [];
     const skip = opts.skipSpecialTokens === true;
@@ -770,17 +909,58 @@ export class BpeTokenizer implements TokenizerLike {
     return out;
   }
 
-  /** Text of the ids; never throws (invalid UTF-8 and unknown ids become U+FFFD). */
+  /**
+   * Text of the ids; never throws (invalid UTF-8 and unknown ids become U+FFFD). Byte-level BPE concatenates the
+   * tokens' bytes; otherwise the token strings go through the decoder chain (e.g. Llama-2's Replace("▁", " "),
+   * ByteFallback, Fuse, Strip: one leading space removed), exactly as the Rust crate decodes them.
+   */
   decode(ids: readonly number[] | Int32Array, opts: DecodeOptions = {}): string {
-    return utf8Decoder.decode(this.decodeBytes(ids, opts));
+    if (this.decoder.kind === "bytes") return utf8Decoder.decode(this.decodeBytes(ids, opts));
+    const skip = opts.skipSpecialTokens === true;
+    const toks: string[] = [];
+    for (const id of ids) {
+      const a = this.addedById.get(id);
+      if (a) {
+        if (!(skip && a.special)) toks.push(a.content);
+        continue;
+      }
+      toks.push(this.rawVocab.get(id) ?? "\ufffd");
+    }
+    return runDecoderChain(this.decoder.steps, this.decoder.joiner, toks);
   }
 
   /**
    * Incremental decoder for streaming generation: push(ids) returns the text completed so far, holding back the
    * bytes of a UTF-8 character that is not finished yet; end() flushes (an unfinished character becomes U+FFFD).
-   * The concatenation of all returned pieces equals decode(allIds).
+   * The concatenation of all returned pieces equals decode(allIds). With a decoder chain, trailing `<0xNN>` tokens
+   * are held back (the run they belong to may still grow) and the text is re-decoded from the first id, so the
+   * first-token rules (Strip, Metaspace) stay exact.
    */
   streamDecoder(opts: DecodeOptions = {}): { push(ids: readonly number[] | Int32Array): string; end(): string } {
+    if (this.decoder.kind === "chain") {
+      const all: number[] = [];
+      let emitted = "";
+      const flushTo = (n: number): string => {
+        const text = this.decode(all.slice(0, n), opts);
+        if (!text.startsWith(emitted)) return ""; // a trailing Strip may still change: wait for more ids
+        const piece = text.slice(emitted.length);
+        emitted = text;
+        return piece;
+      };
+      return {
+        push: (ids) => {
+          for (const id of ids) all.push(id);
+          let n = all.length;
+          while (n > 0 && !this.addedById.has(all[n - 1]!) && byteTokenValue(this.rawVocab.get(all[n - 1]!) ?? "") >= 0)
+            n--;
+          return flushTo(n);
+        },
+        end: () => {
+          const text = this.decode(all, opts);
+          return text.startsWith(emitted) ? text.slice(emitted.length) : "";
+        },
+      };
+    }
     const dec = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
     return {
       push: (ids) => dec.decode(this.decodeBytes(ids, opts), { stream: true }),
@@ -847,6 +1027,36 @@ export class BpeTokenizer implements TokenizerLike {
     return this.pipeline.pre_tokenizer;
   }
 
+  /** The tokenizer.json pipeline components (a copy of their JSON). */
+  get pipelineSpec(): PipelineSpec {
+    return JSON.parse(JSON.stringify(this.pipeline)) as PipelineSpec;
+  }
+
+  /** Byte-level BPE (ByteLevel pre-tokenizer) rather than SentencePiece-style character-level BPE. */
+  get isByteLevel(): boolean {
+    return this.byteLevel;
+  }
+
+  /** The model's unk token id (-1: none), and whether unknown characters fall back to `<0xNN>` tokens. */
+  get unknown(): { unkId: number; byteFallback: boolean; fuseUnk: boolean } {
+    return { unkId: this.unkId, byteFallback: this.byteFallback, fuseUnk: this.fuseUnk };
+  }
+
+  /** The ids the post-processor puts before and after a sequence (encode with addSpecialTokens). */
+  get template(): { prefix: number[]; suffix: number[] } {
+    return { prefix: [...this.post.prefix], suffix: [...this.post.suffix] };
+  }
+
+  /** SentencePiece scores per token, when the tokenizer came with them (a GGUF "llama" tokenizer). */
+  get tokenScores(): Float32Array | null {
+    return this.scores ? this.scores.slice() : null;
+  }
+
+  /** The merges in rank order as [left id, right id, result id]. */
+  mergeIds(): Array<[number, number, number]> {
+    return this.merges.map((m) => [m[0], m[1], m[2]]);
+  }
+
   // ------------------------------------------------------------------ serialization
 
   /** A Hugging Face `tokenizer.json` object: the BPE model, the added tokens and the pipeline components. */
@@ -865,14 +1075,17 @@ export class BpeTokenizer implements TokenizerLike {
       model: {
         type: "BPE",
         dropout: null,
-        unk_token: null,
+        unk_token: this.unkToken,
         continuing_subword_prefix: null,
         end_of_word_suffix: null,
-        fuse_unk: false,
-        byte_fallback: false,
+        fuse_unk: this.fuseUnk,
+        byte_fallback: this.byteFallback,
         ignore_merges: this.ignoreMerges,
         vocab,
-        merges: this.mergeStrings(),
+        // character-level tokens may contain spaces: the crate's [left, right] form says where a merge splits
+        merges: this.byteLevel
+          ? this.mergeStrings()
+          : this.merges.map(([a, b]) => [this.vocabString(a), this.vocabString(b)]),
       },
     };
   }
@@ -914,13 +1127,19 @@ export class BpeTokenizer implements TokenizerLike {
     const model = o.model as JsonObject | undefined;
     if (!model || typeof model !== "object") fail("missing 'model'");
     if (model!.type !== undefined && model!.type !== "BPE")
-      fail(`model.type ${JSON.stringify(model!.type)} is not supported (supported: byte-level "BPE")`);
-    if (model!.byte_fallback === true)
-      fail("model.byte_fallback (SentencePiece-style BPE) is not supported (supported: byte-level BPE)");
+      fail(
+        `model.type ${JSON.stringify(model!.type)} is not supported (supported: "BPE" — byte-level, or SentencePiece-style with byte_fallback; Unigram, WordPiece and WordLevel models are not)`,
+      );
     if (model!.dropout != null && model!.dropout !== 0) fail("model.dropout is not supported");
     for (const k of ["continuing_subword_prefix", "end_of_word_suffix"] as const) {
-      if (model![k] != null && model![k] !== "") fail(`model.${k} is not supported (byte-level BPE has none)`);
+      if (model![k] != null && model![k] !== "")
+        fail(`model.${k} is not supported (supported: byte-level and SentencePiece-style BPE, which have none)`);
     }
+    // a ByteLevel pre-tokenizer makes the BPE byte-level (vocabulary strings are GPT-2's byte mapping); without
+    // one the vocabulary strings are the characters themselves (SentencePiece style: "▁" for a space, <0xNN>)
+    const byteLevel = hasByteLevel(o.pre_tokenizer);
+    const unk = model!.unk_token;
+    if (unk != null && typeof unk !== "string") fail("model.unk_token must be a string or null");
     const vocab = model!.vocab as JsonObject | undefined;
     if (!vocab || typeof vocab !== "object" || Array.isArray(vocab)) fail("missing model.vocab");
     const added = (Array.isArray(o.added_tokens) ? o.added_tokens : []).map(parseAddedToken);
@@ -938,6 +1157,12 @@ export class BpeTokenizer implements TokenizerLike {
       const id = v as number;
       if (tokenBytes[id]) fail(`id ${id} is used twice in model.vocab`);
       strToId.set(s, id);
+      if (!byteLevel) {
+        if (s === "") fail(`vocab entry "" (id ${id}) is empty`);
+        tokenBytes[id] = utf8Encoder.encode(s);
+        rawVocab.set(id, s);
+        continue;
+      }
       const bytes = byteLevelToBytes(s);
       if (bytes && bytes.length > 0) tokenBytes[id] = bytes;
       else {
@@ -984,6 +1209,9 @@ export class BpeTokenizer implements TokenizerLike {
       rawVocab,
       bosToken: opts.bosToken,
       eosToken: opts.eosToken,
+      byteFallback: model!.byte_fallback === true,
+      unkToken: (unk as string | null | undefined) ?? null,
+      fuseUnk: model!.fuse_unk === true,
     });
   }
 

@@ -78,8 +78,8 @@ test("GGUF tokenizers we cannot build are clear UserErrors", () => {
     );
   };
   bad(
-    (m) => m.set("tokenizer.ggml.model", { type: "string", value: "llama" }),
-    /"llama" is not supported \(supported: "gpt2"/,
+    (m) => m.set("tokenizer.ggml.model", { type: "string", value: "bert" }),
+    /"bert" is not supported \(supported: "gpt2" \(byte-level BPE\), "llama" \(SentencePiece\)\)/,
   );
   bad(
     (m) => m.set("tokenizer.ggml.pre", { type: "string", value: "falcon" }),

@@ -115,12 +115,13 @@ test("unsupported tokenizer.json components are clear UserErrors", () => {
     );
   };
   bad((j) => (j.model.type = "Unigram"), /model\.type "Unigram" is not supported/);
-  bad((j) => (j.model.byte_fallback = true), /byte_fallback/);
   bad(
     (j) => (j.normalizer = { type: "BertNormalizer" }),
     /normalizer "BertNormalizer" is not supported \(supported: NFC/,
   );
-  bad((j) => (j.pre_tokenizer = { type: "Metaspace" }), /pre_tokenizer "Metaspace" is not supported/);
+  bad((j) => (j.pre_tokenizer = { type: "Whitespace" }), /pre_tokenizer "Whitespace" is not supported/);
+  // without a ByteLevel pre-tokenizer the BPE is character-level, and a ByteLevel decoder cannot decode it
+  bad((j) => (j.pre_tokenizer = null), /ByteLevel decoder needs a ByteLevel pre_tokenizer/);
   bad(
     (j) =>
       (j.pre_tokenizer = {

@@ -1,0 +1,83 @@
+/**
+ * SentencePiece-style tokenizer.json files made by transformers / tokenizers in the Python reference venv
+ * (test/engine/spm_reference.py), with the Rust `tokenizers` ids and decodes of the documents the tests check.
+ * Shared by spm-tokenizer.test.ts and gguf-spm.test.ts; built once per process.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { runPython } from "../helpers/python.js";
+import { EDGE_CASES, collectDocs, repoRoot, type Doc } from "./tokenizer-docs.js";
+
+export const SPM_VARIANTS = ["llama", "llama_legacy", "spbpe_unk", "spbpe_fuse"] as const;
+export type SpmVariant = (typeof SPM_VARIANTS)[number];
+
+/** Texts the SentencePiece paths need besides the corpus: "▁" in the text, byte fallback, specials, unk. */
+export const SPM_EDGE_CASES: readonly string[] = [
+  ...EDGE_CASES,
+  "▁ already ▁▁ metaspace▁chars",
+  "  two leading spaces",
+  "\tleading tab",
+  "<s>[INST] hi [/INST] answer</s><s> again",
+  "text with <unk> and <0x41> literally, and </s",
+  "emoji 😀🎉 CJK 漢字かな 한국 math ∀x∈ℝ: x²≥0 arrows ⇒ ←",
+  "ﬁ ligature, Ｆｕｌｌｗｉｄｔｈ, ① circled, Å angstrom", // NFKC changes these
+  "tab\there\r\nwindows\u000bvertical",
+  "x".repeat(120) + " y".repeat(40),
+];
+
+export interface SpmReference {
+  docs: Doc[];
+  variants: Record<SpmVariant, { dir: string; ids: number[][]; decoded: string[]; decodedAll: string[] }>;
+  /** Removes the temporary folder. */
+  dispose(): void;
+}
+
+let cached: SpmReference | null = null;
+
+/**
+ * Builds the reference tokenizers (vocabulary `vocab`) on a sample of the corpus's train split and runs them on
+ * every `sample`-th document (collectDocs) plus SPM_EDGE_CASES.
+ */
+export function spmReference(sample: number, vocab = 3000): SpmReference {
+  if (cached) return cached;
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "batcoder-spm-"));
+  const docs = collectDocs(sample).concat(SPM_EDGE_CASES.map((text, i) => ({ source: `spm-edge/${i}`, text })));
+  const train = collectDocs(7)
+    .filter((d) => d.source.startsWith("corpus/train/"))
+    .map((d) => d.text);
+  const r = runPython(
+    { script: path.join(repoRoot, "test/engine/spm_reference.py") },
+    [],
+    {
+      input: JSON.stringify({ out, train, docs: docs.map((d) => d.text), vocab, alphabet: 160 }),
+      timeoutMs: 600_000,
+    },
+  );
+  const parsed = JSON.parse(r.stdout) as {
+    variants: Record<SpmVariant, { dir: string; ids: number[][]; decoded: string[]; decoded_all: string[] }>;
+  };
+  const variants = {} as SpmReference["variants"];
+  for (const v of SPM_VARIANTS) {
+    const p = parsed.variants[v];
+    variants[v] = { dir: p.dir, ids: p.ids, decoded: p.decoded, decodedAll: p.decoded_all };
+  }
+  cached = {
+    docs,
+    variants,
+    dispose: () => {
+      fs.rmSync(out, { recursive: true, force: true });
+      cached = null;
+    },
+  };
+  return cached;
+}
+
+/** Removes the reference's temporary folder if it was built. */
+export function disposeSpmReference(): void {
+  cached?.dispose();
+}
+
+export function readJson(file: string): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+}
