@@ -416,7 +416,6 @@ function spmMetadata(tok: BpeTokenizer): {
   scores: number[];
   addSpacePrefix: boolean;
 } {
-  const addSpacePrefix = spmSpacePrefix(tok);
   const { unkId, byteFallback } = tok.unknown;
   const tokens = tok.tokenStrings();
   const idOf = new Map<string, number>();
@@ -429,6 +428,7 @@ function spmMetadata(tok: BpeTokenizer): {
       "gguf export: llama.cpp's SentencePiece tokenizer falls back to the 256 byte tokens <0x00>..<0xFF>; this " +
         `tokenizer ${byteFallback ? `lacks ${missingBytes.length} of them` : "has no byte_fallback"}`,
     );
+  const addSpacePrefix = spmSpacePrefix(tok);
   const merges = tok.mergeIds();
   const mergeSet = new Set(merges.map(([a, b, c]) => `${a},${b},${c}`));
   const firstRank = new Map<number, number>();

@@ -788,8 +788,8 @@ export function byteTokenValue(token: string): number {
  * Runs a decoder chain over token strings, as the Rust crate does: Replace per token; ByteFallback turns each run
  * of `<0xNN>` tokens into its UTF-8 text, or one U+FFFD per byte when the run is not valid UTF-8; Fuse joins all
  * tokens into one; Strip removes up to `start` leading and `stop` trailing `content` characters of each token;
- * Metaspace turns the replacement into spaces and drops it at the very start of the first token unless the
- * prepend scheme is "never".
+ * Metaspace turns the replacement into spaces, and drops it from the first token unless the prepend scheme is
+ * "never".
  */
 export function runDecoderChain(steps: readonly DecodeStep[], joiner: string, tokens: string[]): string {
   let toks = tokens;
@@ -842,11 +842,10 @@ export function runDecoderChain(steps: readonly DecodeStep[], joiner: string, to
         });
         break;
       case "metaspace":
-        toks = toks.map((t, i) => {
-          let s = t.includes(st.replacement) ? t.split(st.replacement).join(" ") : t;
-          if (i === 0 && st.prepend !== "never" && t.startsWith(st.replacement)) s = s.slice(1);
-          return s;
-        });
+        // the crate drops every replacement character of the first token (not only a leading one)
+        toks = toks.map((t, i) =>
+          t.includes(st.replacement) ? t.split(st.replacement).join(i === 0 && st.prepend !== "never" ? "" : " ") : t,
+        );
         break;
     }
   }

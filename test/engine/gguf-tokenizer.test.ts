@@ -19,7 +19,7 @@ function tokenizerMetadata(tok: BpeTokenizer, opts: { addBos?: boolean } = {}): 
   const md = new Map<string, GgufValue>();
   md.set("general.architecture", { type: "string", value: "llama" });
   md.set("tokenizer.ggml.model", { type: "string", value: "gpt2" });
-  md.set("tokenizer.ggml.pre", { type: "string", value: tk.pre });
+  md.set("tokenizer.ggml.pre", { type: "string", value: tk.pre! });
   md.set("tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tk.tokens });
   md.set("tokenizer.ggml.token_type", { type: "array", itemType: "int32", value: tk.types });
   md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tk.merges });

@@ -56,7 +56,8 @@ merges = generate_merges(vocab)
 
 variants = {}
 d = os.path.join(out, "llama")
-LlamaTokenizer(vocab=vocab, merges=merges).save_pretrained(d)
+# add_bos_token as the Llama-2 / Mistral tokenizer_config.json files set it: the <s> template
+LlamaTokenizer(vocab=vocab, merges=merges, add_bos_token=True).save_pretrained(d)
 variants["llama"] = d
 
 with open(os.path.join(d, "tokenizer.json"), encoding="utf-8") as f:
