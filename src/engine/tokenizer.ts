@@ -329,6 +329,11 @@ export class BpeTokenizer implements TokenizerLike {
   /** Character-level BPE: every vocabulary string -> id (the crate's `vocab`). */
   private readonly vocabIds: Map<string, number> | null;
   private readonly byteFallback: boolean;
+  /**
+   * Character-level BPE whose vocabulary has "▁" and no token with "▁" after another character: no merge can cross
+   * the start of a "▁" run, so a long piece (a whole SentencePiece text) is encoded word by word through the cache.
+   */
+  private readonly splitAtSpaceMark: boolean;
   private readonly unkId: number;
   private readonly fuseUnk: boolean;
   private readonly unkToken: string | null;
@@ -343,6 +348,7 @@ export class BpeTokenizer implements TokenizerLike {
   private cache = new Map<string, readonly number[]>();
   private static readonly CACHE_LIMIT = 200_000;
   private static readonly CACHE_WORD_CHARS = 256;
+  private static readonly SPLIT_WORD_CHARS = 32;
 
   protected constructor(parts: BpeParts) {
     // the pipeline first: an unsupported component is the error a user needs to see
@@ -395,6 +401,7 @@ export class BpeTokenizer implements TokenizerLike {
           );
       }
       this.unkId = -1;
+      this.splitAtSpaceMark = false;
     } else {
       // character-level BPE (SentencePiece style): symbols are the vocabulary's strings
       const vocabIds = new Map<string, number>();
@@ -410,6 +417,9 @@ export class BpeTokenizer implements TokenizerLike {
       if (this.unkToken !== null && unk === undefined)
         throw new UserError(`tokenizer: model.unk_token ${JSON.stringify(this.unkToken)} is not in the vocabulary`);
       this.unkId = unk ?? -1;
+      let inner = false;
+      for (const t of vocabIds.keys()) if (/[^\u2581]\u2581/.test(t)) inner = true;
+      this.splitAtSpaceMark = !inner && vocabIds.has("\u2581") && parts.ignoreMerges !== true;
     }
     for (let r = 0; r < parts.merges.length; r++) {
       const [a, b] = parts.merges[r]!;
@@ -728,6 +738,22 @@ export class BpeTokenizer implements TokenizerLike {
 
   /** Appends the ids of one pre-token (through the word cache; a long piece, e.g. a whole SentencePiece text, is not cached). */
   private pushWord(w: string, out: number[]): void {
+    if (this.splitAtSpaceMark && w.length > BpeTokenizer.SPLIT_WORD_CHARS) {
+      // split before each "▁" run (no merge crosses it; see splitAtSpaceMark) and encode the words through the cache
+      let start = 0;
+      for (let i = 1; i < w.length; i++) {
+        if (w.charCodeAt(i) === 0x2581 && w.charCodeAt(i - 1) !== 0x2581) {
+          this.pushCachedWord(w.slice(start, i), out);
+          start = i;
+        }
+      }
+      this.pushCachedWord(start === 0 ? w : w.slice(start), out);
+      return;
+    }
+    this.pushCachedWord(w, out);
+  }
+
+  private pushCachedWord(w: string, out: number[]): void {
     let ids = this.cache.get(w);
     if (ids === undefined) {
       ids = this.bpeWord(w);
