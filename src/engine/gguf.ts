@@ -809,7 +809,8 @@ export function buildGgufMetadata(
   if (tk.model !== "llama" || tk.merges.length > 0)
     md.set("tokenizer.ggml.merges", { type: "array", itemType: "string", value: tk.merges });
   if (scores) md.set("tokenizer.ggml.scores", { type: "array", itemType: "float32", value: scores });
-  if (tk.addSpacePrefix !== undefined) md.set("tokenizer.ggml.add_space_prefix", { type: "bool", value: tk.addSpacePrefix });
+  if (tk.addSpacePrefix !== undefined)
+    md.set("tokenizer.ggml.add_space_prefix", { type: "bool", value: tk.addSpacePrefix });
   u32("tokenizer.ggml.bos_token_id", tk.bosId ?? config.bos_token_id);
   u32("tokenizer.ggml.eos_token_id", tk.eosId ?? config.eos_token_id);
   if (tk.unkId !== undefined) u32("tokenizer.ggml.unknown_token_id", tk.unkId);

@@ -243,7 +243,8 @@ function replacePattern(pat: Json | undefined, where: string): { re: RegExp | nu
     if (pat.String === "") throw new UserError(`tokenizer.json: ${where} with an empty String pattern`);
     return { re: null, literal: pat.String };
   }
-  if (isObject(pat) && typeof pat.Regex === "string") return { re: new RegExp(translateOnigRegex(pat.Regex), "gu"), literal: null };
+  if (isObject(pat) && typeof pat.Regex === "string")
+    return { re: new RegExp(translateOnigRegex(pat.Regex), "gu"), literal: null };
   throw new UserError(`tokenizer.json: ${where} needs pattern {String} or {Regex}, got ${JSON.stringify(pat)}`);
 }
 
@@ -348,14 +349,21 @@ function splitStep(o: JsonObject): PreStep {
  * character), `prepend_scheme` always/first/never — absent: "always", or "never" when the legacy
  * `add_prefix_space` is false —, `split` (default true).
  */
-export function metaspaceSettings(o: JsonObject, where: string): { replacement: string; prepend: PrependScheme; split: boolean } {
+export function metaspaceSettings(
+  o: JsonObject,
+  where: string,
+): { replacement: string; prepend: PrependScheme; split: boolean } {
   const replacement = o.replacement;
   if (typeof replacement !== "string" || [...replacement].length !== 1)
-    throw new UserError(`tokenizer.json: ${where} Metaspace needs a one-character replacement, got ${JSON.stringify(replacement)}`);
+    throw new UserError(
+      `tokenizer.json: ${where} Metaspace needs a one-character replacement, got ${JSON.stringify(replacement)}`,
+    );
   let prepend = o.prepend_scheme;
   if (o.add_prefix_space === false) {
     if (prepend !== undefined && prepend !== null && prepend !== "never")
-      throw new UserError(`tokenizer.json: ${where} Metaspace add_prefix_space false contradicts prepend_scheme ${JSON.stringify(prepend)}`);
+      throw new UserError(
+        `tokenizer.json: ${where} Metaspace add_prefix_space false contradicts prepend_scheme ${JSON.stringify(prepend)}`,
+      );
     prepend = "never";
   }
   if (prepend === undefined || prepend === null) prepend = "always";
@@ -678,7 +686,6 @@ export function compilePostProcessor(spec: unknown): CompiledPostProcessor {
   return out;
 }
 
-
 /** One step of a string decoder chain (the Rust crate's `decode_chain` over the list of token strings). */
 export type DecodeStep =
   | { kind: "replace"; re: RegExp | null; literal: string | null; content: string }
@@ -692,9 +699,7 @@ export type DecodeStep =
  * "chain": the token strings go through the decoder steps in order and are joined (SentencePiece-style BPE:
  * Replace("▁", " "), ByteFallback, Fuse, Strip, Metaspace); `joiner` " " when there is no decoder at all.
  */
-export type CompiledDecoder =
-  | { kind: "bytes" }
-  | { kind: "chain"; steps: DecodeStep[]; joiner: string };
+export type CompiledDecoder = { kind: "bytes" } | { kind: "chain"; steps: DecodeStep[]; joiner: string };
 
 const BYTE_LEVEL_DECODERS = "ByteLevel, Sequence of ByteLevel";
 const CHAIN_DECODERS = "Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence of these";
@@ -733,7 +738,9 @@ export function compileDecoder(spec: unknown, byteLevel: boolean): CompiledDecod
         const content = o.content;
         const n = (v: Json | undefined): number => (Number.isInteger(v) && (v as number) >= 0 ? (v as number) : 0);
         if (typeof content !== "string" || [...content].length !== 1)
-          throw new UserError(`tokenizer.json: Strip decoder needs a one-character content, got ${JSON.stringify(content)}`);
+          throw new UserError(
+            `tokenizer.json: Strip decoder needs a one-character content, got ${JSON.stringify(content)}`,
+          );
         steps.push({ kind: "strip", content, start: n(o.start), stop: n(o.stop) });
         return;
       }

@@ -370,10 +370,7 @@ export class BpeTokenizer implements TokenizerLike {
       if (this.addedById.has(t.id)) throw new UserError(`tokenizer: two added tokens have id ${t.id}`);
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
-      this.addedBytes.set(
-        t.id,
-        (this.byteLevel ? byteLevelToBytes(t.content) : null) ?? utf8Encoder.encode(t.content),
-      );
+      this.addedBytes.set(t.id, (this.byteLevel ? byteLevelToBytes(t.content) : null) ?? utf8Encoder.encode(t.content));
       size = Math.max(size, t.id + 1);
     }
     if (size >= 2097152) throw new UserError("tokenizer: vocabulary too large (ids must be < 2097152)");
@@ -666,7 +663,8 @@ export class BpeTokenizer implements TokenizerLike {
     else
       rawM.split(
         text,
-        (seg, at) => normM.split(this.normalize!(seg), (s, at2) => this.encodeOrdinary(s, at === 0 && at2 === 0, out), push),
+        (seg, at) =>
+          normM.split(this.normalize!(seg), (s, at2) => this.encodeOrdinary(s, at === 0 && at2 === 0, out), push),
         push,
       );
     if (opts.addSpecialTokens && (this.post.prefix.length || this.post.suffix.length)) {
@@ -687,7 +685,8 @@ export class BpeTokenizer implements TokenizerLike {
     else
       this.rawMatchers[which].split(
         text,
-        (seg, at) => this.normMatchers[which].split(this.normalize!(seg), (s, at2) => plain(s, at === 0 && at2 === 0), push),
+        (seg, at) =>
+          this.normMatchers[which].split(this.normalize!(seg), (s, at2) => plain(s, at === 0 && at2 === 0), push),
         push,
       );
     return out;

@@ -115,7 +115,9 @@ async function compareWithLlamaCpp(file: string, label: string): Promise<void> {
   }
 }
 
-test("tokenizer.json (legacy Llama layout) -> GGUF: same ids as tokenizer.json, and as llama.cpp", { skip }, async () => {
+test("tokenizer.json (legacy Llama layout) -> GGUF: same ids as tokenizer.json, and as llama.cpp", {
+  skip,
+}, async () => {
   const tok = hfTokenizer("llama_legacy");
   const meta = ggufTokenizerMetadata(tok);
   assert.equal(meta.model, "llama");
@@ -140,7 +142,9 @@ test("tokenizer.json (legacy Llama layout) -> GGUF: same ids as tokenizer.json, 
   await compareWithLlamaCpp(file, "legacy layout via GGUF");
 });
 
-test("transformers' Llama layout (Metaspace first) -> GGUF: same ids unless the text starts with a space or holds a special token", { skip }, async () => {
+test("transformers' Llama layout (Metaspace first) -> GGUF: same ids unless the text starts with a space or holds a special token", {
+  skip,
+}, async () => {
   const tok = hfTokenizer("llama");
   const file = exportWith("first", tok);
   const back = tokenizerFromGguf(readGguf(file).metadata);
@@ -152,14 +156,18 @@ test("transformers' Llama layout (Metaspace first) -> GGUF: same ids unless the 
   // token inside the text; llama.cpp, like the legacy layout, always prefixes one
   for (const t of differing)
     assert.match(t, /^[ ▁]|<s>|<\/s>|<unk>/, `differs for another reason: ${JSON.stringify(t.slice(0, 60))}`);
-  console.log(`Metaspace-first tokenizer.json vs its GGUF export: ${differing.length} of ${ref().docs.length} documents differ`);
+  console.log(
+    `Metaspace-first tokenizer.json vs its GGUF export: ${differing.length} of ${ref().docs.length} documents differ`,
+  );
   assert.ok(differing.length < ref().docs.length / 10, `${differing.length} documents differ`);
   assert.deepEqual(back.encode(" x"), hfTokenizer("llama_legacy").encode(" x"));
   assert.deepEqual(back.encode("a<s>b"), hfTokenizer("llama_legacy").encode("a<s>b"));
   await compareWithLlamaCpp(file, "Metaspace-first layout via GGUF");
 });
 
-test("llama.cpp merges by score, not by merge rank: shuffled and equal scores give llama.cpp's ids", { skip }, async () => {
+test("llama.cpp merges by score, not by merge rank: shuffled and equal scores give llama.cpp's ids", {
+  skip,
+}, async () => {
   const tok = hfTokenizer("llama_legacy");
   const base = bpeTokenizerData(tok, config(tok));
   const rng = new Rng(7);
@@ -172,7 +180,10 @@ test("llama.cpp merges by score, not by merge rank: shuffled and equal scores gi
     await compareWithLlamaCpp(file, label);
     // and that is a different tokenizer from the rank-ordered one
     const other = tokenizerFromGguf(readGguf(file).metadata);
-    const text = ref().docs.map((d) => d.text).join("\n").slice(0, 20_000);
+    const text = ref()
+      .docs.map((d) => d.text)
+      .join("\n")
+      .slice(0, 20_000);
     assert.ok(!sameIds(other.encode(text), tok.encode(text)), `${label}: same ids as by rank`);
   }
 });
@@ -182,7 +193,9 @@ test("GGUF SentencePiece: what cannot be exported or read is a clear UserError",
   const sp = hfTokenizer("spbpe_unk");
   assert.throws(
     () => ggufTokenizerMetadata(sp),
-    (e: unknown) => e instanceof UserError && /256 byte tokens <0x00>..<0xFF>; this tokenizer has no byte_fallback/.test((e as Error).message),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /256 byte tokens <0x00>..<0xFF>; this tokenizer has no byte_fallback/.test((e as Error).message),
   );
   // a closed merge list with one merge removed
   const dir = ref().variants.llama_legacy.dir;
@@ -191,7 +204,8 @@ test("GGUF SentencePiece: what cannot be exported or read is a clear UserError",
   const cut = hfTokenizerFromData(j, null).tokenizer;
   assert.throws(
     () => ggufTokenizerMetadata(cut),
-    (e: unknown) => e instanceof UserError && /1 such pairs are not merges of this tokenizer/.test((e as Error).message),
+    (e: unknown) =>
+      e instanceof UserError && /1 such pairs are not merges of this tokenizer/.test((e as Error).message),
   );
   // a pipeline llama.cpp has no equivalent for
   const k = readJson(path.join(dir, "tokenizer.json"));

@@ -46,14 +46,10 @@ export function spmReference(sample: number, vocab = 3000): SpmReference {
   const train = collectDocs(7)
     .filter((d) => d.source.startsWith("corpus/train/"))
     .map((d) => d.text);
-  const r = runPython(
-    { script: path.join(repoRoot, "test/engine/spm_reference.py") },
-    [],
-    {
-      input: JSON.stringify({ out, train, docs: docs.map((d) => d.text), vocab, alphabet: 160 }),
-      timeoutMs: 600_000,
-    },
-  );
+  const r = runPython({ script: path.join(repoRoot, "test/engine/spm_reference.py") }, [], {
+    input: JSON.stringify({ out, train, docs: docs.map((d) => d.text), vocab, alphabet: 160 }),
+    timeoutMs: 600_000,
+  });
   const parsed = JSON.parse(r.stdout) as {
     variants: Record<SpmVariant, { dir: string; ids: number[][]; decoded: string[]; decoded_all: string[] }>;
   };

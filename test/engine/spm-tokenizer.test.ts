@@ -45,7 +45,9 @@ function whyNoRoundTrip(v: SpmVariant, text: string, decoded: string): string | 
 }
 
 for (const v of SPM_VARIANTS) {
-  test(`${v}: ids identical to Rust tokenizers and @huggingface/tokenizers, decodes identical (${SWEEP ? "full sweep" : "every 40th document"})`, { skip }, () => {
+  test(`${v}: ids identical to Rust tokenizers and @huggingface/tokenizers, decodes identical (${SWEEP ? "full sweep" : "every 40th document"})`, {
+    skip,
+  }, () => {
     const { docs, variants } = ref();
     const r = variants[v];
     const { ours, json, config } = load(v);
@@ -97,7 +99,9 @@ for (const v of SPM_VARIANTS) {
   });
 }
 
-test("Llama layouts: BOS template, Metaspace first vs legacy Prepend around special tokens, stream decoding", { skip }, () => {
+test("Llama layouts: BOS template, Metaspace first vs legacy Prepend around special tokens, stream decoding", {
+  skip,
+}, () => {
   const { ours: first } = load("llama");
   const { ours: legacy } = load("llama_legacy");
   const bos = first.tokenId("<s>")!;
@@ -129,7 +133,12 @@ const DECODER_CASES: Array<{ decoder: unknown; tokens: string[] }> = (() => {
   const R = (from: string, to: string) => ({ type: "Replace", pattern: { String: from }, content: to });
   const llama = {
     type: "Sequence",
-    decoders: [R("▁", " "), { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }],
+    decoders: [
+      R("▁", " "),
+      { type: "ByteFallback" },
+      { type: "Fuse" },
+      { type: "Strip", content: " ", start: 1, stop: 0 },
+    ],
   };
   const lists = [
     ["<0xE4>", "<0xB8>"], // a cut multi-byte character: one U+FFFD per byte
@@ -150,7 +159,10 @@ const DECODER_CASES: Array<{ decoder: unknown; tokens: string[] }> = (() => {
       decoders: [{ type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 2, stop: 1 }],
     },
     { type: "Sequence", decoders: [R("▁", "_"), { type: "Fuse" }, { type: "Strip", content: "_", start: 1, stop: 2 }] },
-    { type: "Sequence", decoders: [{ type: "Replace", pattern: { Regex: "▁+" }, content: " " }, { type: "ByteFallback" }] },
+    {
+      type: "Sequence",
+      decoders: [{ type: "Replace", pattern: { Regex: "▁+" }, content: " " }, { type: "ByteFallback" }],
+    },
     null,
   ];
   return specs.flatMap((decoder) => lists.map((tokens) => ({ decoder, tokens })));
@@ -170,9 +182,13 @@ function decoderTokenizerJson(decoder: unknown, tokens: readonly string[]): Reco
   };
 }
 
-test("decoder chains decode token strings as the Rust crate does (ByteFallback, Strip, Metaspace, Replace, Fuse)", { skip }, () => {
+test("decoder chains decode token strings as the Rust crate does (ByteFallback, Strip, Metaspace, Replace, Fuse)", {
+  skip,
+}, () => {
   const jsons = DECODER_CASES.map((c) => decoderTokenizerJson(c.decoder, c.tokens));
-  const ids = DECODER_CASES.map((c, i) => c.tokens.map((t) => (jsons[i]!.model as { vocab: Record<string, number> }).vocab[t]!));
+  const ids = DECODER_CASES.map((c, i) =>
+    c.tokens.map((t) => (jsons[i]!.model as { vocab: Record<string, number> }).vocab[t]!),
+  );
   const code = [
     "import json, sys",
     "from tokenizers import Tokenizer",
@@ -194,14 +210,19 @@ test("decoder chains decode token strings as the Rust crate does (ByteFallback, 
   assert.equal(BpeTokenizer.fromJSON(jsons[0]).decode([99]), "\ufffd");
 });
 
-test("unk handling with byte_fallback: a character whose bytes lack tokens becomes unk (fused), as in the crate", { skip }, () => {
+test("unk handling with byte_fallback: a character whose bytes lack tokens becomes unk (fused), as in the crate", {
+  skip,
+}, () => {
   // a tiny SentencePiece-style model whose byte tokens cover ASCII only
   const vocab: Record<string, number> = { "<unk>": 0 };
-  for (let b = 0; b < 128; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = Object.keys(vocab).length;
+  for (let b = 0; b < 128; b++)
+    vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = Object.keys(vocab).length;
   for (const s of ["▁", "a", "b", "▁a", "ab", "▁ab", "é"]) vocab[s] = Object.keys(vocab).length;
   const json = (fuse: boolean) => ({
     version: "1.0",
-    added_tokens: [{ id: 0, content: "<unk>", special: true, normalized: false, lstrip: false, rstrip: false, single_word: false }],
+    added_tokens: [
+      { id: 0, content: "<unk>", special: true, normalized: false, lstrip: false, rstrip: false, single_word: false },
+    ],
     normalizer: null,
     pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "always", split: false },
     post_processor: null,
@@ -224,7 +245,11 @@ test("unk handling with byte_fallback: a character whose bytes lack tokens becom
       byte_fallback: true,
       ignore_merges: false,
       vocab,
-      merges: [["▁", "a"], ["a", "b"], ["▁a", "b"]],
+      merges: [
+        ["▁", "a"],
+        ["a", "b"],
+        ["▁a", "b"],
+      ],
     },
   });
   const texts = ["ab\u00ff\u00feab", "x\u00ffy", "\u00ff\u00fe", "é\u00ffa\tb", "ab ab \u4e00\u4e01 z"];
@@ -238,16 +263,28 @@ test("unk handling with byte_fallback: a character whose bytes lack tokens becom
       "tok = Tokenizer.from_str(json.dumps(d['json']))",
       "print(json.dumps([tok.encode(t).ids for t in d['texts']]))",
     ].join("\n");
-    const want = JSON.parse(runPython({ code }, [], { input: JSON.stringify({ json: j, texts }) }).stdout) as number[][];
+    const want = JSON.parse(
+      runPython({ code }, [], { input: JSON.stringify({ json: j, texts }) }).stdout,
+    ) as number[][];
     texts.forEach((t, i) => assert.deepEqual(ours.encode(t), want[i], `fuse_unk ${fuse}: ${JSON.stringify(t)}`));
     assert.ok(ours.encode("\u00ff\u00fe").filter((x) => x === 0).length === (fuse ? 1 : 2));
   }
 });
 
-test("a token with '▁' inside keeps long texts in one piece (merges may cross '▁'), as the crate does", { skip }, () => {
+test("a token with '▁' inside keeps long texts in one piece (merges may cross '▁'), as the crate does", {
+  skip,
+}, () => {
   const vocab: Record<string, number> = { "<unk>": 0 };
   for (const s of ["▁", "a", "b", "c", "▁a", "▁b", "a▁", "a▁b", "▁a▁b", "bc"]) vocab[s] = Object.keys(vocab).length;
-  const merges = [["▁", "a"], ["a", "▁"], ["a▁", "b"], ["▁", "b"], ["▁a", "▁b"], ["▁", "a▁b"], ["b", "c"]];
+  const merges = [
+    ["▁", "a"],
+    ["a", "▁"],
+    ["a▁", "b"],
+    ["▁", "b"],
+    ["▁a", "▁b"],
+    ["▁", "a▁b"],
+    ["b", "c"],
+  ];
   const j = {
     version: "1.0",
     added_tokens: [],
@@ -280,8 +317,10 @@ test("SentencePiece-style components that stay unsupported are clear UserErrors"
     decoder: { type: "Sequence", decoders: [{ type: "Replace", pattern: { String: "▁" }, content: " " }] },
     model: { type: "BPE", byte_fallback: true, unk_token: null, vocab: { a: 0, "▁": 1 }, merges: [] },
   };
-  const bad = (mut: (j: Record<string, any>) => void, re: RegExp): void => {
-    const j = JSON.parse(JSON.stringify(base)) as Record<string, any>;
+  type Obj = { [k: string]: unknown };
+  type Spec = Obj & { model: Obj; pre_tokenizer: Obj };
+  const bad = (mut: (j: Spec) => void, re: RegExp): void => {
+    const j = JSON.parse(JSON.stringify(base)) as Spec;
     mut(j);
     assert.throws(
       () => BpeTokenizer.fromJSON(j),
@@ -292,12 +331,24 @@ test("SentencePiece-style components that stay unsupported are clear UserErrors"
   assert.equal(BpeTokenizer.fromJSON(base).encode("a a").length, 4); // ▁ a ▁ a
   bad((j) => (j.model.type = "Unigram"), /model\.type "Unigram" is not supported \(supported: "BPE"/);
   bad((j) => (j.model.type = "WordPiece"), /Unigram, WordPiece and WordLevel models are not/);
-  bad((j) => (j.pre_tokenizer.prepend_scheme = "sometimes"), /prepend_scheme "sometimes" is not supported \(supported: always, first, never\)/);
+  bad(
+    (j) => (j.pre_tokenizer.prepend_scheme = "sometimes"),
+    /prepend_scheme "sometimes" is not supported \(supported: always, first, never\)/,
+  );
   bad((j) => (j.pre_tokenizer.replacement = "ab"), /one-character replacement/);
-  bad((j) => (j.pre_tokenizer = { type: "Whitespace" }), /pre_tokenizer "Whitespace" is not supported \(supported: ByteLevel, Split/);
+  bad(
+    (j) => (j.pre_tokenizer = { type: "Whitespace" }),
+    /pre_tokenizer "Whitespace" is not supported \(supported: ByteLevel, Split/,
+  );
   bad((j) => (j.decoder = { type: "ByteLevel" }), /ByteLevel decoder needs a ByteLevel pre_tokenizer/);
-  bad((j) => (j.decoder = { type: "CTC" }), /decoder "CTC" is not supported \(supported: .*Replace, ByteFallback, Fuse, Strip, Metaspace/);
-  bad((j) => (j.normalizer = { type: "Precompiled", precompiled_charsmap: "" }), /normalizer "Precompiled" is not supported/);
+  bad(
+    (j) => (j.decoder = { type: "CTC" }),
+    /decoder "CTC" is not supported \(supported: .*Replace, ByteFallback, Fuse, Strip, Metaspace/,
+  );
+  bad(
+    (j) => (j.normalizer = { type: "Precompiled", precompiled_charsmap: "" }),
+    /normalizer "Precompiled" is not supported/,
+  );
   bad((j) => (j.model.unk_token = "<unk>"), /unk_token "<unk>" is not in the vocabulary/);
   bad((j) => (j.model.continuing_subword_prefix = "##"), /continuing_subword_prefix is not supported/);
   bad(
