@@ -32,7 +32,8 @@ import { randomModel } from "./arch-helpers.js";
 import { disposeSpmReference, readJson, spmReference, type SpmVariant } from "./spm-reference.js";
 
 const skip = pythonSkip();
-const ref = () => spmReference(40);
+// BATCODER_TOKENIZER_SWEEP=1: every document (default every 40th)
+const ref = () => spmReference(process.env.BATCODER_TOKENIZER_SWEEP === "1" ? 1 : 40);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "batcoder-gguf-spm-"));
 after(() => {
   disposeSpmReference();

@@ -46,11 +46,11 @@ export function spmReference(sample: number, vocab = 3000): SpmReference {
   const train = collectDocs(7)
     .filter((d) => d.source.startsWith("corpus/train/"))
     .map((d) => d.text);
-  const r = runPython({ script: path.join(repoRoot, "test/engine/spm_reference.py") }, [], {
+  runPython({ script: path.join(repoRoot, "test/engine/spm_reference.py") }, [], {
     input: JSON.stringify({ out, train, docs: docs.map((d) => d.text), vocab, alphabet: 160 }),
     timeoutMs: 600_000,
   });
-  const parsed = JSON.parse(r.stdout) as {
+  const parsed = JSON.parse(fs.readFileSync(path.join(out, "reference.json"), "utf8")) as {
     variants: Record<SpmVariant, { dir: string; ids: number[][]; decoded: string[]; decoded_all: string[] }>;
   };
   const variants = {} as SpmReference["variants"];

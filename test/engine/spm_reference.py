@@ -2,7 +2,7 @@
 test/engine/spm-tokenizer.test.ts and gguf-spm.test.ts).
 
 stdin: {"out": DIR, "train": [texts], "docs": [texts], "vocab": N, "alphabet": K}
-Writes DIR/<variant>/tokenizer.json (+ tokenizer_config.json where transformers writes one) and prints
+Writes DIR/<variant>/tokenizer.json (+ tokenizer_config.json where transformers writes one) and DIR/reference.json
 {"variants": {name: {"dir": ..., "ids": [[...]], "decoded": [...], "decoded_all": [...]}}}:
 ids = Tokenizer.encode_batch(docs, add_special_tokens=True), decoded = decode(ids, skip_special_tokens=True),
 decoded_all = decode(ids, skip_special_tokens=False), all by the Rust `tokenizers`.
@@ -108,4 +108,5 @@ for name, d in variants.items():
         "decoded": tok.decode_batch(ids, skip_special_tokens=True),
         "decoded_all": tok.decode_batch(ids, skip_special_tokens=False),
     }
-json.dump({"variants": result}, sys.stdout, ensure_ascii=False)
+with open(os.path.join(out, "reference.json"), "w", encoding="utf-8") as f:
+    json.dump({"variants": result}, f, ensure_ascii=False)
