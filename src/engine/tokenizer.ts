@@ -740,8 +740,8 @@ export class BpeTokenizer implements TokenizerLike {
     if (this.splitAtSpaceMark && w.length > BpeTokenizer.SPLIT_WORD_CHARS) {
       // split before each "▁" run (no merge crosses it; see splitAtSpaceMark) and encode the words through the cache
       let start = 0;
-      for (let i = 1; i < w.length; i++) {
-        if (w.charCodeAt(i) === 0x2581 && w.charCodeAt(i - 1) !== 0x2581) {
+      for (let i = w.indexOf("\u2581", 1); i > 0; i = w.indexOf("\u2581", i + 1)) {
+        if (w.charCodeAt(i - 1) !== 0x2581) {
           this.pushCachedWord(w.slice(start, i), out);
           start = i;
         }
