@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { ModelConfigSchema, type ModelConfig } from "../../src/engine/config.js";
 import { countParams, LlamaModel } from "../../src/engine/model.js";
 import { AdamW } from "../../src/engine/optim.js";
-import { LoraAdapter, LORA_TARGETS } from "../../src/engine/lora.js";
+import { LAYER_TARGETS, LoraAdapter, type LoraTarget } from "../../src/engine/lora.js";
 import { loadHfFolder, saveHfFolder } from "../../src/engine/hf.js";
 import { lossForwardBackward } from "../../src/engine/train.js";
 import { engineInfo, getKernels, setThreads } from "../../src/engine/kernels.js";
@@ -68,7 +68,7 @@ function engineWorker(a: Args): Record<string, unknown> {
   const model = new LlamaModel(hf.config, hf.weights);
   model.lora = LoraAdapter.init(
     hf.config,
-    { rank: a.rank, alpha: a.alpha, targetModules: a.targets as (typeof LORA_TARGETS)[number][] },
+    { rank: a.rank, alpha: a.alpha, targetModules: a.targets as LoraTarget[] },
     0,
   );
   const opt = new AdamW(getKernels());
@@ -154,7 +154,7 @@ function main(): void {
     warmup: 1,
     rank,
     alpha: 2 * rank,
-    targets: [...LORA_TARGETS],
+    targets: [...LAYER_TARGETS],
   };
   const info = engineInfo();
   const env: NodeJS.ProcessEnv = {

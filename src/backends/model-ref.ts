@@ -143,7 +143,8 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   const loaded = await loadBase(ref, opts);
   if (opts.adapter !== undefined) {
     const { loadAdapter } = await import("../engine/lora.js");
-    loaded.model.lora = loadAdapter(opts.adapter, loaded.config);
+    // the base weights let loadAdapter check the LM-head copy PEFT stores with an lm_head adapter
+    loaded.model.lora = loadAdapter(opts.adapter, loaded.config, loaded.model.weights);
     const c = loaded.model.lora.config;
     loaded.description += ` + LoRA adapter ${opts.adapter} (rank ${c.rank}, alpha ${c.alpha}, ${c.targetModules.join("/")})`;
   }
@@ -317,4 +318,32 @@ export async function loadPolicyForRef(
   const tokenizer = tokenizerFor(loaded);
   const name = opts.modelName ?? (loaded.kind === "hub" ? ref : path.basename(loaded.path));
   return { policy: new EmbeddedPolicy(loaded.model, tokenizer, new Rng(opts.seed ?? 0), { modelName: name }), loaded };
+}
+
+/**
+ * A policy from an adapter-only LoRA training state (a Tinker `tinker://…/weights/…` state of a LoRA model, see
+ * EmbeddedPolicy.saveAdapterState): its base is loaded from the reference the state records (base.json `model`: a
+ * path or hub id; the matrices in the storage the state was trained with), the adapter attached and the state
+ * loaded — which refuses a base whose weights hash differs from the recorded one. The optimizer, step and RNGs
+ * continue where the state left off.
+ */
+export async function loadPolicyForLoraState(
+  dir: string,
+  opts: Omit<LoadModelOptions, "adapter" | "baseDtype"> & { log?: (line: string) => void } = {},
+): Promise<{ policy: EmbeddedPolicy; loaded: LoadedModelRef }> {
+  const { loadLoraState } = await import("../engine/checkpoint.js");
+  const st = loadLoraState(dir, { optimizer: false });
+  const kinds = Object.keys(st.base.dtypes);
+  // one storage type for every matrix: ask for it (exact for a source already in it); a mix: keep the source's
+  const baseDtype: BaseDtypeChoice = kinds.length === 1 ? (kinds[0] as BaseDtypeChoice) : "auto";
+  if (!fs.existsSync(st.base.model) && !isHubId(st.base.model))
+    throw new UserError(
+      `LoRA state ${dir}: its base '${st.base.model}' is neither a path nor a hub id here (the state holds no base ` +
+        "weights): start the server on that base and load the state into it (Tinker load_weights)",
+    );
+  const r = await loadPolicyForRef(st.base.model, { ...opts, baseDtype });
+  r.policy.attachLora(st.adapter.config);
+  await r.policy.loadState(dir);
+  opts.log?.(`LoRA state ${dir}: adapter ${st.adapter.config.targetModules.join("/")} (rank ${st.adapter.config.rank}) on its base, step ${r.policy.step}`);
+  return r;
 }
