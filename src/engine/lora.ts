@@ -1,5 +1,7 @@
 /**
- * LoRA adapters (Hu et al. 2021) on the linear layers of a LLaMA-family decoder, in the layout PEFT uses.
+ * LoRA adapters (Hu et al. 2021) on the linear layers of a LLaMA-family decoder, in the layout PEFT uses: the
+ * per-layer q/k/v/o/gate/up/down projections and the LM head (`lm_head`, [vocab, hidden]; on a model with tied
+ * embeddings only the output projection is adapted, the input embedding is unchanged, as PEFT does).
  *
  * For a target linear y = x W^T (+ b), W [out, in], the adapter adds scale * (drop(x) A^T) B^T with A [r, in],
  * B [out, r] and scale = alpha / r. A starts Kaiming-uniform (bound 1/sqrt(in), as PEFT's default init) and B at

@@ -6,9 +6,10 @@
  * - Sessions and ONE trainable model per server (the policy is one training state); `create_model` checks the
  *   base model id. A LoRA rank r > 0 attaches a fresh adapter to the policy (`LoraTrainable.attachLora`, the
  *   embedded engine's src/engine/lora.ts): rank r, alpha 32 (our choice; Tinker does not expose alpha), seed
- *   `lora_config.seed` (default 0), on q/k/v/o (`train_attn`) and gate/up/down (`train_mlp`), the base frozen; only
- *   the adapter trains and `tinker://…/weights/…` states carry it in the PEFT layout (adapter/). `train_unembed`
- *   is not implemented: the unembedding stays frozen (logged). Rank 0 (or no lora_config) is full fine-tuning, as
+ *   `lora_config.seed` (default 0), on q/k/v/o (`train_attn`), gate/up/down (`train_mlp`) and the unembedding
+ *   lm_head (`train_unembed`), the base frozen; only the adapter trains, and a LoRA model's `tinker://…/weights/…`
+ *   states hold only the adapter (PEFT layout), its optimizer and RNGs and a reference to the base (id/path and
+ *   weights hash; another base is refused at load). Rank 0 (or no lora_config) is full fine-tuning, as
  *   Tinker-compatible services that train all weights take it.
  * - Training ops (forward_backward [protobuf], optim_step, save_weights, save_weights_for_sampler, load_weights)
  *   and samples return futures; `retrieve_future` long-polls (up to `longPollMs`) and answers `try_again` while a
@@ -22,7 +23,7 @@
  *   session); a repeated one gets the first one's future instead of running twice (gradients added twice would
  *   silently change training). Model ids and request ids are unique to this server instance: after a restart
  *   they answer 404 (the state is gone), never run on a fresh policy.
- * - `tinker://<model_id>/weights/<name>` is a full training state (weights, optimizer, RNG) on disk under
+ * - `tinker://<model_id>/weights/<name>` is a training state (full fine-tuning: weights, optimizer, RNG) on disk under
  *   `stateRoot/<model_id>/weights/<name>`, loadable after a restart; `sampler_weights/<name>` are frozen
  *   snapshots kept in memory (the last `maxSamplers`).
  * - Auth: `X-API-Key` (the SDK's header) when `apiKey` is set. Errors outside futures: `{detail: message}`.
