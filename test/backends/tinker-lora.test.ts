@@ -309,7 +309,8 @@ test("batcoder serve HF_FOLDER --training: a Tinker client's LoRA rank trains an
       lossInputs: { targetTokens: ids.slice(1), weights: ids.slice(1).map(() => 1) },
     };
     const l1 = (await p.forwardBackward([d], { kind: "cross_entropy" })).loss;
-    await p.optimStep(adam);
+    // alpha 32 at rank 2 scales the adapter by 16, and the lm_head adapter moves every logit: a gentler step
+    await p.optimStep({ ...adam, learningRate: 0.005 });
     const l2 = (await p.forwardBackward([d], { kind: "cross_entropy" })).loss;
     assert.ok(l2 < l1, `${l1} -> ${l2}`);
     await p.saveState(path.join(dir, "saved"));
