@@ -39,10 +39,7 @@ const policy = createEmbeddedPolicy({
   seed: 1,
 });
 const rank = Number(values.rank);
-const adapter = policy.attachLora(
-  { rank, alpha: TINKER_LORA_ALPHA, targetModules: tinkerLoraTargets({}) },
-  0,
-);
+const adapter = policy.attachLora({ rank, alpha: TINKER_LORA_ALPHA, targetModules: tinkerLoraTargets({}) }, 0);
 const text = tok.encode("def add(a, b):\n    return a + b\n");
 const d: Datum = {
   modelInput: text.slice(0, -1),
@@ -85,12 +82,18 @@ try {
       `LoRA rank ${rank} on ${adapter.config.targetModules.join("/")}: ${adapter.nParams().toLocaleString("en-US")} ` +
       `adapter params; kernels ${info.kernels}, ${info.threads} threads`,
   );
-  console.log(`files: full ${fs.readdirSync(full).sort().join(", ")}; adapter-only ${fs.readdirSync(slim).sort().join(", ")}`);
+  console.log(
+    `files: full ${fs.readdirSync(full).sort().join(", ")}; adapter-only ${fs.readdirSync(slim).sort().join(", ")}`,
+  );
   console.log(`| | full state (before) | adapter-only (now) | ratio |`);
   console.log(`|---|---|---|---|`);
-  console.log(`| bytes on disk | ${fb.toLocaleString("en-US")} | ${sb.toLocaleString("en-US")} | ×${(sb / fb).toFixed(3)} |`);
+  console.log(
+    `| bytes on disk | ${fb.toLocaleString("en-US")} | ${sb.toLocaleString("en-US")} | ×${(sb / fb).toFixed(3)} |`,
+  );
   const row = (what: string, x: number[], y: number[]) =>
-    console.log(`| ${what}, median ms | ${median(x).toFixed(1)} | ${median(y).toFixed(1)} | ×${(median(y) / median(x)).toFixed(2)} |`);
+    console.log(
+      `| ${what}, median ms | ${median(x).toFixed(1)} | ${median(y).toFixed(1)} | ×${(median(y) / median(x)).toFixed(2)} |`,
+    );
   row("save", t.fullSave, t.slimSave);
   row("load", t.fullLoad, t.slimLoad);
 } finally {

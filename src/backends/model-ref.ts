@@ -344,6 +344,8 @@ export async function loadPolicyForLoraState(
   const r = await loadPolicyForRef(st.base.model, { ...opts, baseDtype });
   r.policy.attachLora(st.adapter.config);
   await r.policy.loadState(dir);
-  opts.log?.(`LoRA state ${dir}: adapter ${st.adapter.config.targetModules.join("/")} (rank ${st.adapter.config.rank}) on its base, step ${r.policy.step}`);
+  opts.log?.(
+    `LoRA state ${dir}: adapter ${st.adapter.config.targetModules.join("/")} (rank ${st.adapter.config.rank}) on its base, step ${r.policy.step}`,
+  );
   return r;
 }

@@ -423,7 +423,12 @@ export function verifyCheckpoint(dir: string, verify: "sha256" | "size" = "sha25
     );
   }
   const m = readJson(mpath, `checkpoint ${dir}: manifest.json is unreadable`) as Manifest;
-  if (!m || (m.format !== CHECKPOINT_FORMAT && m.format !== LORA_STATE_FORMAT) || !m.files || typeof m.files !== "object") {
+  if (
+    !m ||
+    (m.format !== CHECKPOINT_FORMAT && m.format !== LORA_STATE_FORMAT) ||
+    !m.files ||
+    typeof m.files !== "object"
+  ) {
     throw new CheckpointError(
       `checkpoint ${dir}: manifest.json is not a ${CHECKPOINT_FORMAT} or ${LORA_STATE_FORMAT} manifest`,
     );

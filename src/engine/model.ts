@@ -341,7 +341,9 @@ export class LlamaModel {
     if (this.qkNorm) perLayer += qd + kvd + H + Hkv;
     if (this.lora) perLayer += 7 * this.lora.config.rank;
     // an lm_head adapter keeps xf A^T [r] per token (xf itself is kept anyway; dropout adds a copy and a mask)
-    const head = this.lora?.modules.has(LM_HEAD) ? this.lora.config.rank + (this.lora.config.dropout > 0 ? 2 * d : 0) : 0;
+    const head = this.lora?.modules.has(LM_HEAD)
+      ? this.lora.config.rank + (this.lora.config.dropout > 0 ? 2 * d : 0)
+      : 0;
     return 4 * (this.L * perLayer + 3 * d + 1 + V + head);
   }
 
@@ -634,7 +636,7 @@ export class LlamaModel {
     onKV?: (layer: number, k: Float32Array, v: Float32Array) => void,
   ): ForwardCache | Float32Array {
     const K = this.kernels;
-    const { d, H, Hkv, hd, F, V } = this;
+    const { d, H, Hkv, hd, F } = this;
     const N = batch.tokens.length;
     this.checkTokens(batch.tokens);
     for (let s = 0; s < batch.segLen.length; s++) {
@@ -894,7 +896,7 @@ export class LlamaModel {
    */
   forwardCached(cache: KVCache, tokens: Int32Array, rowSlot: Int32Array, logitRows: ArrayLike<number>): Float32Array {
     const K = this.kernels;
-    const { d, H, Hkv, hd, F, V } = this;
+    const { d, H, Hkv, hd, F } = this;
     const R = tokens.length,
       qd = H * hd,
       kvd = Hkv * hd,

@@ -86,8 +86,14 @@ test("the stock tinker SDK trains and samples through our server (protobuf forwa
       h = TINY_MODEL.hidden_size;
     assert.equal(lora.modules.get("lm_head")!.outDim, policy.llama.V);
     assert.ok(want > 8 * (h + V) && lora.nParams() === want, "r·(in+out) per target, lm_head [vocab, hidden] included");
-    assert.ok(lora.modules.get("lm_head")!.B.data.some((x) => x !== 0), "the unembedding's adapter trained");
-    assert.ok([...lora.modules.values()].every((m) => m.B.data.some((x) => x !== 0)), "every adapter trained");
+    assert.ok(
+      lora.modules.get("lm_head")!.B.data.some((x) => x !== 0),
+      "the unembedding's adapter trained",
+    );
+    assert.ok(
+      [...lora.modules.values()].every((m) => m.B.data.some((x) => x !== 0)),
+      "every adapter trained",
+    );
     for (const [k, w] of base) assert.deepEqual(policy.llama.weights.get(k)!.data, w, `base weight ${k}`);
     // its save_state is adapter-only: the adapter (PEFT layout), optimizer and RNGs, and the base by reference
     const m = /^tinker:\/\/([^/]+)\/weights\/(.+)$/.exec(r.state_path)!;

@@ -129,10 +129,16 @@ for (const [kname, K] of [
       assert.ok(maxDiff(half.forwardLogits(toks), lr0) <= 1e-5 * Math.max(1, maxAbs(lr0)));
       const ch = half.createCache(1, 16),
         cr = rounded.createCache(1, 16);
-      assert.ok(maxDiff(half.prefill(ch, [toks.slice(0, 6)], [0]), rounded.prefill(cr, [toks.slice(0, 6)], [0])) <= 1e-5 * Math.max(1, maxAbs(lr0)));
+      assert.ok(
+        maxDiff(half.prefill(ch, [toks.slice(0, 6)], [0]), rounded.prefill(cr, [toks.slice(0, 6)], [0])) <=
+          1e-5 * Math.max(1, maxAbs(lr0)),
+      );
       const st = Int32Array.of(toks[6]!),
         sl = Int32Array.of(0);
-      assert.ok(maxDiff(half.forwardCached(ch, st, sl, [0]), rounded.forwardCached(cr, st, sl, [0])) <= 1e-5 * Math.max(1, maxAbs(lr0)));
+      assert.ok(
+        maxDiff(half.forwardCached(ch, st, sl, [0]), rounded.forwardCached(cr, st, sl, [0])) <=
+          1e-5 * Math.max(1, maxAbs(lr0)),
+      );
       const lh = lossForwardBackward(half, ds, spec, gh).loss,
         lr = lossForwardBackward(rounded, ds, spec, gr).loss;
       assert.ok(Math.abs(lh - lr) <= 1e-5 * Math.abs(lr));

@@ -263,7 +263,9 @@ test("adapter-only LoRA state: round trip, a PEFT folder, verified manifest; not
     const adapter = LoraAdapter.init(c, { rank: 2, alpha: 4, targetModules: ["q_proj", "lm_head"] }, 3);
     for (const m of adapter.modules.values()) m.B.data.fill(0.25);
     const sha = baseWeightsSha256(weights);
-    const state = new Map([["m.lm_head.lora_B.weight", { shape: [c.vocab_size, 2], data: new Float32Array(c.vocab_size * 2).fill(3) }]]);
+    const state = new Map([
+      ["m.lm_head.lora_B.weight", { shape: [c.vocab_size, 2], data: new Float32Array(c.vocab_size * 2).fill(3) }],
+    ]);
     const st = path.join(dir, "state");
     saveLoraState(st, {
       config: c,
@@ -282,13 +284,22 @@ test("adapter-only LoRA state: round trip, a PEFT folder, verified manifest; not
     assert.deepEqual(back.base, { model: "/models/base", sha256: sha, dtypes: { f32: 15 } });
     assert.deepEqual(back.rng, [1, 2, 3, 4]);
     assert.equal(back.optimizer!.meta.step, 7);
-    assert.deepEqual(back.optimizer!.state.get("m.lm_head.lora_B.weight")!.data, state.get("m.lm_head.lora_B.weight")!.data);
+    assert.deepEqual(
+      back.optimizer!.state.get("m.lm_head.lora_B.weight")!.data,
+      state.get("m.lm_head.lora_B.weight")!.data,
+    );
     for (const [k, t] of adapter.parameters()) assert.deepEqual(back.adapter.parameters().get(k)!.data, t.data, k);
     // the folder is a PEFT adapter (base_model_name_or_path = the base reference)
     assert.equal(loadAdapter(st, c).modules.size, c.num_hidden_layers + 1);
-    assert.equal(JSON.parse(fs.readFileSync(path.join(st, "adapter_config.json"), "utf8")).base_model_name_or_path, "/models/base");
+    assert.equal(
+      JSON.parse(fs.readFileSync(path.join(st, "adapter_config.json"), "utf8")).base_model_name_or_path,
+      "/models/base",
+    );
     // a full-checkpoint reader says what it is and what to do
-    assert.throws(() => loadCheckpoint(st), /adapter-only LoRA training state \(no base weights; base: \/models\/base\)/);
+    assert.throws(
+      () => loadCheckpoint(st),
+      /adapter-only LoRA training state \(no base weights; base: \/models\/base\)/,
+    );
     // damage is detected by the manifest
     const f = path.join(st, "adapter_model.safetensors");
     const b = fs.readFileSync(f);

@@ -298,7 +298,11 @@ test("PEFT folder with lm_head: keys as PEFT writes them; PEFT's copy of the bas
     model.kernels.f32ToHalf(E, "bf16", bits, E.length);
     const withCopy = (data: Uint16Array | Float32Array) => {
       const t = new Map(tensors);
-      t.set(PEFT_LM_HEAD_BASE, { dtype: data instanceof Uint16Array ? "BF16" : "F32", shape: [model.V, model.d], data });
+      t.set(PEFT_LM_HEAD_BASE, {
+        dtype: data instanceof Uint16Array ? "BF16" : "F32",
+        shape: [model.V, model.d],
+        data,
+      });
       writeSafetensors(path.join(dir, "adapter_model.safetensors"), t, { format: "pt" });
     };
     withCopy(bits);
@@ -312,7 +316,8 @@ test("PEFT folder with lm_head: keys as PEFT writes them; PEFT's copy of the bas
     assert.throws(
       () => loadAdapter(dir, model.config, model.weights),
       (e: unknown) =>
-        e instanceof UserError && /lm_head\.base_layer\.weight.*differs from this base model's.*at value 17/.test((e as Error).message),
+        e instanceof UserError &&
+        /lm_head\.base_layer\.weight.*differs from this base model's.*at value 17/.test((e as Error).message),
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -151,11 +151,15 @@ test("train --model --lora-rank: kill -9 after k steps, --resume: the same adapt
     assert.match(served.description, /\+ its LoRA adapter \(rank 4\)/);
     for (const [k, t] of fa.parameters()) assert.deepEqual(served.model.lora!.parameters().get(k)!.data, t.data);
     // an unknown module, or a resume with other targets, is refused naming what is supported
-    const bad = spawnSync(process.execPath, [...common.slice(0, 6), "--corpus", "corpus", "--lora-targets", "q_proj,embed_tokens"], {
-      cwd: dir,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
+    const bad = spawnSync(
+      process.execPath,
+      [...common.slice(0, 6), "--corpus", "corpus", "--lora-targets", "q_proj,embed_tokens"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
     assert.equal(bad.status, 1, bad.stderr);
     assert.match(bad.stderr, /--lora-targets: unknown module 'embed_tokens' \(supported: q_proj, .*, lm_head\)/);
     const other = spawnSync(

@@ -76,7 +76,11 @@ export interface LoraTrainable {
  * The modules a Tinker `lora_config` adapts: q/k/v/o (`train_attn`), gate/up/down (`train_mlp`) and the unembedding
  * `lm_head` (`train_unembed`); each defaults to true, as in the SDK's LoraConfig.
  */
-export function tinkerLoraTargets(lc: { train_attn?: boolean; train_mlp?: boolean; train_unembed?: boolean }): LoraTarget[] {
+export function tinkerLoraTargets(lc: {
+  train_attn?: boolean;
+  train_mlp?: boolean;
+  train_unembed?: boolean;
+}): LoraTarget[] {
   return [
     ...(lc.train_attn !== false ? (["q_proj", "k_proj", "v_proj", "o_proj"] as const) : []),
     ...(lc.train_mlp !== false ? (["gate_proj", "up_proj", "down_proj"] as const) : []),

@@ -194,9 +194,7 @@ async function runTraining(
   }
   // an embedded checkpoint / run (full training state), or any outside model reference (HF folder, hub id, .gguf:
   // fresh optimizer; a Tinker client's LoRA rank then trains an adapter on its frozen base)
-  const { isExternalModelRef, loadPolicyForRef, loadPolicyForLoraState } = await import(
-    "../../backends/model-ref.js"
-  );
+  const { isExternalModelRef, loadPolicyForRef, loadPolicyForLoraState } = await import("../../backends/model-ref.js");
   const { isLoraState } = await import("../../engine/checkpoint.js");
   let policy: Awaited<ReturnType<typeof loadPolicyFrom>>["policy"];
   let dir: string;
