@@ -183,7 +183,8 @@ async function loadBaseF32(ref: string, opts: LoadModelOptions): Promise<LoadedM
   const choice = opts.baseDtype ?? "f32";
   const { kind, path: p, description } = await resolveModelRef(ref, opts);
   if (kind === "checkpoint") {
-    const { loadCheckpoint } = await import("../engine/checkpoint.js");
+    const { loadCheckpoint, isLoraState } = await import("../engine/checkpoint.js");
+    if (isLoraState(p)) return loadLoraStateModel(p, opts);
     const ck = loadCheckpoint(p, { optimizer: false });
     const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
     // a LoRA run's checkpoint holds the frozen base plus adapter/ (PEFT layout): the model is base + adapter
@@ -321,31 +322,58 @@ export async function loadPolicyForRef(
 }
 
 /**
- * A policy from an adapter-only LoRA training state (a Tinker `tinker://…/weights/…` state of a LoRA model, see
- * EmbeddedPolicy.saveAdapterState): its base is loaded from the reference the state records (base.json `model`: a
- * path or hub id; the matrices in the storage the state was trained with), the adapter attached and the state
- * loaded — which refuses a base whose weights hash differs from the recorded one. The optimizer, step and RNGs
- * continue where the state left off.
+ * An adapter-only LoRA training state (a Tinker LoRA model's `tinker://…/weights/…` state, see
+ * EmbeddedPolicy.saveAdapterState) as a model: its base loaded from the reference the state records (base.json
+ * `model`: a path or hub id), in the storage the state was trained with, checked against the recorded weights hash
+ * (a base that changed since is refused), and the state's adapter attached. `opts.baseDtype` other than auto then
+ * converts the base as asked. Used by loadModel for a LoRA state directory (eval / serve / serve --training).
+ */
+async function loadLoraStateModel(dir: string, opts: LoadModelOptions): Promise<LoadedModelRef> {
+  const { loadLoraState, baseWeightsSha256, isLoraState } = await import("../engine/checkpoint.js");
+  const st = loadLoraState(dir, { optimizer: false });
+  if (opts.adapter !== undefined)
+    throw new UserError(
+      `model ${dir} is a LoRA training state that carries its adapter: --adapter does not apply to it`,
+    );
+  const baseRef = st.base.model;
+  if (!fs.existsSync(baseRef) && !isHubId(baseRef))
+    throw new UserError(
+      `LoRA state ${dir}: its base '${baseRef}' is neither a path nor a hub id here (the state holds no base ` +
+        "weights): start a server on that base and load the state into it (Tinker load_weights)",
+    );
+  if (fs.existsSync(baseRef) && isLoraState(baseRef))
+    throw new UserError(`LoRA state ${dir}: its base '${baseRef}' is itself an adapter-only LoRA state`);
+  const kinds = Object.keys(st.base.dtypes);
+  // one storage type for every matrix: ask for it (exact for a source already in it); a mix: keep the source's
+  const recorded: BaseDtypeChoice = kinds.length === 1 ? (kinds[0] as BaseDtypeChoice) : "auto";
+  const loaded = await loadBaseF32(baseRef, { ...opts, baseDtype: recorded });
+  const sha = baseWeightsSha256(loaded.model.weights);
+  if (sha !== st.base.sha256)
+    throw new UserError(
+      `LoRA state ${dir} was trained on base '${baseRef}' with weights sha256 ${st.base.sha256.slice(0, 16)}…, ` +
+        `but that base now loads with sha256 ${sha.slice(0, 16)}… (${describeBaseDtypes(loaded.model)}): the base ` +
+        "changed since the state was saved; a LoRA state applies only to the base it was trained on",
+    );
+  loaded.model.lora = st.adapter;
+  const asked = opts.baseDtype ?? "auto";
+  if (asked !== "auto" && asked !== recorded) applyBaseDtype(loaded.model, asked, new Map());
+  const c = st.adapter.config;
+  loaded.description +=
+    ` + the LoRA adapter of state ${dir} (rank ${c.rank}, alpha ${c.alpha}, ${c.targetModules.join("/")}, ` +
+    `step ${st.step ?? "?"})`;
+  return loaded;
+}
+
+/**
+ * A policy from an adapter-only LoRA training state: the model of loadModel (its base from the recorded reference,
+ * checked against the recorded hash, with the adapter), then the state loaded into it, so the optimizer, step and
+ * RNGs continue where the state left off (`batcoder serve STATE --training`).
  */
 export async function loadPolicyForLoraState(
   dir: string,
   opts: Omit<LoadModelOptions, "adapter" | "baseDtype"> & { log?: (line: string) => void } = {},
 ): Promise<{ policy: EmbeddedPolicy; loaded: LoadedModelRef }> {
-  const { loadLoraState } = await import("../engine/checkpoint.js");
-  const st = loadLoraState(dir, { optimizer: false });
-  const kinds = Object.keys(st.base.dtypes);
-  // one storage type for every matrix: ask for it (exact for a source already in it); a mix: keep the source's
-  const baseDtype: BaseDtypeChoice = kinds.length === 1 ? (kinds[0] as BaseDtypeChoice) : "auto";
-  if (!fs.existsSync(st.base.model) && !isHubId(st.base.model))
-    throw new UserError(
-      `LoRA state ${dir}: its base '${st.base.model}' is neither a path nor a hub id here (the state holds no base ` +
-        "weights): start the server on that base and load the state into it (Tinker load_weights)",
-    );
-  const r = await loadPolicyForRef(st.base.model, { ...opts, baseDtype });
-  r.policy.attachLora(st.adapter.config);
+  const r = await loadPolicyForRef(dir, { ...opts, baseDtype: "auto" });
   await r.policy.loadState(dir);
-  opts.log?.(
-    `LoRA state ${dir}: adapter ${st.adapter.config.targetModules.join("/")} (rank ${st.adapter.config.rank}) on its base, step ${r.policy.step}`,
-  );
   return r;
 }

@@ -55,7 +55,9 @@ export async function loadCheckpointSampler(
 ): Promise<{ sampler: Sampler; dir: string; chat: SamplerChat | null }> {
   const { isExternalModelRef, loadPolicyForRef, samplerChatFor } = await import("../backends/model-ref.js");
   const half = opts.baseDtype === "bf16" || opts.baseDtype === "f16"; // an embedded checkpoint is f32 unless asked
-  if (isExternalModelRef(spec) || opts.adapter !== undefined || half) {
+  const { isLoraState } = await import("../engine/checkpoint.js");
+  // an adapter-only LoRA state (a Tinker LoRA save_weights): its base from the reference it records, + the adapter
+  if (isExternalModelRef(spec) || opts.adapter !== undefined || half || isLoraState(spec)) {
     const { policy, loaded } = await loadPolicyForRef(spec, {
       log,
       allowDownload: opts.allowDownload ?? false,

@@ -15,7 +15,7 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { serveTinker, TINKER_LORA_ALPHA } from "../../src/backends/tinker/server.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
 import { loadAdapter, LORA_TARGETS } from "../../src/engine/lora.js";
-import { loadPolicyForLoraState } from "../../src/backends/model-ref.js";
+import { loadModel, loadPolicyForLoraState } from "../../src/backends/model-ref.js";
 import type { AdamParams, Datum } from "../../src/core/policy.js";
 import { TINY_MODEL } from "../rl/helpers.js";
 
@@ -361,6 +361,16 @@ test("batcoder serve HF_FOLDER --training: a Tinker client's LoRA rank trains an
       child2.kill("SIGTERM");
       await new Promise((r) => child2.once("close", r));
     }
+    // the state as a model reference (eval --model STATE, serve STATE): base + the state's adapter
+    const lm = await loadModel(state);
+    assert.match(lm.description, /the LoRA adapter of state .* \(rank 2, alpha 32, .*\/lm_head, step 1\)/);
+    for (const [k, t] of adapter.parameters()) assert.deepEqual(lm.model.lora!.parameters().get(k)!.data, t.data, k);
+    // a base that changed since the state was saved is refused, naming both hashes
+    saveHfFolder(hfDir, config, randomModel(config, 8).weights, { dtype: "F32" });
+    await assert.rejects(
+      loadModel(state),
+      /was trained on base '.*qwen2-tiny' with weights sha256 [0-9a-f]{16}…, but that base now loads with sha256 [0-9a-f]{16}…/,
+    );
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("close", r));
