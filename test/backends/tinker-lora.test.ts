@@ -365,6 +365,10 @@ test("batcoder serve HF_FOLDER --training: a Tinker client's LoRA rank trains an
     const lm = await loadModel(state);
     assert.match(lm.description, /the LoRA adapter of state .* \(rank 2, alpha 32, .*\/lm_head, step 1\)/);
     for (const [k, t] of adapter.parameters()) assert.deepEqual(lm.model.lora!.parameters().get(k)!.data, t.data, k);
+    // ... and what serve / eval --model open it with (the sampler of loadCheckpointSampler)
+    const { loadCheckpointSampler } = await import("../../src/orchestration/models.js");
+    const cs = await loadCheckpointSampler(state, () => {});
+    assert.ok((cs.sampler as EmbeddedPolicy).llama.lora?.modules.has("lm_head"));
     // a base that changed since the state was saved is refused, naming both hashes
     saveHfFolder(hfDir, config, randomModel(config, 8).weights, { dtype: "F32" });
     await assert.rejects(

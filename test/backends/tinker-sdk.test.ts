@@ -80,12 +80,17 @@ test("the stock tinker SDK trains and samples through our server (protobuf forwa
     const lora = policy.llama.lora!;
     assert.equal(lora.config.rank, 8);
     assert.deepEqual(lora.config.targetModules, [...LORA_TARGETS]);
-    let want = 0;
-    for (const m of lora.modules.values()) want += 8 * (m.inDim + m.outDim);
-    const V = policy.llama.V,
-      h = TINY_MODEL.hidden_size;
-    assert.equal(lora.modules.get("lm_head")!.outDim, policy.llama.V);
-    assert.ok(want > 8 * (h + V) && lora.nParams() === want, "r·(in+out) per target, lm_head [vocab, hidden] included");
+    // r·(in+out) per target from the config's own numbers: q/k/v/o, gate/up/down per layer, and lm_head [V, h]
+    const rk = 8,
+      h = TINY_MODEL.hidden_size,
+      i = TINY_MODEL.intermediate_size,
+      hd = h / TINY_MODEL.num_attention_heads,
+      q = TINY_MODEL.num_attention_heads * hd,
+      kv = TINY_MODEL.num_key_value_heads * hd,
+      V = policy.llama.V;
+    const perLayer = rk * (h + q) + 2 * rk * (h + kv) + rk * (q + h) + 2 * rk * (h + i) + rk * (i + h);
+    assert.equal(lora.nParams(), perLayer * TINY_MODEL.num_hidden_layers + rk * (h + V));
+    assert.deepEqual([lora.modules.get("lm_head")!.inDim, lora.modules.get("lm_head")!.outDim], [h, V]);
     assert.ok(
       lora.modules.get("lm_head")!.B.data.some((x) => x !== 0),
       "the unembedding's adapter trained",
