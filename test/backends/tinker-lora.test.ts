@@ -1,9 +1,10 @@
 /**
  * `batcoder serve CKPT --training` honours the LoRA rank of Tinker's create_model: a rank r > 0 attaches a fresh
  * adapter (src/engine/lora.ts) to the served policy, forward_backward + optim_step train only the adapter (the base
- * is bit-identical afterwards), the trainable parameter count is r·(in+out) over the targeted linears, and
- * save_weights / load_weights (tinker:// paths) keep the adapter in the PEFT layout, also onto a fresh server.
- * Rank 0 is full fine-tuning.
+ * is bit-identical afterwards), the trainable parameter count is r·(in+out) over the targeted linears (lm_head
+ * included: train_unembed), and save_weights / load_weights (tinker:// paths) keep an adapter-only state (PEFT
+ * layout + optimizer + RNGs + the base's reference and weights hash, no base weights) that continues exactly on a
+ * fresh server on the same base and is refused on another base or base dtype. Rank 0 is full fine-tuning.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -379,5 +380,53 @@ test("batcoder serve HF_FOLDER --training: a Tinker client's LoRA rank trains an
     child.kill("SIGTERM");
     await new Promise((r) => child.once("close", r));
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("Tinker lora_config flags choose the adapted modules: train_unembed only, no unembedding, none at all", async () => {
+  const stateRoot = tmp();
+  try {
+    for (const [flags, want] of [
+      [{ trainAttn: false, trainMlp: false, trainUnembed: true }, ["lm_head"]],
+      [{ trainUnembed: false }, ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]],
+      [{ trainMlp: false }, ["q_proj", "k_proj", "v_proj", "o_proj", "lm_head"]],
+    ] as const) {
+      const served = make();
+      const base = copyWeights(served);
+      const s = await serveTinker({ policy: served, port: 0, stateRoot, baseModel: "tiny", log: () => {} });
+      try {
+        const p = await connectTinkerPolicy(s.url, { loraRank: 2, ...flags, log: () => {}, heartbeatMs: 0 });
+        assert.deepEqual(served.llama.lora!.config.targetModules, want, JSON.stringify(flags));
+        await p.forwardBackward([datum], { kind: "cross_entropy" });
+        await p.optimStep({ ...adam, learningRate: 0.01 });
+        for (const m of served.llama.lora!.modules.values())
+          assert.ok(
+            m.B.data.some((x) => x !== 0),
+            `${m.module} trained`,
+          );
+        for (const [k, w] of base) assert.deepEqual(served.llama.weights.get(k)!.data, w, `base weight ${k} changed`);
+      } finally {
+        await s.server.close();
+      }
+    }
+    const s = await serveTinker({ policy: make(), port: 0, stateRoot, baseModel: "tiny", log: () => {} });
+    try {
+      await assert.rejects(
+        connectTinkerPolicy(s.url, {
+          loraRank: 2,
+          trainAttn: false,
+          trainMlp: false,
+          trainUnembed: false,
+          log: () => {},
+          heartbeatMs: 0,
+          retries: 0,
+        }),
+        /train_attn, train_mlp and train_unembed are all false, so there is nothing to adapt/,
+      );
+    } finally {
+      await s.server.close();
+    }
+  } finally {
+    fs.rmSync(stateRoot, { recursive: true, force: true });
   }
 });
