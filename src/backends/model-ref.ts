@@ -290,20 +290,73 @@ export function samplerChatFor(
   loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer" | "generationConfig">,
   tokenizer: BpeTokenizer,
 ): (SamplerChat & { template: ChatTemplate }) | null {
+  const rec = chatRecordOf(loaded);
+  return rec ? samplerChatFromRecord(rec, tokenizer) : null;
+}
+
+/**
+ * Everything a model's chat needs, as JSON: the template, the tokenizer_config.json fields it may read (bos_token,
+ * eos_token, …; not the added-token table) and the generation config's EOS ids. A `train --model` run keeps it in
+ * runs/NAME/chat.json (core/runs.ts RUN_FILES.chat), since its checkpoints hold weights and tokenizer only.
+ */
+export interface ChatRecord {
+  chat_template: string;
+  tokenizer_config: Record<string, unknown>;
+  eos_token_ids: number[];
+}
+
+/** The ChatRecord of a loaded model, or null when it has no chat template. */
+export function chatRecordOf(
+  loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer" | "generationConfig">,
+): ChatRecord | null {
   if (loaded.chatTemplate === undefined) return null;
   const src = loaded.tokenizer;
   const cfg: Record<string, unknown> = src?.kind === "tokenizer.json" && src.config ? { ...src.config } : {};
+  delete cfg.added_tokens_decoder;
+  delete cfg.chat_template;
   if (src?.kind === "gguf") {
     if (src.data.bosId !== undefined && src.data.tokens[src.data.bosId] !== undefined)
       cfg.bos_token = src.data.tokens[src.data.bosId];
     if (src.data.eosId !== undefined && src.data.tokens[src.data.eosId] !== undefined)
       cfg.eos_token = src.data.tokens[src.data.eosId];
   }
-  const template = ChatTemplate.fromConfig(parseTokenizerConfig({ ...cfg, chat_template: loaded.chatTemplate }));
+  return {
+    chat_template: loaded.chatTemplate,
+    tokenizer_config: cfg,
+    eos_token_ids: [...(loaded.generationConfig?.eosTokenIds ?? [])],
+  };
+}
+
+/** A sampler's chat from a ChatRecord (null when the template renders nothing usable), for `tokenizer`'s ids. */
+export function samplerChatFromRecord(
+  rec: ChatRecord,
+  tokenizer: BpeTokenizer,
+): (SamplerChat & { template: ChatTemplate }) | null {
+  const template = ChatTemplate.fromConfig(
+    parseTokenizerConfig({ ...rec.tokenizer_config, chat_template: rec.chat_template }),
+  );
   if (template === null) return null;
-  const eos = (loaded.generationConfig?.eosTokenIds ?? []).filter((id) => id >= 0 && id < tokenizer.vocabSize);
+  const eos = rec.eos_token_ids.filter((id) => Number.isInteger(id) && id >= 0 && id < tokenizer.vocabSize);
   const stopTokenIds = [...new Set([...specialStopIds(tokenizer), ...eos])].sort((a, b) => a - b);
   return { template, stopTokenIds };
+}
+
+/** Reads runs/NAME/chat.json (a ChatRecord); a damaged file is a UserError naming it. */
+export function readChatRecord(file: string): ChatRecord {
+  let o: Partial<ChatRecord>;
+  try {
+    o = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<ChatRecord>;
+  } catch (e) {
+    throw new UserError(`${file}: not a readable chat record (${(e as Error).message})`);
+  }
+  if (
+    typeof o.chat_template !== "string" ||
+    typeof o.tokenizer_config !== "object" ||
+    o.tokenizer_config === null ||
+    !Array.isArray(o.eos_token_ids)
+  )
+    throw new UserError(`${file}: not a chat record (expected {chat_template, tokenizer_config, eos_token_ids})`);
+  return o as ChatRecord;
 }
 
 /**

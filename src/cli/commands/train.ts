@@ -35,8 +35,8 @@ ${COMMON_HELP}
                        auto (matrices stored as BF16/F16 in the source stay 16-bit: half the memory, exact;
                        F32/quantised sources f32), bf16 / f16 (f32 sources rounded: half the memory, a slightly
                        different model) or f32. Full fine-tuning (--lora-rank 0) is always f32.        [auto]
-  --limit N            quick mode (a smoke run): at most N tasks per held-out benchmark, N held-out functions
-                       and N RL steps; prints what it changed
+  --limit N            quick mode (a smoke run): at most N tasks per held-out benchmark, N held-out functions,
+                       N RL steps and 128 generated tokens per benchmark task; prints what it changed
 
 Prompts for --model go through the model's own chat template when it has one (both directions, rollouts and the
 held-out evaluation); a model without one gets batcoder's plain prompt format. A --model run records its model and
@@ -171,7 +171,7 @@ async function trainOwnModel(
   const targets = toLoraTargets(v["lora-targets"] as string | undefined);
   if (rank === 0 && v["lora-targets"] !== undefined)
     throw new UserError("--lora-targets needs LoRA (--lora-rank > 0); full fine-tuning trains every weight");
-  const { loadPolicyForRef, samplerChatFor } = await import("../../backends/model-ref.js");
+  const { loadPolicyForRef, samplerChatFor, chatRecordOf } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
   const asked = parseBaseDtype(v["base-dtype"] as string | undefined);
   if (rank === 0 && (asked === "bf16" || asked === "f16"))
@@ -206,6 +206,12 @@ async function trainOwnModel(
   }
   // both directions through the model's own chat template when it has one (an instruct model); else plain prompts
   const chat = samplerChatFor(loaded, policy.tokenizer)?.template ?? null;
+  // kept with the run, so its checkpoints chat as the base does (serve / eval --model runs/NAME)
+  const record = chatRecordOf(loaded);
+  if (record) {
+    fs.mkdirSync(runDir, { recursive: true });
+    writeFileAtomic(runPaths(runDir).chat, JSON.stringify(record, null, 2) + "\n");
+  }
   log(
     chat
       ? "prompts: the model's own chat template (both directions)"
