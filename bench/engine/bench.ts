@@ -160,10 +160,19 @@ async function main(): Promise<void> {
   const threads = Number(values.threads);
   const sizes = values.sizes!.split(",").filter((s) => s in SIZES);
   const info = engineInfo();
-  const env = { ...process.env };
+  // same thread settings on both sides: the engine's setThreads, and every thread pool PyTorch may use
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
+  };
   if (info.coretype.value) env.OPENBLAS_CORETYPE = info.coretype.value;
   const self = fileURLToPath(import.meta.url);
-  const torchScript = path.join(path.dirname(self), "../../../bench/engine/torch_bench.py");
+  const root = path.resolve(path.dirname(self), "../../..");
+  const torchScript = path.join(root, "bench/engine/torch_bench.py");
+  // PyTorch from the project's venv (scripts/setup-python.sh)
+  const py = path.join(root, ".venv/bin/python");
   const genTokens = Number(values["gen-tokens"]);
   const rounds = Math.max(1, Number(values.rounds));
   console.log(`# engine benchmark — ${new Date().toISOString()}`);
@@ -176,6 +185,17 @@ async function main(): Promise<void> {
   console.log(
     `# engine kernels: ${info.kernels}, OpenBLAS core ${info.blasCore ?? "-"}, OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE ?? "(unset)"} (${info.coretype.source}), threads ${threads}`,
   );
+  console.log(
+    `# threads ${threads}: OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=${threads}, torch.set_num_threads(${threads}), engine setThreads(${threads})`,
+  );
+  if (!values["no-torch"]) {
+    const show = spawnSync(py, ["-c", "import torch; print(torch.__version__); print(torch.__config__.show())"], {
+      encoding: "utf8",
+      env,
+    });
+    if (show.status !== 0) throw new Error(`${py} cannot import torch (run scripts/setup-python.sh): ${show.stderr}`);
+    for (const line of show.stdout.trim().split("\n")) console.log(`#   torch: ${line}`);
+  }
   const rows: string[] = [];
   const fmt = (x: unknown) => (typeof x === "number" ? Math.round(x).toLocaleString("en-US") : "-");
   const ratio = (a: unknown, b: unknown) =>
@@ -194,10 +214,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       ours = best(ours, runChild(process.execPath, [self, "--worker", JSON.stringify(wa)], env));
       if (!values["no-torch"])
-        torch = best(
-          torch,
-          runChild("/usr/bin/python3", [torchScript, JSON.stringify({ ...wa, config: fullConfig(wa.size) })], env),
-        );
+        torch = best(torch, runChild(py, [torchScript, JSON.stringify({ ...wa, config: fullConfig(wa.size) })], env));
     }
     if (ours.error) console.error(`ours ${wa.mode} ${wa.size}: ${ours.error}`);
     if ((torch as { error?: string }).error)

@@ -5,7 +5,7 @@
  * thread settings (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, torch.set_num_threads, the engine's
  * setThreads), each side in its own child process, alternating rounds, best round kept.
  *
- *   npx tsc -p . && node dist/bench/engine/lora-bench.js [--shape small|qwen0.5b] [--threads 2] [--rounds 2]
+ *   npx tsc -p . && node dist/bench/engine/lora-bench.js [--shape small|qwen0.5b] [--threads 2] [--rounds 2] [--base-dtype f32|bf16]
  *     [--batch 4] [--seq 128] [--steps 3] [--rank 16]
  */
 import fs from "node:fs";
@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { ModelConfigSchema, type ModelConfig } from "../../src/engine/config.js";
 import { countParams, LlamaModel } from "../../src/engine/model.js";
 import { AdamW } from "../../src/engine/optim.js";
-import { LoraAdapter, LORA_TARGETS } from "../../src/engine/lora.js";
+import { LAYER_TARGETS, LoraAdapter, type LoraTarget } from "../../src/engine/lora.js";
 import { loadHfFolder, saveHfFolder } from "../../src/engine/hf.js";
 import { lossForwardBackward } from "../../src/engine/train.js";
 import { engineInfo, getKernels, setThreads } from "../../src/engine/kernels.js";
@@ -60,15 +60,18 @@ interface Args {
   rank: number;
   alpha: number;
   targets: string[];
+  /** How the engine holds the frozen base's matrices (compute is f32 either way; PyTorch keeps f32). */
+  baseDtype?: "f32" | "bf16";
 }
 
 function engineWorker(a: Args): Record<string, unknown> {
   setThreads(a.threads);
   const hf = loadHfFolder(a.dir);
   const model = new LlamaModel(hf.config, hf.weights);
+  if (a.baseDtype === "bf16") model.setBaseDtype("bf16");
   model.lora = LoraAdapter.init(
     hf.config,
-    { rank: a.rank, alpha: a.alpha, targetModules: a.targets as (typeof LORA_TARGETS)[number][] },
+    { rank: a.rank, alpha: a.alpha, targetModules: a.targets as LoraTarget[] },
     0,
   );
   const opt = new AdamW(getKernels());
@@ -129,6 +132,7 @@ function main(): void {
       steps: { type: "string", default: "3" },
       rank: { type: "string", default: "16" },
       dir: { type: "string" },
+      "base-dtype": { type: "string", default: "f32" },
     },
   });
   if (values.worker) {
@@ -154,8 +158,11 @@ function main(): void {
     warmup: 1,
     rank,
     alpha: 2 * rank,
-    targets: [...LORA_TARGETS],
+    targets: [...LAYER_TARGETS],
+    baseDtype: values["base-dtype"] === "bf16" ? "bf16" : "f32",
   };
+  if (values["base-dtype"] !== "f32" && values["base-dtype"] !== "bf16")
+    throw new Error("--base-dtype must be f32 or bf16 (the engine's frozen base; PyTorch's stays f32)");
   const info = engineInfo();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -180,7 +187,7 @@ function main(): void {
     `# shape ${values.shape} (${countParams(config).toLocaleString("en-US")} parameters): ${JSON.stringify(shape)}`,
   );
   console.log(
-    `# batch ${a.batch} x ${a.seqLen} tokens, ${a.steps} timed steps after ${a.warmup} warm-up, rank ${rank}, alpha ${a.alpha}, targets ${a.targets.join(",")}`,
+    `# batch ${a.batch} x ${a.seqLen} tokens, ${a.steps} timed steps after ${a.warmup} warm-up, rank ${rank}, alpha ${a.alpha}, targets ${a.targets.join(",")}; frozen base: engine ${a.baseDtype}, PyTorch f32`,
   );
   console.log(
     `# threads ${threads}: OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=${threads}, torch.set_num_threads(${threads}), engine setThreads(${threads}); OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE ?? "(unset)"}`,

@@ -1,6 +1,6 @@
 """PyTorch (CPU) counterpart of bench/engine/bench.ts: the same LLaMA architecture (RMSNorm, rotary rotate_half,
 SwiGLU, GQA, tied embeddings), the same sizes, thread count, batch shapes and AdamW step.
-Usage: /usr/bin/python3 bench/engine/torch_bench.py '{"mode": "train"|"gen", "config": {...}, ...}'
+Usage: .venv/bin/python bench/engine/torch_bench.py '{"mode": "train"|"gen", "config": {...}, ...}'
 Prints one JSON line with the measured numbers."""
 import json
 import math

@@ -33,7 +33,15 @@ import { generate } from "../engine/sampler.js";
 import { datumLogprobs, lossForwardBackward } from "../engine/train.js";
 import { getKernels, type Kernels } from "../engine/kernels.js";
 import path from "node:path";
-import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.js";
+import {
+  baseWeightsSha256,
+  isLoraState,
+  loadCheckpoint,
+  loadLoraState,
+  saveCheckpoint,
+  saveLoraState,
+} from "../engine/checkpoint.js";
+import { UserError } from "../core/errors.js";
 import fs from "node:fs";
 import { LoraAdapter, loadAdapter, saveAdapter, type LoraConfig, type LoraConfigInput } from "../engine/lora.js";
 import type { BpeTokenizer } from "../engine/tokenizer.js";
@@ -184,7 +192,8 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     if (this.grads) for (const g of this.grads.values()) g.fill(0);
   }
 
-  async saveState(dir: string, extra?: Record<string, unknown>): Promise<void> {
+  /** AdamW moments of the trainable tensors (`m.<name>`, `v.<name>`), as checkpoints store them. */
+  private optimizerTensors(): Map<string, { shape: number[]; data: Float32Array }> {
     const state = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, t] of this.model.trainableWeights()) {
       const m = this.optimizer.m.get(name),
@@ -194,6 +203,11 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
         state.set(`v.${name}`, { shape: t.shape, data: v });
       }
     }
+    return state;
+  }
+
+  async saveState(dir: string, extra?: Record<string, unknown>): Promise<void> {
+    const state = this.optimizerTensors();
     saveCheckpoint(dir, {
       config: this.model.config,
       weights: this.model.weights,
@@ -214,7 +228,87 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     if (this.model.lora) saveAdapter(path.join(dir, "adapter"), this.model.lora);
   }
 
+  /** SHA-256 of the base weights as held (see baseWeightsSha256): what an adapter-only state was trained on. */
+  baseSha256(): string {
+    return baseWeightsSha256(this.model.weights);
+  }
+
+  /**
+   * Saves an adapter-only LoRA training state (src/engine/checkpoint.ts saveLoraState): the adapter (PEFT layout),
+   * its AdamW state, the step, the sampling RNG and the dropout RNG, plus a reference to the frozen base (`baseModel`:
+   * a model id or path, the SHA-256 of its weights and their dtypes) instead of the base weights. `loadState` of it
+   * needs a policy on the same base (bit-identical weights, same storage) with a LoRA adapter attached.
+   */
+  async saveAdapterState(dir: string, base: { model: string }, extra?: Record<string, unknown>): Promise<void> {
+    const lora = this.model.lora;
+    if (!lora || !this.model.freezeBase)
+      throw new Error("saveAdapterState: this policy trains its base weights (full fine-tuning): use saveState");
+    saveLoraState(dir, {
+      config: this.model.config,
+      base: { model: base.model, sha256: this.baseSha256(), dtypes: this.model.baseDtypes() },
+      adapter: lora,
+      optimizer: { state: this.optimizerTensors(), meta: { kind: "adamw", step: this.optimizer.step } },
+      rng: this.rng.getState(),
+      step: this.optimizer.step,
+      trainerState: {
+        ...(extra ?? {}),
+        step: this.optimizer.step,
+        modelName: this.info.modelName,
+        loraDropoutRng: lora.dropoutRng.getState(),
+      },
+    });
+  }
+
+  /** Loads an adapter-only LoRA state into this policy (the same base, an adapter of the same settings attached). */
+  private loadAdapterState(dir: string): void {
+    const st = loadLoraState(dir);
+    const lora = this.model.lora;
+    if (!lora || !this.model.freezeBase)
+      throw new UserError(
+        `loadState: ${dir} is an adapter-only LoRA training state, but this policy trains all weights (create the model with a LoRA rank)`,
+      );
+    if (JSON.stringify(st.config) !== JSON.stringify(this.model.config))
+      throw new UserError(`loadState: ${dir} was trained on a base with a different model config than this policy's`);
+    const own = this.baseSha256();
+    if (own !== st.base.sha256) {
+      const fmt = (d: Record<string, number>) =>
+        Object.entries(d)
+          .map(([k, n]) => `${k} ×${n}`)
+          .join(", ");
+      throw new UserError(
+        `loadState: ${dir} is a LoRA state trained on base '${st.base.model}' (weights sha256 ${st.base.sha256.slice(0, 16)}…, ` +
+          `matrices ${fmt(st.base.dtypes)}), but this policy's base differs (sha256 ${own.slice(0, 16)}…, matrices ` +
+          `${fmt(this.model.baseDtypes())}): a LoRA state continues only on the base it was trained on (same weights, ` +
+          "same --base-dtype)",
+      );
+    }
+    const a = st.adapter.config,
+      b = lora.config;
+    if (a.rank !== b.rank || a.alpha !== b.alpha || a.targetModules.join(",") !== b.targetModules.join(","))
+      throw new UserError(
+        `loadState: ${dir} holds a LoRA adapter of rank ${a.rank}, alpha ${a.alpha} on ${a.targetModules.join("/")}; ` +
+          `this policy's is rank ${b.rank}, alpha ${b.alpha} on ${b.targetModules.join("/")}`,
+      );
+    // every check passed: from here nothing can fail halfway (optimizer tensors are checked before they are set)
+    const params = lora.parameters();
+    const opt = { m: new Map(this.optimizer.m), v: new Map(this.optimizer.v), step: this.optimizer.step };
+    try {
+      restoreOptimizer(this.optimizer, st.optimizer, this.model);
+    } catch (e) {
+      this.optimizer.m = opt.m;
+      this.optimizer.v = opt.v;
+      this.optimizer.step = opt.step;
+      throw e;
+    }
+    for (const [name, t] of st.adapter.parameters()) params.get(name)!.data.set(t.data);
+    const drng = st.trainerState?.loraDropoutRng;
+    if (Array.isArray(drng)) lora.dropoutRng.setState(drng as number[]);
+    if (Array.isArray(st.rng)) this.rng.setState(st.rng as number[]);
+    this.zeroGrad();
+  }
+
   async loadState(dir: string): Promise<void> {
+    if (isLoraState(dir)) return this.loadAdapterState(dir);
     const ck = loadCheckpoint(dir);
     const cfgA = JSON.stringify(ck.config),
       cfgB = JSON.stringify(this.model.config);

@@ -143,7 +143,8 @@ export async function loadModel(ref: string, opts: LoadModelOptions = {}): Promi
   const loaded = await loadBase(ref, opts);
   if (opts.adapter !== undefined) {
     const { loadAdapter } = await import("../engine/lora.js");
-    loaded.model.lora = loadAdapter(opts.adapter, loaded.config);
+    // the base weights let loadAdapter check the LM-head copy PEFT stores with an lm_head adapter
+    loaded.model.lora = loadAdapter(opts.adapter, loaded.config, loaded.model.weights);
     const c = loaded.model.lora.config;
     loaded.description += ` + LoRA adapter ${opts.adapter} (rank ${c.rank}, alpha ${c.alpha}, ${c.targetModules.join("/")})`;
   }
@@ -182,7 +183,8 @@ async function loadBaseF32(ref: string, opts: LoadModelOptions): Promise<LoadedM
   const choice = opts.baseDtype ?? "f32";
   const { kind, path: p, description } = await resolveModelRef(ref, opts);
   if (kind === "checkpoint") {
-    const { loadCheckpoint } = await import("../engine/checkpoint.js");
+    const { loadCheckpoint, isLoraState } = await import("../engine/checkpoint.js");
+    if (isLoraState(p)) return loadLoraStateModel(p, opts);
     const ck = loadCheckpoint(p, { optimizer: false });
     const model = new LlamaModel(ck.config, ck.weights, opts.kernels);
     // a LoRA run's checkpoint holds the frozen base plus adapter/ (PEFT layout): the model is base + adapter
@@ -293,20 +295,73 @@ export function samplerChatFor(
   loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer" | "generationConfig">,
   tokenizer: BpeTokenizer,
 ): (SamplerChat & { template: ChatTemplate }) | null {
+  const rec = chatRecordOf(loaded);
+  return rec ? samplerChatFromRecord(rec, tokenizer) : null;
+}
+
+/**
+ * Everything a model's chat needs, as JSON: the template, the tokenizer_config.json fields it may read (bos_token,
+ * eos_token, …; not the added-token table) and the generation config's EOS ids. A `train --model` run keeps it in
+ * runs/NAME/chat.json (core/runs.ts RUN_FILES.chat), since its checkpoints hold weights and tokenizer only.
+ */
+export interface ChatRecord {
+  chat_template: string;
+  tokenizer_config: Record<string, unknown>;
+  eos_token_ids: number[];
+}
+
+/** The ChatRecord of a loaded model, or null when it has no chat template. */
+export function chatRecordOf(
+  loaded: Pick<LoadedModelRef, "chatTemplate" | "tokenizer" | "generationConfig">,
+): ChatRecord | null {
   if (loaded.chatTemplate === undefined) return null;
   const src = loaded.tokenizer;
   const cfg: Record<string, unknown> = src?.kind === "tokenizer.json" && src.config ? { ...src.config } : {};
+  delete cfg.added_tokens_decoder;
+  delete cfg.chat_template;
   if (src?.kind === "gguf") {
     if (src.data.bosId !== undefined && src.data.tokens[src.data.bosId] !== undefined)
       cfg.bos_token = src.data.tokens[src.data.bosId];
     if (src.data.eosId !== undefined && src.data.tokens[src.data.eosId] !== undefined)
       cfg.eos_token = src.data.tokens[src.data.eosId];
   }
-  const template = ChatTemplate.fromConfig(parseTokenizerConfig({ ...cfg, chat_template: loaded.chatTemplate }));
+  return {
+    chat_template: loaded.chatTemplate,
+    tokenizer_config: cfg,
+    eos_token_ids: [...(loaded.generationConfig?.eosTokenIds ?? [])],
+  };
+}
+
+/** A sampler's chat from a ChatRecord (null when the template renders nothing usable), for `tokenizer`'s ids. */
+export function samplerChatFromRecord(
+  rec: ChatRecord,
+  tokenizer: BpeTokenizer,
+): (SamplerChat & { template: ChatTemplate }) | null {
+  const template = ChatTemplate.fromConfig(
+    parseTokenizerConfig({ ...rec.tokenizer_config, chat_template: rec.chat_template }),
+  );
   if (template === null) return null;
-  const eos = (loaded.generationConfig?.eosTokenIds ?? []).filter((id) => id >= 0 && id < tokenizer.vocabSize);
+  const eos = rec.eos_token_ids.filter((id) => Number.isInteger(id) && id >= 0 && id < tokenizer.vocabSize);
   const stopTokenIds = [...new Set([...specialStopIds(tokenizer), ...eos])].sort((a, b) => a - b);
   return { template, stopTokenIds };
+}
+
+/** Reads runs/NAME/chat.json (a ChatRecord); a damaged file is a UserError naming it. */
+export function readChatRecord(file: string): ChatRecord {
+  let o: Partial<ChatRecord>;
+  try {
+    o = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<ChatRecord>;
+  } catch (e) {
+    throw new UserError(`${file}: not a readable chat record (${(e as Error).message})`);
+  }
+  if (
+    typeof o.chat_template !== "string" ||
+    typeof o.tokenizer_config !== "object" ||
+    o.tokenizer_config === null ||
+    !Array.isArray(o.eos_token_ids)
+  )
+    throw new UserError(`${file}: not a chat record (expected {chat_template, tokenizer_config, eos_token_ids})`);
+  return o as ChatRecord;
 }
 
 /**
@@ -322,4 +377,61 @@ export async function loadPolicyForRef(
   const tokenizer = tokenizerFor(loaded);
   const name = opts.modelName ?? (loaded.kind === "hub" ? ref : path.basename(loaded.path));
   return { policy: new EmbeddedPolicy(loaded.model, tokenizer, new Rng(opts.seed ?? 0), { modelName: name }), loaded };
+}
+
+/**
+ * An adapter-only LoRA training state (a Tinker LoRA model's `tinker://…/weights/…` state, see
+ * EmbeddedPolicy.saveAdapterState) as a model: its base loaded from the reference the state records (base.json
+ * `model`: a path or hub id), in the storage the state was trained with, checked against the recorded weights hash
+ * (a base that changed since is refused), and the state's adapter attached. `opts.baseDtype` other than auto then
+ * converts the base as asked. Used by loadModel for a LoRA state directory (eval / serve / serve --training).
+ */
+async function loadLoraStateModel(dir: string, opts: LoadModelOptions): Promise<LoadedModelRef> {
+  const { loadLoraState, baseWeightsSha256, isLoraState } = await import("../engine/checkpoint.js");
+  const st = loadLoraState(dir, { optimizer: false });
+  if (opts.adapter !== undefined)
+    throw new UserError(
+      `model ${dir} is a LoRA training state that carries its adapter: --adapter does not apply to it`,
+    );
+  const baseRef = st.base.model;
+  if (!fs.existsSync(baseRef) && !isHubId(baseRef))
+    throw new UserError(
+      `LoRA state ${dir}: its base '${baseRef}' is neither a path nor a hub id here (the state holds no base ` +
+        "weights): start a server on that base and load the state into it (Tinker load_weights)",
+    );
+  if (fs.existsSync(baseRef) && isLoraState(baseRef))
+    throw new UserError(`LoRA state ${dir}: its base '${baseRef}' is itself an adapter-only LoRA state`);
+  const kinds = Object.keys(st.base.dtypes);
+  // one storage type for every matrix: ask for it (exact for a source already in it); a mix: keep the source's
+  const recorded: BaseDtypeChoice = kinds.length === 1 ? (kinds[0] as BaseDtypeChoice) : "auto";
+  const loaded = await loadBaseF32(baseRef, { ...opts, baseDtype: recorded });
+  const sha = baseWeightsSha256(loaded.model.weights);
+  if (sha !== st.base.sha256)
+    throw new UserError(
+      `LoRA state ${dir} was trained on base '${baseRef}' with weights sha256 ${st.base.sha256.slice(0, 16)}…, ` +
+        `but that base now loads with sha256 ${sha.slice(0, 16)}… (${describeBaseDtypes(loaded.model)}): the base ` +
+        "changed since the state was saved; a LoRA state applies only to the base it was trained on",
+    );
+  loaded.model.lora = st.adapter;
+  const asked = opts.baseDtype ?? "auto";
+  if (asked !== "auto" && asked !== recorded) applyBaseDtype(loaded.model, asked, new Map());
+  const c = st.adapter.config;
+  loaded.description +=
+    ` + the LoRA adapter of state ${dir} (rank ${c.rank}, alpha ${c.alpha}, ${c.targetModules.join("/")}, ` +
+    `step ${st.step ?? "?"})`;
+  return loaded;
+}
+
+/**
+ * A policy from an adapter-only LoRA training state: the model of loadModel (its base from the recorded reference,
+ * checked against the recorded hash, with the adapter), then the state loaded into it, so the optimizer, step and
+ * RNGs continue where the state left off (`batcoder serve STATE --training`).
+ */
+export async function loadPolicyForLoraState(
+  dir: string,
+  opts: Omit<LoadModelOptions, "adapter" | "baseDtype"> & { log?: (line: string) => void } = {},
+): Promise<{ policy: EmbeddedPolicy; loaded: LoadedModelRef }> {
+  const r = await loadPolicyForRef(dir, { ...opts, baseDtype: "auto" });
+  await r.policy.loadState(dir);
+  return r;
 }

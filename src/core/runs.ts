@@ -35,6 +35,11 @@ export const RUN_FILES = {
   warmstart: "warmstart.json",
   /** `train --model`: the model reference and LoRA settings of the run (what `--resume` rebuilds the policy from). */
   ownModel: "model.json",
+  /**
+   * `train --model` on a model with a chat template: the template and what it needs (backends/model-ref.ts
+   * ChatRecord), so the run's checkpoints chat as the base model does (`serve runs/NAME`, `eval --model runs/NAME`).
+   */
+  chat: "chat.json",
   metrics: "metrics.jsonl",
   samples: "samples.jsonl",
   evals: "evals.jsonl",
@@ -113,6 +118,18 @@ export function weightsOfCheckpoint(dir: string): string | null {
   const p = path.join(dir, POLICY_DIR);
   if (fs.existsSync(p) && fs.statSync(p).isDirectory()) return p;
   return null;
+}
+
+/**
+ * The run directory that weights inside `runs/NAME/checkpoints/step-N[/policy]` belong to (the directory holding
+ * checkpoints/), or null for weights elsewhere (a standalone checkpoint, a warm-start cache entry).
+ */
+export function runDirOfWeights(weightsDir: string): string | null {
+  let d = path.resolve(weightsDir);
+  if (path.basename(d) === POLICY_DIR) d = path.dirname(d);
+  if (parseStepDirName(path.basename(d)) === null) return null;
+  const ckpts = path.dirname(d);
+  return path.basename(ckpts) === CHECKPOINTS_DIR ? path.dirname(ckpts) : null;
 }
 
 export interface StepCheckpoint {

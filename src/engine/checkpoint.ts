@@ -9,6 +9,10 @@
  *   state.json             { step, rng, trainerState, savedAt }
  *   manifest.json          { format, step, createdAt, files: { name: { bytes, sha256 } } }  -- written last
  *
+ * An adapter-only LoRA training state (saveLoraState; format batcoder-lora-state-v1) has no model.safetensors or
+ * tokenizer.json: config.json, base.json (BaseRef: the base's model reference, weights SHA-256 and dtypes),
+ * adapter_config.json + adapter_model.safetensors (PEFT layout), optimizer.*, state.json and the manifest.
+ *
  * Atomicity: everything is written into a temporary sibling directory (".<name>.tmp-<pid>-<rand>"), each file and
  * the directory are fsynced, then the directory is renamed onto the target name and the parent is fsynced. When the
  * target already exists it is first renamed aside (".<name>.old-<pid>-<rand>") and removed after the swap; if a
@@ -26,8 +30,11 @@ import { readSafetensors, writeSafetensors, tensorToF32, type SafeTensor, type T
 import { BpeTokenizer } from "./tokenizer.js";
 import { isHalfTensor, type WeightTensor } from "./tensor.js";
 import { fsyncPath, writeFileSynced } from "../core/jsonl.js";
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loadAdapter, type LoraAdapter, saveAdapter } from "./lora.js";
 
 export const CHECKPOINT_FORMAT = "batcoder-checkpoint-v1";
+/** manifest.json's format of an adapter-only LoRA state (saveLoraState): adapter + optimizer + RNG, no base. */
+export const LORA_STATE_FORMAT = "batcoder-lora-state-v1";
 
 export interface Tensor32 {
   shape: number[];
@@ -187,9 +194,6 @@ function tokenizerJSON(t: Checkpoint["tokenizer"]): Record<string, unknown> {
 
 /** Saves a checkpoint atomically into `dir` (replacing an existing checkpoint there). */
 export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
-  const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  const base = path.basename(target);
   const parsed = ModelConfigSchema.safeParse(ckpt.config);
   if (!parsed.success) throw new CheckpointError(`checkpoint: invalid config: ${parsed.error.message}`);
   const config = parsed.data;
@@ -205,12 +209,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
   const step =
     ckpt.step ?? (typeof ckpt.trainerState?.step === "number" ? (ckpt.trainerState.step as number) : undefined);
 
-  fs.mkdirSync(parent, { recursive: true });
-  recoverCheckpoint(target);
-  const rand = crypto.randomBytes(4).toString("hex");
-  const tmp = path.join(parent, `.${base}.tmp-${process.pid}-${rand}`);
-  fs.mkdirSync(tmp);
-  try {
+  writeCheckpointDir(dir, CHECKPOINT_FORMAT, step, (tmp) => {
     writeFileSynced(path.join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
     const wt = new Map<string, SafeTensor>();
     for (const [k, v] of ckpt.weights)
@@ -221,25 +220,53 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
       });
     writeSafetensors(path.join(tmp, "model.safetensors"), wt, { format: "pt" }, { fsync: true });
     writeFileSynced(path.join(tmp, "tokenizer.json"), JSON.stringify(tokJson));
-    if (ckpt.optimizer) {
-      const ot = new Map<string, SafeTensor>();
-      for (const [k, v] of ckpt.optimizer.state) ot.set(k, { dtype: dtypeOf(v.data, k), shape: v.shape, data: v.data });
-      writeSafetensors(path.join(tmp, "optimizer.safetensors"), ot, undefined, { fsync: true });
-      writeFileSynced(path.join(tmp, "optimizer.json"), JSON.stringify(ckpt.optimizer.meta ?? {}, null, 2) + "\n");
-    }
-    const state = {
-      step,
-      rng: ckpt.rng ?? null,
-      trainerState: ckpt.trainerState ?? null,
-      savedAt: new Date().toISOString(),
-    };
-    writeFileSynced(path.join(tmp, "state.json"), JSON.stringify(state, null, 2) + "\n");
+    writeOptimizerAndState(tmp, ckpt, step);
+  });
+}
+
+/** optimizer.safetensors + optimizer.json (when there is an optimizer state) and state.json. */
+function writeOptimizerAndState(
+  tmp: string,
+  ckpt: Pick<Checkpoint, "optimizer" | "rng" | "trainerState">,
+  step: number | undefined,
+): void {
+  if (ckpt.optimizer) {
+    const ot = new Map<string, SafeTensor>();
+    for (const [k, v] of ckpt.optimizer.state) ot.set(k, { dtype: dtypeOf(v.data, k), shape: v.shape, data: v.data });
+    writeSafetensors(path.join(tmp, "optimizer.safetensors"), ot, undefined, { fsync: true });
+    writeFileSynced(path.join(tmp, "optimizer.json"), JSON.stringify(ckpt.optimizer.meta ?? {}, null, 2) + "\n");
+  }
+  const state = {
+    step,
+    rng: ckpt.rng ?? null,
+    trainerState: ckpt.trainerState ?? null,
+    savedAt: new Date().toISOString(),
+  };
+  writeFileSynced(path.join(tmp, "state.json"), JSON.stringify(state, null, 2) + "\n");
+}
+
+/**
+ * The atomic part of a save: `write` fills a temporary sibling directory, every file in it is fsynced and listed
+ * in manifest.json (format, step, sizes, SHA-256), then the directory replaces `dir` (see the header).
+ */
+function writeCheckpointDir(dir: string, format: string, step: number | undefined, write: (tmp: string) => void): void {
+  const target = path.resolve(dir);
+  const parent = path.dirname(target);
+  const base = path.basename(target);
+  fs.mkdirSync(parent, { recursive: true });
+  recoverCheckpoint(target);
+  const rand = crypto.randomBytes(4).toString("hex");
+  const tmp = path.join(parent, `.${base}.tmp-${process.pid}-${rand}`);
+  fs.mkdirSync(tmp);
+  try {
+    write(tmp);
     const files: Manifest["files"] = {};
     for (const name of fs.readdirSync(tmp).sort()) {
       const p = path.join(tmp, name);
+      fsyncPath(p);
       files[name] = { bytes: fs.statSync(p).size, sha256: sha256File(p) };
     }
-    const manifest: Manifest = { format: CHECKPOINT_FORMAT, step, createdAt: state.savedAt, files };
+    const manifest: Manifest = { format, step, createdAt: new Date().toISOString(), files };
     writeFileSynced(path.join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
     fsyncPath(tmp);
 
@@ -256,6 +283,98 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint): void {
     recoverCheckpoint(target);
     throw e;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// adapter-only LoRA training states
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What a LoRA state records of the frozen base it was trained on: a reference to reload it (a model id or path), the
+ * SHA-256 of its weights as held (`baseWeightsSha256`) and their storage types, so a different base is refused.
+ */
+export interface BaseRef {
+  model: string;
+  sha256: string;
+  dtypes: Record<string, number>;
+}
+
+export interface LoraState {
+  /** The base's config (the adapter's shapes follow from it). */
+  config: ModelConfig;
+  base: BaseRef;
+  adapter: LoraAdapter;
+  optimizer?: Checkpoint["optimizer"];
+  rng?: unknown;
+  trainerState?: Record<string, unknown>;
+  step?: number;
+}
+
+/**
+ * SHA-256 over a model's base weights as held: for each tensor in name order its name, storage type (f32 / bf16 /
+ * f16), shape and bytes. Equal hashes mean bit-identical weights in the same storage, hence the same forward pass.
+ */
+export function baseWeightsSha256(weights: Map<string, WeightTensor>): string {
+  const h = crypto.createHash("sha256");
+  for (const name of [...weights.keys()].sort()) {
+    const t = weights.get(name)!;
+    h.update(`${name}\0${isHalfTensor(t) ? t.dtype : "f32"}\0${t.shape.join(",")}\0`);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest("hex");
+}
+
+/**
+ * Saves an adapter-only LoRA training state atomically into `dir`: the adapter in the PEFT layout
+ * (adapter_config.json + adapter_model.safetensors, so the folder is itself a PEFT adapter), its AdamW state
+ * (optimizer.safetensors / optimizer.json), state.json (step, RNG, trainer state), config.json and base.json (the
+ * base reference) — but no base weights. manifest.json's format is LORA_STATE_FORMAT.
+ */
+export function saveLoraState(dir: string, st: LoraState): void {
+  const config = ModelConfigSchema.parse(st.config);
+  const step = st.step ?? (typeof st.trainerState?.step === "number" ? (st.trainerState.step as number) : undefined);
+  writeCheckpointDir(dir, LORA_STATE_FORMAT, step, (tmp) => {
+    writeFileSynced(path.join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    writeFileSynced(path.join(tmp, "base.json"), JSON.stringify(st.base, null, 2) + "\n");
+    saveAdapter(tmp, st.adapter, { baseModel: st.base.model });
+    writeOptimizerAndState(tmp, st, step);
+  });
+}
+
+/** True when `dir` holds an adapter-only LoRA state (saveLoraState), false for anything else. */
+export function isLoraState(dir: string): boolean {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Partial<Manifest>;
+    return m.format === LORA_STATE_FORMAT;
+  } catch {
+    return false; // no manifest (or not JSON): not a LoRA state; loadCheckpoint reports what it is
+  }
+}
+
+/** Loads (and verifies) an adapter-only LoRA state written by saveLoraState. */
+export function loadLoraState(dir: string, opts: LoadOptions = {}): LoraState & { manifest: Manifest } {
+  const target = path.resolve(dir);
+  const manifest = verifyCheckpoint(target, opts.verify ?? "sha256");
+  if (manifest.format !== LORA_STATE_FORMAT)
+    throw new CheckpointError(`${dir} is a full checkpoint (${manifest.format}), not an adapter-only LoRA state`);
+  const config = parseConfig(target, dir);
+  const b = readJson(path.join(target, "base.json"), `LoRA state ${dir}: base.json`) as Partial<BaseRef>;
+  if (typeof b.model !== "string" || typeof b.sha256 !== "string" || !b.dtypes || typeof b.dtypes !== "object")
+    throw new CheckpointError(`LoRA state ${dir}: base.json is not {model, sha256, dtypes}`);
+  const adapter = loadAdapter(target, config);
+  const { rng, trainerState, step } = readState(target, dir);
+  const out: LoraState & { manifest: Manifest } = {
+    config,
+    base: { model: b.model, sha256: b.sha256, dtypes: b.dtypes },
+    adapter,
+    manifest,
+    ...(rng != null ? { rng } : {}),
+    ...(trainerState != null ? { trainerState } : {}),
+    ...(typeof step === "number" ? { step } : {}),
+  };
+  const optimizer = readOptimizer(target, dir, manifest, opts);
+  if (optimizer) out.optimizer = optimizer;
+  return out;
 }
 
 function dtypeOf(d: TypedArray, name: string): SafeTensor["dtype"] {
@@ -304,10 +423,21 @@ export function verifyCheckpoint(dir: string, verify: "sha256" | "size" = "sha25
     );
   }
   const m = readJson(mpath, `checkpoint ${dir}: manifest.json is unreadable`) as Manifest;
-  if (!m || m.format !== CHECKPOINT_FORMAT || !m.files || typeof m.files !== "object") {
-    throw new CheckpointError(`checkpoint ${dir}: manifest.json is not a ${CHECKPOINT_FORMAT} manifest`);
+  if (
+    !m ||
+    (m.format !== CHECKPOINT_FORMAT && m.format !== LORA_STATE_FORMAT) ||
+    !m.files ||
+    typeof m.files !== "object"
+  ) {
+    throw new CheckpointError(
+      `checkpoint ${dir}: manifest.json is not a ${CHECKPOINT_FORMAT} or ${LORA_STATE_FORMAT} manifest`,
+    );
   }
-  for (const required of ["config.json", "model.safetensors", "tokenizer.json", "state.json"]) {
+  const need =
+    m.format === LORA_STATE_FORMAT
+      ? ["config.json", "base.json", ADAPTER_CONFIG, ADAPTER_WEIGHTS, "state.json"]
+      : ["config.json", "model.safetensors", "tokenizer.json", "state.json"];
+  for (const required of need) {
     if (!(required in m.files)) throw new CheckpointError(`checkpoint ${dir}: manifest does not list ${required}`);
   }
   const entries = Object.entries(m.files);
@@ -339,10 +469,15 @@ export function verifyCheckpoint(dir: string, verify: "sha256" | "size" = "sha25
 export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheckpoint {
   const target = path.resolve(dir);
   const manifest = verifyCheckpoint(target, opts.verify ?? "sha256");
-  const rawConfig = readJson(path.join(target, "config.json"), `checkpoint ${dir}: config.json`);
-  const parsed = ModelConfigSchema.safeParse(rawConfig);
-  if (!parsed.success) throw new CheckpointError(`checkpoint ${dir}: invalid config.json: ${parsed.error.message}`);
-  const config = parsed.data;
+  if (manifest.format === LORA_STATE_FORMAT) {
+    const b = readJson(path.join(target, "base.json"), `LoRA state ${dir}: base.json`) as Partial<BaseRef>;
+    throw new CheckpointError(
+      `${dir} is an adapter-only LoRA training state (no base weights; base: ${String(b.model)}): load its base ` +
+        "model, attach a LoRA adapter and load the state into that policy (e.g. a Tinker load_weights), or use the " +
+        "folder as a PEFT adapter (--adapter)",
+    );
+  }
+  const config = parseConfig(target, dir);
   let st;
   try {
     st = readSafetensors(path.join(target, "model.safetensors"));
@@ -358,11 +493,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   } catch (e) {
     throw new CheckpointError(`checkpoint ${dir}: ${(e as Error).message}`);
   }
-  const state = readJson(path.join(target, "state.json"), `checkpoint ${dir}: state.json`) as {
-    step?: number;
-    rng?: unknown;
-    trainerState?: Record<string, unknown> | null;
-  };
+  const state = readState(target, dir);
   const out: LoadedCheckpoint = {
     dir: target,
     config,
@@ -373,21 +504,48 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     ...(state.trainerState != null ? { trainerState: state.trainerState } : {}),
     ...(typeof state.step === "number" ? { step: state.step } : {}),
   };
-  if ((opts.optimizer ?? true) && "optimizer.safetensors" in manifest.files) {
-    let os;
-    try {
-      os = readSafetensors(path.join(target, "optimizer.safetensors"));
-    } catch (e) {
-      throw new CheckpointError(`checkpoint ${dir}: ${(e as Error).message}`);
-    }
-    const state2 = new Map<string, { shape: number[]; data: TypedArray }>();
-    for (const [k, t] of os.tensors) state2.set(k, { shape: t.shape, data: t.data });
-    const meta = fs.existsSync(path.join(target, "optimizer.json"))
-      ? (readJson(path.join(target, "optimizer.json"), `checkpoint ${dir}: optimizer.json`) as Record<string, unknown>)
-      : {};
-    out.optimizer = { state: state2, meta };
-  }
+  const optimizer = readOptimizer(target, dir, manifest, opts);
+  if (optimizer) out.optimizer = optimizer;
   return out;
+}
+
+function parseConfig(target: string, dir: string): ModelConfig {
+  const rawConfig = readJson(path.join(target, "config.json"), `checkpoint ${dir}: config.json`);
+  const parsed = ModelConfigSchema.safeParse(rawConfig);
+  if (!parsed.success) throw new CheckpointError(`checkpoint ${dir}: invalid config.json: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+function readState(
+  target: string,
+  dir: string,
+): { step?: number; rng?: unknown; trainerState?: Record<string, unknown> | null } {
+  return readJson(path.join(target, "state.json"), `checkpoint ${dir}: state.json`) as {
+    step?: number;
+    rng?: unknown;
+    trainerState?: Record<string, unknown> | null;
+  };
+}
+
+function readOptimizer(
+  target: string,
+  dir: string,
+  manifest: Manifest,
+  opts: LoadOptions,
+): LoadedCheckpoint["optimizer"] | undefined {
+  if (!((opts.optimizer ?? true) && "optimizer.safetensors" in manifest.files)) return undefined;
+  let os;
+  try {
+    os = readSafetensors(path.join(target, "optimizer.safetensors"));
+  } catch (e) {
+    throw new CheckpointError(`checkpoint ${dir}: ${(e as Error).message}`);
+  }
+  const state2 = new Map<string, { shape: number[]; data: TypedArray }>();
+  for (const [k, t] of os.tensors) state2.set(k, { shape: t.shape, data: t.data });
+  const meta = fs.existsSync(path.join(target, "optimizer.json"))
+    ? (readJson(path.join(target, "optimizer.json"), `checkpoint ${dir}: optimizer.json`) as Record<string, unknown>)
+    : {};
+  return { state: state2, meta };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 /**
- * LoRA adapters (Hu et al. 2021) on the linear layers of a LLaMA-family decoder, in the layout PEFT uses.
+ * LoRA adapters (Hu et al. 2021) on the linear layers of a LLaMA-family decoder, in the layout PEFT uses: the
+ * per-layer q/k/v/o/gate/up/down projections and the LM head (`lm_head`, [vocab, hidden]; on a model with tied
+ * embeddings only the output projection is adapted, the input embedding is unchanged, as PEFT does).
  *
  * For a target linear y = x W^T (+ b), W [out, in], the adapter adds scale * (drop(x) A^T) B^T with A [r, in],
  * B [out, r] and scale = alpha / r. A starts Kaiming-uniform (bound 1/sqrt(in), as PEFT's default init) and B at
@@ -16,7 +18,7 @@ import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { type ModelConfig, parameterShapes } from "./config.js";
-import type { Kernels } from "./kernels.js";
+import { getKernels, type Kernels } from "./kernels.js";
 import { readSafetensors, type SafeTensor, writeSafetensors } from "./safetensors.js";
 import { weightToF32 } from "./hf.js";
 import { isHalfTensor, type WeightTensor, weightF32 } from "./tensor.js";
@@ -26,9 +28,17 @@ export interface LoraTensor {
   data: Float32Array;
 }
 
-/** The linear layers an adapter can target (PEFT's module names). */
-export const LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+/** The per-layer linear layers an adapter can target (PEFT's module names): the default targets. */
+export const LAYER_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+/**
+ * Every target: the layer linears and `lm_head`, the unembedding [vocab, hidden] (Tinker's `train_unembed`). With
+ * tied embeddings the adapter applies to the output projection only (the input embedding is unchanged), as PEFT does
+ * when `lm_head` is in target_modules of a tied model.
+ */
+export const LORA_TARGETS = [...LAYER_TARGETS, "lm_head"] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
+/** The LM head's module name (PEFT's key `base_model.model.lm_head.lora_A.weight`, tied or not). */
+export const LM_HEAD = "lm_head";
 
 export const LoraConfigSchema = z
   .object({
@@ -38,13 +48,13 @@ export const LoraConfigSchema = z
     targetModules: z
       .array(z.enum(LORA_TARGETS))
       .nonempty()
-      .default([...LORA_TARGETS]),
+      .default([...LAYER_TARGETS]),
   })
   .strict();
 export type LoraConfig = z.infer<typeof LoraConfigSchema>;
 export type LoraConfigInput = z.input<typeof LoraConfigSchema>;
 
-const PARENT: Record<LoraTarget, string> = {
+const PARENT: Record<(typeof LAYER_TARGETS)[number], string> = {
   q_proj: "self_attn",
   k_proj: "self_attn",
   v_proj: "self_attn",
@@ -147,18 +157,23 @@ export class LoraAdapter {
   }
 }
 
-/** Module name -> [out, in] of every targeted linear layer of `model`. */
+/**
+ * Module name -> [out, in] of every targeted linear layer of `model` (layer order, then `lm_head` [vocab, hidden],
+ * which exists whether or not the embeddings are tied).
+ */
 export function targetShapes(model: ModelConfig, targets: readonly LoraTarget[]): Map<string, [number, number]> {
   const shapes = parameterShapes(model);
   const out = new Map<string, [number, number]>();
   for (let l = 0; l < model.num_hidden_layers; l++) {
     for (const t of targets) {
+      if (t === LM_HEAD) continue;
       const module = `model.layers.${l}.${PARENT[t]}.${t}`;
       const s = shapes.get(`${module}.weight`);
       if (!s || s.length !== 2) throw new UserError(`LoRA: the model has no linear weight ${module}.weight`);
       out.set(module, [s[0]!, s[1]!]);
     }
   }
+  if (targets.includes(LM_HEAD)) out.set(LM_HEAD, [model.vocab_size, model.hidden_size]);
   return out;
 }
 
@@ -231,25 +246,34 @@ export function loraBackward(
   for (let i = 0; i < t.length; i++) dinp[i]! += t[i]! * acts.mask[i]!;
 }
 
-/** Base weights with every adapter merged in (W + scale B A); the input map is not modified. */
+/**
+ * The base with every adapter merged in (W + scale B A); the input map is not modified. An `lm_head` adapter on a
+ * tied model unties it: the merged model gets its own `lm_head.weight` = E + scale B A and keeps the embedding E as
+ * it was (`tie_word_embeddings` false in the returned config), so it computes what base + adapter computes. (PEFT's
+ * merge_and_unload adds the delta into the one tied tensor instead, which moves the input embedding too, and warns.)
+ */
 export function mergeAdapter(
   K: Kernels,
+  config: ModelConfig,
   weights: Map<string, WeightTensor>,
   adapter: LoraAdapter,
-): Map<string, WeightTensor> {
+): { config: ModelConfig; weights: Map<string, WeightTensor> } {
   const out = new Map<string, WeightTensor>();
   for (const [k, t] of weights) out.set(k, t);
   const r = adapter.config.rank;
+  let merged = config;
   for (const m of adapter.modules.values()) {
-    const name = `${m.module}.weight`;
-    const w = out.get(name);
-    if (!w) throw new UserError(`merge: the base has no weight ${name}`);
+    const untie = m.module === LM_HEAD && config.tie_word_embeddings;
+    const src = untie ? "model.embed_tokens.weight" : `${m.module}.weight`;
+    const w = out.get(src);
+    if (!w) throw new UserError(`merge: the base has no weight ${src}`);
     // a 16-bit base weight is widened: the merged weight is f32 (W + scale B A is not a bf16 value)
     const data = isHalfTensor(w) ? weightF32(w, K) : w.data.slice();
     K.sgemm(false, false, m.outDim, m.inDim, r, adapter.scale, m.B.data, r, m.A.data, m.inDim, 1, data, m.inDim);
-    out.set(name, { shape: [...w.shape], data });
+    out.set(`${m.module}.weight`, { shape: [...w.shape], data });
+    if (untie) merged = { ...config, tie_word_embeddings: false };
   }
-  return out;
+  return { config: merged, weights: out };
 }
 
 export const ADAPTER_CONFIG = "adapter_config.json";
@@ -298,12 +322,20 @@ const PeftConfigSchema = z
   })
   .passthrough();
 
+/** The copy of the base LM head PEFT writes next to an `lm_head` adapter (`save_embedding_layers="auto"`). */
+export const PEFT_LM_HEAD_BASE = `${PEFT_PREFIX}${LM_HEAD}.base_layer.weight`;
+
 /**
  * Reads a PEFT LoRA adapter folder for a base model of config `model`. Unsupported settings (DoRA, rsLoRA,
- * bias training, per-module rank patterns, regex target_modules, modules other than q/k/v/o/gate/up/down) and
- * missing or mis-shaped tensors are UserErrors; nothing half-loaded is returned.
+ * bias training, per-module rank patterns, regex target_modules, modules other than q/k/v/o/gate/up/down/lm_head)
+ * and missing or mis-shaped tensors are UserErrors; nothing half-loaded is returned.
+ *
+ * PEFT saves an `lm_head` adapter together with a copy of the base LM head (`lm_head.base_layer.weight`; PEFT's
+ * loader would write it over the base). With `base` (the model's weights) that copy is checked against the base's
+ * LM head (the embedding when tied), equal up to 16-bit rounding, and a different one is refused (an adapter trained
+ * on another base or a resized vocabulary); it is never loaded over the base.
  */
-export function loadAdapter(dir: string, model: ModelConfig): LoraAdapter {
+export function loadAdapter(dir: string, model: ModelConfig, base?: Map<string, WeightTensor>): LoraAdapter {
   const cfgPath = path.join(dir, ADAPTER_CONFIG),
     wPath = path.join(dir, ADAPTER_WEIGHTS);
   if (!fs.existsSync(cfgPath))
@@ -362,6 +394,35 @@ export function loadAdapter(dir: string, model: ModelConfig): LoraAdapter {
     const A = get(`${PEFT_PREFIX}${module}.lora_A.weight`, [config.rank, inDim]);
     const B = get(`${PEFT_PREFIX}${module}.lora_B.weight`, [outDim, config.rank]);
     modules.set(module, { module, inDim, outDim, A, B });
+  }
+  const headCopy = file.tensors.get(PEFT_LM_HEAD_BASE);
+  if (headCopy && modules.has(LM_HEAD)) {
+    used.add(PEFT_LM_HEAD_BASE);
+    if (headCopy.shape.join(",") !== `${model.vocab_size},${model.hidden_size}`)
+      throw new UserError(
+        `adapter: ${PEFT_LM_HEAD_BASE} has shape [${headCopy.shape}], the base model's LM head is [${model.vocab_size},${model.hidden_size}]`,
+      );
+    const own = base?.get(model.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+    if (own) {
+      const a = weightToF32(headCopy),
+        b = isHalfTensor(own) ? weightF32(own, getKernels()) : own.data;
+      let worst = 0,
+        at = -1;
+      for (let i = 0; i < a.length; i++) {
+        const d = Math.abs(a[i]! - b[i]!);
+        // equal up to bf16 rounding (the copy may be stored in another precision than the base)
+        if (!(d <= 2 ** -8 * Math.max(Math.abs(a[i]!), Math.abs(b[i]!)) + 1e-7) && (d > worst || at < 0)) {
+          worst = d;
+          at = i;
+        }
+      }
+      if (at >= 0)
+        throw new UserError(
+          `adapter: ${wPath} carries its base LM head (${PEFT_LM_HEAD_BASE}, as PEFT saves it with an lm_head ` +
+            `adapter) and it differs from this base model's (|diff| ${worst.toExponential(2)} at value ${at}): the ` +
+            "adapter was trained on another base or a resized vocabulary; load it on the base it was trained on",
+        );
+    }
   }
   const extra = [...file.tensors.keys()].filter((k) => !used.has(k));
   if (extra.length)

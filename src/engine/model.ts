@@ -25,7 +25,7 @@ import {
 import { getKernels, type Kernels } from "./kernels.js";
 import { type HalfTensor, isHalfTensor, type Tensor, type WeightTensor, weightF32, type BaseDtype } from "./tensor.js";
 import { Rng } from "../core/rng.js";
-import { type LoraActs, type LoraAdapter, loraBackward, loraForward } from "./lora.js";
+import { LM_HEAD, type LoraActs, type LoraAdapter, loraBackward, loraForward } from "./lora.js";
 
 export type { BaseDtype, HalfTensor, Tensor, WeightTensor } from "./tensor.js";
 export { BASE_DTYPES, isHalfTensor, weightF32 } from "./tensor.js";
@@ -94,6 +94,8 @@ export interface ForwardCache {
   rstdf: Float32Array;
   /** [N, vocab] logits (overwritten by dlogits in the backward pass). */
   logits: Float32Array;
+  /** The LM head adapter's activations (an adapter targeting `lm_head`), else null. */
+  headLora: LoraActs | null;
 }
 
 /** Per-slot KV cache for incremental decoding: per layer [slots, maxLen, n_kv_heads*head_dim]. */
@@ -338,7 +340,11 @@ export class LlamaModel {
     let perLayer = 6 * d + 2 * qd + 2 * kvd + H + 2 + 3 * F;
     if (this.qkNorm) perLayer += qd + kvd + H + Hkv;
     if (this.lora) perLayer += 7 * this.lora.config.rank;
-    return 4 * (this.L * perLayer + 3 * d + 1 + V);
+    // an lm_head adapter keeps xf A^T [r] per token (xf itself is kept anyway; dropout adds a copy and a mask)
+    const head = this.lora?.modules.has(LM_HEAD)
+      ? this.lora.config.rank + (this.lora.config.dropout > 0 ? 2 * d : 0)
+      : 0;
+    return 4 * (this.L * perLayer + 3 * d + 1 + V + head);
   }
 
   /** Bytes held by the base weights (f32: 4 per value, bf16/f16: 2), not counting an adapter. */
@@ -434,6 +440,29 @@ export class LlamaModel {
       wu: this.m(p + "mlp.up_proj.weight"),
       wd: this.m(p + "mlp.down_proj.weight"),
     };
+  }
+
+  /**
+   * Logits [N, vocab] of final-normed rows xf: the LM head (tied: the embedding matrix) plus an `lm_head` LoRA
+   * adapter when attached (dropout and its activations only with `keep`, the training forward pass).
+   */
+  private lmHead(xf: Float32Array, N: number, keep: boolean): { logits: Float32Array; acts: LoraActs | null } {
+    const logits = this.linear(xf, this.m(this.lmHeadName), N, this.d, this.V);
+    const a = this.lora;
+    const m = a?.modules.get(LM_HEAD);
+    if (!a || !m) return { logits, acts: null };
+    const acts = loraForward(
+      this.kernels,
+      m,
+      a.scale,
+      a.config.rank,
+      a.config.dropout,
+      xf,
+      logits,
+      N,
+      keep ? a.dropoutRng : null,
+    );
+    return { logits, acts: keep ? acts : null };
   }
 
   get lmHeadName(): string {
@@ -607,7 +636,7 @@ export class LlamaModel {
     onKV?: (layer: number, k: Float32Array, v: Float32Array) => void,
   ): ForwardCache | Float32Array {
     const K = this.kernels;
-    const { d, H, Hkv, hd, F, V } = this;
+    const { d, H, Hkv, hd, F } = this;
     const N = batch.tokens.length;
     this.checkTokens(batch.tokens);
     for (let s = 0; s < batch.segLen.length; s++) {
@@ -663,13 +692,13 @@ export class LlamaModel {
       const xf = new Float32Array(nl * d),
         rf = new Float32Array(nl);
       K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
-      return this.linear(xf, this.m(this.lmHeadName), nl, d, V);
+      return this.lmHead(xf, nl, false).logits;
     }
     const xf = new Float32Array(N * d),
       rstdf = new Float32Array(N);
     K.rmsnormFwd(x, this.w("model.norm.weight"), xf, rstdf, N, d, eps);
-    const logits = this.linear(xf, this.m(this.lmHeadName), N, d, V);
-    return { batch, N, layers, xfinalIn: x, xf, rstdf, logits };
+    const { logits, acts: headLora } = this.lmHead(xf, N, keep);
+    return { batch, N, layers, xfinalIn: x, xf, rstdf, logits, headLora };
   }
 
   /**
@@ -730,6 +759,14 @@ export class LlamaModel {
     const dlogits = cache.logits;
     const dxf = new Float32Array(N * d);
     matmulBackward(K, dxf, G(this.lmHeadName), null, dlogits, cache.xf, this.m(this.lmHeadName), N, d, V);
+    const head = this.lora?.modules.get(LM_HEAD);
+    if (this.lora && head) {
+      if (!cache.headLora)
+        throw new Error("backward: no LoRA activations for lm_head (adapter attached after the forward pass?)");
+      const gA = grads.get(`${LM_HEAD}.lora_A.weight`) ?? null,
+        gB = grads.get(`${LM_HEAD}.lora_B.weight`) ?? null;
+      loraBackward(K, head, this.lora.scale, this.lora.config.rank, cache.headLora, dlogits, dxf, gA, gB, N);
+    }
     let dx = new Float32Array(N * d);
     K.rmsnormBwd(dxf, cache.xfinalIn, this.w("model.norm.weight"), cache.rstdf, dx, Gn("model.norm.weight"), N, d);
     const dact = new Float32Array(N * F),
@@ -859,7 +896,7 @@ export class LlamaModel {
    */
   forwardCached(cache: KVCache, tokens: Int32Array, rowSlot: Int32Array, logitRows: ArrayLike<number>): Float32Array {
     const K = this.kernels;
-    const { d, H, Hkv, hd, F, V } = this;
+    const { d, H, Hkv, hd, F } = this;
     const R = tokens.length,
       qd = H * hd,
       kvd = Hkv * hd,
@@ -916,7 +953,7 @@ export class LlamaModel {
     const xf = new Float32Array(nl * d),
       rf = new Float32Array(nl);
     K.rmsnormFwd(xs, this.w("model.norm.weight"), xf, rf, nl, d, eps);
-    return this.linear(xf, this.m(this.lmHeadName), nl, d, V);
+    return this.lmHead(xf, nl, false).logits;
   }
 
   /** Greedy decoding with the KV cache; stops at any of stopIds. Returns the generated ids. */

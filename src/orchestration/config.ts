@@ -144,9 +144,13 @@ export function makeLogger(quiet: boolean): (s: string) => void {
   };
 }
 
+/** Quick mode's cap on the tokens generated per held-out benchmark task (a smoke run checks the pipeline, not pass@1). */
+export const QUICK_BENCHMARK_MAX_TOKENS = 128;
+
 /**
  * `--limit N`, the quick mode of `batcoder train` (a smoke run): caps the tasks of each held-out benchmark, the
- * held-out functions and the RL steps at N (each only lowered, never raised). Returns the capped config and one
+ * held-out functions and the RL steps at N, and the tokens generated per benchmark task at
+ * QUICK_BENCHMARK_MAX_TOKENS (each only lowered, never raised). Returns the capped config and one
  * "what: before → after" entry per option it changed.
  */
 export function applyLimit(rl: RLConfig, n: number): { rl: RLConfig; changes: string[] } {
@@ -163,5 +167,10 @@ export function applyLimit(rl: RLConfig, n: number): { rl: RLConfig; changes: st
   cap("eval_benchmark_limit", "benchmark tasks per benchmark");
   cap("eval_size", "held-out functions");
   cap("max_steps", "RL steps");
+  const mt = out.eval_benchmark_max_tokens;
+  if (mt === null || mt > QUICK_BENCHMARK_MAX_TOKENS) {
+    changes.push(`tokens per benchmark task ${mt ?? "default"} → ${QUICK_BENCHMARK_MAX_TOKENS}`);
+    out.eval_benchmark_max_tokens = QUICK_BENCHMARK_MAX_TOKENS;
+  }
   return { rl: out, changes };
 }

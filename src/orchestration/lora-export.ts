@@ -1,5 +1,6 @@
 /**
- * Merge-and-export of a LoRA adapter: base model reference + PEFT adapter folder -> one model with W + scale B A,
+ * Merge-and-export of a LoRA adapter: base model reference + PEFT adapter folder -> one model with W + scale B A
+ * (an lm_head adapter on a tied model gives an untied model: its own lm_head, the embedding unchanged),
  * written as a Hugging Face folder (safetensors; the base's tokenizer / generation files copied along) or a GGUF
  * file llama.cpp runs (the base's own tokenizer: embedded BPE or the GGUF's tokenizer metadata).
  */
@@ -36,7 +37,8 @@ export async function mergeAndExport(
 ): Promise<{ format: string; out: string; tensors: number; bytes: number; description: string }> {
   const loaded = await loadModel(modelRef, { ...opts, adapter: adapterDir });
   const lora = loaded.model.lora!;
-  const merged = mergeAdapter(loaded.model.kernels, loaded.model.weights, lora);
+  // an lm_head adapter on a tied model unties it: the merged config has its own lm_head (see mergeAdapter)
+  const { config, weights: merged } = mergeAdapter(loaded.model.kernels, loaded.config, loaded.model.weights, lora);
   if (opts.format === "hf") {
     const dtype = (opts.dtype ?? "F32").toUpperCase();
     if (dtype !== "F32" && dtype !== "F16" && dtype !== "BF16")
@@ -47,7 +49,7 @@ export async function mergeAndExport(
       const p = path.join(srcDir, f);
       if (fs.existsSync(p)) extraFiles[f] = fs.readFileSync(p, "utf8");
     }
-    saveHfFolder(out, loaded.config, merged, { dtype: dtype as HfWeightDtype, extraFiles });
+    saveHfFolder(out, config, merged, { dtype: dtype as HfWeightDtype, extraFiles });
     let bytes = 0;
     for (const f of fs.readdirSync(out)) bytes += fs.statSync(path.join(out, f)).size;
     return { format: "hf", out: path.resolve(out), tensors: merged.size, bytes, description: loaded.description };
@@ -58,7 +60,7 @@ export async function mergeAndExport(
   let tok: BpeTokenizer | GgufTokenizerData;
   if (loaded.tokenizer?.kind === "gguf") tok = loaded.tokenizer.data;
   else tok = tokenizerFor(loaded);
-  const r = exportModelGguf(out, loaded.config, merged, tok, {
+  const r = exportModelGguf(out, config, merged, tok, {
     dtype,
     name: opts.name ?? `${path.basename(loaded.path)}+lora`,
   });

@@ -12,7 +12,7 @@ import { UserError } from "../core/errors.js";
 import type { Sampler } from "../core/policy.js";
 import { SamplerGenerator, type SamplerChat, type TextGenerator } from "../core/generator.js";
 import { CachedGenerator } from "../core/generation-cache.js";
-import { resolveWeights, type ResolvedWeights } from "../core/runs.js";
+import { resolveWeights, runDirOfWeights, runPaths, type ResolvedWeights } from "../core/runs.js";
 import type { EmbeddedPolicy } from "../backends/embedded.js";
 import type { BaseDtypeChoice } from "../backends/model-ref.js";
 import { ADAPTER_WEIGHTS } from "../engine/lora.js";
@@ -55,19 +55,43 @@ export async function loadCheckpointSampler(
 ): Promise<{ sampler: Sampler; dir: string; chat: SamplerChat | null }> {
   const { isExternalModelRef, loadPolicyForRef, samplerChatFor } = await import("../backends/model-ref.js");
   const half = opts.baseDtype === "bf16" || opts.baseDtype === "f16"; // an embedded checkpoint is f32 unless asked
-  if (isExternalModelRef(spec) || opts.adapter !== undefined || half) {
+  const { isLoraState } = await import("../engine/checkpoint.js");
+  // an adapter-only LoRA state (a Tinker LoRA save_weights): its base from the reference it records, + the adapter
+  if (isExternalModelRef(spec) || opts.adapter !== undefined || half || isLoraState(spec)) {
     const { policy, loaded } = await loadPolicyForRef(spec, {
       log,
       allowDownload: opts.allowDownload ?? false,
       baseDtype: opts.baseDtype ?? "auto",
       ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}),
     });
-    const chat = samplerChatFor(loaded, policy.tokenizer);
-    if (chat) log(`chat prompts (instruct format) go through the model's own chat template`);
+    const chat =
+      loaded.kind === "checkpoint"
+        ? await runChat(loaded.path, policy.tokenizer, log)
+        : samplerChatFor(loaded, policy.tokenizer);
+    if (chat && loaded.kind !== "checkpoint")
+      log(`chat prompts (instruct format) go through the model's own chat template`);
     return { sampler: policy, dir: loaded.path, chat };
   }
   const { policy, weights } = await loadPolicyFrom(spec, log);
-  return { sampler: policy, dir: weights.weights, chat: null };
+  return { sampler: policy, dir: weights.weights, chat: await runChat(weights.weights, policy.tokenizer, log) };
+}
+
+/**
+ * The chat of a checkpoint inside a `train --model` run: the base model's template, kept in the run's chat.json
+ * (checkpoints hold weights and tokenizer only). Null for other checkpoints (batcoder's own model has no template).
+ */
+async function runChat(
+  weightsDir: string,
+  tokenizer: EmbeddedPolicy["tokenizer"],
+  log: (line: string) => void,
+): Promise<SamplerChat | null> {
+  const runDir = runDirOfWeights(weightsDir);
+  const file = runDir ? runPaths(runDir).chat : null;
+  if (!file || !fs.existsSync(file)) return null;
+  const { readChatRecord, samplerChatFromRecord } = await import("../backends/model-ref.js");
+  const chat = samplerChatFromRecord(readChatRecord(file), tokenizer);
+  if (chat) log(`chat prompts (instruct format) go through the base model's chat template (${file})`);
+  return chat;
 }
 
 export interface OpenModelOptions {

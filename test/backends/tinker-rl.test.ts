@@ -19,6 +19,7 @@ import { readJsonl } from "../../src/core/jsonl.js";
 import { stepDirName } from "../../src/core/runs.js";
 import type { CodeItem } from "../../src/rl/data.js";
 import { lowercaseToyReward, TINY_MODEL } from "../rl/helpers.js";
+import { LORA_TARGETS } from "../../src/engine/lora.js";
 
 const tok = new ByteTokenizer();
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bc-tinker-rl-"));
@@ -147,7 +148,8 @@ test("LoRA: trainRL through TinkerPolicy with a rank equals trainRL in-process w
   try {
     const a = make(11);
     const base = new Map([...a.llama.weights].map(([k, t]) => [k, t.data.slice()]));
-    a.attachLora({ rank: 4, alpha: TINKER_LORA_ALPHA }, 0);
+    // the client's lora_config trains attention, MLP and the unembedding (lm_head), as the SDK's defaults do
+    a.attachLora({ rank: 4, alpha: TINKER_LORA_ALPHA, targetModules: [...LORA_TARGETS] }, 0);
     await trainRL({ config: cfg, policy: a, reward: lowercaseToyReward, train: items, runDir: localDir });
     for (const [k, w] of base)
       assert.deepEqual(a.llama.weights.get(k)!.data, w, `in-process LoRA moved the base: ${k}`);
@@ -177,7 +179,24 @@ test("LoRA: trainRL through TinkerPolicy with a rank equals trainRL in-process w
       stopAfterSteps: 3,
     });
     await s2.server.close();
-    const b2 = make(999);
+    // a LoRA model's tinker:// states hold the adapter, optimizer and RNGs and only a reference to the base: a
+    // server on another base refuses them clearly
+    const stateDirs = fs
+      .readdirSync(resumeDir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith("tinker-state.json"))
+      .map((f) => path.dirname(path.join(resumeDir, f)));
+    assert.ok(stateDirs.length > 0, "the interrupted run saved a state");
+    const wrong = make(999);
+    const sw = await serveTinker({ policy: wrong, port: 0, stateRoot, baseModel: "batcoder/tiny", log: () => {} });
+    servers.push(sw.server);
+    const pw = await connectTinkerPolicy(sw.url, lora);
+    await assert.rejects(
+      pw.loadState(stateDirs[0]!),
+      /LoRA state trained on base 'batcoder\/tiny'.*but this policy's base differs/,
+    );
+    await sw.server.close();
+    // a fresh server on the same base continues the run exactly
+    const b2 = make(11);
     const s3 = await serveTinker({ policy: b2, port: 0, stateRoot, baseModel: "batcoder/tiny", log: () => {} });
     servers.push(s3.server);
     await trainRL({

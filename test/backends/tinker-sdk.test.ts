@@ -14,6 +14,7 @@ import { ByteTokenizer } from "../../src/engine/tokenizer.js";
 import { serveTinker } from "../../src/backends/tinker/server.js";
 import { connectTinkerPolicy } from "../../src/backends/tinker/client.js";
 import { TINY_MODEL } from "../rl/helpers.js";
+import { LORA_TARGETS } from "../../src/engine/lora.js";
 
 import { pythonSkip, repoRoot, venvPython } from "../helpers/python.js";
 
@@ -74,10 +75,37 @@ test("the stock tinker SDK trains and samples through our server (protobuf forwa
       /loss_fn 'dro' is not supported by this server \(supported: cross_entropy, importance_sampling, ppo\)/,
     );
     assert.ok(server.counts.forward_backward! >= 4 && server.counts.retrieve_future! >= 6);
-    // create_lora_training_client(rank=8): only a rank-8 adapter trained; the base is bit-identical
-    assert.equal(policy.llama.lora?.config.rank, 8);
-    assert.ok([...policy.llama.lora!.modules.values()].some((m) => m.B.data.some((x) => x !== 0)));
+    // create_lora_training_client(rank=8): only a rank-8 adapter trained; the base is bit-identical. The SDK's
+    // LoraConfig has train_unembed=True by default: the unembedding (lm_head) has an adapter that trained too
+    const lora = policy.llama.lora!;
+    assert.equal(lora.config.rank, 8);
+    assert.deepEqual(lora.config.targetModules, [...LORA_TARGETS]);
+    // r·(in+out) per target from the config's own numbers: q/k/v/o, gate/up/down per layer, and lm_head [V, h]
+    const rk = 8,
+      h = TINY_MODEL.hidden_size,
+      i = TINY_MODEL.intermediate_size,
+      hd = h / TINY_MODEL.num_attention_heads,
+      q = TINY_MODEL.num_attention_heads * hd,
+      kv = TINY_MODEL.num_key_value_heads * hd,
+      V = policy.llama.V;
+    const perLayer = rk * (h + q) + 2 * rk * (h + kv) + rk * (q + h) + 2 * rk * (h + i) + rk * (i + h);
+    assert.equal(lora.nParams(), perLayer * TINY_MODEL.num_hidden_layers + rk * (h + V));
+    assert.deepEqual([lora.modules.get("lm_head")!.inDim, lora.modules.get("lm_head")!.outDim], [h, V]);
+    assert.ok(
+      lora.modules.get("lm_head")!.B.data.some((x) => x !== 0),
+      "the unembedding's adapter trained",
+    );
+    assert.ok(
+      [...lora.modules.values()].every((m) => m.B.data.some((x) => x !== 0)),
+      "every adapter trained",
+    );
     for (const [k, w] of base) assert.deepEqual(policy.llama.weights.get(k)!.data, w, `base weight ${k}`);
+    // its save_state is adapter-only: the adapter (PEFT layout), optimizer and RNGs, and the base by reference
+    const m = /^tinker:\/\/([^/]+)\/weights\/(.+)$/.exec(r.state_path)!;
+    const stateDir = path.join(stateRoot, m[1]!, "weights", m[2]!);
+    assert.ok(fs.existsSync(path.join(stateDir, "adapter_model.safetensors")));
+    assert.ok(!fs.existsSync(path.join(stateDir, "model.safetensors")), "no base weights in a LoRA state");
+    assert.equal(JSON.parse(fs.readFileSync(path.join(stateDir, "base.json"), "utf8")).model, "batcoder/tiny");
 
     // the same server then serves our own client (a second model is refused: one training state per server)
     await assert.rejects(

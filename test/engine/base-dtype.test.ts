@@ -11,7 +11,7 @@ import { nativeKernels, tsKernels, type Kernels } from "../../src/engine/kernels
 import { isHalfTensor, LlamaModel, packSequences, weightF32 } from "../../src/engine/model.js";
 import { ModelConfigSchema } from "../../src/engine/config.js";
 import { lossForwardBackward } from "../../src/engine/train.js";
-import { LoraAdapter } from "../../src/engine/lora.js";
+import { LORA_TARGETS, LoraAdapter } from "../../src/engine/lora.js";
 import { saveHfFolder } from "../../src/engine/hf.js";
 import { exportModelGguf } from "../../src/engine/gguf.js";
 import { loadCheckpoint, saveCheckpoint } from "../../src/engine/checkpoint.js";
@@ -50,7 +50,8 @@ function trio(arch: string, K: Kernels) {
 }
 
 function randomAdapter(model: LlamaModel, seed: number): LoraAdapter {
-  const a = LoraAdapter.init(model.config, { rank: 4, alpha: 8 }, seed);
+  // every target, the LM head (on a 16-bit embedding when tied, qwen2; a 16-bit lm_head, qwen3) included
+  const a = LoraAdapter.init(model.config, { rank: 4, alpha: 8, targetModules: [...LORA_TARGETS] }, seed);
   const rng = new Rng(seed + 100);
   for (const m of a.modules.values()) for (let i = 0; i < m.B.data.length; i++) m.B.data[i] = rng.normal() * 0.1;
   return a;
@@ -121,6 +122,23 @@ for (const [kname, K] of [
       const gh = half.zeroGrads(),
         gr = rounded.zeroGrads();
       assert.deepEqual([...gh.keys()].sort(), [...half.lora.parameters().keys()].sort(), "adapter-only gradients");
+      assert.ok(gh.has("lm_head.lora_A.weight"));
+      // with the adapter attached: the full pass and the KV-cache path of the bf16 base equal the rounded model's
+      const toks = Array.from({ length: 12 }, (_, i) => (i * 29 + 3) % SIZE.vocab_size);
+      const lr0 = rounded.forwardLogits(toks);
+      assert.ok(maxDiff(half.forwardLogits(toks), lr0) <= 1e-5 * Math.max(1, maxAbs(lr0)));
+      const ch = half.createCache(1, 16),
+        cr = rounded.createCache(1, 16);
+      assert.ok(
+        maxDiff(half.prefill(ch, [toks.slice(0, 6)], [0]), rounded.prefill(cr, [toks.slice(0, 6)], [0])) <=
+          1e-5 * Math.max(1, maxAbs(lr0)),
+      );
+      const st = Int32Array.of(toks[6]!),
+        sl = Int32Array.of(0);
+      assert.ok(
+        maxDiff(half.forwardCached(ch, st, sl, [0]), rounded.forwardCached(cr, st, sl, [0])) <=
+          1e-5 * Math.max(1, maxAbs(lr0)),
+      );
       const lh = lossForwardBackward(half, ds, spec, gh).loss,
         lr = lossForwardBackward(rounded, ds, spec, gr).loss;
       assert.ok(Math.abs(lh - lr) <= 1e-5 * Math.abs(lr));
@@ -136,6 +154,8 @@ for (const [kname, K] of [
       for (const name of [
         "model.layers.0.self_attn.q_proj.lora_A.weight",
         "model.layers.0.mlp.down_proj.lora_B.weight",
+        "lm_head.lora_A.weight",
+        "lm_head.lora_B.weight",
       ]) {
         const x = params.get(name)!.data,
           g = gh.get(name)!;

@@ -250,3 +250,73 @@ if (process.env.CKPT_CRASH_CHILD) {
     }
   });
 }
+
+test("adapter-only LoRA state: round trip, a PEFT folder, verified manifest; not a full checkpoint; base hash", async () => {
+  const { saveLoraState, loadLoraState, isLoraState, baseWeightsSha256, LORA_STATE_FORMAT } = await import(
+    "../../src/engine/checkpoint.js"
+  );
+  const { LoraAdapter, loadAdapter } = await import("../../src/engine/lora.js");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ck-lora-"));
+  try {
+    const c = makeConfig();
+    const weights = makeWeights(c, 5);
+    const adapter = LoraAdapter.init(c, { rank: 2, alpha: 4, targetModules: ["q_proj", "lm_head"] }, 3);
+    for (const m of adapter.modules.values()) m.B.data.fill(0.25);
+    const sha = baseWeightsSha256(weights);
+    const state = new Map([
+      ["m.lm_head.lora_B.weight", { shape: [c.vocab_size, 2], data: new Float32Array(c.vocab_size * 2).fill(3) }],
+    ]);
+    const st = path.join(dir, "state");
+    saveLoraState(st, {
+      config: c,
+      base: { model: "/models/base", sha256: sha, dtypes: { f32: 15 } },
+      adapter,
+      optimizer: { state, meta: { kind: "adamw", step: 7 } },
+      rng: [1, 2, 3, 4],
+      trainerState: { step: 7, loraDropoutRng: [5, 6, 7, 8] },
+    });
+    assert.ok(isLoraState(st));
+    assert.ok(!fs.existsSync(path.join(st, "model.safetensors")), "no base weights");
+    const manifest = JSON.parse(fs.readFileSync(path.join(st, "manifest.json"), "utf8"));
+    assert.equal(manifest.format, LORA_STATE_FORMAT);
+    assert.equal(manifest.step, 7);
+    const back = loadLoraState(st);
+    assert.deepEqual(back.base, { model: "/models/base", sha256: sha, dtypes: { f32: 15 } });
+    assert.deepEqual(back.rng, [1, 2, 3, 4]);
+    assert.equal(back.optimizer!.meta.step, 7);
+    assert.deepEqual(
+      back.optimizer!.state.get("m.lm_head.lora_B.weight")!.data,
+      state.get("m.lm_head.lora_B.weight")!.data,
+    );
+    for (const [k, t] of adapter.parameters()) assert.deepEqual(back.adapter.parameters().get(k)!.data, t.data, k);
+    // the folder is a PEFT adapter (base_model_name_or_path = the base reference)
+    assert.equal(loadAdapter(st, c).modules.size, c.num_hidden_layers + 1);
+    assert.equal(
+      JSON.parse(fs.readFileSync(path.join(st, "adapter_config.json"), "utf8")).base_model_name_or_path,
+      "/models/base",
+    );
+    // a full-checkpoint reader says what it is and what to do
+    assert.throws(
+      () => loadCheckpoint(st),
+      /adapter-only LoRA training state \(no base weights; base: \/models\/base\)/,
+    );
+    // damage is detected by the manifest
+    const f = path.join(st, "adapter_model.safetensors");
+    const b = fs.readFileSync(f);
+    b[b.length - 1] ^= 1;
+    fs.writeFileSync(f, b);
+    assert.throws(() => loadLoraState(st), /adapter_model\.safetensors does not match its SHA-256/);
+    // the base hash: the same weights give the same hash; one flipped bit or another storage type changes it
+    assert.equal(baseWeightsSha256(makeWeights(c, 5)), sha);
+    const flipped = makeWeights(c, 5);
+    const t = flipped.get("model.layers.1.mlp.up_proj.weight")!.data;
+    new Uint32Array(t.buffer, t.byteOffset, t.length)[3]! ^= 1;
+    assert.notEqual(baseWeightsSha256(flipped), sha);
+    const half = makeWeights(c, 5) as Map<string, import("../../src/engine/tensor.js").WeightTensor>;
+    const e = half.get("model.embed_tokens.weight")!;
+    half.set("model.embed_tokens.weight", { shape: e.shape, data: new Uint16Array(e.data.length), dtype: "bf16" });
+    assert.notEqual(baseWeightsSha256(half), sha);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -14,7 +14,15 @@ import { LlamaModel, packSequences } from "../../src/engine/model.js";
 import { ModelConfigSchema } from "../../src/engine/config.js";
 import { lossForwardBackward } from "../../src/engine/train.js";
 import { AdamW } from "../../src/engine/optim.js";
-import { LoraAdapter, loadAdapter, mergeAdapter, saveAdapter } from "../../src/engine/lora.js";
+import {
+  LORA_TARGETS,
+  LoraAdapter,
+  loadAdapter,
+  mergeAdapter,
+  PEFT_LM_HEAD_BASE,
+  saveAdapter,
+} from "../../src/engine/lora.js";
+import { readSafetensors, writeSafetensors } from "../../src/engine/safetensors.js";
 import { saveHfFolder } from "../../src/engine/hf.js";
 import { UserError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
@@ -59,10 +67,12 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 for (const K of backends) {
   for (const arch of ["qwen2", "qwen3"] as const) {
     for (const dropout of [0, 0.3]) {
-      test(`[${K.name}] ${arch} LoRA (dropout ${dropout}): adapter gradients match finite differences; base gets none`, () => {
+      test(`[${K.name}] ${arch} LoRA incl. lm_head (dropout ${dropout}): adapter gradients match finite differences; base gets none`, () => {
+        // qwen2 ties its embeddings (the lm_head adapter sits on the embedding matrix used as output projection),
+        // qwen3 does not
         const model = randomModel(ARCH_CONFIGS[arch]!, 3);
         model.kernels = K;
-        const lora = randomAdapter(model, { rank: 3, alpha: 6, dropout }, 5);
+        const lora = randomAdapter(model, { rank: 3, alpha: 6, dropout, targetModules: [...LORA_TARGETS] }, 5);
         model.lora = lora;
         const ds = datums(model.V, 11);
         const spec = { kind: "cross_entropy" } as const;
@@ -72,7 +82,8 @@ for (const K of backends) {
           [...lora.parameters().keys()].sort(),
           "gradients exist for the adapter only",
         );
-        assert.equal(grads.size, 2 * 7 * model.L);
+        assert.equal(grads.size, 2 * (7 * model.L + 1));
+        assert.ok(grads.has("lm_head.lora_A.weight") && grads.has("lm_head.lora_B.weight"));
         lora.dropoutRng = new Rng(42);
         lossForwardBackward(model, ds, spec, grads);
         const lossOf = () => {
@@ -147,7 +158,9 @@ test("a fresh adapter leaves logits unchanged; merged weights equal the adapted 
   model.lora = randomAdapter(model, { rank: 4, alpha: 8 }, 2);
   const adapted = model.forwardLogits(toks);
   assert.ok(maxDiff(adapted, base) > 1e-3, "a non-zero adapter changes the logits");
-  const merged = new LlamaModel(model.config, mergeAdapter(model.kernels, model.weights, model.lora));
+  const m = mergeAdapter(model.kernels, model.config, model.weights, model.lora);
+  assert.equal(m.config, model.config, "no lm_head adapter: the config is unchanged");
+  const merged = new LlamaModel(m.config, m.weights);
   assert.ok(maxDiff(merged.forwardLogits(toks), adapted) < 1e-4);
   const cache = model.createCache(1, 16);
   const V = model.V;
@@ -159,6 +172,57 @@ test("a fresh adapter leaves logits unchanged; merged weights equal the adapted 
   model.lora = randomAdapter(model, { rank: 4, alpha: 8, dropout: 0.5 }, 2);
   assert.ok(maxDiff(model.forward(packSequences([toks]), false).logits, adapted) < 1e-6);
 });
+
+for (const arch of ["qwen2", "qwen3"] as const) {
+  test(`${arch} (${arch === "qwen2" ? "tied" : "untied"}): an lm_head adapter adapts the output projection only; merge unties; cached paths agree`, () => {
+    const model = randomModel(ARCH_CONFIGS[arch]!, 12);
+    const tied = model.config.tie_word_embeddings;
+    assert.equal(tied, arch === "qwen2");
+    const toks = [3, 5, 7, 11, 13, 17, 19, 23];
+    const base = model.forwardLogits(toks);
+    const E = model.weights.get("model.embed_tokens.weight")!.data.slice();
+    model.lora = randomAdapter(model, { rank: 3, alpha: 5, targetModules: ["lm_head"] }, 4);
+    const head = model.lora.modules.get("lm_head")!;
+    assert.deepEqual([head.inDim, head.outDim], [model.d, model.V]);
+    const adapted = model.forwardLogits(toks);
+    // logits = base logits + scale (xf A^T) B^T: the input embedding is untouched, so only the last step differs;
+    // check it directly from the final hidden states
+    const fc = model.forward(packSequences([toks]), true);
+    const N = toks.length,
+      V = model.V,
+      d = model.d,
+      r = 3;
+    let worst = 0;
+    for (let i = 0; i < N; i++) {
+      const xa = new Float64Array(r);
+      for (let k = 0; k < r; k++) for (let j = 0; j < d; j++) xa[k]! += fc.xf[i * d + j]! * head.A.data[k * d + j]!;
+      for (let v = 0; v < V; v++) {
+        let delta = 0;
+        for (let k = 0; k < r; k++) delta += xa[k]! * head.B.data[v * r + k]!;
+        worst = Math.max(worst, Math.abs(base[i * V + v]! + model.lora.scale * delta - adapted[i * V + v]!));
+      }
+    }
+    assert.ok(worst < 1e-5, `adapted = base + scale xf A^T B^T (max diff ${worst})`);
+    assert.ok(maxDiff(adapted, base) > 1e-3, "the adapter changes the logits");
+    assert.deepEqual(model.weights.get("model.embed_tokens.weight")!.data, E, "the embedding is not modified");
+    // merge: its own lm_head = (E or W) + scale B A; a tied model comes out untied with the embedding unchanged
+    const mg = mergeAdapter(model.kernels, model.config, model.weights, model.lora);
+    assert.equal(mg.config.tie_word_embeddings, false);
+    assert.ok(mg.weights.has("lm_head.weight"));
+    assert.deepEqual(mg.weights.get("model.embed_tokens.weight")!.data, E, "merge leaves the input embedding as is");
+    const merged = new LlamaModel(mg.config, mg.weights);
+    assert.ok(maxDiff(merged.forwardLogits(toks), adapted) < 1e-5, "merged = base + adapter");
+    // prefill / forwardCached (sampling) and datum scoring go through the same LM head
+    const cache = model.createCache(2, 16);
+    const pre = model.prefill(cache, [toks.slice(0, 5), toks.slice(0, 3)], [0, 1]);
+    assert.ok(maxDiff(pre.subarray(0, V), adapted.subarray(4 * V, 5 * V)) < 1e-5);
+    assert.ok(maxDiff(pre.subarray(V, 2 * V), adapted.subarray(2 * V, 3 * V)) < 1e-5);
+    const step = model.forwardCached(cache, Int32Array.of(toks[5]!, toks[3]!), Int32Array.of(0, 1), [0, 1]);
+    assert.ok(maxDiff(step.subarray(0, V), adapted.subarray(5 * V, 6 * V)) < 1e-5);
+    assert.ok(maxDiff(step.subarray(V, 2 * V), adapted.subarray(3 * V, 4 * V)) < 1e-5);
+    assert.deepEqual(model.generateGreedy(toks.slice(0, 4), 4, []), merged.generateGreedy(toks.slice(0, 4), 4, []));
+  });
+}
 
 test("PEFT folder: save/load round trip; bad adapters are UserErrors", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lora-"));
@@ -193,10 +257,13 @@ test("PEFT folder: save/load round trip; bad adapters are UserErrors", () => {
       () => loadAdapter(dir, model.config),
       (e: unknown) => e instanceof UserError && /use_dora/.test((e as Error).message),
     );
-    fs.writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify({ ...cfg, target_modules: ["lm_head"] }));
+    fs.writeFileSync(
+      path.join(dir, "adapter_config.json"),
+      JSON.stringify({ ...cfg, target_modules: ["embed_tokens"] }),
+    );
     assert.throws(
       () => loadAdapter(dir, model.config),
-      (e: unknown) => e instanceof UserError && /lm_head/.test((e as Error).message),
+      (e: unknown) => e instanceof UserError && /target module "embed_tokens".*lm_head/.test((e as Error).message),
     );
     fs.writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify({ ...cfg, target_modules: ["q_proj"] }));
     assert.throws(
@@ -209,32 +276,94 @@ test("PEFT folder: save/load round trip; bad adapters are UserErrors", () => {
   }
 });
 
+test("PEFT folder with lm_head: keys as PEFT writes them; PEFT's copy of the base LM head is checked, never loaded", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lora-head-"));
+  try {
+    const model = randomModel(ARCH_CONFIGS.llama!, 13); // tied embeddings
+    const a = randomAdapter(model, { rank: 2, alpha: 4, targetModules: ["v_proj", "lm_head"] }, 8);
+    saveAdapter(dir, a);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, "adapter_config.json"), "utf8")) as Record<string, unknown>;
+    assert.deepEqual(cfg.target_modules, ["v_proj", "lm_head"]);
+    const keys = [...readSafetensors(path.join(dir, "adapter_model.safetensors")).tensors.keys()].sort();
+    assert.ok(keys.includes("base_model.model.lm_head.lora_A.weight"));
+    assert.ok(keys.includes("base_model.model.lm_head.lora_B.weight"));
+    assert.equal(keys.length, 2 * (model.L + 1), "ours holds only the adapter (no copy of the LM head)");
+    const b = loadAdapter(dir, model.config, model.weights);
+    for (const [k, t] of a.parameters()) assert.deepEqual(b.parameters().get(k)!.data, t.data, k);
+    // PEFT (save_embedding_layers="auto") adds lm_head.base_layer.weight: equal to the base's (here the tied
+    // embedding, stored in bf16 as a bf16 checkpoint would give it) it is accepted ...
+    const tensors = readSafetensors(path.join(dir, "adapter_model.safetensors")).tensors;
+    const E = model.weights.get("model.embed_tokens.weight")!.data as Float32Array;
+    const bits = new Uint16Array(E.length);
+    model.kernels.f32ToHalf(E, "bf16", bits, E.length);
+    const withCopy = (data: Uint16Array | Float32Array) => {
+      const t = new Map(tensors);
+      t.set(PEFT_LM_HEAD_BASE, {
+        dtype: data instanceof Uint16Array ? "BF16" : "F32",
+        shape: [model.V, model.d],
+        data,
+      });
+      writeSafetensors(path.join(dir, "adapter_model.safetensors"), t, { format: "pt" });
+    };
+    withCopy(bits);
+    const c = loadAdapter(dir, model.config, model.weights);
+    for (const [k, t] of a.parameters()) assert.deepEqual(c.parameters().get(k)!.data, t.data, k);
+    assert.deepEqual(model.weights.get("model.embed_tokens.weight")!.data, E, "the base is not overwritten");
+    // ... a different one (another base, a resized vocabulary) is refused, naming it
+    const other = E.slice();
+    other[17] = other[17]! + 0.5;
+    withCopy(other);
+    assert.throws(
+      () => loadAdapter(dir, model.config, model.weights),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /lm_head\.base_layer\.weight.*differs from this base model's.*at value 17/.test((e as Error).message),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const PEFT_PROGRAM = `
-import json, sys, torch
+import json, sys, warnings, torch
+from safetensors import safe_open
 from transformers import AutoModelForCausalLM
 from peft import PeftModel, LoraConfig, get_peft_model
 torch.set_num_threads(1)
-mode, base, adir, toks = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+mode, base, adir, toks, targets = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), json.loads(sys.argv[5])
 model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-if mode == "load":
-    model = PeftModel.from_pretrained(model, adir)
-else:
-    cfg = LoraConfig(r=4, lora_alpha=12, lora_dropout=0.0, target_modules=["q_proj","k_proj","v_proj","o_proj","gate_proj","up_proj","down_proj"])
-    model = get_peft_model(model, cfg)
-    g = torch.Generator().manual_seed(0)
+out = {}
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    if mode == "load":
+        model = PeftModel.from_pretrained(model, adir)
+    else:
+        cfg = LoraConfig(r=4, lora_alpha=12, lora_dropout=0.0, target_modules=targets)
+        model = get_peft_model(model, cfg)
+        g = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if "lora_B" in n:
+                    p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+        model.save_pretrained(adir)
+        with safe_open(adir + "/adapter_model.safetensors", "pt") as f:
+            out["keys"] = sorted(f.keys())
+    model.eval()
     with torch.no_grad():
-        for n, p in model.named_parameters():
-            if "lora_B" in n:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-    model.save_pretrained(adir)
-model.eval()
-with torch.no_grad():
-    out = model(input_ids=torch.tensor([toks])).logits[0]
-print(json.dumps(out.flatten().tolist()))
+        ids = torch.tensor([toks])
+        out["logits"] = model(input_ids=ids).logits[0].flatten().tolist()
+        if mode == "save":
+            # what PEFT's own merge gives (on a tied model the delta lands in the one shared tensor)
+            emb = model.get_input_embeddings().weight.detach().clone()
+            merged = model.merge_and_unload()
+            out["merge_moved_embedding"] = bool((merged.get_input_embeddings().weight != emb).any())
+            out["merged_logits"] = merged(input_ids=ids).logits[0].flatten().tolist()
+out["warnings"] = sorted({str(w.message)[:90] for w in caught if "tie" in str(w.message)})
+print(json.dumps(out))
 `;
 
 for (const arch of ["qwen2", "qwen3"] as const) {
-  test(`${arch}: peft loads our adapter with our logits, and we load peft's adapter with its logits (1e-4)`, {
+  test(`${arch} (${arch === "qwen2" ? "tied" : "untied"}): peft loads our adapter (lm_head included) with our logits, and we load peft's with its logits (1e-4)`, {
     skip: pythonSkip(),
   }, (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peft-${arch}-`));
@@ -243,39 +372,65 @@ for (const arch of ["qwen2", "qwen3"] as const) {
       const baseDir = path.join(dir, "base");
       saveHfFolder(baseDir, model.config, model.weights, { dtype: "F32" });
       const toks = Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % model.V);
+      const py = (mode: string, adir: string, targets: string[]) =>
+        JSON.parse(
+          runPython({ code: PEFT_PROGRAM }, [mode, baseDir, adir, JSON.stringify(toks), JSON.stringify(targets)], {
+            timeoutMs: 600_000,
+          })
+            .stdout.trim()
+            .split("\n")
+            .pop()!,
+        ) as {
+          logits: number[];
+          keys?: string[];
+          merge_moved_embedding?: boolean;
+          merged_logits?: number[];
+          warnings: string[];
+        };
       // ours -> peft
       model.lora = randomAdapter(
         model,
-        { rank: 3, alpha: 7, targetModules: ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"] },
+        { rank: 3, alpha: 7, targetModules: ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj", "lm_head"] },
         4,
       );
       const oursDir = path.join(dir, "ours");
       saveAdapter(oursDir, model.lora);
       const ours = model.forwardLogits(toks);
-      const r1 = runPython({ code: PEFT_PROGRAM }, ["load", baseDir, oursDir, JSON.stringify(toks)], {
-        timeoutMs: 600_000,
-      });
-      const theirs1 = JSON.parse(r1.stdout.trim().split("\n").pop()!) as number[];
-      const d1 = maxDiff(ours, theirs1);
+      const r1 = py("load", oursDir, []);
+      const d1 = maxDiff(ours, r1.logits);
       // peft -> ours
       const peftDir = path.join(dir, "peft");
-      const r2 = runPython({ code: PEFT_PROGRAM }, ["save", baseDir, peftDir, JSON.stringify(toks)], {
-        timeoutMs: 600_000,
-      });
-      const theirs2 = JSON.parse(r2.stdout.trim().split("\n").pop()!) as number[];
-      model.lora = loadAdapter(peftDir, model.config);
+      const all = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"];
+      const r2 = py("save", peftDir, all);
+      // PEFT's own key names: base_model.model.lm_head.lora_{A,B}.weight, plus its copy of the base LM head
+      assert.ok(r2.keys!.includes("base_model.model.lm_head.lora_A.weight"));
+      assert.ok(r2.keys!.includes("base_model.model.lm_head.lora_B.weight"));
+      assert.ok(r2.keys!.includes(PEFT_LM_HEAD_BASE), r2.keys!.join(", "));
+      model.lora = loadAdapter(peftDir, model.config, model.weights);
       assert.equal(model.lora.config.rank, 4);
-      assert.equal(model.lora.modules.size, 7 * model.L);
-      const d2 = maxDiff(model.forwardLogits(toks), theirs2);
+      assert.equal(model.lora.modules.size, 7 * model.L + 1);
+      const adapted = model.forwardLogits(toks);
+      const d2 = maxDiff(adapted, r2.logits);
+      // our merge unties a tied model and equals the adapted model; PEFT's merge_and_unload on a tied model puts the
+      // delta into the shared tensor (the input embedding moves too), so its merged model is not the adapted one
+      const mg = mergeAdapter(model.kernels, model.config, model.weights, model.lora);
+      const d3 = maxDiff(new LlamaModel(mg.config, mg.weights).forwardLogits(toks), adapted);
+      const dPeftMerge = maxDiff(r2.merged_logits!, r2.logits);
       model.lora = null;
       const baseLogits = model.forwardLogits(toks);
-      t.diagnostic(`${arch}: ours->peft max diff ${d1.toExponential(2)}, peft->ours ${d2.toExponential(2)}`);
+      t.diagnostic(
+        `${arch}: ours->peft max diff ${d1.toExponential(2)}, peft->ours ${d2.toExponential(2)}, our merge ${d3.toExponential(2)}; ` +
+          `PEFT merge_and_unload moved the input embedding: ${r2.merge_moved_embedding}, its merged vs adapted logits ` +
+          `${dPeftMerge.toExponential(2)}; PEFT warnings: ${r2.warnings.join(" | ") || "none"}`,
+      );
       assert.ok(
-        maxDiff(baseLogits, theirs2) > 1e-3 && maxDiff(baseLogits, theirs1) > 1e-3,
+        maxDiff(baseLogits, r2.logits) > 1e-3 && maxDiff(baseLogits, r1.logits) > 1e-3,
         "the adapters change the logits",
       );
       assert.ok(d1 < 1e-4, `ours->peft logits differ by ${d1}`);
       assert.ok(d2 < 1e-4, `peft->ours logits differ by ${d2}`);
+      assert.ok(d3 < 1e-4, `our merged model differs from the adapted one by ${d3}`);
+      assert.equal(mg.config.tie_word_embeddings, false);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

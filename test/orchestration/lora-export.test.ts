@@ -12,14 +12,14 @@ import { ModelConfigSchema } from "../../src/engine/config.js";
 import { saveHfFolder, loadHfFolder } from "../../src/engine/hf.js";
 import { loadGgufModel } from "../../src/engine/gguf.js";
 import { LlamaModel } from "../../src/engine/model.js";
-import { LoraAdapter, saveAdapter } from "../../src/engine/lora.js";
+import { LORA_TARGETS, LoraAdapter, type LoraTarget, saveAdapter } from "../../src/engine/lora.js";
 import { BpeTokenizer } from "../../src/engine/tokenizer.js";
 import { Rng } from "../../src/core/rng.js";
 import { UserError } from "../../src/core/errors.js";
 import { loadModel } from "../../src/backends/model-ref.js";
 import { mergeAndExport } from "../../src/orchestration/lora-export.js";
 import { ARCH_CONFIGS, randomModel } from "../engine/arch-helpers.js";
-import { repoRoot } from "../helpers/python.js";
+import { pythonReady, repoRoot, runPython } from "../helpers/python.js";
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -28,7 +28,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-async function fixture(root: string) {
+async function fixture(root: string, targetModules?: LoraTarget[]) {
   const tok = await BpeTokenizer.train(["def add(a, b):\n    return a + b\n", "the sum of two numbers"], {
     vocabSize: 300,
   });
@@ -43,7 +43,7 @@ async function fixture(root: string) {
   saveHfFolder(hfDir, config, model.weights, {
     extraFiles: { "tokenizer.json": JSON.stringify(tok.toHuggingFaceJSON()) },
   });
-  const lora = LoraAdapter.init(config, { rank: 4, alpha: 8 }, 3);
+  const lora = LoraAdapter.init(config, { rank: 4, alpha: 8, ...(targetModules ? { targetModules } : {}) }, 3);
   const rng = new Rng(5);
   for (const m of lora.modules.values()) for (let i = 0; i < m.B.data.length; i++) m.B.data[i] = rng.normal() * 0.2;
   const adapterDir = path.join(root, "adapter");
@@ -81,6 +81,47 @@ test("loadModel attaches an adapter; merge-and-export to an HF folder and to GGU
       mergeAndExport(hfDir, adapterDir, path.join(root, "y"), { format: "hf", dtype: "q4" }),
       /--dtype must be/,
     );
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("an lm_head adapter on a tied model: merge-and-export unties it (HF folder and GGUF), the embedding unchanged", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "lora-export-head-"));
+  try {
+    const { model, config, hfDir, adapterDir, adapted } = await fixture(root, [...LORA_TARGETS]);
+    assert.equal(config.tie_word_embeddings, true);
+    const toks = [5, 9, 40, 77, 120, 3, 18];
+    const want = adapted.forwardLogits(toks);
+    const E = model.weights.get("model.embed_tokens.weight")!.data;
+    for (const format of ["hf", "gguf"] as const) {
+      const out = path.join(root, format === "hf" ? "merged-hf" : "merged.gguf");
+      await mergeAndExport(hfDir, adapterDir, out, { format });
+      const m = format === "hf" ? loadHfFolder(out) : loadGgufModel(out);
+      assert.equal(m.config.tie_word_embeddings, false, `${format}: the merged model has its own LM head`);
+      assert.deepEqual(m.weights.get("model.embed_tokens.weight")!.data, E, `${format}: input embedding unchanged`);
+      assert.ok(m.weights.has("lm_head.weight"));
+      const d = maxDiff(new LlamaModel(m.config, m.weights).forwardLogits(toks), want);
+      assert.ok(d < 1e-4, `${format}: merged logits differ from base + adapter by ${d}`);
+    }
+    if (pythonReady()) {
+      // transformers reads the merged (untied) folder and computes the adapted model's logits
+      const r = runPython(
+        {
+          code: [
+            "import json, sys, torch",
+            "from transformers import AutoModelForCausalLM",
+            "m = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32)",
+            "assert not m.config.tie_word_embeddings",
+            "print(json.dumps(m(input_ids=torch.tensor([json.loads(sys.argv[2])])).logits[0].flatten().tolist()))",
+          ].join("\n"),
+        },
+        [path.join(root, "merged-hf"), JSON.stringify(toks)],
+        { timeoutMs: 300_000 },
+      );
+      const theirs = JSON.parse(r.stdout.trim().split("\n").pop()!) as number[];
+      assert.ok(maxDiff(theirs, want) < 1e-4, `transformers on the merged folder: ${maxDiff(theirs, want)}`);
+    }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -56,6 +56,9 @@ test("train --model --lora-rank: kill -9 after k steps, --resume: the same adapt
       hfDir,
       "--lora-rank",
       "4",
+      // the unembedding too (this model ties its embeddings: the adapter is on the output projection only)
+      "--lora-targets",
+      "q_proj,v_proj,lm_head",
       "--corpus",
       "corpus",
       "--quiet",
@@ -110,7 +113,9 @@ test("train --model --lora-rank: kill -9 after k steps, --resume: the same adapt
     });
     assert.equal(b.status, 0, b.stderr + b.stdout);
     assert.match(b.stderr, /resumed at step \d/);
-    assert.match(b.stderr, /LoRA: rank 4, alpha 8/);
+    assert.match(b.stderr, /LoRA: rank 4, alpha 8 on q_proj\/v_proj\/lm_head,/);
+    const own = JSON.parse(fs.readFileSync(path.join(dir, "runs", "b", "model.json"), "utf8"));
+    assert.deepEqual(own.lora_targets, ["q_proj", "v_proj", "lm_head"]);
 
     const ma = readJsonl<Record<string, unknown>>(path.join(dir, "runs", "a", "metrics.jsonl"));
     const mb = readJsonl<Record<string, unknown>>(metrics);
@@ -129,6 +134,8 @@ test("train --model --lora-rank: kill -9 after k steps, --resume: the same adapt
       if (k.endsWith("lora_B.weight")) moved += t.data.some((x) => x !== 0) ? 1 : 0;
     }
     assert.ok(moved > 0, "the adapter trained");
+    assert.ok(fa.modules.has("lm_head") && fa.modules.get("lm_head")!.B.data.some((x) => x !== 0), "lm_head trained");
+    assert.deepEqual(fa.config.targetModules, ["q_proj", "v_proj", "lm_head"]);
     const last = (r: string) =>
       path.join(dir, "runs", r, "checkpoints", `step-${String(STEPS).padStart(8, "0")}`, "policy");
     const oa = readSafetensors(path.join(last("a"), "optimizer.safetensors")).tensors;
@@ -143,6 +150,25 @@ test("train --model --lora-rank: kill -9 after k steps, --resume: the same adapt
     const served = await loadModel(path.join(dir, "runs", "b"));
     assert.match(served.description, /\+ its LoRA adapter \(rank 4\)/);
     for (const [k, t] of fa.parameters()) assert.deepEqual(served.model.lora!.parameters().get(k)!.data, t.data);
+    // an unknown module, or a resume with other targets, is refused naming what is supported
+    const bad = spawnSync(
+      process.execPath,
+      [...common.slice(0, 6), "--corpus", "corpus", "--lora-targets", "q_proj,embed_tokens"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    assert.equal(bad.status, 1, bad.stderr);
+    assert.match(bad.stderr, /--lora-targets: unknown module 'embed_tokens' \(supported: q_proj, .*, lm_head\)/);
+    const other = spawnSync(
+      process.execPath,
+      [common[0]!, "train", "--resume", "--run-name", "b", "--lora-targets", "q_proj", "--no-report"],
+      { cwd: dir, encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(other.status, 1, other.stderr);
+    assert.match(other.stderr, /--resume: run b trains LoRA on q_proj,v_proj,lm_head, not q_proj/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

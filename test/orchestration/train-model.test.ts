@@ -19,6 +19,7 @@ import { ARCH_CONFIGS, randomModel } from "../engine/arch-helpers.js";
 import { writeCorpus } from "../rl/corpus-fixture.js";
 import { readJsonl } from "../../src/core/jsonl.js";
 import { loadBenchmark } from "../../src/eval/benchmarks.js";
+import { loadCheckpointSampler } from "../../src/orchestration/models.js";
 
 const CHAT_TEMPLATE =
   "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}";
@@ -202,6 +203,19 @@ test("batcoder train --model DIR --lora-rank 4 --limit 2: LoRA RL on the user's 
     for (const m of adapter.modules.values()) for (const x of m.B.data) if (x !== 0) nonzero++;
     assert.ok(nonzero > 0, "RL moved the adapter (B starts at zero)");
     assert.equal(hash(), before, "the base model's weights are untouched");
+    // the run kept the base's chat template: its checkpoints chat as the base does (serve / eval --model runs/NAME),
+    // on the plain f32 path and on the 16-bit path (which loads the checkpoint as a model reference)
+    assert.ok(fs.existsSync(path.join(run, "chat.json")));
+    for (const baseDtype of ["auto", "bf16"] as const) {
+      const lines: string[] = [];
+      const { chat } = await loadCheckpointSampler(run, (l) => lines.push(l), { baseDtype });
+      assert.ok(chat, `a chat for the run's checkpoint (${baseDtype})`);
+      assert.equal(chat.template.render([{ role: "user", content: "hi" }]), "<|bos|>[user] hi\n[assistant] ");
+      assert.ok(
+        lines.some((l) => l.includes("the base model's chat template")),
+        lines.join("\n"),
+      );
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

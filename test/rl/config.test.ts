@@ -83,9 +83,20 @@ test("--limit N (quick mode) lowers benchmark tasks, held-out functions and step
   assert.equal(rl.eval_benchmark_limit, 5);
   assert.equal(rl.eval_size, 5);
   assert.equal(rl.max_steps, 3, "never raised");
-  assert.deepEqual(changes, ["benchmark tasks per benchmark all → 5", "held-out functions 50 → 5"]);
+  assert.equal(rl.eval_benchmark_max_tokens, 128, "a smoke run does not generate 512 tokens per task");
+  assert.deepEqual(changes, [
+    "benchmark tasks per benchmark all → 5",
+    "held-out functions 50 → 5",
+    "tokens per benchmark task default → 128",
+  ]);
   assert.equal(base.eval_size, 50, "the input config is not changed");
-  assert.deepEqual(applyLimit(parseConfig({ eval_benchmark_limit: 2, eval_size: 1, max_steps: 1 }), 5).changes, []);
+  assert.equal(base.eval_benchmark_max_tokens, null, "the input config is not changed");
+  assert.deepEqual(
+    applyLimit(parseConfig({ eval_benchmark_limit: 2, eval_size: 1, max_steps: 1, eval_benchmark_max_tokens: 64 }), 5)
+      .changes,
+    [],
+  );
+  assert.equal(applyLimit(parseConfig({ eval_benchmark_max_tokens: 300 }), 5).rl.eval_benchmark_max_tokens, 128);
   assert.throws(() => applyLimit(base, 0), /--limit expects a positive integer/);
 });
 

@@ -71,6 +71,13 @@ export interface TinkerPolicyOptions {
   baseModel?: string;
   /** LoRA rank for create_model (default 32); 0 = full fine-tuning (batcoder's server; stock Tinker needs ≥ 1). */
   loraRank?: number;
+  /**
+   * Which modules the LoRA adapter covers (Tinker's lora_config flags; each default true, as in the SDK): q/k/v/o,
+   * gate/up/down, and the unembedding (LM head).
+   */
+  trainAttn?: boolean;
+  trainMlp?: boolean;
+  trainUnembed?: boolean;
   /** Required for services without batcoder's tokenizer endpoint (e.g. a Hugging Face tokenizer). */
   tokenizer?: TokenizerLike;
   /** Use batcoder's exact-loss extension when the server offers it (default true); false forces the stock paths. */
@@ -718,7 +725,12 @@ export async function connectTinkerPolicy(url: string, o: TinkerPolicyOptions = 
       session_id: session.session_id,
       model_seq_id: 0,
       base_model: baseModel,
-      lora_config: { rank: o.loraRank ?? 32, train_unembed: true, train_mlp: true, train_attn: true },
+      lora_config: {
+        rank: o.loraRank ?? 32,
+        train_unembed: o.trainUnembed ?? true,
+        train_mlp: o.trainMlp ?? true,
+        train_attn: o.trainAttn ?? true,
+      },
       optimizer_config: { type: "adamw" },
       type: "create_model",
     },

@@ -6,9 +6,10 @@
  * - Sessions and ONE trainable model per server (the policy is one training state); `create_model` checks the
  *   base model id. A LoRA rank r > 0 attaches a fresh adapter to the policy (`LoraTrainable.attachLora`, the
  *   embedded engine's src/engine/lora.ts): rank r, alpha 32 (our choice; Tinker does not expose alpha), seed
- *   `lora_config.seed` (default 0), on q/k/v/o (`train_attn`) and gate/up/down (`train_mlp`), the base frozen; only
- *   the adapter trains and `tinker://…/weights/…` states carry it in the PEFT layout (adapter/). `train_unembed`
- *   is not implemented: the unembedding stays frozen (logged). Rank 0 (or no lora_config) is full fine-tuning, as
+ *   `lora_config.seed` (default 0), on q/k/v/o (`train_attn`), gate/up/down (`train_mlp`) and the unembedding
+ *   lm_head (`train_unembed`), the base frozen; only the adapter trains, and a LoRA model's `tinker://…/weights/…`
+ *   states hold only the adapter (PEFT layout), its optimizer and RNGs and a reference to the base (id/path and
+ *   weights hash; another base is refused at load). Rank 0 (or no lora_config) is full fine-tuning, as
  *   Tinker-compatible services that train all weights take it.
  * - Training ops (forward_backward [protobuf], optim_step, save_weights, save_weights_for_sampler, load_weights)
  *   and samples return futures; `retrieve_future` long-polls (up to `longPollMs`) and answers `try_again` while a
@@ -22,7 +23,7 @@
  *   session); a repeated one gets the first one's future instead of running twice (gradients added twice would
  *   silently change training). Model ids and request ids are unique to this server instance: after a restart
  *   they answer 404 (the state is gone), never run on a fresh policy.
- * - `tinker://<model_id>/weights/<name>` is a full training state (weights, optimizer, RNG) on disk under
+ * - `tinker://<model_id>/weights/<name>` is a training state (full fine-tuning: weights, optimizer, RNG) on disk under
  *   `stateRoot/<model_id>/weights/<name>`, loadable after a restart; `sampler_weights/<name>` are frozen
  *   snapshots kept in memory (the last `maxSamplers`).
  * - Auth: `X-API-Key` (the SDK's header) when `apiKey` is set. Errors outside futures: `{detail: message}`.
@@ -35,6 +36,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
 import { computeLoss } from "../../core/losses.js";
+import { UserError } from "../../core/errors.js";
 import { close as closeServer, createServer, listen as listenOn, sendJson } from "../http.js";
 import type { Datum, LossSpec, Policy, SampledSequence, SampleRequest, ScoringSampler } from "../../core/policy.js";
 import type { LoraConfigInput, LoraTarget } from "../../engine/lora.js";
@@ -64,8 +66,26 @@ export type Reference = ScoringSampler;
 /** A policy that can train a LoRA adapter on a frozen base (EmbeddedPolicy). */
 export interface LoraTrainable {
   attachLora(config: LoraConfigInput, seed?: number): { nParams(): number };
+  /** An adapter-only training state (adapter, optimizer, RNGs, a reference to the base), not the base weights. */
+  saveAdapterState?(dir: string, base: { model: string }): Promise<void>;
   /** The adapter the policy already carries (a LoRA run's checkpoint), or null. */
   readonly loraConfig: { rank: number; alpha: number; targetModules: readonly string[] } | null;
+}
+
+/**
+ * The modules a Tinker `lora_config` adapts: q/k/v/o (`train_attn`), gate/up/down (`train_mlp`) and the unembedding
+ * `lm_head` (`train_unembed`); each defaults to true, as in the SDK's LoraConfig.
+ */
+export function tinkerLoraTargets(lc: {
+  train_attn?: boolean;
+  train_mlp?: boolean;
+  train_unembed?: boolean;
+}): LoraTarget[] {
+  return [
+    ...(lc.train_attn !== false ? (["q_proj", "k_proj", "v_proj", "o_proj"] as const) : []),
+    ...(lc.train_mlp !== false ? (["gate_proj", "up_proj", "down_proj"] as const) : []),
+    ...(lc.train_unembed !== false ? (["lm_head"] as const) : []),
+  ];
 }
 
 /** The adapter's alpha for every rank (Tinker's API has no alpha field). */
@@ -75,6 +95,11 @@ export interface TinkerServerOptions {
   policy: Policy;
   /** The base model id clients name in create_model (default: the policy's model name). */
   baseModel?: string;
+  /**
+   * The base's model reference (a path or hub id) recorded in a LoRA model's adapter-only states, so the state can
+   * be served again after a restart (`serve STATE --training` loads that base); default `baseModel`.
+   */
+  baseRef?: string;
   /** Required `X-API-Key` (unset: no authentication). */
   apiKey?: string;
   /** Where `tinker://…/weights/…` states are written (created if missing). */
@@ -256,7 +281,7 @@ export class TinkerServer {
     entry.done = work.then(
       (o) => void (entry.outcome = o),
       (e: unknown) => {
-        const user = e instanceof UserFault;
+        const user = e instanceof UserFault || e instanceof UserError;
         const message = e instanceof Error ? e.message : String(e);
         if (!user) this.log(`tinker server: ${type} failed: ${message}`);
         entry.outcome = { kind: "error", message, category: user ? "user" : "server" };
@@ -503,22 +528,23 @@ export class TinkerServer {
         );
       if (has) {
         what = `continuing the served checkpoint's LoRA adapter (rank ${has.rank}, alpha ${has.alpha}, ${has.targetModules.join("/")}), base frozen`;
+        const asked = tinkerLoraTargets(lc ?? {});
+        if (asked.join("/") !== [...has.targetModules].join("/"))
+          what += ` (lora_config asked for ${asked.join("/") || "no modules"}: the adapter keeps its own modules)`;
       } else if (rank > 0) {
         if (typeof p.attachLora !== "function")
           throw new UserFault(
             `LoRA rank ${rank} requested, but this server's policy cannot train an adapter (create the model with rank 0 for full fine-tuning)`,
           );
-        const targets: LoraTarget[] = [
-          ...(lc?.train_attn !== false ? (["q_proj", "k_proj", "v_proj", "o_proj"] as const) : []),
-          ...(lc?.train_mlp !== false ? (["gate_proj", "up_proj", "down_proj"] as const) : []),
-        ];
+        const targets = tinkerLoraTargets(lc ?? {});
         if (targets.length === 0)
-          throw new UserFault("lora_config: train_attn and train_mlp are both false, so there is nothing to adapt");
+          throw new UserFault(
+            "lora_config: train_attn, train_mlp and train_unembed are all false, so there is nothing to adapt",
+          );
         const adapter = p.attachLora({ rank, alpha: TINKER_LORA_ALPHA, targetModules: targets }, lc?.seed ?? 0);
         what =
           `LoRA rank ${rank}, alpha ${TINKER_LORA_ALPHA} on ${targets.join("/")}: ` +
-          `${adapter.nParams().toLocaleString("en-US")} trainable parameters, base frozen` +
-          (lc?.train_unembed ? " (train_unembed is not implemented: the unembedding stays frozen)" : "");
+          `${adapter.nParams().toLocaleString("en-US")} trainable parameters, base frozen`;
       }
       this.modelCounter++;
       this.model = { id, baseModel: r.base_model, ...(rank > 0 ? { loraRank: rank } : {}), seqs: new Map() };
@@ -645,7 +671,12 @@ export class TinkerServer {
       const tmp = `${dir}.tmp-${process.pid}`;
       fs.rmSync(tmp, { recursive: true, force: true });
       fs.mkdirSync(path.dirname(dir), { recursive: true });
-      await this.opts.policy.saveState(tmp);
+      // a LoRA model: the adapter, its optimizer and RNGs plus a reference to the frozen base (model and weights
+      // hash), not the base itself; full fine-tuning: every weight
+      const p = this.opts.policy as Partial<LoraTrainable>;
+      if (m.loraRank !== undefined && typeof p.saveAdapterState === "function")
+        await p.saveAdapterState(tmp, { model: this.opts.baseRef ?? this.baseModel });
+      else await this.opts.policy.saveState(tmp);
       fs.renameSync(tmp, dir);
       return {
         kind: "json",

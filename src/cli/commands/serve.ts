@@ -4,6 +4,7 @@
  * SDK) under /api/v1, and batcoder's own (src/backends/training-server.ts: RemotePolicy) under /v1/training.
  */
 import { parseArgs } from "node:util";
+import path from "node:path";
 import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { OpenAIServer } from "../../backends/openai-server.js";
@@ -37,8 +38,10 @@ MODEL reference (HF folder, hub id, .gguf; a fresh optimizer), on one port:
   (protobuf), optim_step, asample with prompt_logprobs, save_weights / save_weights_for_sampler / load_weights with
   tinker:// paths, retrieve_future. For TinkerPolicy (batcoder rl --policy-url URL) and the stock Python SDK
   (TINKER_BASE_URL=URL; its API keys must start with "tml-"). One model per server. create_model's LoRA rank r > 0
-  trains a rank-r adapter (alpha 32; train_attn: q/k/v/o, train_mlp: gate/up/down) on the frozen base; rank 0
-  trains every weight; a checkpoint that carries an adapter continues it at its rank.
+  trains a rank-r adapter (alpha 32; train_attn: q/k/v/o, train_mlp: gate/up/down, train_unembed: lm_head) on the
+  frozen base; rank 0 trains every weight; a checkpoint that carries an adapter continues it at its rank. A LoRA
+  model's tinker://…/weights/… state holds the adapter, its optimizer and RNGs and a reference to the base (path
+  and weights hash), not the base: serving such a state loads the base it names (a different base is refused).
 - batcoder's own protocol under /v1/training/ (RemotePolicy): info, sample, compute_logprobs, forward_backward,
   optim_step, save_state, load_state, reference/{snapshot,compute_logprobs,sample,release}.
 One training op runs at a time.
@@ -191,20 +194,34 @@ async function runTraining(
   }
   // an embedded checkpoint / run (full training state), or any outside model reference (HF folder, hub id, .gguf:
   // fresh optimizer; a Tinker client's LoRA rank then trains an adapter on its frozen base)
-  const { isExternalModelRef, loadPolicyForRef } = await import("../../backends/model-ref.js");
+  const { isExternalModelRef, loadPolicyForRef, loadPolicyForLoraState } = await import("../../backends/model-ref.js");
+  const { isLoraState } = await import("../../engine/checkpoint.js");
   let policy: Awaited<ReturnType<typeof loadPolicyFrom>>["policy"];
   let dir: string;
-  if (isExternalModelRef(cfg.checkpoint)) {
+  // the base's reference a LoRA model's adapter-only tinker:// states record (absolute path, or the hub id)
+  let baseRef: string;
+  if (isLoraState(cfg.checkpoint)) {
+    // an adapter-only LoRA state (a Tinker LoRA model's save_weights): its base from the reference it records
+    const r = await loadPolicyForLoraState(cfg.checkpoint, {
+      log: (l) => console.error(l),
+      allowDownload: values["allow-download"] === true,
+    });
+    policy = r.policy;
+    dir = cfg.checkpoint;
+    baseRef = r.loaded.kind === "hub" ? r.loaded.ref : r.loaded.path;
+  } else if (isExternalModelRef(cfg.checkpoint)) {
     const r = await loadPolicyForRef(cfg.checkpoint, {
       log: (l) => console.error(l),
       allowDownload: values["allow-download"] === true,
     });
     policy = r.policy;
     dir = r.loaded.path;
+    baseRef = r.loaded.kind === "hub" ? cfg.checkpoint : r.loaded.path;
   } else {
     const r = await loadPolicyFrom(cfg.checkpoint);
     policy = r.policy;
     dir = r.weights.weights;
+    baseRef = path.resolve(dir);
   }
   const { TrainingServer } = await import("../../backends/training-server.js");
   if (cfg.stateDir) {
@@ -219,11 +236,11 @@ async function runTraining(
     log: (l) => console.error(l),
   });
   const { TinkerServer } = await import("../../backends/tinker/server.js");
-  const path = await import("node:path");
   const stateRoot = path.resolve(cfg.stateDir ?? "tinker-states");
   const server = new TinkerServer({
     policy,
     baseModel: cfg.modelName,
+    baseRef,
     apiKey: cfg.apiKey,
     stateRoot,
     fallback: (req, res) => legacy.server.emit("request", req, res),

@@ -10,6 +10,7 @@ import { warmStart } from "../../orchestration/warmstart.js";
 import { writeFileAtomic } from "../../core/jsonl.js";
 import { RUN_FILES, runPaths } from "../../core/runs.js";
 import { renderReport } from "../../report/report.js";
+import { LAYER_TARGETS, LORA_TARGETS, type LoraTarget } from "../../engine/lora.js";
 
 export const help = `batcoder train [options]
 
@@ -25,13 +26,17 @@ ${COMMON_HELP}
                        folder, a hub id in the HF cache, a .gguf file or a batcoder checkpoint
   --lora-rank R        with --model: train a LoRA adapter of rank R (alpha 2R) on q/k/v/o/gate/up/down with a
                        frozen base; 0 = full fine-tuning                                              [16]
+  --lora-targets LIST  with --model and LoRA: the modules the adapter covers, comma-separated, among q_proj,
+                       k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj and lm_head (the unembedding; on a
+                       model with tied embeddings only the output projection is adapted)
+                                                         [q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj]
   --allow-download     with --model: let a hub id missing from the HF cache be downloaded into it
   --base-dtype T       with --model and LoRA: storage of the frozen base's weight matrices, computed in f32:
                        auto (matrices stored as BF16/F16 in the source stay 16-bit: half the memory, exact;
                        F32/quantised sources f32), bf16 / f16 (f32 sources rounded: half the memory, a slightly
                        different model) or f32. Full fine-tuning (--lora-rank 0) is always f32.        [auto]
-  --limit N            quick mode (a smoke run): at most N tasks per held-out benchmark, N held-out functions
-                       and N RL steps; prints what it changed
+  --limit N            quick mode (a smoke run): at most N tasks per held-out benchmark, N held-out functions,
+                       N RL steps and 128 generated tokens per benchmark task; prints what it changed
 
 Prompts for --model go through the model's own chat template when it has one (both directions, rollouts and the
 held-out evaluation); a model without one gets batcoder's plain prompt format. A --model run records its model and
@@ -60,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
         "no-report": { type: "boolean" },
         model: { type: "string" },
         "lora-rank": { type: "string" },
+        "lora-targets": { type: "string" },
         "allow-download": { type: "boolean" },
         "base-dtype": { type: "string" },
         limit: { type: "string" },
@@ -98,6 +104,9 @@ export async function run(argv: string[]): Promise<number> {
     const r = v["lora-rank"] as string | undefined;
     if (r !== undefined && toLoraRank(r) !== saved.lora_rank)
       throw new UserError(`--resume: run ${rl.run_name} trains LoRA rank ${saved.lora_rank}, not ${r}`);
+    const lt = v["lora-targets"] as string | undefined;
+    if (lt !== undefined && toLoraTargets(lt).join(",") !== saved.lora_targets.join(","))
+      throw new UserError(`--resume: run ${rl.run_name} trains LoRA on ${saved.lora_targets.join(",")}, not ${lt}`);
     const bd = v["base-dtype"] as string | undefined;
     if (bd !== undefined && saved.base_dtype !== undefined && bd !== saved.base_dtype)
       throw new UserError(`--resume: run ${rl.run_name} keeps its base in ${saved.base_dtype}, not ${bd}`);
@@ -106,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
       {
         ...v,
         "lora-rank": String(saved.lora_rank),
+        "lora-targets": saved.lora_targets.join(","),
         ...(saved.base_dtype !== undefined ? { "base-dtype": saved.base_dtype } : {}),
       },
       rl,
@@ -116,8 +126,13 @@ export async function run(argv: string[]): Promise<number> {
   if (v.resume && v.model !== undefined)
     throw new UserError(`--resume: run ${rl.run_name} was not a --model run (no ${RUN_FILES.ownModel}); drop --model`);
   if (v.model !== undefined) return trainOwnModel(v.model, v, rl, log, t0);
-  if (v["lora-rank"] !== undefined || v["allow-download"] || v["base-dtype"] !== undefined)
-    throw new UserError("--lora-rank, --allow-download and --base-dtype apply only with --model");
+  if (
+    v["lora-rank"] !== undefined ||
+    v["lora-targets"] !== undefined ||
+    v["allow-download"] ||
+    v["base-dtype"] !== undefined
+  )
+    throw new UserError("--lora-rank, --lora-targets, --allow-download and --base-dtype apply only with --model");
   const { policy, info } = await warmStart({
     corpus: rl.corpus,
     languages: rl.languages,
@@ -153,7 +168,10 @@ async function trainOwnModel(
   t0: number,
 ): Promise<number> {
   const rank = v["lora-rank"] === undefined ? 16 : toLoraRank(v["lora-rank"] as string);
-  const { loadPolicyForRef, samplerChatFor } = await import("../../backends/model-ref.js");
+  const targets = toLoraTargets(v["lora-targets"] as string | undefined);
+  if (rank === 0 && v["lora-targets"] !== undefined)
+    throw new UserError("--lora-targets needs LoRA (--lora-rank > 0); full fine-tuning trains every weight");
+  const { loadPolicyForRef, samplerChatFor, chatRecordOf } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
   const asked = parseBaseDtype(v["base-dtype"] as string | undefined);
   if (rank === 0 && (asked === "bf16" || asked === "f16"))
@@ -168,20 +186,32 @@ async function trainOwnModel(
     baseDtype,
   });
   if (rank > 0) {
-    policy.llama.lora = LoraAdapter.init(loaded.config, { rank, alpha: 2 * rank }, rl.seed);
+    policy.llama.lora = LoraAdapter.init(loaded.config, { rank, alpha: 2 * rank, targetModules: targets }, rl.seed);
     log(
-      `LoRA: rank ${rank}, alpha ${2 * rank}, ${policy.llama.lora.nParams().toLocaleString("en-US")} trainable parameters; base frozen`,
+      `LoRA: rank ${rank}, alpha ${2 * rank} on ${targets.join("/")}, ${policy.llama.lora.nParams().toLocaleString("en-US")} trainable parameters; base frozen`,
     );
   } else log("full fine-tuning (--lora-rank 0)");
   const cfg = { ...rl, init_from: rl.init_from ?? ref };
   const runDir = path.join(cfg.output_dir, cfg.run_name);
-  const own: OwnModelRecord = { model: ref, lora_rank: rank, lora_alpha: 2 * rank, base_dtype: baseDtype };
+  const own: OwnModelRecord = {
+    model: ref,
+    lora_rank: rank,
+    lora_alpha: 2 * rank,
+    lora_targets: targets,
+    base_dtype: baseDtype,
+  };
   if (!v.resume) {
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(runPaths(runDir).ownModel, JSON.stringify(own, null, 2) + "\n");
   }
   // both directions through the model's own chat template when it has one (an instruct model); else plain prompts
   const chat = samplerChatFor(loaded, policy.tokenizer)?.template ?? null;
+  // kept with the run, so its checkpoints chat as the base does (serve / eval --model runs/NAME)
+  const record = chatRecordOf(loaded);
+  if (record) {
+    fs.mkdirSync(runDir, { recursive: true });
+    writeFileAtomic(runPaths(runDir).chat, JSON.stringify(record, null, 2) + "\n");
+  }
   log(
     chat
       ? "prompts: the model's own chat template (both directions)"
@@ -207,6 +237,8 @@ interface OwnModelRecord {
   model: string;
   lora_rank: number;
   lora_alpha: number;
+  /** --lora-targets (records written before it existed: the default, q/k/v/o/gate/up/down). */
+  lora_targets: LoraTarget[];
   /** --base-dtype the run was started with (a resume keeps it); absent in records written before it existed. */
   base_dtype?: BaseDtypeChoice;
 }
@@ -221,8 +253,22 @@ function readOwnModel(runDir: string): OwnModelRecord | null {
     model: o.model,
     lora_rank: o.lora_rank,
     lora_alpha: o.lora_alpha ?? 2 * o.lora_rank,
+    lora_targets: o.lora_targets === undefined ? [...LAYER_TARGETS] : toLoraTargets(o.lora_targets.join(","), f),
     ...(o.base_dtype !== undefined ? { base_dtype: parseBaseDtype(o.base_dtype, `${f}: base_dtype`)! } : {}),
   };
+}
+
+/** `--lora-targets q_proj,v_proj,lm_head` (default: the layer linears). */
+function toLoraTargets(s: string | undefined, where = "--lora-targets"): LoraTarget[] {
+  if (s === undefined) return [...LAYER_TARGETS];
+  const names = s.split(",").map((x) => x.trim());
+  const bad = names.filter((n) => !(LORA_TARGETS as readonly string[]).includes(n));
+  if (names.length === 0 || bad.length)
+    throw new UserError(
+      `${where}: ${bad.length ? `unknown module${bad.length > 1 ? "s" : ""} ${bad.map((b) => `'${b}'`).join(", ")}` : "empty list"} (supported: ${LORA_TARGETS.join(", ")})`,
+    );
+  // the adapter's own order (layer modules, then lm_head), each once
+  return LORA_TARGETS.filter((t) => names.includes(t));
 }
 
 function toLoraRank(s: string): number {
