@@ -26,7 +26,8 @@ import {
 import { ggufTokenizerMetadata, tokenizerFromGguf } from "../../src/engine/gguf-tokenizer.js";
 import { hfTokenizerFromData } from "../../src/engine/hf-tokenizer.js";
 import type { BpeTokenizer } from "../../src/engine/tokenizer.js";
-import { tokenizerFor } from "../../src/backends/model-ref.js";
+import { loadModel, tokenizerFor } from "../../src/backends/model-ref.js";
+import { saveHfFolder } from "../../src/engine/hf.js";
 import { pythonSkip } from "../helpers/python.js";
 import { randomModel } from "./arch-helpers.js";
 import { disposeSpmReference, readJson, spmReference, type SpmVariant } from "./spm-reference.js";
@@ -186,6 +187,67 @@ test("llama.cpp merges by score, not by merge rank: shuffled and equal scores gi
       .join("\n")
       .slice(0, 20_000);
     assert.ok(!sameIds(other.encode(text), tok.encode(text)), `${label}: same ids as by rank`);
+  }
+});
+
+test("a Mistral HF folder with transformers' Llama tokenizer: loaded, prompted with BOS, exported to GGUF, and llama.cpp tokenizes and continues identically", {
+  skip,
+}, async () => {
+  const tokDir = ref().variants.llama.dir;
+  const tok = hfTokenizer("llama");
+  const cfg = ModelConfigSchema.parse({
+    architectures: ["MistralForCausalLM"],
+    model_type: "mistral",
+    sliding_window: 64,
+    vocab_size: tok.vocabSize,
+    hidden_size: 32,
+    intermediate_size: 48,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 64,
+    bos_token_id: tok.bosId,
+    eos_token_id: tok.eosId,
+    tie_word_embeddings: false,
+  });
+  const hfDir = path.join(tmp, "mistral-hf");
+  saveHfFolder(hfDir, cfg, randomModel(cfg, 5).weights, {
+    extraFiles: Object.fromEntries(
+      ["tokenizer.json", "tokenizer_config.json"].map((f) => [f, fs.readFileSync(path.join(tokDir, f), "utf8")]),
+    ),
+  });
+  const loaded = await loadModel(hfDir);
+  const t = tokenizerFor(loaded);
+  const text = "def add(a, b):\n    return a + b  # 加法 😀";
+  const prompt = t.encode(text, { addSpecialTokens: true });
+  assert.equal(prompt[0], t.bosId);
+  const ours = loaded.model.generateGreedy(prompt, 16, []);
+  const gguf = path.join(tmp, "mistral.gguf");
+  exportModelGguf(gguf, loaded.config, loaded.model.weights, t);
+  const lm = await (await llamaCpp()).loadModel({ modelPath: gguf });
+  try {
+    assert.deepEqual(lm.tokenize(text), prompt.slice(1));
+    const ctx = await lm.createContext({
+      contextSize: 64,
+      threads: 1,
+      experimentalKvCacheKeyType: "F32",
+      experimentalKvCacheValueType: "F32",
+      flashAttention: false,
+    });
+    try {
+      const greedy: number[] = [];
+      for await (const x of ctx.getSequence().evaluate(prompt as Token[], { temperature: 0 })) {
+        greedy.push(x);
+        if (greedy.length >= 16) break;
+      }
+      const gen = Array.from(ours).slice(-16);
+      assert.deepEqual(greedy, gen);
+      assert.equal(lm.detokenize(greedy as Token[]), t.decode(gen, { skipSpecialTokens: true }));
+    } finally {
+      await ctx.dispose();
+    }
+  } finally {
+    await lm.dispose();
   }
 });
 
