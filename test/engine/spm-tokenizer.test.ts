@@ -294,7 +294,7 @@ test("a token with '▁' inside keeps long texts in one piece (merges may cross 
     decoder: { type: "Metaspace", replacement: "▁", prepend_scheme: "always", split: false },
     model: { type: "BPE", unk_token: "<unk>", byte_fallback: false, fuse_unk: false, vocab, merges },
   };
-  const texts = ["a b ".repeat(20), "a bc a b c ab ba".repeat(5), " a a b b aaab bbba"];
+  const texts = ["a b ".repeat(20), "a bc a b c ab ba".repeat(5), " a a b b aaab bbba", "a b", "b"];
   const code = [
     "import json, sys",
     "from tokenizers import Tokenizer",
@@ -302,10 +302,18 @@ test("a token with '▁' inside keeps long texts in one piece (merges may cross 
     "tok = Tokenizer.from_str(json.dumps(d['json']))",
     "print(json.dumps([tok.encode(t).ids for t in d['texts']]))",
   ].join("\n");
-  const want = JSON.parse(runPython({ code }, [], { input: JSON.stringify({ json: j, texts }) }).stdout) as number[][];
-  const ours = BpeTokenizer.fromJSON(j);
-  texts.forEach((t, i) => assert.deepEqual(ours.encode(t), want[i], JSON.stringify(t)));
-  assert.ok(want[0]!.includes(vocab["a▁b"]!) || want[0]!.includes(vocab["▁a▁b"]!), "the test must cross a '▁'");
+  // and with ignore_merges: a piece that is a token ("▁a▁b" for "a b") is emitted whole
+  for (const ignoreMerges of [false, true]) {
+    const jj = { ...j, model: { ...j.model, ignore_merges: ignoreMerges } };
+    const input = JSON.stringify({ json: jj, texts });
+    const want = JSON.parse(runPython({ code }, [], { input }).stdout) as number[][];
+    const ours = BpeTokenizer.fromJSON(jj);
+    texts.forEach((t, i) =>
+      assert.deepEqual(ours.encode(t), want[i], `ignore_merges ${ignoreMerges}: ${JSON.stringify(t)}`),
+    );
+    assert.ok(want[0]!.includes(vocab["a▁b"]!) || want[0]!.includes(vocab["▁a▁b"]!), "the test must cross a '▁'");
+    if (ignoreMerges) assert.deepEqual(want[3], [vocab["▁a▁b"]]);
+  }
 });
 
 test("SentencePiece-style components that stay unsupported are clear UserErrors", () => {
