@@ -206,6 +206,17 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
     return state;
   }
 
+  /** The trainer state a saved state carries: the caller's extra fields, the step, the model name, the dropout RNG. */
+  private trainerState(extra?: Record<string, unknown>): Record<string, unknown> {
+    return {
+      ...(extra ?? {}),
+      step: this.optimizer.step,
+      modelName: this.info.modelName,
+      // LoRA dropout draws from the adapter's own stream: saved so a resumed run draws the same masks
+      ...(this.model.lora ? { loraDropoutRng: this.model.lora.dropoutRng.getState() } : {}),
+    };
+  }
+
   async saveState(dir: string, extra?: Record<string, unknown>): Promise<void> {
     const state = this.optimizerTensors();
     saveCheckpoint(dir, {
@@ -215,13 +226,7 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
       optimizer: { state, meta: { kind: "adamw", step: this.optimizer.step } },
       rng: this.rng.getState(),
       step: this.optimizer.step,
-      trainerState: {
-        ...(extra ?? {}),
-        step: this.optimizer.step,
-        modelName: this.info.modelName,
-        // LoRA dropout draws from the adapter's own stream: saved so a resumed run draws the same masks
-        ...(this.model.lora ? { loraDropoutRng: this.model.lora.dropoutRng.getState() } : {}),
-      },
+      trainerState: this.trainerState(extra),
     });
     // A LoRA adapter (frozen base): its tensors in the PEFT layout next to the checkpoint; its AdamW moments are in
     // the optimizer state above under the adapter's parameter names.
@@ -250,12 +255,7 @@ export class EmbeddedPolicy extends FrozenSampler implements Policy {
       optimizer: { state: this.optimizerTensors(), meta: { kind: "adamw", step: this.optimizer.step } },
       rng: this.rng.getState(),
       step: this.optimizer.step,
-      trainerState: {
-        ...(extra ?? {}),
-        step: this.optimizer.step,
-        modelName: this.info.modelName,
-        loraDropoutRng: lora.dropoutRng.getState(),
-      },
+      trainerState: this.trainerState(extra),
     });
   }
 
