@@ -49,6 +49,7 @@ import {
   tokenExtensions,
   tokenIdLogprobs,
   usageOf,
+  tokenTexts,
   visibleTokens,
   type Json,
 } from "./openai-wire.js";
@@ -473,10 +474,8 @@ export class OpenAIServer {
             },
           ])
         )[0]!;
-        return [
-          null,
-          ...lp.map((x, i) => ({ [String(p[i + 1])]: { logprob: x, decoded_token: tok.decode([p[i + 1]!]) } })),
-        ];
+        const texts = tokenTexts(tok, p);
+        return [null, ...lp.map((x, i) => ({ [String(p[i + 1])]: { logprob: x, decoded_token: texts[i + 1]! } }))];
       }),
     );
   }

@@ -167,7 +167,33 @@ export function visibleTokens(
   for (let i = 0; i < s.tokens.length; i++) {
     if (prev.length >= s.text.length) break;
     const cur = tok.decode(s.tokens.slice(0, i + 1));
-    out.push({ tokenText: tok.decode([s.tokens[i]!]), logprob: s.logprobs[i] ?? 0, offset: prev.length });
+    out.push({
+      tokenText: textInContext(tok, s.tokens[i]!, prev, cur),
+      logprob: s.logprobs[i] ?? 0,
+      offset: prev.length,
+    });
+    prev = cur;
+  }
+  return out;
+}
+
+/**
+ * The text one token adds in context: `cur` (the decode up to and including it) minus `prev` (the decode before it)
+ * when `cur` extends `prev`; otherwise (the token ends inside a UTF-8 character, or the decoder rewrote earlier text)
+ * the token decoded alone. Decoding a token alone is not its text in general: a SentencePiece word-start token
+ * "▁world" decodes alone to "world" (the decoder strips a sequence's leading space), but adds " world" after "hello".
+ */
+function textInContext(tok: TokenizerLike, id: number, prev: string, cur: string): string {
+  return cur.startsWith(prev) ? cur.slice(prev.length) : tok.decode([id]);
+}
+
+/** Each token's text in context (see textInContext), for every token of `ids` (prompt logprobs). */
+export function tokenTexts(tok: TokenizerLike, ids: readonly number[]): string[] {
+  const out: string[] = [];
+  let prev = "";
+  for (let i = 0; i < ids.length; i++) {
+    const cur = tok.decode(ids.slice(0, i + 1));
+    out.push(textInContext(tok, ids[i]!, prev, cur));
     prev = cur;
   }
   return out;
