@@ -157,18 +157,10 @@ export function matmulForward(
   O: number,
   beta = 0,
 ): Float32Array {
-  if (!(W instanceof Float32Array)) {
-    if (beta !== 0 && beta !== 1) throw new Error(`matmulForward: beta ${beta} with a 16-bit weight (only 0 or 1)`);
-    K.linearFwdHalf(inp, W.data, W.dtype, bias, out, N, I, O, beta === 1);
-    return out;
-  }
-  if (beta === 0 || beta === 1) {
-    // few rows (decoding): the fused matvec kernel streams W once per 4 rows; many rows: OpenBLAS sgemm
-    K.linearFwd(inp, W, bias, out, N, I, O, beta === 1);
-    return out;
-  }
-  K.sgemm(false, true, N, O, I, 1, inp, I, W, I, beta, out, O);
-  if (bias) for (let r = 0; r < N; r++) for (let o = 0, ro = r * O; o < O; o++) out[ro + o]! += bias[o]!;
+  if (beta !== 0 && beta !== 1) throw new Error(`matmulForward: beta ${beta} (only 0: write, or 1: accumulate)`);
+  // few rows (decoding): the fused matvec kernels stream W once per up to 4 rows; many rows: OpenBLAS sgemm
+  if (W instanceof Float32Array) K.linearFwd(inp, W, bias, out, N, I, O, beta === 1);
+  else K.linearFwdHalf(inp, W.data, W.dtype, bias, out, N, I, O, beta === 1);
   return out;
 }
 

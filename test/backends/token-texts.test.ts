@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { BpeTokenizer } from "../../src/engine/tokenizer.js";
 import { tokenTexts, visibleTokens } from "../../src/backends/openai-wire.js";
 import type { SampledSequence } from "../../src/core/policy.js";
+import { LLAMA_SPM_DECODER } from "../engine/spm-reference.js";
 
 /** A tiny tokenizer.json in the Llama-2 / Mistral v0.1 layout: Prepend + Replace, byte fallback, Strip decoder. */
 function spmTokenizer(): BpeTokenizer {
@@ -36,15 +37,7 @@ function spmTokenizer(): BpeTokenizer {
     },
     pre_tokenizer: null,
     post_processor: null,
-    decoder: {
-      type: "Sequence",
-      decoders: [
-        { type: "Replace", pattern: { String: "▁" }, content: " " },
-        { type: "ByteFallback" },
-        { type: "Fuse" },
-        { type: "Strip", content: " ", start: 1, stop: 0 },
-      ],
-    },
+    decoder: LLAMA_SPM_DECODER,
     model: {
       type: "BPE",
       dropout: null,

@@ -29,7 +29,7 @@ import type { BpeTokenizer } from "../../src/engine/tokenizer.js";
 import { loadModel, tokenizerFor } from "../../src/backends/model-ref.js";
 import { saveHfFolder } from "../../src/engine/hf.js";
 import { pythonSkip } from "../helpers/python.js";
-import { randomModel } from "./arch-helpers.js";
+import { ARCH_CONFIGS, randomModel } from "./arch-helpers.js";
 import { disposeSpmReference, readJson, spmReference, type SpmVariant } from "./spm-reference.js";
 
 const skip = pythonSkip();
@@ -196,19 +196,10 @@ test("a Mistral HF folder with transformers' Llama tokenizer: loaded, prompted w
   const tokDir = ref().variants.llama.dir;
   const tok = hfTokenizer("llama");
   const cfg = ModelConfigSchema.parse({
-    architectures: ["MistralForCausalLM"],
-    model_type: "mistral",
-    sliding_window: 64,
+    ...ARCH_CONFIGS.mistral,
     vocab_size: tok.vocabSize,
-    hidden_size: 32,
-    intermediate_size: 48,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    max_position_embeddings: 64,
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,
-    tie_word_embeddings: false,
   });
   const hfDir = path.join(tmp, "mistral-hf");
   saveHfFolder(hfDir, cfg, randomModel(cfg, 5).weights, {

@@ -69,6 +69,32 @@ export function spmReference(sample: number, vocab = 3000): SpmReference {
   return cached;
 }
 
+/**
+ * The decoder of the Llama-2 / Mistral v0.1 tokenizer.json files: "▁" back to spaces, byte fallback, fuse, and one
+ * leading space stripped (which is why a word-start token decoded alone loses its space).
+ */
+export const LLAMA_SPM_DECODER = {
+  type: "Sequence",
+  decoders: [
+    { type: "Replace", pattern: { String: "▁" }, content: " " },
+    { type: "ByteFallback" },
+    { type: "Fuse" },
+    { type: "Strip", content: " ", start: 1, stop: 0 },
+  ],
+};
+
+/** The ids the Rust `tokenizers` crate (Python reference venv) gives each of `texts` under a tokenizer.json object. */
+export function rustTokenizerIds(json: unknown, texts: readonly string[]): number[][] {
+  const code = [
+    "import json, sys",
+    "from tokenizers import Tokenizer",
+    "d = json.load(sys.stdin)",
+    "tok = Tokenizer.from_str(json.dumps(d['json']))",
+    "print(json.dumps([tok.encode(t).ids for t in d['texts']]))",
+  ].join("\n");
+  return JSON.parse(runPython({ code }, [], { input: JSON.stringify({ json, texts }) }).stdout) as number[][];
+}
+
 /** Removes the reference's temporary folder if it was built. */
 export function disposeSpmReference(): void {
   cached?.dispose();

@@ -13,7 +13,15 @@ import { UserError } from "../../src/core/errors.js";
 import { hfTokenizerFromData } from "../../src/engine/hf-tokenizer.js";
 import { BpeTokenizer } from "../../src/engine/tokenizer.js";
 import { pythonSkip, runPython } from "../helpers/python.js";
-import { SPM_VARIANTS, disposeSpmReference, readJson, spmReference, type SpmVariant } from "./spm-reference.js";
+import {
+  LLAMA_SPM_DECODER,
+  SPM_VARIANTS,
+  disposeSpmReference,
+  readJson,
+  rustTokenizerIds,
+  spmReference,
+  type SpmVariant,
+} from "./spm-reference.js";
 import fs from "node:fs";
 
 const SWEEP = process.env.BATCODER_TOKENIZER_SWEEP === "1";
@@ -131,15 +139,7 @@ test("Llama layouts: BOS template, Metaspace first vs legacy Prepend around spec
 /** Decoder specs and token-string lists, decoded by the Rust crate (a tokenizer.json around each spec) and by us. */
 const DECODER_CASES: Array<{ decoder: unknown; tokens: string[] }> = (() => {
   const R = (from: string, to: string) => ({ type: "Replace", pattern: { String: from }, content: to });
-  const llama = {
-    type: "Sequence",
-    decoders: [
-      R("▁", " "),
-      { type: "ByteFallback" },
-      { type: "Fuse" },
-      { type: "Strip", content: " ", start: 1, stop: 0 },
-    ],
-  };
+  const llama = LLAMA_SPM_DECODER;
   const lists = [
     ["<0xE4>", "<0xB8>"], // a cut multi-byte character: one U+FFFD per byte
     ["<0xE4>", "<0xB8>", "<0xAD>", "<0x80>", "x"], // a valid character then a stray byte: all four replaced
@@ -226,15 +226,7 @@ test("unk handling with byte_fallback: a character whose bytes lack tokens becom
     normalizer: null,
     pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "always", split: false },
     post_processor: null,
-    decoder: {
-      type: "Sequence",
-      decoders: [
-        { type: "Replace", pattern: { String: "▁" }, content: " " },
-        { type: "ByteFallback" },
-        { type: "Fuse" },
-        { type: "Strip", content: " ", start: 1, stop: 0 },
-      ],
-    },
+    decoder: LLAMA_SPM_DECODER,
     model: {
       type: "BPE",
       dropout: null,
@@ -256,16 +248,7 @@ test("unk handling with byte_fallback: a character whose bytes lack tokens becom
   for (const fuse of [false, true]) {
     const j = json(fuse);
     const ours = BpeTokenizer.fromJSON(j);
-    const code = [
-      "import json, sys",
-      "from tokenizers import Tokenizer",
-      "d = json.load(sys.stdin)",
-      "tok = Tokenizer.from_str(json.dumps(d['json']))",
-      "print(json.dumps([tok.encode(t).ids for t in d['texts']]))",
-    ].join("\n");
-    const want = JSON.parse(
-      runPython({ code }, [], { input: JSON.stringify({ json: j, texts }) }).stdout,
-    ) as number[][];
+    const want = rustTokenizerIds(j, texts);
     texts.forEach((t, i) => assert.deepEqual(ours.encode(t), want[i], `fuse_unk ${fuse}: ${JSON.stringify(t)}`));
     assert.ok(ours.encode("\u00ff\u00fe").filter((x) => x === 0).length === (fuse ? 1 : 2));
   }
@@ -295,18 +278,10 @@ test("a token with '▁' inside keeps long texts in one piece (merges may cross 
     model: { type: "BPE", unk_token: "<unk>", byte_fallback: false, fuse_unk: false, vocab, merges },
   };
   const texts = ["a b ".repeat(20), "a bc a b c ab ba".repeat(5), " a a b b aaab bbba", "a b", "b"];
-  const code = [
-    "import json, sys",
-    "from tokenizers import Tokenizer",
-    "d = json.load(sys.stdin)",
-    "tok = Tokenizer.from_str(json.dumps(d['json']))",
-    "print(json.dumps([tok.encode(t).ids for t in d['texts']]))",
-  ].join("\n");
   // and with ignore_merges: a piece that is a token ("▁a▁b" for "a b") is emitted whole
   for (const ignoreMerges of [false, true]) {
     const jj = { ...j, model: { ...j.model, ignore_merges: ignoreMerges } };
-    const input = JSON.stringify({ json: jj, texts });
-    const want = JSON.parse(runPython({ code }, [], { input }).stdout) as number[][];
+    const want = rustTokenizerIds(jj, texts);
     const ours = BpeTokenizer.fromJSON(jj);
     texts.forEach((t, i) =>
       assert.deepEqual(ours.encode(t), want[i], `ignore_merges ${ignoreMerges}: ${JSON.stringify(t)}`),

@@ -171,7 +171,7 @@ async function trainOwnModel(
   const targets = toLoraTargets(v["lora-targets"] as string | undefined);
   if (rank === 0 && v["lora-targets"] !== undefined)
     throw new UserError("--lora-targets needs LoRA (--lora-rank > 0); full fine-tuning trains every weight");
-  const { loadPolicyForRef, samplerChatFor, chatRecordOf } = await import("../../backends/model-ref.js");
+  const { loadPolicyForRef, samplerChatFromRecord, chatRecordOf } = await import("../../backends/model-ref.js");
   const { LoraAdapter } = await import("../../engine/lora.js");
   const asked = parseBaseDtype(v["base-dtype"] as string | undefined);
   if (rank === 0 && (asked === "bf16" || asked === "f16"))
@@ -205,9 +205,9 @@ async function trainOwnModel(
     writeFileAtomic(runPaths(runDir).ownModel, JSON.stringify(own, null, 2) + "\n");
   }
   // both directions through the model's own chat template when it has one (an instruct model); else plain prompts
-  const chat = samplerChatFor(loaded, policy.tokenizer)?.template ?? null;
-  // kept with the run, so its checkpoints chat as the base does (serve / eval --model runs/NAME)
   const record = chatRecordOf(loaded);
+  const chat = record ? (samplerChatFromRecord(record, policy.tokenizer)?.template ?? null) : null;
+  // kept with the run, so its checkpoints chat as the base does (serve / eval --model runs/NAME)
   if (record) {
     fs.mkdirSync(runDir, { recursive: true });
     writeFileAtomic(runPaths(runDir).chat, JSON.stringify(record, null, 2) + "\n");
